@@ -1,0 +1,159 @@
+/**
+ * The POSIX `sh` chunks lvsform runs on a director. Every variable part is either shell-quoted (`shQuote`) or sent as
+ * a quoted here-document; nothing from the app, the plan or the host's own output is ever interpreted by the shell.
+ *
+ * Sections of output are delimited by marker lines that carry the session's random tag, so that output printed by
+ * the host (a hostile or broken `ipvsadm`) cannot forge a section.
+ */
+import { hereDoc, shQuote } from './shell-quote.ts';
+
+/** Where lvsform keeps its files on a director: ownership records (`<stack>.json`) and the lock. */
+export const STATE_DIR = '/var/lib/lvsform';
+
+export function sectionLine(tag: string, name: string): string {
+  return `@@lvsform-section ${tag} ${name}`;
+}
+
+function section(tag: string, name: string): string {
+  return `printf '%s\\n' ${shQuote(sectionLine(tag, name))}`;
+}
+
+/** Splits a chunk's output into its sections. Text before the first marker is returned under ''. */
+export function splitSections(tag: string, stdout: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const prefix = `@@lvsform-section ${tag} `;
+  let name = '';
+  let lines: string[] = [];
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith(prefix)) {
+      out.set(name, lines.join('\n'));
+      name = line.slice(prefix.length);
+      lines = [];
+    } else {
+      lines.push(line);
+    }
+  }
+  out.set(name, lines.join('\n'));
+  return out;
+}
+
+/** Sets a predictable environment: C locale, a PATH with the sbin directories, private file modes. */
+export function preludeChunk(): string {
+  return [
+    'LC_ALL=C; export LC_ALL',
+    'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH; export PATH',
+    'umask 077',
+    `lvs_dir=${shQuote(STATE_DIR)}`,
+    'true',
+  ].join('\n');
+}
+
+export interface LockRequest {
+  readonly exclusive: boolean;
+  /** Seconds to wait for the lock; 0 = fail at once. */
+  readonly waitSeconds: number;
+  /** Who holds it, written for `force-unlock` and "locked by" messages (one line, no secrets). */
+  readonly holder: string;
+}
+
+/**
+ * Takes the director's lock on file descriptor 9 of the session's shell. The kernel releases it when the shell ends,
+ * whatever ends it (a finished run, a dropped connection, a killed process). Prints `@@lock ok`, `@@lock busy` followed
+ * by the holder's line, or `@@lock noflock`.
+ */
+export function lockChunk(req: LockRequest): string {
+  const mode = req.exclusive ? '-x' : '-s';
+  const holder = req.holder.replace(/[\r\n\0]/g, ' ');
+  return [
+    'if ! command -v flock >/dev/null 2>&1; then echo "@@lock noflock"; else',
+    '  mkdir -p "$lvs_dir" && chmod 700 "$lvs_dir"',
+    '  exec 9>>"$lvs_dir/lock"',
+    `  if flock ${mode} -w ${Math.max(0, Math.floor(req.waitSeconds))} 9; then`,
+    `    printf '%s %s\\n' "$$" ${shQuote(`${req.exclusive ? 'exclusive' : 'shared'} ${holder}`)} > "$lvs_dir/lock.holder"`,
+    '    echo "@@lock ok"',
+    '  else',
+    '    echo "@@lock busy"; cat "$lvs_dir/lock.holder" 2>/dev/null',
+    '  fi',
+    'fi',
+  ].join('\n');
+}
+
+export interface ReadRequest {
+  readonly tag: string;
+  readonly stack: string;
+  /** Also list thresholds (`ipvsadm -S` omits them). */
+  readonly thresholds: boolean;
+  /** Also print the ownership record. */
+  readonly record: boolean;
+}
+
+/** Reads the live table: `ipvsadm -S -n`, then `ipvsadm -L -n --thresholds`, then the stack's ownership record. */
+export function readChunk(req: ReadRequest): string {
+  const lines = [
+    section(req.tag, 'ipvsadm-version'),
+    'if command -v ipvsadm >/dev/null 2>&1; then ipvsadm --version 2>&1; else echo "@@missing ipvsadm"; fi',
+    section(req.tag, 'save'),
+    'ipvsadm -S -n 2>&1 9>&-; lvs_rc=$?',
+    section(req.tag, 'save-status'),
+    'echo "$lvs_rc"',
+  ];
+  if (req.thresholds) {
+    lines.push(section(req.tag, 'thresholds'), 'ipvsadm -L -n --thresholds 2>&1 9>&-');
+  }
+  if (req.record) {
+    lines.push(
+      section(req.tag, 'record'),
+      `if [ -f "$lvs_dir"/${shQuote(`${req.stack}.json`)} ]; then cat "$lvs_dir"/${shQuote(`${req.stack}.json`)}; else echo "@@none"; fi`,
+    );
+  }
+  lines.push(section(req.tag, 'end'));
+  return lines.join('\n');
+}
+
+/** Feeds a batch to `ipvsadm -R` and prints what it said and its exit status. */
+export function batchChunk(tag: string, batch: string): string {
+  return [
+    section(tag, 'restore'),
+    `ipvsadm -R 2>&1 9>&- ${hereDoc(batch)}`,
+    'lvs_rc=$?',
+    section(tag, 'restore-status'),
+    'echo "$lvs_rc"',
+    section(tag, 'end'),
+  ].join('\n');
+}
+
+/** Writes the ownership record atomically (temporary file in the same directory, then rename), mode 0600. */
+export function writeRecordChunk(stack: string, json: string | undefined): string {
+  const file = `"$lvs_dir"/${shQuote(`${stack}.json`)}`;
+  if (json === undefined) return `rm -f ${file}; echo "@@record removed"`;
+  const tmp = `"$lvs_dir"/${shQuote(`.${stack}.json.tmp`)}`;
+  return [
+    'mkdir -p "$lvs_dir" && chmod 700 "$lvs_dir"',
+    `cat > ${tmp} ${hereDoc(json)}`,
+    `chmod 600 ${tmp} && mv -f ${tmp} ${file} && echo "@@record written"`,
+  ].join('\n');
+}
+
+/** Releases the lock before the shell ends, and forgets the holder line if it is this shell's. */
+export function unlockChunk(): string {
+  return [
+    'if [ -f "$lvs_dir/lock.holder" ] && [ "$(cut -d" " -f1 "$lvs_dir/lock.holder")" = "$$" ]; then rm -f "$lvs_dir/lock.holder"; fi',
+    'exec 9>&- 2>/dev/null',
+    'true',
+  ].join('\n');
+}
+
+/** For `force-unlock`: frees the lock if its holder is gone, refuses while the holder process is alive. */
+export function forceUnlockChunk(): string {
+  return [
+    'if [ ! -f "$lvs_dir/lock.holder" ]; then echo "@@unlock none"; else',
+    '  lvs_pid=$(cut -d" " -f1 "$lvs_dir/lock.holder")',
+    '  case "$lvs_pid" in ""|*[!0-9]*) lvs_pid=0 ;; esac',
+    '  if [ "$lvs_pid" -gt 0 ] && kill -0 "$lvs_pid" 2>/dev/null; then echo "@@unlock alive"; cat "$lvs_dir/lock.holder"; else',
+    '    exec 9>>"$lvs_dir/lock"',
+    '    if flock -x -n 9; then rm -f "$lvs_dir/lock.holder"; echo "@@unlock freed"; cat /dev/null; exec 9>&-; else',
+    '      echo "@@unlock held"; fi',
+    '  fi',
+    'fi',
+  ].join('\n');
+}

@@ -1,0 +1,223 @@
+/**
+ * Transports: how lvsform reaches a director's shell. One process per director per run: `sh -s` locally, or
+ * `ssh … -- HOST sh -s` through the system's OpenSSH. The shell stays open for the whole run and reads script chunks
+ * from its standard input, so the read, the batch, the read-back and the ownership record share one connection and
+ * one lock, and nothing is ever put on a command line but fixed words and validated options.
+ *
+ * Each chunk ends by printing a marker line that carries a random per-session nonce and the chunk's exit status;
+ * output from the host cannot forge it.
+ */
+import { randomBytes } from 'node:crypto';
+import { execa, type ResultPromise } from 'execa';
+import { LvsError } from './errors.ts';
+
+export interface SshTarget {
+  readonly host?: string;
+  readonly port?: number;
+  readonly user?: string;
+  readonly identityFile?: string;
+  readonly knownHostsFile?: string;
+  readonly configFile?: string;
+  readonly alias?: string;
+}
+
+export interface HostTarget {
+  /** The director's name in the app (used in every message). */
+  readonly name: string;
+  readonly transport: 'ssh' | 'local';
+  readonly ssh?: SshTarget;
+}
+
+export interface SessionOptions {
+  /** Trust a host key seen for the first time (OpenSSH `accept-new`). Pinned keys only by default. */
+  readonly acceptNewHostKey?: boolean;
+  /** Seconds to wait for the TCP connection. @default 10 */
+  readonly connectTimeout?: number;
+}
+
+export interface ChunkResult {
+  readonly stdout: string;
+  readonly status: number;
+}
+
+const NAME_RE = /^[A-Za-z0-9_.:@%+\-\[\]]+$/;
+
+function checkWord(director: string, what: string, value: string): string {
+  if (value.startsWith('-') || !NAME_RE.test(value)) {
+    throw new LvsError('LVS_UNSAFE_VALUE', `director ${director}: ${what} ${JSON.stringify(value)} is not a valid ${what}`, {
+      hint: `Use a plain ${what} (letters, digits, . - _ : and IPv6 brackets); it must not start with '-'.`,
+    });
+  }
+  return value;
+}
+
+function checkPath(director: string, what: string, value: string): string {
+  if (value.includes('\0') || value.includes('\n') || value === '') {
+    throw new LvsError('LVS_UNSAFE_VALUE', `director ${director}: ${what} ${JSON.stringify(value)} is not a usable path`);
+  }
+  return value;
+}
+
+/** The argv for `ssh`, without the remote command. Exported for tests and for `doctor`. */
+export function sshArgs(target: HostTarget, opts: SessionOptions = {}): string[] {
+  const ssh = target.ssh ?? {};
+  const args: string[] = [];
+  if (ssh.configFile) args.push('-F', checkPath(target.name, 'OpenSSH config file', ssh.configFile));
+  args.push(
+    '-T',
+    '-o', 'BatchMode=yes',
+    '-o', `StrictHostKeyChecking=${opts.acceptNewHostKey ? 'accept-new' : 'yes'}`,
+    '-o', `ConnectTimeout=${opts.connectTimeout ?? 10}`,
+    '-o', 'ServerAliveInterval=5',
+    '-o', 'ServerAliveCountMax=3',
+    '-o', 'LogLevel=ERROR',
+  );
+  if (ssh.port !== undefined) args.push('-p', String(ssh.port));
+  if (ssh.user !== undefined) args.push('-l', checkWord(target.name, 'user name', ssh.user));
+  if (ssh.identityFile) args.push('-i', checkPath(target.name, 'identity file', ssh.identityFile), '-o', 'IdentitiesOnly=yes');
+  if (ssh.knownHostsFile) args.push('-o', `UserKnownHostsFile=${checkPath(target.name, 'known-hosts file', ssh.knownHostsFile)}`);
+  const host = ssh.alias ?? ssh.host;
+  if (!host) {
+    throw new LvsError('LVS_NO_TRANSPORT', `director ${target.name}: no host or alias to reach it over SSH`, {
+      hint: 'Give the Director `ssh: { host }` or `ssh: { configFile, alias }`, or `local: true`.',
+    });
+  }
+  args.push('--', checkWord(target.name, 'host', host), 'sh -s');
+  return args;
+}
+
+/** A description of where a director is, for messages: `lb1 (root@198.51.100.2)`. */
+export function describeTarget(target: HostTarget): string {
+  if (target.transport === 'local') return `${target.name} (this machine)`;
+  const ssh = target.ssh ?? {};
+  const where = ssh.alias ? `${ssh.alias}${ssh.configFile ? ` via ${ssh.configFile}` : ''}` : `${ssh.user ? `${ssh.user}@` : ''}${ssh.host}`;
+  return `${target.name} (${where})`;
+}
+
+/**
+ * An open shell on a director. `run` sends one chunk and resolves with everything it printed and its status.
+ * Chunks run one at a time in the same shell, so shell state (the lock's file descriptor, variables) carries over.
+ */
+export class HostSession {
+  readonly target: HostTarget;
+  private readonly child: ResultPromise;
+  private readonly nonce = randomBytes(12).toString('hex');
+  private buffer = '';
+  private stderr = '';
+  private exited: { code: number | undefined; signal: string | undefined } | undefined;
+  private waiter: ((r: ChunkResult | Error) => void) | undefined;
+
+  private constructor(target: HostTarget, child: ResultPromise) {
+    this.target = target;
+    this.child = child;
+    child.stdout!.setEncoding('utf8');
+    child.stderr!.setEncoding('utf8');
+    child.stdout!.on('data', (d: string) => {
+      this.buffer += d;
+      this.pump();
+    });
+    child.stderr!.on('data', (d: string) => {
+      this.stderr += d;
+      if (this.stderr.length > 64_000) this.stderr = this.stderr.slice(-32_000);
+    });
+    child.then(
+      (r) => this.onExit(r.exitCode, r.signal),
+      (e: { exitCode?: number; signal?: string }) => this.onExit(e.exitCode, e.signal),
+    );
+  }
+
+  static open(target: HostTarget, opts: SessionOptions = {}): HostSession {
+    const child =
+      target.transport === 'local'
+        ? execa('sh', ['-s'], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: false, env: { LC_ALL: 'C' } })
+        : execa('ssh', sshArgs(target, opts), { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: false });
+    return new HostSession(target, child);
+  }
+
+  private onExit(code: number | undefined, signal: string | undefined): void {
+    this.exited = { code, signal: signal ?? undefined };
+    this.pump();
+    const w = this.waiter;
+    if (w) {
+      this.waiter = undefined;
+      w(this.connectionError());
+    }
+  }
+
+  /** The error for a connection that ended before a chunk finished. */
+  private connectionError(): LvsError {
+    const where = describeTarget(this.target);
+    const err = this.stderr.trim().split('\n').filter(Boolean).slice(-3).join('; ');
+    if (this.target.transport === 'ssh' && this.exited?.code === 255) {
+      const hostKey = /host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(err);
+      return new LvsError(
+        hostKey ? 'LVS_HOST_KEY' : 'LVS_HOST_UNREACHABLE',
+        `director ${where}: ${hostKey ? 'the host key is not trusted' : 'cannot reach the host over SSH'}${err ? `: ${err}` : ''}`,
+        {
+          hint: hostKey
+            ? 'Pin the host key in the known-hosts file (ssh-keyscan, checked out of band), or pass --accept-new-host-key once.'
+            : 'Check that the host is up, that sshd answers, and that `ssh` with the same options works from here.',
+        },
+      );
+    }
+    return new LvsError(
+      'LVS_CONNECTION_LOST',
+      `director ${where}: the connection ended in the middle of a step (exit ${this.exited?.code ?? this.exited?.signal ?? '?'})${err ? `: ${err}` : ''}`,
+      { hint: 'Nothing after the last verified step is known; run `lvsform plan` to see what the director holds now.' },
+    );
+  }
+
+  private pump(): void {
+    const marker = `@@lvsform-end ${this.nonce} `;
+    const at = this.buffer.indexOf(marker);
+    if (at < 0 || !this.waiter) return;
+    const eol = this.buffer.indexOf('\n', at);
+    if (eol < 0) return;
+    const status = Number(this.buffer.slice(at + marker.length, eol));
+    let stdout = this.buffer.slice(0, at);
+    if (stdout.endsWith('\n')) stdout = stdout.slice(0, -1);
+    this.buffer = this.buffer.slice(eol + 1);
+    const w = this.waiter;
+    this.waiter = undefined;
+    w({ stdout, status });
+  }
+
+  /** Sends one chunk of POSIX sh and waits for it. Rejects with LVS_HOST_UNREACHABLE / LVS_CONNECTION_LOST. */
+  run(script: string): Promise<ChunkResult> {
+    if (this.waiter) throw new Error('HostSession.run: a chunk is already running');
+    if (this.exited) return Promise.reject(this.connectionError());
+    return new Promise<ChunkResult>((resolve, reject) => {
+      this.waiter = (r) => (r instanceof Error ? reject(r) : resolve(r));
+      // The chunk runs in a subshell-free group so that its `exit` would end the session: chunks never call exit.
+      const text = `${script}\nprintf '\\n@@lvsform-end %s %s\\n' '${this.nonce}' "$?"\n`;
+      this.child.stdin!.write(text, (e) => {
+        if (e && this.waiter) {
+          const w = this.waiter;
+          this.waiter = undefined;
+          w(this.exited ? this.connectionError() : e);
+        }
+      });
+      this.pump();
+    });
+  }
+
+  /** Last lines the host wrote to standard error (for reports). */
+  get errorOutput(): string {
+    return this.stderr;
+  }
+
+  /** Ends the shell (which releases the host lock) and waits for the process. */
+  async close(): Promise<void> {
+    if (!this.exited) {
+      this.child.stdin!.end();
+      const timer = setTimeout(() => this.child.kill('SIGTERM'), 5_000);
+      await this.child.catch(() => undefined);
+      clearTimeout(timer);
+    }
+  }
+
+  /** Ends the connection at once (Ctrl-C, tests of a dropped connection). */
+  kill(): void {
+    this.child.kill('SIGKILL');
+  }
+}
