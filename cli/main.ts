@@ -1,13 +1,29 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { isLvsError } from '../providers/ipvs/errors.ts';
+import { registerStackCommands } from './stack-commands.ts';
 
 /** Builds the `lvsform` command. Each verb only parses its arguments and calls a library function. */
 export function buildProgram(): Command {
   const program = new Command('lvsform')
     .description('Infrastructure as code for Linux Virtual Server (IPVS) load balancers')
+    .option('-C, --dir <path>', 'the project directory (where cdktf.json is)', process.cwd())
     .showHelpAfterError()
     .exitOverride();
+  registerStackCommands(program);
   return program;
+}
+
+export function intArg(min: number, max: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, got "${value}"`);
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, got ${n}`);
+    return n;
+  };
+}
+
+function wantsJson(argv: string[]): boolean {
+  return argv.includes('--json');
 }
 
 /** Runs the command line and returns the process exit code. */
@@ -17,11 +33,20 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode;
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (wantsJson(argv)) process.stdout.write(`${JSON.stringify({ error: { code: 'LVS_USAGE', message: e.message } })}\n`);
+      return e.exitCode === 0 ? 0 : 1;
+    }
     if (isLvsError(e)) {
-      process.stderr.write(`Error: ${e.message}\n${e.hint ? `  ${e.hint}\n` : ''}`);
+      if (wantsJson(argv)) {
+        process.stdout.write(`${JSON.stringify({ error: { code: e.code, message: e.message, hint: e.hint } })}\n`);
+      } else {
+        process.stderr.write(`Error [${e.code}]: ${e.message}\n${e.hint ? `  ${e.hint}\n` : ''}`);
+      }
       return 1;
     }
-    throw e;
+    process.stderr.write(`Internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return 1;
   }
 }

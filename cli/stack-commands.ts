@@ -1,0 +1,238 @@
+/**
+ * The stack verbs: synth, plan, apply, destroy, show, force-unlock. Parsing and wiring only; the work is done by
+ * providers/ipvs (planStack, applyStack, plan files, renderers).
+ */
+import { createInterface } from 'node:readline/promises';
+import { Command, Option } from 'commander';
+import pc from 'picocolors';
+import { LvsError } from '../providers/ipvs/errors.ts';
+import { forceUnlockChunk, preludeChunk } from '../providers/ipvs/host-script.ts';
+import { planHasChanges, planHasErrors, type DesiredDirector, type Plan } from '../providers/ipvs/plan.ts';
+import { readPlanFile, writePlanFile } from '../providers/ipvs/plan-file.ts';
+import { planToJson } from '../providers/ipvs/plan-json.ts';
+import { noPaint, renderPlan, type Paint } from '../providers/ipvs/render-plan.ts';
+import { applyStack, planStack, type ApplyReport, type RunOptions } from '../providers/ipvs/run-stack.ts';
+import { loadStacks, readProjectConfig, runApp, selectStack, type SynthesizedStack } from '../providers/ipvs/synth.ts';
+import { describeTarget, HostSession } from '../providers/ipvs/transport.ts';
+
+interface CommonOpts {
+  stack?: string;
+  director?: string[];
+  synth: boolean;
+  parallelism: number;
+  lockTimeout: number;
+  acceptNewHostKey?: boolean;
+  json?: boolean;
+}
+
+function paint(): Paint {
+  const c = pc.createColors(Boolean(process.stdout.isTTY) && !process.env['NO_COLOR']);
+  return { add: c.green, change: c.yellow, remove: c.red, dim: c.dim, bold: c.bold, warn: c.magenta };
+}
+
+function positiveInt(name: string, max: number) {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v) || Number(v) > max) throw new LvsError('LVS_USAGE', `${name} takes a whole number from 0 to ${max}, got "${v}"`);
+    return Number(v);
+  };
+}
+
+function addCommon(cmd: Command): Command {
+  return cmd
+    .option('--stack <name>', 'the stack to work on (when the app has several)')
+    .option('--director <name...>', 'only these directors')
+    .option('--no-synth', 'use the existing cdktf.out instead of running the app first')
+    .addOption(new Option('--parallelism <n>', 'directors worked on at once').default(10).argParser(positiveInt('--parallelism', 1000)))
+    .addOption(new Option('--lock-timeout <seconds>', "wait this long for another run's lock").default(0).argParser(positiveInt('--lock-timeout', 86400)))
+    .option('--accept-new-host-key', 'trust a host key seen for the first time (host keys are pinned by default)');
+}
+
+async function loadStack(program: Command, opts: CommonOpts): Promise<SynthesizedStack> {
+  const cfg = await readProjectConfig(program.opts<{ dir: string }>().dir);
+  if (opts.synth) await runApp(cfg);
+  const stack = selectStack(await loadStacks(cfg.outdir), opts.stack);
+  if (!opts.director?.length) return stack;
+  const known = new Set(stack.directors.map((d) => d.name));
+  for (const name of opts.director) {
+    if (!known.has(name)) throw new LvsError('LVS_NO_DIRECTOR', `stack ${stack.stack} has no director "${name}" (it has: ${[...known].join(', ')})`);
+  }
+  return { ...stack, directors: stack.directors.filter((d) => opts.director!.includes(d.name)) };
+}
+
+function runOptions(stack: string, opts: CommonOpts & { adopt?: boolean; refreshOnly?: boolean }): RunOptions {
+  const progress = process.stderr.isTTY && !opts.json;
+  return {
+    stack,
+    parallelism: Math.max(1, opts.parallelism),
+    lockTimeout: opts.lockTimeout,
+    acceptNewHostKey: Boolean(opts.acceptNewHostKey),
+    adopt: Boolean(opts.adopt),
+    refreshOnly: Boolean(opts.refreshOnly),
+    ...(progress ? { onProgress: (d: string, m: string) => process.stderr.write(pc.dim(`${d}: ${m}\n`)) } : {}),
+  };
+}
+
+async function confirmOnTerminal(plan: Plan, p: Paint, verb: string): Promise<boolean> {
+  process.stdout.write(renderPlan(plan, p));
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = await rl.question(`\nDo you want to ${verb}? Only 'yes' will be accepted: `);
+    return answer.trim() === 'yes';
+  } finally {
+    rl.close();
+  }
+}
+
+function reportApply(report: ApplyReport, p: Paint, json: boolean, printPlan: boolean): number {
+  const failed = report.outcomes.filter((o) => o.status === 'failed');
+  const skipped = report.outcomes.every((o) => o.status === 'skipped');
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ ...planToJson(report.plan), outcomes: report.outcomes })}\n`);
+    return failed.length ? 1 : 0;
+  }
+  if (printPlan) process.stdout.write(renderPlan(report.plan, p));
+  if (skipped) {
+    process.stdout.write('\nApply cancelled; nothing was changed.\n');
+    return 1;
+  }
+  process.stdout.write('\n');
+  for (const o of report.outcomes) {
+    const d = report.plan.directors.find((x) => x.director === o.director);
+    const where = d ? describeTarget(d.target) : o.director;
+    if (o.status === 'failed') {
+      process.stdout.write(p.remove(`✗ ${where}: ${o.error?.message ?? 'failed'}\n`));
+      if (o.error?.hint) process.stdout.write(`  ${o.error.hint}\n`);
+      for (const r of o.residual.slice(0, 20)) {
+        const dest = 'destinationId' in r ? ` real ${(r as { destinationId: string }).destinationId}` : '';
+        process.stdout.write(`    still to ${r.action}: service ${r.serviceId}${dest}${r.changedFields?.length ? ` (${r.changedFields.join(', ')})` : ''}\n`);
+      }
+    } else if (o.status === 'applied') {
+      process.stdout.write(p.add(`✓ ${where}: applied and verified in ${o.seconds.toFixed(1)} s\n`));
+    } else if (o.status === 'unchanged') {
+      process.stdout.write(`✓ ${where}: no changes\n`);
+    }
+  }
+  const counts = report.plan.directors.map((d) => d.changes.length).reduce((a, b) => a + b, 0);
+  process.stdout.write(
+    failed.length
+      ? p.remove(`\nApply failed on ${failed.length} of ${report.outcomes.length} director(s).\n`)
+      : p.bold(`\nApply complete: ${counts} change(s) on ${report.outcomes.length} director(s), verified.\n`),
+  );
+  return failed.length ? 1 : 0;
+}
+
+export function registerStackCommands(program: Command): void {
+  program
+    .command('synth')
+    .description('run the app (the "app" command of cdktf.json) and write cdktf.out/stacks/<stack>/cdk.tf.json')
+    .action(async () => {
+      const cfg = await readProjectConfig(program.opts<{ dir: string }>().dir);
+      await runApp(cfg);
+      const stacks = await loadStacks(cfg.outdir);
+      for (const s of stacks) {
+        const services = s.directors.reduce((a, d) => a + d.table.services.length, 0);
+        process.stdout.write(`${s.stack}: ${s.directors.length} director(s), ${services} service(s) -> ${s.file}\n`);
+      }
+    });
+
+  addCommon(program.command('plan').description('show what apply would change on each director'))
+    .option('--out <file>', 'save the plan for `lvsform apply FILE`')
+    .option('--json', 'print the plan as JSON (format_version 1)')
+    .option('--detailed-exitcode', 'exit 0 when there are no changes, 1 on error, 2 when there are changes')
+    .option('--refresh-only', 'show drift of owned services without proposing changes')
+    .option('--adopt', 'take ownership of declared services that already exist on a director')
+    .option('--destroy', 'plan the destruction of every service the stack owns')
+    .action(async (opts: CommonOpts & { out?: string; detailedExitcode?: boolean; refreshOnly?: boolean; adopt?: boolean; destroy?: boolean }) => {
+      const stack = await loadStack(program, opts);
+      const directors: DesiredDirector[] = opts.destroy ? stack.directors.map((d) => ({ ...d, table: { services: [] }, paths: new Map() })) : stack.directors;
+      const plan = await planStack(directors, { ...runOptions(stack.stack, opts), ...(opts.destroy ? { mode: 'destroy' as const } : {}) });
+      if (opts.out) await writePlanFile(opts.out, plan);
+      if (opts.json) process.stdout.write(`${JSON.stringify(planToJson(plan))}\n`);
+      else {
+        process.stdout.write(renderPlan(plan, paint()));
+        if (opts.out) process.stdout.write(`\nSaved the plan to ${opts.out}. Apply exactly this plan with: lvsform apply ${opts.out}\n`);
+      }
+      if (planHasErrors(plan)) process.exitCode = 1;
+      else if (opts.detailedExitcode) process.exitCode = planHasChanges(plan) ? 2 : 0;
+    });
+
+  addCommon(program.command('apply [planfile]').description('carry out the plan on every director, verified by reading the table back'))
+    .option('--auto-approve', 'do not ask for confirmation')
+    .option('--adopt', 'take ownership of declared services that already exist on a director')
+    .option('--json', 'print the plan and the outcome as JSON')
+    .action(async (planfile: string | undefined, opts: CommonOpts & { autoApprove?: boolean; adopt?: boolean }) => {
+      const p = opts.json ? noPaint : paint();
+      if (planfile) {
+        const saved = await readPlanFile(planfile, opts.stack);
+        const directors = saved.directors
+          .filter((d) => !opts.director?.length || opts.director.includes(d.director))
+          .map((d) => ({ name: d.director, target: d.target, table: d.desired, paths: new Map(Object.entries(d.paths)) }));
+        const report = await applyStack(directors, { ...runOptions(saved.stack, opts), savedPlan: saved, destroy: saved.mode === 'destroy' });
+        process.exitCode = reportApply(report, p, Boolean(opts.json), !opts.json);
+        return;
+      }
+      if (!opts.autoApprove && !process.stdin.isTTY) {
+        throw new LvsError('LVS_NEEDS_APPROVAL', 'apply needs confirmation, and there is no terminal to ask on', {
+          hint: 'Review `lvsform plan` and pass --auto-approve, or apply a saved plan: `lvsform plan --out FILE` then `lvsform apply FILE`.',
+        });
+      }
+      const stack = await loadStack(program, opts);
+      const report = await applyStack(stack.directors, {
+        ...runOptions(stack.stack, opts),
+        ...(opts.autoApprove ? {} : { confirm: (plan: Plan) => confirmOnTerminal(plan, p, 'perform these actions') }),
+      });
+      process.exitCode = reportApply(report, p, Boolean(opts.json), Boolean(opts.autoApprove) && !opts.json);
+    });
+
+  addCommon(program.command('destroy').description("remove every service the stack owns (services it does not own are never touched)"))
+    .option('--auto-approve', 'do not ask for confirmation')
+    .option('--json', 'print the plan and the outcome as JSON')
+    .action(async (opts: CommonOpts & { autoApprove?: boolean }) => {
+      const p = opts.json ? noPaint : paint();
+      if (!opts.autoApprove && !process.stdin.isTTY) {
+        throw new LvsError('LVS_NEEDS_APPROVAL', 'destroy needs confirmation, and there is no terminal to ask on', { hint: 'Pass --auto-approve.' });
+      }
+      const stack = await loadStack(program, opts);
+      const directors = stack.directors.map((d) => ({ ...d, table: { services: [] }, paths: new Map<string, string>() }));
+      const report = await applyStack(directors, {
+        ...runOptions(stack.stack, opts),
+        destroy: true,
+        ...(opts.autoApprove ? {} : { confirm: (plan: Plan) => confirmOnTerminal(plan, p, 'destroy these services') }),
+      });
+      process.exitCode = reportApply(report, p, Boolean(opts.json), Boolean(opts.autoApprove) && !opts.json);
+    });
+
+  program
+    .command('show <planfile>')
+    .description('print a saved plan')
+    .option('--json', 'as JSON')
+    .action(async (file: string, opts: { json?: boolean }) => {
+      const plan = await readPlanFile(file);
+      process.stdout.write(opts.json ? `${JSON.stringify(planToJson(plan))}\n` : renderPlan(plan, paint()));
+    });
+
+  program
+    .command('force-unlock <director>')
+    .description("free a director's lock left by a killed run (refused while the holder is alive)")
+    .option('--stack <name>', 'the stack whose director it is')
+    .option('--no-synth', 'use the existing cdktf.out')
+    .action(async (name: string, opts: { stack?: string; synth: boolean }) => {
+      const stack = await loadStack(program, { ...opts, director: [name], parallelism: 1, lockTimeout: 0 });
+      const d = stack.directors[0]!;
+      const session = HostSession.open(d.target);
+      try {
+        await session.run(preludeChunk());
+        const out = (await session.run(forceUnlockChunk())).stdout.trim();
+        const where = describeTarget(d.target);
+        if (out.startsWith('@@unlock none')) process.stdout.write(`${where} is not locked.\n`);
+        else if (out.startsWith('@@unlock freed')) process.stdout.write(`${where}: freed the lock left by a run that is gone.\n`);
+        else if (out.startsWith('@@unlock alive')) {
+          throw new LvsError('LVS_LOCK_HELD', `${where} is locked by a live run: ${out.split('\n').slice(1).join(' ')}`, {
+            hint: 'Let that run finish; force-unlock only frees locks whose holder is gone.',
+          });
+        } else throw new LvsError('LVS_LOCK_HELD', `${where}: the lock is still held by another process`, { hint: 'Wait for it to finish.' });
+      } finally {
+        await session.close();
+      }
+    });
+}

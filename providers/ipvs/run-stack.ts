@@ -1,0 +1,293 @@
+/**
+ * Plan, apply and destroy across a stack's directors. Each director gets one session for the whole run: lock, read,
+ * plan, (confirmation), batch, read-back, ownership record, unlock. Directors run side by side up to `parallelism`;
+ * one that fails (unreachable, locked, stale) is reported and never stops the others.
+ */
+import { hostname, userInfo } from 'node:os';
+import pLimit from 'p-limit';
+import { diffTables, type Change } from './diff.ts';
+import { LvsError, isLvsError } from './errors.ts';
+import { batchChunk, lockChunk, preludeChunk, splitSections, unlockChunk, writeRecordChunk } from './host-script.ts';
+import { serviceId } from './model.ts';
+import { planDirector, PLAN_FORMAT, type DesiredDirector, type DirectorPlan, type Plan, type PlanOptions } from './plan.ts';
+import { newTag, readLive, serviceHash, type LiveState } from './read-live.ts';
+import { RECORD_FORMAT, serializeRecord, type OwnershipRecord } from './record.ts';
+import { describeTarget, HostSession, type SessionOptions } from './transport.ts';
+
+export interface RunOptions extends PlanOptions, SessionOptions {
+  readonly stack: string;
+  /** Directors worked on at once. @default 10 */
+  readonly parallelism?: number;
+  /** Seconds to wait for another run's lock on a director. @default 0 */
+  readonly lockTimeout?: number;
+  /** One line per director as work progresses. */
+  readonly onProgress?: (director: string, message: string) => void;
+}
+
+export interface DirectorOutcome {
+  readonly director: string;
+  readonly status: 'applied' | 'unchanged' | 'failed' | 'skipped';
+  /** Differences between the desired state and the table read back after the batch (empty when verified). */
+  readonly residual: readonly Change[];
+  /** What `ipvsadm -R` printed (kernel rejections appear here, with exit 0). */
+  readonly restoreOutput: string;
+  readonly error?: { readonly code: string; readonly message: string; readonly hint?: string };
+  readonly seconds: number;
+}
+
+export interface ApplyReport {
+  readonly plan: Plan;
+  readonly outcomes: readonly DirectorOutcome[];
+}
+
+function errorInfo(e: unknown): { code: string; message: string; hint?: string } {
+  if (isLvsError(e)) return { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+  return { code: 'LVS_INTERNAL', message: e instanceof Error ? e.message : String(e) };
+}
+
+function holderLine(operation: string): string {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    /* no passwd entry (containers): keep 'unknown' */
+  }
+  return `${operation} by ${user}@${hostname()} pid ${process.pid} at ${new Date().toISOString()}`;
+}
+
+/** An open, locked, read director. */
+interface OpenDirector {
+  readonly desired: DesiredDirector;
+  readonly session: HostSession;
+  readonly live: LiveState;
+}
+
+async function openDirector(desired: DesiredDirector, exclusive: boolean, operation: string, opts: RunOptions): Promise<OpenDirector> {
+  const session = HostSession.open(desired.target, opts);
+  try {
+    await session.run(preludeChunk());
+    const lock = await session.run(lockChunk({ exclusive, waitSeconds: opts.lockTimeout ?? 0, holder: holderLine(operation) }));
+    const lockOut = lock.stdout.trim();
+    if (lockOut.startsWith('@@lock busy')) {
+      const holder = lockOut.split('\n').slice(1).join(' ').trim() || 'another run';
+      throw new LvsError('LVS_LOCKED', `director ${describeTarget(desired.target)} is locked by ${holder}`, {
+        hint: 'Wait for that run to finish (or pass --lock-timeout SECONDS); if it was killed, run `lvsform force-unlock ' + desired.name + '`.',
+      });
+    }
+    if (lockOut.startsWith('@@lock noflock')) {
+      throw new LvsError('LVS_NO_FLOCK', `director ${describeTarget(desired.target)} has no \`flock\` command`, {
+        hint: 'Install util-linux on the director; lvsform never changes a director without its lock.',
+      });
+    }
+    if (!lockOut.startsWith('@@lock ok')) {
+      throw new LvsError('LVS_HOST_OUTPUT', `director ${describeTarget(desired.target)}: unexpected answer while locking: ${lockOut.slice(0, 200)}`);
+    }
+    opts.onProgress?.(desired.name, 'reading the live table');
+    const live = await readLive(session, opts.stack);
+    return { desired, session, live };
+  } catch (e) {
+    session.kill();
+    await session.close();
+    throw e;
+  }
+}
+
+async function closeDirector(d: OpenDirector): Promise<void> {
+  try {
+    await d.session.run(unlockChunk());
+  } catch {
+    /* the connection is gone; the kernel has released the lock with the shell */
+  }
+  await d.session.close();
+}
+
+function failedPlan(desired: DesiredDirector, e: unknown): DirectorPlan {
+  return {
+    director: desired.name,
+    target: desired.target,
+    fingerprint: '',
+    changes: [],
+    drift: [],
+    unmanaged: [],
+    conflicts: [],
+    adopted: [],
+    batch: '',
+    desired: { services: [] },
+    paths: {},
+    error: errorInfo(e),
+  };
+}
+
+function makePlan(stack: string, mode: Plan['mode'], directors: DirectorPlan[]): Plan {
+  return { formatVersion: PLAN_FORMAT, stack, createdAt: new Date().toISOString(), mode, directors };
+}
+
+/** `lvsform plan`: reads every director under a shared lock and computes the plan. Changes nothing. */
+export async function planStack(directors: readonly DesiredDirector[], opts: RunOptions & { mode?: Plan['mode'] }): Promise<Plan> {
+  const limit = pLimit(opts.parallelism ?? 10);
+  const plans = await Promise.all(
+    directors.map((desired) =>
+      limit(async () => {
+        let open: OpenDirector | undefined;
+        try {
+          open = await openDirector(desired, false, 'plan', opts);
+          return planDirector(desired, open.live, opts);
+        } catch (e) {
+          return failedPlan(desired, e);
+        } finally {
+          if (open) await closeDirector(open);
+        }
+      }),
+    ),
+  );
+  return makePlan(opts.stack, opts.mode ?? (opts.refreshOnly ? 'refresh-only' : 'apply'), plans);
+}
+
+/** Builds the ownership record from what is really on the director after the batch. */
+function recordAfter(stack: string, plan: DirectorPlan, live: LiveState, previous: OwnershipRecord | undefined): OwnershipRecord | undefined {
+  const liveById = new Map(live.table.services.map((s) => [serviceId(s.key), s]));
+  const services: OwnershipRecord['services'] = {};
+  const candidates = new Set([...Object.keys(plan.paths), ...Object.keys(previous?.services ?? {})]);
+  for (const id of candidates) {
+    const svc = liveById.get(id);
+    if (!svc) continue;
+    services[id] = { path: plan.paths[id] ?? previous?.services[id]?.path ?? id, h: serviceHash(svc) };
+  }
+  if (Object.keys(services).length === 0) return undefined;
+  return { format: RECORD_FORMAT, stack, director: plan.director, updated: new Date().toISOString(), services };
+}
+
+function sameRecord(a: OwnershipRecord | undefined, b: OwnershipRecord | undefined): boolean {
+  if (!a || !b) return a === b;
+  const ka = Object.keys(a.services).sort();
+  const kb = Object.keys(b.services).sort();
+  return (
+    ka.length === kb.length &&
+    ka.every((k, i) => k === kb[i] && a.services[k]?.path === b.services[k]?.path && a.services[k]?.['h'] === b.services[k]?.['h'])
+  );
+}
+
+/** Carries out one director's plan in its open session: batch, read-back, verification, ownership record. */
+async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: RunOptions): Promise<DirectorOutcome> {
+  const started = performance.now();
+  const seconds = () => (performance.now() - started) / 1000;
+  const { session } = open;
+  let restoreOutput = '';
+  let live = open.live;
+  if (plan.batch.trim() !== '') {
+    opts.onProgress?.(plan.director, `applying ${plan.changes.length} change(s)`);
+    const tag = newTag();
+    const res = await session.run(batchChunk(tag, plan.batch));
+    const sections = splitSections(tag, res.stdout);
+    restoreOutput = (sections.get('restore') ?? '').trim();
+    opts.onProgress?.(plan.director, 'verifying: reading the table back');
+    live = await readLive(session, opts.stack, { record: false });
+  }
+  // Verify: every service the stack owns must now be exactly as desired, and every owned service it dropped gone.
+  const ownedNow = new Set([...Object.keys(plan.paths), ...Object.keys(open.live.record?.services ?? {}), ...plan.adopted]);
+  const residual = diffTables(live.table, plan.desired, { owned: ownedNow }).changes;
+  const record = recordAfter(opts.stack, plan, live, open.live.record);
+  if (!sameRecord(record, open.live.record)) {
+    await session.run(writeRecordChunk(opts.stack, record ? serializeRecord(record) : undefined));
+  }
+  if (residual.length > 0) {
+    return {
+      director: plan.director,
+      status: 'failed',
+      residual,
+      restoreOutput,
+      error: {
+        code: 'LVS_VERIFY_FAILED',
+        message: `director ${describeTarget(plan.target)}: after the batch, ${residual.length} difference(s) remain between the kernel table and the desired state${restoreOutput ? `; ipvsadm said: ${restoreOutput.split('\n').slice(0, 5).join(' | ')}` : ''}`,
+        hint: 'The ownership record lists only what is really there. Fix the cause (see ipvsadm\'s message) and run `lvsform apply` again.',
+      },
+      seconds: seconds(),
+    };
+  }
+  return { director: plan.director, status: plan.batch.trim() === '' ? 'unchanged' : 'applied', residual, restoreOutput, seconds: seconds() };
+}
+
+export interface ApplyOptions extends RunOptions {
+  /** A saved plan to carry out exactly; refused for a director whose table changed since. */
+  readonly savedPlan?: Plan;
+  /** Destroy: every owned service goes, nothing is created. */
+  readonly destroy?: boolean;
+  /** Asked once with the whole plan, while every director is locked. Return false to change nothing. */
+  readonly confirm?: (plan: Plan) => Promise<boolean>;
+}
+
+/**
+ * `lvsform apply` / `destroy`: locks and reads every director, plans (or checks a saved plan's fingerprints), asks
+ * for confirmation, then carries out and verifies each director's batch in parallel.
+ */
+export async function applyStack(directors: readonly DesiredDirector[], opts: ApplyOptions): Promise<ApplyReport> {
+  const limit = pLimit(opts.parallelism ?? 10);
+  const opened = new Map<string, OpenDirector>();
+  const operation = opts.destroy ? 'destroy' : 'apply';
+  try {
+    const plans = await Promise.all(
+      directors.map((desired) =>
+        limit(async (): Promise<DirectorPlan> => {
+          try {
+            const open = await openDirector(desired, true, operation, opts);
+            opened.set(desired.name, open);
+            if (opts.savedPlan) {
+              const saved = opts.savedPlan.directors.find((d) => d.director === desired.name);
+              if (!saved) throw new LvsError('LVS_PLAN_MISMATCH', `the saved plan has no entry for director ${desired.name}`);
+              if (saved.error) throw new LvsError(saved.error.code, saved.error.message, saved.error.hint ? { hint: saved.error.hint } : {});
+              if (saved.fingerprint !== open.live.fingerprint) {
+                throw new LvsError('LVS_STALE_PLAN', `director ${describeTarget(desired.target)}: the table changed since the plan was made`, {
+                  hint: 'Nothing was changed. Run `lvsform plan --out FILE` again and review the new plan.',
+                });
+              }
+              return saved;
+            }
+            return planDirector(desired, open.live, opts);
+          } catch (e) {
+            return failedPlan(desired, e);
+          }
+        }),
+      ),
+    );
+    const plan = makePlan(opts.stack, opts.destroy ? 'destroy' : 'apply', plans);
+    const anything = plans.some((p) => !p.error && p.conflicts.length === 0 && (p.changes.length > 0 || p.adopted.length > 0));
+    if (anything && opts.confirm && !(await opts.confirm(plan))) {
+      return {
+        plan,
+        outcomes: plans.map((p) => ({ director: p.director, status: 'skipped' as const, residual: [], restoreOutput: '', seconds: 0 })),
+      };
+    }
+    const outcomes = await Promise.all(
+      plans.map((p) =>
+        limit(async (): Promise<DirectorOutcome> => {
+          const open = opened.get(p.director);
+          if (p.error || !open) {
+            return { director: p.director, status: 'failed', residual: [], restoreOutput: '', seconds: 0, error: p.error ?? { code: 'LVS_INTERNAL', message: 'not opened' } };
+          }
+          if (p.conflicts.length > 0) {
+            return {
+              director: p.director,
+              status: 'failed',
+              residual: [],
+              restoreOutput: '',
+              seconds: 0,
+              error: {
+                code: 'LVS_NOT_OWNED',
+                message: `director ${describeTarget(p.target)}: ${p.conflicts.length} declared service(s) already exist but are not owned by stack ${opts.stack}: ${p.conflicts.slice(0, 5).join(', ')}${p.conflicts.length > 5 ? ', …' : ''}`,
+                hint: 'Nothing was changed here. Run with --adopt to take them over (their configuration is then made to match the app).',
+              },
+            };
+          }
+          try {
+            return await executeDirector(open, p, opts);
+          } catch (e) {
+            return { director: p.director, status: 'failed', residual: [], restoreOutput: '', seconds: 0, error: errorInfo(e) };
+          }
+        }),
+      ),
+    );
+    return { plan, outcomes };
+  } finally {
+    await Promise.all([...opened.values()].map((o) => closeDirector(o)));
+  }
+}

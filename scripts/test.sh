@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The test command (`npm test`): installs what is missing, type-checks, then runs the unit tests and the lab tests on
+# a real IPVS kernel (user-mode Linux). Prints one closing line "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-deps.sh
+npx tsc --noEmit
+report=$(mktemp /tmp/lvsform-vitest.XXXXXX.json)
+trap 'rm -f "$report"' EXIT
+set +e
+npx vitest run --reporter=default --reporter=json --outputFile="$report" "$@"
+rc=$?
+set -e
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+  if (r.numTotalTests === 0) process.exit(1);
+' "$report" || rc=1
+exit $rc

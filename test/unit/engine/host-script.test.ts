@@ -1,0 +1,32 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { sectionLine, splitSections, writeRecordChunk } from '../../../providers/ipvs/host-script.ts';
+
+describe('splitSections', () => {
+  it('splits output at the tagged markers only', () => {
+    // GIVEN output where the host printed a marker with the wrong tag
+    const out = ['pre', sectionLine('t1', 'save'), '-A -t 198.51.100.10:80 -s rr', '@@lvsform-section forged end', sectionLine('t1', 'end'), ''].join('\n');
+    // WHEN split with the session's tag
+    const s = splitSections('t1', out);
+    // THEN the forged marker stays data inside its section
+    expect(s.get('save')).toBe('-A -t 198.51.100.10:80 -s rr\n@@lvsform-section forged end');
+    expect(s.get('')).toBe('pre');
+    expect(s.has('end')).toBe(true);
+  });
+});
+
+describe('writeRecordChunk', () => {
+  it('writes the record atomically with mode 0600 under a real sh', () => {
+    // GIVEN a scratch state directory
+    const dir = execFileSync('mktemp', ['-d'], { encoding: 'utf8' }).trim();
+    // WHEN the chunk runs with lvs_dir pointing at it and a stack name containing a quote
+    const json = JSON.stringify({ a: "it's $(x)" });
+    execFileSync('sh', ['-c', `umask 077; lvs_dir=${dir}\n${writeRecordChunk("we'b", json)}`], { encoding: 'utf8' });
+    // THEN the file holds the JSON byte for byte, private to its owner
+    const text = execFileSync('cat', [`${dir}/we'b.json`], { encoding: 'utf8' });
+    const mode = execFileSync('stat', ['-c', '%a', `${dir}/we'b.json`], { encoding: 'utf8' }).trim();
+    expect(text).toBe(`${json}\n`);
+    expect(mode).toBe('600');
+    execFileSync('rm', ['-rf', dir]);
+  });
+});
