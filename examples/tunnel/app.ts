@@ -1,0 +1,42 @@
+import { type App, Director, Forwarding, LvsStack, RealServerPool, Scheduler, TunnelType, type SshProps } from 'lvsform';
+
+/**
+ * Tunnelling: the director encapsulates packets to the real servers, which hold the VIPs on their loopback. One
+ * service over IP-in-IP, one over GUE (UDP port 6080) with source hashing that falls back and hashes the port too.
+ */
+export function build(app: App): LvsStack {
+  const stack = new LvsStack(app, 'tunnel');
+  const lb1 = new Director(stack, 'lb1', { ssh: reach(1) });
+  const reals = [{ address: '192.0.2.11' }, { address: '192.0.2.12' }, { address: '192.0.2.13' }];
+
+  const ipip = new RealServerPool(stack, 'ipip-pool', { forwarding: Forwarding.tunnel(), members: reals });
+  lb1.addVirtualService('http-ipip', {
+    address: '198.51.100.30',
+    port: 80,
+    scheduler: Scheduler.ROUND_ROBIN,
+    pools: [ipip],
+  });
+
+  const gue = new RealServerPool(stack, 'gue-pool', {
+    forwarding: Forwarding.tunnel({ type: TunnelType.GUE, port: 6080 }),
+    members: reals,
+  });
+  lb1.addVirtualService('http-gue', {
+    address: '198.51.100.31',
+    port: 80,
+    scheduler: Scheduler.sourceHash({ fallback: true, port: true }),
+    pools: [gue],
+  });
+  return stack;
+}
+
+/**
+ * How to reach director number `n` (1 or 2): through the lab's OpenSSH config and alias when LVSFORM_SSH_CONFIG and
+ * LVSFORM_DIRECTOR_ALIAS (LVSFORM_DIRECTOR_ALIAS_2 for the second) are set, else as root on a documentation address.
+ */
+function reach(n: 1 | 2 = 1): SshProps {
+  const configFile = process.env.LVSFORM_SSH_CONFIG;
+  const alias = process.env[n === 1 ? 'LVSFORM_DIRECTOR_ALIAS' : 'LVSFORM_DIRECTOR_ALIAS_2'];
+  if (configFile && alias) return { configFile, alias };
+  return { host: n === 1 ? '203.0.113.2' : '203.0.113.3', user: 'root' };
+}

@@ -1,0 +1,56 @@
+import fs from 'node:fs';
+import { CdktfApp, TerraformStack, type AppConfig } from './cdktf.ts';
+import { LvsStack } from './lvs-stack.ts';
+import { ValidationError, type ValidationProblem } from './validation-error.ts';
+
+/**
+ * The root of an lvsform app: a cdktf App whose `synth()` validates every stack first and, when anything is wrong,
+ * throws one `ValidationError` listing every problem of every stack and writes nothing.
+ *
+ * The output directory is `config.outdir`, else env `CDKTF_OUTDIR`, else `cdktf.out`.
+ */
+export class App extends CdktfApp {
+  private readonly createdOutdir: boolean;
+
+  constructor(config: AppConfig = {}) {
+    const outdir = config.outdir ?? process.env.CDKTF_OUTDIR ?? 'cdktf.out';
+    const existed = fs.existsSync(outdir);
+    super(config);
+    this.createdOutdir = !existed;
+  }
+
+  /** Every problem of every stack, in tree order. */
+  collectProblems(): ValidationProblem[] {
+    const problems: ValidationProblem[] = [];
+    for (const stack of this.node.findAll().filter(TerraformStack.isStack)) {
+      if (stack instanceof LvsStack) {
+        problems.push(...stack.collectProblems());
+      } else {
+        for (const c of stack.node.findAll()) for (const message of c.node.validate()) problems.push({ path: c.node.path, message });
+      }
+    }
+    return problems;
+  }
+
+  override synth(): void {
+    const stacks = this.node.findAll().filter((c): c is LvsStack => c instanceof LvsStack);
+    if (!this.skipValidation) {
+      const problems = this.collectProblems();
+      if (problems.length > 0) {
+        this.removeEmptyOutdir();
+        throw new ValidationError(problems);
+      }
+    }
+    for (const s of stacks) s._markValidated(true);
+    try {
+      super.synth();
+    } finally {
+      for (const s of stacks) s._markValidated(false);
+    }
+  }
+
+  private removeEmptyOutdir(): void {
+    // cdktf creates the output directory when the App is constructed; leave no trace of a failed synth.
+    if (this.createdOutdir && fs.existsSync(this.outdir) && fs.readdirSync(this.outdir).length === 0) fs.rmdirSync(this.outdir);
+  }
+}

@@ -1,0 +1,199 @@
+import { Construct } from 'constructs';
+import { describe, parseAddress } from './private/address.ts';
+import { SAFE_NAME, intOutOf } from './private/checks.ts';
+import { LvsResource } from './private/lvs-resource.ts';
+import { FORMAT_VERSION } from './format-version.ts';
+import { LvsStack } from './lvs-stack.ts';
+import { VirtualService, type VirtualServiceProps } from './virtual-service.ts';
+import { ValidationError } from './validation-error.ts';
+
+/** How to reach a director over SSH: a host, or an OpenSSH config file and a host alias in it. */
+export interface SshProps {
+  /**
+   * Host name or IP address of the director. Mutually exclusive with `alias`.
+   * @default - none: required unless `alias` is set
+   */
+  readonly host?: string;
+  /**
+   * SSH port, 1..65535.
+   * @default - ssh's own (the config file's `Port`, else 22)
+   */
+  readonly port?: number;
+  /**
+   * Login user.
+   * @default - ssh's own (the config file's `User`, else the local user)
+   */
+  readonly user?: string;
+  /**
+   * Private key file (`ssh -i`).
+   * @default - ssh's own
+   */
+  readonly identityFile?: string;
+  /**
+   * Known-hosts file (`-o UserKnownHostsFile=`).
+   * @default - ssh's own
+   */
+  readonly knownHostsFile?: string;
+  /**
+   * OpenSSH client config file (`ssh -F`). Required with `alias`.
+   * @default - ssh's own (~/.ssh/config)
+   */
+  readonly configFile?: string;
+  /**
+   * A `Host` alias defined in `configFile`. Mutually exclusive with `host`.
+   * @default - none
+   */
+  readonly alias?: string;
+}
+
+/** Props of a Director: how to reach it (exactly one of `ssh` or `local`) and its name. */
+export interface DirectorProps {
+  /**
+   * Reach the director over SSH.
+   * @default - none: set `ssh` or `local`
+   */
+  readonly ssh?: SshProps;
+  /**
+   * The director is the machine running lvsform (`sh` locally, no SSH).
+   * @default false
+   */
+  readonly local?: boolean;
+  /**
+   * The director's name: in plans, in the services' `director` attribute and in host-side records. Must match
+   * /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.
+   * @default - the construct id
+   */
+  readonly name?: string;
+}
+
+const HOST = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+const USER = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
+const ALIAS = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
+// Control characters could end a line of a script or an ssh option; a leading '-' could be read as an option.
+const UNSAFE_PATH = /[\u0000-\u001f\u007f]|^-/;
+
+/** One LVS host (a director) and how to reach it. Synthesizes to one `lvsform_director` resource. */
+export class Director extends Construct {
+  /** The director's name. */
+  readonly name: string;
+  /** `ssh` or `local`. */
+  readonly transport: 'ssh' | 'local';
+  /** The SSH settings as given (validated), when the transport is ssh. */
+  readonly ssh: SshProps | undefined;
+  private readonly resource: LvsResource;
+
+  constructor(scope: LvsStack, id: string, props: DirectorProps) {
+    super(scope, id);
+    const path = this.node.path;
+    const fail = (message: string): never => ValidationError.fail(path, message);
+    if (!(scope instanceof LvsStack)) fail('a Director belongs directly to an LvsStack');
+    if (props === null || typeof props !== 'object') fail(`props must be an object with ssh or local; got ${describe(props)}`);
+    this.name = props.name ?? id;
+    if (typeof this.name !== 'string' || !SAFE_NAME.test(this.name)) {
+      fail(`director name must match ${SAFE_NAME} (it is used in shell commands and file names); got ${describe(this.name)}`);
+    }
+    const local = props.local ?? false;
+    if (typeof local !== 'boolean') fail(`local must be true or false; got ${describe(local)}`);
+    if (props.ssh !== undefined && local) fail('a director is reached either over ssh or locally, not both; got ssh and local: true');
+    if (props.ssh === undefined && !local) fail('a director needs a way to reach it: ssh: { host } (or { configFile, alias }) or local: true; got neither');
+    this.transport = local ? 'local' : 'ssh';
+    this.ssh = props.ssh === undefined ? undefined : checkSsh(props.ssh, fail);
+    this.resource = new LvsResource(this, 'Resource', 'lvsform_director', () => this.render());
+    this.node.addValidation({ validate: () => this.validateServices() });
+  }
+
+  /** `lvsform_director.<logical id>`, for `depends_on`. */
+  get resourceAddress(): string {
+    return this.resource.address;
+  }
+
+  /**
+   * What identifies the machine behind this director within a stack: the SSH host (canonical when an address), the
+   * config file + alias, or `local`.
+   */
+  get reachKey(): string {
+    if (this.transport === 'local') return 'local';
+    const ssh = this.ssh!;
+    if (ssh.host !== undefined) {
+      const parsed = parseAddress(ssh.host);
+      return `host ${'reason' in parsed ? ssh.host.toLowerCase().replace(/\.$/, '') : parsed.text}`;
+    }
+    return `alias ${ssh.alias} in ${ssh.configFile}`;
+  }
+
+  /** The virtual services on this director, in the order added. */
+  get virtualServices(): VirtualService[] {
+    return this.node.children.filter((c): c is VirtualService => c instanceof VirtualService);
+  }
+
+  /** Adds a virtual service to this director and returns it. */
+  addVirtualService(id: string, props: VirtualServiceProps): VirtualService {
+    return new VirtualService(this, id, props);
+  }
+
+  private validateServices(): string[] {
+    const problems: string[] = [];
+    const seen = new Map<string, VirtualService>();
+    for (const service of this.virtualServices) {
+      const key = service.serviceId;
+      const first = seen.get(key);
+      if (first) {
+        problems.push(`service ${key} is defined twice on director ${this.name}: ${first.node.path} and ${service.node.path}; IPVS holds one service per identity, remove one`);
+      } else {
+        seen.set(key, service);
+      }
+    }
+    return problems;
+  }
+
+  private render(): Record<string, unknown> {
+    const out: Record<string, unknown> = { name: this.name, format_version: FORMAT_VERSION, transport: this.transport };
+    if (this.ssh) {
+      const s = this.ssh;
+      const ssh: Record<string, unknown> = {};
+      if (s.host !== undefined) ssh.host = s.host;
+      if (s.port !== undefined) ssh.port = s.port;
+      if (s.user !== undefined) ssh.user = s.user;
+      if (s.identityFile !== undefined) ssh.identity_file = s.identityFile;
+      if (s.knownHostsFile !== undefined) ssh.known_hosts_file = s.knownHostsFile;
+      if (s.configFile !== undefined) ssh.config_file = s.configFile;
+      if (s.alias !== undefined) ssh.alias = s.alias;
+      out.ssh = ssh;
+    }
+    return out;
+  }
+}
+
+function checkSsh(ssh: SshProps, fail: (m: string) => never): SshProps {
+  if (ssh === null || typeof ssh !== 'object') fail(`ssh must be an object like { host: '203.0.113.2' }; got ${describe(ssh)}`);
+  if (ssh.host !== undefined && ssh.alias !== undefined) {
+    fail(`ssh takes host or alias (with configFile), not both; got host ${describe(ssh.host)} and alias ${describe(ssh.alias)}`);
+  }
+  if (ssh.host === undefined && ssh.alias === undefined) fail('ssh needs host, or configFile + alias; got neither');
+  if (ssh.host !== undefined) {
+    const isAddress = typeof ssh.host === 'string' && !('reason' in parseAddress(ssh.host));
+    if (!isAddress && (typeof ssh.host !== 'string' || !HOST.test(ssh.host))) {
+      fail(`ssh host must be a host name or an IP address; got ${describe(ssh.host)}`);
+    }
+  }
+  if (ssh.alias !== undefined) {
+    if (typeof ssh.alias !== 'string' || !ALIAS.test(ssh.alias)) {
+      fail(`ssh alias must be a Host name of the config file ([A-Za-z0-9_.-], not starting with '-'); got ${describe(ssh.alias)}`);
+    }
+    if (ssh.configFile === undefined) fail(`ssh alias ${ssh.alias} needs configFile, the OpenSSH config that defines it`);
+  }
+  if (ssh.port !== undefined) {
+    const bad = intOutOf('ssh port', ssh.port, 1, 65535);
+    if (bad) fail(bad);
+  }
+  if (ssh.user !== undefined && (typeof ssh.user !== 'string' || !USER.test(ssh.user))) {
+    fail(`ssh user must be a login name ([A-Za-z_][A-Za-z0-9_.-]*); got ${describe(ssh.user)}`);
+  }
+  for (const key of ['identityFile', 'knownHostsFile', 'configFile'] as const) {
+    const value = ssh[key];
+    if (value !== undefined && (typeof value !== 'string' || value === '' || UNSAFE_PATH.test(value))) {
+      fail(`ssh ${key} must be a file path without control characters, not starting with '-'; got ${describe(value)}`);
+    }
+  }
+  return { ...ssh };
+}

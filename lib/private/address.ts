@@ -1,0 +1,59 @@
+import ipaddr from 'ipaddr.js';
+
+/** An address in canonical text (IPv4 dotted decimal, IPv6 RFC 5952 as `inet_ntop` prints it) and its family. */
+export interface CanonicalAddress {
+  readonly family: 'inet' | 'inet6';
+  readonly text: string;
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/**
+ * Parses an IP address strictly: four-part decimal IPv4 without leading zeros (inet_aton would read `010` as octal),
+ * or IPv6 without a zone. Returns a reason when the text is not an address.
+ */
+export function parseAddress(input: unknown): CanonicalAddress | { readonly reason: string } {
+  if (typeof input !== 'string') return { reason: `an address must be a string; got ${describe(input)}` };
+  if (IPV4.test(input)) return { family: 'inet', text: input };
+  if (input.includes(':') && !input.includes('%') && ipaddr.IPv6.isValid(input)) {
+    return { family: 'inet6', text: ipaddr.IPv6.parse(input).toRFC5952String() };
+  }
+  return { reason: `"${input}" is not an IPv4 (dotted decimal) or IPv6 address` };
+}
+
+/**
+ * Why an address cannot be a virtual or real server address, or undefined when it can. IPVS forwards unicast only;
+ * IPv4-mapped (`::ffff:a.b.c.d`) and IPv4-compatible (`::a.b.c.d`) IPv6 addresses never appear on the wire as the
+ * destination of an IPv6 packet, so a service or real server on one would never see traffic: use the IPv4 address.
+ */
+export function notUnicast(address: CanonicalAddress): string | undefined {
+  if (address.family === 'inet') {
+    const range = ipaddr.IPv4.parse(address.text).range();
+    if (range === 'unspecified') return 'is unspecified (0.0.0.0/8)';
+    if (range === 'broadcast') return 'is the limited broadcast address';
+    if (range === 'multicast') return 'is multicast (224.0.0.0/4)';
+    return undefined;
+  }
+  const ip = ipaddr.IPv6.parse(address.text);
+  const range = ip.range();
+  if (range === 'unspecified') return 'is unspecified (::)';
+  if (range === 'multicast') return 'is multicast (ff00::/8)';
+  if (range === 'ipv4Mapped') return `is IPv4-mapped; use the IPv4 address ${ip.toIPv4Address().toString()}`;
+  const p = ip.parts;
+  if (p[0] === 0 && p[1] === 0 && p[2] === 0 && p[3] === 0 && p[4] === 0 && p[5] === 0 && p[6] !== 0) {
+    return `is IPv4-compatible (deprecated); use the IPv4 address ${ip.toIPv4Address().toString()}`;
+  }
+  return undefined;
+}
+
+/** Text for a value in an error message. */
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,347 @@
+import { Construct } from 'constructs';
+import { AddressFamily } from './address-family.ts';
+import { PersistenceEngine } from './persistence-engine.ts';
+import { describe, notUnicast, parseAddress } from './private/address.ts';
+import { intOutOf } from './private/checks.ts';
+import { LvsResource } from './private/lvs-resource.ts';
+import { Protocol } from './protocol.ts';
+import { RealServerPool, type RealServer, type RealServerProps } from './real-server-pool.ts';
+import { Scheduler } from './scheduler.ts';
+import { ValidationError } from './validation-error.ts';
+
+/** ipvsadm's bound on `-p TIMEOUT` (MAX_TIMEOUT: 31 days, in seconds). */
+export const MAX_PERSISTENCE_TIMEOUT = 86_400 * 31;
+
+/** Client affinity (`ipvsadm -p [timeout] -M netmask`). */
+export interface PersistenceProps {
+  /**
+   * Seconds a client sticks to its real server after its last connection, 1..2678400 (ipvsadm's bound).
+   * @default 360
+   */
+  readonly timeout?: number;
+  /**
+   * IPv4 services: the contiguous dotted mask grouping clients (`255.255.255.0` = one /24 per real server).
+   * @default '255.255.255.255'
+   */
+  readonly netmask?: string;
+  /**
+   * IPv6 services: the prefix length grouping clients, 1..128 (the kernel refuses 0).
+   * @default 128
+   */
+  readonly prefixLength?: number;
+}
+
+/** Props of a VirtualService. Identity is `protocol` + `address` + `port`, or `firewallMark` + `family`. */
+export interface VirtualServiceProps {
+  /**
+   * Transport protocol of an address service.
+   * @default Protocol.TCP (address services); none for firewall-mark services
+   */
+  readonly protocol?: Protocol;
+  /**
+   * The virtual IP (IPv4 or IPv6). Mutually exclusive with `firewallMark`.
+   * @default - none: required unless `firewallMark` is set
+   */
+  readonly address?: string;
+  /**
+   * The virtual port, 0..65535; 0 (all ports) only with persistence, as ipvsadm requires.
+   * @default - none: required with `address`
+   */
+  readonly port?: number;
+  /**
+   * Firewall mark, 1..4294967295, set on packets by nftables/iptables. Mutually exclusive with `address`.
+   * @default - none
+   */
+  readonly firewallMark?: number;
+  /**
+   * Address family of a firewall-mark service.
+   * @default AddressFamily.IPV4
+   */
+  readonly family?: AddressFamily;
+  /**
+   * The scheduler and its flags.
+   * @default Scheduler.WEIGHTED_LEAST_CONNECTION (ipvsadm's default)
+   */
+  readonly scheduler?: Scheduler;
+  /**
+   * Client persistence.
+   * @default - none
+   */
+  readonly persistence?: PersistenceProps;
+  /**
+   * Persistence engine; needs `persistence`, and reads UDP only.
+   * @default - none
+   */
+  readonly persistenceEngine?: PersistenceEngine;
+  /**
+   * One-packet scheduling (`-o`): schedule each UDP datagram on its own. UDP and firewall-mark services only.
+   * @default false
+   */
+  readonly onePacket?: boolean;
+  /**
+   * Pools of real servers.
+   * @default - none; add with `addPool` or `addRealServer`
+   */
+  readonly pools?: readonly RealServerPool[];
+}
+
+/** The identity of a service. */
+export type ServiceIdentity =
+  | { readonly kind: 'addr'; readonly protocol: Protocol; readonly address: string; readonly family: 'inet' | 'inet6'; readonly port: number }
+  | { readonly kind: 'fwmark'; readonly mark: number; readonly family: 'inet' | 'inet6' };
+
+/** Minimal view of the director a service belongs to (avoids an import cycle). */
+interface ServiceOwner extends Construct {
+  readonly name: string;
+  readonly resourceAddress: string;
+}
+
+/**
+ * One IPVS virtual service on a director: an identity, its configuration, and the real servers of its pools.
+ * Synthesizes to one `lvsform_virtual_service` resource whose real servers are nested blocks.
+ */
+export class VirtualService extends Construct {
+  /** The service identity, canonical. */
+  readonly identity: ServiceIdentity;
+  /** The scheduler. */
+  readonly scheduler: Scheduler;
+  /** Persistence with defaults filled in (netmask as synthesized), or undefined. */
+  readonly persistence: { readonly timeout: number; readonly netmask: string } | undefined;
+  /** The persistence engine, or undefined. */
+  readonly persistenceEngine: PersistenceEngine | undefined;
+  /** One-packet scheduling. */
+  readonly onePacket: boolean;
+  private readonly director: ServiceOwner;
+  private readonly _pools: RealServerPool[] = [];
+  private ownPool: RealServerPool | undefined;
+  private readonly resource: LvsResource;
+
+  constructor(director: ServiceOwner, id: string, props: VirtualServiceProps) {
+    super(director, id);
+    const path = this.node.path;
+    const fail = (message: string): never => ValidationError.fail(path, message);
+    if (props === null || typeof props !== 'object') fail(`props must be an object; got ${describe(props)}`);
+    this.director = director;
+    this.identity = identityOf(props, fail);
+    const family = this.identity.family;
+
+    this.scheduler = props.scheduler ?? Scheduler.WEIGHTED_LEAST_CONNECTION;
+    if (!(this.scheduler instanceof Scheduler)) {
+      fail(`scheduler must be a Scheduler (e.g. Scheduler.ROUND_ROBIN or Scheduler.of('name')); got ${describe(this.scheduler)}`);
+    }
+
+    this.persistence = props.persistence === undefined ? undefined : persistenceOf(props.persistence, family, fail);
+    if (this.identity.kind === 'addr' && this.identity.port === 0 && this.persistence === undefined) {
+      fail('port 0 needs persistence (ipvsadm -p): a port-0 service takes all ports and only makes sense when a client sticks to one real server; got port 0 without persistence');
+    }
+
+    this.persistenceEngine = props.persistenceEngine;
+    if (this.persistenceEngine !== undefined) {
+      if (!(this.persistenceEngine instanceof PersistenceEngine) || this.persistenceEngine.name !== 'sip') {
+        fail(`the 6.1 kernel has one persistence engine, sip (PersistenceEngine.SIP); got ${describe(String(this.persistenceEngine))}`);
+      }
+      if (this.persistence === undefined) {
+        fail('persistenceEngine needs persistence: the engine is consulted only by persistent scheduling; got persistenceEngine sip without persistence');
+      }
+      if (this.identity.kind === 'addr' && this.identity.protocol !== Protocol.UDP) {
+        fail(`the sip persistence engine reads UDP datagrams only; got it on a ${this.identity.protocol.name} service (use Protocol.UDP)`);
+      }
+    }
+
+    this.onePacket = props.onePacket ?? false;
+    if (typeof this.onePacket !== 'boolean') fail(`onePacket must be true or false; got ${describe(this.onePacket)}`);
+    if (this.onePacket && this.identity.kind === 'addr' && this.identity.protocol !== Protocol.UDP) {
+      fail(`onePacket (one-packet scheduling, -o) is for UDP services only; got onePacket on a ${this.identity.protocol.name} service`);
+    }
+
+    for (const pool of props.pools ?? []) this.addPool(pool);
+
+    this.resource = new LvsResource(this, 'Resource', 'lvsform_virtual_service', () => this.render());
+    this.node.addValidation({ validate: () => this.validateRealServers() });
+  }
+
+  /** The name of the director this service is on. */
+  get directorName(): string {
+    return this.director.name;
+  }
+
+  /** The identity as one string: `tcp 198.51.100.10:80`, `udp [2001:db8::10]:53`, `fwmark 1 inet6`. */
+  get serviceId(): string {
+    const i = this.identity;
+    return i.kind === 'fwmark' ? `fwmark ${i.mark} ${i.family}` : `${i.protocol.name} ${hostPort(i.address, i.port)}`;
+  }
+
+  /** The pools backing this service, in the order added. */
+  get pools(): readonly RealServerPool[] {
+    return this._pools;
+  }
+
+  /** Adds a pool of real servers (shared pools are fine). Returns the service, so calls chain. */
+  addPool(pool: RealServerPool): this {
+    if (!(pool instanceof RealServerPool)) {
+      ValidationError.fail(this.node.path, `addPool takes a RealServerPool; got ${describe(pool)}`);
+    }
+    if (!this._pools.includes(pool)) this._pools.push(pool);
+    return this;
+  }
+
+  /**
+   * Adds one real server to the service's own pool (`<service>/RealServers`, NAT, weight 1 unless the member says
+   * otherwise). Returns the service, so calls chain.
+   */
+  addRealServer(member: RealServerProps): this {
+    if (this.ownPool === undefined) {
+      this.ownPool = new RealServerPool(this, 'RealServers');
+      this.addPool(this.ownPool);
+    }
+    this.ownPool.addMember(member);
+    return this;
+  }
+
+  /** The real servers as synthesized: defaults resolved, sorted by `address:port` text. */
+  realServers(): { readonly server: RealServer; readonly port: number; readonly id: string }[] {
+    const servicePort = this.identity.kind === 'addr' ? this.identity.port : 0;
+    const out: { server: RealServer; port: number; id: string }[] = [];
+    for (const pool of this._pools) {
+      for (const server of pool.members) {
+        const port = server.port ?? servicePort;
+        out.push({ server, port, id: hostPort(server.address, port) });
+      }
+    }
+    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  private validateRealServers(): string[] {
+    const problems: string[] = [];
+    const i = this.identity;
+    const seen = new Map<string, RealServer>();
+    for (const { server, port, id } of this.realServers()) {
+      const from = `real server ${id} (pool ${server.pool.node.path})`;
+      const previous = seen.get(id);
+      if (previous) {
+        problems.push(
+          `${from} is already in the service from pool ${previous.pool.node.path}; IPVS holds one destination per address:port, remove one`,
+        );
+        continue;
+      }
+      seen.set(id, server);
+      if (server.family !== i.family && server.forwarding.method !== 'tunnel') {
+        problems.push(
+          `${from} is ${server.family === 'inet' ? 'IPv4' : 'IPv6'} but the service is ${i.family === 'inet' ? 'IPv4' : 'IPv6'}; the kernel mixes families only under tunnelling (Forwarding.tunnel()); got ${server.forwarding.method}`,
+        );
+      }
+      if (i.kind === 'addr' && server.forwarding.keepsServicePort && server.port !== undefined && server.port !== i.port) {
+        problems.push(
+          `${from}: under ${server.forwarding.method === 'droute' ? 'direct routing' : 'tunnelling'} the kernel uses the service port ${i.port} and ignores the real-server port; got port ${server.port} (omit it or use ${i.port})`,
+        );
+      }
+      if (i.kind === 'addr' && i.port !== 0 && port === 0 && server.forwarding.method === 'masq') {
+        problems.push(`${from}: port 0 under NAT would rewrite packets to port 0; omit port to use the service port ${i.port}`);
+      }
+    }
+    return problems;
+  }
+
+  private render(): Record<string, unknown> {
+    const i = this.identity;
+    const out: Record<string, unknown> = { director: this.director.name, construct_path: this.node.path };
+    if (i.kind === 'addr') {
+      out.protocol = i.protocol.name;
+      out.address = i.address;
+      out.port = i.port;
+    } else {
+      out.firewall_mark = i.mark;
+      out.family = i.family;
+    }
+    out.scheduler = this.scheduler.name;
+    out.scheduler_flags = [...this.scheduler.flags];
+    if (this.persistence) out.persistence = { timeout: this.persistence.timeout, netmask: this.persistence.netmask };
+    if (this.persistenceEngine) out.persistence_engine = this.persistenceEngine.name;
+    out.one_packet = this.onePacket;
+    out.real_server = this.realServers().map(({ server, port }) => {
+      const f = server.forwarding;
+      const rs: Record<string, unknown> = { address: server.address, port, forwarding: f.method };
+      if (f.tunnelType) rs.tunnel_type = f.tunnelType.name;
+      if (f.tunnelPort !== undefined) rs.tunnel_port = f.tunnelPort;
+      if (f.tunnelChecksum) rs.tunnel_checksum = f.tunnelChecksum.name;
+      rs.weight = server.weight;
+      rs.upper_threshold = server.upperThreshold;
+      rs.lower_threshold = server.lowerThreshold;
+      rs.pool = server.pool.node.path;
+      return rs;
+    });
+    out.depends_on = [this.director.resourceAddress];
+    return out;
+  }
+}
+
+function hostPort(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+function identityOf(props: VirtualServiceProps, fail: (m: string) => never): ServiceIdentity {
+  const byMark = props.firewallMark !== undefined;
+  const byAddress = props.address !== undefined || props.port !== undefined || props.protocol !== undefined;
+  if (byMark && byAddress) {
+    fail('a service is either protocol + address + port or firewallMark (+ family), not both; got firewallMark with ' +
+      [props.protocol && 'protocol', props.address !== undefined && 'address', props.port !== undefined && 'port'].filter(Boolean).join(', '));
+  }
+  if (byMark) {
+    const bad = intOutOf('firewallMark', props.firewallMark, 1, 4_294_967_295);
+    if (bad) fail(bad);
+    const family = props.family ?? AddressFamily.IPV4;
+    if (!(family instanceof AddressFamily)) fail(`family must be AddressFamily.IPV4 or IPV6; got ${describe(family)}`);
+    return { kind: 'fwmark', mark: props.firewallMark as number, family: family.name };
+  }
+  if (props.family !== undefined) {
+    fail('family is for firewall-mark services; an address service takes the family of its address (drop family)');
+  }
+  if (props.address === undefined) fail('a service needs address + port (with protocol) or firewallMark; got neither');
+  const parsed = parseAddress(props.address);
+  if ('reason' in parsed) fail(`address: ${parsed.reason}`);
+  const why = notUnicast(parsed);
+  if (why) fail(`virtual address ${parsed.text} ${why}; a virtual service needs a unicast address`);
+  if (props.port === undefined) fail(`a service on ${parsed.text} needs a port (0..65535; 0 = all ports, with persistence)`);
+  const bad = intOutOf('port', props.port, 0, 65535);
+  if (bad) fail(bad);
+  const protocol = props.protocol ?? Protocol.TCP;
+  if (!(protocol instanceof Protocol)) fail(`protocol must be Protocol.TCP, UDP or SCTP; got ${describe(protocol)}`);
+  return { kind: 'addr', protocol, address: parsed.text, family: parsed.family, port: props.port };
+}
+
+function persistenceOf(
+  p: PersistenceProps,
+  family: 'inet' | 'inet6',
+  fail: (m: string) => never,
+): { timeout: number; netmask: string } {
+  if (p === null || typeof p !== 'object') fail(`persistence must be an object ({} for the defaults); got ${describe(p)}`);
+  const timeout = p.timeout ?? 360;
+  const bad = intOutOf('persistence timeout', timeout, 1, MAX_PERSISTENCE_TIMEOUT, ' seconds (ipvsadm -p bound: 31 days)');
+  if (bad) fail(bad);
+  if (family === 'inet') {
+    if (p.prefixLength !== undefined) {
+      fail(`prefixLength is for IPv6 services; an IPv4 service groups clients by netmask (e.g. '255.255.255.0'); got prefixLength ${describe(p.prefixLength)}`);
+    }
+    const netmask = p.netmask ?? '255.255.255.255';
+    if (!isContiguousMask(netmask)) {
+      fail(`persistence netmask must be a contiguous dotted IPv4 mask like 255.255.255.0; got ${describe(netmask)}`);
+    }
+    return { timeout, netmask };
+  }
+  if (p.netmask !== undefined) {
+    fail(`netmask is for IPv4 services; an IPv6 service groups clients by prefixLength (1..128); got netmask ${describe(p.netmask)}`);
+  }
+  const prefixLength = p.prefixLength ?? 128;
+  const badPrefix = intOutOf('persistence prefixLength', prefixLength, 1, 128, ' (the kernel refuses 0)');
+  if (badPrefix) fail(badPrefix);
+  return { timeout, netmask: String(prefixLength) };
+}
+
+function isContiguousMask(mask: unknown): boolean {
+  if (typeof mask !== 'string') return false;
+  const parsed = parseAddress(mask);
+  if ('reason' in parsed || parsed.family !== 'inet') return false;
+  const value = parsed.text.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
+  const inverted = 0xffffffff - value; // host bits must be a run of ones: inverted + 1 is a power of two
+  return (inverted & (inverted + 1)) === 0 || inverted === 0xffffffff;
+}
