@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { isLvsError } from '../providers/ipvs/errors.ts';
+import { registerDoctorCommand } from './doctor-command.ts';
 import { registerStackCommands } from './stack-commands.ts';
 
 /** Builds the `lvsform` command. Each verb only parses its arguments and calls a library function. */
@@ -10,6 +11,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerStackCommands(program);
+  registerDoctorCommand(program);
   return program;
 }
 

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { doctorChunk, evaluate, modulesNeeded, parseFacts } from '../../../providers/ipvs/doctor.ts';
+import type { Table } from '../../../providers/ipvs/model.ts';
+
+const natTable: Table = {
+  services: [
+    {
+      key: { kind: 'addr', protocol: 'tcp', address: '198.51.100.10', port: 80 },
+      config: { scheduler: 'rr', schedFlags: [], onePacket: false },
+      destinations: [{ address: '192.0.2.11', port: 80, forwarding: { method: 'masq' }, weight: 1, upperThreshold: 0, lowerThreshold: 0 }],
+    },
+  ],
+};
+
+const healthy = [
+  'kernel=6.1.176',
+  'ipvs_loaded=yes',
+  'ipvs_builtin=no',
+  'ipvsadm_path=/usr/sbin/ipvsadm',
+  'ipvsadm_version=ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)',
+  'ipvsadm_header=IP Virtual Server version 1.2.1 (size=4096)',
+  'ip_forward=1',
+  'flock=yes',
+  'root=yes',
+  'module_ip_vs=loaded',
+  'module_ip_vs_rr=available',
+].join('\n');
+
+function blockingNames(facts: string): string[] {
+  return evaluate({ facts: parseFacts(facts), table: natTable }).filter((c) => c.blocking).map((c) => c.name);
+}
+
+describe('doctor checks', () => {
+  it('passes a director that has everything a NAT service needs', () => {
+    expect(blockingNames(healthy)).toEqual([]);
+  });
+
+  it.each([
+    ['ip_forward off', healthy.replace('ip_forward=1', 'ip_forward=0'), 'IPv4 forwarding (NAT)'],
+    ['no ipvsadm', healthy.replace('ipvsadm_path=/usr/sbin/ipvsadm', 'ipvsadm_path='), 'ipvsadm'],
+    ['a missing scheduler module', healthy.replace('module_ip_vs_rr=available', 'module_ip_vs_rr=missing'), 'module ip_vs_rr'],
+    ['no IPVS at all', healthy.replace('ipvs_loaded=yes', 'ipvs_loaded=no').replace('module_ip_vs=loaded', 'module_ip_vs=missing'), 'IPVS in the kernel'],
+    ['not root', healthy.replace('root=yes', 'root=no'), 'privileges'],
+    ['no flock', healthy.replace('flock=yes', 'flock=no'), 'flock'],
+  ])('blocks an apply when there is %s', (_name, facts, check) => {
+    expect(blockingNames(facts)).toContain(check);
+  });
+
+  it('asks only for the modules the services use', () => {
+    expect(modulesNeeded(natTable)).toEqual(['ip_vs', 'ip_vs_rr']);
+  });
+
+  it('never puts an unexpected module name into the script', () => {
+    expect(doctorChunk(['ip_vs_rr', 'ip_vs_x; rm -rf /'])).not.toContain('rm -rf');
+  });
+});
