@@ -1,0 +1,180 @@
+#!/bin/sh
+# PID 1 of one lab director (user-mode Linux booted with the host's filesystem as its root).
+# Settings arrive as kernel command-line variables:
+#   lvsform_dir      the host's lab state directory (read once, before anything else)
+#   lvsform_index    the director's number k (tap side 203.0.113.(4k-2)/30)
+#   lvsform_skip     comma-separated kernel modules to hide and never load (e.g. ip_vs_sh)
+#   lvsform_forward  1 (default) or 0: net.ipv4.ip_forward and IPv6 forwarding on the director
+# It prints "lvsform-ready" on the console when sshd listens and every namespace serves.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root
+k=${lvsform_index:?lvsform_index is required}
+kver=$(uname -r)
+moddir=/usr/lib/uml/modules/$kver
+say() { echo "lvsform-init: $*"; }
+
+# 1. Protect the host: every write of the guest goes to an overlay whose upper layer is a tmpfs.
+mount -t tmpfs -o mode=0755 lvsform-upper /mnt || { say "tmpfs failed"; exit 1; }
+mkdir -p /mnt/upper /mnt/work /mnt/root
+insmod "$moddir/kernel/fs/overlayfs/overlay.ko" || { say "overlay module failed"; exit 1; }
+mount -t overlay -o lowerdir=/,upperdir=/mnt/upper,workdir=/mnt/work lvsform-root /mnt/root || { say "overlay failed"; exit 1; }
+cd /mnt/root && mkdir -p .oldroot && pivot_root . .oldroot || { say "pivot_root failed"; exit 1; }
+cd /
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t tmpfs -o mode=0755 tmpfs /run
+mkdir -p /run/sshd /run/netns /var/lib/lvsform
+cp -r "$lvsform_dir/guest" /etc/lvsform
+umount -l /.oldroot
+echo "lab-director-$k" > /proc/sys/kernel/hostname
+
+# 2. Shell start-up files from the host's /root would run on every ssh command: blank them.
+for f in /root/.bashrc /root/.profile /root/.bash_profile /root/.bash_login /root/.bash_logout /root/.zshrc; do
+  [ -e "$f" ] && : > "$f"
+done
+
+# 3. Kernel modules, findable inside the overlay only; hidden ones cannot be loaded, not even on demand.
+mkdir -p /usr/lib/modules && ln -s "$moddir" "/usr/lib/modules/$kver"
+modules="ipv6 nf_conntrack nf_nat ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr ip_vs_dh ip_vs_sh
+ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_mh ip_vs_ftp ip_vs_pe_sip tunnel4 tunnel6 ipip ip_gre fou fou6 ip6_tunnel
+ip6_gre veth bridge dummy iptable_mangle ip6table_mangle xt_mark xt_multiport"
+if [ -n "$lvsform_skip" ]; then
+  oldifs=$IFS; IFS=,; set -- $lvsform_skip; IFS=$oldifs
+  for m in "$@"; do
+    for p in $(grep "/$m.ko[.a-z]*:" "$moddir/modules.dep" | cut -d: -f1); do rm -f "$moddir/$p"; done
+    kept=""
+    for x in $modules; do [ "$x" = "$m" ] || kept="$kept $x"; done
+    modules=$kept
+    say "module $m hidden"
+  done
+fi
+modprobe -a $modules 2>/dev/null || for m in $modules; do modprobe "$m" || say "module $m not loaded"; done
+
+# 4. Networking. Root namespace = the director; namespaces client and rs1..rs4.
+fwd=${lvsform_forward:-1}
+ip -force -b - <<NET
+link set lo up
+addr add 203.0.113.$((4 * k - 2))/30 dev vec0
+link set vec0 up
+netns add client
+netns add rs1
+netns add rs2
+netns add rs3
+netns add rs4
+link add client0 type veth peer name eth0 netns client
+link add rsbr0 type bridge
+link add veth-rs1 type veth peer name eth0 netns rs1
+link add veth-rs2 type veth peer name eth0 netns rs2
+link add veth-rs3 type veth peer name eth0 netns rs3
+link add veth-rs4 type veth peer name eth0 netns rs4
+link set veth-rs1 master rsbr0
+link set veth-rs2 master rsbr0
+link set veth-rs3 master rsbr0
+link set veth-rs4 master rsbr0
+addr add 198.51.100.1/24 dev client0
+addr add 2001:db8:100::1/64 dev client0 nodad
+addr add 192.0.2.1/24 dev rsbr0
+addr add 2001:db8::1/64 dev rsbr0 nodad
+link set client0 up
+link set rsbr0 up
+link set veth-rs1 up
+link set veth-rs2 up
+link set veth-rs3 up
+link set veth-rs4 up
+NET
+# VIPs are local on the client-facing link, so the client resolves them by ARP and by neighbour discovery.
+i=10
+vips=""
+while [ $i -le 59 ]; do
+  vips="${vips}addr add 198.51.100.$i/32 dev client0
+addr add 2001:db8:100::$i/128 dev client0 nodad
+"
+  i=$((i + 1))
+done
+printf '%s' "$vips" | ip -force -b -
+echo "$fwd" > /proc/sys/net/ipv4/ip_forward
+echo "$fwd" > /proc/sys/net/ipv6/conf/all/forwarding
+for d in all default client0 rsbr0 vec0; do
+  echo 0 > /proc/sys/net/ipv4/conf/$d/rp_filter
+  echo 1 > /proc/sys/net/ipv4/conf/$d/accept_local
+done
+# Firewall marks for the fwmark services, set in mangle PREROUTING, before IPVS sees the packet. (nft cannot program
+# this kernel's nf_tables from inside user-mode Linux: every rule fails with "Operation not supported".)
+iptables-legacy -t mangle -A PREROUTING -d 198.51.100.50 -p tcp -m multiport --dports 80,8080 -j MARK --set-mark 1 \
+  || say "IPv4 fwmark rule failed"
+ip6tables-legacy -t mangle -A PREROUTING -d 2001:db8:100::50 -p tcp -m multiport --dports 80,8080 -j MARK --set-mark 2 \
+  || say "IPv6 fwmark rule failed"
+
+ip -n client -force -b - <<NET
+link set lo up
+addr add 198.51.100.200/24 dev eth0
+addr add 2001:db8:100::200/64 dev eth0 nodad
+link set eth0 up
+route add default via 198.51.100.1
+route add default via 2001:db8:100::1
+NET
+
+# Real servers: their own address, the DR/TUN VIPs on lo, tunnel decapsulation, HTTP on 80/8080, UDP echo on 53.
+lovips=""
+echo_addrs=""
+i=20
+while [ $i -le 49 ]; do
+  lovips="${lovips}addr add 198.51.100.$i/32 dev lo
+addr add 2001:db8:100::$i/128 dev lo nodad
+"
+  echo_addrs="$echo_addrs 198.51.100.$i 2001:db8:100::$i"
+  i=$((i + 1))
+done
+for r in 1 2 3 4; do
+  mkdir -p /srv/lvsform/rs$r
+  echo "rs$r" > /srv/lvsform/rs$r/index.html
+  printf 'link set lo up\naddr add 192.0.2.1%s/24 dev eth0\naddr add 2001:db8::1%s/64 dev eth0 nodad\nlink set eth0 up
+route add default via 192.0.2.1\nroute add default via 2001:db8::1\n%slink set tunl0 up\nlink set gre0 up
+link set ip6tnl0 up\nlink set ip6gre0 up\nfou add port 6080 gue\nfou add port 6080 gue -6\n' \
+    "$r" "$r" "$lovips" | ip -n "rs$r" -force -b -
+  ip netns exec "rs$r" /bin/sh -c '
+    for d in /proc/sys/net/ipv4/conf/*; do echo 0 > $d/rp_filter; done
+    echo 1 > /proc/sys/net/ipv4/conf/all/arp_ignore
+    echo 2 > /proc/sys/net/ipv4/conf/all/arp_announce
+    echo 1 > /proc/sys/net/ipv4/conf/eth0/arp_ignore
+    echo 2 > /proc/sys/net/ipv4/conf/eth0/arp_announce
+    busybox httpd -p 80 -h "$1"
+    busybox httpd -p 8080 -h "$1"
+    shift
+    perl /etc/lvsform/udp-echo.pl "$@" </dev/null >/dev/null 2>&1 &
+  ' sh "/srv/lvsform/rs$r" "rs$r" "192.0.2.1$r" "2001:db8::1$r" $echo_addrs
+done
+
+# 5. sshd on the tap address, with the lab's pinned host key and the lab's client key.
+cat > /etc/lvsform/sshd_config <<SSHD
+ListenAddress 203.0.113.$((4 * k - 2))
+Port 22
+HostKey /etc/lvsform/ssh_host_ed25519_key
+AuthorizedKeysFile /etc/lvsform/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+UseDNS no
+PermitUserRC no
+PrintMotd no
+PrintLastLog no
+MaxSessions 200
+MaxStartups 200
+PidFile /run/sshd.pid
+Subsystem sftp internal-sftp
+SSHD
+chmod 600 /etc/lvsform/ssh_host_ed25519_key
+/usr/sbin/sshd -f /etc/lvsform/sshd_config || say "sshd failed"
+echo "lvsform-ready"
+
+# PID 1 stays, reaping orphans.
+while :; do
+  sleep 3600 &
+  wait
+done

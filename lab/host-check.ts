@@ -1,0 +1,55 @@
+import { access, constants } from 'node:fs/promises';
+import { LvsError } from '../providers/ipvs/errors.ts';
+
+/** What the lab runs on the host (or, through the shared root, inside each guest), and the Debian package of each. */
+export const LAB_REQUIREMENTS: ReadonlyArray<{ readonly path: string; readonly pkg: string }> = [
+  { path: '/usr/bin/linux.uml', pkg: 'user-mode-linux' },
+  { path: '/usr/lib/uml/modules', pkg: 'user-mode-linux' },
+  { path: '/usr/sbin/ipvsadm', pkg: 'ipvsadm' },
+  { path: '/usr/sbin/modprobe', pkg: 'kmod' },
+  { path: '/usr/sbin/insmod', pkg: 'kmod' },
+  { path: '/usr/sbin/ip', pkg: 'iproute2' },
+  { path: '/usr/sbin/sshd', pkg: 'openssh-server' },
+  { path: '/usr/bin/ssh', pkg: 'openssh-client' },
+  { path: '/usr/bin/ssh-keygen', pkg: 'openssh-client' },
+  { path: '/bin/busybox', pkg: 'busybox-static' },
+  { path: '/usr/bin/curl', pkg: 'curl' },
+  { path: '/usr/sbin/iptables-legacy', pkg: 'iptables' },
+  { path: '/usr/sbin/ip6tables-legacy', pkg: 'iptables' },
+  { path: '/usr/bin/perl', pkg: 'perl-base' },
+];
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.F_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Throws one error naming every missing Debian package (and how to install them); installs nothing. */
+export async function checkLabHost(): Promise<void> {
+  if (process.platform !== 'linux') {
+    throw new LvsError('LVS_LAB_UNSUPPORTED', `the lab needs Linux; this is ${process.platform}`);
+  }
+  const present = await Promise.all(LAB_REQUIREMENTS.map((r) => exists(r.path)));
+  const missing = [...new Set(LAB_REQUIREMENTS.filter((_, i) => !present[i]).map((r) => r.pkg))];
+  if (missing.length > 0) {
+    throw new LvsError(
+      'LVS_LAB_MISSING_PACKAGES',
+      `the lab needs Debian packages that are not installed: ${missing.join(', ')}`,
+      { hint: `install them with: apt-get update && apt-get install -y ${missing.join(' ')}  (or scripts/install-lab-deps.sh)` },
+    );
+  }
+  if (process.getuid?.() !== 0) {
+    throw new LvsError('LVS_LAB_NOT_ROOT', 'the lab creates tap devices and needs root', {
+      hint: 'run it as root (e.g. sudo)',
+    });
+  }
+  if (!(await exists('/dev/net/tun'))) {
+    throw new LvsError('LVS_LAB_NO_TUN', 'the lab needs /dev/net/tun for its tap devices', {
+      hint: 'load the tun module (modprobe tun) or give the container the device',
+    });
+  }
+}

@@ -1,0 +1,18 @@
+export { LAB_TOPOLOGY, MAX_DIRECTORS, type DirectorAddresses, directorAddresses, vip4, vip6 } from './addresses.ts';
+export { LAB_REQUIREMENTS, checkLabHost } from './host-check.ts';
+export { type LabExecOptions, type LabExecResult, labExec } from './lab-exec.ts';
+export { type LabDownOptions, labDown } from './lab-down.ts';
+export { type LabStatus, type LabDirectorStatus, labStatus } from './lab-status.ts';
+export { type LabTrafficOptions, type LabTrafficResult, labTraffic, parseTarget } from './lab-traffic.ts';
+export { type LabUpOptions, labUp } from './lab-up.ts';
+export { shellQuote, shellJoin } from './shell-quote.ts';
+export {
+  DEFAULT_LAB_DIR,
+  type DirectorBootOptions,
+  type LabDirector,
+  type LabState,
+  findDirector,
+  labDir,
+  labPaths,
+  readLabState,
+} from './state.ts';

@@ -1,0 +1,46 @@
+import { rm } from 'node:fs/promises';
+import { closeControlMaster } from './control-master.ts';
+import { umlDirArg } from './boot-director.ts';
+import { findProcessesWith, isProcessWith, signal, waitGone } from './processes.ts';
+import { labDir, labPaths, readLabState } from './state.ts';
+import { deleteTaps } from './tap-devices.ts';
+
+export interface LabDownOptions {
+  /** @default $LVSFORM_LAB_DIR or /tmp/lvsform-lab */
+  readonly dir?: string;
+}
+
+/**
+ * Takes the lab down: stops its ControlMasters and kernels by PID (the kernels' whole process groups, plus any
+ * process still carrying this lab's `uml_dir=` argument, e.g. after a crash), deletes its taps and its directory.
+ * Safe to run twice, with no lab, or after a crash.
+ */
+export async function labDown(opts: LabDownOptions = {}): Promise<void> {
+  const dir = labDir(opts.dir);
+  const paths = labPaths(dir);
+  const state = await readLabState(dir);
+  const directors = state?.directors ?? [];
+  const stopping: number[] = [];
+
+  for (const d of directors) {
+    const pid = await closeControlMaster(d);
+    if (pid) stopping.push(pid);
+  }
+  const marker = umlDirArg(paths);
+  for (const d of directors) {
+    if (await isProcessWith(d.umlPid, marker)) {
+      signal(-(d.umlPid as number), 'SIGKILL'); // the kernel is a process-group leader (started detached)
+      stopping.push(d.umlPid as number);
+    }
+  }
+  for (const pid of await findProcessesWith(marker)) {
+    signal(pid, 'SIGKILL');
+    stopping.push(pid);
+  }
+  const left = await waitGone(stopping, 10_000);
+  for (const pid of left) signal(pid, 'SIGKILL');
+  await waitGone(left, 5_000);
+
+  await deleteTaps(directors.map((d) => d.tap));
+  await rm(dir, { recursive: true, force: true });
+}

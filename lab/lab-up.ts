@@ -1,0 +1,151 @@
+import { chmod, copyFile, mkdir, readdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LvsError } from '../providers/ipvs/errors.ts';
+import { MAX_DIRECTORS, directorAddresses } from './addresses.ts';
+import { startDirector, waitForDirector } from './boot-director.ts';
+import { openControlMaster } from './control-master.ts';
+import { checkLabHost } from './host-check.ts';
+import { labDown } from './lab-down.ts';
+import { labStatus } from './lab-status.ts';
+import { writeSshFiles } from './ssh-files.ts';
+import {
+  type DirectorBootOptions,
+  type LabDirector,
+  type LabState,
+  labDir,
+  labPaths,
+  readLabState,
+  writeLabState,
+} from './state.ts';
+import { createTaps, tapExists } from './tap-devices.ts';
+
+const GUEST_FILES = join(dirname(fileURLToPath(import.meta.url)), 'guest');
+
+export interface LabUpOptions extends DirectorBootOptions {
+  /** How many directors (independent kernels) to boot in parallel. @default 1 */
+  readonly directors?: number;
+  /** @default $LVSFORM_LAB_DIR or /tmp/lvsform-lab */
+  readonly dir?: string;
+  /**
+   * Number of the first director, so that a second lab (in another `dir`) can run beside the main one on other taps
+   * and addresses, e.g. `{ dir: '/tmp/lvsform-lab-noforward', firstIndex: 60, ipForward: false }`. @default 1
+   */
+  readonly firstIndex?: number;
+  /** Boot options of single directors by number, over the lab-wide `skipModules` / `ipForward`. @default {} */
+  readonly directorOptions?: Readonly<Record<number, DirectorBootOptions>>;
+  /** Memory of each kernel. @default 512 */
+  readonly memoryMb?: number;
+  /** @default 120000 */
+  readonly bootTimeoutMs?: number;
+  /** Progress lines (what is happening, the time to usable ssh). */
+  readonly onProgress?: (msg: string) => void;
+}
+
+/**
+ * Boots the lab: one user-mode Linux kernel per director, in parallel, each with its own IPVS table, sshd, client and
+ * real-server namespaces (see lab/guest/init.sh and LAB_TOPOLOGY). Returns once every director answers ssh.
+ * Installs nothing. On failure or SIGINT/SIGTERM it takes down everything it started.
+ */
+export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
+  const started = Date.now();
+  const progress = opts.onProgress ?? (() => {});
+  const count = opts.directors ?? 1;
+  const first = opts.firstIndex ?? 1;
+  if (!Number.isInteger(count) || count < 1 || first < 1 || first + count - 1 > MAX_DIRECTORS) {
+    throw new LvsError('LVS_LAB_BAD_OPTIONS', `directors ${first}..${first + count - 1} are outside 1..${MAX_DIRECTORS}`);
+  }
+  await checkLabHost();
+  const dir = labDir(opts.dir);
+  if (/\s/.test(dir)) throw new LvsError('LVS_LAB_BAD_OPTIONS', `the lab directory may not contain spaces: "${dir}"`);
+  const paths = labPaths(dir);
+
+  if (await readLabState(dir)) {
+    const status = await labStatus({ dir });
+    if (status.running) {
+      throw new LvsError('LVS_LAB_RUNNING', `a lab is already running in ${dir}`, {
+        hint: `take it down first: lvsform lab down${opts.dir ? ` --dir ${dir}` : ''}`,
+      });
+    }
+  }
+  await labDown({ dir }); // leftovers of a crashed run
+
+  const directors: LabDirector[] = [];
+  for (let index = first; index < first + count; index++) {
+    const a = directorAddresses(index);
+    const own = opts.directorOptions?.[index] ?? {};
+    directors.push({
+      ...a,
+      skipModules: [...(own.skipModules ?? opts.skipModules ?? [])],
+      ipForward: own.ipForward ?? opts.ipForward ?? true,
+      umlPid: null,
+      controlMasterPid: null,
+      controlPath: join(paths.controlSockets, a.alias),
+      consoleLog: join(paths.logs, `${a.name}.console.log`),
+    });
+  }
+  const busy = directors.filter((d) => tapExists(d.tap)).map((d) => d.tap);
+  if (busy.length > 0) {
+    throw new LvsError('LVS_LAB_TAP_IN_USE', `tap devices already exist: ${busy.join(', ')}`, {
+      hint: 'another lab uses these directors: take it down, or pick other numbers with firstIndex',
+    });
+  }
+
+  const state: LabState = {
+    version: 1,
+    dir,
+    status: 'booting',
+    createdAt: new Date().toISOString(),
+    bootMs: null,
+    sshConfig: paths.sshConfig,
+    knownHosts: paths.knownHosts,
+    identityFile: paths.identityFile,
+    logDir: paths.logs,
+    directors,
+  };
+
+  let interrupted: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = sig;
+    progress(`${sig}: taking the lab down`);
+    void labDown({ dir }).finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    for (const p of [paths.guest, paths.uml, paths.logs, paths.controlSockets]) await mkdir(p, { recursive: true });
+    await writeLabState(state); // before anything starts, so that labDown finds it after a crash
+    for (const f of await readdir(GUEST_FILES)) await copyFile(join(GUEST_FILES, f), join(paths.guest, f));
+    await chmod(join(paths.guest, 'init.sh'), 0o755);
+    await writeSshFiles(paths, directors);
+
+    progress(`booting ${count} director${count > 1 ? 's' : ''} (${directors.map((d) => d.alias).join(', ')})`);
+    await createTaps(directors);
+    for (const d of directors) {
+      if (interrupted) break;
+      d.umlPid = startDirector(paths, d, opts.memoryMb ?? 512);
+    }
+    await writeLabState(state);
+    await Promise.all(
+      directors.map(async (d) => {
+        await waitForDirector(paths, d, opts.bootTimeoutMs ?? 120_000, (w) => progress(`warning: ${w}`));
+        d.controlMasterPid = await openControlMaster(state, d);
+      }),
+    );
+    if (interrupted) throw new LvsError('LVS_LAB_INTERRUPTED', `lab up interrupted by ${interrupted}`);
+    state.status = 'up';
+    state.bootMs = Date.now() - started;
+    await writeLabState(state);
+    progress(`lab up: ${count} director${count > 1 ? 's' : ''} answer ssh after ${(state.bootMs / 1000).toFixed(1)} s`);
+    progress(`try: ssh -F ${paths.sshConfig} ${directors[0]?.alias} ipvsadm -L -n`);
+    return state;
+  } catch (e) {
+    if (!interrupted) await labDown({ dir });
+    throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+

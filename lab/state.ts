@@ -1,0 +1,89 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { LvsError } from '../providers/ipvs/errors.ts';
+import type { DirectorAddresses } from './addresses.ts';
+
+export const DEFAULT_LAB_DIR = '/tmp/lvsform-lab';
+
+/** How one director boots. */
+export interface DirectorBootOptions {
+  /** Kernel modules hidden inside the guest and never loaded (e.g. `['ip_vs_sh']`). @default [] */
+  readonly skipModules?: readonly string[];
+  /** net.ipv4.ip_forward and IPv6 forwarding on the director. @default true */
+  readonly ipForward?: boolean;
+}
+
+export interface LabDirector extends DirectorAddresses {
+  readonly skipModules: string[];
+  readonly ipForward: boolean;
+  /** PID of the user-mode Linux kernel (also its process group), once started. */
+  umlPid: number | null;
+  /** PID of the OpenSSH ControlMaster, once open. */
+  controlMasterPid: number | null;
+  readonly controlPath: string;
+  readonly consoleLog: string;
+}
+
+/** `state.json` in the lab directory. */
+export interface LabState {
+  readonly version: 1;
+  readonly dir: string;
+  status: 'booting' | 'up';
+  readonly createdAt: string;
+  /** Milliseconds from `labUp` to a working ssh on every director. */
+  bootMs: number | null;
+  readonly sshConfig: string;
+  readonly knownHosts: string;
+  readonly identityFile: string;
+  readonly logDir: string;
+  readonly directors: LabDirector[];
+}
+
+/** The lab directory: `dir`, else `$LVSFORM_LAB_DIR`, else /tmp/lvsform-lab. */
+export function labDir(dir?: string): string {
+  return resolve(dir ?? process.env['LVSFORM_LAB_DIR'] ?? DEFAULT_LAB_DIR);
+}
+
+export function labPaths(dir: string) {
+  return {
+    dir,
+    state: join(dir, 'state.json'),
+    sshConfig: join(dir, 'ssh_config'),
+    knownHosts: join(dir, 'known_hosts'),
+    identityFile: join(dir, 'id_ed25519'),
+    guest: join(dir, 'guest'),
+    uml: join(dir, 'uml'),
+    logs: join(dir, 'logs'),
+    controlSockets: join(dir, 'cm'),
+  };
+}
+
+/** Reads `state.json`; `undefined` when there is none (or it is unreadable). */
+export async function readLabState(dir?: string): Promise<LabState | undefined> {
+  const file = labPaths(labDir(dir)).state;
+  try {
+    const parsed = JSON.parse(await readFile(file, 'utf8')) as LabState;
+    return parsed.version === 1 && Array.isArray(parsed.directors) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes `state.json` atomically. */
+export async function writeLabState(state: LabState): Promise<void> {
+  const file = labPaths(state.dir).state;
+  await mkdir(state.dir, { recursive: true });
+  await writeFile(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+  await rename(`${file}.tmp`, file);
+}
+
+/** Finds a director by name (`director-1`), ssh alias (`lab-director-1`) or number (`1`). */
+export function findDirector(state: LabState, director: string | number): LabDirector {
+  const key = String(director);
+  const found = state.directors.find((d) => d.name === key || d.alias === key || String(d.index) === key);
+  if (!found) {
+    const known = state.directors.map((d) => d.alias).join(', ');
+    throw new LvsError('LVS_LAB_NO_DIRECTOR', `no lab director "${key}" in ${state.dir}; the lab has: ${known}`);
+  }
+  return found;
+}
