@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { isLvsError } from '../providers/ipvs/errors.ts';
 import { registerDoctorCommand } from './doctor-command.ts';
+import { registerLabCommands } from './lab-command.ts';
 import { registerStackCommands } from './stack-commands.ts';
 
 /** Builds the `lvsform` command. Each verb only parses its arguments and calls a library function. */
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerStackCommands(program);
   registerDoctorCommand(program);
+  registerLabCommands(program);
   return program;
 }
 

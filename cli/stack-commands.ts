@@ -23,6 +23,8 @@ interface CommonOpts {
   lockTimeout: number;
   acceptNewHostKey?: boolean;
   json?: boolean;
+  drain: boolean;
+  drainTimeout: number;
 }
 
 function paint(): Paint {
@@ -44,7 +46,9 @@ function addCommon(cmd: Command): Command {
     .option('--no-synth', 'use the existing cdktf.out instead of running the app first')
     .addOption(new Option('--parallelism <n>', 'directors worked on at once').default(10).argParser(positiveInt('--parallelism', 1000)))
     .addOption(new Option('--lock-timeout <seconds>', "wait this long for another run's lock").default(0).argParser(positiveInt('--lock-timeout', 86400)))
-    .option('--accept-new-host-key', 'trust a host key seen for the first time (host keys are pinned by default)');
+    .option('--accept-new-host-key', 'trust a host key seen for the first time (host keys are pinned by default)')
+    .option('--no-drain', 'delete real servers at once instead of draining them first')
+    .addOption(new Option('--drain-timeout <seconds>', "how long a removed real server's connections may take to end").default(30).argParser(positiveInt('--drain-timeout', 86400)));
 }
 
 async function loadStack(program: Command, opts: CommonOpts): Promise<SynthesizedStack> {
@@ -68,6 +72,8 @@ function runOptions(stack: string, opts: CommonOpts & { adopt?: boolean; refresh
     acceptNewHostKey: Boolean(opts.acceptNewHostKey),
     adopt: Boolean(opts.adopt),
     refreshOnly: Boolean(opts.refreshOnly),
+    drain: opts.drain,
+    drainTimeout: opts.drainTimeout,
     ...(progress ? { onProgress: (d: string, m: string) => process.stderr.write(pc.dim(`${d}: ${m}\n`)) } : {}),
   };
 }
@@ -217,7 +223,7 @@ export function registerStackCommands(program: Command): void {
     .option('--stack <name>', 'the stack whose director it is')
     .option('--no-synth', 'use the existing cdktf.out')
     .action(async (name: string, opts: { stack?: string; synth: boolean }) => {
-      const stack = await loadStack(program, { ...opts, director: [name], parallelism: 1, lockTimeout: 0 });
+      const stack = await loadStack(program, { ...opts, director: [name], parallelism: 1, lockTimeout: 0, drain: false, drainTimeout: 0 });
       const d = stack.directors[0]!;
       const session = HostSession.open(d.target);
       try {

@@ -110,6 +110,11 @@ export function readChunk(req: ReadRequest): string {
   return lines.join('\n');
 }
 
+/** Lists the table with connection counters (`ipvsadm -L -n`), for draining and status. */
+export function listChunk(tag: string, extra: '' | '--stats' | '--rate' = ''): string {
+  return [section(tag, 'list'), `ipvsadm -L -n ${extra} 2>&1 9>&-`, section(tag, 'end')].join('\n');
+}
+
 /** Feeds a batch to `ipvsadm -R` and prints what it said and its exit status. */
 export function batchChunk(tag: string, batch: string): string {
   return [

@@ -5,7 +5,7 @@
  */
 import { diffTables, renderBatch, type Change } from './diff.ts';
 import { serviceHash, type LiveState } from './read-live.ts';
-import { serviceId, type Table } from './model.ts';
+import { destinationId, serviceId, type Destination, type ServiceKey, type Table } from './model.ts';
 import type { HostTarget } from './transport.ts';
 
 export const PLAN_FORMAT = 1;
@@ -30,8 +30,22 @@ export interface DirectorPlan {
   readonly desired: Table;
   /** serviceId → construct path, for the ownership record after apply. */
   readonly paths: Readonly<Record<string, string>>;
+  /**
+   * Real servers that leave gracefully: their weight goes to 0 first, and they are deleted when their connections
+   * reach 0 or `drainTimeout` passes (UDP and an explicit --no-drain skip this).
+   */
+  readonly drain: readonly DrainItem[];
+  /** Seconds to wait for drained real servers. */
+  readonly drainTimeout: number;
   /** Set when the director could not be planned (unreachable, locked, unreadable). */
   readonly error?: { readonly code: string; readonly message: string; readonly hint?: string };
+}
+
+export interface DrainItem {
+  readonly serviceId: string;
+  readonly serviceKey: ServiceKey;
+  readonly destinationId: string;
+  readonly destination: Destination;
 }
 
 export interface Plan {
@@ -55,6 +69,28 @@ export interface PlanOptions {
   readonly adopt?: boolean;
   /** Report drift only; propose no changes. */
   readonly refreshOnly?: boolean;
+  /** Drain real servers before deleting them. @default true */
+  readonly drain?: boolean;
+  /** Seconds to wait for a drained real server's connections to end. @default 30 */
+  readonly drainTimeout?: number;
+}
+
+export const DEFAULT_DRAIN_SECONDS = 30;
+
+/** The real servers a set of changes removes from TCP, SCTP and firewall-mark services (UDP leaves at once). */
+export function drainItems(changes: readonly Change[]): DrainItem[] {
+  const items: DrainItem[] = [];
+  for (const c of changes) {
+    if (c.action !== 'delete' || c.replace || c.serviceId.startsWith('udp ')) continue;
+    if (c.kind === 'destination') {
+      items.push({ serviceId: c.serviceId, serviceKey: c.serviceKey, destinationId: c.destinationId, destination: c.before! });
+    } else {
+      for (const d of c.before?.destinations ?? []) {
+        items.push({ serviceId: c.serviceId, serviceKey: c.serviceKey, destinationId: destinationId(d), destination: d });
+      }
+    }
+  }
+  return items;
 }
 
 /** Plans one director: the exact diff between its live table and the desired one, within what the stack owns. */
@@ -99,6 +135,8 @@ export function planDirector(desired: DesiredDirector, live: LiveState, opts: Pl
     conflicts: diff.conflicts,
     adopted: adopted.sort(),
     batch: renderBatch(changes),
+    drain: opts.drain === false ? [] : drainItems(changes),
+    drainTimeout: opts.drainTimeout ?? DEFAULT_DRAIN_SECONDS,
     desired: { services: ownedDesired },
     paths,
   };

@@ -50,7 +50,7 @@ function fieldValue(obj: unknown, field: string): string {
   return typeof v === 'object' ? JSON.stringify(v) : JSON.stringify(v);
 }
 
-function changeLines(c: Change, p: Paint, drifted: ReadonlySet<string>): string[] {
+function changeLines(c: Change, p: Paint, drifted: ReadonlySet<string>, drained: ReadonlySet<string>, drainSeconds: number): string[] {
   const isService = c.kind === 'service';
   const indent = isService ? '  ' : '      ';
   const noun = isService ? `service ${c.serviceId}` : `real ${(c as { destinationId: string }).destinationId}`;
@@ -61,8 +61,10 @@ function changeLines(c: Change, p: Paint, drifted: ReadonlySet<string>): string[
     return [`${indent}${p.add('+')} ${noun}  ${p.dim(detail)}${replace}${driftMark}`];
   }
   if (c.action === 'delete') {
-    const drain = (c as { drainSeconds?: number }).drainSeconds;
-    return [`${indent}${p.remove('-')} ${noun}${drain ? p.dim(` (drain ${drain}s)`) : ''}${replace}${driftMark}`];
+    const key = c.kind === 'service' ? c.serviceId : `${c.serviceId} -> ${c.destinationId}`;
+    const drain = drained.has(key) ? p.dim(` (drain up to ${drainSeconds}s)`) : '';
+    const where = c.kind === 'destination' ? p.dim(` of ${c.serviceId}`) : '';
+    return [`${indent}${p.remove('-')} ${noun}${where}${drain}${replace}${driftMark}`];
   }
   const lines = [`${indent}${p.change('~')} ${noun}${driftMark}`];
   for (const field of c.changedFields ?? []) {
@@ -94,7 +96,8 @@ export function renderDirectorPlan(d: DirectorPlan, p: Paint = noPaint): string 
     out.push(`${p.bold(where)}: no changes.`);
   } else {
     out.push(`lvsform will perform the following actions on ${p.bold(where)}:`, '');
-    for (const c of d.changes) out.push(...changeLines(c, p, drifted));
+    const drained = new Set(d.drain.flatMap((x) => [x.serviceId, `${x.serviceId} -> ${x.destinationId}`]));
+    for (const c of d.changes) out.push(...changeLines(c, p, drifted, drained, d.drainTimeout));
     const n = countChanges(d.changes);
     out.push('', `  ${n.add} to add, ${n.change} to change, ${n.destroy} to destroy.`);
   }

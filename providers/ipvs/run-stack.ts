@@ -5,9 +5,11 @@
  */
 import { hostname, userInfo } from 'node:os';
 import pLimit from 'p-limit';
-import { diffTables, type Change } from './diff.ts';
+import { diffTables, renderBatch, type Change } from './diff.ts';
+import { parseCounters } from './parse-list.ts';
+import { renderEditDestination } from './render-restore.ts';
 import { LvsError, isLvsError } from './errors.ts';
-import { batchChunk, lockChunk, preludeChunk, splitSections, unlockChunk, writeRecordChunk } from './host-script.ts';
+import { batchChunk, listChunk, lockChunk, preludeChunk, splitSections, unlockChunk, writeRecordChunk } from './host-script.ts';
 import { serviceId } from './model.ts';
 import { planDirector, PLAN_FORMAT, type DesiredDirector, type DirectorPlan, type Plan, type PlanOptions } from './plan.ts';
 import { newTag, readLive, serviceHash, type LiveState } from './read-live.ts';
@@ -112,6 +114,8 @@ function failedPlan(desired: DesiredDirector, e: unknown): DirectorPlan {
     conflicts: [],
     adopted: [],
     batch: '',
+    drain: [],
+    drainTimeout: 0,
     desired: { services: [] },
     paths: {},
     error: errorInfo(e),
@@ -175,11 +179,29 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
   let restoreOutput = '';
   let live = open.live;
   if (plan.batch.trim() !== '') {
-    opts.onProgress?.(plan.director, `applying ${plan.changes.length} change(s)`);
-    const tag = newTag();
-    const res = await session.run(batchChunk(tag, plan.batch));
-    const sections = splitSections(tag, res.stdout);
-    restoreOutput = (sections.get('restore') ?? '').trim();
+    const runBatch = async (batch: string): Promise<void> => {
+      if (batch === '') return;
+      const tag = newTag();
+      const res = await session.run(batchChunk(tag, batch));
+      const said = (splitSections(tag, res.stdout).get('restore') ?? '').trim();
+      if (said) restoreOutput += `${restoreOutput ? '\n' : ''}${said}`;
+    };
+    if (plan.drain.length > 0) {
+      // Graceful: weight 0 first so no new connection arrives, wait for the old ones, then delete.
+      const held = new Set(plan.drain.map((d) => `${d.serviceId} -> ${d.destinationId}`));
+      const heldServices = new Set(plan.drain.map((d) => d.serviceId));
+      const isHeld = (c: Change): boolean =>
+        c.action === 'delete' && !c.replace && (c.kind === 'service' ? heldServices.has(c.serviceId) : held.has(`${c.serviceId} -> ${c.destinationId}`));
+      const first = plan.changes.filter((c) => !isHeld(c));
+      const zero = plan.drain.map((d) => renderEditDestination(d.serviceKey, { ...d.destination, weight: 0 }));
+      opts.onProgress?.(plan.director, `applying ${first.length} change(s); draining ${plan.drain.length} real server(s)`);
+      await runBatch(renderBatch(first) + zero.map((l) => `${l}\n`).join(''));
+      await waitForDrain(session, plan, opts);
+      await runBatch(renderBatch(plan.changes.filter(isHeld)));
+    } else {
+      opts.onProgress?.(plan.director, `applying ${plan.changes.length} change(s)`);
+      await runBatch(plan.batch);
+    }
     opts.onProgress?.(plan.director, 'verifying: reading the table back');
     live = await readLive(session, opts.stack, { record: false });
   }
@@ -205,6 +227,28 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
     };
   }
   return { director: plan.director, status: plan.batch.trim() === '' ? 'unchanged' : 'applied', residual, restoreOutput, seconds: seconds() };
+}
+
+/** Polls `ipvsadm -L -n` until every drained real server has no connections left, or the drain timeout passes. */
+async function waitForDrain(session: HostSession, plan: DirectorPlan, opts: RunOptions): Promise<void> {
+  const deadline = performance.now() + plan.drainTimeout * 1000;
+  const keys = plan.drain.map((d) => `${d.serviceId} -> ${d.destinationId}`);
+  for (;;) {
+    const tag = newTag();
+    const res = await session.run(listChunk(tag));
+    const counters = parseCounters(splitSections(tag, res.stdout).get('list') ?? '', undefined, `ipvsadm -L -n on ${plan.director}`);
+    const busy = keys.filter((k) => {
+      const c = counters.get(k);
+      return c !== undefined && c.activeConns + c.inactiveConns > 0;
+    });
+    if (busy.length === 0) return;
+    if (performance.now() >= deadline) {
+      opts.onProgress?.(plan.director, `drain timeout (${plan.drainTimeout} s): ${busy.length} real server(s) still had connections`);
+      return;
+    }
+    opts.onProgress?.(plan.director, `draining: ${busy.length} real server(s) still have connections`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
 
 export interface ApplyOptions extends RunOptions {

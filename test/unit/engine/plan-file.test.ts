@@ -21,6 +21,8 @@ const plan: Plan = {
       conflicts: [],
       adopted: [],
       batch: '-A -t 198.51.100.10:80 -s rr\n',
+      drain: [],
+      drainTimeout: 30,
       desired: { services: [] },
       paths: {},
     },

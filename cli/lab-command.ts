@@ -1,0 +1,96 @@
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { labDown, labExec, labStatus, labTraffic, labUp } from '../lab/index.ts';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer; got "${value}"`);
+  return n;
+}
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+/** Adds `lvsform lab up|down|status|exec|traffic`: the throwaway real-kernel lab. */
+export function registerLabCommands(program: Command): void {
+  const lab = program
+    .command('lab')
+    .description('the throwaway real-kernel lab: user-mode Linux directors with IPVS, real servers and a client');
+  const dirOption = () => new Option('--lab-dir <dir>', 'lab state directory (default $LVSFORM_LAB_DIR or /tmp/lvsform-lab)');
+
+  lab
+    .command('up')
+    .description('boot the lab (one kernel per director, in parallel) and print the time to usable ssh')
+    .option('--directors <n>', 'how many directors', positiveInt, 1)
+    .option('--first-index <k>', 'number of the first director (to run a second lab beside one)', positiveInt, 1)
+    .option('--skip-modules <list>', 'comma-separated kernel modules the directors must not have (e.g. ip_vs_sh)')
+    .option('--no-ip-forward', 'boot the directors with IP forwarding off')
+    .addOption(dirOption())
+    .action(async (o: { directors: number; firstIndex: number; skipModules?: string; ipForward: boolean; labDir?: string }) => {
+      const state = await labUp({
+        directors: o.directors,
+        firstIndex: o.firstIndex,
+        dir: o.labDir,
+        ipForward: o.ipForward,
+        skipModules: o.skipModules ? o.skipModules.split(',').filter(Boolean) : [],
+        onProgress: say,
+      });
+      say(`state: ${state.dir}/state.json`);
+    });
+
+  lab
+    .command('down')
+    .description('stop every kernel and ssh master of the lab, delete its taps and its state directory')
+    .addOption(dirOption())
+    .action(async (o: { labDir?: string }) => {
+      await labDown({ dir: o.labDir });
+      say('lab down');
+    });
+
+  lab
+    .command('status')
+    .description('show which directors of the lab run')
+    .option('--json', 'print JSON')
+    .addOption(dirOption())
+    .action(async (o: { json?: boolean; labDir?: string }) => {
+      const status = await labStatus({ dir: o.labDir });
+      if (o.json) {
+        say(JSON.stringify(status, null, 2));
+      } else if (!status.state) {
+        say(`no lab in ${status.dir}`);
+      } else {
+        say(`lab in ${status.dir}: ${status.running ? 'running' : 'NOT running'} (ssh -F ${status.state.sshConfig} ALIAS)`);
+        for (const d of status.directors) {
+          say(`  ${d.alias.padEnd(16)} ${d.guestAddress.padEnd(15)} kernel ${d.kernelRunning ? 'up' : 'down'}, ssh master ${d.controlMasterRunning ? 'up' : 'down'}`);
+        }
+      }
+      if (!status.running) process.exitCode = 1;
+    });
+
+  lab
+    .command('exec')
+    .description('run a command on a director, e.g. lvsform lab exec lab-director-1 -- ipvsadm -L -n')
+    .argument('<director>', 'director name, ssh alias or number')
+    .argument('<cmd...>', 'the command and its arguments (after --)')
+    .addOption(dirOption())
+    .action(async (director: string, cmd: string[], o: { labDir?: string }) => {
+      const r = await labExec(director, cmd, { dir: o.labDir });
+      process.stdout.write(r.stdout);
+      process.stderr.write(r.stderr);
+      process.exitCode = r.exitCode;
+    });
+
+  lab
+    .command('traffic')
+    .description("send requests from a director's client namespace to a VIP and count the answers per real server")
+    .argument('<target>', 'VIP:PORT, e.g. 198.51.100.10:80 or [2001:db8:100::10]:80')
+    .option('--director <name>', 'director name, ssh alias or number', 'lab-director-1')
+    .option('--count <n>', 'how many requests', positiveInt, 20)
+    .addOption(new Option('--protocol <protocol>', 'tcp (HTTP) or udp').choices(['tcp', 'udp']).default('tcp'))
+    .option('--interval <ms>', 'pause between requests', (v) => Number(v), 0)
+    .addOption(dirOption())
+    .action(async (target: string, o: { director: string; count: number; protocol: 'tcp' | 'udp'; interval: number; labDir?: string }) => {
+      const r = await labTraffic({ target, director: o.director, count: o.count, protocol: o.protocol, intervalMs: o.interval, dir: o.labDir });
+      for (const [name, n] of Object.entries(r.perServer).sort(([a], [b]) => a.localeCompare(b))) say(`${name.padEnd(8)} ${n}`);
+      say(`failures ${r.failures} of ${r.total}`);
+      if (r.failures > 0) process.exitCode = 1;
+    });
+}
