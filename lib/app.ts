@@ -51,6 +51,8 @@ export class App extends CdktfApp {
 
   private removeEmptyOutdir(): void {
     // cdktf creates the output directory when the App is constructed; leave no trace of a failed synth.
-    if (this.createdOutdir && fs.existsSync(this.outdir) && fs.readdirSync(this.outdir).length === 0) fs.rmdirSync(this.outdir);
+    if (!this.createdOutdir || !fs.existsSync(this.outdir)) return;
+    const files = fs.readdirSync(this.outdir, { recursive: true, withFileTypes: true }).filter((e) => !e.isDirectory());
+    if (files.length === 0) fs.rmSync(this.outdir, { recursive: true });
   }
 }

@@ -15,8 +15,16 @@ const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]
 export function parseAddress(input: unknown): CanonicalAddress | { readonly reason: string } {
   if (typeof input !== 'string') return { reason: `an address must be a string; got ${describe(input)}` };
   if (IPV4.test(input)) return { family: 'inet', text: input };
-  if (input.includes(':') && !input.includes('%') && ipaddr.IPv6.isValid(input)) {
-    return { family: 'inet6', text: ipaddr.IPv6.parse(input).toRFC5952String() };
+  if (input.includes(':') && !input.includes('%')) {
+    // ipaddr.js reads a dotted tail after a bare '::' as IPv4-mapped; write the tail as two hex groups first.
+    const tail = /^(.*:)((?:\d{1,3}\.){3}\d{1,3})$/.exec(input);
+    let text = input;
+    if (tail) {
+      if (!IPV4.test(tail[2]!)) return { reason: `"${input}" is not an IPv4 (dotted decimal) or IPv6 address` };
+      const [a, b, c, d] = tail[2]!.split('.').map(Number) as [number, number, number, number];
+      text = `${tail[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+    }
+    if (ipaddr.IPv6.isValid(text)) return { family: 'inet6', text: ipaddr.IPv6.parse(text).toRFC5952String() };
   }
   return { reason: `"${input}" is not an IPv4 (dotted decimal) or IPv6 address` };
 }
@@ -41,7 +49,8 @@ export function notUnicast(address: CanonicalAddress): string | undefined {
   if (range === 'ipv4Mapped') return `is IPv4-mapped; use the IPv4 address ${ip.toIPv4Address().toString()}`;
   const p = ip.parts;
   if (p[0] === 0 && p[1] === 0 && p[2] === 0 && p[3] === 0 && p[4] === 0 && p[5] === 0 && p[6] !== 0) {
-    return `is IPv4-compatible (deprecated); use the IPv4 address ${ip.toIPv4Address().toString()}`;
+    const v4 = [p[6]! >> 8, p[6]! & 255, p[7]! >> 8, p[7]! & 255].join('.');
+    return `is IPv4-compatible (deprecated); use the IPv4 address ${v4}`;
   }
   return undefined;
 }
