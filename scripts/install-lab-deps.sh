@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the lvsform lab needs, only those missing (apt-get update once, then install).
+# Quiet when everything is present. Extra package names may be given as arguments (e.g. keepalived).
+set -euo pipefail
+
+packages=(user-mode-linux ipvsadm kmod iproute2 openssh-server openssh-client busybox-static curl iptables perl-base
+  uml-utilities "$@")
+
+missing=()
+for p in "${packages[@]}"; do
+  if [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" != "install ok installed" ]]; then
+    missing+=("$p")
+  fi
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-lab-deps: missing ${missing[*]}; run as root (sudo $0)" >&2
+  exit 1
+fi
+echo "install-lab-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
