@@ -76,7 +76,7 @@ describe('examples', () => {
   it.each(examples.map(([name]) => name))('examples/%s/main.ts runs on its own and honours LVSFORM_OUTDIR', (name) => {
     // GIVEN an output directory in the environment
     const outdir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lvsform-main-')), 'out');
-    const env = { ...process.env, LVSFORM_OUTDIR: outdir };
+    const env: NodeJS.ProcessEnv = { ...process.env, LVSFORM_OUTDIR: outdir };
     for (const v of ['LVSFORM_SSH_CONFIG', 'LVSFORM_DIRECTOR_ALIAS', 'LVSFORM_DIRECTOR_ALIAS_2']) delete env[v];
     // WHEN main.ts is run as a script
     execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'examples', name, 'main.ts')], { cwd: root, env });
