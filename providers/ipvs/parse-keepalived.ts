@@ -271,8 +271,14 @@ class Context {
   readonly checkerKinds = new Map<string, number>();
   constructor(readonly source: string) {}
 
+  private readonly seen = new Set<string>();
+
+  /** Records a warning once (group ranges would otherwise repeat the same one for every address). */
   warn(line: number, message: string): void {
-    this.warnings.push(`${this.source}:${line}: ${message}`);
+    const text = `${this.source}:${line}: ${message}`;
+    if (this.seen.has(text)) return;
+    this.seen.add(text);
+    this.warnings.push(text);
   }
 }
 
@@ -675,12 +681,18 @@ function destinationsFor(ctx: Context, vs: VirtualServerDef, key: ServiceKey, fa
     if (fwd.method === 'masq') {
       port = rs.port !== 0 || key.kind === 'fwmark' ? rs.port : servicePort;
       if (rs.port === 0 && key.kind === 'addr' && vs.kind === 'group') {
-        ctx.warn(rs.line, `NAT real server ${rs.address} has no port; keepalived would program port 0 for ${serviceId(key)} - imported with the service port ${servicePort}`);
+        ctx.warn(
+          rs.line,
+          `NAT real server ${rs.address} has no port; keepalived would program port 0 for the group entry at line ${entryLine} - imported with its port ${servicePort}`,
+        );
       }
     } else {
       port = servicePort;
       if (rs.port !== 0 && rs.port !== servicePort) {
-        ctx.warn(rs.line, `real server ${rs.address} port ${rs.port} differs from ${serviceId(key)}; under ${fwd.method === 'droute' ? 'direct routing' : 'tunnelling'} the kernel uses ${servicePort}`);
+        ctx.warn(
+          rs.line,
+          `real server ${rs.address} port ${rs.port} differs from the virtual port ${servicePort} (line ${entryLine}); under ${fwd.method === 'droute' ? 'direct routing' : 'tunnelling'} the kernel uses ${servicePort}`,
+        );
       }
     }
     const forwarding: Forwarding =
@@ -728,7 +740,9 @@ function servicesOf(ctx: Context, vs: VirtualServerDef, groups: Map<string, Grou
   const fallbackFamily = (): Family => {
     if (vs.af !== undefined) return vs.af;
     const families = new Set(vs.reals.map((r) => familyOf(r.address)));
-    return families.size === 1 ? [...families][0]! : 'inet';
+    if (families.size === 1) return [...families][0]!;
+    ctx.warn(vs.line, `${vs.label}: the address family of its firewall marks cannot be determined (tunnelled real servers of both families) - keepalived defaults to IPv4; state "ip_family" or "fwmark N inet6"`);
+    return 'inet';
   };
   if (vs.kind === 'addr') {
     keys.push({ key: { kind: 'addr', protocol, address: vs.address!, port: vs.port! }, family: familyOf(vs.address!), line: vs.line });
