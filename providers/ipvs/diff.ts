@@ -15,6 +15,7 @@ import {
   type Service,
   type ServiceKey,
   type Table,
+  configEquals,
   destinationEquals,
   destinationId,
   serviceId,
@@ -142,9 +143,8 @@ export function diffTables(live: Table, desired: Table, opts: DiffOptions): Diff
     const sid = serviceId(want.key);
     desiredIds.add(sid);
     const have = liveById.get(sid);
-    const base = { kind: 'service' as const, serviceId: sid, serviceKey: want.key };
     if (have === undefined) {
-      serviceCreates.push({ ...base, action: 'create', after: want });
+      serviceCreates.push({ kind: 'service', action: 'create', serviceId: sid, serviceKey: want.key, after: want });
       for (const d of want.destinations) {
         serviceCreates.push({ kind: 'destination', action: 'create', serviceId: sid, serviceKey: want.key, destinationId: destinationId(d), after: d });
       }
@@ -154,8 +154,9 @@ export function diffTables(live: Table, desired: Table, opts: DiffOptions): Diff
       conflicts.push(sid);
       continue;
     }
-    const fields = serviceChangedFields(have, want);
+    const fields = configEquals(have.config, want.config) ? [] : serviceChangedFields(have, want);
     if (fields.length > 0) {
+      const base = { kind: 'service' as const, serviceId: sid, serviceKey: want.key };
       if (needsReplace(fields, SERVICE_FIELDS_REPLACED_BY)) {
         serviceUpdates.push({ ...base, action: 'delete', before: have, replace: true });
         serviceUpdates.push({ ...base, action: 'create', after: want, replace: true });
@@ -200,6 +201,23 @@ function diffDestinations(
   updates: Change[],
   deletes: Change[],
 ): void {
+  // Fast path, the common case: the same real servers in the same (canonical) order.
+  if (have.length === want.length && have.every((d, i) => d.port === want[i]!.port && d.address === want[i]!.address)) {
+    for (let i = 0; i < want.length; i++) {
+      const old = have[i]!;
+      const d = want[i]!;
+      if (destinationEquals(old, d)) continue;
+      const fields = destinationChangedFields(old, d);
+      const base = { kind: 'destination' as const, serviceId: sid, serviceKey: key, destinationId: destinationId(d) };
+      if (needsReplace(fields, DESTINATION_FIELDS_REPLACED_BY)) {
+        updates.push({ ...base, action: 'delete', before: old, replace: true });
+        updates.push({ ...base, action: 'create', after: d, replace: true });
+      } else {
+        updates.push({ ...base, action: 'update', before: old, after: d, changedFields: fields });
+      }
+    }
+    return;
+  }
   const liveById = new Map<string, Destination>();
   for (const d of have) liveById.set(destinationId(d), d);
   const wanted = new Set<string>();
