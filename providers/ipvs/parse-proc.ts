@@ -78,6 +78,7 @@ export function parseProcIpvs(text: string): ProcDigest {
     }
     const proto = w[0] ?? '';
     let id: string;
+    // An IPv6 firewall-mark service is not marked as such in /proc: its mask is decoded as an IPv4 one.
     let inet6 = false;
     if (proto === 'FWM') {
       if (!/^[0-9A-F]{8}$/.test(w[1] ?? '')) fail(lineNo, 'expected a hex firewall mark');
@@ -92,18 +93,13 @@ export function parseProcIpvs(text: string): ProcDigest {
     const rest = w.slice(3);
     const p = rest.indexOf('persistent');
     const persistence =
-      p < 0 ? undefined : { timeoutTicks: Number(rest[p + 1] ?? NaN), netmask: decodeMask(rest[p + 2] ?? '0', inet6 || fwmarkV6Unknown(proto)) };
+      p < 0 ? undefined : { timeoutTicks: Number(rest[p + 1] ?? NaN), netmask: decodeMask(rest[p + 2] ?? '0', inet6) };
     if (persistence !== undefined && !Number.isFinite(persistence.timeoutTicks)) fail(lineNo, 'bad persistence timeout');
     services.push({ id, scheduler, onePacket: rest.includes('ops'), ...(persistence === undefined ? {} : { persistence }), destinations: [] });
   }
   const canonical = services.map((s) => ({ ...s, destinations: [...s.destinations].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) }));
   const keyed = canonical.map((s) => [JSON.stringify(s), s] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   return { version: header[1]!, services: keyed.map(([, s]) => s) };
-}
-
-/** An IPv6 firewall-mark service is not marked as such in /proc: its mask is kept as printed, decoded as IPv4. */
-function fwmarkV6Unknown(_proto: string): boolean {
-  return false;
 }
 
 /** sha256 (hex) of the counter-free digest: equal for two reads exactly when nothing but counters changed. */
