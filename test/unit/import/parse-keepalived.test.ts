@@ -1,0 +1,322 @@
+import { readFileSync, readdirSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isLvsError } from '../../../providers/ipvs/errors.ts';
+import { type Service, destinationId, serviceId } from '../../../providers/ipvs/model.ts';
+import { MAX_KEEPALIVED_BYTES, parseKeepalived } from '../../../providers/ipvs/parse-keepalived.ts';
+
+const FIXTURES = join(import.meta.dirname, '../../fixtures/keepalived');
+const GOLDEN = join(import.meta.dirname, '__golden__');
+
+/** Services of a configuration by identity, with their destinations as `addr:port method weight upper/lower`. */
+function summary(conf: string): { services: Record<string, Service>; warnings: string[] } {
+  const { table, warnings } = parseKeepalived(conf, 'k.conf');
+  return { services: Object.fromEntries(table.services.map((s) => [serviceId(s.key), s])), warnings };
+}
+
+function dests(s: Service | undefined): string[] {
+  return (s?.destinations ?? []).map((d) => {
+    const f = d.forwarding;
+    const how = f.method === 'tunnel' ? `tunnel/${f.type}${f.port ? `/${f.port}` : ''}${f.checksum ? `/${f.checksum}` : ''}` : f.method;
+    return `${destinationId(d)} ${how} ${d.weight} ${d.upperThreshold}/${d.lowerThreshold}`;
+  });
+}
+
+const vs = (head: string, body: string): string => `virtual_server ${head} {\n${body}\n}\n`;
+
+describe('parseKeepalived on the fixture corpus', () => {
+  const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.conf')).sort();
+
+  it('has a varied corpus of at least six configurations', () => {
+    // GIVEN the fixture directory WHEN listing it THEN the corpus is there
+    expect(files.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it.each(files)('%s reads to its golden table and warnings', (file) => {
+    // GIVEN a realistic keepalived.conf
+    const text = readFileSync(join(FIXTURES, file), 'utf8');
+    // WHEN it is parsed
+    const result = parseKeepalived(text, file);
+    // THEN table and warnings match the golden file (regenerate on purpose with UPDATE_GOLDEN=1)
+    const golden = join(GOLDEN, file.replace(/\.conf$/, '.json'));
+    const actual = `${JSON.stringify(result, null, 2)}\n`;
+    if (process.env.UPDATE_GOLDEN === '1' || !existsSync(golden)) {
+      mkdirSync(GOLDEN, { recursive: true });
+      writeFileSync(golden, actual);
+    }
+    expect(actual).toBe(readFileSync(golden, 'utf8'));
+  });
+});
+
+describe('parseKeepalived follows keepalived 2.2.7', () => {
+  const rs = (a: string, body = ''): string => `  real_server ${a} {\n${body}\n  }`;
+
+  it.each([
+    {
+      name: 'defaults: wlc, NAT, weight 1, and UDP when no protocol is set',
+      conf: vs('198.51.100.10 80', rs('192.0.2.1 8080')),
+      id: 'udp 198.51.100.10:80',
+      sched: 'wlc',
+      dests: ['192.0.2.1:8080 masq 1 0/0'],
+    },
+    {
+      name: 'a NAT real server without a port takes the virtual port',
+      conf: vs('198.51.100.10 80', `protocol TCP\n${rs('192.0.2.1')}`),
+      id: 'tcp 198.51.100.10:80',
+      sched: 'wlc',
+      dests: ['192.0.2.1:80 masq 1 0/0'],
+    },
+    {
+      name: 'direct routing uses the virtual port whatever the real server says',
+      conf: vs('198.51.100.10 80', `protocol TCP\nlvs_method DR\n${rs('192.0.2.1 8080')}`),
+      id: 'tcp 198.51.100.10:80',
+      sched: 'wlc',
+      dests: ['192.0.2.1:80 droute 1 0/0'],
+    },
+    {
+      name: 'a firewall-mark service clears the port of direct-routing real servers',
+      conf: vs('fwmark 7', `lvs_method DR\n${rs('192.0.2.1 80')}`),
+      id: 'fwmark 7 inet',
+      sched: 'wlc',
+      dests: ['192.0.2.1:0 droute 1 0/0'],
+    },
+    {
+      name: 'a firewall-mark service keeps the port of NAT real servers',
+      conf: vs('fwmark 7', rs('192.0.2.1 8080')),
+      id: 'fwmark 7 inet',
+      sched: 'wlc',
+      dests: ['192.0.2.1:8080 masq 1 0/0'],
+    },
+    {
+      name: 'the virtual server weight is the default of its real servers',
+      conf: vs('198.51.100.10 80', `protocol TCP\nweight 7\n${rs('192.0.2.1 80')}\n${rs('192.0.2.2 80', 'weight 2')}`),
+      id: 'tcp 198.51.100.10:80',
+      sched: 'wlc',
+      dests: ['192.0.2.1:80 masq 7 0/0', '192.0.2.2:80 masq 2 0/0'],
+    },
+    {
+      name: 'lb_algo and lb_kind are the old names of lvs_sched and lvs_method',
+      conf: vs('198.51.100.10 80', `protocol TCP\nlb_algo rr\nlb_kind DR\n${rs('192.0.2.1 80')}`),
+      id: 'tcp 198.51.100.10:80',
+      sched: 'rr',
+      dests: ['192.0.2.1:80 droute 1 0/0'],
+    },
+    {
+      name: 'the virtual lvs_method is the default of real servers listed before it too',
+      conf: vs('198.51.100.10 80', `protocol TCP\n${rs('192.0.2.1 80')}\nlvs_method TUN type gue port 6080 csum`),
+      id: 'tcp 198.51.100.10:80',
+      sched: 'wlc',
+      dests: ['192.0.2.1:80 tunnel/gue/6080/csum 1 0/0'],
+    },
+    {
+      name: 'a real-server lvs_method TUN without type is ipip even under a gue default',
+      conf: vs('198.51.100.10 80', `protocol TCP\nlvs_method TUN type gue port 6080\n${rs('192.0.2.1 80', 'lvs_method TUN')}`),
+      id: 'tcp 198.51.100.10:80',
+      sched: 'wlc',
+      dests: ['192.0.2.1:80 tunnel/ipip 1 0/0'],
+    },
+    {
+      name: 'thresholds are read from uthreshold and lthreshold',
+      conf: vs('198.51.100.10 80', `protocol TCP\n${rs('192.0.2.1 80', 'uthreshold 100\nlthreshold 20')}`),
+      id: 'tcp 198.51.100.10:80',
+      sched: 'wlc',
+      dests: ['192.0.2.1:80 masq 1 100/20'],
+    },
+    {
+      name: 'a duplicate real server is dropped',
+      conf: vs('198.51.100.10 80', `protocol TCP\n${rs('192.0.2.1 80', 'weight 5')}\n${rs('192.0.2.1 80', 'weight 9')}`),
+      id: 'tcp 198.51.100.10:80',
+      sched: 'wlc',
+      dests: ['192.0.2.1:80 masq 5 0/0'],
+    },
+    {
+      name: 'a non-tunnelled real server of the other family is dropped',
+      conf: vs('198.51.100.10 80', `protocol TCP\n${rs('192.0.2.1 80')}\n${rs('2001:db8::1 80')}`),
+      id: 'tcp 198.51.100.10:80',
+      sched: 'wlc',
+      dests: ['192.0.2.1:80 masq 1 0/0'],
+    },
+    {
+      name: 'a tunnelled real server may be of the other family',
+      conf: vs('198.51.100.10 80', `protocol TCP\nlvs_method TUN\n${rs('2001:DB8::1 80')}`),
+      id: 'tcp 198.51.100.10:80',
+      sched: 'wlc',
+      dests: ['[2001:db8::1]:80 tunnel/ipip 1 0/0'],
+    },
+    {
+      name: 'an unknown scheduler is ignored and the default kept',
+      conf: vs('198.51.100.10 80', `protocol TCP\nlvs_sched bogus\n${rs('192.0.2.1 80')}`),
+      id: 'tcp 198.51.100.10:80',
+      sched: 'wlc',
+      dests: ['192.0.2.1:80 masq 1 0/0'],
+    },
+  ])('$name', ({ conf, id, sched, dests: expected }) => {
+    // GIVEN a keepalived.conf WHEN parsed
+    const { services } = summary(conf);
+    // THEN the one service has the expected identity, scheduler and destinations
+    expect(Object.keys(services)).toEqual([id]);
+    expect(services[id]!.config.scheduler).toBe(sched);
+    expect(dests(services[id])).toEqual(expected);
+  });
+
+  it.each([
+    { name: 'sh-port and sh-fallback after lvs_sched sh set flag-2 and flag-1', body: 'lvs_sched sh\nsh-port\nsh-fallback', flags: ['flag-1', 'flag-2'] },
+    { name: 'mh-port after lvs_sched mh sets flag-2', body: 'lvs_sched mh\nmh-port', flags: ['flag-2'] },
+    { name: 'sh-port before lvs_sched sh is ignored', body: 'sh-port\nlvs_sched sh', flags: [] },
+    { name: 'mh-fallback on an sh service is ignored', body: 'lvs_sched sh\nmh-fallback', flags: [] },
+    { name: 'flag-1..3 apply to any scheduler', body: 'lvs_sched wrr\nflag-3\nflag-1', flags: ['flag-1', 'flag-3'] },
+  ])('$name', ({ body, flags }) => {
+    // GIVEN scheduler flag keywords in a given order
+    const conf = vs('198.51.100.10 80', `protocol TCP\n${body}\n  real_server 192.0.2.1 80 {\n}`);
+    // WHEN parsed
+    const s = Object.values(summary(conf).services)[0];
+    // THEN the kernel bits are the ones keepalived would set
+    expect(s?.config.schedFlags).toEqual(flags);
+  });
+
+  it.each([
+    { name: 'persistence_timeout without a value means 360 s', head: '198.51.100.10 80', body: 'persistence_timeout', expected: { timeout: 360, netmask: '255.255.255.255' } },
+    { name: 'persistence_granularity alone makes the service persistent for 360 s', head: '198.51.100.10 80', body: 'persistence_granularity 255.255.255.0', expected: { timeout: 360, netmask: '255.255.255.0' } },
+    { name: 'a port-0 service becomes persistent', head: '198.51.100.10 0', body: '', expected: { timeout: 360, netmask: '255.255.255.255' } },
+    { name: 'an IPv6 granularity is a prefix length', head: '2001:db8::10 443', body: 'persistence_timeout 60\npersistence_granularity 48', expected: { timeout: 60, netmask: '48' } },
+    { name: 'a service without persistence keywords is not persistent', head: '198.51.100.10 80', body: '', expected: undefined },
+  ])('$name', ({ head, body, expected }) => {
+    // GIVEN persistence keywords
+    const family6 = head.includes(':');
+    const conf = vs(head, `protocol TCP\n${body}\n  real_server ${family6 ? '2001:db8::1' : '192.0.2.1'} 443 {\n}`);
+    // WHEN parsed
+    const s = Object.values(summary(conf).services)[0];
+    // THEN persistence is what keepalived programs
+    expect(s?.config.persistence).toEqual(expected);
+  });
+
+  it.each([
+    { name: 'a range of last octets', entries: '198.51.100.10-12 80', ids: ['tcp 198.51.100.10:80', 'tcp 198.51.100.11:80', 'tcp 198.51.100.12:80'] },
+    { name: 'a range to a full end address', entries: '198.51.100.255-198.51.101.0 80', ids: ['tcp 198.51.100.255:80', 'tcp 198.51.101.0:80'] },
+    { name: 'a prefix', entries: '198.51.100.8/31 443', ids: ['tcp 198.51.100.8:443', 'tcp 198.51.100.9:443'] },
+    { name: 'an IPv6 range in hex', entries: '2001:db8::9-a 80', ids: ['tcp [2001:db8::9]:80', 'tcp [2001:db8::a]:80'] },
+    { name: 'firewall marks with and without family', entries: 'fwmark 3\nfwmark 4 inet6', ids: ['fwmark 3 inet', 'fwmark 4 inet6'] },
+  ])('a virtual_server_group expands $name into services', ({ entries, ids }) => {
+    // GIVEN a group used by a virtual server with tunnelled real servers
+    const conf = `virtual_server_group G {\n${entries}\n}\n${vs('group G', 'protocol TCP\nlvs_method TUN\n  real_server 192.0.2.1 {\n}')}`;
+    // WHEN parsed
+    const { services } = summary(conf);
+    // THEN each entry is one service with the same real server
+    expect(Object.keys(services)).toEqual(ids);
+    expect(Object.values(services).every((s) => s.destinations.length === 1)).toBe(true);
+  });
+
+  it.each([
+    { name: 'ip_family inet6 on a firewall mark', body: 'ip_family inet6\nlvs_method TUN\n  real_server 192.0.2.1 {\n}', id: 'fwmark 9 inet6' },
+    { name: 'the family of non-tunnelled real servers', body: 'lvs_method DR\n  real_server 2001:db8::1 {\n}', id: 'fwmark 9 inet6' },
+    { name: 'the family of an IPv4 granularity', body: 'persistence_granularity 255.255.255.0\nlvs_method TUN\n  real_server 2001:db8::1 {\n}', id: 'fwmark 9 inet' },
+  ])('a firewall-mark service takes its family from $name', ({ body, id }) => {
+    // GIVEN a fwmark virtual server WHEN parsed
+    const { services } = summary(vs('fwmark 9', body));
+    // THEN its family is the one keepalived derives
+    expect(Object.keys(services)).toEqual([id]);
+  });
+
+  it.each([
+    { name: 'no protocol', conf: vs('198.51.100.10 80', '  real_server 192.0.2.1 80 {\n}'), warning: /no protocol set - keepalived defaults to UDP/ },
+    { name: 'a sorry server', conf: vs('198.51.100.10 80', 'protocol TCP\nsorry_server 192.0.2.9 80\n  real_server 192.0.2.1 80 {\n}'), warning: /k\.conf:3: sorry_server 192\.0\.2\.9 80 is not imported/ },
+    { name: 'include', conf: 'include /etc/keepalived/conf.d/*.conf\n', warning: /k\.conf:1: include \/etc\/keepalived\/conf\.d\/\*\.conf is not followed/ },
+    { name: 'health checks', conf: vs('198.51.100.10 80', 'protocol TCP\n  real_server 192.0.2.1 80 {\n TCP_CHECK {\n connect_timeout 3\n }\n }'), warning: /k\.conf:4: health checks are not imported \(1: TCP_CHECK x1\)/ },
+    { name: 'ops on TCP', conf: vs('198.51.100.10 80', 'protocol TCP\nops\n  real_server 192.0.2.1 80 {\n}'), warning: /one-packet scheduling \(ops\) needs UDP/ },
+    { name: 'a virtual server without real servers', conf: vs('198.51.100.10 80', 'protocol TCP'), warning: /has no real servers - ignored/ },
+    { name: 'a service defined twice', conf: vs('198.51.100.10 80', 'protocol TCP\n  real_server 192.0.2.1 80 {\n}').repeat(2), warning: /tcp 198\.51\.100\.10:80 is defined again \(first at line 1\)/ },
+    { name: 'a gue tunnel without a port', conf: vs('198.51.100.10 80', 'protocol TCP\nlvs_method TUN type gue\n  real_server 192.0.2.1 80 {\n}'), warning: /gue tunnels require a port/ },
+    { name: 'a persistence engine without persistence', conf: vs('198.51.100.10 5060', 'protocol UDP\npersistence_engine sip\n  real_server 192.0.2.1 5060 {\n}'), warning: /persistence_engine sip without persistence_timeout has no effect/ },
+    { name: 'an unknown keyword', conf: vs('198.51.100.10 80', 'protocol TCP\nlvs_shed rr\n  real_server 192.0.2.1 80 {\n}'), warning: /unknown virtual_server keyword "lvs_shed" ignored/ },
+  ])('warns about $name', ({ conf, warning }) => {
+    // GIVEN a configuration with something the table cannot carry WHEN parsed
+    const { warnings } = summary(conf);
+    // THEN a warning names it with file and line
+    expect(warnings.some((w) => warning.test(w)), warnings.join('\n')).toBe(true);
+  });
+
+  it('skips VRRP and global blocks silently', () => {
+    // GIVEN only non-IPVS blocks
+    const conf = 'global_defs {\n router_id X\n}\nvrrp_instance VI_1 {\n state MASTER\n virtual_ipaddress {\n 198.51.100.10/24\n }\n}\n';
+    // WHEN parsed
+    const result = summary(conf);
+    // THEN there is nothing and no warning
+    expect(result).toEqual({ services: {}, warnings: [] });
+  });
+
+  it('reads comments, quoted strings with braces, one-line blocks and line continuations', () => {
+    // GIVEN lexical variety keepalived accepts
+    const conf = [
+      '! comment',
+      'virtual_server 198.51.100.10 80 {   # trailing comment',
+      '  protocol TCP',
+      '  quorum_up "/bin/notify { up }"',
+      '  lvs_sched \\',
+      '    rr',
+      '  real_server 192.0.2.1 80 { weight 4 }',
+      '  real_server 192.0.2.2 80',
+      '  {',
+      '    weight 5',
+      '  }',
+      '}',
+    ].join('\r\n');
+    // WHEN parsed
+    const s = summary(conf).services['tcp 198.51.100.10:80'];
+    // THEN every statement landed where it belongs
+    expect([s?.config.scheduler, ...dests(s)]).toEqual(['rr', '192.0.2.1:80 masq 4 0/0', '192.0.2.2:80 masq 5 0/0']);
+  });
+});
+
+describe('parseKeepalived on hostile input', () => {
+  it.each([
+    { name: 'an unclosed block', text: 'virtual_server 198.51.100.10 80 {\n  protocol TCP\n  real_server 192.0.2.1 80 {\n', message: /^bad\.conf:3: the block opened here is never closed/ },
+    { name: 'a stray closing brace', text: 'global_defs {\n}\n}\n', message: /^bad\.conf:3: '}' closes no block/ },
+    { name: 'a brace without a keyword', text: '{\n}\n', message: /^bad\.conf:1: '\{' without a keyword/ },
+    { name: 'a NUL byte', text: 'global_defs {\n router_id \u0000X\n}\n', message: /^bad\.conf:2: NUL byte/ },
+    { name: 'an unterminated quote', text: 'virtual_server 198.51.100.10 80 {\n quorum_up "/bin/x\n}\n', message: /^bad\.conf:2: unterminated quoted string/ },
+    { name: 'absurd nesting', text: `${'a {\n'.repeat(100_000)}`, message: /^bad\.conf:33: blocks nest deeper than 32 levels/ },
+    { name: 'a huge file', text: `# ${'x'.repeat(MAX_KEEPALIVED_BYTES)}`, message: /^bad\.conf:1: the file is \d+ bytes/ },
+    {
+      name: 'a group range of millions of addresses',
+      text: `virtual_server_group G {\n 2001:db8::/64 80\n}\n${vs('group G', 'protocol TCP\n real_server 2001:db8::1 80 {\n}')}`,
+      message: /^bad\.conf:2: G: 2001:db8::\/64 expands to \d+ addresses/,
+    },
+  ])('rejects $name with LVS_PARSE_KEEPALIVED, file and line', ({ text, message }) => {
+    // GIVEN hostile input
+    // WHEN parsed
+    let caught: unknown;
+    const started = Date.now();
+    try {
+      parseKeepalived(text, 'bad.conf');
+    } catch (e) {
+      caught = e;
+    }
+    // THEN a clear error, quickly
+    expect(isLvsError(caught) && caught.code).toBe('LVS_PARSE_KEEPALIVED');
+    expect((caught as Error).message).toMatch(message);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('never fails with anything but LVS_PARSE_KEEPALIVED on random noise', () => {
+    // GIVEN 300 pseudo-random documents built from keepalived-ish tokens (seeded, reproducible)
+    let seed = 42;
+    const rand = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % n;
+    };
+    const tokens = ['virtual_server', 'real_server', 'virtual_server_group', 'G', 'group', 'fwmark', '1', '198.51.100.1-300', '198.51.100.1', '2001:db8::1', '80', '{', '}', '\n', '"', '#', 'lvs_method', 'TUN', 'type', 'gue', 'port', 'weight', '-1', 'persistence_granularity', '999', 'ip_family', 'inet6', 'lvs_sched', 'sh', 'sh-port', '\\\n'];
+    const outcomes = new Set<string>();
+    for (let i = 0; i < 300; i++) {
+      const text = Array.from({ length: 1 + rand(80) }, () => tokens[rand(tokens.length)]).join(' ');
+      // WHEN parsed
+      try {
+        parseKeepalived(text, 'fuzz.conf');
+        outcomes.add('ok');
+      } catch (e) {
+        // THEN the only failure is the parse error
+        outcomes.add(isLvsError(e) ? e.code : `unexpected ${String(e)}`);
+      }
+    }
+    expect([...outcomes].filter((o) => o !== 'ok' && o !== 'LVS_PARSE_KEEPALIVED')).toEqual([]);
+  });
+});
