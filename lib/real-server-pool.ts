@@ -98,11 +98,14 @@ export class RealServerPool extends Construct {
   readonly upperThreshold: number;
   /** Lower threshold of members that set none. */
   readonly lowerThreshold: number;
+  /** The construct path, as written in each member's `pool` attribute (fixed once constructed). */
+  readonly path: string;
   private readonly _members: RealServer[] = [];
 
   constructor(scope: Construct, id: string, props: RealServerPoolProps = {}) {
     super(scope, id);
     const path = this.node.path;
+    this.path = path;
     this.forwarding = props.forwarding ?? Forwarding.NAT;
     if (!(this.forwarding instanceof Forwarding)) {
       ValidationError.fail(path, `forwarding must be Forwarding.NAT, DIRECT_ROUTING or Forwarding.tunnel(); got ${describe(this.forwarding)}`);
@@ -121,7 +124,7 @@ export class RealServerPool extends Construct {
 
   /** Adds a member; throws at once on a bad address or number. Returns the pool, so calls chain. */
   addMember(member: RealServerProps): this {
-    const path = this.node.path;
+    const path = this.path;
     if (member === null || typeof member !== 'object') {
       ValidationError.fail(path, `a member must be an object with an address; got ${describe(member)}`);
     }

@@ -216,27 +216,27 @@ export class VirtualService extends Construct {
     const i = this.identity;
     const seen = new Map<string, RealServer>();
     for (const { server, port, id } of this.realServers()) {
-      const from = `real server ${id} (pool ${server.pool.node.path})`;
+      const from = (): string => `real server ${id} (pool ${server.pool.path})`;
       const previous = seen.get(id);
       if (previous) {
         problems.push(
-          `${from} is already in the service from pool ${previous.pool.node.path}; IPVS holds one destination per address:port, remove one`,
+          `${from()} is already in the service from pool ${previous.pool.path}; IPVS holds one destination per address:port, remove one`,
         );
         continue;
       }
       seen.set(id, server);
       if (server.family !== i.family && server.forwarding.method !== 'tunnel') {
         problems.push(
-          `${from} is ${server.family === 'inet' ? 'IPv4' : 'IPv6'} but the service is ${i.family === 'inet' ? 'IPv4' : 'IPv6'}; the kernel mixes families only under tunnelling (Forwarding.tunnel()); got ${server.forwarding.method}`,
+          `${from()} is ${server.family === 'inet' ? 'IPv4' : 'IPv6'} but the service is ${i.family === 'inet' ? 'IPv4' : 'IPv6'}; the kernel mixes families only under tunnelling (Forwarding.tunnel()); got ${server.forwarding.method}`,
         );
       }
       if (i.kind === 'addr' && server.forwarding.keepsServicePort && server.port !== undefined && server.port !== i.port) {
         problems.push(
-          `${from}: under ${server.forwarding.method === 'droute' ? 'direct routing' : 'tunnelling'} the kernel uses the service port ${i.port} and ignores the real-server port; got port ${server.port} (omit it or use ${i.port})`,
+          `${from()}: under ${server.forwarding.method === 'droute' ? 'direct routing' : 'tunnelling'} the kernel uses the service port ${i.port} and ignores the real-server port; got port ${server.port} (omit it or use ${i.port})`,
         );
       }
       if (i.kind === 'addr' && i.port !== 0 && port === 0 && server.forwarding.method === 'masq') {
-        problems.push(`${from}: port 0 under NAT would rewrite packets to port 0; omit port to use the service port ${i.port}`);
+        problems.push(`${from()}: port 0 under NAT would rewrite packets to port 0; omit port to use the service port ${i.port}`);
       }
     }
     return problems;
@@ -267,7 +267,7 @@ export class VirtualService extends Construct {
       rs.weight = server.weight;
       rs.upper_threshold = server.upperThreshold;
       rs.lower_threshold = server.lowerThreshold;
-      rs.pool = server.pool.node.path;
+      rs.pool = server.pool.path;
       return rs;
     });
     out.depends_on = [this.director.resourceAddress];
