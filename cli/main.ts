@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { isLvsError } from '../providers/ipvs/errors.ts';
 import { registerDoctorCommand } from './doctor-command.ts';
+import { registerImportCommand } from './import-command.ts';
 import { registerLabCommands } from './lab-command.ts';
 import { registerStackCommands } from './stack-commands.ts';
 
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
   registerStackCommands(program);
   registerDoctorCommand(program);
   registerLabCommands(program);
+  registerImportCommand(program);
   return program;
 }
 

@@ -80,7 +80,7 @@ function quote(s: string): string {
 function objectText(entries: readonly (readonly [string, string])[], indent: string): string {
   if (entries.length === 0) return '{}';
   const flat = `{ ${entries.map(([k, v]) => `${k}: ${v}`).join(', ')} }`;
-  if (!flat.includes('\n') && flat.length + indent.length < LINE_WIDTH - 20) return flat;
+  if (!flat.includes('\n') && flat.length + indent.length + 8 <= LINE_WIDTH) return flat;
   const inner = `${indent}  `;
   return `{\n${entries.map(([k, v]) => `${inner}${k}: ${v},`).join('\n')}\n${indent}}`;
 }

@@ -1,0 +1,109 @@
+/**
+ * `lvsform import`: writes an lvsform app from an ipvsadm-save file or a keepalived.conf. Parsing and wiring only;
+ * the work is `importApp` in providers/ipvs/import.ts (where a live director source will join the file sources).
+ */
+import { writeFile } from 'node:fs/promises';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { LvsError } from '../providers/ipvs/errors.ts';
+import type { GeneratedDirector } from '../providers/ipvs/generate-app.ts';
+import { type ImportSource, importApp } from '../providers/ipvs/import.ts';
+import { serviceId } from '../providers/ipvs/model.ts';
+
+interface ImportOpts {
+  save?: string;
+  keepalived?: string;
+  stack: string;
+  directorName: string;
+  host?: string;
+  user?: string;
+  sshPort?: number;
+  sshConfig?: string;
+  alias?: string;
+  local?: boolean;
+  out?: string;
+  force?: boolean;
+}
+
+function portArg(value: string): number {
+  if (!/^\d{1,5}$/.test(value) || Number(value) < 1 || Number(value) > 65535) {
+    throw new InvalidArgumentError(`expected a port from 1 to 65535, got "${value}"`);
+  }
+  return Number(value);
+}
+
+function sourceOf(opts: ImportOpts): ImportSource {
+  if ((opts.save === undefined) === (opts.keepalived === undefined)) {
+    throw new LvsError('LVS_USAGE', 'import needs exactly one source: --save FILE or --keepalived FILE', {
+      hint: 'e.g. lvsform import --keepalived /etc/keepalived/keepalived.conf --host 203.0.113.2',
+    });
+  }
+  return opts.save !== undefined ? { kind: 'save', file: opts.save } : { kind: 'keepalived', file: opts.keepalived! };
+}
+
+function directorOf(opts: ImportOpts): { director: GeneratedDirector; note?: string } {
+  const name = opts.directorName;
+  const ways = [opts.host !== undefined, opts.sshConfig !== undefined || opts.alias !== undefined, Boolean(opts.local)].filter(Boolean).length;
+  if (ways > 1) throw new LvsError('LVS_USAGE', 'reach the director one way: --host H, --ssh-config F --alias A, or --local');
+  if (opts.host !== undefined) {
+    return {
+      director: {
+        name,
+        ssh: { host: opts.host, ...(opts.user !== undefined ? { user: opts.user } : {}), ...(opts.sshPort !== undefined ? { port: opts.sshPort } : {}) },
+      },
+    };
+  }
+  if (opts.sshConfig !== undefined || opts.alias !== undefined) {
+    if (opts.sshConfig === undefined || opts.alias === undefined) {
+      throw new LvsError('LVS_USAGE', '--ssh-config and --alias go together (the OpenSSH config file and the Host alias in it)');
+    }
+    return { director: { name, ssh: { configFile: opts.sshConfig, alias: opts.alias } } };
+  }
+  if (opts.local) return { director: { name, local: true } };
+  return {
+    director: { name, local: true },
+    note: 'no --host, --ssh-config/--alias or --local given: the app reaches the director locally; edit it if lvsform runs elsewhere',
+  };
+}
+
+export function registerImportCommand(program: Command): void {
+  program
+    .command('import')
+    .description('write an lvsform app (TypeScript) from an ipvsadm-save file or a keepalived.conf')
+    .option('--save <file>', 'an `ipvsadm -S -n` / ipvsadm-save file')
+    .option('--keepalived <file>', 'a keepalived.conf (virtual_server and virtual_server_group blocks)')
+    .option('--stack <name>', 'the stack name of the generated app', 'imported')
+    .option('--director-name <name>', 'the name of the director in the generated app', 'lb1')
+    .option('--host <host>', 'the director is reached over SSH at this host')
+    .option('--user <user>', 'the SSH login user (with --host)')
+    .addOption(new Option('--ssh-port <port>', 'the SSH port (with --host)').argParser(portArg))
+    .option('--ssh-config <file>', 'an OpenSSH config file that defines --alias')
+    .option('--alias <alias>', 'the Host alias of the director in --ssh-config')
+    .option('--local', 'the director is the machine lvsform runs on')
+    .option('--out <file>', 'write the app to this file instead of stdout')
+    .option('--force', 'overwrite --out if it exists')
+    .action(async (opts: ImportOpts) => {
+      const source = sourceOf(opts);
+      const { director, note } = directorOf(opts);
+      if ((opts.user !== undefined || opts.sshPort !== undefined) && opts.host === undefined) {
+        throw new LvsError('LVS_USAGE', '--user and --ssh-port go with --host');
+      }
+      const { code, warnings, table } = await importApp(source, { stack: opts.stack, director });
+      for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+      if (note) process.stderr.write(`note: ${note}\n`);
+      if (opts.out === undefined) {
+        process.stdout.write(code);
+      } else {
+        try {
+          await writeFile(opts.out, code, { flag: opts.force ? 'w' : 'wx' });
+        } catch (e) {
+          const exists = (e as NodeJS.ErrnoException).code === 'EEXIST';
+          throw new LvsError('LVS_IMPORT_WRITE', exists ? `${opts.out} exists` : `cannot write ${opts.out}: ${(e as Error).message}`, {
+            cause: e,
+            hint: exists ? 'Pass --force to overwrite it, or choose another --out.' : 'Check the directory and its permissions.',
+          });
+        }
+        const ids = table.services.map((s) => serviceId(s.key));
+        process.stderr.write(`wrote ${opts.out}: ${ids.length} service(s)${warnings.length ? `, ${warnings.length} warning(s) above` : ''}\n`);
+      }
+    });
+}

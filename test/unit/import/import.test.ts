@@ -1,0 +1,99 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isLvsError } from '../../../providers/ipvs/errors.ts';
+import { importApp, importTable } from '../../../providers/ipvs/import.ts';
+import { tableEquals } from '../../../providers/ipvs/model.ts';
+import { parseSave } from '../../../providers/ipvs/parse-save.ts';
+
+const ROOT = join(import.meta.dirname, '../../..');
+const SAVE = join(ROOT, 'test/fixtures/ipvsadm/full.save.txt');
+const KEEPALIVED = join(ROOT, 'test/fixtures/keepalived/nat-health-checks.conf');
+const BIN = join(ROOT, 'bin/lvsform.mjs');
+
+async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+    return undefined;
+  } catch (e) {
+    return isLvsError(e) ? e.code : String(e);
+  }
+}
+
+describe('importTable', () => {
+  it('reads an ipvsadm-save file as parseSave does', async () => {
+    // GIVEN a save file WHEN imported
+    const imported = await importTable({ kind: 'save', file: SAVE });
+    // THEN the table is parseSave's
+    expect(tableEquals(imported.table, parseSave(readFileSync(SAVE, 'utf8'), SAVE))).toBe(true);
+  });
+
+  it('reads a keepalived.conf with its warnings', async () => {
+    // GIVEN a keepalived.conf with health checks WHEN imported
+    const imported = await importTable({ kind: 'keepalived', file: KEEPALIVED });
+    // THEN the warnings say what was not imported
+    expect(imported.warnings.some((w) => w.includes('health checks are not imported'))).toBe(true);
+  });
+
+  it.each([
+    { name: 'a missing file', source: { kind: 'keepalived' as const, file: join(ROOT, 'no-such.conf') }, code: 'LVS_IMPORT_READ' },
+    { name: 'a directory', source: { kind: 'save' as const, file: ROOT }, code: 'LVS_IMPORT_READ' },
+  ])('refuses $name with $code', async ({ source, code }) => {
+    // GIVEN a source that cannot be read WHEN imported THEN a coded error
+    expect(await codeOf(importTable(source))).toBe(code);
+  });
+});
+
+describe('importApp', () => {
+  it.each([
+    { name: 'a stack name with a slash', stack: 'a/b', director: 'lb1' },
+    { name: 'a director name starting with a dash', stack: 'web', director: '-x' },
+  ])('refuses $name with LVS_USAGE', async ({ stack, director }) => {
+    // GIVEN a name that would not be a safe file name WHEN importing THEN LVS_USAGE
+    expect(await codeOf(importApp({ kind: 'save', file: SAVE }, { stack, director: { name: director, local: true } }))).toBe('LVS_USAGE');
+  });
+
+  it('lists the warnings as comments at the top of the app', async () => {
+    // GIVEN a keepalived.conf with warnings WHEN imported
+    const { code } = await importApp({ kind: 'keepalived', file: KEEPALIVED }, { stack: 'nat', director: { name: 'lb1', local: true } });
+    // THEN the header says what was not imported
+    expect(code.split('\n').slice(0, 3).join('\n')).toMatch(/^\/\/ Imported by `lvsform import` from the keepalived configuration .*\n\/\/ Not imported or changed on the way:\n\/\/ .*nat-health-checks\.conf:35: sorry_server/);
+  });
+});
+
+describe('lvsform import (command line)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lvsform-import-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const run = (args: string[]) => execa('node', [BIN, 'import', ...args], { reject: false, cwd: dir });
+
+  it('writes the app to --out and the warnings to stderr', async () => {
+    // GIVEN a keepalived.conf WHEN imported to a file
+    const out = join(dir, 'app.ts');
+    const r = await run(['--keepalived', KEEPALIVED, '--host', '203.0.113.2', '--stack', 'nat', '--out', out]);
+    // THEN the file holds the app and stderr the warnings
+    expect([r.exitCode, r.stdout, /warning: .*sorry_server/.test(r.stderr), readFileSync(out, 'utf8').includes("new LvsStack(app, 'nat')")]).toEqual([0, '', true, true]);
+  });
+
+  it.each([
+    { name: 'no source', args: ['--local'], message: /exactly one source/ },
+    { name: 'two sources', args: ['--save', SAVE, '--keepalived', KEEPALIVED], message: /exactly one source/ },
+    { name: 'two ways to reach the director', args: ['--save', SAVE, '--host', '203.0.113.2', '--local'], message: /one way/ },
+    { name: 'an alias without its config file', args: ['--save', SAVE, '--alias', 'lb1'], message: /--ssh-config and --alias go together/ },
+  ])('refuses $name', async ({ args, message }) => {
+    // GIVEN bad arguments WHEN run THEN exit 1 with a usage error
+    const r = await run(args);
+    expect([r.exitCode, message.test(r.stderr)]).toEqual([1, true]);
+  });
+
+  it('does not overwrite --out without --force', async () => {
+    // GIVEN an existing output file
+    const out = join(dir, 'exists.ts');
+    await run(['--save', SAVE, '--local', '--out', out]);
+    // WHEN imported again to it
+    const r = await run(['--save', SAVE, '--local', '--out', out]);
+    // THEN it refuses and says how to overwrite
+    expect([r.exitCode, /exists\n.*--force/s.test(r.stderr)]).toEqual([1, true]);
+  });
+});
