@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -40,20 +41,29 @@ export function kernelArgs(paths: Paths, d: LabDirector, memoryMb: number): stri
 
 /** Starts one director's kernel in its own session (it outlives `lab up`); returns its PID (= process group). */
 export function startDirector(paths: Paths, d: LabDirector, memoryMb: number): number {
-  const child = execa(UML_KERNEL, kernelArgs(paths, d, memoryMb), {
-    cwd: '/',
-    detached: true,
-    cleanup: false,
-    reject: false,
-    buffer: false,
-    stdin: 'ignore',
-    stdout: { file: d.consoleLog },
-    stderr: { file: d.consoleLog.replace(/\.log$/, '.stderr.log') },
-    env: { TMPDIR: '/dev/shm' },
-  });
-  if (child.pid === undefined) throw new LvsError('LVS_LAB_BOOT_FAILED', `${d.alias}: ${UML_KERNEL} did not start`);
-  child.unref();
-  return child.pid;
+  // The kernel gets file descriptors of its own (no pipe through this process), so `lab up` can exit while it runs.
+  const console = openSync(d.consoleLog, 'a');
+  const errors = openSync(d.consoleLog.replace(/\.log$/, '.stderr.log'), 'a');
+  try {
+    const child = execa(UML_KERNEL, kernelArgs(paths, d, memoryMb), {
+      cwd: '/',
+      detached: true,
+      cleanup: false,
+      reject: false,
+      buffer: false,
+      stdin: 'ignore',
+      // execa's types list only 3..9 as numeric descriptors; any open descriptor works at run time.
+      stdout: console as 3,
+      stderr: errors as 3,
+      env: { TMPDIR: '/dev/shm' },
+    });
+    if (child.pid === undefined) throw new LvsError('LVS_LAB_BOOT_FAILED', `${d.alias}: ${UML_KERNEL} did not start`);
+    child.unref();
+    return child.pid;
+  } finally {
+    closeSync(console);
+    closeSync(errors);
+  }
 }
 
 /** Waits for init's ready line on the console; reports init's warnings; fails fast if the kernel dies. */

@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { LvsError } from '../providers/ipvs/errors.ts';
@@ -12,12 +13,17 @@ export async function openControlMaster(state: LabState, d: LabDirector): Promis
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      await execa('ssh', ['-F', state.sshConfig, '-M', '-N', '-f', '-o', 'ControlPersist=yes', d.alias], {
-        stdin: 'ignore',
-        stdout: 'ignore',
-        stderr: { file: join(state.logDir, `${d.name}.ssh-master.log`) },
-        timeout: 30_000,
-      });
+      const log = openSync(join(state.logDir, `${d.name}.ssh-master.log`), 'a');
+      try {
+        await execa('ssh', ['-F', state.sshConfig, '-M', '-N', '-f', '-o', 'ControlPersist=yes', d.alias], {
+          stdin: 'ignore',
+          stdout: 'ignore',
+          stderr: log as 3, // the master keeps it after -f, so no pipe (execa's types list only 3..9 as descriptors)
+          timeout: 30_000,
+        });
+      } finally {
+        closeSync(log);
+      }
       const check = await execa('ssh', ['-F', state.sshConfig, '-O', 'check', d.alias], { reject: false });
       const pid = /pid=(\d+)/.exec(check.stderr)?.[1];
       if (pid) return Number(pid);
