@@ -1,0 +1,44 @@
+import type { TestProject } from 'vitest/node';
+import { findProcessesWith } from '../../lab/processes.ts';
+import { type LabState, labDir, labDown, labPaths, labStatus, labUp } from '../../lab/index.ts';
+import { tapExists } from '../../lab/tap-devices.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The lab every lab test runs on (booted once per run). */
+    lab: LabState;
+  }
+}
+
+/**
+ * Boots one lab for the whole run: 3 directors ($LVSFORM_LAB_DIRECTORS overrides) in $LVSFORM_LAB_DIR or
+ * /tmp/lvsform-lab. With LVSFORM_LAB_REUSE=1 a running lab is reused and the lab is left up at the end.
+ * Otherwise the lab goes down at the end, and the teardown checks that nothing of it is left.
+ */
+export default async function setup(project: TestProject) {
+  const dir = labDir();
+  const reuse = process.env['LVSFORM_LAB_REUSE'] === '1';
+  const status = await labStatus({ dir });
+  let state: LabState;
+  if (reuse && status.running && status.state) {
+    state = status.state;
+    console.log(`lab: reusing ${state.directors.length} directors in ${dir}`);
+  } else {
+    const directors = Number(process.env['LVSFORM_LAB_DIRECTORS'] ?? 3);
+    state = await labUp({ dir, directors, onProgress: (m) => console.log(`lab: ${m}`) });
+  }
+  project.provide('lab', state);
+
+  return async () => {
+    if (reuse) return;
+    const started = Date.now();
+    await labDown({ dir });
+    const leftovers = [
+      ...(await findProcessesWith(`uml_dir=${labPaths(dir).uml}`)).map((p) => `process ${p}`),
+      ...state.directors.filter((d) => tapExists(d.tap)).map((d) => `tap ${d.tap}`),
+      ...((await labStatus({ dir })).state ? [`state ${dir}`] : []),
+    ];
+    if (leftovers.length > 0) throw new Error(`lab down left: ${leftovers.join(', ')}`);
+    console.log(`lab: down in ${Date.now() - started} ms`);
+  };
+}
