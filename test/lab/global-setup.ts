@@ -25,7 +25,9 @@ export default async function setup(project: TestProject) {
     console.log(`lab: reusing ${state.directors.length} directors in ${dir}`);
   } else {
     const directors = Number(process.env['LVSFORM_LAB_DIRECTORS'] ?? 3);
-    state = await labUp({ dir, directors, onProgress: (m) => console.log(`lab: ${m}`) });
+    // A second lab beside another one needs other tap devices and addresses: LVSFORM_LAB_FIRST_INDEX moves them.
+    const firstIndex = Number(process.env['LVSFORM_LAB_FIRST_INDEX'] ?? 1);
+    state = await labUp({ dir, directors, firstIndex, onProgress: (m) => console.log(`lab: ${m}`) });
   }
   project.provide('lab', state);
 
