@@ -105,11 +105,12 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
   };
 
   let interrupted: NodeJS.Signals | undefined;
+  let goingDown: Promise<void> | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
     if (interrupted) return;
     interrupted = sig;
     progress(`${sig}: taking the lab down`);
-    void labDown({ dir }).finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+    goingDown = labDown({ dir }).finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -141,7 +142,11 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
     progress(`try: ssh -F ${paths.sshConfig} ${directors[0]?.alias} ipvsadm -L -n`);
     return state;
   } catch (e) {
-    if (!interrupted) await labDown({ dir });
+    if (interrupted) {
+      await goingDown; // the kernels died because of the signal: that is no boot failure to report
+      throw new LvsError('LVS_LAB_INTERRUPTED', `lab up interrupted by ${interrupted}; the lab was taken down`);
+    }
+    await labDown({ dir });
     throw e;
   } finally {
     process.off('SIGINT', onSignal);
