@@ -14,7 +14,7 @@ describe('a booted lab', () => {
   test('answers ipvsadm over the generated ssh config with plain ssh -F, with and without its ssh master', async () => {
     // GIVEN the lab's ssh_config WHEN plain ssh runs ipvsadm on a director
     const { sshConfig, directors } = lab();
-    const viaMaster = await execa('ssh', ['-F', sshConfig, 'lab-director-1', 'ipvsadm', '-L', '-n']);
+    const viaMaster = await execa('ssh', ['-F', sshConfig, directors[0]!.alias, 'ipvsadm', '-L', '-n']);
     const direct = await execa('ssh', ['-F', sshConfig, '-o', 'ControlPath=none', directors.at(-1)!.alias, 'ipvsadm']);
     // THEN the kernel's IPVS answers
     expect(viaMaster.stdout.split('\n')[0]).toBe(VERSION_LINE);
@@ -22,7 +22,7 @@ describe('a booted lab', () => {
   });
 
   test('loads every scheduler module, forwards IPv4 and IPv6, and keeps the host out of the guest', async () => {
-    const r = await sh(1, 'lsmod; cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding; findmnt -n -o FSTYPE /');
+    const r = await sh(lab().directors[0]!.name, 'lsmod; cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding; findmnt -n -o FSTYPE /');
     for (const s of ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'ftp', 'pe_sip']) {
       expect(r.stdout).toMatch(new RegExp(`^ip_vs_${s}\\s`, 'm'));
     }
@@ -126,7 +126,7 @@ describe.concurrent('hand-written ipvsadm rules balance real traffic over all fo
   });
 
   test('counts failures when the VIP has no service', async () => {
-    const r = await traffic({ director: 1, target: '198.51.100.19:80', count: 3, timeoutMs: 500 });
+    const r = await traffic({ director: lab().directors[0]!.name, target: '198.51.100.19:80', count: 3, timeoutMs: 500 });
     expect(r).toEqual({ perServer: {}, failures: 3, total: 3 });
   });
 });
