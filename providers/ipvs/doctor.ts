@@ -42,10 +42,16 @@ export function doctorChunk(modules: readonly string[]): string {
     'if command -v flock >/dev/null 2>&1; then echo "flock=yes"; else echo "flock=no"; fi',
     'if command -v modprobe >/dev/null 2>&1; then echo "modprobe=yes"; else echo "modprobe=no"; fi',
     'if [ "$(id -u)" = 0 ]; then echo "root=yes"; else echo "root=no"; fi',
+    // `modprobe -n` succeeds from modules.dep alone, even when the .ko file is gone or empty (measured on 6.1 with
+    // kmod 30): so the dry run's `insmod PATH` lines are checked for a non-empty file, and an `install /bin/false`
+    // rule (a module disabled in /etc/modprobe.d) is reported as such.
     ...safe.map(
       (m) =>
         `if [ -d /sys/module/${m} ]; then echo "module_${m}=loaded"; elif grep -qs "/${m}.ko" "$lvs_mods/modules.builtin"; then echo "module_${m}=builtin"; ` +
-        `elif modprobe -n ${shQuote(m)} >/dev/null 2>&1; then echo "module_${m}=available"; else echo "module_${m}=missing"; fi`,
+        `elif lvs_out=$(modprobe -n -v ${shQuote(m)} 2>/dev/null); then lvs_st=available; ` +
+        `for lvs_ko in $(printf '%s\\n' "$lvs_out" | awk '$1 == "insmod" { print $2 }'); do [ -s "$lvs_ko" ] || lvs_st=unreadable; done; ` +
+        `case "$lvs_out" in *"install /bin/false"*|*"install /bin/true"*|*"install /usr/bin/false"*|*"install /usr/bin/true"*) lvs_st=disabled ;; esac; ` +
+        `echo "module_${m}=$lvs_st"; else echo "module_${m}=missing"; fi`,
     ),
   ].join('\n');
 }
@@ -150,11 +156,21 @@ export function evaluate({ facts, table }: DoctorInput): Check[] {
     const name = mod.replace(/^ip_vs_(pe_)?/, '');
     const known = (SCHEDULERS as readonly string[]).includes(name) || mod.startsWith('ip_vs_pe_');
     const ok = state === 'loaded' || state === 'builtin' || state === 'available';
+    const why =
+      state === 'unreadable'
+        ? `module ${mod} is listed in modules.dep but its file is missing or empty`
+        : state === 'disabled'
+          ? `module ${mod} is disabled by an install rule in /etc/modprobe.d`
+          : `module ${mod} is missing`;
+    const fix =
+      state === 'disabled'
+        ? `Remove the "install ${mod} ..." line from /etc/modprobe.d, or choose another scheduler.`
+        : `Install the kernel modules package that has ${mod}.ko for kernel ${kernel} (then depmod -a), or choose another scheduler.`;
     checks.push({
       name: `module ${mod}`,
       status: ok ? 'ok' : 'fail',
-      detail: ok ? `${state}` : `${known ? '' : 'unknown scheduler; '}module ${mod} is missing: services using it will be rejected by the kernel`,
-      ...(ok ? {} : { fix: `Install the kernel modules package that has ${mod}.ko for kernel ${kernel}, or choose another scheduler.` }),
+      detail: ok ? `${state}` : `${known ? '' : 'unknown scheduler; '}${why}: services using it will be rejected by the kernel`,
+      ...(ok ? {} : { fix }),
       blocking: !ok,
     });
   }

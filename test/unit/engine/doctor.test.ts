@@ -40,10 +40,29 @@ describe('doctor checks', () => {
     ['no ipvsadm', healthy.replace('ipvsadm_path=/usr/sbin/ipvsadm', 'ipvsadm_path='), 'ipvsadm'],
     ['a missing scheduler module', healthy.replace('module_ip_vs_rr=available', 'module_ip_vs_rr=missing'), 'module ip_vs_rr'],
     ['no IPVS at all', healthy.replace('ipvs_loaded=yes', 'ipvs_loaded=no').replace('module_ip_vs=loaded', 'module_ip_vs=missing'), 'IPVS in the kernel'],
+    ['a module listed in modules.dep whose file is gone', healthy.replace('module_ip_vs_rr=available', 'module_ip_vs_rr=unreadable'), 'module ip_vs_rr'],
+    ['a module disabled by an install rule', healthy.replace('module_ip_vs_rr=available', 'module_ip_vs_rr=disabled'), 'module ip_vs_rr'],
     ['not root', healthy.replace('root=yes', 'root=no'), 'privileges'],
     ['no flock', healthy.replace('flock=yes', 'flock=no'), 'flock'],
   ])('blocks an apply when there is %s', (_name, facts, check) => {
     expect(blockingNames(facts)).toContain(check);
+  });
+
+  it.each([
+    ['unreadable', 'file is missing or empty', 'depmod -a'],
+    ['disabled', 'disabled by an install rule', '/etc/modprobe.d'],
+  ])('explains a module that is %s and how to fix it', (state, detail, fix) => {
+    // GIVEN a director whose rr module is in that state
+    const facts = parseFacts(healthy.replace('module_ip_vs_rr=available', `module_ip_vs_rr=${state}`));
+    // WHEN the checks are evaluated
+    const check = evaluate({ facts, table: natTable }).find((c) => c.name === 'module ip_vs_rr');
+    // THEN the failure says why and what to do
+    expect(check?.detail).toContain(detail);
+    expect(check?.fix).toContain(fix);
+  });
+
+  it('checks the dry run\'s module files, not only the exit status of modprobe -n', () => {
+    expect(doctorChunk(['ip_vs_rr'])).toContain('[ -s "$lvs_ko" ] || lvs_st=unreadable');
   });
 
   it('asks only for the modules the services use', () => {
