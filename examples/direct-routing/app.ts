@@ -1,4 +1,5 @@
-import { type App, Director, Forwarding, LvsStack, Protocol, RealServerPool, Scheduler, type SshProps } from 'lvsform';
+import { type App, Director, Forwarding, LvsStack, Protocol, RealServerPool, Scheduler } from 'lvsform';
+import { reach } from '../reach.ts';
 
 /**
  * Direct routing: the real servers hold the VIPs on their loopback and answer clients themselves. A weighted web
@@ -37,15 +38,4 @@ export function build(app: App): LvsStack {
     pools: [dns],
   });
   return stack;
-}
-
-/**
- * How to reach director number `n` (1 or 2): through the lab's OpenSSH config and alias when LVSFORM_SSH_CONFIG and
- * LVSFORM_DIRECTOR_ALIAS (LVSFORM_DIRECTOR_ALIAS_2 for the second) are set, else as root on a documentation address.
- */
-function reach(n: 1 | 2 = 1): SshProps {
-  const configFile = process.env.LVSFORM_SSH_CONFIG;
-  const alias = process.env[n === 1 ? 'LVSFORM_DIRECTOR_ALIAS' : 'LVSFORM_DIRECTOR_ALIAS_2'];
-  if (configFile && alias) return { configFile, alias };
-  return { host: n === 1 ? '203.0.113.2' : '203.0.113.3', user: 'root' };
 }

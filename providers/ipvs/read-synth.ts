@@ -22,16 +22,10 @@ import {
   serviceFamily,
   serviceId,
 } from './model.ts';
+import type { SshTarget } from './transport.ts';
 
-export interface SshSpec {
-  readonly host?: string;
-  readonly port?: number;
-  readonly user?: string;
-  readonly identityFile?: string;
-  readonly knownHostsFile?: string;
-  readonly configFile?: string;
-  readonly alias?: string;
-}
+/** How a director is reached over SSH: the transport's own type. */
+export type SshSpec = SshTarget;
 
 export interface DirectorSpec {
   readonly name: string;
@@ -126,7 +120,13 @@ const serviceSchema = z
 
 const synthSchema = z
   .object({
-    '//': z.object({ metadata: z.object({ stackName: text }).passthrough() }).passthrough(),
+    '//': z
+      .object({
+        metadata: z
+          .object({ stackName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'a stack name: letters, digits, . _ - (up to 63), as it names a file on each director') })
+          .passthrough(),
+      })
+      .passthrough(),
     resource: z
       .object({
         lvsform_director: z.record(directorSchema).default({}),
