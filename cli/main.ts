@@ -4,6 +4,7 @@ import { registerDoctorCommand } from './doctor-command.ts';
 import { registerImportCommand } from './import-command.ts';
 import { registerLabCommands } from './lab-command.ts';
 import { registerStackCommands } from './stack-commands.ts';
+import { registerStatusCommand } from './status-command.ts';
 
 /** Builds the `lvsform` command. Each verb only parses its arguments and calls a library function. */
 export function buildProgram(): Command {
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerDoctorCommand(program);
   registerLabCommands(program);
   registerImportCommand(program);
+  registerStatusCommand(program);
   return program;
 }
 

@@ -1,0 +1,120 @@
+/** `lvsform status`: wiring only; the reading and the table live in providers/ipvs/status.ts. */
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import pLimit from 'p-limit';
+import { isLvsError } from '../providers/ipvs/errors.ts';
+import { preludeChunk } from '../providers/ipvs/host-script.ts';
+import type { DesiredDirector } from '../providers/ipvs/plan.ts';
+import { type DirectorStatus, readStatus, renderStatus, STATUS_FORMAT } from '../providers/ipvs/status.ts';
+import { loadStacks, readProjectConfig, runApp, selectStack } from '../providers/ipvs/synth.ts';
+import { describeTarget, HostSession } from '../providers/ipvs/transport.ts';
+import { intArg } from './main.ts';
+
+interface StatusOpts {
+  stack?: string;
+  director?: string[];
+  synth: boolean;
+  json?: boolean;
+  watch?: boolean;
+  count?: number;
+  interval: number;
+}
+
+/** One open session per director for the whole command (a refresh is one chunk on each). */
+class Watcher {
+  private readonly sessions = new Map<string, HostSession>();
+
+  constructor(private readonly stack: string, private readonly directors: readonly DesiredDirector[]) {}
+
+  async read(): Promise<DirectorStatus[]> {
+    const limit = pLimit(10);
+    return Promise.all(
+      this.directors.map((d) =>
+        limit(async (): Promise<DirectorStatus> => {
+          try {
+            let session = this.sessions.get(d.name);
+            if (!session) {
+              session = HostSession.open(d.target);
+              this.sessions.set(d.name, session);
+              await session.run(preludeChunk());
+            }
+            return await readStatus(session, this.stack);
+          } catch (e) {
+            // A dropped session is opened again on the next refresh.
+            const session = this.sessions.get(d.name);
+            this.sessions.delete(d.name);
+            if (session) {
+              session.kill();
+              await session.close();
+            }
+            return {
+              director: d.name,
+              where: describeTarget(d.target),
+              services: [],
+              error: isLvsError(e) ? { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } : { code: 'LVS_INTERNAL', message: String(e) },
+            };
+          }
+        }),
+      ),
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.sessions.values()].map((s) => s.close()));
+    this.sessions.clear();
+  }
+}
+
+export function registerStatusCommand(program: Command): void {
+  program
+    .command('status')
+    .description('connections, rates, packets and bytes per service and real server on each director, and what the stack owns')
+    .option('--stack <name>', 'the stack (when the app has several)')
+    .option('--director <name...>', 'only these directors')
+    .option('--no-synth', 'use the existing cdktf.out')
+    .option('--json', 'print JSON (one document per refresh with --watch)')
+    .option('--watch', 'refresh until Ctrl-C')
+    .addOption(new Option('--count <n>', 'with --watch: stop after N refreshes').argParser(intArg(1, 1_000_000)))
+    .addOption(new Option('--interval <seconds>', 'with --watch: seconds between refreshes').argParser(intArg(1, 3600)).default(2))
+    .action(async (opts: StatusOpts) => {
+      const cfg = await readProjectConfig(program.opts<{ dir: string }>().dir);
+      if (opts.synth) await runApp(cfg);
+      const stack = selectStack(await loadStacks(cfg.outdir), opts.stack);
+      const directors = stack.directors.filter((d) => !opts.director?.length || opts.director.includes(d.name));
+      const watcher = new Watcher(stack.stack, directors);
+      const rounds = opts.watch ? (opts.count ?? Number.POSITIVE_INFINITY) : 1;
+      let stopped = false;
+      let wake: (() => void) | undefined;
+      const onSigint = (): void => {
+        stopped = true;
+        wake?.();
+      };
+      process.on('SIGINT', onSigint);
+      let failed = false;
+      try {
+        for (let round = 0; round < rounds && !stopped; round++) {
+          if (round > 0) {
+            await new Promise<void>((r) => {
+              wake = r;
+              setTimeout(r, opts.interval * 1000);
+            });
+            if (stopped) break;
+          }
+          const statuses = await watcher.read();
+          failed = statuses.some((s) => s.error);
+          if (opts.json) {
+            process.stdout.write(`${JSON.stringify({ format_version: STATUS_FORMAT, stack: stack.stack, at: new Date().toISOString(), directors: statuses })}\n`);
+          } else {
+            // On a terminal each refresh replaces the last; piped output keeps every refresh.
+            if (opts.watch && process.stdout.isTTY) process.stdout.write('\x1b[H\x1b[2J');
+            const title = `lvsform status: stack ${stack.stack}${opts.watch ? ` at ${new Date().toLocaleTimeString()} (every ${opts.interval} s; Ctrl-C stops)` : ''}\n\n`;
+            process.stdout.write(title + renderStatus(statuses));
+          }
+        }
+      } finally {
+        process.off('SIGINT', onSigint);
+        await watcher.close();
+      }
+      process.exitCode = failed ? 1 : 0;
+    });
+}
