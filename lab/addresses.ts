@@ -1,6 +1,7 @@
 /**
  * The lab's fixed address plan. Director k (1..60) is reached from the host over tap `lvsftap<k>`
- * (host 203.0.113.(4k-3)/30, guest 203.0.113.(4k-2)/30); inside every director the same topology repeats.
+ * (host 203.0.113.(4k-3), guest 203.0.113.(4k-2), a point-to-point link: the host routes only the guest's /32);
+ * inside every director the same topology repeats.
  */
 export const MAX_DIRECTORS = 60;
 

@@ -1,5 +1,7 @@
-import { access, constants } from 'node:fs/promises';
+import { access, constants, readFile } from 'node:fs/promises';
+import { execa } from 'execa';
 import { LvsError } from '../providers/ipvs/errors.ts';
+import type { DirectorAddresses } from './addresses.ts';
 
 /** What the lab runs on the host (or, through the shared root, inside each guest), and the Debian package of each. */
 export const LAB_REQUIREMENTS: ReadonlyArray<{ readonly path: string; readonly pkg: string }> = [
@@ -51,5 +53,37 @@ export async function checkLabHost(): Promise<void> {
     throw new LvsError('LVS_LAB_NO_TUN', 'the lab needs /dev/net/tun for its tap devices', {
       hint: 'load the tun module (modprobe tun) or give the container the device',
     });
+  }
+}
+
+/**
+ * Refuses lab addresses that this machine already uses: an address of another interface, or one named in
+ * /etc/hosts (a sandbox may map its package mirrors into 203.0.113.0/24). The lab's links are point to point, so only
+ * these exact addresses could collide.
+ */
+export async function checkLabAddresses(directors: readonly DirectorAddresses[]): Promise<void> {
+  const taken = new Map<string, string>();
+  try {
+    for (const line of (await readFile('/etc/hosts', 'utf8')).split('\n')) {
+      const [addr, ...names] = line.replace(/#.*/, '').trim().split(/\s+/);
+      if (addr && /^\d+\.\d+\.\d+\.\d+$/.test(addr)) taken.set(addr, `/etc/hosts (${names.join(' ')})`);
+    }
+  } catch {
+    /* no /etc/hosts: nothing named there */
+  }
+  const { stdout } = await execa('ip', ['-o', '-4', 'addr', 'show'], { reject: false });
+  for (const line of String(stdout).split('\n')) {
+    const m = /^\d+:\s+(\S+)\s+inet\s+([\d.]+)/.exec(line);
+    if (m && !m[1]!.startsWith('lvsftap')) taken.set(m[2]!, `interface ${m[1]}`);
+  }
+  for (const d of directors) {
+    for (const addr of [d.hostAddress, d.guestAddress]) {
+      const owner = taken.get(addr);
+      if (owner) {
+        throw new LvsError('LVS_LAB_ADDRESS_IN_USE', `lab director ${d.index} would use ${addr}, which this machine already uses (${owner})`, {
+          hint: 'Start the lab at another director number (lab up --first-index K, or LVSFORM_LAB_FIRST_INDEX in tests).',
+        });
+      }
+    }
   }
 }

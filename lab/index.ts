@@ -1,5 +1,5 @@
 export { LAB_TOPOLOGY, MAX_DIRECTORS, type DirectorAddresses, directorAddresses, vip4, vip6 } from './addresses.ts';
-export { LAB_REQUIREMENTS, checkLabHost } from './host-check.ts';
+export { LAB_REQUIREMENTS, checkLabAddresses, checkLabHost } from './host-check.ts';
 export { type LabExecOptions, type LabExecResult, labExec } from './lab-exec.ts';
 export { type LabDownOptions, labDown } from './lab-down.ts';
 export { type LabStatus, type LabDirectorStatus, labStatus } from './lab-status.ts';

@@ -5,7 +5,7 @@ import { LvsError } from '../providers/ipvs/errors.ts';
 import { MAX_DIRECTORS, directorAddresses } from './addresses.ts';
 import { startDirector, waitForDirector } from './boot-director.ts';
 import { openControlMaster } from './control-master.ts';
-import { checkLabHost } from './host-check.ts';
+import { checkLabAddresses, checkLabHost } from './host-check.ts';
 import { labDown } from './lab-down.ts';
 import { labStatus } from './lab-status.ts';
 import { writeSshFiles } from './ssh-files.ts';
@@ -122,6 +122,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
     await writeSshFiles(paths, directors);
 
     progress(`booting ${count} director${count > 1 ? 's' : ''} (${directors.map((d) => d.alias).join(', ')})`);
+    await checkLabAddresses(directors);
     await createTaps(directors);
     for (const d of directors) {
       if (interrupted) break;

@@ -6,11 +6,15 @@ export function tapExists(tap: string): boolean {
   return existsSync(`/sys/class/net/${tap}`);
 }
 
-/** Creates each director's tap (persistent, host side addressed, up) in one `ip -batch`. */
+/**
+ * Creates each director's tap (persistent, up) in one `ip -batch`. The link is point to point: the host gets one /32
+ * route to the guest's address and nothing wider, so a lab can never capture traffic this machine sends to other
+ * addresses of 203.0.113.0/24 (some sandboxes put their package mirrors there).
+ */
 export async function createTaps(directors: readonly DirectorAddresses[]): Promise<void> {
   const lines = directors.flatMap((d) => [
     `tuntap add dev ${d.tap} mode tap`,
-    `addr add ${d.hostAddress}/${d.prefixLength} dev ${d.tap}`,
+    `addr add ${d.hostAddress}/32 peer ${d.guestAddress}/32 dev ${d.tap}`,
     `link set ${d.tap} up`,
   ]);
   await execa('ip', ['-batch', '-'], { input: `${lines.join('\n')}\n` });

@@ -2,7 +2,7 @@
 # PID 1 of one lab director (user-mode Linux booted with the host's filesystem as its root).
 # Settings arrive as kernel command-line variables:
 #   lvsform_dir      the host's lab state directory (read once, before anything else)
-#   lvsform_index    the director's number k (tap side 203.0.113.(4k-2)/30)
+#   lvsform_index    the director's number k (tap side 203.0.113.(4k-2), point to point with the host's 4k-3)
 #   lvsform_skip     comma-separated kernel modules to hide and never load (e.g. ip_vs_sh)
 #   lvsform_forward  1 (default) or 0: net.ipv4.ip_forward and IPv6 forwarding on the director
 # It prints "lvsform-ready" on the console when sshd listens and every namespace serves.
@@ -58,7 +58,7 @@ modprobe -a $modules 2>/dev/null || for m in $modules; do modprobe "$m" || say "
 fwd=${lvsform_forward:-1}
 ip -force -b - <<NET
 link set lo up
-addr add 203.0.113.$((4 * k - 2))/30 dev vec0
+addr add 203.0.113.$((4 * k - 2))/32 peer 203.0.113.$((4 * k - 3))/32 dev vec0
 link set vec0 up
 netns add client
 netns add rs1
