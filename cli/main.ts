@@ -12,6 +12,8 @@ export function buildProgram(): Command {
     .description('Infrastructure as code for Linux Virtual Server (IPVS) load balancers')
     .option('-C, --dir <path>', 'the project directory (where cdktf.json is)', process.cwd())
     .showHelpAfterError()
+    // Usage errors read like every other error: `Error [LVS_USAGE]: …`, so scripts can match one shape.
+    .configureOutput({ outputError: (text, write) => write(`Error [LVS_USAGE]: ${text.replace(/^error: /, '')}`) })
     .exitOverride();
   registerStackCommands(program);
   registerDoctorCommand(program);

@@ -5,10 +5,28 @@
  * Sections of output are delimited by marker lines that carry the session's random tag, so that output printed by
  * the host (a hostile or broken `ipvsadm`) cannot forge a section.
  */
+import { LvsError } from './errors.ts';
 import { hereDoc, shQuote } from './shell-quote.ts';
 
 /** Where lvsform keeps its files on a director: ownership records (`<stack>.json`) and the lock. */
 export const STATE_DIR = '/var/lib/lvsform';
+
+/** The rule for stack names (the same as the construct library's): they name a file in the state directory. */
+const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+/**
+ * The quoted file name of a stack's record (or of its temporary file). A stack name comes from synthesized JSON or a
+ * saved plan, both files a person can edit: one that could leave the state directory (`../x`) or is no plain file
+ * name is refused here, at the one place every record path is built.
+ */
+function stackFile(stack: string, prefix = '', suffix = '.json'): string {
+  if (!STACK_NAME.test(stack)) {
+    throw new LvsError('LVS_UNSAFE_VALUE', `stack name ${JSON.stringify(stack)} is not a plain file name`, {
+      hint: 'A stack name is letters, digits, . _ - (up to 63, starting with a letter or digit); synthesize the app again or make a new plan.',
+    });
+  }
+  return shQuote(`${prefix}${stack}${suffix}`);
+}
 
 export function sectionLine(tag: string, name: string): string {
   return `@@lvsform-section ${tag} ${name}`;
@@ -103,7 +121,7 @@ export function readChunk(req: ReadRequest): string {
   if (req.record) {
     lines.push(
       section(req.tag, 'record'),
-      `if [ -f "$lvs_dir"/${shQuote(`${req.stack}.json`)} ]; then cat "$lvs_dir"/${shQuote(`${req.stack}.json`)}; else echo "@@none"; fi`,
+      `if [ -f "$lvs_dir"/${stackFile(req.stack)} ]; then cat "$lvs_dir"/${stackFile(req.stack)}; else echo "@@none"; fi`,
     );
   }
   lines.push(section(req.tag, 'end'));
@@ -129,9 +147,9 @@ export function batchChunk(tag: string, batch: string): string {
 
 /** Writes the ownership record atomically (temporary file in the same directory, then rename), mode 0600. */
 export function writeRecordChunk(stack: string, json: string | undefined): string {
-  const file = `"$lvs_dir"/${shQuote(`${stack}.json`)}`;
+  const file = `"$lvs_dir"/${stackFile(stack)}`;
   if (json === undefined) return `rm -f ${file}; echo "@@record removed"`;
-  const tmp = `"$lvs_dir"/${shQuote(`.${stack}.json.tmp`)}`;
+  const tmp = `"$lvs_dir"/${stackFile(stack, '.', '.json.tmp')}`;
   return [
     'mkdir -p "$lvs_dir" && chmod 700 "$lvs_dir"',
     `cat > ${tmp} ${hereDoc(json)}`,

@@ -18,7 +18,7 @@ const fileSchema = z.object({
   digest: z.string().regex(/^[0-9a-f]{64}$/),
   plan: z.object({
     formatVersion: z.number().int(),
-    stack: z.string(),
+    stack: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'a stack name (letters, digits, . _ -)'),
     createdAt: z.string(),
     mode: z.enum(['apply', 'destroy', 'refresh-only']),
     directors: z.array(

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { LvsError } from './errors.ts';
+import type { HostSetupSpec } from './host-setup.ts';
 import { canonicalAddress, canonicalDottedMask } from './canonical.ts';
 import {
   type Destination,
@@ -31,6 +32,8 @@ export interface DirectorSpec {
   readonly name: string;
   readonly transport: 'ssh' | 'local';
   readonly ssh?: SshSpec;
+  /** Host set-up that survives a reboot (see providers/ipvs/host-setup.ts); absent when the app asked for none. */
+  readonly setup?: HostSetupSpec;
   readonly table: Table;
   /** serviceId → construct path (`web/lb1/http`). */
   readonly paths: Map<string, string>;
@@ -66,6 +69,15 @@ const directorSchema = z
     format_version: z.literal(1, { errorMap: () => ({ message: 'format_version must be 1: synthesize again with this lvsform' }) }),
     transport: z.enum(['ssh', 'local']),
     ssh: sshSchema.optional(),
+    setup: z
+      .object({
+        install_ipvsadm: z.boolean().default(true),
+        load_modules: z.boolean().default(true),
+        ip_forward: z.boolean().default(true),
+        save_rules: z.boolean().default(true),
+      })
+      .strict()
+      .optional(),
     depends_on: z.array(z.string()).optional(),
   })
   .strict();
@@ -186,7 +198,15 @@ export function readSynth(json: unknown, source: string): SynthStack {
     if (d.transport === 'ssh' && ssh?.host === undefined && ssh?.alias === undefined) {
       invalid(source, [...at, 'ssh'], 'an ssh director needs ssh.host or ssh.alias');
     }
-    directors.set(d.name, { spec: { name: d.name, transport: d.transport, ...(ssh === undefined ? {} : { ssh }) }, services: new Map(), paths: new Map() });
+    const setup: HostSetupSpec | undefined =
+      d.setup === undefined
+        ? undefined
+        : { installIpvsadm: d.setup.install_ipvsadm, loadModules: d.setup.load_modules, ipForward: d.setup.ip_forward, saveRules: d.setup.save_rules };
+    directors.set(d.name, {
+      spec: { name: d.name, transport: d.transport, ...(ssh === undefined ? {} : { ssh }), ...(setup === undefined ? {} : { setup }) },
+      services: new Map(),
+      paths: new Map(),
+    });
   }
 
   for (const [logicalId, s] of Object.entries(doc.resource.lvsform_virtual_service)) {

@@ -51,10 +51,32 @@ export async function runApp(cfg: ProjectConfig, env: Record<string, string> = {
     env: { ...env, CDKTF_OUTDIR: cfg.outdir },
   });
   if (res.exitCode !== 0) {
-    throw new LvsError('LVS_SYNTH_FAILED', `the app (${cfg.app}) failed with exit ${res.exitCode}:\n${(res.all ?? '').trim()}`, {
+    const { validation, text } = appFailureText(res.all ?? '');
+    if (validation) {
+      throw new LvsError('LVS_VALIDATION', `the app (${cfg.app}) describes something IPVS cannot do:\n${text}`, {
+        hint: 'Fix each construct named above; nothing was synthesized, planned or applied.',
+      });
+    }
+    throw new LvsError('LVS_SYNTH_FAILED', `the app (${cfg.app}) failed with exit ${res.exitCode}:\n${text}`, {
       hint: 'Fix the errors above in the app; nothing was planned or applied.',
     });
   }
+}
+
+/**
+ * What to show of a failed app's output. An uncaught error printed by Node carries a source excerpt, a stack and an
+ * object dump around its message; the message (which names the construct paths) is what a person acts on, so only it
+ * is kept. Output that is not such an error is passed on unchanged.
+ */
+export function appFailureText(all: string): { validation: boolean; text: string } {
+  const lines = all.trim().split('\n');
+  const start = lines.findIndex((l) => /^[A-Za-z]*Error(?: \[[A-Z_]+\])?: /.test(l));
+  if (start < 0) return { validation: false, text: all.trim() };
+  let end = lines.findIndex((l, i) => i > start && /^\s+at /.test(l));
+  if (end < 0) end = lines.length;
+  const message = lines.slice(start, end).join('\n');
+  const validation = message.startsWith('ValidationError: ');
+  return { validation, text: validation ? message.slice('ValidationError: '.length) : message };
 }
 
 export interface SynthesizedStack {
@@ -93,6 +115,7 @@ export async function loadStacks(outdir: string): Promise<SynthesizedStack[]> {
         target: { name: d.name, transport: d.transport, ...(d.ssh ? { ssh: d.ssh } : {}) },
         table: d.table,
         paths: d.paths,
+        ...(d.setup ? { setup: d.setup } : {}),
       })),
     });
   }
