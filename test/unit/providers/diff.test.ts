@@ -181,8 +181,8 @@ describe('renderBatch', () => {
   });
 });
 
-describe('diffTables speed', () => {
-  it('diffs 10,000 services x 4 real servers well under 100 ms', () => {
+describe('diffTables at scale', () => {
+  it('finds exactly the changed weights among 10,000 services x 4 real servers', () => {
     // GIVEN 10,000 services x 4 reals live, and a desired table with 1% of weights changed
     const make = (w: (i: number) => number) =>
       table(...Array.from({ length: 10_000 }, (_, i) => ({
@@ -192,18 +192,10 @@ describe('diffTables speed', () => {
     const live = make(() => 1);
     const desired = make((i) => (i % 100 === 0 ? 5 : 1));
     const ids = new Set(live.services.map(renderId));
-    diffTables(live, desired, { owned: ids }); // warm-up
-    // WHEN diffed (best of 10)
-    let best = Infinity;
-    let changes = 0;
-    for (let r = 0; r < 10; r++) {
-      const t0 = performance.now();
-      changes = diffTables(live, desired, { owned: ids }).changes.length;
-      best = Math.min(best, performance.now() - t0);
-    }
-    console.log(`diffTables 10,000 x 4: ${best.toFixed(1)} ms (best of 10), ${changes} changes`);
-    // THEN fast, and exactly the changed weights
-    expect(changes).toBe(100);
-    expect(best).toBeLessThan(100);
+    // WHEN diffed (its speed is measured by bench/apply, not asserted here)
+    const changes = diffTables(live, desired, { owned: ids }).changes;
+    // THEN exactly the changed weights, as destination updates of the weight field
+    expect(changes).toHaveLength(100);
+    expect(changes.every((c) => c.kind === 'destination' && c.action === 'update' && c.changedFields?.join() === 'weight')).toBe(true);
   });
 });
