@@ -3,8 +3,12 @@
 # absent or older than the lockfile) and the Debian packages of the lab.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Tap devices of a lab whose kernel is gone (a killed run) would keep routes on this machine: remove them first.
+command -v pgrep >/dev/null && for tap in $(ls /sys/class/net 2>/dev/null | grep "^lvsftap" || true); do
+  if ! pgrep -f "ifname=${tap}," >/dev/null 2>&1; then ip link del dev "$tap" 2>/dev/null || true; fi
+done
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "Installing npm packages (npm ci)…"
-  npm ci --no-audit --no-fund --loglevel=error
+  npm ci --prefer-offline --no-audit --no-fund --loglevel=error
 fi
 bash scripts/install-lab-deps.sh
