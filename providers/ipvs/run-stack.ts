@@ -11,10 +11,23 @@ import { renderEditDestination } from './render-restore.ts';
 import { LvsError, isLvsError } from './errors.ts';
 import { batchChunk, listChunk, lockChunk, preludeChunk, splitSections, unlockChunk, writeRecordChunk } from './host-script.ts';
 import { serviceId } from './model.ts';
+import { readHostFacts, runHostSetup, saveRulesAfterApply, type HostFacts } from './host-setup.ts';
 import { planDirector, PLAN_FORMAT, type DesiredDirector, type DirectorPlan, type Plan, type PlanOptions } from './plan.ts';
-import { newTag, readLive, serviceHash, type LiveState } from './read-live.ts';
+import { newTag, readLive, serviceHash, tableFingerprint, type LiveState } from './read-live.ts';
 import { RECORD_FORMAT, serializeRecord, type OwnershipRecord } from './record.ts';
 import { describeTarget, HostSession, type SessionOptions } from './transport.ts';
+import {
+  fastStateOf,
+  ownedTable,
+  readFast,
+  readProcFingerprint,
+  removeTableChunk,
+  sha256,
+  storedTableText,
+  verifyFast,
+  writeTableChunk,
+  type FastContext,
+} from './fast-path.ts';
 
 export interface RunOptions extends PlanOptions, SessionOptions {
   readonly stack: string;
@@ -22,6 +35,12 @@ export interface RunOptions extends PlanOptions, SessionOptions {
   readonly parallelism?: number;
   /** Seconds to wait for another run's lock on a director. @default 0 */
   readonly lockTimeout?: number;
+  /**
+   * `false` (`--refresh=false`): trust the table stored by the last verified apply made with this option while the
+   * director's /proc/net/ip_vs fingerprint still matches it, instead of reading the whole table (see fast-path.ts);
+   * any mismatch falls back to the full read. @default true (always read the whole table)
+   */
+  readonly refresh?: boolean;
   /** One line per director as work progresses. */
   readonly onProgress?: (director: string, message: string) => void;
 }
@@ -62,6 +81,12 @@ interface OpenDirector {
   readonly desired: DesiredDirector;
   readonly session: HostSession;
   readonly live: LiveState;
+  /** The host's set-up facts, read when the director asks for `setup`. */
+  readonly facts?: HostFacts | undefined;
+  /** Set when the fast path trusted the stored table. */
+  readonly fast?: FastContext;
+  /** Why the fast path was not taken (when it was asked for). */
+  readonly fastReason?: string;
 }
 
 async function openDirector(desired: DesiredDirector, exclusive: boolean, operation: string, opts: RunOptions): Promise<OpenDirector> {
@@ -84,9 +109,23 @@ async function openDirector(desired: DesiredDirector, exclusive: boolean, operat
     if (!lockOut.startsWith('@@lock ok')) {
       throw new LvsError('LVS_HOST_OUTPUT', `director ${describeTarget(desired.target)}: unexpected answer while locking: ${lockOut.slice(0, 200)}`);
     }
+    // With `setup`, the host is read first: ipvsadm may be missing and about to be installed, the table then empty.
+    const facts = desired.setup ? await readHostFacts(session, opts.stack, desired.table) : undefined;
+    if (facts && desired.setup?.installIpvsadm && !facts.commands.includes('ipvsadm')) {
+      const empty = { services: [] };
+      return { desired, session, facts, live: { table: empty, fingerprint: tableFingerprint(empty), record: undefined, ipvsadmVersion: '' } };
+    }
+    if (opts.refresh === false) {
+      opts.onProgress?.(desired.name, 'reading the stored table and /proc/net/ip_vs (--refresh=false)');
+      const fast = await readFast(session, opts.stack);
+      if (fast.ok) return { desired, session, facts, live: fast.live, fast: fast.context };
+      opts.onProgress?.(desired.name, `full read: ${fast.reason}`);
+      const live = await readLive(session, opts.stack);
+      return { desired, session, facts, live, fastReason: fast.reason };
+    }
     opts.onProgress?.(desired.name, 'reading the live table');
     const live = await readLive(session, opts.stack);
-    return { desired, session, live };
+    return { desired, session, facts, live };
   } catch (e) {
     session.kill();
     await session.close();
@@ -122,6 +161,11 @@ function failedPlan(desired: DesiredDirector, e: unknown): DirectorPlan {
   };
 }
 
+function withRefresh(plan: DirectorPlan, open: OpenDirector, opts: RunOptions): DirectorPlan {
+  if (opts.refresh !== false) return plan;
+  return { ...plan, refresh: open.fast ? { trusted: true } : { trusted: false, ...(open.fastReason ? { reason: open.fastReason } : {}) } };
+}
+
 function makePlan(stack: string, mode: Plan['mode'], directors: DirectorPlan[]): Plan {
   return { formatVersion: PLAN_FORMAT, stack, createdAt: new Date().toISOString(), mode, directors };
 }
@@ -135,7 +179,8 @@ export async function planStack(directors: readonly DesiredDirector[], opts: Run
         let open: OpenDirector | undefined;
         try {
           open = await openDirector(desired, false, 'plan', opts);
-          return planDirector(desired, open.live, opts);
+          const host = open.facts && { stack: opts.stack, facts: open.facts, destroy: opts.mode === 'destroy' };
+          return withRefresh(planDirector(desired, open.live, opts, host), open, opts);
         } catch (e) {
           return failedPlan(desired, e);
         } finally {
@@ -152,10 +197,13 @@ function recordAfter(stack: string, plan: DirectorPlan, live: LiveState, previou
   const liveById = new Map(live.table.services.map((s) => [serviceId(s.key), s]));
   const services: OwnershipRecord['services'] = {};
   const candidates = new Set([...Object.keys(plan.paths), ...Object.keys(previous?.services ?? {})]);
+  const untouched = new Set(plan.targeted?.untouched ?? []);
   for (const id of candidates) {
     const svc = liveById.get(id);
     if (!svc) continue;
-    services[id] = { path: plan.paths[id] ?? previous?.services[id]?.path ?? id, h: serviceHash(svc) };
+    // A service outside --target keeps its entry as it was, so drift on it stays visible to the next plan.
+    const kept = untouched.has(id) ? previous?.services[id] : undefined;
+    services[id] = kept ?? { path: plan.paths[id] ?? previous?.services[id]?.path ?? id, h: serviceHash(svc) };
   }
   if (Object.keys(services).length === 0) return undefined;
   return { format: RECORD_FORMAT, stack, director: plan.director, updated: new Date().toISOString(), services };
@@ -167,7 +215,8 @@ function sameRecord(a: OwnershipRecord | undefined, b: OwnershipRecord | undefin
   const kb = Object.keys(b.services).sort();
   return (
     ka.length === kb.length &&
-    ka.every((k, i) => k === kb[i] && a.services[k]?.path === b.services[k]?.path && a.services[k]?.['h'] === b.services[k]?.['h'])
+    ka.every((k, i) => k === kb[i] && a.services[k]?.path === b.services[k]?.path && a.services[k]?.['h'] === b.services[k]?.['h']) &&
+    JSON.stringify(fastStateOf(a)) === JSON.stringify(fastStateOf(b))
   );
 }
 
@@ -178,6 +227,22 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
   const { session } = open;
   let restoreOutput = '';
   let live = open.live;
+  /** The /proc fingerprint of the verified result, when the fast path already read it. */
+  let procAfter: string | undefined;
+  const setup = plan.hostSetup ?? [];
+  if (setup.length > 0) {
+    opts.onProgress?.(plan.director, `host set-up: ${setup.length} change(s)`);
+    await runHostSetup(session, setup);
+    if (setup.some((i) => i.kind === 'package')) {
+      // ipvsadm was just installed: the plan assumed an empty table; anything else is a table it never saw.
+      live = await readLive(session, opts.stack);
+      if (live.fingerprint !== plan.fingerprint) {
+        throw new LvsError('LVS_STALE_PLAN', `director ${describeTarget(plan.target)}: once ipvsadm was installed, the table was not the empty one the plan assumed`, {
+          hint: 'ipvsadm is installed now and the table was not changed. Run `lvsform plan` again and review the new plan.',
+        });
+      }
+    }
+  }
   if (plan.batch.trim() !== '') {
     const runBatch = async (batch: string): Promise<void> => {
       if (batch === '') return;
@@ -202,13 +267,50 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
       opts.onProgress?.(plan.director, `applying ${plan.changes.length} change(s)`);
       await runBatch(plan.batch);
     }
-    opts.onProgress?.(plan.director, 'verifying: reading the table back');
-    live = await readLive(session, opts.stack, { record: false });
+    let verified = false;
+    if (open.fast && plan.drain.length === 0) {
+      opts.onProgress?.(plan.director, 'verifying: /proc/net/ip_vs and the changed services');
+      const v = await verifyFast(session, open.fast, plan.changes, plan.desired);
+      if (v.ok) {
+        live = { ...open.live, table: v.owned };
+        procAfter = v.proc;
+        verified = true;
+      } else {
+        opts.onProgress?.(plan.director, `fast verification not possible (${v.reason})`);
+      }
+    }
+    if (!verified) {
+      opts.onProgress?.(plan.director, 'verifying: reading the table back');
+      live = await readLive(session, opts.stack, { record: false });
+    }
+  } else if (open.fast) {
+    procAfter = open.live.fingerprint.slice('proc:'.length);
   }
   // Verify: every service the stack owns must now be exactly as desired, and every owned service it dropped gone.
   const ownedNow = new Set([...Object.keys(plan.paths), ...Object.keys(open.live.record?.services ?? {}), ...plan.adopted]);
   const residual = diffTables(live.table, plan.desired, { owned: ownedNow }).changes;
-  const record = recordAfter(opts.stack, plan, live, open.live.record);
+  let record = recordAfter(opts.stack, plan, live, open.live.record);
+  if (opts.refresh === false && residual.length === 0) {
+    // Keep what the next --refresh=false run trusts: the owned table as verified and the /proc fingerprint of it.
+    if (record) {
+      const owned = ownedTable(live.table, new Set(Object.keys(record.services)));
+      const text = storedTableText(owned);
+      let gzip = open.fast?.gzip ?? false;
+      if (procAfter === undefined) {
+        const read = await readProcFingerprint(session, owned);
+        procAfter = read?.proc;
+        gzip = read?.gzip ?? false;
+      }
+      const previous = fastStateOf(open.live.record);
+      if (procAfter !== undefined) {
+        const state = { proc: procAfter, table: sha256(text) };
+        if (previous?.table !== state.table) await session.run(writeTableChunk(opts.stack, text, gzip));
+        record = { ...record, fast: state };
+      }
+    } else {
+      await session.run(removeTableChunk(opts.stack));
+    }
+  }
   if (!sameRecord(record, open.live.record)) {
     await session.run(writeRecordChunk(opts.stack, record ? serializeRecord(record) : undefined));
   }
@@ -226,7 +328,9 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
       seconds: seconds(),
     };
   }
-  return { director: plan.director, status: plan.batch.trim() === '' ? 'unchanged' : 'applied', residual, restoreOutput, seconds: seconds() };
+  // The table is verified: save it (the whole of it) where the distribution restores it at boot.
+  if ((await saveRulesAfterApply(session, setup)) === 'written') opts.onProgress?.(plan.director, 'saved the table for the next boot');
+  return { director: plan.director, status: plan.batch.trim() === '' && setup.length === 0 ? 'unchanged' : 'applied', residual, restoreOutput, seconds: seconds() };
 }
 
 /** Polls `ipvsadm -L -n` until every drained real server has no connections left, or the drain timeout passes. */
@@ -256,6 +360,8 @@ export interface ApplyOptions extends RunOptions {
   readonly savedPlan?: Plan;
   /** Destroy: every owned service goes, nothing is created. */
   readonly destroy?: boolean;
+  /** Called once with the whole plan, while every director is locked, before `confirm`; throw to change nothing. */
+  readonly check?: (plan: Plan) => void;
   /** Asked once with the whole plan, while every director is locked. Return false to change nothing. */
   readonly confirm?: (plan: Plan) => Promise<boolean>;
 }
@@ -286,7 +392,8 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
               }
               return saved;
             }
-            return planDirector(desired, open.live, opts);
+            const host = open.facts && { stack: opts.stack, facts: open.facts, destroy: Boolean(opts.destroy) };
+            return withRefresh(planDirector(desired, open.live, opts, host), open, opts);
           } catch (e) {
             return failedPlan(desired, e);
           }
@@ -294,7 +401,8 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
       ),
     );
     const plan = makePlan(opts.stack, opts.destroy ? 'destroy' : 'apply', plans);
-    const anything = plans.some((p) => !p.error && p.conflicts.length === 0 && (p.changes.length > 0 || p.adopted.length > 0));
+    opts.check?.(plan);
+    const anything = plans.some((p) => !p.error && p.conflicts.length === 0 && (p.changes.length > 0 || p.adopted.length > 0 || (p.hostSetup?.length ?? 0) > 0));
     if (anything && opts.confirm && !(await opts.confirm(plan))) {
       return {
         plan,
