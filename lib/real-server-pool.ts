@@ -6,6 +6,8 @@ import { ValidationError } from './validation-error.ts';
 
 /** The largest threshold ipvsadm accepts (`-x`, `-y`: 0..INT_MAX). */
 export const MAX_THRESHOLD = 2_147_483_647;
+/** The largest real-server weight the kernel and ipvsadm accept (INT_MAX; measured: 2147483648 is refused). */
+export const MAX_WEIGHT = 2_147_483_647;
 
 /** One real server (an IPVS destination). Unset fields take the pool's defaults. */
 export interface RealServerProps {
@@ -18,7 +20,8 @@ export interface RealServerProps {
    */
   readonly port?: number;
   /**
-   * Scheduling weight, 0..65535; 0 takes the server out of new scheduling (drain).
+   * Scheduling weight, 0..2147483647 (the kernel's and ipvsadm's bound, INT_MAX); 0 takes the server out of new
+   * scheduling (drain).
    * @default - the pool's weight
    */
   readonly weight?: number;
@@ -48,7 +51,7 @@ export interface RealServerPoolProps {
    */
   readonly forwarding?: Forwarding;
   /**
-   * Weight of members that set none, 0..65535.
+   * Weight of members that set none, 0..2147483647.
    * @default 1
    */
   readonly weight?: number;
@@ -161,7 +164,7 @@ export class RealServerPool extends Construct {
 
 function checkNumbers(path: string, label: string, weight: unknown, upper: unknown, lower: unknown): void {
   const bad =
-    intOutOf(`${label}weight`, weight, 0, 65535) ??
+    intOutOf(`${label}weight`, weight, 0, MAX_WEIGHT) ??
     intOutOf(`${label}upperThreshold`, upper, 0, MAX_THRESHOLD, ' (0 = no limit)') ??
     intOutOf(`${label}lowerThreshold`, lower, 0, MAX_THRESHOLD, ' (0 = none)');
   if (bad) ValidationError.fail(path, bad);

@@ -20,7 +20,8 @@ export interface PersistenceProps {
    */
   readonly timeout?: number;
   /**
-   * IPv4 services: the contiguous dotted mask grouping clients (`255.255.255.0` = one /24 per real server).
+   * IPv4 services: the dotted mask grouping clients (`255.255.255.0` = one /24 per real server). Like the kernel, any
+   * mask is accepted, non-contiguous ones too (`255.0.255.0` groups clients by the first and third octets).
    * @default '255.255.255.255'
    */
   readonly netmask?: string;
@@ -323,8 +324,8 @@ function persistenceOf(
       fail(`prefixLength is for IPv6 services; an IPv4 service groups clients by netmask (e.g. '255.255.255.0'); got prefixLength ${describe(p.prefixLength)}`);
     }
     const netmask = p.netmask ?? '255.255.255.255';
-    if (!isContiguousMask(netmask)) {
-      fail(`persistence netmask must be a contiguous dotted IPv4 mask like 255.255.255.0; got ${describe(netmask)}`);
+    if (!isDottedMask(netmask)) {
+      fail(`persistence netmask must be a dotted IPv4 mask like 255.255.255.0; got ${describe(netmask)}`);
     }
     return { timeout, netmask };
   }
@@ -337,11 +338,12 @@ function persistenceOf(
   return { timeout, netmask: String(prefixLength) };
 }
 
-function isContiguousMask(mask: unknown): boolean {
+/**
+ * A dotted IPv4 mask. The kernel ANDs the client address with it, so a non-contiguous mask works as written and
+ * ipvsadm accepts it: lvsform follows, so that every table the kernel holds can be imported and applied again.
+ */
+function isDottedMask(mask: unknown): boolean {
   if (typeof mask !== 'string') return false;
   const parsed = parseAddress(mask);
-  if ('reason' in parsed || parsed.family !== 'inet') return false;
-  const value = parsed.text.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
-  const inverted = 0xffffffff - value; // host bits must be a run of ones: inverted + 1 is a power of two
-  return (inverted & (inverted + 1)) === 0 || inverted === 0xffffffff;
+  return !('reason' in parsed) && parsed.family === 'inet';
 }

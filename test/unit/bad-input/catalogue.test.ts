@@ -120,10 +120,10 @@ describe('construct props: the app fails at synth and the error names the constr
       message: /web\/lb1\/http: real server 192\.0\.2\.11:80 \(pool web\/p\) is already in the service/,
     },
     {
-      name: 'a weight above 65535',
-      argv: () => ['-C', appProject(`new RealServerPool(stack, 'p', { members: [{ address: '192.0.2.11', weight: 70000 }] });`), 'synth'],
+      name: 'a weight above 2147483647 (INT_MAX, the kernel bound)',
+      argv: () => ['-C', appProject(`new RealServerPool(stack, 'p', { members: [{ address: '192.0.2.11', weight: 2147483648 }] });`), 'synth'],
       code: 'LVS_VALIDATION',
-      message: /web\/p.*weight must be an integer 0\.\.65535; got 70000/,
+      message: /web\/p.*weight must be an integer 0\.\.2147483647; got 2147483648/,
       json: false,
     },
     {
