@@ -7,9 +7,10 @@ import { Command, Option } from 'commander';
 import pc from 'picocolors';
 import { LvsError } from '../providers/ipvs/errors.ts';
 import { forceUnlockChunk, preludeChunk } from '../providers/ipvs/host-script.ts';
-import { planHasChanges, planHasErrors, type DesiredDirector, type Plan } from '../providers/ipvs/plan.ts';
+import { checkMaxDeletes, checkTargets, planHasChanges, planHasErrors, type DesiredDirector, type Plan } from '../providers/ipvs/plan.ts';
 import { readPlanFile, writePlanFile } from '../providers/ipvs/plan-file.ts';
 import { planToJson } from '../providers/ipvs/plan-json.ts';
+import { renderMarkdown, targetedText } from '../providers/ipvs/render-markdown.ts';
 import { noPaint, renderPlan, type Paint } from '../providers/ipvs/render-plan.ts';
 import { applyStack, planStack, type ApplyReport, type RunOptions } from '../providers/ipvs/run-stack.ts';
 import { loadStacks, readProjectConfig, runApp, selectStack, type SynthesizedStack } from '../providers/ipvs/synth.ts';
@@ -51,6 +52,36 @@ function addCommon(cmd: Command): Command {
     .addOption(new Option('--drain-timeout <seconds>', "how long a removed real server's connections may take to end").default(30).argParser(positiveInt('--drain-timeout', 86400)));
 }
 
+interface GuardOpts {
+  target: string[];
+  maxDeletes?: number;
+  allowDeletes?: boolean;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** --target, --max-deletes and --allow-deletes (plan and apply). */
+function addGuards(cmd: Command): Command {
+  return cmd
+    .option('--target <path>', 'only the services at or under this construct path (repeatable); the others are left as they are', collect, [])
+    .addOption(new Option('--max-deletes <n>', 'refuse, changing nothing, a plan that deletes more than N services and real servers').argParser(positiveInt('--max-deletes', 1_000_000)))
+    .option('--allow-deletes', 'let a plan delete more than --max-deletes');
+}
+
+/** The check run on the whole plan before anything changes: --max-deletes unless --allow-deletes. */
+function guard(opts: GuardOpts): ((plan: Plan) => void) | undefined {
+  if (opts.maxDeletes === undefined || opts.allowDeletes) return undefined;
+  const max = opts.maxDeletes;
+  return (plan) => checkMaxDeletes(plan, max);
+}
+
+function targetNote(plan: Plan): string {
+  const t = targetedText(plan);
+  return t ? `${t[0]!.toUpperCase()}${t.slice(1)}.\n` : '';
+}
+
 async function loadStack(program: Command, opts: CommonOpts): Promise<SynthesizedStack> {
   const cfg = await readProjectConfig(program.opts<{ dir: string }>().dir);
   if (opts.synth) await runApp(cfg);
@@ -63,7 +94,7 @@ async function loadStack(program: Command, opts: CommonOpts): Promise<Synthesize
   return { ...stack, directors: stack.directors.filter((d) => opts.director!.includes(d.name)) };
 }
 
-function runOptions(stack: string, opts: CommonOpts & { adopt?: boolean; refreshOnly?: boolean }): RunOptions {
+function runOptions(stack: string, opts: CommonOpts & { adopt?: boolean; refreshOnly?: boolean; targets?: string[] }): RunOptions {
   const progress = process.stderr.isTTY && !opts.json;
   return {
     stack,
@@ -74,12 +105,13 @@ function runOptions(stack: string, opts: CommonOpts & { adopt?: boolean; refresh
     refreshOnly: Boolean(opts.refreshOnly),
     drain: opts.drain,
     drainTimeout: opts.drainTimeout,
+    ...(opts.targets?.length ? { targets: opts.targets } : {}),
     ...(progress ? { onProgress: (d: string, m: string) => process.stderr.write(pc.dim(`${d}: ${m}\n`)) } : {}),
   };
 }
 
 async function confirmOnTerminal(plan: Plan, p: Paint, verb: string): Promise<boolean> {
-  process.stdout.write(renderPlan(plan, p));
+  process.stdout.write(targetNote(plan) + renderPlan(plan, p));
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
     const answer = await rl.question(`\nDo you want to ${verb}? Only 'yes' will be accepted: `);
@@ -96,7 +128,7 @@ function reportApply(report: ApplyReport, p: Paint, json: boolean, printPlan: bo
     process.stdout.write(`${JSON.stringify({ ...planToJson(report.plan), outcomes: report.outcomes })}\n`);
     return failed.length ? 1 : 0;
   }
-  if (printPlan) process.stdout.write(renderPlan(report.plan, p));
+  if (printPlan) process.stdout.write(targetNote(report.plan) + renderPlan(report.plan, p));
   if (skipped) {
     process.stdout.write('\nApply cancelled; nothing was changed.\n');
     return 1;
@@ -141,39 +173,54 @@ export function registerStackCommands(program: Command): void {
       }
     });
 
-  addCommon(program.command('plan').description('show what apply would change on each director'))
+  addGuards(addCommon(program.command('plan').description('show what apply would change on each director')))
     .option('--out <file>', 'save the plan for `lvsform apply FILE`')
-    .option('--json', 'print the plan as JSON (format_version 1)')
+    .addOption(new Option('--json', 'print the plan as JSON (format_version 1)').conflicts('markdown'))
+    .option('--markdown', 'print the plan as Markdown for a pull-request comment')
     .option('--detailed-exitcode', 'exit 0 when there are no changes, 1 on error, 2 when there are changes')
     .option('--refresh-only', 'show drift of owned services without proposing changes')
     .option('--adopt', 'take ownership of declared services that already exist on a director')
     .option('--destroy', 'plan the destruction of every service the stack owns')
-    .action(async (opts: CommonOpts & { out?: string; detailedExitcode?: boolean; refreshOnly?: boolean; adopt?: boolean; destroy?: boolean }) => {
+    .action(async (opts: CommonOpts & GuardOpts & { out?: string; markdown?: boolean; detailedExitcode?: boolean; refreshOnly?: boolean; adopt?: boolean; destroy?: boolean }) => {
       const stack = await loadStack(program, opts);
+      const targets = opts.target.length ? checkTargets(stack.directors, opts.target) : [];
       const directors: DesiredDirector[] = opts.destroy ? stack.directors.map((d) => ({ ...d, table: { services: [] }, paths: new Map() })) : stack.directors;
-      const plan = await planStack(directors, { ...runOptions(stack.stack, opts), ...(opts.destroy ? { mode: 'destroy' as const } : {}) });
+      const plan = await planStack(directors, { ...runOptions(stack.stack, { ...opts, targets }), ...(opts.destroy ? { mode: 'destroy' as const } : {}) });
+      guard(opts)?.(plan);
       if (opts.out) await writePlanFile(opts.out, plan);
       if (opts.json) process.stdout.write(`${JSON.stringify(planToJson(plan))}\n`);
+      else if (opts.markdown) process.stdout.write(renderMarkdown(plan, opts.out ? { planFile: opts.out } : {}));
       else {
-        process.stdout.write(renderPlan(plan, paint()));
+        process.stdout.write(targetNote(plan) + renderPlan(plan, paint()));
         if (opts.out) process.stdout.write(`\nSaved the plan to ${opts.out}. Apply exactly this plan with: lvsform apply ${opts.out}\n`);
       }
       if (planHasErrors(plan)) process.exitCode = 1;
       else if (opts.detailedExitcode) process.exitCode = planHasChanges(plan) ? 2 : 0;
     });
 
-  addCommon(program.command('apply [planfile]').description('carry out the plan on every director, verified by reading the table back'))
+  addGuards(addCommon(program.command('apply [planfile]').description('carry out the plan on every director, verified by reading the table back')))
     .option('--auto-approve', 'do not ask for confirmation')
     .option('--adopt', 'take ownership of declared services that already exist on a director')
     .option('--json', 'print the plan and the outcome as JSON')
-    .action(async (planfile: string | undefined, opts: CommonOpts & { autoApprove?: boolean; adopt?: boolean }) => {
+    .action(async (planfile: string | undefined, opts: CommonOpts & GuardOpts & { autoApprove?: boolean; adopt?: boolean }) => {
       const p = opts.json ? noPaint : paint();
+      const check = guard(opts);
       if (planfile) {
+        if (opts.target.length) {
+          throw new LvsError('LVS_USAGE', `--target cannot narrow the saved plan ${planfile}: a saved plan is applied exactly as it was made`, {
+            hint: 'Make the plan with the targets instead: `lvsform plan --target PATH --out FILE`, then `lvsform apply FILE`.',
+          });
+        }
         const saved = await readPlanFile(planfile, opts.stack);
+        for (const name of opts.director ?? []) {
+          if (!saved.directors.some((d) => d.director === name)) {
+            throw new LvsError('LVS_NO_DIRECTOR', `the saved plan ${planfile} has no director "${name}" (it has: ${saved.directors.map((d) => d.director).join(', ')})`);
+          }
+        }
         const directors = saved.directors
           .filter((d) => !opts.director?.length || opts.director.includes(d.director))
           .map((d) => ({ name: d.director, target: d.target, table: d.desired, paths: new Map(Object.entries(d.paths)) }));
-        const report = await applyStack(directors, { ...runOptions(saved.stack, opts), savedPlan: saved, destroy: saved.mode === 'destroy' });
+        const report = await applyStack(directors, { ...runOptions(saved.stack, opts), savedPlan: saved, destroy: saved.mode === 'destroy', ...(check ? { check } : {}) });
         process.exitCode = reportApply(report, p, Boolean(opts.json), !opts.json);
         return;
       }
@@ -183,8 +230,10 @@ export function registerStackCommands(program: Command): void {
         });
       }
       const stack = await loadStack(program, opts);
+      const targets = opts.target.length ? checkTargets(stack.directors, opts.target) : [];
       const report = await applyStack(stack.directors, {
-        ...runOptions(stack.stack, opts),
+        ...runOptions(stack.stack, { ...opts, targets }),
+        ...(check ? { check } : {}),
         ...(opts.autoApprove ? {} : { confirm: (plan: Plan) => confirmOnTerminal(plan, p, 'perform these actions') }),
       });
       process.exitCode = reportApply(report, p, Boolean(opts.json), Boolean(opts.autoApprove) && !opts.json);
@@ -211,10 +260,13 @@ export function registerStackCommands(program: Command): void {
   program
     .command('show <planfile>')
     .description('print a saved plan')
-    .option('--json', 'as JSON')
-    .action(async (file: string, opts: { json?: boolean }) => {
+    .addOption(new Option('--json', 'as JSON').conflicts('markdown'))
+    .option('--markdown', 'as Markdown for a pull-request comment')
+    .action(async (file: string, opts: { json?: boolean; markdown?: boolean }) => {
       const plan = await readPlanFile(file);
-      process.stdout.write(opts.json ? `${JSON.stringify(planToJson(plan))}\n` : renderPlan(plan, paint()));
+      if (opts.json) process.stdout.write(`${JSON.stringify(planToJson(plan))}\n`);
+      else if (opts.markdown) process.stdout.write(renderMarkdown(plan, { planFile: file }));
+      else process.stdout.write(targetNote(plan) + renderPlan(plan, paint()));
     });
 
   program
