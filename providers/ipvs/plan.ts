@@ -4,9 +4,11 @@
  * Text, JSON and Markdown are renderings of this one object.
  */
 import { diffTables, renderBatch, type Change } from './diff.ts';
+import { LvsError } from './errors.ts';
 import { serviceHash, type LiveState } from './read-live.ts';
-import { destinationId, serviceId, type Destination, type ServiceKey, type Table } from './model.ts';
+import { destinationId, serviceId, type Destination, type Service, type ServiceKey, type Table } from './model.ts';
 import type { HostTarget } from './transport.ts';
+import { planHostSetup, tableAfter, type HostFacts, type HostSetupSpec, type SetupItem } from './host-setup.ts';
 
 export const PLAN_FORMAT = 1;
 
@@ -37,6 +39,10 @@ export interface DirectorPlan {
   readonly drain: readonly DrainItem[];
   /** Seconds to wait for drained real servers. */
   readonly drainTimeout: number;
+  /** Set when the plan was limited with `--target`: the services of the stack here it covers, and those it leaves. */
+  readonly targeted?: TargetedScope;
+  /** Host set-up changes (package, modules, sysctls, boot files, saved table), in the order they are carried out. */
+  readonly hostSetup?: readonly SetupItem[];
   /**
    * How the live state was read: `trusted` when `refresh: false` trusted the stored table (its /proc fingerprint
    * matched), else the full read, with the reason the fast path was not taken. Absent for the default full read.
@@ -44,6 +50,17 @@ export interface DirectorPlan {
   readonly refresh?: { readonly trusted: boolean; readonly reason?: string };
   /** Set when the director could not be planned (unreachable, locked, unreadable). */
   readonly error?: { readonly code: string; readonly message: string; readonly hint?: string };
+}
+
+export interface TargetedScope {
+  /** The construct paths asked for. */
+  readonly targets: readonly string[];
+  /** Services of the stack on this director (declared or owned) at or under a target. */
+  readonly matched: number;
+  /** Services of the stack on this director (declared or owned). */
+  readonly total: number;
+  /** serviceIds of the stack outside the targets: left exactly as they are, ownership entries included. */
+  readonly untouched: readonly string[];
 }
 
 export interface DrainItem {
@@ -67,6 +84,8 @@ export interface DesiredDirector {
   readonly table: Table;
   /** serviceId → construct path. */
   readonly paths: ReadonlyMap<string, string>;
+  /** Host set-up that survives a reboot (the Director's `setup`), when the app asked for it. */
+  readonly setup?: HostSetupSpec;
 }
 
 export interface PlanOptions {
@@ -78,6 +97,11 @@ export interface PlanOptions {
   readonly drain?: boolean;
   /** Seconds to wait for a drained real server's connections to end. @default 30 */
   readonly drainTimeout?: number;
+  /**
+   * Construct paths (`web/lb1/http`, `web/lb1`): only the stack's services at or under one of them are created,
+   * changed or deleted; every other service of the stack is left exactly as it is. @default every service
+   */
+  readonly targets?: readonly string[];
 }
 
 export const DEFAULT_DRAIN_SECONDS = 30;
@@ -98,8 +122,58 @@ export function drainItems(changes: readonly Change[]): DrainItem[] {
   return items;
 }
 
+/** True when a construct path is one of the targets or lies under one (`web/lb1/http` is under `web/lb1`). */
+export function pathIsTargeted(path: string, targets: readonly string[]): boolean {
+  return targets.some((t) => path === t || path.startsWith(`${t}/`));
+}
+
+/**
+ * Limits a director's desired state to the targets: the targeted services as declared, and every other service the
+ * stack owns as it is live now, so that the diff neither creates, changes nor deletes anything outside the targets.
+ */
+export function scopeToTargets(desired: DesiredDirector, live: LiveState, targets: readonly string[]): { desired: DesiredDirector; scope: TargetedScope } {
+  const recorded = live.record?.services ?? {};
+  const liveById = new Map(live.table.services.map((s) => [serviceId(s.key), s]));
+  const declared = new Map(desired.table.services.map((s) => [serviceId(s.key), s]));
+  const ids = new Set([...declared.keys(), ...Object.keys(recorded)]);
+  const services: Service[] = [];
+  const paths = new Map<string, string>();
+  const untouched: string[] = [];
+  let matched = 0;
+  for (const id of ids) {
+    const path = desired.paths.get(id) ?? recorded[id]?.path ?? id;
+    if (pathIsTargeted(path, targets)) {
+      matched += 1;
+      const svc = declared.get(id);
+      if (svc) {
+        services.push(svc);
+        paths.set(id, path);
+      }
+      continue;
+    }
+    untouched.push(id);
+    const now = liveById.get(id);
+    if (recorded[id] && now) {
+      services.push(now);
+      paths.set(id, recorded[id].path);
+    }
+  }
+  services.sort((a, b) => (serviceId(a.key) < serviceId(b.key) ? -1 : serviceId(a.key) > serviceId(b.key) ? 1 : 0));
+  return {
+    desired: { ...desired, table: { services }, paths },
+    scope: { targets: [...targets], matched, total: ids.size, untouched: untouched.sort() },
+  };
+}
+
 /** Plans one director: the exact diff between its live table and the desired one, within what the stack owns. */
-export function planDirector(desired: DesiredDirector, live: LiveState, opts: PlanOptions = {}): DirectorPlan {
+export function planDirector(
+  declared: DesiredDirector,
+  live: LiveState,
+  opts: PlanOptions = {},
+  host?: { readonly stack: string; readonly facts: HostFacts; readonly destroy: boolean },
+): DirectorPlan {
+  const scoped = opts.targets?.length ? scopeToTargets(declared, live, opts.targets) : undefined;
+  const desired = scoped?.desired ?? declared;
   const recorded = live.record?.services ?? {};
   const liveById = new Map(live.table.services.map((s) => [serviceId(s.key), s]));
   const desiredIds = new Set(desired.table.services.map((s) => serviceId(s.key)));
@@ -144,6 +218,20 @@ export function planDirector(desired: DesiredDirector, live: LiveState, opts: Pl
     drainTimeout: opts.drainTimeout ?? DEFAULT_DRAIN_SECONDS,
     desired: { services: ownedDesired },
     paths,
+    ...(host && declared.setup && !opts.refreshOnly
+      ? {
+          hostSetup: planHostSetup({
+            stack: host.stack,
+            director: desired.name,
+            spec: declared.setup,
+            facts: host.facts,
+            desired: { services: ownedDesired },
+            after: tableAfter(live.table, owned, { services: ownedDesired }),
+            destroy: host.destroy,
+          }),
+        }
+      : {}),
+    ...(scoped ? { targeted: scoped.scope } : {}),
   };
 }
 
@@ -165,9 +253,58 @@ export function countChanges(changes: readonly Change[]): PlanCounts {
 }
 
 export function planHasChanges(plan: Plan): boolean {
-  return plan.directors.some((d) => d.changes.length > 0 || d.adopted.length > 0);
+  return plan.directors.some((d) => d.changes.length > 0 || d.adopted.length > 0 || (d.hostSetup?.length ?? 0) > 0);
 }
 
 export function planHasErrors(plan: Plan): boolean {
   return plan.directors.some((d) => d.error !== undefined || d.conflicts.length > 0);
+}
+
+/** What a plan deletes: services, and real servers (those of a deleted service included). Failed directors count 0. */
+export function deleteCount(plan: Plan): { services: number; realServers: number } {
+  let services = 0;
+  let realServers = 0;
+  for (const d of plan.directors) {
+    if (d.error) continue;
+    for (const c of d.changes) {
+      if (c.action !== 'delete') continue;
+      if (c.kind === 'service') {
+        services += 1;
+        realServers += c.before?.destinations.length ?? 0;
+      } else realServers += 1;
+    }
+  }
+  return { services, realServers };
+}
+
+/** Refuses a plan that deletes more than `max` services and real servers together (`--max-deletes`). */
+export function checkMaxDeletes(plan: Plan, max: number): void {
+  const n = deleteCount(plan);
+  const total = n.services + n.realServers;
+  if (total <= max) return;
+  throw new LvsError(
+    'LVS_TOO_MANY_DELETES',
+    `stack ${plan.stack}: the plan deletes ${n.services} service(s) and ${n.realServers} real server(s), ${total} in all, more than --max-deletes ${max}; nothing was changed`,
+    { hint: 'Review the plan (`lvsform plan`); if these deletions are intended, pass --allow-deletes or raise --max-deletes.' },
+  );
+}
+
+/**
+ * Checks `--target` paths against the construct paths of a stack's services: each must be one of them or lie above
+ * one. Returns the targets without trailing slashes.
+ */
+export function checkTargets(directors: readonly DesiredDirector[], targets: readonly string[]): string[] {
+  const known = [...new Set(directors.flatMap((d) => [...d.paths.values()]))].sort();
+  const out: string[] = [];
+  for (const raw of targets) {
+    const t = raw.replace(/\/+$/, '');
+    if (t === '' || !known.some((p) => pathIsTargeted(p, [t]))) {
+      const list = known.slice(0, 30).join(', ') + (known.length > 30 ? `, and ${known.length - 30} more` : '');
+      throw new LvsError('LVS_TARGET_UNKNOWN', `--target "${raw}" matches no service of the stack; its construct paths are: ${list || '(none)'}`, {
+        hint: 'Pass a construct path as printed above, or one of its parents (e.g. the director `stack/lb1`).',
+      });
+    }
+    out.push(t);
+  }
+  return out;
 }

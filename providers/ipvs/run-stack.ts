@@ -11,8 +11,9 @@ import { renderEditDestination } from './render-restore.ts';
 import { LvsError, isLvsError } from './errors.ts';
 import { batchChunk, listChunk, lockChunk, preludeChunk, splitSections, unlockChunk, writeRecordChunk } from './host-script.ts';
 import { serviceId } from './model.ts';
+import { readHostFacts, runHostSetup, saveRulesAfterApply, type HostFacts } from './host-setup.ts';
 import { planDirector, PLAN_FORMAT, type DesiredDirector, type DirectorPlan, type Plan, type PlanOptions } from './plan.ts';
-import { newTag, readLive, serviceHash, type LiveState } from './read-live.ts';
+import { newTag, readLive, serviceHash, tableFingerprint, type LiveState } from './read-live.ts';
 import { RECORD_FORMAT, serializeRecord, type OwnershipRecord } from './record.ts';
 import { describeTarget, HostSession, type SessionOptions } from './transport.ts';
 import {
@@ -80,6 +81,8 @@ interface OpenDirector {
   readonly desired: DesiredDirector;
   readonly session: HostSession;
   readonly live: LiveState;
+  /** The host's set-up facts, read when the director asks for `setup`. */
+  readonly facts?: HostFacts | undefined;
   /** Set when the fast path trusted the stored table. */
   readonly fast?: FastContext;
   /** Why the fast path was not taken (when it was asked for). */
@@ -106,17 +109,23 @@ async function openDirector(desired: DesiredDirector, exclusive: boolean, operat
     if (!lockOut.startsWith('@@lock ok')) {
       throw new LvsError('LVS_HOST_OUTPUT', `director ${describeTarget(desired.target)}: unexpected answer while locking: ${lockOut.slice(0, 200)}`);
     }
+    // With `setup`, the host is read first: ipvsadm may be missing and about to be installed, the table then empty.
+    const facts = desired.setup ? await readHostFacts(session, opts.stack, desired.table) : undefined;
+    if (facts && desired.setup?.installIpvsadm && !facts.commands.includes('ipvsadm')) {
+      const empty = { services: [] };
+      return { desired, session, facts, live: { table: empty, fingerprint: tableFingerprint(empty), record: undefined, ipvsadmVersion: '' } };
+    }
     if (opts.refresh === false) {
       opts.onProgress?.(desired.name, 'reading the stored table and /proc/net/ip_vs (--refresh=false)');
       const fast = await readFast(session, opts.stack);
-      if (fast.ok) return { desired, session, live: fast.live, fast: fast.context };
+      if (fast.ok) return { desired, session, facts, live: fast.live, fast: fast.context };
       opts.onProgress?.(desired.name, `full read: ${fast.reason}`);
       const live = await readLive(session, opts.stack);
-      return { desired, session, live, fastReason: fast.reason };
+      return { desired, session, facts, live, fastReason: fast.reason };
     }
     opts.onProgress?.(desired.name, 'reading the live table');
     const live = await readLive(session, opts.stack);
-    return { desired, session, live };
+    return { desired, session, facts, live };
   } catch (e) {
     session.kill();
     await session.close();
@@ -170,7 +179,8 @@ export async function planStack(directors: readonly DesiredDirector[], opts: Run
         let open: OpenDirector | undefined;
         try {
           open = await openDirector(desired, false, 'plan', opts);
-          return withRefresh(planDirector(desired, open.live, opts), open, opts);
+          const host = open.facts && { stack: opts.stack, facts: open.facts, destroy: opts.mode === 'destroy' };
+          return withRefresh(planDirector(desired, open.live, opts, host), open, opts);
         } catch (e) {
           return failedPlan(desired, e);
         } finally {
@@ -187,10 +197,13 @@ function recordAfter(stack: string, plan: DirectorPlan, live: LiveState, previou
   const liveById = new Map(live.table.services.map((s) => [serviceId(s.key), s]));
   const services: OwnershipRecord['services'] = {};
   const candidates = new Set([...Object.keys(plan.paths), ...Object.keys(previous?.services ?? {})]);
+  const untouched = new Set(plan.targeted?.untouched ?? []);
   for (const id of candidates) {
     const svc = liveById.get(id);
     if (!svc) continue;
-    services[id] = { path: plan.paths[id] ?? previous?.services[id]?.path ?? id, h: serviceHash(svc) };
+    // A service outside --target keeps its entry as it was, so drift on it stays visible to the next plan.
+    const kept = untouched.has(id) ? previous?.services[id] : undefined;
+    services[id] = kept ?? { path: plan.paths[id] ?? previous?.services[id]?.path ?? id, h: serviceHash(svc) };
   }
   if (Object.keys(services).length === 0) return undefined;
   return { format: RECORD_FORMAT, stack, director: plan.director, updated: new Date().toISOString(), services };
@@ -216,6 +229,20 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
   let live = open.live;
   /** The /proc fingerprint of the verified result, when the fast path already read it. */
   let procAfter: string | undefined;
+  const setup = plan.hostSetup ?? [];
+  if (setup.length > 0) {
+    opts.onProgress?.(plan.director, `host set-up: ${setup.length} change(s)`);
+    await runHostSetup(session, setup);
+    if (setup.some((i) => i.kind === 'package')) {
+      // ipvsadm was just installed: the plan assumed an empty table; anything else is a table it never saw.
+      live = await readLive(session, opts.stack);
+      if (live.fingerprint !== plan.fingerprint) {
+        throw new LvsError('LVS_STALE_PLAN', `director ${describeTarget(plan.target)}: once ipvsadm was installed, the table was not the empty one the plan assumed`, {
+          hint: 'ipvsadm is installed now and the table was not changed. Run `lvsform plan` again and review the new plan.',
+        });
+      }
+    }
+  }
   if (plan.batch.trim() !== '') {
     const runBatch = async (batch: string): Promise<void> => {
       if (batch === '') return;
@@ -301,7 +328,9 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
       seconds: seconds(),
     };
   }
-  return { director: plan.director, status: plan.batch.trim() === '' ? 'unchanged' : 'applied', residual, restoreOutput, seconds: seconds() };
+  // The table is verified: save it (the whole of it) where the distribution restores it at boot.
+  if ((await saveRulesAfterApply(session, setup)) === 'written') opts.onProgress?.(plan.director, 'saved the table for the next boot');
+  return { director: plan.director, status: plan.batch.trim() === '' && setup.length === 0 ? 'unchanged' : 'applied', residual, restoreOutput, seconds: seconds() };
 }
 
 /** Polls `ipvsadm -L -n` until every drained real server has no connections left, or the drain timeout passes. */
@@ -331,6 +360,8 @@ export interface ApplyOptions extends RunOptions {
   readonly savedPlan?: Plan;
   /** Destroy: every owned service goes, nothing is created. */
   readonly destroy?: boolean;
+  /** Called once with the whole plan, while every director is locked, before `confirm`; throw to change nothing. */
+  readonly check?: (plan: Plan) => void;
   /** Asked once with the whole plan, while every director is locked. Return false to change nothing. */
   readonly confirm?: (plan: Plan) => Promise<boolean>;
 }
@@ -361,7 +392,8 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
               }
               return saved;
             }
-            return withRefresh(planDirector(desired, open.live, opts), open, opts);
+            const host = open.facts && { stack: opts.stack, facts: open.facts, destroy: Boolean(opts.destroy) };
+            return withRefresh(planDirector(desired, open.live, opts, host), open, opts);
           } catch (e) {
             return failedPlan(desired, e);
           }
@@ -369,7 +401,8 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
       ),
     );
     const plan = makePlan(opts.stack, opts.destroy ? 'destroy' : 'apply', plans);
-    const anything = plans.some((p) => !p.error && p.conflicts.length === 0 && (p.changes.length > 0 || p.adopted.length > 0));
+    opts.check?.(plan);
+    const anything = plans.some((p) => !p.error && p.conflicts.length === 0 && (p.changes.length > 0 || p.adopted.length > 0 || (p.hostSetup?.length ?? 0) > 0));
     if (anything && opts.confirm && !(await opts.confirm(plan))) {
       return {
         plan,
