@@ -60,11 +60,11 @@ export type FastRead = { readonly ok: true; readonly live: LiveState; readonly c
 
 const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
-function stackPath(stack: string, suffix: string): string {
+function stackPath(stack: string, suffix: string, prefix = ''): string {
   if (!STACK_NAME.test(stack)) {
     throw new LvsError('LVS_UNSAFE_VALUE', `stack name ${JSON.stringify(stack)} is not a plain file name`);
   }
-  return `"$lvs_dir"/${shQuote(`${stack}${suffix}`)}`;
+  return `"$lvs_dir"/${shQuote(`${prefix}${stack}${suffix}`)}`;
 }
 
 function section(tag: string, name: string): string {
@@ -124,7 +124,7 @@ export function fastVerifyChunk(tag: string, keys: readonly ServiceKey[]): strin
 /** Writes `<stack>.table` atomically (sent gzip-compressed when the host has gzip). */
 export function writeTableChunk(stack: string, tableText: string, gzip: boolean): string {
   const file = stackPath(stack, '.table');
-  const tmp = stackPath(`.${stack}`, '.table.tmp');
+  const tmp = stackPath(stack, '.table.tmp', '.');
   const write = gzip
     ? `base64 -d ${hereDoc(gzipSync(tableText, { level: 6 }).toString('base64'))} | gzip -dc > ${tmp}`
     : `cat > ${tmp} ${hereDoc(tableText)}`;

@@ -1,0 +1,95 @@
+// Shared pieces of the apply and fleet benchmarks: the generated table, lab targets, raw baselines over the same
+// transport lvsform uses (one HostSession = one `ssh … sh -s` per director), and small statistics helpers.
+import { labDown, labUp, type LabState } from '../../lab/index.ts';
+import { batchChunk, splitSections } from '../../providers/ipvs/host-script.ts';
+import type { Destination, Service, Table } from '../../providers/ipvs/model.ts';
+import { normalizeTable, serviceId } from '../../providers/ipvs/model.ts';
+import type { DesiredDirector } from '../../providers/ipvs/plan.ts';
+import { newTag } from '../../providers/ipvs/read-live.ts';
+import { HostSession, type HostTarget } from '../../providers/ipvs/transport.ts';
+
+export const LAB_DIR = '/tmp/lvsform-lab-bench';
+export const REALS = 4;
+
+/** N services × 4 NAT real servers: 50 VIPs × ports from 1000, reals 192.0.2.11–14 on port 8000 + (i mod 1000). */
+export function benchTable(n: number, weightOf: (i: number, r: number) => number = () => 1): Table {
+  const services: Service[] = [];
+  for (let i = 0; i < n; i++) {
+    const destinations: Destination[] = Array.from({ length: REALS }, (_, r) => ({
+      address: `192.0.2.${11 + r}`,
+      port: 8000 + (i % 1000),
+      forwarding: { method: 'masq' as const },
+      weight: weightOf(i, r),
+      upperThreshold: 0,
+      lowerThreshold: 0,
+    }));
+    services.push({
+      key: { kind: 'addr', protocol: 'tcp', address: `198.51.100.${10 + (i % 50)}`, port: 1000 + Math.floor(i / 50) },
+      config: { scheduler: 'rr', schedFlags: [], onePacket: false },
+      destinations,
+    });
+  }
+  return normalizeTable({ services });
+}
+
+export function targetOf(lab: LabState, k: number): HostTarget {
+  const d = lab.directors[k]!;
+  return { name: d.name, transport: 'ssh', ssh: { configFile: lab.sshConfig, alias: d.alias } };
+}
+
+export function desiredFor(target: HostTarget, table: Table): DesiredDirector {
+  return { name: target.name, target, table, paths: new Map(table.services.map((s, i) => [serviceId(s.key), `bench/svc-${i}`])) };
+}
+
+/** Runs one script on a director over its own session (one connection), returning its output. */
+export async function runOnce(target: HostTarget, script: string): Promise<string> {
+  const s = HostSession.open(target);
+  try {
+    return (await s.run(script)).stdout;
+  } finally {
+    await s.close();
+  }
+}
+
+/** The baseline of a fresh apply: `ipvsadm -R` of the lines, over one connection. */
+export async function rawRestore(target: HostTarget, lines: string): Promise<void> {
+  const tag = newTag();
+  const out = await runOnce(target, batchChunk(tag, lines));
+  const status = (splitSections(tag, out).get('restore-status') ?? '').trim();
+  const said = (splitSections(tag, out).get('restore') ?? '').trim();
+  if (status !== '0' || said !== '') throw new Error(`raw ipvsadm -R failed (${status}): ${said.slice(0, 200)}`);
+}
+
+export async function bootLab(directors: number, progress = false, dir = LAB_DIR, firstIndex = 1): Promise<{ lab: LabState; seconds: number }> {
+  const t = performance.now();
+  await labDown({ dir });
+  const lab = await labUp({ dir, directors, firstIndex, ...(progress ? { onProgress: (m: string) => console.log(`  lab: ${m}`) } : {}) });
+  return { lab, seconds: (performance.now() - t) / 1000 };
+}
+
+export async function time<T>(fn: () => Promise<T>): Promise<[number, T]> {
+  const t = performance.now();
+  const r = await fn();
+  return [(performance.now() - t) / 1000, r];
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export function fmt(x: number): string {
+  return x >= 10 ? x.toFixed(1) : x.toFixed(2);
+}
+
+export function argList(name: string, fallback: number[]): number[] {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return fallback;
+  return (process.argv[i + 1] ?? '').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0);
+}
+
+export function argNumber(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? fallback : Number(process.argv[i + 1]);
+}

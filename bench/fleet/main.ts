@@ -1,0 +1,94 @@
+// lvsform apply to a fleet of lab directors against the raw baseline in the same run: `ipvsadm -R` of the same lines
+// over SSH (one connection per director), to all N directors at once. Run:
+//   npx tsx bench/fleet/main.ts [--directors 1,5,10] [--services 1000] [--reps 2]
+// Every measurement of either side starts from freshly booted directors (no IPVS dest trash); sides alternate.
+// Also prints lvsform's own CPU time (process.cpuUsage) and peak RSS (process.memoryUsage, sampled every 20 ms).
+import { readFileSync, readdirSync } from 'node:fs';
+import { renderTable } from '../../providers/ipvs/render-restore.ts';
+import { applyStack } from '../../providers/ipvs/run-stack.ts';
+import { labDown, type LabState } from '../../lab/index.ts';
+import { LAB_DIR, argList, argNumber, benchTable, bootLab, desiredFor, fmt, median, rawRestore, targetOf, time } from '../apply/common.ts';
+
+const DIRECTORS = argList('--directors', [1, 5, 10]);
+const SERVICES = argNumber('--services', 1000);
+const REPS = argNumber('--reps', 2);
+/** Its own lab directory and first director number, so that it may run beside bench/apply (director 1). */
+const DIR = process.env['LVSFORM_FLEET_LAB_DIR'] ?? LAB_DIR;
+const FIRST = argNumber('--first-index', 1);
+
+/** Host memory (RSS, MB) of every process in each director kernel's process group. */
+function umlMemoryMb(lab: LabState): number[] {
+  const rss = new Map<number, number>();
+  for (const pid of readdirSync('/proc').filter((p) => /^[0-9]+$/.test(p))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const pgid = Number(fields[2]);
+      const kb = Number(/VmRSS:\s+([0-9]+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+      rss.set(pgid, (rss.get(pgid) ?? 0) + kb);
+    } catch {
+      /* gone */
+    }
+  }
+  return lab.directors.map((d) => (rss.get(d.umlPid ?? -1) ?? 0) / 1024);
+}
+
+async function main(): Promise<void> {
+  console.log(`lvsform fleet benchmark, ${new Date().toISOString()}, ${SERVICES} services x 4 reals, directors ${DIRECTORS.join(', ')}, ${REPS} repetitions`);
+  const table = benchTable(SERVICES);
+  const lines = renderTable(table);
+  try {
+    for (const n of DIRECTORS) {
+      const ours: number[] = [];
+      const base: number[] = [];
+      let cpu = 0;
+      let peak = 0;
+      let rssBefore = 0;
+      let boots: number[] = [];
+      let mem: number[] = [];
+      for (let rep = 0; rep < REPS; rep++) {
+        for (const side of rep % 2 === 0 ? ['raw', 'lvsform'] : ['lvsform', 'raw']) {
+          const { lab, seconds } = await bootLab(n, false, DIR, FIRST);
+          boots.push(seconds);
+          const targets = lab.directors.map((_, k) => targetOf(lab, k));
+          if (side === 'raw') {
+            base.push((await time(() => Promise.all(targets.map((t) => rawRestore(t, lines)))))[0]);
+          } else {
+            rssBefore = process.memoryUsage().rss;
+            let high = rssBefore;
+            const timer = setInterval(() => (high = Math.max(high, process.memoryUsage().rss)), 20);
+            const c0 = process.cpuUsage();
+            const [s, report] = await time(() =>
+              applyStack(targets.map((t) => desiredFor(t, table)), { stack: 'fleet', drain: false, parallelism: Math.max(10, n) }),
+            );
+            const c = process.cpuUsage(c0);
+            clearInterval(timer);
+            high = Math.max(high, process.memoryUsage().rss);
+            const bad = report.outcomes.filter((o) => o.status !== 'applied');
+            if (bad.length > 0) throw new Error(`apply to ${n}: ${JSON.stringify(bad[0])}`);
+            ours.push(s);
+            cpu = (c.user + c.system) / 1e6;
+            peak = high;
+            mem = umlMemoryMb(lab);
+          }
+        }
+      }
+      const o = median(ours);
+      const b = median(base);
+      console.log(
+        `  ${String(n).padStart(2)} director(s): lvsform ${fmt(o)} s, raw ipvsadm -R to all at once ${fmt(b)} s, ratio ${(o / b).toFixed(2)} (target <= 1.3)` +
+          `   [lvsform ${ours.map(fmt).join(' ')} | baseline ${base.map(fmt).join(' ')}]`,
+      );
+      console.log(
+        `      lvsform CPU ${fmt(cpu)} s (${fmt(cpu / n)} s per director); peak RSS ${(peak / 2 ** 20).toFixed(0)} MB ` +
+          `(+${((peak - rssBefore) / 2 ** 20 / n).toFixed(1)} MB per director over ${(rssBefore / 2 ** 20).toFixed(0)} MB); ` +
+          `boot of ${n} director(s) ${fmt(median(boots))} s; host RSS per director kernel after the apply ${fmt(median(mem))} MB`,
+      );
+      boots = [];
+    }
+  } finally {
+    await labDown({ dir: DIR });
+  }
+}
+
+await main();
