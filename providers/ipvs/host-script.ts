@@ -105,7 +105,11 @@ export interface ReadRequest {
   readonly record: boolean;
 }
 
-/** Reads the live table: `ipvsadm -S -n`, then `ipvsadm -L -n --thresholds`, then the stack's ownership record. */
+/**
+ * Reads the live table: `ipvsadm -S -n`, then `ipvsadm -L -n --thresholds`, then the stack's ownership record. The
+ * record is followed by a newline of its own, so that a record damaged to lack its last newline still ends before the
+ * next marker (and is then reported as corrupt, not as a broken read).
+ */
 export function readChunk(req: ReadRequest): string {
   const lines = [
     section(req.tag, 'ipvsadm-version'),
@@ -121,7 +125,7 @@ export function readChunk(req: ReadRequest): string {
   if (req.record) {
     lines.push(
       section(req.tag, 'record'),
-      `if [ -f "$lvs_dir"/${stackFile(req.stack)} ]; then cat "$lvs_dir"/${stackFile(req.stack)}; else echo "@@none"; fi`,
+      `if [ -f "$lvs_dir"/${stackFile(req.stack)} ]; then cat "$lvs_dir"/${stackFile(req.stack)}; echo; else echo "@@none"; fi`,
     );
   }
   lines.push(section(req.tag, 'end'));
