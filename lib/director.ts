@@ -46,6 +46,39 @@ export interface SshProps {
   readonly alias?: string;
 }
 
+/**
+ * Host set-up that makes a director come back after a reboot the way it was applied. Every part is planned and shown
+ * like any change (a "host setup" section), carried out under the director's lock in the same session as the batch,
+ * and idempotent: a host that already matches gets no change.
+ */
+export interface DirectorSetupProps {
+  /**
+   * Install `ipvsadm` with the host's package manager (apt-get, dnf or yum) when it is missing.
+   * @default true
+   */
+  readonly installIpvsadm?: boolean;
+  /**
+   * Load the IPVS modules the declared services need (`ip_vs`, one per scheduler, one per persistence engine) now, and
+   * at boot through `/etc/modules-load.d/lvsform-<stack>.conf`.
+   * @default true
+   */
+  readonly loadModules?: boolean;
+  /**
+   * Turn on forwarding for NAT services now and at boot through `/etc/sysctl.d/90-lvsform-<stack>.conf`:
+   * `net.ipv4.ip_forward` for IPv4 NAT, `net.ipv6.conf.all.forwarding` for IPv6 NAT. Nothing for DR or tunnels.
+   * @default true
+   */
+  readonly ipForward?: boolean;
+  /**
+   * After every verified apply and destroy, save the whole table (`ipvsadm -S -n`, unmanaged services included: the
+   * file is the host's boot state) where the distribution's ipvsadm service restores it at boot, and switch that
+   * restore on: `/etc/ipvsadm.rules` with `AUTO="true"` in `/etc/default/ipvsadm` on Debian-likes,
+   * `/etc/sysconfig/ipvsadm` with `ipvsadm.service` enabled on RHEL-likes.
+   * @default true
+   */
+  readonly saveRules?: boolean;
+}
+
 /** Props of a Director: how to reach it (exactly one of `ssh` or `local`) and its name. */
 export interface DirectorProps {
   /**
@@ -64,7 +97,15 @@ export interface DirectorProps {
    * @default - the construct id
    */
   readonly name?: string;
+  /**
+   * Make the director's set-up survive a reboot: ipvsadm installed, modules and forwarding now and at boot, the
+   * table saved for the distribution's boot service. `{}` turns every part on.
+   * @default - no host set-up: lvsform changes only the IPVS table
+   */
+  readonly setup?: DirectorSetupProps;
 }
+
+const SETUP_KEYS = ['installIpvsadm', 'loadModules', 'ipForward', 'saveRules'] as const;
 
 const HOST = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 const USER = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
@@ -80,6 +121,8 @@ export class Director extends Construct {
   readonly transport: 'ssh' | 'local';
   /** The SSH settings as given (validated), when the transport is ssh. */
   readonly ssh: SshProps | undefined;
+  /** The host set-up with every default filled in, when asked for. */
+  readonly setup: Required<DirectorSetupProps> | undefined;
   private readonly resource: LvsResource;
 
   constructor(scope: LvsStack, id: string, props: DirectorProps) {
@@ -98,6 +141,7 @@ export class Director extends Construct {
     if (props.ssh === undefined && !local) fail('a director needs a way to reach it: ssh: { host } (or { configFile, alias }) or local: true; got neither');
     this.transport = local ? 'local' : 'ssh';
     this.ssh = props.ssh === undefined ? undefined : checkSsh(props.ssh, fail);
+    this.setup = props.setup === undefined ? undefined : checkSetup(props.setup, fail);
     this.resource = new LvsResource(this, 'Resource', 'lvsform_director', () => this.render());
     this.node.addValidation({ validate: () => this.validateServices() });
   }
@@ -160,8 +204,33 @@ export class Director extends Construct {
       if (s.alias !== undefined) ssh.alias = s.alias;
       out.ssh = ssh;
     }
+    if (this.setup) {
+      out.setup = {
+        install_ipvsadm: this.setup.installIpvsadm,
+        load_modules: this.setup.loadModules,
+        ip_forward: this.setup.ipForward,
+        save_rules: this.setup.saveRules,
+      };
+    }
     return out;
   }
+}
+
+function checkSetup(setup: DirectorSetupProps, fail: (m: string) => never): Required<DirectorSetupProps> {
+  if (setup === null || typeof setup !== 'object' || Array.isArray(setup)) {
+    fail(`setup must be an object like { saveRules: true } ({} turns every part on); got ${describe(setup)}`);
+  }
+  for (const key of Object.keys(setup)) {
+    if (!(SETUP_KEYS as readonly string[]).includes(key)) fail(`setup has no option ${JSON.stringify(key)}; the options are ${SETUP_KEYS.join(', ')}`);
+  }
+  const out = { installIpvsadm: true, loadModules: true, ipForward: true, saveRules: true };
+  for (const key of SETUP_KEYS) {
+    const value = setup[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'boolean') fail(`setup.${key} must be true or false; got ${describe(value)}`);
+    out[key] = value;
+  }
+  return out;
 }
 
 function checkSsh(ssh: SshProps, fail: (m: string) => never): SshProps {
