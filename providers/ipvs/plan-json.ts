@@ -24,6 +24,14 @@ export function planToJson(plan: Plan) {
       unmanaged: d.unmanaged,
       conflicts: d.conflicts,
       adopted: d.adopted,
+      host_setup: (d.hostSetup ?? []).map((it) => ({
+        kind: it.kind,
+        action: it.action,
+        name: it.name,
+        before: it.before ?? null,
+        after: it.after ?? null,
+        detail: it.detail ?? null,
+      })),
       changes: d.changes.map((c) => ({
         action: c.action,
         kind: c.kind,
@@ -42,7 +50,7 @@ export function planToJson(plan: Plan) {
     mode: plan.mode,
     created_at: plan.createdAt,
     summary: total,
-    has_changes: total.add + total.change + total.destroy > 0,
+    has_changes: total.add + total.change + total.destroy > 0 || plan.directors.some((d) => (d.hostSetup?.length ?? 0) > 0),
     directors,
   };
 }

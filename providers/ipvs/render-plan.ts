@@ -6,6 +6,7 @@ import type { Change } from './diff.ts';
 import type { Destination, Forwarding, Service } from './model.ts';
 import { countChanges, type DirectorPlan, type Plan } from './plan.ts';
 import { describeTarget } from './transport.ts';
+import { setupItemText } from './host-setup.ts';
 
 export interface Paint {
   add(s: string): string;
@@ -93,13 +94,21 @@ export function renderDirectorPlan(d: DirectorPlan, p: Paint = noPaint): string 
   }
   if (d.adopted.length) out.push(`lvsform will adopt on ${where}: ${d.adopted.join(', ')}`);
   if (d.changes.length === 0) {
-    out.push(`${p.bold(where)}: no changes.`);
+    out.push(`${p.bold(where)}: no changes${d.hostSetup?.length ? ' to the IPVS table' : ''}.`);
   } else {
     out.push(`lvsform will perform the following actions on ${p.bold(where)}:`, '');
     const drained = new Set(d.drain.flatMap((x) => [x.serviceId, `${x.serviceId} -> ${x.destinationId}`]));
     for (const c of d.changes) out.push(...changeLines(c, p, drifted, drained, d.drainTimeout));
     const n = countChanges(d.changes);
     out.push('', `  ${n.add} to add, ${n.change} to change, ${n.destroy} to destroy.`);
+  }
+  const setup = d.hostSetup ?? [];
+  if (setup.length) {
+    out.push('', `Host setup on ${p.bold(where)} (survives a reboot):`);
+    for (const it of setup) {
+      const { sign, text } = setupItemText(it);
+      out.push(`  ${sign === '+' ? p.add(sign) : sign === '-' ? p.remove(sign) : p.change(sign)} ${text}`);
+    }
   }
   if (d.unmanaged.length) {
     out.push(p.dim(`  not managed (left alone): ${d.unmanaged.slice(0, 10).join(', ')}${d.unmanaged.length > 10 ? ` and ${d.unmanaged.length - 10} more` : ''}`));
@@ -117,11 +126,13 @@ export function renderPlan(plan: Plan, p: Paint = noPaint): string {
     total.destroy += n.destroy;
   }
   const failed = plan.directors.filter((d) => d.error).length;
+  const setupCount = plan.directors.reduce((a, d) => a + (d.hostSetup?.length ?? 0), 0);
+  const setupText = setupCount ? `; ${setupCount} host setup change(s)` : '';
   const summary =
     plan.mode === 'refresh-only'
       ? `Refresh only: ${plan.directors.reduce((a, d) => a + d.drift.length, 0)} drifted service(s); no changes proposed.`
-      : total.add + total.change + total.destroy === 0
+      : total.add + total.change + total.destroy + setupCount === 0
         ? 'No changes. The directors match the configuration.'
-        : `Plan: ${total.add} to add, ${total.change} to change, ${total.destroy} to destroy.`;
+        : `Plan: ${total.add} to add, ${total.change} to change, ${total.destroy} to destroy${setupText}.`;
   return `${parts.join('\n\n')}\n\n${p.bold(summary)}${failed ? p.remove(`\n${failed} director(s) could not be planned.`) : ''}\n`;
 }
