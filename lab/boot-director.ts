@@ -1,5 +1,5 @@
 import { closeSync, openSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { LvsError } from '../providers/ipvs/errors.ts';
@@ -36,7 +36,22 @@ export function kernelArgs(paths: Paths, d: LabDirector, memoryMb: number): stri
     `lvsform_dir=${paths.dir}`,
     `lvsform_forward=${d.ipForward ? 1 : 0}`,
     ...(d.skipModules.length > 0 ? [`lvsform_skip=${d.skipModules.join(',')}`] : []),
+    ...(d.persistent ? [`ubd0=${diskFile(paths, d)}`, 'lvsform_persist=1'] : []),
   ];
+}
+
+/** The ext4 image that holds a persistent director's /etc and /var/lib changes. */
+export function diskFile(paths: Paths, d: Pick<LabDirector, 'name'>): string {
+  return join(paths.disks, `${d.name}.ext4`);
+}
+
+/** Creates a persistent director's disk (64 MB, sparse, ext4) unless it exists. */
+export async function ensureDisk(paths: Paths, d: Pick<LabDirector, 'name'>): Promise<void> {
+  const file = diskFile(paths, d);
+  await mkdir(paths.disks, { recursive: true });
+  if (await stat(file).then(() => true, () => false)) return;
+  await execa('truncate', ['-s', '64M', file]);
+  await execa('mkfs.ext4', ['-q', '-F', '-L', 'lvsform-disk', file]);
 }
 
 /** Starts one director's kernel in its own session (it outlives `lab up`); returns its PID (= process group). */

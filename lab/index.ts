@@ -4,6 +4,7 @@ export { type LabExecOptions, type LabExecResult, labExec } from './lab-exec.ts'
 export { type LabDownOptions, labDown } from './lab-down.ts';
 export { type LabStatus, type LabDirectorStatus, labStatus } from './lab-status.ts';
 export { type LabTrafficOptions, type LabTrafficResult, labTraffic, parseTarget } from './lab-traffic.ts';
+export { type LabRebootOptions, type LabRebootResult, labReboot } from './lab-reboot.ts';
 export { type LabUpOptions, labUp } from './lab-up.ts';
 export { shellQuote, shellJoin } from './shell-quote.ts';
 export {

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LvsError } from '../providers/ipvs/errors.ts';
 import { MAX_DIRECTORS, directorAddresses } from './addresses.ts';
-import { startDirector, waitForDirector } from './boot-director.ts';
+import { ensureDisk, startDirector, waitForDirector } from './boot-director.ts';
 import { openControlMaster } from './control-master.ts';
 import { checkLabAddresses, checkLabHost } from './host-check.ts';
 import { labDown } from './lab-down.ts';
@@ -78,6 +78,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
       ...a,
       skipModules: [...(own.skipModules ?? opts.skipModules ?? [])],
       ipForward: own.ipForward ?? opts.ipForward ?? true,
+      persistent: own.persistent ?? opts.persistent ?? false,
       umlPid: null,
       controlMasterPid: null,
       controlPath: join(paths.controlSockets, a.alias),
@@ -124,6 +125,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
     progress(`booting ${count} director${count > 1 ? 's' : ''} (${directors.map((d) => d.alias).join(', ')})`);
     await checkLabAddresses(directors);
     await createTaps(directors);
+    for (const d of directors) if (d.persistent) await ensureDisk(paths, d);
     for (const d of directors) {
       if (interrupted) break;
       d.umlPid = startDirector(paths, d, opts.memoryMb ?? 512);

@@ -11,11 +11,19 @@ export interface DirectorBootOptions {
   readonly skipModules?: readonly string[];
   /** net.ipv4.ip_forward and IPv6 forwarding on the director. @default true */
   readonly ipForward?: boolean;
+  /**
+   * A disk of the director's own (an ext4 image in the lab directory) under /etc and /var/lib, so that what is written
+   * there survives `labReboot`; its init then does what a distribution's boot does (modules-load.d, sysctl.d, Debian's
+   * ipvsadm restore) and loads no IPVS module by itself. @default false
+   */
+  readonly persistent?: boolean;
 }
 
 export interface LabDirector extends DirectorAddresses {
   readonly skipModules: string[];
   readonly ipForward: boolean;
+  /** Whether the director has a persistent disk (older state files lack it: false). */
+  persistent?: boolean;
   /** PID of the user-mode Linux kernel (also its process group), once started. */
   umlPid: number | null;
   /** PID of the OpenSSH ControlMaster, once open. */
@@ -55,6 +63,7 @@ export function labPaths(dir: string) {
     uml: join(dir, 'uml'),
     logs: join(dir, 'logs'),
     controlSockets: join(dir, 'cm'),
+    disks: join(dir, 'disks'),
   };
 }
 

@@ -5,6 +5,9 @@
 #   lvsform_index    the director's number k (tap side 203.0.113.(4k-2), point to point with the host's 4k-3)
 #   lvsform_skip     comma-separated kernel modules to hide and never load (e.g. ip_vs_sh)
 #   lvsform_forward  1 (default) or 0: net.ipv4.ip_forward and IPv6 forwarding on the director
+#   lvsform_persist  1: /etc and /var/lib keep their changes on the disk /dev/ubda across reboots; the IPVS modules are
+#                    not loaded here but the way a distribution boots: /etc/modules-load.d, /etc/sysctl.d, and
+#                    Debian's ipvsadm service (AUTO="true" in /etc/default/ipvsadm restores /etc/ipvsadm.rules)
 # It prints "lvsform-ready" on the console when sshd listens and every namespace serves.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root
@@ -39,6 +42,20 @@ done
 
 # 3. Kernel modules, findable inside the overlay only; hidden ones cannot be loaded, not even on demand.
 mkdir -p /usr/lib/modules && ln -s "$moddir" "/usr/lib/modules/$kver"
+if [ "$lvsform_persist" = 1 ]; then
+  # The persistent disk: an overlay upper for /etc and one for /var/lib, both on the director's own ext4 image.
+  mkdir -p /persist
+  if modprobe ext4 && mount -t ext4 /dev/ubda /persist; then
+    for p in etc var/lib; do
+      n=$(echo "$p" | tr / _)
+      mkdir -p "/persist/$n/upper" "/persist/$n/work"
+      mount -t overlay -o "lowerdir=/$p,upperdir=/persist/$n/upper,workdir=/persist/$n/work" "lvsform-$n" "/$p" \
+        || say "persistent /$p failed"
+    done
+  else
+    say "persistent disk /dev/ubda did not mount"
+  fi
+fi
 modules="ipv6 nf_conntrack nf_nat ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr ip_vs_dh ip_vs_sh
 ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_mh ip_vs_ftp ip_vs_pe_sip tunnel4 tunnel6 ipip ip_gre fou fou6 ip6_tunnel
 ip6_gre veth bridge dummy iptable_mangle ip6table_mangle xt_mark xt_multiport"
@@ -51,6 +68,11 @@ if [ -n "$lvsform_skip" ]; then
     modules=$kept
     say "module $m hidden"
   done
+fi
+if [ "$lvsform_persist" = 1 ]; then
+  kept=""
+  for x in $modules; do case "$x" in ip_vs*) ;; *) kept="$kept $x" ;; esac; done
+  modules=$kept
 fi
 modprobe -a $modules 2>/dev/null || for m in $modules; do modprobe "$m" || say "module $m not loaded"; done
 
@@ -102,6 +124,29 @@ for d in all default client0 rsbr0 vec0; do
   echo 0 > /proc/sys/net/ipv4/conf/$d/rp_filter
   echo 1 > /proc/sys/net/ipv4/conf/$d/accept_local
 done
+if [ "$lvsform_persist" = 1 ]; then
+  # What a distribution's boot does: systemd-modules-load, systemd-sysctl, then Debian's /etc/init.d/ipvsadm start.
+  for f in /etc/modules-load.d/*.conf; do
+    [ -f "$f" ] || continue
+    for m in $(sed -e 's/#.*//' -e 's/;.*//' "$f"); do
+      modprobe "$m" && echo "lvsform-boot: module $m ($f)" || say "module $m of $f not loaded"
+    done
+  done
+  for f in /etc/sysctl.d/*.conf; do
+    [ -f "$f" ] || continue
+    sed -e 's/[#;].*//' "$f" | while IFS='=' read -r key value; do
+      key=$(echo $key); value=$(echo $value)
+      [ -n "$key" ] || continue
+      echo "$value" > "/proc/sys/$(echo "$key" | tr . /)" && echo "lvsform-boot: sysctl $key=$value ($f)" || say "sysctl $key of $f not set"
+    done
+  done
+  AUTO=false
+  [ -f /etc/default/ipvsadm ] && . /etc/default/ipvsadm
+  if [ "$AUTO" = true ] && [ -f /etc/ipvsadm.rules ]; then
+    ipvsadm -C && grep -v '^#' /etc/ipvsadm.rules | ipvsadm -R && echo "lvsform-boot: ipvsadm -R < /etc/ipvsadm.rules" \
+      || say "ipvsadm restore failed"
+  fi
+fi
 # Firewall marks for the fwmark services, set in mangle PREROUTING, before IPVS sees the packet. (nft cannot program
 # this kernel's nf_tables from inside user-mode Linux: every rule fails with "Operation not supported".)
 iptables-legacy -t mangle -A PREROUTING -d 198.51.100.50 -p tcp -m multiport --dports 80,8080 -j MARK --set-mark 1 \

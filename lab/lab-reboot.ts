@@ -1,0 +1,79 @@
+import { rename } from 'node:fs/promises';
+import { execa } from 'execa';
+import { LvsError } from '../providers/ipvs/errors.ts';
+import { ensureDisk, startDirector, umlDirArg, waitForDirector } from './boot-director.ts';
+import { closeControlMaster, openControlMaster } from './control-master.ts';
+import { isProcessWith, signal, waitGone } from './processes.ts';
+import { type DirectorBootOptions, findDirector, labDir, labPaths, readLabState, writeLabState } from './state.ts';
+
+export interface LabRebootOptions {
+  /** @default $LVSFORM_LAB_DIR or /tmp/lvsform-lab */
+  readonly dir?: string;
+  /** New boot options for this director (kept for later reboots); unset fields keep their current value. */
+  readonly options?: DirectorBootOptions;
+  /** Memory of the kernel. @default 512 */
+  readonly memoryMb?: number;
+  /** @default 120000 */
+  readonly bootTimeoutMs?: number;
+  readonly onProgress?: (msg: string) => void;
+}
+
+export interface LabRebootResult {
+  /** Milliseconds from the halt to a working ssh. */
+  readonly ms: number;
+  readonly umlPid: number;
+}
+
+/**
+ * Reboots one director the way a machine reboots: `sync`, power off from inside (the table, the loaded modules and
+ * every sysctl are gone), then its kernel boots again on the same tap, with the same keys and, when it is persistent,
+ * the same disk under /etc and /var/lib.
+ */
+export async function labReboot(director: string | number, opts: LabRebootOptions = {}): Promise<LabRebootResult> {
+  const started = Date.now();
+  const progress = opts.onProgress ?? (() => {});
+  const dir = labDir(opts.dir);
+  const paths = labPaths(dir);
+  const state = await readLabState(dir);
+  if (!state) throw new LvsError('LVS_LAB_NOT_RUNNING', `no lab in ${dir}`, { hint: 'boot one first: lvsform lab up' });
+  const d = findDirector(state, director);
+  const o = opts.options ?? {};
+  if (o.skipModules !== undefined) (d as { skipModules: string[] }).skipModules = [...o.skipModules];
+  if (o.ipForward !== undefined) (d as { ipForward: boolean }).ipForward = o.ipForward;
+  if (o.persistent !== undefined) d.persistent = o.persistent;
+  if (d.persistent) await ensureDisk(paths, d);
+
+  progress(`${d.alias}: sync and power off`);
+  const marker = umlDirArg(paths);
+  if (await isProcessWith(d.umlPid, marker)) {
+    // The command returns before the power-off, so ssh does not wait on a connection that dies.
+    await execa('ssh', ['-F', state.sshConfig, d.alias, 'sync; (sleep 0.3; busybox poweroff -f) </dev/null >/dev/null 2>&1 &'], {
+      reject: false,
+      timeout: 15_000,
+      stdin: 'ignore',
+    });
+    const left = await waitGone([d.umlPid as number], 15_000);
+    if (left.length > 0) {
+      progress(`${d.alias}: no clean power-off; killing the kernel`);
+      signal(-(d.umlPid as number), 'SIGKILL');
+      await waitGone([d.umlPid as number], 5_000);
+    }
+  }
+  const masterPid = await closeControlMaster(d);
+  if (masterPid) await waitGone([masterPid], 5_000);
+  d.controlMasterPid = null;
+  d.umlPid = null;
+  // The new boot gets a fresh console log (its ready line is what the wait looks for); the old one is kept.
+  await rename(d.consoleLog, d.consoleLog.replace(/\.log$/, `.before-reboot-${Date.now()}.log`)).catch(() => undefined);
+  await writeLabState(state);
+
+  progress(`${d.alias}: booting again${d.persistent ? ' (persistent disk)' : ''}`);
+  d.umlPid = startDirector(paths, d, opts.memoryMb ?? 512);
+  await writeLabState(state);
+  await waitForDirector(paths, d, opts.bootTimeoutMs ?? 120_000, (w) => progress(`warning: ${w}`));
+  d.controlMasterPid = await openControlMaster(state, d);
+  await writeLabState(state);
+  const ms = Date.now() - started;
+  progress(`${d.alias}: back after ${(ms / 1000).toFixed(1)} s`);
+  return { ms, umlPid: d.umlPid };
+}
