@@ -23,21 +23,29 @@ export interface MarkdownOptions {
   readonly planFile?: string;
 }
 
-/** Escapes text for Markdown inline content and table cells: no HTML, no emphasis, no links, no mentions, one line. */
+/**
+ * Escapes text placed mid-line in Markdown (after a list marker or in a table cell): one line, no HTML, no emphasis,
+ * code, strike-through, links or images, no cell breaks, no mentions. Characters that matter only at the start of a
+ * line (`#`, `-`, `+`, `1.`) are left alone, since the text never starts one.
+ */
 export function escapeMarkdown(text: string): string {
   return text
     .replace(/\r\n?|\n/g, ' ')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
-    .replace(/[\\`*_{}[\]()#+\-.!|~]/g, (c) => `\\${c}`)
-    .replace(/(^|[^\w])@/g, '$1@\u200b')
-    .replace(/:(\w+):/g, ':\u200b$1:');
+    .replace(/[\\`*_[\]|~]/g, (c) => `\\${c}`)
+    .replace(/(^|[^\w])@/g, '$1@\u200b');
+}
+
+/** Escapes text placed inside raw HTML (`<summary>`), where Markdown is not interpreted. */
+export function escapeHtml(text: string): string {
+  return text.replace(/\r\n?|\n/g, ' ').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/(^|[^\w])@/g, '$1@\u200b');
 }
 
 /** The HTML comment that marks lvsform's comment for a stack, so that CI updates it instead of adding another. */
 export function commentMarker(stack: string): string {
-  return `<!-- lvsform-plan stack=${stack.replace(/[^A-Za-z0-9._-]/g, '_')} -->`;
+  return `<!-- lvsform-plan stack=${stack.replace(/[^A-Za-z0-9._-]/g, '_').replace(/-{2,}/g, '-')} -->`;
 }
 
 /** The line saying which part of the stack a targeted plan covers, or undefined for an untargeted plan. */
@@ -127,9 +135,9 @@ function hasDetails(d: DirectorPlan): boolean {
 
 /** One director's collapsed block, with at most `room` characters of change lines (at least one note when cut). */
 function directorBlock(d: DirectorPlan, room: number): string {
-  const where = escapeMarkdown(describeTarget(d.target));
+  const where = escapeHtml(describeTarget(d.target));
   const status = d.error ? 'could not be planned' : d.changes.length ? countsText(d) : 'no changes';
-  const out = [`<details><summary><b>${escapeMarkdown(d.director)}</b> (${where}): ${status}</summary>`, ''];
+  const out = [`<details><summary><b>${escapeHtml(d.director)}</b> (${where}): ${status}</summary>`, ''];
   if (d.changes.length) {
     const drained = new Set(d.drain.flatMap((x) => [x.serviceId, `${x.serviceId} -> ${x.destinationId}`]));
     const lines = d.changes.flatMap((c) => changeLines(c, drained, d.drainTimeout));
@@ -146,7 +154,9 @@ function directorBlock(d: DirectorPlan, room: number): string {
     }
     out.push('');
   }
-  out.push(...directorNotes(d), '', '</details>', '');
+  const notes = directorNotes(d);
+  if (notes.length) out.push(...notes, '');
+  out.push('</details>', '');
   return out.join('\n');
 }
 
