@@ -8,10 +8,13 @@ import { LvsError } from '../providers/ipvs/errors.ts';
 import type { GeneratedDirector } from '../providers/ipvs/generate-app.ts';
 import { type ImportSource, importApp } from '../providers/ipvs/import.ts';
 import { serviceId } from '../providers/ipvs/model.ts';
+import type { HostTarget } from '../providers/ipvs/transport.ts';
 
 interface ImportOpts {
   save?: string;
   keepalived?: string;
+  director?: string;
+  adopt?: boolean;
   stack: string;
   directorName: string;
   host?: string;
@@ -31,17 +34,24 @@ function portArg(value: string): number {
   return Number(value);
 }
 
-function sourceOf(opts: ImportOpts): ImportSource {
-  if ((opts.save === undefined) === (opts.keepalived === undefined)) {
-    throw new LvsError('LVS_USAGE', 'import needs exactly one source: --save FILE or --keepalived FILE', {
-      hint: 'e.g. lvsform import --keepalived /etc/keepalived/keepalived.conf --host 203.0.113.2',
+function sourceOf(opts: ImportOpts, director: GeneratedDirector): ImportSource {
+  const given = [opts.save, opts.keepalived, opts.director].filter((v) => v !== undefined).length;
+  if (given !== 1) {
+    throw new LvsError('LVS_USAGE', 'import needs exactly one source: --save FILE, --keepalived FILE or --director NAME', {
+      hint: 'e.g. lvsform import --keepalived /etc/keepalived/keepalived.conf --host 203.0.113.2, or lvsform import --director lb1 --host 203.0.113.2 --adopt',
     });
+  }
+  if (opts.director !== undefined) {
+    const target: HostTarget = director.ssh
+      ? { name: director.name, transport: 'ssh', ssh: director.ssh }
+      : { name: director.name, transport: 'local' };
+    return { kind: 'director', target };
   }
   return opts.save !== undefined ? { kind: 'save', file: opts.save } : { kind: 'keepalived', file: opts.keepalived! };
 }
 
 function directorOf(opts: ImportOpts): { director: GeneratedDirector; note?: string } {
-  const name = opts.directorName;
+  const name = opts.director ?? opts.directorName;
   const ways = [opts.host !== undefined, opts.sshConfig !== undefined || opts.alias !== undefined, Boolean(opts.local)].filter(Boolean).length;
   if (ways > 1) throw new LvsError('LVS_USAGE', 'reach the director one way: --host H, --ssh-config F --alias A, or --local');
   if (opts.host !== undefined) {
@@ -71,6 +81,8 @@ export function registerImportCommand(program: Command): void {
     .description('write an lvsform app (TypeScript) from an ipvsadm-save file or a keepalived.conf')
     .option('--save <file>', 'an `ipvsadm -S -n` / ipvsadm-save file')
     .option('--keepalived <file>', 'a keepalived.conf (virtual_server and virtual_server_group blocks)')
+    .option('--director <name>', 'the live table of this director (reached by --host, --ssh-config/--alias or --local); NAME names it in the app')
+    .option('--adopt', 'with --director: record the imported services as owned by --stack on the director (so `plan` shows no changes)')
     .option('--stack <name>', 'the stack name of the generated app', 'imported')
     .option('--director-name <name>', 'the name of the director in the generated app', 'lb1')
     .option('--host <host>', 'the director is reached over SSH at this host')
@@ -82,12 +94,13 @@ export function registerImportCommand(program: Command): void {
     .option('--out <file>', 'write the app to this file instead of stdout')
     .option('--force', 'overwrite --out if it exists')
     .action(async (opts: ImportOpts) => {
-      const source = sourceOf(opts);
       const { director, note } = directorOf(opts);
+      const source = sourceOf(opts, director);
       if ((opts.user !== undefined || opts.sshPort !== undefined) && opts.host === undefined) {
         throw new LvsError('LVS_USAGE', '--user and --ssh-port go with --host');
       }
-      const { code, warnings, table } = await importApp(source, { stack: opts.stack, director });
+      const { code, warnings, table, adopted } = await importApp(source, { stack: opts.stack, director, ...(opts.adopt ? { adopt: true } : {}) });
+      if (adopted) process.stderr.write(`adopted ${adopted.length} service(s): stack ${opts.stack} owns them on director ${director.name}\n`);
       for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
       if (note) process.stderr.write(`note: ${note}\n`);
       if (opts.out === undefined) {

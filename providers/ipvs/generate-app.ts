@@ -296,6 +296,13 @@ function comment(line: string): string {
   return `// ${line.replace(/[\r\n\u2028\u2029]+/g, ' ')}`.trimEnd();
 }
 
+/** The construct id `generateApp` gives each service of a table, by `serviceId` (for the ownership record of an import). */
+export function generatedServiceIds(input: Table): Map<string, string> {
+  const services = normalizeTable(input).services;
+  const ids = uniqueIds(services.map(serviceConstructId));
+  return new Map(services.map((s, i) => [serviceId(s.key), ids[i]!]));
+}
+
 /** The app as TypeScript source text. */
 export function generateApp(input: Table, opts: GenerateAppOptions): string {
   const table = normalizeTable(input);

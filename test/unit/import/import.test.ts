@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isLvsError } from '../../../providers/ipvs/errors.ts';
-import { importApp, importTable } from '../../../providers/ipvs/import.ts';
+import { isLvsError, type LvsError } from '../../../providers/ipvs/errors.ts';
+import { importApp, importTable, unsupportedServices } from '../../../providers/ipvs/import.ts';
 import { tableEquals } from '../../../providers/ipvs/model.ts';
 import { parseSave } from '../../../providers/ipvs/parse-save.ts';
 
 const ROOT = join(import.meta.dirname, '../../..');
 const SAVE = join(ROOT, 'test/fixtures/ipvsadm/full.save.txt');
+const IMPORTABLE = join(ROOT, 'test/fixtures/ipvsadm/importable.input.txt');
 const KEEPALIVED = join(ROOT, 'test/fixtures/keepalived/nat-health-checks.conf');
 const BIN = join(ROOT, 'bin/lvsform.mjs');
 
@@ -28,6 +29,24 @@ describe('importTable', () => {
     const imported = await importTable({ kind: 'save', file: SAVE });
     // THEN the table is parseSave's
     expect(tableEquals(imported.table, parseSave(readFileSync(SAVE, 'utf8'), SAVE))).toBe(true);
+  });
+
+  it('refuses a table with services lvsform cannot declare, naming each one and why', async () => {
+    // GIVEN the full captured table (an IPv4-mapped VIP, a persistence engine without persistence)
+    // WHEN it is imported
+    const error = await importApp({ kind: 'save', file: SAVE }, { stack: 'x', director: { name: 'lb1', local: true } }).catch((e: unknown) => e as LvsError);
+    // THEN it fails with LVS_IMPORT_UNSUPPORTED naming both services
+    expect(error).toMatchObject({ code: 'LVS_IMPORT_UNSUPPORTED' });
+    expect((error as LvsError).message).toContain('tcp [::ffff:198.51.100.1]:80: the virtual address is IPv4-mapped (it never appears on the wire; use 198.51.100.1)');
+    expect((error as LvsError).message).toContain('udp 198.51.100.13:5061: persistence engine sip without persistence');
+  });
+
+  it('lists nothing unsupported in the importable corpus', () => {
+    expect(unsupportedServices(parseSave(readFileSync(IMPORTABLE, 'utf8')))).toEqual([]);
+  });
+
+  it('refuses --adopt with a file source', async () => {
+    expect(await codeOf(importApp({ kind: 'save', file: IMPORTABLE }, { stack: 'x', director: { name: 'lb1', local: true }, adopt: true }))).toBe('LVS_USAGE');
   });
 
   it('reads a keepalived.conf with its warnings', async () => {
@@ -90,9 +109,9 @@ describe('lvsform import (command line)', () => {
   it('does not overwrite --out without --force', async () => {
     // GIVEN an existing output file
     const out = join(dir, 'exists.ts');
-    await run(['--save', SAVE, '--local', '--out', out]);
+    await run(['--save', IMPORTABLE, '--local', '--out', out]);
     // WHEN imported again to it
-    const r = await run(['--save', SAVE, '--local', '--out', out]);
+    const r = await run(['--save', IMPORTABLE, '--local', '--out', out]);
     // THEN it refuses and says how to overwrite
     expect([r.exitCode, /exists\n.*--force/s.test(r.stderr)]).toEqual([1, true]);
   });
