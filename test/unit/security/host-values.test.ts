@@ -12,33 +12,12 @@ import { Director, LvsStack, App, isValidationError } from '../../../lib/index.t
 import { LvsError } from '../../../providers/ipvs/errors.ts';
 import { lockChunk, preludeChunk, readChunk, writeRecordChunk } from '../../../providers/ipvs/host-script.ts';
 import { sshArgs, type SshTarget } from '../../../providers/ipvs/transport.ts';
+import { INJECTION_CORPUS } from './corpus.ts';
 
 const SCRATCH = fs.mkdtempSync(path.join(os.tmpdir(), 'lvsform-inject-'));
 const CANARY = path.join(SCRATCH, 'canary');
 
-/** Values an attacker (or an accident) could put in any string field. `CANARY` stands for the canary's path. */
-export const CORPUS: readonly string[] = [
-  "it's",
-  'a"b',
-  'a;touch CANARY',
-  '$(touch CANARY)',
-  '`touch CANARY`',
-  'a\ntouch CANARY',
-  'a\r\ntouch CANARY',
-  'a\0b',
-  'lb1\u037etouch CANARY', // Greek question mark, looks like ';'
-  'lb１', // fullwidth digit
-  '-oProxyCommand=touch CANARY',
-  '--',
-  '|touch CANARY',
-  '&&touch CANARY',
-  '${IFS}touch${IFS}CANARY',
-  'a\\',
-  '%h %r',
-  'LVSFORM_EOF\ntouch CANARY',
-  '../../../tmp/x',
-  ' ',
-].map((v) => v.replaceAll('CANARY', CANARY));
+const CORPUS: readonly string[] = INJECTION_CORPUS.map((v) => v.replaceAll('CANARY', CANARY));
 
 const SSH_FIELDS = ['host', 'alias', 'user', 'identityFile', 'knownHostsFile', 'configFile'] as const;
 
