@@ -124,7 +124,7 @@ function directorNotes(d: DirectorPlan): string[] {
   if (d.conflicts.length) notes.push(listNote('❌ **declared but not owned by this stack** (run with --adopt to take them over)', d.conflicts));
   if (d.drift.length) notes.push(listNote('⚠️ **drift**: owned services changed outside lvsform', d.drift));
   if (d.adopted.length) notes.push(listNote('adopted by this plan', d.adopted));
-  if (d.targeted) notes.push(`- targeted: ${d.targeted.matched} of ${d.targeted.total} services; ${d.targeted.untouched.length} left as they are`);
+  if (d.targeted) notes.push(`- targeted: ${d.targeted.matched} of ${d.targeted.total} services; ${d.targeted.untouched.length} other(s) left untouched`);
   if (d.unmanaged.length) notes.push(listNote('not managed (left alone)', d.unmanaged));
   return notes;
 }
