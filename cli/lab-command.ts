@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { labDown, labExec, labStatus, labTraffic, labUp } from '../lab/index.ts';
+import { labDown, labExec, labReboot, labStatus, labTraffic, labUp } from '../lab/index.ts';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -23,17 +23,35 @@ export function registerLabCommands(program: Command): void {
     .option('--first-index <k>', 'number of the first director (to run a second lab beside one)', positiveInt, 1)
     .option('--skip-modules <list>', 'comma-separated kernel modules the directors must not have (e.g. ip_vs_sh)')
     .option('--no-ip-forward', 'boot the directors with IP forwarding off')
+    .option('--persistent', 'give each director a disk under /etc and /var/lib that survives `lab reboot`')
     .addOption(dirOption())
-    .action(async (o: { directors: number; firstIndex: number; skipModules?: string; ipForward: boolean; labDir?: string }) => {
+    .action(async (o: { directors: number; firstIndex: number; skipModules?: string; ipForward: boolean; persistent?: boolean; labDir?: string }) => {
       const state = await labUp({
         directors: o.directors,
         firstIndex: o.firstIndex,
         dir: o.labDir,
         ipForward: o.ipForward,
+        persistent: Boolean(o.persistent),
         skipModules: o.skipModules ? o.skipModules.split(',').filter(Boolean) : [],
         onProgress: say,
       });
       say(`state: ${state.dir}/state.json`);
+    });
+
+  lab
+    .command('reboot <director>')
+    .description('sync and power off one director, then boot it again (same tap, keys and, when persistent, disk)')
+    .option('--persistent', 'from now on, boot it with a disk under /etc and /var/lib that survives reboots')
+    .option('--no-persistent', 'from now on, boot it without that disk')
+    .option('--ip-forward', 'from now on, boot it with IP forwarding on')
+    .option('--no-ip-forward', 'from now on, boot it with IP forwarding off')
+    .addOption(dirOption())
+    .action(async (director: string, o: { persistent?: boolean; ipForward?: boolean; labDir?: string }) => {
+      await labReboot(director, {
+        dir: o.labDir,
+        options: { ...(o.persistent === undefined ? {} : { persistent: o.persistent }), ...(o.ipForward === undefined ? {} : { ipForward: o.ipForward }) },
+        onProgress: say,
+      });
     });
 
   lab
