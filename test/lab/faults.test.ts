@@ -5,7 +5,7 @@
  * engine.test.ts: "refuses a saved plan whose director changed since, and changes nothing".)
  *
  * Lab: directors 1 and 2 of the run, and director 3 booted without the `ovf` scheduler module
- * (LVSFORM_LAB_DIRECTOR_OPTIONS or a lab booted with `directorOptions: { <3rd>: { skipModules: ['ip_vs_ovf'] } }`).
+ * (the global setup boots it so).
  */
 import fs from 'node:fs';
 import path from 'node:path';
