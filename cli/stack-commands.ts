@@ -33,9 +33,11 @@ function paint(): Paint {
   return { add: c.green, change: c.yellow, remove: c.red, dim: c.dim, bold: c.bold, warn: c.magenta };
 }
 
-function positiveInt(name: string, max: number) {
+function positiveInt(name: string, max: number, min = 0) {
   return (v: string): number => {
-    if (!/^\d+$/.test(v) || Number(v) > max) throw new LvsError('LVS_USAGE', `${name} takes a whole number from 0 to ${max}, got "${v}"`);
+    if (!/^\d+$/.test(v) || Number(v) > max || Number(v) < min) {
+      throw new LvsError('LVS_USAGE', `${name} takes a whole number from ${min} to ${max}, got "${v}"`);
+    }
     return Number(v);
   };
 }
@@ -45,7 +47,7 @@ function addCommon(cmd: Command): Command {
     .option('--stack <name>', 'the stack to work on (when the app has several)')
     .option('--director <name...>', 'only these directors')
     .option('--no-synth', 'use the existing cdktf.out instead of running the app first')
-    .addOption(new Option('--parallelism <n>', 'directors worked on at once').default(10).argParser(positiveInt('--parallelism', 1000)))
+    .addOption(new Option('--parallelism <n>', 'directors worked on at once').default(10).argParser(positiveInt('--parallelism', 1000, 1)))
     .addOption(new Option('--lock-timeout <seconds>', "wait this long for another run's lock").default(0).argParser(positiveInt('--lock-timeout', 86400)))
     .option('--accept-new-host-key', 'trust a host key seen for the first time (host keys are pinned by default)')
     .option('--no-drain', 'delete real servers at once instead of draining them first')
@@ -138,7 +140,9 @@ function reportApply(report: ApplyReport, p: Paint, json: boolean, printPlan: bo
     const d = report.plan.directors.find((x) => x.director === o.director);
     const where = d ? describeTarget(d.target) : o.director;
     if (o.status === 'failed') {
-      process.stdout.write(p.remove(`✗ ${where}: ${o.error?.message ?? 'failed'}\n`));
+      // Most messages already name the director; prefix it only where one does not.
+      const message = o.error?.message ?? 'failed';
+      process.stdout.write(p.remove(`✗ ${message.includes(`director ${o.director}`) ? message : `${where}: ${message}`}\n`));
       if (o.error?.hint) process.stdout.write(`  ${o.error.hint}\n`);
       for (const r of o.residual.slice(0, 20)) {
         const dest = 'destinationId' in r ? ` real ${(r as { destinationId: string }).destinationId}` : '';
