@@ -26,6 +26,7 @@ interface CommonOpts {
   json?: boolean;
   drain: boolean;
   drainTimeout: number;
+  refresh?: boolean;
 }
 
 function paint(): Paint {
@@ -50,6 +51,7 @@ function addCommon(cmd: Command): Command {
     .addOption(new Option('--parallelism <n>', 'directors worked on at once').default(10).argParser(positiveInt('--parallelism', 1000, 1)))
     .addOption(new Option('--lock-timeout <seconds>', "wait this long for another run's lock").default(0).argParser(positiveInt('--lock-timeout', 86400)))
     .option('--accept-new-host-key', 'trust a host key seen for the first time (host keys are pinned by default)')
+    .option('--no-refresh', "trust the table stored by the last verified apply while /proc/net/ip_vs still matches it (terraform's -refresh=false); falls back to the full read otherwise")
     .option('--no-drain', 'delete real servers at once instead of draining them first')
     .addOption(new Option('--drain-timeout <seconds>', "how long a removed real server's connections may take to end").default(30).argParser(positiveInt('--drain-timeout', 86400)));
 }
@@ -105,6 +107,7 @@ function runOptions(stack: string, opts: CommonOpts & { adopt?: boolean; refresh
     acceptNewHostKey: Boolean(opts.acceptNewHostKey),
     adopt: Boolean(opts.adopt),
     refreshOnly: Boolean(opts.refreshOnly),
+    ...(opts.refresh === false ? { refresh: false } : {}),
     drain: opts.drain,
     drainTimeout: opts.drainTimeout,
     ...(opts.targets?.length ? { targets: opts.targets } : {}),

@@ -193,6 +193,8 @@ export function planDirector(
   for (const [id, entry] of Object.entries(recorded)) {
     const svc = liveById.get(id);
     const applied = (entry as { h?: unknown }).h;
+    // A pending entry (written before a batch that never finished) is not drift when its service is missing.
+    if ((entry as { pending?: unknown }).pending === true && !svc) continue;
     if (!svc || (typeof applied === 'string' && applied !== serviceHash(svc))) drift.push(id);
   }
 

@@ -34,10 +34,14 @@ export function newTag(): string {
   return randomBytes(8).toString('hex');
 }
 
-export async function readLive(session: HostSession, stack: string, opts: { record?: boolean } = {}): Promise<LiveState> {
+/**
+ * Reads the director's table (and the stack's record). `thresholds: false` skips the second kernel dump
+ * (`ipvsadm -L -n --thresholds`): every threshold then reads as 0, so the caller must know that none can be set.
+ */
+export async function readLive(session: HostSession, stack: string, opts: { record?: boolean; thresholds?: boolean } = {}): Promise<LiveState> {
   const where = describeTarget(session.target);
   const tag = newTag();
-  const { stdout } = await session.run(readChunk({ tag, stack, thresholds: true, record: opts.record ?? true }));
+  const { stdout } = await session.run(readChunk({ tag, stack, thresholds: opts.thresholds ?? true, record: opts.record ?? true }));
   const sections = splitSections(tag, stdout);
   if (!sections.has('end')) {
     throw new LvsError('LVS_HOST_OUTPUT', `director ${where}: the read ended early; the host printed: ${stdout.slice(-400)}`);
@@ -56,7 +60,8 @@ export async function readLive(session: HostSession, stack: string, opts: { reco
       hint: 'Run `lvsform doctor` on this director: the kernel may lack IPVS or the ip_vs module may not load.',
     });
   }
-  const table = mergeThresholds(parseSave(save, `ipvsadm -S -n on ${where}`), sections.get('thresholds') ?? '', `ipvsadm -L -n --thresholds on ${where}`);
+  const saved = parseSave(save, `ipvsadm -S -n on ${where}`);
+  const table = opts.thresholds === false ? saved : mergeThresholds(saved, sections.get('thresholds') ?? '', `ipvsadm -L -n --thresholds on ${where}`);
   const recordText = sections.get('record');
   const record =
     recordText === undefined || recordText.trim() === '@@none' ? undefined : parseRecord(recordText.trim(), stack, where);

@@ -10,7 +10,7 @@ import { parseCounters } from './parse-list.ts';
 import { renderEditDestination } from './render-restore.ts';
 import { LvsError, isLvsError } from './errors.ts';
 import { batchChunk, listChunk, lockChunk, preludeChunk, splitSections, unlockChunk, writeRecordChunk } from './host-script.ts';
-import { serviceId } from './model.ts';
+import { serviceId, type Service } from './model.ts';
 import { readHostFacts, runHostSetup, saveRulesAfterApply, type HostFacts } from './host-setup.ts';
 import { planDirector, PLAN_FORMAT, type DesiredDirector, type DirectorPlan, type Plan, type PlanOptions } from './plan.ts';
 import { newTag, readLive, serviceHash, tableFingerprint, type LiveState } from './read-live.ts';
@@ -209,6 +209,32 @@ function recordAfter(stack: string, plan: DirectorPlan, live: LiveState, previou
   return { format: RECORD_FORMAT, stack, director: plan.director, updated: new Date().toISOString(), services };
 }
 
+/**
+ * Whether the read-back must list thresholds (a second full kernel dump, as costly as `ipvsadm -S -n`). Only when a
+ * threshold is wanted, or was set before the batch, on a service the stack owns: every line of the batch writes the
+ * thresholds it means (0 included), a real server the kernel creates starts at 0, and an edit the kernel rejects
+ * leaves a difference `ipvsadm -S -n` shows (weight, method). A hand edit of only a threshold in the moment between
+ * the batch and the read-back is the one thing this does not see; the next plan's full read does.
+ */
+function thresholdsMatter(plan: DirectorPlan, before: LiveState): boolean {
+  const hasThresholds = (svcs: readonly Service[]) => svcs.some((s) => s.destinations.some((d) => d.upperThreshold > 0 || d.lowerThreshold > 0));
+  const owned = new Set([...Object.keys(plan.paths), ...Object.keys(before.record?.services ?? {})]);
+  return hasThresholds(plan.desired.services) || hasThresholds(before.table.services.filter((s) => owned.has(serviceId(s.key))));
+}
+
+/**
+ * The record to write before the batch when the plan creates services the stack does not own yet: the previous
+ * entries plus one `pending` entry (no hash) per new service. Undefined when nothing new is created.
+ */
+function pendingRecord(stack: string, plan: DirectorPlan, previous: OwnershipRecord | undefined): OwnershipRecord | undefined {
+  const created = plan.changes.filter((c) => c.kind === 'service' && c.action === 'create' && !previous?.services[c.serviceId]);
+  if (created.length === 0) return undefined;
+  const services: OwnershipRecord['services'] = { ...(previous?.services ?? {}) };
+  for (const c of created) services[c.serviceId] = { path: plan.paths[c.serviceId] ?? c.serviceId, pending: true };
+  // The fast-path state describes the table before this batch: a pending record carries none.
+  return { format: RECORD_FORMAT, stack, director: plan.director, updated: new Date().toISOString(), services };
+}
+
 function sameRecord(a: OwnershipRecord | undefined, b: OwnershipRecord | undefined): boolean {
   if (!a || !b) return a === b;
   const ka = Object.keys(a.services).sort();
@@ -230,6 +256,14 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
   /** The /proc fingerprint of the verified result, when the fast path already read it. */
   let procAfter: string | undefined;
   const setup = plan.hostSetup ?? [];
+  // Before anything is created, record it as pending: if the connection is lost mid-batch, the next run owns what this
+  // one created (no --adopt needed), and the rewrite after verification says what is really there.
+  let written = open.live.record;
+  const pending = pendingRecord(opts.stack, plan, open.live.record);
+  if (pending) {
+    await session.run(writeRecordChunk(opts.stack, serializeRecord(pending)));
+    written = pending;
+  }
   if (setup.length > 0) {
     opts.onProgress?.(plan.director, `host set-up: ${setup.length} change(s)`);
     await runHostSetup(session, setup);
@@ -281,7 +315,7 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
     }
     if (!verified) {
       opts.onProgress?.(plan.director, 'verifying: reading the table back');
-      live = await readLive(session, opts.stack, { record: false });
+      live = await readLive(session, opts.stack, { record: false, thresholds: thresholdsMatter(plan, open.live) });
     }
   } else if (open.fast) {
     procAfter = open.live.fingerprint.slice('proc:'.length);
@@ -311,7 +345,7 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
       await session.run(removeTableChunk(opts.stack));
     }
   }
-  if (!sameRecord(record, open.live.record)) {
+  if (!sameRecord(record, written)) {
     await session.run(writeRecordChunk(opts.stack, record ? serializeRecord(record) : undefined));
   }
   if (residual.length > 0) {
