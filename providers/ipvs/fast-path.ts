@@ -125,8 +125,10 @@ export function fastVerifyChunk(tag: string, keys: readonly ServiceKey[]): strin
 export function writeTableChunk(stack: string, tableText: string, gzip: boolean): string {
   const file = stackPath(stack, '.table');
   const tmp = stackPath(stack, '.table.tmp', '.');
+  // A here-document's delimiter must stand alone on its line, so the compressed text lands in a file first and is
+  // decoded from there (a pipe after the delimiter would leave the here-document open and swallow the session).
   const write = gzip
-    ? `base64 -d ${hereDoc(gzipSync(tableText, { level: 6 }).toString('base64'))} | gzip -dc > ${tmp}`
+    ? [`cat > ${tmp}.b64 ${hereDoc(gzipSync(tableText, { level: 6 }).toString('base64'))}`, `base64 -d ${tmp}.b64 | gzip -dc > ${tmp}; rm -f ${tmp}.b64`].join('\n')
     : `cat > ${tmp} ${hereDoc(tableText)}`;
   return ['mkdir -p "$lvs_dir" && chmod 700 "$lvs_dir"', write, `chmod 600 ${tmp} && mv -f ${tmp} ${file} && echo "@@table written"`].join('\n');
 }
