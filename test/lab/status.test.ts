@@ -27,11 +27,13 @@ describe('lvsform status on the lab', () => {
     expect(sent.failures).toBe(0);
     // WHEN status is read as JSON, polling because the kernel's rate estimator lags about 2 s
     let doc: StatusDocument | undefined;
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < 15; i++) {
       const res = await cliOn(stack, ['status', '--no-synth', '--json']);
       expect(res.exitCode, res.stderr).toBe(0);
       doc = JSON.parse(res.stdout) as StatusDocument;
-      if ((doc.directors[0]?.services.find((s) => s.id === 'tcp 198.51.100.10:80')?.connsPerSecond ?? 0) > 0) break;
+      // Totals lag as well as rates (the 6.1 estimator folds per-CPU counters on a timer): wait for both.
+      const web = doc.directors[0]?.services.find((s) => s.id === 'tcp 198.51.100.10:80');
+      if ((web?.connsPerSecond ?? 0) > 0 && (web?.conns ?? 0) >= 30) break;
       await new Promise((r) => setTimeout(r, 1000));
     }
     // THEN the owned service counts the 30 connections, with packets and bytes both ways, spread over its real servers
