@@ -254,6 +254,18 @@ export function countChanges(changes: readonly Change[]): PlanCounts {
   return counts;
 }
 
+/** The counts of a whole plan, every director's changes added up. */
+export function planTotals(plan: Plan): PlanCounts {
+  const total = { add: 0, change: 0, destroy: 0 };
+  for (const d of plan.directors) {
+    const n = countChanges(d.changes);
+    total.add += n.add;
+    total.change += n.change;
+    total.destroy += n.destroy;
+  }
+  return total;
+}
+
 export function planHasChanges(plan: Plan): boolean {
   return plan.directors.some((d) => d.changes.length > 0 || d.adopted.length > 0 || (d.hostSetup?.length ?? 0) > 0);
 }

@@ -9,7 +9,7 @@
  */
 import type { Change } from './diff.ts';
 import type { Destination, Service } from './model.ts';
-import { countChanges, type DirectorPlan, type Plan } from './plan.ts';
+import { countChanges, planTotals, type DirectorPlan, type Plan } from './plan.ts';
 import { destinationText, serviceText } from './render-plan.ts';
 import { describeTarget } from './transport.ts';
 
@@ -58,16 +58,7 @@ export function targetedText(plan: Plan): string | undefined {
   return `targeted: ${matched} of ${total} services (${targets.map((t) => `--target ${t}`).join(', ')}); the other services of the stack are left exactly as they are`;
 }
 
-function totals(plan: Plan) {
-  const total = { add: 0, change: 0, destroy: 0 };
-  for (const d of plan.directors) {
-    const n = countChanges(d.changes);
-    total.add += n.add;
-    total.change += n.change;
-    total.destroy += n.destroy;
-  }
-  return total;
-}
+
 
 function fieldValue(obj: unknown, field: string): string {
   let v: unknown = obj;
@@ -170,7 +161,7 @@ function summaryRow(d: DirectorPlan): string {
 /** The plan as Markdown for a pull-request comment, at most `limit` characters. */
 export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   const limit = opts.limit ?? GITHUB_COMMENT_LIMIT;
-  const t = totals(plan);
+  const t = planTotals(plan);
   const failed = plan.directors.filter((d) => d.error || d.conflicts.length > 0).length;
   const verb = plan.mode === 'destroy' ? 'destroy plan' : plan.mode === 'refresh-only' ? 'refresh-only plan' : 'plan';
   const headline =

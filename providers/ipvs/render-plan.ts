@@ -4,7 +4,7 @@
  */
 import type { Change } from './diff.ts';
 import type { Destination, Forwarding, Service } from './model.ts';
-import { countChanges, type DirectorPlan, type Plan } from './plan.ts';
+import { countChanges, planTotals, type DirectorPlan, type Plan } from './plan.ts';
 import { describeTarget } from './transport.ts';
 import { setupItemText } from './host-setup.ts';
 
@@ -118,13 +118,7 @@ export function renderDirectorPlan(d: DirectorPlan, p: Paint = noPaint): string 
 
 export function renderPlan(plan: Plan, p: Paint = noPaint): string {
   const parts = plan.directors.map((d) => renderDirectorPlan(d, p));
-  const total = { add: 0, change: 0, destroy: 0 };
-  for (const d of plan.directors) {
-    const n = countChanges(d.changes);
-    total.add += n.add;
-    total.change += n.change;
-    total.destroy += n.destroy;
-  }
+  const total = planTotals(plan);
   const failed = plan.directors.filter((d) => d.error).length;
   const setupCount = plan.directors.reduce((a, d) => a + (d.hostSetup?.length ?? 0), 0);
   const setupText = setupCount ? `; ${setupCount} host setup change(s)` : '';
