@@ -39,7 +39,7 @@ describe('the kernel rejects one line of the batch', () => {
     const run = await lvsform(dir, ['apply', '--no-synth', '--auto-approve']);
     // THEN it exits 1 and names the director, the verification failure, ipvsadm's words and the one service left to create
     expect(run.exitCode, run.stdout + run.stderr).toBe(1);
-    expect(run.stdout).toMatch(/✗ lb1 \(lab-director-\d+ via .*\): .*after the batch, 3 difference\(s\) remain/);
+    expect(run.stdout).toMatch(/✗ director lb1 \(lab-director-\d+ via .*\): after the batch, 3 difference\(s\) remain/);
     expect(run.stdout).toMatch(/ipvsadm said: Scheduler or persistence engine not found/);
     const still = run.stdout.split('\n').filter((l) => l.includes('still to'));
     expect(still).toEqual([
