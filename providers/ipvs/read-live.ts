@@ -19,14 +19,23 @@ export interface LiveState {
   readonly ipvsadmVersion: string;
 }
 
+/** JSON with object keys sorted, so that equal models give equal text whichever reader built them. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
 /** sha256 of the canonical JSON of a table. */
 export function tableFingerprint(table: Table): string {
-  return createHash('sha256').update(JSON.stringify(normalizeTable(table))).digest('hex');
+  return createHash('sha256').update(canonicalJson(normalizeTable(table))).digest('hex');
 }
 
 /** A short hash of one service (configuration and destinations), stored in the ownership record to see drift. */
 export function serviceHash(service: Service): string {
-  return createHash('sha256').update(JSON.stringify(service)).digest('hex').slice(0, 16);
+  return createHash('sha256').update(canonicalJson(service)).digest('hex').slice(0, 16);
 }
 
 /** A fresh random tag for the section markers of one chunk. */

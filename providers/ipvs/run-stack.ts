@@ -10,7 +10,7 @@ import { parseCounters } from './parse-list.ts';
 import { renderEditDestination } from './render-restore.ts';
 import { LvsError, isLvsError } from './errors.ts';
 import { batchChunk, listChunk, lockChunk, preludeChunk, splitSections, unlockChunk, writeRecordChunk } from './host-script.ts';
-import { serviceId, type Service } from './model.ts';
+import { normalizeTable, serviceId, type Service } from './model.ts';
 import { readHostFacts, runHostSetup, saveRulesAfterApply, type HostFacts } from './host-setup.ts';
 import { planDirector, PLAN_FORMAT, type DesiredDirector, type DirectorPlan, type Plan, type PlanOptions } from './plan.ts';
 import { newTag, readLive, serviceHash, tableFingerprint, type LiveState } from './read-live.ts';
@@ -24,6 +24,8 @@ import {
   removeTableChunk,
   sha256,
   storedTableText,
+  procShowsAll,
+  verifyByProc,
   verifyFast,
   writeTableChunk,
   type FastContext,
@@ -216,6 +218,12 @@ function recordAfter(stack: string, plan: DirectorPlan, live: LiveState, previou
  * leaves a difference `ipvsadm -S -n` shows (weight, method). A hand edit of only a threshold in the moment between
  * the batch and the read-back is the one thing this does not see; the next plan's full read does.
  */
+/** The live services (before the batch) that the stack owned or is taking over. */
+function ownedBefore(plan: DirectorPlan, before: LiveState): Service[] {
+  const owned = new Set([...Object.keys(plan.paths), ...Object.keys(before.record?.services ?? {})]);
+  return before.table.services.filter((s) => owned.has(serviceId(s.key)));
+}
+
 function thresholdsMatter(plan: DirectorPlan, before: LiveState): boolean {
   const hasThresholds = (svcs: readonly Service[]) => svcs.some((s) => s.destinations.some((d) => d.upperThreshold > 0 || d.lowerThreshold > 0));
   const owned = new Set([...Object.keys(plan.paths), ...Object.keys(before.record?.services ?? {})]);
@@ -311,6 +319,21 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
         verified = true;
       } else {
         opts.onProgress?.(plan.director, `fast verification not possible (${v.reason})`);
+      }
+    }
+    if (!verified && procShowsAll(plan.desired.services) && procShowsAll(ownedBefore(plan, open.live))) {
+      // Every attribute of the owned services shows in /proc/net/ip_vs: one cheap read verifies them exactly.
+      opts.onProgress?.(plan.director, 'verifying: reading /proc/net/ip_vs back');
+      const desiredIds = new Set(plan.desired.services.map((s) => serviceId(s.key)));
+      const dropped = ownedBefore(plan, open.live).map((s) => serviceId(s.key)).filter((id) => !desiredIds.has(id));
+      const check = await verifyByProc(session, plan.desired, dropped);
+      if (check.ok) {
+        const others = open.live.table.services.filter((s) => !desiredIds.has(serviceId(s.key)) && !dropped.includes(serviceId(s.key)));
+        live = { ...open.live, table: normalizeTable({ services: [...others, ...plan.desired.services] }) };
+        procAfter = check.proc;
+        verified = true;
+      } else {
+        opts.onProgress?.(plan.director, `reading the whole table to report it exactly (${check.reason})`);
       }
     }
     if (!verified) {
