@@ -19,6 +19,8 @@ export const LAB_REQUIREMENTS: ReadonlyArray<{ readonly path: string; readonly p
   { path: '/usr/sbin/iptables-legacy', pkg: 'iptables' },
   { path: '/usr/sbin/ip6tables-legacy', pkg: 'iptables' },
   { path: '/usr/bin/perl', pkg: 'perl-base' },
+  { path: '/usr/sbin/mkfs.ext4', pkg: 'e2fsprogs' },
+  { path: '/usr/bin/pgrep', pkg: 'procps' },
 ];
 
 async function exists(path: string): Promise<boolean> {

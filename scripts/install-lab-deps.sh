@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(user-mode-linux ipvsadm kmod iproute2 openssh-server openssh-client busybox-static curl iptables perl-base
-  uml-utilities "$@")
+  uml-utilities e2fsprogs procps "$@")
 
 missing=()
 for p in "${packages[@]}"; do
