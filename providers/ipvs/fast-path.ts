@@ -101,7 +101,7 @@ export function fastReadChunk(tag: string, stack: string): string {
     section(tag, 'gzip'),
     'echo "$lvs_gz"',
     section(tag, 'record'),
-    `if [ -f ${record} ]; then cat ${record}; else echo "@@none"; fi`,
+    `if [ -f ${record} ]; then ${compressed(record)}; else echo "@@none"; fi`,
     section(tag, 'table'),
     `if [ -f ${table} ]; then ${compressed(table)}; else echo "@@none"; fi`,
     section(tag, 'proc'),
@@ -210,8 +210,9 @@ export async function readFast(session: HostSession, stack: string): Promise<Fas
   const { stdout } = await session.run(fastReadChunk(tag, stack));
   const sections = splitSections(tag, stdout);
   if (!sections.has('end')) return { ok: false, reason: 'the fast read ended early' };
-  const recordText = (sections.get('record') ?? '').trim();
-  if (recordText === '@@none') return { ok: false, reason: 'no ownership record yet' };
+  const recordRaw = (sections.get('record') ?? '').trim();
+  if (recordRaw === '@@none') return { ok: false, reason: 'no ownership record yet' };
+  const recordText = decodeSection(`${recordRaw}\n`).trim();
   const record = parseRecord(recordText, stack, where);
   const state = fastStateOf(record);
   if (!state) return { ok: false, reason: 'the record has no fast state (last apply was not made with --refresh=false)' };

@@ -6,6 +6,7 @@
  * the host (a hostile or broken `ipvsadm`) cannot forge a section.
  */
 import { LvsError } from './errors.ts';
+import { gzipSync } from 'node:zlib';
 import { hereDoc, shQuote } from './shell-quote.ts';
 
 /** Where lvsform keeps its files on a director: ownership records (`<stack>.json`) and the lock. */
@@ -150,13 +151,19 @@ export function batchChunk(tag: string, batch: string): string {
 }
 
 /** Writes the ownership record atomically (temporary file in the same directory, then rename), mode 0600. */
-export function writeRecordChunk(stack: string, json: string | undefined): string {
+export function writeRecordChunk(stack: string, json: string | undefined, gzip = false): string {
   const file = `"$lvs_dir"/${stackFile(stack)}`;
   if (json === undefined) return `rm -f ${file}; echo "@@record removed"`;
   const tmp = `"$lvs_dir"/${stackFile(stack, '.', '.json.tmp')}`;
+  // A large record (tens of thousands of services) travels gzip-compressed when the host is known to have gzip and
+  // base64; the here-document delimiter must stand alone on its line, so the text is decoded from a file.
+  const write =
+    gzip && json.length > 65_536
+      ? [`cat > ${tmp}.b64 ${hereDoc(gzipSync(`${json}\n`).toString('base64'))}`, `base64 -d ${tmp}.b64 | gzip -dc > ${tmp}; rm -f ${tmp}.b64`].join('\n')
+      : `cat > ${tmp} ${hereDoc(json)}`;
   return [
     'mkdir -p "$lvs_dir" && chmod 700 "$lvs_dir"',
-    `cat > ${tmp} ${hereDoc(json)}`,
+    write,
     `chmod 600 ${tmp} && mv -f ${tmp} ${file} && echo "@@record written"`,
   ].join('\n');
 }

@@ -269,7 +269,7 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
   let written = open.live.record;
   const pending = pendingRecord(opts.stack, plan, open.live.record);
   if (pending) {
-    await session.run(writeRecordChunk(opts.stack, serializeRecord(pending)));
+    await session.run(writeRecordChunk(opts.stack, serializeRecord(pending), open.fast?.gzip ?? false));
     written = pending;
   }
   if (setup.length > 0) {
@@ -369,7 +369,7 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
     }
   }
   if (!sameRecord(record, written)) {
-    await session.run(writeRecordChunk(opts.stack, record ? serializeRecord(record) : undefined));
+    await session.run(writeRecordChunk(opts.stack, record ? serializeRecord(record) : undefined, open.fast?.gzip ?? false));
   }
   if (residual.length > 0) {
     return {
