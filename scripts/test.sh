@@ -6,7 +6,10 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 npx tsc --noEmit
 report=$(mktemp /tmp/lvsform-vitest.XXXXXX.json)
-trap 'rm -f "$report"' EXIT
+# The tests' scratch files (synthesized apps, plan files, records) go to one directory removed at the end.
+scratch=$(mktemp -d /tmp/lvsform-tests.XXXXXX)
+export TMPDIR="$scratch"
+trap 'rm -f "$report"; rm -rf "$scratch"' EXIT
 set +e
 npx vitest run --reporter=default --reporter=json --outputFile="$report" "$@"
 rc=$?
