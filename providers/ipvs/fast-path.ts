@@ -32,10 +32,9 @@ import { parseSave } from './parse-save.ts';
 import { parseThresholds } from './parse-list.ts';
 import { parseRecord, type OwnershipRecord } from './record.ts';
 import { renderServiceKey, renderTable } from './render-restore.ts';
-import { sectionLine, splitSections } from './host-script.ts';
+import { section, splitSections, stackFile } from './host-script.ts';
 import { hereDoc, shQuote } from './shell-quote.ts';
 import { newTag, type LiveState } from './read-live.ts';
-import { LvsError } from './errors.ts';
 import { describeTarget, type HostSession } from './transport.ts';
 
 /** More changed services than this are verified with the full read-back (one `ipvsadm` process each costs ≈ 30 ms). */
@@ -58,17 +57,9 @@ export interface FastContext {
 
 export type FastRead = { readonly ok: true; readonly live: LiveState; readonly context: FastContext } | { readonly ok: false; readonly reason: string };
 
-const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-
+/** The path of one of a stack's files in the state directory; the stack name is checked by `stackFile`. */
 function stackPath(stack: string, suffix: string, prefix = ''): string {
-  if (!STACK_NAME.test(stack)) {
-    throw new LvsError('LVS_UNSAFE_VALUE', `stack name ${JSON.stringify(stack)} is not a plain file name`);
-  }
-  return `"$lvs_dir"/${shQuote(`${prefix}${stack}${suffix}`)}`;
-}
-
-function section(tag: string, name: string): string {
-  return `printf '%s\\n' ${shQuote(sectionLine(tag, name))}`;
+  return `"$lvs_dir"/${stackFile(stack, prefix, suffix)}`;
 }
 
 /** Prints FILE gzip-compressed and base64-encoded when the host has gzip (first line `@@gz`), else as it is. */

@@ -20,7 +20,7 @@ const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
  * saved plan, both files a person can edit: one that could leave the state directory (`../x`) or is no plain file
  * name is refused here, at the one place every record path is built.
  */
-function stackFile(stack: string, prefix = '', suffix = '.json'): string {
+export function stackFile(stack: string, prefix = '', suffix = '.json'): string {
   if (!STACK_NAME.test(stack)) {
     throw new LvsError('LVS_UNSAFE_VALUE', `stack name ${JSON.stringify(stack)} is not a plain file name`, {
       hint: 'A stack name is letters, digits, . _ - (up to 63, starting with a letter or digit); synthesize the app again or make a new plan.',
@@ -33,7 +33,8 @@ export function sectionLine(tag: string, name: string): string {
   return `@@lvsform-section ${tag} ${name}`;
 }
 
-function section(tag: string, name: string): string {
+/** The line that opens a section of a chunk's output. */
+export function section(tag: string, name: string): string {
   return `printf '%s\\n' ${shQuote(sectionLine(tag, name))}`;
 }
 
