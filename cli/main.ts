@@ -1,4 +1,4 @@
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { isLvsError } from '../providers/ipvs/errors.ts';
 import { registerDoctorCommand } from './doctor-command.ts';
 import { registerImportCommand } from './import-command.ts';
@@ -21,15 +21,6 @@ export function buildProgram(): Command {
   registerImportCommand(program);
   registerStatusCommand(program);
   return program;
-}
-
-export function intArg(min: number, max: number) {
-  return (value: string): number => {
-    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, got "${value}"`);
-    const n = Number(value);
-    if (n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, got ${n}`);
-    return n;
-  };
 }
 
 function wantsJson(argv: string[]): boolean {

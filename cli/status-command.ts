@@ -8,7 +8,7 @@ import type { DesiredDirector } from '../providers/ipvs/plan.ts';
 import { type DirectorStatus, readStatus, renderStatus, STATUS_FORMAT } from '../providers/ipvs/status.ts';
 import { loadStacks, readProjectConfig, runApp, selectStack } from '../providers/ipvs/synth.ts';
 import { describeTarget, HostSession } from '../providers/ipvs/transport.ts';
-import { intArg } from './main.ts';
+import { intArg } from './args.ts';
 
 interface StatusOpts {
   stack?: string;
