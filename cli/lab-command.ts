@@ -13,25 +13,32 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 export function registerLabCommands(program: Command): void {
   const lab = program
     .command('lab')
-    .description('the throwaway real-kernel lab: user-mode Linux directors with IPVS, real servers and a client');
+    .description("the throwaway real-kernel lab: QEMU directors running Debian's kernel with IPVS, real servers and a client");
   const dirOption = () => new Option('--lab-dir <dir>', 'lab state directory (default $LVSFORM_LAB_DIR or /tmp/lvsform-lab)');
 
   lab
     .command('up')
-    .description('boot the lab (one kernel per director, in parallel) and print the time to usable ssh')
+    .description('boot the lab (one virtual machine per director, in parallel) and print the time to usable ssh and where it went')
     .option('--directors <n>', 'how many directors', positiveInt, 1)
     .option('--first-index <k>', 'number of the first director (to run a second lab beside one)', positiveInt, 1)
     .option('--skip-modules <list>', 'comma-separated kernel modules the directors must not have (e.g. ip_vs_sh)')
     .option('--no-ip-forward', 'boot the directors with IP forwarding off')
     .option('--persistent', 'give each director a disk under /etc and /var/lib that survives `lab reboot`')
+    .addOption(
+      new Option('--accel <accel>', 'KVM or emulation (default $LVSFORM_LAB_ACCEL, else KVM if a probe boot works)').choices([
+        'kvm',
+        'tcg',
+      ]),
+    )
     .addOption(dirOption())
-    .action(async (o: { directors: number; firstIndex: number; skipModules?: string; ipForward: boolean; persistent?: boolean; labDir?: string }) => {
+    .action(async (o: { directors: number; firstIndex: number; skipModules?: string; ipForward: boolean; persistent?: boolean; accel?: string; labDir?: string }) => {
       const state = await labUp({
         directors: o.directors,
         firstIndex: o.firstIndex,
         dir: o.labDir,
         ipForward: o.ipForward,
         persistent: Boolean(o.persistent),
+        ...(o.accel ? { accel: o.accel } : {}),
         skipModules: o.skipModules ? o.skipModules.split(',').filter(Boolean) : [],
         onProgress: say,
       });
@@ -56,7 +63,7 @@ export function registerLabCommands(program: Command): void {
 
   lab
     .command('down')
-    .description('stop every kernel and ssh master of the lab, delete its taps and its state directory')
+    .description('stop every virtual machine and ssh master of the lab, delete its taps and its state directory')
     .addOption(dirOption())
     .action(async (o: { labDir?: string }) => {
       await labDown({ dir: o.labDir });

@@ -4,39 +4,63 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { LvsError } from '../providers/ipvs/errors.ts';
 import { isProcessWith } from './processes.ts';
+import type { Accel } from './accel.ts';
+import type { LabKernel } from './kernel.ts';
+import { QEMU } from './qemu.ts';
 import type { LabDirector, labPaths } from './state.ts';
 
 type Paths = ReturnType<typeof labPaths>;
 
-export const UML_KERNEL = '/usr/bin/linux.uml';
 const READY = 'lvsform-ready';
 
-/** The argument that marks every process of this lab's kernels (also how `labDown` finds them after a crash). */
-export function umlDirArg(paths: Paths): string {
-  return `uml_dir=${paths.uml}`;
+/** What every director of one lab boots: the kernel, its initramfs and the accelerator (kept in the lab's state). */
+export interface LabBoot {
+  readonly kernel: Pick<LabKernel, 'release' | 'packageName' | 'packageVersion' | 'image' | 'moduleDir'>;
+  readonly initramfs: string;
+  readonly accel: Accel;
 }
 
-/** The kernel command line: the host's root under an overlay (done by init.sh), the tap with gro=1, init settings. */
-export function kernelArgs(paths: Paths, d: LabDirector, memoryMb: number): string[] {
+/**
+ * The argument that marks every QEMU process of this lab (`-name lvsform-lab:DIR`): how `labDown` finds them after a
+ * crash, and how a PID is known to still be this lab's.
+ */
+export function vmMarker(paths: Paths): string {
+  return `lvsform-lab:${paths.dir}`;
+}
+
+/** The kernel command line: the console, then the settings the initramfs and init.sh read. */
+export function kernelArgs(paths: Paths, d: LabDirector, boot: LabBoot): string {
   return [
-    `umid=${d.umid}`,
-    umlDirArg(paths),
-    `mem=${memoryMb}M`,
-    'root=/dev/root',
-    'rootfstype=hostfs',
-    'rootflags=/',
-    'rw',
-    `init=${join(paths.guest, 'init.sh')}`,
-    'con=null',
-    'con0=null,fd:1',
-    'ssl=null',
-    `vec0:transport=tap,ifname=${d.tap},gro=1`,
+    'console=ttyS0',
     'quiet',
+    'panic=-1',
+    // No guest time on things the lab never uses.
+    'mitigations=off',
+    'nokaslr',
     `lvsform_index=${d.index}`,
     `lvsform_dir=${paths.dir}`,
+    `lvsform_moddir=${boot.kernel.moduleDir}`,
     `lvsform_forward=${d.ipForward ? 1 : 0}`,
     ...(d.skipModules.length > 0 ? [`lvsform_skip=${d.skipModules.join(',')}`] : []),
-    ...(d.persistent ? [`ubd0=${diskFile(paths, d)}`, 'lvsform_persist=1'] : []),
+    ...(d.persistent ? ['lvsform_persist=1'] : []),
+  ].join(' ');
+}
+
+/** QEMU's arguments for one director: this machine's root read-only over virtio-9p, the tap, the disk if any. */
+export function qemuArgs(paths: Paths, d: LabDirector, memoryMb: number, boot: LabBoot): string[] {
+  const mac = `52:54:00:4c:56:${d.index.toString(16).padStart(2, '0')}`;
+  return [
+    ...['-name', vmMarker(paths)],
+    ...['-machine', 'pc', '-m', String(memoryMb), '-smp', '1'],
+    ...(boot.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi']),
+    ...['-nodefaults', '-no-reboot', '-display', 'none', '-serial', 'stdio', '-monitor', 'none'],
+    ...['-kernel', boot.kernel.image, '-initrd', boot.initramfs, '-append', kernelArgs(paths, d, boot)],
+    // The host's root, read-only twice over: QEMU opens it read-only, the guest mounts it read-only under its overlay.
+    ...['-fsdev', 'local,id=root,path=/,security_model=passthrough,readonly=on,multidevs=remap'],
+    ...['-device', 'virtio-9p-pci,fsdev=root,mount_tag=hostroot'],
+    ...['-netdev', `tap,id=n0,ifname=${d.tap},script=no,downscript=no`],
+    ...['-device', `virtio-net-pci,netdev=n0,mac=${mac}`],
+    ...(d.persistent ? ['-drive', `file=${diskFile(paths, d)},format=raw,if=virtio`] : []),
   ];
 }
 
@@ -54,13 +78,13 @@ export async function ensureDisk(paths: Paths, d: Pick<LabDirector, 'name'>): Pr
   await execa('mkfs.ext4', ['-q', '-F', '-L', 'lvsform-disk', file]);
 }
 
-/** Starts one director's kernel in its own session (it outlives `lab up`); returns its PID (= process group). */
-export function startDirector(paths: Paths, d: LabDirector, memoryMb: number): number {
-  // The kernel gets file descriptors of its own (no pipe through this process), so `lab up` can exit while it runs.
+/** Starts one director's virtual machine in its own session (it outlives `lab up`); returns its PID (= process group). */
+export function startDirector(paths: Paths, d: LabDirector, memoryMb: number, boot: LabBoot): number {
+  // QEMU gets file descriptors of its own (no pipe through this process), so `lab up` can exit while it runs.
   const console = openSync(d.consoleLog, 'a');
-  const errors = openSync(d.consoleLog.replace(/\.log$/, '.stderr.log'), 'a');
+  const errors = openSync(stderrLog(d), 'a');
   try {
-    const child = execa(UML_KERNEL, kernelArgs(paths, d, memoryMb), {
+    const child = execa(QEMU, qemuArgs(paths, d, memoryMb, boot), {
       cwd: '/',
       detached: true,
       cleanup: false,
@@ -70,15 +94,30 @@ export function startDirector(paths: Paths, d: LabDirector, memoryMb: number): n
       // execa's types list only 3..9 as numeric descriptors; any open descriptor works at run time.
       stdout: console as 3,
       stderr: errors as 3,
-      env: { TMPDIR: '/dev/shm' },
     });
-    if (child.pid === undefined) throw new LvsError('LVS_LAB_BOOT_FAILED', `${d.alias}: ${UML_KERNEL} did not start`);
+    if (child.pid === undefined) throw new LvsError('LVS_LAB_BOOT_FAILED', `${d.alias}: ${QEMU} did not start`);
     child.unref();
     return child.pid;
   } finally {
     closeSync(console);
     closeSync(errors);
   }
+}
+
+function stderrLog(d: Pick<LabDirector, 'consoleLog'>): string {
+  return d.consoleLog.replace(/\.log$/, '.stderr.log');
+}
+
+/** The one line that best says why a director died: QEMU's own error, the init's complaint, or the kernel's panic. */
+async function bootFailureReason(d: LabDirector, log: string): Promise<string> {
+  const stderr = (await readFile(stderrLog(d), 'utf8').catch(() => '')).split('\n');
+  const qemu = stderr.filter((l) => l.startsWith('qemu-system-x86_64: ')).pop();
+  if (qemu) return qemu.replace(/^qemu-system-x86_64: /, 'QEMU: ');
+  const lines = log.split('\n').map((l) => l.trim());
+  const init = lines.filter((l) => l.startsWith('lvsform-init: ')).pop();
+  if (init) return init.slice('lvsform-init: '.length);
+  const panic = lines.find((l) => l.includes('Kernel panic'));
+  return panic ?? lines.filter(Boolean).pop() ?? 'the virtual machine exited before printing anything';
 }
 
 /** Waits for init's ready line on the console; reports init's warnings; fails fast if the kernel dies. */
@@ -97,15 +136,19 @@ export async function waitForDirector(
     seen = warnings.length;
     if (log.includes(READY)) return;
     const tail = () => log.split('\n').slice(-15).join('\n');
-    if (!(await isProcessWith(d.umlPid, umlDirArg(paths)))) {
-      throw new LvsError('LVS_LAB_BOOT_FAILED', `${d.alias} stopped while booting. Console:\n${tail()}`, {
-        hint: `see ${d.consoleLog}`,
+    if (!(await isProcessWith(d.vmPid, vmMarker(paths)))) {
+      const why = await bootFailureReason(d, log);
+      throw new LvsError('LVS_LAB_BOOT_FAILED', `${d.alias} stopped while booting: ${why}\nConsole:\n${tail()}`, {
+        hint: `see ${d.consoleLog} and ${stderrLog(d)}`,
       });
     }
     if (Date.now() > deadline) {
-      throw new LvsError('LVS_LAB_BOOT_TIMEOUT', `${d.alias} was not ready after ${timeoutMs} ms. Console:\n${tail()}`, {
-        hint: `see ${d.consoleLog}`,
-      });
+      const last = log.trim().split('\n').filter(Boolean).pop() ?? 'nothing on the console';
+      throw new LvsError(
+        'LVS_LAB_BOOT_TIMEOUT',
+        `${d.alias} was not ready after ${timeoutMs / 1000} s (last console line: ${last})\nConsole:\n${tail()}`,
+        { hint: `see ${d.consoleLog}; under emulation (TCG) a busy machine boots slower: try a longer --boot-timeout` },
+      );
     }
     await new Promise((r) => setTimeout(r, 40));
   }

@@ -3,10 +3,16 @@ import { execa } from 'execa';
 import { LvsError } from '../providers/ipvs/errors.ts';
 import type { DirectorAddresses } from './addresses.ts';
 
-/** What the lab runs on the host (or, through the shared root, inside each guest), and the Debian package of each. */
+/**
+ * What the lab runs on the host (QEMU, and what fetches and unpacks Debian's kernel) or, through the shared read-only
+ * root, inside each guest, and the Debian package of each.
+ */
 export const LAB_REQUIREMENTS: ReadonlyArray<{ readonly path: string; readonly pkg: string }> = [
-  { path: '/usr/bin/linux.uml', pkg: 'user-mode-linux' },
-  { path: '/usr/lib/uml/modules', pkg: 'user-mode-linux' },
+  { path: '/usr/bin/qemu-system-x86_64', pkg: 'qemu-system-x86' },
+  { path: '/usr/bin/apt-get', pkg: 'apt' },
+  { path: '/usr/bin/dpkg-deb', pkg: 'dpkg' },
+  { path: '/usr/sbin/depmod', pkg: 'kmod' },
+  { path: '/usr/bin/xz', pkg: 'xz-utils' },
   { path: '/usr/sbin/ipvsadm', pkg: 'ipvsadm' },
   { path: '/usr/sbin/modprobe', pkg: 'kmod' },
   { path: '/usr/sbin/insmod', pkg: 'kmod' },

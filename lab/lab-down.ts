@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { closeControlMaster } from './control-master.ts';
-import { umlDirArg } from './boot-director.ts';
+import { vmMarker } from './boot-director.ts';
 import { findProcessesWith, isProcessWith, signal, waitGone } from './processes.ts';
 import { labDir, labPaths, readLabState } from './state.ts';
 import { deleteTaps } from './tap-devices.ts';
@@ -11,8 +11,9 @@ export interface LabDownOptions {
 }
 
 /**
- * Takes the lab down: stops its ControlMasters and kernels by PID (the kernels' whole process groups, plus any
- * process still carrying this lab's `uml_dir=` argument, e.g. after a crash), deletes its taps and its directory.
+ * Takes the lab down: stops its ControlMasters and virtual machines by PID (each QEMU's whole process group, plus any
+ * process still carrying this lab's `-name lvsform-lab:DIR` argument, e.g. after a crash), deletes its taps and its
+ * directory.
  * Safe to run twice, with no lab, or after a crash.
  */
 export async function labDown(opts: LabDownOptions = {}): Promise<void> {
@@ -26,11 +27,11 @@ export async function labDown(opts: LabDownOptions = {}): Promise<void> {
     const pid = await closeControlMaster(d);
     if (pid) stopping.push(pid);
   }
-  const marker = umlDirArg(paths);
+  const marker = vmMarker(paths);
   for (const d of directors) {
-    if (await isProcessWith(d.umlPid, marker)) {
-      signal(-(d.umlPid as number), 'SIGKILL'); // the kernel is a process-group leader (started detached)
-      stopping.push(d.umlPid as number);
+    if (await isProcessWith(d.vmPid, marker)) {
+      signal(-(d.vmPid as number), 'SIGKILL'); // QEMU is a process-group leader (started detached)
+      stopping.push(d.vmPid as number);
     }
   }
   for (const pid of await findProcessesWith(marker)) {

@@ -1,7 +1,7 @@
 import { rename } from 'node:fs/promises';
 import { execa } from 'execa';
 import { LvsError } from '../providers/ipvs/errors.ts';
-import { ensureDisk, startDirector, umlDirArg, waitForDirector } from './boot-director.ts';
+import { ensureDisk, startDirector, vmMarker, waitForDirector } from './boot-director.ts';
 import { closeControlMaster, openControlMaster } from './control-master.ts';
 import { isProcessWith, signal, waitGone } from './processes.ts';
 import { type DirectorBootOptions, findDirector, labDir, labPaths, readLabState, writeLabState } from './state.ts';
@@ -11,7 +11,7 @@ export interface LabRebootOptions {
   readonly dir?: string;
   /** New boot options for this director (kept for later reboots); unset fields keep their current value. */
   readonly options?: DirectorBootOptions;
-  /** Memory of the kernel. @default 512 */
+  /** Memory of the virtual machine. @default 512 */
   readonly memoryMb?: number;
   /** @default 120000 */
   readonly bootTimeoutMs?: number;
@@ -21,7 +21,7 @@ export interface LabRebootOptions {
 export interface LabRebootResult {
   /** Milliseconds from the halt to a working ssh. */
   readonly ms: number;
-  readonly umlPid: number;
+  readonly vmPid: number;
 }
 
 /**
@@ -44,36 +44,36 @@ export async function labReboot(director: string | number, opts: LabRebootOption
   if (d.persistent) await ensureDisk(paths, d);
 
   progress(`${d.alias}: sync and power off`);
-  const marker = umlDirArg(paths);
-  if (await isProcessWith(d.umlPid, marker)) {
+  const marker = vmMarker(paths);
+  if (await isProcessWith(d.vmPid, marker)) {
     // The command returns before the power-off, so ssh does not wait on a connection that dies.
     await execa('ssh', ['-F', state.sshConfig, d.alias, 'sync; (sleep 0.3; busybox poweroff -f) </dev/null >/dev/null 2>&1 &'], {
       reject: false,
       timeout: 15_000,
       stdin: 'ignore',
     });
-    const left = await waitGone([d.umlPid as number], 15_000);
+    const left = await waitGone([d.vmPid as number], 15_000);
     if (left.length > 0) {
-      progress(`${d.alias}: no clean power-off; killing the kernel`);
-      signal(-(d.umlPid as number), 'SIGKILL');
-      await waitGone([d.umlPid as number], 5_000);
+      progress(`${d.alias}: no clean power-off; killing its virtual machine`);
+      signal(-(d.vmPid as number), 'SIGKILL');
+      await waitGone([d.vmPid as number], 5_000);
     }
   }
   const masterPid = await closeControlMaster(d);
   if (masterPid) await waitGone([masterPid], 5_000);
   d.controlMasterPid = null;
-  d.umlPid = null;
+  d.vmPid = null;
   // The new boot gets a fresh console log (its ready line is what the wait looks for); the old one is kept.
   await rename(d.consoleLog, d.consoleLog.replace(/\.log$/, `.before-reboot-${Date.now()}.log`)).catch(() => undefined);
   await writeLabState(state);
 
   progress(`${d.alias}: booting again${d.persistent ? ' (persistent disk)' : ''}`);
-  d.umlPid = startDirector(paths, d, opts.memoryMb ?? 512);
+  d.vmPid = startDirector(paths, d, opts.memoryMb ?? 512, state.boot);
   await writeLabState(state);
   await waitForDirector(paths, d, opts.bootTimeoutMs ?? 120_000, (w) => progress(`warning: ${w}`));
   d.controlMasterPid = await openControlMaster(state, d);
   await writeLabState(state);
   const ms = Date.now() - started;
   progress(`${d.alias}: back after ${(ms / 1000).toFixed(1)} s`);
-  return { ms, umlPid: d.umlPid };
+  return { ms, vmPid: d.vmPid };
 }

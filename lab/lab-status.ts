@@ -1,4 +1,4 @@
-import { umlDirArg } from './boot-director.ts';
+import { vmMarker } from './boot-director.ts';
 import { isProcessWith } from './processes.ts';
 import { type LabState, labDir, labPaths, readLabState } from './state.ts';
 
@@ -22,13 +22,13 @@ export interface LabStatus {
 export async function labStatus(opts: { dir?: string } = {}): Promise<LabStatus> {
   const dir = labDir(opts.dir);
   const state = await readLabState(dir);
-  const marker = umlDirArg(labPaths(dir));
+  const marker = vmMarker(labPaths(dir));
   const directors = await Promise.all(
     (state?.directors ?? []).map(async (d) => ({
       name: d.name,
       alias: d.alias,
       guestAddress: d.guestAddress,
-      kernelRunning: await isProcessWith(d.umlPid, marker),
+      kernelRunning: await isProcessWith(d.vmPid, marker),
       controlMasterRunning: await isProcessWith(d.controlMasterPid, d.alias),
     })),
   );

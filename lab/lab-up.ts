@@ -1,11 +1,13 @@
-import { chmod, copyFile, mkdir, readdir } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LvsError } from '../providers/ipvs/errors.ts';
 import { MAX_DIRECTORS, directorAddresses } from './addresses.ts';
-import { ensureDisk, startDirector, waitForDirector } from './boot-director.ts';
+import { chooseAccel } from './accel.ts';
+import { type LabBoot, ensureDisk, startDirector, waitForDirector } from './boot-director.ts';
 import { openControlMaster } from './control-master.ts';
 import { checkLabAddresses, checkLabHost } from './host-check.ts';
+import { ensureInitramfs, ensureKernel } from './kernel.ts';
 import { labDown } from './lab-down.ts';
 import { labStatus } from './lab-status.ts';
 import { writeSshFiles } from './ssh-files.ts';
@@ -34,8 +36,13 @@ export interface LabUpOptions extends DirectorBootOptions {
   readonly firstIndex?: number;
   /** Boot options of single directors by number, over the lab-wide `skipModules` / `ipForward`. @default {} */
   readonly directorOptions?: Readonly<Record<number, DirectorBootOptions>>;
-  /** Memory of each kernel. @default 512 */
+  /** Memory of each virtual machine. @default 512 */
   readonly memoryMb?: number;
+  /**
+   * `kvm` or `tcg`. @default $LVSFORM_LAB_ACCEL, else KVM when a short probe boot under it works (remembered in the
+   * cache), else TCG
+   */
+  readonly accel?: string;
   /** @default 120000 */
   readonly bootTimeoutMs?: number;
   /** Progress lines (what is happening, the time to usable ssh). */
@@ -43,10 +50,26 @@ export interface LabUpOptions extends DirectorBootOptions {
 }
 
 /**
- * Boots the lab: one user-mode Linux kernel per director, in parallel, each with its own IPVS table, sshd, client and
- * real-server namespaces (see lab/guest/init.sh and LAB_TOPOLOGY). Returns once every director answers ssh.
- * Installs nothing. On failure or SIGINT/SIGTERM it takes down everything it started.
+ * Boots the lab: one QEMU virtual machine per director running Debian's own kernel, in parallel, each with its own
+ * IPVS table, sshd, client and real-server namespaces (see lab/guest/init.sh and LAB_TOPOLOGY). Returns once every
+ * director answers ssh. Installs no package; fetches Debian's kernel into the cache on first use. On failure or
+ * SIGINT/SIGTERM it takes down everything it started.
  */
+/**
+ * Where one guest's boot went, from the uptime marks its init prints (`lvsform-time: PHASE SECONDS`): the kernel and
+ * initramfs up to init.sh, then each phase of init.sh.
+ */
+async function guestTimings(d: LabDirector): Promise<string> {
+  const log = await readFile(d.consoleLog, 'utf8').catch(() => '');
+  const marks = [...log.matchAll(/^lvsform-time: (\S+) ([\d.]+)/gm)].map((m) => ({ name: m[1]!, at: Number(m[2]) }));
+  if (marks.length === 0) return 'no timings on the console';
+  const parts = [`kernel ${marks[0]!.at.toFixed(1)} s`];
+  for (let i = 1; i < marks.length; i++) {
+    parts.push(`${marks[i]!.name} ${(marks[i]!.at - marks[i - 1]!.at).toFixed(1)} s`);
+  }
+  return parts.join(', ');
+}
+
 export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
   const started = Date.now();
   const progress = opts.onProgress ?? (() => {});
@@ -79,7 +102,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
       skipModules: [...(own.skipModules ?? opts.skipModules ?? [])],
       ipForward: own.ipForward ?? opts.ipForward ?? true,
       persistent: own.persistent ?? opts.persistent ?? false,
-      umlPid: null,
+      vmPid: null,
       controlMasterPid: null,
       controlPath: join(paths.controlSockets, a.alias),
       consoleLog: join(paths.logs, `${a.name}.console.log`),
@@ -92,6 +115,34 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
     });
   }
 
+  const timings: string[] = [];
+  const phase = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+    const t = Date.now();
+    const r = await f();
+    timings.push(`${name} ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    return r;
+  };
+  const kernel = await phase('kernel', () => ensureKernel(progress));
+  const initramfs = await phase('initramfs', () => ensureInitramfs(kernel));
+  const choice = await phase('accelerator', () =>
+    chooseAccel(kernel, initramfs, { ...(opts.accel !== undefined ? { accel: opts.accel } : {}), progress }),
+  );
+  const boot: LabBoot = {
+    kernel: {
+      release: kernel.release,
+      packageName: kernel.packageName,
+      packageVersion: kernel.packageVersion,
+      image: kernel.image,
+      moduleDir: kernel.moduleDir,
+    },
+    initramfs,
+    accel: choice.accel,
+  };
+  progress(
+    `kernel ${kernel.release} (${kernel.packageName} ${kernel.packageVersion}), ${choice.accel.toUpperCase()} ` +
+      `(${choice.source}${choice.detail ? `: ${choice.detail}` : ''})`,
+  );
+
   const state: LabState = {
     version: 1,
     dir,
@@ -102,6 +153,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
     knownHosts: paths.knownHosts,
     identityFile: paths.identityFile,
     logDir: paths.logs,
+    boot,
     directors,
   };
 
@@ -116,7 +168,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    for (const p of [paths.guest, paths.uml, paths.logs, paths.controlSockets]) await mkdir(p, { recursive: true });
+    for (const p of [paths.guest, paths.logs, paths.controlSockets]) await mkdir(p, { recursive: true });
     await writeLabState(state); // before anything starts, so that labDown finds it after a crash
     for (const f of await readdir(GUEST_FILES)) await copyFile(join(GUEST_FILES, f), join(paths.guest, f));
     await chmod(join(paths.guest, 'init.sh'), 0o755);
@@ -126,22 +178,34 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
     await checkLabAddresses(directors);
     await createTaps(directors);
     for (const d of directors) if (d.persistent) await ensureDisk(paths, d);
+    const bootStarted = Date.now();
     for (const d of directors) {
       if (interrupted) break;
-      d.umlPid = startDirector(paths, d, opts.memoryMb ?? 512);
+      d.vmPid = startDirector(paths, d, opts.memoryMb ?? 512, boot);
     }
     await writeLabState(state);
-    await Promise.all(
+    const perDirector = await Promise.all(
       directors.map(async (d) => {
         await waitForDirector(paths, d, opts.bootTimeoutMs ?? 120_000, (w) => progress(`warning: ${w}`));
+        const ready = Date.now();
         d.controlMasterPid = await openControlMaster(state, d);
+        return { d, bootMs: ready - bootStarted, sshMs: Date.now() - ready };
       }),
     );
+    for (const { d, bootMs, sshMs } of perDirector) {
+      const guest = await guestTimings(d);
+      progress(
+        `${d.alias}: ready after ${(bootMs / 1000).toFixed(1)} s (${guest}), first ssh ${(sshMs / 1000).toFixed(1)} s`,
+      );
+    }
     if (interrupted) throw new LvsError('LVS_LAB_INTERRUPTED', `lab up interrupted by ${interrupted}`);
     state.status = 'up';
     state.bootMs = Date.now() - started;
     await writeLabState(state);
-    progress(`lab up: ${count} director${count > 1 ? 's' : ''} answer ssh after ${(state.bootMs / 1000).toFixed(1)} s`);
+    progress(
+      `lab up: ${count} director${count > 1 ? 's' : ''} answer ssh after ${(state.bootMs / 1000).toFixed(1)} s ` +
+        `(${timings.join(', ')}; boot and ssh ${((Date.now() - bootStarted) / 1000).toFixed(1)} s)`,
+    );
     progress(`try: ssh -F ${paths.sshConfig} ${directors[0]?.alias} ipvsadm -L -n`);
     return state;
   } catch (e) {

@@ -31,8 +31,30 @@ export function renderSshConfig(paths: Paths, directors: readonly DirectorAddres
   return `# lvsform lab. Example: ssh -F ${paths.sshConfig} lab-director-1 ipvsadm -L -n\n\n${blocks.join('\n')}`;
 }
 
+/** The guests' sshd configuration (each guest adds its own `ListenAddress` on sshd's command line). */
+export const GUEST_SSHD_CONFIG = [
+  'Port 22',
+  'HostKey /etc/lvsform/ssh_host_ed25519_key',
+  'AuthorizedKeysFile /etc/lvsform/authorized_keys',
+  'PermitRootLogin prohibit-password',
+  'PasswordAuthentication no',
+  'KbdInteractiveAuthentication no',
+  'UsePAM no',
+  'StrictModes no',
+  'UseDNS no',
+  'PermitUserRC no',
+  'PrintMotd no',
+  'PrintLastLog no',
+  'MaxSessions 200',
+  'MaxStartups 200',
+  'PidFile /run/sshd.pid',
+  'Subsystem sftp internal-sftp',
+  '',
+].join('\n');
+
 /**
- * Generates the lab's client key and the guests' host key, and writes `authorized_keys` (read by the guests),
+ * Generates the lab's client key and the guests' host key (mode 0600, as sshd wants), and writes `authorized_keys`
+ * and `sshd_config` (read by the guests),
  * `known_hosts` (the pinned host key for every director) and `ssh_config`.
  */
 export async function writeSshFiles(paths: Paths, directors: readonly DirectorAddresses[]): Promise<void> {
@@ -42,6 +64,7 @@ export async function writeSshFiles(paths: Paths, directors: readonly DirectorAd
     execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'lvsform-lab-host', '-f', hostKey]),
   ]);
   await copyFile(`${paths.identityFile}.pub`, join(paths.guest, 'authorized_keys'));
+  await writeFile(join(paths.guest, 'sshd_config'), GUEST_SSHD_CONFIG);
   const [type, key] = (await readFile(`${hostKey}.pub`, 'utf8')).trim().split(/\s+/);
   const knownHosts = directors.map((d) => `${d.alias},${d.guestAddress} ${type} ${key}\n`).join('');
   await writeFile(paths.knownHosts, knownHosts);

@@ -2,6 +2,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { LvsError } from '../providers/ipvs/errors.ts';
 import type { DirectorAddresses } from './addresses.ts';
+import type { LabBoot } from './boot-director.ts';
 
 export const DEFAULT_LAB_DIR = '/tmp/lvsform-lab';
 
@@ -24,8 +25,8 @@ export interface LabDirector extends DirectorAddresses {
   readonly ipForward: boolean;
   /** Whether the director has a persistent disk (older state files lack it: false). */
   persistent?: boolean;
-  /** PID of the user-mode Linux kernel (also its process group), once started. */
-  umlPid: number | null;
+  /** PID of the director's QEMU process (also its process group), once started. */
+  vmPid: number | null;
   /** PID of the OpenSSH ControlMaster, once open. */
   controlMasterPid: number | null;
   readonly controlPath: string;
@@ -44,6 +45,8 @@ export interface LabState {
   readonly knownHosts: string;
   readonly identityFile: string;
   readonly logDir: string;
+  /** The kernel, initramfs and accelerator every director boots (a reboot boots the same). */
+  readonly boot: LabBoot;
   readonly directors: LabDirector[];
 }
 
@@ -60,7 +63,6 @@ export function labPaths(dir: string) {
     knownHosts: join(dir, 'known_hosts'),
     identityFile: join(dir, 'id_ed25519'),
     guest: join(dir, 'guest'),
-    uml: join(dir, 'uml'),
     logs: join(dir, 'logs'),
     controlSockets: join(dir, 'cm'),
     disks: join(dir, 'disks'),
@@ -72,7 +74,7 @@ export async function readLabState(dir?: string): Promise<LabState | undefined> 
   const file = labPaths(labDir(dir)).state;
   try {
     const parsed = JSON.parse(await readFile(file, 'utf8')) as LabState;
-    return parsed.version === 1 && Array.isArray(parsed.directors) ? parsed : undefined;
+    return parsed.version === 1 && Array.isArray(parsed.directors) && parsed.boot ? parsed : undefined;
   } catch {
     return undefined;
   }

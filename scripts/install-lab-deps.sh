@@ -3,8 +3,8 @@
 # Quiet when everything is present. Extra package names may be given as arguments (e.g. keepalived).
 set -euo pipefail
 
-packages=(user-mode-linux ipvsadm kmod iproute2 openssh-server openssh-client busybox-static curl iptables perl-base
-  uml-utilities e2fsprogs procps "$@")
+packages=(qemu-system-x86 xz-utils ipvsadm kmod iproute2 openssh-server openssh-client busybox-static curl iptables perl-base
+  e2fsprogs procps "$@")
 
 missing=()
 for p in "${packages[@]}"; do

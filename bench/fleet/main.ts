@@ -17,7 +17,7 @@ const DIR = process.env['LVSFORM_FLEET_LAB_DIR'] ?? LAB_DIR;
 const FIRST = argNumber('--first-index', 1);
 
 /** Host memory (RSS, MB) of every process in each director kernel's process group. */
-function umlMemoryMb(lab: LabState): number[] {
+function vmMemoryMb(lab: LabState): number[] {
   const rss = new Map<number, number>();
   for (const pid of readdirSync('/proc').filter((p) => /^[0-9]+$/.test(p))) {
     try {
@@ -30,7 +30,7 @@ function umlMemoryMb(lab: LabState): number[] {
       /* gone */
     }
   }
-  return lab.directors.map((d) => (rss.get(d.umlPid ?? -1) ?? 0) / 1024);
+  return lab.directors.map((d) => (rss.get(d.vmPid ?? -1) ?? 0) / 1024);
 }
 
 async function main(): Promise<void> {
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
             ours.push(s);
             cpu = (c.user + c.system) / 1e6;
             peak = high;
-            mem = umlMemoryMb(lab);
+            mem = vmMemoryMb(lab);
           }
         }
       }

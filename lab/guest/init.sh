@@ -1,38 +1,37 @@
 #!/bin/sh
-# PID 1 of one lab director (user-mode Linux booted with the host's filesystem as its root).
-# Settings arrive as kernel command-line variables:
+# PID 1 of one lab director: Debian's kernel under QEMU, started by the initramfs (initramfs-init.sh) on an overlay of
+# the host's root (read-only over 9p) whose writable layer is a tmpfs. Settings arrive as kernel command-line variables:
 #   lvsform_dir      the host's lab state directory (read once, before anything else)
+#   lvsform_moddir   the kernel's module tree on the host (the lab's kernel cache)
 #   lvsform_index    the director's number k (tap side 203.0.113.(4k-2), point to point with the host's 4k-3)
 #   lvsform_skip     comma-separated kernel modules to hide and never load (e.g. ip_vs_sh)
 #   lvsform_forward  1 (default) or 0: net.ipv4.ip_forward and IPv6 forwarding on the director
-#   lvsform_persist  1: /etc and /var/lib keep their changes on the disk /dev/ubda across reboots; the IPVS modules are
+#   lvsform_persist  1: /etc and /var/lib keep their changes on the disk /dev/vda across reboots; the IPVS modules are
 #                    not loaded here but the way a distribution boots: /etc/modules-load.d, /etc/sysctl.d, and
 #                    Debian's ipvsadm service (AUTO="true" in /etc/default/ipvsadm restores /etc/ipvsadm.rules)
-# It prints "lvsform-ready" on the console when sshd listens and every namespace serves.
+# It prints "lvsform-ready" on the console when sshd listens and every namespace serves. Under emulation every
+# process start costs tenths of a second, so it starts as few as it can: batches for ip, one modprobe.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root
 k=${lvsform_index:?lvsform_index is required}
 kver=$(uname -r)
-moddir=/usr/lib/uml/modules/$kver
+moddir=${lvsform_moddir:?lvsform_moddir is required}
+nic=eth0
 say() { echo "lvsform-init: $*"; }
+# Boot timings for lab up: the guest's uptime at each phase (read is a shell builtin: no process).
+mark() { read -r up _ < /proc/uptime; echo "lvsform-time: $1 $up"; }
 
-# 1. Protect the host: every write of the guest goes to an overlay whose upper layer is a tmpfs.
-mount -t tmpfs -o mode=0755 lvsform-upper /mnt || { say "tmpfs failed"; exit 1; }
-mkdir -p /mnt/upper /mnt/work /mnt/root
-insmod "$moddir/kernel/fs/overlayfs/overlay.ko" || { say "overlay module failed"; exit 1; }
-mount -t overlay -o lowerdir=/,upperdir=/mnt/upper,workdir=/mnt/work lvsform-root /mnt/root || { say "overlay failed"; exit 1; }
-cd /mnt/root && mkdir -p .oldroot && pivot_root . .oldroot || { say "pivot_root failed"; exit 1; }
-cd /
+# 1. The usual mounts (the root is already the overlay: nothing written here reaches the host).
 mount -t proc proc /proc
+mark root
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
-mkdir -p /dev/pts /dev/shm
+mkdir -p /dev/pts /dev/shm /run /var/lib/lvsform /usr/lib/modules
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs -o mode=0755 tmpfs /run
-mkdir -p /run/sshd /run/netns /var/lib/lvsform
+mkdir -p /run/sshd /run/netns
 cp -r "$lvsform_dir/guest" /etc/lvsform
-umount -l /.oldroot
 echo "lab-director-$k" > /proc/sys/kernel/hostname
 
 # 2. Shell start-up files from the host's /root would run on every ssh command: blank them.
@@ -41,11 +40,11 @@ for f in /root/.bashrc /root/.profile /root/.bash_profile /root/.bash_login /roo
 done
 
 # 3. Kernel modules, findable inside the overlay only; hidden ones cannot be loaded, not even on demand.
-mkdir -p /usr/lib/modules && ln -s "$moddir" "/usr/lib/modules/$kver"
+rm -rf "/usr/lib/modules/$kver" && ln -s "$moddir" "/usr/lib/modules/$kver"
 if [ "$lvsform_persist" = 1 ]; then
   # The persistent disk: an overlay upper for /etc and one for /var/lib, both on the director's own ext4 image.
   mkdir -p /persist
-  if modprobe ext4 && mount -t ext4 /dev/ubda /persist; then
+  if modprobe -a virtio_blk ext4 && mount -t ext4 /dev/vda /persist; then
     for p in etc var/lib; do
       n=$(echo "$p" | tr / _)
       mkdir -p "/persist/$n/upper" "/persist/$n/work"
@@ -53,19 +52,28 @@ if [ "$lvsform_persist" = 1 ]; then
         || say "persistent /$p failed"
     done
   else
-    say "persistent disk /dev/ubda did not mount"
+    say "persistent disk /dev/vda did not mount"
   fi
 fi
-modules="ipv6 nf_conntrack nf_nat ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr ip_vs_dh ip_vs_sh
-ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_mh ip_vs_ftp ip_vs_pe_sip tunnel4 tunnel6 ipip ip_gre fou fou6 ip6_tunnel
-ip6_gre veth bridge dummy iptable_mangle ip6table_mangle xt_mark xt_multiport"
+# What the namespaces below need now (veth pairs, the bridge, the real servers' tunnel devices, which appear in every
+# namespace when their module loads), and the rest (IPVS and every scheduler, conntrack, the firewall-mark matches),
+# which loads in the background while the network is built: under emulation the guest waits mostly on reading module
+# files from the host, and that wait overlaps the work that follows.
+net_modules="veth bridge tunnel4 tunnel6 ipip ip_gre fou fou6 ip6_tunnel ip6_gre"
+modules="nf_conntrack nf_nat ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr ip_vs_dh ip_vs_sh
+ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_mh ip_vs_ftp ip_vs_pe_sip dummy iptable_mangle ip6table_mangle xt_mark
+xt_multiport"
+without() { # WORD LIST...: the list without WORD
+  w=$1; shift; kept=""
+  for x in "$@"; do [ "$x" = "$w" ] || kept="$kept $x"; done
+  echo "$kept"
+}
 if [ -n "$lvsform_skip" ]; then
   oldifs=$IFS; IFS=,; set -- $lvsform_skip; IFS=$oldifs
   for m in "$@"; do
     for p in $(grep "/$m.ko[.a-z]*:" "$moddir/modules.dep" | cut -d: -f1); do rm -f "$moddir/$p"; done
-    kept=""
-    for x in $modules; do [ "$x" = "$m" ] || kept="$kept $x"; done
-    modules=$kept
+    modules=$(without "$m" $modules)
+    net_modules=$(without "$m" $net_modules)
     say "module $m hidden"
   done
 fi
@@ -74,14 +82,25 @@ if [ "$lvsform_persist" = 1 ]; then
   for x in $modules; do case "$x" in ip_vs*) ;; *) kept="$kept $x" ;; esac; done
   modules=$kept
 fi
-modprobe -a $modules 2>/dev/null || for m in $modules; do modprobe "$m" || say "module $m not loaded"; done
+load() { modprobe -a "$@" 2>/dev/null || for m in "$@"; do modprobe "$m" || say "module $m not loaded"; done; }
+load $net_modules
+(
+  load $modules
+  # Firewall marks for the fwmark services, set in mangle PREROUTING, before IPVS sees the packet.
+  iptables-legacy -t mangle -A PREROUTING -d 198.51.100.50 -p tcp -m multiport --dports 80,8080 -j MARK --set-mark 1 \
+    || say "IPv4 fwmark rule failed"
+  ip6tables-legacy -t mangle -A PREROUTING -d 2001:db8:100::50 -p tcp -m multiport --dports 80,8080 -j MARK --set-mark 2 \
+    || say "IPv6 fwmark rule failed"
+) &
+background_modules=$!
 
+mark modules
 # 4. Networking. Root namespace = the director; namespaces client and rs1..rs4.
 fwd=${lvsform_forward:-1}
 ip -force -b - <<NET
 link set lo up
-addr add 203.0.113.$((4 * k - 2))/32 peer 203.0.113.$((4 * k - 3))/32 dev vec0
-link set vec0 up
+addr add 203.0.113.$((4 * k - 2))/32 peer 203.0.113.$((4 * k - 3))/32 dev $nic
+link set $nic up
 netns add client
 netns add rs1
 netns add rs2
@@ -120,10 +139,14 @@ done
 printf '%s' "$vips" | ip -force -b -
 echo "$fwd" > /proc/sys/net/ipv4/ip_forward
 echo "$fwd" > /proc/sys/net/ipv6/conf/all/forwarding
-for d in all default client0 rsbr0 vec0; do
+for d in all default client0 rsbr0 $nic; do
   echo 0 > /proc/sys/net/ipv4/conf/$d/rp_filter
   echo 1 > /proc/sys/net/ipv4/conf/$d/accept_local
 done
+# sshd on the tap address, with the lab's pinned host key and the lab's client key; it starts (reading its libraries
+# from the host) while the namespaces are built. The configuration comes from the host (lab/ssh-files.ts).
+/usr/sbin/sshd -f /etc/lvsform/sshd_config -o "ListenAddress=203.0.113.$((4 * k - 2))" &
+sshd_starting=$!
 if [ "$lvsform_persist" = 1 ]; then
   # What a distribution's boot does: systemd-modules-load, systemd-sysctl, then Debian's /etc/init.d/ipvsadm start.
   for f in /etc/modules-load.d/*.conf; do
@@ -147,13 +170,6 @@ if [ "$lvsform_persist" = 1 ]; then
       || say "ipvsadm restore failed"
   fi
 fi
-# Firewall marks for the fwmark services, set in mangle PREROUTING, before IPVS sees the packet. (nft cannot program
-# this kernel's nf_tables from inside user-mode Linux: every rule fails with "Operation not supported".)
-iptables-legacy -t mangle -A PREROUTING -d 198.51.100.50 -p tcp -m multiport --dports 80,8080 -j MARK --set-mark 1 \
-  || say "IPv4 fwmark rule failed"
-ip6tables-legacy -t mangle -A PREROUTING -d 2001:db8:100::50 -p tcp -m multiport --dports 80,8080 -j MARK --set-mark 2 \
-  || say "IPv6 fwmark rule failed"
-
 ip -n client -force -b - <<NET
 link set lo up
 addr add 198.51.100.200/24 dev eth0
@@ -163,6 +179,7 @@ route add default via 198.51.100.1
 route add default via 2001:db8:100::1
 NET
 
+mark network
 # Real servers: their own address, the DR/TUN VIPs on lo, tunnel decapsulation, HTTP on 80/8080, UDP echo on 53.
 lovips=""
 echo_addrs=""
@@ -174,14 +191,16 @@ addr add 2001:db8:100::$i/128 dev lo nodad
   echo_addrs="$echo_addrs 198.51.100.$i 2001:db8:100::$i"
   i=$((i + 1))
 done
-for r in 1 2 3 4; do
-  mkdir -p /srv/lvsform/rs$r
+mkdir -p /srv/lvsform/rs1 /srv/lvsform/rs2 /srv/lvsform/rs3 /srv/lvsform/rs4
+# The four are set up side by side: each mostly waits on the host's files.
+for r in 1 2 3 4; do (
   echo "rs$r" > /srv/lvsform/rs$r/index.html
   printf 'link set lo up\naddr add 192.0.2.1%s/24 dev eth0\naddr add 2001:db8::1%s/64 dev eth0 nodad\nlink set eth0 up
 route add default via 192.0.2.1\nroute add default via 2001:db8::1\n%slink set tunl0 up\nlink set gre0 up
 link set ip6tnl0 up\nlink set ip6gre0 up\nfou add port 6080 gue\nfou add port 6080 gue -6\n' \
     "$r" "$r" "$lovips" | ip -n "rs$r" -force -b -
-  ip netns exec "rs$r" /bin/sh -c '
+  # Static busybox throughout (nsenter, sh, httpd): under emulation a dynamically linked start costs several times more.
+  busybox nsenter --net=/run/netns/rs$r busybox sh -c '
     for d in /proc/sys/net/ipv4/conf/*; do echo 0 > $d/rp_filter; done
     echo 1 > /proc/sys/net/ipv4/conf/all/arp_ignore
     echo 2 > /proc/sys/net/ipv4/conf/all/arp_announce
@@ -190,32 +209,21 @@ link set ip6tnl0 up\nlink set ip6gre0 up\nfou add port 6080 gue\nfou add port 60
     busybox httpd -p 80 -h "$1"
     busybox httpd -p 8080 -h "$1"
     shift
-    perl /etc/lvsform/udp-echo.pl "$@" </dev/null >/dev/null 2>&1 &
+    perl /etc/lvsform/udp-echo.pl --ready "/run/lvsform-udp-$1" "$@" </dev/null >/dev/null 2>&1 &
   ' sh "/srv/lvsform/rs$r" "rs$r" "192.0.2.1$r" "2001:db8::1$r" $echo_addrs
-done
+) & done
+mark real-servers-started
 
-# 5. sshd on the tap address, with the lab's pinned host key and the lab's client key.
-cat > /etc/lvsform/sshd_config <<SSHD
-ListenAddress 203.0.113.$((4 * k - 2))
-Port 22
-HostKey /etc/lvsform/ssh_host_ed25519_key
-AuthorizedKeysFile /etc/lvsform/authorized_keys
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-UseDNS no
-PermitUserRC no
-PrintMotd no
-PrintLastLog no
-MaxSessions 200
-MaxStartups 200
-PidFile /run/sshd.pid
-Subsystem sftp internal-sftp
-SSHD
-chmod 600 /etc/lvsform/ssh_host_ed25519_key
-/usr/sbin/sshd -f /etc/lvsform/sshd_config || say "sshd failed"
+wait "$sshd_starting" || say "sshd failed"
+wait
+# The UDP echo servers run in the background: ready means every one has bound its sockets (a 10 s bound).
+n=0
+while [ $n -lt 200 ] && ! { [ -e /run/lvsform-udp-rs1 ] && [ -e /run/lvsform-udp-rs2 ] && [ -e /run/lvsform-udp-rs3 ] \
+  && [ -e /run/lvsform-udp-rs4 ]; }; do
+  busybox usleep 50000; n=$((n + 1))
+done
+[ $n -lt 200 ] || say "UDP echo servers did not start"
+mark all-serving
 echo "lvsform-ready"
 
 # PID 1 stays, reaping orphans.

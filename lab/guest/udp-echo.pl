@@ -1,11 +1,13 @@
 #!/usr/bin/perl
 # UDP echo of one lab real server: answers every datagram on port 53 with the server's name, from the address the
 # datagram was sent to (one socket per address, so direct-routing and tunnelled VIPs answer from the VIP).
-# Usage: udp-echo.pl NAME ADDRESS...
+# Usage: udp-echo.pl [--ready FILE] NAME ADDRESS...   (FILE is created once every socket is bound)
 use strict;
 use warnings;
 use Socket qw(AF_INET AF_INET6 SOCK_DGRAM SOL_SOCKET SO_REUSEADDR inet_aton inet_pton pack_sockaddr_in pack_sockaddr_in6);
 
+my $ready_file;
+if (@ARGV > 1 && $ARGV[0] eq '--ready') { shift @ARGV; $ready_file = shift @ARGV; }
 my ($name, @addresses) = @ARGV;
 my (@sockets, $wanted);
 $wanted = '';
@@ -18,6 +20,7 @@ for my $address (@addresses) {
   push @sockets, $s;
   vec($wanted, fileno($s), 1) = 1;
 }
+if (defined $ready_file) { open(my $f, '>', $ready_file) or die "$ready_file: $!"; close($f); }
 while (1) {
   my $ready = $wanted;
   next if select($ready, undef, undef, undef) <= 0;

@@ -1,4 +1,5 @@
 import type { TestProject } from 'vitest/node';
+import { vmMarker } from '../../lab/boot-director.ts';
 import { findProcessesWith } from '../../lab/processes.ts';
 import { type LabState, labDir, labDown, labPaths, labStatus, labUp } from '../../lab/index.ts';
 import { tapExists } from '../../lab/tap-devices.ts';
@@ -39,7 +40,7 @@ export default async function setup(project: TestProject) {
     const started = Date.now();
     await labDown({ dir });
     const leftovers = [
-      ...(await findProcessesWith(`uml_dir=${labPaths(dir).uml}`)).map((p) => `process ${p}`),
+      ...(await findProcessesWith(vmMarker(labPaths(dir)))).map((p) => `process ${p}`),
       ...state.directors.filter((d) => tapExists(d.tap)).map((d) => `tap ${d.tap}`),
       ...((await labStatus({ dir })).state ? [`state ${dir}`] : []),
     ];

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { labDown, labExec, labUp } from '../../lab/index.ts';
+import { vmMarker } from '../../lab/boot-director.ts';
+import { labDown, labExec, labPaths, labUp } from '../../lab/index.ts';
 import { findProcessesWith } from '../../lab/processes.ts';
 import { tapExists } from '../../lab/tap-devices.ts';
 import { lab, resetDirector, sh, traffic } from './helpers.ts';
@@ -153,7 +154,7 @@ describe('boot options and lab down', () => {
       await labDown({ dir });
       await labDown({ dir });
     }
-    expect(await findProcessesWith(`uml_dir=${dir}/uml`)).toEqual([]);
+    expect(await findProcessesWith(vmMarker(labPaths(dir)))).toEqual([]);
     expect(tapExists('lvsftap60')).toBe(false);
     expect(existsSync(dir)).toBe(false);
   });
