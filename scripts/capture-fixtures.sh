@@ -1,5 +1,5 @@
 #!/bin/sh
-# Captures real ipvsadm output from a real IPVS kernel (user-mode Linux 6.1.176, ipvsadm 1.31) into
+# Captures real ipvsadm output from a real IPVS kernel (the lab's: Debian's own kernel under QEMU) into
 # test/fixtures/ipvsadm/, and proves the restore-line round trip on that kernel.
 #
 #   scripts/capture-fixtures.sh            boot 1: build a table covering the whole option set, capture every
@@ -7,39 +7,26 @@
 #                                          then render the captured table with render-restore.ts and
 #                                          boot 2: ipvsadm -C; ipvsadm -R < rendered; read back; compare.
 #
-# The guest runs without a network. Its root is the host filesystem, so the guest's init first moves onto an
-# overlay whose writable half is a tmpfs: nothing the guest does reaches the host.
+# The guest runs without a network. It boots the lab's kernel and initramfs (lab/kernel.ts), whose init mounts this
+# machine's root read-only under an overlay whose writable half is a tmpfs, then runs this file as PID 1 (lvsform_init):
+# nothing the guest does reaches the host.
 set -eu
 
-KVER=6.1.176
-MODDIR=/usr/lib/uml/modules/$KVER
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$REPO/test/fixtures/ipvsadm
 
 # ---------------------------------------------------------------------------------------------------------------
-# Guest side: this same file is init (PID 1) inside the UML kernel.
+# Guest side: this same file is init (PID 1) inside the lab's kernel.
 # ---------------------------------------------------------------------------------------------------------------
 if [ "$$" = 1 ]; then
   PATH=/usr/sbin:/usr/bin:/sbin:/bin
   export PATH
-  if [ "${fixture_stage:-}" != overlay ]; then
-    # Stage 0: protect the host. tmpfs, overlay module by path, overlay root, pivot_root, re-exec.
-    mount -n -t tmpfs -o size=64m tmpfs /mnt
-    mkdir -p /mnt/upper /mnt/work /mnt/root
-    insmod $MODDIR/kernel/fs/overlayfs/overlay.ko
-    mount -n -t overlay overlay -o lowerdir=/,upperdir=/mnt/upper,workdir=/mnt/work /mnt/root
-    cd /mnt/root
-    mkdir -p .oldroot
-    busybox pivot_root . .oldroot
-    fixture_stage=overlay
-    export fixture_stage
-    exec /usr/sbin/chroot . /bin/sh "$fixture_self"
-  fi
   mount -n -t proc proc /proc
   mount -n -t sysfs sysfs /sys
   mount -n -t devtmpfs devtmpfs /dev 2>/dev/null || true
   echo 1 > /proc/sys/kernel/printk
-  rm -rf /lib/modules/$KVER; mkdir -p /lib/modules; ln -s $MODDIR /lib/modules/$KVER
+  KVER=$(uname -r)
+  rm -rf /usr/lib/modules/$KVER; mkdir -p /usr/lib/modules; ln -s "$lvsform_moddir" /usr/lib/modules/$KVER
   modprobe ip_vs
   for s in rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh; do modprobe ip_vs_$s; done
   modprobe ip_vs_pe_sip
@@ -130,7 +117,6 @@ fi
 # Host side.
 # ---------------------------------------------------------------------------------------------------------------
 WORK=$(mktemp -d /tmp/fixture-capture.XXXXXX)
-UMID=fixture-$$
 trap 'rm -rf "$WORK"' EXIT
 
 # The table: every scheduler; flags; persistence with and without value; netmasks; pe sip; one-packet; tcp, udp,
@@ -372,10 +358,21 @@ cat > "$WORK/bad-comment-and-blank.txt" <<'LIST'
 -a -t 198.51.100.90:80 -r 192.0.2.92:80 -m
 LIST
 
+# The lab's kernel and initramfs (fetched and built on first use, then cached).
+LAB_BOOT=$(cd "$REPO" && node --import tsx -e "
+  const { ensureKernel, ensureInitramfs } = await import('./lab/kernel.ts');
+  const k = await ensureKernel((m) => console.error(m));
+  console.log(k.image, k.moduleDir, await ensureInitramfs(k));
+")
+set -- $LAB_BOOT
+KERNEL_IMAGE=$1 KERNEL_MODULES=$2 INITRAMFS=$3
+
 boot() { # MODE LOG
-  TMPDIR=/dev/shm /usr/bin/linux.uml umid=$UMID uml_dir="$WORK/uml" mem=256M root=/dev/root rootfstype=hostfs \
-    rootflags=/ rw quiet init="$REPO/scripts/capture-fixtures.sh" con=null con0=null,fd:1 ssl=null \
-    fixture_mode="$1" fixture_dir="$WORK" fixture_self="$REPO/scripts/capture-fixtures.sh" \
+  /usr/bin/qemu-system-x86_64 -machine pc -accel tcg,thread=multi -m 512 -smp 1 -nodefaults -no-reboot -display none \
+    -serial stdio -monitor none -kernel "$KERNEL_IMAGE" -initrd "$INITRAMFS" \
+    -fsdev local,id=root,path=/,security_model=passthrough,readonly=on,multidevs=remap \
+    -device virtio-9p-pci,fsdev=root,mount_tag=hostroot \
+    -append "console=ttyS0 quiet panic=-1 lvsform_init=$REPO/scripts/capture-fixtures.sh lvsform_moddir=$KERNEL_MODULES fixture_mode=$1 fixture_dir=$WORK" \
     </dev/null >"$2" 2>&1 || true
   grep -q '^@@@DONE' "$2" || { echo "guest did not finish; console log:" >&2; cat "$2" >&2; exit 1; }
 }
@@ -389,7 +386,7 @@ split_log() { # LOG DIR
   '
 }
 
-mkdir -p "$WORK/uml" "$WORK/out"
+mkdir -p "$WORK/out"
 echo "boot 1: capture" >&2
 boot capture "$WORK/capture.log"
 split_log "$WORK/capture.log" "$WORK/out"

@@ -38,12 +38,15 @@ async function main(): Promise<number> {
   process.stdout.write(c.bold('lvsform demo: a VS/NAT web cluster on a real IPVS kernel\n'));
   process.stdout.write(c.dim('VIP 198.51.100.10:80 on the director, round robin over web servers 192.0.2.11-13 (NAT)\n'));
 
-  header('Booting the lab: a user-mode Linux director with IPVS, four real servers and a client');
+  header("Booting the lab: a QEMU director running Debian's kernel with IPVS, four real servers and a client");
   const started = performance.now();
   await labDown({ dir });
-  const lab = await labUp({ dir, firstIndex, directors: 1 });
+  const lab = await labUp({ dir, firstIndex, directors: 1, onProgress: (m) => process.stdout.write(c.dim(`    ${m}\n`)) });
   const director = lab.directors[0]!;
-  process.stdout.write(`    ${director.alias} (${director.guestAddress}) answers ssh after ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  process.stdout.write(
+    `    ${director.alias} (${director.guestAddress}, kernel ${lab.boot.kernel.release}, ${lab.boot.accel.toUpperCase()}) ` +
+      `answers ssh after ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+  );
 
   const env = { LVSFORM_SSH_CONFIG: lab.sshConfig, LVSFORM_DIRECTOR_ALIAS: director.alias };
   try {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command (`npm test`): installs what is missing, type-checks, then runs the unit tests and the lab tests on
-# a real IPVS kernel (user-mode Linux). Prints one closing line "N passed, N failed".
+# a real IPVS kernel (the lab: Debian's kernel under QEMU). Prints one closing line "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh

@@ -3,7 +3,7 @@
 # It loads virtio, the network card, 9p and overlayfs, mounts this machine's root read-only over virtio-9p (tag
 # hostroot) as the lower layer of an overlay whose upper layer is a tmpfs, and switches into it: every write of the
 # guest stays in its own memory, nothing reaches the host. Then the lab's init (lvsform_dir/guest/init.sh) runs as
-# PID 1. With lvsform_probe=1 it only reports that the kernel booted (the accelerator probe) and powers off.
+# PID 1 (or the script named by lvsform_init). With lvsform_probe=1 it only reports that the kernel booted (the accelerator probe) and powers off.
 b=/bin/busybox
 $b mount -t proc proc /proc
 $b mount -t devtmpfs devtmpfs /dev
@@ -24,8 +24,10 @@ $b mount -t tmpfs -o mode=0755 lvsform-upper /mnt || fail "tmpfs failed"
 $b mkdir -p /mnt/upper /mnt/work
 $b mount -t overlay -o lowerdir=/lower,upperdir=/mnt/upper,workdir=/mnt/work lvsform-root /newroot \
   || fail "overlay failed"
-[ -f "/newroot$lvsform_dir/guest/init.sh" ] || fail "no $lvsform_dir/guest/init.sh on the host's root"
+# The lab's init, or another (a path on the host's root) given as lvsform_init, e.g. scripts/capture-fixtures.sh.
+next=${lvsform_init:-$lvsform_dir/guest/init.sh}
+[ -f "/newroot$next" ] || fail "no $next on the host's root"
 mark initramfs
 $b umount /proc
 $b umount /dev
-exec $b switch_root /newroot /bin/sh "$lvsform_dir/guest/init.sh"
+exec $b switch_root /newroot /bin/sh "$next"
