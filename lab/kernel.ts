@@ -52,6 +52,17 @@ async function currentKernelPackage(): Promise<string | undefined> {
   return /Depends:\s+(linux-image-\d\S*-amd64)\b/.exec(String(r.stdout))?.[1];
 }
 
+let aptRefreshed = false;
+
+/** `apt-get update`, at most once per process and only as root; true when it ran and succeeded. */
+async function refreshAptLists(progress: (msg: string) => void): Promise<boolean> {
+  if (aptRefreshed || process.getuid?.() !== 0) return false;
+  aptRefreshed = true;
+  progress('apt-get update (the package lists do not name a downloadable kernel)');
+  const r = await execa('apt-get', ['update', '-qq'], { reject: false });
+  return r.exitCode === 0;
+}
+
 async function readKernel(root: string): Promise<LabKernel | undefined> {
   try {
     const meta = JSON.parse(await readFile(join(root, META), 'utf8')) as Pick<
@@ -103,7 +114,8 @@ export async function ensureKernel(progress: (msg: string) => void = () => {}): 
     const recent = await newestCachedKernel(cache);
     if (recent) return recent;
   }
-  const pkg = await currentKernelPackage();
+  let pkg = await currentKernelPackage();
+  if (!pkg && (await refreshAptLists(progress))) pkg = await currentKernelPackage();
   if (pkg) await writeFile(stamp, `${pkg}\n`);
   if (!pkg) {
     const cached = await newestCachedKernel(cache);
@@ -122,7 +134,13 @@ export async function ensureKernel(progress: (msg: string) => void = () => {}): 
   await mkdir(work, { recursive: true });
   try {
     // apt-get download writes into the working directory; as root it warns that _apt cannot write there: harmless.
-    const dl = await execa('apt-get', ['download', '-q', pkg], { cwd: work, reject: false });
+    let dl = await execa('apt-get', ['download', '-q', pkg], { cwd: work, reject: false });
+    if (dl.exitCode !== 0 && (await refreshAptLists(progress))) {
+      // Old package lists name a build the archive no longer has: the current lists may name another.
+      const fresh = await currentKernelPackage();
+      if (fresh && fresh !== pkg) return await ensureKernel(progress);
+      dl = await execa('apt-get', ['download', '-q', pkg], { cwd: work, reject: false });
+    }
     const deb = (await readdir(work)).find((f) => f.endsWith('.deb'));
     if (dl.exitCode !== 0 || !deb) {
       throw new LvsError('LVS_LAB_NO_KERNEL', `could not download ${pkg}: ${String(dl.stderr).trim().split('\n').pop()}`, {
