@@ -47,10 +47,15 @@ export function newTag(): string {
  * Reads the director's table (and the stack's record). `thresholds: false` skips the second kernel dump
  * (`ipvsadm -L -n --thresholds`): every threshold then reads as 0, so the caller must know that none can be set.
  */
-export async function readLive(session: HostSession, stack: string, opts: { record?: boolean; thresholds?: boolean } = {}): Promise<LiveState> {
+export async function readLive(
+  session: HostSession,
+  stack: string,
+  opts: { record?: boolean; thresholds?: boolean; onRead?: () => void } = {},
+): Promise<LiveState> {
   const where = describeTarget(session.target);
   const tag = newTag();
   const { stdout } = await session.run(readChunk({ tag, stack, thresholds: opts.thresholds ?? true, record: opts.record ?? true }));
+  opts.onRead?.();
   const sections = splitSections(tag, stdout);
   if (!sections.has('end')) {
     throw new LvsError('LVS_HOST_OUTPUT', `director ${where}: the read ended early; the host printed: ${stdout.slice(-400)}`);

@@ -45,6 +45,11 @@ export interface RunOptions extends PlanOptions, SessionOptions {
   readonly refresh?: boolean;
   /** One line per director as work progresses. */
   readonly onProgress?: (director: string, message: string) => void;
+  /**
+   * Where a director's time went (`--debug`): `connect` (the connection, the prelude and the lock, one round trip),
+   * `read` (the host's work and the transfer), `parse`, `diff`, and for an apply `batch`, `verify`, `record`.
+   */
+  readonly onTiming?: (director: string, phase: string, ms: number) => void;
 }
 
 export interface DirectorOutcome {
@@ -91,11 +96,25 @@ interface OpenDirector {
   readonly fastReason?: string;
 }
 
+/** Calls `opts.onTiming` with the milliseconds since the last call (or since the clock was made). */
+function stopwatch(director: string, opts: RunOptions): (phase: string) => void {
+  let last = performance.now();
+  return (phase) => {
+    const now = performance.now();
+    opts.onTiming?.(director, phase, now - last);
+    last = now;
+  };
+}
+
 async function openDirector(desired: DesiredDirector, exclusive: boolean, operation: string, opts: RunOptions): Promise<OpenDirector> {
+  const lap = stopwatch(desired.name, opts);
   const session = HostSession.open(desired.target, opts);
   try {
-    await session.run(preludeChunk());
-    const lock = await session.run(lockChunk({ exclusive, waitSeconds: opts.lockTimeout ?? 0, holder: holderLine(operation) }));
+    // One round trip: the connection, the prelude and the lock.
+    const lock = await session.run(
+      `${preludeChunk()}\n${lockChunk({ exclusive, waitSeconds: opts.lockTimeout ?? 0, holder: holderLine(operation) })}`,
+    );
+    lap('connect');
     const lockOut = lock.stdout.trim();
     if (lockOut.startsWith('@@lock busy')) {
       const holder = lockOut.split('\n').slice(1).join(' ').trim() || 'another run';
@@ -122,11 +141,13 @@ async function openDirector(desired: DesiredDirector, exclusive: boolean, operat
       const fast = await readFast(session, opts.stack);
       if (fast.ok) return { desired, session, facts, live: fast.live, fast: fast.context };
       opts.onProgress?.(desired.name, `full read: ${fast.reason}`);
-      const live = await readLive(session, opts.stack);
+      const live = await readLive(session, opts.stack, { onRead: () => lap('read') });
+      lap('parse');
       return { desired, session, facts, live, fastReason: fast.reason };
     }
     opts.onProgress?.(desired.name, 'reading the live table');
-    const live = await readLive(session, opts.stack);
+    const live = await readLive(session, opts.stack, { onRead: () => lap('read') });
+    lap('parse');
     return { desired, session, facts, live };
   } catch (e) {
     session.kill();
@@ -136,12 +157,8 @@ async function openDirector(desired: DesiredDirector, exclusive: boolean, operat
 }
 
 async function closeDirector(d: OpenDirector): Promise<void> {
-  try {
-    await d.session.run(unlockChunk());
-  } catch {
-    /* the connection is gone; the kernel has released the lock with the shell */
-  }
-  await d.session.close();
+  // The unlock is the shell's last input: no round trip is waited for (the kernel frees the lock with the shell anyway).
+  await d.session.close(unlockChunk());
 }
 
 function failedPlan(desired: DesiredDirector, e: unknown): DirectorPlan {
@@ -182,7 +199,10 @@ export async function planStack(directors: readonly DesiredDirector[], opts: Run
         try {
           open = await openDirector(desired, false, 'plan', opts);
           const host = open.facts && { stack: opts.stack, facts: open.facts, destroy: opts.mode === 'destroy' };
-          return withRefresh(planDirector(desired, open.live, opts, host), open, opts);
+          const started = performance.now();
+          const plan = withRefresh(planDirector(desired, open.live, opts, host), open, opts);
+          opts.onTiming?.(desired.name, 'diff', performance.now() - started);
+          return plan;
         } catch (e) {
           return failedPlan(desired, e);
         } finally {

@@ -110,6 +110,9 @@ export class HostSession {
   private constructor(target: HostTarget, child: ResultPromise) {
     this.target = target;
     this.child = child;
+    // A write to a shell that has gone (refused connection, dropped link) fails with EPIPE: the exit handler below
+    // reports it as what it is, so the stream's own error is not thrown at the process.
+    child.stdin!.on('error', () => undefined);
     child.stdout!.setEncoding('utf8');
     child.stderr!.setEncoding('utf8');
     child.stdout!.on('data', (d: string) => {
@@ -206,10 +209,14 @@ export class HostSession {
     return this.stderr;
   }
 
-  /** Ends the shell (which releases the host lock) and waits for the process. */
-  async close(): Promise<void> {
+  /**
+   * Ends the shell (which releases the host lock) and waits for the process. `lastWords` is sent as the shell's final
+   * input, without waiting for an answer (e.g. the unlock).
+   */
+  async close(lastWords?: string): Promise<void> {
     if (!this.exited) {
-      this.child.stdin!.end();
+      if (this.waiter) this.kill(); // a chunk still running: nothing more may be sent after it
+      this.child.stdin!.end(lastWords === undefined || this.waiter ? undefined : `${lastWords}\n`);
       const timer = setTimeout(() => this.child.kill('SIGTERM'), 5_000);
       await this.child.catch(() => undefined);
       clearTimeout(timer);
