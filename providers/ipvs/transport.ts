@@ -103,6 +103,8 @@ export class HostSession {
   private readonly child: ResultPromise;
   private readonly nonce = randomBytes(12).toString('hex');
   private buffer = '';
+  /** How far `buffer` has been searched for the end marker (a large read arrives in hundreds of pieces). */
+  private searched = 0;
   private stderr = '';
   private exited: { code: number | undefined; signal: string | undefined } | undefined;
   private waiter: ((r: ChunkResult | Error) => void) | undefined;
@@ -172,14 +174,20 @@ export class HostSession {
 
   private pump(): void {
     const marker = `@@lvsform-end ${this.nonce} `;
-    const at = this.buffer.indexOf(marker);
-    if (at < 0 || !this.waiter) return;
+    const at = this.buffer.indexOf(marker, this.searched);
+    if (at < 0) {
+      this.searched = Math.max(0, this.buffer.length - marker.length);
+      return;
+    }
+    this.searched = at;
+    if (!this.waiter) return;
     const eol = this.buffer.indexOf('\n', at);
     if (eol < 0) return;
     const status = Number(this.buffer.slice(at + marker.length, eol));
     let stdout = this.buffer.slice(0, at);
     if (stdout.endsWith('\n')) stdout = stdout.slice(0, -1);
     this.buffer = this.buffer.slice(eol + 1);
+    this.searched = 0;
     const w = this.waiter;
     this.waiter = undefined;
     w({ stdout, status });
