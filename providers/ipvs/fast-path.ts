@@ -62,9 +62,21 @@ function stackPath(stack: string, suffix: string, prefix = ''): string {
   return `"$lvs_dir"/${stackFile(stack, prefix, suffix)}`;
 }
 
-/** Prints FILE gzip-compressed and base64-encoded when the host has gzip (first line `@@gz`), else as it is. */
-function compressed(file: string): string {
+/**
+ * Prints FILE gzip-compressed and base64-encoded when the host has gzip (first line `@@gz`), else as it is. For a small
+ * table (`large` false) the two extra processes cost more than the bytes they save: it is printed as it is.
+ */
+function compressed(file: string, large = true): string {
+  if (!large) return `cat ${file}`;
   return `if [ "$lvs_gz" = 1 ]; then echo "@@gz"; gzip -c ${file} | base64; else cat ${file}; fi`;
+}
+
+/** Above this many services, the fast path's reads travel gzip-compressed (about 270 bytes of /proc per service). */
+export const COMPRESS_ABOVE_SERVICES = 2_000;
+
+/** Whether a read of a table of about `services` services should travel compressed. */
+export function isLarge(services: number): boolean {
+  return services > COMPRESS_ABOVE_SERVICES;
 }
 
 const GZ_TEST = 'if command -v gzip >/dev/null 2>&1 && command -v base64 >/dev/null 2>&1; then lvs_gz=1; else lvs_gz=0; fi';
@@ -84,7 +96,7 @@ export function digestFingerprint(d: ProcDigest): string {
 }
 
 /** Reads the record, the stored table and /proc/net/ip_vs in one chunk. */
-export function fastReadChunk(tag: string, stack: string): string {
+export function fastReadChunk(tag: string, stack: string, large = true): string {
   const record = stackPath(stack, '.json');
   const table = stackPath(stack, '.table');
   return [
@@ -92,18 +104,18 @@ export function fastReadChunk(tag: string, stack: string): string {
     section(tag, 'gzip'),
     'echo "$lvs_gz"',
     section(tag, 'record'),
-    `if [ -f ${record} ]; then ${compressed(record)}; else echo "@@none"; fi`,
+    `if [ -f ${record} ]; then ${compressed(record, large)}; else echo "@@none"; fi`,
     section(tag, 'table'),
-    `if [ -f ${table} ]; then ${compressed(table)}; else echo "@@none"; fi`,
+    `if [ -f ${table} ]; then ${compressed(table, large)}; else echo "@@none"; fi`,
     section(tag, 'proc'),
-    `if [ -r /proc/net/ip_vs ]; then ${compressed('/proc/net/ip_vs')}; else echo "@@none"; fi`,
+    `if [ -r /proc/net/ip_vs ]; then ${compressed('/proc/net/ip_vs', large)}; else echo "@@none"; fi`,
     section(tag, 'end'),
   ].join('\n');
 }
 
 /** The fast verification read: /proc, then `ipvsadm -L -n SERVICE --thresholds` for each given service. */
-export function fastVerifyChunk(tag: string, keys: readonly ServiceKey[]): string {
-  const lines = [GZ_TEST, section(tag, 'proc'), compressed('/proc/net/ip_vs')];
+export function fastVerifyChunk(tag: string, keys: readonly ServiceKey[], large = true): string {
+  const lines = [GZ_TEST, section(tag, 'proc'), compressed('/proc/net/ip_vs', large)];
   keys.forEach((key, i) => {
     const [flag, value] = renderServiceKey(key).split(' ');
     lines.push(section(tag, `svc ${i}`), `ipvsadm -L -n ${flag} ${shQuote(value ?? '')} --thresholds 2>&1 9>&-`);
@@ -121,7 +133,8 @@ export function writeTableChunk(stack: string, tableText: string, gzip: boolean)
   const write = gzip
     ? [`cat > ${tmp}.b64 ${hereDoc(gzipSync(tableText, { level: 6 }).toString('base64'))}`, `base64 -d ${tmp}.b64 | gzip -dc > ${tmp}; rm -f ${tmp}.b64`].join('\n')
     : `cat > ${tmp} ${hereDoc(tableText)}`;
-  return ['mkdir -p "$lvs_dir" && chmod 700 "$lvs_dir"', write, `chmod 600 ${tmp} && mv -f ${tmp} ${file} && echo "@@table written"`].join('\n');
+  // Created under the session's umask 077 (0600), in the directory the lock made private.
+  return ['[ -d "$lvs_dir" ] || mkdir -p "$lvs_dir"', write, `mv -f ${tmp} ${file} && echo "@@table written"`].join('\n');
 }
 
 /** Removes `<stack>.table` (the stack owns nothing there any more). */
@@ -195,10 +208,10 @@ function stub(p: ProcService): Service | undefined {
  * Reads what the fast path needs and decides whether to trust it. Never throws for a mismatch: it returns the reason
  * to fall back to the full read.
  */
-export async function readFast(session: HostSession, stack: string): Promise<FastRead> {
+export async function readFast(session: HostSession, stack: string, expectedServices = Infinity): Promise<FastRead> {
   const where = describeTarget(session.target);
   const tag = newTag();
-  const { stdout } = await session.run(fastReadChunk(tag, stack));
+  const { stdout } = await session.run(fastReadChunk(tag, stack, isLarge(expectedServices)));
   const sections = splitSections(tag, stdout);
   if (!sections.has('end')) return { ok: false, reason: 'the fast read ended early' };
   const recordRaw = (sections.get('record') ?? '').trim();
@@ -301,7 +314,9 @@ export async function verifyFast(session: HostSession, context: FastContext, cha
   }
   const present = changedIds.map((id) => desiredById.get(id)).filter((s): s is Service => s !== undefined);
   const tag = newTag();
-  const { stdout } = await session.run(fastVerifyChunk(tag, present.map((s) => s.key)));
+  const { stdout } = await session.run(
+    fastVerifyChunk(tag, present.map((s) => s.key), isLarge(context.before.services.length + present.length)),
+  );
   const sections = splitSections(tag, stdout);
   if (!sections.has('end')) return { ok: false, reason: 'the verification read ended early' };
   const after = parseProcIpvs(decodeSection(sections.get('proc') ?? ''));
@@ -339,7 +354,7 @@ export async function verifyFast(session: HostSession, context: FastContext, cha
 /** After a full (exact) verification: the /proc fingerprint to store, if /proc agrees with the verified table. */
 export async function readProcFingerprint(session: HostSession, owned: Table): Promise<{ proc: string; gzip: boolean } | undefined> {
   const tag = newTag();
-  const { stdout } = await session.run(fastVerifyChunk(tag, []) + `\n${GZ_TEST}\necho "@@gzip $lvs_gz"`);
+  const { stdout } = await session.run(fastVerifyChunk(tag, [], isLarge(owned.services.length)) + `\n${GZ_TEST}\necho "@@gzip $lvs_gz"`);
   const sections = splitSections(tag, stdout);
   const digest = parseProcIpvs(decodeSection(sections.get('proc') ?? ''));
   if (!procAgrees(digest, owned)) return undefined;
@@ -380,9 +395,14 @@ export type ProcCheck = { readonly ok: true; readonly proc: string } | { readonl
  * shows exactly as wanted and every owned service it dropped is gone. Only for services `procShowsAll` accepts; any
  * difference returns a reason, and the caller reads the whole table to report it exactly.
  */
-export async function verifyByProc(session: HostSession, desired: Table, dropped: readonly string[]): Promise<ProcCheck> {
+export async function verifyByProc(
+  session: HostSession,
+  desired: Table,
+  dropped: readonly string[],
+  liveServices = Infinity,
+): Promise<ProcCheck> {
   const tag = newTag();
-  const { stdout } = await session.run(fastVerifyChunk(tag, []));
+  const { stdout } = await session.run(fastVerifyChunk(tag, [], isLarge(liveServices)));
   const sections = splitSections(tag, stdout);
   if (!sections.has('end')) return { ok: false, reason: 'the /proc read ended early' };
   const after = parseProcIpvs(decodeSection(sections.get('proc') ?? ''));

@@ -138,7 +138,7 @@ async function openDirector(desired: DesiredDirector, exclusive: boolean, operat
     }
     if (opts.refresh === false) {
       opts.onProgress?.(desired.name, 'reading the stored table and /proc/net/ip_vs (--refresh=false)');
-      const fast = await readFast(session, opts.stack);
+      const fast = await readFast(session, opts.stack, desired.table.services.length);
       if (fast.ok) return { desired, session, facts, live: fast.live, fast: fast.context };
       opts.onProgress?.(desired.name, `full read: ${fast.reason}`);
       const live = await readLive(session, opts.stack, { onRead: () => lap('read') });
@@ -346,7 +346,7 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
       opts.onProgress?.(plan.director, 'verifying: reading /proc/net/ip_vs back');
       const desiredIds = new Set(plan.desired.services.map((s) => serviceId(s.key)));
       const dropped = ownedBefore(plan, open.live).map((s) => serviceId(s.key)).filter((id) => !desiredIds.has(id));
-      const check = await verifyByProc(session, plan.desired, dropped);
+      const check = await verifyByProc(session, plan.desired, dropped, open.live.table.services.length + plan.desired.services.length);
       if (check.ok) {
         const others = open.live.table.services.filter((s) => !desiredIds.has(serviceId(s.key)) && !dropped.includes(serviceId(s.key)));
         live = { ...open.live, table: normalizeTable({ services: [...others, ...plan.desired.services] }) };
