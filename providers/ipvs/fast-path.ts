@@ -24,7 +24,7 @@
  * and large change sets fall back to the full read-back.
  */
 import { createHash } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import type { Change } from './diff.ts';
 import { destinationId, serviceId, type Service, type ServiceKey, type Table, normalizeTable, defaultNetmask, serviceFamily } from './model.ts';
 import { parseProcIpvs, type ProcDigest, type ProcService } from './parse-proc.ts';
@@ -32,8 +32,8 @@ import { parseSave } from './parse-save.ts';
 import { parseThresholds } from './parse-list.ts';
 import { parseRecord, type OwnershipRecord } from './record.ts';
 import { renderServiceKey, renderTable } from './render-restore.ts';
-import { section, splitSections, stackFile } from './host-script.ts';
-import { hereDoc, shQuote } from './shell-quote.ts';
+import { section, splitSections, stackFile, writeFileCommand } from './host-script.ts';
+import { shQuote } from './shell-quote.ts';
 import { newTag, type LiveState } from './read-live.ts';
 import { describeTarget, type HostSession } from './transport.ts';
 
@@ -128,11 +128,7 @@ export function fastVerifyChunk(tag: string, keys: readonly ServiceKey[], large 
 export function writeTableChunk(stack: string, tableText: string, gzip: boolean): string {
   const file = stackPath(stack, '.table');
   const tmp = stackPath(stack, '.table.tmp', '.');
-  // A here-document's delimiter must stand alone on its line, so the compressed text lands in a file first and is
-  // decoded from there (a pipe after the delimiter would leave the here-document open and swallow the session).
-  const write = gzip
-    ? [`cat > ${tmp}.b64 ${hereDoc(gzipSync(tableText, { level: 6 }).toString('base64'))}`, `base64 -d ${tmp}.b64 | gzip -dc > ${tmp}; rm -f ${tmp}.b64`].join('\n')
-    : `cat > ${tmp} ${hereDoc(tableText)}`;
+  const write = writeFileCommand(tmp, tableText, gzip);
   // Created under the session's umask 077 (0600), in the directory the lock made private.
   return ['[ -d "$lvs_dir" ] || mkdir -p "$lvs_dir"', write, `mv -f ${tmp} ${file} && echo "@@table written"`].join('\n');
 }

@@ -84,8 +84,8 @@ export interface LockRequest {
 
 /**
  * Takes the director's lock on file descriptor 9 of the session's shell. The kernel releases it when the shell ends,
- * whatever ends it (a finished run, a dropped connection, a killed process). Prints `@@lock ok`, `@@lock busy` followed
- * by the holder's line, or `@@lock noflock`.
+ * whatever ends it (a finished run, a dropped connection, a killed process). Prints `@@lock ok` (and sets
+ * `lvs_lock_ok=1` for the chunks that follow), `@@lock busy` followed by the holder's line, or `@@lock noflock`.
  */
 export function lockChunk(req: LockRequest): string {
   const mode = req.exclusive ? '-x' : '-s';
@@ -97,7 +97,7 @@ export function lockChunk(req: LockRequest): string {
     '  exec 9>>"$lvs_dir/lock"',
     `  if flock ${mode} -w ${Math.max(0, Math.floor(req.waitSeconds))} 9; then`,
     `    printf '%s %s\\n' "$$" ${shQuote(`${req.exclusive ? 'exclusive' : 'shared'} ${holder}`)} > "$lvs_dir/lock.holder"`,
-    '    echo "@@lock ok"',
+    '    lvs_lock_ok=1; echo "@@lock ok"',
     '  else',
     '    echo "@@lock busy"; cat "$lvs_dir/lock.holder" 2>/dev/null',
     '  fi',
@@ -112,6 +112,8 @@ export interface ReadRequest {
   readonly thresholds: boolean;
   /** Also print the ownership record. */
   readonly record: boolean;
+  /** Read only when the lock of the same round trip was taken (`lockChunk` sent just before, in one `run`). */
+  readonly whenLocked?: boolean;
 }
 
 /**
@@ -138,7 +140,7 @@ export function readChunk(req: ReadRequest): string {
     );
   }
   lines.push(section(req.tag, 'end'));
-  return lines.join('\n');
+  return req.whenLocked ? `if [ "$lvs_lock_ok" = 1 ]; then\n${lines.join('\n')}\nfi` : lines.join('\n');
 }
 
 /** Lists the table with connection counters (`ipvsadm -L -n`), for draining and status. */
@@ -158,29 +160,43 @@ export function batchChunk(tag: string, batch: string): string {
   ].join('\n');
 }
 
+/** Below this many characters a file's text travels as one quoted word written by the shell's printf (no process). */
+const INLINE_WRITE_MAX = 65_536;
+
+/**
+ * The command that writes `text` (and a final newline) to the file `target` (a quoted path): the shell's own printf for
+ * a small text, `cat` of a here-document for a large one, or for a large one on a host with gzip and base64, the
+ * compressed text decoded there.
+ */
+export function writeFileCommand(target: string, text: string, gzip: boolean): string {
+  const body = text.endsWith('\n') ? text : `${text}\n`;
+  if (body.length <= INLINE_WRITE_MAX && !body.includes('\0')) return `printf '%s' ${shQuote(body)} > ${target}`;
+  if (gzip) {
+    // A here-document's delimiter must stand alone on its line, so the compressed text lands in a file first and is
+    // decoded from there (a pipe after the delimiter would leave the here-document open and swallow the session).
+    return [
+      `cat > ${target}.b64 ${hereDoc(gzipSync(body, { level: 6 }).toString('base64'))}`,
+      `base64 -d ${target}.b64 | gzip -dc > ${target}; rm -f ${target}.b64`,
+    ].join('\n');
+  }
+  return `cat > ${target} ${hereDoc(body)}`;
+}
+
 /** Writes the ownership record atomically (temporary file in the same directory, then rename), mode 0600. */
 export function writeRecordChunk(stack: string, json: string | undefined, gzip = false): string {
   const file = `"$lvs_dir"/${stackFile(stack)}`;
   if (json === undefined) return `rm -f ${file}; echo "@@record removed"`;
   const tmp = `"$lvs_dir"/${stackFile(stack, '.', '.json.tmp')}`;
-  // A large record (tens of thousands of services) travels gzip-compressed when the host is known to have gzip and
-  // base64; the here-document delimiter must stand alone on its line, so the text is decoded from a file.
-  const write =
-    gzip && json.length > 65_536
-      ? [`cat > ${tmp}.b64 ${hereDoc(gzipSync(`${json}\n`).toString('base64'))}`, `base64 -d ${tmp}.b64 | gzip -dc > ${tmp}; rm -f ${tmp}.b64`].join('\n')
-      : `cat > ${tmp} ${hereDoc(json)}`;
+  const write = writeFileCommand(tmp, json, gzip);
   // The temporary file is created under the session's umask 077 (0600); the directory exists once the lock is held.
   return ['[ -d "$lvs_dir" ] || mkdir -p "$lvs_dir"', write, `mv -f ${tmp} ${file} && echo "@@record written"`].join('\n');
 }
 
-/**
- * Releases the lock before the shell ends, and empties the holder line if it is this shell's (builtins only: an empty
- * holder file means nobody holds the lock).
- */
+/** Releases the lock before the shell ends, and forgets the holder line if it is this shell's. */
 export function unlockChunk(): string {
   return [
     'lvs_holder=""; [ -f "$lvs_dir/lock.holder" ] && read -r lvs_holder lvs_rest < "$lvs_dir/lock.holder"',
-    'if [ "$lvs_holder" = "$$" ]; then : > "$lvs_dir/lock.holder"; fi',
+    'if [ "$lvs_holder" = "$$" ]; then rm -f "$lvs_dir/lock.holder"; fi',
     'exec 9>&- 2>/dev/null',
     'true',
   ].join('\n');

@@ -50,11 +50,13 @@ export function newTag(): string {
 export async function readLive(
   session: HostSession,
   stack: string,
-  opts: { record?: boolean; thresholds?: boolean; onRead?: () => void } = {},
+  opts: { record?: boolean; thresholds?: boolean; onRead?: () => void; whenLocked?: boolean } = {},
 ): Promise<LiveState> {
   const where = describeTarget(session.target);
   const tag = newTag();
-  const { stdout } = await session.run(readChunk({ tag, stack, thresholds: opts.thresholds ?? true, record: opts.record ?? true }));
+  const { stdout } = await session.run(
+    readChunk({ tag, stack, thresholds: opts.thresholds ?? true, record: opts.record ?? true, whenLocked: opts.whenLocked ?? false }),
+  );
   opts.onRead?.();
   const sections = splitSections(tag, stdout);
   if (!sections.has('end')) {

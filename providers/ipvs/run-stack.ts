@@ -110,12 +110,18 @@ async function openDirector(desired: DesiredDirector, exclusive: boolean, operat
   const lap = stopwatch(desired.name, opts);
   const session = HostSession.open(desired.target, opts);
   try {
-    // One round trip: the connection, the prelude and the lock.
-    const lock = await session.run(
-      `${preludeChunk()}\n${lockChunk({ exclusive, waitSeconds: opts.lockTimeout ?? 0, holder: holderLine(operation) })}`,
-    );
-    lap('connect');
-    const lockOut = lock.stdout.trim();
+    const lockScript = `${preludeChunk()}\n${lockChunk({ exclusive, waitSeconds: opts.lockTimeout ?? 0, holder: holderLine(operation) })}`;
+    // The common case, a full read without host set-up, is one round trip: connection, prelude, lock and read, the read
+    // guarded by the lock on the host. Otherwise the lock goes first, alone.
+    const oneTrip = !desired.setup && opts.refresh !== false;
+    if (oneTrip) opts.onProgress?.(desired.name, 'reading the live table');
+    const lockDone = oneTrip ? session.defer(lockScript) : session.run(lockScript);
+    const reading = oneTrip ? readLive(session, opts.stack, { whenLocked: true }) : undefined;
+    reading?.catch(() => undefined); // a refused lock is reported below, before the read's outcome is looked at
+    const lock = await lockDone;
+    lap(oneTrip ? 'connect+read' : 'connect');
+    // The lock's answer is what precedes the read's first section marker.
+    const lockOut = (lock.stdout.split('\n@@lvsform-section ')[0] ?? '').trim();
     if (lockOut.startsWith('@@lock busy')) {
       const holder = lockOut.split('\n').slice(1).join(' ').trim() || 'another run';
       throw new LvsError('LVS_LOCKED', `director ${describeTarget(desired.target)} is locked by ${holder}`, {
@@ -144,6 +150,11 @@ async function openDirector(desired: DesiredDirector, exclusive: boolean, operat
       const live = await readLive(session, opts.stack, { onRead: () => lap('read') });
       lap('parse');
       return { desired, session, facts, live, fastReason: fast.reason };
+    }
+    if (reading) {
+      const live = await reading;
+      lap('parse');
+      return { desired, session, facts, live };
     }
     opts.onProgress?.(desired.name, 'reading the live table');
     const live = await readLive(session, opts.stack, { onRead: () => lap('read') });
@@ -286,10 +297,13 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
   const setup = plan.hostSetup ?? [];
   // Before anything is created, record it as pending: if the connection is lost mid-batch, the next run owns what this
   // one created (no --adopt needed), and the rewrite after verification says what is really there.
+  // It travels with the batch (one round trip) unless host set-up must run between the two.
   let written = open.live.record;
   const pending = pendingRecord(opts.stack, plan, open.live.record);
   if (pending) {
-    await session.run(writeRecordChunk(opts.stack, serializeRecord(pending), open.fast?.gzip ?? false));
+    const chunk = writeRecordChunk(opts.stack, serializeRecord(pending), open.fast?.gzip ?? false);
+    if (setup.length > 0) await session.run(chunk);
+    else void session.defer(chunk);
     written = pending;
   }
   if (setup.length > 0) {
@@ -306,13 +320,17 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
     }
   }
   if (plan.batch.trim() !== '') {
+    const noteRestore = (tag: string, stdout: string): void => {
+      const said = (splitSections(tag, stdout).get('restore') ?? '').trim();
+      if (said) restoreOutput += `${restoreOutput ? '\n' : ''}${said}`;
+    };
     const runBatch = async (batch: string): Promise<void> => {
       if (batch === '') return;
       const tag = newTag();
-      const res = await session.run(batchChunk(tag, batch));
-      const said = (splitSections(tag, res.stdout).get('restore') ?? '').trim();
-      if (said) restoreOutput += `${restoreOutput ? '\n' : ''}${said}`;
+      noteRestore(tag, (await session.run(batchChunk(tag, batch))).stdout);
     };
+    /** The batch travels with the verification read that follows it: one round trip for both. */
+    let batchDone: Promise<void> | undefined;
     if (plan.drain.length > 0) {
       // Graceful: weight 0 first so no new connection arrives, wait for the old ones, then delete.
       const held = new Set(plan.drain.map((d) => `${d.serviceId} -> ${d.destinationId}`));
@@ -327,7 +345,9 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
       await runBatch(renderBatch(plan.changes.filter(isHeld)));
     } else {
       opts.onProgress?.(plan.director, `applying ${plan.changes.length} change(s)`);
-      await runBatch(plan.batch);
+      const tag = newTag();
+      batchDone = session.defer(batchChunk(tag, plan.batch)).then((r) => noteRestore(tag, r.stdout));
+      batchDone.catch(() => undefined); // the verification read that carries it fails the same way, and is awaited
     }
     let verified = false;
     if (open.fast && plan.drain.length === 0) {
@@ -360,6 +380,7 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
       opts.onProgress?.(plan.director, 'verifying: reading the table back');
       live = await readLive(session, opts.stack, { record: false, thresholds: thresholdsMatter(plan, open.live) });
     }
+    await batchDone;
   } else if (open.fast) {
     procAfter = open.live.fingerprint.slice('proc:'.length);
   }
@@ -381,15 +402,18 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
       const previous = fastStateOf(open.live.record);
       if (procAfter !== undefined) {
         const state = { proc: procAfter, table: sha256(text) };
-        if (previous?.table !== state.table) await session.run(writeTableChunk(opts.stack, text, gzip));
+        if (previous?.table !== state.table) void session.defer(writeTableChunk(opts.stack, text, gzip));
         record = { ...record, fast: state };
       }
     } else {
-      await session.run(removeTableChunk(opts.stack));
+      void session.defer(removeTableChunk(opts.stack));
     }
   }
+  // The stored table (when it changed) travels with the record: one round trip.
   if (!sameRecord(record, written)) {
     await session.run(writeRecordChunk(opts.stack, record ? serializeRecord(record) : undefined, open.fast?.gzip ?? false));
+  } else {
+    await session.flush();
   }
   if (residual.length > 0) {
     return {
