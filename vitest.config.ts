@@ -1,8 +1,11 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // Two projects: `unit` is pure and fast (no host, no kernel); `lab` runs on the real IPVS kernel of the lab,
 // booted once per run by the global setup and shared by every lab test file.
 export default defineConfig({
+  // Inside the clone, `import … from 'lvsform'` means the sources (as tsconfig.json's paths say for tsc and tsx).
+  resolve: { alias: [{ find: /^lvsform$/, replacement: fileURLToPath(new URL('./lib/index.ts', import.meta.url)) }] },
   test: {
     projects: [
       {
