@@ -4,7 +4,6 @@
  */
 import { createInterface } from 'node:readline/promises';
 import { Command, Option } from 'commander';
-import pc from 'picocolors';
 import { LvsError } from '../providers/ipvs/errors.ts';
 import { forceUnlockChunk, preludeChunk } from '../providers/ipvs/host-script.ts';
 import { checkMaxDeletes, checkTargets, planHasChanges, planHasErrors, type DesiredDirector, type Plan } from '../providers/ipvs/plan.ts';
@@ -15,6 +14,9 @@ import { noPaint, renderPlan, type Paint } from '../providers/ipvs/render-plan.t
 import { applyStack, planStack, type ApplyReport, type RunOptions } from '../providers/ipvs/run-stack.ts';
 import { loadStacks, readProjectConfig, runApp, selectStack, type SynthesizedStack } from '../providers/ipvs/synth.ts';
 import { describeTarget, HostSession } from '../providers/ipvs/transport.ts';
+import { collect, connectTimeoutOption, directorOption } from './args.ts';
+import { colors } from './colors.ts';
+import { delayedProgress, type Progress } from './progress.ts';
 
 interface CommonOpts {
   stack?: string;
@@ -27,10 +29,11 @@ interface CommonOpts {
   drain: boolean;
   drainTimeout: number;
   refresh?: boolean;
+  connectTimeout?: number;
 }
 
 function paint(): Paint {
-  const c = pc.createColors(Boolean(process.stdout.isTTY) && !process.env['NO_COLOR']);
+  const c = colors();
   return { add: c.green, change: c.yellow, remove: c.red, dim: c.dim, bold: c.bold, warn: c.magenta };
 }
 
@@ -46,7 +49,8 @@ function positiveInt(name: string, max: number, min = 0) {
 function addCommon(cmd: Command): Command {
   return cmd
     .option('--stack <name>', 'the stack to work on (when the app has several)')
-    .option('--director <name...>', 'only these directors')
+    .addOption(directorOption())
+    .addOption(connectTimeoutOption())
     .option('--no-synth', 'use the existing cdktf.out instead of running the app first')
     .addOption(new Option('--parallelism <n>', 'directors worked on at once').default(10).argParser(positiveInt('--parallelism', 1000, 1)))
     .addOption(new Option('--lock-timeout <seconds>', "wait this long for another run's lock").default(0).argParser(positiveInt('--lock-timeout', 86400)))
@@ -60,10 +64,6 @@ interface GuardOpts {
   target: string[];
   maxDeletes?: number;
   allowDeletes?: boolean;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 /** --target, --max-deletes and --allow-deletes (plan and apply). */
@@ -98,8 +98,10 @@ async function loadStack(program: Command, opts: CommonOpts): Promise<Synthesize
   return { ...stack, directors: stack.directors.filter((d) => opts.director!.includes(d.name)) };
 }
 
+/** Progress lines on stderr for steps that last over about 2 s (terminal or CI); stopped before any prompt. */
+const progress: Progress = delayedProgress();
+
 function runOptions(stack: string, opts: CommonOpts & { adopt?: boolean; refreshOnly?: boolean; targets?: string[] }): RunOptions {
-  const progress = process.stderr.isTTY && !opts.json;
   return {
     stack,
     parallelism: Math.max(1, opts.parallelism),
@@ -111,11 +113,14 @@ function runOptions(stack: string, opts: CommonOpts & { adopt?: boolean; refresh
     drain: opts.drain,
     drainTimeout: opts.drainTimeout,
     ...(opts.targets?.length ? { targets: opts.targets } : {}),
-    ...(progress ? { onProgress: (d: string, m: string) => process.stderr.write(pc.dim(`${d}: ${m}\n`)) } : {}),
+    ...(opts.connectTimeout === undefined ? {} : { connectTimeout: opts.connectTimeout }),
+    onProgress: (d: string, m: string) => progress.step(d, m),
+    onIdle: (d: string) => progress.idle(d),
   };
 }
 
 async function confirmOnTerminal(plan: Plan, p: Paint, verb: string): Promise<boolean> {
+  progress.stop();
   process.stdout.write(targetNote(plan) + renderPlan(plan, p));
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
@@ -281,10 +286,11 @@ export function registerStackCommands(program: Command): void {
     .description("free a director's lock left by a killed run (refused while the holder is alive)")
     .option('--stack <name>', 'the stack whose director it is')
     .option('--no-synth', 'use the existing cdktf.out')
-    .action(async (name: string, opts: { stack?: string; synth: boolean }) => {
+    .addOption(connectTimeoutOption())
+    .action(async (name: string, opts: { stack?: string; synth: boolean; connectTimeout: number }) => {
       const stack = await loadStack(program, { ...opts, director: [name], parallelism: 1, lockTimeout: 0, drain: false, drainTimeout: 0 });
       const d = stack.directors[0]!;
-      const session = HostSession.open(d.target);
+      const session = HostSession.open(d.target, { connectTimeout: opts.connectTimeout });
       try {
         await session.run(preludeChunk());
         const out = (await session.run(forceUnlockChunk())).stdout.trim();

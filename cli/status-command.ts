@@ -8,7 +8,8 @@ import type { DesiredDirector } from '../providers/ipvs/plan.ts';
 import { type DirectorStatus, readStatus, renderStatus, STATUS_FORMAT } from '../providers/ipvs/status.ts';
 import { loadStacks, readProjectConfig, runApp, selectStack } from '../providers/ipvs/synth.ts';
 import { describeTarget, HostSession } from '../providers/ipvs/transport.ts';
-import { intArg } from './args.ts';
+import { connectTimeoutOption, directorOption, intArg } from './args.ts';
+import { delayedProgress } from './progress.ts';
 
 interface StatusOpts {
   stack?: string;
@@ -18,13 +19,20 @@ interface StatusOpts {
   watch?: boolean;
   count?: number;
   interval: number;
+  connectTimeout: number;
 }
 
 /** One open session per director for the whole command (a refresh is one chunk on each). */
 class Watcher {
   private readonly sessions = new Map<string, HostSession>();
 
-  constructor(private readonly stack: string, private readonly directors: readonly DesiredDirector[]) {}
+  private readonly progress = delayedProgress();
+
+  constructor(
+    private readonly stack: string,
+    private readonly directors: readonly DesiredDirector[],
+    private readonly connectTimeout: number,
+  ) {}
 
   async read(): Promise<DirectorStatus[]> {
     const limit = pLimit(10);
@@ -34,10 +42,12 @@ class Watcher {
           try {
             let session = this.sessions.get(d.name);
             if (!session) {
-              session = HostSession.open(d.target);
+              this.progress.step(d.name, `connecting to ${describeTarget(d.target)}`);
+              session = HostSession.open(d.target, { connectTimeout: this.connectTimeout });
               this.sessions.set(d.name, session);
               await session.run(preludeChunk());
             }
+            this.progress.step(d.name, 'reading the counters');
             return await readStatus(session, this.stack);
           } catch (e) {
             // A dropped session is opened again on the next refresh.
@@ -53,6 +63,8 @@ class Watcher {
               services: [],
               error: isLvsError(e) ? { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } : { code: 'LVS_INTERNAL', message: String(e) },
             };
+          } finally {
+            this.progress.idle(d.name);
           }
         }),
       ),
@@ -70,7 +82,8 @@ export function registerStatusCommand(program: Command): void {
     .command('status')
     .description('connections, rates, packets and bytes per service and real server on each director, and what the stack owns')
     .option('--stack <name>', 'the stack (when the app has several)')
-    .option('--director <name...>', 'only these directors')
+    .addOption(directorOption())
+    .addOption(connectTimeoutOption())
     .option('--no-synth', 'use the existing cdktf.out')
     .option('--json', 'print JSON (one document per refresh with --watch)')
     .option('--watch', 'refresh until Ctrl-C')
@@ -81,7 +94,7 @@ export function registerStatusCommand(program: Command): void {
       if (opts.synth) await runApp(cfg);
       const stack = selectStack(await loadStacks(cfg.outdir), opts.stack);
       const directors = stack.directors.filter((d) => !opts.director?.length || opts.director.includes(d.name));
-      const watcher = new Watcher(stack.stack, directors);
+      const watcher = new Watcher(stack.stack, directors, opts.connectTimeout);
       const rounds = opts.watch ? (opts.count ?? Number.POSITIVE_INFINITY) : 1;
       let stopped = false;
       let wake: (() => void) | undefined;

@@ -43,8 +43,10 @@ export interface RunOptions extends PlanOptions, SessionOptions {
    * any mismatch falls back to the full read. @default true (always read the whole table)
    */
   readonly refresh?: boolean;
-  /** One line per director as work progresses. */
+  /** One line per director as work progresses: the step it is now waiting on. */
   readonly onProgress?: (director: string, message: string) => void;
+  /** The director's current step has ended and it waits on nothing (the others, or the confirmation). */
+  readonly onIdle?: (director: string) => void;
 }
 
 export interface DirectorOutcome {
@@ -91,10 +93,16 @@ interface OpenDirector {
   readonly fastReason?: string;
 }
 
+function destinationCount(services: readonly Service[]): string {
+  return services.reduce((n, s) => n + s.destinations.length, 0).toLocaleString('en-US');
+}
+
 async function openDirector(desired: DesiredDirector, exclusive: boolean, operation: string, opts: RunOptions): Promise<OpenDirector> {
+  opts.onProgress?.(desired.name, `connecting to ${describeTarget(desired.target)}`);
   const session = HostSession.open(desired.target, opts);
   try {
     await session.run(preludeChunk());
+    opts.onProgress?.(desired.name, opts.lockTimeout ? `waiting for the lock (--lock-timeout ${opts.lockTimeout})` : 'taking the lock');
     const lock = await session.run(lockChunk({ exclusive, waitSeconds: opts.lockTimeout ?? 0, holder: holderLine(operation) }));
     const lockOut = lock.stdout.trim();
     if (lockOut.startsWith('@@lock busy')) {
@@ -125,7 +133,7 @@ async function openDirector(desired: DesiredDirector, exclusive: boolean, operat
       const live = await readLive(session, opts.stack);
       return { desired, session, facts, live, fastReason: fast.reason };
     }
-    opts.onProgress?.(desired.name, 'reading the live table');
+    opts.onProgress?.(desired.name, `reading the live table (${destinationCount(desired.table.services)} destinations declared)`);
     const live = await readLive(session, opts.stack);
     return { desired, session, facts, live };
   } catch (e) {
@@ -186,6 +194,7 @@ export async function planStack(directors: readonly DesiredDirector[], opts: Run
         } catch (e) {
           return failedPlan(desired, e);
         } finally {
+          opts.onIdle?.(desired.name);
           if (open) await closeDirector(open);
         }
       }),
@@ -453,6 +462,8 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
             return withRefresh(planDirector(desired, open.live, opts, host), open, opts);
           } catch (e) {
             return failedPlan(desired, e);
+          } finally {
+            opts.onIdle?.(desired.name);
           }
         }),
       ),
@@ -491,6 +502,8 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
             return await executeDirector(open, p, opts);
           } catch (e) {
             return { director: p.director, status: 'failed', residual: [], restoreOutput: '', seconds: 0, error: errorInfo(e) };
+          } finally {
+            opts.onIdle?.(p.director);
           }
         }),
       ),

@@ -118,6 +118,7 @@ describe('the command-line checker', () => {
     ['too many arguments', 'apply a b', ['apply takes 1 argument(s), got 2: a b']],
     ['a missing argument', 'show --markdown', ['show needs 1 argument(s), got 0']],
     ['a flag given a value', 'plan --json=yes', ['plan --json takes no value']],
+    ['a repeated --director before a plan file', 'apply --director lb1 --director lb2 web.plan', []],
   ];
   it.each(cases)('%s', (_name, line, expected) => {
     // GIVEN a command line WHEN checked against the CLI THEN exactly these problems are found
