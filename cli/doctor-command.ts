@@ -1,11 +1,6 @@
 /** `lvsform doctor`: wiring only; the checks live in providers/ipvs/doctor.ts. */
 import type { Command } from 'commander';
-import pLimit from 'p-limit';
-import { doctorChunk, evaluate, modulesNeeded, parseFacts, type Check } from '../providers/ipvs/doctor.ts';
-import { isLvsError } from '../providers/ipvs/errors.ts';
-import { preludeChunk } from '../providers/ipvs/host-script.ts';
-import { loadStacks, readProjectConfig, runApp, selectStack } from '../providers/ipvs/synth.ts';
-import { describeTarget, HostSession } from '../providers/ipvs/transport.ts';
+import type { Check } from '../providers/ipvs/doctor.ts';
 import { connectTimeoutOption, directorOption } from './args.ts';
 import { colors } from './colors.ts';
 import { delayedProgress } from './progress.ts';
@@ -20,6 +15,16 @@ export function registerDoctorCommand(program: Command): void {
     .option('--no-synth', 'use the existing cdktf.out')
     .option('--json', 'print the checks as JSON')
     .action(async (opts: { stack?: string; director?: string[]; synth: boolean; json?: boolean; connectTimeout: number }) => {
+      // Loaded when the command runs, so that start-up and --help stay fast.
+      const [{ default: pLimit }, { doctorChunk, evaluate, modulesNeeded, parseFacts }, { isLvsError }, { preludeChunk }, { loadStacks, readProjectConfig, runApp, selectStack }, { describeTarget, HostSession }] =
+        await Promise.all([
+          import('p-limit'),
+          import('../providers/ipvs/doctor.ts'),
+          import('../providers/ipvs/errors.ts'),
+          import('../providers/ipvs/host-script.ts'),
+          import('../providers/ipvs/synth.ts'),
+          import('../providers/ipvs/transport.ts'),
+        ]);
       const cfg = await readProjectConfig(program.opts<{ dir: string }>().dir);
       if (opts.synth) await runApp(cfg);
       const stack = selectStack(await loadStacks(cfg.outdir), opts.stack);
