@@ -9,29 +9,19 @@ import { forceUnlockChunk, preludeChunk } from '../providers/ipvs/host-script.ts
 import { checkMaxDeletes, checkTargets, planHasChanges, planHasErrors, type DesiredDirector, type Plan } from '../providers/ipvs/plan.ts';
 import { readPlanFile, writePlanFile } from '../providers/ipvs/plan-file.ts';
 import { planToJson } from '../providers/ipvs/plan-json.ts';
-import { renderMarkdown, targetedText } from '../providers/ipvs/render-markdown.ts';
+import { renderMarkdown } from '../providers/ipvs/render-markdown.ts';
 import { noPaint, renderPlan, type Paint } from '../providers/ipvs/render-plan.ts';
 import { applyStack, planStack, type ApplyReport, type RunOptions } from '../providers/ipvs/run-stack.ts';
 import { loadStacks, readProjectConfig, runApp, selectStack, type SynthesizedStack } from '../providers/ipvs/synth.ts';
 import { describeTarget, HostSession } from '../providers/ipvs/transport.ts';
-import { colors } from './colors.ts';
+import { paint, targetNote } from './plan-text.ts';
 import { delayedProgress, type Progress } from './progress.ts';
 import type { CommonOpts, GuardOpts } from './stack-commands.ts';
-
-function paint(): Paint {
-  const c = colors();
-  return { add: c.green, change: c.yellow, remove: c.red, dim: c.dim, bold: c.bold, warn: c.magenta };
-}
 
 function guard(opts: GuardOpts): ((plan: Plan) => void) | undefined {
   if (opts.maxDeletes === undefined || opts.allowDeletes) return undefined;
   const max = opts.maxDeletes;
   return (plan) => checkMaxDeletes(plan, max);
-}
-
-function targetNote(plan: Plan): string {
-  const t = targetedText(plan);
-  return t ? `${t[0]!.toUpperCase()}${t.slice(1)}.\n` : '';
 }
 
 async function loadStack(program: Command, opts: CommonOpts): Promise<SynthesizedStack> {
@@ -197,13 +187,6 @@ export async function destroyAction(program: Command, opts: CommonOpts & { autoA
     ...(opts.autoApprove ? {} : { confirm: (plan: Plan) => confirmOnTerminal(plan, p, 'destroy these services') }),
   });
   process.exitCode = reportApply(report, p, Boolean(opts.json), Boolean(opts.autoApprove) && !opts.json);
-}
-
-export async function showAction(_program: Command, file: string, opts: { json?: boolean; markdown?: boolean }): Promise<void> {
-  const plan = await readPlanFile(file);
-  if (opts.json) process.stdout.write(`${JSON.stringify(planToJson(plan))}\n`);
-  else if (opts.markdown) process.stdout.write(renderMarkdown(plan, { planFile: file }));
-  else process.stdout.write(targetNote(plan) + renderPlan(plan, paint()));
 }
 
 export async function forceUnlockAction(program: Command, name: string, opts: { stack?: string; synth: boolean; connectTimeout: number }): Promise<void> {

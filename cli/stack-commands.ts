@@ -93,7 +93,7 @@ export function registerStackCommands(program: Command): void {
     .description('print a saved plan')
     .addOption(new Option('--json', 'as JSON').conflicts('markdown'))
     .option('--markdown', 'as Markdown for a pull-request comment')
-    .action(async (file: string, opts: { json?: boolean; markdown?: boolean }) => (await import('./stack-actions.ts')).showAction(program, file, opts));
+    .action(async (file: string, opts: { json?: boolean; markdown?: boolean }) => (await import('./show-action.ts')).showAction(program, file, opts));
 
   program
     .command('force-unlock <director>')
