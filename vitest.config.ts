@@ -1,11 +1,15 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` is pure and fast (no host, no kernel); `lab` runs on the real IPVS kernel of the lab,
+// Three projects: `unit` is pure and fast (no host, no kernel); `consumer` packs and installs the package; `lab` runs on the real IPVS kernel of the lab,
 // booted once per run by the global setup and shared by every lab test file.
 export default defineConfig({
+  // Inside the clone, `import … from 'lvsform'` means the sources (as tsconfig.json's paths say for tsc and tsx).
+  resolve: { alias: [{ find: /^lvsform$/, replacement: fileURLToPath(new URL('./lib/index.ts', import.meta.url)) }] },
   test: {
     projects: [
       {
+        extends: true,
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
@@ -13,6 +17,17 @@ export default defineConfig({
         },
       },
       {
+        // The package as a user installs it: npm pack, npm install of the tarball into new projects (see the test).
+        extends: true,
+        test: {
+          name: 'consumer',
+          include: ['test/consumer/**/*.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 600_000,
+        },
+      },
+      {
+        extends: true,
         test: {
           name: 'lab',
           include: ['test/lab/**/*.test.ts'],

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 
 /** A commander argument parser for a whole number from `min` to `max`. */
 export function intArg(min: number, max: number) {
@@ -8,4 +8,22 @@ export function intArg(min: number, max: number) {
     if (n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, got ${n}`);
     return n;
   };
+}
+
+/** Collects a repeatable option's values: `--director lb1 --director lb2`. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/**
+ * `--director NAME`, repeatable. Not variadic: a variadic option would swallow the argument after it, so that
+ * `apply --director lb1 web.plan` took the plan file for a director name.
+ */
+export function directorOption(): Option {
+  return new Option('--director <name>', 'only this director (repeat for several: --director lb1 --director lb2)').argParser(collect);
+}
+
+/** `--connect-timeout SECONDS`: how long to wait for each director's SSH connection (OpenSSH ConnectTimeout). */
+export function connectTimeoutOption(): Option {
+  return new Option('--connect-timeout <seconds>', "seconds to wait for each director's SSH connection").default(10).argParser(intArg(1, 3600));
 }

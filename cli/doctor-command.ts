@@ -1,41 +1,53 @@
 /** `lvsform doctor`: wiring only; the checks live in providers/ipvs/doctor.ts. */
 import type { Command } from 'commander';
-import pLimit from 'p-limit';
-import pc from 'picocolors';
-import { doctorChunk, evaluate, modulesNeeded, parseFacts, type Check } from '../providers/ipvs/doctor.ts';
-import { isLvsError } from '../providers/ipvs/errors.ts';
-import { preludeChunk } from '../providers/ipvs/host-script.ts';
-import { loadStacks, readProjectConfig, runApp, selectStack } from '../providers/ipvs/synth.ts';
-import { describeTarget, HostSession } from '../providers/ipvs/transport.ts';
+import type { Check } from '../providers/ipvs/doctor.ts';
+import { connectTimeoutOption, directorOption } from './args.ts';
+import { colors } from './colors.ts';
+import { delayedProgress } from './progress.ts';
 
 export function registerDoctorCommand(program: Command): void {
   program
     .command('doctor')
     .description('check each director: IPVS in the kernel, ipvsadm, forwarding, the modules the services need')
     .option('--stack <name>', 'the stack (when the app has several)')
-    .option('--director <name...>', 'only these directors')
+    .addOption(directorOption())
+    .addOption(connectTimeoutOption())
     .option('--no-synth', 'use the existing cdktf.out')
     .option('--json', 'print the checks as JSON')
-    .action(async (opts: { stack?: string; director?: string[]; synth: boolean; json?: boolean }) => {
+    .action(async (opts: { stack?: string; director?: string[]; synth: boolean; json?: boolean; connectTimeout: number }) => {
+      // Loaded when the command runs, so that start-up and --help stay fast.
+      const [{ default: pLimit }, { doctorChunk, evaluate, modulesNeeded, parseFacts }, { isLvsError }, { preludeChunk }, { loadStacks, readProjectConfig, runApp, selectStack }, { describeTarget, HostSession }] =
+        await Promise.all([
+          import('p-limit'),
+          import('../providers/ipvs/doctor.ts'),
+          import('../providers/ipvs/errors.ts'),
+          import('../providers/ipvs/host-script.ts'),
+          import('../providers/ipvs/synth.ts'),
+          import('../providers/ipvs/transport.ts'),
+        ]);
       const cfg = await readProjectConfig(program.opts<{ dir: string }>().dir);
       if (opts.synth) await runApp(cfg);
       const stack = selectStack(await loadStacks(cfg.outdir), opts.stack);
       const directors = stack.directors.filter((d) => !opts.director?.length || opts.director.includes(d.name));
-      const c = pc.createColors(Boolean(process.stdout.isTTY) && !opts.json);
+      const c = colors(opts.json);
+      const progress = delayedProgress();
       const limit = pLimit(10);
       const results = await Promise.all(
         directors.map((d) =>
           limit(async (): Promise<{ director: string; where: string; checks: Check[] }> => {
             const where = describeTarget(d.target);
-            const session = HostSession.open(d.target);
+            progress.step(d.name, `connecting to ${where}`);
+            const session = HostSession.open(d.target, { connectTimeout: opts.connectTimeout });
             try {
               await session.run(preludeChunk());
+              progress.step(d.name, 'checking the kernel, ipvsadm, forwarding and modules');
               const { stdout } = await session.run(doctorChunk(modulesNeeded(d.table)));
               return { director: d.name, where, checks: evaluate({ facts: parseFacts(stdout), table: d.table }) };
             } catch (e) {
               const message = isLvsError(e) ? e.message : String(e);
               return { director: d.name, where, checks: [{ name: 'reachable', status: 'fail', detail: message, fix: isLvsError(e) ? e.hint : undefined, blocking: true } as Check] };
             } finally {
+              progress.idle(d.name);
               await session.close();
             }
           }),

@@ -6,8 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { LvsError } from '../providers/ipvs/errors.ts';
 import type { GeneratedDirector } from '../providers/ipvs/generate-app.ts';
-import { type ImportSource, importApp } from '../providers/ipvs/import.ts';
-import { serviceId } from '../providers/ipvs/model.ts';
+import type { ImportSource } from '../providers/ipvs/import.ts';
 import type { HostTarget } from '../providers/ipvs/transport.ts';
 
 interface ImportOpts {
@@ -99,6 +98,8 @@ export function registerImportCommand(program: Command): void {
       if ((opts.user !== undefined || opts.sshPort !== undefined) && opts.host === undefined) {
         throw new LvsError('LVS_USAGE', '--user and --ssh-port go with --host');
       }
+      // Loaded when the command runs, so that start-up and --help stay fast.
+      const [{ importApp }, { serviceId }] = await Promise.all([import('../providers/ipvs/import.ts'), import('../providers/ipvs/model.ts')]);
       const { code, warnings, table, adopted } = await importApp(source, { stack: opts.stack, director, ...(opts.adopt ? { adopt: true } : {}) });
       if (adopted) process.stderr.write(`adopted ${adopted.length} service(s): stack ${opts.stack} owns them on director ${director.name}\n`);
       for (const w of warnings) process.stderr.write(`warning: ${w}\n`);

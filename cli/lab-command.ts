@@ -1,5 +1,30 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { labDown, labExec, labReboot, labStatus, labTraffic, labUp } from '../lab/index.ts';
+import { LvsError } from '../providers/ipvs/errors.ts';
+
+type Lab = typeof import('../lab/index.ts');
+
+/**
+ * The lab is a tool of a clone of lvsform (it needs the lab's Debian packages and the dev dependencies), so it is not
+ * part of the build: its TypeScript sources are loaded through tsx, on first use, from the clone this command runs in.
+ */
+async function loadLab(): Promise<Lab> {
+  const candidates = ['../lab/index.ts', '../../lab/index.ts'].map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
+  const entry = candidates.find((file) => existsSync(file));
+  const unavailable = (why: string) =>
+    new LvsError('LVS_LAB_UNAVAILABLE', `the lab is not available here: ${why}`, {
+      hint: 'The lab runs from a clone of lvsform: clone it, run `npm ci`, then `npx lvsform lab up` in the clone.',
+    });
+  if (!entry) throw unavailable('this installation of lvsform has no lab/ sources');
+  try {
+    const { register } = await import('tsx/esm/api');
+    register();
+  } catch (e) {
+    throw unavailable(`tsx (a dev dependency) cannot be loaded (${e instanceof Error ? e.message : String(e)})`);
+  }
+  return (await import(pathToFileURL(entry).href)) as Lab;
+}
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -32,7 +57,7 @@ export function registerLabCommands(program: Command): void {
     )
     .addOption(dirOption())
     .action(async (o: { directors: number; firstIndex: number; skipModules?: string; ipForward: boolean; persistent?: boolean; accel?: string; labDir?: string }) => {
-      const state = await labUp({
+      const state = await (await loadLab()).labUp({
         directors: o.directors,
         firstIndex: o.firstIndex,
         dir: o.labDir,
@@ -54,7 +79,7 @@ export function registerLabCommands(program: Command): void {
     .option('--no-ip-forward', 'from now on, boot it with IP forwarding off')
     .addOption(dirOption())
     .action(async (director: string, o: { persistent?: boolean; ipForward?: boolean; labDir?: string }) => {
-      await labReboot(director, {
+      await (await loadLab()).labReboot(director, {
         dir: o.labDir,
         options: { ...(o.persistent === undefined ? {} : { persistent: o.persistent }), ...(o.ipForward === undefined ? {} : { ipForward: o.ipForward }) },
         onProgress: say,
@@ -66,7 +91,7 @@ export function registerLabCommands(program: Command): void {
     .description('stop every virtual machine and ssh master of the lab, delete its taps and its state directory')
     .addOption(dirOption())
     .action(async (o: { labDir?: string }) => {
-      await labDown({ dir: o.labDir });
+      await (await loadLab()).labDown({ dir: o.labDir });
       say('lab down');
     });
 
@@ -76,7 +101,7 @@ export function registerLabCommands(program: Command): void {
     .option('--json', 'print JSON')
     .addOption(dirOption())
     .action(async (o: { json?: boolean; labDir?: string }) => {
-      const status = await labStatus({ dir: o.labDir });
+      const status = await (await loadLab()).labStatus({ dir: o.labDir });
       if (o.json) {
         say(JSON.stringify(status, null, 2));
       } else if (!status.state) {
@@ -97,7 +122,7 @@ export function registerLabCommands(program: Command): void {
     .argument('<cmd...>', 'the command and its arguments (after --)')
     .addOption(dirOption())
     .action(async (director: string, cmd: string[], o: { labDir?: string }) => {
-      const r = await labExec(director, cmd, { dir: o.labDir });
+      const r = await (await loadLab()).labExec(director, cmd, { dir: o.labDir });
       process.stdout.write(r.stdout);
       process.stderr.write(r.stderr);
       process.exitCode = r.exitCode;
@@ -113,7 +138,7 @@ export function registerLabCommands(program: Command): void {
     .option('--interval <ms>', 'pause between requests', (v) => Number(v), 0)
     .addOption(dirOption())
     .action(async (target: string, o: { director: string; count: number; protocol: 'tcp' | 'udp'; interval: number; labDir?: string }) => {
-      const r = await labTraffic({ target, director: o.director, count: o.count, protocol: o.protocol, intervalMs: o.interval, dir: o.labDir });
+      const r = await (await loadLab()).labTraffic({ target, director: o.director, count: o.count, protocol: o.protocol, intervalMs: o.interval, dir: o.labDir });
       for (const [name, n] of Object.entries(r.perServer).sort(([a], [b]) => a.localeCompare(b))) say(`${name.padEnd(8)} ${n}`);
       say(`failures ${r.failures} of ${r.total}`);
       if (r.failures > 0) process.exitCode = 1;

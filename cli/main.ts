@@ -1,20 +1,26 @@
 import { Command, CommanderError } from 'commander';
 import { isLvsError } from '../providers/ipvs/errors.ts';
+import { setNoColor } from './colors.ts';
 import { registerDoctorCommand } from './doctor-command.ts';
 import { registerImportCommand } from './import-command.ts';
+import { registerInitCommand } from './init-command.ts';
 import { registerLabCommands } from './lab-command.ts';
 import { registerStackCommands } from './stack-commands.ts';
 import { registerStatusCommand } from './status-command.ts';
+import { packageInfo } from './package-info.ts';
 
 /** Builds the `lvsform` command. Each verb only parses its arguments and calls a library function. */
 export function buildProgram(): Command {
   const program = new Command('lvsform')
     .description('Infrastructure as code for Linux Virtual Server (IPVS) load balancers')
+    .version(packageInfo().version, '-V, --version', 'print the version of lvsform')
     .option('-C, --dir <path>', 'the project directory (where cdktf.json is)', process.cwd())
+    .option('--no-color', 'no colours (also NO_COLOR=1; FORCE_COLOR=1 forces them)')
     .showHelpAfterError()
     // Usage errors read like every other error: `Error [LVS_USAGE]: …`, so scripts can match one shape.
     .configureOutput({ outputError: (text, write) => write(`Error [LVS_USAGE]: ${text.replace(/^error: /, '')}`) })
     .exitOverride();
+  registerInitCommand(program);
   registerStackCommands(program);
   registerDoctorCommand(program);
   registerLabCommands(program);
@@ -30,6 +36,7 @@ function wantsJson(argv: string[]): boolean {
 /** Runs the command line and returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  setNoColor(argv.includes('--no-color'));
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

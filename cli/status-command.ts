@@ -1,14 +1,7 @@
 /** `lvsform status`: wiring only; the reading and the table live in providers/ipvs/status.ts. */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import pLimit from 'p-limit';
-import { isLvsError } from '../providers/ipvs/errors.ts';
-import { preludeChunk } from '../providers/ipvs/host-script.ts';
-import type { DesiredDirector } from '../providers/ipvs/plan.ts';
-import { type DirectorStatus, readStatus, renderStatus, STATUS_FORMAT } from '../providers/ipvs/status.ts';
-import { loadStacks, readProjectConfig, runApp, selectStack } from '../providers/ipvs/synth.ts';
-import { describeTarget, HostSession } from '../providers/ipvs/transport.ts';
-import { intArg } from './args.ts';
+import { connectTimeoutOption, directorOption, intArg } from './args.ts';
 
 interface StatusOpts {
   stack?: string;
@@ -18,51 +11,7 @@ interface StatusOpts {
   watch?: boolean;
   count?: number;
   interval: number;
-}
-
-/** One open session per director for the whole command (a refresh is one chunk on each). */
-class Watcher {
-  private readonly sessions = new Map<string, HostSession>();
-
-  constructor(private readonly stack: string, private readonly directors: readonly DesiredDirector[]) {}
-
-  async read(): Promise<DirectorStatus[]> {
-    const limit = pLimit(10);
-    return Promise.all(
-      this.directors.map((d) =>
-        limit(async (): Promise<DirectorStatus> => {
-          try {
-            let session = this.sessions.get(d.name);
-            if (!session) {
-              session = HostSession.open(d.target);
-              this.sessions.set(d.name, session);
-              await session.run(preludeChunk());
-            }
-            return await readStatus(session, this.stack);
-          } catch (e) {
-            // A dropped session is opened again on the next refresh.
-            const session = this.sessions.get(d.name);
-            this.sessions.delete(d.name);
-            if (session) {
-              session.kill();
-              await session.close();
-            }
-            return {
-              director: d.name,
-              where: describeTarget(d.target),
-              services: [],
-              error: isLvsError(e) ? { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } : { code: 'LVS_INTERNAL', message: String(e) },
-            };
-          }
-        }),
-      ),
-    );
-  }
-
-  async close(): Promise<void> {
-    await Promise.all([...this.sessions.values()].map((s) => s.close()));
-    this.sessions.clear();
-  }
+  connectTimeout: number;
 }
 
 export function registerStatusCommand(program: Command): void {
@@ -70,18 +19,25 @@ export function registerStatusCommand(program: Command): void {
     .command('status')
     .description('connections, rates, packets and bytes per service and real server on each director, and what the stack owns')
     .option('--stack <name>', 'the stack (when the app has several)')
-    .option('--director <name...>', 'only these directors')
+    .addOption(directorOption())
+    .addOption(connectTimeoutOption())
     .option('--no-synth', 'use the existing cdktf.out')
     .option('--json', 'print JSON (one document per refresh with --watch)')
     .option('--watch', 'refresh until Ctrl-C')
     .addOption(new Option('--count <n>', 'with --watch: stop after N refreshes').argParser(intArg(1, 1_000_000)))
     .addOption(new Option('--interval <seconds>', 'with --watch: seconds between refreshes').argParser(intArg(1, 3600)).default(2))
     .action(async (opts: StatusOpts) => {
+      // Loaded when the command runs, so that start-up and --help stay fast.
+      const [{ renderStatus, STATUS_FORMAT }, { loadStacks, readProjectConfig, runApp, selectStack }, { Watcher }] = await Promise.all([
+        import('../providers/ipvs/status.ts'),
+        import('../providers/ipvs/synth.ts'),
+        import('./status-watcher.ts'),
+      ]);
       const cfg = await readProjectConfig(program.opts<{ dir: string }>().dir);
       if (opts.synth) await runApp(cfg);
       const stack = selectStack(await loadStacks(cfg.outdir), opts.stack);
       const directors = stack.directors.filter((d) => !opts.director?.length || opts.director.includes(d.name));
-      const watcher = new Watcher(stack.stack, directors);
+      const watcher = new Watcher(stack.stack, directors, opts.connectTimeout);
       const rounds = opts.watch ? (opts.count ?? Number.POSITIVE_INFINITY) : 1;
       let stopped = false;
       let wake: (() => void) | undefined;

@@ -1,6 +1,6 @@
 /**
- * The one door to cdktf. cdktf is archived upstream; its drop-in fork `cdktn` exports the same names, so swapping
- * the engine means changing the module name on the line below and nothing else in `lib/`.
+ * The one door to the engine: `cdktn`, the maintained drop-in fork of cdktf (archived upstream in December 2025). It
+ * exports the same names, so the swap was the module name on the lines below and nothing else in `lib/`.
  */
-export { App as CdktfApp, TerraformElement, TerraformStack, LocalBackend, Token } from 'cdktf';
-export type { AppConfig } from 'cdktf';
+export { App as CdktfApp, TerraformElement, TerraformStack, LocalBackend, Token } from 'cdktn';
+export type { AppConfig } from 'cdktn';

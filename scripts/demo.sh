@@ -5,4 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
+# Every step runs the built `lvsform` command (bin/lvsform.mjs -> dist/), so build it from the current sources.
+npm run --silent build
 exec node --import tsx scripts/demo.ts "$@"

@@ -9,7 +9,7 @@ import { labDown, labTraffic, labUp } from '../lab/index.ts';
 const keep = process.argv.includes('--keep');
 const dir = process.env['LVSFORM_DEMO_LAB_DIR'] ?? '/tmp/lvsform-demo-lab';
 const firstIndex = 60;
-const c = pc.createColors(Boolean(process.stdout.isTTY) && !process.env['NO_COLOR']);
+const c = pc.createColors(pc.isColorSupported);
 const total = 6;
 let step = 0;
 
@@ -28,7 +28,10 @@ function indent(text: string): string {
 
 async function lvsform(args: string[], env: Record<string, string>, okCodes = [0]): Promise<string> {
   process.stdout.write(c.dim(`  $ lvsform ${args.join(' ')}\n`));
-  const r = await execa('node', ['bin/lvsform.mjs', ...args], { env: { ...env, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' }, reject: false, all: true });
+  // The built command (bin/lvsform.mjs runs dist/, built by demo.sh). Its output is captured, so colour is asked for
+  // on a terminal and refused elsewhere (picocolors reads any FORCE_COLOR, even "0", as on).
+  const color = process.stdout.isTTY ? { FORCE_COLOR: '1' } : { NO_COLOR: '1' };
+  const r = await execa('node', ['bin/lvsform.mjs', ...args], { env: { ...env, ...color }, reject: false, all: true });
   process.stdout.write(`${indent(r.all ?? '')}\n`);
   if (!okCodes.includes(r.exitCode ?? 1)) throw new Error(`lvsform ${args.join(' ')} exited ${r.exitCode}`);
   return r.all ?? '';

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The test command (`npm test`): installs what is missing, type-checks, then runs the unit tests and the lab tests on
-# a real IPVS kernel (the lab: Debian's kernel under QEMU). Prints one closing line "N passed, N failed".
+# a real IPVS kernel (the lab: Debian's kernel under QEMU). It builds dist/ first: the tests run the built `lvsform`
+# command, and the consumer test packs the package. Prints one closing line "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 npx tsc --noEmit
+npm run --silent build
 report=$(mktemp /tmp/lvsform-vitest.XXXXXX.json)
 # The tests' scratch files (synthesized apps, plan files, records) go to one directory removed at the end.
 scratch=$(mktemp -d /tmp/lvsform-tests.XXXXXX)

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { App as CdktfApp, TerraformResource, TerraformStack } from 'cdktf';
+import { App as CdktfApp, TerraformResource, TerraformStack } from 'cdktn';
 import { App, Director, LvsStack, RealServerPool, Scheduler } from 'lvsform';
 
 const SERVICES = Number(process.argv[2] ?? 10_000);

@@ -35,7 +35,8 @@ import { renderServiceKey, renderTable } from './render-restore.ts';
 import { section, splitSections, stackFile, writeFileCommand } from './host-script.ts';
 import { shQuote } from './shell-quote.ts';
 import { newTag, type LiveState } from './read-live.ts';
-import { describeTarget, type HostSession } from './transport.ts';
+import { describeTarget } from './host-target.ts';
+import type { HostSession } from './transport.ts';
 
 /** More changed services than this are verified with the full read-back (one `ipvsadm` process each costs ≈ 30 ms). */
 export const FAST_VERIFY_MAX_SERVICES = 100;

@@ -13,7 +13,8 @@ import { sectionLine, splitSections } from './host-script.ts';
 import { normalizeTable, serviceFamily, serviceId, type Service, type Table } from './model.ts';
 import { parseSave } from './parse-save.ts';
 import { newTag } from './read-live.ts';
-import { describeTarget, type HostSession } from './transport.ts';
+import { describeTarget } from './host-target.ts';
+import type { HostSession } from './transport.ts';
 
 /** What the app asked for (the synthesized `setup` block of a director). */
 export interface HostSetupSpec {

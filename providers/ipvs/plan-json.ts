@@ -3,7 +3,7 @@
  * See docs/plan-json.md. Additive changes keep the version; anything else bumps it.
  */
 import { countChanges, type Plan } from './plan.ts';
-import { describeTarget } from './transport.ts';
+import { describeTarget } from './host-target.ts';
 
 export const PLAN_JSON_FORMAT = 1;
 

@@ -9,7 +9,8 @@ import { normalizeTable, type Service, type Table } from './model.ts';
 import { mergeThresholds } from './parse-list.ts';
 import { parseSave } from './parse-save.ts';
 import { parseRecord, type OwnershipRecord } from './record.ts';
-import { describeTarget, type HostSession } from './transport.ts';
+import { describeTarget } from './host-target.ts';
+import type { HostSession } from './transport.ts';
 
 export interface LiveState {
   readonly table: Table;

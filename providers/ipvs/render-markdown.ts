@@ -11,7 +11,7 @@ import type { Change } from './diff.ts';
 import type { Destination, Service } from './model.ts';
 import { countChanges, planTotals, type DirectorPlan, type Plan } from './plan.ts';
 import { destinationText, serviceText } from './render-plan.ts';
-import { describeTarget } from './transport.ts';
+import { describeTarget } from './host-target.ts';
 
 /** GitHub's limit on a comment body. */
 export const GITHUB_COMMENT_LIMIT = 65_536;

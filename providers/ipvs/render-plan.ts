@@ -5,7 +5,7 @@
 import type { Change } from './diff.ts';
 import type { Destination, Forwarding, Service } from './model.ts';
 import { countChanges, planTotals, type DirectorPlan, type Plan } from './plan.ts';
-import { describeTarget } from './transport.ts';
+import { describeTarget } from './host-target.ts';
 import { setupItemText } from './host-setup.ts';
 
 export interface Paint {

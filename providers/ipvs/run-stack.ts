@@ -43,13 +43,15 @@ export interface RunOptions extends PlanOptions, SessionOptions {
    * any mismatch falls back to the full read. @default true (always read the whole table)
    */
   readonly refresh?: boolean;
-  /** One line per director as work progresses. */
+  /** One line per director as work progresses: the step it is now waiting on. */
   readonly onProgress?: (director: string, message: string) => void;
   /**
    * Where a director's time went (`--debug`): `connect` (the connection, the prelude and the lock, one round trip),
    * `read` (the host's work and the transfer), `parse`, `diff`, and for an apply `batch`, `verify`, `record`.
    */
   readonly onTiming?: (director: string, phase: string, ms: number) => void;
+  /** The director's current step has ended and it waits on nothing (the others, or the confirmation). */
+  readonly onIdle?: (director: string) => void;
 }
 
 export interface DirectorOutcome {
@@ -96,6 +98,10 @@ interface OpenDirector {
   readonly fastReason?: string;
 }
 
+function destinationCount(services: readonly Service[]): string {
+  return services.reduce((n, s) => n + s.destinations.length, 0).toLocaleString('en-US');
+}
+
 /** Calls `opts.onTiming` with the milliseconds since the last call (or since the clock was made). */
 function stopwatch(director: string, opts: RunOptions): (phase: string) => void {
   let last = performance.now();
@@ -108,13 +114,16 @@ function stopwatch(director: string, opts: RunOptions): (phase: string) => void 
 
 async function openDirector(desired: DesiredDirector, exclusive: boolean, operation: string, opts: RunOptions): Promise<OpenDirector> {
   const lap = stopwatch(desired.name, opts);
+  opts.onProgress?.(desired.name, `connecting to ${describeTarget(desired.target)}`);
   const session = HostSession.open(desired.target, opts);
   try {
     const lockScript = `${preludeChunk()}\n${lockChunk({ exclusive, waitSeconds: opts.lockTimeout ?? 0, holder: holderLine(operation) })}`;
     // The common case, a full read without host set-up, is one round trip: connection, prelude, lock and read, the read
     // guarded by the lock on the host. Otherwise the lock goes first, alone.
     const oneTrip = !desired.setup && opts.refresh !== false;
-    if (oneTrip) opts.onProgress?.(desired.name, 'reading the live table');
+    const reads = `reading the live table (${destinationCount(desired.table.services)} destinations declared)`;
+    const locking = opts.lockTimeout ? `waiting for the lock (--lock-timeout ${opts.lockTimeout})` : 'taking the lock';
+    opts.onProgress?.(desired.name, oneTrip ? `${locking}; ${reads}` : locking);
     const lockDone = oneTrip ? session.defer(lockScript) : session.run(lockScript);
     const reading = oneTrip ? readLive(session, opts.stack, { whenLocked: true }) : undefined;
     reading?.catch(() => undefined); // a refused lock is reported below, before the read's outcome is looked at
@@ -156,7 +165,7 @@ async function openDirector(desired: DesiredDirector, exclusive: boolean, operat
       lap('parse');
       return { desired, session, facts, live };
     }
-    opts.onProgress?.(desired.name, 'reading the live table');
+    opts.onProgress?.(desired.name, `reading the live table (${destinationCount(desired.table.services)} destinations declared)`);
     const live = await readLive(session, opts.stack, { onRead: () => lap('read') });
     lap('parse');
     return { desired, session, facts, live };
@@ -217,6 +226,7 @@ export async function planStack(directors: readonly DesiredDirector[], opts: Run
         } catch (e) {
           return failedPlan(desired, e);
         } finally {
+          opts.onIdle?.(desired.name);
           if (open) await closeDirector(open);
         }
       }),
@@ -497,6 +507,8 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
             return withRefresh(planDirector(desired, open.live, opts, host), open, opts);
           } catch (e) {
             return failedPlan(desired, e);
+          } finally {
+            opts.onIdle?.(desired.name);
           }
         }),
       ),
@@ -535,6 +547,8 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
             return await executeDirector(open, p, opts);
           } catch (e) {
             return { director: p.director, status: 'failed', residual: [], restoreOutput: '', seconds: 0, error: errorInfo(e) };
+          } finally {
+            opts.onIdle?.(p.director);
           }
         }),
       ),

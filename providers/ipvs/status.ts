@@ -12,7 +12,8 @@ import { parseSave } from './parse-save.ts';
 import { parseRecord, type OwnershipRecord } from './record.ts';
 import { newTag } from './read-live.ts';
 import { shQuote } from './shell-quote.ts';
-import { describeTarget, type HostSession } from './transport.ts';
+import { describeTarget } from './host-target.ts';
+import type { HostSession } from './transport.ts';
 
 export const STATUS_FORMAT = 1;
 

@@ -11,22 +11,9 @@ import { randomBytes } from 'node:crypto';
 import { execa, type ResultPromise } from 'execa';
 import { LvsError } from './errors.ts';
 
-export interface SshTarget {
-  readonly host?: string;
-  readonly port?: number;
-  readonly user?: string;
-  readonly identityFile?: string;
-  readonly knownHostsFile?: string;
-  readonly configFile?: string;
-  readonly alias?: string;
-}
+import { describeTarget, type HostTarget } from './host-target.ts';
 
-export interface HostTarget {
-  /** The director's name in the app (used in every message). */
-  readonly name: string;
-  readonly transport: 'ssh' | 'local';
-  readonly ssh?: SshTarget;
-}
+export { describeTarget, type HostTarget, type SshTarget } from './host-target.ts';
 
 export interface SessionOptions {
   /** Trust a host key seen for the first time (OpenSSH `accept-new`). Pinned keys only by default. */
@@ -84,14 +71,6 @@ export function sshArgs(target: HostTarget, opts: SessionOptions = {}): string[]
   }
   args.push('--', checkWord(target.name, 'host', host), 'sh -s');
   return args;
-}
-
-/** A description of where a director is, for messages: `lb1 (root@198.51.100.2)`. */
-export function describeTarget(target: HostTarget): string {
-  if (target.transport === 'local') return `${target.name} (this machine)`;
-  const ssh = target.ssh ?? {};
-  const where = ssh.alias ? `${ssh.alias}${ssh.configFile ? ` via ${ssh.configFile}` : ''}` : `${ssh.user ? `${ssh.user}@` : ''}${ssh.host}`;
-  return `${target.name} (${where})`;
 }
 
 /**

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// GitLab glue for .gitlab-ci.yml (Node 20, no dependencies):
+// GitLab glue for .gitlab-ci.yml (Node 22 or later, no dependencies):
 //   node lvsform-ci.mjs note FILE        post FILE as the merge request's lvsform note, or update the earlier one
 //                                        (found by the marker on FILE's first line)
 //   node lvsform-ci.mjs fetch-plan OUT   download the saved plan (lvsform.plan) of the newest pipeline of the merge
 //                                        request that this commit merged; refuse when that pipeline did not succeed
-// Environment: LVSFORM_GITLAB_TOKEN (project access token, scope api) and GitLab's CI_* variables.
+// Environment: LVSFORM_GITLAB_TOKEN (a project access token: scope api for `note`, read_api is enough for
+// `fetch-plan`; .gitlab-ci.yml gives each job its own) and GitLab's CI_* variables.
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const api = process.env.CI_API_V4_URL;

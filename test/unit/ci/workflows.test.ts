@@ -118,6 +118,7 @@ describe('the command-line checker', () => {
     ['too many arguments', 'apply a b', ['apply takes 1 argument(s), got 2: a b']],
     ['a missing argument', 'show --markdown', ['show needs 1 argument(s), got 0']],
     ['a flag given a value', 'plan --json=yes', ['plan --json takes no value']],
+    ['a repeated --director before a plan file', 'apply --director lb1 --director lb2 web.plan', []],
   ];
   it.each(cases)('%s', (_name, line, expected) => {
     // GIVEN a command line WHEN checked against the CLI THEN exactly these problems are found
@@ -172,19 +173,55 @@ describe.each(FILES)('%s', (file) => {
     expect(source).toMatch(/known_hosts/);
   });
 
+  it('names the stack once, in LVSFORM_STACK, and runs on Node 22 or 24', () => {
+    // GIVEN the file WHEN the stack's name and the Node version are looked for
+    // THEN "web" appears only as the value of LVSFORM_STACK, and Node is an LTS line still supported
+    expect(source.match(/\bweb\b/g)).toEqual(['web']);
+    expect(source).toMatch(/node-version: (22|24)\n|image: node:(22|24)-/);
+    expect(source).not.toMatch(/node-version: 20|node:20/);
+  });
+
   it('writes the same comment marker as lvsform when the plan fails', () => {
     expect(source.replaceAll('$LVSFORM_STACK', 'web')).toContain(commentMarker('web'));
     expect(source).toMatch(/LVSFORM_STACK: web/);
   });
 });
 
-describe('serialising applies per stack', () => {
-  it('GitHub: the apply job has its own concurrency group for the stack and is never cancelled', () => {
-    expect(text(FILES[0])).toMatch(/concurrency:\n\s+group: lvsform-apply-web\n\s+cancel-in-progress: false/);
+describe('least permissions', () => {
+  it('GitHub: nothing by default; plan writes pull requests, apply only reads', () => {
+    // GIVEN the GitHub workflow WHEN its permission blocks are read
+    const source = text(FILES[0]);
+    const plan = source.slice(source.indexOf('\n  plan:'), source.indexOf('\n  apply:'));
+    const apply = source.slice(source.indexOf('\n  apply:'));
+    // THEN the workflow grants nothing, the plan job writes only pull requests, and the apply job writes nothing
+    expect(source).toMatch(/^permissions: \{\}$/m);
+    expect(plan).toMatch(/permissions:\n\s+contents: read\n\s+pull-requests: write\n/);
+    expect(apply).toMatch(/permissions:\n(\s+[a-z-]+: read\n)+\s+#/);
+    expect(apply).not.toMatch(/: write/);
   });
 
-  it('GitLab: the apply job has a resource group for the stack', () => {
-    expect(text(FILES[1])).toMatch(/lvsform-apply:[\s\S]*resource_group: lvsform-web/);
+  it('GitLab: the apply job alone uses the protected key and the read-only token', () => {
+    // GIVEN the GitLab pipeline WHEN its jobs' variables are read
+    const source = text(FILES[1]);
+    const plan = source.slice(source.indexOf('\nlvsform-plan:'), source.indexOf('\nlvsform-apply:'));
+    const apply = source.slice(source.indexOf('\nlvsform-apply:'));
+    // THEN the plan job has its own key and the note token, the apply job the protected key and the read token
+    expect(plan).toContain('JOB_SSH_KEY: $LVSFORM_PLAN_SSH_KEY');
+    expect(plan).toContain('LVSFORM_GITLAB_TOKEN: $LVSFORM_GITLAB_NOTE_TOKEN');
+    expect(apply).toContain('JOB_SSH_KEY: $LVSFORM_SSH_KEY');
+    expect(apply).toContain('LVSFORM_GITLAB_TOKEN: $LVSFORM_GITLAB_READ_TOKEN');
+  });
+});
+
+describe('serialising applies per stack', () => {
+  it('GitHub: the apply job has its own concurrency group for the workflow (one per stack) and is never cancelled', () => {
+    // GIVEN the GitHub workflow WHEN its apply job is read THEN its group is the workflow's and it is never cancelled
+    expect(text(FILES[0])).toMatch(/apply:[\s\S]*concurrency:\n\s+group: \$\{\{ github\.workflow \}\}-apply\n\s+cancel-in-progress: false/);
+  });
+
+  it('GitLab: the apply job has a resource group named after the stack variable', () => {
+    // GIVEN the GitLab pipeline WHEN its apply job is read THEN its resource group is the stack's
+    expect(text(FILES[1])).toMatch(/lvsform-apply:[\s\S]*resource_group: lvsform-\$LVSFORM_STACK\n/);
   });
 
   it('GitLab: the helper fetches the artifact of the job the pipeline defines', () => {

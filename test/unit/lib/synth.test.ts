@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { TerraformStack } from 'cdktf';
+import { TerraformStack } from '../../../lib/cdktf.ts';
 import { describe, expect, it } from 'vitest';
 import {
   AddressFamily, App, Director, FORMAT_VERSION, Forwarding, LvsStack, PersistenceEngine, Protocol, RealServerPool,

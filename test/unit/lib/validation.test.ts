@@ -301,9 +301,9 @@ describe('all errors at once', () => {
     expect(fs.existsSync(outdir)).toBe(false);
   });
 
-  it('is thrown by the stack itself when the app is a plain cdktf App', async () => {
-    // GIVEN an LvsStack under cdktf's own App with two problems
-    const { App: CdktfApp } = await import('cdktf');
+  it('is thrown by the stack itself when the app is a plain cdktn App', async () => {
+    // GIVEN an LvsStack under the engine's own App (cdktn) with two problems
+    const { CdktfApp } = await import('../../../lib/cdktf.ts');
     const outdir = tempOutdir();
     const app = new CdktfApp({ outdir });
     const stack = new LvsStack(app, 'web');

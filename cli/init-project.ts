@@ -1,0 +1,193 @@
+/**
+ * `lvsform init`, in the manner of `cdktf init`: the files of a new infrastructure repo (package.json, tsconfig.json,
+ * cdktf.json, main.ts, .gitignore, README.md) for one of three templates. Nothing is overwritten: when any of the
+ * files exists, nothing is written.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { LvsError } from '../providers/ipvs/errors.ts';
+import { packageInfo } from './package-info.ts';
+
+export const TEMPLATES = ['nat', 'direct-routing', 'tunnel'] as const;
+export type Template = (typeof TEMPLATES)[number];
+
+export interface InitResult {
+  readonly dir: string;
+  readonly stack: string;
+  readonly files: readonly string[];
+}
+
+/** The stack name (and npm package name) a directory gives: its base name, lower case, other characters as `-`. */
+export function projectName(dir: string): string {
+  const name = basename(resolve(dir))
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+    .slice(0, 63);
+  return name || 'lvs';
+}
+
+const DIRECTOR = "{ ssh: { host: '203.0.113.2', user: 'root' } }";
+
+/** The body of main.ts after its imports: each template is the example of the same name (examples/). */
+const BODIES: Record<Template, { imports: string[]; about: string; body: string }> = {
+  nat: {
+    imports: ['App', 'Director', 'Forwarding', 'LvsStack', 'RealServerPool', 'Scheduler'],
+    about: 'The classic VS/NAT web cluster: one TCP VIP, round robin over three web servers that use the director as\n// their gateway.',
+    body: `const lb1 = new Director(stack, 'lb1', ${DIRECTOR});
+const web = new RealServerPool(stack, 'web-pool', {
+  forwarding: Forwarding.NAT,
+  members: [{ address: '192.0.2.11' }, { address: '192.0.2.12' }, { address: '192.0.2.13' }],
+});
+lb1.addVirtualService('http', {
+  address: '198.51.100.10',
+  port: 80,
+  scheduler: Scheduler.ROUND_ROBIN,
+  pools: [web],
+});
+`,
+  },
+  'direct-routing': {
+    imports: ['App', 'Director', 'Forwarding', 'LvsStack', 'Protocol', 'RealServerPool', 'Scheduler'],
+    about: 'Direct routing: the real servers hold the VIPs on their loopback and answer clients themselves. A weighted\n// web service, and a UDP DNS-style service scheduled one datagram at a time.',
+    body: `const lb1 = new Director(stack, 'lb1', ${DIRECTOR});
+
+const web = new RealServerPool(stack, 'web-pool', {
+  forwarding: Forwarding.DIRECT_ROUTING,
+  members: [
+    { address: '192.0.2.11', weight: 3 },
+    { address: '192.0.2.12', weight: 2 },
+    { address: '192.0.2.13', weight: 1 },
+  ],
+});
+lb1.addVirtualService('http', {
+  protocol: Protocol.TCP,
+  address: '198.51.100.20',
+  port: 80,
+  scheduler: Scheduler.WEIGHTED_LEAST_CONNECTION,
+  pools: [web],
+});
+
+const dns = new RealServerPool(stack, 'dns-pool', {
+  forwarding: Forwarding.DIRECT_ROUTING,
+  members: [{ address: '192.0.2.11' }, { address: '192.0.2.12' }, { address: '192.0.2.13' }],
+});
+lb1.addVirtualService('dns', {
+  protocol: Protocol.UDP,
+  address: '198.51.100.21',
+  port: 53,
+  scheduler: Scheduler.ROUND_ROBIN,
+  onePacket: true,
+  pools: [dns],
+});
+`,
+  },
+  tunnel: {
+    imports: ['App', 'Director', 'Forwarding', 'LvsStack', 'RealServerPool', 'Scheduler', 'TunnelType'],
+    about: 'Tunnelling: the director encapsulates packets to the real servers, which hold the VIPs on their loopback. One\n// service over IP-in-IP, one over GUE (UDP port 6080) with source hashing that falls back and hashes the port too.',
+    body: `const lb1 = new Director(stack, 'lb1', ${DIRECTOR});
+const reals = [{ address: '192.0.2.11' }, { address: '192.0.2.12' }, { address: '192.0.2.13' }];
+
+const ipip = new RealServerPool(stack, 'ipip-pool', { forwarding: Forwarding.tunnel(), members: reals });
+lb1.addVirtualService('http-ipip', {
+  address: '198.51.100.30',
+  port: 80,
+  scheduler: Scheduler.ROUND_ROBIN,
+  pools: [ipip],
+});
+
+const gue = new RealServerPool(stack, 'gue-pool', {
+  forwarding: Forwarding.tunnel({ type: TunnelType.GUE, port: 6080 }),
+  members: reals,
+});
+lb1.addVirtualService('http-gue', {
+  address: '198.51.100.31',
+  port: 80,
+  scheduler: Scheduler.sourceHash({ fallback: true, port: true }),
+  pools: [gue],
+});
+`,
+  },
+};
+
+function mainTs(template: Template, stack: string): string {
+  const t = BODIES[template];
+  return `// ${t.about}
+// Every address is a documentation address: replace them with your directors, VIPs and real servers.
+import { ${t.imports.join(', ')} } from 'lvsform';
+
+const app = new App();
+// The stack name names the ownership record on each director (/var/lib/lvsform/<stack>.json).
+const stack = new LvsStack(app, '${stack}');
+${t.body}
+app.synth();
+`;
+}
+
+function files(template: Template, stack: string): Record<string, string> {
+  const pkg = packageInfo();
+  const dev = pkg.devDependencies;
+  const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
+  return {
+    'package.json': json({
+      name: stack,
+      version: '0.0.0',
+      private: true,
+      type: 'module',
+      scripts: { synth: 'lvsform synth', plan: 'lvsform plan', apply: 'lvsform apply', typecheck: 'tsc --noEmit' },
+      dependencies: { lvsform: `^${pkg.version}` },
+      devDependencies: { '@types/node': `^${dev['@types/node']}`, tsx: `^${dev['tsx']}`, typescript: `^${dev['typescript']}` },
+    }),
+    'tsconfig.json': json({
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        strict: true,
+        noEmit: true,
+        skipLibCheck: true,
+        types: ['node'],
+      },
+      include: ['*.ts'],
+    }),
+    'cdktf.json': json({ language: 'typescript', app: 'npx tsx main.ts', output: 'cdktf.out', projectId: stack, terraformProviders: [], terraformModules: [], context: {} }),
+    'main.ts': mainTs(template, stack),
+    '.gitignore': 'node_modules/\ncdktf.out/\n*.plan\n',
+    'README.md': `# ${stack}
+
+Linux Virtual Server directors described in TypeScript with lvsform (template \`${template}\`). \`main.ts\` holds the
+directors, virtual services and real-server pools; \`cdktf.json\`'s \`app\` is the command that runs it.
+
+\`\`\`sh
+npm install
+npx lvsform synth      # run main.ts, write cdktf.out/stacks/${stack}/cdk.tf.json
+npx lvsform doctor     # check each director: IPVS, ipvsadm, forwarding, modules
+npx lvsform plan       # read each director and show what apply would change
+npx lvsform apply      # carry it out, verified by reading the table back
+\`\`\`
+
+Plan on every pull request and apply the reviewed plan on merge: \`npx lvsform plan --out web.plan\`, then
+\`npx lvsform apply web.plan\`.
+`,
+  };
+}
+
+/** Writes a new project for `template` into `dir` (created when missing); refuses, writing nothing, if any file exists. */
+export async function initProject(dir: string, template: Template): Promise<InitResult> {
+  if (!TEMPLATES.includes(template)) {
+    throw new LvsError('LVS_USAGE', `there is no template "${String(template)}"`, { hint: `Pick one of: ${TEMPLATES.join(', ')}.` });
+  }
+  const root = resolve(dir);
+  const stack = projectName(root);
+  const wanted = files(template, stack);
+  const existing = Object.keys(wanted).filter((name) => existsSync(join(root, name)));
+  if (existing.length) {
+    throw new LvsError('LVS_INIT_EXISTS', `${root} already has ${existing.join(', ')}; lvsform init overwrites nothing, so nothing was written`, {
+      hint: 'Run lvsform init in an empty directory, or name a new one: lvsform init DIR.',
+    });
+  }
+  await mkdir(root, { recursive: true });
+  for (const [name, text] of Object.entries(wanted)) await writeFile(join(root, name), text, { flag: 'wx' });
+  return { dir: root, stack, files: Object.keys(wanted) };
+}

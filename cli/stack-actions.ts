@@ -1,0 +1,210 @@
+/**
+ * The work of the stack verbs (synth, plan, apply, destroy, show, force-unlock), loaded only when one of them runs so
+ * that `lvsform --help` and the other commands start fast. The options are declared in stack-commands.ts.
+ */
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import { LvsError } from '../providers/ipvs/errors.ts';
+import { forceUnlockChunk, preludeChunk } from '../providers/ipvs/host-script.ts';
+import { checkMaxDeletes, checkTargets, planHasChanges, planHasErrors, type DesiredDirector, type Plan } from '../providers/ipvs/plan.ts';
+import { readPlanFile, writePlanFile } from '../providers/ipvs/plan-file.ts';
+import { planToJson } from '../providers/ipvs/plan-json.ts';
+import { renderMarkdown } from '../providers/ipvs/render-markdown.ts';
+import { noPaint, renderPlan, type Paint } from '../providers/ipvs/render-plan.ts';
+import { applyStack, planStack, type ApplyReport, type RunOptions } from '../providers/ipvs/run-stack.ts';
+import { loadStacks, readProjectConfig, runApp, selectStack, type SynthesizedStack } from '../providers/ipvs/synth.ts';
+import { describeTarget, HostSession } from '../providers/ipvs/transport.ts';
+import { paint, targetNote } from './plan-text.ts';
+import { delayedProgress, type Progress } from './progress.ts';
+import type { CommonOpts, GuardOpts } from './stack-commands.ts';
+
+function guard(opts: GuardOpts): ((plan: Plan) => void) | undefined {
+  if (opts.maxDeletes === undefined || opts.allowDeletes) return undefined;
+  const max = opts.maxDeletes;
+  return (plan) => checkMaxDeletes(plan, max);
+}
+
+async function loadStack(program: Command, opts: CommonOpts): Promise<SynthesizedStack> {
+  const cfg = await readProjectConfig(program.opts<{ dir: string }>().dir);
+  if (opts.synth) await runApp(cfg);
+  const stack = selectStack(await loadStacks(cfg.outdir), opts.stack);
+  if (!opts.director?.length) return stack;
+  const known = new Set(stack.directors.map((d) => d.name));
+  for (const name of opts.director) {
+    if (!known.has(name)) throw new LvsError('LVS_NO_DIRECTOR', `stack ${stack.stack} has no director "${name}" (it has: ${[...known].join(', ')})`);
+  }
+  return { ...stack, directors: stack.directors.filter((d) => opts.director!.includes(d.name)) };
+}
+
+/** Progress lines on stderr for steps that last over about 2 s (terminal or CI); stopped before any prompt. */
+const progress: Progress = delayedProgress();
+
+function runOptions(stack: string, opts: CommonOpts & { adopt?: boolean; refreshOnly?: boolean; targets?: string[] }): RunOptions {
+  return {
+    stack,
+    parallelism: Math.max(1, opts.parallelism),
+    lockTimeout: opts.lockTimeout,
+    acceptNewHostKey: Boolean(opts.acceptNewHostKey),
+    adopt: Boolean(opts.adopt),
+    refreshOnly: Boolean(opts.refreshOnly),
+    ...(opts.refresh === false ? { refresh: false } : {}),
+    drain: opts.drain,
+    drainTimeout: opts.drainTimeout,
+    ...(opts.targets?.length ? { targets: opts.targets } : {}),
+    ...(opts.connectTimeout === undefined ? {} : { connectTimeout: opts.connectTimeout }),
+    onProgress: (d: string, m: string) => progress.step(d, m),
+    onIdle: (d: string) => progress.idle(d),
+  };
+}
+
+async function confirmOnTerminal(plan: Plan, p: Paint, verb: string): Promise<boolean> {
+  progress.stop();
+  process.stdout.write(targetNote(plan) + renderPlan(plan, p));
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = await rl.question(`\nDo you want to ${verb}? Only 'yes' will be accepted: `);
+    return answer.trim() === 'yes';
+  } finally {
+    rl.close();
+  }
+}
+
+function reportApply(report: ApplyReport, p: Paint, json: boolean, printPlan: boolean): number {
+  const failed = report.outcomes.filter((o) => o.status === 'failed');
+  const skipped = report.outcomes.every((o) => o.status === 'skipped');
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ ...planToJson(report.plan), outcomes: report.outcomes })}\n`);
+    return failed.length ? 1 : 0;
+  }
+  if (printPlan) process.stdout.write(targetNote(report.plan) + renderPlan(report.plan, p));
+  if (skipped) {
+    process.stdout.write('\nApply cancelled; nothing was changed.\n');
+    return 1;
+  }
+  process.stdout.write('\n');
+  for (const o of report.outcomes) {
+    const d = report.plan.directors.find((x) => x.director === o.director);
+    const where = d ? describeTarget(d.target) : o.director;
+    if (o.status === 'failed') {
+      // Most messages already name the director; prefix it only where one does not.
+      const message = o.error?.message ?? 'failed';
+      process.stdout.write(p.remove(`✗ ${message.includes(`director ${o.director}`) ? message : `${where}: ${message}`}\n`));
+      if (o.error?.hint) process.stdout.write(`  ${o.error.hint}\n`);
+      for (const r of o.residual.slice(0, 20)) {
+        const dest = 'destinationId' in r ? ` real ${(r as { destinationId: string }).destinationId}` : '';
+        process.stdout.write(`    still to ${r.action}: service ${r.serviceId}${dest}${r.changedFields?.length ? ` (${r.changedFields.join(', ')})` : ''}\n`);
+      }
+    } else if (o.status === 'applied') {
+      process.stdout.write(p.add(`✓ ${where}: applied and verified in ${o.seconds.toFixed(1)} s\n`));
+    } else if (o.status === 'unchanged') {
+      process.stdout.write(`✓ ${where}: no changes\n`);
+    }
+  }
+  const counts = report.plan.directors.map((d) => d.changes.length).reduce((a, b) => a + b, 0);
+  process.stdout.write(
+    failed.length
+      ? p.remove(`\nApply failed on ${failed.length} of ${report.outcomes.length} director(s).\n`)
+      : p.bold(`\nApply complete: ${counts} change(s) on ${report.outcomes.length} director(s), verified.\n`),
+  );
+  return failed.length ? 1 : 0;
+}
+
+
+export async function synthAction(program: Command): Promise<void> {
+  const cfg = await readProjectConfig(program.opts<{ dir: string }>().dir);
+  await runApp(cfg);
+  const stacks = await loadStacks(cfg.outdir);
+  for (const s of stacks) {
+    const services = s.directors.reduce((a, d) => a + d.table.services.length, 0);
+    process.stdout.write(`${s.stack}: ${s.directors.length} director(s), ${services} service(s) -> ${s.file}\n`);
+  }
+}
+
+export async function planAction(program: Command, opts: CommonOpts & GuardOpts & { out?: string; markdown?: boolean; detailedExitcode?: boolean; refreshOnly?: boolean; adopt?: boolean; destroy?: boolean }): Promise<void> {
+  const stack = await loadStack(program, opts);
+  const targets = opts.target.length ? checkTargets(stack.directors, opts.target) : [];
+  const directors: DesiredDirector[] = opts.destroy ? stack.directors.map((d) => ({ ...d, table: { services: [] }, paths: new Map() })) : stack.directors;
+  const plan = await planStack(directors, { ...runOptions(stack.stack, { ...opts, targets }), ...(opts.destroy ? { mode: 'destroy' as const } : {}) });
+  guard(opts)?.(plan);
+  if (opts.out) await writePlanFile(opts.out, plan);
+  if (opts.json) process.stdout.write(`${JSON.stringify(planToJson(plan))}\n`);
+  else if (opts.markdown) process.stdout.write(renderMarkdown(plan, opts.out ? { planFile: opts.out } : {}));
+  else {
+    process.stdout.write(targetNote(plan) + renderPlan(plan, paint()));
+    if (opts.out) process.stdout.write(`\nSaved the plan to ${opts.out}. Apply exactly this plan with: lvsform apply ${opts.out}\n`);
+  }
+  if (planHasErrors(plan)) process.exitCode = 1;
+  else if (opts.detailedExitcode) process.exitCode = planHasChanges(plan) ? 2 : 0;
+}
+
+export async function applyAction(program: Command, planfile: string | undefined, opts: CommonOpts & GuardOpts & { autoApprove?: boolean; adopt?: boolean }): Promise<void> {
+  const p = opts.json ? noPaint : paint();
+  const check = guard(opts);
+  if (planfile) {
+    if (opts.target.length) {
+      throw new LvsError('LVS_USAGE', `--target cannot narrow the saved plan ${planfile}: a saved plan is applied exactly as it was made`, {
+        hint: 'Make the plan with the targets instead: `lvsform plan --target PATH --out FILE`, then `lvsform apply FILE`.',
+      });
+    }
+    const saved = await readPlanFile(planfile, opts.stack);
+    for (const name of opts.director ?? []) {
+      if (!saved.directors.some((d) => d.director === name)) {
+        throw new LvsError('LVS_NO_DIRECTOR', `the saved plan ${planfile} has no director "${name}" (it has: ${saved.directors.map((d) => d.director).join(', ')})`);
+      }
+    }
+    const directors = saved.directors
+      .filter((d) => !opts.director?.length || opts.director.includes(d.director))
+      .map((d) => ({ name: d.director, target: d.target, table: d.desired, paths: new Map(Object.entries(d.paths)) }));
+    const report = await applyStack(directors, { ...runOptions(saved.stack, opts), savedPlan: saved, destroy: saved.mode === 'destroy', ...(check ? { check } : {}) });
+    process.exitCode = reportApply(report, p, Boolean(opts.json), !opts.json);
+    return;
+  }
+  if (!opts.autoApprove && !process.stdin.isTTY) {
+    throw new LvsError('LVS_NEEDS_APPROVAL', 'apply needs confirmation, and there is no terminal to ask on', {
+      hint: 'Review `lvsform plan` and pass --auto-approve, or apply a saved plan: `lvsform plan --out FILE` then `lvsform apply FILE`.',
+    });
+  }
+  const stack = await loadStack(program, opts);
+  const targets = opts.target.length ? checkTargets(stack.directors, opts.target) : [];
+  const report = await applyStack(stack.directors, {
+    ...runOptions(stack.stack, { ...opts, targets }),
+    ...(check ? { check } : {}),
+    ...(opts.autoApprove ? {} : { confirm: (plan: Plan) => confirmOnTerminal(plan, p, 'perform these actions') }),
+  });
+  process.exitCode = reportApply(report, p, Boolean(opts.json), Boolean(opts.autoApprove) && !opts.json);
+}
+
+export async function destroyAction(program: Command, opts: CommonOpts & { autoApprove?: boolean }): Promise<void> {
+  const p = opts.json ? noPaint : paint();
+  if (!opts.autoApprove && !process.stdin.isTTY) {
+    throw new LvsError('LVS_NEEDS_APPROVAL', 'destroy needs confirmation, and there is no terminal to ask on', { hint: 'Pass --auto-approve.' });
+  }
+  const stack = await loadStack(program, opts);
+  const directors = stack.directors.map((d) => ({ ...d, table: { services: [] }, paths: new Map<string, string>() }));
+  const report = await applyStack(directors, {
+    ...runOptions(stack.stack, opts),
+    destroy: true,
+    ...(opts.autoApprove ? {} : { confirm: (plan: Plan) => confirmOnTerminal(plan, p, 'destroy these services') }),
+  });
+  process.exitCode = reportApply(report, p, Boolean(opts.json), Boolean(opts.autoApprove) && !opts.json);
+}
+
+export async function forceUnlockAction(program: Command, name: string, opts: { stack?: string; synth: boolean; connectTimeout: number }): Promise<void> {
+  const stack = await loadStack(program, { ...opts, director: [name], parallelism: 1, lockTimeout: 0, drain: false, drainTimeout: 0 });
+  const d = stack.directors[0]!;
+  const session = HostSession.open(d.target, { connectTimeout: opts.connectTimeout });
+  try {
+    await session.run(preludeChunk());
+    const out = (await session.run(forceUnlockChunk())).stdout.trim();
+    const where = describeTarget(d.target);
+    if (out.startsWith('@@unlock none')) process.stdout.write(`${where} is not locked.\n`);
+    else if (out.startsWith('@@unlock freed')) process.stdout.write(`${where}: freed the lock left by a run that is gone.\n`);
+    else if (out.startsWith('@@unlock alive')) {
+      throw new LvsError('LVS_LOCK_HELD', `${where} is locked by a live run: ${out.split('\n').slice(1).join(' ')}`, {
+        hint: 'Let that run finish; force-unlock only frees locks whose holder is gone.',
+      });
+    } else throw new LvsError('LVS_LOCK_HELD', `${where}: the lock is still held by another process`, { hint: 'Wait for it to finish.' });
+  } finally {
+    await session.close();
+  }
+}

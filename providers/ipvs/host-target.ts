@@ -1,0 +1,29 @@
+/**
+ * Where a director is and how it is named in messages. Apart from transport.ts (which opens the shell and so loads
+ * execa), so that the renderers and readers that only name a director load nothing heavy.
+ */
+
+export interface SshTarget {
+  readonly host?: string;
+  readonly port?: number;
+  readonly user?: string;
+  readonly identityFile?: string;
+  readonly knownHostsFile?: string;
+  readonly configFile?: string;
+  readonly alias?: string;
+}
+
+export interface HostTarget {
+  /** The director's name in the app (used in every message). */
+  readonly name: string;
+  readonly transport: 'ssh' | 'local';
+  readonly ssh?: SshTarget;
+}
+
+/** A description of where a director is, for messages: `lb1 (root@198.51.100.2)`. */
+export function describeTarget(target: HostTarget): string {
+  if (target.transport === 'local') return `${target.name} (this machine)`;
+  const ssh = target.ssh ?? {};
+  const where = ssh.alias ? `${ssh.alias}${ssh.configFile ? ` via ${ssh.configFile}` : ''}` : `${ssh.user ? `${ssh.user}@` : ''}${ssh.host}`;
+  return `${target.name} (${where})`;
+}
