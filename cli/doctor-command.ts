@@ -5,7 +5,7 @@ import pc from 'picocolors';
 import { doctorChunk, evaluate, modulesNeeded, parseFacts, type Check } from '../providers/ipvs/doctor.ts';
 import { isLvsError } from '../providers/ipvs/errors.ts';
 import { preludeChunk } from '../providers/ipvs/host-script.ts';
-import { loadStacks, readProjectConfig, runApp, selectStack } from '../providers/ipvs/synth.ts';
+import { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack } from '../providers/ipvs/synth.ts';
 import { describeTarget, HostSession } from '../providers/ipvs/transport.ts';
 
 export function registerDoctorCommand(program: Command): void {
@@ -19,8 +19,8 @@ export function registerDoctorCommand(program: Command): void {
     .action(async (opts: { stack?: string; director?: string[]; synth: boolean; json?: boolean }) => {
       const cfg = await readProjectConfig(program.opts<{ dir: string }>().dir);
       if (opts.synth) await runApp(cfg);
-      const stack = selectStack(await loadStacks(cfg.outdir), opts.stack);
-      const directors = stack.directors.filter((d) => !opts.director?.length || opts.director.includes(d.name));
+      const stack = selectDirectors(selectStack(await loadStacks(cfg.outdir, { fresh: opts.synth }), opts.stack), opts.director);
+      const directors = stack.directors;
       const c = pc.createColors(Boolean(process.stdout.isTTY) && !opts.json);
       const limit = pLimit(10);
       const results = await Promise.all(

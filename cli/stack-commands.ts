@@ -13,7 +13,7 @@ import { planToJson } from '../providers/ipvs/plan-json.ts';
 import { renderMarkdown, targetedText } from '../providers/ipvs/render-markdown.ts';
 import { noPaint, renderPlan, type Paint } from '../providers/ipvs/render-plan.ts';
 import { applyStack, planStack, type ApplyReport, type RunOptions } from '../providers/ipvs/run-stack.ts';
-import { loadStacks, readProjectConfig, runApp, selectStack, type SynthesizedStack } from '../providers/ipvs/synth.ts';
+import { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack, type SynthesizedStack } from '../providers/ipvs/synth.ts';
 import { describeTarget, HostSession } from '../providers/ipvs/transport.ts';
 
 interface CommonOpts {
@@ -89,13 +89,7 @@ function targetNote(plan: Plan): string {
 async function loadStack(program: Command, opts: CommonOpts): Promise<SynthesizedStack> {
   const cfg = await readProjectConfig(program.opts<{ dir: string }>().dir);
   if (opts.synth) await runApp(cfg);
-  const stack = selectStack(await loadStacks(cfg.outdir), opts.stack);
-  if (!opts.director?.length) return stack;
-  const known = new Set(stack.directors.map((d) => d.name));
-  for (const name of opts.director) {
-    if (!known.has(name)) throw new LvsError('LVS_NO_DIRECTOR', `stack ${stack.stack} has no director "${name}" (it has: ${[...known].join(', ')})`);
-  }
-  return { ...stack, directors: stack.directors.filter((d) => opts.director!.includes(d.name)) };
+  return selectDirectors(selectStack(await loadStacks(cfg.outdir, { fresh: opts.synth }), opts.stack), opts.director);
 }
 
 function runOptions(stack: string, opts: CommonOpts & { adopt?: boolean; refreshOnly?: boolean; targets?: string[] }): RunOptions {
@@ -173,7 +167,7 @@ export function registerStackCommands(program: Command): void {
     .action(async () => {
       const cfg = await readProjectConfig(program.opts<{ dir: string }>().dir);
       await runApp(cfg);
-      const stacks = await loadStacks(cfg.outdir);
+      const stacks = await loadStacks(cfg.outdir, { fresh: true });
       for (const s of stacks) {
         const services = s.directors.reduce((a, d) => a + d.table.services.length, 0);
         process.stdout.write(`${s.stack}: ${s.directors.length} director(s), ${services} service(s) -> ${s.file}\n`);

@@ -6,7 +6,7 @@ import { isLvsError } from '../providers/ipvs/errors.ts';
 import { preludeChunk } from '../providers/ipvs/host-script.ts';
 import type { DesiredDirector } from '../providers/ipvs/plan.ts';
 import { type DirectorStatus, readStatus, renderStatus, STATUS_FORMAT } from '../providers/ipvs/status.ts';
-import { loadStacks, readProjectConfig, runApp, selectStack } from '../providers/ipvs/synth.ts';
+import { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack } from '../providers/ipvs/synth.ts';
 import { describeTarget, HostSession } from '../providers/ipvs/transport.ts';
 import { intArg } from './args.ts';
 
@@ -79,8 +79,8 @@ export function registerStatusCommand(program: Command): void {
     .action(async (opts: StatusOpts) => {
       const cfg = await readProjectConfig(program.opts<{ dir: string }>().dir);
       if (opts.synth) await runApp(cfg);
-      const stack = selectStack(await loadStacks(cfg.outdir), opts.stack);
-      const directors = stack.directors.filter((d) => !opts.director?.length || opts.director.includes(d.name));
+      const stack = selectDirectors(selectStack(await loadStacks(cfg.outdir, { fresh: opts.synth }), opts.stack), opts.director);
+      const directors = stack.directors;
       const watcher = new Watcher(stack.stack, directors);
       const rounds = opts.watch ? (opts.count ?? Number.POSITIVE_INFINITY) : 1;
       let stopped = false;
