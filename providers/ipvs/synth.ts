@@ -166,7 +166,7 @@ export async function loadStacks(outdir: string, options: { fresh?: boolean } = 
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const at = issue.path.length ? issue.path.join('.') : '(top level)';
-    throw new LvsError('LVS_SYNTH_INVALID', `${manifestFile}: ${at}: ${issue.message}; got ${describeValue(valueAt(raw, issue.path))}`, { hint: again });
+    throw new LvsError('LVS_SYNTH_INVALID', `${manifestFile}: ${at}: ${issue.message}${issue.code === 'invalid_type' ? '' : `; got ${describeValue(valueAt(raw, issue.path))}`}`, { hint: again });
   }
   const stacks: SynthesizedStack[] = [];
   for (const [name, entry] of Object.entries(parsed.data.stacks)) {
