@@ -109,6 +109,10 @@ export function registerStatusCommand(program: Command): void {
             if (opts.watch && process.stdout.isTTY) process.stdout.write('\x1b[H\x1b[2J');
             const title = `lvsform status: stack ${stack.stack}${opts.watch ? ` at ${new Date().toLocaleTimeString()} (every ${opts.interval} s; Ctrl-C stops)` : ''}\n\n`;
             process.stdout.write(title + renderStatus(statuses));
+            // Errors also go to standard error, where CI looks for them.
+            for (const s of statuses) {
+              if (s.error) process.stderr.write(`Error [${s.error.code}]: ${s.error.message}\n${s.error.hint ? `  ${s.error.hint}\n` : ''}`);
+            }
           }
         }
       } finally {

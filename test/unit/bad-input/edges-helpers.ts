@@ -57,6 +57,14 @@ export async function expectRefused(c: EdgeCase): Promise<void> {
   const before = treeDigest(out);
   const run = await runCli(argv);
   expect(run.code, run.stderr + run.stdout).toBe(1);
+  if (argv.includes('--json')) {
+    // With --json the error is the one document on standard output.
+    const e = jsonError(run);
+    expect(e.code).toBe(c.code);
+    expect(e.message).toMatch(c.message);
+    expect(treeDigest(out)).toBe(before);
+    return;
+  }
   const errors = run.stderr.match(/^Error \[[A-Z_]+\]/gm) ?? [];
   expect(errors, run.stderr).toEqual([`Error [${c.code}]`]);
   expect(run.stderr).toMatch(c.message);
