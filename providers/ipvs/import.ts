@@ -46,7 +46,9 @@ async function readText(file: string, what: string): Promise<string> {
         hint: `Is this really a ${what} file?`,
       });
     }
-    return await readFile(file, 'utf8');
+    // A byte-order mark (editors on Windows add one) would glue itself to the first keyword, unseen.
+    const text = await readFile(file, 'utf8');
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   } catch (e) {
     if (e instanceof LvsError) throw e;
     throw new LvsError('LVS_IMPORT_READ', `cannot read ${file}: ${(e as Error).message}`, { cause: e, hint: `Check the path of the ${what} file.` });
@@ -74,8 +76,9 @@ export async function importTable(source: ImportSource): Promise<ImportedTable> 
     }
     case 'keepalived': {
       const text = await readText(source.file, 'keepalived.conf');
-      const { table, warnings } = parseKeepalived(text, source.file, { include: fileIncludeReader(MAX_KEEPALIVED_BYTES) });
-      return { table, warnings, description: `the keepalived configuration ${source.file}` };
+      const origins = new Map<string, string>();
+      const { table, warnings } = parseKeepalived(text, source.file, { include: fileIncludeReader(MAX_KEEPALIVED_BYTES), origins });
+      return { table, warnings, description: `the keepalived configuration ${source.file}`, where: (id) => origins.get(id) };
     }
   }
 }

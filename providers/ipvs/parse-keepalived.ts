@@ -833,7 +833,12 @@ function isIpvsKeyword(word: string): boolean {
  * Reads a keepalived configuration into the canonical table. Returns warnings (each `file:line: ...`) for what was
  * skipped or changed the way keepalived changes it; throws `LvsError` `LVS_PARSE_KEEPALIVED` on broken structure.
  */
-export function parseKeepalived(text: string, source: string, options: { include?: IncludeReader } = {}): KeepalivedImport {
+export function parseKeepalived(
+  text: string,
+  source: string,
+  /** `include`: follows include; `origins`: filled with serviceId → `file:line` of the virtual_server declaring it. */
+  options: { include?: IncludeReader; origins?: Map<string, string> } = {},
+): KeepalivedImport {
   const layer = keepalivedLines(text, source, options.include);
   const origin: Origin = (line) => layer.origins[line - 1] ?? `${source}:${line}`;
   const ctx = new Context(source, origin);
@@ -883,5 +888,6 @@ export function parseKeepalived(text: string, source: string, options: { include
       `${source}:${ctx.checkerFirst}: health checks are not imported (${ctx.checkers}: ${kinds.join(', ')}); every real server is imported as healthy`,
     );
   }
+  for (const [id, v] of byId) options.origins?.set(id, origin(v.line));
   return { table: normalizeTable({ services: [...byId.values()].map((v) => v.service) }), warnings: ctx.warnings };
 }

@@ -65,7 +65,7 @@ export function parsePlanFile(text: string, path: string, expectStack?: string):
   const redo = 'Make a new plan with `lvsform plan --out FILE`.';
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (e) {
     throw new LvsError('LVS_PLAN_CORRUPT', `plan file ${path} is not valid JSON (truncated or damaged)`, { cause: e, hint: redo });
   }

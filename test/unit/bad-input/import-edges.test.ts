@@ -37,6 +37,15 @@ describe('import refuses what the constructs refuse, naming the line', () => {
       code: 'LVS_PARSE_SAVE',
       message: /rules\.save:2: .*must be between 0 and 2147483647, got "99999999999"/,
     },
+    {
+      name: 'persistence_engine sip on a TCP virtual_server in keepalived.conf',
+      given: async () => {
+        const dir = project({ 'k.conf': 'virtual_server 198.51.100.10 5060 {\n  protocol TCP\n  persistence_timeout 60\n  persistence_engine sip\n  real_server 192.0.2.11 5060 {\n  }\n}\n' });
+        return { dir, argv: ['-C', dir, 'import', '--keepalived', path.join(dir, 'k.conf'), '--out', path.join(dir, 'app.ts')] };
+      },
+      code: 'LVS_IMPORT_UNSUPPORTED',
+      message: /k\.conf:1: tcp 198\.51\.100\.10:5060: the sip persistence engine reads UDP datagrams only/,
+    },
   ];
   for (const c of cases) {
     it(`${c.name}: ${c.code}, no app written`, async () => {
@@ -108,6 +117,18 @@ describe('keepalived configurations are read as keepalived reads them', () => {
     expect(error).toBeInstanceOf(LvsError);
     expect((error as LvsError).code).toBe('LVS_PARSE_KEEPALIVED');
     expect((error as LvsError).message).toMatch(/^k\.conf:3: .*(without end|grows beyond)/);
+  });
+});
+
+describe('byte-order marks', () => {
+  it('a keepalived.conf saved with a byte-order mark is read whole (the mark does not hide the first keyword)', async () => {
+    // GIVEN a configuration whose first keyword follows a byte-order mark
+    const dir = project({ 'k.conf': '\uFEFFvirtual_server 198.51.100.10 80 {\n  protocol TCP\n  real_server 192.0.2.11 80 {\n  }\n}\n' });
+    // WHEN it is imported
+    const run = await runCli(['-C', dir, 'import', '--keepalived', path.join(dir, 'k.conf'), '--out', path.join(dir, 'app.ts')]);
+    // THEN the service is in the app
+    expect(run.code, run.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'app.ts'), 'utf8')).toContain("'198.51.100.10'");
   });
 });
 
