@@ -62,6 +62,24 @@ describe('a director that refuses the connection', () => {
     expect(codes).toEqual(Array(8).fill('LVS_HOST_UNREACHABLE'));
   });
 
+  it('a write that fails because the shell is going away is reported from the exit, never as a bare EPIPE', async () => {
+    // GIVEN a local shell whose standard input is closed while it lives on for a moment (an EXIT trap that sleeps)
+    const session = HostSession.open({ name: 'here', transport: 'local' });
+    await session.run(`trap 'sleep 1' EXIT; exec 0</dev/null`);
+    // WHEN another chunk is sent (the write fails with EPIPE before the exit is seen)
+    let error: unknown;
+    try {
+      await session.run('echo hello');
+    } catch (e) {
+      error = e;
+    } finally {
+      await session.close();
+    }
+    // THEN it is the connection error with a stable code, from the exit of the shell
+    expect(isLvsError(error), String(error)).toBe(true);
+    expect((error as { code: string }).code).toBe('LVS_CONNECTION_LOST');
+  });
+
   const cases: EdgeCase[] = [
     { name: 'plan', given: async () => ({ dir, argv: ['-C', dir, 'plan', '--no-synth'] }), code: 'LVS_HOST_UNREACHABLE', message: /director far \(root@127\.0\.0\.1\): cannot reach the host over SSH/ },
     { name: 'status', given: async () => ({ dir, argv: ['-C', dir, 'status', '--no-synth'] }), code: 'LVS_HOST_UNREACHABLE', message: /director far .*cannot reach the host over SSH/ },
