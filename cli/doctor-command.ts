@@ -23,6 +23,7 @@ export function registerDoctorCommand(program: Command): void {
       const directors = stack.directors;
       const c = pc.createColors(Boolean(process.stdout.isTTY) && !opts.json);
       const limit = pLimit(10);
+      const unreachable: { code: string; message: string; hint?: string }[] = [];
       const results = await Promise.all(
         directors.map((d) =>
           limit(async (): Promise<{ director: string; where: string; checks: Check[] }> => {
@@ -34,6 +35,7 @@ export function registerDoctorCommand(program: Command): void {
               return { director: d.name, where, checks: evaluate({ facts: parseFacts(stdout), table: d.table }) };
             } catch (e) {
               const message = isLvsError(e) ? e.message : String(e);
+              unreachable.push({ code: isLvsError(e) ? e.code : 'LVS_INTERNAL', message, ...(isLvsError(e) && e.hint ? { hint: e.hint } : {}) });
               return { director: d.name, where, checks: [{ name: 'reachable', status: 'fail', detail: message, fix: isLvsError(e) ? e.hint : undefined, blocking: true } as Check] };
             } finally {
               await session.close();
@@ -54,6 +56,8 @@ export function registerDoctorCommand(program: Command): void {
           }
         }
         process.stdout.write(blocking ? c.red('\nSomething above blocks an apply.\n') : c.green('\nEverything an apply needs is in place.\n'));
+        // A director that could not be reached also goes to standard error, where CI looks for errors.
+        for (const u of unreachable) process.stderr.write(`Error [${u.code}]: ${u.message}\n${u.hint ? `  ${u.hint}\n` : ''}`);
       }
       process.exitCode = blocking ? 1 : 0;
     });

@@ -82,6 +82,7 @@ describe('a director that refuses the connection', () => {
 
   const cases: EdgeCase[] = [
     { name: 'plan', given: async () => ({ dir, argv: ['-C', dir, 'plan', '--no-synth'] }), code: 'LVS_HOST_UNREACHABLE', message: /director far \(root@127\.0\.0\.1\): cannot reach the host over SSH/ },
+    { name: 'doctor', given: async () => ({ dir, argv: ['-C', dir, 'doctor', '--no-synth'] }), code: 'LVS_HOST_UNREACHABLE', message: /director far .*cannot reach the host over SSH/ },
     { name: 'status', given: async () => ({ dir, argv: ['-C', dir, 'status', '--no-synth'] }), code: 'LVS_HOST_UNREACHABLE', message: /director far .*cannot reach the host over SSH/ },
     {
       name: 'import --director',
