@@ -1,6 +1,6 @@
 /**
  * Property tests of every reader and renderer of outside input: the synthesized JSON, saved plan files (re-signed
- * after each mutation, as anyone can), ownership records, ipvsadm-save, `--thresholds`, `--stats`, `--rate` and
+ * after each mutation, as anyone can), cdktf.json and the manifest, ownership records, ipvsadm-save, `--thresholds`, `--stats`, `--rate` and
  * /proc/net/ip_vs text, and keepalived configurations. Inputs are generated and mutated from real examples; the only
  * allowed outcomes are success or an LvsError with a stable code, never any other exception. Whatever a reader
  * accepts is rendered too (plan text, Markdown, JSON, restore lines, the generated app), which must not throw either.
@@ -21,6 +21,7 @@ import { parseSave } from '../../../providers/ipvs/parse-save.ts';
 import { parsePlanFile, writePlanFile } from '../../../providers/ipvs/plan-file.ts';
 import { planToJson } from '../../../providers/ipvs/plan-json.ts';
 import { readSynth } from '../../../providers/ipvs/read-synth.ts';
+import { loadStacks, readProjectConfig } from '../../../providers/ipvs/synth.ts';
 import { parseRecord } from '../../../providers/ipvs/record.ts';
 import { renderMarkdown } from '../../../providers/ipvs/render-markdown.ts';
 import { renderPlan } from '../../../providers/ipvs/render-plan.ts';
@@ -278,4 +279,45 @@ describe('keepalived configurations: damaged real configurations', () => {
     textProperty(`parseKeepalived ${name}`, fixture(`keepalived/${name}`), (t) => parseKeepalived(t, name).table);
   }
   textProperty('parseKeepalived with definitions and one-line blocks', '$VIP=198.51.100.10\n$P=80\nvirtual_server $VIP ${P} { lvs_sched rr\n protocol TCP\n real_server 192.0.2.11 $P { weight 1 uthreshold 100 } }\n', (t) => parseKeepalived(t, 'k.conf').table);
+});
+
+describe('project files: mutated cdktf.json and manifest', () => {
+  /** Outcomes of async readers: an LvsError is a clean refusal. */
+  async function cleanlyAsync(f: () => Promise<unknown>): Promise<void> {
+    try {
+      await f();
+    } catch (e) {
+      if (!(e instanceof LvsError && /^LVS_[A-Z_]+$/.test(e.code))) throw e;
+    }
+  }
+  const files = { ...SETTINGS, numRuns: Math.min(SETTINGS.numRuns, 150) };
+
+  it('readProjectConfig ends in a config or an LvsError', async () => {
+    // GIVEN mutated cdktf.json files WHEN read THEN success or LvsError only
+    const dir = project({});
+    const good = { language: 'typescript', app: 'npx tsx main.ts', output: 'cdktf.out' };
+    await fc.assert(
+      fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 3 }), async (muts) => {
+        fs.writeFileSync(path.join(dir, 'cdktf.json'), JSON.stringify(mutate(good, muts)) ?? 'null');
+        await cleanlyAsync(() => readProjectConfig(dir));
+      }),
+      files,
+    );
+  });
+
+  it('loadStacks ends in stacks or an LvsError for a mutated manifest', async () => {
+    // GIVEN a synthesized output whose manifest is mutated WHEN loaded THEN success or LvsError only
+    const dir = project({});
+    const app = new App({ outdir: path.join(dir, 'out') });
+    new Director(new LvsStack(app, 'web'), 'lb1', { local: true });
+    app.synth();
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'out/manifest.json'), 'utf8'));
+    await fc.assert(
+      fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 3 }), async (muts) => {
+        fs.writeFileSync(path.join(dir, 'out/manifest.json'), JSON.stringify(mutate(manifest, muts)) ?? 'null');
+        await cleanlyAsync(() => loadStacks(path.join(dir, 'out')));
+      }),
+      files,
+    );
+  });
 });
