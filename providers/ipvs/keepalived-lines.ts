@@ -79,7 +79,11 @@ function walk(text: string, source: string, read: IncludeReader | undefined, def
       out.origins.push(where);
       continue;
     }
+    // The line is kept (its braces still open and close a block), and skipped as a keyword lvsform does not know.
+    if (bare.startsWith('~SEQ')) out.warnings.push(`${where}: ~SEQ is not expanded - what it would write is skipped; write its lines out`);
     const expanded = defs.size > 0 && bare.includes('$') ? expand(bare, defs, where) : line;
+    const builtin = /\$\{?(_PWD|_INSTANCE|_RANDOM)\b/.exec(expanded);
+    if (builtin) out.warnings.push(`${where}: keepalived's built-in $${builtin[1]} is not expanded by the import; write its value instead`);
     const words = expanded.trim().split(/[ \t]+/);
     if (words[0] === 'include' && words.length === 2) {
       if (read === undefined) {

@@ -95,6 +95,14 @@ describe('keepalived configurations are read as keepalived reads them', () => {
     });
   });
 
+  it('what the import does not expand (~SEQ, built-in definitions) is reported with its line', () => {
+    // GIVEN a ~SEQ line and a use of $_INSTANCE
+    const { warnings } = parseKeepalived('~SEQ(N, 1, 3) virtual_server 198.51.100.$N 80 {\n}\nvirtual_server $_INSTANCE 80 {\n}\n', 'k.conf');
+    // WHEN read THEN both are named, with their lines
+    expect(warnings).toContainEqual(expect.stringMatching(/^k\.conf:1: ~SEQ is not expanded/));
+    expect(warnings).toContainEqual(expect.stringMatching(/^k\.conf:3: keepalived's built-in \$_INSTANCE is not expanded/));
+  });
+
   it('an include loop is refused with the line', () => {
     // GIVEN a file that includes itself
     const dir = project({ 'k.conf': 'include k.conf\n' });
