@@ -193,6 +193,15 @@ describe('configuration is never silently lost', () => {
       json: true,
     },
     {
+      name: 'a misspelt App option (outDir)',
+      given: async () => {
+        const dir = await synthesizedProject({ 'app.ts': appSource(GOOD_BODY).replace("new App({ outdir: process.env.CDKTF_OUTDIR ?? 'cdktf.out' })", "new App({ outDir: process.env.CDKTF_OUTDIR } as never)") });
+        return { dir, argv: ['-C', dir, 'synth'] };
+      },
+      code: 'LVS_VALIDATION',
+      message: /App: App has no prop "outDir" \(did you mean outdir\?\)/,
+    },
+    {
       name: 'pools given one pool, not an array',
       given: async () => {
         const dir = await appAfterGoodSynth(`const p = new RealServerPool(stack, 'p', { members: [{ address: '192.0.2.11' }] });\nlb1.addVirtualService('http', { address: '198.51.100.10', port: 80, pools: p as never });`);
