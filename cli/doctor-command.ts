@@ -16,7 +16,7 @@ export function registerDoctorCommand(program: Command): void {
     .option('--json', 'print the checks as JSON')
     .action(async (opts: { stack?: string; director?: string[]; synth: boolean; json?: boolean; connectTimeout: number }) => {
       // Loaded when the command runs, so that start-up and --help stay fast.
-      const [{ default: pLimit }, { doctorChunk, evaluate, modulesNeeded, parseFacts }, { isLvsError }, { preludeChunk }, { loadStacks, readProjectConfig, runApp, selectStack }, { describeTarget, HostSession }] =
+      const [{ default: pLimit }, { doctorChunk, evaluate, modulesNeeded, parseFacts }, { isLvsError }, { preludeChunk }, { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack }, { describeTarget, HostSession }] =
         await Promise.all([
           import('p-limit'),
           import('../providers/ipvs/doctor.ts'),
@@ -27,11 +27,12 @@ export function registerDoctorCommand(program: Command): void {
         ]);
       const cfg = await readProjectConfig(program.opts<{ dir: string }>().dir);
       if (opts.synth) await runApp(cfg);
-      const stack = selectStack(await loadStacks(cfg.outdir), opts.stack);
-      const directors = stack.directors.filter((d) => !opts.director?.length || opts.director.includes(d.name));
+      const stack = selectDirectors(selectStack(await loadStacks(cfg.outdir, { fresh: opts.synth }), opts.stack), opts.director);
+      const directors = stack.directors;
       const c = colors(opts.json);
       const progress = delayedProgress();
       const limit = pLimit(10);
+      const unreachable: { code: string; message: string; hint?: string }[] = [];
       const results = await Promise.all(
         directors.map((d) =>
           limit(async (): Promise<{ director: string; where: string; checks: Check[] }> => {
@@ -45,6 +46,7 @@ export function registerDoctorCommand(program: Command): void {
               return { director: d.name, where, checks: evaluate({ facts: parseFacts(stdout), table: d.table }) };
             } catch (e) {
               const message = isLvsError(e) ? e.message : String(e);
+              unreachable.push({ code: isLvsError(e) ? e.code : 'LVS_INTERNAL', message, ...(isLvsError(e) && e.hint ? { hint: e.hint } : {}) });
               return { director: d.name, where, checks: [{ name: 'reachable', status: 'fail', detail: message, fix: isLvsError(e) ? e.hint : undefined, blocking: true } as Check] };
             } finally {
               progress.idle(d.name);
@@ -66,6 +68,8 @@ export function registerDoctorCommand(program: Command): void {
           }
         }
         process.stdout.write(blocking ? c.red('\nSomething above blocks an apply.\n') : c.green('\nEverything an apply needs is in place.\n'));
+        // A director that could not be reached also goes to standard error, where CI looks for errors.
+        for (const u of unreachable) process.stderr.write(`Error [${u.code}]: ${u.message}\n${u.hint ? `  ${u.hint}\n` : ''}`);
       }
       process.exitCode = blocking ? 1 : 0;
     });

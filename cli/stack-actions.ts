@@ -7,12 +7,12 @@ import type { Command } from 'commander';
 import { LvsError } from '../providers/ipvs/errors.ts';
 import { forceUnlockChunk, preludeChunk } from '../providers/ipvs/host-script.ts';
 import { checkMaxDeletes, checkTargets, planHasChanges, planHasErrors, type DesiredDirector, type Plan } from '../providers/ipvs/plan.ts';
-import { readPlanFile, writePlanFile } from '../providers/ipvs/plan-file.ts';
+import { checkPlanOut, readPlanFile, writePlanFile } from '../providers/ipvs/plan-file.ts';
 import { planToJson } from '../providers/ipvs/plan-json.ts';
 import { renderMarkdown } from '../providers/ipvs/render-markdown.ts';
 import { noPaint, renderPlan, type Paint } from '../providers/ipvs/render-plan.ts';
 import { applyStack, planStack, type ApplyReport, type RunOptions } from '../providers/ipvs/run-stack.ts';
-import { loadStacks, readProjectConfig, runApp, selectStack, type SynthesizedStack } from '../providers/ipvs/synth.ts';
+import { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack, type SynthesizedStack } from '../providers/ipvs/synth.ts';
 import { describeTarget, HostSession } from '../providers/ipvs/transport.ts';
 import { paint, targetNote } from './plan-text.ts';
 import { delayedProgress, type Progress } from './progress.ts';
@@ -24,16 +24,23 @@ function guard(opts: GuardOpts): ((plan: Plan) => void) | undefined {
   return (plan) => checkMaxDeletes(plan, max);
 }
 
+/**
+ * Director errors and conflicts also go to standard error, one `Error [CODE]` line each, so that CI that captures
+ * standard error (or only looks there) sees what failed; the plan on standard output shows them in place too.
+ */
+function reportDirectorErrors(plan: Plan): void {
+  for (const d of plan.directors) {
+    if (d.error) process.stderr.write(`Error [${d.error.code}]: ${d.error.message.includes(`director ${d.director}`) ? d.error.message : `${describeTarget(d.target)}: ${d.error.message}`}\n${d.error.hint ? `  ${d.error.hint}\n` : ''}`);
+    else if (d.conflicts.length) {
+      process.stderr.write(`Error [LVS_NOT_OWNED]: director ${describeTarget(d.target)}: declared service(s) exist but are not owned by stack ${plan.stack}: ${d.conflicts.join(', ')}\n  Run with --adopt to take them over.\n`);
+    }
+  }
+}
+
 async function loadStack(program: Command, opts: CommonOpts): Promise<SynthesizedStack> {
   const cfg = await readProjectConfig(program.opts<{ dir: string }>().dir);
   if (opts.synth) await runApp(cfg);
-  const stack = selectStack(await loadStacks(cfg.outdir), opts.stack);
-  if (!opts.director?.length) return stack;
-  const known = new Set(stack.directors.map((d) => d.name));
-  for (const name of opts.director) {
-    if (!known.has(name)) throw new LvsError('LVS_NO_DIRECTOR', `stack ${stack.stack} has no director "${name}" (it has: ${[...known].join(', ')})`);
-  }
-  return { ...stack, directors: stack.directors.filter((d) => opts.director!.includes(d.name)) };
+  return selectDirectors(selectStack(await loadStacks(cfg.outdir, { fresh: opts.synth }), opts.stack), opts.director);
 }
 
 /** Progress lines on stderr for steps that last over about 2 s (terminal or CI); stopped before any prompt. */
@@ -88,8 +95,10 @@ function reportApply(report: ApplyReport, p: Paint, json: boolean, printPlan: bo
     if (o.status === 'failed') {
       // Most messages already name the director; prefix it only where one does not.
       const message = o.error?.message ?? 'failed';
-      process.stdout.write(p.remove(`✗ ${message.includes(`director ${o.director}`) ? message : `${where}: ${message}`}\n`));
+      const line = message.includes(`director ${o.director}`) ? message : `${where}: ${message}`;
+      process.stdout.write(p.remove(`✗ ${line}\n`));
       if (o.error?.hint) process.stdout.write(`  ${o.error.hint}\n`);
+      process.stderr.write(`Error [${o.error?.code ?? 'LVS_APPLY_FAILED'}]: ${line}\n${o.error?.hint ? `  ${o.error.hint}\n` : ''}`);
       for (const r of o.residual.slice(0, 20)) {
         const dest = 'destinationId' in r ? ` real ${(r as { destinationId: string }).destinationId}` : '';
         process.stdout.write(`    still to ${r.action}: service ${r.serviceId}${dest}${r.changedFields?.length ? ` (${r.changedFields.join(', ')})` : ''}\n`);
@@ -113,7 +122,7 @@ function reportApply(report: ApplyReport, p: Paint, json: boolean, printPlan: bo
 export async function synthAction(program: Command): Promise<void> {
   const cfg = await readProjectConfig(program.opts<{ dir: string }>().dir);
   await runApp(cfg);
-  const stacks = await loadStacks(cfg.outdir);
+  const stacks = await loadStacks(cfg.outdir, { fresh: true });
   for (const s of stacks) {
     const services = s.directors.reduce((a, d) => a + d.table.services.length, 0);
     process.stdout.write(`${s.stack}: ${s.directors.length} director(s), ${services} service(s) -> ${s.file}\n`);
@@ -121,19 +130,25 @@ export async function synthAction(program: Command): Promise<void> {
 }
 
 export async function planAction(program: Command, opts: CommonOpts & GuardOpts & { out?: string; markdown?: boolean; detailedExitcode?: boolean; refreshOnly?: boolean; adopt?: boolean; destroy?: boolean }): Promise<void> {
+  if (opts.out) await checkPlanOut(opts.out);
   const stack = await loadStack(program, opts);
   const targets = opts.target.length ? checkTargets(stack.directors, opts.target) : [];
   const directors: DesiredDirector[] = opts.destroy ? stack.directors.map((d) => ({ ...d, table: { services: [] }, paths: new Map() })) : stack.directors;
   const plan = await planStack(directors, { ...runOptions(stack.stack, { ...opts, targets }), ...(opts.destroy ? { mode: 'destroy' as const } : {}) });
   guard(opts)?.(plan);
-  if (opts.out) await writePlanFile(opts.out, plan);
+  // A plan with a director that could not be read is not one to apply: it is shown, never saved.
+  const failed = planHasErrors(plan);
+  const saved = Boolean(opts.out) && !failed;
+  if (saved) await writePlanFile(opts.out!, plan);
   if (opts.json) process.stdout.write(`${JSON.stringify(planToJson(plan))}\n`);
-  else if (opts.markdown) process.stdout.write(renderMarkdown(plan, opts.out ? { planFile: opts.out } : {}));
+  else if (opts.markdown) process.stdout.write(renderMarkdown(plan, saved ? { planFile: opts.out! } : {}));
   else {
     process.stdout.write(targetNote(plan) + renderPlan(plan, paint()));
-    if (opts.out) process.stdout.write(`\nSaved the plan to ${opts.out}. Apply exactly this plan with: lvsform apply ${opts.out}\n`);
+    if (saved) process.stdout.write(`\nSaved the plan to ${opts.out}. Apply exactly this plan with: lvsform apply ${opts.out}\n`);
   }
-  if (planHasErrors(plan)) process.exitCode = 1;
+  reportDirectorErrors(plan);
+  if (opts.out && failed) process.stderr.write(`The plan was not saved to ${opts.out}: it is incomplete. Fix the errors above and plan again.\n`);
+  if (failed) process.exitCode = 1;
   else if (opts.detailedExitcode) process.exitCode = planHasChanges(plan) ? 2 : 0;
 }
 

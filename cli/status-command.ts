@@ -28,15 +28,15 @@ export function registerStatusCommand(program: Command): void {
     .addOption(new Option('--interval <seconds>', 'with --watch: seconds between refreshes').argParser(intArg(1, 3600)).default(2))
     .action(async (opts: StatusOpts) => {
       // Loaded when the command runs, so that start-up and --help stay fast.
-      const [{ renderStatus, STATUS_FORMAT }, { loadStacks, readProjectConfig, runApp, selectStack }, { Watcher }] = await Promise.all([
+      const [{ renderStatus, STATUS_FORMAT }, { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack }, { Watcher }] = await Promise.all([
         import('../providers/ipvs/status.ts'),
         import('../providers/ipvs/synth.ts'),
         import('./status-watcher.ts'),
       ]);
       const cfg = await readProjectConfig(program.opts<{ dir: string }>().dir);
       if (opts.synth) await runApp(cfg);
-      const stack = selectStack(await loadStacks(cfg.outdir), opts.stack);
-      const directors = stack.directors.filter((d) => !opts.director?.length || opts.director.includes(d.name));
+      const stack = selectDirectors(selectStack(await loadStacks(cfg.outdir, { fresh: opts.synth }), opts.stack), opts.director);
+      const directors = stack.directors;
       const watcher = new Watcher(stack.stack, directors, opts.connectTimeout);
       const rounds = opts.watch ? (opts.count ?? Number.POSITIVE_INFINITY) : 1;
       let stopped = false;
@@ -65,6 +65,10 @@ export function registerStatusCommand(program: Command): void {
             if (opts.watch && process.stdout.isTTY) process.stdout.write('\x1b[H\x1b[2J');
             const title = `lvsform status: stack ${stack.stack}${opts.watch ? ` at ${new Date().toLocaleTimeString()} (every ${opts.interval} s; Ctrl-C stops)` : ''}\n\n`;
             process.stdout.write(title + renderStatus(statuses));
+            // Errors also go to standard error, where CI looks for them.
+            for (const s of statuses) {
+              if (s.error) process.stderr.write(`Error [${s.error.code}]: ${s.error.message}\n${s.error.hint ? `  ${s.error.hint}\n` : ''}`);
+            }
           }
         }
       } finally {

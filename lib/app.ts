@@ -1,7 +1,11 @@
 import fs from 'node:fs';
 import { CdktfApp, TerraformStack, type AppConfig } from './cdktf.ts';
 import { LvsStack } from './lvs-stack.ts';
+import { notAnObject, unknownKey } from './private/keys.ts';
 import { ValidationError, type ValidationProblem } from './validation-error.ts';
+
+/** The options of cdktf's App. */
+const APP_KEYS = ['outdir', 'stackTraces', 'hclOutput', 'context', 'skipValidation', 'skipBackendValidation'];
 
 /**
  * The root of an lvsform app: a cdktf App whose `synth()` validates every stack first and, when anything is wrong,
@@ -13,6 +17,9 @@ export class App extends CdktfApp {
   private readonly createdOutdir: boolean;
 
   constructor(config: AppConfig = {}) {
+    // A misspelt option (`outDir`) would be dropped and the output written somewhere else: refuse it.
+    const wrong = notAnObject('App config', config, "{ outdir: 'cdktf.out' }") ?? unknownKey('App', config, APP_KEYS);
+    if (wrong) ValidationError.fail('App', wrong);
     const outdir = config.outdir ?? process.env.CDKTF_OUTDIR ?? 'cdktf.out';
     const existed = fs.existsSync(outdir);
     super(config);

@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { describe, parseAddress } from './private/address.ts';
 import { SAFE_NAME, intOutOf } from './private/checks.ts';
+import { unknownKey } from './private/keys.ts';
 import { LvsResource } from './private/lvs-resource.ts';
 import { FORMAT_VERSION } from './format-version.ts';
 import { LvsStack } from './lvs-stack.ts';
@@ -130,7 +131,9 @@ export class Director extends Construct {
     const path = this.node.path;
     const fail = (message: string): never => ValidationError.fail(path, message);
     if (!(scope instanceof LvsStack)) fail('a Director belongs directly to an LvsStack');
-    if (props === null || typeof props !== 'object') fail(`props must be an object with ssh or local; got ${describe(props)}`);
+    if (props === null || typeof props !== 'object' || Array.isArray(props)) fail(`props must be an object with ssh or local; got ${describe(props)}`);
+    const unknown = unknownKey('a Director', props, ['ssh', 'local', 'name', 'setup']);
+    if (unknown) fail(unknown);
     this.name = props.name ?? id;
     if (typeof this.name !== 'string' || !SAFE_NAME.test(this.name)) {
       fail(`director name must match ${SAFE_NAME} (it is used in shell commands and file names); got ${describe(this.name)}`);
@@ -221,7 +224,7 @@ function checkSetup(setup: DirectorSetupProps, fail: (m: string) => never): Requ
     fail(`setup must be an object like { saveRules: true } ({} turns every part on); got ${describe(setup)}`);
   }
   for (const key of Object.keys(setup)) {
-    if (!(SETUP_KEYS as readonly string[]).includes(key)) fail(`setup has no option ${JSON.stringify(key)}; the options are ${SETUP_KEYS.join(', ')}`);
+    if (!(SETUP_KEYS as readonly string[]).includes(key)) fail(unknownKey('setup', { [key]: true }, SETUP_KEYS)!);
   }
   const out = { installIpvsadm: true, loadModules: true, ipForward: true, saveRules: true };
   for (const key of SETUP_KEYS) {
@@ -234,7 +237,9 @@ function checkSetup(setup: DirectorSetupProps, fail: (m: string) => never): Requ
 }
 
 function checkSsh(ssh: SshProps, fail: (m: string) => never): SshProps {
-  if (ssh === null || typeof ssh !== 'object') fail(`ssh must be an object like { host: '203.0.113.2' }; got ${describe(ssh)}`);
+  if (ssh === null || typeof ssh !== 'object' || Array.isArray(ssh)) fail(`ssh must be an object like { host: '203.0.113.2' }; got ${describe(ssh)}`);
+  const unknown = unknownKey('ssh', ssh, ['host', 'port', 'user', 'identityFile', 'knownHostsFile', 'configFile', 'alias']);
+  if (unknown) fail(unknown);
   if (ssh.host !== undefined && ssh.alias !== undefined) {
     fail(`ssh takes host or alias (with configFile), not both; got host ${describe(ssh.host)} and alias ${describe(ssh.alias)}`);
   }

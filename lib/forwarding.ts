@@ -1,5 +1,6 @@
 import { intOutOf } from './private/checks.ts';
 import { describe } from './private/address.ts';
+import { notAnObject, unknownKey } from './private/keys.ts';
 import { TunnelChecksum } from './tunnel-checksum.ts';
 import { TunnelType } from './tunnel-type.ts';
 import { ValidationError } from './validation-error.ts';
@@ -33,8 +34,10 @@ export class Forwarding {
 
   /** Tunnelling (`-i`, `tunnel`) by IP-in-IP, GUE or GRE. Throws on options the tunnel type cannot take. */
   static tunnel(options: TunnelOptions = {}): Forwarding {
-    const type = options.type ?? TunnelType.IPIP;
     const where = 'Forwarding.tunnel';
+    const wrong = notAnObject('the options', options, '{ type: TunnelType.GUE, port: 6080 }') ?? unknownKey('Forwarding.tunnel', options, ['type', 'port', 'checksum']);
+    if (wrong) ValidationError.fail(where, wrong);
+    const type = options.type ?? TunnelType.IPIP;
     if (!(type instanceof TunnelType)) {
       ValidationError.fail(where, `type must be TunnelType.IPIP, GUE or GRE; got ${describe(type)}`);
     }

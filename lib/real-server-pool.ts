@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { Forwarding } from './forwarding.ts';
 import { describe, notUnicast, parseAddress } from './private/address.ts';
 import { intOutOf } from './private/checks.ts';
+import { notAnObject, unknownKey } from './private/keys.ts';
 import { ValidationError } from './validation-error.ts';
 
 /** The largest threshold ipvsadm accepts (`-x`, `-y`: 0..INT_MAX). */
@@ -109,6 +110,13 @@ export class RealServerPool extends Construct {
     super(scope, id);
     const path = this.node.path;
     this.path = path;
+    const notObject = notAnObject('RealServerPool props', props, "{ members: [{ address: '192.0.2.11' }] }");
+    if (notObject) ValidationError.fail(path, notObject);
+    const unknown = unknownKey('a RealServerPool', props, ['forwarding', 'weight', 'upperThreshold', 'lowerThreshold', 'members']);
+    if (unknown) ValidationError.fail(path, unknown);
+    if (props.members !== undefined && !Array.isArray(props.members)) {
+      ValidationError.fail(path, `members must be an array ([{ address: '192.0.2.11' }]); got ${describe(props.members)}`);
+    }
     this.forwarding = props.forwarding ?? Forwarding.NAT;
     if (!(this.forwarding instanceof Forwarding)) {
       ValidationError.fail(path, `forwarding must be Forwarding.NAT, DIRECT_ROUTING or Forwarding.tunnel(); got ${describe(this.forwarding)}`);
@@ -128,9 +136,11 @@ export class RealServerPool extends Construct {
   /** Adds a member; throws at once on a bad address or number. Returns the pool, so calls chain. */
   addMember(member: RealServerProps): this {
     const path = this.path;
-    if (member === null || typeof member !== 'object') {
+    if (member === null || typeof member !== 'object' || Array.isArray(member)) {
       ValidationError.fail(path, `a member must be an object with an address; got ${describe(member)}`);
     }
+    const unknown = unknownKey(`member ${describe(member.address)}`, member, ['address', 'port', 'weight', 'upperThreshold', 'lowerThreshold', 'forwarding']);
+    if (unknown) ValidationError.fail(path, unknown);
     const parsed = parseAddress(member.address);
     if ('reason' in parsed) ValidationError.fail(path, `member address: ${parsed.reason}`);
     const why = notUnicast(parsed);

@@ -1,4 +1,5 @@
 import { describe } from './private/address.ts';
+import { closest, notAnObject, unknownKey } from './private/keys.ts';
 import { ValidationError } from './validation-error.ts';
 
 /** A scheduler flag as the kernel stores it: one of three bits. */
@@ -34,6 +35,12 @@ export interface SchedulerOptions {
 }
 
 const NAME = /^[a-z0-9_]{1,15}$/;
+
+/**
+ * The schedulers of the kernel's tree (net/netfilter/ipvs/ip_vs_*.c): those of the 6.1 kernel, and `twos` (6.2).
+ * `Scheduler.of` accepts these names only, so that a typo (`rrr`) is refused here rather than by the kernel at apply.
+ */
+export const KERNEL_SCHEDULERS: readonly string[] = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'];
 const FLAG_BITS: Readonly<Record<SchedulerFlagName, SchedulerFlagBit>> = {
   'flag-1': 'flag-1',
   'flag-2': 'flag-2',
@@ -78,23 +85,49 @@ export class Scheduler {
 
   /** Source hashing (`sh`) with `sh-fallback` and/or `sh-port`. */
   static sourceHash(options: HashSchedulerOptions = {}): Scheduler {
+    checkHashOptions('Scheduler.sourceHash', options);
     return Scheduler.of('sh', { flags: hashFlags('sh', options) });
   }
 
   /** Maglev hashing (`mh`) with `mh-fallback` and/or `mh-port`. */
   static maglevHash(options: HashSchedulerOptions = {}): Scheduler {
+    checkHashOptions('Scheduler.maglevHash', options);
     return Scheduler.of('mh', { flags: hashFlags('mh', options) });
   }
 
   /**
-   * Any scheduler by its kernel module name (`ip_vs_NAME`), with flags. Throws when the name is not a scheduler
-   * name or a flag belongs to another scheduler (ipvsadm's "incompatible scheduler flag").
+   * A scheduler of the kernel's tree (`KERNEL_SCHEDULERS`) by its module name (`ip_vs_NAME`), with flags. Throws when the name is not one
+   * (use `Scheduler.custom` for a module outside the tree) or a flag belongs to another scheduler (ipvsadm's "incompatible scheduler flag").
    */
   static of(name: string, options: SchedulerOptions = {}): Scheduler {
     const where = `Scheduler.of(${describe(name)})`;
+    if (typeof name === 'string' && !KERNEL_SCHEDULERS.includes(name) && NAME.test(name)) {
+      const near = closest(name, KERNEL_SCHEDULERS);
+      ValidationError.fail(
+        where,
+        `the kernel has no scheduler ${describe(name)}${near ? ` (did you mean ${near}?)` : ''}; its schedulers are ${KERNEL_SCHEDULERS.join(', ')}. ` +
+          `For a scheduler module built outside the kernel's tree, say so with Scheduler.custom(${describe(name)})`,
+      );
+    }
+    return Scheduler.build(where, name, options);
+  }
+
+  /**
+   * A scheduler module that is not in the kernel's tree (`ip_vs_NAME.ko` built on its own), by name, with flags.
+   * The escape hatch of `Scheduler.of`: only the name's syntax is checked here; `lvsform doctor` checks that the
+   * module is on each director, and the kernel refuses the service at apply when it is not.
+   */
+  static custom(name: string, options: SchedulerOptions = {}): Scheduler {
+    return Scheduler.build(`Scheduler.custom(${describe(name)})`, name, options);
+  }
+
+  private static build(where: string, name: string, options: SchedulerOptions): Scheduler {
     if (typeof name !== 'string' || !NAME.test(name)) {
       ValidationError.fail(where, `a scheduler name is 1..15 of [a-z0-9_] (a kernel module ip_vs_NAME); got ${describe(name)}`);
     }
+    const wrong = notAnObject('the options', options, "{ flags: ['flag-1'] }") ?? unknownKey(where, options, ['flags']);
+    if (wrong) ValidationError.fail(where, wrong);
+    if (options.flags !== undefined && !Array.isArray(options.flags)) ValidationError.fail(where, `flags must be an array; got ${describe(options.flags)}`);
     const bits = new Set<SchedulerFlagBit>();
     for (const flag of options.flags ?? []) {
       const bit = FLAG_BITS[flag as SchedulerFlagName];
@@ -126,6 +159,11 @@ export class Scheduler {
   toString(): string {
     return this.flags.length > 0 ? `${this.name} (${this.flags.join(',')})` : this.name;
   }
+}
+
+function checkHashOptions(where: string, options: HashSchedulerOptions): void {
+  const wrong = notAnObject('the options', options, '{ fallback: true }') ?? unknownKey(where, options, ['fallback', 'port']);
+  if (wrong) ValidationError.fail(where, wrong);
 }
 
 function hashFlags(prefix: 'sh' | 'mh', options: HashSchedulerOptions): SchedulerFlagName[] {

@@ -3,6 +3,7 @@ import { AddressFamily } from './address-family.ts';
 import { PersistenceEngine } from './persistence-engine.ts';
 import { describe, notUnicast, parseAddress } from './private/address.ts';
 import { intOutOf } from './private/checks.ts';
+import { unknownKey } from './private/keys.ts';
 import { LvsResource } from './private/lvs-resource.ts';
 import { Protocol } from './protocol.ts';
 import { RealServerPool, type RealServer, type RealServerProps } from './real-server-pool.ts';
@@ -31,6 +32,8 @@ export interface PersistenceProps {
    */
   readonly prefixLength?: number;
 }
+
+const VIRTUAL_SERVICE_KEYS = ['protocol', 'address', 'port', 'firewallMark', 'family', 'scheduler', 'persistence', 'persistenceEngine', 'onePacket', 'pools'];
 
 /** Props of a VirtualService. Identity is `protocol` + `address` + `port`, or `firewallMark` + `family`. */
 export interface VirtualServiceProps {
@@ -121,7 +124,9 @@ export class VirtualService extends Construct {
     super(director, id);
     const path = this.node.path;
     const fail = (message: string): never => ValidationError.fail(path, message);
-    if (props === null || typeof props !== 'object') fail(`props must be an object; got ${describe(props)}`);
+    if (props === null || typeof props !== 'object' || Array.isArray(props)) fail(`props must be an object; got ${describe(props)}`);
+    const unknown = unknownKey('a VirtualService', props, VIRTUAL_SERVICE_KEYS);
+    if (unknown) fail(unknown);
     this.director = director;
     this.identity = identityOf(props, fail);
     const family = this.identity.family;
@@ -155,6 +160,9 @@ export class VirtualService extends Construct {
       fail(`onePacket (one-packet scheduling, -o) is for UDP services only; got onePacket on a ${this.identity.protocol.name} service`);
     }
 
+    if (props.pools !== undefined && !Array.isArray(props.pools)) {
+      fail(`pools must be an array of RealServerPool (pools: [web]); got ${props.pools instanceof RealServerPool ? `one pool, ${props.pools.node.path}, not in an array` : describe(props.pools)}`);
+    }
     for (const pool of props.pools ?? []) this.addPool(pool);
 
     this.resource = new LvsResource(this, 'Resource', 'lvsform_virtual_service', () => this.render());
@@ -315,7 +323,9 @@ function persistenceOf(
   family: 'inet' | 'inet6',
   fail: (m: string) => never,
 ): { timeout: number; netmask: string } {
-  if (p === null || typeof p !== 'object') fail(`persistence must be an object ({} for the defaults); got ${describe(p)}`);
+  if (p === null || typeof p !== 'object' || Array.isArray(p)) fail(`persistence must be an object ({} for the defaults); got ${describe(p)}`);
+  const unknown = unknownKey('persistence', p, ['timeout', 'netmask', 'prefixLength']);
+  if (unknown) fail(unknown);
   const timeout = p.timeout ?? 360;
   const bad = intOutOf('persistence timeout', timeout, 1, MAX_PERSISTENCE_TIMEOUT, ' seconds (ipvsadm -p bound: 31 days)');
   if (bad) fail(bad);

@@ -85,11 +85,14 @@ function objectText(entries: readonly (readonly [string, string])[], indent: str
   return `{\n${entries.map(([k, v]) => `${inner}${k}: ${v},`).join('\n')}\n${indent}}`;
 }
 
+/** The schedulers of the kernel's tree (as the construct library's KERNEL_SCHEDULERS); others import as Scheduler.custom. */
+const KERNEL_TREE: readonly string[] = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'];
+
 function schedulerExpr(name: string, flags: readonly string[]): Expr | undefined {
   if (flags.length === 0) {
     if (name === 'wlc') return undefined;
     const constant = STATIC_SCHEDULERS[name];
-    return { text: constant ? `Scheduler.${constant}` : `Scheduler.of(${quote(name)})`, uses: ['Scheduler'] };
+    return { text: constant ? `Scheduler.${constant}` : `Scheduler.${KERNEL_TREE.includes(name) ? 'of' : 'custom'}(${quote(name)})`, uses: ['Scheduler'] };
   }
   if ((name === 'sh' || name === 'mh') && !flags.includes('flag-3')) {
     const opts: [string, string][] = [];
@@ -98,7 +101,7 @@ function schedulerExpr(name: string, flags: readonly string[]): Expr | undefined
     return { text: `Scheduler.${name === 'sh' ? 'sourceHash' : 'maglevHash'}(${objectText(opts, '')})`, uses: ['Scheduler'] };
   }
   const named = flags.map((f) => (name === 'sh' || name === 'mh') && f !== 'flag-3' ? `${name}-${f === 'flag-1' ? 'fallback' : 'port'}` : f);
-  return { text: `Scheduler.of(${quote(name)}, { flags: [${named.map(quote).join(', ')}] })`, uses: ['Scheduler'] };
+  return { text: `Scheduler.${KERNEL_TREE.includes(name) ? 'of' : 'custom'}(${quote(name)}, { flags: [${named.map(quote).join(', ')}] })`, uses: ['Scheduler'] };
 }
 
 function forwardingKey(f: Forwarding): string {

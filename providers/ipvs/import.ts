@@ -9,8 +9,9 @@ import ipaddr from 'ipaddr.js';
 import { LvsError } from './errors.ts';
 import { type GeneratedDirector, generateApp, generatedServiceIds } from './generate-app.ts';
 import { lockChunk, preludeChunk, unlockChunk, writeRecordChunk } from './host-script.ts';
-import { serviceId, type Table } from './model.ts';
+import { serviceId, type Service, type Table } from './model.ts';
 import { MAX_KEEPALIVED_BYTES, parseKeepalived } from './parse-keepalived.ts';
+import { fileIncludeReader } from './keepalived-lines.ts';
 import { parseSave } from './parse-save.ts';
 import { readLive, serviceHash, type LiveState } from './read-live.ts';
 import { RECORD_FORMAT, serializeRecord, type OwnershipRecord } from './record.ts';
@@ -29,6 +30,8 @@ export interface ImportedTable {
   readonly warnings: string[];
   /** The source in words, for the header of the generated app. */
   readonly description: string;
+  /** `file:line` of the line that declares a service, where the source has lines. */
+  readonly where?: (serviceId: string) => string | undefined;
 }
 
 /** Stack and director names: they name directories and files on each host (the construct library's rule). */
@@ -43,7 +46,9 @@ async function readText(file: string, what: string): Promise<string> {
         hint: `Is this really a ${what} file?`,
       });
     }
-    return await readFile(file, 'utf8');
+    // A byte-order mark (editors on Windows add one) would glue itself to the first keyword, unseen.
+    const text = await readFile(file, 'utf8');
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   } catch (e) {
     if (e instanceof LvsError) throw e;
     throw new LvsError('LVS_IMPORT_READ', `cannot read ${file}: ${(e as Error).message}`, { cause: e, hint: `Check the path of the ${what} file.` });
@@ -65,12 +70,15 @@ export async function importTable(source: ImportSource): Promise<ImportedTable> 
     }
     case 'save': {
       const text = await readText(source.file, 'ipvsadm-save');
-      return { table: parseSave(text, source.file), warnings: [], description: `the ipvsadm-save file ${source.file}` };
+      const lines = new Map<string, number>();
+      const table = parseSave(text, source.file, lines);
+      return { table, warnings: [], description: `the ipvsadm-save file ${source.file}`, where: (id) => (lines.has(id) ? `${source.file}:${lines.get(id)}` : undefined) };
     }
     case 'keepalived': {
       const text = await readText(source.file, 'keepalived.conf');
-      const { table, warnings } = parseKeepalived(text, source.file);
-      return { table, warnings, description: `the keepalived configuration ${source.file}` };
+      const origins = new Map<string, string>();
+      const { table, warnings } = parseKeepalived(text, source.file, { include: fileIncludeReader(MAX_KEEPALIVED_BYTES), origins });
+      return { table, warnings, description: `the keepalived configuration ${source.file}`, where: (id) => origins.get(id) };
     }
   }
 }
@@ -132,13 +140,49 @@ export function unsupportedServices(table: Table): string[] {
     if (s.config.persistenceEngine !== undefined && s.config.persistence === undefined) {
       why.push(`persistence engine ${s.config.persistenceEngine} without persistence (the engine is never consulted)`);
     }
+    why.push(...constructRuleProblems(s));
     if (why.length > 0) out.push(`${id}: ${why.join('; ')}`);
   }
   return out;
 }
 
-function refuseUnsupported(table: Table, description: string): void {
-  const bad = unsupportedServices(table);
+/** The construct library's longest persistence timeout (ipvsadm's -p bound, 31 days). */
+const MAX_PERSISTENCE_TIMEOUT = 86_400 * 31;
+
+/**
+ * The construct library's rules that a table read from elsewhere can break (lib/virtual-service.ts and
+ * lib/real-server-pool.ts hold the same rules for the app): an import that broke one would write an app that does
+ * not synthesize.
+ */
+function constructRuleProblems(s: Service): string[] {
+  const why: string[] = [];
+  const c = s.config;
+  const udp = s.key.kind === 'addr' && s.key.protocol === 'udp';
+  const proto = s.key.kind === 'addr' ? s.key.protocol : 'fwmark';
+  if (c.persistence && c.persistence.timeout > MAX_PERSISTENCE_TIMEOUT) {
+    why.push(`persistence timeout ${c.persistence.timeout} s is above ${MAX_PERSISTENCE_TIMEOUT} (31 days, ipvsadm's -p bound)`);
+  }
+  if (c.persistenceEngine !== undefined && c.persistenceEngine !== 'sip') why.push(`persistence engine ${c.persistenceEngine} is not one of the kernel's (sip)`);
+  if (c.persistenceEngine !== undefined && s.key.kind === 'addr' && !udp) {
+    why.push(`the sip persistence engine reads UDP datagrams only; it is set on a ${proto} service`);
+  }
+  if (c.onePacket && s.key.kind === 'addr' && !udp) why.push(`one-packet scheduling (-o) is for UDP services only; it is set on a ${proto} service`);
+  if (s.key.kind === 'addr' && s.key.port === 0 && c.persistence === undefined) why.push('port 0 (all ports) without persistence');
+  for (const d of s.destinations) {
+    if (d.lowerThreshold > d.upperThreshold) why.push(`real server ${d.address}: lower threshold ${d.lowerThreshold} is above upper threshold ${d.upperThreshold}`);
+    if (s.key.kind === 'addr' && d.forwarding.method !== 'masq' && d.port !== s.key.port) {
+      why.push(`real server ${d.address}: port ${d.port} differs from the service port ${s.key.port} under ${d.forwarding.method}`);
+    }
+  }
+  return why;
+}
+
+function refuseUnsupported(table: Table, description: string, where?: (serviceId: string) => string | undefined): void {
+  const bad = unsupportedServices(table).map((line) => {
+    const id = line.slice(0, line.indexOf(': '));
+    const at = where?.(id);
+    return at ? `${at}: ${line}` : line;
+  });
   if (bad.length === 0) return;
   throw new LvsError('LVS_IMPORT_UNSUPPORTED', `${description} has ${bad.length} service(s) lvsform cannot declare:\n  ${bad.join('\n  ')}`, {
     hint: 'Nothing was written or recorded. Fix or delete these services on the director (they carry no traffic as they are), then import again.',
@@ -220,7 +264,7 @@ export async function importApp(source: ImportSource, opts: ImportAppOptions): P
     return importAndAdopt(source.target, opts);
   }
   const imported = await importTable(source);
-  refuseUnsupported(imported.table, imported.description);
+  refuseUnsupported(imported.table, imported.description, imported.where);
   const code = generateApp(imported.table, {
     stack: opts.stack,
     director: opts.director,

@@ -11,12 +11,14 @@
  * a duplicate real server is dropped; a non-tunnelled real server of the other address family is dropped.
  *
  * Health checkers, sorry servers, quorum handling, notification scripts and VRRP are keepalived's runtime behaviour
- * and are not part of the table: they are skipped, with a warning where the difference matters. `include` is
- * reported and not followed. Malformed structure (unbalanced braces, unterminated quotes, NUL bytes, absurd nesting
- * or size) is an `LVS_PARSE_KEEPALIVED` error naming the file and line.
+ * and are not part of the table: they are skipped, with a warning where the difference matters. `$NAME=value`
+ * definitions and `include` are read as keepalived reads them (keepalived-lines.ts). Malformed structure
+ * (unbalanced braces, unterminated quotes, NUL bytes, absurd nesting or size) is an `LVS_PARSE_KEEPALIVED` error
+ * naming the file and line.
  */
 import ipaddr from 'ipaddr.js';
 import { LvsError } from './errors.ts';
+import { keepalivedLines, type IncludeReader } from './keepalived-lines.ts';
 import { canonicalAddress, canonicalDottedMask, formatIpv6 } from './canonical.ts';
 import {
   type Destination,
@@ -117,8 +119,12 @@ interface Stmt {
   block?: Stmt[];
 }
 
-function fail(source: string, line: number, message: string, hint?: string): never {
-  throw new LvsError(CODE, `${source}:${line}: ${message}`, hint === undefined ? {} : { hint });
+/** Where line N of the text came from (`file:line`); the plain `source:N` for text read alone. */
+type Origin = (line: number) => string;
+
+function fail(source: string | Origin, line: number, message: string, hint?: string): never {
+  const where = typeof source === 'string' ? `${source}:${line}` : source(line);
+  throw new LvsError(CODE, `${where}: ${message}`, hint === undefined ? {} : { hint });
 }
 
 function shown(word: string): string {
@@ -127,7 +133,7 @@ function shown(word: string): string {
 }
 
 /** Splits the text into statements and blocks as keepalived's reader does; throws on broken structure. */
-export function parseStructure(text: string, source: string): Stmt[] {
+export function parseStructure(text: string, source: string | Origin): Stmt[] {
   if (text.length > MAX_KEEPALIVED_BYTES) {
     fail(source, 1, `the file is ${text.length} bytes; the import reads at most ${MAX_KEEPALIVED_BYTES}`, 'Import the IPVS part of the configuration only.');
   }
@@ -269,13 +275,13 @@ class Context {
   checkers = 0;
   checkerFirst: number | undefined;
   readonly checkerKinds = new Map<string, number>();
-  constructor(readonly source: string) {}
+  constructor(readonly source: string, private readonly origin: Origin = (line) => `${source}:${line}`) {}
 
   private readonly seen = new Set<string>();
 
   /** Records a warning once (group ranges would otherwise repeat the same one for every address). */
   warn(line: number, message: string): void {
-    const text = `${this.source}:${line}: ${message}`;
+    const text = `${this.origin(line)}: ${message}`;
     if (this.seen.has(text)) return;
     this.seen.add(text);
     this.warnings.push(text);
@@ -343,6 +349,18 @@ function noteChecker(ctx: Context, s: Stmt): void {
   ctx.checkerKinds.set(kind, (ctx.checkerKinds.get(kind) ?? 0) + 1);
 }
 
+/**
+ * keepalived reads one keyword per line inside a block: on `{ weight 1 uthreshold 100 }` its weight handler takes
+ * `1` and the rest of the line is never read. The import does the same, and says what was not read.
+ */
+function extraWords(ctx: Context, s: Stmt): void {
+  if (s.words.length <= 2) return;
+  ctx.warn(
+    s.line,
+    `${s.words[0]} ${s.words[1]}: the rest of the line (${shown(s.words.slice(2).join(' '))}) is not read, as keepalived does not read it (one keyword per line); put each keyword on its own line`,
+  );
+}
+
 function readRealServer(ctx: Context, vs: VirtualServerDef, s: Stmt): void {
   const address = canonicalAddress(s.words[1] ?? '');
   const port = parsePortWord(s.words[2]);
@@ -357,12 +375,14 @@ function readRealServer(ctx: Context, vs: VirtualServerDef, s: Stmt): void {
     if (CHECKERS.has(key)) {
       noteChecker(ctx, c);
     } else if (key === 'weight') {
+      extraWords(ctx, c);
       const n = parseUint(c.words[1], 0, 65535);
       if (n === undefined) ctx.warn(c.line, `weight ${shown(c.words[1] ?? '')} is outside 0..65535 - ignored, as keepalived does`);
       else rs.weight = n;
     } else if (key === 'lvs_method' || key === 'lb_kind') {
       rs.fwd = parseForwarding(ctx, c, rs.fwd);
     } else if (key === 'uthreshold' || key === 'lthreshold') {
+      extraWords(ctx, c);
       const n = parseUint(c.words[1], 0, UINT32_MAX);
       if (n === undefined) {
         ctx.warn(c.line, `${key} ${shown(c.words[1] ?? '')} is not a number - ignored, as keepalived does`);
@@ -813,9 +833,17 @@ function isIpvsKeyword(word: string): boolean {
  * Reads a keepalived configuration into the canonical table. Returns warnings (each `file:line: ...`) for what was
  * skipped or changed the way keepalived changes it; throws `LvsError` `LVS_PARSE_KEEPALIVED` on broken structure.
  */
-export function parseKeepalived(text: string, source: string): KeepalivedImport {
-  const ctx = new Context(source);
-  const root = parseStructure(text, source);
+export function parseKeepalived(
+  text: string,
+  source: string,
+  /** `include`: follows include; `origins`: filled with serviceId → `file:line` of the virtual_server declaring it. */
+  options: { include?: IncludeReader; origins?: Map<string, string> } = {},
+): KeepalivedImport {
+  const layer = keepalivedLines(text, source, options.include);
+  const origin: Origin = (line) => layer.origins[line - 1] ?? `${source}:${line}`;
+  const ctx = new Context(source, origin);
+  ctx.warnings.push(...layer.warnings);
+  const root = parseStructure(layer.lines.join('\n'), origin);
   const groups = new Map<string, Group>();
   const servers: VirtualServerDef[] = [];
   for (const s of root) {
@@ -860,5 +888,6 @@ export function parseKeepalived(text: string, source: string): KeepalivedImport 
       `${source}:${ctx.checkerFirst}: health checks are not imported (${ctx.checkers}: ${kinds.join(', ')}); every real server is imported as healthy`,
     );
   }
+  for (const [id, v] of byId) options.origins?.set(id, origin(v.line));
   return { table: normalizeTable({ services: [...byId.values()].map((v) => v.service) }), warnings: ctx.warnings };
 }

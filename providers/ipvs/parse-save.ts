@@ -83,7 +83,7 @@ function fail(at: Line, message: string, hint?: string): never {
 }
 
 function int(at: Line, option: string, text: string, min: number, max: number): number {
-  if (!/^-?[0-9]{1,10}$/.test(text)) fail(at, `${option} needs a whole number, got ${show(text)}`);
+  if (!/^-?[0-9]+$/.test(text)) fail(at, `${option} needs a whole number, got ${show(text)}`);
   const n = Number(text);
   if (n < min || n > max) fail(at, `${option} must be between ${min} and ${max}, got ${show(text)}`);
   return n;
@@ -286,7 +286,7 @@ const DEST_ONLY = ['-r', '-g', '-i', '-m', '-w', '-x', '-y', '--tun-type', '--tu
  * errors (a file name, or `lb1: ipvsadm -S -n`).
  * @throws LvsError `LVS_PARSE_SAVE` naming the source, the line number and the offending token.
  */
-export function parseSave(text: string, source = 'ipvsadm -S -n'): Table {
+export function parseSave(text: string, source = 'ipvsadm -S -n', lines?: Map<string, number>): Table {
   const services = new Map<string, { key: ServiceKey; config: ServiceConfig; dests: Map<string, Destination> }>();
   let lineNo = 0;
   let start = 0;
@@ -314,6 +314,7 @@ export function parseSave(text: string, source = 'ipvsadm -S -n'): Table {
       for (const o of DEST_ONLY) if (opts.has(o)) fail(at, `option ${show(opts.get(o)!.token)} belongs on a real server line (-a)`);
       if (services.has(id)) fail(at, `service ${show(id)} is defined twice`);
       services.set(id, { key, config: serviceConfig(at, key, opts), dests: new Map() });
+      lines?.set(id, lineNo);
     } else {
       for (const o of SERVICE_ONLY) if (opts.has(o)) fail(at, `option ${show(opts.get(o)!.token)} belongs on a service line (-A)`);
       const svc = services.get(id);

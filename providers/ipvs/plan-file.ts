@@ -5,10 +5,12 @@
  * state to verify against.
  */
 import { createHash } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { access, constants, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { LvsError } from './errors.ts';
 import { PLAN_FORMAT, type Plan } from './plan.ts';
+import { planSchema } from './plan-schema.ts';
 
 const KIND = 'lvsform-plan';
 
@@ -16,29 +18,39 @@ const fileSchema = z.object({
   kind: z.literal(KIND),
   format_version: z.number().int(),
   digest: z.string().regex(/^[0-9a-f]{64}$/),
-  plan: z.object({
-    formatVersion: z.number().int(),
-    stack: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'a stack name (letters, digits, . _ -)'),
-    createdAt: z.string(),
-    mode: z.enum(['apply', 'destroy', 'refresh-only']),
-    directors: z.array(
-      z
-        .object({
-          director: z.string(),
-          target: z.object({ name: z.string(), transport: z.enum(['ssh', 'local']) }).passthrough(),
-          fingerprint: z.string(),
-          changes: z.array(z.object({ action: z.enum(['create', 'update', 'delete']), kind: z.enum(['service', 'destination']) }).passthrough()),
-          batch: z.string(),
-          desired: z.object({ services: z.array(z.unknown()) }),
-          paths: z.record(z.string(), z.string()),
-        })
-        .passthrough(),
-    ),
-  }),
+  plan: planSchema,
 });
 
 function digestOf(plan: Plan): string {
   return createHash('sha256').update(JSON.stringify(plan)).digest('hex');
+}
+
+/**
+ * Checks, before any director is read, that a plan can be saved at `path`: its directory exists and is writable, and
+ * `path` is not a directory. So a typo in `--out` is found at once, not after the whole plan ran.
+ */
+export async function checkPlanOut(path: string): Promise<void> {
+  const dir = dirname(resolve(path));
+  const refuse = (why: string, cause?: unknown): never => {
+    throw new LvsError('LVS_PLAN_OUT', `cannot save the plan to ${path}: ${why}`, {
+      ...(cause === undefined ? {} : { cause }),
+      hint: 'Give --out a file in an existing, writable directory; nothing was planned.',
+    });
+  };
+  let info;
+  try {
+    info = await stat(dir);
+  } catch (e) {
+    return refuse(`the directory ${dir} does not exist`, e);
+  }
+  if (!info.isDirectory()) refuse(`${dir} is not a directory`);
+  try {
+    await access(dir, constants.W_OK);
+  } catch (e) {
+    refuse(`the directory ${dir} is not writable`, e);
+  }
+  const existing = await stat(path).catch(() => undefined);
+  if (existing?.isDirectory()) refuse('it is a directory');
 }
 
 export async function writePlanFile(path: string, plan: Plan): Promise<void> {
@@ -53,7 +65,7 @@ export function parsePlanFile(text: string, path: string, expectStack?: string):
   const redo = 'Make a new plan with `lvsform plan --out FILE`.';
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (e) {
     throw new LvsError('LVS_PLAN_CORRUPT', `plan file ${path} is not valid JSON (truncated or damaged)`, { cause: e, hint: redo });
   }
@@ -66,7 +78,7 @@ export function parsePlanFile(text: string, path: string, expectStack?: string):
   const parsed = fileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new LvsError('LVS_PLAN_CORRUPT', `plan file ${path} is malformed at ${issue?.path.join('.')}: ${issue?.message}`, { hint: redo });
+    throw new LvsError('LVS_PLAN_CORRUPT', `plan file ${path} is malformed at ${issue?.path.length ? issue.path.join('.') : '(top level)'}: ${issue?.message}`, { hint: redo });
   }
   // The digest is over the plan exactly as written (the raw object keeps the file's key order).
   const plan = (raw as { plan: Plan }).plan;

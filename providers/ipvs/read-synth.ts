@@ -130,6 +130,8 @@ const serviceSchema = z
   })
   .strict();
 
+const KNOWN_RESOURCES = ['lvsform_director', 'lvsform_virtual_service'] as const;
+
 const synthSchema = z
   .object({
     '//': z
@@ -144,10 +146,30 @@ const synthSchema = z
         lvsform_director: z.record(directorSchema).default({}),
         lvsform_virtual_service: z.record(serviceSchema).default({}),
       })
-      .passthrough()
+      .catchall(z.unknown())
+      .superRefine((r, ctx) => {
+        // A resource type lvsform does not know would otherwise be read as "no services", and a plan would then
+        // destroy every owned service: refuse it.
+        for (const type of Object.keys(r)) {
+          if ((KNOWN_RESOURCES as readonly string[]).includes(type)) continue;
+          const near = closest(type, KNOWN_RESOURCES);
+          ctx.addIssue({
+            code: z.ZodIssueCode.custom,
+            path: [type],
+            message: `unknown resource type "${type}"${near ? ` (did you mean "${near}"?)` : ''}; lvsform reads only ${KNOWN_RESOURCES.join(' and ')}`,
+          });
+        }
+      })
       .default({}),
   })
-  .passthrough();
+  .catchall(z.unknown())
+  .superRefine((doc, ctx) => {
+    // cdktf writes these top-level blocks; anything else is not lvsform's and would be ignored silently.
+    const known = ['//', 'resource', 'terraform', 'provider', 'data', 'variable', 'output', 'locals', 'module'];
+    for (const key of Object.keys(doc)) {
+      if (!known.includes(key)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: `unknown top-level block "${key}"` });
+    }
+  });
 
 function jsonPath(path: readonly (string | number)[]): string {
   let out = '';
@@ -159,10 +181,50 @@ function jsonPath(path: readonly (string | number)[]): string {
   return out === '' ? '(top level)' : out;
 }
 
-function invalid(source: string, path: readonly (string | number)[], message: string): never {
-  throw new LvsError('LVS_SYNTH_INVALID', `${source}: ${jsonPath(path)}: ${message}`, {
-    hint: 'Run `lvsform synth` again rather than editing the synthesized JSON by hand.',
-  });
+const HAND_EDIT_HINT = 'Run `lvsform synth` again rather than editing the synthesized JSON by hand.';
+
+function invalid(source: string, path: readonly (string | number)[], message: string, hint = HAND_EDIT_HINT): never {
+  throw new LvsError('LVS_SYNTH_INVALID', `${source}: ${jsonPath(path)}: ${message}`, { hint });
+}
+
+/** The value at `path` in `root`, for messages that show what was found. */
+function found(root: unknown, path: readonly PropertyKey[]): string {
+  let v: unknown = root;
+  for (const p of path) {
+    if (typeof v !== 'object' || v === null) return '';
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  if (v === undefined || (typeof v === 'object' && v !== null)) return '';
+  const s = JSON.stringify(v) ?? String(v);
+  return `; got ${s.length > 60 ? `${s.slice(0, 57)}...` : s}`;
+}
+
+/** The known name nearest to `name` (edit distance at most 2, or a prefix), for "did you mean". */
+export function closest(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const k of known) {
+    const d = editDistance(name.toLowerCase(), k.toLowerCase());
+    if (d < bestDistance) {
+      best = k;
+      bestDistance = d;
+    }
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
 }
 
 /**
@@ -170,11 +232,16 @@ function invalid(source: string, path: readonly (string | number)[], message: st
  * of each service.
  * @throws LvsError `LVS_SYNTH_INVALID` naming `source` and the JSON path of the first problem.
  */
-export function readSynth(json: unknown, source: string): SynthStack {
+export function readSynth(json: unknown, source: string, options: { hint?: string } = {}): SynthStack {
   const parsed = synthSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    invalid(source, issue.path, issue.message);
+    if (issue.code === z.ZodIssueCode.unrecognized_keys) {
+      const shape = knownKeysAt(issue.path);
+      const near = issue.keys.map((k) => closest(k, shape)).find((k) => k !== undefined);
+      invalid(source, issue.path, `${issue.message}${near ? ` (did you mean '${near}'?)` : ''}`, options.hint);
+    }
+    invalid(source, issue.path, `${issue.message}${found(json, issue.path)}`, options.hint);
   }
   const doc = parsed.data;
   const directors = new Map<string, { spec: Omit<DirectorSpec, 'table' | 'paths'>; services: Map<string, Service>; paths: Map<string, string> }>();
@@ -227,6 +294,19 @@ export function readSynth(json: unknown, source: string): SynthStack {
       .map((d) => ({ ...d.spec, table: normalizeTable({ services: [...d.services.values()] }), paths: d.paths }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
   };
+}
+
+/** The keys the schema knows for the object at `path` (for "did you mean"). */
+function knownKeysAt(path: readonly (string | number)[]): string[] {
+  const last = path.filter((p) => typeof p === 'string').slice(-1)[0];
+  const inResource = path[1];
+  if (path.includes('real_server')) return Object.keys(realServerSchema.shape);
+  if (last === 'persistence') return ['timeout', 'netmask'];
+  if (last === 'ssh') return Object.keys(sshSchema.shape);
+  if (last === 'setup') return ['install_ipvsadm', 'load_modules', 'ip_forward', 'save_rules'];
+  if (inResource === 'lvsform_director') return Object.keys(directorSchema.shape);
+  if (inResource === 'lvsform_virtual_service') return Object.keys(serviceSchema.shape);
+  return [];
 }
 
 type ServiceJson = z.infer<typeof serviceSchema>;

@@ -163,13 +163,16 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   const limit = opts.limit ?? GITHUB_COMMENT_LIMIT;
   const t = planTotals(plan);
   const failed = plan.directors.filter((d) => d.error || d.conflicts.length > 0).length;
+  const unread = plan.directors.filter((d) => d.error).length;
   const verb = plan.mode === 'destroy' ? 'destroy plan' : plan.mode === 'refresh-only' ? 'refresh-only plan' : 'plan';
   const headline =
     plan.mode === 'refresh-only'
       ? `${plan.directors.reduce((a, d) => a + d.drift.length, 0)} drifted service(s); no changes proposed`
-      : t.add + t.change + t.destroy === 0
-        ? 'no changes'
-        : `${t.add} to add, ${t.change} to change, ${t.destroy} to destroy`;
+      : unread
+        ? `incomplete, ${unread} of ${plan.directors.length} director(s) could not be planned`
+        : t.add + t.change + t.destroy === 0
+          ? 'no changes'
+          : `${t.add} to add, ${t.change} to change, ${t.destroy} to destroy`;
   const head = [commentMarker(plan.stack), `### lvsform ${verb} for stack ${escapeMarkdown(plan.stack)}: ${headline}`, ''];
   if (failed) head.push(`❌ **${failed} of ${plan.directors.length} director(s) could not be planned or have conflicts**; see below.`, '');
   const targeted = targetedText(plan);

@@ -122,11 +122,16 @@ export function renderPlan(plan: Plan, p: Paint = noPaint): string {
   const failed = plan.directors.filter((d) => d.error).length;
   const setupCount = plan.directors.reduce((a, d) => a + (d.hostSetup?.length ?? 0), 0);
   const setupText = setupCount ? `; ${setupCount} host setup change(s)` : '';
+  const others = failed ? ` on the ${plan.directors.length - failed} other director(s)` : '';
   const summary =
     plan.mode === 'refresh-only'
-      ? `Refresh only: ${plan.directors.reduce((a, d) => a + d.drift.length, 0)} drifted service(s); no changes proposed.`
+      ? `Refresh only: ${plan.directors.reduce((a, d) => a + d.drift.length, 0)} drifted service(s)${others}; no changes proposed.`
       : total.add + total.change + total.destroy + setupCount === 0
-        ? 'No changes. The directors match the configuration.'
-        : `Plan: ${total.add} to add, ${total.change} to change, ${total.destroy} to destroy${setupText}.`;
-  return `${parts.join('\n\n')}\n\n${p.bold(summary)}${failed ? p.remove(`\n${failed} director(s) could not be planned.`) : ''}\n`;
+        ? failed
+          ? `No changes${others}.`
+          : 'No changes. The directors match the configuration.'
+        : `Plan: ${total.add} to add, ${total.change} to change, ${total.destroy} to destroy${setupText}${others}.`;
+  // A plan with a director that could not be read says so first: what it would do there is unknown.
+  const incomplete = failed ? p.remove(`Plan incomplete: ${failed} of ${plan.directors.length} director(s) could not be planned; what they need is unknown.\n`) : '';
+  return `${parts.join('\n\n')}\n\n${incomplete}${p.bold(summary)}\n`;
 }

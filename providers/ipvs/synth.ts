@@ -3,9 +3,11 @@
  * the manifest and each stack's `cdk.tf.json`. The provider never imports the construct library: the synthesized
  * JSON is the contract between them.
  */
-import { readFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { execa } from 'execa';
+import { z } from 'zod';
 import { LvsError } from './errors.ts';
 import type { DesiredDirector } from './plan.ts';
 import { readSynth } from './read-synth.ts';
@@ -16,50 +18,99 @@ export interface ProjectConfig {
   readonly outdir: string;
 }
 
+/** Text of a JSON file without a leading byte-order mark (editors on Windows add one; JSON.parse refuses it unseen). */
+export function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 export async function readProjectConfig(dir: string): Promise<ProjectConfig> {
   const file = join(dir, 'cdktf.json');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR') {
+      throw new LvsError('LVS_PROJECT_CONFIG', `${file} is a directory, not a file`, { cause: e, hint: 'Replace it with the JSON file cdktf.json ({"app": "npx tsx main.ts"}).' });
+    }
+    throw new LvsError('LVS_PROJECT_CONFIG', code === 'ENOENT' ? `no cdktf.json in ${dir}` : `cannot read ${file}: ${(e as Error).message}`, {
+      cause: e,
+      hint: 'Run lvsform in the project directory (or pass --dir DIR).',
+    });
+  }
   let raw: unknown;
   try {
-    raw = JSON.parse(await readFile(file, 'utf8'));
+    raw = JSON.parse(stripBom(text));
   } catch (e) {
-    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new LvsError('LVS_PROJECT_CONFIG', missing ? `no cdktf.json in ${dir}` : `${file} is not valid JSON: ${(e as Error).message}`, {
-      cause: e,
-      hint: missing ? 'Run lvsform in the project directory (or pass --dir DIR).' : 'Fix the JSON syntax of cdktf.json.',
+    throw new LvsError('LVS_PROJECT_CONFIG', `${file} is not valid JSON: ${(e as Error).message}`, { cause: e, hint: 'Fix the JSON syntax of cdktf.json.' });
+  }
+  if (!isPlainObject(raw)) {
+    throw new LvsError('LVS_PROJECT_CONFIG', `${file} must hold a JSON object; got ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw}`, {
+      hint: 'Write cdktf.json as {"app": "npx tsx main.ts", "output": "cdktf.out"}.',
     });
   }
   const cfg = raw as { app?: unknown; output?: unknown };
   if (typeof cfg.app !== 'string' || cfg.app.trim() === '') {
-    throw new LvsError('LVS_PROJECT_CONFIG', `${file} has no "app" command`, {
+    throw new LvsError('LVS_PROJECT_CONFIG', `${file} has no "app" command${cfg.app === undefined ? '' : ` (got ${JSON.stringify(cfg.app)})`}`, {
       hint: 'Add "app": "npx tsx main.ts" (the command that runs your app) to cdktf.json.',
     });
   }
-  if (cfg.output !== undefined && typeof cfg.output !== 'string') {
-    throw new LvsError('LVS_PROJECT_CONFIG', `${file}: "output" must be a directory name`, { hint: 'Use "output": "cdktf.out".' });
+  if (cfg.output !== undefined && (typeof cfg.output !== 'string' || cfg.output.trim() === '')) {
+    throw new LvsError('LVS_PROJECT_CONFIG', `${file}: "output" must be a directory name; got ${JSON.stringify(cfg.output)}`, { hint: 'Use "output": "cdktf.out".' });
   }
   const out = (cfg.output as string | undefined) ?? 'cdktf.out';
   return { dir, app: cfg.app, outdir: isAbsolute(out) ? out : resolve(dir, out) };
 }
 
-/** Runs the app command. Its own error output (validation errors with construct paths) is passed on unchanged. */
+/**
+ * Runs the app command, as `cdktf synth` does: with CDKTF_OUTDIR set, its own console output passed on (to stderr, so
+ * that `--json` output stays one document). The app writes into a fresh directory beside the output directory, and
+ * only an app that wrote a manifest there this run replaces the output directory with it; so the output lvsform reads
+ * is always this run's, and an app that fails or writes nothing leaves the output directory exactly as it was.
+ */
 export async function runApp(cfg: ProjectConfig, env: Record<string, string> = {}): Promise<void> {
-  const res = await execa(cfg.app, {
-    shell: true,
-    cwd: cfg.dir,
-    reject: false,
-    all: true,
-    env: { ...env, CDKTF_OUTDIR: cfg.outdir },
-  });
-  if (res.exitCode !== 0) {
-    const { validation, text } = appFailureText(res.all ?? '');
-    if (validation) {
-      throw new LvsError('LVS_VALIDATION', `the app (${cfg.app}) describes something IPVS cannot do:\n${text}`, {
-        hint: 'Fix each construct named above; nothing was synthesized, planned or applied.',
+  await mkdir(dirname(cfg.outdir), { recursive: true });
+  const fresh = await mkdtemp(`${cfg.outdir}.synth-`);
+  try {
+    const res = await execa(cfg.app, {
+      shell: true,
+      cwd: cfg.dir,
+      reject: false,
+      all: true,
+      env: { ...env, CDKTF_OUTDIR: fresh },
+    });
+    if (res.exitCode !== 0) {
+      const { validation, text } = appFailureText(res.all ?? '');
+      if (validation) {
+        throw new LvsError('LVS_VALIDATION', `the app (${cfg.app}) describes something IPVS cannot do:\n${text}`, {
+          hint: 'Fix each construct named above; nothing was synthesized, planned or applied.',
+        });
+      }
+      throw new LvsError('LVS_SYNTH_FAILED', `the app (${cfg.app}) failed with exit ${res.exitCode}:\n${text}`, {
+        hint: 'Fix the errors above in the app; nothing was planned or applied.',
       });
     }
-    throw new LvsError('LVS_SYNTH_FAILED', `the app (${cfg.app}) failed with exit ${res.exitCode}:\n${text}`, {
-      hint: 'Fix the errors above in the app; nothing was planned or applied.',
-    });
+    const shown = (res.all ?? '').trim();
+    if (shown !== '') process.stderr.write(`${shown}\n`);
+    if (!existsSync(join(fresh, 'manifest.json'))) {
+      throw new LvsError(
+        'LVS_NOT_SYNTHESIZED',
+        `the app (${cfg.app}) exited 0 but synthesized nothing in this run (no manifest.json in CDKTF_OUTDIR); ${join(cfg.outdir, 'manifest.json')} is an older run's and was not used`,
+        {
+          hint: "Make the app call app.synth(), and let App choose its output directory (new App() reads CDKTF_OUTDIR, as cdktf's App does).",
+        },
+      );
+    }
+    const old = existsSync(cfg.outdir) ? `${fresh}.old` : undefined;
+    if (old) await rename(cfg.outdir, old);
+    await rename(fresh, cfg.outdir);
+    if (old) await rm(old, { recursive: true, force: true });
+  } finally {
+    await rm(fresh, { recursive: true, force: true });
   }
 }
 
@@ -85,28 +136,55 @@ export interface SynthesizedStack {
   readonly directors: DesiredDirector[];
 }
 
-/** Reads every stack the last synth wrote. */
-export async function loadStacks(outdir: string): Promise<SynthesizedStack[]> {
+const manifestSchema = z.object({
+  stacks: z.record(z.object({ synthesizedStackPath: z.string().min(1).optional() }).passthrough()),
+}).passthrough();
+
+/**
+ * Reads every stack the last synth wrote. `fresh`: the output was written by a synth of this very run, so a problem
+ * in it is the app's, not a stale or hand-edited file's (the hint says so).
+ */
+export async function loadStacks(outdir: string, options: { fresh?: boolean } = {}): Promise<SynthesizedStack[]> {
   const manifestFile = join(outdir, 'manifest.json');
-  let manifest: { stacks?: Record<string, { synthesizedStackPath?: string }> };
+  const again = options.fresh ? 'It was written by this run\'s synth: check what the app does.' : 'Run `lvsform synth` again (plan and apply do it for you unless --no-synth).';
+  let text: string;
   try {
-    manifest = JSON.parse(await readFile(manifestFile, 'utf8'));
+    text = await readFile(manifestFile, 'utf8');
   } catch (e) {
     throw new LvsError('LVS_NOT_SYNTHESIZED', `cannot read ${manifestFile}: ${(e as Error).message}`, {
       cause: e,
-      hint: 'Run `lvsform synth` first (plan and apply do it for you unless --no-synth).',
+      hint: options.fresh ? again : 'Run `lvsform synth` first (plan and apply do it for you unless --no-synth).',
     });
   }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(stripBom(text));
+  } catch (e) {
+    throw new LvsError('LVS_SYNTH_INVALID', `${manifestFile} is not valid JSON: ${(e as Error).message}`, { cause: e, hint: again });
+  }
+  const parsed = manifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const at = issue.path.length ? issue.path.join('.') : '(top level)';
+    throw new LvsError('LVS_SYNTH_INVALID', `${manifestFile}: ${at}: ${issue.message}${issue.code === 'invalid_type' ? '' : `; got ${describeValue(valueAt(raw, issue.path))}`}`, { hint: again });
+  }
   const stacks: SynthesizedStack[] = [];
-  for (const [name, entry] of Object.entries(manifest.stacks ?? {})) {
-    const file = join(outdir, entry.synthesizedStackPath ?? join('stacks', name, 'cdk.tf.json'));
+  for (const [name, entry] of Object.entries(parsed.data.stacks)) {
+    const file = resolve(outdir, entry.synthesizedStackPath ?? join('stacks', name, 'cdk.tf.json'));
     let json: unknown;
     try {
-      json = JSON.parse(await readFile(file, 'utf8'));
+      json = JSON.parse(stripBom(await readFile(file, 'utf8')));
     } catch (e) {
-      throw new LvsError('LVS_SYNTH_INVALID', `cannot read ${file}: ${(e as Error).message}`, { cause: e, hint: 'Run `lvsform synth` again.' });
+      throw new LvsError('LVS_SYNTH_INVALID', `cannot read ${file}: ${(e as Error).message}`, { cause: e, hint: again });
     }
-    const synth = readSynth(json, file);
+    let synth: ReturnType<typeof readSynth>;
+    try {
+      synth = readSynth(json, file);
+    } catch (e) {
+      // A file this very run wrote is not stale or hand-edited: say so rather than "synth again".
+      if (options.fresh && e instanceof LvsError) throw new LvsError(e.code, e.message, { cause: e, hint: again });
+      throw e;
+    }
     stacks.push({
       stack: synth.stack,
       file,
@@ -123,6 +201,34 @@ export async function loadStacks(outdir: string): Promise<SynthesizedStack[]> {
     throw new LvsError('LVS_NOT_SYNTHESIZED', `${manifestFile} lists no stacks`, { hint: 'Does the app create an LvsStack and call app.synth()?' });
   }
   return stacks;
+}
+
+/** The value at a JSON path (for messages that show what was found). */
+export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = root;
+  for (const p of path) {
+    if (typeof v !== 'object' || v === null) return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  return v;
+}
+
+/** A short, printable description of a found value. */
+export function describeValue(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const s = JSON.stringify(v);
+  if (s === undefined) return typeof v;
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/** Narrows a stack to the directors named (all when none is); an unknown name is refused, naming those it has. */
+export function selectDirectors(stack: SynthesizedStack, names: readonly string[] | undefined): SynthesizedStack {
+  if (!names?.length) return stack;
+  const known = new Set(stack.directors.map((d) => d.name));
+  for (const name of names) {
+    if (!known.has(name)) throw new LvsError('LVS_NO_DIRECTOR', `stack ${stack.stack} has no director "${name}" (it has: ${[...known].join(', ')})`);
+  }
+  return { ...stack, directors: stack.directors.filter((d) => names.includes(d.name)) };
 }
 
 /** Picks the stack to work on: the only one, or the one named. */

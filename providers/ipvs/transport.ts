@@ -217,11 +217,24 @@ export class HostSession {
       // The chunk runs in a subshell-free group so that its `exit` would end the session: chunks never call exit.
       const text = `${script}\nprintf '\\n@@lvsform-end %s %s\\n' '${this.nonce}' "$?"\n`;
       this.child.stdin!.write(text, (e) => {
-        if (e && this.waiter) {
+        if (!e || !this.waiter) return;
+        // A write fails (EPIPE) when the process is gone, often before its exit is seen: wait for the exit, whose
+        // status and standard error say what happened (a refused connection is exit 255), and report that.
+        if (this.exited) {
           const w = this.waiter;
           this.waiter = undefined;
-          w(this.exited ? this.connectionError() : e);
+          w(this.connectionError());
+          return;
         }
+        const waiting = this.waiter;
+        setTimeout(() => {
+          if (this.waiter !== waiting) return;
+          this.waiter = undefined;
+          waiting(this.exited ? this.connectionError() : new LvsError('LVS_CONNECTION_LOST', `director ${describeTarget(this.target)}: cannot send to the host's shell: ${e.message}`, {
+            cause: e,
+            hint: 'Nothing after the last verified step is known; run `lvsform plan` to see what the director holds now.',
+          }));
+        }, 5_000).unref();
       });
       this.pump();
     });
