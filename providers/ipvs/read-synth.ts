@@ -59,6 +59,7 @@ const sshSchema = z
     known_hosts_file: text.optional(),
     config_file: text.optional(),
     alias: text.optional(),
+    sudo: z.boolean().optional(),
   })
   .strict();
 
@@ -194,6 +195,7 @@ export function readSynth(json: unknown, source: string): SynthStack {
             ...(d.ssh.known_hosts_file === undefined ? {} : { knownHostsFile: d.ssh.known_hosts_file }),
             ...(d.ssh.config_file === undefined ? {} : { configFile: d.ssh.config_file }),
             ...(d.ssh.alias === undefined ? {} : { alias: d.ssh.alias }),
+            ...(d.ssh.sudo ? { sudo: true } : {}),
           };
     if (d.transport === 'ssh' && ssh?.host === undefined && ssh?.alias === undefined) {
       invalid(source, [...at, 'ssh'], 'an ssh director needs ssh.host or ssh.alias');
