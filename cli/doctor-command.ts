@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import pLimit from 'p-limit';
 import pc from 'picocolors';
 import { doctorChunk, evaluate, modulesNeeded, parseFacts, type Check } from '../providers/ipvs/doctor.ts';
+import { readCapabilities } from '../providers/ipvs/capabilities.ts';
 import { isLvsError } from '../providers/ipvs/errors.ts';
 import { preludeChunk } from '../providers/ipvs/host-script.ts';
 import { loadStacks, readProjectConfig, runApp, selectStack } from '../providers/ipvs/synth.ts';
@@ -31,7 +32,8 @@ export function registerDoctorCommand(program: Command): void {
             try {
               await session.run(preludeChunk());
               const { stdout } = await session.run(doctorChunk(modulesNeeded(d.table)));
-              return { director: d.name, where, checks: evaluate({ facts: parseFacts(stdout), table: d.table }) };
+              const capabilities = await readCapabilities(session, d.table);
+              return { director: d.name, where, checks: evaluate({ facts: parseFacts(stdout), table: d.table, capabilities, paths: d.paths }) };
             } catch (e) {
               const message = isLvsError(e) ? e.message : String(e);
               return { director: d.name, where, checks: [{ name: 'reachable', status: 'fail', detail: message, fix: isLvsError(e) ? e.hint : undefined, blocking: true } as Check] };

@@ -12,10 +12,11 @@ import { LvsError, isLvsError } from './errors.ts';
 import { batchChunk, listChunk, lockChunk, preludeChunk, splitSections, unlockChunk, writeRecordChunk } from './host-script.ts';
 import { normalizeTable, serviceId, type Service } from './model.ts';
 import { readHostFacts, runHostSetup, saveRulesAfterApply, type HostFacts } from './host-setup.ts';
-import { planDirector, PLAN_FORMAT, type DesiredDirector, type DirectorPlan, type Plan, type PlanOptions } from './plan.ts';
+import { pathIsTargeted, planDirector, PLAN_FORMAT, type DesiredDirector, type DirectorPlan, type Plan, type PlanOptions } from './plan.ts';
 import { newTag, readLive, serviceHash, tableFingerprint, type LiveState } from './read-live.ts';
 import { RECORD_FORMAT, serializeRecord, type OwnershipRecord } from './record.ts';
 import { describeTarget, HostSession, type SessionOptions } from './transport.ts';
+import { capabilityError, missingCapabilities, readCapabilities } from './capabilities.ts';
 import {
   fastStateOf,
   ownedTable,
@@ -91,7 +92,8 @@ interface OpenDirector {
   readonly fastReason?: string;
 }
 
-async function openDirector(desired: DesiredDirector, exclusive: boolean, operation: string, opts: RunOptions): Promise<OpenDirector> {
+async function openDirector(desired: DesiredDirector, exclusive: boolean, operation: string, opts: RunOptions, destroy = operation === 'destroy'): Promise<OpenDirector> {
+  const checkCapabilities = !destroy && !opts.refreshOnly;
   const session = HostSession.open(desired.target, opts);
   try {
     await session.run(preludeChunk());
@@ -113,6 +115,16 @@ async function openDirector(desired: DesiredDirector, exclusive: boolean, operat
     }
     // With `setup`, the host is read first: ipvsadm may be missing and about to be installed, the table then empty.
     const facts = desired.setup ? await readHostFacts(session, opts.stack, desired.table) : undefined;
+    // Before any change: what the app asks for must be something this director can do (a destroy asks for nothing).
+    if (checkCapabilities && desired.table.services.length > 0) {
+      const caps = await readCapabilities(session, desired.table);
+      const installing = facts !== undefined && desired.setup?.installIpvsadm === true && !facts.commands.includes('ipvsadm');
+      // ipvsadm about to be installed: its release is not known yet, so only the kernel's side is checked.
+      const found = missingCapabilities(desired.table, desired.paths, installing ? { ...caps, ipvsadm: undefined } : caps);
+      // With --target, a service outside the targets is left as it is: what it would need is not asked for now.
+      const missing = opts.targets?.length ? found.filter((m) => pathIsTargeted(m.path, opts.targets!)) : found;
+      if (missing.length > 0) throw capabilityError(desired.target, missing);
+    }
     if (facts && desired.setup?.installIpvsadm && !facts.commands.includes('ipvsadm')) {
       const empty = { services: [] };
       return { desired, session, facts, live: { table: empty, fingerprint: tableFingerprint(empty), record: undefined, ipvsadmVersion: '' } };
@@ -180,7 +192,7 @@ export async function planStack(directors: readonly DesiredDirector[], opts: Run
       limit(async () => {
         let open: OpenDirector | undefined;
         try {
-          open = await openDirector(desired, false, 'plan', opts);
+          open = await openDirector(desired, false, 'plan', opts, opts.mode === 'destroy');
           const host = open.facts && { stack: opts.stack, facts: open.facts, destroy: opts.mode === 'destroy' };
           return withRefresh(planDirector(desired, open.live, opts, host), open, opts);
         } catch (e) {
