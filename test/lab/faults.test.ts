@@ -263,7 +263,8 @@ describe('two applies at once against one director', () => {
     const { dir } = await buildStack('killed', [1], ({ lbs, pool }) => manyServices(lbs[0]!, pool, 600));
     const run = lvsform(dir, ['apply', '--no-synth', '--auto-approve']);
     // WHEN the lvsform process is killed with SIGKILL while its batch runs on the director
-    await waitFor('the batch to start', async () => (await sh(alias(1), 'pgrep -x ipvsadm >/dev/null && cat /var/lib/lvsform/lock.holder', { allowFailure: true })).exitCode === 0);
+    // (`ipvsadm -R` exactly: the capability read's `ipvsadm -h` runs under the lock too, before the batch)
+    await waitFor('the batch to start', async () => (await sh(alias(1), 'pgrep -xf "ipvsadm -R" >/dev/null && cat /var/lib/lvsform/lock.holder', { allowFailure: true })).exitCode === 0);
     run.kill('SIGKILL');
     await run;
     // THEN the director's shell finishes the chunk it had read, sees the end of its input and exits, and the kernel
