@@ -32,7 +32,7 @@ export function registerDoctorCommand(program: Command): void {
             try {
               await session.run(preludeChunk());
               const { stdout } = await session.run(doctorChunk(modulesNeeded(d.table)));
-              const capabilities = await readCapabilities(session, d.table);
+              const capabilities = await readCapabilities(session, d.table, true);
               return { director: d.name, where, checks: evaluate({ facts: parseFacts(stdout), table: d.table, capabilities, paths: d.paths }) };
             } catch (e) {
               const message = isLvsError(e) ? e.message : String(e);

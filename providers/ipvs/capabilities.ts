@@ -57,7 +57,7 @@ export type ModuleState = 'loaded' | 'builtin' | 'available' | 'unreadable' | 'd
 export interface Capabilities {
   /** `uname -r`. */
   readonly kernel: string;
-  /** Absent when ipvsadm is not installed. */
+  /** Absent when ipvsadm is not installed, or its help was not read (nothing the table asks for needs it). */
   readonly ipvsadm: IpvsadmHelp | undefined;
   /** The modules asked about, by name. */
   readonly modules: ReadonlyMap<string, ModuleState>;
@@ -68,13 +68,29 @@ export function capabilityModules(table: Table): string[] {
   return modulesNeeded(table).filter((m) => m !== 'ip_vs' && MODULE_NAME.test(m));
 }
 
-/** The chunk that reads the capabilities. Module names are checked against a fixed pattern before they reach it. */
-export function capabilityChunk(tag: string, modules: readonly string[]): string {
+/**
+ * Whether the table asks for something only ipvsadm's help can tell (scheduler flags, GUE/GRE tunnels, tunnel
+ * checksums, SCTP). Otherwise the capability read skips `ipvsadm -h` (one process fewer per run).
+ */
+export function needsIpvsadmHelp(table: Table): boolean {
+  return table.services.some(
+    (s) =>
+      s.config.schedFlags.length > 0 ||
+      (s.key.kind === 'addr' && s.key.protocol === 'sctp') ||
+      s.destinations.some((d) => d.forwarding.method === 'tunnel' && (d.forwarding.type !== 'ipip' || (d.forwarding.checksum ?? 'nocsum') !== 'nocsum')),
+  );
+}
+
+/**
+ * The chunk that reads the capabilities. Module names are checked against a fixed pattern before they reach it.
+ * `help: false` skips `ipvsadm -h` (see `needsIpvsadmHelp`).
+ */
+export function capabilityChunk(tag: string, modules: readonly string[], help = true): string {
   return [
     section(tag, 'kernel'),
     'uname -r',
     section(tag, 'help'),
-    'if command -v ipvsadm >/dev/null 2>&1; then ipvsadm -h 2>&1 9>&-; else echo "@@missing ipvsadm"; fi',
+    help ? 'if command -v ipvsadm >/dev/null 2>&1; then ipvsadm -h 2>&1 9>&-; else echo "@@missing ipvsadm"; fi' : 'echo "@@skipped"',
     section(tag, 'modules'),
     'lvs_mods=/lib/modules/$(uname -r)',
     ...modules.filter((m) => MODULE_NAME.test(m)).map(moduleProbe),
@@ -94,7 +110,8 @@ export function parseCapabilities(tag: string, stdout: string, where: string): C
     const m = /^module_(ip_vs[a-z0-9_]*)=([a-z]+)$/.exec(line.trim());
     if (m && STATES.has(m[2]!)) modules.set(m[1]!, m[2] as ModuleState);
   }
-  return { kernel: (s.get('kernel') ?? '').trim(), ipvsadm: help.includes('@@missing ipvsadm') ? undefined : parseIpvsadmHelp(help), modules };
+  const skipped = help.trim() === '@@skipped';
+  return { kernel: (s.get('kernel') ?? '').trim(), ipvsadm: skipped || help.includes('@@missing ipvsadm') ? undefined : parseIpvsadmHelp(help), modules };
 }
 
 /** `[major, minor]` of a kernel release (`6.1.0-57-amd64` → [6, 1]); undefined when it is not one. */
@@ -202,9 +219,9 @@ export function describeCapabilities(caps: Capabilities): string {
   ].join('; ');
 }
 
-/** Reads the capabilities in an open session (one chunk). */
-export async function readCapabilities(session: HostSession, table: Table): Promise<Capabilities> {
+/** Reads the capabilities in an open session (one chunk). `help`: read `ipvsadm -h` (by default, when the table needs it). */
+export async function readCapabilities(session: HostSession, table: Table, help = needsIpvsadmHelp(table)): Promise<Capabilities> {
   const tag = randomBytes(8).toString('hex');
-  const { stdout } = await session.run(capabilityChunk(tag, capabilityModules(table)));
+  const { stdout } = await session.run(capabilityChunk(tag, capabilityModules(table), help));
   return parseCapabilities(tag, stdout, describeTarget(session.target));
 }

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import {
   capabilityChunk,
   missingCapabilities,
+  needsIpvsadmHelp,
   parseCapabilities,
   parseIpvsadmHelp,
   type Capabilities,
@@ -133,6 +134,18 @@ describe('capabilityChunk and parseCapabilities', () => {
     const out = ['@@lvsform-section t kernel', '6.1.0-57-amd64', '@@lvsform-section t help', help('1.31'), '@@lvsform-section t modules', 'module_ip_vs_ovf=unreadable', 'module_ip_vs_rr=loaded', '@@lvsform-section t end'].join('\n');
     const c = parseCapabilities('t', out, 'lb1');
     expect([c.kernel, c.ipvsadm?.version, [...c.modules]]).toEqual(['6.1.0-57-amd64', '1.31', [['ip_vs_ovf', 'unreadable'], ['ip_vs_rr', 'loaded']]]);
+  });
+
+  it('skips ipvsadm -h when nothing the table asks for needs it', () => {
+    // GIVEN a plain rr service and one with scheduler flags
+    const plain = normalizeTable({ services: [service(80)] });
+    const flags = normalizeTable({ services: [service(80, { scheduler: 'sh', schedFlags: ['flag-1'] })] });
+    // WHEN the need is decided and the chunk built
+    // THEN only the table with flags reads the help, and a skipped help reads as no ipvsadm facts
+    expect([needsIpvsadmHelp(plain), needsIpvsadmHelp(flags), needsIpvsadmHelp(normalizeTable({ services: [service(80, {}, [gue])] }))]).toEqual([false, true, true]);
+    expect(capabilityChunk('t', [], false)).not.toContain('ipvsadm -h');
+    const out = ['@@lvsform-section t kernel', '6.1.0-57-amd64', '@@lvsform-section t help', '@@skipped', '@@lvsform-section t modules', '@@lvsform-section t end'].join('\n');
+    expect(parseCapabilities('t', out, 'lb1').ipvsadm).toBeUndefined();
   });
 
   it('refuses a read that ended early', () => {
