@@ -9,13 +9,13 @@ import { diffTables, renderBatch, type Change } from './diff.ts';
 import { parseCounters } from './parse-list.ts';
 import { renderEditDestination } from './render-restore.ts';
 import { LvsError, isLvsError } from './errors.ts';
-import { batchChunk, listChunk, lockChunk, preludeChunk, splitSections, unlockChunk, writeRecordChunk } from './host-script.ts';
+import { STATE_DIR, batchChunk, listChunk, lockChunk, preludeChunk, splitSections, unlockChunk, writeRecordChunk } from './host-script.ts';
 import { normalizeTable, serviceId, type Service } from './model.ts';
 import { readHostFacts, runHostSetup, saveRulesAfterApply, type HostFacts } from './host-setup.ts';
 import { pathIsTargeted, planDirector, PLAN_FORMAT, type DesiredDirector, type DirectorPlan, type Plan, type PlanOptions } from './plan.ts';
 import { newTag, readLive, serviceHash, tableFingerprint, type LiveState } from './read-live.ts';
 import { RECORD_FORMAT, serializeRecord, type OwnershipRecord } from './record.ts';
-import { describeTarget, HostSession, type SessionOptions } from './transport.ts';
+import { describeTarget, HostSession, sudoersLine, type SessionOptions } from './transport.ts';
 import { capabilityError, missingCapabilities, readCapabilities } from './capabilities.ts';
 import {
   fastStateOf,
@@ -108,6 +108,12 @@ async function openDirector(desired: DesiredDirector, exclusive: boolean, operat
     if (lockOut.startsWith('@@lock noflock')) {
       throw new LvsError('LVS_NO_FLOCK', `director ${describeTarget(desired.target)} has no \`flock\` command`, {
         hint: 'Install util-linux on the director; lvsform never changes a director without its lock.',
+      });
+    }
+    if (lockOut.startsWith('@@lock denied')) {
+      const user = lockOut.slice('@@lock denied'.length).trim() || 'the login user';
+      throw new LvsError('LVS_NOT_ROOT', `director ${describeTarget(desired.target)}: ${user} is not root and cannot write ${STATE_DIR}; nothing was changed`, {
+        hint: `Connect as root, or give the Director ssh: { user: '${user}', sudo: true } with the sudoers rule \`${sudoersLine(user)}\` on the director.`,
       });
     }
     if (!lockOut.startsWith('@@lock ok')) {

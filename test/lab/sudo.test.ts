@@ -139,14 +139,17 @@ describe('ssh: { user, sudo: true } on the lab', () => {
     expect(await hostSnapshot(1)).toBe(snapshot);
   });
 
-  it('without sudo, the same user cannot take the lock: the apply fails and the table stays as it was', async () => {
+  it('without sudo, the same user is refused with LVS_NOT_ROOT before the lock, and the table stays as it was', async () => {
     // GIVEN an app reaching director 1 as deploy without sudo, and a hand-made service
     await sh(alias(1), 'ipvsadm -A -t 198.51.100.20:80 -s rr');
     const snapshot = await hostSnapshot(1);
-    // WHEN it is applied
-    const res = await cliOn(await webApp('sudo', false), ['apply', '--no-synth', '--auto-approve']);
-    // THEN it fails, and the director's table and records are byte-identical
+    // WHEN it is applied, as JSON
+    const res = await cliOn(await webApp('sudo', false), ['apply', '--no-synth', '--auto-approve', '--json']);
+    // THEN it fails with LVS_NOT_ROOT naming the user and the sudo way, and the director is byte-identical
     expect(res.exitCode, res.stdout + res.stderr).toBe(1);
+    const error = (JSON.parse(res.stdout) as { outcomes: { error: { code: string; message: string; hint: string } }[] }).outcomes[0]!.error;
+    expect([error.code, error.message]).toEqual(['LVS_NOT_ROOT', expect.stringContaining('deploy is not root and cannot write /var/lib/lvsform')]);
+    expect(error.hint).toContain('deploy ALL=(root) NOPASSWD: /bin/sh -s');
     expect(await hostSnapshot(1)).toBe(snapshot);
   });
 
