@@ -7,7 +7,9 @@
  * The gates, from ipvsadm's and the kernel's history:
  * - scheduler flags (`-b`, sh-fallback / sh-port): ipvsadm 1.27; mh's flags with mh.
  * - tunnel types (`--tun-type gue|gre`, `--tun-port`, the checksum options): ipvsadm 1.31; in the kernel, GUE from
- *   Linux 5.2, GRE and the tunnel checksum options from 5.3.
+ *   Linux 5.2, GRE and the tunnel checksum options from 5.3 (the IPVS commits "allow tunneling with gue
+ *   encapsulation", April 2019, then "add checksum support for gue encapsulation" and "allow tunneling with gre
+ *   encapsulation", June and July 2019, each merged in the next release's window).
  * - SCTP services (`--sctp-service`): ipvsadm's help lists it from the release that added it.
  * - a scheduler or persistence engine: its kernel module (`ip_vs_<name>`, `ip_vs_pe_<name>`) must be loaded, built in
  *   or loadable. ipvsadm passes a scheduler name through to the kernel as given (its sources copy `-s` unchecked), so
