@@ -16,7 +16,7 @@ export function registerDoctorCommand(program: Command): void {
     .option('--json', 'print the checks as JSON')
     .action(async (opts: { stack?: string; director?: string[]; synth: boolean; json?: boolean; connectTimeout: number }) => {
       // Loaded when the command runs, so that start-up and --help stay fast.
-      const [{ default: pLimit }, { doctorChunk, evaluate, modulesNeeded, parseFacts }, { isLvsError }, { preludeChunk }, { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack }, { describeTarget, HostSession }] =
+      const [{ default: pLimit }, { doctorChunk, evaluate, modulesNeeded, parseFacts }, { isLvsError }, { preludeChunk }, { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack }, { describeTarget, HostSession }, { readCapabilities }] =
         await Promise.all([
           import('p-limit'),
           import('../providers/ipvs/doctor.ts'),
@@ -24,6 +24,7 @@ export function registerDoctorCommand(program: Command): void {
           import('../providers/ipvs/host-script.ts'),
           import('../providers/ipvs/synth.ts'),
           import('../providers/ipvs/transport.ts'),
+          import('../providers/ipvs/capabilities.ts'),
         ]);
       const cfg = await readProjectConfig(program.opts<{ dir: string }>().dir);
       if (opts.synth) await runApp(cfg);
@@ -43,7 +44,8 @@ export function registerDoctorCommand(program: Command): void {
               await session.run(preludeChunk());
               progress.step(d.name, 'checking the kernel, ipvsadm, forwarding and modules');
               const { stdout } = await session.run(doctorChunk(modulesNeeded(d.table)));
-              return { director: d.name, where, checks: evaluate({ facts: parseFacts(stdout), table: d.table }) };
+              const capabilities = await readCapabilities(session, d.table, true);
+              return { director: d.name, where, checks: evaluate({ facts: parseFacts(stdout), table: d.table, capabilities, paths: d.paths }) };
             } catch (e) {
               const message = isLvsError(e) ? e.message : String(e);
               unreachable.push({ code: isLvsError(e) ? e.code : 'LVS_INTERNAL', message, ...(isLvsError(e) && e.hint ? { hint: e.hint } : {}) });

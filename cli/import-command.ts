@@ -22,6 +22,7 @@ interface ImportOpts {
   sshConfig?: string;
   alias?: string;
   local?: boolean;
+  sudo?: boolean;
   out?: string;
   force?: boolean;
 }
@@ -57,7 +58,12 @@ function directorOf(opts: ImportOpts): { director: GeneratedDirector; note?: str
     return {
       director: {
         name,
-        ssh: { host: opts.host, ...(opts.user !== undefined ? { user: opts.user } : {}), ...(opts.sshPort !== undefined ? { port: opts.sshPort } : {}) },
+        ssh: {
+          host: opts.host,
+          ...(opts.user !== undefined ? { user: opts.user } : {}),
+          ...(opts.sshPort !== undefined ? { port: opts.sshPort } : {}),
+          ...(opts.sudo ? { sudo: true } : {}),
+        },
       },
     };
   }
@@ -65,8 +71,9 @@ function directorOf(opts: ImportOpts): { director: GeneratedDirector; note?: str
     if (opts.sshConfig === undefined || opts.alias === undefined) {
       throw new LvsError('LVS_USAGE', '--ssh-config and --alias go together (the OpenSSH config file and the Host alias in it)');
     }
-    return { director: { name, ssh: { configFile: opts.sshConfig, alias: opts.alias } } };
+    return { director: { name, ssh: { configFile: opts.sshConfig, alias: opts.alias, ...(opts.sudo ? { sudo: true } : {}) } } };
   }
+  if (opts.sudo) throw new LvsError('LVS_USAGE', '--sudo goes with --host or --ssh-config/--alias (a director reached over SSH)');
   if (opts.local) return { director: { name, local: true } };
   return {
     director: { name, local: true },
@@ -90,6 +97,7 @@ export function registerImportCommand(program: Command): void {
     .option('--ssh-config <file>', 'an OpenSSH config file that defines --alias')
     .option('--alias <alias>', 'the Host alias of the director in --ssh-config')
     .option('--local', 'the director is the machine lvsform runs on')
+    .option('--sudo', 'log in as --user (not root) and read the director through `sudo -n /bin/sh -s`; the generated app says sudo: true')
     .option('--out <file>', 'write the app to this file instead of stdout')
     .option('--force', 'overwrite --out if it exists')
     .action(async (opts: ImportOpts) => {

@@ -45,6 +45,14 @@ export interface SshProps {
    * @default - none
    */
   readonly alias?: string;
+  /**
+   * Log in as a user that is not root and run lvsform's host script as root through `sudo -n /bin/sh -s`. The
+   * director then needs the sudoers rule `<user> ALL=(root) NOPASSWD: /bin/sh -s` (lvsform fails with
+   * `LVS_SUDO_REQUIRED`, running nothing, when sudo is missing or asks for a password). That rule grants a root shell:
+   * it is as powerful as a root login, only audited and reached through the user's own key.
+   * @default false
+   */
+  readonly sudo?: boolean;
 }
 
 /**
@@ -205,6 +213,7 @@ export class Director extends Construct {
       if (s.knownHostsFile !== undefined) ssh.known_hosts_file = s.knownHostsFile;
       if (s.configFile !== undefined) ssh.config_file = s.configFile;
       if (s.alias !== undefined) ssh.alias = s.alias;
+      if (s.sudo) ssh.sudo = true;
       out.ssh = ssh;
     }
     if (this.setup) {
@@ -238,7 +247,7 @@ function checkSetup(setup: DirectorSetupProps, fail: (m: string) => never): Requ
 
 function checkSsh(ssh: SshProps, fail: (m: string) => never): SshProps {
   if (ssh === null || typeof ssh !== 'object' || Array.isArray(ssh)) fail(`ssh must be an object like { host: '203.0.113.2' }; got ${describe(ssh)}`);
-  const unknown = unknownKey('ssh', ssh, ['host', 'port', 'user', 'identityFile', 'knownHostsFile', 'configFile', 'alias']);
+  const unknown = unknownKey('ssh', ssh, ['host', 'port', 'user', 'identityFile', 'knownHostsFile', 'configFile', 'alias', 'sudo']);
   if (unknown) fail(unknown);
   if (ssh.host !== undefined && ssh.alias !== undefined) {
     fail(`ssh takes host or alias (with configFile), not both; got host ${describe(ssh.host)} and alias ${describe(ssh.alias)}`);
@@ -263,6 +272,8 @@ function checkSsh(ssh: SshProps, fail: (m: string) => never): SshProps {
   if (ssh.user !== undefined && (typeof ssh.user !== 'string' || !USER.test(ssh.user))) {
     fail(`ssh user must be a login name ([A-Za-z_][A-Za-z0-9_.-]*); got ${describe(ssh.user)}`);
   }
+  if (ssh.sudo !== undefined && typeof ssh.sudo !== 'boolean') fail(`ssh sudo must be true or false; got ${describe(ssh.sudo)}`);
+  if (ssh.sudo && ssh.user === 'root') fail("ssh sudo is for a login user that is not root; got user 'root' with sudo: true (drop sudo, or log in as another user)");
   for (const key of ['identityFile', 'knownHostsFile', 'configFile'] as const) {
     const value = ssh[key];
     if (value !== undefined && (typeof value !== 'string' || value === '' || UNSAFE_PATH.test(value))) {

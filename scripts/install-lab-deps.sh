@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(qemu-system-x86 xz-utils ipvsadm kmod iproute2 openssh-server openssh-client busybox-static curl iptables perl-base
-  e2fsprogs procps "$@")
+  e2fsprogs procps sudo "$@")
 
 missing=()
 for p in "${packages[@]}"; do

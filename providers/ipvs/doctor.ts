@@ -5,6 +5,7 @@
  */
 import { shQuote } from './shell-quote.ts';
 import { SCHEDULERS, type Table } from './model.ts';
+import { describeCapabilities, missingCapabilities, type Capabilities } from './capabilities.ts';
 
 export type CheckStatus = 'ok' | 'fail' | 'warn' | 'info';
 
@@ -28,9 +29,29 @@ export function modulesNeeded(table: Table): string[] {
   return [...mods].sort();
 }
 
+/**
+ * One line of `sh` that prints `module_<m>=loaded|builtin|available|unreadable|disabled|missing` for a module whose
+ * name has been checked against /^ip_vs(_[a-z0-9_]+)?$/. Expects `$lvs_mods` (the running kernel's module directory).
+ * `modprobe -n` succeeds from modules.dep alone, even when the .ko file is gone or empty (measured on 6.1 with kmod
+ * 30): so the dry run's `insmod PATH` lines are checked for a non-empty file, and an `install /bin/false` rule (a
+ * module disabled in /etc/modprobe.d) is reported as such.
+ */
+export function moduleProbe(m: string): string {
+  return (
+    `if [ -d /sys/module/${m} ]; then echo "module_${m}=loaded"; elif grep -qs "/${m}.ko" "$lvs_mods/modules.builtin"; then echo "module_${m}=builtin"; ` +
+    `elif lvs_out=$(modprobe -n -v ${shQuote(m)} 2>/dev/null); then lvs_st=available; ` +
+    `for lvs_ko in $(printf '%s\\n' "$lvs_out" | awk '$1 == "insmod" { print $2 }'); do [ -s "$lvs_ko" ] || lvs_st=unreadable; done; ` +
+    `case "$lvs_out" in *"install /bin/false"*|*"install /bin/true"*|*"install /usr/bin/false"*|*"install /usr/bin/true"*) lvs_st=disabled ;; esac; ` +
+    `echo "module_${m}=$lvs_st"; else echo "module_${m}=missing"; fi`
+  );
+}
+
+/** Module names that may reach a host script. */
+export const MODULE_NAME = /^ip_vs(_[a-z0-9_]+)?$/;
+
 /** The chunk that gathers the facts. Module names are checked against a fixed pattern before they reach it. */
 export function doctorChunk(modules: readonly string[]): string {
-  const safe = modules.filter((m) => /^ip_vs(_[a-z0-9_]+)?$/.test(m));
+  const safe = modules.filter((m) => MODULE_NAME.test(m));
   return [
     'echo "kernel=$(uname -r)"',
     'if [ -e /proc/net/ip_vs ]; then echo "ipvs_loaded=yes"; else echo "ipvs_loaded=no"; fi',
@@ -42,17 +63,7 @@ export function doctorChunk(modules: readonly string[]): string {
     'if command -v flock >/dev/null 2>&1; then echo "flock=yes"; else echo "flock=no"; fi',
     'if command -v modprobe >/dev/null 2>&1; then echo "modprobe=yes"; else echo "modprobe=no"; fi',
     'if [ "$(id -u)" = 0 ]; then echo "root=yes"; else echo "root=no"; fi',
-    // `modprobe -n` succeeds from modules.dep alone, even when the .ko file is gone or empty (measured on 6.1 with
-    // kmod 30): so the dry run's `insmod PATH` lines are checked for a non-empty file, and an `install /bin/false`
-    // rule (a module disabled in /etc/modprobe.d) is reported as such.
-    ...safe.map(
-      (m) =>
-        `if [ -d /sys/module/${m} ]; then echo "module_${m}=loaded"; elif grep -qs "/${m}.ko" "$lvs_mods/modules.builtin"; then echo "module_${m}=builtin"; ` +
-        `elif lvs_out=$(modprobe -n -v ${shQuote(m)} 2>/dev/null); then lvs_st=available; ` +
-        `for lvs_ko in $(printf '%s\\n' "$lvs_out" | awk '$1 == "insmod" { print $2 }'); do [ -s "$lvs_ko" ] || lvs_st=unreadable; done; ` +
-        `case "$lvs_out" in *"install /bin/false"*|*"install /bin/true"*|*"install /usr/bin/false"*|*"install /usr/bin/true"*) lvs_st=disabled ;; esac; ` +
-        `echo "module_${m}=$lvs_st"; else echo "module_${m}=missing"; fi`,
-    ),
+    ...safe.map(moduleProbe),
   ].join('\n');
 }
 
@@ -68,10 +79,14 @@ export function parseFacts(stdout: string): Map<string, string> {
 export interface DoctorInput {
   readonly facts: Map<string, string>;
   readonly table: Table;
+  /** What the director can do (read in the same session); listed, and held against what the table asks for. */
+  readonly capabilities?: Capabilities;
+  /** serviceId → construct path, to name the service that asks for a missing feature. */
+  readonly paths?: ReadonlyMap<string, string>;
 }
 
 /** Turns the facts into the checklist. */
-export function evaluate({ facts, table }: DoctorInput): Check[] {
+export function evaluate({ facts, table, capabilities, paths }: DoctorInput): Check[] {
   const checks: Check[] = [];
   const kernel = facts.get('kernel') ?? '?';
   const loaded = facts.get('ipvs_loaded') === 'yes';
@@ -106,7 +121,7 @@ export function evaluate({ facts, table }: DoctorInput): Check[] {
   }
 
   if (facts.get('root') !== 'yes') {
-    checks.push({ name: 'privileges', status: 'fail', detail: 'lvsform does not run as root on this director', fix: 'Connect as root (ipvsadm needs CAP_NET_ADMIN).', blocking: true });
+    checks.push({ name: 'privileges', status: 'fail', detail: 'lvsform does not run as root on this director', fix: "Connect as root, or as a user with the Director's ssh: { user, sudo: true } and the sudoers rule `<user> ALL=(root) NOPASSWD: /bin/sh -s` (ipvsadm needs CAP_NET_ADMIN).", blocking: true });
   }
   if (facts.get('flock') !== 'yes') {
     checks.push({ name: 'flock', status: 'fail', detail: 'no flock command: lvsform cannot lock the director', fix: 'Install util-linux.', blocking: true });
@@ -149,6 +164,19 @@ export function evaluate({ facts, table }: DoctorInput): Check[] {
       detail: 'real servers must decapsulate (ipip: tunl0 up with the VIP; GUE: ip fou add port N ipproto 4; GRE: gre0) and have rp_filter off on the tunnel',
       blocking: false,
     });
+  }
+  if (capabilities) {
+    checks.push({ name: 'capabilities', status: 'info', detail: describeCapabilities(capabilities), blocking: false });
+    // Module gaps have their own checks below; the rest (ipvsadm's options, the kernel release) are listed here.
+    for (const m of missingCapabilities(table, paths ?? new Map(), capabilities).filter((x) => !x.missing.startsWith('module '))) {
+      checks.push({
+        name: `feature ${m.feature}`,
+        status: 'fail',
+        detail: `${m.path}: ${m.missing}`,
+        fix: 'Upgrade ipvsadm or the kernel, or change the service to what this director can do.',
+        blocking: true,
+      });
+    }
   }
   for (const mod of modulesNeeded(table)) {
     if (mod === 'ip_vs') continue;

@@ -292,6 +292,7 @@ function directorProps(d: GeneratedDirector): string {
     const v = s[key];
     if (v !== undefined) p.push([key, lit(v)]);
   }
+  if (s.sudo) p.push(['sudo', 'true']);
   return `{ ssh: ${objectText(p, '')} }`;
 }
 

@@ -85,15 +85,19 @@ export interface LockRequest {
 /**
  * Takes the director's lock on file descriptor 9 of the session's shell. The kernel releases it when the shell ends,
  * whatever ends it (a finished run, a dropped connection, a killed process). Prints `@@lock ok` (and sets
- * `lvs_lock_ok=1` for the chunks that follow), `@@lock busy` followed by the holder's line, or `@@lock noflock`.
+ * `lvs_lock_ok=1` for the chunks that follow), `@@lock busy` followed by the holder's line, `@@lock noflock`, or
+ * `@@lock denied USER` when the login cannot write the state directory.
  */
 export function lockChunk(req: LockRequest): string {
   const mode = req.exclusive ? '-x' : '-s';
   const holder = req.holder.replace(/[\r\n\0]/g, ' ');
   return [
-    'if ! command -v flock >/dev/null 2>&1; then echo "@@lock noflock"; else',
+    'if ! command -v flock >/dev/null 2>&1; then echo "@@lock noflock"',
+    // A login that is not root (and no sudo) cannot write the state directory: say so before `exec 9>>` would fail
+    // and end the shell. Root passes this test without starting a process.
+    'elif ! { { [ -d "$lvs_dir" ] || mkdir -p "$lvs_dir" 2>/dev/null; } && [ -w "$lvs_dir" ]; }; then echo "@@lock denied $(id -un 2>/dev/null)"; else',
     // One chmod per run keeps a state directory made by someone else private; the writes that follow need none.
-    '  [ -d "$lvs_dir" ] || mkdir -p "$lvs_dir"; chmod 700 "$lvs_dir"',
+    '  chmod 700 "$lvs_dir"',
     '  exec 9>>"$lvs_dir/lock"',
     `  if flock ${mode} -w ${Math.max(0, Math.floor(req.waitSeconds))} 9; then`,
     `    printf '%s %s\\n' "$$" ${shQuote(`${req.exclusive ? 'exclusive' : 'shared'} ${holder}`)} > "$lvs_dir/lock.holder"`,

@@ -11,6 +11,19 @@ export interface SshTarget {
   readonly knownHostsFile?: string;
   readonly configFile?: string;
   readonly alias?: string;
+  /**
+   * Log in as `user` (not root) and run the host script as root through `sudo -n /bin/sh -s`. sudo must let the user
+   * run exactly that without a password (see `sudoersLine`).
+   */
+  readonly sudo?: boolean;
+}
+
+/** The shell every host script runs in, as sudo sees it (an absolute path, so that one sudoers rule matches it). */
+export const HOST_SHELL = '/bin/sh -s';
+
+/** The sudoers rule a director needs for `ssh: { user, sudo: true }`. */
+export function sudoersLine(user: string | undefined): string {
+  return `${user ?? '<user>'} ALL=(root) NOPASSWD: ${HOST_SHELL}`;
 }
 
 export interface HostTarget {
@@ -25,5 +38,6 @@ export function describeTarget(target: HostTarget): string {
   if (target.transport === 'local') return `${target.name} (this machine)`;
   const ssh = target.ssh ?? {};
   const where = ssh.alias ? `${ssh.alias}${ssh.configFile ? ` via ${ssh.configFile}` : ''}` : `${ssh.user ? `${ssh.user}@` : ''}${ssh.host}`;
-  return `${target.name} (${where})`;
+  const as = ssh.sudo ? `, ${ssh.user && ssh.alias ? `${ssh.user} ` : ''}with sudo` : '';
+  return `${target.name} (${where}${as})`;
 }

@@ -23,7 +23,7 @@ import {
   serviceFamily,
   serviceId,
 } from './model.ts';
-import type { SshTarget } from './transport.ts';
+import type { SshTarget } from './host-target.ts';
 
 /** How a director is reached over SSH: the transport's own type. */
 export type SshSpec = SshTarget;
@@ -59,6 +59,7 @@ const sshSchema = z
     known_hosts_file: text.optional(),
     config_file: text.optional(),
     alias: text.optional(),
+    sudo: z.boolean().optional(),
   })
   .strict();
 
@@ -261,6 +262,7 @@ export function readSynth(json: unknown, source: string, options: { hint?: strin
             ...(d.ssh.known_hosts_file === undefined ? {} : { knownHostsFile: d.ssh.known_hosts_file }),
             ...(d.ssh.config_file === undefined ? {} : { configFile: d.ssh.config_file }),
             ...(d.ssh.alias === undefined ? {} : { alias: d.ssh.alias }),
+            ...(d.ssh.sudo ? { sudo: true } : {}),
           };
     if (d.transport === 'ssh' && ssh?.host === undefined && ssh?.alias === undefined) {
       invalid(source, [...at, 'ssh'], 'an ssh director needs ssh.host or ssh.alias');

@@ -9,13 +9,24 @@ import { diffTables, renderBatch, type Change } from './diff.ts';
 import { parseCounters } from './parse-list.ts';
 import { renderEditDestination } from './render-restore.ts';
 import { LvsError, isLvsError } from './errors.ts';
-import { batchChunk, listChunk, lockChunk, preludeChunk, splitSections, unlockChunk, writeRecordChunk } from './host-script.ts';
+import { STATE_DIR, batchChunk, listChunk, lockChunk, preludeChunk, splitSections, unlockChunk, writeRecordChunk } from './host-script.ts';
 import { normalizeTable, serviceId, type Service } from './model.ts';
 import { readHostFacts, runHostSetup, saveRulesAfterApply, type HostFacts } from './host-setup.ts';
-import { planDirector, PLAN_FORMAT, type DesiredDirector, type DirectorPlan, type Plan, type PlanOptions } from './plan.ts';
+import { pathIsTargeted, planDirector, PLAN_FORMAT, type DesiredDirector, type DirectorPlan, type Plan, type PlanOptions } from './plan.ts';
 import { newTag, readLive, serviceHash, tableFingerprint, type LiveState } from './read-live.ts';
 import { RECORD_FORMAT, serializeRecord, type OwnershipRecord } from './record.ts';
+import { sudoersLine } from './host-target.ts';
 import { describeTarget, HostSession, type SessionOptions } from './transport.ts';
+import {
+  capabilityChunk,
+  capabilityError,
+  capabilityModules,
+  missingCapabilities,
+  needsIpvsadmHelp,
+  parseCapabilities,
+  readCapabilities,
+  type Capabilities,
+} from './capabilities.ts';
 import {
   fastStateOf,
   ownedTable,
@@ -112,7 +123,8 @@ function stopwatch(director: string, opts: RunOptions): (phase: string) => void 
   };
 }
 
-async function openDirector(desired: DesiredDirector, exclusive: boolean, operation: string, opts: RunOptions): Promise<OpenDirector> {
+async function openDirector(desired: DesiredDirector, exclusive: boolean, operation: string, opts: RunOptions, destroy = operation === 'destroy'): Promise<OpenDirector> {
+  const checkCapabilities = !destroy && !opts.refreshOnly && desired.table.services.length > 0;
   const lap = stopwatch(desired.name, opts);
   opts.onProgress?.(desired.name, `connecting to ${describeTarget(desired.target)}`);
   const session = HostSession.open(desired.target, opts);
@@ -125,6 +137,16 @@ async function openDirector(desired: DesiredDirector, exclusive: boolean, operat
     const locking = opts.lockTimeout ? `waiting for the lock (--lock-timeout ${opts.lockTimeout})` : 'taking the lock';
     opts.onProgress?.(desired.name, oneTrip ? `${locking}; ${reads}` : locking);
     const lockDone = oneTrip ? session.defer(lockScript) : session.run(lockScript);
+    // What the director can do travels in the same round trip, read under the lock, before the table.
+    let capsDone: Promise<Capabilities> | undefined;
+    if (oneTrip && checkCapabilities) {
+      const tag = newTag();
+      const chunk = capabilityChunk(tag, capabilityModules(desired.table), needsIpvsadmHelp(desired.table));
+      capsDone = session
+        .defer(`if [ "$lvs_lock_ok" = 1 ]; then\n${chunk}\nfi`)
+        .then((r) => parseCapabilities(tag, r.stdout, describeTarget(desired.target)));
+      capsDone.catch(() => undefined); // reported below, once the lock's answer is known
+    }
     const reading = oneTrip ? readLive(session, opts.stack, { whenLocked: true }) : undefined;
     reading?.catch(() => undefined); // a refused lock is reported below, before the read's outcome is looked at
     const lock = await lockDone;
@@ -142,11 +164,27 @@ async function openDirector(desired: DesiredDirector, exclusive: boolean, operat
         hint: 'Install util-linux on the director; lvsform never changes a director without its lock.',
       });
     }
+    if (lockOut.startsWith('@@lock denied')) {
+      const user = lockOut.slice('@@lock denied'.length).trim() || 'the login user';
+      throw new LvsError('LVS_NOT_ROOT', `director ${describeTarget(desired.target)}: ${user} is not root and cannot write ${STATE_DIR}; nothing was changed`, {
+        hint: `Connect as root, or give the Director ssh: { user: '${user}', sudo: true } with the sudoers rule \`${sudoersLine(user)}\` on the director.`,
+      });
+    }
     if (!lockOut.startsWith('@@lock ok')) {
       throw new LvsError('LVS_HOST_OUTPUT', `director ${describeTarget(desired.target)}: unexpected answer while locking: ${lockOut.slice(0, 200)}`);
     }
     // With `setup`, the host is read first: ipvsadm may be missing and about to be installed, the table then empty.
     const facts = desired.setup ? await readHostFacts(session, opts.stack, desired.table) : undefined;
+    // Before any change: what the app asks for must be something this director can do (a destroy asks for nothing).
+    if (checkCapabilities) {
+      const caps = capsDone ? await capsDone : await readCapabilities(session, desired.table);
+      const installing = facts !== undefined && desired.setup?.installIpvsadm === true && !facts.commands.includes('ipvsadm');
+      // ipvsadm about to be installed: its release is not known yet, so only the kernel's side is checked.
+      const found = missingCapabilities(desired.table, desired.paths, installing ? { ...caps, ipvsadm: undefined } : caps);
+      // With --target, a service outside the targets is left as it is: what it would need is not asked for now.
+      const missing = opts.targets?.length ? found.filter((m) => pathIsTargeted(m.path, opts.targets!)) : found;
+      if (missing.length > 0) throw capabilityError(desired.target, missing);
+    }
     if (facts && desired.setup?.installIpvsadm && !facts.commands.includes('ipvsadm')) {
       const empty = { services: [] };
       return { desired, session, facts, live: { table: empty, fingerprint: tableFingerprint(empty), record: undefined, ipvsadmVersion: '' } };
@@ -217,7 +255,7 @@ export async function planStack(directors: readonly DesiredDirector[], opts: Run
       limit(async () => {
         let open: OpenDirector | undefined;
         try {
-          open = await openDirector(desired, false, 'plan', opts);
+          open = await openDirector(desired, false, 'plan', opts, opts.mode === 'destroy');
           const host = open.facts && { stack: opts.stack, facts: open.facts, destroy: opts.mode === 'destroy' };
           const started = performance.now();
           const plan = withRefresh(planDirector(desired, open.live, opts, host), open, opts);

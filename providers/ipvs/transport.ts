@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { execa, type ResultPromise } from 'execa';
 import { LvsError } from './errors.ts';
 
-import { describeTarget, type HostTarget } from './host-target.ts';
+import { describeTarget, HOST_SHELL, sudoersLine, type HostTarget } from './host-target.ts';
 
 export { describeTarget, type HostTarget, type SshTarget } from './host-target.ts';
 
@@ -26,6 +26,13 @@ export interface ChunkResult {
   readonly stdout: string;
   readonly status: number;
 }
+
+/**
+ * What sudo says when it will not run the host script (no rule: it would ask for a password, which `-n` refuses), or
+ * the remote shell when sudo is not installed (dash: `sh: 1: sudo: not found`; bash: `sudo: command not found`).
+ * Other sudo warnings (`unable to resolve host`) do not count.
+ */
+const SUDO_REFUSED = /sudo: a password is required|sudo: a terminal is required|is not in the sudoers file|is not allowed to (?:execute|run sudo)|\bsudo: (?:command )?not found/i;
 
 const NAME_RE = /^[A-Za-z0-9_.:@%+\-\[\]]+$/;
 
@@ -69,7 +76,8 @@ export function sshArgs(target: HostTarget, opts: SessionOptions = {}): string[]
       hint: 'Give the Director `ssh: { host }` or `ssh: { configFile, alias }`, or `local: true`.',
     });
   }
-  args.push('--', checkWord(target.name, 'host', host), 'sh -s');
+  // With sudo, `-n` makes sudo fail at once (never prompt) when the rule is missing or asks for a password.
+  args.push('--', checkWord(target.name, 'host', host), ssh.sudo ? `sudo -n ${HOST_SHELL}` : 'sh -s');
   return args;
 }
 
@@ -132,6 +140,14 @@ export class HostSession {
   private connectionError(): LvsError {
     const where = describeTarget(this.target);
     const err = this.stderr.trim().split('\n').filter(Boolean).slice(-3).join('; ');
+    if (this.target.transport === 'ssh' && this.target.ssh?.sudo && this.exited?.code !== 255 && SUDO_REFUSED.test(err)) {
+      // sudo ended the session before the shell started: nothing ran on the director.
+      const user = this.target.ssh.user;
+      const said = err.split('; ').filter((l) => SUDO_REFUSED.test(l)).join('; ');
+      return new LvsError('LVS_SUDO_REQUIRED', `director ${where}: sudo did not run the host script as root (nothing was run): ${said}`, {
+        hint: `Allow it without a password on the director: \`${sudoersLine(user)}\` in /etc/sudoers.d/lvsform (visudo -f), and install sudo if it is missing.`,
+      });
+    }
     if (this.target.transport === 'ssh' && this.exited?.code === 255) {
       const hostKey = /host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(err);
       return new LvsError(

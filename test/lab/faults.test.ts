@@ -5,11 +5,13 @@
  * engine.test.ts: "refuses a saved plan whose director changed since, and changes nothing".)
  *
  * Lab: directors 1 and 2 of the run, and director 3 booted without the `ovf` scheduler module
- * (the global setup boots it so).
+ * (the global setup boots it so). A module that is plainly missing fails the plan before any change (see
+ * capabilities.test.ts); for a line the kernel itself rejects, the test puts a file that is no module where ip_vs_ovf
+ * was: it looks loadable (modules.dep lists it, the file is not empty), and the kernel fails to load it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Scheduler } from '../../lib/index.ts';
 import { serviceId, tableEquals } from '../../providers/ipvs/model.ts';
 import { lab, resetDirector, sh } from './helpers.ts';
@@ -27,9 +29,20 @@ async function recordOn(n: number, stack: string): Promise<{ services: Record<st
   return r.stdout.trim() === 'NONE' ? undefined : JSON.parse(r.stdout);
 }
 
+/** The path of ip_vs_ovf's file, from modules.dep, on a director. */
+const OVF_KO = `/lib/modules/$(uname -r)/$(grep -o '^[^:]*/ip_vs_ovf\\.ko[^:]*' /lib/modules/$(uname -r)/modules.dep)`;
+
 describe('the kernel rejects one line of the batch', () => {
+  beforeEach(async () => {
+    await sh(alias(3), `printf 'not a kernel module\\n' > "${OVF_KO}"`);
+  });
+  afterEach(async () => {
+    await sh(alias(3), `rm -f "${OVF_KO}"`);
+  });
+
   it('reports exactly the failed service, exits 1, and records only what is really there', async () => {
-    // GIVEN director 3, whose kernel cannot load the ovf scheduler, and a stack with an ovf service between two good ones
+    // GIVEN director 3, whose ip_vs_ovf file is no module (the kernel cannot load it, though it looks loadable),
+    // and a stack with an ovf service between two good ones
     const { dir, stack } = await buildStack('ovf', [3], ({ lbs, pool }) => {
       lbs[0]!.addVirtualService('a', { address: '198.51.100.10', port: 80, scheduler: Scheduler.ROUND_ROBIN, pools: [pool] });
       lbs[0]!.addVirtualService('overflow', { address: '198.51.100.10', port: 81, scheduler: Scheduler.WEIGHTED_OVERFLOW, pools: [pool] });
@@ -250,7 +263,8 @@ describe('two applies at once against one director', () => {
     const { dir } = await buildStack('killed', [1], ({ lbs, pool }) => manyServices(lbs[0]!, pool, 600));
     const run = lvsform(dir, ['apply', '--no-synth', '--auto-approve']);
     // WHEN the lvsform process is killed with SIGKILL while its batch runs on the director
-    await waitFor('the batch to start', async () => (await sh(alias(1), 'pgrep -x ipvsadm >/dev/null && cat /var/lib/lvsform/lock.holder', { allowFailure: true })).exitCode === 0);
+    // (`ipvsadm -R` exactly: the capability read's `ipvsadm -h` runs under the lock too, before the batch)
+    await waitFor('the batch to start', async () => (await sh(alias(1), 'pgrep -xf "ipvsadm -R" >/dev/null && cat /var/lib/lvsform/lock.holder', { allowFailure: true })).exitCode === 0);
     run.kill('SIGKILL');
     await run;
     // THEN the director's shell finishes the chunk it had read, sees the end of its input and exits, and the kernel

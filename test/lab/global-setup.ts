@@ -28,8 +28,9 @@ export default async function setup(project: TestProject) {
     const directors = Number(process.env['LVSFORM_LAB_DIRECTORS'] ?? 3);
     // A second lab beside another one needs other tap devices and addresses: LVSFORM_LAB_FIRST_INDEX moves them.
     const firstIndex = Number(process.env['LVSFORM_LAB_FIRST_INDEX'] ?? 1);
-    // The run's third director boots without the ovf scheduler module: the fault tests need a kernel that rejects
-    // one line of a batch (ipvsadm -R carries on and exits 0), which only verification can catch.
+    // The run's third director boots without the ovf scheduler module: the capability tests need a director that lacks
+    // a scheduler (its plan fails before any change), and the fault tests put a file that is no module in its place for
+    // a line the kernel rejects in a batch (ipvsadm -R carries on and exits 0), which only verification can catch.
     const directorOptions = { [firstIndex + 2]: { skipModules: ['ip_vs_ovf'] } };
     state = await labUp({ dir, directors, firstIndex, directorOptions, onProgress: (m) => console.log(`lab: ${m}`) });
   }
