@@ -5,7 +5,7 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { LvsError } from '../providers/ipvs/errors.ts';
-import { forceUnlockChunk, preludeChunk } from '../providers/ipvs/host-script.ts';
+import { forceUnlockDirector } from '../providers/ipvs/ops/force-unlock.ts';
 import { checkMaxDeletes, checkTargets, planHasChanges, planHasErrors, type DesiredDirector, type Plan } from '../providers/ipvs/plan.ts';
 import { checkPlanOut, readPlanFile, writePlanFile } from '../providers/ipvs/plan-file.ts';
 import { planToJson } from '../providers/ipvs/plan-json.ts';
@@ -13,7 +13,7 @@ import { renderMarkdown } from '../providers/ipvs/render-markdown.ts';
 import { noPaint, renderPlan, type Paint } from '../providers/ipvs/render-plan.ts';
 import { applyStack, planStack, type ApplyReport, type RunOptions } from '../providers/ipvs/run-stack.ts';
 import { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack, type SynthesizedStack } from '../providers/ipvs/synth.ts';
-import { describeTarget, HostSession } from '../providers/ipvs/transport.ts';
+import { describeTarget } from '../providers/ipvs/transport.ts';
 import { paint, targetNote } from './plan-text.ts';
 import { delayedProgress, type Progress } from './progress.ts';
 import type { CommonOpts, GuardOpts } from './stack-commands.ts';
@@ -207,19 +207,7 @@ export async function destroyAction(program: Command, opts: CommonOpts & { autoA
 export async function forceUnlockAction(program: Command, name: string, opts: { stack?: string; synth: boolean; connectTimeout: number }): Promise<void> {
   const stack = await loadStack(program, { ...opts, director: [name], parallelism: 1, lockTimeout: 0, drain: false, drainTimeout: 0 });
   const d = stack.directors[0]!;
-  const session = HostSession.open(d.target, { connectTimeout: opts.connectTimeout });
-  try {
-    await session.run(preludeChunk());
-    const out = (await session.run(forceUnlockChunk())).stdout.trim();
-    const where = describeTarget(d.target);
-    if (out.startsWith('@@unlock none')) process.stdout.write(`${where} is not locked.\n`);
-    else if (out.startsWith('@@unlock freed')) process.stdout.write(`${where}: freed the lock left by a run that is gone.\n`);
-    else if (out.startsWith('@@unlock alive')) {
-      throw new LvsError('LVS_LOCK_HELD', `${where} is locked by a live run: ${out.split('\n').slice(1).join(' ')}`, {
-        hint: 'Let that run finish; force-unlock only frees locks whose holder is gone.',
-      });
-    } else throw new LvsError('LVS_LOCK_HELD', `${where}: the lock is still held by another process`, { hint: 'Wait for it to finish.' });
-  } finally {
-    await session.close();
-  }
+  const where = describeTarget(d.target);
+  const done = await forceUnlockDirector(d.target, { connectTimeout: opts.connectTimeout });
+  process.stdout.write(done === 'none' ? `${where} is not locked.\n` : `${where}: freed the lock left by a run that is gone.\n`);
 }

@@ -28,16 +28,22 @@ export function registerStatusCommand(program: Command): void {
     .addOption(new Option('--interval <seconds>', 'with --watch: seconds between refreshes').argParser(intArg(1, 3600)).default(2))
     .action(async (opts: StatusOpts) => {
       // Loaded when the command runs, so that start-up and --help stay fast.
-      const [{ renderStatus, STATUS_FORMAT }, { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack }, { Watcher }] = await Promise.all([
+      const [{ renderStatus, STATUS_FORMAT }, { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack }, { StatusReader }, { delayedProgress }] = await Promise.all([
         import('../providers/ipvs/status.ts'),
         import('../providers/ipvs/synth.ts'),
-        import('./status-watcher.ts'),
+        import('../providers/ipvs/ops/status-reader.ts'),
+        import('./progress.ts'),
       ]);
       const cfg = await readProjectConfig(program.opts<{ dir: string }>().dir);
       if (opts.synth) await runApp(cfg);
       const stack = selectDirectors(selectStack(await loadStacks(cfg.outdir, { fresh: opts.synth }), opts.stack), opts.director);
       const directors = stack.directors;
-      const watcher = new Watcher(stack.stack, directors, opts.connectTimeout);
+      const progress = delayedProgress();
+      const watcher = new StatusReader(stack.stack, directors, {
+        connectTimeout: opts.connectTimeout,
+        onProgress: (d, m) => progress.step(d, m),
+        onIdle: (d) => progress.idle(d),
+      });
       const rounds = opts.watch ? (opts.count ?? Number.POSITIVE_INFINITY) : 1;
       let stopped = false;
       let wake: (() => void) | undefined;

@@ -1,46 +1,23 @@
 /**
- * Plan, apply and destroy across a stack's directors. Each director gets one session for the whole run: lock, read,
+ * Plan, apply and destroy across a stack's directors. Each director gets one `DirectorHost` (one session) for the whole run: lock, read,
  * plan, (confirmation), batch, read-back, ownership record, unlock. Directors run side by side up to `parallelism`;
  * one that fails (unreachable, locked, stale) is reported and never stops the others.
  */
 import { hostname, userInfo } from 'node:os';
 import pLimit from 'p-limit';
 import { diffTables, renderBatch, type Change } from './diff.ts';
-import { parseCounters } from './parse-list.ts';
 import { renderEditDestination } from './render-restore.ts';
 import { LvsError, isLvsError } from './errors.ts';
-import { STATE_DIR, batchChunk, listChunk, lockChunk, preludeChunk, splitSections, unlockChunk, writeRecordChunk } from './host-script.ts';
 import { normalizeTable, serviceId, type Service } from './model.ts';
-import { readHostFacts, runHostSetup, saveRulesAfterApply, type HostFacts } from './host-setup.ts';
+import type { HostFacts } from './host-setup.ts';
 import { pathIsTargeted, planDirector, PLAN_FORMAT, type DesiredDirector, type DirectorPlan, type Plan, type PlanOptions } from './plan.ts';
-import { newTag, readLive, serviceHash, tableFingerprint, type LiveState } from './read-live.ts';
-import { RECORD_FORMAT, serializeRecord, type OwnershipRecord } from './record.ts';
-import { sudoersLine } from './host-target.ts';
-import { describeTarget, HostSession, type SessionOptions } from './transport.ts';
-import {
-  capabilityChunk,
-  capabilityError,
-  capabilityModules,
-  missingCapabilities,
-  needsIpvsadmHelp,
-  parseCapabilities,
-  readCapabilities,
-  type Capabilities,
-} from './capabilities.ts';
-import {
-  fastStateOf,
-  ownedTable,
-  readFast,
-  readProcFingerprint,
-  removeTableChunk,
-  sha256,
-  storedTableText,
-  procShowsAll,
-  verifyByProc,
-  verifyFast,
-  writeTableChunk,
-  type FastContext,
-} from './fast-path.ts';
+import { serviceHash, tableFingerprint, type LiveState } from './read-live.ts';
+import { RECORD_FORMAT, type OwnershipRecord } from './record.ts';
+import { describeTarget, type SessionOptions } from './transport.ts';
+import { capabilityError, missingCapabilities, needsIpvsadmHelp, type Capabilities } from './capabilities.ts';
+import { fastStateOf, ownedTable, sha256, storedTableText, procShowsAll, type FastContext } from './fast-path.ts';
+import type { DirectorHost, OpenDirectorHost } from './host/director-host.ts';
+import { openShDirectorHost } from './host/sh-director-host.ts';
 
 export interface RunOptions extends PlanOptions, SessionOptions {
   readonly stack: string;
@@ -63,6 +40,8 @@ export interface RunOptions extends PlanOptions, SessionOptions {
   readonly onTiming?: (director: string, phase: string, ms: number) => void;
   /** The director's current step has ended and it waits on nothing (the others, or the confirmation). */
   readonly onIdle?: (director: string) => void;
+  /** How a director is reached. @default the `sh` host (local or OpenSSH); tests pass an in-memory one. */
+  readonly openHost?: OpenDirectorHost;
 }
 
 export interface DirectorOutcome {
@@ -99,7 +78,7 @@ function holderLine(operation: string): string {
 /** An open, locked, read director. */
 interface OpenDirector {
   readonly desired: DesiredDirector;
-  readonly session: HostSession;
+  readonly host: DirectorHost;
   readonly live: LiveState;
   /** The host's set-up facts, read when the director asks for `setup`. */
   readonly facts?: HostFacts | undefined;
@@ -127,57 +106,32 @@ async function openDirector(desired: DesiredDirector, exclusive: boolean, operat
   const checkCapabilities = !destroy && !opts.refreshOnly && desired.table.services.length > 0;
   const lap = stopwatch(desired.name, opts);
   opts.onProgress?.(desired.name, `connecting to ${describeTarget(desired.target)}`);
-  const session = HostSession.open(desired.target, opts);
+  const host = (opts.openHost ?? openShDirectorHost)(desired.target, opts);
   try {
-    const lockScript = `${preludeChunk()}\n${lockChunk({ exclusive, waitSeconds: opts.lockTimeout ?? 0, holder: holderLine(operation) })}`;
+    const lock = { exclusive, waitSeconds: opts.lockTimeout ?? 0, holder: holderLine(operation) };
     // The common case, a full read without host set-up, is one round trip: connection, prelude, lock and read, the read
     // guarded by the lock on the host. Otherwise the lock goes first, alone.
     const oneTrip = !desired.setup && opts.refresh !== false;
     const reads = `reading the live table (${destinationCount(desired.table.services)} destinations declared)`;
     const locking = opts.lockTimeout ? `waiting for the lock (--lock-timeout ${opts.lockTimeout})` : 'taking the lock';
     opts.onProgress?.(desired.name, oneTrip ? `${locking}; ${reads}` : locking);
-    const lockDone = oneTrip ? session.defer(lockScript) : session.run(lockScript);
+    const lockDone = host.lock({ ...lock, carry: oneTrip });
+    lockDone.catch(() => undefined); // awaited below
     // What the director can do travels in the same round trip, read under the lock, before the table.
     let capsDone: Promise<Capabilities> | undefined;
     if (oneTrip && checkCapabilities) {
-      const tag = newTag();
-      const chunk = capabilityChunk(tag, capabilityModules(desired.table), needsIpvsadmHelp(desired.table));
-      capsDone = session
-        .defer(`if [ "$lvs_lock_ok" = 1 ]; then\n${chunk}\nfi`)
-        .then((r) => parseCapabilities(tag, r.stdout, describeTarget(desired.target)));
+      capsDone = host.capabilities(desired.table, { help: needsIpvsadmHelp(desired.table), carry: true });
       capsDone.catch(() => undefined); // reported below, once the lock's answer is known
     }
-    const reading = oneTrip ? readLive(session, opts.stack, { whenLocked: true }) : undefined;
+    const reading = oneTrip ? host.readLive(opts.stack, { whenLocked: true }) : undefined;
     reading?.catch(() => undefined); // a refused lock is reported below, before the read's outcome is looked at
-    const lock = await lockDone;
+    await lockDone;
     lap(oneTrip ? 'connect+read' : 'connect');
-    // The lock's answer is what precedes the read's first section marker.
-    const lockOut = (lock.stdout.split('\n@@lvsform-section ')[0] ?? '').trim();
-    if (lockOut.startsWith('@@lock busy')) {
-      const holder = lockOut.split('\n').slice(1).join(' ').trim() || 'another run';
-      throw new LvsError('LVS_LOCKED', `director ${describeTarget(desired.target)} is locked by ${holder}`, {
-        hint: 'Wait for that run to finish (or pass --lock-timeout SECONDS); if it was killed, run `lvsform force-unlock ' + desired.name + '`.',
-      });
-    }
-    if (lockOut.startsWith('@@lock noflock')) {
-      throw new LvsError('LVS_NO_FLOCK', `director ${describeTarget(desired.target)} has no \`flock\` command`, {
-        hint: 'Install util-linux on the director; lvsform never changes a director without its lock.',
-      });
-    }
-    if (lockOut.startsWith('@@lock denied')) {
-      const user = lockOut.slice('@@lock denied'.length).trim() || 'the login user';
-      throw new LvsError('LVS_NOT_ROOT', `director ${describeTarget(desired.target)}: ${user} is not root and cannot write ${STATE_DIR}; nothing was changed`, {
-        hint: `Connect as root, or give the Director ssh: { user: '${user}', sudo: true } with the sudoers rule \`${sudoersLine(user)}\` on the director.`,
-      });
-    }
-    if (!lockOut.startsWith('@@lock ok')) {
-      throw new LvsError('LVS_HOST_OUTPUT', `director ${describeTarget(desired.target)}: unexpected answer while locking: ${lockOut.slice(0, 200)}`);
-    }
     // With `setup`, the host is read first: ipvsadm may be missing and about to be installed, the table then empty.
-    const facts = desired.setup ? await readHostFacts(session, opts.stack, desired.table) : undefined;
+    const facts = desired.setup ? await host.readFacts(opts.stack, desired.table) : undefined;
     // Before any change: what the app asks for must be something this director can do (a destroy asks for nothing).
     if (checkCapabilities) {
-      const caps = capsDone ? await capsDone : await readCapabilities(session, desired.table);
+      const caps = capsDone ? await capsDone : await host.capabilities(desired.table, { help: needsIpvsadmHelp(desired.table) });
       const installing = facts !== undefined && desired.setup?.installIpvsadm === true && !facts.commands.includes('ipvsadm');
       // ipvsadm about to be installed: its release is not known yet, so only the kernel's side is checked.
       const found = missingCapabilities(desired.table, desired.paths, installing ? { ...caps, ipvsadm: undefined } : caps);
@@ -187,36 +141,35 @@ async function openDirector(desired: DesiredDirector, exclusive: boolean, operat
     }
     if (facts && desired.setup?.installIpvsadm && !facts.commands.includes('ipvsadm')) {
       const empty = { services: [] };
-      return { desired, session, facts, live: { table: empty, fingerprint: tableFingerprint(empty), record: undefined, ipvsadmVersion: '' } };
+      return { desired, host, facts, live: { table: empty, fingerprint: tableFingerprint(empty), record: undefined, ipvsadmVersion: '' } };
     }
     if (opts.refresh === false) {
       opts.onProgress?.(desired.name, 'reading the stored table and /proc/net/ip_vs (--refresh=false)');
-      const fast = await readFast(session, opts.stack, desired.table.services.length);
-      if (fast.ok) return { desired, session, facts, live: fast.live, fast: fast.context };
+      const fast = await host.readFast(opts.stack, desired.table.services.length);
+      if (fast.ok) return { desired, host, facts, live: fast.live, fast: fast.context };
       opts.onProgress?.(desired.name, `full read: ${fast.reason}`);
-      const live = await readLive(session, opts.stack, { onRead: () => lap('read') });
+      const live = await host.readLive(opts.stack, { onRead: () => lap('read') });
       lap('parse');
-      return { desired, session, facts, live, fastReason: fast.reason };
+      return { desired, host, facts, live, fastReason: fast.reason };
     }
     if (reading) {
       const live = await reading;
       lap('parse');
-      return { desired, session, facts, live };
+      return { desired, host, facts, live };
     }
     opts.onProgress?.(desired.name, `reading the live table (${destinationCount(desired.table.services)} destinations declared)`);
-    const live = await readLive(session, opts.stack, { onRead: () => lap('read') });
+    const live = await host.readLive(opts.stack, { onRead: () => lap('read') });
     lap('parse');
-    return { desired, session, facts, live };
+    return { desired, host, facts, live };
   } catch (e) {
-    session.kill();
-    await session.close();
+    host.kill();
+    await host.close();
     throw e;
   }
 }
 
 async function closeDirector(d: OpenDirector): Promise<void> {
-  // The unlock is the shell's last input: no round trip is waited for (the kernel frees the lock with the shell anyway).
-  await d.session.close(unlockChunk());
+  await d.host.close();
 }
 
 function failedPlan(desired: DesiredDirector, e: unknown): DirectorPlan {
@@ -337,7 +290,7 @@ function sameRecord(a: OwnershipRecord | undefined, b: OwnershipRecord | undefin
 async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: RunOptions): Promise<DirectorOutcome> {
   const started = performance.now();
   const seconds = () => (performance.now() - started) / 1000;
-  const { session } = open;
+  const { host } = open;
   let restoreOutput = '';
   let live = open.live;
   /** The /proc fingerprint of the verified result, when the fast path already read it. */
@@ -349,17 +302,17 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
   let written = open.live.record;
   const pending = pendingRecord(opts.stack, plan, open.live.record);
   if (pending) {
-    const chunk = writeRecordChunk(opts.stack, serializeRecord(pending), open.fast?.gzip ?? false);
-    if (setup.length > 0) await session.run(chunk);
-    else void session.defer(chunk);
+    const sent = host.writeRecord(opts.stack, pending, { gzip: open.fast?.gzip ?? false, carry: setup.length === 0 });
+    if (setup.length > 0) await sent;
+    else sent.catch(() => undefined); // the batch that carries it fails the same way, and is awaited
     written = pending;
   }
   if (setup.length > 0) {
     opts.onProgress?.(plan.director, `host set-up: ${setup.length} change(s)`);
-    await runHostSetup(session, setup);
+    await host.setup(setup);
     if (setup.some((i) => i.kind === 'package')) {
       // ipvsadm was just installed: the plan assumed an empty table; anything else is a table it never saw.
-      live = await readLive(session, opts.stack);
+      live = await host.readLive(opts.stack);
       if (live.fingerprint !== plan.fingerprint) {
         throw new LvsError('LVS_STALE_PLAN', `director ${describeTarget(plan.target)}: once ipvsadm was installed, the table was not the empty one the plan assumed`, {
           hint: 'ipvsadm is installed now and the table was not changed. Run `lvsform plan` again and review the new plan.',
@@ -368,14 +321,12 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
     }
   }
   if (plan.batch.trim() !== '') {
-    const noteRestore = (tag: string, stdout: string): void => {
-      const said = (splitSections(tag, stdout).get('restore') ?? '').trim();
+    const noteRestore = (said: string): void => {
       if (said) restoreOutput += `${restoreOutput ? '\n' : ''}${said}`;
     };
     const runBatch = async (batch: string): Promise<void> => {
       if (batch === '') return;
-      const tag = newTag();
-      noteRestore(tag, (await session.run(batchChunk(tag, batch))).stdout);
+      noteRestore(await host.applyBatch(batch));
     };
     /** The batch travels with the verification read that follows it: one round trip for both. */
     let batchDone: Promise<void> | undefined;
@@ -389,18 +340,17 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
       const zero = plan.drain.map((d) => renderEditDestination(d.serviceKey, { ...d.destination, weight: 0 }));
       opts.onProgress?.(plan.director, `applying ${first.length} change(s); draining ${plan.drain.length} real server(s)`);
       await runBatch(renderBatch(first) + zero.map((l) => `${l}\n`).join(''));
-      await waitForDrain(session, plan, opts);
+      await waitForDrain(host, plan, opts);
       await runBatch(renderBatch(plan.changes.filter(isHeld)));
     } else {
       opts.onProgress?.(plan.director, `applying ${plan.changes.length} change(s)`);
-      const tag = newTag();
-      batchDone = session.defer(batchChunk(tag, plan.batch)).then((r) => noteRestore(tag, r.stdout));
+      batchDone = host.applyBatch(plan.batch, { carry: true }).then(noteRestore);
       batchDone.catch(() => undefined); // the verification read that carries it fails the same way, and is awaited
     }
     let verified = false;
     if (open.fast && plan.drain.length === 0) {
       opts.onProgress?.(plan.director, 'verifying: /proc/net/ip_vs and the changed services');
-      const v = await verifyFast(session, open.fast, plan.changes, plan.desired);
+      const v = await host.verifyFast(open.fast, plan.changes, plan.desired);
       if (v.ok) {
         live = { ...open.live, table: v.owned };
         procAfter = v.proc;
@@ -414,7 +364,7 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
       opts.onProgress?.(plan.director, 'verifying: reading /proc/net/ip_vs back');
       const desiredIds = new Set(plan.desired.services.map((s) => serviceId(s.key)));
       const dropped = ownedBefore(plan, open.live).map((s) => serviceId(s.key)).filter((id) => !desiredIds.has(id));
-      const check = await verifyByProc(session, plan.desired, dropped, open.live.table.services.length + plan.desired.services.length);
+      const check = await host.verifyByProc(plan.desired, dropped, open.live.table.services.length + plan.desired.services.length);
       if (check.ok) {
         const others = open.live.table.services.filter((s) => !desiredIds.has(serviceId(s.key)) && !dropped.includes(serviceId(s.key)));
         live = { ...open.live, table: normalizeTable({ services: [...others, ...plan.desired.services] }) };
@@ -426,7 +376,7 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
     }
     if (!verified) {
       opts.onProgress?.(plan.director, 'verifying: reading the table back');
-      live = await readLive(session, opts.stack, { record: false, thresholds: thresholdsMatter(plan, open.live) });
+      live = await host.readLive(opts.stack, { record: false, thresholds: thresholdsMatter(plan, open.live) });
     }
     await batchDone;
   } else if (open.fast) {
@@ -443,25 +393,25 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
       const text = storedTableText(owned);
       let gzip = open.fast?.gzip ?? false;
       if (procAfter === undefined) {
-        const read = await readProcFingerprint(session, owned);
+        const read = await host.readProcFingerprint(owned);
         procAfter = read?.proc;
         gzip = read?.gzip ?? false;
       }
       const previous = fastStateOf(open.live.record);
       if (procAfter !== undefined) {
         const state = { proc: procAfter, table: sha256(text) };
-        if (previous?.table !== state.table) void session.defer(writeTableChunk(opts.stack, text, gzip));
+        if (previous?.table !== state.table) host.storeTable(opts.stack, text, gzip);
         record = { ...record, fast: state };
       }
     } else {
-      void session.defer(removeTableChunk(opts.stack));
+      host.storeTable(opts.stack, undefined, false);
     }
   }
   // The stored table (when it changed) travels with the record: one round trip.
   if (!sameRecord(record, written)) {
-    await session.run(writeRecordChunk(opts.stack, record ? serializeRecord(record) : undefined, open.fast?.gzip ?? false));
+    await host.writeRecord(opts.stack, record, { gzip: open.fast?.gzip ?? false });
   } else {
-    await session.flush();
+    await host.flush();
   }
   if (residual.length > 0) {
     return {
@@ -478,18 +428,16 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
     };
   }
   // The table is verified: save it (the whole of it) where the distribution restores it at boot.
-  if ((await saveRulesAfterApply(session, setup)) === 'written') opts.onProgress?.(plan.director, 'saved the table for the next boot');
+  if ((await host.saveRules(setup)) === 'written') opts.onProgress?.(plan.director, 'saved the table for the next boot');
   return { director: plan.director, status: plan.batch.trim() === '' && setup.length === 0 ? 'unchanged' : 'applied', residual, restoreOutput, seconds: seconds() };
 }
 
 /** Polls `ipvsadm -L -n` until every drained real server has no connections left, or the drain timeout passes. */
-async function waitForDrain(session: HostSession, plan: DirectorPlan, opts: RunOptions): Promise<void> {
+async function waitForDrain(host: DirectorHost, plan: DirectorPlan, opts: RunOptions): Promise<void> {
   const deadline = performance.now() + plan.drainTimeout * 1000;
   const keys = plan.drain.map((d) => `${d.serviceId} -> ${d.destinationId}`);
   for (;;) {
-    const tag = newTag();
-    const res = await session.run(listChunk(tag));
-    const counters = parseCounters(splitSections(tag, res.stdout).get('list') ?? '', undefined, `ipvsadm -L -n on ${plan.director}`);
+    const counters = await host.readCounters(plan.director);
     const busy = keys.filter((k) => {
       const c = counters.get(k);
       return c !== undefined && c.activeConns + c.inactiveConns > 0;

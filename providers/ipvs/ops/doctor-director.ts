@@ -1,0 +1,37 @@
+/** `lvsform doctor` on one director: reads its facts and capabilities through the host seam and judges them. */
+import { type Check, evaluate, modulesNeeded } from '../doctor.ts';
+import { isLvsError } from '../errors.ts';
+import type { OpenDirectorHost } from '../host/director-host.ts';
+import { openShDirectorHost } from '../host/sh-director-host.ts';
+import type { DesiredDirector } from '../plan.ts';
+import { describeTarget, type SessionOptions } from '../transport.ts';
+
+export interface DoctorResult {
+  readonly director: string;
+  readonly where: string;
+  readonly checks: Check[];
+  /** Set when the director could not be examined (unreachable, refused): the same error as a `reachable` check. */
+  readonly error?: { readonly code: string; readonly message: string; readonly hint?: string };
+}
+
+export async function doctorDirector(
+  d: DesiredDirector,
+  opts: SessionOptions & { readonly openHost?: OpenDirectorHost; readonly onProgress?: (director: string, message: string) => void } = {},
+): Promise<DoctorResult> {
+  const where = describeTarget(d.target);
+  opts.onProgress?.(d.name, `connecting to ${where}`);
+  const host = (opts.openHost ?? openShDirectorHost)(d.target, opts);
+  try {
+    opts.onProgress?.(d.name, 'checking the kernel, ipvsadm, forwarding and modules');
+    const facts = await host.doctorFacts(modulesNeeded(d.table));
+    const capabilities = await host.capabilities(d.table, { help: true });
+    return { director: d.name, where, checks: evaluate({ facts, table: d.table, capabilities, paths: d.paths }) };
+  } catch (e) {
+    const message = isLvsError(e) ? e.message : String(e);
+    const error = { code: isLvsError(e) ? e.code : 'LVS_INTERNAL', message, ...(isLvsError(e) && e.hint ? { hint: e.hint } : {}) };
+    const check: Check = { name: 'reachable', status: 'fail', detail: message, fix: isLvsError(e) ? e.hint : undefined, blocking: true } as Check;
+    return { director: d.name, where, checks: [check], error };
+  } finally {
+    await host.close();
+  }
+}

@@ -1,0 +1,26 @@
+/** `lvsform force-unlock`: frees a director's lock whose holder is gone; refuses while the holder lives. */
+import { LvsError } from '../errors.ts';
+import type { OpenDirectorHost } from '../host/director-host.ts';
+import { openShDirectorHost } from '../host/sh-director-host.ts';
+import { describeTarget, type HostTarget, type SessionOptions } from '../transport.ts';
+
+/** Resolves with what happened (`none`: it was not locked; `freed`); throws LVS_LOCK_HELD while a holder runs. */
+export async function forceUnlockDirector(
+  target: HostTarget,
+  opts: SessionOptions & { readonly openHost?: OpenDirectorHost } = {},
+): Promise<'none' | 'freed'> {
+  const host = (opts.openHost ?? openShDirectorHost)(target, opts);
+  try {
+    const found = await host.forceUnlock();
+    const where = describeTarget(target);
+    if (found.kind === 'none' || found.kind === 'freed') return found.kind;
+    if (found.kind === 'alive') {
+      throw new LvsError('LVS_LOCK_HELD', `${where} is locked by a live run: ${found.holder}`, {
+        hint: 'Let that run finish; force-unlock only frees locks whose holder is gone.',
+      });
+    }
+    throw new LvsError('LVS_LOCK_HELD', `${where}: the lock is still held by another process`, { hint: 'Wait for it to finish.' });
+  } finally {
+    await host.close();
+  }
+}

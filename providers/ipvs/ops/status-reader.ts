@@ -1,0 +1,69 @@
+/** `lvsform status`'s reading: one open host per director for the whole command (a refresh is one chunk on each). */
+import pLimit from 'p-limit';
+import { isLvsError } from '../errors.ts';
+import type { DirectorHost, OpenDirectorHost } from '../host/director-host.ts';
+import { openShDirectorHost } from '../host/sh-director-host.ts';
+import type { DesiredDirector } from '../plan.ts';
+import type { DirectorStatus } from '../status.ts';
+import { describeTarget } from '../transport.ts';
+
+export interface StatusReaderOptions {
+  readonly connectTimeout?: number;
+  readonly openHost?: OpenDirectorHost;
+  /** The step a director now waits on. */
+  readonly onProgress?: (director: string, message: string) => void;
+  /** The director's step has ended. */
+  readonly onIdle?: (director: string) => void;
+}
+
+export class StatusReader {
+  private readonly hosts = new Map<string, DirectorHost>();
+
+  constructor(
+    private readonly stack: string,
+    private readonly directors: readonly DesiredDirector[],
+    private readonly opts: StatusReaderOptions = {},
+  ) {}
+
+  /** Reads every director; one that fails is reported in its entry and opened again on the next read. */
+  async read(): Promise<DirectorStatus[]> {
+    const limit = pLimit(10);
+    return Promise.all(
+      this.directors.map((d) =>
+        limit(async (): Promise<DirectorStatus> => {
+          try {
+            let host = this.hosts.get(d.name);
+            if (!host) {
+              this.opts.onProgress?.(d.name, `connecting to ${describeTarget(d.target)}`);
+              const { connectTimeout } = this.opts;
+              host = (this.opts.openHost ?? openShDirectorHost)(d.target, connectTimeout === undefined ? {} : { connectTimeout });
+              this.hosts.set(d.name, host);
+            }
+            this.opts.onProgress?.(d.name, 'reading the counters');
+            return await host.status(this.stack);
+          } catch (e) {
+            const host = this.hosts.get(d.name);
+            this.hosts.delete(d.name);
+            if (host) {
+              host.kill();
+              await host.close();
+            }
+            return {
+              director: d.name,
+              where: describeTarget(d.target),
+              services: [],
+              error: isLvsError(e) ? { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } : { code: 'LVS_INTERNAL', message: String(e) },
+            };
+          } finally {
+            this.opts.onIdle?.(d.name);
+          }
+        }),
+      ),
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.hosts.values()].map((h) => h.close()));
+    this.hosts.clear();
+  }
+}
