@@ -1,0 +1,198 @@
+/**
+ * The engine's orchestration (plan, apply, destroy across directors) against the in-memory director: lock, round
+ * trips, partial failure, the kernel carrying on past a rejected line, drain order, the ownership record. Each of
+ * these behaviours is also proven on the real kernel by the lab tests.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseSave } from '../../../providers/ipvs/parse-save.ts';
+import { serviceId } from '../../../providers/ipvs/model.ts';
+import type { DesiredDirector } from '../../../providers/ipvs/plan.ts';
+import { parseRecord } from '../../../providers/ipvs/record.ts';
+import { applyStack, planStack } from '../../../providers/ipvs/run-stack.ts';
+import { FakeDirector, FakeDirectorHost, fakeFleet } from './fake-director-host.ts';
+
+const WEB = '-A -t 198.51.100.10:80 -s rr\n-a -t 198.51.100.10:80 -r 192.0.2.11:8080 -m -w 1\n-a -t 198.51.100.10:80 -r 192.0.2.12:8080 -m -w 1\n';
+const DNS = '-A -u 198.51.100.10:53 -s rr\n-a -u 198.51.100.10:53 -r 192.0.2.21:53 -m -w 1\n-a -u 198.51.100.10:53 -r 192.0.2.22:53 -m -w 1\n';
+const WEB_ID = 'tcp 198.51.100.10:80';
+const DNS_ID = 'udp 198.51.100.10:53';
+
+function desired(name: string, text: string): DesiredDirector {
+  const table = parseSave(text, 'test');
+  return {
+    name,
+    target: { name, transport: 'local' },
+    table,
+    paths: new Map(table.services.map((s) => [serviceId(s.key), `web/${name}/${s.key.kind === 'addr' ? s.key.protocol : 'fwm'}`])),
+  };
+}
+
+function recordOf(d: FakeDirector) {
+  return parseRecord(d.records.get('web'), 'web', 'lb1');
+}
+
+describe('plan and apply through the director seam', () => {
+  it('plans in one round trip and changes nothing', async () => {
+    // GIVEN an empty director
+    const lb1 = new FakeDirector();
+    const fleet = fakeFleet({ lb1 });
+    // WHEN the stack is planned
+    const plan = await planStack([desired('lb1', WEB)], { stack: 'web', openHost: fleet.openHost });
+    // THEN the plan creates the service, the host answered once, and no batch ran
+    expect(plan.directors[0]!.changes.filter((c) => c.kind === 'service').map((c) => c.action)).toEqual(['create']);
+    expect(fleet.opened[0]!.roundTrips).toBe(1);
+    expect(lb1.batches).toEqual([]);
+  });
+
+  it('applies a new service in three round trips and records it as owned', async () => {
+    // GIVEN an empty director
+    const lb1 = new FakeDirector();
+    const fleet = fakeFleet({ lb1 });
+    // WHEN the stack is applied
+    const report = await applyStack([desired('lb1', WEB)], { stack: 'web', openHost: fleet.openHost });
+    // THEN the kernel holds the service, the record owns it with its path, and the host answered three times
+    expect(report.outcomes[0]!.status).toBe('applied');
+    expect(lb1.table).toEqual(parseSave(WEB, 'test'));
+    expect(recordOf(lb1)?.services[WEB_ID]).toMatchObject({ path: 'web/lb1/tcp' });
+    expect(recordOf(lb1)?.services[WEB_ID]?.['pending']).toBeUndefined();
+    expect(fleet.opened[0]!.roundTrips).toBe(3);
+  });
+
+  it('refuses a director locked by another run and changes nothing there', async () => {
+    // GIVEN a director whose lock another apply holds
+    const lb1 = new FakeDirector();
+    const other = new FakeDirectorHost({ name: 'lb1', transport: 'local' }, lb1);
+    await other.lock({ exclusive: true, waitSeconds: 0, holder: 'apply by ops@ci' });
+    // WHEN the stack is applied
+    const report = await applyStack([desired('lb1', WEB)], { stack: 'web', openHost: fakeFleet({ lb1 }).openHost });
+    // THEN the director fails with LVS_LOCKED naming the holder, and no batch ran
+    expect(report.outcomes[0]!.error).toMatchObject({ code: 'LVS_LOCKED' });
+    expect(report.outcomes[0]!.error!.message).toContain('apply by ops@ci');
+    expect(lb1.batches).toEqual([]);
+  });
+
+  it('applies the directors it reaches when another one is unreachable', async () => {
+    // GIVEN two directors, only lb1 reachable
+    const lb1 = new FakeDirector();
+    const fleet = fakeFleet({ lb1 });
+    // WHEN the stack is applied to both
+    const report = await applyStack([desired('lb1', WEB), desired('lb2', WEB)], { stack: 'web', openHost: fleet.openHost });
+    // THEN lb1 is applied and lb2 reports LVS_HOST_UNREACHABLE
+    const by = new Map(report.outcomes.map((o) => [o.director, o]));
+    expect(by.get('lb1')!.status).toBe('applied');
+    expect(by.get('lb2')!.error).toMatchObject({ code: 'LVS_HOST_UNREACHABLE' });
+  });
+
+  it('reports a line the kernel rejected, keeps what it accepted, and records only what is there', async () => {
+    // GIVEN a kernel that refuses every real server of the UDP service (`ipvsadm -R` carries on and exits 0)
+    const lb1 = new FakeDirector();
+    lb1.reject = (line) => (line.startsWith('-a -u') ? 'Memory allocation problem' : undefined);
+    // WHEN both services are applied
+    const report = await applyStack([desired('lb1', WEB + DNS)], { stack: 'web', openHost: fakeFleet({ lb1 }).openHost });
+    // THEN the apply fails verification, says what ipvsadm said, and the TCP service is fully there
+    const outcome = report.outcomes[0]!;
+    expect(outcome.error).toMatchObject({ code: 'LVS_VERIFY_FAILED' });
+    expect(outcome.restoreOutput).toContain('Memory allocation problem');
+    expect(outcome.residual.map((c) => `${c.action} ${c.kind} ${c.serviceId}`)).toEqual([
+      `create destination ${DNS_ID}`,
+      `create destination ${DNS_ID}`,
+    ]);
+    expect(lb1.table.services.find((s) => serviceId(s.key) === WEB_ID)?.destinations).toHaveLength(2);
+    // AND the record owns both services, as they really are (the UDP one without real servers)
+    expect(Object.keys(recordOf(lb1)!.services).sort()).toEqual([WEB_ID, DNS_ID].sort());
+  });
+
+  it('fails verification when the kernel holds something else than the batch asked for', async () => {
+    // GIVEN a kernel that accepts the batch but ends up with another weight on one real server
+    const lb1 = new FakeDirector();
+    lb1.afterBatch = () => {
+      lb1.table = parseSave(WEB.replace('192.0.2.12:8080 -m -w 1', '192.0.2.12:8080 -m -w 7'), 'tampered');
+    };
+    // WHEN the stack is applied
+    const report = await applyStack([desired('lb1', WEB)], { stack: 'web', openHost: fakeFleet({ lb1 }).openHost });
+    // THEN the read-back finds the one difference and the apply fails with LVS_VERIFY_FAILED
+    expect(report.outcomes[0]!.error).toMatchObject({ code: 'LVS_VERIFY_FAILED' });
+    expect(report.outcomes[0]!.residual.map((c) => `${c.action} ${c.kind}`)).toEqual(['update destination']);
+  });
+});
+
+describe('drain', () => {
+  it('sets a removed real server to weight 0, waits for its connections, then deletes it', async () => {
+    // GIVEN an owned service whose real server 192.0.2.12 still has connections, which end after the first look
+    const lb1 = new FakeDirector();
+    const fleet = fakeFleet({ lb1 });
+    await applyStack([desired('lb1', WEB)], { stack: 'web', openHost: fleet.openHost });
+    lb1.batches.length = 0;
+    const busy = `${WEB_ID} -> 192.0.2.12:8080`;
+    lb1.connections.set(busy, 5);
+    let looks = 0;
+    lb1.onCounters = () => {
+      if (++looks > 1) lb1.connections.set(busy, 0);
+    };
+    // WHEN the app drops that real server
+    const keep = WEB.split('\n').filter((l) => !l.includes('192.0.2.12')).join('\n');
+    const report = await applyStack([desired('lb1', keep)], { stack: 'web', openHost: fleet.openHost, drainTimeout: 10 });
+    // THEN the first batch sets its weight to 0, the counters are read until it is idle, and the second batch deletes it
+    expect(report.outcomes[0]!.status).toBe('applied');
+    expect(lb1.batches).toEqual([
+      ['-e -t 198.51.100.10:80 -r 192.0.2.12:8080 -m -w 0'],
+      ['-d -t 198.51.100.10:80 -r 192.0.2.12:8080'],
+    ]);
+    expect(looks).toBe(2);
+  });
+
+  it('deletes a UDP real server at once, without draining', async () => {
+    // GIVEN an owned UDP service with connections on a real server
+    const lb1 = new FakeDirector();
+    const fleet = fakeFleet({ lb1 });
+    await applyStack([desired('lb1', DNS)], { stack: 'web', openHost: fleet.openHost });
+    lb1.batches.length = 0;
+    lb1.connections.set(`${DNS_ID} -> 192.0.2.22:53`, 5);
+    // WHEN the app drops it
+    const keep = DNS.split('\n').filter((l) => !l.includes('192.0.2.22')).join('\n');
+    const report = await applyStack([desired('lb1', keep)], { stack: 'web', openHost: fleet.openHost });
+    // THEN one batch deletes it
+    expect(report.outcomes[0]!.status).toBe('applied');
+    expect(lb1.batches).toEqual([['-d -u 198.51.100.10:53 -r 192.0.2.22:53']]);
+  });
+});
+
+describe('ownership record', () => {
+  it('owns what a lost connection left behind, and rebuilds the record on the next apply', async () => {
+    // GIVEN an apply whose connection drops right after the batch
+    const lb1 = new FakeDirector();
+    lb1.dropAfterBatch = true;
+    const first = await applyStack([desired('lb1', WEB)], { stack: 'web', openHost: fakeFleet({ lb1 }).openHost });
+    expect(first.outcomes[0]!.error).toMatchObject({ code: 'LVS_CONNECTION_LOST' });
+    // THEN the service it created is recorded as pending
+    expect(recordOf(lb1)?.services[WEB_ID]?.['pending']).toBe(true);
+    // WHEN the stack is applied again, without --adopt
+    const second = await applyStack([desired('lb1', WEB)], { stack: 'web', openHost: fakeFleet({ lb1 }).openHost });
+    // THEN nothing conflicts, nothing changes, and the record owns the service with its hash
+    expect(second.outcomes[0]!.status).toBe('unchanged');
+    expect(recordOf(lb1)?.services[WEB_ID]?.['pending']).toBeUndefined();
+    expect(recordOf(lb1)?.services[WEB_ID]?.['h']).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('leaves a service the stack does not own alone and reports it as a conflict', async () => {
+    // GIVEN a director where the declared service already exists, owned by no stack
+    const lb1 = new FakeDirector(WEB);
+    // WHEN the stack is applied without --adopt
+    const report = await applyStack([desired('lb1', WEB)], { stack: 'web', openHost: fakeFleet({ lb1 }).openHost });
+    // THEN it fails with LVS_NOT_OWNED and no batch ran
+    expect(report.outcomes[0]!.error).toMatchObject({ code: 'LVS_NOT_OWNED' });
+    expect(lb1.batches).toEqual([]);
+  });
+
+  it('destroy removes the owned services and the record', async () => {
+    // GIVEN an applied stack
+    const lb1 = new FakeDirector();
+    await applyStack([desired('lb1', WEB)], { stack: 'web', openHost: fakeFleet({ lb1 }).openHost });
+    // WHEN it is destroyed
+    const empty = { ...desired('lb1', ''), paths: new Map<string, string>() };
+    const report = await applyStack([empty], { stack: 'web', destroy: true, openHost: fakeFleet({ lb1 }).openHost });
+    // THEN the table is empty and the record is gone
+    expect(report.outcomes[0]!.status).toBe('applied');
+    expect(lb1.table.services).toEqual([]);
+    expect(lb1.records.has('web')).toBe(false);
+  });
+});
