@@ -30,7 +30,7 @@ import { destinationId, serviceId, type Service, type ServiceKey, type Table, no
 import { parseProcIpvs, type ProcDigest, type ProcService } from './parse-proc.ts';
 import { parseSave } from './parse-save.ts';
 import { parseThresholds } from './parse-list.ts';
-import { parseRecord, type OwnershipRecord } from './record.ts';
+import { parseRecord, type FastState, type OwnershipRecord } from './record.ts';
 import { renderServiceKey, renderTable } from './render-restore.ts';
 import { section, splitSections, stackFile, writeFileCommand } from './host-script.ts';
 import { shQuote } from './shell-quote.ts';
@@ -42,12 +42,7 @@ import type { HostSession } from './transport.ts';
 export const FAST_VERIFY_MAX_SERVICES = 100;
 
 /** What a record keeps for the fast path. */
-export interface FastState {
-  /** procFingerprint of /proc/net/ip_vs right after the verified apply. */
-  readonly proc: string;
-  /** sha256 of `<stack>.table`. */
-  readonly table: string;
-}
+export type { FastState } from './record.ts';
 
 /** What a fast read found and trusts; kept with the open director for the fast verification. */
 export interface FastContext {
@@ -141,8 +136,7 @@ export function removeTableChunk(stack: string): string {
 
 /** The fast state of a record, if it has a well-formed one. */
 export function fastStateOf(record: OwnershipRecord | undefined): FastState | undefined {
-  const f = record?.['fast'] as { proc?: unknown; table?: unknown } | undefined;
-  return f && typeof f.proc === 'string' && typeof f.table === 'string' ? { proc: f.proc, table: f.table } : undefined;
+  return record?.fast;
 }
 
 /** /proc's name for a service: the serviceId without the family of a firewall mark. */

@@ -4,6 +4,7 @@
  * Text, JSON and Markdown are renderings of this one object.
  */
 import { diffTables, renderBatch, type Change } from './diff.ts';
+import { DEFAULT_DRAIN_SECONDS, drainItems } from './drain.ts';
 import { LvsError } from './errors.ts';
 import { serviceHash, type LiveState } from './read-live.ts';
 import { destinationId, serviceId, type Destination, type Service, type ServiceKey, type Table } from './model.ts';
@@ -104,23 +105,7 @@ export interface PlanOptions {
   readonly targets?: readonly string[];
 }
 
-export const DEFAULT_DRAIN_SECONDS = 30;
-
-/** The real servers a set of changes removes from TCP, SCTP and firewall-mark services (UDP leaves at once). */
-export function drainItems(changes: readonly Change[]): DrainItem[] {
-  const items: DrainItem[] = [];
-  for (const c of changes) {
-    if (c.action !== 'delete' || c.replace || c.serviceId.startsWith('udp ')) continue;
-    if (c.kind === 'destination') {
-      items.push({ serviceId: c.serviceId, serviceKey: c.serviceKey, destinationId: c.destinationId, destination: c.before! });
-    } else {
-      for (const d of c.before?.destinations ?? []) {
-        items.push({ serviceId: c.serviceId, serviceKey: c.serviceKey, destinationId: destinationId(d), destination: d });
-      }
-    }
-  }
-  return items;
-}
+export { DEFAULT_DRAIN_SECONDS, drainItems };
 
 /** True when a construct path is one of the targets or lies under one (`web/lb1/http` is under `web/lb1`). */
 export function pathIsTargeted(path: string, targets: readonly string[]): boolean {
@@ -192,9 +177,9 @@ export function planDirector(
   const drift: string[] = [];
   for (const [id, entry] of Object.entries(recorded)) {
     const svc = liveById.get(id);
-    const applied = (entry as { h?: unknown }).h;
+    const applied = entry.h;
     // A pending entry (written before a batch that never finished) is not drift when its service is missing.
-    if ((entry as { pending?: unknown }).pending === true && !svc) continue;
+    if (entry.pending === true && !svc) continue;
     if (!svc || (typeof applied === 'string' && applied !== serviceHash(svc))) drift.push(id);
   }
 

@@ -8,19 +8,45 @@ import { LvsError } from './errors.ts';
 
 export const RECORD_FORMAT = 1;
 
+/**
+ * One owned service. `h` (its hash when the record was written) and `pending` (created by a batch not verified yet)
+ * are ignored when malformed, as a missing one is: the next apply rewrites the entry.
+ */
+const ownedServiceSchema = z
+  .object({
+    /** The construct path that declared it. */
+    path: z.string(),
+    /** serviceHash of the service as verified. */
+    h: z.string().optional().catch(undefined),
+    /** Written before the batch that creates it; no hash yet. */
+    pending: z.boolean().optional().catch(undefined),
+  })
+  .passthrough();
+
+/** What `--refresh=false` trusts (see fast-path.ts); ignored when malformed. */
+const fastStateSchema = z.object({
+  /** The /proc/net/ip_vs fingerprint right after the verified apply. */
+  proc: z.string(),
+  /** sha256 of `<stack>.table`. */
+  table: z.string(),
+});
+
 const recordSchema = z
   .object({
     format: z.number().int(),
     stack: z.string(),
     director: z.string(),
     updated: z.string(),
-    /** serviceId → the construct path that declared it. */
-    services: z.record(z.string(), z.object({ path: z.string() }).passthrough()),
+    /** serviceId → the owned service. */
+    services: z.record(z.string(), ownedServiceSchema),
     /** sha256 of the canonical live table right after the apply that wrote this record. */
     fingerprint: z.string().optional(),
+    fast: fastStateSchema.optional().catch(undefined),
   })
   .passthrough();
 
+export type OwnedService = z.infer<typeof ownedServiceSchema>;
+export type FastState = z.infer<typeof fastStateSchema>;
 export type OwnershipRecord = z.infer<typeof recordSchema>;
 
 export function emptyRecord(stack: string, director: string): OwnershipRecord {

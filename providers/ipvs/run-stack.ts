@@ -5,17 +5,18 @@
  */
 import { hostname, userInfo } from 'node:os';
 import pLimit from 'p-limit';
-import { diffTables, renderBatch, type Change } from './diff.ts';
-import { renderEditDestination } from './render-restore.ts';
+import { diffTables, type Change } from './diff.ts';
 import { LvsError, isLvsError } from './errors.ts';
-import { normalizeTable, serviceId, type Service } from './model.ts';
+import type { Service } from './model.ts';
 import type { HostFacts } from './host-setup.ts';
 import { pathIsTargeted, planDirector, PLAN_FORMAT, type DesiredDirector, type DirectorPlan, type Plan, type PlanOptions } from './plan.ts';
-import { serviceHash, tableFingerprint, type LiveState } from './read-live.ts';
-import { RECORD_FORMAT, type OwnershipRecord } from './record.ts';
+import { tableFingerprint, type LiveState } from './read-live.ts';
 import { describeTarget, type SessionOptions } from './transport.ts';
+import { drainBatches, waitForDrain } from './drain.ts';
+import { pendingRecord, recordAfter, sameRecord } from './ownership.ts';
+import { verifyApply } from './verify.ts';
 import { capabilityError, missingCapabilities, needsIpvsadmHelp, type Capabilities } from './capabilities.ts';
-import { fastStateOf, ownedTable, sha256, storedTableText, procShowsAll, type FastContext } from './fast-path.ts';
+import { fastStateOf, ownedTable, sha256, storedTableText, type FastContext } from './fast-path.ts';
 import type { DirectorHost, OpenDirectorHost } from './host/director-host.ts';
 import { openShDirectorHost } from './host/sh-director-host.ts';
 
@@ -226,66 +227,6 @@ export async function planStack(directors: readonly DesiredDirector[], opts: Run
   return makePlan(opts.stack, opts.mode ?? (opts.refreshOnly ? 'refresh-only' : 'apply'), plans);
 }
 
-/** Builds the ownership record from what is really on the director after the batch. */
-function recordAfter(stack: string, plan: DirectorPlan, live: LiveState, previous: OwnershipRecord | undefined): OwnershipRecord | undefined {
-  const liveById = new Map(live.table.services.map((s) => [serviceId(s.key), s]));
-  const services: OwnershipRecord['services'] = {};
-  const candidates = new Set([...Object.keys(plan.paths), ...Object.keys(previous?.services ?? {})]);
-  const untouched = new Set(plan.targeted?.untouched ?? []);
-  for (const id of candidates) {
-    const svc = liveById.get(id);
-    if (!svc) continue;
-    // A service outside --target keeps its entry as it was, so drift on it stays visible to the next plan.
-    const kept = untouched.has(id) ? previous?.services[id] : undefined;
-    services[id] = kept ?? { path: plan.paths[id] ?? previous?.services[id]?.path ?? id, h: serviceHash(svc) };
-  }
-  if (Object.keys(services).length === 0) return undefined;
-  return { format: RECORD_FORMAT, stack, director: plan.director, updated: new Date().toISOString(), services };
-}
-
-/**
- * Whether the read-back must list thresholds (a second full kernel dump, as costly as `ipvsadm -S -n`). Only when a
- * threshold is wanted, or was set before the batch, on a service the stack owns: every line of the batch writes the
- * thresholds it means (0 included), a real server the kernel creates starts at 0, and an edit the kernel rejects
- * leaves a difference `ipvsadm -S -n` shows (weight, method). A hand edit of only a threshold in the moment between
- * the batch and the read-back is the one thing this does not see; the next plan's full read does.
- */
-/** The live services (before the batch) that the stack owned or is taking over. */
-function ownedBefore(plan: DirectorPlan, before: LiveState): Service[] {
-  const owned = new Set([...Object.keys(plan.paths), ...Object.keys(before.record?.services ?? {})]);
-  return before.table.services.filter((s) => owned.has(serviceId(s.key)));
-}
-
-function thresholdsMatter(plan: DirectorPlan, before: LiveState): boolean {
-  const hasThresholds = (svcs: readonly Service[]) => svcs.some((s) => s.destinations.some((d) => d.upperThreshold > 0 || d.lowerThreshold > 0));
-  const owned = new Set([...Object.keys(plan.paths), ...Object.keys(before.record?.services ?? {})]);
-  return hasThresholds(plan.desired.services) || hasThresholds(before.table.services.filter((s) => owned.has(serviceId(s.key))));
-}
-
-/**
- * The record to write before the batch when the plan creates services the stack does not own yet: the previous
- * entries plus one `pending` entry (no hash) per new service. Undefined when nothing new is created.
- */
-function pendingRecord(stack: string, plan: DirectorPlan, previous: OwnershipRecord | undefined): OwnershipRecord | undefined {
-  const created = plan.changes.filter((c) => c.kind === 'service' && c.action === 'create' && !previous?.services[c.serviceId]);
-  if (created.length === 0) return undefined;
-  const services: OwnershipRecord['services'] = { ...(previous?.services ?? {}) };
-  for (const c of created) services[c.serviceId] = { path: plan.paths[c.serviceId] ?? c.serviceId, pending: true };
-  // The fast-path state describes the table before this batch: a pending record carries none.
-  return { format: RECORD_FORMAT, stack, director: plan.director, updated: new Date().toISOString(), services };
-}
-
-function sameRecord(a: OwnershipRecord | undefined, b: OwnershipRecord | undefined): boolean {
-  if (!a || !b) return a === b;
-  const ka = Object.keys(a.services).sort();
-  const kb = Object.keys(b.services).sort();
-  return (
-    ka.length === kb.length &&
-    ka.every((k, i) => k === kb[i] && a.services[k]?.path === b.services[k]?.path && a.services[k]?.['h'] === b.services[k]?.['h']) &&
-    JSON.stringify(fastStateOf(a)) === JSON.stringify(fastStateOf(b))
-  );
-}
-
 /** Carries out one director's plan in its open session: batch, read-back, verification, ownership record. */
 async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: RunOptions): Promise<DirectorOutcome> {
   const started = performance.now();
@@ -332,52 +273,19 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
     let batchDone: Promise<void> | undefined;
     if (plan.drain.length > 0) {
       // Graceful: weight 0 first so no new connection arrives, wait for the old ones, then delete.
-      const held = new Set(plan.drain.map((d) => `${d.serviceId} -> ${d.destinationId}`));
-      const heldServices = new Set(plan.drain.map((d) => d.serviceId));
-      const isHeld = (c: Change): boolean =>
-        c.action === 'delete' && !c.replace && (c.kind === 'service' ? heldServices.has(c.serviceId) : held.has(`${c.serviceId} -> ${c.destinationId}`));
-      const first = plan.changes.filter((c) => !isHeld(c));
-      const zero = plan.drain.map((d) => renderEditDestination(d.serviceKey, { ...d.destination, weight: 0 }));
-      opts.onProgress?.(plan.director, `applying ${first.length} change(s); draining ${plan.drain.length} real server(s)`);
-      await runBatch(renderBatch(first) + zero.map((l) => `${l}\n`).join(''));
-      await waitForDrain(host, plan, opts);
-      await runBatch(renderBatch(plan.changes.filter(isHeld)));
+      const batches = drainBatches(plan);
+      opts.onProgress?.(plan.director, `applying ${batches.firstCount} change(s); draining ${plan.drain.length} real server(s)`);
+      await runBatch(batches.first);
+      await waitForDrain(host, plan, opts.onProgress);
+      await runBatch(batches.held);
     } else {
       opts.onProgress?.(plan.director, `applying ${plan.changes.length} change(s)`);
       batchDone = host.applyBatch(plan.batch, { carry: true }).then(noteRestore);
       batchDone.catch(() => undefined); // the verification read that carries it fails the same way, and is awaited
     }
-    let verified = false;
-    if (open.fast && plan.drain.length === 0) {
-      opts.onProgress?.(plan.director, 'verifying: /proc/net/ip_vs and the changed services');
-      const v = await host.verifyFast(open.fast, plan.changes, plan.desired);
-      if (v.ok) {
-        live = { ...open.live, table: v.owned };
-        procAfter = v.proc;
-        verified = true;
-      } else {
-        opts.onProgress?.(plan.director, `fast verification not possible (${v.reason})`);
-      }
-    }
-    if (!verified && procShowsAll(plan.desired.services) && procShowsAll(ownedBefore(plan, open.live))) {
-      // Every attribute of the owned services shows in /proc/net/ip_vs: one cheap read verifies them exactly.
-      opts.onProgress?.(plan.director, 'verifying: reading /proc/net/ip_vs back');
-      const desiredIds = new Set(plan.desired.services.map((s) => serviceId(s.key)));
-      const dropped = ownedBefore(plan, open.live).map((s) => serviceId(s.key)).filter((id) => !desiredIds.has(id));
-      const check = await host.verifyByProc(plan.desired, dropped, open.live.table.services.length + plan.desired.services.length);
-      if (check.ok) {
-        const others = open.live.table.services.filter((s) => !desiredIds.has(serviceId(s.key)) && !dropped.includes(serviceId(s.key)));
-        live = { ...open.live, table: normalizeTable({ services: [...others, ...plan.desired.services] }) };
-        procAfter = check.proc;
-        verified = true;
-      } else {
-        opts.onProgress?.(plan.director, `reading the whole table to report it exactly (${check.reason})`);
-      }
-    }
-    if (!verified) {
-      opts.onProgress?.(plan.director, 'verifying: reading the table back');
-      live = await host.readLive(opts.stack, { record: false, thresholds: thresholdsMatter(plan, open.live) });
-    }
+    const verified = await verifyApply(host, opts.stack, plan, open.live, open.fast, opts.onProgress);
+    live = verified.live;
+    procAfter = verified.procAfter;
     await batchDone;
   } else if (open.fast) {
     procAfter = open.live.fingerprint.slice('proc:'.length);
@@ -430,26 +338,6 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
   // The table is verified: save it (the whole of it) where the distribution restores it at boot.
   if ((await host.saveRules(setup)) === 'written') opts.onProgress?.(plan.director, 'saved the table for the next boot');
   return { director: plan.director, status: plan.batch.trim() === '' && setup.length === 0 ? 'unchanged' : 'applied', residual, restoreOutput, seconds: seconds() };
-}
-
-/** Polls `ipvsadm -L -n` until every drained real server has no connections left, or the drain timeout passes. */
-async function waitForDrain(host: DirectorHost, plan: DirectorPlan, opts: RunOptions): Promise<void> {
-  const deadline = performance.now() + plan.drainTimeout * 1000;
-  const keys = plan.drain.map((d) => `${d.serviceId} -> ${d.destinationId}`);
-  for (;;) {
-    const counters = await host.readCounters(plan.director);
-    const busy = keys.filter((k) => {
-      const c = counters.get(k);
-      return c !== undefined && c.activeConns + c.inactiveConns > 0;
-    });
-    if (busy.length === 0) return;
-    if (performance.now() >= deadline) {
-      opts.onProgress?.(plan.director, `drain timeout (${plan.drainTimeout} s): ${busy.length} real server(s) still had connections`);
-      return;
-    }
-    opts.onProgress?.(plan.director, `draining: ${busy.length} real server(s) still have connections`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
 }
 
 export interface ApplyOptions extends RunOptions {

@@ -1,4 +1,5 @@
 import { gzipSync } from 'node:zlib';
+import { parseRecord } from '../../../providers/ipvs/record.ts';
 import { describe, expect, it } from 'vitest';
 import { decodeSection, fastReadChunk, fastStateOf, listingMismatch, procAgrees, writeTableChunk } from '../../../providers/ipvs/fast-path.ts';
 import type { Service } from '../../../providers/ipvs/model.ts';
@@ -53,8 +54,9 @@ describe('fast path', () => {
 
   it('reads the fast state of a record only when it is well formed', () => {
     const base = { format: 1, stack: 's', director: 'd', updated: '', services: {} };
-    expect(fastStateOf({ ...base, fast: { proc: 'p', table: 't' } })).toEqual({ proc: 'p', table: 't' });
-    expect(fastStateOf({ ...base, fast: { proc: 1 } })).toBeUndefined();
-    expect(fastStateOf(base)).toBeUndefined();
+    const read = (r: object) => parseRecord(JSON.stringify(r), 's', 'd');
+    expect(fastStateOf(read({ ...base, fast: { proc: 'p', table: 't' } }))).toEqual({ proc: 'p', table: 't' });
+    expect(fastStateOf(read({ ...base, fast: { proc: 1 } }))).toBeUndefined();
+    expect(fastStateOf(read(base))).toBeUndefined();
   });
 });
