@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { LvsError } from '../providers/ipvs/errors.ts';
-import { shellJoin, shellQuote } from './shell-quote.ts';
+import { shJoin, shQuote } from '../providers/ipvs/shell-quote.ts';
 import { type LabState, findDirector, readLabState } from './state.ts';
 
 export interface LabExecOptions {
@@ -40,7 +40,7 @@ export async function labExec(
 ): Promise<LabExecResult> {
   const state = opts.state ?? (await requireLabState(opts.dir));
   const d = findDirector(state, director);
-  const remote = typeof command === 'string' ? `sh -c ${shellQuote(command)}` : shellJoin(command);
+  const remote = typeof command === 'string' ? `sh -c ${shQuote(command)}` : shJoin(command);
   const r = await execa('ssh', ['-F', state.sshConfig, d.alias, '--', remote], {
     input: opts.input ?? '',
     reject: false,

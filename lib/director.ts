@@ -4,7 +4,8 @@ import { SAFE_NAME, intOutOf } from './private/checks.ts';
 import { unknownKey } from './private/keys.ts';
 import { LvsResource } from './private/lvs-resource.ts';
 import { FORMAT_VERSION } from './format-version.ts';
-import { LvsStack } from './lvs-stack.ts';
+import type { LvsStack } from './lvs-stack.ts';
+import { isLvsStack } from './private/stacks.ts';
 import { VirtualService, type VirtualServiceProps } from './virtual-service.ts';
 import { ValidationError } from './validation-error.ts';
 
@@ -138,7 +139,7 @@ export class Director extends Construct {
     super(scope, id);
     const path = this.node.path;
     const fail = (message: string): never => ValidationError.fail(path, message);
-    if (!(scope instanceof LvsStack)) fail('a Director belongs directly to an LvsStack');
+    if (!isLvsStack(scope)) fail('a Director belongs directly to an LvsStack');
     if (props === null || typeof props !== 'object' || Array.isArray(props)) fail(`props must be an object with ssh or local; got ${describe(props)}`);
     const unknown = unknownKey('a Director', props, ['ssh', 'local', 'name', 'setup']);
     if (unknown) fail(unknown);

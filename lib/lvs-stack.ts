@@ -4,6 +4,7 @@ import { Director } from './director.ts';
 import { describe } from './private/address.ts';
 import { SAFE_NAME } from './private/checks.ts';
 import { LvsResource } from './private/lvs-resource.ts';
+import { markLvsStack } from './private/stacks.ts';
 import { ValidationError, type ValidationProblem } from './validation-error.ts';
 
 /**
@@ -21,6 +22,7 @@ export class LvsStack extends TerraformStack {
       ValidationError.fail(id, `stack name must match ${SAFE_NAME} (it names a directory and a file on each host); got ${describe(id)}`);
     }
     super(scope, id);
+    markLvsStack(this);
     // A relative state path keeps cdk.tf.json independent of the directory synth ran in.
     new LocalBackend(this, { path: `terraform.${id}.tfstate` });
     this.node.addValidation({ validate: () => this.validateDirectors() });

@@ -2,13 +2,14 @@ import { Construct } from 'constructs';
 import { Forwarding } from './forwarding.ts';
 import { describe, notUnicast, parseAddress } from './private/address.ts';
 import { intOutOf } from './private/checks.ts';
+import { INT_MAX } from './private/limits.ts';
 import { notAnObject, unknownKey } from './private/keys.ts';
 import { ValidationError } from './validation-error.ts';
 
 /** The largest threshold ipvsadm accepts (`-x`, `-y`: 0..INT_MAX). */
-export const MAX_THRESHOLD = 2_147_483_647;
+export const MAX_THRESHOLD = INT_MAX;
 /** The largest real-server weight the kernel and ipvsadm accept (INT_MAX; measured: 2147483648 is refused). */
-export const MAX_WEIGHT = 2_147_483_647;
+export const MAX_WEIGHT = INT_MAX;
 
 /** One real server (an IPVS destination). Unset fields take the pool's defaults. */
 export interface RealServerProps {

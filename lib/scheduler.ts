@@ -1,5 +1,6 @@
 import { describe } from './private/address.ts';
 import { closest, notAnObject, unknownKey } from './private/keys.ts';
+import { FLAG_BITS as LIMIT_FLAG_BITS } from './private/limits.ts';
 import { ValidationError } from './validation-error.ts';
 
 /** A scheduler flag as the kernel stores it: one of three bits. */
@@ -41,15 +42,7 @@ const NAME = /^[a-z0-9_]{1,15}$/;
  * `Scheduler.of` accepts these names only, so that a typo (`rrr`) is refused here rather than by the kernel at apply.
  */
 export const KERNEL_SCHEDULERS: readonly string[] = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'];
-const FLAG_BITS: Readonly<Record<SchedulerFlagName, SchedulerFlagBit>> = {
-  'flag-1': 'flag-1',
-  'flag-2': 'flag-2',
-  'flag-3': 'flag-3',
-  'sh-fallback': 'flag-1',
-  'sh-port': 'flag-2',
-  'mh-fallback': 'flag-1',
-  'mh-port': 'flag-2',
-};
+const FLAG_BITS: Readonly<Record<SchedulerFlagName, SchedulerFlagBit>> = LIMIT_FLAG_BITS;
 
 /**
  * How a virtual service picks a real server (`ipvsadm -s`), with its flags. Static members cover every scheduler of

@@ -7,11 +7,12 @@ import { unknownKey } from './private/keys.ts';
 import { LvsResource } from './private/lvs-resource.ts';
 import { Protocol } from './protocol.ts';
 import { RealServerPool, type RealServer, type RealServerProps } from './real-server-pool.ts';
+import { MAX_PERSISTENCE_TIMEOUT } from './private/limits.ts';
 import { Scheduler } from './scheduler.ts';
 import { ValidationError } from './validation-error.ts';
 
 /** ipvsadm's bound on `-p TIMEOUT` (MAX_TIMEOUT: 31 days, in seconds). */
-export const MAX_PERSISTENCE_TIMEOUT = 86_400 * 31;
+export { MAX_PERSISTENCE_TIMEOUT };
 
 /** Client affinity (`ipvsadm -p [timeout] -M netmask`). */
 export interface PersistenceProps {

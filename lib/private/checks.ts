@@ -6,5 +6,4 @@ export function intOutOf(what: string, value: unknown, min: number, max: number,
   return `${what} must be an integer ${min}..${max}${hint}; got ${describe(value)}`;
 }
 
-/** Characters safe in a shell word and a file name: the rule for director and stack names. */
-export const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+export { SAFE_NAME } from './limits.ts';

@@ -16,7 +16,8 @@
  *   its own list (1.26 and 1.27 list rr…nq; later releases add fo, ovf, mh) is reported by `doctor`, not enforced.
  */
 import { LvsError } from './errors.ts';
-import { MODULE_NAME, modulesNeeded, moduleProbe } from './doctor.ts';
+import { requiredModules as modulesNeeded } from './limits.ts';
+import { shQuote } from './shell-quote.ts';
 import { section, splitSections } from './host-script.ts';
 import { serviceId, type Service, type Table } from './model.ts';
 import { describeTarget, type HostSession, type HostTarget } from './transport.ts';
@@ -64,6 +65,26 @@ export interface Capabilities {
   /** The modules asked about, by name. */
   readonly modules: ReadonlyMap<string, ModuleState>;
 }
+
+/**
+ * One line of `sh` that prints `module_<m>=loaded|builtin|available|unreadable|disabled|missing` for a module whose
+ * name has been checked against /^ip_vs(_[a-z0-9_]+)?$/. Expects `$lvs_mods` (the running kernel's module directory).
+ * `modprobe -n` succeeds from modules.dep alone, even when the .ko file is gone or empty (measured on 6.1 with kmod
+ * 30): so the dry run's `insmod PATH` lines are checked for a non-empty file, and an `install /bin/false` rule (a
+ * module disabled in /etc/modprobe.d) is reported as such.
+ */
+export function moduleProbe(m: string): string {
+  return (
+    `if [ -d /sys/module/${m} ]; then echo "module_${m}=loaded"; elif grep -qs "/${m}.ko" "$lvs_mods/modules.builtin"; then echo "module_${m}=builtin"; ` +
+    `elif lvs_out=$(modprobe -n -v ${shQuote(m)} 2>/dev/null); then lvs_st=available; ` +
+    `for lvs_ko in $(printf '%s\\n' "$lvs_out" | awk '$1 == "insmod" { print $2 }'); do [ -s "$lvs_ko" ] || lvs_st=unreadable; done; ` +
+    `case "$lvs_out" in *"install /bin/false"*|*"install /bin/true"*|*"install /usr/bin/false"*|*"install /usr/bin/true"*) lvs_st=disabled ;; esac; ` +
+    `echo "module_${m}=$lvs_st"; else echo "module_${m}=missing"; fi`
+  );
+}
+
+/** Module names that may reach a host script. */
+export const MODULE_NAME = /^ip_vs(_[a-z0-9_]+)?$/;
 
 /** The modules whose state the capability read asks for: those the table needs (see doctor's `modulesNeeded`). */
 export function capabilityModules(table: Table): string[] {

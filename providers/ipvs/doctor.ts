@@ -3,9 +3,9 @@
  * uses, as a checklist with a fix for each failure. One chunk gathers every fact as `key=value` lines; the checks
  * are pure functions of those facts and of the services the app declares.
  */
-import { shQuote } from './shell-quote.ts';
+import { requiredModules } from './limits.ts';
 import { SCHEDULERS, type Table } from './model.ts';
-import { describeCapabilities, missingCapabilities, type Capabilities } from './capabilities.ts';
+import { MODULE_NAME, describeCapabilities, missingCapabilities, moduleProbe, type Capabilities } from './capabilities.ts';
 
 export type CheckStatus = 'ok' | 'fail' | 'warn' | 'info';
 
@@ -19,35 +19,10 @@ export interface Check {
   readonly blocking: boolean;
 }
 
-/** Kernel modules a table needs on the director, by feature. */
-export function modulesNeeded(table: Table): string[] {
-  const mods = new Set<string>(['ip_vs']);
-  for (const s of table.services) {
-    mods.add(`ip_vs_${s.config.scheduler}`);
-    if (s.config.persistenceEngine) mods.add(`ip_vs_pe_${s.config.persistenceEngine}`);
-  }
-  return [...mods].sort();
-}
+/** Kernel modules a table needs on the director (the same list host set-up loads at boot). */
+export const modulesNeeded = requiredModules;
 
-/**
- * One line of `sh` that prints `module_<m>=loaded|builtin|available|unreadable|disabled|missing` for a module whose
- * name has been checked against /^ip_vs(_[a-z0-9_]+)?$/. Expects `$lvs_mods` (the running kernel's module directory).
- * `modprobe -n` succeeds from modules.dep alone, even when the .ko file is gone or empty (measured on 6.1 with kmod
- * 30): so the dry run's `insmod PATH` lines are checked for a non-empty file, and an `install /bin/false` rule (a
- * module disabled in /etc/modprobe.d) is reported as such.
- */
-export function moduleProbe(m: string): string {
-  return (
-    `if [ -d /sys/module/${m} ]; then echo "module_${m}=loaded"; elif grep -qs "/${m}.ko" "$lvs_mods/modules.builtin"; then echo "module_${m}=builtin"; ` +
-    `elif lvs_out=$(modprobe -n -v ${shQuote(m)} 2>/dev/null); then lvs_st=available; ` +
-    `for lvs_ko in $(printf '%s\\n' "$lvs_out" | awk '$1 == "insmod" { print $2 }'); do [ -s "$lvs_ko" ] || lvs_st=unreadable; done; ` +
-    `case "$lvs_out" in *"install /bin/false"*|*"install /bin/true"*|*"install /usr/bin/false"*|*"install /usr/bin/true"*) lvs_st=disabled ;; esac; ` +
-    `echo "module_${m}=$lvs_st"; else echo "module_${m}=missing"; fi`
-  );
-}
-
-/** Module names that may reach a host script. */
-export const MODULE_NAME = /^ip_vs(_[a-z0-9_]+)?$/;
+export { MODULE_NAME, moduleProbe };
 
 /** The chunk that gathers the facts. Module names are checked against a fixed pattern before they reach it. */
 export function doctorChunk(modules: readonly string[]): string {

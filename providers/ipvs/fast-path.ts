@@ -23,6 +23,7 @@
  * Firewall-mark services (whose family /proc does not show), tunnel real servers (whose settings it does not show)
  * and large change sets fall back to the full read-back.
  */
+import { FLAG_BITS } from './limits.ts';
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import type { Change } from './diff.ts';
@@ -243,10 +244,6 @@ export async function readFast(session: HostSession, stack: string, expectedServ
   };
 }
 
-const FLAG_BITS: Readonly<Record<string, string>> = {
-  'flag-1': 'flag-1', 'flag-2': 'flag-2', 'flag-3': 'flag-3',
-  'sh-fallback': 'flag-1', 'sh-port': 'flag-2', 'mh-fallback': 'flag-1', 'mh-port': 'flag-2',
-};
 
 /** Why `ipvsadm -L -n SERVICE --thresholds` does not show the desired service, or undefined when it does. */
 export function listingMismatch(s: Service, text: string): string | undefined {

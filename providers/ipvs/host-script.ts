@@ -5,6 +5,7 @@
  * Sections of output are delimited by marker lines that carry the session's random tag, so that output printed by
  * the host (a hostile or broken `ipvsadm`) cannot forge a section.
  */
+import { SAFE_NAME } from './limits.ts';
 import { LvsError } from './errors.ts';
 import { gzipSync } from 'node:zlib';
 import { hereDoc, shQuote } from './shell-quote.ts';
@@ -12,16 +13,13 @@ import { hereDoc, shQuote } from './shell-quote.ts';
 /** Where lvsform keeps its files on a director: ownership records (`<stack>.json`) and the lock. */
 export const STATE_DIR = '/var/lib/lvsform';
 
-/** The rule for stack names (the same as the construct library's): they name a file in the state directory. */
-const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-
 /**
  * The quoted file name of a stack's record (or of its temporary file). A stack name comes from synthesized JSON or a
  * saved plan, both files a person can edit: one that could leave the state directory (`../x`) or is no plain file
  * name is refused here, at the one place every record path is built.
  */
 export function stackFile(stack: string, prefix = '', suffix = '.json'): string {
-  if (!STACK_NAME.test(stack)) {
+  if (!SAFE_NAME.test(stack)) {
     throw new LvsError('LVS_UNSAFE_VALUE', `stack name ${JSON.stringify(stack)} is not a plain file name`, {
       hint: 'A stack name is letters, digits, . _ - (up to 63, starting with a letter or digit); synthesize the app again or make a new plan.',
     });

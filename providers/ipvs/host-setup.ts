@@ -7,6 +7,7 @@
  * - the chunks that carry it out (`setupChunk` before the batch, `saveRulesChunk` after the verified batch).
  * Every path and value reaches the shell through `shQuote` or a quoted here-document.
  */
+import { requiredModules } from './limits.ts';
 import { LvsError } from './errors.ts';
 import { hereDoc, shQuote } from './shell-quote.ts';
 import { sectionLine, splitSections } from './host-script.ts';
@@ -84,15 +85,7 @@ export interface SetupItem {
   readonly via?: string;
 }
 
-/** The modules a table needs: ip_vs, one per scheduler, one per persistence engine. Sorted, unique. */
-export function requiredModules(table: Table): string[] {
-  const out = new Set<string>(['ip_vs']);
-  for (const s of table.services) {
-    out.add(`ip_vs_${s.config.scheduler}`);
-    if (s.config.persistenceEngine) out.add(`ip_vs_pe_${s.config.persistenceEngine}`);
-  }
-  return [...out].sort();
-}
+export { requiredModules };
 
 /** The forwarding sysctls NAT needs: IPv4 forwarding for IPv4 NAT services, IPv6 forwarding for IPv6 ones. */
 export function requiredSysctls(table: Table): string[] {

@@ -3,6 +3,7 @@
  * the canonical table, then write it as an lvsform app. `importTable` is the one place that knows the sources, so a
  * new one (a live director over a transport, adoption) is one more case here and one more option in the CLI.
  */
+import { MAX_PERSISTENCE_TIMEOUT, SAFE_NAME } from './limits.ts';
 import { readFile, stat } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import ipaddr from 'ipaddr.js';
@@ -35,7 +36,7 @@ export interface ImportedTable {
 }
 
 /** Stack and director names: they name directories and files on each host (the construct library's rule). */
-export const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+export { SAFE_NAME };
 
 async function readText(file: string, what: string): Promise<string> {
   try {
@@ -147,7 +148,6 @@ export function unsupportedServices(table: Table): string[] {
 }
 
 /** The construct library's longest persistence timeout (ipvsadm's -p bound, 31 days). */
-const MAX_PERSISTENCE_TIMEOUT = 86_400 * 31;
 
 /**
  * The construct library's rules that a table read from elsewhere can break (lib/virtual-service.ts and

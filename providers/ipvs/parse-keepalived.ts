@@ -16,6 +16,7 @@
  * (unbalanced braces, unterminated quotes, NUL bytes, absurd nesting or size) is an `LVS_PARSE_KEEPALIVED` error
  * naming the file and line.
  */
+import { INT_MAX, MAX_PERSISTENCE_TIMEOUT } from './limits.ts';
 import ipaddr from 'ipaddr.js';
 import { LvsError } from './errors.ts';
 import { keepalivedLines, type IncludeReader } from './keepalived-lines.ts';
@@ -47,8 +48,7 @@ export const MAX_KEEPALIVED_SERVICES = 65_536;
 
 const CODE = 'LVS_PARSE_KEEPALIVED';
 const UINT32_MAX = 4_294_967_295;
-const INT_MAX = 2_147_483_647;
-const MAX_PERSISTENCE = 86_400 * 31;
+const MAX_PERSISTENCE = MAX_PERSISTENCE_TIMEOUT;
 /** keepalived 2.2.7's list of scheduler names (`twos` needs a kernel newer than 6.1). */
 const KEEPALIVED_SCHEDULERS = new Set(['rr', 'wrr', 'lc', 'wlc', 'lblc', 'sh', 'mh', 'dh', 'fo', 'ovf', 'lblcr', 'sed', 'nq', 'twos']);
 /** Checker blocks of a real server. */

@@ -7,6 +7,7 @@
  * the default scheduler is wlc and the default forwarding method is direct routing; `ipvsadm -S` prints a
  * firewall mark above 2^31-1 as a negative number. Lines that ipvsadm or the kernel would refuse are errors here.
  */
+import { INT_MAX } from './limits.ts';
 import { LvsError } from './errors.ts';
 import { canonicalAddress, canonicalDottedMask, parsePort, splitHostPort } from './canonical.ts';
 import {
@@ -30,7 +31,6 @@ import {
   serviceId,
 } from './model.ts';
 
-const INT_MAX = 2 ** 31 - 1;
 
 /** Long options and their short equivalents, as ipvsadm 1.31's popt table names them. */
 const LONG: Readonly<Record<string, string>> = {

@@ -4,12 +4,12 @@
  * renderers and the apply read is checked here: a malformed plan is refused with the JSON path of the first problem
  * (LVS_PLAN_CORRUPT), never half-rendered or half-applied.
  */
+import { INT_MAX, SAFE_NAME } from './limits.ts';
 import { z } from 'zod';
 import { canonicalAddress } from './canonical.ts';
 
-const INT_MAX = 2 ** 31 - 1;
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
-const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'a name (letters, digits, . _ -)');
+const name = z.string().regex(SAFE_NAME, 'a name (letters, digits, . _ -)');
 const address = z.string().refine((a) => canonicalAddress(a) !== undefined, 'an IPv4 or IPv6 address');
 const text = z.string().max(1_000_000);
 
@@ -124,7 +124,7 @@ const directorPlan = z
 export const planSchema = z
   .object({
     formatVersion: z.literal(1),
-    stack: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'a stack name (letters, digits, . _ -)'),
+    stack: z.string().regex(SAFE_NAME, 'a stack name (letters, digits, . _ -)'),
     createdAt: z.string().max(64),
     mode: z.enum(['apply', 'destroy', 'refresh-only']),
     directors: z.array(directorPlan),

@@ -4,6 +4,7 @@
  * Addresses come out canonical (ipaddr.js), defaults explicit, everything sorted: the same model the live readers
  * produce, so the diff compares like with like.
  */
+import { INT_MAX, SAFE_NAME } from './limits.ts';
 import { z } from 'zod';
 import { LvsError } from './errors.ts';
 import type { HostSetupSpec } from './host-setup.ts';
@@ -44,7 +45,6 @@ export interface SynthStack {
   readonly directors: DirectorSpec[];
 }
 
-const INT_MAX = 2 ** 31 - 1;
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const text = z.string().min(1).max(4096);
 /** cdktf writes `"//": { "metadata": … }` into resources; tolerate it and nothing else unknown. */
@@ -138,7 +138,7 @@ const synthSchema = z
     '//': z
       .object({
         metadata: z
-          .object({ stackName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'a stack name: letters, digits, . _ - (up to 63), as it names a file on each director') })
+          .object({ stackName: z.string().regex(SAFE_NAME, 'a stack name: letters, digits, . _ - (up to 63), as it names a file on each director') })
           .passthrough(),
       })
       .passthrough(),

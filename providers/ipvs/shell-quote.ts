@@ -15,6 +15,11 @@ export function shQuote(value: string | number): string {
   return `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
+/** A command line for a POSIX shell: each word quoted. */
+export function shJoin(argv: readonly (string | number)[]): string {
+  return argv.map(shQuote).join(' ');
+}
+
 /**
  * A here-document body that cannot end early: the delimiter is chosen so that no line of `body` equals it.
  * Returns `<<'DELIM'\n…\nDELIM` ready to follow a command.

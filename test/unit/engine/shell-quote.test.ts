@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { hereDoc, shQuote } from '../../../providers/ipvs/shell-quote.ts';
+import { hereDoc, shJoin, shQuote } from '../../../providers/ipvs/shell-quote.ts';
 
 const corpus = [
   "plain",
@@ -34,5 +34,14 @@ describe('hereDoc', () => {
     const body = 'line 1\nLVSFORM_EOF\n$(touch /tmp/lvsform-pwned)\nlast';
     const out = execFileSync('sh', ['-c', `cat ${hereDoc(body)}`], { encoding: 'utf8' });
     expect(out).toBe(`${body}\n`);
+  });
+});
+
+describe('shJoin', () => {
+  it('passes every word to the command as it is, whatever it holds', () => {
+    // GIVEN words with spaces, quotes and shell syntax WHEN joined and run by sh THEN printf sees each word intact
+    const words = ['a b', "it's", '$(id)', '*', ''];
+    const out = execFileSync('sh', ['-c', `printf '<%s>' ${shJoin(words)}`], { encoding: 'utf8' });
+    expect(out).toBe(words.map((w) => `<${w}>`).join(''));
   });
 });

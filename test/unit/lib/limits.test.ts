@@ -1,0 +1,18 @@
+/** The limits written on each side of the JSON contract are the same. */
+import { describe, expect, it } from 'vitest';
+import * as lib from '../../../lib/private/limits.ts';
+import * as provider from '../../../providers/ipvs/limits.ts';
+
+describe('limits on each side of the synthesized JSON', () => {
+  it('names stacks and directors by the same rule', () => {
+    // GIVEN the two copies WHEN compared THEN the patterns are equal
+    expect(lib.SAFE_NAME.source).toBe(provider.SAFE_NAME.source);
+  });
+
+  it('bounds integers, persistence and flags alike', () => {
+    // GIVEN the two copies WHEN compared THEN every bound and flag bit is equal
+    expect(lib.INT_MAX).toBe(provider.INT_MAX);
+    expect(lib.MAX_PERSISTENCE_TIMEOUT).toBe(provider.MAX_PERSISTENCE_TIMEOUT);
+    expect(lib.FLAG_BITS).toEqual(provider.FLAG_BITS);
+  });
+});
