@@ -13,6 +13,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          globalSetup: ['test/scratch-tmpdir.ts'],
           testTimeout: 20_000,
         },
       },
@@ -22,6 +23,7 @@ export default defineConfig({
         test: {
           name: 'consumer',
           include: ['test/consumer/**/*.test.ts'],
+          globalSetup: ['test/scratch-tmpdir.ts'],
           testTimeout: 300_000,
           hookTimeout: 600_000,
         },
@@ -31,7 +33,7 @@ export default defineConfig({
         test: {
           name: 'lab',
           include: ['test/lab/**/*.test.ts'],
-          globalSetup: ['test/lab/global-setup.ts'],
+          globalSetup: ['test/scratch-tmpdir.ts', 'test/lab/global-setup.ts'],
           testTimeout: 300_000,
           hookTimeout: 300_000,
           fileParallelism: false,

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { isLvsError } from '../providers/ipvs/errors.ts';
+import { causeChain, isLvsError } from '../providers/ipvs/errors.ts';
+import { debugEnabled, setDebug } from './debug.ts';
 import { setNoColor } from './colors.ts';
 import { registerDoctorCommand } from './doctor-command.ts';
 import { registerImportCommand } from './import-command.ts';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .version(packageInfo().version, '-V, --version', 'print the version of lvsform')
     .option('-C, --dir <path>', 'the project directory (where cdktf.json is)', process.cwd())
     .option('--no-color', 'no colours (also NO_COLOR=1; FORCE_COLOR=1 forces them)')
+    .option('--debug', "print an error's causes, and where each director's time went")
     .showHelpAfterError()
     // Usage errors read like every other error: `Error [LVS_USAGE]: …`, so scripts can match one shape.
     .configureOutput({ outputError: (text, write) => write(`Error [LVS_USAGE]: ${text.replace(/^error: /, '')}`) })
@@ -37,6 +39,7 @@ function wantsJson(argv: string[]): boolean {
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   setNoColor(argv.includes('--no-color'));
+  setDebug(argv.includes('--debug'));
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
@@ -51,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(`${JSON.stringify({ error: { code: e.code, message: e.message, hint: e.hint } })}\n`);
       } else {
         process.stderr.write(`Error [${e.code}]: ${e.message}\n${e.hint ? `  ${e.hint}\n` : ''}`);
+        if (debugEnabled()) for (const line of causeChain(e)) process.stderr.write(`  caused by: ${line}\n`);
       }
       return 1;
     }

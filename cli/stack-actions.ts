@@ -14,6 +14,7 @@ import { noPaint, renderPlan, type Paint } from '../providers/ipvs/render-plan.t
 import { applyStack, planStack, type ApplyReport, type RunOptions } from '../providers/ipvs/run-stack.ts';
 import { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack, type SynthesizedStack } from '../providers/ipvs/synth.ts';
 import { describeTarget } from '../providers/ipvs/transport.ts';
+import { debugEnabled, debugLine } from './debug.ts';
 import { paint, targetNote } from './plan-text.ts';
 import { delayedProgress, type Progress } from './progress.ts';
 import type { CommonOpts, GuardOpts } from './stack-commands.ts';
@@ -61,6 +62,7 @@ function runOptions(stack: string, opts: CommonOpts & { adopt?: boolean; refresh
     ...(opts.connectTimeout === undefined ? {} : { connectTimeout: opts.connectTimeout }),
     onProgress: (d: string, m: string) => progress.step(d, m),
     onIdle: (d: string) => progress.idle(d),
+    ...(debugEnabled() ? { onTiming: (d: string, phase: string, ms: number) => debugLine(`${d}: ${phase} ${ms.toFixed(0)} ms`) } : {}),
   };
 }
 

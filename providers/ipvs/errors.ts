@@ -2,16 +2,35 @@
  * Errors with a stable `code`, a message a person can act on (it names the file, line, director or construct path and
  * says what to do), and `cause` for the underlying error. The CLI prints `message` (and `hint`); `--json` prints `code`.
  */
+import type { ErrorCode } from './error-codes.ts';
+
+export { ERROR_CODES, isErrorCode, type ErrorCode } from './error-codes.ts';
+
 export class LvsError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly hint: string | undefined;
 
-  constructor(code: string, message: string, options: { cause?: unknown; hint?: string } = {}) {
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; hint?: string } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'LvsError';
     this.code = code;
     this.hint = options.hint;
   }
+}
+
+/** The errors behind `e`, outermost first (`e` itself excluded): one line each, the code first when there is one. */
+export function causeChain(e: unknown): string[] {
+  const lines: string[] = [];
+  const seen = new Set<unknown>();
+  let cause = e instanceof Error ? e.cause : undefined;
+  while (cause !== undefined && !seen.has(cause) && lines.length < 20) {
+    seen.add(cause);
+    if (cause instanceof LvsError) lines.push(`[${cause.code}] ${cause.message}`);
+    else if (cause instanceof Error) lines.push(`${cause.name}: ${cause.message}`);
+    else lines.push(String(cause));
+    cause = cause instanceof Error ? cause.cause : undefined;
+  }
+  return lines;
 }
 
 export function isLvsError(e: unknown): e is LvsError {

@@ -6,7 +6,7 @@
 import { hostname, userInfo } from 'node:os';
 import pLimit from 'p-limit';
 import { diffTables, type Change } from './diff.ts';
-import { LvsError, isLvsError } from './errors.ts';
+import { LvsError, isErrorCode, isLvsError } from './errors.ts';
 import type { Service } from './model.ts';
 import type { HostFacts } from './host-setup.ts';
 import { pathIsTargeted, planDirector, PLAN_FORMAT, type DesiredDirector, type DirectorPlan, type Plan, type PlanOptions } from './plan.ts';
@@ -369,7 +369,7 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
             if (opts.savedPlan) {
               const saved = opts.savedPlan.directors.find((d) => d.director === desired.name);
               if (!saved) throw new LvsError('LVS_PLAN_MISMATCH', `the saved plan has no entry for director ${desired.name}`);
-              if (saved.error) throw new LvsError(saved.error.code, saved.error.message, saved.error.hint ? { hint: saved.error.hint } : {});
+              if (saved.error) throw new LvsError(isErrorCode(saved.error.code) ? saved.error.code : 'LVS_PLAN_CORRUPT', saved.error.message, saved.error.hint ? { hint: saved.error.hint } : {});
               if (saved.fingerprint !== open.live.fingerprint) {
                 throw new LvsError('LVS_STALE_PLAN', `director ${describeTarget(desired.target)}: the table changed since the plan was made`, {
                   hint: 'Nothing was changed. Run `lvsform plan --out FILE` again and review the new plan.',

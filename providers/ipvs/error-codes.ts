@@ -1,0 +1,85 @@
+/**
+ * Every error code lvsform reports, with what it means. The catalogue in docs/errors.md is this table (a unit test
+ * holds the two equal); scripts may rely on the codes, which never change meaning.
+ */
+export const ERROR_CODES = {
+  // The app, its synthesis and the project
+  LVS_VALIDATION: 'A construct was given a value lvsform refuses; the message names the construct path and the value.',
+  LVS_SYNTH_FAILED: 'The app did not synthesize (it threw, or exited with an error).',
+  LVS_SYNTH_INVALID: 'The synthesized cdk.tf.json is not what this lvsform reads (edited by hand, or of another version).',
+  LVS_NOT_SYNTHESIZED: 'There is no synthesized output to read (run without --no-synth, or run `lvsform synth`).',
+  LVS_PROJECT_CONFIG: 'cdktf.json is missing or does not say how to run the app.',
+  LVS_NO_STACK: 'The app has no stack of that name, or several stacks and none was chosen with --stack.',
+  LVS_NO_DIRECTOR: 'The stack has no director of that name (--director).',
+  LVS_TARGET_UNKNOWN: 'A --target construct path names no service or director of the stack.',
+  LVS_USAGE: 'The command line is not valid (an unknown option, a missing argument, a bad name).',
+  LVS_INIT_EXISTS: '`lvsform init` would overwrite files that already exist.',
+  // Reaching a director
+  LVS_NO_TRANSPORT: 'A director has neither an SSH host (or alias) nor `local: true`.',
+  LVS_UNSAFE_VALUE: 'A value meant for a shell or a file name (host, user, path, stack name) is not safe to use.',
+  LVS_HOST_UNREACHABLE: 'The director could not be reached over SSH (down, refused, timed out, authentication failed).',
+  LVS_HOST_KEY: 'The director\'s SSH host key is not trusted (unknown or changed).',
+  LVS_CONNECTION_LOST: 'The connection to the director ended in the middle of a step.',
+  LVS_SUDO_REQUIRED: 'sudo would not run the host script as root without a password; nothing ran.',
+  LVS_NOT_ROOT: 'The login is not root and cannot write /var/lib/lvsform; nothing was changed.',
+  LVS_HOST_OUTPUT: 'The director printed something lvsform did not expect (a step ended early, or forged markers).',
+  // The director's own state
+  LVS_LOCKED: 'Another run holds the director\'s lock.',
+  LVS_LOCK_HELD: '`force-unlock` found the lock held by a live run (it frees only locks whose holder is gone).',
+  LVS_NO_FLOCK: 'The director has no `flock` command (util-linux): lvsform never changes a director without its lock.',
+  LVS_NO_IPVSADM: 'ipvsadm is not installed on the director.',
+  LVS_IPVS_UNAVAILABLE: '`ipvsadm` failed on the director: the kernel lacks IPVS, or the ip_vs module does not load.',
+  LVS_CAPABILITY_MISSING: 'The director cannot do what the app asks (a scheduler, a tunnel type, a flag its kernel or ipvsadm lacks).',
+  LVS_RECORD_CORRUPT: 'The stack\'s ownership record on the director is not valid (not JSON, malformed, another stack\'s).',
+  LVS_RECORD_NEWER: 'The ownership record was written by a newer lvsform.',
+  LVS_RECORD_WRITE: 'The ownership record could not be written.',
+  LVS_PARSE_SAVE: 'A table (`ipvsadm -S -n`, an ipvsadm-save file) has a line lvsform cannot read.',
+  LVS_PARSE_LIST: '`ipvsadm -L -n` output (thresholds, counters) has a line lvsform cannot read.',
+  LVS_PARSE_PROC: '/proc/net/ip_vs has a line lvsform cannot read.',
+  // Plans and applies
+  LVS_PLAN_MISSING: 'The saved plan file does not exist.',
+  LVS_PLAN_CORRUPT: 'The saved plan file is not a valid plan.',
+  LVS_PLAN_FORMAT: 'The saved plan file has a format this lvsform does not read.',
+  LVS_PLAN_MISMATCH: 'The saved plan is for another stack or other directors than the ones asked for.',
+  LVS_PLAN_OUT: 'The plan file cannot be written where --out says.',
+  LVS_STALE_PLAN: 'The director\'s table changed since the plan was made; nothing was changed.',
+  LVS_NOT_OWNED: 'Declared services already exist on the director but the stack does not own them (see --adopt).',
+  LVS_TOO_MANY_DELETES: 'The plan deletes more than --max-deletes allows; nothing was changed.',
+  LVS_NEEDS_APPROVAL: 'The change needs confirmation and there is no terminal to ask on (pass --auto-approve).',
+  LVS_VERIFY_FAILED: 'After the batch, the table read back still differs from the desired state (the kernel refused a line).',
+  LVS_APPLY_FAILED: 'At least one director failed during an apply or destroy.',
+  LVS_SETUP_FAILED: 'A step of the host set-up failed on the director.',
+  LVS_SETUP_UNSUPPORTED: 'The host set-up asked for is not possible on this distribution.',
+  // Import
+  LVS_IMPORT_READ: 'The file or director to import from could not be read.',
+  LVS_IMPORT_UNSUPPORTED: 'The table holds services lvsform cannot declare (each is named).',
+  LVS_IMPORT_WRITE: 'The generated app could not be written.',
+  LVS_PARSE_KEEPALIVED: 'A keepalived configuration has something lvsform cannot read as keepalived would.',
+  // The lab (a tool of the clone)
+  LVS_LAB_UNAVAILABLE: 'The lab cannot be loaded (it runs only from a clone of the repository).',
+  LVS_LAB_UNSUPPORTED: 'This machine cannot run the lab.',
+  LVS_LAB_NOT_ROOT: 'The lab needs root (tap devices, network namespaces).',
+  LVS_LAB_MISSING_PACKAGES: 'Packages the lab needs are not installed (the message lists them).',
+  LVS_LAB_NO_TUN: '/dev/net/tun is missing: no tap devices can be made.',
+  LVS_LAB_NO_KERNEL: 'The Debian kernel the lab boots could not be found or fetched.',
+  LVS_LAB_ADDRESS_IN_USE: 'An address the lab would use is already in use on this machine.',
+  LVS_LAB_TAP_IN_USE: 'A tap device the lab would use already exists.',
+  LVS_LAB_BAD_OPTIONS: 'A lab option is not valid.',
+  LVS_LAB_BAD_TARGET: 'A `lab traffic` target is not valid.',
+  LVS_LAB_RUNNING: 'A lab is already running in that directory.',
+  LVS_LAB_NOT_RUNNING: 'No lab is running in that directory.',
+  LVS_LAB_NO_DIRECTOR: 'The lab has no director of that name or number.',
+  LVS_LAB_BOOT_FAILED: 'A lab director did not boot.',
+  LVS_LAB_BOOT_TIMEOUT: 'A lab director did not finish booting in time.',
+  LVS_LAB_SSH_FAILED: 'The SSH connection to a lab director could not be made.',
+  LVS_LAB_EXEC_TIMEOUT: 'A command on a lab director did not finish in time.',
+  LVS_LAB_INTERRUPTED: '`lab up` was interrupted; what it had started was taken down.',
+  // Anything else
+  LVS_INTERNAL: 'An error lvsform did not expect: a bug, please report it with the output of --debug.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
+}
