@@ -1,4 +1,4 @@
-/** `lvsform doctor`: wiring only; the checks live in providers/ipvs/doctor.ts, the reading in providers/ipvs/ops/doctor-director.ts. */
+/** `lvsform doctor`: wiring only; the checks live in providers/ipvs/ops/doctor.ts, the reading in providers/ipvs/ops/doctor-director.ts. */
 import type { Command } from 'commander';
 import { connectTimeoutOption, directorOption } from './args.ts';
 import { colors } from './colors.ts';
@@ -18,7 +18,7 @@ export function registerDoctorCommand(program: Command): void {
       const [{ default: pLimit }, { doctorDirector }, { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack }] = await Promise.all([
         import('p-limit'),
         import('../providers/ipvs/ops/doctor-director.ts'),
-        import('../providers/ipvs/synth.ts'),
+        import('../providers/ipvs/read/synth.ts'),
       ]);
       const cfg = await readProjectConfig(program.opts<{ dir: string }>().dir);
       if (opts.synth) await runApp(cfg);

@@ -1,13 +1,13 @@
 /**
  * `lvsform import`: writes an lvsform app from an ipvsadm-save file or a keepalived.conf. Parsing and wiring only;
- * the work is `importApp` in providers/ipvs/import.ts (where a live director source will join the file sources).
+ * the work is `importApp` in providers/ipvs/import/import.ts (where a live director source will join the file sources).
  */
 import { writeFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { LvsError } from '../providers/ipvs/errors.ts';
-import type { GeneratedDirector } from '../providers/ipvs/generate-app.ts';
-import type { ImportSource } from '../providers/ipvs/import.ts';
-import type { HostTarget } from '../providers/ipvs/transport.ts';
+import { LvsError } from '../providers/ipvs/model/errors.ts';
+import type { GeneratedDirector } from '../providers/ipvs/import/generate-app.ts';
+import type { ImportSource } from '../providers/ipvs/import/import.ts';
+import type { HostTarget } from '../providers/ipvs/host/transport.ts';
 
 interface ImportOpts {
   save?: string;
@@ -107,7 +107,7 @@ export function registerImportCommand(program: Command): void {
         throw new LvsError('LVS_USAGE', '--user and --ssh-port go with --host');
       }
       // Loaded when the command runs, so that start-up and --help stay fast.
-      const [{ importApp }, { serviceId }] = await Promise.all([import('../providers/ipvs/import.ts'), import('../providers/ipvs/model.ts')]);
+      const [{ importApp }, { serviceId }] = await Promise.all([import('../providers/ipvs/import/import.ts'), import('../providers/ipvs/model/model.ts')]);
       const { code, warnings, table, adopted } = await importApp(source, { stack: opts.stack, director, ...(opts.adopt ? { adopt: true } : {}) });
       if (adopted) process.stderr.write(`adopted ${adopted.length} service(s): stack ${opts.stack} owns them on director ${director.name}\n`);
       for (const w of warnings) process.stderr.write(`warning: ${w}\n`);

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { causeChain, isLvsError } from '../providers/ipvs/errors.ts';
+import { causeChain, isLvsError } from '../providers/ipvs/model/errors.ts';
 import { debugEnabled, setDebug } from './debug.ts';
 import { setNoColor } from './colors.ts';
 import { registerDoctorCommand } from './doctor-command.ts';

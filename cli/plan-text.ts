@@ -1,7 +1,7 @@
 /** The plan as text for the terminal: colours by cli/colors.ts, and the note a targeted plan starts with. */
-import { targetedText } from '../providers/ipvs/render-markdown.ts';
-import type { Paint } from '../providers/ipvs/render-plan.ts';
-import type { Plan } from '../providers/ipvs/plan.ts';
+import { targetedText } from '../providers/ipvs/render/render-markdown.ts';
+import type { Paint } from '../providers/ipvs/render/render-plan.ts';
+import type { Plan } from '../providers/ipvs/plan/plan.ts';
 import { colors } from './colors.ts';
 
 export function paint(): Paint {

@@ -1,9 +1,9 @@
 /** `lvsform show PLANFILE`: reads and renders a saved plan; loads no transport (nothing is reached). */
 import type { Command } from 'commander';
-import { readPlanFile } from '../providers/ipvs/plan-file.ts';
-import { planToJson } from '../providers/ipvs/plan-json.ts';
-import { renderMarkdown } from '../providers/ipvs/render-markdown.ts';
-import { renderPlan } from '../providers/ipvs/render-plan.ts';
+import { readPlanFile } from '../providers/ipvs/plan/plan-file.ts';
+import { planToJson } from '../providers/ipvs/render/plan-json.ts';
+import { renderMarkdown } from '../providers/ipvs/render/render-markdown.ts';
+import { renderPlan } from '../providers/ipvs/render/render-plan.ts';
 import { paint, targetNote } from './plan-text.ts';
 
 export async function showAction(_program: Command, file: string, opts: { json?: boolean; markdown?: boolean }): Promise<void> {

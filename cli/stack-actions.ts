@@ -4,16 +4,16 @@
  */
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { LvsError } from '../providers/ipvs/errors.ts';
+import { LvsError } from '../providers/ipvs/model/errors.ts';
 import { forceUnlockDirector } from '../providers/ipvs/ops/force-unlock.ts';
-import { checkMaxDeletes, checkTargets, planHasChanges, planHasErrors, type DesiredDirector, type Plan } from '../providers/ipvs/plan.ts';
-import { checkPlanOut, readPlanFile, writePlanFile } from '../providers/ipvs/plan-file.ts';
-import { planToJson } from '../providers/ipvs/plan-json.ts';
-import { renderMarkdown } from '../providers/ipvs/render-markdown.ts';
-import { noPaint, renderPlan, type Paint } from '../providers/ipvs/render-plan.ts';
-import { applyStack, planStack, type ApplyReport, type RunOptions } from '../providers/ipvs/run-stack.ts';
-import { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack, type SynthesizedStack } from '../providers/ipvs/synth.ts';
-import { describeTarget } from '../providers/ipvs/transport.ts';
+import { checkMaxDeletes, checkTargets, planHasChanges, planHasErrors, type DesiredDirector, type Plan } from '../providers/ipvs/plan/plan.ts';
+import { checkPlanOut, readPlanFile, writePlanFile } from '../providers/ipvs/plan/plan-file.ts';
+import { planToJson } from '../providers/ipvs/render/plan-json.ts';
+import { renderMarkdown } from '../providers/ipvs/render/render-markdown.ts';
+import { noPaint, renderPlan, type Paint } from '../providers/ipvs/render/render-plan.ts';
+import { applyStack, planStack, type ApplyReport, type RunOptions } from '../providers/ipvs/apply/run-stack.ts';
+import { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack, type SynthesizedStack } from '../providers/ipvs/read/synth.ts';
+import { describeTarget } from '../providers/ipvs/host/transport.ts';
 import { debugEnabled, debugLine } from './debug.ts';
 import { paint, targetNote } from './plan-text.ts';
 import { delayedProgress, type Progress } from './progress.ts';

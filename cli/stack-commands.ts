@@ -3,7 +3,7 @@
  * stack-actions.ts when it runs (so start-up and --help stay fast).
  */
 import { type Command, Option } from 'commander';
-import { LvsError } from '../providers/ipvs/errors.ts';
+import { LvsError } from '../providers/ipvs/model/errors.ts';
 import { collect, connectTimeoutOption, directorOption } from './args.ts';
 
 export interface CommonOpts {

@@ -1,4 +1,4 @@
-/** `lvsform status`: wiring only; the reading and the table live in providers/ipvs/status.ts. */
+/** `lvsform status`: wiring only; the reading and the table live in providers/ipvs/ops/status.ts. */
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { connectTimeoutOption, directorOption, intArg } from './args.ts';
@@ -29,8 +29,8 @@ export function registerStatusCommand(program: Command): void {
     .action(async (opts: StatusOpts) => {
       // Loaded when the command runs, so that start-up and --help stay fast.
       const [{ renderStatus, STATUS_FORMAT }, { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack }, { StatusReader }, { delayedProgress }] = await Promise.all([
-        import('../providers/ipvs/status.ts'),
-        import('../providers/ipvs/synth.ts'),
+        import('../providers/ipvs/ops/status.ts'),
+        import('../providers/ipvs/read/synth.ts'),
         import('../providers/ipvs/ops/status-reader.ts'),
         import('./progress.ts'),
       ]);

@@ -2,7 +2,7 @@ import { access, constants, mkdir, readFile, rename, writeFile } from 'node:fs/p
 import { release } from 'node:os';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
-import { LvsError } from '../providers/ipvs/errors.ts';
+import { LvsError } from '../providers/ipvs/model/errors.ts';
 import { QEMU, qemuVersion } from './qemu.ts';
 import { type LabKernel, labCacheDir } from './kernel.ts';
 

@@ -2,7 +2,7 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { LvsError } from '../providers/ipvs/errors.ts';
+import { LvsError } from '../providers/ipvs/model/errors.ts';
 import { isProcessWith } from './processes.ts';
 import type { Accel } from './accel.ts';
 import type { LabKernel } from './kernel.ts';

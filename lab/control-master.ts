@@ -1,7 +1,7 @@
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { LvsError } from '../providers/ipvs/errors.ts';
+import { LvsError } from '../providers/ipvs/model/errors.ts';
 import { isProcessWith, signal } from './processes.ts';
 import type { LabDirector, LabState } from './state.ts';
 

@@ -1,6 +1,6 @@
 import { access, constants, readFile } from 'node:fs/promises';
 import { execa } from 'execa';
-import { LvsError } from '../providers/ipvs/errors.ts';
+import { LvsError } from '../providers/ipvs/model/errors.ts';
 import type { DirectorAddresses } from './addresses.ts';
 
 /**

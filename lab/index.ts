@@ -6,7 +6,7 @@ export { type LabStatus, type LabDirectorStatus, labStatus } from './lab-status.
 export { type LabTrafficOptions, type LabTrafficResult, labTraffic, parseTarget } from './lab-traffic.ts';
 export { type LabRebootOptions, type LabRebootResult, labReboot } from './lab-reboot.ts';
 export { type LabUpOptions, labUp } from './lab-up.ts';
-export { shQuote as shellQuote, shJoin as shellJoin } from '../providers/ipvs/shell-quote.ts';
+export { shQuote as shellQuote, shJoin as shellJoin } from '../providers/ipvs/host/shell-quote.ts';
 export {
   DEFAULT_LAB_DIR,
   type DirectorBootOptions,

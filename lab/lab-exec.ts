@@ -1,6 +1,6 @@
 import { execa } from 'execa';
-import { LvsError } from '../providers/ipvs/errors.ts';
-import { shJoin, shQuote } from '../providers/ipvs/shell-quote.ts';
+import { LvsError } from '../providers/ipvs/model/errors.ts';
+import { shJoin, shQuote } from '../providers/ipvs/host/shell-quote.ts';
 import { type LabState, findDirector, readLabState } from './state.ts';
 
 export interface LabExecOptions {

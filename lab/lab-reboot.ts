@@ -1,6 +1,6 @@
 import { rename } from 'node:fs/promises';
 import { execa } from 'execa';
-import { LvsError } from '../providers/ipvs/errors.ts';
+import { LvsError } from '../providers/ipvs/model/errors.ts';
 import { ensureDisk, startDirector, vmMarker, waitForDirector } from './boot-director.ts';
 import { closeControlMaster, openControlMaster } from './control-master.ts';
 import { isProcessWith, signal, waitGone } from './processes.ts';

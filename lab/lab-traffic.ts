@@ -1,4 +1,4 @@
-import { LvsError } from '../providers/ipvs/errors.ts';
+import { LvsError } from '../providers/ipvs/model/errors.ts';
 import { requireLabState, labExec } from './lab-exec.ts';
 import type { LabState } from './state.ts';
 

@@ -1,7 +1,7 @@
 import { chmod, copyFile, mkdir, readFile, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LvsError } from '../providers/ipvs/errors.ts';
+import { LvsError } from '../providers/ipvs/model/errors.ts';
 import { MAX_DIRECTORS, directorAddresses } from './addresses.ts';
 import { chooseAccel } from './accel.ts';
 import { type LabBoot, ensureDisk, startDirector, waitForDirector } from './boot-director.ts';

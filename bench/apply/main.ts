@@ -9,13 +9,13 @@
 // 3. one changed weight, applied and verified with `refresh: false` (fast path), vs a keepalived 2.2.7 reload
 //    (SIGHUP with the edited file, timed until the kernel shows the new weight); keepalived's fresh load as the peer.
 import { execa } from 'execa';
-import { diffTables } from '../../providers/ipvs/diff.ts';
-import { serviceId, type Table } from '../../providers/ipvs/model.ts';
-import { mergeThresholds } from '../../providers/ipvs/parse-list.ts';
-import { parseSave } from '../../providers/ipvs/parse-save.ts';
-import { renderTable } from '../../providers/ipvs/render-restore.ts';
-import { applyStack, planStack, type ApplyReport } from '../../providers/ipvs/run-stack.ts';
-import type { HostTarget } from '../../providers/ipvs/transport.ts';
+import { diffTables } from '../../providers/ipvs/plan/diff.ts';
+import { serviceId, type Table } from '../../providers/ipvs/model/model.ts';
+import { mergeThresholds } from '../../providers/ipvs/read/parse-list.ts';
+import { parseSave } from '../../providers/ipvs/read/parse-save.ts';
+import { renderTable } from '../../providers/ipvs/render/render-restore.ts';
+import { applyStack, planStack, type ApplyReport } from '../../providers/ipvs/apply/run-stack.ts';
+import type { HostTarget } from '../../providers/ipvs/host/transport.ts';
 import { labDown } from '../../lab/index.ts';
 import { LAB_DIR, argList, argNumber, benchTable, bootLab, desiredFor, fmt, median, rawRestore, runOnce, targetOf, time } from './common.ts';
 

@@ -1,6 +1,6 @@
 /**
  * The construct library's limits and names, in one place. The provider keeps its own copy
- * (providers/ipvs/limits.ts), because the synthesized JSON is the only thing the two sides share; a unit test holds
+ * (providers/ipvs/model/limits.ts), because the synthesized JSON is the only thing the two sides share; a unit test holds
  * the two copies equal.
  */
 

@@ -8,7 +8,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { Scheduler } from '../../lib/index.ts';
-import { serviceId, tableEquals } from '../../providers/ipvs/model.ts';
+import { serviceId, tableEquals } from '../../providers/ipvs/model/model.ts';
 import { resetDirector, sh } from './helpers.ts';
 import { alias, hostSnapshot, liveTable } from './stack-harness.ts';
 import { buildStack, lvsform } from './faults-harness.ts';

@@ -5,7 +5,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { Director, Forwarding, LvsStack, RealServerPool, Scheduler } from '../../lib/index.ts';
-import type { SynthesizedStack } from '../../providers/ipvs/synth.ts';
+import type { SynthesizedStack } from '../../providers/ipvs/read/synth.ts';
 import { resetDirector, sh } from './helpers.ts';
 import { cliOn, labSsh, synthApp } from './ops-harness.ts';
 import { alias } from './stack-harness.ts';

@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Director, Forwarding, LvsStack, RealServerPool, Scheduler } from '../../lib/index.ts';
-import type { SynthesizedStack } from '../../providers/ipvs/synth.ts';
+import type { SynthesizedStack } from '../../providers/ipvs/read/synth.ts';
 import { resetDirector, sh, traffic } from './helpers.ts';
 import { labSsh, synthApp } from './ops-harness.ts';
 import { alias, apply, liveTable, plan } from './stack-harness.ts';

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { tableEquals } from '../../providers/ipvs/model.ts';
+import { tableEquals } from '../../providers/ipvs/model/model.ts';
 import { resetDirector, sh, traffic } from './helpers.ts';
 import { alias, apply, cli, destroy, hostSnapshot, liveTable, plan, saveText, synthExample, type ExampleName } from './stack-harness.ts';
 

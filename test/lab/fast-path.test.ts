@@ -4,10 +4,10 @@
  * drift) when a hand-made change moved the table.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { Service, Table } from '../../providers/ipvs/model.ts';
-import { normalizeTable, serviceId } from '../../providers/ipvs/model.ts';
-import type { DesiredDirector } from '../../providers/ipvs/plan.ts';
-import { applyStack, planStack } from '../../providers/ipvs/run-stack.ts';
+import type { Service, Table } from '../../providers/ipvs/model/model.ts';
+import { normalizeTable, serviceId } from '../../providers/ipvs/model/model.ts';
+import type { DesiredDirector } from '../../providers/ipvs/plan/plan.ts';
+import { applyStack, planStack } from '../../providers/ipvs/apply/run-stack.ts';
 import { lab, resetDirector, sh } from './helpers.ts';
 import { alias, liveTable } from './stack-harness.ts';
 

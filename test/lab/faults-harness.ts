@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { App, Director, Forwarding, LvsStack, RealServerPool, Scheduler } from '../../lib/index.ts';
-import { loadStacks, type SynthesizedStack } from '../../providers/ipvs/synth.ts';
+import { loadStacks, type SynthesizedStack } from '../../providers/ipvs/read/synth.ts';
 import { lab } from './helpers.ts';
 import { alias } from './stack-harness.ts';
 

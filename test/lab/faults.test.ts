@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Scheduler } from '../../lib/index.ts';
-import { serviceId, tableEquals } from '../../providers/ipvs/model.ts';
+import { serviceId, tableEquals } from '../../providers/ipvs/model/model.ts';
 import { lab, resetDirector, sh } from './helpers.ts';
 import { alias, apply, hostSnapshot, liveTable, plan } from './stack-harness.ts';
 import { buildStack, childrenMatching, lvsform, manyServices, waitFor } from './faults-harness.ts';

@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { importApp } from '../../providers/ipvs/import.ts';
-import { tableEquals } from '../../providers/ipvs/model.ts';
-import { parseKeepalived } from '../../providers/ipvs/parse-keepalived.ts';
-import { loadStacks, type SynthesizedStack } from '../../providers/ipvs/synth.ts';
+import { importApp } from '../../providers/ipvs/import/import.ts';
+import { tableEquals } from '../../providers/ipvs/model/model.ts';
+import { parseKeepalived } from '../../providers/ipvs/read/parse-keepalived.ts';
+import { loadStacks, type SynthesizedStack } from '../../providers/ipvs/read/synth.ts';
 import { lab, resetDirector, sh } from './helpers.ts';
 import { alias, apply, cli, liveTable, plan, saveText } from './stack-harness.ts';
 

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { App, type SshProps } from '../../lib/index.ts';
-import { loadStacks, type SynthesizedStack } from '../../providers/ipvs/synth.ts';
+import { loadStacks, type SynthesizedStack } from '../../providers/ipvs/read/synth.ts';
 import { lab } from './helpers.ts';
 import { alias, cli } from './stack-harness.ts';
 

@@ -12,10 +12,10 @@ import { App, Director, Forwarding, LvsStack, RealServerPool, Scheduler } from '
 import { labReboot } from '../../lab/index.ts';
 import { diskFile } from '../../lab/boot-director.ts';
 import { type DirectorBootOptions, labPaths } from '../../lab/state.ts';
-import { planHasChanges } from '../../providers/ipvs/plan.ts';
-import { planToJson } from '../../providers/ipvs/plan-json.ts';
-import { renderPlan } from '../../providers/ipvs/render-plan.ts';
-import { loadStacks, type SynthesizedStack } from '../../providers/ipvs/synth.ts';
+import { planHasChanges } from '../../providers/ipvs/plan/plan.ts';
+import { planToJson } from '../../providers/ipvs/render/plan-json.ts';
+import { renderPlan } from '../../providers/ipvs/render/render-plan.ts';
+import { loadStacks, type SynthesizedStack } from '../../providers/ipvs/read/synth.ts';
 import { lab, resetDirector, sh, traffic } from './helpers.ts';
 import { apply, plan } from './stack-harness.ts';
 

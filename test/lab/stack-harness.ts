@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { App } from '../../lib/index.ts';
-import { parseSave } from '../../providers/ipvs/parse-save.ts';
-import { mergeThresholds } from '../../providers/ipvs/parse-list.ts';
-import { applyStack, planStack, type ApplyOptions, type RunOptions } from '../../providers/ipvs/run-stack.ts';
-import { loadStacks, type SynthesizedStack } from '../../providers/ipvs/synth.ts';
-import type { Table } from '../../providers/ipvs/model.ts';
+import { parseSave } from '../../providers/ipvs/read/parse-save.ts';
+import { mergeThresholds } from '../../providers/ipvs/read/parse-list.ts';
+import { applyStack, planStack, type ApplyOptions, type RunOptions } from '../../providers/ipvs/apply/run-stack.ts';
+import { loadStacks, type SynthesizedStack } from '../../providers/ipvs/read/synth.ts';
+import type { Table } from '../../providers/ipvs/model/model.ts';
 import { lab, sh } from './helpers.ts';
 
 export const EXAMPLES = ['nat-web', 'direct-routing', 'tunnel', 'dual-stack-fwmark', 'two-directors'] as const;

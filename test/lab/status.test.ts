@@ -3,7 +3,7 @@
  * connection counts for it and its real servers, and says which services the stack owns.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { DirectorStatus } from '../../providers/ipvs/status.ts';
+import type { DirectorStatus } from '../../providers/ipvs/ops/status.ts';
 import { resetDirector, sh, traffic } from './helpers.ts';
 import { cliOn } from './ops-harness.ts';
 import { alias, apply, synthExample } from './stack-harness.ts';

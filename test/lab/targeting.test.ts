@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { Director, Forwarding, LvsStack, RealServerPool, Scheduler } from '../../lib/index.ts';
-import { serviceId, type Table } from '../../providers/ipvs/model.ts';
+import { serviceId, type Table } from '../../providers/ipvs/model/model.ts';
 import { resetDirector } from './helpers.ts';
 import { cliOn, labSsh, synthApp } from './ops-harness.ts';
 import { alias, hostSnapshot, liveTable, saveText } from './stack-harness.ts';

@@ -7,16 +7,16 @@
  * A call marked `carry` sends its work with the next call that waits for an answer, in the same round trip: a slow host
  * answers once for both. The promise then settles when that call's answer arrives.
  */
-import type { Change } from '../diff.ts';
-import type { Capabilities } from '../capabilities.ts';
-import type { FastContext, FastRead, FastVerify, ProcCheck } from '../fast-path.ts';
-import type { HostFacts, SetupItem } from '../host-setup.ts';
-import type { Table } from '../model.ts';
-import type { Counters } from '../model.ts';
-import type { LiveState } from '../read-live.ts';
-import type { OwnershipRecord } from '../record.ts';
-import type { DirectorStatus } from '../status.ts';
-import type { HostTarget, SessionOptions } from '../transport.ts';
+import type { Change } from '../plan/diff.ts';
+import type { Capabilities } from './capabilities.ts';
+import type { FastContext, FastRead, FastVerify, ProcCheck } from './fast-path.ts';
+import type { HostFacts, SetupItem } from '../ops/host-setup.ts';
+import type { Table } from '../model/model.ts';
+import type { Counters } from '../model/model.ts';
+import type { LiveState } from './read-live.ts';
+import type { OwnershipRecord } from './record.ts';
+import type { DirectorStatus } from '../ops/status.ts';
+import type { HostTarget, SessionOptions } from './transport.ts';
 
 export interface LockOptions {
   readonly exclusive: boolean;

@@ -3,10 +3,10 @@
  * run and fed short chunks on its standard input (transport.ts). Each verb is one chunk; a `carry` verb rides with
  * the next one that waits, so plan is one round trip (prelude, lock, capabilities, read) and apply three.
  */
-import { capabilityChunk, capabilityModules, parseCapabilities, type Capabilities } from '../capabilities.ts';
-import { doctorChunk, parseFacts as parseDoctorFacts } from '../doctor.ts';
-import { LvsError } from '../errors.ts';
-import { readFast, readProcFingerprint, removeTableChunk, verifyByProc, verifyFast, writeTableChunk } from '../fast-path.ts';
+import { capabilityChunk, capabilityModules, parseCapabilities, type Capabilities } from './capabilities.ts';
+import { doctorChunk, parseFacts as parseDoctorFacts } from '../ops/doctor.ts';
+import { LvsError } from '../model/errors.ts';
+import { readFast, readProcFingerprint, removeTableChunk, verifyByProc, verifyFast, writeTableChunk } from './fast-path.ts';
 import {
   STATE_DIR,
   batchChunk,
@@ -17,15 +17,15 @@ import {
   splitSections,
   unlockChunk,
   writeRecordChunk,
-} from '../host-script.ts';
-import { readHostFacts, runHostSetup, saveRulesAfterApply } from '../host-setup.ts';
-import { sudoersLine } from '../host-target.ts';
-import type { Counters, Table } from '../model.ts';
-import { parseCounters } from '../parse-list.ts';
-import { newTag, readLive } from '../read-live.ts';
-import { serializeRecord, type OwnershipRecord } from '../record.ts';
-import { readStatus } from '../status.ts';
-import { describeTarget, HostSession, type HostTarget, type SessionOptions } from '../transport.ts';
+} from './host-script.ts';
+import { readHostFacts, runHostSetup, saveRulesAfterApply } from '../ops/host-setup.ts';
+import { sudoersLine } from './host-target.ts';
+import type { Counters, Table } from '../model/model.ts';
+import { parseCounters } from '../read/parse-list.ts';
+import { newTag, readLive } from './read-live.ts';
+import { serializeRecord, type OwnershipRecord } from './record.ts';
+import { readStatus } from '../ops/status.ts';
+import { describeTarget, HostSession, type HostTarget, type SessionOptions } from './transport.ts';
 import type { CapabilityOptions, DirectorHost, ForceUnlockResult, LockOptions, ReadLiveOptions } from './director-host.ts';
 
 /** The lock's answer: what precedes the first section marker of the round trip that carried it. */

@@ -1,10 +1,10 @@
 /** `lvsform doctor` on one director: reads its facts and capabilities through the host seam and judges them. */
-import { type Check, evaluate, modulesNeeded } from '../doctor.ts';
-import { isLvsError } from '../errors.ts';
+import { type Check, evaluate, modulesNeeded } from './doctor.ts';
+import { isLvsError } from '../model/errors.ts';
 import type { OpenDirectorHost } from '../host/director-host.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
-import type { DesiredDirector } from '../plan.ts';
-import { describeTarget, type SessionOptions } from '../transport.ts';
+import type { DesiredDirector } from '../plan/plan.ts';
+import { describeTarget, type SessionOptions } from '../host/transport.ts';
 
 export interface DoctorResult {
   readonly director: string;

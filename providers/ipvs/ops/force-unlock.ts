@@ -1,8 +1,8 @@
 /** `lvsform force-unlock`: frees a director's lock whose holder is gone; refuses while the holder lives. */
-import { LvsError } from '../errors.ts';
+import { LvsError } from '../model/errors.ts';
 import type { OpenDirectorHost } from '../host/director-host.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
-import { describeTarget, type HostTarget, type SessionOptions } from '../transport.ts';
+import { describeTarget, type HostTarget, type SessionOptions } from '../host/transport.ts';
 
 /** Resolves with what happened (`none`: it was not locked; `freed`); throws LVS_LOCK_HELD while a holder runs. */
 export async function forceUnlockDirector(

@@ -1,11 +1,11 @@
 /** `lvsform status`'s reading: one open host per director for the whole command (a refresh is one chunk on each). */
 import pLimit from 'p-limit';
-import { isLvsError } from '../errors.ts';
+import { isLvsError } from '../model/errors.ts';
 import type { DirectorHost, OpenDirectorHost } from '../host/director-host.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
-import type { DesiredDirector } from '../plan.ts';
-import type { DirectorStatus } from '../status.ts';
-import { describeTarget } from '../transport.ts';
+import type { DesiredDirector } from '../plan/plan.ts';
+import type { DirectorStatus } from './status.ts';
+import { describeTarget } from '../host/transport.ts';
 
 export interface StatusReaderOptions {
   readonly connectTimeout?: number;

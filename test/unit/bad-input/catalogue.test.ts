@@ -11,8 +11,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { App, Director, Forwarding, LvsStack, RealServerPool, Scheduler } from '../../../lib/index.ts';
-import type { Plan } from '../../../providers/ipvs/plan.ts';
-import { writePlanFile } from '../../../providers/ipvs/plan-file.ts';
+import type { Plan } from '../../../providers/ipvs/plan/plan.ts';
+import { writePlanFile } from '../../../providers/ipvs/plan/plan-file.ts';
 import { createHash } from 'node:crypto';
 import { appSource, CDKTF_JSON, jsonError, project, runCli } from './cli-helpers.ts';
 

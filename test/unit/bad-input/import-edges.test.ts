@@ -6,9 +6,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseKeepalived } from '../../../providers/ipvs/parse-keepalived.ts';
-import { parseSave } from '../../../providers/ipvs/parse-save.ts';
-import { LvsError } from '../../../providers/ipvs/errors.ts';
+import { parseKeepalived } from '../../../providers/ipvs/read/parse-keepalived.ts';
+import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
+import { LvsError } from '../../../providers/ipvs/model/errors.ts';
 import { project, runCli } from './cli-helpers.ts';
 import { expectRefused, type EdgeCase } from './edges-helpers.ts';
 

@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { HostSession } from '../../../providers/ipvs/transport.ts';
-import { isLvsError } from '../../../providers/ipvs/errors.ts';
+import { HostSession } from '../../../providers/ipvs/host/transport.ts';
+import { isLvsError } from '../../../providers/ipvs/model/errors.ts';
 import { appSource, CDKTF_JSON, project, runCli } from './cli-helpers.ts';
 import { expectRefused, treeDigest, type EdgeCase } from './edges-helpers.ts';
 

@@ -3,8 +3,8 @@
  * it is, how deletions are counted, and the errors a person sees.
  */
 import { describe, expect, it } from 'vitest';
-import { type Change } from '../../../providers/ipvs/diff.ts';
-import { type Destination, type Service, normalizeTable, serviceId } from '../../../providers/ipvs/model.ts';
+import { type Change } from '../../../providers/ipvs/plan/diff.ts';
+import { type Destination, type Service, normalizeTable, serviceId } from '../../../providers/ipvs/model/model.ts';
 import {
   checkMaxDeletes,
   checkTargets,
@@ -13,8 +13,8 @@ import {
   planDirector,
   type DesiredDirector,
   type Plan,
-} from '../../../providers/ipvs/plan.ts';
-import { serviceHash, tableFingerprint, type LiveState } from '../../../providers/ipvs/read-live.ts';
+} from '../../../providers/ipvs/plan/plan.ts';
+import { serviceHash, tableFingerprint, type LiveState } from '../../../providers/ipvs/host/read-live.ts';
 
 const dest = (address: string, weight = 1): Destination => ({
   address, port: 80, forwarding: { method: 'masq' }, weight, upperThreshold: 0, lowerThreshold: 0,

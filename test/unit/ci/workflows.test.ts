@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Command, Option } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../../cli/main.ts';
-import { commentMarker } from '../../../providers/ipvs/render-markdown.ts';
+import { commentMarker } from '../../../providers/ipvs/render/render-markdown.ts';
 
 const ROOT = join(import.meta.dirname, '../../..');
 const FILES = ['examples/ci/github/lvsform.yml', 'examples/ci/gitlab/.gitlab-ci.yml'] as const;

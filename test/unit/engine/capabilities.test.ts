@@ -12,8 +12,8 @@ import {
   parseCapabilities,
   parseIpvsadmHelp,
   type Capabilities,
-} from '../../../providers/ipvs/capabilities.ts';
-import { normalizeTable, serviceId, type Destination, type Service } from '../../../providers/ipvs/model.ts';
+} from '../../../providers/ipvs/host/capabilities.ts';
+import { normalizeTable, serviceId, type Destination, type Service } from '../../../providers/ipvs/model/model.ts';
 
 const help = (release: string): string => fs.readFileSync(path.join(import.meta.dirname, '../../fixtures/ipvsadm-help', `${release}.txt`), 'utf8');
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { doctorChunk, evaluate, modulesNeeded, parseFacts } from '../../../providers/ipvs/doctor.ts';
-import type { Table } from '../../../providers/ipvs/model.ts';
+import { doctorChunk, evaluate, modulesNeeded, parseFacts } from '../../../providers/ipvs/ops/doctor.ts';
+import type { Table } from '../../../providers/ipvs/model/model.ts';
 
 const natTable: Table = {
   services: [

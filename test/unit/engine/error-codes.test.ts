@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES, LvsError, causeChain } from '../../../providers/ipvs/errors.ts';
+import { ERROR_CODES, LvsError, causeChain } from '../../../providers/ipvs/model/errors.ts';
 import { renderCatalogue } from './error-catalogue.ts';
 
 const root = path.resolve(import.meta.dirname, '../../..');

@@ -5,18 +5,18 @@
  * comes back from it with its connections when it is added again; `ipvsadm -S -n` does not show thresholds, so a read
  * without them sees 0. It is an addition to the lab tests, never a replacement: the lab stays the judge.
  */
-import type { Capabilities } from '../../../providers/ipvs/capabilities.ts';
-import { capabilityModules } from '../../../providers/ipvs/capabilities.ts';
-import { LvsError } from '../../../providers/ipvs/errors.ts';
-import type { FastRead, FastVerify, ProcCheck } from '../../../providers/ipvs/fast-path.ts';
+import type { Capabilities } from '../../../providers/ipvs/host/capabilities.ts';
+import { capabilityModules } from '../../../providers/ipvs/host/capabilities.ts';
+import { LvsError } from '../../../providers/ipvs/model/errors.ts';
+import type { FastRead, FastVerify, ProcCheck } from '../../../providers/ipvs/host/fast-path.ts';
 import type { CapabilityOptions, DirectorHost, ForceUnlockResult, LockOptions, ReadLiveOptions } from '../../../providers/ipvs/host/director-host.ts';
-import type { HostFacts } from '../../../providers/ipvs/host-setup.ts';
-import { type Counters, type Destination, type Service, type Table, destinationId, normalizeTable, serviceEquals, serviceId } from '../../../providers/ipvs/model.ts';
-import { parseSave } from '../../../providers/ipvs/parse-save.ts';
-import { tableFingerprint, type LiveState } from '../../../providers/ipvs/read-live.ts';
-import { parseRecord, serializeRecord, type OwnershipRecord } from '../../../providers/ipvs/record.ts';
-import type { DirectorStatus } from '../../../providers/ipvs/status.ts';
-import type { HostTarget } from '../../../providers/ipvs/transport.ts';
+import type { HostFacts } from '../../../providers/ipvs/ops/host-setup.ts';
+import { type Counters, type Destination, type Service, type Table, destinationId, normalizeTable, serviceEquals, serviceId } from '../../../providers/ipvs/model/model.ts';
+import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
+import { tableFingerprint, type LiveState } from '../../../providers/ipvs/host/read-live.ts';
+import { parseRecord, serializeRecord, type OwnershipRecord } from '../../../providers/ipvs/host/record.ts';
+import type { DirectorStatus } from '../../../providers/ipvs/ops/status.ts';
+import type { HostTarget } from '../../../providers/ipvs/host/transport.ts';
 
 /** The kernel and files of one director, shared by every host opened on it (as two runs share a real director). */
 export class FakeDirector {

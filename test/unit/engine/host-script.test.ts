@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { sectionLine, splitSections, writeRecordChunk } from '../../../providers/ipvs/host-script.ts';
+import { sectionLine, splitSections, writeRecordChunk } from '../../../providers/ipvs/host/host-script.ts';
 
 describe('splitSections', () => {
   it('splits output at the tagged markers only', () => {

@@ -4,11 +4,11 @@
  * these behaviours is also proven on the real kernel by the lab tests.
  */
 import { describe, expect, it } from 'vitest';
-import { parseSave } from '../../../providers/ipvs/parse-save.ts';
-import { serviceId } from '../../../providers/ipvs/model.ts';
-import type { DesiredDirector } from '../../../providers/ipvs/plan.ts';
-import { parseRecord } from '../../../providers/ipvs/record.ts';
-import { applyStack, planStack } from '../../../providers/ipvs/run-stack.ts';
+import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
+import { serviceId } from '../../../providers/ipvs/model/model.ts';
+import type { DesiredDirector } from '../../../providers/ipvs/plan/plan.ts';
+import { parseRecord } from '../../../providers/ipvs/host/record.ts';
+import { applyStack, planStack } from '../../../providers/ipvs/apply/run-stack.ts';
 import { FakeDirector, FakeDirectorHost, fakeFleet } from './fake-director-host.ts';
 
 const WEB = '-A -t 198.51.100.10:80 -s rr\n-a -t 198.51.100.10:80 -r 192.0.2.11:8080 -m -w 1\n-a -t 198.51.100.10:80 -r 192.0.2.12:8080 -m -w 1\n';

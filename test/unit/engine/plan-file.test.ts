@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Plan } from '../../../providers/ipvs/plan.ts';
-import { parsePlanFile, readPlanFile, writePlanFile } from '../../../providers/ipvs/plan-file.ts';
+import type { Plan } from '../../../providers/ipvs/plan/plan.ts';
+import { parsePlanFile, readPlanFile, writePlanFile } from '../../../providers/ipvs/plan/plan-file.ts';
 
 const plan: Plan = {
   formatVersion: 1,

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { hereDoc, shJoin, shQuote } from '../../../providers/ipvs/shell-quote.ts';
+import { hereDoc, shJoin, shQuote } from '../../../providers/ipvs/host/shell-quote.ts';
 
 const corpus = [
   "plain",

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildStatus, humanCount, renderStatus, statusChunk } from '../../../providers/ipvs/status.ts';
-import { RECORD_FORMAT } from '../../../providers/ipvs/record.ts';
+import { buildStatus, humanCount, renderStatus, statusChunk } from '../../../providers/ipvs/ops/status.ts';
+import { RECORD_FORMAT } from '../../../providers/ipvs/host/record.ts';
 
 // Captured from the lab (UML 6.1, ipvsadm 1.31) after 30 requests through nat-web, plus a hand-made UDP service.
 const SAVE = `-A -t 198.51.100.10:80 -s rr

@@ -5,10 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import { App, Director, LvsStack } from '../../../lib/index.ts';
 import { onlyResource, synthJson, tempOutdir } from '../lib/helpers.ts';
-import { readSynth } from '../../../providers/ipvs/read-synth.ts';
-import { sudoersLine } from '../../../providers/ipvs/host-target.ts';
-import { describeTarget, sshArgs } from '../../../providers/ipvs/transport.ts';
-import { generateApp } from '../../../providers/ipvs/generate-app.ts';
+import { readSynth } from '../../../providers/ipvs/read/read-synth.ts';
+import { sudoersLine } from '../../../providers/ipvs/host/host-target.ts';
+import { describeTarget, sshArgs } from '../../../providers/ipvs/host/transport.ts';
+import { generateApp } from '../../../providers/ipvs/import/generate-app.ts';
 
 function synthOf(build: (stack: LvsStack) => void): Record<string, unknown> {
   const outdir = tempOutdir();

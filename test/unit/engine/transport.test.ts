@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sshArgs } from '../../../providers/ipvs/transport.ts';
+import { sshArgs } from '../../../providers/ipvs/host/transport.ts';
 
 describe('sshArgs', () => {
   it('pins host keys and runs in batch mode by default, with the host after --', () => {

@@ -1,9 +1,9 @@
 import { gzipSync } from 'node:zlib';
-import { parseRecord } from '../../../providers/ipvs/record.ts';
+import { parseRecord } from '../../../providers/ipvs/host/record.ts';
 import { describe, expect, it } from 'vitest';
-import { decodeSection, fastReadChunk, fastStateOf, listingMismatch, procAgrees, writeTableChunk } from '../../../providers/ipvs/fast-path.ts';
-import type { Service } from '../../../providers/ipvs/model.ts';
-import { parseProcIpvs } from '../../../providers/ipvs/parse-proc.ts';
+import { decodeSection, fastReadChunk, fastStateOf, listingMismatch, procAgrees, writeTableChunk } from '../../../providers/ipvs/host/fast-path.ts';
+import type { Service } from '../../../providers/ipvs/model/model.ts';
+import { parseProcIpvs } from '../../../providers/ipvs/read/parse-proc.ts';
 
 const svc: Service = {
   key: { kind: 'addr', protocol: 'tcp', address: '198.51.100.10', port: 80 },

@@ -20,9 +20,9 @@ import {
   sysctlFileContent,
   type HostFacts,
   type HostSetupSpec,
-} from '../../../providers/ipvs/host-setup.ts';
-import { isLvsError } from '../../../providers/ipvs/errors.ts';
-import type { Destination, Service, Table } from '../../../providers/ipvs/model.ts';
+} from '../../../providers/ipvs/ops/host-setup.ts';
+import { isLvsError } from '../../../providers/ipvs/model/errors.ts';
+import type { Destination, Service, Table } from '../../../providers/ipvs/model/model.ts';
 
 function dest(address: string, method: 'masq' | 'droute' = 'masq', port = 80, upper = 0): Destination {
   return { address, port, forwarding: { method }, weight: 1, upperThreshold: upper, lowerThreshold: 0 };

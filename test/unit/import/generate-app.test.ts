@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import pLimit from 'p-limit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateApp } from '../../../providers/ipvs/generate-app.ts';
-import { type Service, type Table, normalizeTable, serviceId, tableEquals } from '../../../providers/ipvs/model.ts';
-import { parseKeepalived } from '../../../providers/ipvs/parse-keepalived.ts';
-import { readSynth } from '../../../providers/ipvs/read-synth.ts';
+import { generateApp } from '../../../providers/ipvs/import/generate-app.ts';
+import { type Service, type Table, normalizeTable, serviceId, tableEquals } from '../../../providers/ipvs/model/model.ts';
+import { parseKeepalived } from '../../../providers/ipvs/read/parse-keepalived.ts';
+import { readSynth } from '../../../providers/ipvs/read/read-synth.ts';
 
 const ROOT = join(import.meta.dirname, '../../..');
 const FIXTURES = join(ROOT, 'test/fixtures/keepalived');

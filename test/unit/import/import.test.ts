@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isLvsError, type LvsError } from '../../../providers/ipvs/errors.ts';
-import { importApp, importTable, unsupportedServices } from '../../../providers/ipvs/import.ts';
-import { tableEquals } from '../../../providers/ipvs/model.ts';
-import { parseSave } from '../../../providers/ipvs/parse-save.ts';
+import { isLvsError, type LvsError } from '../../../providers/ipvs/model/errors.ts';
+import { importApp, importTable, unsupportedServices } from '../../../providers/ipvs/import/import.ts';
+import { tableEquals } from '../../../providers/ipvs/model/model.ts';
+import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
 
 const ROOT = join(import.meta.dirname, '../../..');
 const SAVE = join(ROOT, 'test/fixtures/ipvsadm/full.save.txt');

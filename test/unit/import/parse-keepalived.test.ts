@@ -1,9 +1,9 @@
 import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isLvsError } from '../../../providers/ipvs/errors.ts';
-import { type Service, destinationId, serviceId } from '../../../providers/ipvs/model.ts';
-import { MAX_KEEPALIVED_BYTES, parseKeepalived } from '../../../providers/ipvs/parse-keepalived.ts';
+import { isLvsError } from '../../../providers/ipvs/model/errors.ts';
+import { type Service, destinationId, serviceId } from '../../../providers/ipvs/model/model.ts';
+import { MAX_KEEPALIVED_BYTES, parseKeepalived } from '../../../providers/ipvs/read/parse-keepalived.ts';
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures/keepalived');
 const GOLDEN = join(import.meta.dirname, '__golden__');

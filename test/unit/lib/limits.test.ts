@@ -1,7 +1,7 @@
 /** The limits written on each side of the JSON contract are the same. */
 import { describe, expect, it } from 'vitest';
 import * as lib from '../../../lib/private/limits.ts';
-import * as provider from '../../../providers/ipvs/limits.ts';
+import * as provider from '../../../providers/ipvs/model/limits.ts';
 
 describe('limits on each side of the synthesized JSON', () => {
   it('names stacks and directors by the same rule', () => {

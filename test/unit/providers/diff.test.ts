@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { type Change, diffTables, renderBatch } from '../../../providers/ipvs/diff.ts';
-import { type Destination, type Service, type Table, normalizeTable } from '../../../providers/ipvs/model.ts';
-import { mergeThresholds } from '../../../providers/ipvs/parse-list.ts';
-import { parseSave } from '../../../providers/ipvs/parse-save.ts';
+import { type Change, diffTables, renderBatch } from '../../../providers/ipvs/plan/diff.ts';
+import { type Destination, type Service, type Table, normalizeTable } from '../../../providers/ipvs/model/model.ts';
+import { mergeThresholds } from '../../../providers/ipvs/read/parse-list.ts';
+import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
 import { fixture } from './fixtures.ts';
 
 const dest = (address: string, extra: Partial<Destination> = {}): Destination => ({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { LvsError } from '../../../providers/ipvs/errors.ts';
-import { parseSave } from '../../../providers/ipvs/parse-save.ts';
-import { mergeThresholds, parseCounters, parseListVersion, parseRate, parseStats, parseThresholds } from '../../../providers/ipvs/parse-list.ts';
+import { LvsError } from '../../../providers/ipvs/model/errors.ts';
+import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
+import { mergeThresholds, parseCounters, parseListVersion, parseRate, parseStats, parseThresholds } from '../../../providers/ipvs/read/parse-list.ts';
 import { fixture } from './fixtures.ts';
 
 describe('parseListVersion', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseProcIpvs, procFingerprint } from '../../../providers/ipvs/parse-proc.ts';
+import { parseProcIpvs, procFingerprint } from '../../../providers/ipvs/read/parse-proc.ts';
 import { fixture } from './fixtures.ts';
 
 describe('parseProcIpvs', () => {

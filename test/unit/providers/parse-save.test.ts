@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { LvsError } from '../../../providers/ipvs/errors.ts';
-import { type Service, serviceId } from '../../../providers/ipvs/model.ts';
-import { parseSave } from '../../../providers/ipvs/parse-save.ts';
+import { LvsError } from '../../../providers/ipvs/model/errors.ts';
+import { type Service, serviceId } from '../../../providers/ipvs/model/model.ts';
+import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
 import { fixture } from './fixtures.ts';
 
 function service(text: string, id: string): Service {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LvsError } from '../../../providers/ipvs/errors.ts';
-import { readSynth } from '../../../providers/ipvs/read-synth.ts';
+import { LvsError } from '../../../providers/ipvs/model/errors.ts';
+import { readSynth } from '../../../providers/ipvs/read/read-synth.ts';
 
 function doc(service: Record<string, unknown> = {}, director: Record<string, unknown> = {}): Record<string, unknown> {
   return {

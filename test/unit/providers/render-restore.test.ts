@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Destination, Service, ServiceKey } from '../../../providers/ipvs/model.ts';
-import { tableEquals } from '../../../providers/ipvs/model.ts';
-import { mergeThresholds } from '../../../providers/ipvs/parse-list.ts';
-import { parseSave } from '../../../providers/ipvs/parse-save.ts';
+import type { Destination, Service, ServiceKey } from '../../../providers/ipvs/model/model.ts';
+import { tableEquals } from '../../../providers/ipvs/model/model.ts';
+import { mergeThresholds } from '../../../providers/ipvs/read/parse-list.ts';
+import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
 import {
   renderAddDestination,
   renderAddService,
@@ -11,7 +11,7 @@ import {
   renderEditDestination,
   renderEditService,
   renderTable,
-} from '../../../providers/ipvs/render-restore.ts';
+} from '../../../providers/ipvs/render/render-restore.ts';
 import { fixture } from './fixtures.ts';
 
 const tcp80: ServiceKey = { kind: 'addr', protocol: 'tcp', address: '198.51.100.10', port: 80 };

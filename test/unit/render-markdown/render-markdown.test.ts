@@ -5,10 +5,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { diffTables } from '../../../providers/ipvs/diff.ts';
-import { type Destination, type Service, normalizeTable } from '../../../providers/ipvs/model.ts';
-import { drainItems, type DirectorPlan, type Plan } from '../../../providers/ipvs/plan.ts';
-import { commentMarker, escapeHtml, escapeMarkdown, GITHUB_COMMENT_LIMIT, renderMarkdown, targetedText } from '../../../providers/ipvs/render-markdown.ts';
+import { diffTables } from '../../../providers/ipvs/plan/diff.ts';
+import { type Destination, type Service, normalizeTable } from '../../../providers/ipvs/model/model.ts';
+import { drainItems, type DirectorPlan, type Plan } from '../../../providers/ipvs/plan/plan.ts';
+import { commentMarker, escapeHtml, escapeMarkdown, GITHUB_COMMENT_LIMIT, renderMarkdown, targetedText } from '../../../providers/ipvs/render/render-markdown.ts';
 
 const GOLDEN = join(import.meta.dirname, '__golden__');
 

@@ -9,9 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Director, LvsStack, App, isValidationError } from '../../../lib/index.ts';
-import { LvsError } from '../../../providers/ipvs/errors.ts';
-import { lockChunk, preludeChunk, readChunk, writeRecordChunk } from '../../../providers/ipvs/host-script.ts';
-import { sshArgs, type SshTarget } from '../../../providers/ipvs/transport.ts';
+import { LvsError } from '../../../providers/ipvs/model/errors.ts';
+import { lockChunk, preludeChunk, readChunk, writeRecordChunk } from '../../../providers/ipvs/host/host-script.ts';
+import { sshArgs, type SshTarget } from '../../../providers/ipvs/host/transport.ts';
 import { INJECTION_CORPUS } from './corpus.ts';
 
 const SCRATCH = fs.mkdtempSync(path.join(os.tmpdir(), 'lvsform-inject-'));

@@ -1,0 +1,50 @@
+/**
+ * The ownership record over an apply: the pending record written before a batch that creates services (so a lost
+ * connection leaves nothing unowned), and the record rebuilt after it from what is really on the director.
+ */
+import { fastStateOf } from '../host/fast-path.ts';
+import { serviceId } from '../model/model.ts';
+import type { DirectorPlan } from '../plan/plan.ts';
+import { serviceHash, type LiveState } from '../host/read-live.ts';
+import { RECORD_FORMAT, type OwnershipRecord } from '../host/record.ts';
+
+/** Builds the ownership record from what is really on the director after the batch. */
+export function recordAfter(stack: string, plan: DirectorPlan, live: LiveState, previous: OwnershipRecord | undefined): OwnershipRecord | undefined {
+  const liveById = new Map(live.table.services.map((s) => [serviceId(s.key), s]));
+  const services: OwnershipRecord['services'] = {};
+  const candidates = new Set([...Object.keys(plan.paths), ...Object.keys(previous?.services ?? {})]);
+  const untouched = new Set(plan.targeted?.untouched ?? []);
+  for (const id of candidates) {
+    const svc = liveById.get(id);
+    if (!svc) continue;
+    // A service outside --target keeps its entry as it was, so drift on it stays visible to the next plan.
+    const kept = untouched.has(id) ? previous?.services[id] : undefined;
+    services[id] = kept ?? { path: plan.paths[id] ?? previous?.services[id]?.path ?? id, h: serviceHash(svc) };
+  }
+  if (Object.keys(services).length === 0) return undefined;
+  return { format: RECORD_FORMAT, stack, director: plan.director, updated: new Date().toISOString(), services };
+}
+
+/**
+ * The record to write before the batch when the plan creates services the stack does not own yet: the previous
+ * entries plus one `pending` entry (no hash) per new service. Undefined when nothing new is created.
+ */
+export function pendingRecord(stack: string, plan: DirectorPlan, previous: OwnershipRecord | undefined): OwnershipRecord | undefined {
+  const created = plan.changes.filter((c) => c.kind === 'service' && c.action === 'create' && !previous?.services[c.serviceId]);
+  if (created.length === 0) return undefined;
+  const services: OwnershipRecord['services'] = { ...(previous?.services ?? {}) };
+  for (const c of created) services[c.serviceId] = { path: plan.paths[c.serviceId] ?? c.serviceId, pending: true };
+  // The fast-path state describes the table before this batch: a pending record carries none.
+  return { format: RECORD_FORMAT, stack, director: plan.director, updated: new Date().toISOString(), services };
+}
+
+export function sameRecord(a: OwnershipRecord | undefined, b: OwnershipRecord | undefined): boolean {
+  if (!a || !b) return a === b;
+  const ka = Object.keys(a.services).sort();
+  const kb = Object.keys(b.services).sort();
+  return (
+    ka.length === kb.length &&
+    ka.every((k, i) => k === kb[i] && a.services[k]?.path === b.services[k]?.path && a.services[k]?.h === b.services[k]?.h) &&
+    JSON.stringify(fastStateOf(a)) === JSON.stringify(fastStateOf(b))
+  );
+}

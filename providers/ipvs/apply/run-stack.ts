@@ -1,0 +1,434 @@
+/**
+ * Plan, apply and destroy across a stack's directors. Each director gets one `DirectorHost` (one session) for the whole run: lock, read,
+ * plan, (confirmation), batch, read-back, ownership record, unlock. Directors run side by side up to `parallelism`;
+ * one that fails (unreachable, locked, stale) is reported and never stops the others.
+ */
+import { hostname, userInfo } from 'node:os';
+import pLimit from 'p-limit';
+import { diffTables, type Change } from '../plan/diff.ts';
+import { LvsError, isErrorCode, isLvsError } from '../model/errors.ts';
+import type { Service } from '../model/model.ts';
+import type { HostFacts } from '../ops/host-setup.ts';
+import { pathIsTargeted, planDirector, PLAN_FORMAT, type DesiredDirector, type DirectorPlan, type Plan, type PlanOptions } from '../plan/plan.ts';
+import { tableFingerprint, type LiveState } from '../host/read-live.ts';
+import { describeTarget, type SessionOptions } from '../host/transport.ts';
+import { drainBatches, waitForDrain } from '../plan/drain.ts';
+import { pendingRecord, recordAfter, sameRecord } from './ownership.ts';
+import { verifyApply } from './verify.ts';
+import { capabilityError, missingCapabilities, needsIpvsadmHelp, type Capabilities } from '../host/capabilities.ts';
+import { fastStateOf, ownedTable, sha256, storedTableText, type FastContext } from '../host/fast-path.ts';
+import type { DirectorHost, OpenDirectorHost } from '../host/director-host.ts';
+import { openShDirectorHost } from '../host/sh-director-host.ts';
+
+export interface RunOptions extends PlanOptions, SessionOptions {
+  readonly stack: string;
+  /** Directors worked on at once. @default 10 */
+  readonly parallelism?: number;
+  /** Seconds to wait for another run's lock on a director. @default 0 */
+  readonly lockTimeout?: number;
+  /**
+   * `false` (`--refresh=false`): trust the table stored by the last verified apply made with this option while the
+   * director's /proc/net/ip_vs fingerprint still matches it, instead of reading the whole table (see fast-path.ts);
+   * any mismatch falls back to the full read. @default true (always read the whole table)
+   */
+  readonly refresh?: boolean;
+  /** One line per director as work progresses: the step it is now waiting on. */
+  readonly onProgress?: (director: string, message: string) => void;
+  /**
+   * Where a director's time went (`--debug`): `connect` (the connection, the prelude and the lock, one round trip),
+   * `read` (the host's work and the transfer), `parse`, `diff`, and for an apply `batch`, `verify`, `record`.
+   */
+  readonly onTiming?: (director: string, phase: string, ms: number) => void;
+  /** The director's current step has ended and it waits on nothing (the others, or the confirmation). */
+  readonly onIdle?: (director: string) => void;
+  /** How a director is reached. @default the `sh` host (local or OpenSSH); tests pass an in-memory one. */
+  readonly openHost?: OpenDirectorHost;
+}
+
+export interface DirectorOutcome {
+  readonly director: string;
+  readonly status: 'applied' | 'unchanged' | 'failed' | 'skipped';
+  /** Differences between the desired state and the table read back after the batch (empty when verified). */
+  readonly residual: readonly Change[];
+  /** What `ipvsadm -R` printed (kernel rejections appear here, with exit 0). */
+  readonly restoreOutput: string;
+  readonly error?: { readonly code: string; readonly message: string; readonly hint?: string };
+  readonly seconds: number;
+}
+
+export interface ApplyReport {
+  readonly plan: Plan;
+  readonly outcomes: readonly DirectorOutcome[];
+}
+
+function errorInfo(e: unknown): { code: string; message: string; hint?: string } {
+  if (isLvsError(e)) return { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+  return { code: 'LVS_INTERNAL', message: e instanceof Error ? e.message : String(e) };
+}
+
+function holderLine(operation: string): string {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    /* no passwd entry (containers): keep 'unknown' */
+  }
+  return `${operation} by ${user}@${hostname()} pid ${process.pid} at ${new Date().toISOString()}`;
+}
+
+/** An open, locked, read director. */
+interface OpenDirector {
+  readonly desired: DesiredDirector;
+  readonly host: DirectorHost;
+  readonly live: LiveState;
+  /** The host's set-up facts, read when the director asks for `setup`. */
+  readonly facts?: HostFacts | undefined;
+  /** Set when the fast path trusted the stored table. */
+  readonly fast?: FastContext;
+  /** Why the fast path was not taken (when it was asked for). */
+  readonly fastReason?: string;
+}
+
+function destinationCount(services: readonly Service[]): string {
+  return services.reduce((n, s) => n + s.destinations.length, 0).toLocaleString('en-US');
+}
+
+/** Calls `opts.onTiming` with the milliseconds since the last call (or since the clock was made). */
+function stopwatch(director: string, opts: RunOptions): (phase: string) => void {
+  let last = performance.now();
+  return (phase) => {
+    const now = performance.now();
+    opts.onTiming?.(director, phase, now - last);
+    last = now;
+  };
+}
+
+async function openDirector(desired: DesiredDirector, exclusive: boolean, operation: string, opts: RunOptions, destroy = operation === 'destroy'): Promise<OpenDirector> {
+  const checkCapabilities = !destroy && !opts.refreshOnly && desired.table.services.length > 0;
+  const lap = stopwatch(desired.name, opts);
+  opts.onProgress?.(desired.name, `connecting to ${describeTarget(desired.target)}`);
+  const host = (opts.openHost ?? openShDirectorHost)(desired.target, opts);
+  try {
+    const lock = { exclusive, waitSeconds: opts.lockTimeout ?? 0, holder: holderLine(operation) };
+    // The common case, a full read without host set-up, is one round trip: connection, prelude, lock and read, the read
+    // guarded by the lock on the host. Otherwise the lock goes first, alone.
+    const oneTrip = !desired.setup && opts.refresh !== false;
+    const reads = `reading the live table (${destinationCount(desired.table.services)} destinations declared)`;
+    const locking = opts.lockTimeout ? `waiting for the lock (--lock-timeout ${opts.lockTimeout})` : 'taking the lock';
+    opts.onProgress?.(desired.name, oneTrip ? `${locking}; ${reads}` : locking);
+    const lockDone = host.lock({ ...lock, carry: oneTrip });
+    lockDone.catch(() => undefined); // awaited below
+    // What the director can do travels in the same round trip, read under the lock, before the table.
+    let capsDone: Promise<Capabilities> | undefined;
+    if (oneTrip && checkCapabilities) {
+      capsDone = host.capabilities(desired.table, { help: needsIpvsadmHelp(desired.table), carry: true });
+      capsDone.catch(() => undefined); // reported below, once the lock's answer is known
+    }
+    const reading = oneTrip ? host.readLive(opts.stack, { whenLocked: true }) : undefined;
+    reading?.catch(() => undefined); // a refused lock is reported below, before the read's outcome is looked at
+    await lockDone;
+    lap(oneTrip ? 'connect+read' : 'connect');
+    // With `setup`, the host is read first: ipvsadm may be missing and about to be installed, the table then empty.
+    const facts = desired.setup ? await host.readFacts(opts.stack, desired.table) : undefined;
+    // Before any change: what the app asks for must be something this director can do (a destroy asks for nothing).
+    if (checkCapabilities) {
+      const caps = capsDone ? await capsDone : await host.capabilities(desired.table, { help: needsIpvsadmHelp(desired.table) });
+      const installing = facts !== undefined && desired.setup?.installIpvsadm === true && !facts.commands.includes('ipvsadm');
+      // ipvsadm about to be installed: its release is not known yet, so only the kernel's side is checked.
+      const found = missingCapabilities(desired.table, desired.paths, installing ? { ...caps, ipvsadm: undefined } : caps);
+      // With --target, a service outside the targets is left as it is: what it would need is not asked for now.
+      const missing = opts.targets?.length ? found.filter((m) => pathIsTargeted(m.path, opts.targets!)) : found;
+      if (missing.length > 0) throw capabilityError(desired.target, missing);
+    }
+    if (facts && desired.setup?.installIpvsadm && !facts.commands.includes('ipvsadm')) {
+      const empty = { services: [] };
+      return { desired, host, facts, live: { table: empty, fingerprint: tableFingerprint(empty), record: undefined, ipvsadmVersion: '' } };
+    }
+    if (opts.refresh === false) {
+      opts.onProgress?.(desired.name, 'reading the stored table and /proc/net/ip_vs (--refresh=false)');
+      const fast = await host.readFast(opts.stack, desired.table.services.length);
+      if (fast.ok) return { desired, host, facts, live: fast.live, fast: fast.context };
+      opts.onProgress?.(desired.name, `full read: ${fast.reason}`);
+      const live = await host.readLive(opts.stack, { onRead: () => lap('read') });
+      lap('parse');
+      return { desired, host, facts, live, fastReason: fast.reason };
+    }
+    if (reading) {
+      const live = await reading;
+      lap('parse');
+      return { desired, host, facts, live };
+    }
+    opts.onProgress?.(desired.name, `reading the live table (${destinationCount(desired.table.services)} destinations declared)`);
+    const live = await host.readLive(opts.stack, { onRead: () => lap('read') });
+    lap('parse');
+    return { desired, host, facts, live };
+  } catch (e) {
+    host.kill();
+    await host.close();
+    throw e;
+  }
+}
+
+async function closeDirector(d: OpenDirector): Promise<void> {
+  await d.host.close();
+}
+
+function failedPlan(desired: DesiredDirector, e: unknown): DirectorPlan {
+  return {
+    director: desired.name,
+    target: desired.target,
+    fingerprint: '',
+    changes: [],
+    drift: [],
+    unmanaged: [],
+    conflicts: [],
+    adopted: [],
+    batch: '',
+    drain: [],
+    drainTimeout: 0,
+    desired: { services: [] },
+    paths: {},
+    error: errorInfo(e),
+  };
+}
+
+function withRefresh(plan: DirectorPlan, open: OpenDirector, opts: RunOptions): DirectorPlan {
+  if (opts.refresh !== false) return plan;
+  return { ...plan, refresh: open.fast ? { trusted: true } : { trusted: false, ...(open.fastReason ? { reason: open.fastReason } : {}) } };
+}
+
+function makePlan(stack: string, mode: Plan['mode'], directors: DirectorPlan[]): Plan {
+  return { formatVersion: PLAN_FORMAT, stack, createdAt: new Date().toISOString(), mode, directors };
+}
+
+/** `lvsform plan`: reads every director under a shared lock and computes the plan. Changes nothing. */
+export async function planStack(directors: readonly DesiredDirector[], opts: RunOptions & { mode?: Plan['mode'] }): Promise<Plan> {
+  const limit = pLimit(opts.parallelism ?? 10);
+  const plans = await Promise.all(
+    directors.map((desired) =>
+      limit(async () => {
+        let open: OpenDirector | undefined;
+        try {
+          open = await openDirector(desired, false, 'plan', opts, opts.mode === 'destroy');
+          const host = open.facts && { stack: opts.stack, facts: open.facts, destroy: opts.mode === 'destroy' };
+          const started = performance.now();
+          const plan = withRefresh(planDirector(desired, open.live, opts, host), open, opts);
+          opts.onTiming?.(desired.name, 'diff', performance.now() - started);
+          return plan;
+        } catch (e) {
+          return failedPlan(desired, e);
+        } finally {
+          opts.onIdle?.(desired.name);
+          if (open) await closeDirector(open);
+        }
+      }),
+    ),
+  );
+  return makePlan(opts.stack, opts.mode ?? (opts.refreshOnly ? 'refresh-only' : 'apply'), plans);
+}
+
+/** Carries out one director's plan in its open session: batch, read-back, verification, ownership record. */
+async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: RunOptions): Promise<DirectorOutcome> {
+  const started = performance.now();
+  const seconds = () => (performance.now() - started) / 1000;
+  const { host } = open;
+  let restoreOutput = '';
+  let live = open.live;
+  /** The /proc fingerprint of the verified result, when the fast path already read it. */
+  let procAfter: string | undefined;
+  const setup = plan.hostSetup ?? [];
+  // Before anything is created, record it as pending: if the connection is lost mid-batch, the next run owns what this
+  // one created (no --adopt needed), and the rewrite after verification says what is really there.
+  // It travels with the batch (one round trip) unless host set-up must run between the two.
+  let written = open.live.record;
+  const pending = pendingRecord(opts.stack, plan, open.live.record);
+  if (pending) {
+    const sent = host.writeRecord(opts.stack, pending, { gzip: open.fast?.gzip ?? false, carry: setup.length === 0 });
+    if (setup.length > 0) await sent;
+    else sent.catch(() => undefined); // the batch that carries it fails the same way, and is awaited
+    written = pending;
+  }
+  if (setup.length > 0) {
+    opts.onProgress?.(plan.director, `host set-up: ${setup.length} change(s)`);
+    await host.setup(setup);
+    if (setup.some((i) => i.kind === 'package')) {
+      // ipvsadm was just installed: the plan assumed an empty table; anything else is a table it never saw.
+      live = await host.readLive(opts.stack);
+      if (live.fingerprint !== plan.fingerprint) {
+        throw new LvsError('LVS_STALE_PLAN', `director ${describeTarget(plan.target)}: once ipvsadm was installed, the table was not the empty one the plan assumed`, {
+          hint: 'ipvsadm is installed now and the table was not changed. Run `lvsform plan` again and review the new plan.',
+        });
+      }
+    }
+  }
+  if (plan.batch.trim() !== '') {
+    const noteRestore = (said: string): void => {
+      if (said) restoreOutput += `${restoreOutput ? '\n' : ''}${said}`;
+    };
+    const runBatch = async (batch: string): Promise<void> => {
+      if (batch === '') return;
+      noteRestore(await host.applyBatch(batch));
+    };
+    /** The batch travels with the verification read that follows it: one round trip for both. */
+    let batchDone: Promise<void> | undefined;
+    if (plan.drain.length > 0) {
+      // Graceful: weight 0 first so no new connection arrives, wait for the old ones, then delete.
+      const batches = drainBatches(plan);
+      opts.onProgress?.(plan.director, `applying ${batches.firstCount} change(s); draining ${plan.drain.length} real server(s)`);
+      await runBatch(batches.first);
+      await waitForDrain(host, plan, opts.onProgress);
+      await runBatch(batches.held);
+    } else {
+      opts.onProgress?.(plan.director, `applying ${plan.changes.length} change(s)`);
+      batchDone = host.applyBatch(plan.batch, { carry: true }).then(noteRestore);
+      batchDone.catch(() => undefined); // the verification read that carries it fails the same way, and is awaited
+    }
+    const verified = await verifyApply(host, opts.stack, plan, open.live, open.fast, opts.onProgress);
+    live = verified.live;
+    procAfter = verified.procAfter;
+    await batchDone;
+  } else if (open.fast) {
+    procAfter = open.live.fingerprint.slice('proc:'.length);
+  }
+  // Verify: every service the stack owns must now be exactly as desired, and every owned service it dropped gone.
+  const ownedNow = new Set([...Object.keys(plan.paths), ...Object.keys(open.live.record?.services ?? {}), ...plan.adopted]);
+  const residual = diffTables(live.table, plan.desired, { owned: ownedNow }).changes;
+  let record = recordAfter(opts.stack, plan, live, open.live.record);
+  if (opts.refresh === false && residual.length === 0) {
+    // Keep what the next --refresh=false run trusts: the owned table as verified and the /proc fingerprint of it.
+    if (record) {
+      const owned = ownedTable(live.table, new Set(Object.keys(record.services)));
+      const text = storedTableText(owned);
+      let gzip = open.fast?.gzip ?? false;
+      if (procAfter === undefined) {
+        const read = await host.readProcFingerprint(owned);
+        procAfter = read?.proc;
+        gzip = read?.gzip ?? false;
+      }
+      const previous = fastStateOf(open.live.record);
+      if (procAfter !== undefined) {
+        const state = { proc: procAfter, table: sha256(text) };
+        if (previous?.table !== state.table) host.storeTable(opts.stack, text, gzip);
+        record = { ...record, fast: state };
+      }
+    } else {
+      host.storeTable(opts.stack, undefined, false);
+    }
+  }
+  // The stored table (when it changed) travels with the record: one round trip.
+  if (!sameRecord(record, written)) {
+    await host.writeRecord(opts.stack, record, { gzip: open.fast?.gzip ?? false });
+  } else {
+    await host.flush();
+  }
+  if (residual.length > 0) {
+    return {
+      director: plan.director,
+      status: 'failed',
+      residual,
+      restoreOutput,
+      error: {
+        code: 'LVS_VERIFY_FAILED',
+        message: `director ${describeTarget(plan.target)}: after the batch, ${residual.length} difference(s) remain between the kernel table and the desired state${restoreOutput ? `; ipvsadm said: ${restoreOutput.split('\n').slice(0, 5).join(' | ')}` : ''}`,
+        hint: 'The ownership record lists only what is really there. Fix the cause (see ipvsadm\'s message) and run `lvsform apply` again.',
+      },
+      seconds: seconds(),
+    };
+  }
+  // The table is verified: save it (the whole of it) where the distribution restores it at boot.
+  if ((await host.saveRules(setup)) === 'written') opts.onProgress?.(plan.director, 'saved the table for the next boot');
+  return { director: plan.director, status: plan.batch.trim() === '' && setup.length === 0 ? 'unchanged' : 'applied', residual, restoreOutput, seconds: seconds() };
+}
+
+export interface ApplyOptions extends RunOptions {
+  /** A saved plan to carry out exactly; refused for a director whose table changed since. */
+  readonly savedPlan?: Plan;
+  /** Destroy: every owned service goes, nothing is created. */
+  readonly destroy?: boolean;
+  /** Called once with the whole plan, while every director is locked, before `confirm`; throw to change nothing. */
+  readonly check?: (plan: Plan) => void;
+  /** Asked once with the whole plan, while every director is locked. Return false to change nothing. */
+  readonly confirm?: (plan: Plan) => Promise<boolean>;
+}
+
+/**
+ * `lvsform apply` / `destroy`: locks and reads every director, plans (or checks a saved plan's fingerprints), asks
+ * for confirmation, then carries out and verifies each director's batch in parallel.
+ */
+export async function applyStack(directors: readonly DesiredDirector[], opts: ApplyOptions): Promise<ApplyReport> {
+  const limit = pLimit(opts.parallelism ?? 10);
+  const opened = new Map<string, OpenDirector>();
+  const operation = opts.destroy ? 'destroy' : 'apply';
+  try {
+    const plans = await Promise.all(
+      directors.map((desired) =>
+        limit(async (): Promise<DirectorPlan> => {
+          try {
+            const open = await openDirector(desired, true, operation, opts);
+            opened.set(desired.name, open);
+            if (opts.savedPlan) {
+              const saved = opts.savedPlan.directors.find((d) => d.director === desired.name);
+              if (!saved) throw new LvsError('LVS_PLAN_MISMATCH', `the saved plan has no entry for director ${desired.name}`);
+              if (saved.error) throw new LvsError(isErrorCode(saved.error.code) ? saved.error.code : 'LVS_PLAN_CORRUPT', saved.error.message, saved.error.hint ? { hint: saved.error.hint } : {});
+              if (saved.fingerprint !== open.live.fingerprint) {
+                throw new LvsError('LVS_STALE_PLAN', `director ${describeTarget(desired.target)}: the table changed since the plan was made`, {
+                  hint: 'Nothing was changed. Run `lvsform plan --out FILE` again and review the new plan.',
+                });
+              }
+              return saved;
+            }
+            const host = open.facts && { stack: opts.stack, facts: open.facts, destroy: Boolean(opts.destroy) };
+            return withRefresh(planDirector(desired, open.live, opts, host), open, opts);
+          } catch (e) {
+            return failedPlan(desired, e);
+          } finally {
+            opts.onIdle?.(desired.name);
+          }
+        }),
+      ),
+    );
+    const plan = makePlan(opts.stack, opts.destroy ? 'destroy' : 'apply', plans);
+    opts.check?.(plan);
+    const anything = plans.some((p) => !p.error && p.conflicts.length === 0 && (p.changes.length > 0 || p.adopted.length > 0 || (p.hostSetup?.length ?? 0) > 0));
+    if (anything && opts.confirm && !(await opts.confirm(plan))) {
+      return {
+        plan,
+        outcomes: plans.map((p) => ({ director: p.director, status: 'skipped' as const, residual: [], restoreOutput: '', seconds: 0 })),
+      };
+    }
+    const outcomes = await Promise.all(
+      plans.map((p) =>
+        limit(async (): Promise<DirectorOutcome> => {
+          const open = opened.get(p.director);
+          if (p.error || !open) {
+            return { director: p.director, status: 'failed', residual: [], restoreOutput: '', seconds: 0, error: p.error ?? { code: 'LVS_INTERNAL', message: 'not opened' } };
+          }
+          if (p.conflicts.length > 0) {
+            return {
+              director: p.director,
+              status: 'failed',
+              residual: [],
+              restoreOutput: '',
+              seconds: 0,
+              error: {
+                code: 'LVS_NOT_OWNED',
+                message: `director ${describeTarget(p.target)}: ${p.conflicts.length} declared service(s) already exist but are not owned by stack ${opts.stack}: ${p.conflicts.slice(0, 5).join(', ')}${p.conflicts.length > 5 ? ', …' : ''}`,
+                hint: 'Nothing was changed here. Run with --adopt to take them over (their configuration is then made to match the app).',
+              },
+            };
+          }
+          try {
+            return await executeDirector(open, p, opts);
+          } catch (e) {
+            return { director: p.director, status: 'failed', residual: [], restoreOutput: '', seconds: 0, error: errorInfo(e) };
+          } finally {
+            opts.onIdle?.(p.director);
+          }
+        }),
+      ),
+    );
+    return { plan, outcomes };
+  } finally {
+    await Promise.all([...opened.values()].map((o) => closeDirector(o)));
+  }
+}

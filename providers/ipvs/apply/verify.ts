@@ -1,0 +1,70 @@
+/**
+ * Verification after a batch: `ipvsadm -R` exits 0 even when the kernel rejects lines, so every apply reads the table
+ * back. Three strategies, cheapest first, behind `verifyApply`: the fast path (the stored table and /proc plus the
+ * changed services' listings, `--refresh=false`), /proc/net/ip_vs alone when it shows every attribute of the owned
+ * services, and the full read (`ipvsadm -S -n`, plus thresholds when any matter). A strategy that cannot be sure
+ * gives way to the next; the caller diffs what it returns against the desired state.
+ */
+import type { Change } from '../plan/diff.ts';
+import { procShowsAll, type FastContext } from '../host/fast-path.ts';
+import type { DirectorHost } from '../host/director-host.ts';
+import { normalizeTable, serviceId, type Service } from '../model/model.ts';
+import type { DirectorPlan } from '../plan/plan.ts';
+import type { LiveState } from '../host/read-live.ts';
+
+/** The live services (before the batch) that the stack owned or is taking over. */
+export function ownedBefore(plan: DirectorPlan, before: LiveState): Service[] {
+  const owned = new Set([...Object.keys(plan.paths), ...Object.keys(before.record?.services ?? {})]);
+  return before.table.services.filter((s) => owned.has(serviceId(s.key)));
+}
+
+/**
+ * Whether the read-back must list thresholds (a second full kernel dump, as costly as `ipvsadm -S -n`). Only when a
+ * threshold is wanted, or was set before the batch, on a service the stack owns: every line of the batch writes the
+ * thresholds it means (0 included), a real server the kernel creates starts at 0, and an edit the kernel rejects
+ * leaves a difference `ipvsadm -S -n` shows (weight, method). A hand edit of only a threshold in the moment between
+ * the batch and the read-back is the one thing this does not see; the next plan's full read does.
+ */
+function thresholdsMatter(plan: DirectorPlan, before: LiveState): boolean {
+  const hasThresholds = (svcs: readonly Service[]) => svcs.some((s) => s.destinations.some((d) => d.upperThreshold > 0 || d.lowerThreshold > 0));
+  const owned = new Set([...Object.keys(plan.paths), ...Object.keys(before.record?.services ?? {})]);
+  return hasThresholds(plan.desired.services) || hasThresholds(before.table.services.filter((s) => owned.has(serviceId(s.key))));
+}
+
+export interface Verified {
+  /** The table after the batch (the owned services exact; others as they were). */
+  readonly live: LiveState;
+  /** The /proc fingerprint of that table, when a /proc read already gave it. */
+  readonly procAfter?: string;
+}
+
+/** Reads back what the batch left on the director, by the cheapest strategy that can be exact. */
+export async function verifyApply(
+  host: DirectorHost,
+  stack: string,
+  plan: DirectorPlan,
+  before: LiveState,
+  fast: FastContext | undefined,
+  onProgress?: (director: string, message: string) => void,
+): Promise<Verified> {
+  if (fast && plan.drain.length === 0) {
+    onProgress?.(plan.director, 'verifying: /proc/net/ip_vs and the changed services');
+    const v = await host.verifyFast(fast, plan.changes as readonly Change[], plan.desired);
+    if (v.ok) return { live: { ...before, table: v.owned }, procAfter: v.proc };
+    onProgress?.(plan.director, `fast verification not possible (${v.reason})`);
+  }
+  if (procShowsAll(plan.desired.services) && procShowsAll(ownedBefore(plan, before))) {
+    // Every attribute of the owned services shows in /proc/net/ip_vs: one cheap read verifies them exactly.
+    onProgress?.(plan.director, 'verifying: reading /proc/net/ip_vs back');
+    const desiredIds = new Set(plan.desired.services.map((s) => serviceId(s.key)));
+    const dropped = ownedBefore(plan, before).map((s) => serviceId(s.key)).filter((id) => !desiredIds.has(id));
+    const check = await host.verifyByProc(plan.desired, dropped, before.table.services.length + plan.desired.services.length);
+    if (check.ok) {
+      const others = before.table.services.filter((s) => !desiredIds.has(serviceId(s.key)) && !dropped.includes(serviceId(s.key)));
+      return { live: { ...before, table: normalizeTable({ services: [...others, ...plan.desired.services] }) }, procAfter: check.proc };
+    }
+    onProgress?.(plan.director, `reading the whole table to report it exactly (${check.reason})`);
+  }
+  onProgress?.(plan.director, 'verifying: reading the table back');
+  return { live: await host.readLive(stack, { record: false, thresholds: thresholdsMatter(plan, before) }) };
+}

@@ -1,0 +1,97 @@
+/**
+ * The ownership record: which services of a director a stack owns. It lives on the director
+ * (`/var/lib/lvsform/<stack>.json`, mode 0600, written atomically) so that every operator and every CI runner sees the
+ * same truth, and it is rewritten after each verified apply to say what is really there.
+ */
+import { z } from 'zod';
+import { LvsError } from '../model/errors.ts';
+
+export const RECORD_FORMAT = 1;
+
+/**
+ * One owned service. `h` (its hash when the record was written) and `pending` (created by a batch not verified yet)
+ * are ignored when malformed, as a missing one is: the next apply rewrites the entry.
+ */
+const ownedServiceSchema = z
+  .object({
+    /** The construct path that declared it. */
+    path: z.string(),
+    /** serviceHash of the service as verified. */
+    h: z.string().optional().catch(undefined),
+    /** Written before the batch that creates it; no hash yet. */
+    pending: z.boolean().optional().catch(undefined),
+  })
+  .passthrough();
+
+/** What `--refresh=false` trusts (see fast-path.ts); ignored when malformed. */
+const fastStateSchema = z.object({
+  /** The /proc/net/ip_vs fingerprint right after the verified apply. */
+  proc: z.string(),
+  /** sha256 of `<stack>.table`. */
+  table: z.string(),
+});
+
+const recordSchema = z
+  .object({
+    format: z.number().int(),
+    stack: z.string(),
+    director: z.string(),
+    updated: z.string(),
+    /** serviceId → the owned service. */
+    services: z.record(z.string(), ownedServiceSchema),
+    /** sha256 of the canonical live table right after the apply that wrote this record. */
+    fingerprint: z.string().optional(),
+    fast: fastStateSchema.optional().catch(undefined),
+  })
+  .passthrough();
+
+export type OwnedService = z.infer<typeof ownedServiceSchema>;
+export type FastState = z.infer<typeof fastStateSchema>;
+export type OwnershipRecord = z.infer<typeof recordSchema>;
+
+export function emptyRecord(stack: string, director: string): OwnershipRecord {
+  return { format: RECORD_FORMAT, stack, director, updated: new Date(0).toISOString(), services: {} };
+}
+
+/**
+ * Parses a record read from a director. `undefined` text means there is none (the stack owns nothing there).
+ * A corrupt record, one of another stack or of a newer format is refused: lvsform does not guess what it owns.
+ */
+export function parseRecord(text: string | undefined, stack: string, where: string): OwnershipRecord | undefined {
+  if (text === undefined) return undefined;
+  const file = `/var/lib/lvsform/${stack}.json on ${where}`;
+  const recover = `Move the file aside and run \`lvsform plan --adopt\` to take ownership of the stack's services again.`;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new LvsError('LVS_RECORD_CORRUPT', `the ownership record ${file} is not valid JSON`, { cause: e, hint: recover });
+  }
+  const format = (raw as { format?: unknown } | null)?.format;
+  if (typeof format === 'number' && format > RECORD_FORMAT) {
+    throw new LvsError('LVS_RECORD_NEWER', `the ownership record ${file} has format ${format}; this lvsform reads format ${RECORD_FORMAT}`, {
+      hint: 'Upgrade lvsform to the version that wrote it.',
+    });
+  }
+  const parsed = recordSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new LvsError('LVS_RECORD_CORRUPT', `the ownership record ${file} is malformed at ${issue?.path.join('.') || '(top)'}: ${issue?.message}`, {
+      hint: recover,
+    });
+  }
+  if (parsed.data.format !== RECORD_FORMAT) {
+    throw new LvsError('LVS_RECORD_CORRUPT', `the ownership record ${file} has unknown format ${parsed.data.format}`, { hint: recover });
+  }
+  if (parsed.data.stack !== stack) {
+    throw new LvsError('LVS_RECORD_CORRUPT', `the ownership record ${file} belongs to stack "${parsed.data.stack}", not "${stack}"`, {
+      hint: recover,
+    });
+  }
+  return parsed.data;
+}
+
+export function serializeRecord(record: OwnershipRecord): string {
+  const services = Object.fromEntries(Object.entries(record.services).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return JSON.stringify({ ...record, services });
+}

@@ -1,0 +1,33 @@
+/**
+ * Quoting for POSIX `sh`. Every value that reaches a host's shell goes through `shQuote`: it is wrapped in single
+ * quotes, inside which `sh` interprets nothing, and each single quote is written as `'\''`. NUL cannot travel in a
+ * shell word at all, so it is refused rather than silently truncated by the remote shell.
+ */
+import { LvsError } from '../model/errors.ts';
+
+export function shQuote(value: string | number): string {
+  const text = String(value);
+  if (text.includes('\0')) {
+    throw new LvsError('LVS_UNSAFE_VALUE', `a value meant for a host's shell contains a NUL byte: ${JSON.stringify(text)}`, {
+      hint: 'Remove the NUL byte from the value (a host name, path or name in the app or on the command line).',
+    });
+  }
+  return `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
+/** A command line for a POSIX shell: each word quoted. */
+export function shJoin(argv: readonly (string | number)[]): string {
+  return argv.map(shQuote).join(' ');
+}
+
+/**
+ * A here-document body that cannot end early: the delimiter is chosen so that no line of `body` equals it.
+ * Returns `<<'DELIM'\n…\nDELIM` ready to follow a command.
+ */
+export function hereDoc(body: string, base = 'LVSFORM_EOF'): string {
+  const lines = new Set(body.split('\n'));
+  let delim = base;
+  for (let i = 0; lines.has(delim); i += 1) delim = `${base}_${i}`;
+  const text = body.endsWith('\n') || body === '' ? body : `${body}\n`;
+  return `<<'${delim}'\n${text}${delim}`;
+}

@@ -1,0 +1,276 @@
+/**
+ * `lvsform import`: read an existing IPVS configuration from somewhere (an ipvsadm-save file, a keepalived.conf) into
+ * the canonical table, then write it as an lvsform app. `importTable` is the one place that knows the sources, so a
+ * new one (a live director over a transport, adoption) is one more case here and one more option in the CLI.
+ */
+import { MAX_PERSISTENCE_TIMEOUT, SAFE_NAME } from '../model/limits.ts';
+import { readFile, stat } from 'node:fs/promises';
+import { hostname, userInfo } from 'node:os';
+import ipaddr from 'ipaddr.js';
+import { LvsError } from '../model/errors.ts';
+import { type GeneratedDirector, generateApp, generatedServiceIds } from './generate-app.ts';
+import { lockChunk, preludeChunk, unlockChunk, writeRecordChunk } from '../host/host-script.ts';
+import { serviceId, type Service, type Table } from '../model/model.ts';
+import { MAX_KEEPALIVED_BYTES, parseKeepalived } from '../read/parse-keepalived.ts';
+import { fileIncludeReader } from '../read/keepalived-lines.ts';
+import { parseSave } from '../read/parse-save.ts';
+import { readLive, serviceHash, type LiveState } from '../host/read-live.ts';
+import { RECORD_FORMAT, serializeRecord, type OwnershipRecord } from '../host/record.ts';
+import { describeTarget, type HostTarget, HostSession } from '../host/transport.ts';
+
+/** Where the table comes from. */
+export type ImportSource =
+  | { readonly kind: 'save'; readonly file: string }
+  | { readonly kind: 'keepalived'; readonly file: string }
+  /** The live table of a director, read over the same session and chunk an apply uses (`readLive`). */
+  | { readonly kind: 'director'; readonly target: HostTarget };
+
+export interface ImportedTable {
+  readonly table: Table;
+  /** What the source holds that the table does not (each `file:line: ...`). */
+  readonly warnings: string[];
+  /** The source in words, for the header of the generated app. */
+  readonly description: string;
+  /** `file:line` of the line that declares a service, where the source has lines. */
+  readonly where?: (serviceId: string) => string | undefined;
+}
+
+/** Stack and director names: they name directories and files on each host (the construct library's rule). */
+export { SAFE_NAME };
+
+async function readText(file: string, what: string): Promise<string> {
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw new LvsError('LVS_IMPORT_READ', `${file} is not a file`, { hint: `Pass the ${what} file itself.` });
+    if (info.size > MAX_KEEPALIVED_BYTES) {
+      throw new LvsError('LVS_IMPORT_READ', `${file} is ${info.size} bytes; the import reads at most ${MAX_KEEPALIVED_BYTES}`, {
+        hint: `Is this really a ${what} file?`,
+      });
+    }
+    // A byte-order mark (editors on Windows add one) would glue itself to the first keyword, unseen.
+    const text = await readFile(file, 'utf8');
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  } catch (e) {
+    if (e instanceof LvsError) throw e;
+    throw new LvsError('LVS_IMPORT_READ', `cannot read ${file}: ${(e as Error).message}`, { cause: e, hint: `Check the path of the ${what} file.` });
+  }
+}
+
+/** Reads the source into the canonical table. */
+export async function importTable(source: ImportSource): Promise<ImportedTable> {
+  switch (source.kind) {
+    case 'director': {
+      const session = HostSession.open(source.target);
+      try {
+        await session.run(preludeChunk());
+        const live = await readLive(session, 'imported', { record: false });
+        return { table: live.table, warnings: [], description: `the live table of director ${describeTarget(source.target)}` };
+      } finally {
+        await session.close();
+      }
+    }
+    case 'save': {
+      const text = await readText(source.file, 'ipvsadm-save');
+      const lines = new Map<string, number>();
+      const table = parseSave(text, source.file, lines);
+      return { table, warnings: [], description: `the ipvsadm-save file ${source.file}`, where: (id) => (lines.has(id) ? `${source.file}:${lines.get(id)}` : undefined) };
+    }
+    case 'keepalived': {
+      const text = await readText(source.file, 'keepalived.conf');
+      const origins = new Map<string, string>();
+      const { table, warnings } = parseKeepalived(text, source.file, { include: fileIncludeReader(MAX_KEEPALIVED_BYTES), origins });
+      return { table, warnings, description: `the keepalived configuration ${source.file}`, where: (id) => origins.get(id) };
+    }
+  }
+}
+
+export interface ImportAppOptions {
+  readonly stack: string;
+  readonly director: GeneratedDirector;
+  /** @default 'lvsform' */
+  readonly importFrom?: string;
+  /**
+   * With a `director` source: record the imported services in the stack's ownership record on that director, under
+   * its lock and in the same session as the read, so that a `plan` of the generated app shows no changes and owns them.
+   * @default false (an import only reads)
+   */
+  readonly adopt?: boolean;
+}
+
+export interface ImportResult {
+  readonly code: string;
+  readonly warnings: string[];
+  readonly table: Table;
+  /** With `adopt`: the services now recorded as owned by the stack on the director. */
+  readonly adopted?: readonly string[];
+}
+
+/** Why lvsform refuses an address the kernel accepts (the construct library's unicast rule), or undefined. */
+function refusedAddress(address: string): string | undefined {
+  if (!address.includes(':')) {
+    const range = ipaddr.IPv4.parse(address).range();
+    return range === 'unspecified' || range === 'broadcast' || range === 'multicast' ? `is ${range}` : undefined;
+  }
+  const ip = ipaddr.IPv6.parse(address);
+  const range = ip.range();
+  if (range === 'unspecified' || range === 'multicast') return `is ${range}`;
+  if (range === 'ipv4Mapped') return `is IPv4-mapped (it never appears on the wire; use ${ip.toIPv4Address().toString()})`;
+  const p = ip.parts;
+  if (p.slice(0, 6).every((x) => x === 0) && p[6] !== 0) return 'is IPv4-compatible (deprecated; it never appears on the wire)';
+  return undefined;
+}
+
+/**
+ * What the kernel holds but lvsform refuses to declare, one line per service (empty when the table can round-trip).
+ * The kernel accepts these, but they do nothing: an IPv4-mapped or IPv4-compatible IPv6 address never receives a
+ * packet, and a persistence engine is consulted only by persistent services.
+ */
+export function unsupportedServices(table: Table): string[] {
+  const out: string[] = [];
+  for (const s of table.services) {
+    const id = serviceId(s.key);
+    const why: string[] = [];
+    if (s.key.kind === 'addr') {
+      const bad = refusedAddress(s.key.address);
+      if (bad) why.push(`the virtual address ${bad}`);
+    }
+    for (const d of s.destinations) {
+      const bad = refusedAddress(d.address);
+      if (bad) why.push(`real server ${d.address} ${bad}`);
+    }
+    if (s.config.persistenceEngine !== undefined && s.config.persistence === undefined) {
+      why.push(`persistence engine ${s.config.persistenceEngine} without persistence (the engine is never consulted)`);
+    }
+    why.push(...constructRuleProblems(s));
+    if (why.length > 0) out.push(`${id}: ${why.join('; ')}`);
+  }
+  return out;
+}
+
+/** The construct library's longest persistence timeout (ipvsadm's -p bound, 31 days). */
+
+/**
+ * The construct library's rules that a table read from elsewhere can break (lib/virtual-service.ts and
+ * lib/real-server-pool.ts hold the same rules for the app): an import that broke one would write an app that does
+ * not synthesize.
+ */
+function constructRuleProblems(s: Service): string[] {
+  const why: string[] = [];
+  const c = s.config;
+  const udp = s.key.kind === 'addr' && s.key.protocol === 'udp';
+  const proto = s.key.kind === 'addr' ? s.key.protocol : 'fwmark';
+  if (c.persistence && c.persistence.timeout > MAX_PERSISTENCE_TIMEOUT) {
+    why.push(`persistence timeout ${c.persistence.timeout} s is above ${MAX_PERSISTENCE_TIMEOUT} (31 days, ipvsadm's -p bound)`);
+  }
+  if (c.persistenceEngine !== undefined && c.persistenceEngine !== 'sip') why.push(`persistence engine ${c.persistenceEngine} is not one of the kernel's (sip)`);
+  if (c.persistenceEngine !== undefined && s.key.kind === 'addr' && !udp) {
+    why.push(`the sip persistence engine reads UDP datagrams only; it is set on a ${proto} service`);
+  }
+  if (c.onePacket && s.key.kind === 'addr' && !udp) why.push(`one-packet scheduling (-o) is for UDP services only; it is set on a ${proto} service`);
+  if (s.key.kind === 'addr' && s.key.port === 0 && c.persistence === undefined) why.push('port 0 (all ports) without persistence');
+  for (const d of s.destinations) {
+    if (d.lowerThreshold > d.upperThreshold) why.push(`real server ${d.address}: lower threshold ${d.lowerThreshold} is above upper threshold ${d.upperThreshold}`);
+    if (s.key.kind === 'addr' && d.forwarding.method !== 'masq' && d.port !== s.key.port) {
+      why.push(`real server ${d.address}: port ${d.port} differs from the service port ${s.key.port} under ${d.forwarding.method}`);
+    }
+  }
+  return why;
+}
+
+function refuseUnsupported(table: Table, description: string, where?: (serviceId: string) => string | undefined): void {
+  const bad = unsupportedServices(table).map((line) => {
+    const id = line.slice(0, line.indexOf(': '));
+    const at = where?.(id);
+    return at ? `${at}: ${line}` : line;
+  });
+  if (bad.length === 0) return;
+  throw new LvsError('LVS_IMPORT_UNSUPPORTED', `${description} has ${bad.length} service(s) lvsform cannot declare:\n  ${bad.join('\n  ')}`, {
+    hint: 'Nothing was written or recorded. Fix or delete these services on the director (they carry no traffic as they are), then import again.',
+  });
+}
+
+function lockHolder(): string {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    /* no passwd entry */
+  }
+  return `import --adopt by ${user}@${hostname()} pid ${process.pid} at ${new Date().toISOString()}`;
+}
+
+/** The stack's record after adopting every service of the live table (services recorded before are kept). */
+export function adoptedRecord(stack: string, director: string, live: LiveState): OwnershipRecord {
+  const ids = generatedServiceIds(live.table);
+  const services: OwnershipRecord['services'] = {};
+  for (const [id, entry] of Object.entries(live.record?.services ?? {})) services[id] = entry;
+  for (const s of live.table.services) {
+    const id = serviceId(s.key);
+    services[id] = { path: `${stack}/${director}/${ids.get(id)!}`, h: serviceHash(s) };
+  }
+  return { format: RECORD_FORMAT, stack, director, updated: new Date().toISOString(), services };
+}
+
+/** Reads a director under its exclusive lock, generates the app and records ownership, in one session. */
+async function importAndAdopt(target: HostTarget, opts: ImportAppOptions): Promise<ImportResult> {
+  const where = describeTarget(target);
+  const session = HostSession.open(target);
+  try {
+    await session.run(preludeChunk());
+    const lock = (await session.run(lockChunk({ exclusive: true, waitSeconds: 0, holder: lockHolder() }))).stdout.trim();
+    if (!lock.startsWith('@@lock ok')) {
+      throw new LvsError('LVS_LOCKED', `director ${where}: cannot take its lock to adopt the imported services (${lock.split('\n').join(' ') || 'no answer'})`, {
+        hint: 'Nothing was recorded. Wait for the other run to finish and import again, or import without --adopt.',
+      });
+    }
+    const live = await readLive(session, opts.stack);
+    refuseUnsupported(live.table, `the live table of director ${where}`);
+    const code = generateApp(live.table, {
+      stack: opts.stack,
+      director: opts.director,
+      source: `the live table of director ${where}`,
+      notes: ['The services below were adopted: the ownership record of this stack on the director lists them.'],
+      ...(opts.importFrom !== undefined ? { importFrom: opts.importFrom } : {}),
+    });
+    const record = adoptedRecord(opts.stack, opts.director.name, live);
+    const wrote = await session.run(writeRecordChunk(opts.stack, serializeRecord(record)));
+    if (!wrote.stdout.includes('@@record written')) {
+      throw new LvsError('LVS_RECORD_WRITE', `director ${where}: could not write the ownership record of stack ${opts.stack}: ${wrote.stdout.trim().slice(0, 200)}`, {
+        hint: 'Check that /var/lib/lvsform on the director is writable by the SSH user (root).',
+      });
+    }
+    await session.run(unlockChunk());
+    return { code, warnings: [], table: live.table, adopted: live.table.services.map((s) => serviceId(s.key)) };
+  } finally {
+    await session.close();
+  }
+}
+
+/** Reads the source and returns the app text and the warnings. Throws `LVS_USAGE` on a bad stack or director name. */
+export async function importApp(source: ImportSource, opts: ImportAppOptions): Promise<ImportResult> {
+  for (const [what, value] of [['stack', opts.stack], ['director', opts.director.name]] as const) {
+    if (!SAFE_NAME.test(value)) {
+      throw new LvsError('LVS_USAGE', `the ${what} name must match ${SAFE_NAME}; got ${JSON.stringify(value)}`, {
+        hint: 'Letters, digits, "_", "." and "-", starting with a letter or digit (it names files on each host).',
+      });
+    }
+  }
+  if (opts.adopt) {
+    if (source.kind !== 'director') {
+      throw new LvsError('LVS_USAGE', '--adopt needs a live source (--director): a file says nothing about what is on a director now', {
+        hint: 'Import with --director NAME and --host/--ssh-config+--alias/--local, or apply the generated app with `lvsform apply --adopt`.',
+      });
+    }
+    return importAndAdopt(source.target, opts);
+  }
+  const imported = await importTable(source);
+  refuseUnsupported(imported.table, imported.description, imported.where);
+  const code = generateApp(imported.table, {
+    stack: opts.stack,
+    director: opts.director,
+    source: imported.description,
+    notes: imported.warnings.length > 0 ? ['Not imported or changed on the way:', ...imported.warnings] : [],
+    ...(opts.importFrom !== undefined ? { importFrom: opts.importFrom } : {}),
+  });
+  return { code, warnings: imported.warnings, table: imported.table };
+}

@@ -1,0 +1,486 @@
+/**
+ * Director set-up that survives a reboot: ipvsadm installed, the IPVS modules the services need loaded now and at
+ * boot, forwarding on now and at boot for NAT, and the whole table saved where the distribution's own ipvsadm boot
+ * service restores it. Three parts, each usable alone:
+ * - the facts a director reports (`factsChunk` / `parseFacts`),
+ * - the pure plan of what to change (`planHostSetup`), shown in the plan like any change,
+ * - the chunks that carry it out (`setupChunk` before the batch, `saveRulesChunk` after the verified batch).
+ * Every path and value reaches the shell through `shQuote` or a quoted here-document.
+ */
+import { requiredModules } from '../model/limits.ts';
+import { LvsError } from '../model/errors.ts';
+import { hereDoc, shQuote } from '../host/shell-quote.ts';
+import { sectionLine, splitSections } from '../host/host-script.ts';
+import { normalizeTable, serviceFamily, serviceId, type Service, type Table } from '../model/model.ts';
+import { parseSave } from '../read/parse-save.ts';
+import { newTag } from '../host/read-live.ts';
+import { describeTarget } from '../host/host-target.ts';
+import type { HostSession } from '../host/transport.ts';
+
+/** What the app asked for (the synthesized `setup` block of a director). */
+export interface HostSetupSpec {
+  readonly installIpvsadm: boolean;
+  readonly loadModules: boolean;
+  readonly ipForward: boolean;
+  readonly saveRules: boolean;
+}
+
+export type PackageManager = 'apt-get' | 'dnf' | 'yum';
+
+/** Where a distribution's ipvsadm service restores the table at boot, and what switches it on. */
+export interface BootLayout {
+  readonly family: 'debian' | 'rhel';
+  /** The file restored at boot. */
+  readonly rulesFile: string;
+  /** First line written to the rules file (Debian's own `save` writes `# ipvsadm.rules`). */
+  readonly header: string;
+}
+
+export const DEBIAN_LAYOUT: BootLayout = { family: 'debian', rulesFile: '/etc/ipvsadm.rules', header: '# ipvsadm.rules' };
+export const RHEL_LAYOUT: BootLayout = { family: 'rhel', rulesFile: '/etc/sysconfig/ipvsadm', header: '# ipvsadm rules saved by lvsform' };
+/** Debian's /etc/init.d/ipvsadm restores /etc/ipvsadm.rules at boot only when this file says AUTO="true". */
+export const DEBIAN_DEFAULTS = '/etc/default/ipvsadm';
+/** RHEL's ipvsadm.service restores /etc/sysconfig/ipvsadm at boot when it is enabled. */
+export const RHEL_SERVICE = 'ipvsadm.service';
+
+export const FORWARDING_SYSCTLS = { inet: 'net.ipv4.ip_forward', inet6: 'net.ipv6.conf.all.forwarding' } as const;
+
+export function modulesFile(stack: string): string {
+  return `/etc/modules-load.d/lvsform-${stack}.conf`;
+}
+
+export function sysctlFile(stack: string): string {
+  return `/etc/sysctl.d/90-lvsform-${stack}.conf`;
+}
+
+/** What a director reports about itself (see `factsChunk`). */
+export interface HostFacts {
+  /** `/etc/os-release` as key → value (quotes removed). */
+  readonly osRelease: Readonly<Record<string, string>>;
+  /** Commands found on PATH among apt-get, dnf, yum, systemctl, ipvsadm. */
+  readonly commands: readonly string[];
+  /** Of the modules asked about, those loaded (or built in): `/sys/module/<name>` exists. */
+  readonly loadedModules: readonly string[];
+  /** Files asked about: content, or `null` when missing. */
+  readonly files: Readonly<Record<string, string | null>>;
+  /** Sysctls asked about: current value (trimmed), or `null` when the key does not exist. */
+  readonly sysctls: Readonly<Record<string, string | null>>;
+  /** `systemctl is-enabled ipvsadm.service`, when systemctl exists. */
+  readonly rhelServiceEnabled: string | null;
+}
+
+/** One thing the host set-up will do, shown in the plan. */
+export interface SetupItem {
+  readonly kind: 'package' | 'module' | 'file' | 'sysctl' | 'boot-service' | 'rules';
+  readonly action: 'create' | 'update' | 'delete';
+  /** Package name, module name, file path, sysctl key, service name or rules file path. */
+  readonly name: string;
+  /** Previous value (sysctl, boot switch), when there is one. */
+  readonly before?: string;
+  /** The new value: the sysctl value, the whole file content, the boot switch's state. */
+  readonly after?: string;
+  /** One line for people: how (apt-get) or why (restored at boot by …). */
+  readonly detail?: string;
+  /** Package manager for `package`; `debian` | `rhel` for `boot-service` and `rules`. */
+  readonly via?: string;
+}
+
+export { requiredModules };
+
+/** The forwarding sysctls NAT needs: IPv4 forwarding for IPv4 NAT services, IPv6 forwarding for IPv6 ones. */
+export function requiredSysctls(table: Table): string[] {
+  const out = new Set<string>();
+  for (const s of table.services) {
+    if (s.destinations.some((d) => d.forwarding.method === 'masq')) out.add(FORWARDING_SYSCTLS[serviceFamily(s.key)]);
+  }
+  return [...out].sort();
+}
+
+export function modulesFileContent(stack: string, modules: readonly string[]): string {
+  return `# Written by lvsform (stack ${stack}): IPVS modules its services need, loaded at boot.\n${modules.map((m) => `${m}\n`).join('')}`;
+}
+
+export function sysctlFileContent(stack: string, keys: readonly string[]): string {
+  return `# Written by lvsform (stack ${stack}): forwarding its NAT services need, set at boot.\n${keys.map((k) => `${k} = 1\n`).join('')}`;
+}
+
+/** Where the table is restored at boot on this host, from /etc/os-release; undefined when lvsform does not know. */
+export function bootLayout(osRelease: Readonly<Record<string, string>>): BootLayout | undefined {
+  const ids = [osRelease['ID'] ?? '', ...(osRelease['ID_LIKE'] ?? '').split(/\s+/)].map((s) => s.toLowerCase()).filter(Boolean);
+  if (ids.some((id) => id === 'debian' || id === 'ubuntu')) return DEBIAN_LAYOUT;
+  if (ids.some((id) => ['rhel', 'fedora', 'centos', 'rocky', 'almalinux', 'ol', 'amzn'].includes(id))) return RHEL_LAYOUT;
+  return undefined;
+}
+
+export function packageManager(commands: readonly string[]): PackageManager | undefined {
+  return (['apt-get', 'dnf', 'yum'] as const).find((m) => commands.includes(m));
+}
+
+/** The AUTO value of Debian's /etc/default/ipvsadm (the last assignment wins, as when the shell sources it). */
+export function debianAuto(content: string | null): string | undefined {
+  if (content === null) return undefined;
+  let value: string | undefined;
+  for (const line of content.split('\n')) {
+    const m = /^\s*AUTO=(?:"([^"]*)"|'([^']*)'|(\S*))\s*(?:#.*)?$/.exec(line);
+    if (m) value = m[1] ?? m[2] ?? m[3] ?? '';
+  }
+  return value;
+}
+
+/** Thresholds are not in `ipvsadm -S` output, so a saved file is compared without them. */
+function withoutThresholds(table: Table): Table {
+  return normalizeTable({
+    services: table.services.map((s) => ({ ...s, destinations: s.destinations.map((d) => ({ ...d, upperThreshold: 0, lowerThreshold: 0 })) })),
+  });
+}
+
+/** True when a saved rules file holds exactly `table` (thresholds aside); false when it is missing or unreadable. */
+export function rulesFileMatches(content: string | null, table: Table): boolean {
+  if (content === null) return false;
+  try {
+    return JSON.stringify(withoutThresholds(parseSave(content, 'rules file'))) === JSON.stringify(withoutThresholds(table));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The whole table once the plan is carried out: the live services the stack neither declares nor owns stay as they
+ * are, owned services that are no longer declared go, the declared ones are as desired.
+ */
+export function tableAfter(live: Table, owned: ReadonlySet<string>, desired: Table): Table {
+  const declared = new Set(desired.services.map((s) => serviceId(s.key)));
+  const kept: Service[] = live.services.filter((s) => {
+    const id = serviceId(s.key);
+    return !declared.has(id) && !owned.has(id);
+  });
+  return normalizeTable({ services: [...kept, ...desired.services] });
+}
+
+export interface HostSetupInput {
+  readonly stack: string;
+  /** Director name, for messages. */
+  readonly director: string;
+  readonly spec: HostSetupSpec;
+  readonly facts: HostFacts;
+  /** The services the stack will own on this director (what its modules and forwarding must serve). */
+  readonly desired: Table;
+  /** The whole table after the plan (see `tableAfter`): what the rules file must hold. */
+  readonly after: Table;
+  /** A destroy keeps modules and forwarding as they are and only saves the table. */
+  readonly destroy?: boolean;
+}
+
+/** The facts a plan needs to read for a spec: the files and sysctls to look at and the modules to check. */
+export function factsQuery(stack: string, desired: Table): { modules: string[]; files: string[]; sysctls: string[] } {
+  return {
+    modules: requiredModules(desired),
+    files: [modulesFile(stack), sysctlFile(stack), DEBIAN_LAYOUT.rulesFile, RHEL_LAYOUT.rulesFile, DEBIAN_DEFAULTS],
+    sysctls: [FORWARDING_SYSCTLS.inet, FORWARDING_SYSCTLS.inet6],
+  };
+}
+
+function fileItem(path: string, current: string | null | undefined, content: string | undefined, detail: string): SetupItem | undefined {
+  const now = current ?? null;
+  if (content === undefined) return now === null ? undefined : { kind: 'file', action: 'delete', name: path, detail: 'nothing needs it any more' };
+  if (now === content) return undefined;
+  return { kind: 'file', action: now === null ? 'create' : 'update', name: path, after: content, detail };
+}
+
+/**
+ * What the host set-up will change, in the order it is carried out: the package, modules now, the modules file,
+ * sysctls now, the sysctl file, the boot switch of the distribution's ipvsadm service, and (after the batch) the saved
+ * table. Empty when the host already matches.
+ * @throws LvsError `LVS_SETUP_UNSUPPORTED` when ipvsadm must be installed without a known package manager, or the
+ *   table must be saved on a distribution whose boot service lvsform does not know.
+ */
+export function planHostSetup(input: HostSetupInput): SetupItem[] {
+  const { spec, facts, stack } = input;
+  const items: SetupItem[] = [];
+  const hint = 'Set that part of the Director `setup` to false and do it by other means, or run lvsform against a Debian- or RHEL-like director.';
+  if (spec.installIpvsadm && !facts.commands.includes('ipvsadm')) {
+    const manager = packageManager(facts.commands);
+    if (!manager) {
+      throw new LvsError('LVS_SETUP_UNSUPPORTED', `director ${input.director}: ipvsadm is missing and neither apt-get, dnf nor yum is there to install it`, { hint });
+    }
+    items.push({ kind: 'package', action: 'create', name: 'ipvsadm', via: manager, detail: `${manager} install ipvsadm` });
+  }
+  if (!input.destroy && spec.loadModules) {
+    const modules = requiredModules(input.desired);
+    for (const m of modules) {
+      if (!facts.loadedModules.includes(m)) items.push({ kind: 'module', action: 'create', name: m, detail: 'load now' });
+    }
+    const item = fileItem(modulesFile(stack), facts.files[modulesFile(stack)], modulesFileContent(stack, modules), `load ${modules.join(' ')} at boot`);
+    if (item) items.push(item);
+  }
+  if (!input.destroy && spec.ipForward) {
+    const keys = requiredSysctls(input.desired);
+    for (const k of keys) {
+      const now = facts.sysctls[k] ?? null;
+      if (now !== '1') items.push({ kind: 'sysctl', action: 'update', name: k, before: now ?? 'absent', after: '1' });
+    }
+    const item = fileItem(sysctlFile(stack), facts.files[sysctlFile(stack)], keys.length ? sysctlFileContent(stack, keys) : undefined, `${keys.join(', ')} = 1 at boot`);
+    if (item) items.push(item);
+  }
+  if (spec.saveRules) {
+    const layout = bootLayout(facts.osRelease);
+    if (!layout) {
+      throw new LvsError(
+        'LVS_SETUP_UNSUPPORTED',
+        `director ${input.director}: saveRules: /etc/os-release says ID=${facts.osRelease['ID'] ?? '(none)'}; lvsform knows where Debian- and RHEL-like systems restore the IPVS table at boot, not this one`,
+        { hint },
+      );
+    }
+    if (layout.family === 'debian') {
+      const auto = debianAuto(facts.files[DEBIAN_DEFAULTS] ?? null);
+      if (auto !== 'true') {
+        items.push({
+          kind: 'boot-service',
+          action: 'update',
+          name: DEBIAN_DEFAULTS,
+          before: auto === undefined ? 'no AUTO' : `AUTO="${auto}"`,
+          after: 'AUTO="true"',
+          via: 'debian',
+          detail: `/etc/init.d/ipvsadm restores ${layout.rulesFile} at boot`,
+        });
+      }
+    } else if (facts.rhelServiceEnabled !== 'enabled') {
+      items.push({
+        kind: 'boot-service',
+        action: 'update',
+        name: RHEL_SERVICE,
+        before: facts.rhelServiceEnabled ?? 'unknown',
+        after: 'enabled',
+        via: 'rhel',
+        detail: `restores ${layout.rulesFile} at boot`,
+      });
+    }
+    const current = facts.files[layout.rulesFile] ?? null;
+    if (!rulesFileMatches(current, input.after)) {
+      items.push({
+        kind: 'rules',
+        action: current === null ? 'create' : 'update',
+        name: layout.rulesFile,
+        via: layout.family,
+        detail: `the whole table after the change (${input.after.services.length} service(s), unmanaged ones included), restored at boot`,
+      });
+    }
+  }
+  return items;
+}
+
+// ---- on the host ------------------------------------------------------------------------------------------------
+
+function section(tag: string, name: string): string {
+  return `printf '%s\\n' ${shQuote(sectionLine(tag, name))}`;
+}
+
+const MODULE_RE = /^[a-z0-9_]{1,56}$/;
+const SYSCTL_RE = /^net\.[a-z0-9_.]{1,120}$/;
+
+function procPath(key: string): string {
+  if (!SYSCTL_RE.test(key)) throw new LvsError('LVS_UNSAFE_VALUE', `not a sysctl lvsform sets: ${JSON.stringify(key)}`);
+  return `/proc/sys/${key.replaceAll('.', '/')}`;
+}
+
+function moduleName(m: string): string {
+  if (!MODULE_RE.test(m)) throw new LvsError('LVS_UNSAFE_VALUE', `not a kernel module name: ${JSON.stringify(m)}`);
+  return m;
+}
+
+/** Reads what `planHostSetup` needs: os-release, commands, modules, files and sysctls. Changes nothing. */
+export function factsChunk(tag: string, query: { modules: readonly string[]; files: readonly string[]; sysctls: readonly string[] }): string {
+  const lines = [
+    section(tag, 'os-release'),
+    'cat /etc/os-release 2>/dev/null',
+    section(tag, 'commands'),
+    'for lvs_c in apt-get dnf yum systemctl ipvsadm; do command -v "$lvs_c" >/dev/null 2>&1 && echo "$lvs_c"; done',
+    section(tag, 'modules'),
+  ];
+  for (const m of query.modules) lines.push(`[ -d /sys/module/${shQuote(moduleName(m))} ] && echo ${shQuote(m)}`);
+  lines.push(section(tag, 'sysctls'));
+  for (const k of query.sysctls) {
+    lines.push(`if [ -r ${shQuote(procPath(k))} ]; then printf '%s=%s\\n' ${shQuote(k)} "$(cat ${shQuote(procPath(k))})"; fi`);
+  }
+  lines.push(section(tag, 'service'), `if command -v systemctl >/dev/null 2>&1; then systemctl is-enabled ${RHEL_SERVICE} 2>/dev/null || true; else echo '@@none'; fi`);
+  query.files.forEach((f, i) => {
+    lines.push(section(tag, `file ${i}`), `if [ -f ${shQuote(f)} ]; then echo '@@present'; cat ${shQuote(f)}; printf '\\n@@eof\\n'; else echo '@@absent'; fi`);
+  });
+  lines.push(section(tag, 'end'), 'true');
+  return lines.join('\n');
+}
+
+function parseOsRelease(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (!m) continue;
+    let v = m[2]!;
+    if ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'"))) v = v.slice(1, -1);
+    out[m[1]!] = v;
+  }
+  return out;
+}
+
+/** Parses the output of `factsChunk` for the same query. */
+export function parseFacts(tag: string, stdout: string, query: { files: readonly string[] }, where: string): HostFacts {
+  const s = splitSections(tag, stdout);
+  if (!s.has('end')) throw new LvsError('LVS_HOST_OUTPUT', `director ${where}: reading the host set-up ended early: ${stdout.slice(-300)}`);
+  const words = (name: string) => (s.get(name) ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
+  const files: Record<string, string | null> = {};
+  query.files.forEach((f, i) => {
+    const text = s.get(`file ${i}`) ?? '@@absent';
+    // `@@present\n` + the exact content + `\n@@eof`: a file without a final newline cannot swallow the next marker.
+    files[f] = text.startsWith('@@present\n') && text.endsWith('\n@@eof') ? text.slice('@@present\n'.length, -'\n@@eof'.length) : null;
+  });
+  const sysctls: Record<string, string | null> = {};
+  for (const line of words('sysctls')) {
+    const at = line.indexOf('=');
+    if (at > 0) sysctls[line.slice(0, at)] = line.slice(at + 1).trim();
+  }
+  const service = words('service')[0];
+  return {
+    osRelease: parseOsRelease(s.get('os-release') ?? ''),
+    commands: words('commands'),
+    loadedModules: words('modules'),
+    files,
+    sysctls,
+    rhelServiceEnabled: service === undefined || service === '@@none' ? null : service,
+  };
+}
+
+/** Writes a file atomically (temporary file in the same directory, then rename) with the given mode. */
+function writeFileLines(path: string, content: string, mode: string): string[] {
+  const dir = path.slice(0, path.lastIndexOf('/')) || '/';
+  const tmp = `${dir}/.${path.slice(dir.length + 1)}.lvsform-tmp`;
+  // One && chain: a failed step leaves the old file as it was.
+  return [`mkdir -p ${shQuote(dir)} && cat > ${shQuote(tmp)} ${hereDoc(content)}`, `[ $? = 0 ] && chmod ${mode} ${shQuote(tmp)} && mv -f ${shQuote(tmp)} ${shQuote(path)}`];
+}
+
+function step(name: string, body: string[]): string {
+  // Each step reports `@@setup ok|fail <name> <status>`; a failed step does not stop the others.
+  return [`{`, ...body.map((l) => `  ${l}`), `} 2>&1 9>&-; lvs_rc=$?`, `if [ "$lvs_rc" = 0 ]; then printf '@@setup ok %s\\n' ${shQuote(name)}; else printf '@@setup fail %s %s\\n' ${shQuote(name)} "$lvs_rc"; fi`].join('\n');
+}
+
+/** Carries out every item but `rules` (the table is saved after the batch). Prints its log in section `setup`. */
+export function setupChunk(tag: string, items: readonly SetupItem[]): string {
+  const lines = [section(tag, 'setup')];
+  for (const it of items) {
+    const name = `${it.kind} ${it.name}`;
+    if (it.kind === 'package') {
+      const cmd =
+        it.via === 'apt-get'
+          ? 'DEBIAN_FRONTEND=noninteractive apt-get install -y -q ipvsadm'
+          : it.via === 'dnf'
+            ? 'dnf install -y -q ipvsadm'
+            : 'yum install -y -q ipvsadm';
+      lines.push(step(name, [`${cmd} </dev/null 2>&1 | tail -n 5`, 'command -v ipvsadm >/dev/null 2>&1']));
+    } else if (it.kind === 'module') {
+      lines.push(step(name, [`modprobe ${shQuote(moduleName(it.name))} 2>&1`]));
+    } else if (it.kind === 'sysctl') {
+      lines.push(step(name, [`printf '%s\\n' ${shQuote(it.after ?? '1')} > ${shQuote(procPath(it.name))}`]));
+    } else if (it.kind === 'file') {
+      lines.push(step(name, it.action === 'delete' ? [`rm -f ${shQuote(it.name)}`] : writeFileLines(it.name, it.after ?? '', '644')));
+    } else if (it.kind === 'boot-service' && it.via === 'debian') {
+      const f = shQuote(it.name);
+      const tmp = shQuote(`${it.name}.lvsform-tmp`);
+      lines.push(
+        step(name, [
+          `if [ -f ${f} ] && grep -q '^[[:space:]]*AUTO=' ${f}; then`,
+          `  sed 's/^[[:space:]]*AUTO=.*/AUTO="true"/' ${f} > ${tmp} && chmod 644 ${tmp} && mv -f ${tmp} ${f}`,
+          `else`,
+          `  mkdir -p /etc/default && printf '%s\\n' 'AUTO="true"' >> ${f}`,
+          `fi`,
+        ]),
+      );
+    } else if (it.kind === 'boot-service') {
+      lines.push(step(name, [`systemctl enable ${shQuote(it.name)} 2>&1`]));
+    }
+  }
+  lines.push(section(tag, 'end'), 'true');
+  return lines.join('\n');
+}
+
+/**
+ * Saves the whole table (`ipvsadm -S -n`, from this session, after the verified batch) to the distribution's rules
+ * file atomically, mode 0600. Prints `@@rules written`, `@@rules unchanged` or `@@rules fail <status>`.
+ */
+export function saveRulesChunk(item: SetupItem): string {
+  const layout = item.via === 'rhel' ? RHEL_LAYOUT : DEBIAN_LAYOUT;
+  const path = item.name;
+  const dir = path.slice(0, path.lastIndexOf('/')) || '/';
+  const tmp = shQuote(`${dir}/.${path.slice(dir.length + 1)}.lvsform-tmp`);
+  const file = shQuote(path);
+  return [
+    `mkdir -p ${shQuote(dir)}`,
+    `if { printf '%s\\n' ${shQuote(layout.header)}; ipvsadm -S -n; } > ${tmp} 2>/dev/null 9>&-; then`,
+    `  if cmp -s ${tmp} ${file}; then rm -f ${tmp}; echo '@@rules unchanged'`,
+    `  elif chmod 600 ${tmp} && mv -f ${tmp} ${file}; then echo '@@rules written'`,
+    `  else echo '@@rules fail move'; fi`,
+    `else lvs_rc=$?; rm -f ${tmp}; echo "@@rules fail $lvs_rc"; fi`,
+  ].join('\n');
+}
+
+/** The failed steps of a `setupChunk` output: `[name, status]`. */
+export function setupFailures(tag: string, stdout: string): { failed: string[]; log: string } {
+  const log = splitSections(tag, stdout).get('setup') ?? '';
+  const failed = log
+    .split('\n')
+    .filter((l) => l.startsWith('@@setup fail '))
+    .map((l) => l.slice('@@setup fail '.length));
+  return { failed, log: log.split('\n').filter((l) => !l.startsWith('@@setup ')).join('\n').trim() };
+}
+
+/** `+ file /etc/…`, `~ sysctl net.ipv4.ip_forward 0 -> 1`: the item as one plan line (without colour). */
+export function setupItemText(it: SetupItem): { sign: '+' | '~' | '-'; text: string } {
+  const sign = it.action === 'create' ? '+' : it.action === 'delete' ? '-' : '~';
+  const kind = it.kind === 'boot-service' ? (it.via === 'debian' ? 'file' : 'service') : it.kind === 'rules' ? 'file' : it.kind;
+  const change = it.before !== undefined && it.after !== undefined ? ` ${it.before} -> ${it.after}` : '';
+  return { sign, text: `${kind} ${it.name}${change}${it.detail ? `  (${it.detail})` : ''}` };
+}
+
+// ---- in a session (the director's lock held) ------------------------------------------------------------------
+
+/** Reads the facts for `planHostSetup` over an open session. */
+export async function readHostFacts(session: HostSession, stack: string, desired: Table): Promise<HostFacts> {
+  const tag = newTag();
+  const query = factsQuery(stack, desired);
+  const res = await session.run(factsChunk(tag, query));
+  return parseFacts(tag, res.stdout, query, describeTarget(session.target));
+}
+
+/**
+ * Carries out the set-up items that come before the batch (all but the saved table).
+ * @throws LvsError `LVS_SETUP_FAILED` naming the steps that failed and what the host said.
+ */
+export async function runHostSetup(session: HostSession, items: readonly SetupItem[]): Promise<void> {
+  const before = items.filter((i) => i.kind !== 'rules');
+  if (before.length === 0) return;
+  const tag = newTag();
+  const res = await session.run(setupChunk(tag, before));
+  const { failed, log } = setupFailures(tag, res.stdout);
+  if (!splitSections(tag, res.stdout).has('end')) {
+    throw new LvsError('LVS_HOST_OUTPUT', `director ${describeTarget(session.target)}: the host set-up ended early: ${res.stdout.slice(-300)}`);
+  }
+  if (failed.length > 0) {
+    throw new LvsError('LVS_SETUP_FAILED', `director ${describeTarget(session.target)}: host set-up failed: ${failed.join('; ')}${log ? `; the host said: ${log.split('\n').slice(-5).join(' | ')}` : ''}`, {
+      hint: 'The IPVS table was not changed. Fix the cause on the director (or turn that part of the Director `setup` off) and apply again.',
+    });
+  }
+}
+
+/**
+ * Saves the whole table where the distribution restores it at boot, when the plan says the file is out of date.
+ * @throws LvsError `LVS_SETUP_FAILED` when the file could not be written.
+ */
+export async function saveRulesAfterApply(session: HostSession, items: readonly SetupItem[]): Promise<'written' | 'unchanged' | 'none'> {
+  const item = items.find((i) => i.kind === 'rules');
+  if (!item) return 'none';
+  const res = await session.run(saveRulesChunk(item));
+  const out = res.stdout.trim().split('\n').pop() ?? '';
+  if (out === '@@rules written') return 'written';
+  if (out === '@@rules unchanged') return 'unchanged';
+  throw new LvsError('LVS_SETUP_FAILED', `director ${describeTarget(session.target)}: could not save the table to ${item.name}: ${out || res.stdout.slice(-200)}`, {
+    hint: 'The table was applied and verified, but a reboot would not restore it. Check that the directory is writable and apply again.',
+  });
+}

@@ -1,0 +1,192 @@
+/**
+ * `lvsform status`: what each director is doing right now. One chunk per refresh over one session per director reads
+ * the table (`ipvsadm -S -n`, for scheduler, forwarding and weight), the connection counts (`ipvsadm -L -n`), the
+ * totals (`--stats --exact`), the rates (`--rate`, the kernel's estimator, which lags about 2 s) and the stack's
+ * ownership record. Counters are observations: they live beside the model, never in it.
+ */
+import { LvsError } from '../model/errors.ts';
+import { sectionLine, splitSections } from '../host/host-script.ts';
+import { type Counters, destinationId, serviceId, type Table } from '../model/model.ts';
+import { parseCounters, parseRate, type Rates } from '../read/parse-list.ts';
+import { parseSave } from '../read/parse-save.ts';
+import { parseRecord, type OwnershipRecord } from '../host/record.ts';
+import { newTag } from '../host/read-live.ts';
+import { shQuote } from '../host/shell-quote.ts';
+import { describeTarget } from '../host/host-target.ts';
+import type { HostSession } from '../host/transport.ts';
+
+export const STATUS_FORMAT = 1;
+
+/** Counters and rates of one service or real server (zeros where the kernel printed none). */
+export interface Observed {
+  readonly activeConns: number;
+  readonly inactiveConns: number;
+  /** Connections since the service or real server was added. */
+  readonly conns: number;
+  readonly inPackets: number;
+  readonly outPackets: number;
+  readonly inBytes: number;
+  readonly outBytes: number;
+  readonly connsPerSecond: number;
+  readonly inPacketsPerSecond: number;
+  readonly outPacketsPerSecond: number;
+  readonly inBytesPerSecond: number;
+  readonly outBytesPerSecond: number;
+}
+
+export interface RealServerStatus extends Observed {
+  readonly id: string;
+  readonly forwarding: string;
+  readonly weight: number;
+}
+
+export interface ServiceStatus extends Observed {
+  readonly id: string;
+  readonly scheduler: string;
+  /** Owned by the stack (listed in its ownership record on the director). */
+  readonly owned: boolean;
+  /** The construct path that declared it, when owned. */
+  readonly path?: string;
+  readonly realServers: readonly RealServerStatus[];
+}
+
+export interface DirectorStatus {
+  readonly director: string;
+  readonly where: string;
+  readonly services: readonly ServiceStatus[];
+  readonly error?: { readonly code: string; readonly message: string; readonly hint?: string };
+}
+
+const STATE_DIR_FILE = (stack: string): string => `"$lvs_dir"/${shQuote(`${stack}.json`)}`;
+
+/** The chunk: table, counts, totals, rates and the ownership record, each in its own tagged section. */
+export function statusChunk(tag: string, stack: string): string {
+  const section = (name: string): string => `printf '%s\\n' ${shQuote(sectionLine(tag, name))}`;
+  return [
+    section('save'),
+    'ipvsadm -S -n 2>&1 9>&-; lvs_rc=$?',
+    section('save-status'),
+    'echo "$lvs_rc"',
+    section('list'),
+    'ipvsadm -L -n 2>&1 9>&-',
+    section('stats'),
+    'ipvsadm -L -n --stats --exact 2>&1 9>&-',
+    section('rate'),
+    'ipvsadm -L -n --rate 2>&1 9>&-',
+    section('record'),
+    `if [ -f ${STATE_DIR_FILE(stack)} ]; then cat ${STATE_DIR_FILE(stack)}; else echo "@@none"; fi`,
+    section('end'),
+  ].join('\n');
+}
+
+const NO_RATES: Rates = { connsPerSecond: 0, inPacketsPerSecond: 0, outPacketsPerSecond: 0, inBytesPerSecond: 0, outBytesPerSecond: 0 };
+
+function observed(c: Counters | undefined, r: Rates | undefined): Observed {
+  return {
+    activeConns: c?.activeConns ?? 0,
+    inactiveConns: c?.inactiveConns ?? 0,
+    conns: c?.conns ?? 0,
+    inPackets: c?.inPackets ?? 0,
+    outPackets: c?.outPackets ?? 0,
+    inBytes: c?.inBytes ?? 0,
+    outBytes: c?.outBytes ?? 0,
+    ...NO_RATES,
+    ...r,
+  };
+}
+
+export interface StatusSections {
+  readonly save: string;
+  readonly list: string;
+  readonly stats: string;
+  readonly rate: string;
+}
+
+/** Joins the table, the counters and the record into one status per service (pure: the unit-tested part). */
+export function buildStatus(director: string, where: string, sections: StatusSections, record: OwnershipRecord | undefined): DirectorStatus {
+  const table: Table = parseSave(sections.save, `ipvsadm -S -n on ${where}`);
+  const counters = parseCounters(sections.list, sections.stats, `ipvsadm -L -n on ${where}`);
+  const rates = parseRate(sections.rate, `ipvsadm -L -n --rate on ${where}`);
+  const services = table.services.map((s): ServiceStatus => {
+    const id = serviceId(s.key);
+    const owned = record?.services[id];
+    return {
+      id,
+      scheduler: s.config.scheduler,
+      owned: owned !== undefined,
+      ...(owned ? { path: owned.path } : {}),
+      ...observed(counters.get(id), rates.get(id)),
+      realServers: s.destinations.map((d) => {
+        const key = `${id} -> ${destinationId(d)}`;
+        return { id: destinationId(d), forwarding: d.forwarding.method, weight: d.weight, ...observed(counters.get(key), rates.get(key)) };
+      }),
+    };
+  });
+  return { director, where, services };
+}
+
+/** Reads one director's status over an open session (prelude already run). */
+export async function readStatus(session: HostSession, stack: string): Promise<DirectorStatus> {
+  const where = describeTarget(session.target);
+  const tag = newTag();
+  const { stdout } = await session.run(statusChunk(tag, stack));
+  const s = splitSections(tag, stdout);
+  if (!s.has('end')) throw new LvsError('LVS_HOST_OUTPUT', `director ${where}: the status read ended early; the host printed: ${stdout.slice(-400)}`);
+  if ((s.get('save-status') ?? '').trim() !== '0') {
+    throw new LvsError('LVS_IPVS_UNAVAILABLE', `director ${where}: \`ipvsadm -S -n\` failed: ${(s.get('save') ?? '').trim().split('\n').slice(-2).join(' ')}`, {
+      hint: 'Run `lvsform doctor` on this director.',
+    });
+  }
+  const recordText = (s.get('record') ?? '').trim();
+  const record = recordText === '@@none' || recordText === '' ? undefined : parseRecord(recordText, stack, where);
+  return buildStatus(session.target.name, where, { save: s.get('save') ?? '', list: s.get('list') ?? '', stats: s.get('stats') ?? '', rate: s.get('rate') ?? '' }, record);
+}
+
+/** 1234567 → `1.2M`; small numbers as they are. */
+export function humanCount(n: number): string {
+  if (n < 10_000) return String(n);
+  for (const [unit, size] of [['T', 1e12], ['G', 1e9], ['M', 1e6], ['K', 1e3]] as const) {
+    if (n >= size) return `${(n / size).toFixed(n / size < 100 ? 1 : 0)}${unit}`;
+  }
+  return String(n);
+}
+
+const HEADER = ['', 'ACTIVE', 'INACT', 'CONNS', 'CONN/S', 'PKTS IN/OUT', 'BYTES IN/OUT', 'B/S IN/OUT'];
+
+function row(first: string, o: Observed): string[] {
+  return [
+    first,
+    String(o.activeConns),
+    String(o.inactiveConns),
+    humanCount(o.conns),
+    String(o.connsPerSecond),
+    `${humanCount(o.inPackets)}/${humanCount(o.outPackets)}`,
+    `${humanCount(o.inBytes)}/${humanCount(o.outBytes)}`,
+    `${humanCount(o.inBytesPerSecond)}/${humanCount(o.outBytesPerSecond)}`,
+  ];
+}
+
+/** The status of every director as a text table (one block per director). */
+export function renderStatus(directors: readonly DirectorStatus[]): string {
+  const out: string[] = [];
+  for (const d of directors) {
+    out.push(d.where);
+    if (d.error) {
+      out.push(`  error [${d.error.code}]: ${d.error.message}`, ...(d.error.hint ? [`  ${d.error.hint}`] : []), '');
+      continue;
+    }
+    if (d.services.length === 0) {
+      out.push('  (no virtual services)', '');
+      continue;
+    }
+    const rows: string[][] = [HEADER];
+    for (const s of d.services) {
+      rows.push(row(`${s.id} ${s.scheduler} ${s.owned ? `owned (${s.path})` : 'not owned'}`, s));
+      for (const r of s.realServers) rows.push(row(`  -> ${r.id} ${r.forwarding} w=${r.weight}`, r));
+    }
+    const widths = HEADER.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const r of rows) out.push(`  ${r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')}`.trimEnd());
+    out.push('');
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,309 @@
+/**
+ * A plan is data before it is text: per director, the ordered changes with before/after values, the fingerprint of
+ * the live table it was computed against, the batch that carries it out, and what the stack will own afterwards.
+ * Text, JSON and Markdown are renderings of this one object.
+ */
+import { diffTables, renderBatch, type Change } from './diff.ts';
+import { DEFAULT_DRAIN_SECONDS, drainItems } from './drain.ts';
+import { LvsError } from '../model/errors.ts';
+import { serviceHash, type LiveState } from '../host/read-live.ts';
+import { destinationId, serviceId, type Destination, type Service, type ServiceKey, type Table } from '../model/model.ts';
+import type { HostTarget } from '../host/transport.ts';
+import { planHostSetup, tableAfter, type HostFacts, type HostSetupSpec, type SetupItem } from '../ops/host-setup.ts';
+
+export const PLAN_FORMAT = 1;
+
+export interface DirectorPlan {
+  readonly director: string;
+  readonly target: HostTarget;
+  /** Fingerprint of the live table the plan was computed against; `apply PLANFILE` refuses any other. */
+  readonly fingerprint: string;
+  readonly changes: readonly Change[];
+  /** Owned services whose live state differs from what lvsform last applied (changed outside lvsform). */
+  readonly drift: readonly string[];
+  /** Live services this stack neither owns nor declares: listed, never touched. */
+  readonly unmanaged: readonly string[];
+  /** Declared services that exist live but are not owned by this stack (need `--adopt`). */
+  readonly conflicts: readonly string[];
+  /** Declared services taken over by this plan (`--adopt`). */
+  readonly adopted: readonly string[];
+  /** The `ipvsadm -R` lines that carry out `changes`. */
+  readonly batch: string;
+  /** The desired state of every service the stack will own here, to verify against after the batch. */
+  readonly desired: Table;
+  /** serviceId → construct path, for the ownership record after apply. */
+  readonly paths: Readonly<Record<string, string>>;
+  /**
+   * Real servers that leave gracefully: their weight goes to 0 first, and they are deleted when their connections
+   * reach 0 or `drainTimeout` passes (UDP and an explicit --no-drain skip this).
+   */
+  readonly drain: readonly DrainItem[];
+  /** Seconds to wait for drained real servers. */
+  readonly drainTimeout: number;
+  /** Set when the plan was limited with `--target`: the services of the stack here it covers, and those it leaves. */
+  readonly targeted?: TargetedScope;
+  /** Host set-up changes (package, modules, sysctls, boot files, saved table), in the order they are carried out. */
+  readonly hostSetup?: readonly SetupItem[];
+  /**
+   * How the live state was read: `trusted` when `refresh: false` trusted the stored table (its /proc fingerprint
+   * matched), else the full read, with the reason the fast path was not taken. Absent for the default full read.
+   */
+  readonly refresh?: { readonly trusted: boolean; readonly reason?: string };
+  /** Set when the director could not be planned (unreachable, locked, unreadable). */
+  readonly error?: { readonly code: string; readonly message: string; readonly hint?: string };
+}
+
+export interface TargetedScope {
+  /** The construct paths asked for. */
+  readonly targets: readonly string[];
+  /** Services of the stack on this director (declared or owned) at or under a target. */
+  readonly matched: number;
+  /** Services of the stack on this director (declared or owned). */
+  readonly total: number;
+  /** serviceIds of the stack outside the targets: left exactly as they are, ownership entries included. */
+  readonly untouched: readonly string[];
+}
+
+export interface DrainItem {
+  readonly serviceId: string;
+  readonly serviceKey: ServiceKey;
+  readonly destinationId: string;
+  readonly destination: Destination;
+}
+
+export interface Plan {
+  readonly formatVersion: typeof PLAN_FORMAT;
+  readonly stack: string;
+  readonly createdAt: string;
+  readonly mode: 'apply' | 'destroy' | 'refresh-only';
+  readonly directors: readonly DirectorPlan[];
+}
+
+export interface DesiredDirector {
+  readonly name: string;
+  readonly target: HostTarget;
+  readonly table: Table;
+  /** serviceId → construct path. */
+  readonly paths: ReadonlyMap<string, string>;
+  /** Host set-up that survives a reboot (the Director's `setup`), when the app asked for it. */
+  readonly setup?: HostSetupSpec;
+}
+
+export interface PlanOptions {
+  /** Take ownership of declared services that exist live but are not owned. */
+  readonly adopt?: boolean;
+  /** Report drift only; propose no changes. */
+  readonly refreshOnly?: boolean;
+  /** Drain real servers before deleting them. @default true */
+  readonly drain?: boolean;
+  /** Seconds to wait for a drained real server's connections to end. @default 30 */
+  readonly drainTimeout?: number;
+  /**
+   * Construct paths (`web/lb1/http`, `web/lb1`): only the stack's services at or under one of them are created,
+   * changed or deleted; every other service of the stack is left exactly as it is. @default every service
+   */
+  readonly targets?: readonly string[];
+}
+
+export { DEFAULT_DRAIN_SECONDS, drainItems };
+
+/** True when a construct path is one of the targets or lies under one (`web/lb1/http` is under `web/lb1`). */
+export function pathIsTargeted(path: string, targets: readonly string[]): boolean {
+  return targets.some((t) => path === t || path.startsWith(`${t}/`));
+}
+
+/**
+ * Limits a director's desired state to the targets: the targeted services as declared, and every other service the
+ * stack owns as it is live now, so that the diff neither creates, changes nor deletes anything outside the targets.
+ */
+export function scopeToTargets(desired: DesiredDirector, live: LiveState, targets: readonly string[]): { desired: DesiredDirector; scope: TargetedScope } {
+  const recorded = live.record?.services ?? {};
+  const liveById = new Map(live.table.services.map((s) => [serviceId(s.key), s]));
+  const declared = new Map(desired.table.services.map((s) => [serviceId(s.key), s]));
+  const ids = new Set([...declared.keys(), ...Object.keys(recorded)]);
+  const services: Service[] = [];
+  const paths = new Map<string, string>();
+  const untouched: string[] = [];
+  let matched = 0;
+  for (const id of ids) {
+    const path = desired.paths.get(id) ?? recorded[id]?.path ?? id;
+    if (pathIsTargeted(path, targets)) {
+      matched += 1;
+      const svc = declared.get(id);
+      if (svc) {
+        services.push(svc);
+        paths.set(id, path);
+      }
+      continue;
+    }
+    untouched.push(id);
+    const now = liveById.get(id);
+    if (recorded[id] && now) {
+      services.push(now);
+      paths.set(id, recorded[id].path);
+    }
+  }
+  services.sort((a, b) => (serviceId(a.key) < serviceId(b.key) ? -1 : serviceId(a.key) > serviceId(b.key) ? 1 : 0));
+  return {
+    desired: { ...desired, table: { services }, paths },
+    scope: { targets: [...targets], matched, total: ids.size, untouched: untouched.sort() },
+  };
+}
+
+/** Plans one director: the exact diff between its live table and the desired one, within what the stack owns. */
+export function planDirector(
+  declared: DesiredDirector,
+  live: LiveState,
+  opts: PlanOptions = {},
+  host?: { readonly stack: string; readonly facts: HostFacts; readonly destroy: boolean },
+): DirectorPlan {
+  const scoped = opts.targets?.length ? scopeToTargets(declared, live, opts.targets) : undefined;
+  const desired = scoped?.desired ?? declared;
+  const recorded = live.record?.services ?? {};
+  const liveById = new Map(live.table.services.map((s) => [serviceId(s.key), s]));
+  const desiredIds = new Set(desired.table.services.map((s) => serviceId(s.key)));
+
+  const owned = new Set(Object.keys(recorded));
+  const adopted: string[] = [];
+  if (opts.adopt) {
+    for (const id of desiredIds) {
+      if (!owned.has(id) && liveById.has(id)) {
+        owned.add(id);
+        adopted.push(id);
+      }
+    }
+  }
+
+  const drift: string[] = [];
+  for (const [id, entry] of Object.entries(recorded)) {
+    const svc = liveById.get(id);
+    const applied = entry.h;
+    // A pending entry (written before a batch that never finished) is not drift when its service is missing.
+    if (entry.pending === true && !svc) continue;
+    if (!svc || (typeof applied === 'string' && applied !== serviceHash(svc))) drift.push(id);
+  }
+
+  const diff = diffTables(live.table, desired.table, { owned });
+  const changes = opts.refreshOnly ? [] : diff.changes;
+  const ownedDesired = desired.table.services.filter((s) => !diff.conflicts.includes(serviceId(s.key)));
+  const paths: Record<string, string> = {};
+  for (const s of ownedDesired) {
+    const id = serviceId(s.key);
+    paths[id] = desired.paths.get(id) ?? recorded[id]?.path ?? id;
+  }
+  return {
+    director: desired.name,
+    target: desired.target,
+    fingerprint: live.fingerprint,
+    changes,
+    drift: drift.sort(),
+    unmanaged: diff.unmanaged,
+    conflicts: diff.conflicts,
+    adopted: adopted.sort(),
+    batch: renderBatch(changes),
+    drain: opts.drain === false ? [] : drainItems(changes),
+    drainTimeout: opts.drainTimeout ?? DEFAULT_DRAIN_SECONDS,
+    desired: { services: ownedDesired },
+    paths,
+    ...(host && declared.setup && !opts.refreshOnly
+      ? {
+          hostSetup: planHostSetup({
+            stack: host.stack,
+            director: desired.name,
+            spec: declared.setup,
+            facts: host.facts,
+            desired: { services: ownedDesired },
+            after: tableAfter(live.table, owned, { services: ownedDesired }),
+            destroy: host.destroy,
+          }),
+        }
+      : {}),
+    ...(scoped ? { targeted: scoped.scope } : {}),
+  };
+}
+
+export interface PlanCounts {
+  add: number;
+  change: number;
+  destroy: number;
+}
+
+/** Terraform-style counts: services and real servers alike; a replacement counts as one add and one destroy. */
+export function countChanges(changes: readonly Change[]): PlanCounts {
+  const counts = { add: 0, change: 0, destroy: 0 };
+  for (const c of changes) {
+    if (c.action === 'create') counts.add += 1;
+    else if (c.action === 'update') counts.change += 1;
+    else counts.destroy += 1;
+  }
+  return counts;
+}
+
+/** The counts of a whole plan, every director's changes added up. */
+export function planTotals(plan: Plan): PlanCounts {
+  const total = { add: 0, change: 0, destroy: 0 };
+  for (const d of plan.directors) {
+    const n = countChanges(d.changes);
+    total.add += n.add;
+    total.change += n.change;
+    total.destroy += n.destroy;
+  }
+  return total;
+}
+
+export function planHasChanges(plan: Plan): boolean {
+  return plan.directors.some((d) => d.changes.length > 0 || d.adopted.length > 0 || (d.hostSetup?.length ?? 0) > 0);
+}
+
+export function planHasErrors(plan: Plan): boolean {
+  return plan.directors.some((d) => d.error !== undefined || d.conflicts.length > 0);
+}
+
+/** What a plan deletes: services, and real servers (those of a deleted service included). Failed directors count 0. */
+export function deleteCount(plan: Plan): { services: number; realServers: number } {
+  let services = 0;
+  let realServers = 0;
+  for (const d of plan.directors) {
+    if (d.error) continue;
+    for (const c of d.changes) {
+      if (c.action !== 'delete') continue;
+      if (c.kind === 'service') {
+        services += 1;
+        realServers += c.before?.destinations.length ?? 0;
+      } else realServers += 1;
+    }
+  }
+  return { services, realServers };
+}
+
+/** Refuses a plan that deletes more than `max` services and real servers together (`--max-deletes`). */
+export function checkMaxDeletes(plan: Plan, max: number): void {
+  const n = deleteCount(plan);
+  const total = n.services + n.realServers;
+  if (total <= max) return;
+  throw new LvsError(
+    'LVS_TOO_MANY_DELETES',
+    `stack ${plan.stack}: the plan deletes ${n.services} service(s) and ${n.realServers} real server(s), ${total} in all, more than --max-deletes ${max}; nothing was changed`,
+    { hint: 'Review the plan (`lvsform plan`); if these deletions are intended, pass --allow-deletes or raise --max-deletes.' },
+  );
+}
+
+/**
+ * Checks `--target` paths against the construct paths of a stack's services: each must be one of them or lie above
+ * one. Returns the targets without trailing slashes.
+ */
+export function checkTargets(directors: readonly DesiredDirector[], targets: readonly string[]): string[] {
+  const known = [...new Set(directors.flatMap((d) => [...d.paths.values()]))].sort();
+  const out: string[] = [];
+  for (const raw of targets) {
+    const t = raw.replace(/\/+$/, '');
+    if (t === '' || !known.some((p) => pathIsTargeted(p, [t]))) {
+      const list = known.slice(0, 30).join(', ') + (known.length > 30 ? `, and ${known.length - 30} more` : '');
+      throw new LvsError('LVS_TARGET_UNKNOWN', `--target "${raw}" matches no service of the stack; its construct paths are: ${list || '(none)'}`, {
+        hint: 'Pass a construct path as printed above, or one of its parents (e.g. the director `stack/lb1`).',
+      });
+    }
+    out.push(t);
+  }
+  return out;
+}

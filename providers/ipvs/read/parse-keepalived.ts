@@ -1,0 +1,893 @@
+/**
+ * Reads the IPVS part of a keepalived configuration (`virtual_server`, `virtual_server_group`) into the canonical
+ * Table, the way keepalived 2.2.7 would program the kernel with every real server healthy.
+ *
+ * It follows keepalived's own rules (check_parser.c, check_data.c): `lvs_sched`/`lb_algo` default to wlc, the
+ * forwarding method (`lvs_method`/`lb_kind`) to NAT, an address service without `protocol` to UDP; the weight of
+ * a real server defaults to the virtual server's `weight` (1); a NAT real server without a port takes the virtual
+ * port, and direct routing and tunnelling use the virtual port (0 under a firewall mark); a port-0 service becomes
+ * persistent (360 s); `persistence_granularity` alone means 360 s; `sh-*`/`mh-*` flags count only after
+ * `lvs_sched sh`/`mh`; `ops` is dropped on TCP and SCTP services; a virtual server without real servers is dropped;
+ * a duplicate real server is dropped; a non-tunnelled real server of the other address family is dropped.
+ *
+ * Health checkers, sorry servers, quorum handling, notification scripts and VRRP are keepalived's runtime behaviour
+ * and are not part of the table: they are skipped, with a warning where the difference matters. `$NAME=value`
+ * definitions and `include` are read as keepalived reads them (keepalived-lines.ts). Malformed structure
+ * (unbalanced braces, unterminated quotes, NUL bytes, absurd nesting or size) is an `LVS_PARSE_KEEPALIVED` error
+ * naming the file and line.
+ */
+import { INT_MAX, MAX_PERSISTENCE_TIMEOUT } from '../model/limits.ts';
+import ipaddr from 'ipaddr.js';
+import { LvsError } from '../model/errors.ts';
+import { keepalivedLines, type IncludeReader } from './keepalived-lines.ts';
+import { canonicalAddress, canonicalDottedMask, formatIpv6 } from '../model/canonical.ts';
+import {
+  type Destination,
+  type Family,
+  type Forwarding,
+  type Protocol,
+  type SchedFlag,
+  type Service,
+  type ServiceKey,
+  type Table,
+  type TunnelChecksum,
+  type TunnelType,
+  defaultNetmask,
+  destinationId,
+  familyOf,
+  normalizeTable,
+  serviceId,
+} from '../model/model.ts';
+
+/** The largest configuration read (bytes of text). */
+export const MAX_KEEPALIVED_BYTES = 16 * 1024 * 1024;
+/** The deepest block nesting accepted (keepalived's own configurations nest five or six levels). */
+export const MAX_KEEPALIVED_DEPTH = 32;
+/** The most services a configuration may expand to (virtual server group ranges multiply quickly). */
+export const MAX_KEEPALIVED_SERVICES = 65_536;
+
+const CODE = 'LVS_PARSE_KEEPALIVED';
+const UINT32_MAX = 4_294_967_295;
+const MAX_PERSISTENCE = MAX_PERSISTENCE_TIMEOUT;
+/** keepalived 2.2.7's list of scheduler names (`twos` needs a kernel newer than 6.1). */
+const KEEPALIVED_SCHEDULERS = new Set(['rr', 'wrr', 'lc', 'wlc', 'lblc', 'sh', 'mh', 'dh', 'fo', 'ovf', 'lblcr', 'sed', 'nq', 'twos']);
+/** Checker blocks of a real server. */
+const CHECKERS = new Set([
+  'HTTP_GET',
+  'SSL_GET',
+  'TCP_CHECK',
+  'SMTP_CHECK',
+  'DNS_CHECK',
+  'MISC_CHECK',
+  'BFD_CHECK',
+  'UDP_CHECK',
+  'PING_CHECK',
+  'FILE_CHECK',
+  'track_file',
+]);
+/** Virtual server keywords that shape health checking or notifications only. */
+const VS_RUNTIME = new Set([
+  'delay_loop',
+  'delay_before_retry',
+  'retry',
+  'warmup',
+  'connect_timeout',
+  'inhibit_on_failure',
+  'ha_suspend',
+  'smtp_alert',
+  'virtualhost',
+  'snmp_name',
+  'alpha',
+  'omega',
+  'quorum',
+  'quorum_up',
+  'quorum_down',
+  'hysteresis',
+  'sorry_server_inhibit',
+  'sorry_server_lvs_method',
+]);
+/** Real server keywords that shape health checking or notifications only. */
+const RS_RUNTIME = new Set([
+  'inhibit_on_failure',
+  'notify_up',
+  'notify_down',
+  'alpha',
+  'retry',
+  'delay_before_retry',
+  'warmup',
+  'connect_timeout',
+  'delay_loop',
+  'smtp_alert',
+  'virtualhost',
+  'snmp_name',
+]);
+const INCLUDES = new Set(['include', 'includer', 'includem', 'includew', 'includeb', 'includea', 'includet']);
+
+/** What the import found: the table and what it could not carry over. */
+export interface KeepalivedImport {
+  readonly table: Table;
+  /** One line each, prefixed with `file:line:`. */
+  readonly warnings: string[];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Structure: lines -> tokens -> statements with nested blocks.
+
+interface Stmt {
+  readonly words: string[];
+  readonly line: number;
+  block?: Stmt[];
+}
+
+/** Where line N of the text came from (`file:line`); the plain `source:N` for text read alone. */
+type Origin = (line: number) => string;
+
+function fail(source: string | Origin, line: number, message: string, hint?: string): never {
+  const where = typeof source === 'string' ? `${source}:${line}` : source(line);
+  throw new LvsError(CODE, `${where}: ${message}`, hint === undefined ? {} : { hint });
+}
+
+function shown(word: string): string {
+  const w = word.length > 60 ? `${word.slice(0, 57)}...` : word;
+  return JSON.stringify(w);
+}
+
+/** Splits the text into statements and blocks as keepalived's reader does; throws on broken structure. */
+export function parseStructure(text: string, source: string | Origin): Stmt[] {
+  if (text.length > MAX_KEEPALIVED_BYTES) {
+    fail(source, 1, `the file is ${text.length} bytes; the import reads at most ${MAX_KEEPALIVED_BYTES}`, 'Import the IPVS part of the configuration only.');
+  }
+  const root: Stmt[] = [];
+  const stack: { stmts: Stmt[]; line: number }[] = [{ stmts: root, line: 0 }];
+  let words: string[] = [];
+  let wordsLine = 1;
+  const top = () => stack[stack.length - 1]!;
+  const flush = (): void => {
+    if (words.length > 0) top().stmts.push({ words, line: wordsLine });
+    words = [];
+  };
+
+  const lines = text.split('\n');
+  let continued = false;
+  for (let i = 0; i < lines.length; i++) {
+    const lineNo = i + 1;
+    let line = lines[i]!;
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    const nul = line.indexOf('\u0000');
+    if (nul >= 0) fail(source, lineNo, 'NUL byte in the configuration', 'This is not a text keepalived.conf; check the file.');
+    if (!continued) {
+      flush();
+      wordsLine = lineNo;
+    }
+    continued = false;
+    let p = 0;
+    while (p < line.length) {
+      const c = line[p]!;
+      if (c === ' ' || c === '\t' || c === '\v' || c === '\f') {
+        p++;
+        continue;
+      }
+      if (c === '#' || c === '!') break;
+      if (c === '\\' && p === line.length - 1) {
+        continued = true;
+        break;
+      }
+      if (c === '{') {
+        const owner = words.length > 0 ? (flush(), top().stmts[top().stmts.length - 1]!) : top().stmts[top().stmts.length - 1];
+        if (owner === undefined || owner.block !== undefined) fail(source, lineNo, "'{' without a keyword before it");
+        if (stack.length > MAX_KEEPALIVED_DEPTH) {
+          fail(source, lineNo, `blocks nest deeper than ${MAX_KEEPALIVED_DEPTH} levels`, 'Check for unbalanced braces.');
+        }
+        owner.block = [];
+        stack.push({ stmts: owner.block, line: lineNo });
+        wordsLine = lineNo;
+        p++;
+        continue;
+      }
+      if (c === '}') {
+        flush();
+        if (stack.length === 1) fail(source, lineNo, "'}' closes no block", 'Check for unbalanced braces.');
+        stack.pop();
+        wordsLine = lineNo;
+        p++;
+        continue;
+      }
+      if (c === '"') {
+        const end = line.indexOf('"', p + 1);
+        if (end < 0) fail(source, lineNo, 'unterminated quoted string', 'Close the string with " on the same line.');
+        if (words.length === 0) wordsLine = lineNo;
+        words.push(line.slice(p + 1, end));
+        p = end + 1;
+        continue;
+      }
+      let q = p;
+      while (q < line.length && !' \t\v\f{}"'.includes(line[q]!)) q++;
+      if (words.length === 0) wordsLine = lineNo;
+      words.push(line.slice(p, q));
+      p = q;
+    }
+  }
+  flush();
+  if (stack.length > 1) {
+    fail(source, top().line, `the block opened here is never closed (${stack.length - 1} '}' missing at the end of the file)`, 'Check for unbalanced braces.');
+  }
+  return root;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Semantics.
+
+type Method = 'masq' | 'droute' | 'tunnel';
+
+interface FwdSetting {
+  readonly method: Method;
+  readonly type: TunnelType;
+  readonly port: number;
+  readonly checksum: TunnelChecksum;
+}
+
+interface RealServerDef {
+  readonly address: string;
+  readonly port: number;
+  readonly line: number;
+  fwd: FwdSetting | undefined;
+  weight: number | undefined;
+  upper: number;
+  lower: number;
+}
+
+interface VirtualServerDef {
+  readonly line: number;
+  readonly label: string;
+  readonly kind: 'addr' | 'fwmark' | 'group';
+  readonly address?: string;
+  readonly port?: number;
+  readonly mark?: number;
+  readonly group?: string;
+  af: Family | undefined;
+  scheduler: string | undefined;
+  flags: Set<SchedFlag>;
+  onePacket: boolean;
+  fwd: FwdSetting | undefined;
+  persistenceTimeout: number | undefined;
+  granularity: string | undefined;
+  pe: string | undefined;
+  peLine: number;
+  protocol: Protocol | undefined;
+  protocolLine: number;
+  weight: number;
+  reals: RealServerDef[];
+}
+
+interface GroupEntry {
+  readonly line: number;
+  readonly key: { kind: 'addr'; address: string; port: number } | { kind: 'fwmark'; mark: number; family: Family | undefined };
+}
+
+interface Group {
+  readonly name: string;
+  readonly line: number;
+  readonly entries: GroupEntry[];
+}
+
+class Context {
+  readonly warnings: string[] = [];
+  checkers = 0;
+  checkerFirst: number | undefined;
+  readonly checkerKinds = new Map<string, number>();
+  constructor(readonly source: string, private readonly origin: Origin = (line) => `${source}:${line}`) {}
+
+  private readonly seen = new Set<string>();
+
+  /** Records a warning once (group ranges would otherwise repeat the same one for every address). */
+  warn(line: number, message: string): void {
+    const text = `${this.origin(line)}: ${message}`;
+    if (this.seen.has(text)) return;
+    this.seen.add(text);
+    this.warnings.push(text);
+  }
+}
+
+function parseUint(text: string | undefined, min: number, max: number): number | undefined {
+  if (text === undefined || !/^[0-9]{1,10}$/.test(text)) return undefined;
+  const n = Number(text);
+  return n >= min && n <= max ? n : undefined;
+}
+
+/** A port as keepalived reads it: absent or all zeros means "none" (0). */
+function parsePortWord(text: string | undefined): number | undefined {
+  if (text === undefined) return 0;
+  return parseUint(text, 0, 65535);
+}
+
+function parseForwarding(ctx: Context, s: Stmt, previous: FwdSetting | undefined): FwdSetting | undefined {
+  const kind = s.words[1];
+  const base = { type: previous?.type ?? 'ipip', port: previous?.port ?? 0, checksum: previous?.checksum ?? 'nocsum' } as const;
+  if (kind === 'NAT' || kind === 'DR') {
+    if (s.words.length > 2) ctx.warn(s.line, `${s.words[0]} ${kind}: extra words ${shown(s.words.slice(2).join(' '))} ignored`);
+    return { ...base, method: kind === 'NAT' ? 'masq' : 'droute' };
+  }
+  if (kind !== 'TUN') {
+    ctx.warn(s.line, `${s.words[0]}: unknown forwarding method ${shown(kind ?? '')} (NAT, DR or TUN) - ignored, as keepalived does`);
+    return previous;
+  }
+  let type: TunnelType = 'ipip';
+  let port = 0;
+  let checksum: TunnelChecksum = 'nocsum';
+  const keepTunnel = (why: string): FwdSetting => {
+    ctx.warn(s.line, `${s.words[0]} TUN: ${why} - keepalived keeps the previous tunnel settings`);
+    return { ...base, method: 'tunnel' };
+  };
+  for (let i = 2; i < s.words.length; i++) {
+    const w = s.words[i]!;
+    if (w === 'type') {
+      const t = s.words[i + 1];
+      if (t !== 'ipip' && t !== 'gue' && t !== 'gre') return keepTunnel(`unknown tunnel type ${shown(t ?? '')}`);
+      type = t;
+      i++;
+    } else if (w === 'port') {
+      const n = parseUint(s.words[i + 1], 1, 65535);
+      if (n === undefined) return keepTunnel(`invalid gue port ${shown(s.words[i + 1] ?? '')}`);
+      port = n;
+      i++;
+    } else if (w === 'nocsum' || w === 'csum' || w === 'remcsum') {
+      checksum = w;
+    } else {
+      return keepTunnel(`invalid tunnel option ${shown(w)}`);
+    }
+  }
+  if ((type === 'gue') !== (port !== 0)) return keepTunnel('gue tunnels require a port, and only gue tunnels take one');
+  if (type === 'ipip' && checksum !== 'nocsum') return keepTunnel('ipip tunnels take no checksum option');
+  if (type === 'gre' && checksum === 'remcsum') return keepTunnel('gre tunnels do not support remcsum');
+  return { method: 'tunnel', type, port, checksum };
+}
+
+function noteChecker(ctx: Context, s: Stmt): void {
+  const kind = s.words[0]!;
+  ctx.checkers++;
+  ctx.checkerFirst ??= s.line;
+  ctx.checkerKinds.set(kind, (ctx.checkerKinds.get(kind) ?? 0) + 1);
+}
+
+/**
+ * keepalived reads one keyword per line inside a block: on `{ weight 1 uthreshold 100 }` its weight handler takes
+ * `1` and the rest of the line is never read. The import does the same, and says what was not read.
+ */
+function extraWords(ctx: Context, s: Stmt): void {
+  if (s.words.length <= 2) return;
+  ctx.warn(
+    s.line,
+    `${s.words[0]} ${s.words[1]}: the rest of the line (${shown(s.words.slice(2).join(' '))}) is not read, as keepalived does not read it (one keyword per line); put each keyword on its own line`,
+  );
+}
+
+function readRealServer(ctx: Context, vs: VirtualServerDef, s: Stmt): void {
+  const address = canonicalAddress(s.words[1] ?? '');
+  const port = parsePortWord(s.words[2]);
+  if (address === undefined || port === undefined) {
+    ctx.warn(s.line, `real_server ${shown(s.words.slice(1).join(' '))}: not an IP address and port - real server skipped, as keepalived does`);
+    return;
+  }
+  if (s.words.length > 3) ctx.warn(s.line, `real_server: extra words ${shown(s.words.slice(3).join(' '))} ignored`);
+  const rs: RealServerDef = { address, port, line: s.line, fwd: vs.fwd, weight: undefined, upper: 0, lower: 0 };
+  for (const c of s.block ?? []) {
+    const key = c.words[0]!;
+    if (CHECKERS.has(key)) {
+      noteChecker(ctx, c);
+    } else if (key === 'weight') {
+      extraWords(ctx, c);
+      const n = parseUint(c.words[1], 0, 65535);
+      if (n === undefined) ctx.warn(c.line, `weight ${shown(c.words[1] ?? '')} is outside 0..65535 - ignored, as keepalived does`);
+      else rs.weight = n;
+    } else if (key === 'lvs_method' || key === 'lb_kind') {
+      rs.fwd = parseForwarding(ctx, c, rs.fwd);
+    } else if (key === 'uthreshold' || key === 'lthreshold') {
+      extraWords(ctx, c);
+      const n = parseUint(c.words[1], 0, UINT32_MAX);
+      if (n === undefined) {
+        ctx.warn(c.line, `${key} ${shown(c.words[1] ?? '')} is not a number - ignored, as keepalived does`);
+      } else if (n > INT_MAX) {
+        ctx.warn(c.line, `${key} ${n} is above ${INT_MAX}, which the kernel treats as no limit - imported as 0`);
+      } else if (key === 'uthreshold') {
+        rs.upper = n;
+      } else {
+        rs.lower = n;
+      }
+    } else if (RS_RUNTIME.has(key)) {
+      // health-check and notification behaviour: not part of the table
+    } else if (INCLUDES.has(key)) {
+      ctx.warn(c.line, `${key} ${c.words[1] ?? ''} is not followed; import that file separately`);
+    } else {
+      ctx.warn(c.line, `unknown real_server keyword ${shown(key)} ignored`);
+    }
+  }
+  const fwd = rs.fwd;
+  const tunnelled = fwd?.method === 'tunnel';
+  const family = familyOf(address);
+  if (!tunnelled) {
+    if (vs.af === undefined) {
+      vs.af = family;
+    } else if (vs.af !== family) {
+      ctx.warn(s.line, `real server ${address} is ${family === 'inet' ? 'IPv4' : 'IPv6'} but ${vs.label} is not; keepalived skips it`);
+      return;
+    }
+  }
+  vs.reals.push(rs);
+}
+
+function readVirtualServer(ctx: Context, s: Stmt): VirtualServerDef | undefined {
+  const [, first, second] = s.words;
+  const label = `virtual_server ${s.words.slice(1).join(' ')}`;
+  const common = {
+    line: s.line,
+    label,
+    scheduler: undefined,
+    flags: new Set<SchedFlag>(),
+    onePacket: false,
+    fwd: undefined,
+    persistenceTimeout: undefined,
+    granularity: undefined,
+    pe: undefined,
+    peLine: s.line,
+    protocol: undefined,
+    protocolLine: s.line,
+    weight: 1,
+    reals: [],
+  };
+  let vs: VirtualServerDef;
+  if (first === 'group') {
+    if (second === undefined) {
+      ctx.warn(s.line, 'virtual_server group without a group name - skipped');
+      return undefined;
+    }
+    vs = { ...common, kind: 'group', group: second, af: undefined };
+  } else if (first === 'fwmark') {
+    const mark = parseUint(second, 1, UINT32_MAX);
+    if (mark === undefined) {
+      ctx.warn(s.line, `${label}: firewall mark ${shown(second ?? '')} must be 1..${UINT32_MAX} - skipped`);
+      return undefined;
+    }
+    vs = { ...common, kind: 'fwmark', mark, af: undefined };
+  } else {
+    const address = canonicalAddress(first ?? '');
+    const port = parsePortWord(second);
+    if (address === undefined || port === undefined) {
+      ctx.warn(s.line, `${label}: not an IP address and port - skipped, as keepalived does`);
+      return undefined;
+    }
+    vs = { ...common, kind: 'addr', address, port, af: familyOf(address) };
+  }
+  if (s.words.length > 3) ctx.warn(s.line, `${label}: extra words ignored`);
+  if (s.block === undefined) {
+    ctx.warn(s.line, `${label} has no { } block - skipped`);
+    return undefined;
+  }
+
+  for (const c of s.block) {
+    const key = c.words[0]!;
+    const arg = c.words[1];
+    switch (key) {
+      case 'real_server':
+        readRealServer(ctx, vs, c);
+        break;
+      case 'lvs_sched':
+      case 'lb_algo':
+        if (arg === undefined || !KEEPALIVED_SCHEDULERS.has(arg)) {
+          ctx.warn(c.line, `invalid scheduler ${shown(arg ?? '')} - ignored, as keepalived does`);
+        } else {
+          vs.scheduler = arg;
+          if (arg === 'twos') ctx.warn(c.line, 'scheduler twos needs a kernel newer than 6.1 (ip_vs_twos)');
+        }
+        break;
+      case 'hashed':
+        ctx.warn(c.line, 'hashed is a kernel-internal flag keepalived does not pass on - ignored');
+        break;
+      case 'ops':
+        vs.onePacket = true;
+        break;
+      case 'flag-1':
+      case 'flag-2':
+      case 'flag-3':
+        vs.flags.add(key);
+        break;
+      case 'sh-port':
+      case 'sh-fallback':
+      case 'mh-port':
+      case 'mh-fallback': {
+        const owner = key.slice(0, 2);
+        if (vs.scheduler === owner) {
+          vs.flags.add(key.endsWith('fallback') ? 'flag-1' : 'flag-2');
+        } else {
+          ctx.warn(
+            c.line,
+            `${key} counts only after lvs_sched ${owner}; the scheduler here is ${vs.scheduler ?? 'not set yet'} - ignored, as keepalived does`,
+          );
+        }
+        break;
+      }
+      case 'lvs_method':
+      case 'lb_kind':
+        vs.fwd = parseForwarding(ctx, c, vs.fwd);
+        break;
+      case 'persistence_timeout': {
+        if (arg === undefined) {
+          vs.persistenceTimeout = 360;
+          break;
+        }
+        const n = parseUint(arg, 1, MAX_PERSISTENCE);
+        if (n === undefined) ctx.warn(c.line, `persistence_timeout ${shown(arg)} must be 1..${MAX_PERSISTENCE} - ignored, as keepalived does`);
+        else vs.persistenceTimeout = n;
+        break;
+      }
+      case 'persistence_granularity': {
+        const af = vs.af ?? (arg?.includes('.') ? 'inet' : 'inet6');
+        const value = af === 'inet6' ? parseUint(arg, 1, 128)?.toString() : arg === undefined ? undefined : canonicalDottedMask(arg);
+        if (value === undefined) {
+          ctx.warn(c.line, `persistence_granularity ${shown(arg ?? '')} is not ${af === 'inet6' ? 'a prefix length 1..128' : 'a dotted IPv4 netmask'} - ignored`);
+          break;
+        }
+        vs.granularity = value;
+        vs.af ??= af;
+        vs.persistenceTimeout ??= 360;
+        break;
+      }
+      case 'persistence_engine':
+        if (arg === undefined) ctx.warn(c.line, 'persistence_engine without a name - ignored');
+        else {
+          vs.pe = arg;
+          vs.peLine = c.line;
+        }
+        break;
+      case 'protocol': {
+        const p = arg?.toLowerCase();
+        if (p === 'tcp' || p === 'udp' || p === 'sctp') {
+          vs.protocol = p;
+          vs.protocolLine = c.line;
+        } else {
+          ctx.warn(c.line, `unknown protocol ${shown(arg ?? '')} - ignored, as keepalived does`);
+        }
+        break;
+      }
+      case 'ip_family':
+        if (arg !== 'inet' && arg !== 'inet6') ctx.warn(c.line, `unknown address family ${shown(arg ?? '')} - ignored`);
+        else if (vs.af !== undefined && vs.af !== arg) ctx.warn(c.line, `ip_family ${arg} conflicts with the family of ${label} - ignored, as keepalived does`);
+        else vs.af = arg;
+        break;
+      case 'weight': {
+        const n = parseUint(arg, 1, 65535);
+        if (n === undefined) ctx.warn(c.line, `virtual server weight ${shown(arg ?? '')} is outside 1..65535 - ignored`);
+        else vs.weight = n;
+        break;
+      }
+      case 'sorry_server':
+        ctx.warn(
+          c.line,
+          `sorry_server ${c.words.slice(1).join(' ')} is not imported: keepalived adds it only when the quorum of ${label} is lost`,
+        );
+        break;
+      default:
+        if (CHECKERS.has(key)) noteChecker(ctx, c);
+        else if (VS_RUNTIME.has(key)) {
+          // health-check, quorum and notification behaviour: not part of the table
+        } else if (INCLUDES.has(key)) ctx.warn(c.line, `${key} ${arg ?? ''} is not followed; import that file separately`);
+        else ctx.warn(c.line, `unknown virtual_server keyword ${shown(key)} ignored`);
+    }
+  }
+  return vs;
+}
+
+function readGroup(ctx: Context, s: Stmt): Group | undefined {
+  const name = s.words[1];
+  if (name === undefined || s.block === undefined) {
+    ctx.warn(s.line, 'virtual_server_group needs a name and a { } block - skipped');
+    return undefined;
+  }
+  const group: Group = { name, line: s.line, entries: [] };
+  for (const e of s.block) {
+    const [what, second, third] = e.words;
+    if (e.block !== undefined) {
+      ctx.warn(e.line, `unexpected block in virtual_server_group ${name} - skipped`);
+      continue;
+    }
+    if (what === 'fwmark') {
+      const mark = parseUint(second, 0, UINT32_MAX);
+      if (mark === undefined || mark === 0) {
+        ctx.warn(e.line, `${name}: fwmark ${shown(second ?? '')} must be 1..${UINT32_MAX} - skipped`);
+        continue;
+      }
+      if (third !== undefined && third !== 'inet' && third !== 'inet6') {
+        ctx.warn(e.line, `${name}: fwmark ${mark} family ${shown(third)} unknown - skipped, as keepalived does`);
+        continue;
+      }
+      group.entries.push({ line: e.line, key: { kind: 'fwmark', mark, family: third } });
+      continue;
+    }
+    const port = parsePortWord(second);
+    if (port === undefined) {
+      ctx.warn(e.line, `${name}: invalid port ${shown(second ?? '')} - entry skipped`);
+      continue;
+    }
+    const addresses = expandRange(ctx, e.line, name, what!);
+    if (addresses === undefined) continue;
+    for (const address of addresses) group.entries.push({ line: e.line, key: { kind: 'addr', address, port } });
+  }
+  if (group.entries.length === 0) {
+    ctx.warn(s.line, `virtual server group ${name} has no entries - removed, as keepalived does`);
+    return undefined;
+  }
+  return group;
+}
+
+function addrToBig(text: string): { value: bigint; bits: number } {
+  if (!text.includes(':')) return { value: text.split('.').reduce((a, o) => a * 256n + BigInt(o), 0n), bits: 32 };
+  return { value: ipaddr.IPv6.parse(text).parts.reduce((a, w) => a * 65536n + BigInt(w), 0n), bits: 128 };
+}
+
+function bigToAddr(value: bigint, bits: number): string {
+  if (bits === 32) return [24n, 16n, 8n, 0n].map((s) => ((value >> s) & 255n).toString()).join('.');
+  const words: number[] = [];
+  for (let i = 7; i >= 0; i--) words.push(Number((value >> BigInt(i * 16)) & 0xffffn));
+  return formatIpv6(words);
+}
+
+/** Expands `A`, `A-N` (last octet / last hex word), `A-B` (full end address) and `A/len` into addresses. */
+function expandRange(ctx: Context, line: number, group: string, text: string): string[] | undefined {
+  const bad = (why: string): undefined => {
+    ctx.warn(line, `${group}: ${shown(text)} ${why} - entry skipped, as keepalived does`);
+    return undefined;
+  };
+  let start: string | undefined;
+  let first: bigint;
+  let last: bigint;
+  let bits: number;
+  const slash = text.indexOf('/');
+  const dash = text.indexOf('-');
+  if (slash >= 0) {
+    start = canonicalAddress(text.slice(0, slash));
+    if (start === undefined) return bad('is not an address');
+    ({ value: first, bits } = addrToBig(start));
+    const len = parseUint(text.slice(slash + 1), 1, bits);
+    if (len === undefined) return bad('has an invalid prefix length');
+    const hostMask = (1n << BigInt(bits - len)) - 1n;
+    if ((first & hostMask) !== 0n) return bad('has host bits set below the prefix');
+    last = first | hostMask;
+  } else if (dash >= 0) {
+    start = canonicalAddress(text.slice(0, dash));
+    if (start === undefined) return bad('is not an address');
+    ({ value: first, bits } = addrToBig(start));
+    const endText = text.slice(dash + 1);
+    const fullEnd = bits === 32 ? endText.includes('.') : endText.includes(':');
+    if (fullEnd) {
+      const end = canonicalAddress(endText);
+      if (end === undefined || familyOf(end) !== familyOf(start)) return bad('has an invalid range end');
+      last = addrToBig(end).value;
+      if (last < first) return bad('ends before it starts');
+    } else {
+      const n = bits === 32 ? (/^[0-9]{1,3}$/.test(endText) ? Number(endText) : NaN) : /^[0-9a-fA-F]{1,4}$/.test(endText) ? parseInt(endText, 16) : NaN;
+      if (Number.isNaN(n) || n > (bits === 32 ? 255 : 0xffff)) return bad('has an invalid range end');
+      const width = bits === 32 ? 8n : 16n;
+      const low = first & ((1n << width) - 1n);
+      if (BigInt(n) <= low) return bad('has a range end not above its start');
+      last = (first & ~((1n << width) - 1n)) | BigInt(n);
+    }
+  } else {
+    start = canonicalAddress(text);
+    if (start === undefined) return bad('is not an address');
+    return [start];
+  }
+  const count = last - first + 1n;
+  if (count > BigInt(MAX_KEEPALIVED_SERVICES)) {
+    fail(ctx.source, line, `${group}: ${text} expands to ${count} addresses; the import takes at most ${MAX_KEEPALIVED_SERVICES} services`);
+  }
+  const out: string[] = [];
+  for (let v = first; v <= last; v++) out.push(bigToAddr(v, bits));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// From definitions to the table.
+
+function destinationsFor(ctx: Context, vs: VirtualServerDef, key: ServiceKey, family: Family, entryLine: number): Destination[] {
+  const out: Destination[] = [];
+  const seen = new Set<string>();
+  const servicePort = key.kind === 'addr' ? key.port : 0;
+  for (const rs of vs.reals) {
+    const fwd = rs.fwd ?? vs.fwd ?? { method: 'masq', type: 'ipip', port: 0, checksum: 'nocsum' };
+    if (fwd.method !== 'tunnel' && familyOf(rs.address) !== family) {
+      ctx.warn(rs.line, `real server ${rs.address} is not of the family of ${serviceId(key)} (line ${entryLine}) and is not tunnelled - skipped for it`);
+      continue;
+    }
+    let port: number;
+    if (fwd.method === 'masq') {
+      port = rs.port !== 0 || key.kind === 'fwmark' ? rs.port : servicePort;
+      if (rs.port === 0 && key.kind === 'addr' && vs.kind === 'group') {
+        ctx.warn(
+          rs.line,
+          `NAT real server ${rs.address} has no port; keepalived would program port 0 for the group entry at line ${entryLine} - imported with its port ${servicePort}`,
+        );
+      }
+    } else {
+      port = servicePort;
+      if (rs.port !== 0 && rs.port !== servicePort) {
+        ctx.warn(
+          rs.line,
+          `real server ${rs.address} port ${rs.port} differs from the virtual port ${servicePort} (line ${entryLine}); under ${fwd.method === 'droute' ? 'direct routing' : 'tunnelling'} the kernel uses ${servicePort}`,
+        );
+      }
+    }
+    const forwarding: Forwarding =
+      fwd.method === 'tunnel'
+        ? fwd.type === 'ipip'
+          ? { method: 'tunnel', type: 'ipip' }
+          : fwd.type === 'gue'
+            ? { method: 'tunnel', type: 'gue', port: fwd.port, checksum: fwd.checksum }
+            : { method: 'tunnel', type: 'gre', checksum: fwd.checksum }
+        : { method: fwd.method };
+    const d: Destination = {
+      address: rs.address,
+      port,
+      forwarding,
+      weight: rs.weight ?? vs.weight,
+      upperThreshold: rs.upper,
+      lowerThreshold: rs.lower,
+    };
+    const id = destinationId(d);
+    if (seen.has(id)) {
+      ctx.warn(rs.line, `real server ${id} is duplicated in ${serviceId(key)} - the second is removed, as keepalived does`);
+      continue;
+    }
+    if (d.lowerThreshold > d.upperThreshold) {
+      ctx.warn(rs.line, `real server ${id}: lthreshold ${d.lowerThreshold} above uthreshold ${d.upperThreshold}; the kernel refuses it (ERANGE)`);
+    }
+    seen.add(id);
+    out.push(d);
+  }
+  return out;
+}
+
+function servicesOf(ctx: Context, vs: VirtualServerDef, groups: Map<string, Group>): Service[] {
+  if (vs.reals.length === 0) {
+    ctx.warn(vs.line, `${vs.label} has no real servers - ignored, as keepalived does`);
+    return [];
+  }
+  // Identities, each with its family and the line that defined it.
+  const keys: { key: ServiceKey; family: Family; line: number }[] = [];
+  const hasAddress = vs.kind === 'addr' || (vs.kind === 'group' && groups.get(vs.group!)?.entries.some((e) => e.key.kind === 'addr'));
+  let protocol: Protocol = vs.protocol ?? 'udp';
+  if (vs.protocol === undefined && hasAddress) {
+    ctx.warn(vs.line, `${vs.label}: no protocol set - keepalived defaults to UDP; add "protocol TCP" if that is not meant`);
+  }
+  const fallbackFamily = (): Family => {
+    if (vs.af !== undefined) return vs.af;
+    const families = new Set(vs.reals.map((r) => familyOf(r.address)));
+    if (families.size === 1) return [...families][0]!;
+    ctx.warn(vs.line, `${vs.label}: the address family of its firewall marks cannot be determined (tunnelled real servers of both families) - keepalived defaults to IPv4; state "ip_family" or "fwmark N inet6"`);
+    return 'inet';
+  };
+  if (vs.kind === 'addr') {
+    keys.push({ key: { kind: 'addr', protocol, address: vs.address!, port: vs.port! }, family: familyOf(vs.address!), line: vs.line });
+  } else if (vs.kind === 'fwmark') {
+    if (vs.protocol !== undefined) ctx.warn(vs.protocolLine, 'protocol is ignored on a firewall-mark service, as keepalived does');
+    const family = fallbackFamily();
+    keys.push({ key: { kind: 'fwmark', mark: vs.mark!, family }, family, line: vs.line });
+  } else {
+    const group = groups.get(vs.group!);
+    if (group === undefined) {
+      ctx.warn(vs.line, `${vs.label}: no virtual_server_group ${vs.group} - skipped`);
+      return [];
+    }
+    if (vs.protocol !== undefined && !hasAddress) ctx.warn(vs.protocolLine, 'protocol is ignored on a firewall-mark service, as keepalived does');
+    for (const e of group.entries) {
+      if (e.key.kind === 'addr') {
+        keys.push({ key: { kind: 'addr', protocol, address: e.key.address, port: e.key.port }, family: familyOf(e.key.address), line: e.line });
+      } else {
+        const family = e.key.family ?? fallbackFamily();
+        keys.push({ key: { kind: 'fwmark', mark: e.key.mark, family }, family, line: e.line });
+      }
+    }
+  }
+
+  // Configuration shared by every identity of this virtual server.
+  let timeout = vs.persistenceTimeout;
+  if (timeout === undefined && keys.some((k) => k.key.kind === 'addr' && k.key.port === 0)) {
+    ctx.warn(vs.line, `${vs.label}: port 0 is only valid for persistent services - keepalived makes it persistent (360 s)`);
+    timeout = 360;
+  }
+  if (protocol !== 'udp' && vs.onePacket && hasAddress) {
+    ctx.warn(vs.line, `${vs.label}: one-packet scheduling (ops) needs UDP - keepalived resets it on ${protocol}`);
+  }
+  let pe = vs.pe;
+  if (pe !== undefined && timeout === undefined) {
+    ctx.warn(vs.peLine, `persistence_engine ${pe} without persistence_timeout has no effect - not imported`);
+    pe = undefined;
+  }
+
+  const services: Service[] = [];
+  for (const { key, family, line } of keys) {
+    let netmask = defaultNetmask(family);
+    if (vs.granularity !== undefined) {
+      const isV6Mask = !vs.granularity.includes('.');
+      if ((family === 'inet6') === isV6Mask) netmask = vs.granularity;
+      else ctx.warn(line, `persistence_granularity ${vs.granularity} does not fit the family of ${serviceId(key)} - default kept`);
+    }
+    services.push({
+      key,
+      config: {
+        scheduler: vs.scheduler ?? 'wlc',
+        schedFlags: [...vs.flags].sort(),
+        ...(timeout !== undefined ? { persistence: { timeout, netmask } } : {}),
+        ...(pe !== undefined ? { persistenceEngine: pe } : {}),
+        onePacket: vs.onePacket && (key.kind === 'fwmark' || protocol === 'udp'),
+      },
+      destinations: destinationsFor(ctx, vs, key, family, line),
+    });
+  }
+  return services;
+}
+
+function isIpvsKeyword(word: string): boolean {
+  return word === 'virtual_server' || word === 'virtual_server_group';
+}
+
+/**
+ * Reads a keepalived configuration into the canonical table. Returns warnings (each `file:line: ...`) for what was
+ * skipped or changed the way keepalived changes it; throws `LvsError` `LVS_PARSE_KEEPALIVED` on broken structure.
+ */
+export function parseKeepalived(
+  text: string,
+  source: string,
+  /** `include`: follows include; `origins`: filled with serviceId → `file:line` of the virtual_server declaring it. */
+  options: { include?: IncludeReader; origins?: Map<string, string> } = {},
+): KeepalivedImport {
+  const layer = keepalivedLines(text, source, options.include);
+  const origin: Origin = (line) => layer.origins[line - 1] ?? `${source}:${line}`;
+  const ctx = new Context(source, origin);
+  ctx.warnings.push(...layer.warnings);
+  const root = parseStructure(layer.lines.join('\n'), origin);
+  const groups = new Map<string, Group>();
+  const servers: VirtualServerDef[] = [];
+  for (const s of root) {
+    const key = s.words[0]!;
+    if (key.startsWith('@')) {
+      if (s.words[1] !== undefined && isIpvsKeyword(s.words[1])) {
+        ctx.warn(s.line, `conditional configuration ${key} is not evaluated - ${s.words[1]} skipped`);
+      }
+    } else if (INCLUDES.has(key)) {
+      ctx.warn(s.line, `${key} ${s.words[1] ?? ''} is not followed; import that file separately`);
+    } else if (key === 'virtual_server_group') {
+      const g = readGroup(ctx, s);
+      if (g !== undefined) {
+        if (groups.has(g.name)) ctx.warn(s.line, `virtual_server_group ${g.name} is defined again (first at line ${groups.get(g.name)!.line}) - the first is used`);
+        else groups.set(g.name, g);
+      }
+    } else if (key === 'virtual_server') {
+      const vs = readVirtualServer(ctx, s);
+      if (vs !== undefined) servers.push(vs);
+    }
+    // Everything else (global_defs, vrrp_*, static_*, SSL, bfd_instance, ...) is not IPVS: skipped silently.
+  }
+
+  const byId = new Map<string, { service: Service; line: number }>();
+  for (const vs of servers) {
+    for (const service of servicesOf(ctx, vs, groups)) {
+      const id = serviceId(service.key);
+      const previous = byId.get(id);
+      if (previous !== undefined) {
+        ctx.warn(vs.line, `${id} is defined again (first at line ${previous.line}) - the first is kept; IPVS holds one service per identity`);
+        continue;
+      }
+      if (byId.size >= MAX_KEEPALIVED_SERVICES) {
+        fail(source, vs.line, `the configuration expands to more than ${MAX_KEEPALIVED_SERVICES} services`);
+      }
+      byId.set(id, { service, line: vs.line });
+    }
+  }
+  if (ctx.checkers > 0) {
+    const kinds = [...ctx.checkerKinds].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, n]) => `${k} x${n}`);
+    ctx.warnings.push(
+      `${source}:${ctx.checkerFirst}: health checks are not imported (${ctx.checkers}: ${kinds.join(', ')}); every real server is imported as healthy`,
+    );
+  }
+  for (const [id, v] of byId) options.origins?.set(id, origin(v.line));
+  return { table: normalizeTable({ services: [...byId.values()].map((v) => v.service) }), warnings: ctx.warnings };
+}

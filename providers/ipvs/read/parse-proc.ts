@@ -1,0 +1,108 @@
+/**
+ * /proc/net/ip_vs as a cheap fingerprint of the live table: one read (≈ 0.2 s for 10,000 services in the lab, against
+ * ≈ 6 s for `ipvsadm -S -n`). It holds the identity of each service and real server, the scheduler, one-packet,
+ * persistence, forwarding method and weight, with hex addresses; not thresholds, tunnel settings, scheduler flags
+ * or the persistence engine, and it does not tell an IPv4 firewall-mark service from an IPv6 one with the same mark.
+ * The digest drops the connection counters so that traffic does not change the fingerprint.
+ */
+import { createHash } from 'node:crypto';
+import { LvsError } from '../model/errors.ts';
+import { formatIpv6 } from '../model/canonical.ts';
+
+export interface ProcDestination {
+  /** `192.0.2.11:8080`, `[2001:db8::11]:80` */
+  readonly id: string;
+  /** As the kernel names it: `Masq`, `Route`, `Tunnel`, `Local`. */
+  readonly forward: string;
+  readonly weight: number;
+}
+
+export interface ProcService {
+  /** `tcp 198.51.100.10:80`, `udp [2001:db8::10]:53`, `fwmark 1` (the family is not in /proc/net/ip_vs). */
+  readonly id: string;
+  readonly scheduler: string;
+  readonly onePacket: boolean;
+  /** Timeout in kernel ticks (seconds × HZ; HZ is 100 on the lab kernel) and the netmask (dotted, or IPv6 prefix). */
+  readonly persistence?: { readonly timeoutTicks: number; readonly netmask: string };
+  /** Sorted by id. */
+  readonly destinations: readonly ProcDestination[];
+}
+
+export interface ProcDigest {
+  readonly version: string;
+  /** Sorted by their canonical JSON text (ids alone are not unique for firewall marks). */
+  readonly services: readonly ProcService[];
+}
+
+function fail(lineNo: number, message: string): never {
+  throw new LvsError('LVS_PARSE_PROC', `/proc/net/ip_vs:${lineNo}: ${message}`);
+}
+
+/** `C633640C:01BB` or `[2001:0db8:...:0010]:0050` → `198.51.100.12:443` / `[2001:db8::10]:80`. */
+function decodeHostPort(lineNo: number, text: string): string {
+  let m = /^([0-9A-F]{8}):([0-9A-F]{4})$/.exec(text);
+  if (m !== null) {
+    const n = parseInt(m[1]!, 16);
+    return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}:${parseInt(m[2]!, 16)}`;
+  }
+  m = /^\[((?:[0-9a-f]{4}:){7}[0-9a-f]{4})\]:([0-9A-F]{4})$/.exec(text);
+  if (m !== null) return `[${formatIpv6(m[1]!.split(':').map((w) => parseInt(w, 16)))}]:${parseInt(m[2]!, 16)}`;
+  return fail(lineNo, `cannot decode the address ${JSON.stringify(text.slice(0, 60))}`);
+}
+
+function decodeMask(hex: string, inet6: boolean): string {
+  const n = parseInt(hex, 16);
+  // The kernel prints ntohl(netmask); an IPv6 service stores a prefix length there, so it comes out byte-swapped
+  // on a little-endian host (128 → 80000000, 64 → 40000000).
+  if (inet6) return String(n >>> 24 || n);
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+/** The counter-free content of /proc/net/ip_vs, addresses decoded, in a canonical order. */
+export function parseProcIpvs(text: string): ProcDigest {
+  const lines = text.split('\n');
+  const header = /^IP Virtual Server version ([0-9.]+) /.exec(lines[0] ?? '');
+  if (header === null) fail(1, 'no "IP Virtual Server version" header: is IPVS loaded?');
+  const services: { id: string; scheduler: string; onePacket: boolean; persistence?: ProcService['persistence']; destinations: ProcDestination[] }[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const lineNo = i + 1;
+    const line = lines[i]!.trim();
+    if (line === '' || line.startsWith('Prot ') || line.startsWith('-> RemoteAddress')) continue;
+    const w = line.split(/\s+/);
+    if (w[0] === '->') {
+      const svc = services[services.length - 1];
+      if (svc === undefined) fail(lineNo, 'a real server before any service');
+      if (w.length < 6 || !/^[0-9]+$/.test(w[3] ?? '')) fail(lineNo, 'expected "-> ADDRESS:PORT Forward Weight ActiveConn InActConn"');
+      svc.destinations.push({ id: decodeHostPort(lineNo, w[1] ?? ''), forward: w[2]!, weight: Number(w[3]) });
+      continue;
+    }
+    const proto = w[0] ?? '';
+    let id: string;
+    // An IPv6 firewall-mark service is not marked as such in /proc: its mask is decoded as an IPv4 one.
+    let inet6 = false;
+    if (proto === 'FWM') {
+      if (!/^[0-9A-F]{8}$/.test(w[1] ?? '')) fail(lineNo, 'expected a hex firewall mark');
+      id = `fwmark ${parseInt(w[1]!, 16)}`;
+    } else if (proto === 'TCP' || proto === 'UDP' || proto === 'SCTP') {
+      inet6 = (w[1] ?? '').startsWith('[');
+      id = `${proto.toLowerCase()} ${decodeHostPort(lineNo, w[1] ?? '')}`;
+    } else {
+      fail(lineNo, `unexpected line ${JSON.stringify(line.slice(0, 60))}`);
+    }
+    const scheduler = w[2] ?? '';
+    const rest = w.slice(3);
+    const p = rest.indexOf('persistent');
+    const persistence =
+      p < 0 ? undefined : { timeoutTicks: Number(rest[p + 1] ?? NaN), netmask: decodeMask(rest[p + 2] ?? '0', inet6) };
+    if (persistence !== undefined && !Number.isFinite(persistence.timeoutTicks)) fail(lineNo, 'bad persistence timeout');
+    services.push({ id, scheduler, onePacket: rest.includes('ops'), ...(persistence === undefined ? {} : { persistence }), destinations: [] });
+  }
+  const canonical = services.map((s) => ({ ...s, destinations: [...s.destinations].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) }));
+  const keyed = canonical.map((s) => [JSON.stringify(s), s] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return { version: header[1]!, services: keyed.map(([, s]) => s) };
+}
+
+/** sha256 (hex) of the counter-free digest: equal for two reads exactly when nothing but counters changed. */
+export function procFingerprint(text: string): string {
+  return createHash('sha256').update(JSON.stringify(parseProcIpvs(text))).digest('hex');
+}

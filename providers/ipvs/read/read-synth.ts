@@ -1,0 +1,422 @@
+/**
+ * Reads the synthesized stack (`cdk.tf.json`) into one desired table per director, validating it with zod so that a
+ * hand-edited file fails with the file name and the JSON path of the bad value (LvsError `LVS_SYNTH_INVALID`).
+ * Addresses come out canonical (ipaddr.js), defaults explicit, everything sorted: the same model the live readers
+ * produce, so the diff compares like with like.
+ */
+import { INT_MAX, SAFE_NAME } from '../model/limits.ts';
+import { z } from 'zod';
+import { LvsError } from '../model/errors.ts';
+import type { HostSetupSpec } from '../ops/host-setup.ts';
+import { canonicalAddress, canonicalDottedMask } from '../model/canonical.ts';
+import {
+  type Destination,
+  type Family,
+  type Forwarding,
+  type SchedFlag,
+  type Service,
+  type ServiceKey,
+  type Table,
+  defaultNetmask,
+  destinationId,
+  familyOf,
+  normalizeTable,
+  serviceFamily,
+  serviceId,
+} from '../model/model.ts';
+import type { SshTarget } from '../host/host-target.ts';
+
+/** How a director is reached over SSH: the transport's own type. */
+export type SshSpec = SshTarget;
+
+export interface DirectorSpec {
+  readonly name: string;
+  readonly transport: 'ssh' | 'local';
+  readonly ssh?: SshSpec;
+  /** Host set-up that survives a reboot (see providers/ipvs/ops/host-setup.ts); absent when the app asked for none. */
+  readonly setup?: HostSetupSpec;
+  readonly table: Table;
+  /** serviceId → construct path (`web/lb1/http`). */
+  readonly paths: Map<string, string>;
+}
+
+export interface SynthStack {
+  readonly stack: string;
+  readonly directors: DirectorSpec[];
+}
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+const text = z.string().min(1).max(4096);
+/** cdktf writes `"//": { "metadata": … }` into resources; tolerate it and nothing else unknown. */
+const meta = { '//': z.unknown().optional() };
+
+const sshSchema = z
+  .object({
+    host: text.optional(),
+    port: int(1, 65535).optional(),
+    user: text.optional(),
+    identity_file: text.optional(),
+    known_hosts_file: text.optional(),
+    config_file: text.optional(),
+    alias: text.optional(),
+    sudo: z.boolean().optional(),
+  })
+  .strict();
+
+const directorSchema = z
+  .object({
+    ...meta,
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'a director name: letters, digits, . _ - (up to 63)'),
+    format_version: z.literal(1, { errorMap: () => ({ message: 'format_version must be 1: synthesize again with this lvsform' }) }),
+    transport: z.enum(['ssh', 'local']),
+    ssh: sshSchema.optional(),
+    setup: z
+      .object({
+        install_ipvsadm: z.boolean().default(true),
+        load_modules: z.boolean().default(true),
+        ip_forward: z.boolean().default(true),
+        save_rules: z.boolean().default(true),
+      })
+      .strict()
+      .optional(),
+    depends_on: z.array(z.string()).optional(),
+  })
+  .strict();
+
+const realServerSchema = z
+  .object({
+    address: text,
+    port: int(0, 65535).optional(),
+    forwarding: z.enum(['masq', 'droute', 'tunnel']),
+    tunnel_type: z.enum(['ipip', 'gue', 'gre']).optional(),
+    tunnel_port: int(1, 65535).optional(),
+    tunnel_checksum: z.enum(['nocsum', 'csum', 'remcsum']).optional(),
+    weight: int(0, INT_MAX).default(1),
+    upper_threshold: int(0, INT_MAX).default(0),
+    lower_threshold: int(0, INT_MAX).default(0),
+    pool: z.string().optional(),
+  })
+  .strict();
+
+const FLAG_NAMES: Readonly<Record<string, SchedFlag>> = {
+  'flag-1': 'flag-1',
+  'flag-2': 'flag-2',
+  'flag-3': 'flag-3',
+  'sh-fallback': 'flag-1',
+  'sh-port': 'flag-2',
+  'mh-fallback': 'flag-1',
+  'mh-port': 'flag-2',
+};
+
+const serviceSchema = z
+  .object({
+    ...meta,
+    director: text,
+    construct_path: text,
+    protocol: z.enum(['tcp', 'udp', 'sctp']).optional(),
+    address: text.optional(),
+    port: int(0, 65535).optional(),
+    firewall_mark: int(1, 2 ** 32 - 1).optional(),
+    family: z.enum(['inet', 'inet6']).optional(),
+    scheduler: z.string().regex(/^[a-z][a-z0-9_]{0,15}$/, 'a scheduler name such as rr, wlc, sh').default('wlc'),
+    scheduler_flags: z.array(z.enum(Object.keys(FLAG_NAMES) as [string, ...string[]])).default([]),
+    persistence: z
+      .object({ timeout: int(1, INT_MAX), netmask: z.union([z.string(), z.number()]).optional() })
+      .strict()
+      .optional(),
+    persistence_engine: z.string().regex(/^[a-z][a-z0-9_]{0,15}$/, 'a persistence engine name such as sip').optional(),
+    one_packet: z.boolean().default(false),
+    real_server: z.array(realServerSchema).default([]),
+    depends_on: z.array(z.string()).optional(),
+  })
+  .strict();
+
+const KNOWN_RESOURCES = ['lvsform_director', 'lvsform_virtual_service'] as const;
+
+const synthSchema = z
+  .object({
+    '//': z
+      .object({
+        metadata: z
+          .object({ stackName: z.string().regex(SAFE_NAME, 'a stack name: letters, digits, . _ - (up to 63), as it names a file on each director') })
+          .passthrough(),
+      })
+      .passthrough(),
+    resource: z
+      .object({
+        lvsform_director: z.record(directorSchema).default({}),
+        lvsform_virtual_service: z.record(serviceSchema).default({}),
+      })
+      .catchall(z.unknown())
+      .superRefine((r, ctx) => {
+        // A resource type lvsform does not know would otherwise be read as "no services", and a plan would then
+        // destroy every owned service: refuse it.
+        for (const type of Object.keys(r)) {
+          if ((KNOWN_RESOURCES as readonly string[]).includes(type)) continue;
+          const near = closest(type, KNOWN_RESOURCES);
+          ctx.addIssue({
+            code: z.ZodIssueCode.custom,
+            path: [type],
+            message: `unknown resource type "${type}"${near ? ` (did you mean "${near}"?)` : ''}; lvsform reads only ${KNOWN_RESOURCES.join(' and ')}`,
+          });
+        }
+      })
+      .default({}),
+  })
+  .catchall(z.unknown())
+  .superRefine((doc, ctx) => {
+    // cdktf writes these top-level blocks; anything else is not lvsform's and would be ignored silently.
+    const known = ['//', 'resource', 'terraform', 'provider', 'data', 'variable', 'output', 'locals', 'module'];
+    for (const key of Object.keys(doc)) {
+      if (!known.includes(key)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: `unknown top-level block "${key}"` });
+    }
+  });
+
+function jsonPath(path: readonly (string | number)[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else if (/^[A-Za-z_$][A-Za-z0-9_$-]*$/.test(p)) out += out === '' ? p : `.${p}`;
+    else out += `[${JSON.stringify(p)}]`;
+  }
+  return out === '' ? '(top level)' : out;
+}
+
+const HAND_EDIT_HINT = 'Run `lvsform synth` again rather than editing the synthesized JSON by hand.';
+
+function invalid(source: string, path: readonly (string | number)[], message: string, hint = HAND_EDIT_HINT): never {
+  throw new LvsError('LVS_SYNTH_INVALID', `${source}: ${jsonPath(path)}: ${message}`, { hint });
+}
+
+/** The value at `path` in `root`, for messages that show what was found. */
+function found(root: unknown, path: readonly PropertyKey[]): string {
+  let v: unknown = root;
+  for (const p of path) {
+    if (typeof v !== 'object' || v === null) return '';
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  if (v === undefined || (typeof v === 'object' && v !== null)) return '';
+  const s = JSON.stringify(v) ?? String(v);
+  return `; got ${s.length > 60 ? `${s.slice(0, 57)}...` : s}`;
+}
+
+/** The known name nearest to `name` (edit distance at most 2, or a prefix), for "did you mean". */
+export function closest(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const k of known) {
+    const d = editDistance(name.toLowerCase(), k.toLowerCase());
+    if (d < bestDistance) {
+      best = k;
+      bestDistance = d;
+    }
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+/**
+ * Validates synthesized JSON and returns the stack name and, per director, its desired table and the construct path
+ * of each service.
+ * @throws LvsError `LVS_SYNTH_INVALID` naming `source` and the JSON path of the first problem.
+ */
+export function readSynth(json: unknown, source: string, options: { hint?: string } = {}): SynthStack {
+  const parsed = synthSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    if (issue.code === z.ZodIssueCode.unrecognized_keys) {
+      const shape = knownKeysAt(issue.path);
+      const near = issue.keys.map((k) => closest(k, shape)).find((k) => k !== undefined);
+      invalid(source, issue.path, `${issue.message}${near ? ` (did you mean '${near}'?)` : ''}`, options.hint);
+    }
+    invalid(source, issue.path, `${issue.message}${found(json, issue.path)}`, options.hint);
+  }
+  const doc = parsed.data;
+  const directors = new Map<string, { spec: Omit<DirectorSpec, 'table' | 'paths'>; services: Map<string, Service>; paths: Map<string, string> }>();
+
+  for (const [logicalId, d] of Object.entries(doc.resource.lvsform_director)) {
+    const at = ['resource', 'lvsform_director', logicalId];
+    if (directors.has(d.name)) invalid(source, [...at, 'name'], `director name ${JSON.stringify(d.name)} is used twice`);
+    if (d.transport === 'local' && d.ssh !== undefined) invalid(source, [...at, 'ssh'], 'a local director takes no ssh settings');
+    const ssh: SshSpec | undefined =
+      d.ssh === undefined
+        ? undefined
+        : {
+            ...(d.ssh.host === undefined ? {} : { host: d.ssh.host }),
+            ...(d.ssh.port === undefined ? {} : { port: d.ssh.port }),
+            ...(d.ssh.user === undefined ? {} : { user: d.ssh.user }),
+            ...(d.ssh.identity_file === undefined ? {} : { identityFile: d.ssh.identity_file }),
+            ...(d.ssh.known_hosts_file === undefined ? {} : { knownHostsFile: d.ssh.known_hosts_file }),
+            ...(d.ssh.config_file === undefined ? {} : { configFile: d.ssh.config_file }),
+            ...(d.ssh.alias === undefined ? {} : { alias: d.ssh.alias }),
+            ...(d.ssh.sudo ? { sudo: true } : {}),
+          };
+    if (d.transport === 'ssh' && ssh?.host === undefined && ssh?.alias === undefined) {
+      invalid(source, [...at, 'ssh'], 'an ssh director needs ssh.host or ssh.alias');
+    }
+    const setup: HostSetupSpec | undefined =
+      d.setup === undefined
+        ? undefined
+        : { installIpvsadm: d.setup.install_ipvsadm, loadModules: d.setup.load_modules, ipForward: d.setup.ip_forward, saveRules: d.setup.save_rules };
+    directors.set(d.name, {
+      spec: { name: d.name, transport: d.transport, ...(ssh === undefined ? {} : { ssh }), ...(setup === undefined ? {} : { setup }) },
+      services: new Map(),
+      paths: new Map(),
+    });
+  }
+
+  for (const [logicalId, s] of Object.entries(doc.resource.lvsform_virtual_service)) {
+    const at = ['resource', 'lvsform_virtual_service', logicalId];
+    const director = directors.get(s.director);
+    if (director === undefined) invalid(source, [...at, 'director'], `no lvsform_director is named ${JSON.stringify(s.director)}`);
+    const svc = readService(source, at, s);
+    const sid = serviceId(svc.key);
+    const first = director.paths.get(sid);
+    if (first !== undefined) invalid(source, at, `service ${sid} on director ${s.director} is also declared by ${first}`);
+    director.services.set(sid, svc);
+    director.paths.set(sid, s.construct_path);
+  }
+
+  return {
+    stack: doc['//'].metadata.stackName,
+    directors: [...directors.values()]
+      .map((d) => ({ ...d.spec, table: normalizeTable({ services: [...d.services.values()] }), paths: d.paths }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+  };
+}
+
+/** The keys the schema knows for the object at `path` (for "did you mean"). */
+function knownKeysAt(path: readonly (string | number)[]): string[] {
+  const last = path.filter((p) => typeof p === 'string').slice(-1)[0];
+  const inResource = path[1];
+  if (path.includes('real_server')) return Object.keys(realServerSchema.shape);
+  if (last === 'persistence') return ['timeout', 'netmask'];
+  if (last === 'ssh') return Object.keys(sshSchema.shape);
+  if (last === 'setup') return ['install_ipvsadm', 'load_modules', 'ip_forward', 'save_rules'];
+  if (inResource === 'lvsform_director') return Object.keys(directorSchema.shape);
+  if (inResource === 'lvsform_virtual_service') return Object.keys(serviceSchema.shape);
+  return [];
+}
+
+type ServiceJson = z.infer<typeof serviceSchema>;
+type RealServerJson = z.infer<typeof realServerSchema>;
+
+function address(source: string, path: (string | number)[], value: string): string {
+  return canonicalAddress(value) ?? invalid(source, path, `${JSON.stringify(value.slice(0, 80))} is not an IPv4 or IPv6 address`);
+}
+
+function readService(source: string, at: string[], s: ServiceJson): Service {
+  let key: ServiceKey;
+  if (s.firewall_mark !== undefined) {
+    for (const k of ['protocol', 'address', 'port'] as const) {
+      if (s[k] !== undefined) invalid(source, [...at, k], 'a firewall-mark service has no protocol, address or port');
+    }
+    key = { kind: 'fwmark', mark: s.firewall_mark, family: s.family ?? 'inet' };
+  } else {
+    if (s.address === undefined) invalid(source, [...at, 'address'], 'a service needs address, port and protocol, or firewall_mark');
+    if (s.port === undefined) invalid(source, [...at, 'port'], 'a service with an address needs a port');
+    if (s.protocol === undefined) invalid(source, [...at, 'protocol'], 'a service with an address needs a protocol (tcp, udp, sctp)');
+    const addr = address(source, [...at, 'address'], s.address);
+    if (s.family !== undefined && s.family !== familyOf(addr)) invalid(source, [...at, 'family'], `family ${s.family} does not match the address ${addr}`);
+    key = { kind: 'addr', protocol: s.protocol, address: addr, port: s.port };
+  }
+  const family: Family = serviceFamily(key);
+
+  const flags = new Set<SchedFlag>();
+  s.scheduler_flags.forEach((name, i) => {
+    if ((name.startsWith('sh-') || name.startsWith('mh-')) && !name.startsWith(`${s.scheduler}-`)) {
+      invalid(source, [...at, 'scheduler_flags', i], `${name} is a flag of ${name.slice(0, 2)}, not of ${s.scheduler}`);
+    }
+    flags.add(FLAG_NAMES[name]!);
+  });
+
+  let persistence: { timeout: number; netmask: string } | undefined;
+  if (s.persistence !== undefined) {
+    const raw = s.persistence.netmask;
+    let netmask = defaultNetmask(family);
+    if (raw !== undefined) {
+      const path = [...at, 'persistence', 'netmask'];
+      if (family === 'inet6') {
+        const n = typeof raw === 'number' ? raw : /^[0-9]{1,3}$/.test(raw) ? Number(raw) : NaN;
+        if (!Number.isInteger(n) || n < 1 || n > 128) invalid(source, path, `an IPv6 netmask is a prefix length 1-128; got ${JSON.stringify(raw)}`);
+        netmask = String(n);
+      } else {
+        netmask = (typeof raw === 'string' ? canonicalDottedMask(raw) : undefined) ?? invalid(source, path, `an IPv4 netmask is dotted (255.255.255.0); got ${JSON.stringify(raw)}`);
+      }
+    }
+    persistence = { timeout: s.persistence.timeout, netmask };
+  } else if (key.kind === 'addr' && key.port === 0) {
+    invalid(source, [...at, 'port'], 'port 0 (all ports) needs persistence: ipvsadm refuses a non-persistent port-0 service');
+  }
+  if (s.one_packet && key.kind === 'addr' && key.protocol !== 'udp') invalid(source, [...at, 'one_packet'], 'one-packet scheduling is only for UDP services');
+
+  const dests = new Map<string, Destination>();
+  s.real_server.forEach((r, i) => {
+    const d = readRealServer(source, [...at, 'real_server', i], key, r);
+    const did = destinationId(d);
+    if (dests.has(did)) invalid(source, [...at, 'real_server', i], `real server ${did} appears twice in the service`);
+    dests.set(did, d);
+  });
+
+  return {
+    key,
+    config: {
+      scheduler: s.scheduler,
+      schedFlags: [...flags].sort(),
+      ...(persistence === undefined ? {} : { persistence }),
+      ...(s.persistence_engine === undefined ? {} : { persistenceEngine: s.persistence_engine }),
+      onePacket: s.one_packet,
+    },
+    destinations: [...dests.values()],
+  };
+}
+
+function readRealServer(source: string, at: (string | number)[], key: ServiceKey, r: RealServerJson): Destination {
+  const addr = address(source, [...at, 'address'], r.address);
+  if (familyOf(addr) !== serviceFamily(key) && r.forwarding !== 'tunnel') {
+    invalid(source, [...at, 'forwarding'], `real server ${addr} is of another address family than its service: allowed only under tunnelling`);
+  }
+  const servicePort = key.kind === 'addr' ? key.port : 0;
+  const port = r.port ?? servicePort;
+  if (key.kind === 'addr' && r.forwarding !== 'masq' && port !== key.port) {
+    invalid(source, [...at, 'port'], `under ${r.forwarding} the kernel uses the service port ${key.port}; got ${port}`);
+  }
+  let forwarding: Forwarding;
+  if (r.forwarding !== 'tunnel') {
+    for (const k of ['tunnel_type', 'tunnel_port', 'tunnel_checksum'] as const) {
+      if (r[k] !== undefined) invalid(source, [...at, k], `tunnel settings need forwarding "tunnel"; got ${r.forwarding}`);
+    }
+    forwarding = { method: r.forwarding };
+  } else {
+    const type = r.tunnel_type ?? 'ipip';
+    if (type === 'ipip') {
+      if (r.tunnel_port !== undefined) invalid(source, [...at, 'tunnel_port'], 'an ipip tunnel has no port');
+      if (r.tunnel_checksum !== undefined && r.tunnel_checksum !== 'nocsum') invalid(source, [...at, 'tunnel_checksum'], 'an ipip tunnel has no checksum option');
+      forwarding = { method: 'tunnel', type };
+    } else if (type === 'gue') {
+      if (r.tunnel_port === undefined) invalid(source, [...at, 'tunnel_port'], 'a gue tunnel needs tunnel_port');
+      forwarding = { method: 'tunnel', type, port: r.tunnel_port, checksum: r.tunnel_checksum ?? 'nocsum' };
+    } else {
+      if (r.tunnel_port !== undefined) invalid(source, [...at, 'tunnel_port'], 'a gre tunnel has no port');
+      if (r.tunnel_checksum === 'remcsum') invalid(source, [...at, 'tunnel_checksum'], 'a gre tunnel takes nocsum or csum, not remcsum');
+      forwarding = { method: 'tunnel', type, checksum: r.tunnel_checksum ?? 'nocsum' };
+    }
+  }
+  if (r.lower_threshold > r.upper_threshold) {
+    invalid(source, [...at, 'lower_threshold'], `lower threshold ${r.lower_threshold} is above upper threshold ${r.upper_threshold}: the kernel refuses it (ERANGE)`);
+  }
+  return { address: addr, port, forwarding, weight: r.weight, upperThreshold: r.upper_threshold, lowerThreshold: r.lower_threshold };
+}

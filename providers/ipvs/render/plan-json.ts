@@ -1,0 +1,56 @@
+/**
+ * The documented JSON rendering of a plan (`lvsform plan --json`, `show --json`), `format_version` 1.
+ * See docs/plan-json.md. Additive changes keep the version; anything else bumps it.
+ */
+import { countChanges, type Plan } from '../plan/plan.ts';
+import { describeTarget } from '../host/host-target.ts';
+
+export const PLAN_JSON_FORMAT = 1;
+
+export function planToJson(plan: Plan) {
+  const total = { add: 0, change: 0, destroy: 0 };
+  const directors = plan.directors.map((d) => {
+    const counts = countChanges(d.changes);
+    total.add += counts.add;
+    total.change += counts.change;
+    total.destroy += counts.destroy;
+    return {
+      name: d.director,
+      target: describeTarget(d.target),
+      fingerprint: d.fingerprint,
+      error: d.error ?? null,
+      summary: counts,
+      drift: d.drift,
+      unmanaged: d.unmanaged,
+      conflicts: d.conflicts,
+      adopted: d.adopted,
+      host_setup: (d.hostSetup ?? []).map((it) => ({
+        kind: it.kind,
+        action: it.action,
+        name: it.name,
+        before: it.before ?? null,
+        after: it.after ?? null,
+        detail: it.detail ?? null,
+      })),
+      changes: d.changes.map((c) => ({
+        action: c.action,
+        kind: c.kind,
+        service: c.serviceId,
+        real_server: 'destinationId' in c ? (c as { destinationId: string }).destinationId : null,
+        replace: Boolean((c as { replace?: boolean }).replace),
+        changed_fields: c.changedFields ?? [],
+        before: c.before ?? null,
+        after: c.after ?? null,
+      })),
+    };
+  });
+  return {
+    format_version: PLAN_JSON_FORMAT,
+    stack: plan.stack,
+    mode: plan.mode,
+    created_at: plan.createdAt,
+    summary: total,
+    has_changes: total.add + total.change + total.destroy > 0 || plan.directors.some((d) => (d.hostSetup?.length ?? 0) > 0),
+    directors,
+  };
+}

@@ -1,0 +1,137 @@
+/**
+ * Renders a plan as text, the way `terraform plan` reads: per director what it will get, then the counts.
+ * Colours are applied only through the `paint` functions the caller passes (none off a terminal).
+ */
+import type { Change } from '../plan/diff.ts';
+import type { Destination, Forwarding, Service } from '../model/model.ts';
+import { countChanges, planTotals, type DirectorPlan, type Plan } from '../plan/plan.ts';
+import { describeTarget } from '../host/host-target.ts';
+import { setupItemText } from '../ops/host-setup.ts';
+
+export interface Paint {
+  add(s: string): string;
+  change(s: string): string;
+  remove(s: string): string;
+  dim(s: string): string;
+  bold(s: string): string;
+  warn(s: string): string;
+}
+
+export const noPaint: Paint = { add: (s) => s, change: (s) => s, remove: (s) => s, dim: (s) => s, bold: (s) => s, warn: (s) => s };
+
+function forwardingText(f: Forwarding): string {
+  if (f.method !== 'tunnel') return f.method;
+  const parts = [`tunnel ${f.type}`];
+  if (f.port) parts.push(`port=${f.port}`);
+  if (f.checksum && f.checksum !== 'nocsum') parts.push(f.checksum);
+  return parts.join(' ');
+}
+
+export function destinationText(d: Destination): string {
+  const extra = [`weight=${d.weight}`];
+  if (d.upperThreshold) extra.push(`upper=${d.upperThreshold}`);
+  if (d.lowerThreshold) extra.push(`lower=${d.lowerThreshold}`);
+  return `${forwardingText(d.forwarding)} ${extra.join(' ')}`;
+}
+
+export function serviceText(s: Service): string {
+  const c = s.config;
+  const parts = [`scheduler=${c.scheduler}`];
+  if (c.schedFlags.length) parts.push(`flags=${c.schedFlags.join(',')}`);
+  if (c.persistence) parts.push(`persistent=${c.persistence.timeout}s`, `netmask=${c.persistence.netmask}`);
+  if (c.persistenceEngine) parts.push(`pe=${c.persistenceEngine}`);
+  if (c.onePacket) parts.push('one-packet');
+  return parts.join(' ');
+}
+
+function fieldValue(obj: unknown, field: string): string {
+  let v: unknown = obj;
+  for (const k of field.split('.')) v = (v as Record<string, unknown> | undefined)?.[k];
+  if (v === undefined) return 'none';
+  return typeof v === 'object' ? JSON.stringify(v) : JSON.stringify(v);
+}
+
+function changeLines(c: Change, p: Paint, drifted: ReadonlySet<string>, drained: ReadonlySet<string>, drainSeconds: number): string[] {
+  const isService = c.kind === 'service';
+  const indent = isService ? '  ' : '      ';
+  const noun = isService ? `service ${c.serviceId}` : `real ${(c as { destinationId: string }).destinationId}`;
+  const driftMark = drifted.has(c.serviceId) && isService ? p.warn(' (drifted)') : '';
+  const replace = (c as { replace?: boolean }).replace ? p.warn(' (replace)') : '';
+  if (c.action === 'create') {
+    const detail = isService ? serviceText(c.after as Service) : destinationText(c.after as Destination);
+    return [`${indent}${p.add('+')} ${noun}  ${p.dim(detail)}${replace}${driftMark}`];
+  }
+  if (c.action === 'delete') {
+    const key = c.kind === 'service' ? c.serviceId : `${c.serviceId} -> ${c.destinationId}`;
+    const drain = drained.has(key) ? p.dim(` (drain up to ${drainSeconds}s)`) : '';
+    const where = c.kind === 'destination' ? p.dim(` of ${c.serviceId}`) : '';
+    return [`${indent}${p.remove('-')} ${noun}${where}${drain}${replace}${driftMark}`];
+  }
+  const lines = [`${indent}${p.change('~')} ${noun}${driftMark}`];
+  for (const field of c.changedFields ?? []) {
+    lines.push(`${indent}    ${p.change('~')} ${field}: ${fieldValue(c.before, field)} -> ${fieldValue(c.after, field)}`);
+  }
+  return lines;
+}
+
+export function renderDirectorPlan(d: DirectorPlan, p: Paint = noPaint): string {
+  const where = describeTarget(d.target);
+  const out: string[] = [];
+  if (d.error) {
+    out.push(p.remove(`✗ ${where}: ${d.error.message}`));
+    if (d.error.hint) out.push(`  ${d.error.hint}`);
+    return out.join('\n');
+  }
+  const drifted = new Set(d.drift);
+  if (d.drift.length) {
+    out.push(p.warn(`Drift on ${where}: ${d.drift.length} owned service(s) changed outside lvsform: ${d.drift.join(', ')}`));
+  }
+  if (d.conflicts.length) {
+    out.push(
+      p.remove(`✗ ${where}: declared service(s) already exist but are not owned by this stack: ${d.conflicts.join(', ')}`),
+      '  Run with --adopt to take them over (their configuration is then made to match the app).',
+    );
+  }
+  if (d.adopted.length) out.push(`lvsform will adopt on ${where}: ${d.adopted.join(', ')}`);
+  if (d.changes.length === 0) {
+    out.push(`${p.bold(where)}: no changes${d.hostSetup?.length ? ' to the IPVS table' : ''}.`);
+  } else {
+    out.push(`lvsform will perform the following actions on ${p.bold(where)}:`, '');
+    const drained = new Set(d.drain.flatMap((x) => [x.serviceId, `${x.serviceId} -> ${x.destinationId}`]));
+    for (const c of d.changes) out.push(...changeLines(c, p, drifted, drained, d.drainTimeout));
+    const n = countChanges(d.changes);
+    out.push('', `  ${n.add} to add, ${n.change} to change, ${n.destroy} to destroy.`);
+  }
+  const setup = d.hostSetup ?? [];
+  if (setup.length) {
+    out.push('', `Host setup on ${p.bold(where)} (survives a reboot):`);
+    for (const it of setup) {
+      const { sign, text } = setupItemText(it);
+      out.push(`  ${sign === '+' ? p.add(sign) : sign === '-' ? p.remove(sign) : p.change(sign)} ${text}`);
+    }
+  }
+  if (d.unmanaged.length) {
+    out.push(p.dim(`  not managed (left alone): ${d.unmanaged.slice(0, 10).join(', ')}${d.unmanaged.length > 10 ? ` and ${d.unmanaged.length - 10} more` : ''}`));
+  }
+  return out.join('\n');
+}
+
+export function renderPlan(plan: Plan, p: Paint = noPaint): string {
+  const parts = plan.directors.map((d) => renderDirectorPlan(d, p));
+  const total = planTotals(plan);
+  const failed = plan.directors.filter((d) => d.error).length;
+  const setupCount = plan.directors.reduce((a, d) => a + (d.hostSetup?.length ?? 0), 0);
+  const setupText = setupCount ? `; ${setupCount} host setup change(s)` : '';
+  const others = failed ? ` on the ${plan.directors.length - failed} other director(s)` : '';
+  const summary =
+    plan.mode === 'refresh-only'
+      ? `Refresh only: ${plan.directors.reduce((a, d) => a + d.drift.length, 0)} drifted service(s)${others}; no changes proposed.`
+      : total.add + total.change + total.destroy + setupCount === 0
+        ? failed
+          ? `No changes${others}.`
+          : 'No changes. The directors match the configuration.'
+        : `Plan: ${total.add} to add, ${total.change} to change, ${total.destroy} to destroy${setupText}${others}.`;
+  // A plan with a director that could not be read says so first: what it would do there is unknown.
+  const incomplete = failed ? p.remove(`Plan incomplete: ${failed} of ${plan.directors.length} director(s) could not be planned; what they need is unknown.\n`) : '';
+  return `${parts.join('\n\n')}\n\n${incomplete}${p.bold(summary)}\n`;
+}
