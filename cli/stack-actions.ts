@@ -12,7 +12,7 @@ import { planToJson } from '../providers/ipvs/render/plan-json.ts';
 import { renderMarkdown } from '../providers/ipvs/render/render-markdown.ts';
 import { noPaint, renderPlan, type Paint } from '../providers/ipvs/render/render-plan.ts';
 import { applyStack, planStack, type ApplyReport, type RunOptions } from '../providers/ipvs/apply/run-stack.ts';
-import { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack, type SynthesizedStack } from '../providers/ipvs/read/synth.ts';
+import { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack, type LoadedStack } from '../providers/ipvs/read/synth.ts';
 import { describeTarget } from '../providers/ipvs/host/transport.ts';
 import { debugEnabled, debugLine } from './debug.ts';
 import { paint, targetNote } from './plan-text.ts';
@@ -38,7 +38,7 @@ function reportDirectorErrors(plan: Plan): void {
   }
 }
 
-async function loadStack(program: Command, opts: CommonOpts): Promise<SynthesizedStack> {
+async function loadStack(program: Command, opts: CommonOpts): Promise<LoadedStack> {
   const cfg = await readProjectConfig(program.opts<{ dir: string }>().dir);
   if (opts.synth) await runApp(cfg);
   return selectDirectors(selectStack(await loadStacks(cfg.outdir, { fresh: opts.synth }), opts.stack), opts.director);

@@ -5,7 +5,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { Director, Forwarding, LvsStack, RealServerPool, Scheduler } from '../../lib/index.ts';
-import type { SynthesizedStack } from '../../providers/ipvs/read/synth.ts';
+import type { LoadedStack } from '../../providers/ipvs/read/synth.ts';
 import { resetDirector, sh } from './helpers.ts';
 import { cliOn, labSsh, synthApp } from './ops-harness.ts';
 import { alias } from './stack-harness.ts';
@@ -13,7 +13,7 @@ import { alias } from './stack-harness.ts';
 const SH_KO = '/lib/modules/$(uname -r)/kernel/net/netfilter/ipvs/ip_vs_sh.ko';
 
 /** A NAT service (rr) and a source-hashing service on lab director 1. */
-function natAndSourceHash(): Promise<SynthesizedStack> {
+function natAndSourceHash(): Promise<LoadedStack> {
   return synthApp((app) => {
     const stack = new LvsStack(app, 'doctor');
     const lb = new Director(stack, 'lb1', { ssh: labSsh(1) });

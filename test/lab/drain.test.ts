@@ -6,13 +6,13 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Director, Forwarding, LvsStack, RealServerPool, Scheduler } from '../../lib/index.ts';
-import type { SynthesizedStack } from '../../providers/ipvs/read/synth.ts';
+import type { LoadedStack } from '../../providers/ipvs/read/synth.ts';
 import { resetDirector, sh, traffic } from './helpers.ts';
 import { labSsh, synthApp } from './ops-harness.ts';
 import { alias, apply, liveTable, plan } from './stack-harness.ts';
 
 /** The web service on director 1 with these real servers (address → weight). */
-function web(members: Record<string, number>): Promise<SynthesizedStack> {
+function web(members: Record<string, number>): Promise<LoadedStack> {
   return synthApp((app) => {
     const stack = new LvsStack(app, 'drain');
     const lb = new Director(stack, 'lb1', { ssh: labSsh(1) });

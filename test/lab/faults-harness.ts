@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { App, Director, Forwarding, LvsStack, RealServerPool, Scheduler } from '../../lib/index.ts';
-import { loadStacks, type SynthesizedStack } from '../../providers/ipvs/read/synth.ts';
+import { loadStacks, type LoadedStack } from '../../providers/ipvs/read/synth.ts';
 import { lab } from './helpers.ts';
 import { alias } from './stack-harness.ts';
 
@@ -15,7 +15,7 @@ export const REPO = path.resolve(import.meta.dirname, '../..');
 
 export interface BuiltStack {
   readonly dir: string;
-  readonly stack: SynthesizedStack;
+  readonly stack: LoadedStack;
 }
 
 /** How a director of the stack is reached: lab director number, or an explicit OpenSSH config + alias. */

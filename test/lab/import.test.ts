@@ -14,7 +14,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { importApp } from '../../providers/ipvs/import/import.ts';
 import { tableEquals } from '../../providers/ipvs/model/model.ts';
 import { parseKeepalived } from '../../providers/ipvs/read/parse-keepalived.ts';
-import { loadStacks, type SynthesizedStack } from '../../providers/ipvs/read/synth.ts';
+import { loadStacks, type LoadedStack } from '../../providers/ipvs/read/synth.ts';
 import { lab, resetDirector, sh } from './helpers.ts';
 import { alias, apply, cli, liveTable, plan, saveText } from './stack-harness.ts';
 
@@ -22,7 +22,7 @@ const ROOT = join(import.meta.dirname, '../..');
 const CORPUS = join(ROOT, 'test/fixtures/ipvsadm/importable.input.txt');
 
 /** Writes a generated app into a directory of its own (importing the library by path) and synthesizes it. */
-async function synthGenerated(code: string): Promise<SynthesizedStack> {
+async function synthGenerated(code: string): Promise<LoadedStack> {
   const dir = mkdtempSync(join(tmpdir(), 'lvsform-imported-'));
   const file = join(dir, 'app.ts');
   writeFileSync(file, code.replace(/from 'lvsform';/, `from ${JSON.stringify(join(ROOT, 'lib/index.ts'))};`));

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { App, type SshProps } from '../../lib/index.ts';
-import { loadStacks, type SynthesizedStack } from '../../providers/ipvs/read/synth.ts';
+import { loadStacks, type LoadedStack } from '../../providers/ipvs/read/synth.ts';
 import { lab } from './helpers.ts';
 import { alias, cli } from './stack-harness.ts';
 
@@ -16,7 +16,7 @@ export function labSsh(n = 1): SshProps {
 }
 
 /** Builds and synthesizes an inline app into a fresh directory. */
-export async function synthApp(build: (app: App) => void): Promise<SynthesizedStack> {
+export async function synthApp(build: (app: App) => void): Promise<LoadedStack> {
   const outdir = mkdtempSync(join(tmpdir(), 'lvsform-ops-'));
   const app = new App({ outdir });
   build(app);
@@ -29,7 +29,7 @@ export async function synthApp(build: (app: App) => void): Promise<SynthesizedSt
  * A project directory whose cdktf.json points at the stack's synthesized output, so that `lvsform -C DIR … --no-synth`
  * works on exactly that stack.
  */
-export function projectOf(stack: SynthesizedStack): string {
+export function projectOf(stack: LoadedStack): string {
   const outdir = dirname(dirname(dirname(stack.file)));
   const dir = mkdtempSync(join(tmpdir(), 'lvsform-ops-project-'));
   writeFileSync(join(dir, 'cdktf.json'), JSON.stringify({ app: 'true', output: outdir }));
@@ -37,6 +37,6 @@ export function projectOf(stack: SynthesizedStack): string {
 }
 
 /** Runs the CLI on a synthesized stack (`-C` its project, `--no-synth` added by the caller where the verb has it). */
-export function cliOn(stack: SynthesizedStack, args: readonly string[]) {
+export function cliOn(stack: LoadedStack, args: readonly string[]) {
   return cli(['-C', projectOf(stack), ...args]);
 }

@@ -15,7 +15,7 @@ import { type DirectorBootOptions, labPaths } from '../../lab/state.ts';
 import { planHasChanges } from '../../providers/ipvs/plan/plan.ts';
 import { planToJson } from '../../providers/ipvs/render/plan-json.ts';
 import { renderPlan } from '../../providers/ipvs/render/render-plan.ts';
-import { loadStacks, type SynthesizedStack } from '../../providers/ipvs/read/synth.ts';
+import { loadStacks, type LoadedStack } from '../../providers/ipvs/read/synth.ts';
 import { lab, resetDirector, sh, traffic } from './helpers.ts';
 import { apply, plan } from './stack-harness.ts';
 
@@ -26,7 +26,7 @@ function director() {
   return d;
 }
 
-async function synthNat(): Promise<SynthesizedStack> {
+async function synthNat(): Promise<LoadedStack> {
   const outdir = mkdtempSync(join(tmpdir(), 'lvsform-reboot-'));
   const app = new App({ outdir });
   const stack = new LvsStack(app, 'reboot-web');
@@ -54,7 +54,7 @@ const reboot = (options: DirectorBootOptions) =>
   labReboot(director().alias, { dir: lab().dir, options, onProgress: (m) => console.log(`reboot: ${m}`) });
 
 describe('director set-up that survives a reboot', () => {
-  let stack: SynthesizedStack;
+  let stack: LoadedStack;
 
   beforeAll(async () => {
     // A fresh persistent disk, forwarding off, no IPVS module loaded by the lab: a director as a distribution boots it.

@@ -10,7 +10,7 @@ import { App } from '../../lib/index.ts';
 import { parseSave } from '../../providers/ipvs/read/parse-save.ts';
 import { mergeThresholds } from '../../providers/ipvs/read/parse-list.ts';
 import { applyStack, planStack, type ApplyOptions, type RunOptions } from '../../providers/ipvs/apply/run-stack.ts';
-import { loadStacks, type SynthesizedStack } from '../../providers/ipvs/read/synth.ts';
+import { loadStacks, type LoadedStack } from '../../providers/ipvs/read/synth.ts';
 import type { Table } from '../../providers/ipvs/model/model.ts';
 import { lab, sh } from './helpers.ts';
 
@@ -37,7 +37,7 @@ function withLabEnv<T>(directors: readonly number[], fn: () => T): T {
 }
 
 /** Builds and synthesizes an example against lab directors (by number), returning the synthesized stack. */
-export async function synthExample(name: ExampleName, directors: readonly number[] = [1, 2]): Promise<SynthesizedStack> {
+export async function synthExample(name: ExampleName, directors: readonly number[] = [1, 2]): Promise<LoadedStack> {
   const { build } = (await import(`../../examples/${name}/app.ts`)) as { build: (app: App) => unknown };
   const outdir = mkdtempSync(join(tmpdir(), `lvsform-${name}-`));
   withLabEnv(directors, () => {
@@ -49,19 +49,19 @@ export async function synthExample(name: ExampleName, directors: readonly number
   return stack!;
 }
 
-export function runOpts(stack: SynthesizedStack, extra: Partial<ApplyOptions> = {}): ApplyOptions {
+export function runOpts(stack: LoadedStack, extra: Partial<ApplyOptions> = {}): ApplyOptions {
   return { stack: stack.stack, drain: false, ...extra };
 }
 
-export async function plan(stack: SynthesizedStack, extra: Partial<RunOptions> = {}) {
+export async function plan(stack: LoadedStack, extra: Partial<RunOptions> = {}) {
   return planStack(stack.directors, runOpts(stack, extra));
 }
 
-export async function apply(stack: SynthesizedStack, extra: Partial<ApplyOptions> = {}) {
+export async function apply(stack: LoadedStack, extra: Partial<ApplyOptions> = {}) {
   return applyStack(stack.directors, runOpts(stack, extra));
 }
 
-export async function destroy(stack: SynthesizedStack, extra: Partial<ApplyOptions> = {}) {
+export async function destroy(stack: LoadedStack, extra: Partial<ApplyOptions> = {}) {
   const empty = stack.directors.map((d) => ({ ...d, table: { services: [] }, paths: new Map<string, string>() }));
   return applyStack(empty, runOpts(stack, { ...extra, destroy: true }));
 }

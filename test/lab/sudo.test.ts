@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Director, Forwarding, LvsStack, RealServerPool, Scheduler, type SshProps } from '../../lib/index.ts';
 import { tableEquals } from '../../providers/ipvs/model/model.ts';
-import type { SynthesizedStack } from '../../providers/ipvs/read/synth.ts';
+import type { LoadedStack } from '../../providers/ipvs/read/synth.ts';
 import { lab, resetDirector, sh } from './helpers.ts';
 import { cliOn, synthApp } from './ops-harness.ts';
 import { alias, hostSnapshot, liveTable } from './stack-harness.ts';
@@ -46,7 +46,7 @@ let config = '';
 const deploy = (sudo = true): SshProps => ({ configFile: config, alias: 'lab-deploy', user: 'deploy', sudo });
 
 /** One NAT service with two real servers on director 1, reached as deploy. */
-function webApp(stackName = 'sudo', sudo = true): Promise<SynthesizedStack> {
+function webApp(stackName = 'sudo', sudo = true): Promise<LoadedStack> {
   return synthApp((app) => {
     const stack = new LvsStack(app, stackName);
     const lb = new Director(stack, 'lb1', { ssh: deploy(sudo) });

@@ -4,7 +4,7 @@
  * the next one that waits, so plan is one round trip (prelude, lock, capabilities, read) and apply three.
  */
 import { capabilityChunk, capabilityModules, parseCapabilities, type Capabilities } from './capabilities.ts';
-import { doctorChunk, parseFacts as parseDoctorFacts } from '../ops/doctor.ts';
+import { doctorChunk, parseDoctorFacts } from '../ops/doctor.ts';
 import { LvsError } from '../model/errors.ts';
 import { readFast, readProcFingerprint, removeTableChunk, verifyByProc, verifyFast, writeTableChunk } from './fast-path.ts';
 import {

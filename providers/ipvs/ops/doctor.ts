@@ -42,7 +42,7 @@ export function doctorChunk(modules: readonly string[]): string {
   ].join('\n');
 }
 
-export function parseFacts(stdout: string): Map<string, string> {
+export function parseDoctorFacts(stdout: string): Map<string, string> {
   const facts = new Map<string, string>();
   for (const line of stdout.split('\n')) {
     const eq = line.indexOf('=');

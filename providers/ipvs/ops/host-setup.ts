@@ -2,7 +2,7 @@
  * Director set-up that survives a reboot: ipvsadm installed, the IPVS modules the services need loaded now and at
  * boot, forwarding on now and at boot for NAT, and the whole table saved where the distribution's own ipvsadm boot
  * service restores it. Three parts, each usable alone:
- * - the facts a director reports (`factsChunk` / `parseFacts`),
+ * - the facts a director reports (`factsChunk` / `parseHostFacts`),
  * - the pure plan of what to change (`planHostSetup`), shown in the plan like any change,
  * - the chunks that carry it out (`setupChunk` before the batch, `saveRulesChunk` after the verified batch).
  * Every path and value reaches the shell through `shQuote` or a quoted here-document.
@@ -323,7 +323,7 @@ function parseOsRelease(text: string): Record<string, string> {
 }
 
 /** Parses the output of `factsChunk` for the same query. */
-export function parseFacts(tag: string, stdout: string, query: { files: readonly string[] }, where: string): HostFacts {
+export function parseHostFacts(tag: string, stdout: string, query: { files: readonly string[] }, where: string): HostFacts {
   const s = splitSections(tag, stdout);
   if (!s.has('end')) throw new LvsError('LVS_HOST_OUTPUT', `director ${where}: reading the host set-up ended early: ${stdout.slice(-300)}`);
   const words = (name: string) => (s.get(name) ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
@@ -446,7 +446,7 @@ export async function readHostFacts(session: HostSession, stack: string, desired
   const tag = newTag();
   const query = factsQuery(stack, desired);
   const res = await session.run(factsChunk(tag, query));
-  return parseFacts(tag, res.stdout, query, describeTarget(session.target));
+  return parseHostFacts(tag, res.stdout, query, describeTarget(session.target));
 }
 
 /**

@@ -40,7 +40,8 @@ export interface DirectorSpec {
   readonly paths: Map<string, string>;
 }
 
-export interface SynthStack {
+/** One stack's synthesized document (cdk.tf.json) as read: its name and the directors it declares. */
+export interface StackDocument {
   readonly stack: string;
   readonly directors: DirectorSpec[];
 }
@@ -233,7 +234,7 @@ function editDistance(a: string, b: string): number {
  * of each service.
  * @throws LvsError `LVS_SYNTH_INVALID` naming `source` and the JSON path of the first problem.
  */
-export function readSynth(json: unknown, source: string, options: { hint?: string } = {}): SynthStack {
+export function readSynth(json: unknown, source: string, options: { hint?: string } = {}): StackDocument {
   const parsed = synthSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -130,7 +130,8 @@ export function appFailureText(all: string): { validation: boolean; text: string
   return { validation, text: validation ? message.slice('ValidationError: '.length) : message };
 }
 
-export interface SynthesizedStack {
+/** A stack loaded from the synth output: its file and its directors' desired state, ready to plan. */
+export interface LoadedStack {
   readonly stack: string;
   readonly file: string;
   readonly directors: DesiredDirector[];
@@ -144,7 +145,7 @@ const manifestSchema = z.object({
  * Reads every stack the last synth wrote. `fresh`: the output was written by a synth of this very run, so a problem
  * in it is the app's, not a stale or hand-edited file's (the hint says so).
  */
-export async function loadStacks(outdir: string, options: { fresh?: boolean } = {}): Promise<SynthesizedStack[]> {
+export async function loadStacks(outdir: string, options: { fresh?: boolean } = {}): Promise<LoadedStack[]> {
   const manifestFile = join(outdir, 'manifest.json');
   const again = options.fresh ? 'It was written by this run\'s synth: check what the app does.' : 'Run `lvsform synth` again (plan and apply do it for you unless --no-synth).';
   let text: string;
@@ -168,7 +169,7 @@ export async function loadStacks(outdir: string, options: { fresh?: boolean } = 
     const at = issue.path.length ? issue.path.join('.') : '(top level)';
     throw new LvsError('LVS_SYNTH_INVALID', `${manifestFile}: ${at}: ${issue.message}${issue.code === 'invalid_type' ? '' : `; got ${describeValue(valueAt(raw, issue.path))}`}`, { hint: again });
   }
-  const stacks: SynthesizedStack[] = [];
+  const stacks: LoadedStack[] = [];
   for (const [name, entry] of Object.entries(parsed.data.stacks)) {
     const file = resolve(outdir, entry.synthesizedStackPath ?? join('stacks', name, 'cdk.tf.json'));
     let json: unknown;
@@ -222,7 +223,7 @@ export function describeValue(v: unknown): string {
 }
 
 /** Narrows a stack to the directors named (all when none is); an unknown name is refused, naming those it has. */
-export function selectDirectors(stack: SynthesizedStack, names: readonly string[] | undefined): SynthesizedStack {
+export function selectDirectors(stack: LoadedStack, names: readonly string[] | undefined): LoadedStack {
   if (!names?.length) return stack;
   const known = new Set(stack.directors.map((d) => d.name));
   for (const name of names) {
@@ -232,7 +233,7 @@ export function selectDirectors(stack: SynthesizedStack, names: readonly string[
 }
 
 /** Picks the stack to work on: the only one, or the one named. */
-export function selectStack(stacks: SynthesizedStack[], name: string | undefined): SynthesizedStack {
+export function selectStack(stacks: LoadedStack[], name: string | undefined): LoadedStack {
   if (name !== undefined) {
     const s = stacks.find((x) => x.stack === name);
     if (!s) throw new LvsError('LVS_NO_STACK', `no stack "${name}"; the app has: ${stacks.map((x) => x.stack).join(', ')}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { doctorChunk, evaluate, modulesNeeded, parseFacts } from '../../../providers/ipvs/ops/doctor.ts';
+import { doctorChunk, evaluate, modulesNeeded, parseDoctorFacts } from '../../../providers/ipvs/ops/doctor.ts';
 import type { Table } from '../../../providers/ipvs/model/model.ts';
 
 const natTable: Table = {
@@ -27,7 +27,7 @@ const healthy = [
 ].join('\n');
 
 function blockingNames(facts: string): string[] {
-  return evaluate({ facts: parseFacts(facts), table: natTable }).filter((c) => c.blocking).map((c) => c.name);
+  return evaluate({ facts: parseDoctorFacts(facts), table: natTable }).filter((c) => c.blocking).map((c) => c.name);
 }
 
 describe('doctor checks', () => {
@@ -53,7 +53,7 @@ describe('doctor checks', () => {
     ['disabled', 'disabled by an install rule', '/etc/modprobe.d'],
   ])('explains a module that is %s and how to fix it', (state, detail, fix) => {
     // GIVEN a director whose rr module is in that state
-    const facts = parseFacts(healthy.replace('module_ip_vs_rr=available', `module_ip_vs_rr=${state}`));
+    const facts = parseDoctorFacts(healthy.replace('module_ip_vs_rr=available', `module_ip_vs_rr=${state}`));
     // WHEN the checks are evaluated
     const check = evaluate({ facts, table: natTable }).find((c) => c.name === 'module ip_vs_rr');
     // THEN the failure says why and what to do

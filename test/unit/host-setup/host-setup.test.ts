@@ -7,7 +7,7 @@ import {
   bootLayout,
   debianAuto,
   factsChunk,
-  parseFacts,
+  parseHostFacts,
   planHostSetup,
   requiredModules,
   requiredSysctls,
@@ -240,13 +240,13 @@ describe('setupItemText', () => {
 });
 
 describe('facts and set-up chunks in a real sh', () => {
-  it('GIVEN files with quotes in their names and no final newline WHEN the facts chunk runs THEN parseFacts returns each content exactly', () => {
+  it('GIVEN files with quotes in their names and no final newline WHEN the facts chunk runs THEN parseHostFacts returns each content exactly', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lvsform-facts-'));
     const odd = join(dir, "it's; $(x).conf");
     writeFileSync(odd, 'AUTO="true"');
     const query = { modules: ['ip_vs'], files: [odd, join(dir, 'absent')], sysctls: ['net.ipv4.ip_forward'] };
     const out = execFileSync('sh', ['-c', factsChunk('t1', query)], { encoding: 'utf8' });
-    const facts = parseFacts('t1', out, query, 'test');
+    const facts = parseHostFacts('t1', out, query, 'test');
     expect([facts.files[odd], facts.files[join(dir, 'absent')]]).toEqual(['AUTO="true"', null]);
   });
 
