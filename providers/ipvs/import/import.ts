@@ -12,7 +12,7 @@ import { type GeneratedDirector, generateApp, generatedServiceIds } from './gene
 import { lockChunk, preludeChunk, unlockChunk, writeRecordChunk } from '../host/host-script.ts';
 import { serviceId, type Service, type Table } from '../model/model.ts';
 import { MAX_KEEPALIVED_BYTES, parseKeepalived } from '../read/parse-keepalived.ts';
-import { fileIncludeReader } from '../read/keepalived-lines.ts';
+import { fileIncludeReader } from '../read/keepalived/lines.ts';
 import { parseSave } from '../read/parse-save.ts';
 import { readLive, serviceHash, type LiveState } from '../host/read-live.ts';
 import { RECORD_FORMAT, serializeRecord, type OwnershipRecord } from '../host/record.ts';

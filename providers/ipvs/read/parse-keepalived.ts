@@ -12,15 +12,18 @@
  *
  * Health checkers, sorry servers, quorum handling, notification scripts and VRRP are keepalived's runtime behaviour
  * and are not part of the table: they are skipped, with a warning where the difference matters. `$NAME=value`
- * definitions and `include` are read as keepalived reads them (keepalived-lines.ts). Malformed structure
+ * definitions and `include` are read as keepalived reads them (keepalived/lines.ts); the structure is keepalived/structure.ts, group ranges keepalived/ranges.ts. Malformed structure
  * (unbalanced braces, unterminated quotes, NUL bytes, absurd nesting or size) is an `LVS_PARSE_KEEPALIVED` error
  * naming the file and line.
  */
 import { INT_MAX, MAX_PERSISTENCE_TIMEOUT } from '../model/limits.ts';
-import ipaddr from 'ipaddr.js';
 import { LvsError } from '../model/errors.ts';
-import { keepalivedLines, type IncludeReader } from './keepalived-lines.ts';
-import { canonicalAddress, canonicalDottedMask, formatIpv6 } from '../model/canonical.ts';
+import { keepalivedLines, type IncludeReader } from './keepalived/lines.ts';
+import { MAX_KEEPALIVED_BYTES, MAX_KEEPALIVED_DEPTH, fail, parseStructure, parseUint, shown, type Origin, type Stmt } from './keepalived/structure.ts';
+import { MAX_KEEPALIVED_SERVICES, expandRange } from './keepalived/ranges.ts';
+
+export { MAX_KEEPALIVED_BYTES, MAX_KEEPALIVED_DEPTH, MAX_KEEPALIVED_SERVICES, parseStructure };
+import { canonicalAddress, canonicalDottedMask } from '../model/canonical.ts';
 import {
   type Destination,
   type Family,
@@ -39,14 +42,7 @@ import {
   serviceId,
 } from '../model/model.ts';
 
-/** The largest configuration read (bytes of text). */
-export const MAX_KEEPALIVED_BYTES = 16 * 1024 * 1024;
-/** The deepest block nesting accepted (keepalived's own configurations nest five or six levels). */
-export const MAX_KEEPALIVED_DEPTH = 32;
-/** The most services a configuration may expand to (virtual server group ranges multiply quickly). */
-export const MAX_KEEPALIVED_SERVICES = 65_536;
 
-const CODE = 'LVS_PARSE_KEEPALIVED';
 const UINT32_MAX = 4_294_967_295;
 const MAX_PERSISTENCE = MAX_PERSISTENCE_TIMEOUT;
 /** keepalived 2.2.7's list of scheduler names (`twos` needs a kernel newer than 6.1). */
@@ -111,111 +107,7 @@ export interface KeepalivedImport {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Structure: lines -> tokens -> statements with nested blocks.
-
-interface Stmt {
-  readonly words: string[];
-  readonly line: number;
-  block?: Stmt[];
-}
-
-/** Where line N of the text came from (`file:line`); the plain `source:N` for text read alone. */
-type Origin = (line: number) => string;
-
-function fail(source: string | Origin, line: number, message: string, hint?: string): never {
-  const where = typeof source === 'string' ? `${source}:${line}` : source(line);
-  throw new LvsError(CODE, `${where}: ${message}`, hint === undefined ? {} : { hint });
-}
-
-function shown(word: string): string {
-  const w = word.length > 60 ? `${word.slice(0, 57)}...` : word;
-  return JSON.stringify(w);
-}
-
-/** Splits the text into statements and blocks as keepalived's reader does; throws on broken structure. */
-export function parseStructure(text: string, source: string | Origin): Stmt[] {
-  if (text.length > MAX_KEEPALIVED_BYTES) {
-    fail(source, 1, `the file is ${text.length} bytes; the import reads at most ${MAX_KEEPALIVED_BYTES}`, 'Import the IPVS part of the configuration only.');
-  }
-  const root: Stmt[] = [];
-  const stack: { stmts: Stmt[]; line: number }[] = [{ stmts: root, line: 0 }];
-  let words: string[] = [];
-  let wordsLine = 1;
-  const top = () => stack[stack.length - 1]!;
-  const flush = (): void => {
-    if (words.length > 0) top().stmts.push({ words, line: wordsLine });
-    words = [];
-  };
-
-  const lines = text.split('\n');
-  let continued = false;
-  for (let i = 0; i < lines.length; i++) {
-    const lineNo = i + 1;
-    let line = lines[i]!;
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    const nul = line.indexOf('\u0000');
-    if (nul >= 0) fail(source, lineNo, 'NUL byte in the configuration', 'This is not a text keepalived.conf; check the file.');
-    if (!continued) {
-      flush();
-      wordsLine = lineNo;
-    }
-    continued = false;
-    let p = 0;
-    while (p < line.length) {
-      const c = line[p]!;
-      if (c === ' ' || c === '\t' || c === '\v' || c === '\f') {
-        p++;
-        continue;
-      }
-      if (c === '#' || c === '!') break;
-      if (c === '\\' && p === line.length - 1) {
-        continued = true;
-        break;
-      }
-      if (c === '{') {
-        const owner = words.length > 0 ? (flush(), top().stmts[top().stmts.length - 1]!) : top().stmts[top().stmts.length - 1];
-        if (owner === undefined || owner.block !== undefined) fail(source, lineNo, "'{' without a keyword before it");
-        if (stack.length > MAX_KEEPALIVED_DEPTH) {
-          fail(source, lineNo, `blocks nest deeper than ${MAX_KEEPALIVED_DEPTH} levels`, 'Check for unbalanced braces.');
-        }
-        owner.block = [];
-        stack.push({ stmts: owner.block, line: lineNo });
-        wordsLine = lineNo;
-        p++;
-        continue;
-      }
-      if (c === '}') {
-        flush();
-        if (stack.length === 1) fail(source, lineNo, "'}' closes no block", 'Check for unbalanced braces.');
-        stack.pop();
-        wordsLine = lineNo;
-        p++;
-        continue;
-      }
-      if (c === '"') {
-        const end = line.indexOf('"', p + 1);
-        if (end < 0) fail(source, lineNo, 'unterminated quoted string', 'Close the string with " on the same line.');
-        if (words.length === 0) wordsLine = lineNo;
-        words.push(line.slice(p + 1, end));
-        p = end + 1;
-        continue;
-      }
-      let q = p;
-      while (q < line.length && !' \t\v\f{}"'.includes(line[q]!)) q++;
-      if (words.length === 0) wordsLine = lineNo;
-      words.push(line.slice(p, q));
-      p = q;
-    }
-  }
-  flush();
-  if (stack.length > 1) {
-    fail(source, top().line, `the block opened here is never closed (${stack.length - 1} '}' missing at the end of the file)`, 'Check for unbalanced braces.');
-  }
-  return root;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Semantics.
+// Semantics: statements -> virtual servers, real servers and groups -> the table.
 
 type Method = 'masq' | 'droute' | 'tunnel';
 
@@ -288,11 +180,6 @@ class Context {
   }
 }
 
-function parseUint(text: string | undefined, min: number, max: number): number | undefined {
-  if (text === undefined || !/^[0-9]{1,10}$/.test(text)) return undefined;
-  const n = Number(text);
-  return n >= min && n <= max ? n : undefined;
-}
 
 /** A port as keepalived reads it: absent or all zeros means "none" (0). */
 function parsePortWord(text: string | undefined): number | undefined {
@@ -617,75 +504,6 @@ function readGroup(ctx: Context, s: Stmt): Group | undefined {
   }
   return group;
 }
-
-function addrToBig(text: string): { value: bigint; bits: number } {
-  if (!text.includes(':')) return { value: text.split('.').reduce((a, o) => a * 256n + BigInt(o), 0n), bits: 32 };
-  return { value: ipaddr.IPv6.parse(text).parts.reduce((a, w) => a * 65536n + BigInt(w), 0n), bits: 128 };
-}
-
-function bigToAddr(value: bigint, bits: number): string {
-  if (bits === 32) return [24n, 16n, 8n, 0n].map((s) => ((value >> s) & 255n).toString()).join('.');
-  const words: number[] = [];
-  for (let i = 7; i >= 0; i--) words.push(Number((value >> BigInt(i * 16)) & 0xffffn));
-  return formatIpv6(words);
-}
-
-/** Expands `A`, `A-N` (last octet / last hex word), `A-B` (full end address) and `A/len` into addresses. */
-function expandRange(ctx: Context, line: number, group: string, text: string): string[] | undefined {
-  const bad = (why: string): undefined => {
-    ctx.warn(line, `${group}: ${shown(text)} ${why} - entry skipped, as keepalived does`);
-    return undefined;
-  };
-  let start: string | undefined;
-  let first: bigint;
-  let last: bigint;
-  let bits: number;
-  const slash = text.indexOf('/');
-  const dash = text.indexOf('-');
-  if (slash >= 0) {
-    start = canonicalAddress(text.slice(0, slash));
-    if (start === undefined) return bad('is not an address');
-    ({ value: first, bits } = addrToBig(start));
-    const len = parseUint(text.slice(slash + 1), 1, bits);
-    if (len === undefined) return bad('has an invalid prefix length');
-    const hostMask = (1n << BigInt(bits - len)) - 1n;
-    if ((first & hostMask) !== 0n) return bad('has host bits set below the prefix');
-    last = first | hostMask;
-  } else if (dash >= 0) {
-    start = canonicalAddress(text.slice(0, dash));
-    if (start === undefined) return bad('is not an address');
-    ({ value: first, bits } = addrToBig(start));
-    const endText = text.slice(dash + 1);
-    const fullEnd = bits === 32 ? endText.includes('.') : endText.includes(':');
-    if (fullEnd) {
-      const end = canonicalAddress(endText);
-      if (end === undefined || familyOf(end) !== familyOf(start)) return bad('has an invalid range end');
-      last = addrToBig(end).value;
-      if (last < first) return bad('ends before it starts');
-    } else {
-      const n = bits === 32 ? (/^[0-9]{1,3}$/.test(endText) ? Number(endText) : NaN) : /^[0-9a-fA-F]{1,4}$/.test(endText) ? parseInt(endText, 16) : NaN;
-      if (Number.isNaN(n) || n > (bits === 32 ? 255 : 0xffff)) return bad('has an invalid range end');
-      const width = bits === 32 ? 8n : 16n;
-      const low = first & ((1n << width) - 1n);
-      if (BigInt(n) <= low) return bad('has a range end not above its start');
-      last = (first & ~((1n << width) - 1n)) | BigInt(n);
-    }
-  } else {
-    start = canonicalAddress(text);
-    if (start === undefined) return bad('is not an address');
-    return [start];
-  }
-  const count = last - first + 1n;
-  if (count > BigInt(MAX_KEEPALIVED_SERVICES)) {
-    fail(ctx.source, line, `${group}: ${text} expands to ${count} addresses; the import takes at most ${MAX_KEEPALIVED_SERVICES} services`);
-  }
-  const out: string[] = [];
-  for (let v = first; v <= last; v++) out.push(bigToAddr(v, bits));
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// From definitions to the table.
 
 function destinationsFor(ctx: Context, vs: VirtualServerDef, key: ServiceKey, family: Family, entryLine: number): Destination[] {
   const out: Destination[] = [];

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { LvsError } from '../model/errors.ts';
+import { LvsError } from '../../model/errors.ts';
 
 const CODE = 'LVS_PARSE_KEEPALIVED';
 /** Nested includes deeper than this are refused (an include loop). */
