@@ -74,8 +74,11 @@ export interface DirectorHost {
   applyBatch(batch: string, opts?: { readonly carry?: boolean }): Promise<string>;
   /** Connection counters per `serviceId -> destinationId` (`ipvsadm -L -n`), for draining. */
   readCounters(director: string): Promise<Map<string, Counters>>;
-  /** Writes (or with `undefined`, removes) the stack's ownership record, atomically. */
-  writeRecord(stack: string, record: OwnershipRecord | undefined, opts: { readonly gzip: boolean; readonly carry?: boolean }): Promise<void>;
+  /**
+   * Writes (or with `undefined`, removes) the stack's ownership record, atomically. Resolves with what the host said
+   * when it did not confirm the write (empty when it did).
+   */
+  writeRecord(stack: string, record: OwnershipRecord | undefined, opts: { readonly gzip: boolean; readonly carry?: boolean }): Promise<string>;
   /** Verifies a fast-path batch from /proc/net/ip_vs and the changed services' listings. */
   verifyFast(context: FastContext, changes: readonly Change[], desired: Table): Promise<FastVerify>;
   /** Verifies an apply from one read of /proc/net/ip_vs. */

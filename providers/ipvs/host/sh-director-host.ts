@@ -86,6 +86,11 @@ export class ShDirectorHost implements DirectorHost {
   }
 
   readLive(stack: string, opts: ReadLiveOptions = {}): ReturnType<DirectorHost['readLive']> {
+    if (!this.prelude) {
+      // The environment travels with the read: no round trip of its own.
+      this.prelude = true;
+      void this.session.defer(preludeChunk());
+    }
     return readLive(this.session, stack, opts);
   }
 
@@ -118,9 +123,10 @@ export class ShDirectorHost implements DirectorHost {
     return parseCounters(splitSections(tag, res.stdout).get('list') ?? '', undefined, `ipvsadm -L -n on ${director}`);
   }
 
-  async writeRecord(stack: string, record: OwnershipRecord | undefined, opts: { readonly gzip: boolean; readonly carry?: boolean }): Promise<void> {
+  async writeRecord(stack: string, record: OwnershipRecord | undefined, opts: { readonly gzip: boolean; readonly carry?: boolean }): Promise<string> {
     const chunk = writeRecordChunk(stack, record ? serializeRecord(record) : undefined, opts.gzip);
-    await (opts.carry ? this.session.defer(chunk) : this.session.run(chunk));
+    const r = await (opts.carry ? this.session.defer(chunk) : this.session.run(chunk));
+    return r.stdout.includes(record ? '@@record written' : '@@record removed') ? '' : r.stdout.trim().slice(0, 200) || 'no answer';
   }
 
   verifyFast(...args: Parameters<DirectorHost['verifyFast']>): ReturnType<DirectorHost['verifyFast']> {

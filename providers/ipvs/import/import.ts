@@ -7,16 +7,16 @@ import { MAX_PERSISTENCE_TIMEOUT, SAFE_NAME } from '../model/limits.ts';
 import { readFile, stat } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import ipaddr from 'ipaddr.js';
-import { LvsError } from '../model/errors.ts';
+import { LvsError, isLvsError } from '../model/errors.ts';
 import { type GeneratedDirector, generateApp, generatedServiceIds } from './generate-app.ts';
-import { lockChunk, preludeChunk, unlockChunk, writeRecordChunk } from '../host/host-script.ts';
+import { openShDirectorHost } from '../host/sh-director-host.ts';
 import { serviceId, type Service, type Table } from '../model/model.ts';
 import { MAX_KEEPALIVED_BYTES, parseKeepalived } from '../read/parse-keepalived.ts';
 import { fileIncludeReader } from '../read/keepalived/lines.ts';
 import { parseSave } from '../read/parse-save.ts';
-import { readLive, serviceHash, type LiveState } from '../host/read-live.ts';
-import { RECORD_FORMAT, serializeRecord, type OwnershipRecord } from '../host/record.ts';
-import { describeTarget, type HostTarget, HostSession } from '../host/transport.ts';
+import { serviceHash, type LiveState } from '../host/read-live.ts';
+import { RECORD_FORMAT, type OwnershipRecord } from '../host/record.ts';
+import { describeTarget, type HostTarget } from '../host/transport.ts';
 
 /** Where the table comes from. */
 export type ImportSource =
@@ -60,13 +60,12 @@ async function readText(file: string, what: string): Promise<string> {
 export async function importTable(source: ImportSource): Promise<ImportedTable> {
   switch (source.kind) {
     case 'director': {
-      const session = HostSession.open(source.target);
+      const host = openShDirectorHost(source.target);
       try {
-        await session.run(preludeChunk());
-        const live = await readLive(session, 'imported', { record: false });
+        const live = await host.readLive('imported', { record: false });
         return { table: live.table, warnings: [], description: `the live table of director ${describeTarget(source.target)}` };
       } finally {
-        await session.close();
+        await host.close();
       }
     }
     case 'save': {
@@ -214,16 +213,18 @@ export function adoptedRecord(stack: string, director: string, live: LiveState):
 /** Reads a director under its exclusive lock, generates the app and records ownership, in one session. */
 async function importAndAdopt(target: HostTarget, opts: ImportAppOptions): Promise<ImportResult> {
   const where = describeTarget(target);
-  const session = HostSession.open(target);
+  const host = openShDirectorHost(target);
   try {
-    await session.run(preludeChunk());
-    const lock = (await session.run(lockChunk({ exclusive: true, waitSeconds: 0, holder: lockHolder() }))).stdout.trim();
-    if (!lock.startsWith('@@lock ok')) {
-      throw new LvsError('LVS_LOCKED', `director ${where}: cannot take its lock to adopt the imported services (${lock.split('\n').join(' ') || 'no answer'})`, {
+    try {
+      await host.lock({ exclusive: true, waitSeconds: 0, holder: lockHolder() });
+    } catch (e) {
+      if (!isLvsError(e) || !['LVS_LOCKED', 'LVS_NO_FLOCK', 'LVS_NOT_ROOT', 'LVS_HOST_OUTPUT'].includes(e.code)) throw e;
+      throw new LvsError('LVS_LOCKED', `director ${where}: cannot take its lock to adopt the imported services (${e.message})`, {
+        cause: e,
         hint: 'Nothing was recorded. Wait for the other run to finish and import again, or import without --adopt.',
       });
     }
-    const live = await readLive(session, opts.stack);
+    const live = await host.readLive(opts.stack);
     refuseUnsupported(live.table, `the live table of director ${where}`);
     const code = generateApp(live.table, {
       stack: opts.stack,
@@ -233,16 +234,15 @@ async function importAndAdopt(target: HostTarget, opts: ImportAppOptions): Promi
       ...(opts.importFrom !== undefined ? { importFrom: opts.importFrom } : {}),
     });
     const record = adoptedRecord(opts.stack, opts.director.name, live);
-    const wrote = await session.run(writeRecordChunk(opts.stack, serializeRecord(record)));
-    if (!wrote.stdout.includes('@@record written')) {
-      throw new LvsError('LVS_RECORD_WRITE', `director ${where}: could not write the ownership record of stack ${opts.stack}: ${wrote.stdout.trim().slice(0, 200)}`, {
+    const refused = await host.writeRecord(opts.stack, record, { gzip: false });
+    if (refused) {
+      throw new LvsError('LVS_RECORD_WRITE', `director ${where}: could not write the ownership record of stack ${opts.stack}: ${refused}`, {
         hint: 'Check that /var/lib/lvsform on the director is writable by the SSH user (root).',
       });
     }
-    await session.run(unlockChunk());
     return { code, warnings: [], table: live.table, adopted: live.table.services.map((s) => serviceId(s.key)) };
   } finally {
-    await session.close();
+    await host.close();
   }
 }
 

@@ -230,10 +230,11 @@ export class FakeDirectorHost implements DirectorHost {
     });
   }
 
-  writeRecord(stack: string, record: OwnershipRecord | undefined, opts: { readonly gzip: boolean; readonly carry?: boolean }): Promise<void> {
+  writeRecord(stack: string, record: OwnershipRecord | undefined, opts: { readonly gzip: boolean; readonly carry?: boolean }): Promise<string> {
     const p = this.trip(() => {
       if (record) this.director.records.set(stack, serializeRecord(record));
       else this.director.records.delete(stack);
+      return '';
     }, opts.carry);
     p.catch(() => undefined);
     return p;
