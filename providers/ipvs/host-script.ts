@@ -164,8 +164,11 @@ export function batchChunk(tag: string, batch: string): string {
   ].join('\n');
 }
 
-/** Below this many characters a file's text travels as one quoted word written by the shell's printf (no process). */
-const INLINE_WRITE_MAX = 65_536;
+/**
+ * Up to this many characters a file's text travels as one quoted word written by the shell's printf (no process);
+ * above it, compressed where the host has gzip (the transfer then matters more than the two processes).
+ */
+const INLINE_WRITE_MAX = 262_144;
 
 /**
  * The command that writes `text` (and a final newline) to the file `target` (a quoted path): the shell's own printf for

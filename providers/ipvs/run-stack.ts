@@ -130,9 +130,9 @@ async function openDirector(desired: DesiredDirector, exclusive: boolean, operat
   const session = HostSession.open(desired.target, opts);
   try {
     const lockScript = `${preludeChunk()}\n${lockChunk({ exclusive, waitSeconds: opts.lockTimeout ?? 0, holder: holderLine(operation) })}`;
-    // The common case, a full read without host set-up, is one round trip: connection, prelude, lock and read, the read
-    // guarded by the lock on the host. Otherwise the lock goes first, alone.
-    const oneTrip = !desired.setup && opts.refresh !== false;
+    // Without host set-up, the connection, prelude, lock, capabilities and the read (full, or the fast path's) are one
+    // round trip, everything after the lock guarded on the host by it. With set-up, the lock goes first, alone.
+    const oneTrip = !desired.setup;
     const reads = `reading the live table (${destinationCount(desired.table.services)} destinations declared)`;
     const locking = opts.lockTimeout ? `waiting for the lock (--lock-timeout ${opts.lockTimeout})` : 'taking the lock';
     opts.onProgress?.(desired.name, oneTrip ? `${locking}; ${reads}` : locking);
@@ -147,8 +147,11 @@ async function openDirector(desired: DesiredDirector, exclusive: boolean, operat
         .then((r) => parseCapabilities(tag, r.stdout, describeTarget(desired.target)));
       capsDone.catch(() => undefined); // reported below, once the lock's answer is known
     }
-    const reading = oneTrip ? readLive(session, opts.stack, { whenLocked: true }) : undefined;
-    reading?.catch(() => undefined); // a refused lock is reported below, before the read's outcome is looked at
+    const reading = oneTrip && opts.refresh !== false ? readLive(session, opts.stack, { whenLocked: true }) : undefined;
+    const fastReading = oneTrip && opts.refresh === false ? readFast(session, opts.stack, desired.table.services.length, true) : undefined;
+    // A refused lock is reported below, before the read's outcome is looked at.
+    reading?.catch(() => undefined);
+    fastReading?.catch(() => undefined);
     const lock = await lockDone;
     lap(oneTrip ? 'connect+read' : 'connect');
     // The lock's answer is what precedes the read's first section marker.
@@ -191,7 +194,7 @@ async function openDirector(desired: DesiredDirector, exclusive: boolean, operat
     }
     if (opts.refresh === false) {
       opts.onProgress?.(desired.name, 'reading the stored table and /proc/net/ip_vs (--refresh=false)');
-      const fast = await readFast(session, opts.stack, desired.table.services.length);
+      const fast = await (fastReading ?? readFast(session, opts.stack, desired.table.services.length));
       if (fast.ok) return { desired, session, facts, live: fast.live, fast: fast.context };
       opts.onProgress?.(desired.name, `full read: ${fast.reason}`);
       const live = await readLive(session, opts.stack, { onRead: () => lap('read') });
