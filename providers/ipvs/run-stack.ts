@@ -444,16 +444,11 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
     if (record) {
       const owned = ownedTable(live.table, new Set(Object.keys(record.services)));
       const text = storedTableText(owned);
-      let gzip = open.fast?.gzip ?? false;
-      if (procAfter === undefined) {
-        const read = await readProcFingerprint(session, owned);
-        procAfter = read?.proc;
-        gzip = read?.gzip ?? false;
-      }
+      if (procAfter === undefined) procAfter = (await readProcFingerprint(session, owned))?.proc;
       const previous = fastStateOf(open.live.record);
       if (procAfter !== undefined) {
         const state = { proc: procAfter, table: sha256(text) };
-        if (previous?.table !== state.table) void session.defer(writeTableChunk(opts.stack, text, gzip));
+        if (previous?.table !== state.table) void session.defer(writeTableChunk(opts.stack, text));
         record = { ...record, fast: state };
       }
     } else {
