@@ -340,6 +340,7 @@ function sameRecord(a: OwnershipRecord | undefined, b: OwnershipRecord | undefin
 async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: RunOptions): Promise<DirectorOutcome> {
   const started = performance.now();
   const seconds = () => (performance.now() - started) / 1000;
+  const lap = stopwatch(plan.director, opts);
   const { session } = open;
   let restoreOutput = '';
   let live = open.live;
@@ -432,6 +433,7 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
       live = await readLive(session, opts.stack, { record: false, thresholds: thresholdsMatter(plan, open.live) });
     }
     await batchDone;
+    lap('batch+verify');
   } else if (open.fast) {
     procAfter = open.live.fingerprint.slice('proc:'.length);
   }
@@ -461,6 +463,7 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
   } else {
     await session.flush();
   }
+  lap('record');
   if (residual.length > 0) {
     return {
       director: plan.director,
