@@ -109,7 +109,7 @@ function stderrLog(d: Pick<LabDirector, 'consoleLog'>): string {
 }
 
 /** The one line that best says why a director died: QEMU's own error, the init's complaint, or the kernel's panic. */
-async function bootFailureReason(d: LabDirector, log: string): Promise<string> {
+export async function bootFailureReason(d: Pick<LabDirector, 'consoleLog'>, log: string): Promise<string> {
   const stderr = (await readFile(stderrLog(d), 'utf8').catch(() => '')).split('\n');
   const qemu = stderr.filter((l) => l.startsWith('qemu-system-x86_64: ')).pop();
   if (qemu) return qemu.replace(/^qemu-system-x86_64: /, 'QEMU: ');

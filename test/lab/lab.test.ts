@@ -22,6 +22,15 @@ describe('a booted lab', () => {
     expect(direct.stdout.split('\n')[0]).toBe(VERSION_LINE);
   });
 
+  test("runs Debian's own kernel from the lab's cache, the one lab up reported", async () => {
+    // GIVEN the booted lab WHEN a director is asked for its kernel release and the module tree it loads from
+    const { boot, directors } = lab();
+    const r = await labExec(directors[0]!.alias, ['sh', '-c', 'uname -r; readlink /usr/lib/modules/$(uname -r)'], { state: lab() });
+    // THEN it is the Debian package's release, with the modules of that package
+    expect(r.stdout.trim().split('\n')).toEqual([boot.kernel.release, boot.kernel.moduleDir]);
+    expect(boot.kernel.release).toMatch(/-amd64$/);
+  });
+
   test('loads every scheduler module, forwards IPv4 and IPv6, and keeps the host out of the guest', async () => {
     const r = await sh(lab().directors[0]!.name, 'lsmod; cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding; findmnt -n -o FSTYPE /');
     for (const s of ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'ftp', 'pe_sip']) {

@@ -110,9 +110,9 @@ async function openDirector(desired: DesiredDirector, exclusive: boolean, operat
   const host = (opts.openHost ?? openShDirectorHost)(desired.target, opts);
   try {
     const lock = { exclusive, waitSeconds: opts.lockTimeout ?? 0, holder: holderLine(operation) };
-    // The common case, a full read without host set-up, is one round trip: connection, prelude, lock and read, the read
-    // guarded by the lock on the host. Otherwise the lock goes first, alone.
-    const oneTrip = !desired.setup && opts.refresh !== false;
+    // Without host set-up, the connection, prelude, lock, capabilities and the read (full, or the fast path's) are one
+    // round trip, everything after the lock guarded on the host by it. With set-up, the lock goes first, alone.
+    const oneTrip = !desired.setup;
     const reads = `reading the live table (${destinationCount(desired.table.services)} destinations declared)`;
     const locking = opts.lockTimeout ? `waiting for the lock (--lock-timeout ${opts.lockTimeout})` : 'taking the lock';
     opts.onProgress?.(desired.name, oneTrip ? `${locking}; ${reads}` : locking);
@@ -124,8 +124,11 @@ async function openDirector(desired: DesiredDirector, exclusive: boolean, operat
       capsDone = host.capabilities(desired.table, { help: needsIpvsadmHelp(desired.table), carry: true });
       capsDone.catch(() => undefined); // reported below, once the lock's answer is known
     }
-    const reading = oneTrip ? host.readLive(opts.stack, { whenLocked: true }) : undefined;
-    reading?.catch(() => undefined); // a refused lock is reported below, before the read's outcome is looked at
+    const reading = oneTrip && opts.refresh !== false ? host.readLive(opts.stack, { whenLocked: true }) : undefined;
+    const fastReading = oneTrip && opts.refresh === false ? host.readFast(opts.stack, desired.table.services.length, { whenLocked: true }) : undefined;
+    // A refused lock is reported below, before the read's outcome is looked at.
+    reading?.catch(() => undefined);
+    fastReading?.catch(() => undefined);
     await lockDone;
     lap(oneTrip ? 'connect+read' : 'connect');
     // With `setup`, the host is read first: ipvsadm may be missing and about to be installed, the table then empty.
@@ -146,7 +149,7 @@ async function openDirector(desired: DesiredDirector, exclusive: boolean, operat
     }
     if (opts.refresh === false) {
       opts.onProgress?.(desired.name, 'reading the stored table and /proc/net/ip_vs (--refresh=false)');
-      const fast = await host.readFast(opts.stack, desired.table.services.length);
+      const fast = await (fastReading ?? host.readFast(opts.stack, desired.table.services.length));
       if (fast.ok) return { desired, host, facts, live: fast.live, fast: fast.context };
       opts.onProgress?.(desired.name, `full read: ${fast.reason}`);
       const live = await host.readLive(opts.stack, { onRead: () => lap('read') });
@@ -231,6 +234,7 @@ export async function planStack(directors: readonly DesiredDirector[], opts: Run
 async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: RunOptions): Promise<DirectorOutcome> {
   const started = performance.now();
   const seconds = () => (performance.now() - started) / 1000;
+  const lap = stopwatch(plan.director, opts);
   const { host } = open;
   let restoreOutput = '';
   let live = open.live;
@@ -287,6 +291,7 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
     live = verified.live;
     procAfter = verified.procAfter;
     await batchDone;
+    lap('batch+verify');
   } else if (open.fast) {
     procAfter = open.live.fingerprint.slice('proc:'.length);
   }
@@ -299,20 +304,15 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
     if (record) {
       const owned = ownedTable(live.table, new Set(Object.keys(record.services)));
       const text = storedTableText(owned);
-      let gzip = open.fast?.gzip ?? false;
-      if (procAfter === undefined) {
-        const read = await host.readProcFingerprint(owned);
-        procAfter = read?.proc;
-        gzip = read?.gzip ?? false;
-      }
+      if (procAfter === undefined) procAfter = (await host.readProcFingerprint(owned))?.proc;
       const previous = fastStateOf(open.live.record);
       if (procAfter !== undefined) {
         const state = { proc: procAfter, table: sha256(text) };
-        if (previous?.table !== state.table) host.storeTable(opts.stack, text, gzip);
+        if (previous?.table !== state.table) host.storeTable(opts.stack, text);
         record = { ...record, fast: state };
       }
     } else {
-      host.storeTable(opts.stack, undefined, false);
+      host.storeTable(opts.stack, undefined);
     }
   }
   // The stored table (when it changed) travels with the record: one round trip.
@@ -321,6 +321,7 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
   } else {
     await host.flush();
   }
+  lap('record');
   if (residual.length > 0) {
     return {
       director: plan.director,

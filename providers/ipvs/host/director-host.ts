@@ -63,7 +63,7 @@ export interface DirectorHost {
   /** The live table (thresholds merged), its fingerprint and the stack's ownership record. */
   readLive(stack: string, opts?: ReadLiveOptions): Promise<LiveState>;
   /** `--refresh=false`: the stored table, trusted while /proc/net/ip_vs still matches it. */
-  readFast(stack: string, expectedServices: number): Promise<FastRead>;
+  readFast(stack: string, expectedServices: number, opts?: { readonly whenLocked?: boolean }): Promise<FastRead>;
   /** The facts host set-up is planned from (commands, files, modules, sysctls). */
   readFacts(stack: string, desired: Table): Promise<HostFacts>;
   /** Carries out host set-up items; throws LVS_SETUP_FAILED. */
@@ -86,7 +86,7 @@ export interface DirectorHost {
   /** The /proc fingerprint to store after an exact verification, if /proc agrees with the verified table. */
   readProcFingerprint(owned: Table): Promise<{ proc: string; gzip: boolean } | undefined>;
   /** Stores (carried with the next call) the owned table the next `--refresh=false` run trusts; or removes it. */
-  storeTable(stack: string, text: string | undefined, gzip: boolean): void;
+  storeTable(stack: string, text: string | undefined): void;
   /** Counters and the record for `lvsform status`. */
   status(stack: string): Promise<DirectorStatus>;
   /** The raw facts `lvsform doctor` judges (`key=value` lines). */

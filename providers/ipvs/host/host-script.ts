@@ -162,8 +162,11 @@ export function batchChunk(tag: string, batch: string): string {
   ].join('\n');
 }
 
-/** Below this many characters a file's text travels as one quoted word written by the shell's printf (no process). */
-const INLINE_WRITE_MAX = 65_536;
+/**
+ * Up to this many characters a file's text travels as one quoted word written by the shell's printf (no process);
+ * above it, compressed where the host has gzip (the transfer then matters more than the two processes).
+ */
+const INLINE_WRITE_MAX = 262_144;
 
 /**
  * The command that writes `text` (and a final newline) to the file `target` (a quoted path): the shell's own printf for
@@ -174,12 +177,10 @@ export function writeFileCommand(target: string, text: string, gzip: boolean): s
   const body = text.endsWith('\n') ? text : `${text}\n`;
   if (body.length <= INLINE_WRITE_MAX && !body.includes('\0')) return `printf '%s' ${shQuote(body)} > ${target}`;
   if (gzip) {
-    // A here-document's delimiter must stand alone on its line, so the compressed text lands in a file first and is
-    // decoded from there (a pipe after the delimiter would leave the here-document open and swallow the session).
-    return [
-      `cat > ${target}.b64 ${hereDoc(gzipSync(body, { level: 6 }).toString('base64'))}`,
-      `base64 -d ${target}.b64 | gzip -dc > ${target}; rm -f ${target}.b64`,
-    ].join('\n');
+    // The pipeline stands on the here-document's first line (its delimiter must stand alone on the last line), so
+    // base64 reads the document and nothing else: two processes, no temporary file.
+    const [redirect, ...rest] = hereDoc(gzipSync(body, { level: 6 }).toString('base64')).split('\n');
+    return [`base64 -d ${redirect} | gzip -dc > ${target}`, ...rest].join('\n');
   }
   return `cat > ${target} ${hereDoc(body)}`;
 }

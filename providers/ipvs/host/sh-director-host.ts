@@ -94,8 +94,8 @@ export class ShDirectorHost implements DirectorHost {
     return readLive(this.session, stack, opts);
   }
 
-  readFast(stack: string, expectedServices: number): ReturnType<DirectorHost['readFast']> {
-    return readFast(this.session, stack, expectedServices);
+  readFast(stack: string, expectedServices: number, opts: { readonly whenLocked?: boolean } = {}): ReturnType<DirectorHost['readFast']> {
+    return readFast(this.session, stack, expectedServices, opts.whenLocked ?? false);
   }
 
   readFacts(stack: string, desired: Table): ReturnType<DirectorHost['readFacts']> {
@@ -141,8 +141,8 @@ export class ShDirectorHost implements DirectorHost {
     return readProcFingerprint(this.session, owned);
   }
 
-  storeTable(stack: string, text: string | undefined, gzip: boolean): void {
-    void this.session.defer(text === undefined ? removeTableChunk(stack) : writeTableChunk(stack, text, gzip));
+  storeTable(stack: string, text: string | undefined): void {
+    void this.session.defer(text === undefined ? removeTableChunk(stack) : writeTableChunk(stack, text));
   }
 
   async status(stack: string): ReturnType<DirectorHost['status']> {

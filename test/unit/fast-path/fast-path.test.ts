@@ -1,7 +1,18 @@
 import { gzipSync } from 'node:zlib';
 import { parseRecord } from '../../../providers/ipvs/host/record.ts';
 import { describe, expect, it } from 'vitest';
-import { decodeSection, fastReadChunk, fastStateOf, listingMismatch, procAgrees, writeTableChunk } from '../../../providers/ipvs/host/fast-path.ts';
+import {
+  decodeSection,
+  fastReadChunk,
+  fastStateOf,
+  listingMismatch,
+  parseStoredTable,
+  procAgrees,
+  STORED_TABLE_FORMAT,
+  storedTableText,
+  writeTableChunk,
+} from '../../../providers/ipvs/host/fast-path.ts';
+import { normalizeTable } from '../../../providers/ipvs/model/model.ts';
 import type { Service } from '../../../providers/ipvs/model/model.ts';
 import { parseProcIpvs } from '../../../providers/ipvs/read/parse-proc.ts';
 
@@ -58,5 +69,29 @@ describe('fast path', () => {
     expect(fastStateOf(read({ ...base, fast: { proc: 'p', table: 't' } }))).toEqual({ proc: 'p', table: 't' });
     expect(fastStateOf(read({ ...base, fast: { proc: 1 } }))).toBeUndefined();
     expect(fastStateOf(read(base))).toBeUndefined();
+  });
+});
+
+describe('the stored table', () => {
+  it('reads back exactly the table it stored, as compressed JSON that needs no ipvsadm parsing', () => {
+    // GIVEN an owned table with flags, persistence and thresholds
+    const table = { services: [svc] };
+    // WHEN it is stored and read back
+    const text = storedTableText(table);
+    // THEN the text is the compressed JSON under its header and reads back to the same table
+    expect(text.split('\n')[0]).toBe(STORED_TABLE_FORMAT);
+    expect(parseStoredTable(text, 'web.table')).toEqual(normalizeTable(table));
+  });
+
+  it('still reads a table stored by an older lvsform as ipvsadm -R lines', () => {
+    // GIVEN the older form WHEN it is read THEN it gives the same model as parseSave
+    const lines = '-A -t 198.51.100.10:80 -s rr\n-a -t 198.51.100.10:80 -r 192.0.2.11:80 -m -w 1\n';
+    expect(parseStoredTable(lines, 'web.table')?.services.map((s) => s.destinations.length)).toEqual([1]);
+  });
+
+  it('reports a stored text in no known form as unreadable instead of throwing', () => {
+    // GIVEN JSON of another format and broken JSON WHEN read THEN neither is taken for a table
+    expect(parseStoredTable('lvsform-owned-table/9 other\nAAAA\n', 'web.table')).toBeUndefined();
+    expect(parseStoredTable(`${STORED_TABLE_FORMAT}\nbm90IGd6aXA=\n`, 'web.table')).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +14,23 @@ describe('writeTableChunk', () => {
     const out = execFileSync('sh', ['-s'], { input: `lvs_dir=${dir}\n${writeTableChunk('web', text, gzip)}\necho after-the-chunk\n`, encoding: 'utf8' });
     // THEN the file holds the text and the next command still ran
     expect(readFileSync(join(dir, 'web.table'), 'utf8')).toBe(text);
+    expect(out).toContain('after-the-chunk');
+  });
+});
+
+describe('writeTableChunk with a large table', () => {
+  it('sends a table above the inline limit compressed when the host has gzip, and it arrives byte for byte', () => {
+    // GIVEN a table text of about 400 KB (above what travels as one quoted word) and a scratch state directory
+    const dir = mkdtempSync(join(tmpdir(), 'lvsform-table-'));
+    const line = (i: number) => `-a -t 198.51.100.10:${1000 + (i % 50000)} -r 192.0.2.11:8000 -m -w ${i}\n`;
+    const text = Array.from({ length: 7000 }, (_, i) => line(i)).join('');
+    // WHEN the chunk runs in a real sh, followed by another command
+    const chunk = writeTableChunk('web', text, true);
+    const out = execFileSync('sh', ['-s'], { input: `lvs_dir=${dir}\n${chunk}\necho after-the-chunk\n`, encoding: 'utf8' });
+    // THEN it travelled compressed, the file holds the text, no temporary file is left, and the next command ran
+    expect(chunk).toContain('gzip -dc');
+    expect(readFileSync(join(dir, 'web.table'), 'utf8')).toBe(text);
+    expect(readdirSync(dir)).toEqual(['web.table']);
     expect(out).toContain('after-the-chunk');
   });
 });
