@@ -4,7 +4,8 @@
  * the next one that waits, so plan is one round trip (prelude, lock, capabilities, read) and apply three.
  */
 import { capabilityChunk, capabilityModules, parseCapabilities, type Capabilities } from './capabilities.ts';
-import { doctorChunk, parseDoctorFacts } from '../ops/doctor.ts';
+import { parseDoctorFacts } from '../ops/doctor.ts';
+import { doctorChunk } from './doctor-chunk.ts';
 import { LvsError } from '../model/errors.ts';
 import { readFast, readProcFingerprint, removeTableChunk, verifyByProc, verifyFast, writeTableChunk } from './fast-path.ts';
 import {
@@ -18,13 +19,13 @@ import {
   unlockChunk,
   writeRecordChunk,
 } from './host-script.ts';
-import { readHostFacts, runHostSetup, saveRulesAfterApply } from '../ops/host-setup.ts';
+import { readHostFacts, runHostSetup, saveRulesAfterApply } from './setup-chunks.ts';
 import { sudoersLine } from './host-target.ts';
 import type { Counters, Table } from '../model/model.ts';
 import { parseCounters } from '../read/parse-list.ts';
 import { newTag, readLive } from './read-live.ts';
 import { serializeRecord, type OwnershipRecord } from './record.ts';
-import { readStatus } from '../ops/status.ts';
+import { readStatus } from './status-chunk.ts';
 import { describeTarget, HostSession, type HostTarget, type SessionOptions } from './transport.ts';
 import type { CapabilityOptions, DirectorHost, ForceUnlockResult, LockOptions, ReadLiveOptions } from './director-host.ts';
 

@@ -5,7 +5,7 @@
  */
 import { requiredModules } from '../model/limits.ts';
 import { SCHEDULERS, type Table } from '../model/model.ts';
-import { MODULE_NAME, describeCapabilities, missingCapabilities, moduleProbe, type Capabilities } from '../host/capabilities.ts';
+import { describeCapabilities, missingCapabilities, type Capabilities } from '../host/capabilities.ts';
 
 export type CheckStatus = 'ok' | 'fail' | 'warn' | 'info';
 
@@ -21,26 +21,6 @@ export interface Check {
 
 /** Kernel modules a table needs on the director (the same list host set-up loads at boot). */
 export const modulesNeeded = requiredModules;
-
-export { MODULE_NAME, moduleProbe };
-
-/** The chunk that gathers the facts. Module names are checked against a fixed pattern before they reach it. */
-export function doctorChunk(modules: readonly string[]): string {
-  const safe = modules.filter((m) => MODULE_NAME.test(m));
-  return [
-    'echo "kernel=$(uname -r)"',
-    'if [ -e /proc/net/ip_vs ]; then echo "ipvs_loaded=yes"; else echo "ipvs_loaded=no"; fi',
-    'lvs_mods=/lib/modules/$(uname -r)',
-    'if grep -qs "/ip_vs.ko" "$lvs_mods/modules.builtin"; then echo "ipvs_builtin=yes"; else echo "ipvs_builtin=no"; fi',
-    'if command -v ipvsadm >/dev/null 2>&1; then echo "ipvsadm_path=$(command -v ipvsadm)"; echo "ipvsadm_version=$(ipvsadm --version 2>&1 | head -n 1)"; echo "ipvsadm_header=$(ipvsadm -L -n 2>&1 | head -n 1)"; else echo "ipvsadm_path="; fi',
-    'echo "ip_forward=$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null)"',
-    'echo "ipv6_forwarding=$(cat /proc/sys/net/ipv6/conf/all/forwarding 2>/dev/null)"',
-    'if command -v flock >/dev/null 2>&1; then echo "flock=yes"; else echo "flock=no"; fi',
-    'if command -v modprobe >/dev/null 2>&1; then echo "modprobe=yes"; else echo "modprobe=no"; fi',
-    'if [ "$(id -u)" = 0 ]; then echo "root=yes"; else echo "root=no"; fi',
-    ...safe.map(moduleProbe),
-  ].join('\n');
-}
 
 export function parseDoctorFacts(stdout: string): Map<string, string> {
   const facts = new Map<string, string>();

@@ -1,19 +1,8 @@
-/**
- * `lvsform status`: what each director is doing right now. One chunk per refresh over one session per director reads
- * the table (`ipvsadm -S -n`, for scheduler, forwarding and weight), the connection counts (`ipvsadm -L -n`), the
- * totals (`--stats --exact`), the rates (`--rate`, the kernel's estimator, which lags about 2 s) and the stack's
- * ownership record. Counters are observations: they live beside the model, never in it.
- */
-import { LvsError } from '../model/errors.ts';
-import { sectionLine, splitSections } from '../host/host-script.ts';
+
 import { type Counters, destinationId, serviceId, type Table } from '../model/model.ts';
 import { parseCounters, parseRate, type Rates } from '../read/parse-list.ts';
 import { parseSave } from '../read/parse-save.ts';
-import { parseRecord, type OwnershipRecord } from '../host/record.ts';
-import { newTag } from '../host/read-live.ts';
-import { shQuote } from '../host/shell-quote.ts';
-import { describeTarget } from '../host/host-target.ts';
-import type { HostSession } from '../host/transport.ts';
+import { type OwnershipRecord } from '../host/record.ts';
 
 export const STATUS_FORMAT = 1;
 
@@ -55,28 +44,6 @@ export interface DirectorStatus {
   readonly where: string;
   readonly services: readonly ServiceStatus[];
   readonly error?: { readonly code: string; readonly message: string; readonly hint?: string };
-}
-
-const STATE_DIR_FILE = (stack: string): string => `"$lvs_dir"/${shQuote(`${stack}.json`)}`;
-
-/** The chunk: table, counts, totals, rates and the ownership record, each in its own tagged section. */
-export function statusChunk(tag: string, stack: string): string {
-  const section = (name: string): string => `printf '%s\\n' ${shQuote(sectionLine(tag, name))}`;
-  return [
-    section('save'),
-    'ipvsadm -S -n 2>&1 9>&-; lvs_rc=$?',
-    section('save-status'),
-    'echo "$lvs_rc"',
-    section('list'),
-    'ipvsadm -L -n 2>&1 9>&-',
-    section('stats'),
-    'ipvsadm -L -n --stats --exact 2>&1 9>&-',
-    section('rate'),
-    'ipvsadm -L -n --rate 2>&1 9>&-',
-    section('record'),
-    `if [ -f ${STATE_DIR_FILE(stack)} ]; then cat ${STATE_DIR_FILE(stack)}; else echo "@@none"; fi`,
-    section('end'),
-  ].join('\n');
 }
 
 const NO_RATES: Rates = { connsPerSecond: 0, inPacketsPerSecond: 0, outPacketsPerSecond: 0, inBytesPerSecond: 0, outBytesPerSecond: 0 };
@@ -123,23 +90,6 @@ export function buildStatus(director: string, where: string, sections: StatusSec
     };
   });
   return { director, where, services };
-}
-
-/** Reads one director's status over an open session (prelude already run). */
-export async function readStatus(session: HostSession, stack: string): Promise<DirectorStatus> {
-  const where = describeTarget(session.target);
-  const tag = newTag();
-  const { stdout } = await session.run(statusChunk(tag, stack));
-  const s = splitSections(tag, stdout);
-  if (!s.has('end')) throw new LvsError('LVS_HOST_OUTPUT', `director ${where}: the status read ended early; the host printed: ${stdout.slice(-400)}`);
-  if ((s.get('save-status') ?? '').trim() !== '0') {
-    throw new LvsError('LVS_IPVS_UNAVAILABLE', `director ${where}: \`ipvsadm -S -n\` failed: ${(s.get('save') ?? '').trim().split('\n').slice(-2).join(' ')}`, {
-      hint: 'Run `lvsform doctor` on this director.',
-    });
-  }
-  const recordText = (s.get('record') ?? '').trim();
-  const record = recordText === '@@none' || recordText === '' ? undefined : parseRecord(recordText, stack, where);
-  return buildStatus(session.target.name, where, { save: s.get('save') ?? '', list: s.get('list') ?? '', stats: s.get('stats') ?? '', rate: s.get('rate') ?? '' }, record);
 }
 
 /** 1234567 → `1.2M`; small numbers as they are. */

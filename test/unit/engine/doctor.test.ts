@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { doctorChunk, evaluate, modulesNeeded, parseDoctorFacts } from '../../../providers/ipvs/ops/doctor.ts';
+import { evaluate, modulesNeeded, parseDoctorFacts } from '../../../providers/ipvs/ops/doctor.ts';
+import { doctorChunk } from '../../../providers/ipvs/host/doctor-chunk.ts';
 import type { Table } from '../../../providers/ipvs/model/model.ts';
 
 const natTable: Table = {

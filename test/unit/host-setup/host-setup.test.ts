@@ -3,17 +3,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { factsChunk, parseHostFacts, setupChunk, setupFailures } from '../../../providers/ipvs/host/setup-chunks.ts';
 import {
   bootLayout,
   debianAuto,
-  factsChunk,
-  parseHostFacts,
   planHostSetup,
   requiredModules,
   requiredSysctls,
   rulesFileMatches,
-  setupChunk,
-  setupFailures,
   setupItemText,
   tableAfter,
   modulesFileContent,
