@@ -17,7 +17,7 @@ export async function processArgv(pid: number): Promise<string[] | undefined> {
 export async function isProcessWith(pid: number | null | undefined, marker: string): Promise<boolean> {
   if (!pid) return false;
   const argv = await processArgv(pid);
-  return argv !== undefined && argv.includes(marker);
+  return argv?.includes(marker) === true;
 }
 
 /** PIDs of live processes whose argv contains `marker` as a whole argument. */

@@ -119,7 +119,6 @@ export class VirtualService extends Construct {
   private readonly director: ServiceOwner;
   private readonly _pools: RealServerPool[] = [];
   private ownPool: RealServerPool | undefined;
-  private readonly resource: LvsResource;
 
   constructor(director: ServiceOwner, id: string, props: VirtualServiceProps) {
     super(director, id);
@@ -166,7 +165,7 @@ export class VirtualService extends Construct {
     }
     for (const pool of props.pools ?? []) this.addPool(pool);
 
-    this.resource = new LvsResource(this, 'Resource', 'lvsform_virtual_service', () => this.render());
+    new LvsResource(this, 'Resource', 'lvsform_virtual_service', () => this.render());
     this.node.addValidation({ validate: () => this.validateRealServers() });
   }
 

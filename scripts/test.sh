@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The test command (`npm test`): installs what is missing, type-checks, then runs the unit tests and the lab tests on
+# The test command (`npm test`): installs what is missing, type-checks, lints and checks the formatting (biome), then
+# runs the unit tests and the lab tests on
 # a real IPVS kernel (the lab: Debian's kernel under QEMU). It builds dist/ first: the tests run the built `lvsform`
 # command, and the consumer test packs the package. Prints one closing line "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 npx tsc --noEmit
+npx biome lint .
 npm run --silent build
 report=$(mktemp /tmp/lvsform-vitest.XXXXXX.json)
 # The tests' scratch files (synthesized apps, plan files, records) go to one directory removed at the end.

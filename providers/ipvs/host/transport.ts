@@ -34,7 +34,7 @@ export interface ChunkResult {
  */
 const SUDO_REFUSED = /sudo: a password is required|sudo: a terminal is required|is not in the sudoers file|is not allowed to (?:execute|run sudo)|\bsudo: (?:command )?not found/i;
 
-const NAME_RE = /^[A-Za-z0-9_.:@%+\-\[\]]+$/;
+const NAME_RE = /^[A-Za-z0-9_.:@%+\-[\]]+$/;
 
 function checkWord(director: string, what: string, value: string): string {
   if (value.startsWith('-') || !NAME_RE.test(value)) {

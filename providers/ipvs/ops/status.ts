@@ -2,7 +2,7 @@
 import { type Counters, destinationId, serviceId, type Table } from '../model/model.ts';
 import { parseCounters, parseRate, type Rates } from '../read/parse-list.ts';
 import { parseSave } from '../read/parse-save.ts';
-import { type OwnershipRecord } from '../host/record.ts';
+import type { OwnershipRecord } from '../host/record.ts';
 
 export const STATUS_FORMAT = 1;
 

@@ -37,7 +37,7 @@ export async function checkPlanOut(path: string): Promise<void> {
       hint: 'Give --out a file in an existing, writable directory; nothing was planned.',
     });
   };
-  let info;
+  let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(dir);
   } catch (e) {

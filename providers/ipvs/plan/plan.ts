@@ -7,7 +7,7 @@ import { diffTables, renderBatch, type Change } from './diff.ts';
 import { DEFAULT_DRAIN_SECONDS, drainItems } from './drain.ts';
 import { LvsError } from '../model/errors.ts';
 import { serviceHash, type LiveState } from '../host/read-live.ts';
-import { destinationId, serviceId, type Destination, type Service, type ServiceKey, type Table } from '../model/model.ts';
+import { serviceId, type Destination, type Service, type ServiceKey, type Table } from '../model/model.ts';
 import type { HostTarget } from '../host/transport.ts';
 import { planHostSetup, tableAfter, type HostFacts, type HostSetupSpec, type SetupItem } from '../ops/host-setup.ts';
 

@@ -17,7 +17,6 @@
  * naming the file and line.
  */
 import { INT_MAX, MAX_PERSISTENCE_TIMEOUT } from '../model/limits.ts';
-import { LvsError } from '../model/errors.ts';
 import { keepalivedLines, type IncludeReader } from './keepalived/lines.ts';
 import { MAX_KEEPALIVED_BYTES, MAX_KEEPALIVED_DEPTH, fail, parseStructure, parseUint, shown, type Origin, type Stmt } from './keepalived/structure.ts';
 import { MAX_KEEPALIVED_SERVICES, expandRange } from './keepalived/ranges.ts';
@@ -571,7 +570,7 @@ function servicesOf(ctx: Context, vs: VirtualServerDef, groups: Map<string, Grou
   // Identities, each with its family and the line that defined it.
   const keys: { key: ServiceKey; family: Family; line: number }[] = [];
   const hasAddress = vs.kind === 'addr' || (vs.kind === 'group' && groups.get(vs.group!)?.entries.some((e) => e.key.kind === 'addr'));
-  let protocol: Protocol = vs.protocol ?? 'udp';
+  const protocol: Protocol = vs.protocol ?? 'udp';
   if (vs.protocol === undefined && hasAddress) {
     ctx.warn(vs.line, `${vs.label}: no protocol set - keepalived defaults to UDP; add "protocol TCP" if that is not meant`);
   }

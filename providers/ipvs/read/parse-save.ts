@@ -120,7 +120,7 @@ const FLAG_NAMES: Readonly<Record<string, { flag: SchedFlag; only?: string }>> =
 /** The options of one line, after long forms and `--opt=value` are folded into their short names. */
 type Options = Map<string, { value: string | undefined; token: string }>;
 
-function tokenize(at: Line, text: string): string[] {
+function tokenize(_at: Line, text: string): string[] {
   const tokens: string[] = [];
   for (const raw of text.split(/[ \t\r\f\v]+/)) if (raw !== '') tokens.push(raw);
   return tokens;

@@ -39,7 +39,7 @@ function check(c: Case): void {
     const errors = text.stderr.match(/^Error \[[A-Z_]+\]/gm) ?? [];
     expect(errors, text.stderr).toEqual([`Error [${c.code}]`]);
     expect(text.stderr).toMatch(c.message);
-    expect(text.stderr).not.toMatch(/Internal error|    at /);
+    expect(text.stderr).not.toMatch(/Internal error| {4}at /);
     if (c.json === false) return;
     // AND with --json the same code is printed as {error:{code,…}}
     const json = await runCli([...argv, '--json']);

@@ -69,7 +69,7 @@ export async function expectRefused(c: EdgeCase): Promise<void> {
   expect(errors, run.stderr).toEqual([`Error [${c.code}]`]);
   expect(run.stderr).toMatch(c.message);
   if (c.hint) expect(run.stderr).toMatch(c.hint);
-  expect(run.stderr).not.toMatch(/Internal error|TypeError|    at /);
+  expect(run.stderr).not.toMatch(/Internal error|TypeError| {4}at /);
   expect(treeDigest(out)).toBe(before);
   if (c.json) {
     const json = await runCli([...argv, '--json']);

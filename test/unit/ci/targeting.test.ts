@@ -3,7 +3,7 @@
  * it is, how deletions are counted, and the errors a person sees.
  */
 import { describe, expect, it } from 'vitest';
-import { type Change } from '../../../providers/ipvs/plan/diff.ts';
+import type { Change } from '../../../providers/ipvs/plan/diff.ts';
 import { type Destination, type Service, normalizeTable, serviceId } from '../../../providers/ipvs/model/model.ts';
 import {
   checkMaxDeletes,

@@ -295,7 +295,7 @@ describe('all errors at once', () => {
     const error = thrown(() => app.synth());
     // THEN one error lists all three problems with their paths
     expect(error.problems.map((p) => p.path)).toEqual(['one/lb1', 'one/lb1/http', 'two']);
-    expect(error.message).toMatch(/^3 problems in the app:\n  - one\/lb1: service tcp/);
+    expect(error.message).toMatch(/^3 problems in the app:\n {2}- one\/lb1: service tcp/);
     // AND nothing was written
     expect(filesUnder(outdir)).toEqual([]);
     expect(fs.existsSync(outdir)).toBe(false);

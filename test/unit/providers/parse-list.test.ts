@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LvsError } from '../../../providers/ipvs/model/errors.ts';
+import type { LvsError } from '../../../providers/ipvs/model/errors.ts';
 import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
 import { mergeThresholds, parseCounters, parseListVersion, parseRate, parseStats, parseThresholds } from '../../../providers/ipvs/read/parse-list.ts';
 import { fixture } from './fixtures.ts';
