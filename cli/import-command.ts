@@ -42,9 +42,7 @@ function sourceOf(opts: ImportOpts, director: GeneratedDirector): ImportSource {
     });
   }
   if (opts.director !== undefined) {
-    const target: HostTarget = director.ssh
-      ? { name: director.name, transport: 'ssh', ssh: director.ssh }
-      : { name: director.name, transport: 'local' };
+    const target: HostTarget = director.ssh ? { name: director.name, transport: 'ssh', ssh: director.ssh } : { name: director.name, transport: 'local' };
     return { kind: 'director', target };
   }
   return opts.save !== undefined ? { kind: 'save', file: opts.save } : { kind: 'keepalived', file: opts.keepalived! };

@@ -50,7 +50,8 @@ lb1.addVirtualService('http', {
   },
   'direct-routing': {
     imports: ['App', 'Director', 'Forwarding', 'LvsStack', 'Protocol', 'RealServerPool', 'Scheduler'],
-    about: 'Direct routing: the real servers hold the VIPs on their loopback and answer clients themselves. A weighted\n// web service, and a UDP DNS-style service scheduled one datagram at a time.',
+    about:
+      'Direct routing: the real servers hold the VIPs on their loopback and answer clients themselves. A weighted\n// web service, and a UDP DNS-style service scheduled one datagram at a time.',
     body: `const lb1 = new Director(stack, 'lb1', ${DIRECTOR});
 
 const web = new RealServerPool(stack, 'web-pool', {
@@ -85,7 +86,8 @@ lb1.addVirtualService('dns', {
   },
   tunnel: {
     imports: ['App', 'Director', 'Forwarding', 'LvsStack', 'RealServerPool', 'Scheduler', 'TunnelType'],
-    about: 'Tunnelling: the director encapsulates packets to the real servers, which hold the VIPs on their loopback. One\n// service over IP-in-IP, one over GUE (UDP port 6080) with source hashing that falls back and hashes the port too.',
+    about:
+      'Tunnelling: the director encapsulates packets to the real servers, which hold the VIPs on their loopback. One\n// service over IP-in-IP, one over GUE (UDP port 6080) with source hashing that falls back and hashes the port too.',
     body: `const lb1 = new Director(stack, 'lb1', ${DIRECTOR});
 const reals = [{ address: '192.0.2.11' }, { address: '192.0.2.12' }, { address: '192.0.2.13' }];
 
@@ -151,7 +153,15 @@ function files(template: Template, stack: string): Record<string, string> {
       },
       include: ['*.ts'],
     }),
-    'cdktf.json': json({ language: 'typescript', app: 'npx tsx main.ts', output: 'cdktf.out', projectId: stack, terraformProviders: [], terraformModules: [], context: {} }),
+    'cdktf.json': json({
+      language: 'typescript',
+      app: 'npx tsx main.ts',
+      output: 'cdktf.out',
+      projectId: stack,
+      terraformProviders: [],
+      terraformModules: [],
+      context: {},
+    }),
     'main.ts': mainTs(template, stack),
     '.gitignore': 'node_modules/\ncdktf.out/\n*.plan\n',
     'README.md': `# ${stack}

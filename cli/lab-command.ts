@@ -36,9 +36,7 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 
 /** Adds `lvsform lab up|down|status|exec|traffic`: the throwaway real-kernel lab. */
 export function registerLabCommands(program: Command): void {
-  const lab = program
-    .command('lab')
-    .description("the throwaway real-kernel lab: QEMU directors running Debian's kernel with IPVS, real servers and a client");
+  const lab = program.command('lab').description("the throwaway real-kernel lab: QEMU directors running Debian's kernel with IPVS, real servers and a client");
   const dirOption = () => new Option('--lab-dir <dir>', 'lab state directory (default $LVSFORM_LAB_DIR or /tmp/lvsform-lab)');
 
   lab
@@ -49,26 +47,23 @@ export function registerLabCommands(program: Command): void {
     .option('--skip-modules <list>', 'comma-separated kernel modules the directors must not have (e.g. ip_vs_sh)')
     .option('--no-ip-forward', 'boot the directors with IP forwarding off')
     .option('--persistent', 'give each director a disk under /etc and /var/lib that survives `lab reboot`')
-    .addOption(
-      new Option('--accel <accel>', 'KVM or emulation (default $LVSFORM_LAB_ACCEL, else KVM if a probe boot works)').choices([
-        'kvm',
-        'tcg',
-      ]),
-    )
+    .addOption(new Option('--accel <accel>', 'KVM or emulation (default $LVSFORM_LAB_ACCEL, else KVM if a probe boot works)').choices(['kvm', 'tcg']))
     .addOption(dirOption())
-    .action(async (o: { directors: number; firstIndex: number; skipModules?: string; ipForward: boolean; persistent?: boolean; accel?: string; labDir?: string }) => {
-      const state = await (await loadLab()).labUp({
-        directors: o.directors,
-        firstIndex: o.firstIndex,
-        dir: o.labDir,
-        ipForward: o.ipForward,
-        persistent: Boolean(o.persistent),
-        ...(o.accel ? { accel: o.accel } : {}),
-        skipModules: o.skipModules ? o.skipModules.split(',').filter(Boolean) : [],
-        onProgress: say,
-      });
-      say(`state: ${state.dir}/state.json`);
-    });
+    .action(
+      async (o: { directors: number; firstIndex: number; skipModules?: string; ipForward: boolean; persistent?: boolean; accel?: string; labDir?: string }) => {
+        const state = await (await loadLab()).labUp({
+          directors: o.directors,
+          firstIndex: o.firstIndex,
+          dir: o.labDir,
+          ipForward: o.ipForward,
+          persistent: Boolean(o.persistent),
+          ...(o.accel ? { accel: o.accel } : {}),
+          skipModules: o.skipModules ? o.skipModules.split(',').filter(Boolean) : [],
+          onProgress: say,
+        });
+        say(`state: ${state.dir}/state.json`);
+      },
+    );
 
   lab
     .command('reboot <director>')
@@ -109,7 +104,9 @@ export function registerLabCommands(program: Command): void {
       } else {
         say(`lab in ${status.dir}: ${status.running ? 'running' : 'NOT running'} (ssh -F ${status.state.sshConfig} ALIAS)`);
         for (const d of status.directors) {
-          say(`  ${d.alias.padEnd(16)} ${d.guestAddress.padEnd(15)} kernel ${d.kernelRunning ? 'up' : 'down'}, ssh master ${d.controlMasterRunning ? 'up' : 'down'}`);
+          say(
+            `  ${d.alias.padEnd(16)} ${d.guestAddress.padEnd(15)} kernel ${d.kernelRunning ? 'up' : 'down'}, ssh master ${d.controlMasterRunning ? 'up' : 'down'}`,
+          );
         }
       }
       if (!status.running) process.exitCode = 1;
@@ -138,7 +135,14 @@ export function registerLabCommands(program: Command): void {
     .option('--interval <ms>', 'pause between requests', (v) => Number(v), 0)
     .addOption(dirOption())
     .action(async (target: string, o: { director: string; count: number; protocol: 'tcp' | 'udp'; interval: number; labDir?: string }) => {
-      const r = await (await loadLab()).labTraffic({ target, director: o.director, count: o.count, protocol: o.protocol, intervalMs: o.interval, dir: o.labDir });
+      const r = await (await loadLab()).labTraffic({
+        target,
+        director: o.director,
+        count: o.count,
+        protocol: o.protocol,
+        intervalMs: o.interval,
+        dir: o.labDir,
+      });
       for (const [name, n] of Object.entries(r.perServer).sort(([a], [b]) => a.localeCompare(b))) say(`${name.padEnd(8)} ${n}`);
       say(`failures ${r.failures} of ${r.total}`);
       if (r.failures > 0) process.exitCode = 1;

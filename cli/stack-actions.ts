@@ -31,9 +31,14 @@ function guard(opts: GuardOpts): ((plan: Plan) => void) | undefined {
  */
 function reportDirectorErrors(plan: Plan): void {
   for (const d of plan.directors) {
-    if (d.error) process.stderr.write(`Error [${d.error.code}]: ${d.error.message.includes(`director ${d.director}`) ? d.error.message : `${describeTarget(d.target)}: ${d.error.message}`}\n${d.error.hint ? `  ${d.error.hint}\n` : ''}`);
+    if (d.error)
+      process.stderr.write(
+        `Error [${d.error.code}]: ${d.error.message.includes(`director ${d.director}`) ? d.error.message : `${describeTarget(d.target)}: ${d.error.message}`}\n${d.error.hint ? `  ${d.error.hint}\n` : ''}`,
+      );
     else if (d.conflicts.length) {
-      process.stderr.write(`Error [LVS_NOT_OWNED]: director ${describeTarget(d.target)}: declared service(s) exist but are not owned by stack ${plan.stack}: ${d.conflicts.join(', ')}\n  Run with --adopt to take them over.\n`);
+      process.stderr.write(
+        `Error [LVS_NOT_OWNED]: director ${describeTarget(d.target)}: declared service(s) exist but are not owned by stack ${plan.stack}: ${d.conflicts.join(', ')}\n  Run with --adopt to take them over.\n`,
+      );
     }
   }
 }
@@ -120,7 +125,6 @@ function reportApply(report: ApplyReport, p: Paint, json: boolean, printPlan: bo
   return failed.length ? 1 : 0;
 }
 
-
 export async function synthAction(program: Command): Promise<void> {
   const cfg = await readProjectConfig(program.opts<{ dir: string }>().dir);
   await runApp(cfg);
@@ -131,7 +135,10 @@ export async function synthAction(program: Command): Promise<void> {
   }
 }
 
-export async function planAction(program: Command, opts: CommonOpts & GuardOpts & { out?: string; markdown?: boolean; detailedExitcode?: boolean; refreshOnly?: boolean; adopt?: boolean; destroy?: boolean }): Promise<void> {
+export async function planAction(
+  program: Command,
+  opts: CommonOpts & GuardOpts & { out?: string; markdown?: boolean; detailedExitcode?: boolean; refreshOnly?: boolean; adopt?: boolean; destroy?: boolean },
+): Promise<void> {
   if (opts.out) await checkPlanOut(opts.out);
   const stack = await loadStack(program, opts);
   const targets = opts.target.length ? checkTargets(stack.directors, opts.target) : [];
@@ -154,7 +161,11 @@ export async function planAction(program: Command, opts: CommonOpts & GuardOpts 
   else if (opts.detailedExitcode) process.exitCode = planHasChanges(plan) ? 2 : 0;
 }
 
-export async function applyAction(program: Command, planfile: string | undefined, opts: CommonOpts & GuardOpts & { autoApprove?: boolean; adopt?: boolean }): Promise<void> {
+export async function applyAction(
+  program: Command,
+  planfile: string | undefined,
+  opts: CommonOpts & GuardOpts & { autoApprove?: boolean; adopt?: boolean },
+): Promise<void> {
   const p = opts.json ? noPaint : paint();
   const check = guard(opts);
   if (planfile) {
@@ -166,13 +177,21 @@ export async function applyAction(program: Command, planfile: string | undefined
     const saved = await readPlanFile(planfile, opts.stack);
     for (const name of opts.director ?? []) {
       if (!saved.directors.some((d) => d.director === name)) {
-        throw new LvsError('LVS_NO_DIRECTOR', `the saved plan ${planfile} has no director "${name}" (it has: ${saved.directors.map((d) => d.director).join(', ')})`);
+        throw new LvsError(
+          'LVS_NO_DIRECTOR',
+          `the saved plan ${planfile} has no director "${name}" (it has: ${saved.directors.map((d) => d.director).join(', ')})`,
+        );
       }
     }
     const directors = saved.directors
       .filter((d) => !opts.director?.length || opts.director.includes(d.director))
       .map((d) => ({ name: d.director, target: d.target, table: d.desired, paths: new Map(Object.entries(d.paths)) }));
-    const report = await applyStack(directors, { ...runOptions(saved.stack, opts), savedPlan: saved, destroy: saved.mode === 'destroy', ...(check ? { check } : {}) });
+    const report = await applyStack(directors, {
+      ...runOptions(saved.stack, opts),
+      savedPlan: saved,
+      destroy: saved.mode === 'destroy',
+      ...(check ? { check } : {}),
+    });
     process.exitCode = reportApply(report, p, Boolean(opts.json), !opts.json);
     return;
   }

@@ -29,7 +29,6 @@ function positiveInt(name: string, max: number, min = 0) {
   };
 }
 
-
 function addCommon(cmd: Command): Command {
   return cmd
     .option('--stack <name>', 'the stack to work on (when the app has several)')
@@ -39,11 +38,17 @@ function addCommon(cmd: Command): Command {
     .addOption(new Option('--parallelism <n>', 'directors worked on at once').default(10).argParser(positiveInt('--parallelism', 1000, 1)))
     .addOption(new Option('--lock-timeout <seconds>', "wait this long for another run's lock").default(0).argParser(positiveInt('--lock-timeout', 86400)))
     .option('--accept-new-host-key', 'trust a host key seen for the first time (host keys are pinned by default)')
-    .option('--no-refresh', "trust the table stored by the last verified apply while /proc/net/ip_vs still matches it (terraform's -refresh=false); falls back to the full read otherwise")
+    .option(
+      '--no-refresh',
+      "trust the table stored by the last verified apply while /proc/net/ip_vs still matches it (terraform's -refresh=false); falls back to the full read otherwise",
+    )
     .option('--no-drain', 'delete real servers at once instead of draining them first')
-    .addOption(new Option('--drain-timeout <seconds>', "how long a removed real server's connections may take to end").default(30).argParser(positiveInt('--drain-timeout', 86400)));
+    .addOption(
+      new Option('--drain-timeout <seconds>', "how long a removed real server's connections may take to end")
+        .default(30)
+        .argParser(positiveInt('--drain-timeout', 86400)),
+    );
 }
-
 
 export interface GuardOpts {
   target: string[];
@@ -55,7 +60,11 @@ export interface GuardOpts {
 function addGuards(cmd: Command): Command {
   return cmd
     .option('--target <path>', 'only the services at or under this construct path (repeatable); the others are left as they are', collect, [])
-    .addOption(new Option('--max-deletes <n>', 'refuse, changing nothing, a plan that deletes more than N services and real servers').argParser(positiveInt('--max-deletes', 1_000_000)))
+    .addOption(
+      new Option('--max-deletes <n>', 'refuse, changing nothing, a plan that deletes more than N services and real servers').argParser(
+        positiveInt('--max-deletes', 1_000_000),
+      ),
+    )
     .option('--allow-deletes', 'let a plan delete more than --max-deletes');
 }
 
@@ -75,15 +84,22 @@ export function registerStackCommands(program: Command): void {
     .option('--refresh-only', 'show drift of owned services without proposing changes')
     .option('--adopt', 'take ownership of declared services that already exist on a director')
     .option('--destroy', 'plan the destruction of every service the stack owns')
-    .action(async (opts: CommonOpts & GuardOpts & { out?: string; markdown?: boolean; detailedExitcode?: boolean; refreshOnly?: boolean; adopt?: boolean; destroy?: boolean }) => (await import('./stack-actions.ts')).planAction(program, opts));
+    .action(
+      async (
+        opts: CommonOpts &
+          GuardOpts & { out?: string; markdown?: boolean; detailedExitcode?: boolean; refreshOnly?: boolean; adopt?: boolean; destroy?: boolean },
+      ) => (await import('./stack-actions.ts')).planAction(program, opts),
+    );
 
   addGuards(addCommon(program.command('apply [planfile]').description('carry out the plan on every director, verified by reading the table back')))
     .option('--auto-approve', 'do not ask for confirmation')
     .option('--adopt', 'take ownership of declared services that already exist on a director')
     .option('--json', 'print the plan and the outcome as JSON')
-    .action(async (planfile: string | undefined, opts: CommonOpts & GuardOpts & { autoApprove?: boolean; adopt?: boolean }) => (await import('./stack-actions.ts')).applyAction(program, planfile, opts));
+    .action(async (planfile: string | undefined, opts: CommonOpts & GuardOpts & { autoApprove?: boolean; adopt?: boolean }) =>
+      (await import('./stack-actions.ts')).applyAction(program, planfile, opts),
+    );
 
-  addCommon(program.command('destroy').description("remove every service the stack owns (services it does not own are never touched)"))
+  addCommon(program.command('destroy').description('remove every service the stack owns (services it does not own are never touched)'))
     .option('--auto-approve', 'do not ask for confirmation')
     .option('--json', 'print the plan and the outcome as JSON')
     .action(async (opts: CommonOpts & { autoApprove?: boolean }) => (await import('./stack-actions.ts')).destroyAction(program, opts));
@@ -101,5 +117,7 @@ export function registerStackCommands(program: Command): void {
     .option('--stack <name>', 'the stack whose director it is')
     .option('--no-synth', 'use the existing cdktf.out')
     .addOption(connectTimeoutOption())
-    .action(async (name: string, opts: { stack?: string; synth: boolean; connectTimeout: number }) => (await import('./stack-actions.ts')).forceUnlockAction(program, name, opts));
+    .action(async (name: string, opts: { stack?: string; synth: boolean; connectTimeout: number }) =>
+      (await import('./stack-actions.ts')).forceUnlockAction(program, name, opts),
+    );
 }

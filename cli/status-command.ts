@@ -28,12 +28,13 @@ export function registerStatusCommand(program: Command): void {
     .addOption(new Option('--interval <seconds>', 'with --watch: seconds between refreshes').argParser(intArg(1, 3600)).default(2))
     .action(async (opts: StatusOpts) => {
       // Loaded when the command runs, so that start-up and --help stay fast.
-      const [{ renderStatus, STATUS_FORMAT }, { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack }, { StatusReader }, { delayedProgress }] = await Promise.all([
-        import('../providers/ipvs/ops/status.ts'),
-        import('../providers/ipvs/read/synth.ts'),
-        import('../providers/ipvs/ops/status-reader.ts'),
-        import('./progress.ts'),
-      ]);
+      const [{ renderStatus, STATUS_FORMAT }, { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack }, { StatusReader }, { delayedProgress }] =
+        await Promise.all([
+          import('../providers/ipvs/ops/status.ts'),
+          import('../providers/ipvs/read/synth.ts'),
+          import('../providers/ipvs/ops/status-reader.ts'),
+          import('./progress.ts'),
+        ]);
       const cfg = await readProjectConfig(program.opts<{ dir: string }>().dir);
       if (opts.synth) await runApp(cfg);
       const stack = selectDirectors(selectStack(await loadStacks(cfg.outdir, { fresh: opts.synth }), opts.stack), opts.director);
@@ -65,7 +66,9 @@ export function registerStatusCommand(program: Command): void {
           const statuses = await watcher.read();
           failed = statuses.some((s) => s.error);
           if (opts.json) {
-            process.stdout.write(`${JSON.stringify({ format_version: STATUS_FORMAT, stack: stack.stack, at: new Date().toISOString(), directors: statuses })}\n`);
+            process.stdout.write(
+              `${JSON.stringify({ format_version: STATUS_FORMAT, stack: stack.stack, at: new Date().toISOString(), directors: statuses })}\n`,
+            );
           } else {
             // On a terminal each refresh replaces the last; piped output keeps every refresh.
             if (opts.watch && process.stdout.isTTY) process.stdout.write('\x1b[H\x1b[2J');

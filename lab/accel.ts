@@ -58,11 +58,7 @@ export async function probeKvm(k: LabKernel, initramfs: string): Promise<{ ok: b
  * Picks the accelerator: `--accel` (or `LVSFORM_LAB_ACCEL`) when given; TCG when /dev/kvm cannot be opened; otherwise
  * the answer of a probe boot under KVM, remembered in the cache for this host kernel, CPU, QEMU and guest kernel.
  */
-export async function chooseAccel(
-  k: LabKernel,
-  initramfs: string,
-  opts: { accel?: string; progress?: (msg: string) => void } = {},
-): Promise<AccelChoice> {
+export async function chooseAccel(k: LabKernel, initramfs: string, opts: { accel?: string; progress?: (msg: string) => void } = {}): Promise<AccelChoice> {
   if (opts.accel !== undefined) return { accel: parseAccel(opts.accel, '--accel'), source: 'option' };
   const env = process.env['LVSFORM_LAB_ACCEL'];
   if (env) return { accel: parseAccel(env, 'LVSFORM_LAB_ACCEL'), source: 'environment' };

@@ -73,7 +73,13 @@ export function diskFile(paths: Paths, d: Pick<LabDirector, 'name'>): string {
 export async function ensureDisk(paths: Paths, d: Pick<LabDirector, 'name'>): Promise<void> {
   const file = diskFile(paths, d);
   await mkdir(paths.disks, { recursive: true });
-  if (await stat(file).then(() => true, () => false)) return;
+  if (
+    await stat(file).then(
+      () => true,
+      () => false,
+    )
+  )
+    return;
   await execa('truncate', ['-s', '64M', file]);
   await execa('mkfs.ext4', ['-q', '-F', '-L', 'lvsform-disk', file]);
 }
@@ -121,12 +127,7 @@ export async function bootFailureReason(d: Pick<LabDirector, 'consoleLog'>, log:
 }
 
 /** Waits for init's ready line on the console; reports init's warnings; fails fast if the kernel dies. */
-export async function waitForDirector(
-  paths: Paths,
-  d: LabDirector,
-  timeoutMs: number,
-  onWarning: (msg: string) => void,
-): Promise<void> {
+export async function waitForDirector(paths: Paths, d: LabDirector, timeoutMs: number, onWarning: (msg: string) => void): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let seen = 0;
   for (;;) {
@@ -144,11 +145,9 @@ export async function waitForDirector(
     }
     if (Date.now() > deadline) {
       const last = log.trim().split('\n').filter(Boolean).pop() ?? 'nothing on the console';
-      throw new LvsError(
-        'LVS_LAB_BOOT_TIMEOUT',
-        `${d.alias} was not ready after ${timeoutMs / 1000} s (last console line: ${last})\nConsole:\n${tail()}`,
-        { hint: `see ${d.consoleLog}; under emulation (TCG) a busy machine boots slower: try a longer --boot-timeout` },
-      );
+      throw new LvsError('LVS_LAB_BOOT_TIMEOUT', `${d.alias} was not ready after ${timeoutMs / 1000} s (last console line: ${last})\nConsole:\n${tail()}`, {
+        hint: `see ${d.consoleLog}; under emulation (TCG) a busy machine boots slower: try a longer --boot-timeout`,
+      });
     }
     await new Promise((r) => setTimeout(r, 40));
   }

@@ -46,11 +46,9 @@ export async function checkLabHost(): Promise<void> {
   const present = await Promise.all(LAB_REQUIREMENTS.map((r) => exists(r.path)));
   const missing = [...new Set(LAB_REQUIREMENTS.filter((_, i) => !present[i]).map((r) => r.pkg))];
   if (missing.length > 0) {
-    throw new LvsError(
-      'LVS_LAB_MISSING_PACKAGES',
-      `the lab needs Debian packages that are not installed: ${missing.join(', ')}`,
-      { hint: `install them with: apt-get update && apt-get install -y ${missing.join(' ')}  (or scripts/install-lab-deps.sh)` },
-    );
+    throw new LvsError('LVS_LAB_MISSING_PACKAGES', `the lab needs Debian packages that are not installed: ${missing.join(', ')}`, {
+      hint: `install them with: apt-get update && apt-get install -y ${missing.join(' ')}  (or scripts/install-lab-deps.sh)`,
+    });
   }
   if (process.getuid?.() !== 0) {
     throw new LvsError('LVS_LAB_NOT_ROOT', 'the lab creates tap devices and needs root', {

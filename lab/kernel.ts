@@ -65,10 +65,7 @@ async function refreshAptLists(progress: (msg: string) => void): Promise<boolean
 
 async function readKernel(root: string): Promise<LabKernel | undefined> {
   try {
-    const meta = JSON.parse(await readFile(join(root, META), 'utf8')) as Pick<
-      LabKernel,
-      'release' | 'packageName' | 'packageVersion'
-    > & { pvh?: boolean };
+    const meta = JSON.parse(await readFile(join(root, META), 'utf8')) as Pick<LabKernel, 'release' | 'packageName' | 'packageVersion'> & { pvh?: boolean };
     const vmlinuz = join(root, 'boot', `vmlinuz-${meta.release}`);
     const vmlinux = join(root, 'boot', `vmlinux-${meta.release}`);
     const k: LabKernel = {
@@ -121,7 +118,7 @@ export async function ensureKernel(progress: (msg: string) => void = () => {}): 
     const cached = await newestCachedKernel(cache);
     if (cached) return cached;
     throw new LvsError('LVS_LAB_NO_KERNEL', "apt does not know Debian's kernel package linux-image-amd64", {
-      hint: 'run apt-get update (the lab boots Debian\'s own kernel, fetched with apt-get download)',
+      hint: "run apt-get update (the lab boots Debian's own kernel, fetched with apt-get download)",
     });
   }
   const root = join(cache, pkg);
@@ -232,11 +229,7 @@ async function initramfsModuleFiles(k: LabKernel): Promise<string[]> {
 export async function ensureInitramfs(k: LabKernel): Promise<string> {
   const init = await readFile(join(GUEST_FILES, 'initramfs-init.sh'));
   const busybox = await stat('/bin/busybox');
-  const key = createHash('sha256')
-    .update(init)
-    .update(`${k.release}\0${k.packageVersion}\0${busybox.size}\0${busybox.mtimeMs}`)
-    .digest('hex')
-    .slice(0, 16);
+  const key = createHash('sha256').update(init).update(`${k.release}\0${k.packageVersion}\0${busybox.size}\0${busybox.mtimeMs}`).digest('hex').slice(0, 16);
   const out = join(k.root, `initramfs-${key}.cpio`);
   if (await exists(out)) return out;
 

@@ -33,11 +33,7 @@ export async function requireLabState(dir?: string): Promise<LabState> {
  * Runs a command on a director over the lab's ssh config (multiplexed over its ControlMaster when one runs).
  * `command` is an argv (each word quoted for the remote shell) or a POSIX `sh` script.
  */
-export async function labExec(
-  director: string | number,
-  command: readonly string[] | string,
-  opts: LabExecOptions = {},
-): Promise<LabExecResult> {
+export async function labExec(director: string | number, command: readonly string[] | string, opts: LabExecOptions = {}): Promise<LabExecResult> {
   const state = opts.state ?? (await requireLabState(opts.dir));
   const d = findDirector(state, director);
   const remote = typeof command === 'string' ? `sh -c ${shQuote(command)}` : shJoin(command);

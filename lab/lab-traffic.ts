@@ -95,10 +95,24 @@ export async function labTraffic(opts: LabTrafficOptions): Promise<LabTrafficRes
   const url = `http://${v6 ? `[${host}]` : host}:${port}/`;
   const seconds = (timeout / 1000).toFixed(3);
   const args = [
-    'ip', 'netns', 'exec', 'client', 'curl', '--silent', '--globoff', '--max-time', seconds, '--connect-timeout', seconds,
-    '--header', 'Connection: close', '--write-out', '\nlvsform-status:%{http_code}\n',
+    'ip',
+    'netns',
+    'exec',
+    'client',
+    'curl',
+    '--silent',
+    '--globoff',
+    '--max-time',
+    seconds,
+    '--connect-timeout',
+    seconds,
+    '--header',
+    'Connection: close',
+    '--write-out',
+    '\nlvsform-status:%{http_code}\n',
     ...(interval > 0 ? ['--rate', `${Math.max(1, Math.round(3_600_000 / interval))}/h`] : []),
-    '--config', '-',
+    '--config',
+    '-',
   ];
   const config = `url = "${url}"\n`.repeat(total);
   const r = await labExec(director, args, { ...execOpts, input: config });

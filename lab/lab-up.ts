@@ -11,15 +11,7 @@ import { ensureInitramfs, ensureKernel } from './kernel.ts';
 import { labDown } from './lab-down.ts';
 import { labStatus } from './lab-status.ts';
 import { writeSshFiles } from './ssh-files.ts';
-import {
-  type DirectorBootOptions,
-  type LabDirector,
-  type LabState,
-  labDir,
-  labPaths,
-  readLabState,
-  writeLabState,
-} from './state.ts';
+import { type DirectorBootOptions, type LabDirector, type LabState, labDir, labPaths, readLabState, writeLabState } from './state.ts';
 import { createTaps, tapExists } from './tap-devices.ts';
 
 const GUEST_FILES = join(dirname(fileURLToPath(import.meta.url)), 'guest');
@@ -124,9 +116,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
   };
   const kernel = await phase('kernel', () => ensureKernel(progress));
   const initramfs = await phase('initramfs', () => ensureInitramfs(kernel));
-  const choice = await phase('accelerator', () =>
-    chooseAccel(kernel, initramfs, { ...(opts.accel !== undefined ? { accel: opts.accel } : {}), progress }),
-  );
+  const choice = await phase('accelerator', () => chooseAccel(kernel, initramfs, { ...(opts.accel !== undefined ? { accel: opts.accel } : {}), progress }));
   const boot: LabBoot = {
     kernel: {
       release: kernel.release,
@@ -194,9 +184,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
     );
     for (const { d, bootMs, sshMs } of perDirector) {
       const guest = await guestTimings(d);
-      progress(
-        `${d.alias}: ready after ${(bootMs / 1000).toFixed(1)} s (${guest}), first ssh ${(sshMs / 1000).toFixed(1)} s`,
-      );
+      progress(`${d.alias}: ready after ${(bootMs / 1000).toFixed(1)} s (${guest}), first ssh ${(sshMs / 1000).toFixed(1)} s`);
     }
     if (interrupted) throw new LvsError('LVS_LAB_INTERRUPTED', `lab up interrupted by ${interrupted}`);
     state.status = 'up';
@@ -220,4 +208,3 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
     process.off('SIGTERM', onSignal);
   }
 }
-

@@ -194,7 +194,9 @@ export class Director extends Construct {
       const key = service.serviceId;
       const first = seen.get(key);
       if (first) {
-        problems.push(`service ${key} is defined twice on director ${this.name}: ${first.node.path} and ${service.node.path}; IPVS holds one service per identity, remove one`);
+        problems.push(
+          `service ${key} is defined twice on director ${this.name}: ${first.node.path} and ${service.node.path}; IPVS holds one service per identity, remove one`,
+        );
       } else {
         seen.set(key, service);
       }
@@ -274,7 +276,8 @@ function checkSsh(ssh: SshProps, fail: (m: string) => never): SshProps {
     fail(`ssh user must be a login name ([A-Za-z_][A-Za-z0-9_.-]*); got ${describe(ssh.user)}`);
   }
   if (ssh.sudo !== undefined && typeof ssh.sudo !== 'boolean') fail(`ssh sudo must be true or false; got ${describe(ssh.sudo)}`);
-  if (ssh.sudo && ssh.user === 'root') fail("ssh sudo is for a login user that is not root; got user 'root' with sudo: true (drop sudo, or log in as another user)");
+  if (ssh.sudo && ssh.user === 'root')
+    fail("ssh sudo is for a login user that is not root; got user 'root' with sudo: true (drop sudo, or log in as another user)");
   for (const key of ['identityFile', 'knownHostsFile', 'configFile'] as const) {
     const value = ssh[key];
     if (value !== undefined && (typeof value !== 'string' || value === '' || UNSAFE_PATH.test(value))) {

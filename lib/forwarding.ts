@@ -35,7 +35,8 @@ export class Forwarding {
   /** Tunnelling (`-i`, `tunnel`) by IP-in-IP, GUE or GRE. Throws on options the tunnel type cannot take. */
   static tunnel(options: TunnelOptions = {}): Forwarding {
     const where = 'Forwarding.tunnel';
-    const wrong = notAnObject('the options', options, '{ type: TunnelType.GUE, port: 6080 }') ?? unknownKey('Forwarding.tunnel', options, ['type', 'port', 'checksum']);
+    const wrong =
+      notAnObject('the options', options, '{ type: TunnelType.GUE, port: 6080 }') ?? unknownKey('Forwarding.tunnel', options, ['type', 'port', 'checksum']);
     if (wrong) ValidationError.fail(where, wrong);
     const type = options.type ?? TunnelType.IPIP;
     if (!(type instanceof TunnelType)) {

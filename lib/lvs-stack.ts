@@ -81,14 +81,18 @@ export class LvsStack extends TerraformStack {
     for (const director of this.directors) {
       const sameName = byName.get(director.name);
       if (sameName) {
-        problems.push(`directors ${sameName.node.path} and ${director.node.path} share the name ${director.name}; names identify directors in plans and records, give each its own`);
+        problems.push(
+          `directors ${sameName.node.path} and ${director.node.path} share the name ${director.name}; names identify directors in plans and records, give each its own`,
+        );
       } else {
         byName.set(director.name, director);
       }
       const key = director.reachKey;
       const sameHost = byReach.get(key);
       if (sameHost) {
-        problems.push(`directors ${sameHost.node.path} and ${director.node.path} reach the same machine (${key}); one host has one IPVS table, describe it with one Director`);
+        problems.push(
+          `directors ${sameHost.node.path} and ${director.node.path} reach the same machine (${key}); one host has one IPVS table, describe it with one Director`,
+        );
       } else {
         byReach.set(key, director);
       }

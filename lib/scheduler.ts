@@ -125,10 +125,7 @@ export class Scheduler {
     for (const flag of options.flags ?? []) {
       const bit = FLAG_BITS[flag as SchedulerFlagName];
       if (bit === undefined || !Object.hasOwn(FLAG_BITS, flag)) {
-        ValidationError.fail(
-          where,
-          `scheduler flag ${describe(flag)} is unknown; use flag-1, flag-2, flag-3, sh-fallback, sh-port, mh-fallback or mh-port`,
-        );
+        ValidationError.fail(where, `scheduler flag ${describe(flag)} is unknown; use flag-1, flag-2, flag-3, sh-fallback, sh-port, mh-fallback or mh-port`);
       }
       const owner = flag.startsWith('sh-') ? 'sh' : flag.startsWith('mh-') ? 'mh' : undefined;
       if (owner !== undefined && owner !== name) {

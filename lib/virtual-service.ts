@@ -138,7 +138,9 @@ export class VirtualService extends Construct {
 
     this.persistence = props.persistence === undefined ? undefined : persistenceOf(props.persistence, family, fail);
     if (this.identity.kind === 'addr' && this.identity.port === 0 && this.persistence === undefined) {
-      fail('port 0 needs persistence (ipvsadm -p): a port-0 service takes all ports and only makes sense when a client sticks to one real server; got port 0 without persistence');
+      fail(
+        'port 0 needs persistence (ipvsadm -p): a port-0 service takes all ports and only makes sense when a client sticks to one real server; got port 0 without persistence',
+      );
     }
 
     this.persistenceEngine = props.persistenceEngine;
@@ -161,7 +163,9 @@ export class VirtualService extends Construct {
     }
 
     if (props.pools !== undefined && !Array.isArray(props.pools)) {
-      fail(`pools must be an array of RealServerPool (pools: [web]); got ${props.pools instanceof RealServerPool ? `one pool, ${props.pools.node.path}, not in an array` : describe(props.pools)}`);
+      fail(
+        `pools must be an array of RealServerPool (pools: [web]); got ${props.pools instanceof RealServerPool ? `one pool, ${props.pools.node.path}, not in an array` : describe(props.pools)}`,
+      );
     }
     for (const pool of props.pools ?? []) this.addPool(pool);
 
@@ -228,9 +232,7 @@ export class VirtualService extends Construct {
       const from = (): string => `real server ${id} (pool ${server.pool.path})`;
       const previous = seen.get(id);
       if (previous) {
-        problems.push(
-          `${from()} is already in the service from pool ${previous.pool.path}; IPVS holds one destination per address:port, remove one`,
-        );
+        problems.push(`${from()} is already in the service from pool ${previous.pool.path}; IPVS holds one destination per address:port, remove one`);
         continue;
       }
       seen.set(id, server);
@@ -292,8 +294,10 @@ function identityOf(props: VirtualServiceProps, fail: (m: string) => never): Ser
   const byMark = props.firewallMark !== undefined;
   const byAddress = props.address !== undefined || props.port !== undefined || props.protocol !== undefined;
   if (byMark && byAddress) {
-    fail('a service is either protocol + address + port or firewallMark (+ family), not both; got firewallMark with ' +
-      [props.protocol && 'protocol', props.address !== undefined && 'address', props.port !== undefined && 'port'].filter(Boolean).join(', '));
+    fail(
+      'a service is either protocol + address + port or firewallMark (+ family), not both; got firewallMark with ' +
+        [props.protocol && 'protocol', props.address !== undefined && 'address', props.port !== undefined && 'port'].filter(Boolean).join(', '),
+    );
   }
   if (byMark) {
     const bad = intOutOf('firewallMark', props.firewallMark, 1, 4_294_967_295);
@@ -318,11 +322,7 @@ function identityOf(props: VirtualServiceProps, fail: (m: string) => never): Ser
   return { kind: 'addr', protocol, address: parsed.text, family: parsed.family, port: props.port };
 }
 
-function persistenceOf(
-  p: PersistenceProps,
-  family: 'inet' | 'inet6',
-  fail: (m: string) => never,
-): { timeout: number; netmask: string } {
+function persistenceOf(p: PersistenceProps, family: 'inet' | 'inet6', fail: (m: string) => never): { timeout: number; netmask: string } {
   if (p === null || typeof p !== 'object' || Array.isArray(p)) fail(`persistence must be an object ({} for the defaults); got ${describe(p)}`);
   const unknown = unknownKey('persistence', p, ['timeout', 'netmask', 'prefixLength']);
   if (unknown) fail(unknown);

@@ -86,7 +86,10 @@ export function fmt(x: number): string {
 export function argList(name: string, fallback: number[]): number[] {
   const i = process.argv.indexOf(name);
   if (i < 0) return fallback;
-  return (process.argv[i + 1] ?? '').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0);
+  return (process.argv[i + 1] ?? '')
+    .split(',')
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0);
 }
 
 export function argNumber(name: string, fallback: number): number {

@@ -90,7 +90,9 @@ async function noopPhase(n: number, table: Table, target: HostTarget): Promise<v
   const diff = diffTables(merged, table, { owned });
   const t3 = performance.now();
   if (diff.changes.length !== 0) throw new Error('profile: the diff is not empty');
-  console.log(`    in-process: parseSave ${(t1 - t0).toFixed(0)} ms, mergeThresholds ${(t2 - t1).toFixed(0)} ms, diff ${(t3 - t2).toFixed(0)} ms (of ${fmt(median(ours))} s)`);
+  console.log(
+    `    in-process: parseSave ${(t1 - t0).toFixed(0)} ms, mergeThresholds ${(t2 - t1).toFixed(0)} ms, diff ${(t3 - t2).toFixed(0)} ms (of ${fmt(median(ours))} s)`,
+  );
 }
 
 async function fastPhase(n: number, table: Table, target: HostTarget): Promise<number[]> {
@@ -107,7 +109,8 @@ async function fastPhase(n: number, table: Table, target: HostTarget): Promise<n
     const [s, report] = await time(() => applyStack([desiredFor(target, changed)], { stack: STACK, drain: false, refresh: false }));
     check(report, 'fast apply');
     const d = report.plan.directors[0]!;
-    if (!d.refresh?.trusted || d.changes.length !== 1) throw new Error(`fast apply: trusted=${d.refresh?.trusted} (${d.refresh?.reason}), ${d.changes.length} changes`);
+    if (!d.refresh?.trusted || d.changes.length !== 1)
+      throw new Error(`fast apply: trusted=${d.refresh?.trusted} (${d.refresh?.reason}), ${d.changes.length} changes`);
     times.push(s);
   }
   const last = benchTable(n, (i, r) => (i === 0 && r === 0 && (REPS - 1) % 2 === 0 ? 2 : 1));

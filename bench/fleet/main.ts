@@ -59,7 +59,10 @@ async function main(): Promise<void> {
             const timer = setInterval(() => (high = Math.max(high, process.memoryUsage().rss)), 20);
             const c0 = process.cpuUsage();
             const [s, report] = await time(() =>
-              applyStack(targets.map((t) => desiredFor(t, table)), { stack: 'fleet', drain: false, parallelism: Math.max(10, n) }),
+              applyStack(
+                targets.map((t) => desiredFor(t, table)),
+                { stack: 'fleet', drain: false, parallelism: Math.max(10, n) },
+              ),
             );
             const c = process.cpuUsage(c0);
             clearInterval(timer);

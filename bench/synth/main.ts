@@ -53,7 +53,9 @@ try {
   const [baseBuild, baseSynth] = baseline(dirs[1]!);
   const bytes = fs.statSync(path.join(dirs[0]!, 'stacks', 'bench', 'cdk.tf.json')).size;
   const ms = (x: number): string => `${x.toFixed(0)} ms`;
-  console.log(`lvsform  ${SERVICES} services x ${REALS} reals: build ${ms(ourBuild)}, synth ${ms(ourSynth)}, total ${ms(ourBuild + ourSynth)} (${(bytes / 1e6).toFixed(1)} MB)`);
+  console.log(
+    `lvsform  ${SERVICES} services x ${REALS} reals: build ${ms(ourBuild)}, synth ${ms(ourSynth)}, total ${ms(ourBuild + ourSynth)} (${(bytes / 1e6).toFixed(1)} MB)`,
+  );
   console.log(`cdktf    ${SERVICES * REALS} bare resources:   build ${ms(baseBuild)}, synth ${ms(baseSynth)}, total ${ms(baseBuild + baseSynth)}`);
   console.log(`ratio lvsform/cdktf: synth ${(ourSynth / baseSynth).toFixed(2)}, total ${((ourBuild + ourSynth) / (baseBuild + baseSynth)).toFixed(2)}`);
   if (ourBuild + ourSynth > 3000) process.exitCode = 1;

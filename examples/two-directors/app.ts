@@ -10,7 +10,10 @@ export function build(app: App): LvsStack {
   const web = new RealServerPool(stack, 'web-pool', {
     members: [{ address: '192.0.2.11' }, { address: '192.0.2.12' }, { address: '192.0.2.13' }],
   });
-  for (const [id, n] of [['lb1', 1], ['lb2', 2]] as const) {
+  for (const [id, n] of [
+    ['lb1', 1],
+    ['lb2', 2],
+  ] as const) {
     const director = new Director(stack, id, { ssh: reach(n) });
     director.addVirtualService('http', {
       address: '198.51.100.10',

@@ -54,7 +54,11 @@ beforeAll(async () => {
   consumer = path.join(work, 'consumer');
   fs.mkdirSync(consumer);
   fs.writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-  await run('npm', ['install', ...NPM, tarball, `typescript@${repoPkg.devDependencies['typescript']}`, `@types/node@${repoPkg.devDependencies['@types/node']}`], consumer);
+  await run(
+    'npm',
+    ['install', ...NPM, tarball, `typescript@${repoPkg.devDependencies['typescript']}`, `@types/node@${repoPkg.devDependencies['@types/node']}`],
+    consumer,
+  );
 }, 600_000);
 
 afterAll(() => {
@@ -66,7 +70,9 @@ describe('the packed tarball', () => {
     // GIVEN the tarball npm pack made WHEN its files are listed
     const files = packed.files.map((f) => f.path);
     // THEN it has what a user runs and reads, and nothing of the repository's own tooling
-    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'bin/lvsform.mjs', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/cli/main.js']));
+    expect(files).toEqual(
+      expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'bin/lvsform.mjs', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/cli/main.js']),
+    );
     expect(files.filter((f) => /^(test|bench|scripts|lab|examples|docs|lib|providers|cli)\//.test(f) || /^dist\/lab\//.test(f))).toEqual([]);
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
     expect(fs.readFileSync(path.join(consumer, 'node_modules/lvsform/LICENSE'), 'utf8')).toContain('Apache License');
@@ -152,7 +158,10 @@ export function typed(): void {
       }),
     );
     // WHEN the consumer's tsc checks and compiles it (no skipLibCheck) and node runs the result
-    const tsc = await run(path.join(consumer, 'node_modules/.bin/tsc'), ['-p', ts], consumer).catch((e: { stdout: string }) => ({ stdout: e.stdout, failed: true }));
+    const tsc = await run(path.join(consumer, 'node_modules/.bin/tsc'), ['-p', ts], consumer).catch((e: { stdout: string }) => ({
+      stdout: e.stdout,
+      failed: true,
+    }));
     expect(tsc.stdout).toBe('');
     const outdir = path.join(ts, 'out');
     await run(process.execPath, [path.join(ts, 'build/synth-all.js'), outdir], ts);

@@ -78,7 +78,9 @@ describe('a scheduler module hidden on a running director', () => {
       expect(res.exitCode, res.stdout + res.stderr).toBe(1);
       const out = JSON.parse(res.stdout) as { outcomes: { error?: { code: string; message: string } }[] };
       expect(out.outcomes[0]!.error!.code).toBe('LVS_CAPABILITY_MISSING');
-      expect(out.outcomes[0]!.error!.message).toContain('caps/lb1/maglev: scheduler mh: module ip_vs_mh is listed in modules.dep but its file is missing or empty');
+      expect(out.outcomes[0]!.error!.message).toContain(
+        'caps/lb1/maglev: scheduler mh: module ip_vs_mh is listed in modules.dep but its file is missing or empty',
+      );
       expect((await liveTable(1)).services.map((s) => serviceId(s.key))).toEqual([]);
     } finally {
       await sh(alias(1), `umount ${MH_KO}; rm -f /tmp/lvsform-empty.ko; modprobe ip_vs_mh`);
@@ -96,6 +98,8 @@ describe('doctor lists the capabilities', () => {
     const res = await lvsform(dir, ['doctor', '--no-synth']);
     // THEN the capability line shows what this director has
     expect(res.exitCode, res.stdout).toBe(0);
-    expect(res.stdout).toMatch(/i capabilities: kernel 6\.\d+\S*; ipvsadm 1\.31: schedulers rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh; scheduler flags yes; tunnel types ipip gue gre; SCTP yes/);
+    expect(res.stdout).toMatch(
+      /i capabilities: kernel 6\.\d+\S*; ipvsadm 1\.31: schedulers rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh; scheduler flags yes; tunnel types ipip gue gre; SCTP yes/,
+    );
   });
 });

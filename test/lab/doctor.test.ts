@@ -70,7 +70,8 @@ describe('lvsform doctor on the lab', () => {
       const res = await cliOn(stack, ['doctor', '--no-synth', '--json']);
       // THEN it exits 1 and the ip_vs_sh check fails with its fix, while ip_vs_rr passes
       expect(res.exitCode).toBe(1);
-      const checks = (JSON.parse(res.stdout) as { directors: { checks: { name: string; status: string; detail: string; fix?: string }[] }[] }).directors[0]!.checks;
+      const checks = (JSON.parse(res.stdout) as { directors: { checks: { name: string; status: string; detail: string; fix?: string }[] }[] }).directors[0]!
+        .checks;
       const shCheck = checks.find((c) => c.name === 'module ip_vs_sh');
       expect(shCheck?.status).toBe('fail');
       expect(shCheck?.detail).toContain('file is missing or empty');

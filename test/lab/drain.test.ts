@@ -62,6 +62,9 @@ describe('graceful drain on the lab', () => {
     expect(Object.keys(result.perServer).sort()).toEqual(['rs1', 'rs2', 'rs3']);
     // AND the table is the new one
     const table = await liveTable(1);
-    expect(table.services[0]!.destinations.map((d) => [d.address, d.weight])).toEqual([['192.0.2.11', 2], ['192.0.2.12', 1]]);
+    expect(table.services[0]!.destinations.map((d) => [d.address, d.weight])).toEqual([
+      ['192.0.2.11', 2],
+      ['192.0.2.12', 1],
+    ]);
   });
 });

@@ -54,7 +54,12 @@ describe('bad input at the edges changes nothing on the director', () => {
     const made = await lvsform(dir, ['plan', '--no-synth', '--out', out]);
     expect(made.exitCode, made.stderr).toBe(0);
     const saved = JSON.parse(fs.readFileSync(out, 'utf8'));
-    saved.plan.directors[0].changes.push({ action: 'create', kind: 'service', serviceId: 'tcp 198.51.100.10:81', serviceKey: { kind: 'addr', protocol: 'tcp', address: '198.51.100.10', port: 81 } });
+    saved.plan.directors[0].changes.push({
+      action: 'create',
+      kind: 'service',
+      serviceId: 'tcp 198.51.100.10:81',
+      serviceKey: { kind: 'addr', protocol: 'tcp', address: '198.51.100.10', port: 81 },
+    });
     saved.digest = createHash('sha256').update(JSON.stringify(saved.plan)).digest('hex');
     fs.writeFileSync(out, JSON.stringify(saved));
     const before = await hostSnapshot(1);

@@ -212,10 +212,7 @@ describe('two applies at once against one director', () => {
     // GIVEN a stack whose apply takes seconds
     const { dir } = await buildStack('pair', [1], ({ lbs, pool }) => manyServices(lbs[0]!, pool, 200));
     // WHEN two applies start at the same moment
-    const [a, b] = await Promise.all([
-      lvsform(dir, ['apply', '--no-synth', '--auto-approve']),
-      lvsform(dir, ['apply', '--no-synth', '--auto-approve']),
-    ]);
+    const [a, b] = await Promise.all([lvsform(dir, ['apply', '--no-synth', '--auto-approve']), lvsform(dir, ['apply', '--no-synth', '--auto-approve'])]);
     // THEN exactly one applied; the other names the holder (operation, user@host, pid) and changed nothing
     const runs = [a, b].sort((x, y) => (x.exitCode ?? 0) - (y.exitCode ?? 0));
     expect(runs.map((r) => r.exitCode)).toEqual([0, 1]);
@@ -240,7 +237,13 @@ describe('two applies at once against one director', () => {
     let answer: (v: boolean) => void = () => undefined;
     let asked: () => void = () => undefined;
     const question = new Promise<void>((r) => (asked = r));
-    const running = apply(stack, { confirm: () => new Promise<boolean>((r) => { answer = r; asked(); }) });
+    const running = apply(stack, {
+      confirm: () =>
+        new Promise<boolean>((r) => {
+          answer = r;
+          asked();
+        }),
+    });
     await question;
     const before = await hostSnapshot(1);
     // WHEN force-unlock is run against it
@@ -264,7 +267,10 @@ describe('two applies at once against one director', () => {
     const run = lvsform(dir, ['apply', '--no-synth', '--auto-approve']);
     // WHEN the lvsform process is killed with SIGKILL while its batch runs on the director
     // (`ipvsadm -R` exactly: the capability read's `ipvsadm -h` runs under the lock too, before the batch)
-    await waitFor('the batch to start', async () => (await sh(alias(1), 'pgrep -xf "ipvsadm -R" >/dev/null && cat /var/lib/lvsform/lock.holder', { allowFailure: true })).exitCode === 0);
+    await waitFor(
+      'the batch to start',
+      async () => (await sh(alias(1), 'pgrep -xf "ipvsadm -R" >/dev/null && cat /var/lib/lvsform/lock.holder', { allowFailure: true })).exitCode === 0,
+    );
     run.kill('SIGKILL');
     await run;
     // THEN the director's shell finishes the chunk it had read, sees the end of its input and exits, and the kernel

@@ -7,11 +7,7 @@ export function lab(): LabState {
 }
 
 /** Runs a POSIX shell script on a director; throws with its output when it fails (unless `allowFailure`). */
-export async function sh(
-  director: string | number,
-  script: string,
-  opts: { input?: string; allowFailure?: boolean } = {},
-): Promise<LabExecResult> {
+export async function sh(director: string | number, script: string, opts: { input?: string; allowFailure?: boolean } = {}): Promise<LabExecResult> {
   const r = await labExec(director, script, { state: lab(), input: opts.input });
   if (r.exitCode !== 0 && !opts.allowFailure) {
     throw new Error(`script failed on ${director} (exit ${r.exitCode}):\n${script}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`);

@@ -47,7 +47,20 @@ describe('import on the lab', () => {
     expect(original.services.length).toBeGreaterThan(30);
     // WHEN it is imported from the live director, adopting its services
     const out = join(mkdtempSync(join(tmpdir(), 'lvsform-import-')), 'app.ts');
-    const res = await cli(['import', '--director', 'lb1', '--ssh-config', lab().sshConfig, '--alias', alias(1), '--stack', 'imported', '--adopt', '--out', out]);
+    const res = await cli([
+      'import',
+      '--director',
+      'lb1',
+      '--ssh-config',
+      lab().sshConfig,
+      '--alias',
+      alias(1),
+      '--stack',
+      'imported',
+      '--adopt',
+      '--out',
+      out,
+    ]);
     expect(res.exitCode, res.stderr).toBe(0);
     expect(res.stderr).toContain(`adopted ${original.services.length} service(s): stack imported owns them on director lb1`);
     const stack = await synthGenerated(readFileSync(out, 'utf8'));
@@ -103,7 +116,10 @@ describe('import on the lab', () => {
       const file = join(ROOT, 'test/fixtures/keepalived', fixture);
       const expected = parseKeepalived(readFileSync(file, 'utf8'), file).table;
       // WHEN it is imported into an app for director 2, synthesized and applied
-      const { code } = await importApp({ kind: 'keepalived', file }, { stack: 'keepalived', director: { name: 'lb2', ssh: { configFile: lab().sshConfig, alias: alias(2) } } });
+      const { code } = await importApp(
+        { kind: 'keepalived', file },
+        { stack: 'keepalived', director: { name: 'lb2', ssh: { configFile: lab().sshConfig, alias: alias(2) } } },
+      );
       const stack = await synthGenerated(code);
       const report = await apply(stack);
       expect(report.outcomes.map((o) => [o.status, o.error?.message])).toEqual([['applied', undefined]]);

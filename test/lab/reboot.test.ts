@@ -50,8 +50,7 @@ async function kernelState(): Promise<{ forward: string; modules: string[]; tabl
   return { forward: forward!, modules, table: table ?? '' };
 }
 
-const reboot = (options: DirectorBootOptions) =>
-  labReboot(director().alias, { dir: lab().dir, options, onProgress: (m) => console.log(`reboot: ${m}`) });
+const reboot = (options: DirectorBootOptions) => labReboot(director().alias, { dir: lab().dir, options, onProgress: (m) => console.log(`reboot: ${m}`) });
 
 describe('director set-up that survives a reboot', () => {
   let stack: LoadedStack;
@@ -89,7 +88,12 @@ describe('director set-up that survives a reboot', () => {
     // THEN forwarding is on now, and the boot files hold what the next boot needs
     const now = await kernelState();
     expect(now.forward).toBe('1');
-    const files = (await sh(director().alias, 'cat /etc/sysctl.d/90-lvsform-reboot-web.conf /etc/modules-load.d/lvsform-reboot-web.conf; grep ^AUTO= /etc/default/ipvsadm; cat /etc/ipvsadm.rules')).stdout;
+    const files = (
+      await sh(
+        director().alias,
+        'cat /etc/sysctl.d/90-lvsform-reboot-web.conf /etc/modules-load.d/lvsform-reboot-web.conf; grep ^AUTO= /etc/default/ipvsadm; cat /etc/ipvsadm.rules',
+      )
+    ).stdout;
     expect(files).toContain('net.ipv4.ip_forward = 1\n');
     expect(files).toContain('ip_vs_rr\n');
     expect(files).toContain('AUTO="true"\n');
@@ -110,7 +114,9 @@ describe('director set-up that survives a reboot', () => {
     expect(after).toEqual({ forward: '1', modules: ['ip_vs', 'ip_vs_rr'], table: before.table });
     // (by the boot, as the console shows: modules-load.d, sysctl.d and Debian's ipvsadm restore)
     const console_ = readFileSync(director().consoleLog, 'utf8');
-    expect(['module ip_vs_rr', 'sysctl net.ipv4.ip_forward=1', 'ipvsadm -R < /etc/ipvsadm.rules'].filter((l) => !console_.includes(`lvsform-boot: ${l}`))).toEqual([]);
+    expect(
+      ['module ip_vs_rr', 'sysctl net.ipv4.ip_forward=1', 'ipvsadm -R < /etc/ipvsadm.rules'].filter((l) => !console_.includes(`lvsform-boot: ${l}`)),
+    ).toEqual([]);
     // AND the VIP balances real traffic over the three real servers
     const t = await traffic({ director: director().alias, target: '198.51.100.10:80', count: 12 });
     expect({ failures: t.failures, servers: Object.keys(t.perServer).sort() }).toEqual({ failures: 0, servers: ['rs1', 'rs2', 'rs3'] });

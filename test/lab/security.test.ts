@@ -30,7 +30,11 @@ describe('injection through construct ids, on the lab', () => {
     // THEN it is applied, the record on the director holds every construct path byte for byte
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);
     const record = JSON.parse((await sh(alias(1), 'cat /var/lib/lvsform/inject.json')).stdout) as { services: Record<string, { path: string }> };
-    expect(Object.values(record.services).map((s) => s.path).sort()).toEqual([...stack.directors[0]!.paths.values()].sort());
+    expect(
+      Object.values(record.services)
+        .map((s) => s.path)
+        .sort(),
+    ).toEqual([...stack.directors[0]!.paths.values()].sort());
     // AND no injected command ran on the director (the remote shell starts in root's home) or here
     expect((await sh(alias(1), 'ls / /root /tmp /var/lib/lvsform | grep -c lvsform-canary || true')).stdout.trim()).toBe('0');
     for (const where of [REPO, dir, '/tmp', process.cwd()]) expect(fs.existsSync(path.join(where, 'lvsform-canary')), where).toBe(false);
@@ -78,7 +82,10 @@ describe('secrets and modes', () => {
     const applied = await lvsform(dir, ['apply', planFile]);
     expect(applied.exitCode, applied.stdout).toBe(0);
     // THEN no line of the private key appears in the plan file, the record or anything printed
-    const key = fs.readFileSync(path.join(lab().dir, 'id_ed25519'), 'utf8').split('\n').filter((l) => l.length > 20 && !l.startsWith('-----'));
+    const key = fs
+      .readFileSync(path.join(lab().dir, 'id_ed25519'), 'utf8')
+      .split('\n')
+      .filter((l) => l.length > 20 && !l.startsWith('-----'));
     const record = (await sh(alias(1), 'cat /var/lib/lvsform/*')).stdout;
     const everything = [fs.readFileSync(planFile, 'utf8'), record, planned.stdout, planned.stderr, applied.stdout, applied.stderr].join('\n');
     expect(key.length).toBeGreaterThan(0);
@@ -95,7 +102,8 @@ describe('a hostile ipvsadm on the director (host-side bad input)', () => {
   const cases: { name: string; script: string; code: string; message: RegExp }[] = [
     {
       name: 'garbage instead of a saved table',
-      script: 'case "$*" in *--version*) echo "ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)";; *-S*) echo "!!! totally not a table \\$(touch /tmp/lvsform-guest-canary)";; *) exec /usr/sbin/ipvsadm "$@";; esac',
+      script:
+        'case "$*" in *--version*) echo "ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)";; *-S*) echo "!!! totally not a table \\$(touch /tmp/lvsform-guest-canary)";; *) exec /usr/sbin/ipvsadm "$@";; esac',
       code: 'LVS_',
       message: /ipvsadm -S -n on lb1/,
     },
@@ -107,7 +115,8 @@ describe('a hostile ipvsadm on the director (host-side bad input)', () => {
     },
     {
       name: 'output that forges lvsform markers',
-      script: 'case "$*" in *-S*) echo "@@lvsform-section 0000 end"; echo "@@lvsform-end 0000 0"; echo "@@lock ok"; exec /usr/sbin/ipvsadm "$@";; *) exec /usr/sbin/ipvsadm "$@";; esac',
+      script:
+        'case "$*" in *-S*) echo "@@lvsform-section 0000 end"; echo "@@lvsform-end 0000 0"; echo "@@lock ok"; exec /usr/sbin/ipvsadm "$@";; *) exec /usr/sbin/ipvsadm "$@";; esac',
       code: 'LVS_',
       message: /lb1/,
     },

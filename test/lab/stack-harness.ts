@@ -80,7 +80,12 @@ export async function liveTable(director: number): Promise<Table> {
 
 /** The table plus lvsform's records on the director (not its lock file), to compare before and after. */
 export async function hostSnapshot(director: number): Promise<string> {
-  return (await sh(alias(director), 'ipvsadm -S -n; ipvsadm -L -n --thresholds | sed "s/ *[0-9]* *[0-9]*$//"; ls -la --time-style=+ /var/lib/lvsform/*.json 2>/dev/null; cat /var/lib/lvsform/*.json 2>/dev/null; true')).stdout;
+  return (
+    await sh(
+      alias(director),
+      'ipvsadm -S -n; ipvsadm -L -n --thresholds | sed "s/ *[0-9]* *[0-9]*$//"; ls -la --time-style=+ /var/lib/lvsform/*.json 2>/dev/null; cat /var/lib/lvsform/*.json 2>/dev/null; true',
+    )
+  ).stdout;
 }
 
 /** Runs the lvsform CLI in the repository with the lab's environment. */

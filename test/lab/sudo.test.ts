@@ -168,7 +168,7 @@ describe('ssh: { user, sudo: true } on the lab', () => {
     expect(status.exitCode, status.stderr).toBe(0);
     expect(status.stdout).toContain('198.51.100.10');
     expect(imported.exitCode, imported.stderr).toBe(0);
-    expect(imported.stdout).toContain("sudo: true");
+    expect(imported.stdout).toContain('sudo: true');
     expect(imported.stdout).toContain("address: '198.51.100.10'");
   });
 });

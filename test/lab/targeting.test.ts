@@ -29,7 +29,11 @@ function synthVersion(version: 1 | 2 | 3) {
     if (version === 3) return;
     const api = new RealServerPool(stack, 'api-pool', {
       forwarding: Forwarding.NAT,
-      members: [{ address: '192.0.2.21', port: 8080 }, { address: '192.0.2.22', port: 8080 }, ...(version === 2 ? [{ address: '192.0.2.23', port: 8080 }] : [])],
+      members: [
+        { address: '192.0.2.21', port: 8080 },
+        { address: '192.0.2.22', port: 8080 },
+        ...(version === 2 ? [{ address: '192.0.2.23', port: 8080 }] : []),
+      ],
     });
     lb1.addVirtualService('api', {
       address: '198.51.100.11',

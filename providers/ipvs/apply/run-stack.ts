@@ -103,7 +103,13 @@ function stopwatch(director: string, opts: RunOptions): (phase: string) => void 
   };
 }
 
-async function openDirector(desired: DesiredDirector, exclusive: boolean, operation: string, opts: RunOptions, destroy = operation === 'destroy'): Promise<OpenDirector> {
+async function openDirector(
+  desired: DesiredDirector,
+  exclusive: boolean,
+  operation: string,
+  opts: RunOptions,
+  destroy = operation === 'destroy',
+): Promise<OpenDirector> {
   const checkCapabilities = !destroy && !opts.refreshOnly && desired.table.services.length > 0;
   const lap = stopwatch(desired.name, opts);
   opts.onProgress?.(desired.name, `connecting to ${describeTarget(desired.target)}`);
@@ -259,9 +265,13 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
       // ipvsadm was just installed: the plan assumed an empty table; anything else is a table it never saw.
       live = await host.readLive(opts.stack);
       if (live.fingerprint !== plan.fingerprint) {
-        throw new LvsError('LVS_STALE_PLAN', `director ${describeTarget(plan.target)}: once ipvsadm was installed, the table was not the empty one the plan assumed`, {
-          hint: 'ipvsadm is installed now and the table was not changed. Run `lvsform plan` again and review the new plan.',
-        });
+        throw new LvsError(
+          'LVS_STALE_PLAN',
+          `director ${describeTarget(plan.target)}: once ipvsadm was installed, the table was not the empty one the plan assumed`,
+          {
+            hint: 'ipvsadm is installed now and the table was not changed. Run `lvsform plan` again and review the new plan.',
+          },
+        );
       }
     }
   }
@@ -331,14 +341,20 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
       error: {
         code: 'LVS_VERIFY_FAILED',
         message: `director ${describeTarget(plan.target)}: after the batch, ${residual.length} difference(s) remain between the kernel table and the desired state${restoreOutput ? `; ipvsadm said: ${restoreOutput.split('\n').slice(0, 5).join(' | ')}` : ''}`,
-        hint: 'The ownership record lists only what is really there. Fix the cause (see ipvsadm\'s message) and run `lvsform apply` again.',
+        hint: "The ownership record lists only what is really there. Fix the cause (see ipvsadm's message) and run `lvsform apply` again.",
       },
       seconds: seconds(),
     };
   }
   // The table is verified: save it (the whole of it) where the distribution restores it at boot.
   if ((await host.saveRules(setup)) === 'written') opts.onProgress?.(plan.director, 'saved the table for the next boot');
-  return { director: plan.director, status: plan.batch.trim() === '' && setup.length === 0 ? 'unchanged' : 'applied', residual, restoreOutput, seconds: seconds() };
+  return {
+    director: plan.director,
+    status: plan.batch.trim() === '' && setup.length === 0 ? 'unchanged' : 'applied',
+    residual,
+    restoreOutput,
+    seconds: seconds(),
+  };
 }
 
 export interface ApplyOptions extends RunOptions {
@@ -370,7 +386,12 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
             if (opts.savedPlan) {
               const saved = opts.savedPlan.directors.find((d) => d.director === desired.name);
               if (!saved) throw new LvsError('LVS_PLAN_MISMATCH', `the saved plan has no entry for director ${desired.name}`);
-              if (saved.error) throw new LvsError(isErrorCode(saved.error.code) ? saved.error.code : 'LVS_PLAN_CORRUPT', saved.error.message, saved.error.hint ? { hint: saved.error.hint } : {});
+              if (saved.error)
+                throw new LvsError(
+                  isErrorCode(saved.error.code) ? saved.error.code : 'LVS_PLAN_CORRUPT',
+                  saved.error.message,
+                  saved.error.hint ? { hint: saved.error.hint } : {},
+                );
               if (saved.fingerprint !== open.live.fingerprint) {
                 throw new LvsError('LVS_STALE_PLAN', `director ${describeTarget(desired.target)}: the table changed since the plan was made`, {
                   hint: 'Nothing was changed. Run `lvsform plan --out FILE` again and review the new plan.',
@@ -390,7 +411,9 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
     );
     const plan = makePlan(opts.stack, opts.destroy ? 'destroy' : 'apply', plans);
     opts.check?.(plan);
-    const anything = plans.some((p) => !p.error && p.conflicts.length === 0 && (p.changes.length > 0 || p.adopted.length > 0 || (p.hostSetup?.length ?? 0) > 0));
+    const anything = plans.some(
+      (p) => !p.error && p.conflicts.length === 0 && (p.changes.length > 0 || p.adopted.length > 0 || (p.hostSetup?.length ?? 0) > 0),
+    );
     if (anything && opts.confirm && !(await opts.confirm(plan))) {
       return {
         plan,
@@ -402,7 +425,14 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
         limit(async (): Promise<DirectorOutcome> => {
           const open = opened.get(p.director);
           if (p.error || !open) {
-            return { director: p.director, status: 'failed', residual: [], restoreOutput: '', seconds: 0, error: p.error ?? { code: 'LVS_INTERNAL', message: 'not opened' } };
+            return {
+              director: p.director,
+              status: 'failed',
+              residual: [],
+              restoreOutput: '',
+              seconds: 0,
+              error: p.error ?? { code: 'LVS_INTERNAL', message: 'not opened' },
+            };
           }
           if (p.conflicts.length > 0) {
             return {

@@ -57,7 +57,9 @@ export async function verifyApply(
     // Every attribute of the owned services shows in /proc/net/ip_vs: one cheap read verifies them exactly.
     onProgress?.(plan.director, 'verifying: reading /proc/net/ip_vs back');
     const desiredIds = new Set(plan.desired.services.map((s) => serviceId(s.key)));
-    const dropped = ownedBefore(plan, before).map((s) => serviceId(s.key)).filter((id) => !desiredIds.has(id));
+    const dropped = ownedBefore(plan, before)
+      .map((s) => serviceId(s.key))
+      .filter((id) => !desiredIds.has(id));
     const check = await host.verifyByProc(plan.desired, dropped, before.table.services.length + plan.desired.services.length);
     if (check.ok) {
       const others = before.table.services.filter((s) => !desiredIds.has(serviceId(s.key)) && !dropped.includes(serviceId(s.key)));

@@ -249,7 +249,6 @@ export async function readFast(session: HostSession, stack: string, expectedServ
   };
 }
 
-
 /** Why `ipvsadm -L -n SERVICE --thresholds` does not show the desired service, or undefined when it does. */
 export function listingMismatch(s: Service, text: string): string | undefined {
   const line = text.split('\n').find((l) => /^(TCP|UDP|SCTP) /.test(l));
@@ -259,7 +258,12 @@ export function listingMismatch(s: Service, text: string): string | undefined {
   const scheduler = w[i++] ?? '';
   if (scheduler !== s.config.scheduler) return `scheduler ${scheduler}`;
   let flags: string[] = [];
-  if (w[i]?.startsWith('(')) flags = (w[i++] ?? '').replace(/[()]/g, '').split(',').filter(Boolean).map((f) => FLAG_BITS[f] ?? f);
+  if (w[i]?.startsWith('('))
+    flags = (w[i++] ?? '')
+      .replace(/[()]/g, '')
+      .split(',')
+      .filter(Boolean)
+      .map((f) => FLAG_BITS[f] ?? f);
   if ([...flags].sort().join(',') !== s.config.schedFlags.join(',')) return `scheduler flags ${flags.join(',')}`;
   let timeout: number | undefined;
   let mask: string | undefined;
@@ -308,7 +312,11 @@ export async function verifyFast(session: HostSession, context: FastContext, cha
   const present = changedIds.map((id) => desiredById.get(id)).filter((s): s is Service => s !== undefined);
   const tag = newTag();
   const { stdout } = await session.run(
-    fastVerifyChunk(tag, present.map((s) => s.key), isLarge(context.before.services.length + present.length)),
+    fastVerifyChunk(
+      tag,
+      present.map((s) => s.key),
+      isLarge(context.before.services.length + present.length),
+    ),
   );
   const sections = splitSections(tag, stdout);
   if (!sections.has('end')) return { ok: false, reason: 'the verification read ended early' };
@@ -391,7 +399,6 @@ export function parseStoredTable(text: string, where: string): Table | undefined
   }
 }
 
-
 /**
  * True when /proc/net/ip_vs shows every attribute of these services, so that reading it back verifies them exactly:
  * address services (a firewall mark's family is not in /proc) without scheduler flags, persistence (its timeout is in
@@ -415,12 +422,7 @@ export type ProcCheck = { readonly ok: true; readonly proc: string } | { readonl
  * shows exactly as wanted and every owned service it dropped is gone. Only for services `procShowsAll` accepts; any
  * difference returns a reason, and the caller reads the whole table to report it exactly.
  */
-export async function verifyByProc(
-  session: HostSession,
-  desired: Table,
-  dropped: readonly string[],
-  liveServices = Infinity,
-): Promise<ProcCheck> {
+export async function verifyByProc(session: HostSession, desired: Table, dropped: readonly string[], liveServices = Infinity): Promise<ProcCheck> {
   const tag = newTag();
   const { stdout } = await session.run(fastVerifyChunk(tag, [], isLarge(liveServices)));
   const sections = splitSections(tag, stdout);

@@ -31,7 +31,9 @@ function canonicalJson(value: unknown): string {
 
 /** sha256 of the canonical JSON of a table. */
 export function tableFingerprint(table: Table): string {
-  return createHash('sha256').update(canonicalJson(normalizeTable(table))).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson(normalizeTable(table)))
+    .digest('hex');
 }
 
 /** A short hash of one service (configuration and destinations), stored in the ownership record to see drift. */
@@ -80,7 +82,6 @@ export async function readLive(
   const saved = parseSave(save, `ipvsadm -S -n on ${where}`);
   const table = opts.thresholds === false ? saved : mergeThresholds(saved, sections.get('thresholds') ?? '', `ipvsadm -L -n --thresholds on ${where}`);
   const recordText = sections.get('record');
-  const record =
-    recordText === undefined || recordText.trim() === '@@none' ? undefined : parseRecord(recordText.trim(), stack, where);
+  const record = recordText === undefined || recordText.trim() === '@@none' ? undefined : parseRecord(recordText.trim(), stack, where);
   return { table, fingerprint: tableFingerprint(table), record, ipvsadmVersion: version.split('\n')[0] ?? '' };
 }

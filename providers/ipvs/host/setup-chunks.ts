@@ -44,7 +44,10 @@ export function factsChunk(tag: string, query: { modules: readonly string[]; fil
   for (const k of query.sysctls) {
     lines.push(`if [ -r ${shQuote(procPath(k))} ]; then printf '%s=%s\\n' ${shQuote(k)} "$(cat ${shQuote(procPath(k))})"; fi`);
   }
-  lines.push(section(tag, 'service'), `if command -v systemctl >/dev/null 2>&1; then systemctl is-enabled ${RHEL_SERVICE} 2>/dev/null || true; else echo '@@none'; fi`);
+  lines.push(
+    section(tag, 'service'),
+    `if command -v systemctl >/dev/null 2>&1; then systemctl is-enabled ${RHEL_SERVICE} 2>/dev/null || true; else echo '@@none'; fi`,
+  );
   query.files.forEach((f, i) => {
     lines.push(section(tag, `file ${i}`), `if [ -f ${shQuote(f)} ]; then echo '@@present'; cat ${shQuote(f)}; printf '\\n@@eof\\n'; else echo '@@absent'; fi`);
   });
@@ -68,7 +71,11 @@ function parseOsRelease(text: string): Record<string, string> {
 export function parseHostFacts(tag: string, stdout: string, query: { files: readonly string[] }, where: string): HostFacts {
   const s = splitSections(tag, stdout);
   if (!s.has('end')) throw new LvsError('LVS_HOST_OUTPUT', `director ${where}: reading the host set-up ended early: ${stdout.slice(-300)}`);
-  const words = (name: string) => (s.get(name) ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
+  const words = (name: string) =>
+    (s.get(name) ?? '')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
   const files: Record<string, string | null> = {};
   query.files.forEach((f, i) => {
     const text = s.get(`file ${i}`) ?? '@@absent';
@@ -96,12 +103,20 @@ function writeFileLines(path: string, content: string, mode: string): string[] {
   const dir = path.slice(0, path.lastIndexOf('/')) || '/';
   const tmp = `${dir}/.${path.slice(dir.length + 1)}.lvsform-tmp`;
   // One && chain: a failed step leaves the old file as it was.
-  return [`mkdir -p ${shQuote(dir)} && cat > ${shQuote(tmp)} ${hereDoc(content)}`, `[ $? = 0 ] && chmod ${mode} ${shQuote(tmp)} && mv -f ${shQuote(tmp)} ${shQuote(path)}`];
+  return [
+    `mkdir -p ${shQuote(dir)} && cat > ${shQuote(tmp)} ${hereDoc(content)}`,
+    `[ $? = 0 ] && chmod ${mode} ${shQuote(tmp)} && mv -f ${shQuote(tmp)} ${shQuote(path)}`,
+  ];
 }
 
 function step(name: string, body: string[]): string {
   // Each step reports `@@setup ok|fail <name> <status>`; a failed step does not stop the others.
-  return [`{`, ...body.map((l) => `  ${l}`), `} 2>&1 9>&-; lvs_rc=$?`, `if [ "$lvs_rc" = 0 ]; then printf '@@setup ok %s\\n' ${shQuote(name)}; else printf '@@setup fail %s %s\\n' ${shQuote(name)} "$lvs_rc"; fi`].join('\n');
+  return [
+    `{`,
+    ...body.map((l) => `  ${l}`),
+    `} 2>&1 9>&-; lvs_rc=$?`,
+    `if [ "$lvs_rc" = 0 ]; then printf '@@setup ok %s\\n' ${shQuote(name)}; else printf '@@setup fail %s %s\\n' ${shQuote(name)} "$lvs_rc"; fi`,
+  ].join('\n');
 }
 
 /** Carries out every item but `rules` (the table is saved after the batch). Prints its log in section `setup`. */
@@ -170,7 +185,14 @@ export function setupFailures(tag: string, stdout: string): { failed: string[]; 
     .split('\n')
     .filter((l) => l.startsWith('@@setup fail '))
     .map((l) => l.slice('@@setup fail '.length));
-  return { failed, log: log.split('\n').filter((l) => !l.startsWith('@@setup ')).join('\n').trim() };
+  return {
+    failed,
+    log: log
+      .split('\n')
+      .filter((l) => !l.startsWith('@@setup '))
+      .join('\n')
+      .trim(),
+  };
 }
 
 // ---- in a session (the director's lock held) ------------------------------------------------------------------
@@ -197,9 +219,13 @@ export async function runHostSetup(session: HostSession, items: readonly SetupIt
     throw new LvsError('LVS_HOST_OUTPUT', `director ${describeTarget(session.target)}: the host set-up ended early: ${res.stdout.slice(-300)}`);
   }
   if (failed.length > 0) {
-    throw new LvsError('LVS_SETUP_FAILED', `director ${describeTarget(session.target)}: host set-up failed: ${failed.join('; ')}${log ? `; the host said: ${log.split('\n').slice(-5).join(' | ')}` : ''}`, {
-      hint: 'The IPVS table was not changed. Fix the cause on the director (or turn that part of the Director `setup` off) and apply again.',
-    });
+    throw new LvsError(
+      'LVS_SETUP_FAILED',
+      `director ${describeTarget(session.target)}: host set-up failed: ${failed.join('; ')}${log ? `; the host said: ${log.split('\n').slice(-5).join(' | ')}` : ''}`,
+      {
+        hint: 'The IPVS table was not changed. Fix the cause on the director (or turn that part of the Director `setup` off) and apply again.',
+      },
+    );
   }
 }
 
@@ -214,7 +240,11 @@ export async function saveRulesAfterApply(session: HostSession, items: readonly 
   const out = res.stdout.trim().split('\n').pop() ?? '';
   if (out === '@@rules written') return 'written';
   if (out === '@@rules unchanged') return 'unchanged';
-  throw new LvsError('LVS_SETUP_FAILED', `director ${describeTarget(session.target)}: could not save the table to ${item.name}: ${out || res.stdout.slice(-200)}`, {
-    hint: 'The table was applied and verified, but a reboot would not restore it. Check that the directory is writable and apply again.',
-  });
+  throw new LvsError(
+    'LVS_SETUP_FAILED',
+    `director ${describeTarget(session.target)}: could not save the table to ${item.name}: ${out || res.stdout.slice(-200)}`,
+    {
+      hint: 'The table was applied and verified, but a reboot would not restore it. Check that the directory is writable and apply again.',
+    },
+  );
 }

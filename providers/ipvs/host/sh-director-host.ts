@@ -8,17 +8,7 @@ import { parseDoctorFacts } from '../ops/doctor.ts';
 import { doctorChunk } from './doctor-chunk.ts';
 import { LvsError } from '../model/errors.ts';
 import { readFast, readProcFingerprint, removeTableChunk, verifyByProc, verifyFast, writeTableChunk } from './fast-path.ts';
-import {
-  STATE_DIR,
-  batchChunk,
-  forceUnlockChunk,
-  listChunk,
-  lockChunk,
-  preludeChunk,
-  splitSections,
-  unlockChunk,
-  writeRecordChunk,
-} from './host-script.ts';
+import { STATE_DIR, batchChunk, forceUnlockChunk, listChunk, lockChunk, preludeChunk, splitSections, unlockChunk, writeRecordChunk } from './host-script.ts';
 import { readHostFacts, runHostSetup, saveRulesAfterApply } from './setup-chunks.ts';
 import { sudoersLine } from './host-target.ts';
 import type { Counters, Table } from '../model/model.ts';
@@ -60,7 +50,10 @@ export class ShDirectorHost implements DirectorHost {
   private prelude = false;
   private locked = false;
 
-  constructor(readonly target: HostTarget, opts: SessionOptions = {}) {
+  constructor(
+    readonly target: HostTarget,
+    opts: SessionOptions = {},
+  ) {
     this.session = HostSession.open(target, opts);
   }
 

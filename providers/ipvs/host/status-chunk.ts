@@ -44,5 +44,10 @@ export async function readStatus(session: HostSession, stack: string): Promise<D
   }
   const recordText = (s.get('record') ?? '').trim();
   const record = recordText === '@@none' || recordText === '' ? undefined : parseRecord(recordText, stack, where);
-  return buildStatus(session.target.name, where, { save: s.get('save') ?? '', list: s.get('list') ?? '', stats: s.get('stats') ?? '', rate: s.get('rate') ?? '' }, record);
+  return buildStatus(
+    session.target.name,
+    where,
+    { save: s.get('save') ?? '', list: s.get('list') ?? '', stats: s.get('stats') ?? '', rate: s.get('rate') ?? '' },
+    record,
+  );
 }

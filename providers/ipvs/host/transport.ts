@@ -32,7 +32,8 @@ export interface ChunkResult {
  * the remote shell when sudo is not installed (dash: `sh: 1: sudo: not found`; bash: `sudo: command not found`).
  * Other sudo warnings (`unable to resolve host`) do not count.
  */
-const SUDO_REFUSED = /sudo: a password is required|sudo: a terminal is required|is not in the sudoers file|is not allowed to (?:execute|run sudo)|\bsudo: (?:command )?not found/i;
+const SUDO_REFUSED =
+  /sudo: a password is required|sudo: a terminal is required|is not in the sudoers file|is not allowed to (?:execute|run sudo)|\bsudo: (?:command )?not found/i;
 
 const NAME_RE = /^[A-Za-z0-9_.:@%+\-[\]]+$/;
 
@@ -59,12 +60,18 @@ export function sshArgs(target: HostTarget, opts: SessionOptions = {}): string[]
   if (ssh.configFile) args.push('-F', checkPath(target.name, 'OpenSSH config file', ssh.configFile));
   args.push(
     '-T',
-    '-o', 'BatchMode=yes',
-    '-o', `StrictHostKeyChecking=${opts.acceptNewHostKey ? 'accept-new' : 'yes'}`,
-    '-o', `ConnectTimeout=${opts.connectTimeout ?? 10}`,
-    '-o', 'ServerAliveInterval=5',
-    '-o', 'ServerAliveCountMax=3',
-    '-o', 'LogLevel=ERROR',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    `StrictHostKeyChecking=${opts.acceptNewHostKey ? 'accept-new' : 'yes'}`,
+    '-o',
+    `ConnectTimeout=${opts.connectTimeout ?? 10}`,
+    '-o',
+    'ServerAliveInterval=5',
+    '-o',
+    'ServerAliveCountMax=3',
+    '-o',
+    'LogLevel=ERROR',
   );
   if (ssh.port !== undefined) args.push('-p', String(ssh.port));
   if (ssh.user !== undefined) args.push('-l', checkWord(target.name, 'user name', ssh.user));
@@ -143,7 +150,10 @@ export class HostSession {
     if (this.target.transport === 'ssh' && this.target.ssh?.sudo && this.exited?.code !== 255 && SUDO_REFUSED.test(err)) {
       // sudo ended the session before the shell started: nothing ran on the director.
       const user = this.target.ssh.user;
-      const said = err.split('; ').filter((l) => SUDO_REFUSED.test(l)).join('; ');
+      const said = err
+        .split('; ')
+        .filter((l) => SUDO_REFUSED.test(l))
+        .join('; ');
       return new LvsError('LVS_SUDO_REQUIRED', `director ${where}: sudo did not run the host script as root (nothing was run): ${said}`, {
         hint: `Allow it without a password on the director: \`${sudoersLine(user)}\` in /etc/sudoers.d/lvsform (visudo -f), and install sudo if it is missing.`,
       });
@@ -246,10 +256,14 @@ export class HostSession {
         setTimeout(() => {
           if (this.waiter !== waiting) return;
           this.waiter = undefined;
-          waiting(this.exited ? this.connectionError() : new LvsError('LVS_CONNECTION_LOST', `director ${describeTarget(this.target)}: cannot send to the host's shell: ${e.message}`, {
-            cause: e,
-            hint: 'Nothing after the last verified step is known; run `lvsform plan` to see what the director holds now.',
-          }));
+          waiting(
+            this.exited
+              ? this.connectionError()
+              : new LvsError('LVS_CONNECTION_LOST', `director ${describeTarget(this.target)}: cannot send to the host's shell: ${e.message}`, {
+                  cause: e,
+                  hint: 'Nothing after the last verified step is known; run `lvsform plan` to see what the director holds now.',
+                }),
+          );
         }, 5_000).unref();
       });
       this.pump();

@@ -10,16 +10,7 @@
  * The generator imports nothing from `lib/`: it writes text that uses the library's public API.
  */
 import type { SshSpec } from '../read/read-synth.ts';
-import {
-  type Destination,
-  type Forwarding,
-  type Service,
-  type Table,
-  defaultNetmask,
-  normalizeTable,
-  serviceFamily,
-  serviceId,
-} from '../model/model.ts';
+import { type Destination, type Forwarding, type Service, type Table, defaultNetmask, normalizeTable, serviceFamily, serviceId } from '../model/model.ts';
 
 /** How the generated app reaches its director. */
 export interface GeneratedDirector {
@@ -74,7 +65,12 @@ const lit = (value: string | number | boolean): string => (typeof value === 'str
 
 /** A single-quoted TypeScript string literal. */
 function quote(s: string): string {
-  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/[\u0000-\u001f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}'`;
+  return `'${s
+    .replace(/\\/g, '\\\\')
+    .replace(/'/g, "\\'")
+    .replace(/\n/g, '\\n')
+    .replace(/\r/g, '\\r')
+    .replace(/[\u0000-\u001f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}'`;
 }
 
 function objectText(entries: readonly (readonly [string, string])[], indent: string): string {
@@ -100,8 +96,11 @@ function schedulerExpr(name: string, flags: readonly string[]): Expr | undefined
     if (flags.includes('flag-2')) opts.push(['port', 'true']);
     return { text: `Scheduler.${name === 'sh' ? 'sourceHash' : 'maglevHash'}(${objectText(opts, '')})`, uses: ['Scheduler'] };
   }
-  const named = flags.map((f) => (name === 'sh' || name === 'mh') && f !== 'flag-3' ? `${name}-${f === 'flag-1' ? 'fallback' : 'port'}` : f);
-  return { text: `Scheduler.${KERNEL_TREE.includes(name) ? 'of' : 'custom'}(${quote(name)}, { flags: [${named.map(quote).join(', ')}] })`, uses: ['Scheduler'] };
+  const named = flags.map((f) => ((name === 'sh' || name === 'mh') && f !== 'flag-3' ? `${name}-${f === 'flag-1' ? 'fallback' : 'port'}` : f));
+  return {
+    text: `Scheduler.${KERNEL_TREE.includes(name) ? 'of' : 'custom'}(${quote(name)}, { flags: [${named.map(quote).join(', ')}] })`,
+    uses: ['Scheduler'],
+  };
 }
 
 function forwardingKey(f: Forwarding): string {

@@ -72,7 +72,12 @@ export async function importTable(source: ImportSource): Promise<ImportedTable> 
       const text = await readText(source.file, 'ipvsadm-save');
       const lines = new Map<string, number>();
       const table = parseSave(text, source.file, lines);
-      return { table, warnings: [], description: `the ipvsadm-save file ${source.file}`, where: (id) => (lines.has(id) ? `${source.file}:${lines.get(id)}` : undefined) };
+      return {
+        table,
+        warnings: [],
+        description: `the ipvsadm-save file ${source.file}`,
+        where: (id) => (lines.has(id) ? `${source.file}:${lines.get(id)}` : undefined),
+      };
     }
     case 'keepalived': {
       const text = await readText(source.file, 'keepalived.conf');
@@ -161,14 +166,16 @@ function constructRuleProblems(s: Service): string[] {
   if (c.persistence && c.persistence.timeout > MAX_PERSISTENCE_TIMEOUT) {
     why.push(`persistence timeout ${c.persistence.timeout} s is above ${MAX_PERSISTENCE_TIMEOUT} (31 days, ipvsadm's -p bound)`);
   }
-  if (c.persistenceEngine !== undefined && c.persistenceEngine !== 'sip') why.push(`persistence engine ${c.persistenceEngine} is not one of the kernel's (sip)`);
+  if (c.persistenceEngine !== undefined && c.persistenceEngine !== 'sip')
+    why.push(`persistence engine ${c.persistenceEngine} is not one of the kernel's (sip)`);
   if (c.persistenceEngine !== undefined && s.key.kind === 'addr' && !udp) {
     why.push(`the sip persistence engine reads UDP datagrams only; it is set on a ${proto} service`);
   }
   if (c.onePacket && s.key.kind === 'addr' && !udp) why.push(`one-packet scheduling (-o) is for UDP services only; it is set on a ${proto} service`);
   if (s.key.kind === 'addr' && s.key.port === 0 && c.persistence === undefined) why.push('port 0 (all ports) without persistence');
   for (const d of s.destinations) {
-    if (d.lowerThreshold > d.upperThreshold) why.push(`real server ${d.address}: lower threshold ${d.lowerThreshold} is above upper threshold ${d.upperThreshold}`);
+    if (d.lowerThreshold > d.upperThreshold)
+      why.push(`real server ${d.address}: lower threshold ${d.lowerThreshold} is above upper threshold ${d.upperThreshold}`);
     if (s.key.kind === 'addr' && d.forwarding.method !== 'masq' && d.port !== s.key.port) {
       why.push(`real server ${d.address}: port ${d.port} differs from the service port ${s.key.port} under ${d.forwarding.method}`);
     }
@@ -248,7 +255,10 @@ async function importAndAdopt(target: HostTarget, opts: ImportAppOptions): Promi
 
 /** Reads the source and returns the app text and the warnings. Throws `LVS_USAGE` on a bad stack or director name. */
 export async function importApp(source: ImportSource, opts: ImportAppOptions): Promise<ImportResult> {
-  for (const [what, value] of [['stack', opts.stack], ['director', opts.director.name]] as const) {
+  for (const [what, value] of [
+    ['stack', opts.stack],
+    ['director', opts.director.name],
+  ] as const) {
     if (!SAFE_NAME.test(value)) {
       throw new LvsError('LVS_USAGE', `the ${what} name must match ${SAFE_NAME}; got ${JSON.stringify(value)}`, {
         hint: 'Letters, digits, "_", "." and "-", starting with a letter or digit (it names files on each host).',

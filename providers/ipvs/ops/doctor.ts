@@ -47,9 +47,16 @@ export function evaluate({ facts, table, capabilities, paths }: DoctorInput): Ch
   const loaded = facts.get('ipvs_loaded') === 'yes';
   const builtin = facts.get('ipvs_builtin') === 'yes';
   const modState = facts.get('module_ip_vs');
-  if (loaded) checks.push({ name: 'IPVS in the kernel', status: 'ok', detail: `kernel ${kernel}: IPVS is loaded${builtin ? ' (built in)' : ''}`, blocking: false });
+  if (loaded)
+    checks.push({ name: 'IPVS in the kernel', status: 'ok', detail: `kernel ${kernel}: IPVS is loaded${builtin ? ' (built in)' : ''}`, blocking: false });
   else if (builtin || modState === 'available') {
-    checks.push({ name: 'IPVS in the kernel', status: 'warn', detail: `kernel ${kernel}: IPVS is available but not loaded`, fix: 'modprobe ip_vs (ipvsadm loads it on first use)', blocking: false });
+    checks.push({
+      name: 'IPVS in the kernel',
+      status: 'warn',
+      detail: `kernel ${kernel}: IPVS is available but not loaded`,
+      fix: 'modprobe ip_vs (ipvsadm loads it on first use)',
+      blocking: false,
+    });
   } else {
     checks.push({
       name: 'IPVS in the kernel',
@@ -62,7 +69,13 @@ export function evaluate({ facts, table, capabilities, paths }: DoctorInput): Ch
 
   const path = facts.get('ipvsadm_path') ?? '';
   if (!path) {
-    checks.push({ name: 'ipvsadm', status: 'fail', detail: 'ipvsadm is not installed', fix: 'apt-get install ipvsadm (Debian/Ubuntu) or dnf install ipvsadm (RHEL-likes)', blocking: true });
+    checks.push({
+      name: 'ipvsadm',
+      status: 'fail',
+      detail: 'ipvsadm is not installed',
+      fix: 'apt-get install ipvsadm (Debian/Ubuntu) or dnf install ipvsadm (RHEL-likes)',
+      blocking: true,
+    });
   } else {
     const header = facts.get('ipvsadm_header') ?? '';
     const works = /^IP Virtual Server version \d+\.\d+\.\d+ \(size=\d+\)/.test(header);
@@ -76,7 +89,13 @@ export function evaluate({ facts, table, capabilities, paths }: DoctorInput): Ch
   }
 
   if (facts.get('root') !== 'yes') {
-    checks.push({ name: 'privileges', status: 'fail', detail: 'lvsform does not run as root on this director', fix: "Connect as root, or as a user with the Director's ssh: { user, sudo: true } and the sudoers rule `<user> ALL=(root) NOPASSWD: /bin/sh -s` (ipvsadm needs CAP_NET_ADMIN).", blocking: true });
+    checks.push({
+      name: 'privileges',
+      status: 'fail',
+      detail: 'lvsform does not run as root on this director',
+      fix: "Connect as root, or as a user with the Director's ssh: { user, sudo: true } and the sudoers rule `<user> ALL=(root) NOPASSWD: /bin/sh -s` (ipvsadm needs CAP_NET_ADMIN).",
+      blocking: true,
+    });
   }
   if (facts.get('flock') !== 'yes') {
     checks.push({ name: 'flock', status: 'fail', detail: 'no flock command: lvsform cannot lock the director', fix: 'Install util-linux.', blocking: true });

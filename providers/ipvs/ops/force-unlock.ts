@@ -5,10 +5,7 @@ import { openShDirectorHost } from '../host/sh-director-host.ts';
 import { describeTarget, type HostTarget, type SessionOptions } from '../host/transport.ts';
 
 /** Resolves with what happened (`none`: it was not locked; `freed`); throws LVS_LOCK_HELD while a holder runs. */
-export async function forceUnlockDirector(
-  target: HostTarget,
-  opts: SessionOptions & { readonly openHost?: OpenDirectorHost } = {},
-): Promise<'none' | 'freed'> {
+export async function forceUnlockDirector(target: HostTarget, opts: SessionOptions & { readonly openHost?: OpenDirectorHost } = {}): Promise<'none' | 'freed'> {
   const host = (opts.openHost ?? openShDirectorHost)(target, opts);
   try {
     const found = await host.forceUnlock();

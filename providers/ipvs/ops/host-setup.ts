@@ -196,7 +196,9 @@ export function planHostSetup(input: HostSetupInput): SetupItem[] {
   if (spec.installIpvsadm && !facts.commands.includes('ipvsadm')) {
     const manager = packageManager(facts.commands);
     if (!manager) {
-      throw new LvsError('LVS_SETUP_UNSUPPORTED', `director ${input.director}: ipvsadm is missing and neither apt-get, dnf nor yum is there to install it`, { hint });
+      throw new LvsError('LVS_SETUP_UNSUPPORTED', `director ${input.director}: ipvsadm is missing and neither apt-get, dnf nor yum is there to install it`, {
+        hint,
+      });
     }
     items.push({ kind: 'package', action: 'create', name: 'ipvsadm', via: manager, detail: `${manager} install ipvsadm` });
   }
@@ -214,7 +216,12 @@ export function planHostSetup(input: HostSetupInput): SetupItem[] {
       const now = facts.sysctls[k] ?? null;
       if (now !== '1') items.push({ kind: 'sysctl', action: 'update', name: k, before: now ?? 'absent', after: '1' });
     }
-    const item = fileItem(sysctlFile(stack), facts.files[sysctlFile(stack)], keys.length ? sysctlFileContent(stack, keys) : undefined, `${keys.join(', ')} = 1 at boot`);
+    const item = fileItem(
+      sysctlFile(stack),
+      facts.files[sysctlFile(stack)],
+      keys.length ? sysctlFileContent(stack, keys) : undefined,
+      `${keys.join(', ')} = 1 at boot`,
+    );
     if (item) items.push(item);
   }
   if (spec.saveRules) {

@@ -1,4 +1,3 @@
-
 import { type Counters, destinationId, serviceId, type Table } from '../model/model.ts';
 import { parseCounters, parseRate, type Rates } from '../read/parse-list.ts';
 import { parseSave } from '../read/parse-save.ts';
@@ -95,7 +94,12 @@ export function buildStatus(director: string, where: string, sections: StatusSec
 /** 1234567 → `1.2M`; small numbers as they are. */
 export function humanCount(n: number): string {
   if (n < 10_000) return String(n);
-  for (const [unit, size] of [['T', 1e12], ['G', 1e9], ['M', 1e6], ['K', 1e3]] as const) {
+  for (const [unit, size] of [
+    ['T', 1e12],
+    ['G', 1e9],
+    ['M', 1e6],
+    ['K', 1e3],
+  ] as const) {
     if (n >= size) return `${(n / size).toFixed(n / size < 100 ? 1 : 0)}${unit}`;
   }
   return String(n);

@@ -10,16 +10,7 @@
  * so moving it between ports is a delete and a create of two different real servers. The `*_REPLACED_BY` lists below
  * name the fields that would force a delete + create of the same identity; on this kernel they are empty.
  */
-import {
-  type Destination,
-  type Service,
-  type ServiceKey,
-  type Table,
-  configEquals,
-  destinationEquals,
-  destinationId,
-  serviceId,
-} from '../model/model.ts';
+import { type Destination, type Service, type ServiceKey, type Table, configEquals, destinationEquals, destinationId, serviceId } from '../model/model.ts';
 import {
   renderAddDestination,
   renderAddService,
@@ -161,7 +152,15 @@ export function diffTables(live: Table, desired: Table, opts: DiffOptions): Diff
         serviceUpdates.push({ ...base, action: 'delete', before: have, replace: true });
         serviceUpdates.push({ ...base, action: 'create', after: want, replace: true });
         for (const d of want.destinations) {
-          serviceUpdates.push({ kind: 'destination', action: 'create', serviceId: sid, serviceKey: want.key, destinationId: destinationId(d), after: d, replace: true });
+          serviceUpdates.push({
+            kind: 'destination',
+            action: 'create',
+            serviceId: sid,
+            serviceKey: want.key,
+            destinationId: destinationId(d),
+            after: d,
+            replace: true,
+          });
         }
         continue;
       }

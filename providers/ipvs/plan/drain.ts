@@ -43,11 +43,7 @@ export function drainBatches(plan: DirectorPlan): { readonly first: string; read
 }
 
 /** Polls `ipvsadm -L -n` until every drained real server has no connections left, or the drain timeout passes. */
-export async function waitForDrain(
-  host: DirectorHost,
-  plan: DirectorPlan,
-  onProgress?: (director: string, message: string) => void,
-): Promise<void> {
+export async function waitForDrain(host: DirectorHost, plan: DirectorPlan, onProgress?: (director: string, message: string) => void): Promise<void> {
   const deadline = performance.now() + plan.drainTimeout * 1000;
   const keys = plan.drain.map((d) => `${d.serviceId} -> ${d.destinationId}`);
   for (;;) {

@@ -78,7 +78,11 @@ export function parsePlanFile(text: string, path: string, expectStack?: string):
   const parsed = fileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new LvsError('LVS_PLAN_CORRUPT', `plan file ${path} is malformed at ${issue?.path.length ? issue.path.join('.') : '(top level)'}: ${issue?.message}`, { hint: redo });
+    throw new LvsError(
+      'LVS_PLAN_CORRUPT',
+      `plan file ${path} is malformed at ${issue?.path.length ? issue.path.join('.') : '(top level)'}: ${issue?.message}`,
+      { hint: redo },
+    );
   }
   // The digest is over the plan exactly as written (the raw object keeps the file's key order).
   const plan = (raw as { plan: Plan }).plan;

@@ -22,7 +22,12 @@ const forwarding = z.discriminatedUnion('method', [
   z.object({ method: z.literal('masq') }).strict(),
   z.object({ method: z.literal('droute') }).strict(),
   z
-    .object({ method: z.literal('tunnel'), type: z.enum(['ipip', 'gue', 'gre']), port: int(1, 65535).optional(), checksum: z.enum(['nocsum', 'csum', 'remcsum']).optional() })
+    .object({
+      method: z.literal('tunnel'),
+      type: z.enum(['ipip', 'gue', 'gre']),
+      port: int(1, 65535).optional(),
+      checksum: z.enum(['nocsum', 'csum', 'remcsum']).optional(),
+    })
     .strict(),
 ]);
 
@@ -37,8 +42,14 @@ const service = z
       .object({
         scheduler: z.string().regex(/^[a-z0-9_]{1,15}$/, 'a scheduler name'),
         schedFlags: z.array(z.enum(['flag-1', 'flag-2', 'flag-3'])),
-        persistence: z.object({ timeout: int(1, INT_MAX), netmask: z.string().max(64) }).strict().optional(),
-        persistenceEngine: z.string().regex(/^[a-z0-9_]{1,15}$/, 'a persistence engine name').optional(),
+        persistence: z
+          .object({ timeout: int(1, INT_MAX), netmask: z.string().max(64) })
+          .strict()
+          .optional(),
+        persistenceEngine: z
+          .string()
+          .regex(/^[a-z0-9_]{1,15}$/, 'a persistence engine name')
+          .optional(),
         onePacket: z.boolean(),
       })
       .strict(),
@@ -110,14 +121,18 @@ const directorPlan = z
     paths: z.record(z.string(), z.string()),
     drain: z.array(z.object({ serviceId: text, serviceKey, destinationId: text, destination }).strict()),
     drainTimeout: int(0, 86400),
-    targeted: z.object({ targets: z.array(text), matched: int(0, INT_MAX), total: int(0, INT_MAX), untouched: z.array(text) }).strict().optional(),
+    targeted: z
+      .object({ targets: z.array(text), matched: int(0, INT_MAX), total: int(0, INT_MAX), untouched: z.array(text) })
+      .strict()
+      .optional(),
     hostSetup: z.array(setupItem).optional(),
     refresh: z.object({ trusted: z.boolean(), reason: text.optional() }).strict().optional(),
     error: error.optional(),
   })
   .strict()
   .superRefine((d, ctx) => {
-    if (d.target.name !== d.director) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['target', 'name'], message: `the target of director ${d.director} is named ${d.target.name}` });
+    if (d.target.name !== d.director)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['target', 'name'], message: `the target of director ${d.director} is named ${d.target.name}` });
   });
 
 /** The plan object of a plan file (`plan` beside `kind`, `format_version` and `digest`). */

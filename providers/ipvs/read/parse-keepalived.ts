@@ -41,7 +41,6 @@ import {
   serviceId,
 } from '../model/model.ts';
 
-
 const UINT32_MAX = 4_294_967_295;
 const MAX_PERSISTENCE = MAX_PERSISTENCE_TIMEOUT;
 /** keepalived 2.2.7's list of scheduler names (`twos` needs a kernel newer than 6.1). */
@@ -166,7 +165,10 @@ class Context {
   checkers = 0;
   checkerFirst: number | undefined;
   readonly checkerKinds = new Map<string, number>();
-  constructor(readonly source: string, private readonly origin: Origin = (line) => `${source}:${line}`) {}
+  constructor(
+    readonly source: string,
+    private readonly origin: Origin = (line) => `${source}:${line}`,
+  ) {}
 
   private readonly seen = new Set<string>();
 
@@ -178,7 +180,6 @@ class Context {
     this.warnings.push(text);
   }
 }
-
 
 /** A port as keepalived reads it: absent or all zeros means "none" (0). */
 function parsePortWord(text: string | undefined): number | undefined {
@@ -384,10 +385,7 @@ function readVirtualServer(ctx: Context, s: Stmt): VirtualServerDef | undefined 
         if (vs.scheduler === owner) {
           vs.flags.add(key.endsWith('fallback') ? 'flag-1' : 'flag-2');
         } else {
-          ctx.warn(
-            c.line,
-            `${key} counts only after lvs_sched ${owner}; the scheduler here is ${vs.scheduler ?? 'not set yet'} - ignored, as keepalived does`,
-          );
+          ctx.warn(c.line, `${key} counts only after lvs_sched ${owner}; the scheduler here is ${vs.scheduler ?? 'not set yet'} - ignored, as keepalived does`);
         }
         break;
       }
@@ -409,7 +407,10 @@ function readVirtualServer(ctx: Context, s: Stmt): VirtualServerDef | undefined 
         const af = vs.af ?? (arg?.includes('.') ? 'inet' : 'inet6');
         const value = af === 'inet6' ? parseUint(arg, 1, 128)?.toString() : arg === undefined ? undefined : canonicalDottedMask(arg);
         if (value === undefined) {
-          ctx.warn(c.line, `persistence_granularity ${shown(arg ?? '')} is not ${af === 'inet6' ? 'a prefix length 1..128' : 'a dotted IPv4 netmask'} - ignored`);
+          ctx.warn(
+            c.line,
+            `persistence_granularity ${shown(arg ?? '')} is not ${af === 'inet6' ? 'a prefix length 1..128' : 'a dotted IPv4 netmask'} - ignored`,
+          );
           break;
         }
         vs.granularity = value;
@@ -446,10 +447,7 @@ function readVirtualServer(ctx: Context, s: Stmt): VirtualServerDef | undefined 
         break;
       }
       case 'sorry_server':
-        ctx.warn(
-          c.line,
-          `sorry_server ${c.words.slice(1).join(' ')} is not imported: keepalived adds it only when the quorum of ${label} is lost`,
-        );
+        ctx.warn(c.line, `sorry_server ${c.words.slice(1).join(' ')} is not imported: keepalived adds it only when the quorum of ${label} is lost`);
         break;
       default:
         if (CHECKERS.has(key)) noteChecker(ctx, c);
@@ -578,7 +576,10 @@ function servicesOf(ctx: Context, vs: VirtualServerDef, groups: Map<string, Grou
     if (vs.af !== undefined) return vs.af;
     const families = new Set(vs.reals.map((r) => familyOf(r.address)));
     if (families.size === 1) return [...families][0]!;
-    ctx.warn(vs.line, `${vs.label}: the address family of its firewall marks cannot be determined (tunnelled real servers of both families) - keepalived defaults to IPv4; state "ip_family" or "fwmark N inet6"`);
+    ctx.warn(
+      vs.line,
+      `${vs.label}: the address family of its firewall marks cannot be determined (tunnelled real servers of both families) - keepalived defaults to IPv4; state "ip_family" or "fwmark N inet6"`,
+    );
     return 'inet';
   };
   if (vs.kind === 'addr') {
@@ -674,7 +675,8 @@ export function parseKeepalived(
     } else if (key === 'virtual_server_group') {
       const g = readGroup(ctx, s);
       if (g !== undefined) {
-        if (groups.has(g.name)) ctx.warn(s.line, `virtual_server_group ${g.name} is defined again (first at line ${groups.get(g.name)!.line}) - the first is used`);
+        if (groups.has(g.name))
+          ctx.warn(s.line, `virtual_server_group ${g.name} is defined again (first at line ${groups.get(g.name)!.line}) - the first is used`);
         else groups.set(g.name, g);
       }
     } else if (key === 'virtual_server') {

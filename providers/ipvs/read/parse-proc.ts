@@ -92,8 +92,7 @@ export function parseProcIpvs(text: string): ProcDigest {
     const scheduler = w[2] ?? '';
     const rest = w.slice(3);
     const p = rest.indexOf('persistent');
-    const persistence =
-      p < 0 ? undefined : { timeoutTicks: Number(rest[p + 1] ?? NaN), netmask: decodeMask(rest[p + 2] ?? '0', inet6) };
+    const persistence = p < 0 ? undefined : { timeoutTicks: Number(rest[p + 1] ?? NaN), netmask: decodeMask(rest[p + 2] ?? '0', inet6) };
     if (persistence !== undefined && !Number.isFinite(persistence.timeoutTicks)) fail(lineNo, 'bad persistence timeout');
     services.push({ id, scheduler, onePacket: rest.includes('ops'), ...(persistence === undefined ? {} : { persistence }), destinations: [] });
   }
@@ -104,5 +103,7 @@ export function parseProcIpvs(text: string): ProcDigest {
 
 /** sha256 (hex) of the counter-free digest: equal for two reads exactly when nothing but counters changed. */
 export function procFingerprint(text: string): string {
-  return createHash('sha256').update(JSON.stringify(parseProcIpvs(text))).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(parseProcIpvs(text)))
+    .digest('hex');
 }

@@ -31,7 +31,6 @@ import {
   serviceId,
 } from '../model/model.ts';
 
-
 /** Long options and their short equivalents, as ipvsadm 1.31's popt table names them. */
 const LONG: Readonly<Record<string, string>> = {
   '--add-service': '-A',
@@ -65,7 +64,31 @@ const LONG: Readonly<Record<string, string>> = {
   '--tun-csum': '--tun-csum',
   '--tun-remcsum': '--tun-remcsum',
 };
-const SHORT = new Set(['-A', '-a', '-E', '-e', '-D', '-d', '-C', '-t', '-u', '-f', '-6', '-s', '-p', '-M', '-b', '-o', '-r', '-g', '-i', '-m', '-w', '-x', '-y']);
+const SHORT = new Set([
+  '-A',
+  '-a',
+  '-E',
+  '-e',
+  '-D',
+  '-d',
+  '-C',
+  '-t',
+  '-u',
+  '-f',
+  '-6',
+  '-s',
+  '-p',
+  '-M',
+  '-b',
+  '-o',
+  '-r',
+  '-g',
+  '-i',
+  '-m',
+  '-w',
+  '-x',
+  '-y',
+]);
 const TAKES_VALUE = new Set(['-t', '-u', '--sctp-service', '-f', '-s', '-M', '-b', '--pe', '-r', '-w', '-x', '-y', '--tun-type', '--tun-port']);
 
 interface Line {
@@ -304,7 +327,12 @@ export function parseSave(text: string, source = 'ipvsadm -S -n', lines?: Map<st
     const opts = readOptions(at, tokens);
     const command = ['-A', '-a', '-E', '-e', '-D', '-d', '-C'].filter((c) => opts.has(c));
     if (command.length !== 1) {
-      fail(at, command.length === 0 ? `no command: expected -A (add service) or -a (add real server), got ${show(tokens[0] ?? '')}` : `more than one command (${command.join(', ')})`);
+      fail(
+        at,
+        command.length === 0
+          ? `no command: expected -A (add service) or -a (add real server), got ${show(tokens[0] ?? '')}`
+          : `more than one command (${command.join(', ')})`,
+      );
     }
     const cmd = command[0]!;
     if (cmd !== '-A' && cmd !== '-a') fail(at, `${cmd} does not describe a table: a saved table holds only -A and -a lines`);

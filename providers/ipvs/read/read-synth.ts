@@ -119,13 +119,19 @@ const serviceSchema = z
     port: int(0, 65535).optional(),
     firewall_mark: int(1, 2 ** 32 - 1).optional(),
     family: z.enum(['inet', 'inet6']).optional(),
-    scheduler: z.string().regex(/^[a-z][a-z0-9_]{0,15}$/, 'a scheduler name such as rr, wlc, sh').default('wlc'),
+    scheduler: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,15}$/, 'a scheduler name such as rr, wlc, sh')
+      .default('wlc'),
     scheduler_flags: z.array(z.enum(Object.keys(FLAG_NAMES) as [string, ...string[]])).default([]),
     persistence: z
       .object({ timeout: int(1, INT_MAX), netmask: z.union([z.string(), z.number()]).optional() })
       .strict()
       .optional(),
-    persistence_engine: z.string().regex(/^[a-z][a-z0-9_]{0,15}$/, 'a persistence engine name such as sip').optional(),
+    persistence_engine: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,15}$/, 'a persistence engine name such as sip')
+      .optional(),
     one_packet: z.boolean().default(false),
     real_server: z.array(realServerSchema).default([]),
     depends_on: z.array(z.string()).optional(),
@@ -355,7 +361,9 @@ function readService(source: string, at: string[], s: ServiceJson): Service {
         if (!Number.isInteger(n) || n < 1 || n > 128) invalid(source, path, `an IPv6 netmask is a prefix length 1-128; got ${JSON.stringify(raw)}`);
         netmask = String(n);
       } else {
-        netmask = (typeof raw === 'string' ? canonicalDottedMask(raw) : undefined) ?? invalid(source, path, `an IPv4 netmask is dotted (255.255.255.0); got ${JSON.stringify(raw)}`);
+        netmask =
+          (typeof raw === 'string' ? canonicalDottedMask(raw) : undefined) ??
+          invalid(source, path, `an IPv4 netmask is dotted (255.255.255.0); got ${JSON.stringify(raw)}`);
       }
     }
     persistence = { timeout: s.persistence.timeout, netmask };
@@ -405,7 +413,8 @@ function readRealServer(source: string, at: (string | number)[], key: ServiceKey
     const type = r.tunnel_type ?? 'ipip';
     if (type === 'ipip') {
       if (r.tunnel_port !== undefined) invalid(source, [...at, 'tunnel_port'], 'an ipip tunnel has no port');
-      if (r.tunnel_checksum !== undefined && r.tunnel_checksum !== 'nocsum') invalid(source, [...at, 'tunnel_checksum'], 'an ipip tunnel has no checksum option');
+      if (r.tunnel_checksum !== undefined && r.tunnel_checksum !== 'nocsum')
+        invalid(source, [...at, 'tunnel_checksum'], 'an ipip tunnel has no checksum option');
       forwarding = { method: 'tunnel', type };
     } else if (type === 'gue') {
       if (r.tunnel_port === undefined) invalid(source, [...at, 'tunnel_port'], 'a gue tunnel needs tunnel_port');
@@ -417,7 +426,11 @@ function readRealServer(source: string, at: (string | number)[], key: ServiceKey
     }
   }
   if (r.lower_threshold > r.upper_threshold) {
-    invalid(source, [...at, 'lower_threshold'], `lower threshold ${r.lower_threshold} is above upper threshold ${r.upper_threshold}: the kernel refuses it (ERANGE)`);
+    invalid(
+      source,
+      [...at, 'lower_threshold'],
+      `lower threshold ${r.lower_threshold} is above upper threshold ${r.upper_threshold}: the kernel refuses it (ERANGE)`,
+    );
   }
   return { address: addr, port, forwarding, weight: r.weight, upperThreshold: r.upper_threshold, lowerThreshold: r.lower_threshold };
 }

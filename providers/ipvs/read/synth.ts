@@ -35,7 +35,10 @@ export async function readProjectConfig(dir: string): Promise<ProjectConfig> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EISDIR') {
-      throw new LvsError('LVS_PROJECT_CONFIG', `${file} is a directory, not a file`, { cause: e, hint: 'Replace it with the JSON file cdktf.json ({"app": "npx tsx main.ts"}).' });
+      throw new LvsError('LVS_PROJECT_CONFIG', `${file} is a directory, not a file`, {
+        cause: e,
+        hint: 'Replace it with the JSON file cdktf.json ({"app": "npx tsx main.ts"}).',
+      });
     }
     throw new LvsError('LVS_PROJECT_CONFIG', code === 'ENOENT' ? `no cdktf.json in ${dir}` : `cannot read ${file}: ${(e as Error).message}`, {
       cause: e,
@@ -60,7 +63,9 @@ export async function readProjectConfig(dir: string): Promise<ProjectConfig> {
     });
   }
   if (cfg.output !== undefined && (typeof cfg.output !== 'string' || cfg.output.trim() === '')) {
-    throw new LvsError('LVS_PROJECT_CONFIG', `${file}: "output" must be a directory name; got ${JSON.stringify(cfg.output)}`, { hint: 'Use "output": "cdktf.out".' });
+    throw new LvsError('LVS_PROJECT_CONFIG', `${file}: "output" must be a directory name; got ${JSON.stringify(cfg.output)}`, {
+      hint: 'Use "output": "cdktf.out".',
+    });
   }
   const out = (cfg.output as string | undefined) ?? 'cdktf.out';
   return { dir, app: cfg.app, outdir: isAbsolute(out) ? out : resolve(dir, out) };
@@ -137,9 +142,11 @@ export interface LoadedStack {
   readonly directors: DesiredDirector[];
 }
 
-const manifestSchema = z.object({
-  stacks: z.record(z.object({ synthesizedStackPath: z.string().min(1).optional() }).passthrough()),
-}).passthrough();
+const manifestSchema = z
+  .object({
+    stacks: z.record(z.object({ synthesizedStackPath: z.string().min(1).optional() }).passthrough()),
+  })
+  .passthrough();
 
 /**
  * Reads every stack the last synth wrote. `fresh`: the output was written by a synth of this very run, so a problem
@@ -147,7 +154,9 @@ const manifestSchema = z.object({
  */
 export async function loadStacks(outdir: string, options: { fresh?: boolean } = {}): Promise<LoadedStack[]> {
   const manifestFile = join(outdir, 'manifest.json');
-  const again = options.fresh ? 'It was written by this run\'s synth: check what the app does.' : 'Run `lvsform synth` again (plan and apply do it for you unless --no-synth).';
+  const again = options.fresh
+    ? "It was written by this run's synth: check what the app does."
+    : 'Run `lvsform synth` again (plan and apply do it for you unless --no-synth).';
   let text: string;
   try {
     text = await readFile(manifestFile, 'utf8');
@@ -167,7 +176,11 @@ export async function loadStacks(outdir: string, options: { fresh?: boolean } = 
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const at = issue.path.length ? issue.path.join('.') : '(top level)';
-    throw new LvsError('LVS_SYNTH_INVALID', `${manifestFile}: ${at}: ${issue.message}${issue.code === 'invalid_type' ? '' : `; got ${describeValue(valueAt(raw, issue.path))}`}`, { hint: again });
+    throw new LvsError(
+      'LVS_SYNTH_INVALID',
+      `${manifestFile}: ${at}: ${issue.message}${issue.code === 'invalid_type' ? '' : `; got ${describeValue(valueAt(raw, issue.path))}`}`,
+      { hint: again },
+    );
   }
   const stacks: LoadedStack[] = [];
   for (const [name, entry] of Object.entries(parsed.data.stacks)) {

@@ -40,7 +40,13 @@ export function escapeMarkdown(text: string): string {
 
 /** Escapes text placed inside raw HTML (`<summary>`), where Markdown is not interpreted. */
 export function escapeHtml(text: string): string {
-  return text.replace(/\r\n?|\n/g, ' ').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/(^|[^\w])@/g, '$1@\u200b');
+  return text
+    .replace(/\r\n?|\n/g, ' ')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/(^|[^\w])@/g, '$1@\u200b');
 }
 
 /** The HTML comment that marks lvsform's comment for a stack, so that CI updates it instead of adding another. */
@@ -57,8 +63,6 @@ export function targetedText(plan: Plan): string | undefined {
   const targets = [...new Set(scoped.flatMap((d) => d.targeted!.targets))];
   return `targeted: ${matched} of ${total} services (${targets.map((t) => `--target ${t}`).join(', ')}); the other services of the stack are left exactly as they are`;
 }
-
-
 
 function fieldValue(obj: unknown, field: string): string {
   let v: unknown = obj;
@@ -101,7 +105,10 @@ function clip(text: string, max: number): string {
 }
 
 function listNote(label: string, items: readonly string[]): string {
-  const shown = items.slice(0, NOTE_ITEMS).map((i) => escapeMarkdown(i)).join(', ');
+  const shown = items
+    .slice(0, NOTE_ITEMS)
+    .map((i) => escapeMarkdown(i))
+    .join(', ');
   return `- ${label} (${items.length}): ${shown}${items.length > NOTE_ITEMS ? `, and ${items.length - NOTE_ITEMS} more` : ''}`;
 }
 
@@ -141,7 +148,10 @@ function directorBlock(d: DirectorPlan, room: number): string {
     }
     out.push('```diff', ...lines.slice(0, shown), '```');
     if (shown < lines.length) {
-      out.push('', `_${lines.length - shown} of ${lines.length} change lines not shown (the comment has a size limit); \`lvsform show PLANFILE\` prints them all._`);
+      out.push(
+        '',
+        `_${lines.length - shown} of ${lines.length} change lines not shown (the comment has a size limit); \`lvsform show PLANFILE\` prints them all._`,
+      );
     }
     out.push('');
   }
@@ -178,7 +188,11 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   const targeted = targetedText(plan);
   if (targeted) head.push(`🎯 ${escapeMarkdown(targeted)}`, '');
 
-  const footer = ['', `<sub>lvsform ${escapeMarkdown(plan.mode)} plan of ${escapeMarkdown(plan.createdAt)}${opts.planFile ? ` · saved as ${escapeMarkdown(opts.planFile)}` : ''}</sub>`, ''];
+  const footer = [
+    '',
+    `<sub>lvsform ${escapeMarkdown(plan.mode)} plan of ${escapeMarkdown(plan.createdAt)}${opts.planFile ? ` · saved as ${escapeMarkdown(opts.planFile)}` : ''}</sub>`,
+    '',
+  ];
   let room = limit - head.join('\n').length - footer.join('\n').length - 2;
 
   // The table: every director when it fits in half the room; otherwise those with something to report, then a count.

@@ -111,7 +111,9 @@ export function renderDirectorPlan(d: DirectorPlan, p: Paint = noPaint): string 
     }
   }
   if (d.unmanaged.length) {
-    out.push(p.dim(`  not managed (left alone): ${d.unmanaged.slice(0, 10).join(', ')}${d.unmanaged.length > 10 ? ` and ${d.unmanaged.length - 10} more` : ''}`));
+    out.push(
+      p.dim(`  not managed (left alone): ${d.unmanaged.slice(0, 10).join(', ')}${d.unmanaged.length > 10 ? ` and ${d.unmanaged.length - 10} more` : ''}`),
+    );
   }
   return out.join('\n');
 }
@@ -132,6 +134,8 @@ export function renderPlan(plan: Plan, p: Paint = noPaint): string {
           : 'No changes. The directors match the configuration.'
         : `Plan: ${total.add} to add, ${total.change} to change, ${total.destroy} to destroy${setupText}${others}.`;
   // A plan with a director that could not be read says so first: what it would do there is unknown.
-  const incomplete = failed ? p.remove(`Plan incomplete: ${failed} of ${plan.directors.length} director(s) could not be planned; what they need is unknown.\n`) : '';
+  const incomplete = failed
+    ? p.remove(`Plan incomplete: ${failed} of ${plan.directors.length} director(s) could not be planned; what they need is unknown.\n`)
+    : '';
   return `${parts.join('\n\n')}\n\n${incomplete}${p.bold(summary)}\n`;
 }

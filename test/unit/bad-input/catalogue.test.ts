@@ -74,7 +74,11 @@ describe('construct props: the app fails at synth and the error names the constr
     },
     {
       name: 'an sh scheduler flag on mh',
-      argv: () => ['-C', appProject(`lb1.addVirtualService('http', { address: '198.51.100.10', port: 80, scheduler: Scheduler.of('mh', { flags: ['sh-port'] }) });`), 'synth'],
+      argv: () => [
+        '-C',
+        appProject(`lb1.addVirtualService('http', { address: '198.51.100.10', port: 80, scheduler: Scheduler.of('mh', { flags: ['sh-port'] }) });`),
+        'synth',
+      ],
       code: 'LVS_VALIDATION',
       message: /sh-port/,
       json: false,
@@ -130,7 +134,9 @@ describe('construct props: the app fails at synth and the error names the constr
       name: 'one service declared twice on a director',
       argv: () => [
         '-C',
-        appProject(`${POOL}\nlb1.addVirtualService('a', { address: '198.51.100.10', port: 80, pools: [web] });\nlb1.addVirtualService('b', { address: '198.51.100.10', port: 80, pools: [web] });`),
+        appProject(
+          `${POOL}\nlb1.addVirtualService('a', { address: '198.51.100.10', port: 80, pools: [web] });\nlb1.addVirtualService('b', { address: '198.51.100.10', port: 80, pools: [web] });`,
+        ),
         'plan',
       ],
       code: 'LVS_VALIDATION',
@@ -145,7 +151,11 @@ describe('construct props: the app fails at synth and the error names the constr
     },
     {
       name: 'a stack name that is a path',
-      argv: () => ['-C', project({ 'cdktf.json': CDKTF_JSON, 'app.ts': appSource('').replace("new LvsStack(app, 'web')", "new LvsStack(app, '../etc')") }), 'synth'],
+      argv: () => [
+        '-C',
+        project({ 'cdktf.json': CDKTF_JSON, 'app.ts': appSource('').replace("new LvsStack(app, 'web')", "new LvsStack(app, '../etc')") }),
+        'synth',
+      ],
       code: 'LVS_VALIDATION',
       message: /stack name must match/,
       json: false,
@@ -162,33 +172,126 @@ describe('arguments and flags', () => {
   const cases: Case[] = [
     { name: 'an unknown flag', argv: () => ['-C', dir, 'plan', '--frobnicate'], code: 'LVS_USAGE', message: /unknown option '--frobnicate'/ },
     { name: 'an unknown command', argv: () => ['-C', dir, 'plna'], code: 'LVS_USAGE', message: /unknown command 'plna'/, json: false },
-    { name: '--parallelism that is no number', argv: () => ['-C', dir, 'plan', '--parallelism', 'ten'], code: 'LVS_USAGE', message: /--parallelism takes a whole number from 1 to 1000, got "ten"/ },
-    { name: '--parallelism 0 (nothing would run)', argv: () => ['-C', dir, 'plan', '--parallelism', '0'], code: 'LVS_USAGE', message: /--parallelism takes a whole number from 1 to 1000, got "0"/ },
-    { name: '--parallelism above its range', argv: () => ['-C', dir, 'plan', '--parallelism', '1001'], code: 'LVS_USAGE', message: /--parallelism .*got "1001"/ },
+    {
+      name: '--parallelism that is no number',
+      argv: () => ['-C', dir, 'plan', '--parallelism', 'ten'],
+      code: 'LVS_USAGE',
+      message: /--parallelism takes a whole number from 1 to 1000, got "ten"/,
+    },
+    {
+      name: '--parallelism 0 (nothing would run)',
+      argv: () => ['-C', dir, 'plan', '--parallelism', '0'],
+      code: 'LVS_USAGE',
+      message: /--parallelism takes a whole number from 1 to 1000, got "0"/,
+    },
+    {
+      name: '--parallelism above its range',
+      argv: () => ['-C', dir, 'plan', '--parallelism', '1001'],
+      code: 'LVS_USAGE',
+      message: /--parallelism .*got "1001"/,
+    },
     { name: 'a negative --lock-timeout', argv: () => ['-C', dir, 'apply', '--lock-timeout', '-5'], code: 'LVS_USAGE', message: /--lock-timeout .*got "-5"/ },
-    { name: 'a fractional --lock-timeout', argv: () => ['-C', dir, 'plan', '--lock-timeout', '1.5'], code: 'LVS_USAGE', message: /--lock-timeout .*got "1\.5"/ },
-    { name: '--drain-timeout in exponent notation', argv: () => ['-C', dir, 'destroy', '--drain-timeout', '1e3'], code: 'LVS_USAGE', message: /--drain-timeout .*got "1e3"/ },
-    { name: 'a missing value for --stack', argv: () => ['-C', dir, 'plan', '--stack'], code: 'LVS_USAGE', message: /option '--stack <name>' argument missing/, json: false },
-    { name: 'an unknown --director', argv: () => ['-C', dir, 'plan', '--director', 'lb9'], code: 'LVS_NO_DIRECTOR', message: /stack web has no director "lb9" \(it has: lb1\)/ },
+    {
+      name: 'a fractional --lock-timeout',
+      argv: () => ['-C', dir, 'plan', '--lock-timeout', '1.5'],
+      code: 'LVS_USAGE',
+      message: /--lock-timeout .*got "1\.5"/,
+    },
+    {
+      name: '--drain-timeout in exponent notation',
+      argv: () => ['-C', dir, 'destroy', '--drain-timeout', '1e3'],
+      code: 'LVS_USAGE',
+      message: /--drain-timeout .*got "1e3"/,
+    },
+    {
+      name: 'a missing value for --stack',
+      argv: () => ['-C', dir, 'plan', '--stack'],
+      code: 'LVS_USAGE',
+      message: /option '--stack <name>' argument missing/,
+      json: false,
+    },
+    {
+      name: 'an unknown --director',
+      argv: () => ['-C', dir, 'plan', '--director', 'lb9'],
+      code: 'LVS_NO_DIRECTOR',
+      message: /stack web has no director "lb9" \(it has: lb1\)/,
+    },
     { name: 'an unknown --stack', argv: () => ['-C', dir, 'plan', '--stack', 'api'], code: 'LVS_NO_STACK', message: /no stack "api"; the app has: web/ },
-    { name: 'a missing plan file', argv: () => ['-C', dir, 'apply', path.join(dir, 'nope.plan')], code: 'LVS_PLAN_MISSING', message: /cannot read plan file .*nope\.plan/ },
+    {
+      name: 'a missing plan file',
+      argv: () => ['-C', dir, 'apply', path.join(dir, 'nope.plan')],
+      code: 'LVS_PLAN_MISSING',
+      message: /cannot read plan file .*nope\.plan/,
+    },
     { name: 'apply without a terminal or --auto-approve', argv: () => ['-C', dir, 'apply'], code: 'LVS_NEEDS_APPROVAL', message: /apply needs confirmation/ },
-    { name: 'destroy without a terminal or --auto-approve', argv: () => ['-C', dir, 'destroy'], code: 'LVS_NEEDS_APPROVAL', message: /destroy needs confirmation/ },
-    { name: 'force-unlock of an unknown director', argv: () => ['-C', dir, 'force-unlock', 'lb9'], code: 'LVS_NO_DIRECTOR', message: /no director "lb9"/, json: false },
-    { name: 'a project directory that does not exist', argv: () => ['-C', path.join(dir, 'missing'), 'plan'], code: 'LVS_PROJECT_CONFIG', message: /no cdktf\.json in .*missing/ },
+    {
+      name: 'destroy without a terminal or --auto-approve',
+      argv: () => ['-C', dir, 'destroy'],
+      code: 'LVS_NEEDS_APPROVAL',
+      message: /destroy needs confirmation/,
+    },
+    {
+      name: 'force-unlock of an unknown director',
+      argv: () => ['-C', dir, 'force-unlock', 'lb9'],
+      code: 'LVS_NO_DIRECTOR',
+      message: /no director "lb9"/,
+      json: false,
+    },
+    {
+      name: 'a project directory that does not exist',
+      argv: () => ['-C', path.join(dir, 'missing'), 'plan'],
+      code: 'LVS_PROJECT_CONFIG',
+      message: /no cdktf\.json in .*missing/,
+    },
   ];
   cases.forEach(check);
 });
 
 describe('cdktf.json', () => {
   const cases: Case[] = [
-    { name: 'no cdktf.json', argv: () => ['-C', project({ 'app.ts': '' }), 'plan'], code: 'LVS_PROJECT_CONFIG', message: /no cdktf\.json in .*Run lvsform in the project directory|no cdktf\.json in / },
-    { name: 'cdktf.json that is not JSON', argv: () => ['-C', project({ 'cdktf.json': '{ "app": "x", }' }), 'plan'], code: 'LVS_PROJECT_CONFIG', message: /cdktf\.json is not valid JSON/ },
-    { name: 'cdktf.json without "app"', argv: () => ['-C', project({ 'cdktf.json': '{"language":"typescript"}' }), 'synth'], code: 'LVS_PROJECT_CONFIG', message: /cdktf\.json has no "app" command/, json: false },
-    { name: 'cdktf.json whose "output" is no name', argv: () => ['-C', project({ 'cdktf.json': '{"app":"true","output":7}' }), 'plan'], code: 'LVS_PROJECT_CONFIG', message: /"output" must be a directory name/ },
-    { name: 'an app that fails', argv: () => ['-C', project({ 'cdktf.json': '{"app":"echo the app broke >&2; exit 3"}' }), 'plan'], code: 'LVS_SYNTH_FAILED', message: /failed with exit 3:\nthe app broke/ },
-    { name: 'an app that synthesizes nothing', argv: () => ['-C', project({ 'cdktf.json': '{"app":"true"}' }), 'plan'], code: 'LVS_NOT_SYNTHESIZED', message: /cdktf\.out\/manifest\.json/ },
-    { name: '--no-synth before any synth', argv: () => ['-C', project({ 'cdktf.json': CDKTF_JSON }), 'plan', '--no-synth'], code: 'LVS_NOT_SYNTHESIZED', message: /Run `lvsform synth` first|cannot read .*manifest\.json/ },
+    {
+      name: 'no cdktf.json',
+      argv: () => ['-C', project({ 'app.ts': '' }), 'plan'],
+      code: 'LVS_PROJECT_CONFIG',
+      message: /no cdktf\.json in .*Run lvsform in the project directory|no cdktf\.json in /,
+    },
+    {
+      name: 'cdktf.json that is not JSON',
+      argv: () => ['-C', project({ 'cdktf.json': '{ "app": "x", }' }), 'plan'],
+      code: 'LVS_PROJECT_CONFIG',
+      message: /cdktf\.json is not valid JSON/,
+    },
+    {
+      name: 'cdktf.json without "app"',
+      argv: () => ['-C', project({ 'cdktf.json': '{"language":"typescript"}' }), 'synth'],
+      code: 'LVS_PROJECT_CONFIG',
+      message: /cdktf\.json has no "app" command/,
+      json: false,
+    },
+    {
+      name: 'cdktf.json whose "output" is no name',
+      argv: () => ['-C', project({ 'cdktf.json': '{"app":"true","output":7}' }), 'plan'],
+      code: 'LVS_PROJECT_CONFIG',
+      message: /"output" must be a directory name/,
+    },
+    {
+      name: 'an app that fails',
+      argv: () => ['-C', project({ 'cdktf.json': '{"app":"echo the app broke >&2; exit 3"}' }), 'plan'],
+      code: 'LVS_SYNTH_FAILED',
+      message: /failed with exit 3:\nthe app broke/,
+    },
+    {
+      name: 'an app that synthesizes nothing',
+      argv: () => ['-C', project({ 'cdktf.json': '{"app":"true"}' }), 'plan'],
+      code: 'LVS_NOT_SYNTHESIZED',
+      message: /cdktf\.out\/manifest\.json/,
+    },
+    {
+      name: '--no-synth before any synth',
+      argv: () => ['-C', project({ 'cdktf.json': CDKTF_JSON }), 'plan', '--no-synth'],
+      code: 'LVS_NOT_SYNTHESIZED',
+      message: /Run `lvsform synth` first|cannot read .*manifest\.json/,
+    },
   ];
   cases.forEach(check);
 });
@@ -223,19 +326,83 @@ describe('synthesized JSON edited by hand (plan --no-synth)', () => {
   const at = /cdktf\.out\/stacks\/web\/cdk\.tf\.json: resource\.lvsform_virtual_service\.[A-Za-z0-9_]+/;
   const svcAt = (rest: string) => new RegExp(`${at.source}${rest}`);
   const cases: Case[] = [
-    { name: 'a truncated file', argv: () => edited(() => {}, (t) => t.slice(0, t.length / 2)), code: 'LVS_SYNTH_INVALID', message: /cannot read .*cdk\.tf\.json/ },
-    { name: 'a bad VIP', argv: () => edited((_, s) => void (s.address = '198.51.100.300')), code: 'LVS_SYNTH_INVALID', message: svcAt('\\.address: "198\\.51\\.100\\.300" is not an IPv4') },
+    {
+      name: 'a truncated file',
+      argv: () =>
+        edited(
+          () => {},
+          (t) => t.slice(0, t.length / 2),
+        ),
+      code: 'LVS_SYNTH_INVALID',
+      message: /cannot read .*cdk\.tf\.json/,
+    },
+    {
+      name: 'a bad VIP',
+      argv: () => edited((_, s) => void (s.address = '198.51.100.300')),
+      code: 'LVS_SYNTH_INVALID',
+      message: svcAt('\\.address: "198\\.51\\.100\\.300" is not an IPv4'),
+    },
     { name: 'a port out of range', argv: () => edited((_, s) => void (s.port = 70000)), code: 'LVS_SYNTH_INVALID', message: svcAt('\\.port:') },
-    { name: 'a misspelt key', argv: () => edited((_, s) => void (s.sheduler = 'rr')), code: 'LVS_SYNTH_INVALID', message: svcAt(": Unrecognized key\\(s\\) in object: 'sheduler'") },
-    { name: 'a weight as text', argv: () => edited((_, s) => void (s.real_server[0].weight = '5')), code: 'LVS_SYNTH_INVALID', message: svcAt('\\.real_server\\[0\\]\\.weight: Expected number') },
-    { name: 'an unknown scheduler', argv: () => edited((_, s) => void (s.scheduler = 'rr; reboot')), code: 'LVS_SYNTH_INVALID', message: svcAt('\\.scheduler') },
-    { name: 'a service of an unknown director', argv: () => edited((_, s) => void (s.director = 'lb9')), code: 'LVS_SYNTH_INVALID', message: svcAt('\\.director: no lvsform_director is named "lb9"') },
-    { name: 'a newer format_version', argv: () => edited((_, __, d) => void (d.format_version = 2)), code: 'LVS_SYNTH_INVALID', message: /lvsform_director\.[A-Za-z0-9_]+\.format_version: format_version must be 1/ },
-    { name: 'direct routing to another port', argv: () => edited((_, s) => void Object.assign(s.real_server[0], { forwarding: 'droute', port: 8080 })), code: 'LVS_SYNTH_INVALID', message: svcAt('\\.real_server\\[0\\]\\.port: under droute the kernel uses the service port 80') },
-    { name: 'a duplicate real server', argv: () => edited((_, s) => void s.real_server.push({ ...s.real_server[0] })), code: 'LVS_SYNTH_INVALID', message: svcAt('\\.real_server\\[1\\]: real server 192\\.0\\.2\\.11:80 appears twice') },
-    { name: 'port 0 without persistence', argv: () => edited((_, s) => void (s.port = 0)), code: 'LVS_SYNTH_INVALID', message: svcAt('\\.port: port 0 \\(all ports\\) needs persistence') },
-    { name: 'a stack name that leaves the state directory', argv: () => edited((doc) => void (doc['//'].metadata.stackName = '../../tmp/owned')), code: 'LVS_SYNTH_INVALID', message: /cdk\.tf\.json: \["\/\/"\]\.metadata\.stackName: a stack name/ },
-    { name: 'a director name with a shell metacharacter', argv: () => edited((_, __, d) => void (d.name = 'lb1;id')), code: 'LVS_SYNTH_INVALID', message: /lvsform_director\.[A-Za-z0-9_]+\.name: a director name/ },
+    {
+      name: 'a misspelt key',
+      argv: () => edited((_, s) => void (s.sheduler = 'rr')),
+      code: 'LVS_SYNTH_INVALID',
+      message: svcAt(": Unrecognized key\\(s\\) in object: 'sheduler'"),
+    },
+    {
+      name: 'a weight as text',
+      argv: () => edited((_, s) => void (s.real_server[0].weight = '5')),
+      code: 'LVS_SYNTH_INVALID',
+      message: svcAt('\\.real_server\\[0\\]\\.weight: Expected number'),
+    },
+    {
+      name: 'an unknown scheduler',
+      argv: () => edited((_, s) => void (s.scheduler = 'rr; reboot')),
+      code: 'LVS_SYNTH_INVALID',
+      message: svcAt('\\.scheduler'),
+    },
+    {
+      name: 'a service of an unknown director',
+      argv: () => edited((_, s) => void (s.director = 'lb9')),
+      code: 'LVS_SYNTH_INVALID',
+      message: svcAt('\\.director: no lvsform_director is named "lb9"'),
+    },
+    {
+      name: 'a newer format_version',
+      argv: () => edited((_, __, d) => void (d.format_version = 2)),
+      code: 'LVS_SYNTH_INVALID',
+      message: /lvsform_director\.[A-Za-z0-9_]+\.format_version: format_version must be 1/,
+    },
+    {
+      name: 'direct routing to another port',
+      argv: () => edited((_, s) => void Object.assign(s.real_server[0], { forwarding: 'droute', port: 8080 })),
+      code: 'LVS_SYNTH_INVALID',
+      message: svcAt('\\.real_server\\[0\\]\\.port: under droute the kernel uses the service port 80'),
+    },
+    {
+      name: 'a duplicate real server',
+      argv: () => edited((_, s) => void s.real_server.push({ ...s.real_server[0] })),
+      code: 'LVS_SYNTH_INVALID',
+      message: svcAt('\\.real_server\\[1\\]: real server 192\\.0\\.2\\.11:80 appears twice'),
+    },
+    {
+      name: 'port 0 without persistence',
+      argv: () => edited((_, s) => void (s.port = 0)),
+      code: 'LVS_SYNTH_INVALID',
+      message: svcAt('\\.port: port 0 \\(all ports\\) needs persistence'),
+    },
+    {
+      name: 'a stack name that leaves the state directory',
+      argv: () => edited((doc) => void (doc['//'].metadata.stackName = '../../tmp/owned')),
+      code: 'LVS_SYNTH_INVALID',
+      message: /cdk\.tf\.json: \["\/\/"\]\.metadata\.stackName: a stack name/,
+    },
+    {
+      name: 'a director name with a shell metacharacter',
+      argv: () => edited((_, __, d) => void (d.name = 'lb1;id')),
+      code: 'LVS_SYNTH_INVALID',
+      message: /lvsform_director\.[A-Za-z0-9_]+\.name: a director name/,
+    },
   ];
   cases.forEach(check);
 });
@@ -285,14 +452,49 @@ describe('saved plan files (apply FILE)', () => {
       return JSON.stringify(doc);
     });
   const cases: Case[] = [
-    { name: 'a truncated plan', argv: () => ['-C', dir, 'apply', variant('t.plan', (t) => t.slice(0, 200))], code: 'LVS_PLAN_CORRUPT', message: /plan file .*t\.plan is not valid JSON \(truncated or damaged\)/ },
-    { name: 'a plan edited after it was written', argv: () => ['-C', dir, 'apply', variant('e.plan', (t) => t.replace('"batch": ""', '"batch": "-C\\n"'))], code: 'LVS_PLAN_CORRUPT', message: /e\.plan was modified after it was written \(digest mismatch\)/ },
-    { name: 'a plan of another stack', argv: () => ['-C', dir, 'apply', good, '--stack', 'api'], code: 'LVS_PLAN_MISMATCH', message: /good\.plan is for stack "web", not "api"/ },
-    { name: 'a plan of an older format', argv: () => ['-C', dir, 'apply', variant('o.plan', (t) => t.replace('"format_version": 1', '"format_version": 0'))], code: 'LVS_PLAN_FORMAT', message: /o\.plan has format 0; this lvsform applies format 1/ },
-    { name: 'a file that is no plan', argv: () => ['-C', dir, 'apply', path.join(dir, 'cdktf.json')], code: 'LVS_PLAN_CORRUPT', message: /cdktf\.json is not an lvsform plan file/ },
+    {
+      name: 'a truncated plan',
+      argv: () => ['-C', dir, 'apply', variant('t.plan', (t) => t.slice(0, 200))],
+      code: 'LVS_PLAN_CORRUPT',
+      message: /plan file .*t\.plan is not valid JSON \(truncated or damaged\)/,
+    },
+    {
+      name: 'a plan edited after it was written',
+      argv: () => ['-C', dir, 'apply', variant('e.plan', (t) => t.replace('"batch": ""', '"batch": "-C\\n"'))],
+      code: 'LVS_PLAN_CORRUPT',
+      message: /e\.plan was modified after it was written \(digest mismatch\)/,
+    },
+    {
+      name: 'a plan of another stack',
+      argv: () => ['-C', dir, 'apply', good, '--stack', 'api'],
+      code: 'LVS_PLAN_MISMATCH',
+      message: /good\.plan is for stack "web", not "api"/,
+    },
+    {
+      name: 'a plan of an older format',
+      argv: () => ['-C', dir, 'apply', variant('o.plan', (t) => t.replace('"format_version": 1', '"format_version": 0'))],
+      code: 'LVS_PLAN_FORMAT',
+      message: /o\.plan has format 0; this lvsform applies format 1/,
+    },
+    {
+      name: 'a file that is no plan',
+      argv: () => ['-C', dir, 'apply', path.join(dir, 'cdktf.json')],
+      code: 'LVS_PLAN_CORRUPT',
+      message: /cdktf\.json is not an lvsform plan file/,
+    },
     { name: 'a directory given as plan', argv: () => ['-C', dir, 'apply', dir], code: 'LVS_PLAN_MISSING', message: /cannot read plan file/ },
-    { name: 'a re-signed plan whose stack leaves the state directory', argv: () => ['-C', dir, 'apply', resigned('s.plan', (p) => void (p.stack = '../../tmp/owned'))], code: 'LVS_PLAN_CORRUPT', message: /s\.plan is malformed at plan\.stack/ },
-    { name: 'a re-signed plan with an unknown change action', argv: () => ['-C', dir, 'show', resigned('a.plan', (p) => void p.directors[0].changes.push({ action: 'flush', kind: 'service' }))], code: 'LVS_PLAN_CORRUPT', message: /a\.plan is malformed at plan\.directors\.0\.changes\.0\.action/ },
+    {
+      name: 'a re-signed plan whose stack leaves the state directory',
+      argv: () => ['-C', dir, 'apply', resigned('s.plan', (p) => void (p.stack = '../../tmp/owned'))],
+      code: 'LVS_PLAN_CORRUPT',
+      message: /s\.plan is malformed at plan\.stack/,
+    },
+    {
+      name: 'a re-signed plan with an unknown change action',
+      argv: () => ['-C', dir, 'show', resigned('a.plan', (p) => void p.directors[0].changes.push({ action: 'flush', kind: 'service' }))],
+      code: 'LVS_PLAN_CORRUPT',
+      message: /a\.plan is malformed at plan\.directors\.0\.changes\.0\.action/,
+    },
   ];
   cases.forEach(check);
 });

@@ -19,7 +19,10 @@ export function treeDigest(dir: string): string {
   const h = createHash('sha256');
   const files = fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
   const names = files.map((e) => path.relative(dir, path.join(e.parentPath, e.name))).sort();
-  for (const n of names) h.update(`${n}\0`).update(fs.readFileSync(path.join(dir, n))).update('\0');
+  for (const n of names)
+    h.update(`${n}\0`)
+      .update(fs.readFileSync(path.join(dir, n)))
+      .update('\0');
   return `${names.length} files ${h.digest('hex')}`;
 }
 

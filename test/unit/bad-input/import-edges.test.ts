@@ -40,7 +40,10 @@ describe('import refuses what the constructs refuse, naming the line', () => {
     {
       name: 'persistence_engine sip on a TCP virtual_server in keepalived.conf',
       given: async () => {
-        const dir = project({ 'k.conf': 'virtual_server 198.51.100.10 5060 {\n  protocol TCP\n  persistence_timeout 60\n  persistence_engine sip\n  real_server 192.0.2.11 5060 {\n  }\n}\n' });
+        const dir = project({
+          'k.conf':
+            'virtual_server 198.51.100.10 5060 {\n  protocol TCP\n  persistence_timeout 60\n  persistence_engine sip\n  real_server 192.0.2.11 5060 {\n  }\n}\n',
+        });
         return { dir, argv: ['-C', dir, 'import', '--keepalived', path.join(dir, 'k.conf'), '--out', path.join(dir, 'app.ts')] };
       },
       code: 'LVS_IMPORT_UNSUPPORTED',
@@ -59,7 +62,8 @@ describe('import refuses what the constructs refuse, naming the line', () => {
 describe('keepalived configurations are read as keepalived reads them', () => {
   it('$NAME=value definitions are replaced where they are used', () => {
     // GIVEN a configuration with definitions
-    const conf = '$VIP=198.51.100.10\n$PORT = 80\nvirtual_server $VIP ${PORT} {\n  lvs_sched rr\n  protocol TCP\n  real_server 192.0.2.11 $PORT {\n    weight 2\n  }\n}\n';
+    const conf =
+      '$VIP=198.51.100.10\n$PORT = 80\nvirtual_server $VIP ${PORT} {\n  lvs_sched rr\n  protocol TCP\n  real_server 192.0.2.11 $PORT {\n    weight 2\n  }\n}\n';
     // WHEN it is read
     const { table } = parseKeepalived(conf, 'k.conf');
     // THEN the service and real server have the defined values
@@ -70,12 +74,16 @@ describe('keepalived configurations are read as keepalived reads them', () => {
 
   it('a block on one line is read, and what keepalived does not read on it is reported', () => {
     // GIVEN a real server block on one line with two keywords on it
-    const conf = 'virtual_server 198.51.100.10 80 {\n  protocol TCP\n  real_server 192.0.2.11 80 { weight 1 uthreshold 100 }\n  real_server 192.0.2.12 80 { uthreshold 100 }\n}\n';
+    const conf =
+      'virtual_server 198.51.100.10 80 {\n  protocol TCP\n  real_server 192.0.2.11 80 { weight 1 uthreshold 100 }\n  real_server 192.0.2.12 80 { uthreshold 100 }\n}\n';
     // WHEN it is read
     const { table, warnings } = parseKeepalived(conf, 'k.conf');
     // THEN the one-keyword block is read whole, and the ignored rest of the other is named with its line
     const dests = table.services[0]!.destinations;
-    expect(dests.map((d) => [d.address, d.upperThreshold])).toEqual([['192.0.2.11', 0], ['192.0.2.12', 100]]);
+    expect(dests.map((d) => [d.address, d.upperThreshold])).toEqual([
+      ['192.0.2.11', 0],
+      ['192.0.2.12', 100],
+    ]);
     expect(warnings).toContainEqual(expect.stringMatching(/^k\.conf:3: weight 1: the rest of the line \("uthreshold 100"\) is not read/));
   });
 
@@ -143,6 +151,8 @@ describe('byte-order marks', () => {
 describe('ipvsadm-save numbers', () => {
   it('a number too long for its range is called out of range, not "not a whole number"', () => {
     // GIVEN -w with eleven digits WHEN parsed THEN the message gives the range
-    expect(() => parseSave('-A -t 198.51.100.10:80 -s rr\n-a -t 198.51.100.10:80 -r 192.0.2.11:80 -m -w 99999999999\n', 'r.save')).toThrow(/r\.save:2: .*between 0 and 2147483647, got "99999999999"/);
+    expect(() => parseSave('-A -t 198.51.100.10:80 -s rr\n-a -t 198.51.100.10:80 -r 192.0.2.11:80 -m -w 99999999999\n', 'r.save')).toThrow(
+      /r\.save:2: .*between 0 and 2147483647, got "99999999999"/,
+    );
   });
 });

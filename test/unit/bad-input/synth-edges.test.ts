@@ -113,7 +113,9 @@ describe('configuration is never silently lost', () => {
     {
       name: 'pool instead of pools',
       given: async () => {
-        const dir = await appAfterGoodSynth(`const p = new RealServerPool(stack, 'p', { members: [{ address: '192.0.2.11' }] });\nlb1.addVirtualService('http', { address: '198.51.100.10', port: 80, pool: [p] } as never);`);
+        const dir = await appAfterGoodSynth(
+          `const p = new RealServerPool(stack, 'p', { members: [{ address: '192.0.2.11' }] });\nlb1.addVirtualService('http', { address: '198.51.100.10', port: 80, pool: [p] } as never);`,
+        );
         return { dir, argv: ['-C', dir, 'synth'] };
       },
       code: 'LVS_VALIDATION',
@@ -176,7 +178,9 @@ describe('configuration is never silently lost', () => {
     {
       name: 'a misspelt hash-scheduler option',
       given: async () => {
-        const dir = await appAfterGoodSynth(`lb1.addVirtualService('http', { address: '198.51.100.10', port: 80, scheduler: Scheduler.sourceHash({ fallbak: true } as never) });`);
+        const dir = await appAfterGoodSynth(
+          `lb1.addVirtualService('http', { address: '198.51.100.10', port: 80, scheduler: Scheduler.sourceHash({ fallbak: true } as never) });`,
+        );
         return { dir, argv: ['-C', dir, 'synth'] };
       },
       code: 'LVS_VALIDATION',
@@ -195,7 +199,12 @@ describe('configuration is never silently lost', () => {
     {
       name: 'a misspelt App option (outDir)',
       given: async () => {
-        const dir = await synthesizedProject({ 'app.ts': appSource(GOOD_BODY).replace("new App({ outdir: process.env.CDKTF_OUTDIR ?? 'cdktf.out' })", "new App({ outDir: process.env.CDKTF_OUTDIR } as never)") });
+        const dir = await synthesizedProject({
+          'app.ts': appSource(GOOD_BODY).replace(
+            "new App({ outdir: process.env.CDKTF_OUTDIR ?? 'cdktf.out' })",
+            'new App({ outDir: process.env.CDKTF_OUTDIR } as never)',
+          ),
+        });
         return { dir, argv: ['-C', dir, 'synth'] };
       },
       code: 'LVS_VALIDATION',
@@ -204,7 +213,9 @@ describe('configuration is never silently lost', () => {
     {
       name: 'pools given one pool, not an array',
       given: async () => {
-        const dir = await appAfterGoodSynth(`const p = new RealServerPool(stack, 'p', { members: [{ address: '192.0.2.11' }] });\nlb1.addVirtualService('http', { address: '198.51.100.10', port: 80, pools: p as never });`);
+        const dir = await appAfterGoodSynth(
+          `const p = new RealServerPool(stack, 'p', { members: [{ address: '192.0.2.11' }] });\nlb1.addVirtualService('http', { address: '198.51.100.10', port: 80, pools: p as never });`,
+        );
         return { dir, argv: ['-C', dir, 'synth'] };
       },
       code: 'LVS_VALIDATION',
@@ -224,7 +235,10 @@ describe('configuration is never silently lost', () => {
 
   it("Scheduler.custom('rrr') is the documented way to name a scheduler outside the kernel's tree", async () => {
     // GIVEN an app naming a custom scheduler module through the escape hatch
-    const dir = project({ 'cdktf.json': CDKTF_JSON, 'app.ts': appSource(`lb1.addVirtualService('http', { address: '198.51.100.10', port: 80, scheduler: Scheduler.custom('rrr') });`) });
+    const dir = project({
+      'cdktf.json': CDKTF_JSON,
+      'app.ts': appSource(`lb1.addVirtualService('http', { address: '198.51.100.10', port: 80, scheduler: Scheduler.custom('rrr') });`),
+    });
     // WHEN it is synthesized
     const run = await runCli(['-C', dir, 'synth']);
     // THEN it synthesizes with that scheduler
@@ -284,32 +298,77 @@ describe('hand-edited synthesized JSON is read strictly (plan --no-synth)', () =
 
 describe('odd project files end in one clear error, not a crash', () => {
   const cases: EdgeCase[] = [
-    { name: 'cdktf.json that is null', given: async () => { const dir = project({ 'cdktf.json': 'null' }); return { dir, argv: ['-C', dir, 'plan'] }; }, code: 'LVS_PROJECT_CONFIG', message: /cdktf\.json must hold a JSON object; got null/, json: true },
-    { name: 'cdktf.json that is an array', given: async () => { const dir = project({ 'cdktf.json': '[]' }); return { dir, argv: ['-C', dir, 'synth'] }; }, code: 'LVS_PROJECT_CONFIG', message: /must hold a JSON object; got an array/ },
-    { name: 'cdktf.json with "app": null', given: async () => { const dir = project({ 'cdktf.json': '{"app":null}' }); return { dir, argv: ['-C', dir, 'synth'] }; }, code: 'LVS_PROJECT_CONFIG', message: /has no "app" command \(got null\)/ },
-    { name: 'cdktf.json with "output": null', given: async () => { const dir = project({ 'cdktf.json': '{"app":"true","output":null}' }); return { dir, argv: ['-C', dir, 'synth'] }; }, code: 'LVS_PROJECT_CONFIG', message: /"output" must be a directory name; got null/ },
+    {
+      name: 'cdktf.json that is null',
+      given: async () => {
+        const dir = project({ 'cdktf.json': 'null' });
+        return { dir, argv: ['-C', dir, 'plan'] };
+      },
+      code: 'LVS_PROJECT_CONFIG',
+      message: /cdktf\.json must hold a JSON object; got null/,
+      json: true,
+    },
+    {
+      name: 'cdktf.json that is an array',
+      given: async () => {
+        const dir = project({ 'cdktf.json': '[]' });
+        return { dir, argv: ['-C', dir, 'synth'] };
+      },
+      code: 'LVS_PROJECT_CONFIG',
+      message: /must hold a JSON object; got an array/,
+    },
+    {
+      name: 'cdktf.json with "app": null',
+      given: async () => {
+        const dir = project({ 'cdktf.json': '{"app":null}' });
+        return { dir, argv: ['-C', dir, 'synth'] };
+      },
+      code: 'LVS_PROJECT_CONFIG',
+      message: /has no "app" command \(got null\)/,
+    },
+    {
+      name: 'cdktf.json with "output": null',
+      given: async () => {
+        const dir = project({ 'cdktf.json': '{"app":"true","output":null}' });
+        return { dir, argv: ['-C', dir, 'synth'] };
+      },
+      code: 'LVS_PROJECT_CONFIG',
+      message: /"output" must be a directory name; got null/,
+    },
     {
       name: 'cdktf.json that is a directory',
-      given: async () => { const dir = project({ 'cdktf.json/x': '' }); return { dir, argv: ['-C', dir, 'plan'] }; },
+      given: async () => {
+        const dir = project({ 'cdktf.json/x': '' });
+        return { dir, argv: ['-C', dir, 'plan'] };
+      },
       code: 'LVS_PROJECT_CONFIG',
       message: /cdktf\.json is a directory, not a file/,
     },
     {
       name: 'a manifest that is null (plan --no-synth)',
-      given: async () => { const dir = await synthesizedProject({ 'cdktf.out/manifest.json': 'null' }); return { dir, argv: ['-C', dir, 'plan', '--no-synth'] }; },
+      given: async () => {
+        const dir = await synthesizedProject({ 'cdktf.out/manifest.json': 'null' });
+        return { dir, argv: ['-C', dir, 'plan', '--no-synth'] };
+      },
       code: 'LVS_SYNTH_INVALID',
       message: /manifest\.json: \(top level\): Expected object, received null$/m,
       json: true,
     },
     {
       name: 'a manifest whose stack entry is null',
-      given: async () => { const dir = await synthesizedProject({ 'cdktf.out/manifest.json': '{"stacks":{"web":null}}' }); return { dir, argv: ['-C', dir, 'status', '--no-synth'] }; },
+      given: async () => {
+        const dir = await synthesizedProject({ 'cdktf.out/manifest.json': '{"stacks":{"web":null}}' });
+        return { dir, argv: ['-C', dir, 'status', '--no-synth'] };
+      },
       code: 'LVS_SYNTH_INVALID',
       message: /manifest\.json: stacks\.web: Expected object, received null/,
     },
     {
       name: 'a manifest whose stacks is a list',
-      given: async () => { const dir = await synthesizedProject({ 'cdktf.out/manifest.json': '{"stacks":[]}' }); return { dir, argv: ['-C', dir, 'doctor', '--no-synth'] }; },
+      given: async () => {
+        const dir = await synthesizedProject({ 'cdktf.out/manifest.json': '{"stacks":[]}' });
+        return { dir, argv: ['-C', dir, 'doctor', '--no-synth'] };
+      },
       code: 'LVS_SYNTH_INVALID',
       message: /manifest\.json: stacks: Expected object, received array/,
     },
@@ -329,9 +388,35 @@ describe('odd project files end in one clear error, not a crash', () => {
 
 describe('unknown director names are refused by every command', () => {
   const cases: EdgeCase[] = [
-    { name: 'doctor --director nope', given: async () => { const dir = await synthesizedProject(); return { dir, argv: ['-C', dir, 'doctor', '--no-synth', '--director', 'nope'] }; }, code: 'LVS_NO_DIRECTOR', message: /stack web has no director "nope" \(it has: lb1\)/, json: true },
-    { name: 'status --director nope', given: async () => { const dir = await synthesizedProject(); return { dir, argv: ['-C', dir, 'status', '--no-synth', '--director', 'nope'] }; }, code: 'LVS_NO_DIRECTOR', message: /stack web has no director "nope" \(it has: lb1\)/, json: true },
-    { name: 'doctor --director nope (with synth)', given: async () => { const dir = await synthesizedProject(); return { dir, argv: ['-C', dir, 'doctor', '--director', 'nope'] }; }, code: 'LVS_NO_DIRECTOR', message: /no director "nope"/ },
+    {
+      name: 'doctor --director nope',
+      given: async () => {
+        const dir = await synthesizedProject();
+        return { dir, argv: ['-C', dir, 'doctor', '--no-synth', '--director', 'nope'] };
+      },
+      code: 'LVS_NO_DIRECTOR',
+      message: /stack web has no director "nope" \(it has: lb1\)/,
+      json: true,
+    },
+    {
+      name: 'status --director nope',
+      given: async () => {
+        const dir = await synthesizedProject();
+        return { dir, argv: ['-C', dir, 'status', '--no-synth', '--director', 'nope'] };
+      },
+      code: 'LVS_NO_DIRECTOR',
+      message: /stack web has no director "nope" \(it has: lb1\)/,
+      json: true,
+    },
+    {
+      name: 'doctor --director nope (with synth)',
+      given: async () => {
+        const dir = await synthesizedProject();
+        return { dir, argv: ['-C', dir, 'doctor', '--director', 'nope'] };
+      },
+      code: 'LVS_NO_DIRECTOR',
+      message: /no director "nope"/,
+    },
   ];
   for (const c of cases) it(`${c.name}: ${c.code}`, () => expectRefused(c));
 });
@@ -339,7 +424,10 @@ describe('unknown director names are refused by every command', () => {
 describe('messages say what happened', () => {
   it('a problem in the output of a synth of this very run is not blamed on a stale synth', async () => {
     // GIVEN an app whose output lists no stacks
-    const dir = project({ 'cdktf.json': CDKTF_JSON, 'app.ts': `import fs from 'node:fs';\nfs.writeFileSync(process.env.CDKTF_OUTDIR + '/manifest.json', '{"stacks":{"web":{"synthesizedStackPath":"nope.json"}}}');\n` });
+    const dir = project({
+      'cdktf.json': CDKTF_JSON,
+      'app.ts': `import fs from 'node:fs';\nfs.writeFileSync(process.env.CDKTF_OUTDIR + '/manifest.json', '{"stacks":{"web":{"synthesizedStackPath":"nope.json"}}}');\n`,
+    });
     // WHEN plan synthesizes it
     const run = await runCli(['-C', dir, 'plan']);
     // THEN the hint says the file is this run's, and does not say to run synth first

@@ -81,16 +81,36 @@ describe('a director that refuses the connection', () => {
   });
 
   const cases: EdgeCase[] = [
-    { name: 'plan', given: async () => ({ dir, argv: ['-C', dir, 'plan', '--no-synth'] }), code: 'LVS_HOST_UNREACHABLE', message: /director far \(root@127\.0\.0\.1\): cannot reach the host over SSH/ },
-    { name: 'doctor', given: async () => ({ dir, argv: ['-C', dir, 'doctor', '--no-synth'] }), code: 'LVS_HOST_UNREACHABLE', message: /director far .*cannot reach the host over SSH/ },
-    { name: 'status', given: async () => ({ dir, argv: ['-C', dir, 'status', '--no-synth'] }), code: 'LVS_HOST_UNREACHABLE', message: /director far .*cannot reach the host over SSH/ },
+    {
+      name: 'plan',
+      given: async () => ({ dir, argv: ['-C', dir, 'plan', '--no-synth'] }),
+      code: 'LVS_HOST_UNREACHABLE',
+      message: /director far \(root@127\.0\.0\.1\): cannot reach the host over SSH/,
+    },
+    {
+      name: 'doctor',
+      given: async () => ({ dir, argv: ['-C', dir, 'doctor', '--no-synth'] }),
+      code: 'LVS_HOST_UNREACHABLE',
+      message: /director far .*cannot reach the host over SSH/,
+    },
+    {
+      name: 'status',
+      given: async () => ({ dir, argv: ['-C', dir, 'status', '--no-synth'] }),
+      code: 'LVS_HOST_UNREACHABLE',
+      message: /director far .*cannot reach the host over SSH/,
+    },
     {
       name: 'import --director',
       given: async () => ({ dir, argv: ['-C', dir, 'import', '--director', 'far', '--host', '127.0.0.1', '--ssh-port', String(port)] }),
       code: 'LVS_HOST_UNREACHABLE',
       message: /cannot reach the host over SSH/,
     },
-    { name: 'apply --auto-approve', given: async () => ({ dir, argv: ['-C', dir, 'apply', '--no-synth', '--auto-approve'] }), code: 'LVS_HOST_UNREACHABLE', message: /director far .*cannot reach the host over SSH/ },
+    {
+      name: 'apply --auto-approve',
+      given: async () => ({ dir, argv: ['-C', dir, 'apply', '--no-synth', '--auto-approve'] }),
+      code: 'LVS_HOST_UNREACHABLE',
+      message: /director far .*cannot reach the host over SSH/,
+    },
   ];
   for (const c of cases) it(`${c.name}: ${c.code} on standard error`, () => expectRefused(c));
 
@@ -178,7 +198,11 @@ describe('saved plans whose digest is right but whose content is malformed', () 
       },
     ],
   };
-  const svc = { key: { kind: 'addr', protocol: 'tcp', address: '198.51.100.10', port: 80 }, config: { scheduler: 'wlc', schedFlags: [], onePacket: false }, destinations: [] };
+  const svc = {
+    key: { kind: 'addr', protocol: 'tcp', address: '198.51.100.10', port: 80 },
+    config: { scheduler: 'wlc', schedFlags: [], onePacket: false },
+    destinations: [],
+  };
   async function resigned(name: string, edit: (p: any) => void): Promise<string> {
     const plan = structuredClone(good) as any;
     edit(plan);
@@ -187,11 +211,29 @@ describe('saved plans whose digest is right but whose content is malformed', () 
     return file;
   }
   const bad: { name: string; edit: (p: any) => void; at: RegExp }[] = [
-    { name: 'a create without its "after"', edit: (p) => p.directors[0].changes.push({ action: 'create', kind: 'service', serviceId: 'tcp 198.51.100.10:80', serviceKey: svc.key }), at: /plan\.directors\.0\.changes\.0\.after: a create needs "after"/ },
-    { name: 'a desired service whose address is no address', edit: (p) => p.directors[0].desired.services.push({ ...svc, key: { ...svc.key, address: 'x' } }), at: /plan\.directors\.0\.desired\.services\.0\.key\.address: an IPv4 or IPv6 address/ },
+    {
+      name: 'a create without its "after"',
+      edit: (p) => p.directors[0].changes.push({ action: 'create', kind: 'service', serviceId: 'tcp 198.51.100.10:80', serviceKey: svc.key }),
+      at: /plan\.directors\.0\.changes\.0\.after: a create needs "after"/,
+    },
+    {
+      name: 'a desired service whose address is no address',
+      edit: (p) => p.directors[0].desired.services.push({ ...svc, key: { ...svc.key, address: 'x' } }),
+      at: /plan\.directors\.0\.desired\.services\.0\.key\.address: an IPv4 or IPv6 address/,
+    },
     { name: 'directors that is not a list', edit: (p) => (p.directors = null), at: /plan\.directors: Expected array, received null/ },
     { name: 'a director error without a message', edit: (p) => (p.directors[0].error = { code: 'LVS_X' }), at: /plan\.directors\.0\.error\.message: Required/ },
-    { name: 'a weight as text in a drain', edit: (p) => p.directors[0].drain.push({ serviceId: 's', serviceKey: svc.key, destinationId: 'd', destination: { address: '192.0.2.11', port: 80, forwarding: { method: 'masq' }, weight: '1', upperThreshold: 0, lowerThreshold: 0 } }), at: /plan\.directors\.0\.drain\.0\.destination\.weight: Expected number/ },
+    {
+      name: 'a weight as text in a drain',
+      edit: (p) =>
+        p.directors[0].drain.push({
+          serviceId: 's',
+          serviceKey: svc.key,
+          destinationId: 'd',
+          destination: { address: '192.0.2.11', port: 80, forwarding: { method: 'masq' }, weight: '1', upperThreshold: 0, lowerThreshold: 0 },
+        }),
+      at: /plan\.directors\.0\.drain\.0\.destination\.weight: Expected number/,
+    },
     { name: 'an unknown field', edit: (p) => (p.directors[0].batchh = ''), at: /plan\.directors\.0: Unrecognized key\(s\) in object: 'batchh'/ },
   ];
   for (const b of bad) {

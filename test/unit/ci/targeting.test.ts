@@ -17,7 +17,12 @@ import {
 import { serviceHash, tableFingerprint, type LiveState } from '../../../providers/ipvs/host/read-live.ts';
 
 const dest = (address: string, weight = 1): Destination => ({
-  address, port: 80, forwarding: { method: 'masq' }, weight, upperThreshold: 0, lowerThreshold: 0,
+  address,
+  port: 80,
+  forwarding: { method: 'masq' },
+  weight,
+  upperThreshold: 0,
+  lowerThreshold: 0,
 });
 const svc = (address: string, dests: Destination[], scheduler = 'wlc'): Service => ({
   key: { kind: 'addr', protocol: 'tcp', address, port: 80 },
@@ -42,7 +47,10 @@ function live(services: Service[], owned: Record<string, string>): LiveState {
   const table = normalizeTable({ services });
   const byId = new Map(table.services.map((s) => [serviceId(s.key), s]));
   const record = {
-    format: 1, stack: 'web', director: 'lb1', updated: '2026-01-01T00:00:00.000Z',
+    format: 1,
+    stack: 'web',
+    director: 'lb1',
+    updated: '2026-01-01T00:00:00.000Z',
     services: Object.fromEntries(Object.entries(owned).map(([sid, path]) => [sid, { path, h: byId.has(sid) ? serviceHash(byId.get(sid)!) : 'gone' }])),
   };
   return { table, fingerprint: tableFingerprint(table), record: Object.keys(owned).length ? record : undefined, ipvsadmVersion: 'v1.31' };
@@ -68,7 +76,10 @@ describe('pathIsTargeted', () => {
 describe('planDirector with targets', () => {
   it('creates only the targeted service of two new ones', () => {
     // GIVEN an empty director and a stack declaring two services
-    const d = desired([['web/lb1/http', svc(HTTP, [dest('192.0.2.1')])], ['web/lb1/api', svc(API, [dest('192.0.2.2')])]]);
+    const d = desired([
+      ['web/lb1/http', svc(HTTP, [dest('192.0.2.1')])],
+      ['web/lb1/api', svc(API, [dest('192.0.2.2')])],
+    ]);
     // WHEN planned with --target web/lb1/http
     const p = planDirector(d, live([], {}), { targets: ['web/lb1/http'] });
     // THEN only the http service and its real server are created
@@ -79,7 +90,10 @@ describe('planDirector with targets', () => {
   it('leaves a changed service outside the targets exactly as it is live', () => {
     // GIVEN both services owned, and the app changing both
     const l = live([svc(HTTP, [dest('192.0.2.1')]), svc(API, [dest('192.0.2.2')])], { [id(HTTP)]: 'web/lb1/http', [id(API)]: 'web/lb1/api' });
-    const d = desired([['web/lb1/http', svc(HTTP, [dest('192.0.2.1', 5)])], ['web/lb1/api', svc(API, [dest('192.0.2.2', 7)], 'rr')]]);
+    const d = desired([
+      ['web/lb1/http', svc(HTTP, [dest('192.0.2.1', 5)])],
+      ['web/lb1/api', svc(API, [dest('192.0.2.2', 7)], 'rr')],
+    ]);
     // WHEN planned with --target web/lb1/http
     const p = planDirector(d, l, { targets: ['web/lb1/http'] });
     // THEN only http changes, and the desired state (verified after apply) holds api as it is live
@@ -111,7 +125,10 @@ describe('planDirector with targets', () => {
   it('reports no conflict for an unowned live service outside the targets', () => {
     // GIVEN api exists live but is not owned (it would need --adopt)
     const l = live([svc(API, [dest('192.0.2.2')])], {});
-    const d = desired([['web/lb1/http', svc(HTTP, [dest('192.0.2.1')])], ['web/lb1/api', svc(API, [dest('192.0.2.2')])]]);
+    const d = desired([
+      ['web/lb1/http', svc(HTTP, [dest('192.0.2.1')])],
+      ['web/lb1/api', svc(API, [dest('192.0.2.2')])],
+    ]);
     // WHEN only http is targeted
     const p = planDirector(d, l, { targets: ['web/lb1/http'] });
     // THEN api is no conflict of this plan
@@ -120,14 +137,22 @@ describe('planDirector with targets', () => {
 
   it('plans everything when no target is given', () => {
     // GIVEN two declared services WHEN planned without targets THEN both are created and the plan is not marked targeted
-    const d = desired([['web/lb1/http', svc(HTTP, [])], ['web/lb1/api', svc(API, [])]]);
+    const d = desired([
+      ['web/lb1/http', svc(HTTP, [])],
+      ['web/lb1/api', svc(API, [])],
+    ]);
     const p = planDirector(d, live([], {}), {});
     expect([p.changes.length, p.targeted]).toEqual([2, undefined]);
   });
 });
 
 describe('checkTargets', () => {
-  const stack = [desired([['web/lb1/http', svc(HTTP, [])], ['web/lb1/api', svc(API, [])]])];
+  const stack = [
+    desired([
+      ['web/lb1/http', svc(HTTP, [])],
+      ['web/lb1/api', svc(API, [])],
+    ]),
+  ];
 
   it('accepts a construct path and a parent, trimming a trailing slash', () => {
     // GIVEN targets naming a service and a director WHEN checked THEN they come back normalised
@@ -149,10 +174,10 @@ describe('checkTargets', () => {
 
 describe('deleteCount and checkMaxDeletes', () => {
   // GIVEN a plan deleting one service with two real servers and one more real server elsewhere
-  const l = live(
-    [svc(HTTP, [dest('192.0.2.1'), dest('192.0.2.2')]), svc(OLD, [dest('192.0.2.3'), dest('192.0.2.4')])],
-    { [id(HTTP)]: 'web/lb1/http', [id(OLD)]: 'web/lb1/old' },
-  );
+  const l = live([svc(HTTP, [dest('192.0.2.1'), dest('192.0.2.2')]), svc(OLD, [dest('192.0.2.3'), dest('192.0.2.4')])], {
+    [id(HTTP)]: 'web/lb1/http',
+    [id(OLD)]: 'web/lb1/old',
+  });
   const d = desired([['web/lb1/http', svc(HTTP, [dest('192.0.2.1')])]]);
   const plan: Plan = { formatVersion: 1, stack: 'web', createdAt: '2026-01-01T00:00:00.000Z', mode: 'apply', directors: [planDirector(d, l)] };
 
@@ -166,7 +191,10 @@ describe('deleteCount and checkMaxDeletes', () => {
 
   it('refuses a plan over the limit with LVS_TOO_MANY_DELETES and the count', () => {
     expect(() => checkMaxDeletes(plan, 3)).toThrow(
-      expect.objectContaining({ code: 'LVS_TOO_MANY_DELETES', message: expect.stringContaining('1 service(s) and 3 real server(s), 4 in all, more than --max-deletes 3') }),
+      expect.objectContaining({
+        code: 'LVS_TOO_MANY_DELETES',
+        message: expect.stringContaining('1 service(s) and 3 real server(s), 4 in all, more than --max-deletes 3'),
+      }),
     );
   });
 

@@ -102,7 +102,8 @@ export function checkCommand(program: Command, words: readonly string[]): string
     }
   }
   const args = cmd.registeredArguments;
-  if (positional.length > args.length && !args.at(-1)?.variadic) problems.push(`${cmd.name()} takes ${args.length} argument(s), got ${positional.length}: ${positional.join(' ')}`);
+  if (positional.length > args.length && !args.at(-1)?.variadic)
+    problems.push(`${cmd.name()} takes ${args.length} argument(s), got ${positional.length}: ${positional.join(' ')}`);
   const needed = args.filter((a) => a.required).length;
   if (positional.length < needed) problems.push(`${cmd.name()} needs ${needed} argument(s), got ${positional.length}`);
   return problems;

@@ -25,7 +25,14 @@ function service(port: number, over: Partial<Service['config']> = {}, dests: Des
   };
 }
 
-const gue: Destination = { address: '192.0.2.11', port: 80, forwarding: { method: 'tunnel', type: 'gue', port: 6080, checksum: 'nocsum' }, weight: 1, upperThreshold: 0, lowerThreshold: 0 };
+const gue: Destination = {
+  address: '192.0.2.11',
+  port: 80,
+  forwarding: { method: 'tunnel', type: 'gue', port: 6080, checksum: 'nocsum' },
+  weight: 1,
+  upperThreshold: 0,
+  lowerThreshold: 0,
+};
 
 function caps(release: string, kernel = '6.1.0-57-amd64', modules: Record<string, string> = {}): Capabilities {
   return { kernel, ipvsadm: parseIpvsadmHelp(help(release)), modules: new Map(Object.entries(modules)) as Capabilities['modules'] };
@@ -115,7 +122,7 @@ describe('missingCapabilities', () => {
     ]);
   });
 
-  it('does not hold ipvsadm 1.26\'s scheduler list against mh when the kernel has ip_vs_mh', () => {
+  it("does not hold ipvsadm 1.26's scheduler list against mh when the kernel has ip_vs_mh", () => {
     // GIVEN mh on ipvsadm 1.26 (which passes -s through) with the module available WHEN it is checked THEN nothing is missing
     expect(missing([service(80, { scheduler: 'mh' })], caps('1.26', '6.1.0-57-amd64', { ip_vs_mh: 'available' }))).toEqual([]);
   });
@@ -131,9 +138,25 @@ describe('capabilityChunk and parseCapabilities', () => {
 
   it('reads the sections the chunk prints', () => {
     // GIVEN what the chunk prints on a director WHEN it is parsed THEN kernel, help and modules come out
-    const out = ['@@lvsform-section t kernel', '6.1.0-57-amd64', '@@lvsform-section t help', help('1.31'), '@@lvsform-section t modules', 'module_ip_vs_ovf=unreadable', 'module_ip_vs_rr=loaded', '@@lvsform-section t end'].join('\n');
+    const out = [
+      '@@lvsform-section t kernel',
+      '6.1.0-57-amd64',
+      '@@lvsform-section t help',
+      help('1.31'),
+      '@@lvsform-section t modules',
+      'module_ip_vs_ovf=unreadable',
+      'module_ip_vs_rr=loaded',
+      '@@lvsform-section t end',
+    ].join('\n');
     const c = parseCapabilities('t', out, 'lb1');
-    expect([c.kernel, c.ipvsadm?.version, [...c.modules]]).toEqual(['6.1.0-57-amd64', '1.31', [['ip_vs_ovf', 'unreadable'], ['ip_vs_rr', 'loaded']]]);
+    expect([c.kernel, c.ipvsadm?.version, [...c.modules]]).toEqual([
+      '6.1.0-57-amd64',
+      '1.31',
+      [
+        ['ip_vs_ovf', 'unreadable'],
+        ['ip_vs_rr', 'loaded'],
+      ],
+    ]);
   });
 
   it('skips ipvsadm -h when nothing the table asks for needs it', () => {
@@ -142,9 +165,20 @@ describe('capabilityChunk and parseCapabilities', () => {
     const flags = normalizeTable({ services: [service(80, { scheduler: 'sh', schedFlags: ['flag-1'] })] });
     // WHEN the need is decided and the chunk built
     // THEN only the table with flags reads the help, and a skipped help reads as no ipvsadm facts
-    expect([needsIpvsadmHelp(plain), needsIpvsadmHelp(flags), needsIpvsadmHelp(normalizeTable({ services: [service(80, {}, [gue])] }))]).toEqual([false, true, true]);
+    expect([needsIpvsadmHelp(plain), needsIpvsadmHelp(flags), needsIpvsadmHelp(normalizeTable({ services: [service(80, {}, [gue])] }))]).toEqual([
+      false,
+      true,
+      true,
+    ]);
     expect(capabilityChunk('t', [], false)).not.toContain('ipvsadm -h');
-    const out = ['@@lvsform-section t kernel', '6.1.0-57-amd64', '@@lvsform-section t help', '@@skipped', '@@lvsform-section t modules', '@@lvsform-section t end'].join('\n');
+    const out = [
+      '@@lvsform-section t kernel',
+      '6.1.0-57-amd64',
+      '@@lvsform-section t help',
+      '@@skipped',
+      '@@lvsform-section t modules',
+      '@@lvsform-section t end',
+    ].join('\n');
     expect(parseCapabilities('t', out, 'lb1').ipvsadm).toBeUndefined();
   });
 

@@ -28,7 +28,9 @@ const healthy = [
 ].join('\n');
 
 function blockingNames(facts: string): string[] {
-  return evaluate({ facts: parseDoctorFacts(facts), table: natTable }).filter((c) => c.blocking).map((c) => c.name);
+  return evaluate({ facts: parseDoctorFacts(facts), table: natTable })
+    .filter((c) => c.blocking)
+    .map((c) => c.name);
 }
 
 describe('doctor checks', () => {
@@ -62,7 +64,7 @@ describe('doctor checks', () => {
     expect(check?.fix).toContain(fix);
   });
 
-  it('checks the dry run\'s module files, not only the exit status of modprobe -n', () => {
+  it("checks the dry run's module files, not only the exit status of modprobe -n", () => {
     expect(doctorChunk(['ip_vs_rr'])).toContain('[ -s "$lvs_ko" ] || lvs_st=unreadable');
   });
 

@@ -19,7 +19,6 @@ export function renderCatalogue(): string {
   ].join('\n');
 }
 
-
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
   fs.writeFileSync(path.resolve(import.meta.dirname, '../../../docs/errors.md'), renderCatalogue());
 }

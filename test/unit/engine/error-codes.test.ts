@@ -8,7 +8,10 @@ import { renderCatalogue } from './error-catalogue.ts';
 const root = path.resolve(import.meta.dirname, '../../..');
 
 function sourceFiles(dir: string): string[] {
-  return fs.readdirSync(path.join(root, dir), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => path.join(root, dir, f));
+  return fs
+    .readdirSync(path.join(root, dir), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => path.join(root, dir, f));
 }
 
 describe('error codes', () => {

@@ -11,7 +11,16 @@ import { LvsError } from '../../../providers/ipvs/model/errors.ts';
 import type { FastRead, FastVerify, ProcCheck } from '../../../providers/ipvs/host/fast-path.ts';
 import type { CapabilityOptions, DirectorHost, ForceUnlockResult, LockOptions, ReadLiveOptions } from '../../../providers/ipvs/host/director-host.ts';
 import type { HostFacts } from '../../../providers/ipvs/ops/host-setup.ts';
-import { type Counters, type Destination, type Service, type Table, destinationId, normalizeTable, serviceEquals, serviceId } from '../../../providers/ipvs/model/model.ts';
+import {
+  type Counters,
+  type Destination,
+  type Service,
+  type Table,
+  destinationId,
+  normalizeTable,
+  serviceEquals,
+  serviceId,
+} from '../../../providers/ipvs/model/model.ts';
 import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
 import { tableFingerprint, type LiveState } from '../../../providers/ipvs/host/read-live.ts';
 import { parseRecord, serializeRecord, type OwnershipRecord } from '../../../providers/ipvs/host/record.ts';

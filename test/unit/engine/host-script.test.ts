@@ -36,10 +36,15 @@ describe('writeRecordChunk, compressed', () => {
   it('writes a large record byte for byte through gzip and leaves the session stream to the next command', () => {
     // GIVEN a record larger than the compression threshold and a scratch state directory
     const dir = execFileSync('mktemp', ['-d'], { encoding: 'utf8' }).trim();
-    const services = Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`tcp 198.51.100.10:${1000 + i}`, { path: `web/lb1/svc-${i}`, h: '0123456789abcdef' }]));
+    const services = Object.fromEntries(
+      Array.from({ length: 2000 }, (_, i) => [`tcp 198.51.100.10:${1000 + i}`, { path: `web/lb1/svc-${i}`, h: '0123456789abcdef' }]),
+    );
     const json = JSON.stringify({ format: 1, stack: 'web', services });
     // WHEN the chunk runs in a real sh fed on stdin, followed by another command
-    const out = execFileSync('sh', ['-s'], { input: `umask 077; lvs_dir=${dir}\n${writeRecordChunk('web', json, true)}\necho after-the-chunk\n`, encoding: 'utf8' });
+    const out = execFileSync('sh', ['-s'], {
+      input: `umask 077; lvs_dir=${dir}\n${writeRecordChunk('web', json, true)}\necho after-the-chunk\n`,
+      encoding: 'utf8',
+    });
     // THEN the record holds the JSON and its final newline, and the next command ran
     expect(execFileSync('cat', [`${dir}/web.json`], { encoding: 'utf8' })).toBe(`${json}\n`);
     expect(out).toContain('@@record written');

@@ -92,10 +92,7 @@ describe('plan and apply through the director seam', () => {
     const outcome = report.outcomes[0]!;
     expect(outcome.error).toMatchObject({ code: 'LVS_VERIFY_FAILED' });
     expect(outcome.restoreOutput).toContain('Memory allocation problem');
-    expect(outcome.residual.map((c) => `${c.action} ${c.kind} ${c.serviceId}`)).toEqual([
-      `create destination ${DNS_ID}`,
-      `create destination ${DNS_ID}`,
-    ]);
+    expect(outcome.residual.map((c) => `${c.action} ${c.kind} ${c.serviceId}`)).toEqual([`create destination ${DNS_ID}`, `create destination ${DNS_ID}`]);
     expect(lb1.table.services.find((s) => serviceId(s.key) === WEB_ID)?.destinations).toHaveLength(2);
     // AND the record owns both services, as they really are (the UDP one without real servers)
     expect(Object.keys(recordOf(lb1)!.services).sort()).toEqual([WEB_ID, DNS_ID].sort());
@@ -129,14 +126,13 @@ describe('drain', () => {
       if (++looks > 1) lb1.connections.set(busy, 0);
     };
     // WHEN the app drops that real server
-    const keep = WEB.split('\n').filter((l) => !l.includes('192.0.2.12')).join('\n');
+    const keep = WEB.split('\n')
+      .filter((l) => !l.includes('192.0.2.12'))
+      .join('\n');
     const report = await applyStack([desired('lb1', keep)], { stack: 'web', openHost: fleet.openHost, drainTimeout: 10 });
     // THEN the first batch sets its weight to 0, the counters are read until it is idle, and the second batch deletes it
     expect(report.outcomes[0]!.status).toBe('applied');
-    expect(lb1.batches).toEqual([
-      ['-e -t 198.51.100.10:80 -r 192.0.2.12:8080 -m -w 0'],
-      ['-d -t 198.51.100.10:80 -r 192.0.2.12:8080'],
-    ]);
+    expect(lb1.batches).toEqual([['-e -t 198.51.100.10:80 -r 192.0.2.12:8080 -m -w 0'], ['-d -t 198.51.100.10:80 -r 192.0.2.12:8080']]);
     expect(looks).toBe(2);
   });
 
@@ -148,7 +144,9 @@ describe('drain', () => {
     lb1.batches.length = 0;
     lb1.connections.set(`${DNS_ID} -> 192.0.2.22:53`, 5);
     // WHEN the app drops it
-    const keep = DNS.split('\n').filter((l) => !l.includes('192.0.2.22')).join('\n');
+    const keep = DNS.split('\n')
+      .filter((l) => !l.includes('192.0.2.22'))
+      .join('\n');
     const report = await applyStack([desired('lb1', keep)], { stack: 'web', openHost: fleet.openHost });
     // THEN one batch deletes it
     expect(report.outcomes[0]!.status).toBe('applied');

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseRecord, serializeRecord } from '../../../providers/ipvs/host/record.ts';
 
-const good = { format: 1, stack: 'web', director: 'lb1', updated: '2026-01-01T00:00:00.000Z', services: { 'tcp 198.51.100.10:80': { path: 'web/lb1/http', h: '0011' } } };
+const good = {
+  format: 1,
+  stack: 'web',
+  director: 'lb1',
+  updated: '2026-01-01T00:00:00.000Z',
+  services: { 'tcp 198.51.100.10:80': { path: 'web/lb1/http', h: '0011' } },
+};
 
 describe('parseRecord', () => {
   it('reads a record it wrote', () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { hereDoc, shJoin, shQuote } from '../../../providers/ipvs/host/shell-quote.ts';
 
 const corpus = [
-  "plain",
+  'plain',
   "it's",
   "'; touch /tmp/lvsform-pwned; '",
   '$(touch /tmp/lvsform-pwned)',

@@ -47,7 +47,17 @@ describe('status', () => {
   it('joins counts, totals and rates per service and real server', () => {
     // GIVEN the four listings WHEN they are joined THEN the owned service carries every figure
     const web = status.services[0]!;
-    expect(web).toMatchObject({ id: 'tcp 198.51.100.10:80', owned: true, path: 'nat-web/lb1/http', activeConns: 1, inactiveConns: 29, conns: 30, connsPerSecond: 6, inBytes: 11520, outBytes: 19200 });
+    expect(web).toMatchObject({
+      id: 'tcp 198.51.100.10:80',
+      owned: true,
+      path: 'nat-web/lb1/http',
+      activeConns: 1,
+      inactiveConns: 29,
+      conns: 30,
+      connsPerSecond: 6,
+      inBytes: 11520,
+      outBytes: 19200,
+    });
     expect(web.realServers.map((r) => [r.id, r.forwarding, r.weight, r.activeConns, r.inactiveConns, r.conns, r.connsPerSecond])).toEqual([
       ['192.0.2.11:80', 'masq', 1, 1, 14, 15, 3],
       ['192.0.2.12:80', 'masq', 2, 0, 15, 15, 3],
@@ -73,7 +83,9 @@ describe('status', () => {
   });
 
   it('renders an unreachable director with its error and hint', () => {
-    const text = renderStatus([{ director: 'lb2', where: 'lb2 (x)', services: [], error: { code: 'LVS_HOST_UNREACHABLE', message: 'no route', hint: 'check ssh' } }]);
+    const text = renderStatus([
+      { director: 'lb2', where: 'lb2 (x)', services: [], error: { code: 'LVS_HOST_UNREACHABLE', message: 'no route', hint: 'check ssh' } },
+    ]);
     expect(text).toContain('error [LVS_HOST_UNREACHABLE]: no route');
     expect(text).toContain('check ssh');
   });

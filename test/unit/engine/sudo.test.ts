@@ -30,8 +30,12 @@ describe('ssh sudo', () => {
 
   it('names the user and sudo wherever the director is described (plans, errors)', () => {
     // GIVEN directors with sudo, by host and by alias WHEN they are described THEN the login user and sudo show
-    expect(describeTarget({ name: 'lb1', transport: 'ssh', ssh: { host: '203.0.113.2', user: 'deploy', sudo: true } })).toBe('lb1 (deploy@203.0.113.2, with sudo)');
-    expect(describeTarget({ name: 'lb1', transport: 'ssh', ssh: { configFile: '/c', alias: 'a', user: 'deploy', sudo: true } })).toBe('lb1 (a via /c, deploy with sudo)');
+    expect(describeTarget({ name: 'lb1', transport: 'ssh', ssh: { host: '203.0.113.2', user: 'deploy', sudo: true } })).toBe(
+      'lb1 (deploy@203.0.113.2, with sudo)',
+    );
+    expect(describeTarget({ name: 'lb1', transport: 'ssh', ssh: { configFile: '/c', alias: 'a', user: 'deploy', sudo: true } })).toBe(
+      'lb1 (a via /c, deploy with sudo)',
+    );
   });
 
   it('gives the sudoers rule for the user', () => {

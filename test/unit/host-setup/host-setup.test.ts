@@ -183,7 +183,9 @@ describe('planHostSetup', () => {
   });
 
   it('GIVEN a destroy WHEN planned THEN modules and forwarding stay and only the table is saved', () => {
-    const items = planHostSetup(input(debianFacts({ files: { '/etc/default/ipvsadm': 'AUTO="true"\n', '/etc/ipvsadm.rules': NAT_SAVE } }), { desired: { services: [] }, destroy: true }));
+    const items = planHostSetup(
+      input(debianFacts({ files: { '/etc/default/ipvsadm': 'AUTO="true"\n', '/etc/ipvsadm.rules': NAT_SAVE } }), { desired: { services: [] }, destroy: true }),
+    );
     expect(items.map((i) => `${i.action} ${i.kind} ${i.name}`)).toEqual(['update rules /etc/ipvsadm.rules']);
   });
 
@@ -200,7 +202,11 @@ describe('planHostSetup', () => {
   });
 
   it('GIVEN a RHEL-like host with ipvsadm.service disabled WHEN planned THEN the service is enabled and /etc/sysconfig/ipvsadm written', () => {
-    const facts = debianFacts({ osRelease: { ID: 'rocky', ID_LIKE: 'rhel centos fedora' }, commands: ['dnf', 'systemctl', 'ipvsadm'], rhelServiceEnabled: 'disabled' });
+    const facts = debianFacts({
+      osRelease: { ID: 'rocky', ID_LIKE: 'rhel centos fedora' },
+      commands: ['dnf', 'systemctl', 'ipvsadm'],
+      rhelServiceEnabled: 'disabled',
+    });
     const items = planHostSetup(input(facts, { spec: { ...ALL, loadModules: false, ipForward: false } }));
     expect(items.map((i) => `${i.action} ${i.kind} ${i.name}`)).toEqual(['update boot-service ipvsadm.service', 'create rules /etc/sysconfig/ipvsadm']);
   });
@@ -226,9 +232,15 @@ describe('planHostSetup', () => {
 describe('setupItemText', () => {
   it.each([
     { item: { kind: 'sysctl', action: 'update', name: 'net.ipv4.ip_forward', before: '0', after: '1' } as const, text: '~ sysctl net.ipv4.ip_forward 0 -> 1' },
-    { item: { kind: 'file', action: 'create', name: '/etc/modules-load.d/lvsform-web.conf', after: 'x', detail: 'load ip_vs at boot' } as const, text: '+ file /etc/modules-load.d/lvsform-web.conf  (load ip_vs at boot)' },
+    {
+      item: { kind: 'file', action: 'create', name: '/etc/modules-load.d/lvsform-web.conf', after: 'x', detail: 'load ip_vs at boot' } as const,
+      text: '+ file /etc/modules-load.d/lvsform-web.conf  (load ip_vs at boot)',
+    },
     { item: { kind: 'rules', action: 'update', name: '/etc/ipvsadm.rules' } as const, text: '~ file /etc/ipvsadm.rules' },
-    { item: { kind: 'boot-service', action: 'update', name: 'ipvsadm.service', via: 'rhel', before: 'disabled', after: 'enabled' } as const, text: '~ service ipvsadm.service disabled -> enabled' },
+    {
+      item: { kind: 'boot-service', action: 'update', name: 'ipvsadm.service', via: 'rhel', before: 'disabled', after: 'enabled' } as const,
+      text: '~ service ipvsadm.service disabled -> enabled',
+    },
   ])('renders $text', ({ item, text }) => {
     // GIVEN an item WHEN rendered THEN it reads like a plan line
     const r = setupItemText(item);
@@ -250,14 +262,16 @@ describe('facts and set-up chunks in a real sh', () => {
   it('GIVEN a file item WHEN the set-up chunk runs THEN the file is written with the exact content and the step reports ok', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lvsform-setup-'));
     const path = join(dir, 'sub', "a 'b'.conf");
-    const content = "ip_vs\nLVSFORM_EOF\n$(touch x)\n";
+    const content = 'ip_vs\nLVSFORM_EOF\n$(touch x)\n';
     const out = execFileSync('sh', ['-c', setupChunk('t2', [{ kind: 'file', action: 'create', name: path, after: content }])], { encoding: 'utf8', cwd: dir });
     const read = execFileSync('cat', [path], { encoding: 'utf8' });
     expect({ read, failed: setupFailures('t2', out).failed }).toEqual({ read: content, failed: [] });
   });
 
   it('GIVEN a step that cannot succeed WHEN the set-up chunk runs THEN it is reported as failed with its name', () => {
-    const out = execFileSync('sh', ['-c', setupChunk('t3', [{ kind: 'file', action: 'create', name: '/proc/lvsform-cannot/x.conf', after: 'x\n' }])], { encoding: 'utf8' });
+    const out = execFileSync('sh', ['-c', setupChunk('t3', [{ kind: 'file', action: 'create', name: '/proc/lvsform-cannot/x.conf', after: 'x\n' }])], {
+      encoding: 'utf8',
+    });
     expect(setupFailures('t3', out).failed.map((f) => f.replace(/ \d+$/, ''))).toEqual(['file /proc/lvsform-cannot/x.conf']);
   });
 });

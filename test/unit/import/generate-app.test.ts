@@ -38,12 +38,19 @@ const EXTRAS: Table = normalizeTable({
     {
       key: { kind: 'addr', protocol: 'udp', address: '198.51.100.201', port: 53 },
       config: { scheduler: 'twos', schedFlags: [], onePacket: true, persistence: { timeout: 2_678_400, netmask: '255.255.255.128' } },
-      destinations: [dest('192.0.2.204', 53, { upperThreshold: 10, lowerThreshold: 10 }), dest('192.0.2.205', 53, { upperThreshold: 10, lowerThreshold: 10 }), dest('192.0.2.206', 53)],
+      destinations: [
+        dest('192.0.2.204', 53, { upperThreshold: 10, lowerThreshold: 10 }),
+        dest('192.0.2.205', 53, { upperThreshold: 10, lowerThreshold: 10 }),
+        dest('192.0.2.206', 53),
+      ],
     },
     {
       key: { kind: 'fwmark', mark: 4_294_967_295, family: 'inet6' },
       config: { scheduler: 'mh', schedFlags: ['flag-2'], onePacket: true, persistence: { timeout: 1, netmask: '1' } },
-      destinations: [dest('2001:db8::207', 0, { forwarding: { method: 'tunnel', type: 'gue', port: 65535, checksum: 'remcsum' } }), dest('192.0.2.207', 0, { forwarding: { method: 'tunnel', type: 'ipip' } })],
+      destinations: [
+        dest('2001:db8::207', 0, { forwarding: { method: 'tunnel', type: 'gue', port: 65535, checksum: 'remcsum' } }),
+        dest('192.0.2.207', 0, { forwarding: { method: 'tunnel', type: 'ipip' } }),
+      ],
     },
     {
       key: { kind: 'addr', protocol: 'sctp', address: '2001:db8:100::200', port: 3868 },
@@ -112,10 +119,31 @@ describe('generateApp round trip: table -> TypeScript -> synth -> readSynth -> t
     // THEN everything the model can say is exercised
     const wanted = [
       ...['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'].map((s) => `sched ${s}`),
-      'flag sh flag-1', 'flag sh flag-2', 'flag mh flag-1', 'flag mh flag-2', 'flag wlc flag-3', 'flag rr flag-1',
-      'proto tcp', 'proto udp', 'proto sctp', 'fwmark inet', 'fwmark inet6', 'family 4', 'family 6', 'pe sip', 'ops',
-      'masq', 'droute', 'tunnel ipip ', 'tunnel gue nocsum', 'tunnel gue csum', 'tunnel gue remcsum', 'tunnel gre nocsum', 'tunnel gre csum',
-      'weight 0', 'thresholds',
+      'flag sh flag-1',
+      'flag sh flag-2',
+      'flag mh flag-1',
+      'flag mh flag-2',
+      'flag wlc flag-3',
+      'flag rr flag-1',
+      'proto tcp',
+      'proto udp',
+      'proto sctp',
+      'fwmark inet',
+      'fwmark inet6',
+      'family 4',
+      'family 6',
+      'pe sip',
+      'ops',
+      'masq',
+      'droute',
+      'tunnel ipip ',
+      'tunnel gue nocsum',
+      'tunnel gue csum',
+      'tunnel gue remcsum',
+      'tunnel gre nocsum',
+      'tunnel gre csum',
+      'weight 0',
+      'thresholds',
     ];
     expect(wanted.filter((w) => !seen.has(w))).toEqual([]);
   });

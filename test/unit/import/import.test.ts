@@ -37,7 +37,9 @@ describe('importTable', () => {
     const error = await importApp({ kind: 'save', file: SAVE }, { stack: 'x', director: { name: 'lb1', local: true } }).catch((e: unknown) => e as LvsError);
     // THEN it fails with LVS_IMPORT_UNSUPPORTED naming both services
     expect(error).toMatchObject({ code: 'LVS_IMPORT_UNSUPPORTED' });
-    expect((error as LvsError).message).toContain('tcp [::ffff:198.51.100.1]:80: the virtual address is IPv4-mapped (it never appears on the wire; use 198.51.100.1)');
+    expect((error as LvsError).message).toContain(
+      'tcp [::ffff:198.51.100.1]:80: the virtual address is IPv4-mapped (it never appears on the wire; use 198.51.100.1)',
+    );
     expect((error as LvsError).message).toContain('udp 198.51.100.13:5061: persistence engine sip without persistence');
   });
 
@@ -78,7 +80,9 @@ describe('importApp', () => {
     // GIVEN a keepalived.conf with warnings WHEN imported
     const { code } = await importApp({ kind: 'keepalived', file: KEEPALIVED }, { stack: 'nat', director: { name: 'lb1', local: true } });
     // THEN the header says what was not imported
-    expect(code.split('\n').slice(0, 3).join('\n')).toMatch(/^\/\/ Imported by `lvsform import` from the keepalived configuration .*\n\/\/ Not imported or changed on the way:\n\/\/ .*nat-health-checks\.conf:35: sorry_server/);
+    expect(code.split('\n').slice(0, 3).join('\n')).toMatch(
+      /^\/\/ Imported by `lvsform import` from the keepalived configuration .*\n\/\/ Not imported or changed on the way:\n\/\/ .*nat-health-checks\.conf:35: sorry_server/,
+    );
   });
 });
 
@@ -92,7 +96,12 @@ describe('lvsform import (command line)', () => {
     const out = join(dir, 'app.ts');
     const r = await run(['--keepalived', KEEPALIVED, '--host', '203.0.113.2', '--stack', 'nat', '--out', out]);
     // THEN the file holds the app and stderr the warnings
-    expect([r.exitCode, r.stdout, /warning: .*sorry_server/.test(r.stderr), readFileSync(out, 'utf8').includes("new LvsStack(app, 'nat')")]).toEqual([0, '', true, true]);
+    expect([r.exitCode, r.stdout, /warning: .*sorry_server/.test(r.stderr), readFileSync(out, 'utf8').includes("new LvsStack(app, 'nat')")]).toEqual([
+      0,
+      '',
+      true,
+      true,
+    ]);
   });
 
   it.each([

@@ -25,7 +25,9 @@ function dests(s: Service | undefined): string[] {
 const vs = (head: string, body: string): string => `virtual_server ${head} {\n${body}\n}\n`;
 
 describe('parseKeepalived on the fixture corpus', () => {
-  const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.conf')).sort();
+  const files = readdirSync(FIXTURES)
+    .filter((f) => f.endsWith('.conf'))
+    .sort();
 
   it('has a varied corpus of at least six configurations', () => {
     // GIVEN the fixture directory WHEN listing it THEN the corpus is there
@@ -175,10 +177,25 @@ describe('parseKeepalived follows keepalived 2.2.7', () => {
   });
 
   it.each([
-    { name: 'persistence_timeout without a value means 360 s', head: '198.51.100.10 80', body: 'persistence_timeout', expected: { timeout: 360, netmask: '255.255.255.255' } },
-    { name: 'persistence_granularity alone makes the service persistent for 360 s', head: '198.51.100.10 80', body: 'persistence_granularity 255.255.255.0', expected: { timeout: 360, netmask: '255.255.255.0' } },
+    {
+      name: 'persistence_timeout without a value means 360 s',
+      head: '198.51.100.10 80',
+      body: 'persistence_timeout',
+      expected: { timeout: 360, netmask: '255.255.255.255' },
+    },
+    {
+      name: 'persistence_granularity alone makes the service persistent for 360 s',
+      head: '198.51.100.10 80',
+      body: 'persistence_granularity 255.255.255.0',
+      expected: { timeout: 360, netmask: '255.255.255.0' },
+    },
     { name: 'a port-0 service becomes persistent', head: '198.51.100.10 0', body: '', expected: { timeout: 360, netmask: '255.255.255.255' } },
-    { name: 'an IPv6 granularity is a prefix length', head: '2001:db8::10 443', body: 'persistence_timeout 60\npersistence_granularity 48', expected: { timeout: 60, netmask: '48' } },
+    {
+      name: 'an IPv6 granularity is a prefix length',
+      head: '2001:db8::10 443',
+      body: 'persistence_timeout 60\npersistence_granularity 48',
+      expected: { timeout: 60, netmask: '48' },
+    },
     { name: 'a service without persistence keywords is not persistent', head: '198.51.100.10 80', body: '', expected: undefined },
   ])('$name', ({ head, body, expected }) => {
     // GIVEN persistence keywords
@@ -209,7 +226,11 @@ describe('parseKeepalived follows keepalived 2.2.7', () => {
   it.each([
     { name: 'ip_family inet6 on a firewall mark', body: 'ip_family inet6\nlvs_method TUN\n  real_server 192.0.2.1 {\n}', id: 'fwmark 9 inet6' },
     { name: 'the family of non-tunnelled real servers', body: 'lvs_method DR\n  real_server 2001:db8::1 {\n}', id: 'fwmark 9 inet6' },
-    { name: 'the family of an IPv4 granularity', body: 'persistence_granularity 255.255.255.0\nlvs_method TUN\n  real_server 2001:db8::1 {\n}', id: 'fwmark 9 inet' },
+    {
+      name: 'the family of an IPv4 granularity',
+      body: 'persistence_granularity 255.255.255.0\nlvs_method TUN\n  real_server 2001:db8::1 {\n}',
+      id: 'fwmark 9 inet',
+    },
   ])('a firewall-mark service takes its family from $name', ({ body, id }) => {
     // GIVEN a fwmark virtual server WHEN parsed
     const { services } = summary(vs('fwmark 9', body));
@@ -219,20 +240,51 @@ describe('parseKeepalived follows keepalived 2.2.7', () => {
 
   it.each([
     { name: 'no protocol', conf: vs('198.51.100.10 80', '  real_server 192.0.2.1 80 {\n}'), warning: /no protocol set - keepalived defaults to UDP/ },
-    { name: 'a sorry server', conf: vs('198.51.100.10 80', 'protocol TCP\nsorry_server 192.0.2.9 80\n  real_server 192.0.2.1 80 {\n}'), warning: /k\.conf:3: sorry_server 192\.0\.2\.9 80 is not imported/ },
+    {
+      name: 'a sorry server',
+      conf: vs('198.51.100.10 80', 'protocol TCP\nsorry_server 192.0.2.9 80\n  real_server 192.0.2.1 80 {\n}'),
+      warning: /k\.conf:3: sorry_server 192\.0\.2\.9 80 is not imported/,
+    },
     { name: 'include', conf: 'include /etc/keepalived/conf.d/*.conf\n', warning: /k\.conf:1: include \/etc\/keepalived\/conf\.d\/\*\.conf is not followed/ },
-    { name: 'health checks', conf: vs('198.51.100.10 80', 'protocol TCP\n  real_server 192.0.2.1 80 {\n TCP_CHECK {\n connect_timeout 3\n }\n }'), warning: /k\.conf:4: health checks are not imported \(1: TCP_CHECK x1\)/ },
-    { name: 'ops on TCP', conf: vs('198.51.100.10 80', 'protocol TCP\nops\n  real_server 192.0.2.1 80 {\n}'), warning: /one-packet scheduling \(ops\) needs UDP/ },
+    {
+      name: 'health checks',
+      conf: vs('198.51.100.10 80', 'protocol TCP\n  real_server 192.0.2.1 80 {\n TCP_CHECK {\n connect_timeout 3\n }\n }'),
+      warning: /k\.conf:4: health checks are not imported \(1: TCP_CHECK x1\)/,
+    },
+    {
+      name: 'ops on TCP',
+      conf: vs('198.51.100.10 80', 'protocol TCP\nops\n  real_server 192.0.2.1 80 {\n}'),
+      warning: /one-packet scheduling \(ops\) needs UDP/,
+    },
     { name: 'a virtual server without real servers', conf: vs('198.51.100.10 80', 'protocol TCP'), warning: /has no real servers - ignored/ },
-    { name: 'a service defined twice', conf: vs('198.51.100.10 80', 'protocol TCP\n  real_server 192.0.2.1 80 {\n}').repeat(2), warning: /tcp 198\.51\.100\.10:80 is defined again \(first at line 1\)/ },
-    { name: 'a gue tunnel without a port', conf: vs('198.51.100.10 80', 'protocol TCP\nlvs_method TUN type gue\n  real_server 192.0.2.1 80 {\n}'), warning: /gue tunnels require a port/ },
-    { name: 'a persistence engine without persistence', conf: vs('198.51.100.10 5060', 'protocol UDP\npersistence_engine sip\n  real_server 192.0.2.1 5060 {\n}'), warning: /persistence_engine sip without persistence_timeout has no effect/ },
-    { name: 'an unknown keyword', conf: vs('198.51.100.10 80', 'protocol TCP\nlvs_shed rr\n  real_server 192.0.2.1 80 {\n}'), warning: /unknown virtual_server keyword "lvs_shed" ignored/ },
+    {
+      name: 'a service defined twice',
+      conf: vs('198.51.100.10 80', 'protocol TCP\n  real_server 192.0.2.1 80 {\n}').repeat(2),
+      warning: /tcp 198\.51\.100\.10:80 is defined again \(first at line 1\)/,
+    },
+    {
+      name: 'a gue tunnel without a port',
+      conf: vs('198.51.100.10 80', 'protocol TCP\nlvs_method TUN type gue\n  real_server 192.0.2.1 80 {\n}'),
+      warning: /gue tunnels require a port/,
+    },
+    {
+      name: 'a persistence engine without persistence',
+      conf: vs('198.51.100.10 5060', 'protocol UDP\npersistence_engine sip\n  real_server 192.0.2.1 5060 {\n}'),
+      warning: /persistence_engine sip without persistence_timeout has no effect/,
+    },
+    {
+      name: 'an unknown keyword',
+      conf: vs('198.51.100.10 80', 'protocol TCP\nlvs_shed rr\n  real_server 192.0.2.1 80 {\n}'),
+      warning: /unknown virtual_server keyword "lvs_shed" ignored/,
+    },
   ])('warns about $name', ({ conf, warning }) => {
     // GIVEN a configuration with something the table cannot carry WHEN parsed
     const { warnings } = summary(conf);
     // THEN a warning names it with file and line
-    expect(warnings.some((w) => warning.test(w)), warnings.join('\n')).toBe(true);
+    expect(
+      warnings.some((w) => warning.test(w)),
+      warnings.join('\n'),
+    ).toBe(true);
   });
 
   it('skips VRRP and global blocks silently', () => {
@@ -269,7 +321,11 @@ describe('parseKeepalived follows keepalived 2.2.7', () => {
 
 describe('parseKeepalived on hostile input', () => {
   it.each([
-    { name: 'an unclosed block', text: 'virtual_server 198.51.100.10 80 {\n  protocol TCP\n  real_server 192.0.2.1 80 {\n', message: /^bad\.conf:3: the block opened here is never closed/ },
+    {
+      name: 'an unclosed block',
+      text: 'virtual_server 198.51.100.10 80 {\n  protocol TCP\n  real_server 192.0.2.1 80 {\n',
+      message: /^bad\.conf:3: the block opened here is never closed/,
+    },
     { name: 'a stray closing brace', text: 'global_defs {\n}\n}\n', message: /^bad\.conf:3: '}' closes no block/ },
     { name: 'a brace without a keyword', text: '{\n}\n', message: /^bad\.conf:1: '\{' without a keyword/ },
     { name: 'a NUL byte', text: 'global_defs {\n router_id \u0000X\n}\n', message: /^bad\.conf:2: NUL byte/ },
@@ -304,7 +360,39 @@ describe('parseKeepalived on hostile input', () => {
       seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
       return seed % n;
     };
-    const tokens = ['virtual_server', 'real_server', 'virtual_server_group', 'G', 'group', 'fwmark', '1', '198.51.100.1-300', '198.51.100.1', '2001:db8::1', '80', '{', '}', '\n', '"', '#', 'lvs_method', 'TUN', 'type', 'gue', 'port', 'weight', '-1', 'persistence_granularity', '999', 'ip_family', 'inet6', 'lvs_sched', 'sh', 'sh-port', '\\\n'];
+    const tokens = [
+      'virtual_server',
+      'real_server',
+      'virtual_server_group',
+      'G',
+      'group',
+      'fwmark',
+      '1',
+      '198.51.100.1-300',
+      '198.51.100.1',
+      '2001:db8::1',
+      '80',
+      '{',
+      '}',
+      '\n',
+      '"',
+      '#',
+      'lvs_method',
+      'TUN',
+      'type',
+      'gue',
+      'port',
+      'weight',
+      '-1',
+      'persistence_granularity',
+      '999',
+      'ip_family',
+      'inet6',
+      'lvs_sched',
+      'sh',
+      'sh-port',
+      '\\\n',
+    ];
     const outcomes = new Set<string>();
     for (let i = 0; i < 300; i++) {
       const text = Array.from({ length: 1 + rand(80) }, () => tokens[rand(tokens.length)]).join(' ');

@@ -80,7 +80,10 @@ describe('why a director did not boot', () => {
   it("names QEMU's own error first, skipping its warnings", async () => {
     // GIVEN QEMU's standard error with a warning and then the error that stopped it
     const d = director({ consoleLog: join(scratch, 'a.console.log') });
-    writeFileSync(join(scratch, 'a.console.stderr.log'), "WARNING: Image format was not specified for 'x'\nqemu-system-x86_64: -netdev tap,id=n0: could not configure /dev/net/tun (lvsftap2): Operation not permitted\n");
+    writeFileSync(
+      join(scratch, 'a.console.stderr.log'),
+      "WARNING: Image format was not specified for 'x'\nqemu-system-x86_64: -netdev tap,id=n0: could not configure /dev/net/tun (lvsftap2): Operation not permitted\n",
+    );
     // WHEN the reason is looked for THEN it is QEMU's error line
     expect(await bootFailureReason(d, '')).toBe('QEMU: -netdev tap,id=n0: could not configure /dev/net/tun (lvsftap2): Operation not permitted');
   });
@@ -89,7 +92,9 @@ describe('why a director did not boot', () => {
     // GIVEN no QEMU error, and a console with the init's complaint or a panic
     const d = director({ consoleLog: join(scratch, 'b.console.log') });
     // WHEN the reason is looked for THEN it is the complaint, or the panic line
-    expect(await bootFailureReason(d, "lvsform-init: the host's root (9p tag hostroot) did not mount\n")).toBe("the host's root (9p tag hostroot) did not mount");
+    expect(await bootFailureReason(d, "lvsform-init: the host's root (9p tag hostroot) did not mount\n")).toBe(
+      "the host's root (9p tag hostroot) did not mount",
+    );
     expect(await bootFailureReason(d, '[ 1.2] Kernel panic - not syncing: VFS: Unable to mount root fs\n')).toContain('Kernel panic');
     expect(await bootFailureReason(d, '')).toBe('the virtual machine exited before printing anything');
   });

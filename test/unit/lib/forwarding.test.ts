@@ -6,18 +6,30 @@ describe('Forwarding', () => {
     ['NAT', () => Forwarding.NAT, { method: 'masq' }],
     ['DIRECT_ROUTING', () => Forwarding.DIRECT_ROUTING, { method: 'droute' }],
     ['tunnel()', () => Forwarding.tunnel(), { method: 'tunnel', tunnelType: TunnelType.IPIP }],
-    ['GUE with port', () => Forwarding.tunnel({ type: TunnelType.GUE, port: 6080 }),
-      { method: 'tunnel', tunnelType: TunnelType.GUE, tunnelPort: 6080, tunnelChecksum: TunnelChecksum.NONE }],
-    ['GUE with remote checksum', () => Forwarding.tunnel({ type: TunnelType.GUE, port: 6080, checksum: TunnelChecksum.REMOTE_CHECKSUM }),
-      { method: 'tunnel', tunnelType: TunnelType.GUE, tunnelPort: 6080, tunnelChecksum: TunnelChecksum.REMOTE_CHECKSUM }],
-    ['GRE with checksum', () => Forwarding.tunnel({ type: TunnelType.GRE, checksum: TunnelChecksum.CHECKSUM }),
-      { method: 'tunnel', tunnelType: TunnelType.GRE, tunnelChecksum: TunnelChecksum.CHECKSUM }],
+    [
+      'GUE with port',
+      () => Forwarding.tunnel({ type: TunnelType.GUE, port: 6080 }),
+      { method: 'tunnel', tunnelType: TunnelType.GUE, tunnelPort: 6080, tunnelChecksum: TunnelChecksum.NONE },
+    ],
+    [
+      'GUE with remote checksum',
+      () => Forwarding.tunnel({ type: TunnelType.GUE, port: 6080, checksum: TunnelChecksum.REMOTE_CHECKSUM }),
+      { method: 'tunnel', tunnelType: TunnelType.GUE, tunnelPort: 6080, tunnelChecksum: TunnelChecksum.REMOTE_CHECKSUM },
+    ],
+    [
+      'GRE with checksum',
+      () => Forwarding.tunnel({ type: TunnelType.GRE, checksum: TunnelChecksum.CHECKSUM }),
+      { method: 'tunnel', tunnelType: TunnelType.GRE, tunnelChecksum: TunnelChecksum.CHECKSUM },
+    ],
   ])('%s carries its method and tunnel settings', (_name, make, expected) => {
     // WHEN the forwarding is built
     const f = make();
     // THEN it holds exactly the settings the kernel takes for it
     expect({ method: f.method, tunnelType: f.tunnelType, tunnelPort: f.tunnelPort, tunnelChecksum: f.tunnelChecksum }).toEqual({
-      tunnelType: undefined, tunnelPort: undefined, tunnelChecksum: undefined, ...expected,
+      tunnelType: undefined,
+      tunnelPort: undefined,
+      tunnelChecksum: undefined,
+      ...expected,
     });
   });
 

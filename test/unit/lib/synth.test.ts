@@ -3,22 +3,39 @@ import path from 'node:path';
 import { TerraformStack } from '../../../lib/cdktf.ts';
 import { describe, expect, it } from 'vitest';
 import {
-  AddressFamily, App, Director, FORMAT_VERSION, Forwarding, LvsStack, PersistenceEngine, Protocol, RealServerPool,
-  Scheduler, TunnelChecksum, TunnelType,
+  AddressFamily,
+  App,
+  Director,
+  FORMAT_VERSION,
+  Forwarding,
+  LvsStack,
+  PersistenceEngine,
+  Protocol,
+  RealServerPool,
+  Scheduler,
+  TunnelChecksum,
+  TunnelType,
 } from '../../../lib/index.ts';
 import { fixture, onlyResource, synthJson, tempOutdir } from './helpers.ts';
 
 describe('lvsform_director', () => {
   it.each([
     ['ssh by host, only set keys', { ssh: { host: '203.0.113.2' } }, { transport: 'ssh', ssh: { host: '203.0.113.2' } }],
-    ['ssh with every key', {
-      ssh: { host: 'lb1.example.net', port: 2222, user: 'root', identityFile: '/k/id', knownHostsFile: '/k/known', configFile: '/k/cfg' },
-    }, {
-      transport: 'ssh',
-      ssh: { host: 'lb1.example.net', port: 2222, user: 'root', identity_file: '/k/id', known_hosts_file: '/k/known', config_file: '/k/cfg' },
-    }],
-    ['ssh by config file and alias', { ssh: { configFile: 'lab/ssh_config', alias: 'director' } },
-      { transport: 'ssh', ssh: { config_file: 'lab/ssh_config', alias: 'director' } }],
+    [
+      'ssh with every key',
+      {
+        ssh: { host: 'lb1.example.net', port: 2222, user: 'root', identityFile: '/k/id', knownHostsFile: '/k/known', configFile: '/k/cfg' },
+      },
+      {
+        transport: 'ssh',
+        ssh: { host: 'lb1.example.net', port: 2222, user: 'root', identity_file: '/k/id', known_hosts_file: '/k/known', config_file: '/k/cfg' },
+      },
+    ],
+    [
+      'ssh by config file and alias',
+      { ssh: { configFile: 'lab/ssh_config', alias: 'director' } },
+      { transport: 'ssh', ssh: { config_file: 'lab/ssh_config', alias: 'director' } },
+    ],
     ['local', { local: true }, { transport: 'local' }],
   ])('%s', (_case, props, expected) => {
     // GIVEN a director
@@ -60,10 +77,17 @@ describe('lvsform_virtual_service', () => {
       scheduler: 'wlc',
       scheduler_flags: [],
       one_packet: false,
-      real_server: [{
-        address: '192.0.2.11', port: 80, forwarding: 'masq', weight: 1, upper_threshold: 0, lower_threshold: 0,
-        pool: 'web/lb1/http/RealServers',
-      }],
+      real_server: [
+        {
+          address: '192.0.2.11',
+          port: 80,
+          forwarding: 'masq',
+          weight: 1,
+          upper_threshold: 0,
+          lower_threshold: 0,
+          pool: 'web/lb1/http/RealServers',
+        },
+      ],
       depends_on: [`lvsform_director.${director}`],
     });
   });
@@ -71,17 +95,22 @@ describe('lvsform_virtual_service', () => {
   it('writes a firewall-mark service with family, persistence and scheduler flags', () => {
     // GIVEN an IPv6 fwmark service, persistent per /64, Maglev with fallback and port
     const { app, lb1, outdir } = fixture();
-    lb1.addVirtualService('mark', {
-      firewallMark: 2,
-      family: AddressFamily.IPV6,
-      scheduler: Scheduler.maglevHash({ fallback: true, port: true }),
-      persistence: { timeout: 600, prefixLength: 64 },
-    }).addRealServer({ address: '2001:db8::11' });
+    lb1
+      .addVirtualService('mark', {
+        firewallMark: 2,
+        family: AddressFamily.IPV6,
+        scheduler: Scheduler.maglevHash({ fallback: true, port: true }),
+        persistence: { timeout: 600, prefixLength: 64 },
+      })
+      .addRealServer({ address: '2001:db8::11' });
     // WHEN synthesized
     const svc = onlyResource(synthJson(app, outdir), 'lvsform_virtual_service');
     // THEN identity is mark + family, the prefix is written as decimal text, members default to port 0
     expect(svc).toMatchObject({
-      firewall_mark: 2, family: 'inet6', scheduler: 'mh', scheduler_flags: ['flag-1', 'flag-2'],
+      firewall_mark: 2,
+      family: 'inet6',
+      scheduler: 'mh',
+      scheduler_flags: ['flag-1', 'flag-2'],
       persistence: { timeout: 600, netmask: '64' },
     });
     expect(svc).not.toHaveProperty('protocol');
@@ -92,7 +121,11 @@ describe('lvsform_virtual_service', () => {
   it.each([
     ['an IPv4 service', { address: '198.51.100.10', port: 80, persistence: {} }, { timeout: 360, netmask: '255.255.255.255' }],
     ['an IPv6 service', { address: '2001:db8:100::10', port: 80, persistence: {} }, { timeout: 360, netmask: '128' }],
-    ['an IPv4 fwmark service with a /24', { firewallMark: 1, persistence: { timeout: 300, netmask: '255.255.255.0' } }, { timeout: 300, netmask: '255.255.255.0' }],
+    [
+      'an IPv4 fwmark service with a /24',
+      { firewallMark: 1, persistence: { timeout: 300, netmask: '255.255.255.0' } },
+      { timeout: 300, netmask: '255.255.255.0' },
+    ],
   ])('writes persistence defaults for %s', (_case, props, expected) => {
     // GIVEN a persistent service
     const { app, lb1, outdir } = fixture();
@@ -107,7 +140,12 @@ describe('lvsform_virtual_service', () => {
     const { app, lb1, outdir } = fixture();
     lb1.addVirtualService('plain', { address: '198.51.100.10', port: 80 });
     lb1.addVirtualService('sip', {
-      protocol: Protocol.UDP, address: '198.51.100.11', port: 5060, persistence: {}, persistenceEngine: PersistenceEngine.SIP, onePacket: true,
+      protocol: Protocol.UDP,
+      address: '198.51.100.11',
+      port: 5060,
+      persistence: {},
+      persistenceEngine: PersistenceEngine.SIP,
+      onePacket: true,
     });
     // WHEN synthesized
     const services = Object.values(synthJson(app, outdir).resource.lvsform_virtual_service) as any[];
@@ -121,8 +159,16 @@ describe('lvsform_virtual_service', () => {
 
   it.each([
     ['ipip', Forwarding.tunnel(), { forwarding: 'tunnel', tunnel_type: 'ipip' }],
-    ['gue', Forwarding.tunnel({ type: TunnelType.GUE, port: 6080 }), { forwarding: 'tunnel', tunnel_type: 'gue', tunnel_port: 6080, tunnel_checksum: 'nocsum' }],
-    ['gre with checksum', Forwarding.tunnel({ type: TunnelType.GRE, checksum: TunnelChecksum.CHECKSUM }), { forwarding: 'tunnel', tunnel_type: 'gre', tunnel_checksum: 'csum' }],
+    [
+      'gue',
+      Forwarding.tunnel({ type: TunnelType.GUE, port: 6080 }),
+      { forwarding: 'tunnel', tunnel_type: 'gue', tunnel_port: 6080, tunnel_checksum: 'nocsum' },
+    ],
+    [
+      'gre with checksum',
+      Forwarding.tunnel({ type: TunnelType.GRE, checksum: TunnelChecksum.CHECKSUM }),
+      { forwarding: 'tunnel', tunnel_type: 'gre', tunnel_checksum: 'csum' },
+    ],
     ['direct routing', Forwarding.DIRECT_ROUTING, { forwarding: 'droute' }],
   ])('writes the %s forwarding of a real server', (_case, forwarding, expected) => {
     // GIVEN a real server with that forwarding
@@ -138,7 +184,8 @@ describe('lvsform_virtual_service', () => {
   it('writes addresses in canonical form and sorts real servers by address:port text', () => {
     // GIVEN an IPv6 service with members given in mixed case, uncompressed and out of order
     const { app, lb1, outdir } = fixture();
-    lb1.addVirtualService('svc', { address: '2001:DB8:100:0:0:0:0:10', port: 80 })
+    lb1
+      .addVirtualService('svc', { address: '2001:DB8:100:0:0:0:0:10', port: 80 })
       .addRealServer({ address: '2001:db8:0:0::13' })
       .addRealServer({ address: '2001:0db8::11', port: 8080 })
       .addRealServer({ address: '2001:db8::11' });
@@ -153,7 +200,10 @@ describe('lvsform_virtual_service', () => {
     // GIVEN a DR pool with weight 5 and thresholds, and a member overriding weight only
     const { app, stack, lb1, outdir } = fixture();
     const pool = new RealServerPool(stack, 'pool', {
-      forwarding: Forwarding.DIRECT_ROUTING, weight: 5, upperThreshold: 100, lowerThreshold: 10,
+      forwarding: Forwarding.DIRECT_ROUTING,
+      weight: 5,
+      upperThreshold: 100,
+      lowerThreshold: 10,
       members: [{ address: '192.0.2.11', weight: 0 }, { address: '192.0.2.12' }],
     });
     lb1.addVirtualService('svc', { address: '198.51.100.20', port: 80 }).addPool(pool);
@@ -171,11 +221,17 @@ describe('lvsform_virtual_service', () => {
     const { app, stack, lb1, outdir } = fixture();
     const a = new RealServerPool(stack, 'a', { members: [{ address: '192.0.2.12' }] });
     const b = new RealServerPool(stack, 'b').addMember({ address: '192.0.2.11' });
-    lb1.addVirtualService('svc', { address: '198.51.100.10', port: 80, pools: [a] }).addPool(b).addPool(a);
+    lb1
+      .addVirtualService('svc', { address: '198.51.100.10', port: 80, pools: [a] })
+      .addPool(b)
+      .addPool(a);
     // WHEN synthesized
     const reals = onlyResource(synthJson(app, outdir), 'lvsform_virtual_service').real_server;
     // THEN both pools' members are present once each
-    expect(reals.map((r: any) => [r.address, r.pool])).toEqual([['192.0.2.11', 'web/b'], ['192.0.2.12', 'web/a']]);
+    expect(reals.map((r: any) => [r.address, r.pool])).toEqual([
+      ['192.0.2.11', 'web/b'],
+      ['192.0.2.12', 'web/a'],
+    ]);
   });
 });
 

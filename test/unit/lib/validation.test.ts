@@ -1,8 +1,20 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  AddressFamily, App, Director, Forwarding, LvsStack, PersistenceEngine, Protocol, RealServerPool, Scheduler,
-  ValidationError, VirtualService, type VirtualServiceProps, type DirectorProps, type RealServerProps,
+  AddressFamily,
+  App,
+  Director,
+  Forwarding,
+  LvsStack,
+  PersistenceEngine,
+  Protocol,
+  RealServerPool,
+  Scheduler,
+  ValidationError,
+  VirtualService,
+  type VirtualServiceProps,
+  type DirectorProps,
+  type RealServerProps,
 } from '../../../lib/index.ts';
 import { filesUnder, fixture, tempOutdir } from './helpers.ts';
 
@@ -19,8 +31,11 @@ function thrown(fn: () => unknown): ValidationError {
 describe('VirtualService props judged alone throw at once', () => {
   const vip = { address: '198.51.100.10', port: 80 };
   it.each<[string, VirtualServiceProps, RegExp]>([
-    ['port 0 without persistence', { address: '198.51.100.10', port: 0 },
-      /^web\/lb1\/svc: port 0 needs persistence \(ipvsadm -p\).*got port 0 without persistence$/],
+    [
+      'port 0 without persistence',
+      { address: '198.51.100.10', port: 0 },
+      /^web\/lb1\/svc: port 0 needs persistence \(ipvsadm -p\).*got port 0 without persistence$/,
+    ],
     ['port above 65535', { address: '198.51.100.10', port: 65536 }, /port must be an integer 0\.\.65535; got 65536/],
     ['a fractional port', { address: '198.51.100.10', port: 80.5 }, /got 80.5/],
     ['a missing port', { address: '198.51.100.10' }, /needs a port/],
@@ -49,9 +64,17 @@ describe('VirtualService props judged alone throw at once', () => {
     ['prefix length 129', { firewallMark: 2, family: AddressFamily.IPV6, persistence: { prefixLength: 129 } }, /got 129/],
     ['one-packet on TCP', { ...vip, onePacket: true }, /onePacket .* is for UDP services only; got onePacket on a tcp service/],
     ['one-packet on SCTP', { ...vip, protocol: Protocol.SCTP, onePacket: true }, /on a sctp service/],
-    ['a persistence engine without persistence', { ...vip, protocol: Protocol.UDP, persistenceEngine: PersistenceEngine.SIP }, /persistenceEngine needs persistence/],
+    [
+      'a persistence engine without persistence',
+      { ...vip, protocol: Protocol.UDP, persistenceEngine: PersistenceEngine.SIP },
+      /persistenceEngine needs persistence/,
+    ],
     ['the sip engine on TCP', { ...vip, persistence: {}, persistenceEngine: PersistenceEngine.SIP }, /reads UDP datagrams only; got it on a tcp service/],
-    ['an engine other than sip', { ...vip, protocol: Protocol.UDP, persistence: {}, persistenceEngine: { name: 'callid' } as never }, /one persistence engine, sip/],
+    [
+      'an engine other than sip',
+      { ...vip, protocol: Protocol.UDP, persistence: {}, persistenceEngine: { name: 'callid' } as never },
+      /one persistence engine, sip/,
+    ],
     ['a scheduler that is not a Scheduler', { ...vip, scheduler: 'rr' as never }, /scheduler must be a Scheduler/],
     ['a protocol that is not a Protocol', { ...vip, protocol: 'tcp' as never }, /protocol must be Protocol\.TCP, UDP or SCTP/],
   ])('%s', (_case, props, message) => {
@@ -69,7 +92,10 @@ describe('VirtualService props judged alone throw at once', () => {
     ['port 0 with persistence', { address: '198.51.100.10', port: 0, persistence: {} }],
     ['a /0 netmask (the kernel takes any IPv4 mask)', { address: '198.51.100.10', port: 80, persistence: { netmask: '0.0.0.0' } }],
     ['one-packet on a firewall-mark service (ipvsadm allows it)', { firewallMark: 1, onePacket: true }],
-    ['the sip engine on a persistent UDP service', { address: '198.51.100.10', port: 5060, protocol: Protocol.UDP, persistence: {}, persistenceEngine: PersistenceEngine.SIP }],
+    [
+      'the sip engine on a persistent UDP service',
+      { address: '198.51.100.10', port: 5060, protocol: Protocol.UDP, persistence: {}, persistenceEngine: PersistenceEngine.SIP },
+    ],
     ['a loopback VIP', { address: '127.0.0.1', port: 80 }],
     ['firewall mark 2^32-1', { firewallMark: 4294967295 }],
     ['a service with no real servers', { address: '198.51.100.10', port: 80 }],
@@ -94,7 +120,11 @@ describe('RealServerPool members judged alone throw at once', () => {
     ['a fractional weight', { address: '192.0.2.11', weight: 1.5 }, /got 1.5/],
     ['an upper threshold above INT_MAX', { address: '192.0.2.11', upperThreshold: 2 ** 31 }, /upperThreshold must be an integer 0\.\.2147483647/],
     ['a negative lower threshold', { address: '192.0.2.11', lowerThreshold: -5 }, /lowerThreshold must be an integer/],
-    ['lower above upper', { address: '192.0.2.11', upperThreshold: 10, lowerThreshold: 20 }, /lowerThreshold must not exceed upperThreshold.*got lower 20 > upper 10/],
+    [
+      'lower above upper',
+      { address: '192.0.2.11', upperThreshold: 10, lowerThreshold: 20 },
+      /lowerThreshold must not exceed upperThreshold.*got lower 20 > upper 10/,
+    ],
     ['lower above an upper of 0', { address: '192.0.2.11', lowerThreshold: 5 }, /even when upper is 0.*got lower 5 > upper 0/],
     ['a forwarding that is not a Forwarding', { address: '192.0.2.11', forwarding: 'masq' as never }, /forwarding must be Forwarding\.NAT/],
   ])('%s', (_case, member, message) => {
@@ -174,66 +204,137 @@ describe('Director props judged alone throw at once', () => {
 describe('rules that depend on later calls surface at synth', () => {
   type Case = [string, (f: ReturnType<typeof fixture>) => void, RegExp];
   it.each<Case>([
-    ['an IPv6 real server on an IPv4 NAT service', ({ lb1 }) => {
-      lb1.addVirtualService('http', { address: '198.51.100.10', port: 80 }).addRealServer({ address: '2001:db8::11' });
-    }, /web\/lb1\/http: real server \[2001:db8::11\]:80 .* is IPv6 but the service is IPv4; the kernel mixes families only under tunnelling/],
-    ['an IPv4 real server on an IPv6 direct-routing service', ({ lb1 }) => {
-      lb1.addVirtualService('http', { address: '2001:db8:100::20', port: 80 })
-        .addRealServer({ address: '192.0.2.11', forwarding: Forwarding.DIRECT_ROUTING });
-    }, /is IPv4 but the service is IPv6.*got droute/],
-    ['an IPv4 real server on an IPv6 firewall-mark service', ({ lb1 }) => {
-      lb1.addVirtualService('m', { firewallMark: 2, family: AddressFamily.IPV6 }).addRealServer({ address: '192.0.2.11' });
-    }, /is IPv4 but the service is IPv6/],
-    ['a real-server port that differs under direct routing', ({ lb1 }) => {
-      lb1.addVirtualService('http', { address: '198.51.100.20', port: 80 })
-        .addRealServer({ address: '192.0.2.11', port: 8080, forwarding: Forwarding.DIRECT_ROUTING });
-    }, /under direct routing the kernel uses the service port 80 and ignores the real-server port; got port 8080/],
-    ['a real-server port that differs under tunnelling', ({ lb1 }) => {
-      lb1.addVirtualService('http', { address: '198.51.100.30', port: 80 })
-        .addRealServer({ address: '192.0.2.11', port: 8080, forwarding: Forwarding.tunnel() });
-    }, /under tunnelling the kernel uses the service port 80/],
-    ['real-server port 0 under NAT on a port-80 service', ({ lb1 }) => {
-      lb1.addVirtualService('http', { address: '198.51.100.10', port: 80 }).addRealServer({ address: '192.0.2.11', port: 0 });
-    }, /port 0 under NAT would rewrite packets to port 0/],
-    ['the same real server twice in one pool', ({ lb1 }) => {
-      lb1.addVirtualService('http', { address: '198.51.100.10', port: 80 })
-        .addRealServer({ address: '192.0.2.11' }).addRealServer({ address: '192.0.2.11', port: 80 });
-    }, /real server 192\.0\.2\.11:80 .* is already in the service/],
-    ['the same real server through two pools', ({ stack, lb1 }) => {
-      const a = new RealServerPool(stack, 'a', { members: [{ address: '192.0.2.11' }] });
-      const b = new RealServerPool(stack, 'b', { members: [{ address: '192.0.2.11', weight: 5 }] });
-      lb1.addVirtualService('http', { address: '198.51.100.10', port: 80, pools: [a, b] });
-    }, /real server 192\.0\.2\.11:80 \(pool web\/b\) is already in the service from pool web\/a/],
-    ['the same IPv6 real server written two ways', ({ lb1 }) => {
-      lb1.addVirtualService('http', { address: '2001:db8:100::10', port: 80 })
-        .addRealServer({ address: '2001:db8::11' }).addRealServer({ address: '2001:DB8:0:0::11' });
-    }, /\[2001:db8::11\]:80 .* is already in the service/],
-    ['the same service identity twice on a director', ({ lb1 }) => {
-      lb1.addVirtualService('a', { address: '198.51.100.10', port: 80 });
-      lb1.addVirtualService('b', { protocol: Protocol.TCP, address: '198.51.100.10', port: 80 });
-    }, /web\/lb1: service tcp 198\.51\.100\.10:80 is defined twice on director lb1: web\/lb1\/a and web\/lb1\/b/],
-    ['the same firewall mark and family twice', ({ lb1 }) => {
-      lb1.addVirtualService('a', { firewallMark: 1 });
-      lb1.addVirtualService('b', { firewallMark: 1, family: AddressFamily.IPV4 });
-    }, /service fwmark 1 inet is defined twice/],
-    ['two directors with the same host', ({ stack }) => {
-      new Director(stack, 'lb2', { ssh: { host: '203.0.113.2', port: 2222 } });
-    }, /^web: directors web\/lb1 and web\/lb2 reach the same machine \(host 203\.0\.113\.2\)/m],
-    ['two directors with the same host name in other case', ({ stack }) => {
-      new Director(stack, 'a', { ssh: { host: 'LB.example.net' } });
-      new Director(stack, 'b', { ssh: { host: 'lb.example.net.' } });
-    }, /reach the same machine \(host lb\.example\.net\)/],
-    ['two directors with the same alias and config file', ({ stack }) => {
-      new Director(stack, 'a', { ssh: { alias: 'lb', configFile: 'lab.ssh' } });
-      new Director(stack, 'b', { ssh: { alias: 'lb', configFile: 'lab.ssh' } });
-    }, /reach the same machine \(alias lb in lab\.ssh\)/],
-    ['two local directors', ({ stack }) => {
-      new Director(stack, 'a', { local: true });
-      new Director(stack, 'b', { local: true });
-    }, /reach the same machine \(local\)/],
-    ['two directors with the same name', ({ stack }) => {
-      new Director(stack, 'other', { ssh: { host: '203.0.113.3' }, name: 'lb1' });
-    }, /share the name lb1/],
+    [
+      'an IPv6 real server on an IPv4 NAT service',
+      ({ lb1 }) => {
+        lb1.addVirtualService('http', { address: '198.51.100.10', port: 80 }).addRealServer({ address: '2001:db8::11' });
+      },
+      /web\/lb1\/http: real server \[2001:db8::11\]:80 .* is IPv6 but the service is IPv4; the kernel mixes families only under tunnelling/,
+    ],
+    [
+      'an IPv4 real server on an IPv6 direct-routing service',
+      ({ lb1 }) => {
+        lb1
+          .addVirtualService('http', { address: '2001:db8:100::20', port: 80 })
+          .addRealServer({ address: '192.0.2.11', forwarding: Forwarding.DIRECT_ROUTING });
+      },
+      /is IPv4 but the service is IPv6.*got droute/,
+    ],
+    [
+      'an IPv4 real server on an IPv6 firewall-mark service',
+      ({ lb1 }) => {
+        lb1.addVirtualService('m', { firewallMark: 2, family: AddressFamily.IPV6 }).addRealServer({ address: '192.0.2.11' });
+      },
+      /is IPv4 but the service is IPv6/,
+    ],
+    [
+      'a real-server port that differs under direct routing',
+      ({ lb1 }) => {
+        lb1
+          .addVirtualService('http', { address: '198.51.100.20', port: 80 })
+          .addRealServer({ address: '192.0.2.11', port: 8080, forwarding: Forwarding.DIRECT_ROUTING });
+      },
+      /under direct routing the kernel uses the service port 80 and ignores the real-server port; got port 8080/,
+    ],
+    [
+      'a real-server port that differs under tunnelling',
+      ({ lb1 }) => {
+        lb1
+          .addVirtualService('http', { address: '198.51.100.30', port: 80 })
+          .addRealServer({ address: '192.0.2.11', port: 8080, forwarding: Forwarding.tunnel() });
+      },
+      /under tunnelling the kernel uses the service port 80/,
+    ],
+    [
+      'real-server port 0 under NAT on a port-80 service',
+      ({ lb1 }) => {
+        lb1.addVirtualService('http', { address: '198.51.100.10', port: 80 }).addRealServer({ address: '192.0.2.11', port: 0 });
+      },
+      /port 0 under NAT would rewrite packets to port 0/,
+    ],
+    [
+      'the same real server twice in one pool',
+      ({ lb1 }) => {
+        lb1
+          .addVirtualService('http', { address: '198.51.100.10', port: 80 })
+          .addRealServer({ address: '192.0.2.11' })
+          .addRealServer({ address: '192.0.2.11', port: 80 });
+      },
+      /real server 192\.0\.2\.11:80 .* is already in the service/,
+    ],
+    [
+      'the same real server through two pools',
+      ({ stack, lb1 }) => {
+        const a = new RealServerPool(stack, 'a', { members: [{ address: '192.0.2.11' }] });
+        const b = new RealServerPool(stack, 'b', { members: [{ address: '192.0.2.11', weight: 5 }] });
+        lb1.addVirtualService('http', { address: '198.51.100.10', port: 80, pools: [a, b] });
+      },
+      /real server 192\.0\.2\.11:80 \(pool web\/b\) is already in the service from pool web\/a/,
+    ],
+    [
+      'the same IPv6 real server written two ways',
+      ({ lb1 }) => {
+        lb1
+          .addVirtualService('http', { address: '2001:db8:100::10', port: 80 })
+          .addRealServer({ address: '2001:db8::11' })
+          .addRealServer({ address: '2001:DB8:0:0::11' });
+      },
+      /\[2001:db8::11\]:80 .* is already in the service/,
+    ],
+    [
+      'the same service identity twice on a director',
+      ({ lb1 }) => {
+        lb1.addVirtualService('a', { address: '198.51.100.10', port: 80 });
+        lb1.addVirtualService('b', { protocol: Protocol.TCP, address: '198.51.100.10', port: 80 });
+      },
+      /web\/lb1: service tcp 198\.51\.100\.10:80 is defined twice on director lb1: web\/lb1\/a and web\/lb1\/b/,
+    ],
+    [
+      'the same firewall mark and family twice',
+      ({ lb1 }) => {
+        lb1.addVirtualService('a', { firewallMark: 1 });
+        lb1.addVirtualService('b', { firewallMark: 1, family: AddressFamily.IPV4 });
+      },
+      /service fwmark 1 inet is defined twice/,
+    ],
+    [
+      'two directors with the same host',
+      ({ stack }) => {
+        new Director(stack, 'lb2', { ssh: { host: '203.0.113.2', port: 2222 } });
+      },
+      /^web: directors web\/lb1 and web\/lb2 reach the same machine \(host 203\.0\.113\.2\)/m,
+    ],
+    [
+      'two directors with the same host name in other case',
+      ({ stack }) => {
+        new Director(stack, 'a', { ssh: { host: 'LB.example.net' } });
+        new Director(stack, 'b', { ssh: { host: 'lb.example.net.' } });
+      },
+      /reach the same machine \(host lb\.example\.net\)/,
+    ],
+    [
+      'two directors with the same alias and config file',
+      ({ stack }) => {
+        new Director(stack, 'a', { ssh: { alias: 'lb', configFile: 'lab.ssh' } });
+        new Director(stack, 'b', { ssh: { alias: 'lb', configFile: 'lab.ssh' } });
+      },
+      /reach the same machine \(alias lb in lab\.ssh\)/,
+    ],
+    [
+      'two local directors',
+      ({ stack }) => {
+        new Director(stack, 'a', { local: true });
+        new Director(stack, 'b', { local: true });
+      },
+      /reach the same machine \(local\)/,
+    ],
+    [
+      'two directors with the same name',
+      ({ stack }) => {
+        new Director(stack, 'other', { ssh: { host: '203.0.113.3' }, name: 'lb1' });
+      },
+      /share the name lb1/,
+    ],
   ])('%s', (_case, build, message) => {
     // GIVEN an app whose problem only shows once everything is declared
     const f = fixture();
@@ -246,29 +347,48 @@ describe('rules that depend on later calls surface at synth', () => {
   });
 
   it.each<[string, (f: ReturnType<typeof fixture>) => void]>([
-    ['an IPv6 real server on an IPv4 service under tunnelling', ({ lb1 }) => {
-      lb1.addVirtualService('http', { address: '198.51.100.30', port: 80 })
-        .addRealServer({ address: '2001:db8::11', forwarding: Forwarding.tunnel() });
-    }],
-    ['real-server port 0 on a firewall-mark service', ({ lb1 }) => {
-      lb1.addVirtualService('m', { firewallMark: 1 }).addRealServer({ address: '192.0.2.11', port: 0 });
-    }],
-    ['any real-server port under direct routing on a firewall-mark service', ({ lb1 }) => {
-      lb1.addVirtualService('m', { firewallMark: 1 }).addRealServer({ address: '192.0.2.11', port: 80, forwarding: Forwarding.DIRECT_ROUTING });
-    }],
-    ['one pool on two services of one director', ({ stack, lb1 }) => {
-      const pool = new RealServerPool(stack, 'pool', { members: [{ address: '192.0.2.11' }] });
-      lb1.addVirtualService('a', { address: '198.51.100.10', port: 80, pools: [pool] });
-      lb1.addVirtualService('b', { address: '198.51.100.10', port: 8080, pools: [pool] });
-    }],
-    ['the same address on TCP and UDP', ({ lb1 }) => {
-      lb1.addVirtualService('a', { address: '198.51.100.10', port: 53 });
-      lb1.addVirtualService('b', { address: '198.51.100.10', port: 53, protocol: Protocol.UDP });
-    }],
-    ['the same real server on two ports', ({ lb1 }) => {
-      lb1.addVirtualService('a', { address: '198.51.100.10', port: 80 })
-        .addRealServer({ address: '192.0.2.11', port: 80 }).addRealServer({ address: '192.0.2.11', port: 8080 });
-    }],
+    [
+      'an IPv6 real server on an IPv4 service under tunnelling',
+      ({ lb1 }) => {
+        lb1.addVirtualService('http', { address: '198.51.100.30', port: 80 }).addRealServer({ address: '2001:db8::11', forwarding: Forwarding.tunnel() });
+      },
+    ],
+    [
+      'real-server port 0 on a firewall-mark service',
+      ({ lb1 }) => {
+        lb1.addVirtualService('m', { firewallMark: 1 }).addRealServer({ address: '192.0.2.11', port: 0 });
+      },
+    ],
+    [
+      'any real-server port under direct routing on a firewall-mark service',
+      ({ lb1 }) => {
+        lb1.addVirtualService('m', { firewallMark: 1 }).addRealServer({ address: '192.0.2.11', port: 80, forwarding: Forwarding.DIRECT_ROUTING });
+      },
+    ],
+    [
+      'one pool on two services of one director',
+      ({ stack, lb1 }) => {
+        const pool = new RealServerPool(stack, 'pool', { members: [{ address: '192.0.2.11' }] });
+        lb1.addVirtualService('a', { address: '198.51.100.10', port: 80, pools: [pool] });
+        lb1.addVirtualService('b', { address: '198.51.100.10', port: 8080, pools: [pool] });
+      },
+    ],
+    [
+      'the same address on TCP and UDP',
+      ({ lb1 }) => {
+        lb1.addVirtualService('a', { address: '198.51.100.10', port: 53 });
+        lb1.addVirtualService('b', { address: '198.51.100.10', port: 53, protocol: Protocol.UDP });
+      },
+    ],
+    [
+      'the same real server on two ports',
+      ({ lb1 }) => {
+        lb1
+          .addVirtualService('a', { address: '198.51.100.10', port: 80 })
+          .addRealServer({ address: '192.0.2.11', port: 80 })
+          .addRealServer({ address: '192.0.2.11', port: 8080 });
+      },
+    ],
   ])('accepts %s', (_case, build) => {
     // GIVEN a legal app
     const f = fixture();

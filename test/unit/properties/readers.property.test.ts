@@ -54,7 +54,25 @@ function pathsOf(v: unknown, at: (string | number)[] = [], out: (string | number
 /** Odd values a hand edit or a damaged file may hold. */
 const oddValue = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),
-  fc.constantFrom(null, '', 0, -1, 1.5, 2 ** 31, 2 ** 53, '1', 'true', [], {}, '198.51.100.300', '::ffff:192.0.2.1', 'rr; reboot', '\u0000', '__proto__', 'constructor'),
+  fc.constantFrom(
+    null,
+    '',
+    0,
+    -1,
+    1.5,
+    2 ** 31,
+    2 ** 53,
+    '1',
+    'true',
+    [],
+    {},
+    '198.51.100.300',
+    '::ffff:192.0.2.1',
+    'rr; reboot',
+    '\u0000',
+    '__proto__',
+    'constructor',
+  ),
 );
 
 interface Mutation {
@@ -90,7 +108,8 @@ function mutate(doc: unknown, muts: readonly Mutation[]): unknown {
     } else {
       const target = parent[last];
       if (Array.isArray(target)) target.push(structuredClone(m.value));
-      else if (target && typeof target === 'object') Object.defineProperty(target, m.key, { value: structuredClone(m.value), enumerable: true, writable: true, configurable: true });
+      else if (target && typeof target === 'object')
+        Object.defineProperty(target, m.key, { value: structuredClone(m.value), enumerable: true, writable: true, configurable: true });
     }
   }
   return root;
@@ -103,7 +122,34 @@ const textMutations = fc.array(
     cut: fc.nat({ max: 12 }),
     insert: fc.oneof(
       fc.string({ maxLength: 8 }),
-      fc.constantFrom('{', '}', '"', '\\', '\n', '#', '!', '$', '${X}', '-p', ' -w 99999999999', ':', '[', ']', '0', '65536', '-1', '\u0000', '\r\n', '\t', 'include x', '$X=1', '->', 'FWM', 'TCP', 'UDP'),
+      fc.constantFrom(
+        '{',
+        '}',
+        '"',
+        '\\',
+        '\n',
+        '#',
+        '!',
+        '$',
+        '${X}',
+        '-p',
+        ' -w 99999999999',
+        ':',
+        '[',
+        ']',
+        '0',
+        '65536',
+        '-1',
+        '\u0000',
+        '\r\n',
+        '\t',
+        'include x',
+        '$X=1',
+        '->',
+        'FWM',
+        'TCP',
+        'UDP',
+      ),
     ),
   }),
   { maxLength: 8 },
@@ -125,11 +171,28 @@ function synthesizedDoc(): unknown {
   const app = new App({ outdir: path.join(dir, 'out') });
   const stack = new LvsStack(app, 'web');
   const lb1 = new Director(stack, 'lb1', { ssh: { host: '203.0.113.2', user: 'root', port: 2222 }, setup: {} });
-  const nat = new RealServerPool(stack, 'nat', { forwarding: Forwarding.NAT, members: [{ address: '192.0.2.11', port: 8080, weight: 3, upperThreshold: 10, lowerThreshold: 2 }, { address: '192.0.2.12' }] });
+  const nat = new RealServerPool(stack, 'nat', {
+    forwarding: Forwarding.NAT,
+    members: [{ address: '192.0.2.11', port: 8080, weight: 3, upperThreshold: 10, lowerThreshold: 2 }, { address: '192.0.2.12' }],
+  });
   const dr = new RealServerPool(stack, 'dr', { forwarding: Forwarding.DIRECT_ROUTING, members: [{ address: '192.0.2.21' }] });
   const tun = new RealServerPool(stack, 'tun', { forwarding: Forwarding.tunnel(), members: [{ address: '2001:db8::31' }] });
-  lb1.addVirtualService('http', { address: '198.51.100.10', port: 80, scheduler: Scheduler.sourceHash({ fallback: true }), persistence: { timeout: 60, netmask: '255.255.255.0' }, pools: [nat, dr, tun] });
-  lb1.addVirtualService('sip', { protocol: Protocol.UDP, address: '198.51.100.11', port: 5060, persistence: {}, persistenceEngine: PersistenceEngine.SIP, onePacket: true, pools: [nat] });
+  lb1.addVirtualService('http', {
+    address: '198.51.100.10',
+    port: 80,
+    scheduler: Scheduler.sourceHash({ fallback: true }),
+    persistence: { timeout: 60, netmask: '255.255.255.0' },
+    pools: [nat, dr, tun],
+  });
+  lb1.addVirtualService('sip', {
+    protocol: Protocol.UDP,
+    address: '198.51.100.11',
+    port: 5060,
+    persistence: {},
+    persistenceEngine: PersistenceEngine.SIP,
+    onePacket: true,
+    pools: [nat],
+  });
   lb1.addVirtualService('mark', { firewallMark: 7, scheduler: Scheduler.ROUND_ROBIN, pools: [dr] });
   app.synth();
   return JSON.parse(fs.readFileSync(path.join(dir, 'out/stacks/web/cdk.tf.json'), 'utf8'));
@@ -200,7 +263,8 @@ describe('parsePlanFile: mutated plans, re-signed', () => {
       },
     ],
   };
-  const resign = (p: unknown) => JSON.stringify({ kind: 'lvsform-plan', format_version: 1, digest: createHash('sha256').update(JSON.stringify(p)).digest('hex'), plan: p });
+  const resign = (p: unknown) =>
+    JSON.stringify({ kind: 'lvsform-plan', format_version: 1, digest: createHash('sha256').update(JSON.stringify(p)).digest('hex'), plan: p });
 
   it('reads and renders the unmutated plan', async () => {
     // GIVEN the plan written by writePlanFile WHEN read back THEN it renders in every form
@@ -228,20 +292,38 @@ describe('parsePlanFile: mutated plans, re-signed', () => {
   it('ends in a plan or an LvsError when the file text itself is damaged', () => {
     // GIVEN text mutations of a signed plan WHEN read THEN success or LvsError only
     const text = resign(plan);
-    fc.assert(fc.property(textMutations, (muts) => void cleanly(() => parsePlanFile(mutateText(text, muts), 'm.plan'))), SETTINGS);
+    fc.assert(
+      fc.property(textMutations, (muts) => void cleanly(() => parsePlanFile(mutateText(text, muts), 'm.plan'))),
+      SETTINGS,
+    );
   });
 });
 
 describe('parseRecord: mutated ownership records', () => {
-  const record = { format: 1, stack: 'web', director: 'lb1', updated: '2025-01-01T00:00:00.000Z', services: { 'tcp 198.51.100.10:80': { path: 'web/lb1/http' } } };
+  const record = {
+    format: 1,
+    stack: 'web',
+    director: 'lb1',
+    updated: '2025-01-01T00:00:00.000Z',
+    services: { 'tcp 198.51.100.10:80': { path: 'web/lb1/http' } },
+  };
   it('ends in a record or an LvsError (mutated values)', () => {
     // GIVEN mutated records WHEN parsed THEN success or LvsError only
-    fc.assert(fc.property(fc.array(mutation, { minLength: 1, maxLength: 4 }), (muts) => void cleanly(() => parseRecord(JSON.stringify(mutate(record, muts)), 'web', 'lb1'))), SETTINGS);
+    fc.assert(
+      fc.property(
+        fc.array(mutation, { minLength: 1, maxLength: 4 }),
+        (muts) => void cleanly(() => parseRecord(JSON.stringify(mutate(record, muts)), 'web', 'lb1')),
+      ),
+      SETTINGS,
+    );
   });
   it('ends in a record or an LvsError (damaged text)', () => {
     // GIVEN damaged record text WHEN parsed THEN success or LvsError only
     const text = JSON.stringify(record);
-    fc.assert(fc.property(textMutations, (muts) => void cleanly(() => parseRecord(mutateText(text, muts), 'web', 'lb1'))), SETTINGS);
+    fc.assert(
+      fc.property(textMutations, (muts) => void cleanly(() => parseRecord(mutateText(text, muts), 'web', 'lb1'))),
+      SETTINGS,
+    );
   });
 });
 
@@ -271,14 +353,22 @@ describe('ipvsadm text readers: damaged real output', () => {
   textProperty('parseRate', fixture('ipvsadm/full.rate.txt'), (t) => parseRate(t));
   textProperty('parseCounters', fixture('ipvsadm/full.list.txt'), (t) => parseCounters(t));
   textProperty('parseProcIpvs', fixture('ipvsadm/full.proc.txt'), (t) => ({ digest: parseProcIpvs(t) }));
-  textProperty('parseSave of generated lines', '-A -t 198.51.100.10:80 -s sh -b sh-port -p 60 -M 255.255.255.0\n-a -t 198.51.100.10:80 -r 192.0.2.11:80 -i --tun-type gue --tun-port 6080 -w 3 -x 10 -y 2\n', (t) => parseSave(t));
+  textProperty(
+    'parseSave of generated lines',
+    '-A -t 198.51.100.10:80 -s sh -b sh-port -p 60 -M 255.255.255.0\n-a -t 198.51.100.10:80 -r 192.0.2.11:80 -i --tun-type gue --tun-port 6080 -w 3 -x 10 -y 2\n',
+    (t) => parseSave(t),
+  );
 });
 
 describe('keepalived configurations: damaged real configurations', () => {
   for (const name of fs.readdirSync(path.join(FIXTURES, 'keepalived')).sort()) {
     textProperty(`parseKeepalived ${name}`, fixture(`keepalived/${name}`), (t) => parseKeepalived(t, name).table);
   }
-  textProperty('parseKeepalived with definitions and one-line blocks', '$VIP=198.51.100.10\n$P=80\nvirtual_server $VIP ${P} { lvs_sched rr\n protocol TCP\n real_server 192.0.2.11 $P { weight 1 uthreshold 100 } }\n', (t) => parseKeepalived(t, 'k.conf').table);
+  textProperty(
+    'parseKeepalived with definitions and one-line blocks',
+    '$VIP=198.51.100.10\n$P=80\nvirtual_server $VIP ${P} { lvs_sched rr\n protocol TCP\n real_server 192.0.2.11 $P { weight 1 uthreshold 100 } }\n',
+    (t) => parseKeepalived(t, 'k.conf').table,
+  );
 });
 
 describe('project files: mutated cdktf.json and manifest', () => {

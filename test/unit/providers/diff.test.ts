@@ -6,7 +6,13 @@ import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
 import { fixture } from './fixtures.ts';
 
 const dest = (address: string, extra: Partial<Destination> = {}): Destination => ({
-  address, port: 80, forwarding: { method: 'masq' }, weight: 1, upperThreshold: 0, lowerThreshold: 0, ...extra,
+  address,
+  port: 80,
+  forwarding: { method: 'masq' },
+  weight: 1,
+  upperThreshold: 0,
+  lowerThreshold: 0,
+  ...extra,
 });
 const svc = (address: string, dests: Destination[] = [], config: Partial<Service['config']> = {}): Service => ({
   key: { kind: 'addr', protocol: 'tcp', address, port: 80 },
@@ -26,7 +32,13 @@ const B = '198.51.100.2';
 const owned = (...addrs: string[]) => new Set(addrs.map((a) => `tcp ${a}:80`));
 
 const cases: { name: string; live: Table; desired: Table; owned: Set<string>; expectedChanges: string[] }[] = [
-  { name: 'identical tables: nothing', live: table(svc(A, [dest('192.0.2.1')])), desired: table(svc(A, [dest('192.0.2.1')])), owned: owned(A), expectedChanges: [] },
+  {
+    name: 'identical tables: nothing',
+    live: table(svc(A, [dest('192.0.2.1')])),
+    desired: table(svc(A, [dest('192.0.2.1')])),
+    owned: owned(A),
+    expectedChanges: [],
+  },
   {
     name: 'a new service is created before its real servers',
     live: table(),
@@ -36,20 +48,32 @@ const cases: { name: string; live: Table; desired: Table; owned: Set<string>; ex
   },
   {
     name: 'an owned service no longer desired is deleted (its real servers with it)',
-    live: table(svc(A, [dest('192.0.2.1')])), desired: table(), owned: owned(A),
+    live: table(svc(A, [dest('192.0.2.1')])),
+    desired: table(),
+    owned: owned(A),
     expectedChanges: [`delete service tcp ${A}:80`],
   },
   { name: 'an unowned service not desired is left alone', live: table(svc(A)), desired: table(), owned: owned(), expectedChanges: [] },
-  { name: 'a desired service live but not owned is a conflict, untouched', live: table(svc(A)), desired: table(svc(A, [], { scheduler: 'rr' })), owned: owned(), expectedChanges: [] },
-  ...([
-    ['scheduler', { scheduler: 'rr' }, 'config.scheduler'],
-    ['scheduler flags', { scheduler: 'wlc', schedFlags: ['flag-1'] }, 'config.schedFlags'],
-    ['persistence on', { persistence: { timeout: 360, netmask: '255.255.255.255' } }, 'config.persistence'],
-    ['persistence engine', { persistenceEngine: 'sip' }, 'config.persistenceEngine'],
-    ['one-packet', { onePacket: true }, 'config.onePacket'],
-  ] as const).map(([field, config, path]) => ({
+  {
+    name: 'a desired service live but not owned is a conflict, untouched',
+    live: table(svc(A)),
+    desired: table(svc(A, [], { scheduler: 'rr' })),
+    owned: owned(),
+    expectedChanges: [],
+  },
+  ...(
+    [
+      ['scheduler', { scheduler: 'rr' }, 'config.scheduler'],
+      ['scheduler flags', { scheduler: 'wlc', schedFlags: ['flag-1'] }, 'config.schedFlags'],
+      ['persistence on', { persistence: { timeout: 360, netmask: '255.255.255.255' } }, 'config.persistence'],
+      ['persistence engine', { persistenceEngine: 'sip' }, 'config.persistenceEngine'],
+      ['one-packet', { onePacket: true }, 'config.onePacket'],
+    ] as const
+  ).map(([field, config, path]) => ({
     name: `${field} changes in place`,
-    live: table(svc(A)), desired: table(svc(A, [], config as Partial<Service['config']>)), owned: owned(A),
+    live: table(svc(A)),
+    desired: table(svc(A, [], config as Partial<Service['config']>)),
+    owned: owned(A),
     expectedChanges: [`update service tcp ${A}:80 [${path}]`],
   })),
   {
@@ -59,20 +83,34 @@ const cases: { name: string; live: Table; desired: Table; owned: Set<string>; ex
     owned: owned(A, B),
     expectedChanges: [`update service tcp ${A}:80 [config.persistence.timeout,config.persistence.netmask]`],
   },
-  ...([
-    ['weight', { weight: 0 }, 'weight'],
-    ['upper threshold', { upperThreshold: 10 }, 'upperThreshold'],
-    ['lower threshold', { upperThreshold: 10, lowerThreshold: 5 }, 'upperThreshold,lowerThreshold'],
-    ['forwarding method', { forwarding: { method: 'droute' } }, 'forwarding'],
-  ] as const).map(([field, extra, path]) => ({
+  ...(
+    [
+      ['weight', { weight: 0 }, 'weight'],
+      ['upper threshold', { upperThreshold: 10 }, 'upperThreshold'],
+      ['lower threshold', { upperThreshold: 10, lowerThreshold: 5 }, 'upperThreshold,lowerThreshold'],
+      ['forwarding method', { forwarding: { method: 'droute' } }, 'forwarding'],
+    ] as const
+  ).map(([field, extra, path]) => ({
     name: `real server ${field} changes in place`,
-    live: table(svc(A, [dest('192.0.2.1')])), desired: table(svc(A, [dest('192.0.2.1', extra as Partial<Destination>)])), owned: owned(A),
+    live: table(svc(A, [dest('192.0.2.1')])),
+    desired: table(svc(A, [dest('192.0.2.1', extra as Partial<Destination>)])),
+    owned: owned(A),
     expectedChanges: [`update destination tcp ${A}:80 -> 192.0.2.1:80 [${path}]`],
   })),
   {
     name: 'tunnel type, port and checksum change in place',
-    live: table(svc(A, [dest('192.0.2.1', { forwarding: { method: 'tunnel', type: 'gue', port: 6080, checksum: 'nocsum' } }), dest('192.0.2.2', { forwarding: { method: 'tunnel', type: 'ipip' } })])),
-    desired: table(svc(A, [dest('192.0.2.1', { forwarding: { method: 'tunnel', type: 'gue', port: 6081, checksum: 'remcsum' } }), dest('192.0.2.2', { forwarding: { method: 'tunnel', type: 'gre', checksum: 'csum' } })])),
+    live: table(
+      svc(A, [
+        dest('192.0.2.1', { forwarding: { method: 'tunnel', type: 'gue', port: 6080, checksum: 'nocsum' } }),
+        dest('192.0.2.2', { forwarding: { method: 'tunnel', type: 'ipip' } }),
+      ]),
+    ),
+    desired: table(
+      svc(A, [
+        dest('192.0.2.1', { forwarding: { method: 'tunnel', type: 'gue', port: 6081, checksum: 'remcsum' } }),
+        dest('192.0.2.2', { forwarding: { method: 'tunnel', type: 'gre', checksum: 'csum' } }),
+      ]),
+    ),
     owned: owned(A),
     expectedChanges: [
       `update destination tcp ${A}:80 -> 192.0.2.1:80 [forwarding.port,forwarding.checksum]`,
@@ -145,7 +183,9 @@ describe('diffTables', () => {
     // THEN every change is an update (nothing needs a delete + create), one per service or real server edited
     expect(diff.changes.map((c) => c.action)).toEqual(diff.changes.map(() => 'update'));
     const beforeLines = new Set(fixture('full.save.txt').split('\n'));
-    const changedLines = fixture('edited.save.txt').split('\n').filter((l) => !beforeLines.has(l));
+    const changedLines = fixture('edited.save.txt')
+      .split('\n')
+      .filter((l) => !beforeLines.has(l));
     expect(diff.changes.length).toBe(changedLines.length);
   });
 });
@@ -185,10 +225,15 @@ describe('diffTables at scale', () => {
   it('finds exactly the changed weights among 10,000 services x 4 real servers', () => {
     // GIVEN 10,000 services x 4 reals live, and a desired table with 1% of weights changed
     const make = (w: (i: number) => number) =>
-      table(...Array.from({ length: 10_000 }, (_, i) => ({
-        ...svc(`198.51.${100 + (i >> 8) % 3}.${i & 255}`, [1, 2, 3, 4].map((j) => dest(`192.0.2.${j}`, { weight: j === 1 ? w(i) : 1 }))),
-        key: { kind: 'addr' as const, protocol: 'tcp' as const, address: `198.51.100.${i & 255}`, port: 1000 + (i >> 8) },
-      })));
+      table(
+        ...Array.from({ length: 10_000 }, (_, i) => ({
+          ...svc(
+            `198.51.${100 + ((i >> 8) % 3)}.${i & 255}`,
+            [1, 2, 3, 4].map((j) => dest(`192.0.2.${j}`, { weight: j === 1 ? w(i) : 1 })),
+          ),
+          key: { kind: 'addr' as const, protocol: 'tcp' as const, address: `198.51.100.${i & 255}`, port: 1000 + (i >> 8) },
+        })),
+      );
     const live = make(() => 1);
     const desired = make((i) => (i % 100 === 0 ? 5 : 1));
     const ids = new Set(live.services.map(renderId));

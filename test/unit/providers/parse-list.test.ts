@@ -79,7 +79,13 @@ describe('counters', () => {
     const row = text.split('\n').find((l) => l.startsWith('TCP  198.51.100.10:8001 '))!;
     const [cps = 0, inPps = 0, outPps = 0, inBps = 0, outBps = 0] = row.trim().split(/\s+/).slice(2).map(Number);
     // WHEN parsed  THEN the five columns in order
-    expect(parseRate(text).get('tcp 198.51.100.10:8001')).toEqual({ connsPerSecond: cps, inPacketsPerSecond: inPps, outPacketsPerSecond: outPps, inBytesPerSecond: inBps, outBytesPerSecond: outBps });
+    expect(parseRate(text).get('tcp 198.51.100.10:8001')).toEqual({
+      connsPerSecond: cps,
+      inPacketsPerSecond: inPps,
+      outPacketsPerSecond: outPps,
+      inBytesPerSecond: inBps,
+      outBytesPerSecond: outBps,
+    });
     expect(inBps).toBeGreaterThan(0);
   });
 

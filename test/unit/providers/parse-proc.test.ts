@@ -29,7 +29,11 @@ describe('parseProcIpvs', () => {
   });
 
   it('holds every service of the table', () => {
-    expect(digest.services).toHaveLength(fixture('full.save.txt').split('\n').filter((l) => l.startsWith('-A ')).length);
+    expect(digest.services).toHaveLength(
+      fixture('full.save.txt')
+        .split('\n')
+        .filter((l) => l.startsWith('-A ')).length,
+    );
   });
 });
 

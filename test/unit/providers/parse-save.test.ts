@@ -89,25 +89,30 @@ describe('parseSave on hand-written save files', () => {
   const cases: { name: string; text: string; expected: unknown }[] = [
     {
       name: 'long option forms',
-      text: '--add-service --tcp-service 198.51.100.18:80 --scheduler wrr --persistent 100 --netmask 255.255.255.0\n' +
+      text:
+        '--add-service --tcp-service 198.51.100.18:80 --scheduler wrr --persistent 100 --netmask 255.255.255.0\n' +
         '--add-server --tcp-service 198.51.100.18:80 --real-server 192.0.2.71:80 --masquerading --weight 7 --u-threshold 9 --l-threshold 3\n',
       expected: {
-        services: [{
-          key: { kind: 'addr', protocol: 'tcp', address: '198.51.100.18', port: 80 },
-          config: { scheduler: 'wrr', schedFlags: [], persistence: { timeout: 100, netmask: '255.255.255.0' }, onePacket: false },
-          destinations: [{ address: '192.0.2.71', port: 80, forwarding: { method: 'masq' }, weight: 7, upperThreshold: 9, lowerThreshold: 3 }],
-        }],
+        services: [
+          {
+            key: { kind: 'addr', protocol: 'tcp', address: '198.51.100.18', port: 80 },
+            config: { scheduler: 'wrr', schedFlags: [], persistence: { timeout: 100, netmask: '255.255.255.0' }, onePacket: false },
+            destinations: [{ address: '192.0.2.71', port: 80, forwarding: { method: 'masq' }, weight: 7, upperThreshold: 9, lowerThreshold: 3 }],
+          },
+        ],
       },
     },
     {
       name: 'defaults: scheduler wlc, direct routing, weight 1, service port, IPv6 in RFC 5952 form',
       text: '# saved\n\n-A -t [2001:DB8:0:0:0:0:0:10]:80\n-a -t [2001:db8::10]:80 -r [2001:db8:0:0:0:0:0:11]:8080\n',
       expected: {
-        services: [{
-          key: { kind: 'addr', protocol: 'tcp', address: '2001:db8::10', port: 80 },
-          config: { scheduler: 'wlc', schedFlags: [], onePacket: false },
-          destinations: [{ address: '2001:db8::11', port: 80, forwarding: { method: 'droute' }, weight: 1, upperThreshold: 0, lowerThreshold: 0 }],
-        }],
+        services: [
+          {
+            key: { kind: 'addr', protocol: 'tcp', address: '2001:db8::10', port: 80 },
+            config: { scheduler: 'wlc', schedFlags: [], onePacket: false },
+            destinations: [{ address: '2001:db8::11', port: 80, forwarding: { method: 'droute' }, weight: 1, upperThreshold: 0, lowerThreshold: 0 }],
+          },
+        ],
       },
     },
     {
@@ -115,8 +120,16 @@ describe('parseSave on hand-written save files', () => {
       text: '-A -u 198.51.100.13:5060 -s rr -p --pe=sip -o\n-A --sctp-service 198.51.100.15:3868 -s rr\n',
       expected: {
         services: [
-          { key: { kind: 'addr', protocol: 'sctp', address: '198.51.100.15', port: 3868 }, config: { scheduler: 'rr', schedFlags: [], onePacket: false }, destinations: [] },
-          { key: { kind: 'addr', protocol: 'udp', address: '198.51.100.13', port: 5060 }, config: { scheduler: 'rr', schedFlags: [], persistence: { timeout: 360, netmask: '255.255.255.255' }, persistenceEngine: 'sip', onePacket: true }, destinations: [] },
+          {
+            key: { kind: 'addr', protocol: 'sctp', address: '198.51.100.15', port: 3868 },
+            config: { scheduler: 'rr', schedFlags: [], onePacket: false },
+            destinations: [],
+          },
+          {
+            key: { kind: 'addr', protocol: 'udp', address: '198.51.100.13', port: 5060 },
+            config: { scheduler: 'rr', schedFlags: [], persistence: { timeout: 360, netmask: '255.255.255.255' }, persistenceEngine: 'sip', onePacket: true },
+            destinations: [],
+          },
         ],
       },
     },
@@ -124,11 +137,13 @@ describe('parseSave on hand-written save files', () => {
       name: 'an IPv6 firewall mark with a real server without port',
       text: '-A -f 2 -6 -s rr\n-a -f 2 -6 -r 2001:db8::31 -m\n',
       expected: {
-        services: [{
-          key: { kind: 'fwmark', mark: 2, family: 'inet6' },
-          config: { scheduler: 'rr', schedFlags: [], onePacket: false },
-          destinations: [{ address: '2001:db8::31', port: 0, forwarding: { method: 'masq' }, weight: 1, upperThreshold: 0, lowerThreshold: 0 }],
-        }],
+        services: [
+          {
+            key: { kind: 'fwmark', mark: 2, family: 'inet6' },
+            config: { scheduler: 'rr', schedFlags: [], onePacket: false },
+            destinations: [{ address: '2001:db8::31', port: 0, forwarding: { method: 'masq' }, weight: 1, upperThreshold: 0, lowerThreshold: 0 }],
+          },
+        ],
       },
     },
   ];
@@ -146,7 +161,11 @@ describe('parseSave errors name the source, the line and the token', () => {
     { name: 'a host name', text: '-A -t lb.example.com:80 -s rr\n', message: /:1: .*"lb\.example\.com:80" is a host name/ },
     { name: 'a bad address', text: '-A -t 198.51.100.300:80\n', message: /:1: virtual service "198\.51\.100\.300:80" is not an IPv4 or IPv6 address/ },
     { name: 'a port out of range', text: '-A -t 198.51.100.1:70000\n', message: /:1: virtual service .* no valid port/ },
-    { name: 'a real server before its service', text: '-a -t 198.51.100.1:80 -r 192.0.2.1:80 -m\n', message: /:1: real server for "tcp 198\.51\.100\.1:80", which no earlier -A line defines/ },
+    {
+      name: 'a real server before its service',
+      text: '-a -t 198.51.100.1:80 -r 192.0.2.1:80 -m\n',
+      message: /:1: real server for "tcp 198\.51\.100\.1:80", which no earlier -A line defines/,
+    },
     { name: 'a duplicate service', text: '-A -t 198.51.100.1:80\n-A -t 198.51.100.1:80\n', message: /:2: service .* defined twice/ },
     { name: 'a missing value', text: '-A -t\n', message: /:1: option "-t" needs a value/ },
     { name: 'a NUL byte', text: '-A -t 198.51.100.1:80\0\n', message: /:1: .*NUL/ },
@@ -154,7 +173,11 @@ describe('parseSave errors name the source, the line and the token', () => {
     { name: 'port 0 without persistence', text: '-A -t 198.51.100.1:0 -s rr\n', message: /port 0 but no persistence/ },
     { name: 'one-packet on TCP', text: '-A -t 198.51.100.1:80 -o\n', message: /only for UDP/ },
     { name: 'an sh flag on wlc', text: '-A -t 198.51.100.1:80 -s wlc -b sh-port\n', message: /"sh-port" is for sh, not wlc/ },
-    { name: 'lower threshold above upper', text: '-A -t 198.51.100.1:80\n-a -t 198.51.100.1:80 -r 192.0.2.1 -m -x 0 -y 7\n', message: /:2: lower threshold 7 is above upper threshold 0/ },
+    {
+      name: 'lower threshold above upper',
+      text: '-A -t 198.51.100.1:80\n-a -t 198.51.100.1:80 -r 192.0.2.1 -m -x 0 -y 7\n',
+      message: /:2: lower threshold 7 is above upper threshold 0/,
+    },
     { name: 'gue without port', text: '-A -t 198.51.100.1:80\n-a -t 198.51.100.1:80 -r 192.0.2.1 -i --tun-type gue\n', message: /needs --tun-port/ },
     { name: 'mixed families under masq', text: '-A -t 198.51.100.1:80\n-a -t 198.51.100.1:80 -r [2001:db8::1]:80 -m\n', message: /another address family/ },
     { name: 'firewall mark 0', text: '-A -f 0\n', message: /mark 0/ },

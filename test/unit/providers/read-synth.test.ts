@@ -10,8 +10,14 @@ function doc(service: Record<string, unknown> = {}, director: Record<string, unk
       lvsform_virtual_service: {
         web_http_DEF: {
           '//': { metadata: { path: 'web/lb1/http', uniqueId: 'web_http_DEF' } },
-          director: 'lb1', construct_path: 'web/lb1/http', protocol: 'tcp', address: '198.51.100.10', port: 80,
-          scheduler: 'rr', scheduler_flags: [], one_packet: false,
+          director: 'lb1',
+          construct_path: 'web/lb1/http',
+          protocol: 'tcp',
+          address: '198.51.100.10',
+          port: 80,
+          scheduler: 'rr',
+          scheduler_flags: [],
+          one_packet: false,
           real_server: [{ address: '192.0.2.11', port: 8080, forwarding: 'masq', weight: 1, upper_threshold: 0, lower_threshold: 0, pool: 'web/web-pool' }],
           depends_on: ['lvsform_director.lb1_ABC'],
           ...service,
@@ -39,17 +45,22 @@ describe('readSynth', () => {
     const d = out.directors[0]!;
     expect([d.name, d.transport, d.ssh]).toEqual(['lb1', 'ssh', { host: '203.0.113.2', port: 22, user: 'root' }]);
     expect(d.table).toEqual({
-      services: [{
-        key: { kind: 'addr', protocol: 'tcp', address: '198.51.100.10', port: 80 },
-        config: { scheduler: 'rr', schedFlags: [], onePacket: false },
-        destinations: [{ address: '192.0.2.11', port: 8080, forwarding: { method: 'masq' }, weight: 1, upperThreshold: 0, lowerThreshold: 0 }],
-      }],
+      services: [
+        {
+          key: { kind: 'addr', protocol: 'tcp', address: '198.51.100.10', port: 80 },
+          config: { scheduler: 'rr', schedFlags: [], onePacket: false },
+          destinations: [{ address: '192.0.2.11', port: 8080, forwarding: { method: 'masq' }, weight: 1, upperThreshold: 0, lowerThreshold: 0 }],
+        },
+      ],
     });
     expect(d.paths).toEqual(new Map([['tcp 198.51.100.10:80', 'web/lb1/http']]));
   });
 
   it('canonicalizes IPv6 addresses and makes the IPv6 netmask explicit', () => {
-    const out = readSynth(doc({ address: '2001:DB8:0:0:0:0:0:10', persistence: { timeout: 360 }, real_server: [{ address: '2001:db8:0::11', forwarding: 'droute' }] }), 'x');
+    const out = readSynth(
+      doc({ address: '2001:DB8:0:0:0:0:0:10', persistence: { timeout: 360 }, real_server: [{ address: '2001:db8:0::11', forwarding: 'droute' }] }),
+      'x',
+    );
     const svc = out.directors[0]!.table.services[0]!;
     expect(svc.key).toEqual({ kind: 'addr', protocol: 'tcp', address: '2001:db8::10', port: 80 });
     expect(svc.config.persistence).toEqual({ timeout: 360, netmask: '128' });
@@ -57,18 +68,34 @@ describe('readSynth', () => {
   });
 
   it('reads firewall-mark services, flags, engines and every tunnel type', () => {
-    const out = readSynth(doc({
-      protocol: undefined, address: undefined, port: undefined, firewall_mark: 7, family: 'inet6',
-      scheduler: 'sh', scheduler_flags: ['sh-port', 'flag-1'], persistence: { timeout: 60, netmask: '64' }, persistence_engine: 'sip',
-      real_server: [
-        { address: '2001:db8::1', port: 0, forwarding: 'tunnel', tunnel_type: 'gue', tunnel_port: 6080, tunnel_checksum: 'remcsum' },
-        { address: '192.0.2.2', forwarding: 'tunnel', tunnel_type: 'gre' },
-        { address: '2001:db8::3', forwarding: 'tunnel' },
-      ],
-    }), 'x');
+    const out = readSynth(
+      doc({
+        protocol: undefined,
+        address: undefined,
+        port: undefined,
+        firewall_mark: 7,
+        family: 'inet6',
+        scheduler: 'sh',
+        scheduler_flags: ['sh-port', 'flag-1'],
+        persistence: { timeout: 60, netmask: '64' },
+        persistence_engine: 'sip',
+        real_server: [
+          { address: '2001:db8::1', port: 0, forwarding: 'tunnel', tunnel_type: 'gue', tunnel_port: 6080, tunnel_checksum: 'remcsum' },
+          { address: '192.0.2.2', forwarding: 'tunnel', tunnel_type: 'gre' },
+          { address: '2001:db8::3', forwarding: 'tunnel' },
+        ],
+      }),
+      'x',
+    );
     const svc = out.directors[0]!.table.services[0]!;
     expect(svc.key).toEqual({ kind: 'fwmark', mark: 7, family: 'inet6' });
-    expect(svc.config).toEqual({ scheduler: 'sh', schedFlags: ['flag-1', 'flag-2'], persistence: { timeout: 60, netmask: '64' }, persistenceEngine: 'sip', onePacket: false });
+    expect(svc.config).toEqual({
+      scheduler: 'sh',
+      schedFlags: ['flag-1', 'flag-2'],
+      persistence: { timeout: 60, netmask: '64' },
+      persistenceEngine: 'sip',
+      onePacket: false,
+    });
     expect(svc.destinations.map((d) => d.forwarding)).toEqual([
       { method: 'tunnel', type: 'gre', checksum: 'nocsum' },
       { method: 'tunnel', type: 'gue', port: 6080, checksum: 'remcsum' },
@@ -91,18 +118,63 @@ describe('readSynth rejects bad JSON with the file and the JSON path', () => {
     { name: 'a bad address', json: doc({ address: '198.51.100.300' }), message: `${svcPath}.address: "198.51.100.300" is not an IPv4 or IPv6 address` },
     { name: 'a port out of range', json: doc({ port: 70000 }), message: `${svcPath}.port:` },
     { name: 'an unknown key (a typo)', json: doc({ sheduler: 'rr' }), message: `${svcPath}: Unrecognized key(s) in object: 'sheduler'` },
-    { name: 'a weight as text', json: doc({ real_server: [{ address: '192.0.2.11', forwarding: 'masq', weight: '5' }] }), message: `${svcPath}.real_server[0].weight: Expected number, received string` },
+    {
+      name: 'a weight as text',
+      json: doc({ real_server: [{ address: '192.0.2.11', forwarding: 'masq', weight: '5' }] }),
+      message: `${svcPath}.real_server[0].weight: Expected number, received string`,
+    },
     { name: 'an unknown director', json: doc({ director: 'lb9' }), message: `${svcPath}.director: no lvsform_director is named "lb9"` },
-    { name: 'a wrong format version', json: doc({}, { format_version: 2 }), message: 'resource.lvsform_director.lb1_ABC.format_version: format_version must be 1' },
-    { name: 'gue without port', json: doc({ real_server: [{ address: '192.0.2.11', port: 80, forwarding: 'tunnel', tunnel_type: 'gue' }] }), message: `${svcPath}.real_server[0].tunnel_port: a gue tunnel needs tunnel_port` },
-    { name: 'direct routing on another port', json: doc({ real_server: [{ address: '192.0.2.11', port: 8080, forwarding: 'droute' }] }), message: `${svcPath}.real_server[0].port: under droute the kernel uses the service port 80` },
-    { name: 'lower threshold above upper', json: doc({ real_server: [{ address: '192.0.2.11', forwarding: 'masq', lower_threshold: 7 }] }), message: `${svcPath}.real_server[0].lower_threshold: lower threshold 7 is above upper threshold 0` },
-    { name: 'mixed families outside a tunnel', json: doc({ real_server: [{ address: '2001:db8::1', forwarding: 'masq' }] }), message: `${svcPath}.real_server[0].forwarding: real server 2001:db8::1 is of another address family` },
-    { name: 'an mh flag on sh', json: doc({ scheduler: 'sh', scheduler_flags: ['mh-port'] }), message: `${svcPath}.scheduler_flags[0]: mh-port is a flag of mh, not of sh` },
-    { name: 'a bad IPv4 netmask', json: doc({ persistence: { timeout: 60, netmask: '64' } }), message: `${svcPath}.persistence.netmask: an IPv4 netmask is dotted` },
+    {
+      name: 'a wrong format version',
+      json: doc({}, { format_version: 2 }),
+      message: 'resource.lvsform_director.lb1_ABC.format_version: format_version must be 1',
+    },
+    {
+      name: 'gue without port',
+      json: doc({ real_server: [{ address: '192.0.2.11', port: 80, forwarding: 'tunnel', tunnel_type: 'gue' }] }),
+      message: `${svcPath}.real_server[0].tunnel_port: a gue tunnel needs tunnel_port`,
+    },
+    {
+      name: 'direct routing on another port',
+      json: doc({ real_server: [{ address: '192.0.2.11', port: 8080, forwarding: 'droute' }] }),
+      message: `${svcPath}.real_server[0].port: under droute the kernel uses the service port 80`,
+    },
+    {
+      name: 'lower threshold above upper',
+      json: doc({ real_server: [{ address: '192.0.2.11', forwarding: 'masq', lower_threshold: 7 }] }),
+      message: `${svcPath}.real_server[0].lower_threshold: lower threshold 7 is above upper threshold 0`,
+    },
+    {
+      name: 'mixed families outside a tunnel',
+      json: doc({ real_server: [{ address: '2001:db8::1', forwarding: 'masq' }] }),
+      message: `${svcPath}.real_server[0].forwarding: real server 2001:db8::1 is of another address family`,
+    },
+    {
+      name: 'an mh flag on sh',
+      json: doc({ scheduler: 'sh', scheduler_flags: ['mh-port'] }),
+      message: `${svcPath}.scheduler_flags[0]: mh-port is a flag of mh, not of sh`,
+    },
+    {
+      name: 'a bad IPv4 netmask',
+      json: doc({ persistence: { timeout: 60, netmask: '64' } }),
+      message: `${svcPath}.persistence.netmask: an IPv4 netmask is dotted`,
+    },
     { name: 'port 0 without persistence', json: doc({ port: 0 }), message: `${svcPath}.port: port 0 (all ports) needs persistence` },
-    { name: 'a duplicate real server', json: doc({ real_server: [{ address: '192.0.2.11', forwarding: 'masq' }, { address: '192.0.2.11', port: 80, forwarding: 'masq' }] }), message: `${svcPath}.real_server[1]: real server 192.0.2.11:80 appears twice` },
-    { name: 'an ssh director without host or alias', json: doc({}, { ssh: { user: 'root' } }), message: 'resource.lvsform_director.lb1_ABC.ssh: an ssh director needs ssh.host or ssh.alias' },
+    {
+      name: 'a duplicate real server',
+      json: doc({
+        real_server: [
+          { address: '192.0.2.11', forwarding: 'masq' },
+          { address: '192.0.2.11', port: 80, forwarding: 'masq' },
+        ],
+      }),
+      message: `${svcPath}.real_server[1]: real server 192.0.2.11:80 appears twice`,
+    },
+    {
+      name: 'an ssh director without host or alias',
+      json: doc({}, { ssh: { user: 'root' } }),
+      message: 'resource.lvsform_director.lb1_ABC.ssh: an ssh director needs ssh.host or ssh.alias',
+    },
   ];
   for (const c of cases) {
     it(`reports ${c.name}`, () => {
@@ -116,6 +188,8 @@ describe('readSynth rejects bad JSON with the file and the JSON path', () => {
   it('reports one service declared twice on a director', () => {
     const json = doc() as { resource: { lvsform_virtual_service: Record<string, unknown> } };
     json.resource.lvsform_virtual_service.copy_GHI = { ...(json.resource.lvsform_virtual_service.web_http_DEF as object), construct_path: 'web/lb1/copy' };
-    expect(error(json).message).toContain('resource.lvsform_virtual_service.copy_GHI: service tcp 198.51.100.10:80 on director lb1 is also declared by web/lb1/http');
+    expect(error(json).message).toContain(
+      'resource.lvsform_virtual_service.copy_GHI: service tcp 198.51.100.10:80 on director lb1 is also declared by web/lb1/http',
+    );
   });
 });

@@ -8,12 +8,24 @@ import { describe, expect, it } from 'vitest';
 import { diffTables } from '../../../providers/ipvs/plan/diff.ts';
 import { type Destination, type Service, normalizeTable } from '../../../providers/ipvs/model/model.ts';
 import { drainItems, type DirectorPlan, type Plan } from '../../../providers/ipvs/plan/plan.ts';
-import { commentMarker, escapeHtml, escapeMarkdown, GITHUB_COMMENT_LIMIT, renderMarkdown, targetedText } from '../../../providers/ipvs/render/render-markdown.ts';
+import {
+  commentMarker,
+  escapeHtml,
+  escapeMarkdown,
+  GITHUB_COMMENT_LIMIT,
+  renderMarkdown,
+  targetedText,
+} from '../../../providers/ipvs/render/render-markdown.ts';
 
 const GOLDEN = join(import.meta.dirname, '__golden__');
 
 const dest = (address: string, weight = 1, port = 80): Destination => ({
-  address, port, forwarding: { method: 'masq' }, weight, upperThreshold: 0, lowerThreshold: 0,
+  address,
+  port,
+  forwarding: { method: 'masq' },
+  weight,
+  upperThreshold: 0,
+  lowerThreshold: 0,
 });
 const svc = (address: string, dests: Destination[], scheduler = 'wlc', port = 80): Service => ({
   key: { kind: 'addr', protocol: 'tcp', address, port },
@@ -71,7 +83,11 @@ const cases: { name: string; plan: Plan; limit?: number }[] = [
     name: 'error-and-conflict',
     plan: plan([
       director('lb1', [], [], {
-        error: { code: 'LVS_LOCKED', message: 'director lb1 is locked by <script>alert(1)</script> | @octocat **now** `x` [y](http://z)', hint: 'Wait,\nor run `lvsform force-unlock lb1`.' },
+        error: {
+          code: 'LVS_LOCKED',
+          message: 'director lb1 is locked by <script>alert(1)</script> | @octocat **now** `x` [y](http://z)',
+          hint: 'Wait,\nor run `lvsform force-unlock lb1`.',
+        },
       }),
       director('lb2', [], [svc(A, [])], { conflicts: [`tcp ${A}:80`], changes: [] }),
     ]),
@@ -79,7 +95,9 @@ const cases: { name: string; plan: Plan; limit?: number }[] = [
   {
     name: 'targeted',
     plan: plan([
-      director('lb1', [], [svc(A, [dest('192.0.2.11')])], { targeted: { targets: ['web/lb1/http'], matched: 1, total: 3, untouched: [`tcp ${B}:80`, `tcp ${C}:80`] } }),
+      director('lb1', [], [svc(A, [dest('192.0.2.11')])], {
+        targeted: { targets: ['web/lb1/http'], matched: 1, total: 3, untouched: [`tcp ${B}:80`, `tcp ${C}:80`] },
+      }),
     ]),
   },
   { name: 'destroy', plan: plan([director('lb1', [svc(A, [dest('192.0.2.11')])], [])], { mode: 'destroy' }) },
@@ -87,7 +105,11 @@ const cases: { name: string; plan: Plan; limit?: number }[] = [
     name: 'truncated',
     limit: 3000,
     plan: plan([
-      director('lb1', [], Array.from({ length: 40 }, (_, i) => svc(`198.51.100.${i + 1}`, [dest('192.0.2.1'), dest('192.0.2.2')]))),
+      director(
+        'lb1',
+        [],
+        Array.from({ length: 40 }, (_, i) => svc(`198.51.100.${i + 1}`, [dest('192.0.2.1'), dest('192.0.2.2')])),
+      ),
       director('lb2', [], [svc(A, [dest('192.0.2.11')])]),
     ]),
   },
@@ -107,7 +129,11 @@ describe('renderMarkdown golden files', () => {
 describe('renderMarkdown properties', () => {
   const fleet = plan(
     Array.from({ length: 1000 }, (_, n) =>
-      director(`lb${n + 1}`, [svc(C, [dest('192.0.2.9')])], Array.from({ length: 30 }, (_, i) => svc(`198.51.100.${i + 1}`, [dest('192.0.2.1'), dest('192.0.2.2'), dest('192.0.2.3')]))),
+      director(
+        `lb${n + 1}`,
+        [svc(C, [dest('192.0.2.9')])],
+        Array.from({ length: 30 }, (_, i) => svc(`198.51.100.${i + 1}`, [dest('192.0.2.1'), dest('192.0.2.2'), dest('192.0.2.3')])),
+      ),
     ),
   );
 

@@ -105,7 +105,11 @@ describe('host chunks under a real sh: stack names, construct paths and holder l
     for (const value of CORPUS) {
       // GIVEN a holder line containing a corpus value WHEN the lock chunk runs under sh
       const dir = fs.mkdtempSync(path.join(SCRATCH, 'lock-'));
-      const out = execFileSync('sh', ['-c', `${preludeChunk()}\nlvs_dir='${dir}'\n${lockChunk({ exclusive: true, waitSeconds: 0, holder: `apply by ${value}` })}`], { encoding: 'utf8' });
+      const out = execFileSync(
+        'sh',
+        ['-c', `${preludeChunk()}\nlvs_dir='${dir}'\n${lockChunk({ exclusive: true, waitSeconds: 0, holder: `apply by ${value}` })}`],
+        { encoding: 'utf8' },
+      );
       // THEN the lock is taken, the holder line is one line, and nothing ran
       expect(out.trim()).toBe('@@lock ok');
       const line = fs.readFileSync(path.join(dir, 'lock.holder'), 'utf8');
@@ -118,9 +122,17 @@ describe('host chunks under a real sh: stack names, construct paths and holder l
   it('creates the state directory 0700 and the lock, holder and record files 0600', () => {
     // GIVEN an empty state directory path WHEN a lock is taken and a record written
     const dir = path.join(fs.mkdtempSync(path.join(SCRATCH, 'modes-')), 'lvsform');
-    execFileSync('sh', ['-c', `${preludeChunk()}\nlvs_dir='${dir}'\n${lockChunk({ exclusive: true, waitSeconds: 0, holder: 'x' })}\n${writeRecordChunk('web', '{}')}`]);
+    execFileSync('sh', [
+      '-c',
+      `${preludeChunk()}\nlvs_dir='${dir}'\n${lockChunk({ exclusive: true, waitSeconds: 0, holder: 'x' })}\n${writeRecordChunk('web', '{}')}`,
+    ]);
     // THEN the modes are private
     const mode = (f: string) => (fs.statSync(f).mode & 0o777).toString(8);
-    expect([mode(dir), mode(path.join(dir, 'lock')), mode(path.join(dir, 'lock.holder')), mode(path.join(dir, 'web.json'))]).toEqual(['700', '600', '600', '600']);
+    expect([mode(dir), mode(path.join(dir, 'lock')), mode(path.join(dir, 'lock.holder')), mode(path.join(dir, 'web.json'))]).toEqual([
+      '700',
+      '600',
+      '600',
+      '600',
+    ]);
   });
 });

@@ -43,13 +43,19 @@ function expand(line: string, defs: ReadonlyMap<string, string>, where: string):
   let out = line;
   for (let round = 0; round < MAX_EXPANSIONS; round++) {
     let changed = false;
-    out = out.replace(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*)(?=[ \t,)]|$))/g, (all, braced: string | undefined, bare: string | undefined) => {
-      const value = defs.get((braced ?? bare)!);
-      if (value === undefined) return all;
-      changed = true;
-      return value;
-    });
-    if (out.length > MAX_LINE) throw new LvsError(CODE, `${where}: the line grows beyond ${MAX_LINE} characters as its definitions are replaced`, { hint: 'Check the $NAME definitions it uses.' });
+    out = out.replace(
+      /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*)(?=[ \t,)]|$))/g,
+      (all, braced: string | undefined, bare: string | undefined) => {
+        const value = defs.get((braced ?? bare)!);
+        if (value === undefined) return all;
+        changed = true;
+        return value;
+      },
+    );
+    if (out.length > MAX_LINE)
+      throw new LvsError(CODE, `${where}: the line grows beyond ${MAX_LINE} characters as its definitions are replaced`, {
+        hint: 'Check the $NAME definitions it uses.',
+      });
     if (!changed) return out;
   }
   throw new LvsError(CODE, `${where}: the definitions used here refer to each other without end`, { hint: 'Check the $NAME definitions it uses for a loop.' });
@@ -89,7 +95,8 @@ function walk(text: string, source: string, read: IncludeReader | undefined, def
       if (read === undefined) {
         out.warnings.push(`${where}: include ${words[1]} is not followed; import that file separately`);
       } else {
-        if (depth >= MAX_INCLUDE_DEPTH) throw new LvsError(CODE, `${where}: includes nest deeper than ${MAX_INCLUDE_DEPTH} levels`, { hint: 'Check for a file that includes itself.' });
+        if (depth >= MAX_INCLUDE_DEPTH)
+          throw new LvsError(CODE, `${where}: includes nest deeper than ${MAX_INCLUDE_DEPTH} levels`, { hint: 'Check for a file that includes itself.' });
         const files = read(words[1]!, source);
         if (files.length === 0) out.warnings.push(`${where}: include ${words[1]} matches no file - skipped, as keepalived does`);
         for (const f of files) walk(f.text, f.file, read, defs, out, depth + 1);
@@ -123,7 +130,11 @@ export function fileIncludeReader(maxBytes: number): IncludeReader {
     let names: string[];
     if (/[*?]/.test(base)) {
       try {
-        names = fs.readdirSync(dir).filter((n) => globToRegExp(base).test(n)).sort().map((n) => path.join(dir, n));
+        names = fs
+          .readdirSync(dir)
+          .filter((n) => globToRegExp(base).test(n))
+          .sort()
+          .map((n) => path.join(dir, n));
       } catch {
         names = [];
       }
@@ -138,7 +149,10 @@ export function fileIncludeReader(maxBytes: number): IncludeReader {
       }
       if (!info.isFile()) continue;
       total += info.size;
-      if (total > maxBytes) throw new LvsError(CODE, `${fromFile}: the included files add up to more than ${maxBytes} bytes`, { hint: 'Import the IPVS part of the configuration only.' });
+      if (total > maxBytes)
+        throw new LvsError(CODE, `${fromFile}: the included files add up to more than ${maxBytes} bytes`, {
+          hint: 'Import the IPVS part of the configuration only.',
+        });
       files.push({ file, text: fs.readFileSync(file, 'utf8') });
     }
     return files;
