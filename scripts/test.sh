@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 npx tsc --noEmit
-npx biome lint .
+npx biome check .
 npm run --silent build
 report=$(mktemp /tmp/lvsform-vitest.XXXXXX.json)
 # The tests' scratch files (synthesized apps, plan files, records) go to one directory removed at the end.
