@@ -66,6 +66,11 @@ function errorInfo(e: unknown): { code: string; message: string; hint?: string }
   return { code: 'LVS_INTERNAL', message: e instanceof Error ? e.message : String(e) };
 }
 
+/** The outcome of a director that failed before its batch ran. */
+function failedOutcome(director: string, error: NonNullable<DirectorOutcome['error']>): DirectorOutcome {
+  return { director, status: 'failed', residual: [], restoreOutput: '', seconds: 0, error };
+}
+
 function holderLine(operation: string): string {
   let user = 'unknown';
   try {
@@ -424,34 +429,18 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
       plans.map((p) =>
         limit(async (): Promise<DirectorOutcome> => {
           const open = opened.get(p.director);
-          if (p.error || !open) {
-            return {
-              director: p.director,
-              status: 'failed',
-              residual: [],
-              restoreOutput: '',
-              seconds: 0,
-              error: p.error ?? { code: 'LVS_INTERNAL', message: 'not opened' },
-            };
-          }
+          if (p.error || !open) return failedOutcome(p.director, p.error ?? { code: 'LVS_INTERNAL', message: 'not opened' });
           if (p.conflicts.length > 0) {
-            return {
-              director: p.director,
-              status: 'failed',
-              residual: [],
-              restoreOutput: '',
-              seconds: 0,
-              error: {
-                code: 'LVS_NOT_OWNED',
-                message: `director ${describeTarget(p.target)}: ${p.conflicts.length} declared service(s) already exist but are not owned by stack ${opts.stack}: ${p.conflicts.slice(0, 5).join(', ')}${p.conflicts.length > 5 ? ', …' : ''}`,
-                hint: 'Nothing was changed here. Run with --adopt to take them over (their configuration is then made to match the app).',
-              },
-            };
+            return failedOutcome(p.director, {
+              code: 'LVS_NOT_OWNED',
+              message: `director ${describeTarget(p.target)}: ${p.conflicts.length} declared service(s) already exist but are not owned by stack ${opts.stack}: ${p.conflicts.slice(0, 5).join(', ')}${p.conflicts.length > 5 ? ', …' : ''}`,
+              hint: 'Nothing was changed here. Run with --adopt to take them over (their configuration is then made to match the app).',
+            });
           }
           try {
             return await executeDirector(open, p, opts);
           } catch (e) {
-            return { director: p.director, status: 'failed', residual: [], restoreOutput: '', seconds: 0, error: errorInfo(e) };
+            return failedOutcome(p.director, errorInfo(e));
           } finally {
             opts.onIdle?.(p.director);
           }

@@ -4,7 +4,7 @@
  * Addresses come out canonical (ipaddr.js), defaults explicit, everything sorted: the same model the live readers
  * produce, so the diff compares like with like.
  */
-import { INT_MAX, SAFE_NAME } from '../model/limits.ts';
+import { FLAG_BITS, INT_MAX, SAFE_NAME } from '../model/limits.ts';
 import { z } from 'zod';
 import { LvsError } from '../model/errors.ts';
 import type { HostSetupSpec } from '../ops/host-setup.ts';
@@ -99,15 +99,8 @@ const realServerSchema = z
   })
   .strict();
 
-const FLAG_NAMES: Readonly<Record<string, SchedFlag>> = {
-  'flag-1': 'flag-1',
-  'flag-2': 'flag-2',
-  'flag-3': 'flag-3',
-  'sh-fallback': 'flag-1',
-  'sh-port': 'flag-2',
-  'mh-fallback': 'flag-1',
-  'mh-port': 'flag-2',
-};
+/** Scheduler flag names and the bit each sets (model/limits.ts). */
+const FLAG_NAMES: Readonly<Record<string, SchedFlag>> = FLAG_BITS;
 
 const serviceSchema = z
   .object({
