@@ -1,8 +1,9 @@
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { LvsError } from '../providers/ipvs/model/errors.ts';
+import { exists } from './host-check.ts';
 import { isProcessWith } from './processes.ts';
 import type { Accel } from './accel.ts';
 import type { LabKernel } from './kernel.ts';
@@ -73,13 +74,7 @@ export function diskFile(paths: Paths, d: Pick<LabDirector, 'name'>): string {
 export async function ensureDisk(paths: Paths, d: Pick<LabDirector, 'name'>): Promise<void> {
   const file = diskFile(paths, d);
   await mkdir(paths.disks, { recursive: true });
-  if (
-    await stat(file).then(
-      () => true,
-      () => false,
-    )
-  )
-    return;
+  if (await exists(file)) return;
   await execa('truncate', ['-s', '64M', file]);
   await execa('mkfs.ext4', ['-q', '-F', '-L', 'lvsform-disk', file]);
 }

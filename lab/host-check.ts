@@ -29,7 +29,8 @@ export const LAB_REQUIREMENTS: ReadonlyArray<{ readonly path: string; readonly p
   { path: '/usr/bin/pgrep', pkg: 'procps' },
 ];
 
-async function exists(path: string): Promise<boolean> {
+/** Whether a path exists (any kind of file). */
+export async function exists(path: string): Promise<boolean> {
   try {
     await access(path, constants.F_OK);
     return true;

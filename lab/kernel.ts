@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { LvsError } from '../providers/ipvs/model/errors.ts';
+import { exists } from './host-check.ts';
 
 /** Where the lab keeps what later runs reuse: Debian's kernel, unpacked, the initramfs, the accelerator answer. */
 export function labCacheDir(): string {
@@ -38,13 +39,6 @@ const META = 'lvsform-kernel.json';
  * module tree, inside the guest.
  */
 export const INITRAMFS_MODULES = ['virtio_pci', 'virtio_net', '9pnet_virtio', '9p', 'overlay'] as const;
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
 
 /** The current ABI package behind `linux-image-amd64` (`apt-cache depends` names it), or undefined when apt knows none. */
 async function currentKernelPackage(): Promise<string | undefined> {

@@ -33,7 +33,7 @@ import { parseSave } from '../read/parse-save.ts';
 import { parseThresholds } from '../read/parse-list.ts';
 import { parseRecord, type FastState, type OwnershipRecord } from './record.ts';
 import { renderServiceKey } from '../render/render-restore.ts';
-import { section, splitSections, stackFile, writeFileCommand } from './host-script.ts';
+import { section, splitSections, stackFile, whenLocked, writeFileCommand } from './host-script.ts';
 import { shQuote } from './shell-quote.ts';
 import { newTag, type LiveState } from './read-live.ts';
 import { describeTarget } from './host-target.ts';
@@ -94,7 +94,7 @@ export function digestFingerprint(d: ProcDigest): string {
 }
 
 /** Reads the record, the stored table and /proc/net/ip_vs in one chunk. */
-export function fastReadChunk(tag: string, stack: string, large = true, whenLocked = false): string {
+export function fastReadChunk(tag: string, stack: string, large = true, locked = false): string {
   const record = stackPath(stack, '.json');
   const table = stackPath(stack, '.table');
   const text = [
@@ -110,7 +110,7 @@ export function fastReadChunk(tag: string, stack: string, large = true, whenLock
     `if [ -r /proc/net/ip_vs ]; then ${compressed('/proc/net/ip_vs', large)}; else echo "@@none"; fi`,
     section(tag, 'end'),
   ].join('\n');
-  return whenLocked ? `if [ "$lvs_lock_ok" = 1 ]; then\n${text}\nfi` : text;
+  return locked ? whenLocked(text) : text;
 }
 
 /** The fast verification read: /proc, then `ipvsadm -L -n SERVICE --thresholds` for each given service. */
@@ -204,10 +204,10 @@ function stub(p: ProcService): Service | undefined {
  * Reads what the fast path needs and decides whether to trust it. Never throws for a mismatch: it returns the reason
  * to fall back to the full read.
  */
-export async function readFast(session: HostSession, stack: string, expectedServices = Infinity, whenLocked = false): Promise<FastRead> {
+export async function readFast(session: HostSession, stack: string, expectedServices = Infinity, locked = false): Promise<FastRead> {
   const where = describeTarget(session.target);
   const tag = newTag();
-  const { stdout } = await session.run(fastReadChunk(tag, stack, isLarge(expectedServices), whenLocked));
+  const { stdout } = await session.run(fastReadChunk(tag, stack, isLarge(expectedServices), locked));
   const sections = splitSections(tag, stdout);
   if (!sections.has('end')) return { ok: false, reason: 'the fast read ended early' };
   const recordRaw = (sections.get('record') ?? '').trim();

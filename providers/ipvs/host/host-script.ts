@@ -27,8 +27,19 @@ export function stackFile(stack: string, prefix = '', suffix = '.json'): string 
   return shQuote(`${prefix}${stack}${suffix}`);
 }
 
+/** What every section marker line starts with (then the session's tag and the section's name). */
+export const SECTION_MARK = '@@lvsform-section';
+
 export function sectionLine(tag: string, name: string): string {
-  return `@@lvsform-section ${tag} ${name}`;
+  return `${SECTION_MARK} ${tag} ${name}`;
+}
+
+/**
+ * A chunk that runs only when the lock sent before it in the same round trip was taken (`lockChunk` sets
+ * `lvs_lock_ok`); after a refused lock it prints nothing.
+ */
+export function whenLocked(chunk: string): string {
+  return `if [ "$lvs_lock_ok" = 1 ]; then\n${chunk}\nfi`;
 }
 
 /** The line that opens a section of a chunk's output. */
@@ -39,7 +50,7 @@ export function section(tag: string, name: string): string {
 /** Splits a chunk's output into its sections. Text before the first marker is returned under ''. */
 export function splitSections(tag: string, stdout: string): Map<string, string> {
   const out = new Map<string, string>();
-  const prefix = `@@lvsform-section ${tag} `;
+  const prefix = `${SECTION_MARK} ${tag} `;
   let name = '';
   let lines: string[] = [];
   for (const line of stdout.split('\n')) {
@@ -142,7 +153,7 @@ export function readChunk(req: ReadRequest): string {
     );
   }
   lines.push(section(req.tag, 'end'));
-  return req.whenLocked ? `if [ "$lvs_lock_ok" = 1 ]; then\n${lines.join('\n')}\nfi` : lines.join('\n');
+  return req.whenLocked ? whenLocked(lines.join('\n')) : lines.join('\n');
 }
 
 /** Lists the table with connection counters (`ipvsadm -L -n`), for draining and status. */

@@ -8,7 +8,19 @@ import { parseDoctorFacts } from '../ops/doctor.ts';
 import { doctorChunk } from './doctor-chunk.ts';
 import { LvsError } from '../model/errors.ts';
 import { readFast, readProcFingerprint, removeTableChunk, verifyByProc, verifyFast, writeTableChunk } from './fast-path.ts';
-import { STATE_DIR, batchChunk, forceUnlockChunk, listChunk, lockChunk, preludeChunk, splitSections, unlockChunk, writeRecordChunk } from './host-script.ts';
+import {
+  SECTION_MARK,
+  STATE_DIR,
+  batchChunk,
+  forceUnlockChunk,
+  listChunk,
+  lockChunk,
+  preludeChunk,
+  splitSections,
+  unlockChunk,
+  whenLocked,
+  writeRecordChunk,
+} from './host-script.ts';
 import { readHostFacts, runHostSetup, saveRulesAfterApply } from './setup-chunks.ts';
 import { sudoersLine } from './host-target.ts';
 import type { Counters, Table } from '../model/model.ts';
@@ -22,7 +34,7 @@ import type { CapabilityOptions, DirectorHost, ForceUnlockResult, LockOptions, R
 /** The lock's answer: what precedes the first section marker of the round trip that carried it. */
 function checkLockAnswer(target: HostTarget, name: string, stdout: string): void {
   const where = describeTarget(target);
-  const lockOut = (stdout.split('\n@@lvsform-section ')[0] ?? '').trim();
+  const lockOut = (stdout.split(`\n${SECTION_MARK} `)[0] ?? '').trim();
   if (lockOut.startsWith('@@lock busy')) {
     const holder = lockOut.split('\n').slice(1).join(' ').trim() || 'another run';
     throw new LvsError('LVS_LOCKED', `director ${where} is locked by ${holder}`, {
@@ -75,7 +87,7 @@ export class ShDirectorHost implements DirectorHost {
   async capabilities(table: Table, opts: CapabilityOptions): Promise<Capabilities> {
     const tag = newTag();
     const chunk = capabilityChunk(tag, capabilityModules(table), opts.help);
-    const r = await (opts.carry ? this.session.defer(`if [ "$lvs_lock_ok" = 1 ]; then\n${chunk}\nfi`) : this.session.run(chunk));
+    const r = await (opts.carry ? this.session.defer(whenLocked(chunk)) : this.session.run(chunk));
     return parseCapabilities(tag, r.stdout, describeTarget(this.target));
   }
 
