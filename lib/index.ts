@@ -8,7 +8,14 @@ export {
   type PersistenceProps,
   type ServiceIdentity,
 } from './virtual-service.ts';
-export { RealServerPool, MAX_THRESHOLD, type RealServerPoolProps, type RealServerProps, type RealServer } from './real-server-pool.ts';
+export {
+  RealServerPool,
+  MAX_THRESHOLD,
+  type RealServerPoolProps,
+  type RealServerProps,
+  type RealServer,
+  type RuntimeManagedField,
+} from './real-server-pool.ts';
 export { KERNEL_SCHEDULERS, Scheduler, type SchedulerOptions, type HashSchedulerOptions, type SchedulerFlagBit, type SchedulerFlagName } from './scheduler.ts';
 export { Forwarding, type TunnelOptions } from './forwarding.ts';
 export { TunnelType } from './tunnel-type.ts';

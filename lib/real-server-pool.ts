@@ -4,6 +4,9 @@ import { describe, notUnicast, parseAddress } from './private/address.ts';
 import { intOutOf } from './private/checks.ts';
 import { INT_MAX } from './private/limits.ts';
 import { notAnObject, unknownKey } from './private/keys.ts';
+import { runtimeManagedOf, type RuntimeManagedField } from './private/runtime-managed.ts';
+
+export type { RuntimeManagedField };
 import { ValidationError } from './validation-error.ts';
 
 /** The largest threshold ipvsadm accepts (`-x`, `-y`: 0..INT_MAX). */
@@ -72,6 +75,14 @@ export interface RealServerPoolProps {
    * @default - none; add them with `addMember`
    */
   readonly members?: readonly RealServerProps[];
+  /**
+   * Fields of the members a health checker owns at run time (Terraform's `ignore_changes`): `'weight'` and/or
+   * `'thresholds'`. For a member the director already has, the plan neither shows nor reverts the kernel's value of
+   * these fields, and it is not drift; a new member still gets its declared value, and a member removed from the
+   * pool is still removed.
+   * @default - none: lvsform keeps every field as declared
+   */
+  readonly runtimeManaged?: readonly RuntimeManagedField[];
 }
 
 /** A member with every default filled in, as the pool holds it. */
@@ -105,6 +116,8 @@ export class RealServerPool extends Construct {
   readonly lowerThreshold: number;
   /** The construct path, as written in each member's `pool` attribute (fixed once constructed). */
   readonly path: string;
+  /** Fields of the members left to a health checker, sorted. */
+  readonly runtimeManaged: readonly RuntimeManagedField[];
   private readonly _members: RealServer[] = [];
 
   constructor(scope: Construct, id: string, props: RealServerPoolProps = {}) {
@@ -113,7 +126,7 @@ export class RealServerPool extends Construct {
     this.path = path;
     const notObject = notAnObject('RealServerPool props', props, "{ members: [{ address: '192.0.2.11' }] }");
     if (notObject) ValidationError.fail(path, notObject);
-    const unknown = unknownKey('a RealServerPool', props, ['forwarding', 'weight', 'upperThreshold', 'lowerThreshold', 'members']);
+    const unknown = unknownKey('a RealServerPool', props, ['forwarding', 'weight', 'upperThreshold', 'lowerThreshold', 'members', 'runtimeManaged']);
     if (unknown) ValidationError.fail(path, unknown);
     if (props.members !== undefined && !Array.isArray(props.members)) {
       ValidationError.fail(path, `members must be an array ([{ address: '192.0.2.11' }]); got ${describe(props.members)}`);
@@ -126,6 +139,9 @@ export class RealServerPool extends Construct {
     this.upperThreshold = props.upperThreshold ?? 0;
     this.lowerThreshold = props.lowerThreshold ?? 0;
     checkNumbers(path, 'pool ', this.weight, this.upperThreshold, this.lowerThreshold);
+    const runtime = runtimeManagedOf(props.runtimeManaged);
+    if (typeof runtime === 'string') ValidationError.fail(path, runtime);
+    this.runtimeManaged = runtime;
     for (const member of props.members ?? []) this.addMember(member);
   }
 

@@ -8,6 +8,7 @@ import { LvsResource } from './private/lvs-resource.ts';
 import { Protocol } from './protocol.ts';
 import { RealServerPool, type RealServer, type RealServerProps } from './real-server-pool.ts';
 import { MAX_PERSISTENCE_TIMEOUT } from './private/limits.ts';
+import { runtimeManagedOf, type RuntimeManagedField } from './private/runtime-managed.ts';
 import { Scheduler } from './scheduler.ts';
 import { ValidationError } from './validation-error.ts';
 
@@ -34,7 +35,19 @@ export interface PersistenceProps {
   readonly prefixLength?: number;
 }
 
-const VIRTUAL_SERVICE_KEYS = ['protocol', 'address', 'port', 'firewallMark', 'family', 'scheduler', 'persistence', 'persistenceEngine', 'onePacket', 'pools'];
+const VIRTUAL_SERVICE_KEYS = [
+  'protocol',
+  'address',
+  'port',
+  'firewallMark',
+  'family',
+  'scheduler',
+  'persistence',
+  'persistenceEngine',
+  'onePacket',
+  'pools',
+  'runtimeManaged',
+];
 
 /** Props of a VirtualService. Identity is `protocol` + `address` + `port`, or `firewallMark` + `family`. */
 export interface VirtualServiceProps {
@@ -88,6 +101,12 @@ export interface VirtualServiceProps {
    * @default - none; add with `addPool` or `addRealServer`
    */
   readonly pools?: readonly RealServerPool[];
+  /**
+   * Fields of every real server of the service (all its pools) a health checker owns at run time: `'weight'` and/or
+   * `'thresholds'`, added to what each pool leaves to it. See `RealServerPoolProps.runtimeManaged`.
+   * @default - none beyond the pools'
+   */
+  readonly runtimeManaged?: readonly RuntimeManagedField[];
 }
 
 /** The identity of a service. */
@@ -116,6 +135,8 @@ export class VirtualService extends Construct {
   readonly persistenceEngine: PersistenceEngine | undefined;
   /** One-packet scheduling. */
   readonly onePacket: boolean;
+  /** Fields of every real server left to a health checker (beyond the pools' own), sorted. */
+  readonly runtimeManaged: readonly RuntimeManagedField[];
   private readonly director: ServiceOwner;
   private readonly _pools: RealServerPool[] = [];
   private ownPool: RealServerPool | undefined;
@@ -161,6 +182,9 @@ export class VirtualService extends Construct {
     if (this.onePacket && this.identity.kind === 'addr' && this.identity.protocol !== Protocol.UDP) {
       fail(`onePacket (one-packet scheduling, -o) is for UDP services only; got onePacket on a ${this.identity.protocol.name} service`);
     }
+
+    const runtime = runtimeManagedOf(props.runtimeManaged);
+    this.runtimeManaged = typeof runtime === 'string' ? fail(runtime) : runtime;
 
     if (props.pools !== undefined && !Array.isArray(props.pools)) {
       fail(
@@ -279,6 +303,9 @@ export class VirtualService extends Construct {
       rs.upper_threshold = server.upperThreshold;
       rs.lower_threshold = server.lowerThreshold;
       rs.pool = server.pool.path;
+      // Written only when some field is left to a checker, so that apps without it synthesize the same bytes as before.
+      const runtime = [...new Set([...this.runtimeManaged, ...server.pool.runtimeManaged])].sort();
+      if (runtime.length > 0) rs.runtime_managed = runtime;
       return rs;
     });
     out.depends_on = [this.director.resourceAddress];

@@ -23,3 +23,6 @@ export const FLAG_BITS = {
   'mh-fallback': 'flag-1',
   'mh-port': 'flag-2',
 } as const;
+
+/** Real-server fields a health checker may own at run time (`runtimeManaged`), sorted as synthesized. */
+export const RUNTIME_MANAGED_FIELDS = ['thresholds', 'weight'] as const;

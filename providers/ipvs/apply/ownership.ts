@@ -7,6 +7,7 @@ import { serviceId } from '../model/model.ts';
 import type { DirectorPlan } from '../plan/plan.ts';
 import { serviceHash, type LiveState } from '../host/read-live.ts';
 import { RECORD_FORMAT, type OwnershipRecord } from '../host/record.ts';
+import { maskRuntimeValues } from '../model/runtime-managed.ts';
 
 /** Builds the ownership record from what is really on the director after the batch. */
 export function recordAfter(stack: string, plan: DirectorPlan, live: LiveState, previous: OwnershipRecord | undefined): OwnershipRecord | undefined {
@@ -19,7 +20,8 @@ export function recordAfter(stack: string, plan: DirectorPlan, live: LiveState, 
     if (!svc) continue;
     // A service outside --target keeps its entry as it was, so drift on it stays visible to the next plan.
     const kept = untouched.has(id) ? previous?.services[id] : undefined;
-    services[id] = kept ?? { path: plan.paths[id] ?? previous?.services[id]?.path ?? id, h: serviceHash(svc) };
+    // The hash leaves out what a health checker owns (runtimeManaged), so that its changes are not drift.
+    services[id] = kept ?? { path: plan.paths[id] ?? previous?.services[id]?.path ?? id, h: serviceHash(maskRuntimeValues(svc, plan.runtime)) };
   }
   if (Object.keys(services).length === 0) return undefined;
   return { format: RECORD_FORMAT, stack, director: plan.director, updated: new Date().toISOString(), services };

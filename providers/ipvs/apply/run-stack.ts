@@ -15,6 +15,7 @@ import { describeTarget, type SessionOptions } from '../host/transport.ts';
 import { drainBatches, waitForDrain } from '../plan/drain.ts';
 import { pendingRecord, recordAfter, sameRecord } from './ownership.ts';
 import { verifyApply } from './verify.ts';
+import { keepRuntimeValues } from '../model/runtime-managed.ts';
 import { capabilityError, missingCapabilities, needsIpvsadmHelp, type Capabilities } from '../host/capabilities.ts';
 import { fastStateOf, ownedTable, sha256, storedTableText, type FastContext } from '../host/fast-path.ts';
 import type { DirectorHost, OpenDirectorHost } from '../host/director-host.ts';
@@ -312,7 +313,8 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
   }
   // Verify: every service the stack owns must now be exactly as desired, and every owned service it dropped gone.
   const ownedNow = new Set([...Object.keys(plan.paths), ...Object.keys(open.live.record?.services ?? {}), ...plan.adopted]);
-  const residual = diffTables(live.table, plan.desired, { owned: ownedNow }).changes;
+  // A health checker may have changed a run-time managed field since the plan was read: that is not a difference.
+  const residual = diffTables(live.table, keepRuntimeValues(plan.desired, live.table, plan.runtime), { owned: ownedNow }).changes;
   let record = recordAfter(opts.stack, plan, live, open.live.record);
   if (opts.refresh === false && residual.length === 0) {
     // Keep what the next --refresh=false run trusts: the owned table as verified and the /proc fingerprint of it.

@@ -4,6 +4,7 @@
  * renderers and the apply read is checked here: a malformed plan is refused with the JSON path of the first problem
  * (LVS_PLAN_CORRUPT), never half-rendered or half-applied.
  */
+import { RUNTIME_FIELDS } from '../model/runtime-managed.ts';
 import { INT_MAX, SAFE_NAME } from '../model/limits.ts';
 import { z } from 'zod';
 import { canonicalAddress } from '../model/canonical.ts';
@@ -127,6 +128,7 @@ const directorPlan = z
       .optional(),
     hostSetup: z.array(setupItem).optional(),
     refresh: z.object({ trusted: z.boolean(), reason: text.optional() }).strict().optional(),
+    runtime: z.record(text, z.record(text, z.array(z.enum(RUNTIME_FIELDS)).min(1))).optional(),
     error: error.optional(),
   })
   .strict()

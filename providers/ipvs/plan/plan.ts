@@ -10,6 +10,7 @@ import { serviceHash, type LiveState } from '../host/read-live.ts';
 import { serviceId, type Destination, type Service, type ServiceKey, type Table } from '../model/model.ts';
 import type { HostTarget } from '../host/transport.ts';
 import { planHostSetup, tableAfter, type HostFacts, type HostSetupSpec, type SetupItem } from '../ops/host-setup.ts';
+import { keepRuntimeValues, maskRuntimeValues, type RuntimeManaged } from '../model/runtime-managed.ts';
 
 export const PLAN_FORMAT = 1;
 
@@ -49,6 +50,11 @@ export interface DirectorPlan {
    * matched), else the full read, with the reason the fast path was not taken. Absent for the default full read.
    */
   readonly refresh?: { readonly trusted: boolean; readonly reason?: string };
+  /**
+   * Real-server fields left to a health checker (`runtimeManaged`): `desired` carries their live values, and the
+   * read-back and the drift hash ignore them. Absent when the app leaves none.
+   */
+  readonly runtime?: RuntimeManaged;
   /** Set when the director could not be planned (unreachable, locked, unreadable). */
   readonly error?: { readonly code: string; readonly message: string; readonly hint?: string };
 }
@@ -87,6 +93,8 @@ export interface DesiredDirector {
   readonly paths: ReadonlyMap<string, string>;
   /** Host set-up that survives a reboot (the Director's `setup`), when the app asked for it. */
   readonly setup?: HostSetupSpec;
+  /** Real-server fields a health checker owns at run time (`runtimeManaged`), when the app leaves any. */
+  readonly runtime?: RuntimeManaged;
 }
 
 export interface PlanOptions {
@@ -180,16 +188,24 @@ export function planDirector(
     const applied = entry.h;
     // A pending entry (written before a batch that never finished) is not drift when its service is missing.
     if (entry.pending === true && !svc) continue;
-    if (!svc || (typeof applied === 'string' && applied !== serviceHash(svc))) drift.push(id);
+    // A checker's change of a run-time managed field is not drift; a record written before the field was left to the
+    // checker holds the unmasked hash, which still matches an unchanged service.
+    const changed = (s: Service) => applied !== serviceHash(s) && applied !== serviceHash(maskRuntimeValues(s, declared.runtime));
+    if (!svc || (typeof applied === 'string' && changed(svc))) drift.push(id);
   }
 
-  const diff = diffTables(live.table, desired.table, { owned });
+  // Run-time managed fields of real servers that exist already keep their live values: nothing to show or revert.
+  const wanted = keepRuntimeValues(desired.table, live.table, declared.runtime);
+  const diff = diffTables(live.table, wanted, { owned });
   const changes = opts.refreshOnly ? [] : diff.changes;
-  const ownedDesired = desired.table.services.filter((s) => !diff.conflicts.includes(serviceId(s.key)));
+  const ownedDesired = wanted.services.filter((s) => !diff.conflicts.includes(serviceId(s.key)));
   const paths: Record<string, string> = {};
+  const runtime: Record<string, RuntimeManaged[string]> = {};
   for (const s of ownedDesired) {
     const id = serviceId(s.key);
     paths[id] = desired.paths.get(id) ?? recorded[id]?.path ?? id;
+    const fields = declared.runtime?.[id];
+    if (fields !== undefined) runtime[id] = fields;
   }
   return {
     director: desired.name,
@@ -219,6 +235,7 @@ export function planDirector(
         }
       : {}),
     ...(scoped ? { targeted: scoped.scope } : {}),
+    ...(Object.keys(runtime).length > 0 ? { runtime } : {}),
   };
 }
 

@@ -25,6 +25,7 @@ import {
   serviceId,
 } from '../model/model.ts';
 import type { SshTarget } from '../host/host-target.ts';
+import { RUNTIME_FIELDS, type RuntimeField, type RuntimeManaged } from '../model/runtime-managed.ts';
 
 /** How a director is reached over SSH: the transport's own type. */
 export type SshSpec = SshTarget;
@@ -38,6 +39,8 @@ export interface DirectorSpec {
   readonly table: Table;
   /** serviceId → construct path (`web/lb1/http`). */
   readonly paths: Map<string, string>;
+  /** Real-server fields left to a health checker (`runtime_managed`); absent when no real server has any. */
+  readonly runtime?: RuntimeManaged;
 }
 
 /** One stack's synthesized document (cdk.tf.json) as read: its name and the directors it declares. */
@@ -96,6 +99,11 @@ const realServerSchema = z
     upper_threshold: int(0, INT_MAX).default(0),
     lower_threshold: int(0, INT_MAX).default(0),
     pool: z.string().optional(),
+    runtime_managed: z
+      .array(z.enum(RUNTIME_FIELDS))
+      .min(1)
+      .refine((a) => new Set(a).size === a.length, 'each field once')
+      .optional(),
   })
   .strict();
 
@@ -245,7 +253,15 @@ export function readSynth(json: unknown, source: string, options: { hint?: strin
     invalid(source, issue.path, `${issue.message}${found(json, issue.path)}`, options.hint);
   }
   const doc = parsed.data;
-  const directors = new Map<string, { spec: Omit<DirectorSpec, 'table' | 'paths'>; services: Map<string, Service>; paths: Map<string, string> }>();
+  const directors = new Map<
+    string,
+    {
+      spec: Omit<DirectorSpec, 'table' | 'paths' | 'runtime'>;
+      services: Map<string, Service>;
+      paths: Map<string, string>;
+      runtime: Record<string, Record<string, readonly RuntimeField[]>>;
+    }
+  >();
 
   for (const [logicalId, d] of Object.entries(doc.resource.lvsform_director)) {
     const at = ['resource', 'lvsform_director', logicalId];
@@ -275,6 +291,7 @@ export function readSynth(json: unknown, source: string, options: { hint?: strin
       spec: { name: d.name, transport: d.transport, ...(ssh === undefined ? {} : { ssh }), ...(setup === undefined ? {} : { setup }) },
       services: new Map(),
       paths: new Map(),
+      runtime: {},
     });
   }
 
@@ -288,12 +305,19 @@ export function readSynth(json: unknown, source: string, options: { hint?: strin
     if (first !== undefined) invalid(source, at, `service ${sid} on director ${s.director} is also declared by ${first}`);
     director.services.set(sid, svc);
     director.paths.set(sid, s.construct_path);
+    const runtime = runtimeOf(s, svc);
+    if (runtime !== undefined) director.runtime[sid] = runtime;
   }
 
   return {
     stack: doc['//'].metadata.stackName,
     directors: [...directors.values()]
-      .map((d) => ({ ...d.spec, table: normalizeTable({ services: [...d.services.values()] }), paths: d.paths }))
+      .map((d) => ({
+        ...d.spec,
+        table: normalizeTable({ services: [...d.services.values()] }),
+        paths: d.paths,
+        ...(Object.keys(d.runtime).length > 0 ? { runtime: d.runtime } : {}),
+      }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
   };
 }
@@ -312,6 +336,15 @@ function knownKeysAt(path: readonly (string | number)[]): string[] {
 }
 
 type ServiceJson = z.infer<typeof serviceSchema>;
+
+/** destinationId → the run-time managed fields, for the real servers of a service that have any (sorted). */
+function runtimeOf(s: ServiceJson, svc: Service): Record<string, readonly RuntimeField[]> | undefined {
+  const out: Record<string, readonly RuntimeField[]> = {};
+  s.real_server.forEach((r, i) => {
+    if (r.runtime_managed !== undefined) out[destinationId(svc.destinations[i]!)] = [...r.runtime_managed].sort();
+  });
+  return Object.keys(out).length > 0 ? out : undefined;
+}
 type RealServerJson = z.infer<typeof realServerSchema>;
 
 function address(source: string, path: (string | number)[], value: string): string {

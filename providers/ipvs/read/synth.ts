@@ -208,6 +208,7 @@ export async function loadStacks(outdir: string, options: { fresh?: boolean } = 
         table: d.table,
         paths: d.paths,
         ...(d.setup ? { setup: d.setup } : {}),
+        ...(d.runtime ? { runtime: d.runtime } : {}),
       })),
     });
   }

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import * as lib from '../../../lib/private/limits.ts';
 import * as provider from '../../../providers/ipvs/model/limits.ts';
+import { RUNTIME_FIELDS } from '../../../providers/ipvs/model/runtime-managed.ts';
 
 describe('limits on each side of the synthesized JSON', () => {
   it('names stacks and directors by the same rule', () => {
@@ -14,5 +15,10 @@ describe('limits on each side of the synthesized JSON', () => {
     expect(lib.INT_MAX).toBe(provider.INT_MAX);
     expect(lib.MAX_PERSISTENCE_TIMEOUT).toBe(provider.MAX_PERSISTENCE_TIMEOUT);
     expect(lib.FLAG_BITS).toEqual(provider.FLAG_BITS);
+  });
+
+  it('names the run-time managed fields alike', () => {
+    // GIVEN the two copies WHEN compared THEN the field names are equal
+    expect(lib.RUNTIME_MANAGED_FIELDS).toEqual(RUNTIME_FIELDS);
   });
 });

@@ -4,6 +4,9 @@ import { type Destination, type Service, type Table, normalizeTable } from '../.
 import { mergeThresholds } from '../../../providers/ipvs/read/parse-list.ts';
 import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
 import { fixture } from './fixtures.ts';
+import { planDirector, type DesiredDirector } from '../../../providers/ipvs/plan/plan.ts';
+import { serviceHash, type LiveState } from '../../../providers/ipvs/host/read-live.ts';
+import { maskRuntimeValues, type RuntimeManaged } from '../../../providers/ipvs/model/runtime-managed.ts';
 
 const dest = (address: string, extra: Partial<Destination> = {}): Destination => ({
   address,
@@ -242,5 +245,139 @@ describe('diffTables at scale', () => {
     // THEN exactly the changed weights, as destination updates of the weight field
     expect(changes).toHaveLength(100);
     expect(changes.every((c) => c.kind === 'destination' && c.action === 'update' && c.changedFields?.join() === 'weight')).toBe(true);
+  });
+});
+
+/** A live state of a table with the record lvsform would have written for it (every service owned, hashed as given). */
+function liveWith(t: Table, hashOf: (s: Service) => string = serviceHash): LiveState {
+  const services = Object.fromEntries(t.services.map((s) => [renderId(s), { path: `web/lb1/${renderId(s)}`, h: hashOf(s) }]));
+  return { table: t, fingerprint: 'f', ipvsadmVersion: '', record: { format: 1, stack: 'web', director: 'lb1', updated: '', services } };
+}
+
+function desiredDirector(t: Table, runtime?: RuntimeManaged): DesiredDirector {
+  return {
+    name: 'lb1',
+    target: { name: 'lb1', transport: 'local' },
+    table: t,
+    paths: new Map(t.services.map((s) => [renderId(s), `web/lb1/${renderId(s)}`])),
+    ...(runtime ? { runtime } : {}),
+  };
+}
+
+const SA = `tcp ${A}:80`;
+const weightOf = (ids: string[]): RuntimeManaged => ({ [SA]: Object.fromEntries(ids.map((id) => [id, ['weight'] as const])) });
+
+const runtimeCases: { name: string; live: Table; desired: Table; runtime?: RuntimeManaged; expectedChanges: string[] }[] = [
+  {
+    name: 'a weight changed at run time on a run-time managed real server is neither shown nor reverted',
+    live: table(svc(A, [dest('192.0.2.1', { weight: 0 }), dest('192.0.2.2')])),
+    desired: table(svc(A, [dest('192.0.2.1'), dest('192.0.2.2')])),
+    runtime: weightOf(['192.0.2.1:80', '192.0.2.2:80']),
+    expectedChanges: [],
+  },
+  {
+    name: 'the same weight change without runtimeManaged is reverted',
+    live: table(svc(A, [dest('192.0.2.1', { weight: 0 }), dest('192.0.2.2')])),
+    desired: table(svc(A, [dest('192.0.2.1'), dest('192.0.2.2')])),
+    expectedChanges: [`update destination ${SA} -> 192.0.2.1:80 [weight]`],
+  },
+  {
+    name: 'a new member of a run-time managed pool is created with its declared weight',
+    live: table(svc(A, [dest('192.0.2.1', { weight: 0 })])),
+    desired: table(svc(A, [dest('192.0.2.1', { weight: 3 }), dest('192.0.2.2', { weight: 3 })])),
+    runtime: weightOf(['192.0.2.1:80', '192.0.2.2:80']),
+    expectedChanges: [`create destination ${SA} -> 192.0.2.2:80`],
+  },
+  {
+    name: 'a member removed from a run-time managed pool is still removed',
+    live: table(svc(A, [dest('192.0.2.1', { weight: 0 }), dest('192.0.2.2', { weight: 7 })])),
+    desired: table(svc(A, [dest('192.0.2.1')])),
+    runtime: weightOf(['192.0.2.1:80']),
+    expectedChanges: [`delete destination ${SA} -> 192.0.2.2:80`],
+  },
+  {
+    name: 'only the real servers of the run-time managed pool keep their live weight',
+    live: table(svc(A, [dest('192.0.2.1', { weight: 0 }), dest('192.0.2.2', { weight: 0 })])),
+    desired: table(svc(A, [dest('192.0.2.1'), dest('192.0.2.2')])),
+    runtime: weightOf(['192.0.2.1:80']),
+    expectedChanges: [`update destination ${SA} -> 192.0.2.2:80 [weight]`],
+  },
+  {
+    name: 'thresholds left to the checker: a threshold change is kept, a weight change is still reverted',
+    live: table(svc(A, [dest('192.0.2.1', { weight: 4, upperThreshold: 50, lowerThreshold: 10 })])),
+    desired: table(svc(A, [dest('192.0.2.1')])),
+    runtime: { [SA]: { '192.0.2.1:80': ['thresholds'] } },
+    expectedChanges: [`update destination ${SA} -> 192.0.2.1:80 [weight]`],
+  },
+  {
+    name: 'a declared change of another field keeps the live weight in the edit',
+    live: table(svc(A, [dest('192.0.2.1', { weight: 0 })])),
+    desired: table(svc(A, [dest('192.0.2.1', { weight: 2, forwarding: { method: 'droute' } })])),
+    runtime: weightOf(['192.0.2.1:80']),
+    expectedChanges: [`update destination ${SA} -> 192.0.2.1:80 [forwarding]`],
+  },
+];
+
+describe('run-time managed fields (planDirector)', () => {
+  for (const c of runtimeCases) {
+    it(c.name, () => {
+      // GIVEN an owned service live, its desired state and what a checker owns
+      // WHEN planned
+      const plan = planDirector(desiredDirector(c.desired, c.runtime), liveWith(c.live));
+      // THEN the ordered changes
+      expect(plan.changes.map(brief)).toEqual(c.expectedChanges);
+    });
+  }
+
+  it('writes the live weight into the edit line of a run-time managed real server', () => {
+    // GIVEN a checker's weight 0 and a declared move to direct routing
+    const live = table(svc(A, [dest('192.0.2.1', { weight: 0 })]));
+    const desired = table(svc(A, [dest('192.0.2.1', { weight: 2, forwarding: { method: 'droute' } })]));
+    // WHEN planned
+    const plan = planDirector(desiredDirector(desired, weightOf(['192.0.2.1:80'])), liveWith(live));
+    // THEN the batch keeps weight 0, and the desired table verified after the batch says so too
+    expect(plan.batch).toBe(`-e -t ${A}:80 -r 192.0.2.1:80 -g -w 0\n`);
+    expect(plan.desired.services[0]!.destinations[0]!.weight).toBe(0);
+  });
+
+  it('does not call a run-time change of a run-time managed field drift', () => {
+    // GIVEN a record hashed as an apply with runtimeManaged writes it, then the checker sets weight 0
+    const runtime = weightOf(['192.0.2.1:80']);
+    const applied = table(svc(A, [dest('192.0.2.1')]));
+    const recorded = liveWith(applied, (s) => serviceHash(maskRuntimeValues(s, runtime)));
+    const now = { ...recorded, table: table(svc(A, [dest('192.0.2.1', { weight: 0 })])) };
+    // WHEN planned
+    const plan = planDirector(desiredDirector(applied, runtime), now);
+    // THEN no drift and no change
+    expect([plan.drift, plan.changes]).toEqual([[], []]);
+  });
+
+  it('calls the same change drift without runtimeManaged', () => {
+    // GIVEN a record of the applied table, then a hand change of the weight
+    const applied = table(svc(A, [dest('192.0.2.1')]));
+    const now = { ...liveWith(applied), table: table(svc(A, [dest('192.0.2.1', { weight: 0 })])) };
+    // WHEN planned
+    const plan = planDirector(desiredDirector(applied), now);
+    // THEN the service is drifted
+    expect(plan.drift).toEqual([SA]);
+  });
+
+  it('reads a record written before runtimeManaged was set as no drift while the service is unchanged', () => {
+    // GIVEN a record hashed without masking (an older apply), weight 5 live and unchanged since
+    const applied = table(svc(A, [dest('192.0.2.1', { weight: 5 })]));
+    // WHEN planned with the weight now left to a checker
+    const plan = planDirector(desiredDirector(applied, weightOf(['192.0.2.1:80'])), liveWith(applied));
+    // THEN no drift
+    expect(plan.drift).toEqual([]);
+  });
+
+  it('carries the run-time managed fields of owned services in the plan, for the read-back and the record', () => {
+    // GIVEN a run-time managed service
+    const t = table(svc(A, [dest('192.0.2.1')]));
+    // WHEN planned
+    const plan = planDirector(desiredDirector(t, weightOf(['192.0.2.1:80'])), liveWith(t));
+    // THEN the plan names them; a plan without any has no such field (saved plans stay as they were)
+    expect(plan.runtime).toEqual(weightOf(['192.0.2.1:80']));
+    expect('runtime' in planDirector(desiredDirector(t), liveWith(t))).toBe(false);
   });
 });
