@@ -7,6 +7,7 @@ import { registerImportCommand } from './import-command.ts';
 import { registerInitCommand } from './init-command.ts';
 import { registerLabCommands } from './lab-command.ts';
 import { registerStackCommands } from './stack-commands.ts';
+import { registerStateCommands } from './state-command.ts';
 import { registerStatusCommand } from './status-command.ts';
 import { packageInfo } from './package-info.ts';
 
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerLabCommands(program);
   registerImportCommand(program);
   registerStatusCommand(program);
+  registerStateCommands(program);
   return program;
 }
 

@@ -44,6 +44,8 @@ export const ERROR_CODES = {
   LVS_PLAN_OUT: 'The plan file cannot be written where --out says.',
   LVS_STALE_PLAN: "The director's table changed since the plan was made; nothing was changed.",
   LVS_NOT_OWNED: 'Declared services already exist on the director but the stack does not own them (see --adopt).',
+  LVS_STATE_UNKNOWN: '`state show` or `state rm` was given an address that names no service the stack owns (the message says the nearest).',
+  LVS_STATE_AMBIGUOUS: 'A `state` address names owned services on several directors; add the director (lb1:tcp/198.51.100.10:80).',
   LVS_TOO_MANY_DELETES: 'The plan deletes more than --max-deletes allows; nothing was changed.',
   LVS_NEEDS_APPROVAL: 'The change needs confirmation and there is no terminal to ask on (pass --auto-approve).',
   LVS_VERIFY_FAILED: 'After the batch, the table read back still differs from the desired state (the kernel refused a line).',
