@@ -98,7 +98,8 @@ export async function cli(args: readonly string[], opts: { directors?: readonly 
     env: {
       LVSFORM_SSH_CONFIG: lab().sshConfig,
       LVSFORM_DIRECTOR_ALIAS: alias(directors[0] ?? 1),
-      LVSFORM_DIRECTOR_ALIAS_2: alias(directors[1] ?? 2),
+      // A lab of one director (a run of the one-director tests) has no second alias to give.
+      ...(lab().directors.length >= (directors[1] ?? 2) ? { LVSFORM_DIRECTOR_ALIAS_2: alias(directors[1] ?? 2) } : {}),
       NO_COLOR: '1',
       ...opts.env,
     },
