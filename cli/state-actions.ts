@@ -42,7 +42,7 @@ export async function stateListAction(program: Command, opts: StateOpts): Promis
     progress.stop();
     failed ||= state.directors.some((d) => d.error);
     if (opts.json) docs.push(stateListJson(state));
-    else process.stdout.write(`${docs.length++ ? '\n' : ''}${renderStateList(state, p)}`);
+    else process.stdout.write(`${stack === stacks[0] ? '' : '\n'}${renderStateList(state, p)}`);
     for (const d of state.directors) {
       if (d.error) process.stderr.write(`Error [${d.error.code}]: ${d.error.message}\n${d.error.hint ? `  ${d.error.hint}\n` : ''}`);
     }
