@@ -33,7 +33,7 @@ function scriptJson(value: unknown): string {
 
 /**
  * Renders each Mermaid text with `mermaid.render` in one headless Chromium (one browser start for many diagrams):
- * the SVG of each, or the error mermaid raised. The page writes the results, base64-encoded JSON, into the DOM that
+ * the SVG of each, serialized as XML, or the error mermaid raised. The page writes the results, base64-encoded JSON, into the DOM that
  * `--dump-dom` prints.
  */
 export function mermaidToSvg(texts: readonly string[]): MermaidResult[] {
@@ -54,7 +54,9 @@ const inputs = ${scriptJson(texts)};
       try {
         await mermaid.parse(inputs[i]);
         const { svg } = await mermaid.render('diagram' + i, inputs[i]);
-        results.push({ svg });
+        // As XML, so that the SVG is also a well-formed file of its own (mermaid writes HTML, e.g. <br> unclosed).
+        const element = new DOMParser().parseFromString(svg, 'text/html').querySelector('svg');
+        results.push({ svg: new XMLSerializer().serializeToString(element) });
       } catch (e) {
         results.push({ error: String((e && e.message) || e) });
       }
