@@ -3,6 +3,7 @@ import { causeChain, isLvsError } from '../providers/ipvs/model/errors.ts';
 import { debugEnabled, setDebug } from './debug.ts';
 import { setNoColor } from './colors.ts';
 import { registerDoctorCommand } from './doctor-command.ts';
+import { registerGraphCommand } from './graph-command.ts';
 import { registerImportCommand } from './import-command.ts';
 import { registerInitCommand } from './init-command.ts';
 import { registerLabCommands } from './lab-command.ts';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerImportCommand(program);
   registerStatusCommand(program);
   registerStateCommands(program);
+  registerGraphCommand(program);
   return program;
 }
 

@@ -105,9 +105,24 @@ export function humanCount(n: number): string {
   return String(n);
 }
 
-const HEADER = ['', 'ACTIVE', 'INACT', 'CONNS', 'CONN/S', 'PKTS IN/OUT', 'BYTES IN/OUT', 'B/S IN/OUT'];
+const HEADER = ['', 'ACTIVE', 'INACT', 'CONNS', 'CONN/S', 'PKTS IN/OUT', 'BYTES IN/OUT', 'B/S IN/OUT', 'SHARE OF CONNS'];
 
-function row(first: string, o: Observed): string[] {
+/** Width of a full share bar, in characters. */
+export const BAR_WIDTH = 20;
+const EIGHTHS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+
+/**
+ * `part` of `total` as a bar of `width` characters drawn to an eighth of a character, and the percentage: the bars of
+ * one service's real servers side by side show a skewed scheduler at a glance. Empty when the total is 0.
+ */
+export function shareBar(part: number, total: number, width = BAR_WIDTH): string {
+  if (total <= 0) return '';
+  const eighths = Math.round((Math.min(part, total) / total) * width * 8);
+  const bar = '█'.repeat(Math.floor(eighths / 8)) + EIGHTHS[eighths % 8]!;
+  return `${bar.padEnd(width)} ${String(Math.round((part / total) * 100)).padStart(3)}%`;
+}
+
+function row(first: string, o: Observed, share = ''): string[] {
   return [
     first,
     String(o.activeConns),
@@ -117,6 +132,7 @@ function row(first: string, o: Observed): string[] {
     `${humanCount(o.inPackets)}/${humanCount(o.outPackets)}`,
     `${humanCount(o.inBytes)}/${humanCount(o.outBytes)}`,
     `${humanCount(o.inBytesPerSecond)}/${humanCount(o.outBytesPerSecond)}`,
+    share,
   ];
 }
 
@@ -136,10 +152,14 @@ export function renderStatus(directors: readonly DirectorStatus[]): string {
     const rows: string[][] = [HEADER];
     for (const s of d.services) {
       rows.push(row(`${s.id} ${s.scheduler} ${s.owned ? `owned (${s.path})` : 'not owned'}`, s));
-      for (const r of s.realServers) rows.push(row(`  -> ${r.id} ${r.forwarding} w=${r.weight}`, r));
+      // Each real server's share of the connections its service has given out (CONNS), as a bar.
+      const total = s.realServers.reduce((a, r) => a + r.conns, 0);
+      for (const r of s.realServers) rows.push(row(`  -> ${r.id} ${r.forwarding} w=${r.weight}`, r, shareBar(r.conns, total)));
     }
+    const last = HEADER.length - 1;
     const widths = HEADER.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const r of rows) out.push(`  ${r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')}`.trimEnd());
+    const cell = (text: string, i: number): string => (i === 0 || i === last ? text.padEnd(widths[i]!) : text.padStart(widths[i]!));
+    for (const r of rows) out.push(`  ${r.map(cell).join('  ')}`.trimEnd());
     out.push('');
   }
   return `${out.join('\n')}\n`;

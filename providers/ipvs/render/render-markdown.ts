@@ -6,12 +6,18 @@
  * Everything that comes from outside (targets, error messages, hints, construct paths) is escaped so it can neither
  * break the Markdown nor inject HTML nor mention anyone. The output stays under `limit` characters (GitHub refuses
  * comments over 65,536): each director's change list is cut to a fair share of the room with a note saying so.
+ *
+ * After the text comes a Mermaid diagram of what changes (the changed services and real servers and the nodes above
+ * them), which GitHub and GitLab draw; where Mermaid is not drawn it is a code block after text that reads on its own.
+ * It is folded under `<details>` when large, and it is the first thing left out when the comment would be too long.
  */
 import type { Change } from '../plan/diff.ts';
 import type { Destination, Service } from '../model/model.ts';
 import { countChanges, planTotals, type DirectorPlan, type Plan } from '../plan/plan.ts';
 import { destinationText, serviceText } from './render-plan.ts';
 import { describeTarget } from '../host/host-target.ts';
+import { changedPart, planGraph } from './graph.ts';
+import { renderMermaid } from './render-mermaid.ts';
 
 /** GitHub's limit on a comment body. */
 export const GITHUB_COMMENT_LIMIT = 65_536;
@@ -235,5 +241,37 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   const blocks = detailed.filter((d) => lineRoom.has(d)).map((d) => directorBlock(d, lineRoom.get(d)!));
   if (skipped) blocks.push(`_Details of ${skipped} more director(s) not shown (the comment has a size limit); \`lvsform show PLANFILE\` prints them all._`, '');
 
-  return [...head, ...table, ...blocks, ...footer].join('\n');
+  const text = [...head, ...table, ...blocks];
+  const diagram = diagramBlock(plan, limit - [...text, ...footer].join('\n').length - 1);
+  return [...text, ...(diagram ? [diagram] : []), ...footer].join('\n');
+}
+
+/** Diagrams with more nodes than this are folded under `<details>`. */
+export const DIAGRAM_FOLD_NODES = 30;
+/** Mermaid's own limits (`maxEdges`, `maxTextSize`): a larger diagram is drawn as an error, so none is written. */
+const MERMAID_MAX_EDGES = 500;
+const MERMAID_MAX_TEXT = 50_000;
+
+/**
+ * The Mermaid diagram of what the plan changes, in at most `room` characters: undefined when nothing changes or
+ * there is no room (a short note instead when one fits), folded under `<details>` over `DIAGRAM_FOLD_NODES` nodes.
+ */
+function diagramBlock(plan: Plan, room: number): string | undefined {
+  const note = '_No diagram of the changes: too large for the comment; `lvsform graph --plan PLANFILE` draws it._\n';
+  // Each change is at least one node with an edge above it: a plan with more changes cannot be drawn, and is not built.
+  const changes = plan.directors.reduce((a, d) => a + (d.error ? 0 : d.changes.length), 0);
+  if (changes === 0) return undefined;
+  if (changes > MERMAID_MAX_EDGES) return note.length <= room ? note : undefined;
+  const graph = changedPart(planGraph(plan));
+  if (!graph.nodes.some((n) => n.state !== 'unchanged')) return undefined;
+  const mermaid = renderMermaid(graph);
+  const drawable = graph.edges.length <= MERMAID_MAX_EDGES && mermaid.length <= MERMAID_MAX_TEXT;
+  const fence = ['```mermaid', mermaid.trimEnd(), '```'].join('\n');
+  const nodes = graph.nodes.length;
+  const block =
+    nodes > DIAGRAM_FOLD_NODES
+      ? ['<details><summary>Diagram of the changes (' + nodes + ' nodes)</summary>', '', fence, '', '</details>', ''].join('\n')
+      : ['**Diagram of the changes**', '', fence, ''].join('\n');
+  if (drawable && block.length <= room) return block;
+  return note.length <= room ? note : undefined;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildStatus, humanCount, renderStatus } from '../../../providers/ipvs/ops/status.ts';
+import { buildStatus, humanCount, renderStatus, shareBar } from '../../../providers/ipvs/ops/status.ts';
 import { statusChunk } from '../../../providers/ipvs/host/status-chunk.ts';
 import { RECORD_FORMAT } from '../../../providers/ipvs/host/record.ts';
 
@@ -80,6 +80,27 @@ describe('status', () => {
     expect(text).toMatch(/tcp 198\.51\.100\.10:80 rr owned \(nat-web\/lb1\/http\)\s+1\s+29\s+30\s+6\s+180\/150\s+11\.5K\/19\.2K\s+2240\/3730/);
     expect(text).toMatch(/-> 192\.0\.2\.12:80 masq w=2\s+0\s+15\s+15\s+3/);
     expect(text).toMatch(/udp 198\.51\.100\.12:53 rr not owned/);
+  });
+
+  it("draws each real server's share of its service's connections as a bar", () => {
+    // GIVEN 15 and 15 connections on the two real servers of a service WHEN rendered THEN each has a half bar and 50%
+    const text = renderStatus([buildStatus('lb1', 'lb1 (lab)', { save: SAVE, list: LIST, stats: STATS, rate: RATE }, undefined)]);
+    expect(text).toContain('SHARE OF CONNS');
+    expect(text).toMatch(/-> 192\.0\.2\.11:80 .* {2}██████████ {10} {2}50%$/m);
+    expect(text).toMatch(/-> 192\.0\.2\.12:80 .* {2}██████████ {10} {2}50%$/m);
+  });
+
+  it.each([
+    [1, 4, '█████               ', ' 25%'],
+    [1, 3, '██████▋             ', ' 33%'],
+    [3, 3, '████████████████████', '100%'],
+    [0, 3, '                    ', '  0%'],
+  ])('draws %d of %d as a bar to an eighth of a character', (part, total, bar, pct) => {
+    expect(shareBar(part, total)).toBe(`${bar} ${pct}`);
+  });
+
+  it('draws no bar for a service that has had no connections', () => {
+    expect(shareBar(0, 0)).toBe('');
   });
 
   it('renders an unreachable director with its error and hint', () => {
