@@ -5,6 +5,7 @@ import { intOutOf } from './private/checks.ts';
 import { INT_MAX } from './private/limits.ts';
 import { notAnObject, unknownKey } from './private/keys.ts';
 import { ValidationError } from './validation-error.ts';
+import { constructPathProblem } from './private/rules.ts';
 
 /** The largest threshold ipvsadm accepts (`-x`, `-y`: 0..INT_MAX). */
 export const MAX_THRESHOLD = INT_MAX;
@@ -111,6 +112,8 @@ export class RealServerPool extends Construct {
     super(scope, id);
     const path = this.node.path;
     this.path = path;
+    const badPath = constructPathProblem(path);
+    if (badPath) ValidationError.fail(path, badPath);
     const notObject = notAnObject('RealServerPool props', props, "{ members: [{ address: '192.0.2.11' }] }");
     if (notObject) ValidationError.fail(path, notObject);
     const unknown = unknownKey('a RealServerPool', props, ['forwarding', 'weight', 'upperThreshold', 'lowerThreshold', 'members']);

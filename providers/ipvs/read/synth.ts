@@ -9,6 +9,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
 import { LvsError } from '../model/errors.ts';
+import { DuplicateKeyError, parseJsonStrict } from '../model/strict-json.ts';
 import type { DesiredDirector } from '../plan/plan.ts';
 import { readSynth } from './read-synth.ts';
 
@@ -47,7 +48,7 @@ export async function readProjectConfig(dir: string): Promise<ProjectConfig> {
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(stripBom(text));
+    raw = parseJsonStrict(stripBom(text));
   } catch (e) {
     throw new LvsError('LVS_PROJECT_CONFIG', `${file} is not valid JSON: ${(e as Error).message}`, { cause: e, hint: 'Fix the JSON syntax of cdktf.json.' });
   }
@@ -168,7 +169,7 @@ export async function loadStacks(outdir: string, options: { fresh?: boolean } = 
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(stripBom(text));
+    raw = parseJsonStrict(stripBom(text));
   } catch (e) {
     throw new LvsError('LVS_SYNTH_INVALID', `${manifestFile} is not valid JSON: ${(e as Error).message}`, { cause: e, hint: again });
   }
@@ -187,9 +188,10 @@ export async function loadStacks(outdir: string, options: { fresh?: boolean } = 
     const file = resolve(outdir, entry.synthesizedStackPath ?? join('stacks', name, 'cdk.tf.json'));
     let json: unknown;
     try {
-      json = JSON.parse(stripBom(await readFile(file, 'utf8')));
+      json = parseJsonStrict(stripBom(await readFile(file, 'utf8')));
     } catch (e) {
-      throw new LvsError('LVS_SYNTH_INVALID', `cannot read ${file}: ${(e as Error).message}`, { cause: e, hint: again });
+      const message = e instanceof DuplicateKeyError ? `${file}: ${e.message}` : `cannot read ${file}: ${(e as Error).message}`;
+      throw new LvsError('LVS_SYNTH_INVALID', message, { cause: e, hint: again });
     }
     let synth: ReturnType<typeof readSynth>;
     try {
