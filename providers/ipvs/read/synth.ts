@@ -24,6 +24,11 @@ export function stripBom(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
+/** What is wrong with a JSON file that did not parse: its syntax, or a key given twice. */
+function notJson(e: unknown): string {
+  return e instanceof DuplicateKeyError ? 'is ambiguous' : 'is not valid JSON';
+}
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -50,7 +55,7 @@ export async function readProjectConfig(dir: string): Promise<ProjectConfig> {
   try {
     raw = parseJsonStrict(stripBom(text));
   } catch (e) {
-    throw new LvsError('LVS_PROJECT_CONFIG', `${file} is not valid JSON: ${(e as Error).message}`, { cause: e, hint: 'Fix the JSON syntax of cdktf.json.' });
+    throw new LvsError('LVS_PROJECT_CONFIG', `${file} ${notJson(e)}: ${(e as Error).message}`, { cause: e, hint: 'Fix the JSON syntax of cdktf.json.' });
   }
   if (!isPlainObject(raw)) {
     throw new LvsError('LVS_PROJECT_CONFIG', `${file} must hold a JSON object; got ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw}`, {
@@ -171,7 +176,7 @@ export async function loadStacks(outdir: string, options: { fresh?: boolean } = 
   try {
     raw = parseJsonStrict(stripBom(text));
   } catch (e) {
-    throw new LvsError('LVS_SYNTH_INVALID', `${manifestFile} is not valid JSON: ${(e as Error).message}`, { cause: e, hint: again });
+    throw new LvsError('LVS_SYNTH_INVALID', `${manifestFile} ${notJson(e)}: ${(e as Error).message}`, { cause: e, hint: again });
   }
   const parsed = manifestSchema.safeParse(raw);
   if (!parsed.success) {
