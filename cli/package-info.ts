@@ -1,6 +1,7 @@
 /** lvsform's own package.json (its version, and the tool versions `lvsform init` writes), from source or from dist/. */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parseJsonStrict } from '../providers/ipvs/model/strict-json.ts';
 
 export interface PackageInfo {
   readonly version: string;
@@ -14,7 +15,7 @@ export function packageInfo(): PackageInfo {
   for (const rel of ['../package.json', '../../package.json']) {
     const file = fileURLToPath(new URL(rel, import.meta.url));
     if (!existsSync(file)) continue;
-    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string; devDependencies?: Record<string, string> };
+    const pkg = parseJsonStrict(readFileSync(file, 'utf8')) as { name?: string; version?: string; devDependencies?: Record<string, string> };
     if (pkg.name !== 'lvsform' || typeof pkg.version !== 'string') continue;
     cached = { version: pkg.version, devDependencies: pkg.devDependencies ?? {} };
     return cached;

@@ -1,6 +1,5 @@
 import { Construct } from 'constructs';
 import { describe, parseAddress } from './private/address.ts';
-import { SAFE_NAME, intOutOf } from './private/checks.ts';
 import { unknownKey } from './private/keys.ts';
 import { LvsResource } from './private/lvs-resource.ts';
 import { FORMAT_VERSION } from './format-version.ts';
@@ -8,6 +7,7 @@ import type { LvsStack } from './lvs-stack.ts';
 import { isLvsStack } from './private/stacks.ts';
 import { VirtualService, type VirtualServiceProps } from './virtual-service.ts';
 import { ValidationError } from './validation-error.ts';
+import { nameProblem, sshProblems } from './private/rules.ts';
 
 /** How to reach a director over SSH: a host, or an OpenSSH config file and a host alias in it. */
 export interface SshProps {
@@ -117,12 +117,6 @@ export interface DirectorProps {
 
 const SETUP_KEYS = ['installIpvsadm', 'loadModules', 'ipForward', 'saveRules'] as const;
 
-const HOST = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
-const USER = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
-const ALIAS = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
-// Control characters could end a line of a script or an ssh option; a leading '-' could be read as an option.
-const UNSAFE_PATH = /[\u0000-\u001f\u007f]|^-/;
-
 /** One LVS host (a director) and how to reach it. Synthesizes to one `lvsform_director` resource. */
 export class Director extends Construct {
   /** The director's name. */
@@ -144,9 +138,8 @@ export class Director extends Construct {
     const unknown = unknownKey('a Director', props, ['ssh', 'local', 'name', 'setup']);
     if (unknown) fail(unknown);
     this.name = props.name ?? id;
-    if (typeof this.name !== 'string' || !SAFE_NAME.test(this.name)) {
-      fail(`director name must match ${SAFE_NAME} (it is used in shell commands and file names); got ${describe(this.name)}`);
-    }
+    const badName = nameProblem('director', this.name);
+    if (badName) fail(badName);
     const local = props.local ?? false;
     if (typeof local !== 'boolean') fail(`local must be true or false; got ${describe(local)}`);
     if (props.ssh !== undefined && local) fail('a director is reached either over ssh or locally, not both; got ssh and local: true');
@@ -252,37 +245,7 @@ function checkSsh(ssh: SshProps, fail: (m: string) => never): SshProps {
   if (ssh === null || typeof ssh !== 'object' || Array.isArray(ssh)) fail(`ssh must be an object like { host: '203.0.113.2' }; got ${describe(ssh)}`);
   const unknown = unknownKey('ssh', ssh, ['host', 'port', 'user', 'identityFile', 'knownHostsFile', 'configFile', 'alias', 'sudo']);
   if (unknown) fail(unknown);
-  if (ssh.host !== undefined && ssh.alias !== undefined) {
-    fail(`ssh takes host or alias (with configFile), not both; got host ${describe(ssh.host)} and alias ${describe(ssh.alias)}`);
-  }
-  if (ssh.host === undefined && ssh.alias === undefined) fail('ssh needs host, or configFile + alias; got neither');
-  if (ssh.host !== undefined) {
-    const isAddress = typeof ssh.host === 'string' && !('reason' in parseAddress(ssh.host));
-    if (!isAddress && (typeof ssh.host !== 'string' || !HOST.test(ssh.host))) {
-      fail(`ssh host must be a host name or an IP address; got ${describe(ssh.host)}`);
-    }
-  }
-  if (ssh.alias !== undefined) {
-    if (typeof ssh.alias !== 'string' || !ALIAS.test(ssh.alias)) {
-      fail(`ssh alias must be a Host name of the config file ([A-Za-z0-9_.-], not starting with '-'); got ${describe(ssh.alias)}`);
-    }
-    if (ssh.configFile === undefined) fail(`ssh alias ${ssh.alias} needs configFile, the OpenSSH config that defines it`);
-  }
-  if (ssh.port !== undefined) {
-    const bad = intOutOf('ssh port', ssh.port, 1, 65535);
-    if (bad) fail(bad);
-  }
-  if (ssh.user !== undefined && (typeof ssh.user !== 'string' || !USER.test(ssh.user))) {
-    fail(`ssh user must be a login name ([A-Za-z_][A-Za-z0-9_.-]*); got ${describe(ssh.user)}`);
-  }
-  if (ssh.sudo !== undefined && typeof ssh.sudo !== 'boolean') fail(`ssh sudo must be true or false; got ${describe(ssh.sudo)}`);
-  if (ssh.sudo && ssh.user === 'root')
-    fail("ssh sudo is for a login user that is not root; got user 'root' with sudo: true (drop sudo, or log in as another user)");
-  for (const key of ['identityFile', 'knownHostsFile', 'configFile'] as const) {
-    const value = ssh[key];
-    if (value !== undefined && (typeof value !== 'string' || value === '' || UNSAFE_PATH.test(value))) {
-      fail(`ssh ${key} must be a file path without control characters, not starting with '-'; got ${describe(value)}`);
-    }
-  }
+  const problem = sshProblems(ssh)[0];
+  if (problem) fail(problem.message);
   return { ...ssh };
 }

@@ -8,6 +8,7 @@ import { runtimeManagedOf, type RuntimeManagedField } from './private/runtime-ma
 
 export type { RuntimeManagedField };
 import { ValidationError } from './validation-error.ts';
+import { constructPathProblem } from './private/rules.ts';
 
 /** The largest threshold ipvsadm accepts (`-x`, `-y`: 0..INT_MAX). */
 export const MAX_THRESHOLD = INT_MAX;
@@ -124,6 +125,8 @@ export class RealServerPool extends Construct {
     super(scope, id);
     const path = this.node.path;
     this.path = path;
+    const badPath = constructPathProblem(path);
+    if (badPath) ValidationError.fail(path, badPath);
     const notObject = notAnObject('RealServerPool props', props, "{ members: [{ address: '192.0.2.11' }] }");
     if (notObject) ValidationError.fail(path, notObject);
     const unknown = unknownKey('a RealServerPool', props, ['forwarding', 'weight', 'upperThreshold', 'lowerThreshold', 'members', 'runtimeManaged']);

@@ -1,6 +1,7 @@
 import { describe } from './private/address.ts';
 import { closest, notAnObject, unknownKey } from './private/keys.ts';
 import { FLAG_BITS as LIMIT_FLAG_BITS } from './private/limits.ts';
+import { MODULE_NAME, schedulerNameProblem } from './private/rules.ts';
 import { ValidationError } from './validation-error.ts';
 
 /** A scheduler flag as the kernel stores it: one of three bits. */
@@ -34,8 +35,6 @@ export interface SchedulerOptions {
    */
   readonly flags?: readonly SchedulerFlagName[];
 }
-
-const NAME = /^[a-z0-9_]{1,15}$/;
 
 /**
  * The schedulers of the kernel's tree (net/netfilter/ipvs/ip_vs_*.c): those of the 6.1 kernel, and `twos` (6.2).
@@ -94,7 +93,7 @@ export class Scheduler {
    */
   static of(name: string, options: SchedulerOptions = {}): Scheduler {
     const where = `Scheduler.of(${describe(name)})`;
-    if (typeof name === 'string' && !KERNEL_SCHEDULERS.includes(name) && NAME.test(name)) {
+    if (typeof name === 'string' && !KERNEL_SCHEDULERS.includes(name) && MODULE_NAME.test(name)) {
       const near = closest(name, KERNEL_SCHEDULERS);
       ValidationError.fail(
         where,
@@ -115,9 +114,8 @@ export class Scheduler {
   }
 
   private static build(where: string, name: string, options: SchedulerOptions): Scheduler {
-    if (typeof name !== 'string' || !NAME.test(name)) {
-      ValidationError.fail(where, `a scheduler name is 1..15 of [a-z0-9_] (a kernel module ip_vs_NAME); got ${describe(name)}`);
-    }
+    const badName = schedulerNameProblem(name);
+    if (badName) ValidationError.fail(where, badName);
     const wrong = notAnObject('the options', options, "{ flags: ['flag-1'] }") ?? unknownKey(where, options, ['flags']);
     if (wrong) ValidationError.fail(where, wrong);
     if (options.flags !== undefined && !Array.isArray(options.flags)) ValidationError.fail(where, `flags must be an array; got ${describe(options.flags)}`);

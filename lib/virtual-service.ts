@@ -10,6 +10,7 @@ import { RealServerPool, type RealServer, type RealServerProps } from './real-se
 import { MAX_PERSISTENCE_TIMEOUT } from './private/limits.ts';
 import { runtimeManagedOf, type RuntimeManagedField } from './private/runtime-managed.ts';
 import { Scheduler } from './scheduler.ts';
+import { constructPathProblem, type RuleService, serviceProblems } from './private/rules.ts';
 import { ValidationError } from './validation-error.ts';
 
 /** ipvsadm's bound on `-p TIMEOUT` (MAX_TIMEOUT: 31 days, in seconds). */
@@ -146,6 +147,8 @@ export class VirtualService extends Construct {
     const path = this.node.path;
     const fail = (message: string): never => ValidationError.fail(path, message);
     if (props === null || typeof props !== 'object' || Array.isArray(props)) fail(`props must be an object; got ${describe(props)}`);
+    const badPath = constructPathProblem(path);
+    if (badPath) fail(badPath);
     const unknown = unknownKey('a VirtualService', props, VIRTUAL_SERVICE_KEYS);
     if (unknown) fail(unknown);
     this.director = director;
@@ -194,7 +197,7 @@ export class VirtualService extends Construct {
     for (const pool of props.pools ?? []) this.addPool(pool);
 
     new LvsResource(this, 'Resource', 'lvsform_virtual_service', () => this.render());
-    this.node.addValidation({ validate: () => this.validateRealServers() });
+    this.node.addValidation({ validate: () => this.validate() });
   }
 
   /** The name of the director this service is on. */
@@ -246,6 +249,49 @@ export class VirtualService extends Construct {
       }
     }
     return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /**
+   * The problems of the service as it will be synthesized. The construct's own checks speak in its props' words; the
+   * rule set every entrance applies (private/rules.ts, the same file as the provider's) has the last word, so that the
+   * constructs refuse exactly what the synthesized-JSON reader and import refuse.
+   */
+  private validate(): string[] {
+    const own = this.validateRealServers();
+    if (own.length > 0) return own;
+    return serviceProblems(this.asRuleService()).map((p) => p.message);
+  }
+
+  /** The service in the rule set's shape (the provider's model): what `render` writes, read back. */
+  private asRuleService(): RuleService {
+    const i = this.identity;
+    return {
+      key:
+        i.kind === 'addr' ? { kind: 'addr', protocol: i.protocol.name, address: i.address, port: i.port } : { kind: 'fwmark', mark: i.mark, family: i.family },
+      config: {
+        scheduler: this.scheduler.name,
+        schedFlags: this.scheduler.flags,
+        ...(this.persistence ? { persistence: this.persistence } : {}),
+        ...(this.persistenceEngine ? { persistenceEngine: this.persistenceEngine.name } : {}),
+        onePacket: this.onePacket,
+      },
+      destinations: this.realServers().map(({ server, port }) => {
+        const f = server.forwarding;
+        return {
+          address: server.address,
+          port,
+          forwarding: {
+            method: f.method,
+            ...(f.tunnelType ? { type: f.tunnelType.name } : {}),
+            ...(f.tunnelPort !== undefined ? { port: f.tunnelPort } : {}),
+            ...(f.tunnelChecksum ? { checksum: f.tunnelChecksum.name } : {}),
+          },
+          weight: server.weight,
+          upperThreshold: server.upperThreshold,
+          lowerThreshold: server.lowerThreshold,
+        };
+      }),
+    };
   }
 
   private validateRealServers(): string[] {

@@ -24,6 +24,7 @@
  * and large change sets fall back to the full read-back.
  */
 import { FLAG_BITS } from '../model/limits.ts';
+import { parseJsonStrict } from '../model/strict-json.ts';
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Change } from '../plan/diff.ts';
@@ -391,7 +392,7 @@ export function parseStoredTable(text: string, where: string): Table | undefined
   const [header, body] = text.split('\n', 2);
   if (header !== STORED_TABLE_FORMAT || body === undefined) return undefined;
   try {
-    const value = JSON.parse(gunzipSync(Buffer.from(body, 'base64')).toString('utf8')) as { services?: unknown };
+    const value = parseJsonStrict(gunzipSync(Buffer.from(body, 'base64')).toString('utf8')) as { services?: unknown };
     if (!Array.isArray(value.services)) return undefined;
     return normalizeTable({ services: value.services as Service[] });
   } catch {

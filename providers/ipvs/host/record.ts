@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { LvsError } from '../model/errors.ts';
+import { DuplicateKeyError, parseJsonStrict } from '../model/strict-json.ts';
 
 export const RECORD_FORMAT = 1;
 
@@ -63,9 +64,10 @@ export function parseRecord(text: string | undefined, stack: string, where: stri
   const recover = `Move the file aside and run \`lvsform plan --adopt\` to take ownership of the stack's services again.`;
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = parseJsonStrict(text);
   } catch (e) {
-    throw new LvsError('LVS_RECORD_CORRUPT', `the ownership record ${file} is not valid JSON`, { cause: e, hint: recover });
+    const why = e instanceof DuplicateKeyError ? `is ambiguous: ${e.message}` : 'is not valid JSON';
+    throw new LvsError('LVS_RECORD_CORRUPT', `the ownership record ${file} ${why}`, { cause: e, hint: recover });
   }
   const format = (raw as { format?: unknown } | null)?.format;
   if (typeof format === 'number' && format > RECORD_FORMAT) {

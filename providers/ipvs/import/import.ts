@@ -3,14 +3,14 @@
  * the canonical table, then write it as an lvsform app. `importTable` is the one place that knows the sources, so a
  * new one (a live director over a transport, adoption) is one more case here and one more option in the CLI.
  */
-import { MAX_PERSISTENCE_TIMEOUT, SAFE_NAME } from '../model/limits.ts';
+import { SAFE_NAME } from '../model/limits.ts';
 import { readFile, stat } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
-import ipaddr from 'ipaddr.js';
 import { LvsError, isLvsError } from '../model/errors.ts';
 import { type GeneratedDirector, generateApp, generatedServiceIds } from './generate-app.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
-import { serviceId, type Service, type Table } from '../model/model.ts';
+import { serviceId, type Table } from '../model/model.ts';
+import { nameProblem, serviceProblems, sshProblems } from '../model/rules.ts';
 import { MAX_KEEPALIVED_BYTES, parseKeepalived } from '../read/parse-keepalived.ts';
 import { fileIncludeReader } from '../read/keepalived/lines.ts';
 import { parseSave } from '../read/parse-save.ts';
@@ -109,78 +109,19 @@ export interface ImportResult {
   readonly adopted?: readonly string[];
 }
 
-/** Why lvsform refuses an address the kernel accepts (the construct library's unicast rule), or undefined. */
-function refusedAddress(address: string): string | undefined {
-  if (!address.includes(':')) {
-    const range = ipaddr.IPv4.parse(address).range();
-    return range === 'unspecified' || range === 'broadcast' || range === 'multicast' ? `is ${range}` : undefined;
-  }
-  const ip = ipaddr.IPv6.parse(address);
-  const range = ip.range();
-  if (range === 'unspecified' || range === 'multicast') return `is ${range}`;
-  if (range === 'ipv4Mapped') return `is IPv4-mapped (it never appears on the wire; use ${ip.toIPv4Address().toString()})`;
-  const p = ip.parts;
-  if (p.slice(0, 6).every((x) => x === 0) && p[6] !== 0) return 'is IPv4-compatible (deprecated; it never appears on the wire)';
-  return undefined;
-}
-
 /**
- * What the kernel holds but lvsform refuses to declare, one line per service (empty when the table can round-trip).
- * The kernel accepts these, but they do nothing: an IPv4-mapped or IPv4-compatible IPv6 address never receives a
- * packet, and a persistence engine is consulted only by persistent services.
+ * What the table holds but lvsform refuses to declare, one line per service (empty when the table can round-trip):
+ * the rule set the constructs and the synthesized-JSON reader apply (model/rules.ts). The kernel accepts some of these
+ * but they do nothing (an IPv4-mapped address never receives a packet; a persistence engine is consulted only by
+ * persistent services); an import that let one through would write an app that does not synthesize.
  */
 export function unsupportedServices(table: Table): string[] {
   const out: string[] = [];
   for (const s of table.services) {
-    const id = serviceId(s.key);
-    const why: string[] = [];
-    if (s.key.kind === 'addr') {
-      const bad = refusedAddress(s.key.address);
-      if (bad) why.push(`the virtual address ${bad}`);
-    }
-    for (const d of s.destinations) {
-      const bad = refusedAddress(d.address);
-      if (bad) why.push(`real server ${d.address} ${bad}`);
-    }
-    if (s.config.persistenceEngine !== undefined && s.config.persistence === undefined) {
-      why.push(`persistence engine ${s.config.persistenceEngine} without persistence (the engine is never consulted)`);
-    }
-    why.push(...constructRuleProblems(s));
-    if (why.length > 0) out.push(`${id}: ${why.join('; ')}`);
+    const why = [...new Set(serviceProblems(s).map((p) => p.message))];
+    if (why.length > 0) out.push(`${serviceId(s.key)}: ${why.join('; ')}`);
   }
   return out;
-}
-
-/** The construct library's longest persistence timeout (ipvsadm's -p bound, 31 days). */
-
-/**
- * The construct library's rules that a table read from elsewhere can break (lib/virtual-service.ts and
- * lib/real-server-pool.ts hold the same rules for the app): an import that broke one would write an app that does
- * not synthesize.
- */
-function constructRuleProblems(s: Service): string[] {
-  const why: string[] = [];
-  const c = s.config;
-  const udp = s.key.kind === 'addr' && s.key.protocol === 'udp';
-  const proto = s.key.kind === 'addr' ? s.key.protocol : 'fwmark';
-  if (c.persistence && c.persistence.timeout > MAX_PERSISTENCE_TIMEOUT) {
-    why.push(`persistence timeout ${c.persistence.timeout} s is above ${MAX_PERSISTENCE_TIMEOUT} (31 days, ipvsadm's -p bound)`);
-  }
-  if (c.persistenceEngine !== undefined && c.persistenceEngine !== 'sip')
-    why.push(`persistence engine ${c.persistenceEngine} is not one of the kernel's (sip)`);
-  if (c.persistenceEngine !== undefined && s.key.kind === 'addr' && !udp) {
-    why.push(`the sip persistence engine reads UDP datagrams only; it is set on a ${proto} service`);
-  }
-  if (c.onePacket && s.key.kind === 'addr' && !udp) why.push(`one-packet scheduling (-o) is for UDP services only; it is set on a ${proto} service`);
-  if (s.key.kind === 'addr' && s.key.port === 0 && c.persistence === undefined) why.push('port 0 (all ports) without persistence');
-  for (const d of s.destinations) {
-    if (d.lowerThreshold > d.upperThreshold)
-      why.push(`real server ${d.address}: lower threshold ${d.lowerThreshold} is above upper threshold ${d.upperThreshold}`);
-    if (s.key.kind === 'addr' && d.forwarding.method !== 'masq' && d.port !== s.key.port) {
-      why.push(`real server ${d.address}: port ${d.port} differs from the service port ${s.key.port} under ${d.forwarding.method}`);
-    }
-  }
-  return why;
 }
 
 function refuseUnsupported(table: Table, description: string, where?: (serviceId: string) => string | undefined): void {
@@ -253,18 +194,43 @@ async function importAndAdopt(target: HostTarget, opts: ImportAppOptions): Promi
   }
 }
 
-/** Reads the source and returns the app text and the warnings. Throws `LVS_USAGE` on a bad stack or director name. */
-export async function importApp(source: ImportSource, opts: ImportAppOptions): Promise<ImportResult> {
+/**
+ * Refuses a stack name, director name or SSH target the generated app could not synthesize with (the rule set the
+ * constructs apply), before anything is read or written.
+ */
+export function refuseBadDirector(opts: Pick<ImportAppOptions, 'stack' | 'director'>): void {
   for (const [what, value] of [
     ['stack', opts.stack],
     ['director', opts.director.name],
   ] as const) {
-    if (!SAFE_NAME.test(value)) {
-      throw new LvsError('LVS_USAGE', `the ${what} name must match ${SAFE_NAME}; got ${JSON.stringify(value)}`, {
-        hint: 'Letters, digits, "_", "." and "-", starting with a letter or digit (it names files on each host).',
-      });
+    const bad = nameProblem(`the ${what}`, value);
+    if (bad) {
+      throw new LvsError('LVS_USAGE', bad, { hint: 'Letters, digits, "_", "." and "-", starting with a letter or digit (it names files on each host).' });
     }
   }
+  const ssh = opts.director.ssh;
+  const problem = ssh === undefined ? undefined : sshProblems(ssh)[0];
+  if (problem) {
+    const flag = SSH_FLAGS[problem.path] ?? '--host';
+    throw new LvsError('LVS_USAGE', `${flag}: ${problem.message}`, {
+      hint: 'Nothing was read or written. The generated app would say the same to `lvsform synth`; fix the flag and import again.',
+    });
+  }
+}
+
+/** The `lvsform import` flag that sets each SSH target field. */
+const SSH_FLAGS: Readonly<Record<string, string>> = {
+  host: '--host',
+  port: '--ssh-port',
+  user: '--user',
+  alias: '--alias',
+  configFile: '--ssh-config',
+  sudo: '--sudo',
+};
+
+/** Reads the source and returns the app text and the warnings. Throws `LVS_USAGE` on a bad stack or director name. */
+export async function importApp(source: ImportSource, opts: ImportAppOptions): Promise<ImportResult> {
+  refuseBadDirector(opts);
   if (opts.adopt) {
     if (source.kind !== 'director') {
       throw new LvsError('LVS_USAGE', '--adopt needs a live source (--director): a file says nothing about what is on a director now', {

@@ -9,6 +9,7 @@ import { access, constants, readFile, rename, stat, writeFile } from 'node:fs/pr
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { LvsError } from '../model/errors.ts';
+import { DuplicateKeyError, parseJsonStrict } from '../model/strict-json.ts';
 import { PLAN_FORMAT, type Plan } from './plan.ts';
 import { planSchema } from './plan-schema.ts';
 
@@ -65,9 +66,10 @@ export function parsePlanFile(text: string, path: string, expectStack?: string):
   const redo = 'Make a new plan with `lvsform plan --out FILE`.';
   let raw: unknown;
   try {
-    raw = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    raw = parseJsonStrict(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (e) {
-    throw new LvsError('LVS_PLAN_CORRUPT', `plan file ${path} is not valid JSON (truncated or damaged)`, { cause: e, hint: redo });
+    const why = e instanceof DuplicateKeyError ? `is ambiguous: ${e.message}` : 'is not valid JSON (truncated or damaged)';
+    throw new LvsError('LVS_PLAN_CORRUPT', `plan file ${path} ${why}`, { cause: e, hint: redo });
   }
   const kind = (raw as { kind?: unknown } | null)?.kind;
   const version = (raw as { format_version?: unknown } | null)?.format_version;

@@ -5,16 +5,18 @@
  * produce, so the diff compares like with like.
  */
 import { FLAG_BITS, INT_MAX, SAFE_NAME } from '../model/limits.ts';
+import { constructPathProblem, MODULE_NAME, schedulerFlagProblem, serviceProblems, sshProblems } from '../model/rules.ts';
 import { z } from 'zod';
 import { LvsError } from '../model/errors.ts';
 import type { HostSetupSpec } from '../ops/host-setup.ts';
 import { canonicalAddress, canonicalDottedMask } from '../model/canonical.ts';
 import {
-  type Destination,
   type Family,
   type Forwarding,
   type SchedFlag,
   type Service,
+  type TunnelChecksum,
+  type TunnelType,
   type ServiceKey,
   type Table,
   defaultNetmask,
@@ -120,24 +122,25 @@ const serviceSchema = z
     port: int(0, 65535).optional(),
     firewall_mark: int(1, 2 ** 32 - 1).optional(),
     family: z.enum(['inet', 'inet6']).optional(),
-    scheduler: z
-      .string()
-      .regex(/^[a-z][a-z0-9_]{0,15}$/, 'a scheduler name such as rr, wlc, sh')
-      .default('wlc'),
+    scheduler: z.string().regex(MODULE_NAME, 'a scheduler name such as rr, wlc, sh').default('wlc'),
     scheduler_flags: z.array(z.enum(Object.keys(FLAG_NAMES) as [string, ...string[]])).default([]),
     persistence: z
       .object({ timeout: int(1, INT_MAX), netmask: z.union([z.string(), z.number()]).optional() })
       .strict()
       .optional(),
-    persistence_engine: z
-      .string()
-      .regex(/^[a-z][a-z0-9_]{0,15}$/, 'a persistence engine name such as sip')
-      .optional(),
+    persistence_engine: z.string().regex(MODULE_NAME, 'a persistence engine name such as sip').optional(),
     one_packet: z.boolean().default(false),
     real_server: z.array(realServerSchema).default([]),
     depends_on: z.array(z.string()).optional(),
   })
   .strict();
+
+/** The synthesized JSON's name of each SSH target field, for the path of a problem. */
+const SSH_JSON_NAMES: Readonly<Record<string, string>> = {
+  identityFile: 'identity_file',
+  knownHostsFile: 'known_hosts_file',
+  configFile: 'config_file',
+};
 
 const KNOWN_RESOURCES = ['lvsform_director', 'lvsform_virtual_service'] as const;
 
@@ -283,6 +286,8 @@ export function readSynth(json: unknown, source: string, options: { hint?: strin
     if (d.transport === 'ssh' && ssh?.host === undefined && ssh?.alias === undefined) {
       invalid(source, [...at, 'ssh'], 'an ssh director needs ssh.host or ssh.alias');
     }
+    const sshProblem = ssh === undefined ? undefined : sshProblems(ssh)[0];
+    if (sshProblem) invalid(source, [...at, 'ssh', ...(sshProblem.path ? [SSH_JSON_NAMES[sshProblem.path] ?? sshProblem.path] : [])], sshProblem.message);
     const setup: HostSetupSpec | undefined =
       d.setup === undefined
         ? undefined
@@ -345,7 +350,6 @@ function runtimeOf(s: ServiceJson, svc: Service): Record<string, readonly Runtim
   });
   return Object.keys(out).length > 0 ? out : undefined;
 }
-type RealServerJson = z.infer<typeof realServerSchema>;
 
 function address(source: string, path: (string | number)[], value: string): string {
   return canonicalAddress(value) ?? invalid(source, path, `${JSON.stringify(value.slice(0, 80))} is not an IPv4 or IPv6 address`);
@@ -367,12 +371,12 @@ function readService(source: string, at: string[], s: ServiceJson): Service {
     key = { kind: 'addr', protocol: s.protocol, address: addr, port: s.port };
   }
   const family: Family = serviceFamily(key);
+  refuseBadPath(source, [...at, 'construct_path'], s.construct_path);
 
   const flags = new Set<SchedFlag>();
   s.scheduler_flags.forEach((name, i) => {
-    if ((name.startsWith('sh-') || name.startsWith('mh-')) && !name.startsWith(`${s.scheduler}-`)) {
-      invalid(source, [...at, 'scheduler_flags', i], `${name} is a flag of ${name.slice(0, 2)}, not of ${s.scheduler}`);
-    }
+    const bad = schedulerFlagProblem(s.scheduler, name);
+    if (bad) invalid(source, [...at, 'scheduler_flags', i], bad);
     flags.add(FLAG_NAMES[name]!);
   });
 
@@ -393,70 +397,59 @@ function readService(source: string, at: string[], s: ServiceJson): Service {
       }
     }
     persistence = { timeout: s.persistence.timeout, netmask };
-  } else if (key.kind === 'addr' && key.port === 0) {
-    invalid(source, [...at, 'port'], 'port 0 (all ports) needs persistence: ipvsadm refuses a non-persistent port-0 service');
   }
-  if (s.one_packet && key.kind === 'addr' && key.protocol !== 'udp') invalid(source, [...at, 'one_packet'], 'one-packet scheduling is only for UDP services');
 
-  const dests = new Map<string, Destination>();
-  s.real_server.forEach((r, i) => {
-    const d = readRealServer(source, [...at, 'real_server', i], key, r);
-    const did = destinationId(d);
-    if (dests.has(did)) invalid(source, [...at, 'real_server', i], `real server ${did} appears twice in the service`);
-    dests.set(did, d);
+  // The real servers as written (tunnel options included), for the rules; the model's canonical forwarding after.
+  const written = s.real_server.map((r, i) => {
+    refuseBadPath(source, [...at, 'real_server', i, 'pool'], r.pool);
+    const addr = address(source, [...at, 'real_server', i, 'address'], r.address);
+    return {
+      address: addr,
+      port: r.port ?? (key.kind === 'addr' ? key.port : 0),
+      forwarding: {
+        method: r.forwarding,
+        ...(r.tunnel_type === undefined ? {} : { type: r.tunnel_type }),
+        ...(r.tunnel_port === undefined ? {} : { port: r.tunnel_port }),
+        ...(r.tunnel_checksum === undefined ? {} : { checksum: r.tunnel_checksum }),
+      },
+      weight: r.weight,
+      upperThreshold: r.upper_threshold,
+      lowerThreshold: r.lower_threshold,
+    };
   });
-
-  return {
-    key,
-    config: {
-      scheduler: s.scheduler,
-      schedFlags: [...flags].sort(),
-      ...(persistence === undefined ? {} : { persistence }),
-      ...(s.persistence_engine === undefined ? {} : { persistenceEngine: s.persistence_engine }),
-      onePacket: s.one_packet,
-    },
-    destinations: [...dests.values()],
+  const config = {
+    scheduler: s.scheduler,
+    schedFlags: [...flags].sort(),
+    ...(persistence === undefined ? {} : { persistence }),
+    ...(s.persistence_engine === undefined ? {} : { persistenceEngine: s.persistence_engine }),
+    onePacket: s.one_packet,
   };
+  const problem = serviceProblems({ key, config, destinations: written })[0];
+  if (problem) invalid(source, [...at, ...rulePath(problem.path)], problem.message);
+
+  return { key, config, destinations: written.map((d) => ({ ...d, forwarding: canonicalForwarding(d.forwarding) })) };
 }
 
-function readRealServer(source: string, at: (string | number)[], key: ServiceKey, r: RealServerJson): Destination {
-  const addr = address(source, [...at, 'address'], r.address);
-  if (familyOf(addr) !== serviceFamily(key) && r.forwarding !== 'tunnel') {
-    invalid(source, [...at, 'forwarding'], `real server ${addr} is of another address family than its service: allowed only under tunnelling`);
-  }
-  const servicePort = key.kind === 'addr' ? key.port : 0;
-  const port = r.port ?? servicePort;
-  if (key.kind === 'addr' && r.forwarding !== 'masq' && port !== key.port) {
-    invalid(source, [...at, 'port'], `under ${r.forwarding} the kernel uses the service port ${key.port}; got ${port}`);
-  }
-  let forwarding: Forwarding;
-  if (r.forwarding !== 'tunnel') {
-    for (const k of ['tunnel_type', 'tunnel_port', 'tunnel_checksum'] as const) {
-      if (r[k] !== undefined) invalid(source, [...at, k], `tunnel settings need forwarding "tunnel"; got ${r.forwarding}`);
-    }
-    forwarding = { method: r.forwarding };
-  } else {
-    const type = r.tunnel_type ?? 'ipip';
-    if (type === 'ipip') {
-      if (r.tunnel_port !== undefined) invalid(source, [...at, 'tunnel_port'], 'an ipip tunnel has no port');
-      if (r.tunnel_checksum !== undefined && r.tunnel_checksum !== 'nocsum')
-        invalid(source, [...at, 'tunnel_checksum'], 'an ipip tunnel has no checksum option');
-      forwarding = { method: 'tunnel', type };
-    } else if (type === 'gue') {
-      if (r.tunnel_port === undefined) invalid(source, [...at, 'tunnel_port'], 'a gue tunnel needs tunnel_port');
-      forwarding = { method: 'tunnel', type, port: r.tunnel_port, checksum: r.tunnel_checksum ?? 'nocsum' };
-    } else {
-      if (r.tunnel_port !== undefined) invalid(source, [...at, 'tunnel_port'], 'a gre tunnel has no port');
-      if (r.tunnel_checksum === 'remcsum') invalid(source, [...at, 'tunnel_checksum'], 'a gre tunnel takes nocsum or csum, not remcsum');
-      forwarding = { method: 'tunnel', type, checksum: r.tunnel_checksum ?? 'nocsum' };
-    }
-  }
-  if (r.lower_threshold > r.upper_threshold) {
-    invalid(
-      source,
-      [...at, 'lower_threshold'],
-      `lower threshold ${r.lower_threshold} is above upper threshold ${r.upper_threshold}: the kernel refuses it (ERANGE)`,
-    );
-  }
-  return { address: addr, port, forwarding, weight: r.weight, upperThreshold: r.upper_threshold, lowerThreshold: r.lower_threshold };
+/** The model's forwarding of a real server the rules accepted: tunnel defaults filled in, nothing a type does not take. */
+function canonicalForwarding(f: { method: 'masq' | 'droute' | 'tunnel'; type?: TunnelType; port?: number; checksum?: TunnelChecksum }): Forwarding {
+  if (f.method !== 'tunnel') return { method: f.method };
+  const type = f.type ?? 'ipip';
+  if (type === 'ipip') return { method: 'tunnel', type };
+  if (type === 'gue') return { method: 'tunnel', type, port: f.port!, checksum: f.checksum ?? 'nocsum' };
+  return { method: 'tunnel', type, checksum: f.checksum ?? 'nocsum' };
+}
+
+/** `real_server[2].port` as path parts. */
+function rulePath(path: string): (string | number)[] {
+  if (path === '') return [];
+  return path.split('.').flatMap((part) => {
+    const m = /^([^[]*)\[(\d+)\]$/.exec(part);
+    return m ? [m[1]!, Number(m[2])] : [part];
+  });
+}
+
+function refuseBadPath(source: string, path: (string | number)[], value: string | undefined): void {
+  if (value === undefined) return;
+  const bad = constructPathProblem(value);
+  if (bad) invalid(source, path, bad);
 }

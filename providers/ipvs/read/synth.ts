@@ -9,6 +9,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
 import { LvsError } from '../model/errors.ts';
+import { DuplicateKeyError, parseJsonStrict } from '../model/strict-json.ts';
 import type { DesiredDirector } from '../plan/plan.ts';
 import { readSynth } from './read-synth.ts';
 
@@ -21,6 +22,11 @@ export interface ProjectConfig {
 /** Text of a JSON file without a leading byte-order mark (editors on Windows add one; JSON.parse refuses it unseen). */
 export function stripBom(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/** What is wrong with a JSON file that did not parse: its syntax, or a key given twice. */
+function notJson(e: unknown): string {
+  return e instanceof DuplicateKeyError ? 'is ambiguous' : 'is not valid JSON';
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -47,9 +53,9 @@ export async function readProjectConfig(dir: string): Promise<ProjectConfig> {
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(stripBom(text));
+    raw = parseJsonStrict(stripBom(text));
   } catch (e) {
-    throw new LvsError('LVS_PROJECT_CONFIG', `${file} is not valid JSON: ${(e as Error).message}`, { cause: e, hint: 'Fix the JSON syntax of cdktf.json.' });
+    throw new LvsError('LVS_PROJECT_CONFIG', `${file} ${notJson(e)}: ${(e as Error).message}`, { cause: e, hint: 'Fix the JSON syntax of cdktf.json.' });
   }
   if (!isPlainObject(raw)) {
     throw new LvsError('LVS_PROJECT_CONFIG', `${file} must hold a JSON object; got ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw}`, {
@@ -168,9 +174,9 @@ export async function loadStacks(outdir: string, options: { fresh?: boolean } = 
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(stripBom(text));
+    raw = parseJsonStrict(stripBom(text));
   } catch (e) {
-    throw new LvsError('LVS_SYNTH_INVALID', `${manifestFile} is not valid JSON: ${(e as Error).message}`, { cause: e, hint: again });
+    throw new LvsError('LVS_SYNTH_INVALID', `${manifestFile} ${notJson(e)}: ${(e as Error).message}`, { cause: e, hint: again });
   }
   const parsed = manifestSchema.safeParse(raw);
   if (!parsed.success) {
@@ -187,9 +193,10 @@ export async function loadStacks(outdir: string, options: { fresh?: boolean } = 
     const file = resolve(outdir, entry.synthesizedStackPath ?? join('stacks', name, 'cdk.tf.json'));
     let json: unknown;
     try {
-      json = JSON.parse(stripBom(await readFile(file, 'utf8')));
+      json = parseJsonStrict(stripBom(await readFile(file, 'utf8')));
     } catch (e) {
-      throw new LvsError('LVS_SYNTH_INVALID', `cannot read ${file}: ${(e as Error).message}`, { cause: e, hint: again });
+      const message = e instanceof DuplicateKeyError ? `${file}: ${e.message}` : `cannot read ${file}: ${(e as Error).message}`;
+      throw new LvsError('LVS_SYNTH_INVALID', message, { cause: e, hint: again });
     }
     let synth: ReturnType<typeof readSynth>;
     try {

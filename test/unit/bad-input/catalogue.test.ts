@@ -377,7 +377,7 @@ describe('synthesized JSON edited by hand (plan --no-synth)', () => {
       name: 'direct routing to another port',
       argv: () => edited((_, s) => void Object.assign(s.real_server[0], { forwarding: 'droute', port: 8080 })),
       code: 'LVS_SYNTH_INVALID',
-      message: svcAt('\\.real_server\\[0\\]\\.port: under droute the kernel uses the service port 80'),
+      message: svcAt('\\.real_server\\[0\\]\\.port: real server 192\\.0\\.2\\.11:8080: under droute the kernel uses the service port 80'),
     },
     {
       name: 'a duplicate real server',

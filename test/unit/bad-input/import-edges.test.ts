@@ -23,7 +23,7 @@ describe('import refuses what the constructs refuse, naming the line', () => {
       name: 'a persistence timeout above 31 days (-p 3000000)',
       given: async () => saveProject('-A -t 198.51.100.10:80 -s rr -p 3000000\n-a -t 198.51.100.10:80 -r 192.0.2.11:80 -m -w 1\n'),
       code: 'LVS_IMPORT_UNSUPPORTED',
-      message: /rules\.save:1: tcp 198\.51\.100\.10:80: persistence timeout 3000000 s is above 2678400/,
+      message: /rules\.save:1: tcp 198\.51\.100\.10:80: persistence timeout must be an integer 1\.\.2678400 seconds .*; got 3000000/,
     },
     {
       name: '--pe sip on a TCP service',

@@ -38,9 +38,9 @@ describe('importTable', () => {
     // THEN it fails with LVS_IMPORT_UNSUPPORTED naming both services
     expect(error).toMatchObject({ code: 'LVS_IMPORT_UNSUPPORTED' });
     expect((error as LvsError).message).toContain(
-      'tcp [::ffff:198.51.100.1]:80: the virtual address is IPv4-mapped (it never appears on the wire; use 198.51.100.1)',
+      'tcp [::ffff:198.51.100.1]:80: virtual address ::ffff:198.51.100.1 is IPv4-mapped; use the IPv4 address 198.51.100.1',
     );
-    expect((error as LvsError).message).toContain('udp 198.51.100.13:5061: persistence engine sip without persistence');
+    expect((error as LvsError).message).toContain('udp 198.51.100.13:5061: persistence engine sip needs persistence');
   });
 
   it('lists nothing unsupported in the importable corpus', () => {

@@ -1,4 +1,5 @@
-/** The limits written on each side of the JSON contract are the same. */
+/** The limits and rules written on each side of the JSON contract are the same. */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as lib from '../../../lib/private/limits.ts';
 import * as provider from '../../../providers/ipvs/model/limits.ts';
@@ -20,5 +21,12 @@ describe('limits on each side of the synthesized JSON', () => {
   it('names the run-time managed fields alike', () => {
     // GIVEN the two copies WHEN compared THEN the field names are equal
     expect(lib.RUNTIME_MANAGED_FIELDS).toEqual(RUNTIME_FIELDS);
+  });
+
+  it('applies one rule set: the two copies of rules.ts are byte-equal', () => {
+    // GIVEN the rules file of the construct library and of the provider
+    const read = (rel: string): string => readFileSync(new URL(rel, import.meta.url), 'utf8');
+    // WHEN compared byte for byte THEN they are the same file (edit one, copy it over the other)
+    expect(read('../../../lib/private/rules.ts')).toBe(read('../../../providers/ipvs/model/rules.ts'));
   });
 });

@@ -47,7 +47,7 @@ describe('Scheduler', () => {
     ['mh-port on sh', 'sh', ['mh-port'], /mh-port is read by the mh scheduler only; got it on sh/],
     ['mh-fallback on wlc', 'wlc', ['mh-fallback'], /mh-fallback is read by the mh scheduler only/],
     ['an unknown flag', 'rr', ['flag-4'], /scheduler flag "flag-4" is unknown/],
-    ['a bad name', 'Round Robin', [], /a scheduler name is 1\.\.15 of \[a-z0-9_\]/],
+    ['a bad name', 'Round Robin', [], /a scheduler name is a kernel module suffix/],
     ['a too long name', 'a_very_long_scheduler', [], /a scheduler name/],
   ])('Scheduler.of refuses %s', (_case, name, flags, message) => {
     // WHEN a scheduler is named with a flag of another scheduler (or a bad name)

@@ -132,27 +132,27 @@ describe('readSynth rejects bad JSON with the file and the JSON path', () => {
     {
       name: 'gue without port',
       json: doc({ real_server: [{ address: '192.0.2.11', port: 80, forwarding: 'tunnel', tunnel_type: 'gue' }] }),
-      message: `${svcPath}.real_server[0].tunnel_port: a gue tunnel needs tunnel_port`,
+      message: `${svcPath}.real_server[0].tunnel_port: real server 192.0.2.11:80: a gue tunnel port must be an integer 1..65535`,
     },
     {
       name: 'direct routing on another port',
       json: doc({ real_server: [{ address: '192.0.2.11', port: 8080, forwarding: 'droute' }] }),
-      message: `${svcPath}.real_server[0].port: under droute the kernel uses the service port 80`,
+      message: `${svcPath}.real_server[0].port: real server 192.0.2.11:8080: under droute the kernel uses the service port 80`,
     },
     {
       name: 'lower threshold above upper',
       json: doc({ real_server: [{ address: '192.0.2.11', forwarding: 'masq', lower_threshold: 7 }] }),
-      message: `${svcPath}.real_server[0].lower_threshold: lower threshold 7 is above upper threshold 0`,
+      message: `${svcPath}.real_server[0].lower_threshold: real server 192.0.2.11:80: lower threshold 7 is above upper threshold 0`,
     },
     {
       name: 'mixed families outside a tunnel',
       json: doc({ real_server: [{ address: '2001:db8::1', forwarding: 'masq' }] }),
-      message: `${svcPath}.real_server[0].forwarding: real server 2001:db8::1 is of another address family`,
+      message: `${svcPath}.real_server[0].forwarding: real server [2001:db8::1]:80 is IPv6 but the service is IPv4`,
     },
     {
       name: 'an mh flag on sh',
       json: doc({ scheduler: 'sh', scheduler_flags: ['mh-port'] }),
-      message: `${svcPath}.scheduler_flags[0]: mh-port is a flag of mh, not of sh`,
+      message: `${svcPath}.scheduler_flags[0]: scheduler flag mh-port is read by the mh scheduler only; got it on sh`,
     },
     {
       name: 'a bad IPv4 netmask',

@@ -1,0 +1,378 @@
+/**
+ * The one rule set every entrance applies: the construct library (at synth), the synthesized-JSON reader and import.
+ * A table one of them accepts, the others accept; a table one refuses, the others refuse. Each rule is pure, never
+ * throws, and returns the problems it finds (a path in the synthesized JSON's names, and a message naming the value).
+ *
+ * This file exists twice, byte for byte: providers/ipvs/model/rules.ts and lib/private/rules.ts, because the construct
+ * library never imports the provider (the synthesized JSON is the contract). It imports only ipaddr.js and the limits
+ * file beside it, whose two copies a unit test also holds equal; another unit test holds the two copies of this file
+ * byte-equal, so a change is made in one and copied.
+ *
+ * Where the rules come from:
+ * - bounds: ipvsadm's parser and the kernel's netlink policy (ports 0..65535, weights and thresholds 0..INT_MAX,
+ *   `-p` 1..2678400 s, an IPv6 persistence prefix 1..128, firewall marks 1..2^32-1);
+ * - combinations the kernel refuses or ignores: a lower threshold above the upper one (ERANGE), address families mixed
+ *   outside tunnelling, a real-server port under direct routing or tunnelling (the kernel uses the service port),
+ *   tunnel options of another tunnel type;
+ * - combinations that do nothing: port 0 (all ports) without persistence (ipvsadm refuses it), a NAT real server on
+ *   port 0 of a service with a port (packets rewritten to port 0), a persistence engine without persistence or on a
+ *   TCP or SCTP service (ip_vs_pe_sip reads UDP datagrams only), one-packet scheduling on TCP or SCTP;
+ * - address classes: IPVS forwards unicast. Unspecified (0.0.0.0/8, ::), limited broadcast, multicast (224.0.0.0/4,
+ *   ff00::/8), IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d) addresses are refused as virtual and
+ *   real-server addresses: no packet ever reaches a service on one. Loopback (127.0.0.0/8, ::1) and link-local
+ *   (169.254.0.0/16, fe80::/10) are accepted, as ipvsadm and the kernel accept them: IPVS schedules locally generated
+ *   connections (its LOCAL_OUT hook), so a loopback VIP serves the director's own clients, and a link-local VIP serves
+ *   the link it is on;
+ * - names: a scheduler or persistence-engine name is a kernel module suffix of at most 15 characters
+ *   (IP_VS_SCHEDNAME_MAXLEN and IP_VS_PENAME_MAXLEN are 16 with the NUL); the kernel has one persistence engine, sip;
+ *   director and stack names name files on each director (SAFE_NAME); construct paths are written into plans and
+ *   ownership records, so they are bounded and free of control characters;
+ * - SSH targets: every field reaches `ssh` as an argument, so a host is a host name or an address, a user a login
+ *   name, an alias a `Host` word, and a file path neither empty nor starting with '-' nor holding a control character.
+ */
+import ipaddr from 'ipaddr.js';
+import { FLAG_BITS, INT_MAX, MAX_PERSISTENCE_TIMEOUT, SAFE_NAME } from './limits.ts';
+
+/** One thing a rule refuses: where (in the synthesized JSON's names, relative to what was checked) and why. */
+export interface RuleProblem {
+  /** `port`, `persistence.timeout`, `real_server[2].weight`, `ssh.user`; empty for the thing itself. */
+  readonly path: string;
+  /** What is wrong, with the value, and what to do. */
+  readonly message: string;
+}
+
+/** A forwarding method as the rules see it (the model's shape). */
+export interface RuleForwarding {
+  readonly method: string;
+  readonly type?: string;
+  readonly port?: number;
+  readonly checksum?: string;
+}
+
+/** A real server as the rules see it: the model's Destination, with its port resolved. */
+export interface RuleDestination {
+  readonly address: string;
+  readonly port: number;
+  readonly forwarding: RuleForwarding;
+  readonly weight: number;
+  readonly upperThreshold: number;
+  readonly lowerThreshold: number;
+}
+
+/** A virtual service as the rules see it: the model's Service, addresses canonical. */
+export interface RuleService {
+  readonly key:
+    | { readonly kind: 'addr'; readonly protocol: string; readonly address: string; readonly port: number }
+    | { readonly kind: 'fwmark'; readonly mark: number; readonly family: string };
+  readonly config: {
+    readonly scheduler: string;
+    /** Kernel bits (`flag-1`..`flag-3`). */
+    readonly schedFlags: readonly string[];
+    readonly persistence?: { readonly timeout: number; readonly netmask: string };
+    readonly persistenceEngine?: string;
+    readonly onePacket: boolean;
+  };
+  readonly destinations: readonly RuleDestination[];
+}
+
+/** How a director is reached over SSH (the host target's own shape). */
+export interface RuleSsh {
+  readonly host?: unknown;
+  readonly port?: unknown;
+  readonly user?: unknown;
+  readonly identityFile?: unknown;
+  readonly knownHostsFile?: unknown;
+  readonly configFile?: unknown;
+  readonly alias?: unknown;
+  readonly sudo?: unknown;
+}
+
+/** The largest firewall mark (a u32). */
+export const MAX_FIREWALL_MARK = 4_294_967_295;
+/** The longest construct path written into a plan or an ownership record. */
+export const MAX_CONSTRUCT_PATH = 1024;
+/** A scheduler or persistence-engine name: a kernel module suffix (`ip_vs_NAME`, `ip_vs_pe_NAME`) of at most 15. */
+export const MODULE_NAME = /^[a-z][a-z0-9_]{0,14}$/;
+/** The persistence engines of the kernel (net/netfilter/ipvs/ip_vs_pe_*.c). */
+export const PERSISTENCE_ENGINES: readonly string[] = ['sip'];
+export const PROTOCOLS: readonly string[] = ['tcp', 'udp', 'sctp'];
+export const FORWARDING_METHODS: readonly string[] = ['masq', 'droute', 'tunnel'];
+export const TUNNEL_TYPES: readonly string[] = ['ipip', 'gue', 'gre'];
+export const TUNNEL_CHECKSUMS: readonly string[] = ['nocsum', 'csum', 'remcsum'];
+
+const HOST = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+const USER = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
+const ALIAS = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
+// Control characters could end a line of a script or an ssh option; a leading '-' could be read as an option.
+const UNSAFE_PATH = /[\u0000-\u001f\u007f]|^-/;
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** Text for a value in a message. */
+function shown(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** Why `value` is not an integer in [min, max], or undefined when it is. */
+export function intOutOf(what: string, value: unknown, min: number, max: number, hint = ''): string | undefined {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return undefined;
+  return `${what} must be an integer ${min}..${max}${hint}; got ${shown(value)}`;
+}
+
+function hostPort(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+function familyOf(address: string): 'inet' | 'inet6' {
+  return address.includes(':') ? 'inet6' : 'inet';
+}
+
+/**
+ * Why an address (IPv4 dotted decimal or IPv6) cannot be a virtual or real-server address, or undefined when it can.
+ * See the header for the classes refused and accepted.
+ */
+export function addressClassProblem(address: string): string | undefined {
+  if (!address.includes(':')) {
+    if (!IPV4.test(address)) return 'is not an IPv4 (dotted decimal) or IPv6 address';
+    const range = ipaddr.IPv4.parse(address).range();
+    if (range === 'unspecified') return 'is unspecified (0.0.0.0/8)';
+    if (range === 'broadcast') return 'is the limited broadcast address';
+    if (range === 'multicast') return 'is multicast (224.0.0.0/4)';
+    return undefined;
+  }
+  if (!ipaddr.IPv6.isValid(address) || address.includes('%')) return 'is not an IPv4 (dotted decimal) or IPv6 address';
+  const ip = ipaddr.IPv6.parse(address);
+  const range = ip.range();
+  if (range === 'unspecified') return 'is unspecified (::)';
+  if (range === 'multicast') return 'is multicast (ff00::/8)';
+  if (range === 'ipv4Mapped') return `is IPv4-mapped; use the IPv4 address ${ip.toIPv4Address().toString()}`;
+  const p = ip.parts;
+  if (p[0] === 0 && p[1] === 0 && p[2] === 0 && p[3] === 0 && p[4] === 0 && p[5] === 0 && p[6] !== 0) {
+    const v4 = [p[6]! >> 8, p[6]! & 255, p[7]! >> 8, p[7]! & 255].join('.');
+    return `is IPv4-compatible (deprecated); use the IPv4 address ${v4}`;
+  }
+  return undefined;
+}
+
+/** Why `name` cannot be a scheduler (`ipvsadm -s`, module ip_vs_NAME), or undefined. */
+export function schedulerNameProblem(name: unknown): string | undefined {
+  if (typeof name === 'string' && MODULE_NAME.test(name)) return undefined;
+  return `a scheduler name is a kernel module suffix (ip_vs_NAME): a lower-case letter, then up to 14 of [a-z0-9_]; got ${shown(name)}`;
+}
+
+/**
+ * Why a scheduler flag name (`ipvsadm -b`) cannot go on `scheduler`, or undefined: the name must be known, and
+ * `sh-*` / `mh-*` names belong to their scheduler (ipvsadm's "incompatible scheduler flag").
+ */
+export function schedulerFlagProblem(scheduler: string, flag: unknown): string | undefined {
+  if (typeof flag !== 'string' || !Object.hasOwn(FLAG_BITS, flag)) {
+    return `scheduler flag ${shown(flag)} is unknown; use flag-1, flag-2, flag-3, sh-fallback, sh-port, mh-fallback or mh-port`;
+  }
+  const owner = flag.startsWith('sh-') ? 'sh' : flag.startsWith('mh-') ? 'mh' : undefined;
+  if (owner !== undefined && owner !== scheduler) return `scheduler flag ${flag} is read by the ${owner} scheduler only; got it on ${scheduler}`;
+  return undefined;
+}
+
+/** Why `path` cannot be a construct path (written into plans and ownership records), or undefined. */
+export function constructPathProblem(path: unknown): string | undefined {
+  if (typeof path !== 'string' || path === '') return `a construct path must be a non-empty string; got ${shown(path)}`;
+  if (path.length > MAX_CONSTRUCT_PATH) {
+    return `the construct path is ${path.length} characters; at most ${MAX_CONSTRUCT_PATH} are written into plans and ownership records (use shorter construct ids)`;
+  }
+  if (CONTROL.test(path)) return `the construct path ${shown(path)} holds a control character; construct ids are printed in plans, one per line`;
+  return undefined;
+}
+
+/** Why `name` cannot name a director or stack (it names files on each director and appears in commands), or undefined. */
+export function nameProblem(what: string, name: unknown): string | undefined {
+  if (typeof name === 'string' && SAFE_NAME.test(name)) return undefined;
+  return `${what} name must match ${SAFE_NAME} (it is used in shell commands and file names); got ${shown(name)}`;
+}
+
+/** Every problem of one virtual service: its identity, configuration and real servers. */
+export function serviceProblems(s: RuleService): RuleProblem[] {
+  const out: RuleProblem[] = [];
+  const add = (path: string, message: string | undefined): void => {
+    if (message !== undefined) out.push({ path, message });
+  };
+  const key = s.key;
+  let family: 'inet' | 'inet6' = 'inet';
+  if (key.kind === 'addr') {
+    if (!PROTOCOLS.includes(key.protocol)) add('protocol', `protocol must be tcp, udp or sctp; got ${shown(key.protocol)}`);
+    const why = addressClassProblem(key.address);
+    add('address', why && `virtual address ${key.address} ${why}; a virtual service needs a unicast address`);
+    family = familyOf(key.address);
+    add('port', intOutOf('port', key.port, 0, 65535));
+  } else {
+    add('firewall_mark', intOutOf('firewall mark', key.mark, 1, MAX_FIREWALL_MARK));
+    if (key.family !== 'inet' && key.family !== 'inet6') add('family', `family must be inet or inet6; got ${shown(key.family)}`);
+    family = key.family === 'inet6' ? 'inet6' : 'inet';
+  }
+  out.push(...configProblems(s, family));
+  const seen = new Set<string>();
+  s.destinations.forEach((d, i) => {
+    const id = hostPort(d.address, d.port);
+    if (seen.has(id))
+      out.push({ path: `real_server[${i}]`, message: `real server ${id} appears twice in the service; IPVS holds one destination per address:port` });
+    seen.add(id);
+    for (const p of destinationProblems(s.key, family, d)) out.push({ path: `real_server[${i}]${p.path ? `.${p.path}` : ''}`, message: p.message });
+  });
+  return out;
+}
+
+function configProblems(s: RuleService, family: 'inet' | 'inet6'): RuleProblem[] {
+  const out: RuleProblem[] = [];
+  const add = (path: string, message: string | undefined): void => {
+    if (message !== undefined) out.push({ path, message });
+  };
+  const c = s.config;
+  const key = s.key;
+  const protocol = key.kind === 'addr' ? key.protocol : undefined;
+  add('scheduler', schedulerNameProblem(c.scheduler));
+  c.schedFlags.forEach((flag, i) => {
+    if (!['flag-1', 'flag-2', 'flag-3'].includes(flag))
+      add(`scheduler_flags[${i}]`, `scheduler flag ${shown(flag)} is not a kernel flag bit (flag-1, flag-2, flag-3)`);
+  });
+  if (c.persistence !== undefined) {
+    add('persistence.timeout', intOutOf('persistence timeout', c.persistence.timeout, 1, MAX_PERSISTENCE_TIMEOUT, ' seconds (ipvsadm -p bound: 31 days)'));
+    const mask = c.persistence.netmask;
+    if (family === 'inet' && !IPV4.test(mask)) add('persistence.netmask', `an IPv4 persistence netmask is dotted (255.255.255.0); got ${shown(mask)}`);
+    if (family === 'inet6' && (!/^[0-9]{1,3}$/.test(mask) || Number(mask) < 1 || Number(mask) > 128)) {
+      add('persistence.netmask', `an IPv6 persistence netmask is a prefix length 1..128 (the kernel refuses 0); got ${shown(mask)}`);
+    }
+  } else if (key.kind === 'addr' && key.port === 0) {
+    add(
+      'port',
+      'port 0 (all ports) needs persistence (ipvsadm -p): a port-0 service takes all ports and only makes sense when a client sticks to one real server',
+    );
+  }
+  if (c.persistenceEngine !== undefined) {
+    if (!PERSISTENCE_ENGINES.includes(c.persistenceEngine)) {
+      add('persistence_engine', `the kernel has one persistence engine, sip; got ${shown(c.persistenceEngine)}`);
+    }
+    if (c.persistence === undefined) {
+      add('persistence_engine', `persistence engine ${c.persistenceEngine} needs persistence: the engine is consulted only by persistent scheduling`);
+    }
+    if (protocol !== undefined && protocol !== 'udp') {
+      add('persistence_engine', `the sip persistence engine reads UDP datagrams only; got it on a ${protocol} service`);
+    }
+  }
+  if (c.onePacket && protocol !== undefined && protocol !== 'udp') {
+    add('one_packet', `one-packet scheduling (-o) is for UDP services only; got it on a ${protocol} service`);
+  }
+  return out;
+}
+
+/** Every problem of one real server of a service (`family` is the service's). */
+export function destinationProblems(key: RuleService['key'], family: 'inet' | 'inet6', d: RuleDestination): RuleProblem[] {
+  const out: RuleProblem[] = [];
+  const add = (path: string, message: string | undefined): void => {
+    if (message !== undefined) out.push({ path, message });
+  };
+  const label = `real server ${hostPort(d.address, d.port)}`;
+  const why = addressClassProblem(d.address);
+  add('address', why && `real server ${d.address} ${why}; a real server needs a unicast address`);
+  add('port', intOutOf(`${label}: port`, d.port, 0, 65535));
+  add('weight', intOutOf(`${label}: weight`, d.weight, 0, INT_MAX));
+  add('upper_threshold', intOutOf(`${label}: upper threshold`, d.upperThreshold, 0, INT_MAX, ' (0 = no limit)'));
+  add('lower_threshold', intOutOf(`${label}: lower threshold`, d.lowerThreshold, 0, INT_MAX, ' (0 = none)'));
+  if (d.lowerThreshold > d.upperThreshold) {
+    add(
+      'lower_threshold',
+      `${label}: lower threshold ${d.lowerThreshold} is above upper threshold ${d.upperThreshold}: the kernel refuses it (ERANGE), even when upper is 0 = no limit`,
+    );
+  }
+  const f = d.forwarding;
+  if (!FORWARDING_METHODS.includes(f.method)) add('forwarding', `${label}: forwarding must be masq, droute or tunnel; got ${shown(f.method)}`);
+  if (why === undefined && familyOf(d.address) !== family && f.method !== 'tunnel') {
+    add(
+      'forwarding',
+      `${label} is ${familyOf(d.address) === 'inet' ? 'IPv4' : 'IPv6'} but the service is ${family === 'inet' ? 'IPv4' : 'IPv6'}; the kernel mixes families only under tunnelling; got ${f.method}`,
+    );
+  }
+  if (key.kind === 'addr' && f.method !== 'masq' && d.port !== key.port) {
+    add('port', `${label}: under ${f.method} the kernel uses the service port ${key.port} and ignores the real-server port; got port ${d.port}`);
+  }
+  if (key.kind === 'addr' && key.port !== 0 && d.port === 0 && f.method === 'masq') {
+    add('port', `${label}: port 0 under NAT would rewrite packets to port 0; use the service port ${key.port}`);
+  }
+  if (f.method === 'tunnel') out.push(...tunnelProblems(label, f));
+  else {
+    if (f.type !== undefined) add('tunnel_type', `${label}: tunnel settings need forwarding tunnel; got ${f.method}`);
+    if (f.port !== undefined) add('tunnel_port', `${label}: tunnel settings need forwarding tunnel; got ${f.method}`);
+    if (f.checksum !== undefined) add('tunnel_checksum', `${label}: tunnel settings need forwarding tunnel; got ${f.method}`);
+  }
+  return out;
+}
+
+function tunnelProblems(label: string, f: RuleForwarding): RuleProblem[] {
+  const out: RuleProblem[] = [];
+  const type = f.type ?? 'ipip';
+  if (!TUNNEL_TYPES.includes(type)) return [{ path: 'tunnel_type', message: `${label}: a tunnel type is ipip, gue or gre; got ${shown(type)}` }];
+  if (f.checksum !== undefined && !TUNNEL_CHECKSUMS.includes(f.checksum)) {
+    out.push({ path: 'tunnel_checksum', message: `${label}: a tunnel checksum is nocsum, csum or remcsum; got ${shown(f.checksum)}` });
+  }
+  if (type === 'gue') {
+    const bad = intOutOf(`${label}: a gue tunnel port`, f.port, 1, 65535, ' (the UDP port the real server decapsulates on)');
+    if (bad) out.push({ path: 'tunnel_port', message: bad });
+    return out;
+  }
+  if (f.port !== undefined) out.push({ path: 'tunnel_port', message: `${label}: a tunnel port is for gue tunnels only; got port ${shown(f.port)} on ${type}` });
+  if (type === 'ipip' && f.checksum !== undefined && f.checksum !== 'nocsum') {
+    out.push({ path: 'tunnel_checksum', message: `${label}: an ipip tunnel has no checksum option; got ${f.checksum}` });
+  }
+  if (type === 'gre' && f.checksum === 'remcsum') {
+    out.push({ path: 'tunnel_checksum', message: `${label}: remote checksum offload is a gue option; a gre tunnel takes nocsum or csum` });
+  }
+  return out;
+}
+
+/** Every problem of an SSH target. Paths are the target's own field names (`host`, `configFile`). */
+export function sshProblems(ssh: RuleSsh): RuleProblem[] {
+  const out: RuleProblem[] = [];
+  const add = (path: string, message: string): void => {
+    out.push({ path, message });
+  };
+  if (ssh.host !== undefined && ssh.alias !== undefined) {
+    add('alias', `ssh takes host or alias (with configFile), not both; got host ${shown(ssh.host)} and alias ${shown(ssh.alias)}`);
+  }
+  if (ssh.host === undefined && ssh.alias === undefined) add('', 'ssh needs host, or configFile + alias; got neither');
+  if (ssh.host !== undefined) {
+    const isAddress =
+      typeof ssh.host === 'string' && (IPV4.test(ssh.host) || (ssh.host.includes(':') && !ssh.host.includes('%') && ipaddr.IPv6.isValid(ssh.host)));
+    if (!isAddress && (typeof ssh.host !== 'string' || !HOST.test(ssh.host)))
+      add('host', `ssh host must be a host name or an IP address; got ${shown(ssh.host)}`);
+  }
+  if (ssh.alias !== undefined) {
+    if (typeof ssh.alias !== 'string' || !ALIAS.test(ssh.alias)) {
+      add('alias', `ssh alias must be a Host name of the config file ([A-Za-z0-9_.-], not starting with '-'); got ${shown(ssh.alias)}`);
+    } else if (ssh.configFile === undefined) {
+      add('configFile', `ssh alias ${ssh.alias} needs configFile, the OpenSSH config that defines it`);
+    }
+  }
+  if (ssh.port !== undefined) {
+    const bad = intOutOf('ssh port', ssh.port, 1, 65535);
+    if (bad) add('port', bad);
+  }
+  if (ssh.user !== undefined && (typeof ssh.user !== 'string' || !USER.test(ssh.user))) {
+    add('user', `ssh user must be a login name ([A-Za-z_][A-Za-z0-9_.-]*, up to 32); got ${shown(ssh.user)}`);
+  }
+  if (ssh.sudo !== undefined && typeof ssh.sudo !== 'boolean') add('sudo', `ssh sudo must be true or false; got ${shown(ssh.sudo)}`);
+  if (ssh.sudo === true && ssh.user === 'root') {
+    add('sudo', "ssh sudo is for a login user that is not root; got user 'root' with sudo: true (drop sudo, or log in as another user)");
+  }
+  for (const key of ['identityFile', 'knownHostsFile', 'configFile'] as const) {
+    const value = ssh[key];
+    if (value !== undefined && (typeof value !== 'string' || value === '' || UNSAFE_PATH.test(value))) {
+      add(key, `ssh ${key} must be a file path without control characters, not starting with '-'; got ${shown(value)}`);
+    }
+  }
+  return out;
+}
