@@ -50,6 +50,7 @@ export interface KeepalivedLinesOptions {
 
 /** keepalived's decomment(): leading and trailing blanks and the comment go, `\#`/`\!` outside quotes lose the `\`. */
 export function decomment(line: string): string {
+  if (!/["#!\\]/.test(line)) return line.replace(/^[ \t]+/, '').replace(/[ \t]+$/, '');
   let out = '';
   let quoted = false;
   let i = line.length - line.replace(/^[ \t]+/, '').length;
@@ -158,7 +159,8 @@ function walk(text: string, source: string, state: State): void {
   };
   for (let i = 0; i < raw.length; i++) {
     const where = `${source}:${i + 1}`;
-    const line = raw[i]!.replace(/[\r\n]+$/, '');
+    let line = raw[i]!;
+    if (line.endsWith('\r')) line = line.replace(/\r+$/, '');
     if (pending !== undefined) {
       // keepalived ends a multi-line definition at an empty line, or at a line that does not end in `\`.
       emit(state, '', where);
@@ -214,7 +216,7 @@ function logical(state: State, text: string, where: string, depth: number): { na
     line = rest;
   }
 
-  const def = /^\$([A-Za-z_][A-Za-z0-9_]*)=[ \t]*(.*)$/s.exec(line);
+  const def = line.startsWith('$') ? /^\$([A-Za-z_][A-Za-z0-9_]*)=[ \t]*(.*)$/s.exec(line) : null;
   if (def) {
     emit(state, '', where);
     const value = def[2]!;
@@ -225,7 +227,7 @@ function logical(state: State, text: string, where: string, depth: number): { na
     defs.set(def[1]!, { value, multiline: false });
     return undefined;
   }
-  const spaced = /^\$([A-Za-z_][A-Za-z0-9_]*)[ \t]+=/.exec(line);
+  const spaced = line.startsWith('$') ? /^\$([A-Za-z_][A-Za-z0-9_]*)[ \t]+=/.exec(line) : null;
   if (spaced) {
     out.warnings.push(
       `${where}: ${shownLine(line)} is not a definition for keepalived (no space may stand before '=') - $${spaced[1]} stays undefined; write $${spaced[1]}=...`,
@@ -244,10 +246,10 @@ function logical(state: State, text: string, where: string, depth: number): { na
     // keepalived removes comments again from what the replacement wrote.
     line = expanded.changed ? decomment(expanded.line) : expanded.line;
   }
-  const builtin = /\$\{?(_PWD|_INSTANCE|_RANDOM|_HASH)\b/.exec(line);
+  const builtin = line.includes('$_') || line.includes('${_') ? /\$\{?(_PWD|_INSTANCE|_RANDOM|_HASH)\b/.exec(line) : null;
   if (builtin) out.warnings.push(`${where}: keepalived's built-in $${builtin[1]} is not expanded by the import; write its value instead`);
 
-  const include = /^include([rmwba]?)[ \t]+(.+)$/s.exec(line);
+  const include = line.startsWith('include') ? /^include([rmwba]?)[ \t]+(.+)$/s.exec(line) : null;
   if (replaced && depth < MAX_EXPANSIONS && (line.startsWith('@') || /^\$[A-Za-z_][A-Za-z0-9_]*=/.test(line))) {
     // keepalived 2.2.7 reads a line again when a replacement made it conditional or a definition (`$IF_MAIN=@main`).
     if (logical(state, line, where, depth + 1) !== undefined) out.warnings.push(`${where}: a multi-line definition written by a replacement is not read`);
