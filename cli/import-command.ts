@@ -12,6 +12,7 @@ import type { HostTarget } from '../providers/ipvs/host/transport.ts';
 interface ImportOpts {
   save?: string;
   keepalived?: string;
+  configId?: string;
   director?: string;
   adopt?: boolean;
   stack: string;
@@ -45,7 +46,16 @@ function sourceOf(opts: ImportOpts, director: GeneratedDirector): ImportSource {
     const target: HostTarget = director.ssh ? { name: director.name, transport: 'ssh', ssh: director.ssh } : { name: director.name, transport: 'local' };
     return { kind: 'director', target };
   }
-  return opts.save !== undefined ? { kind: 'save', file: opts.save } : { kind: 'keepalived', file: opts.keepalived! };
+  if (opts.configId !== undefined && opts.keepalived === undefined) {
+    throw new LvsError('LVS_USAGE', '--config-id goes with --keepalived (it selects the @ID lines of a keepalived.conf)');
+  }
+  if (opts.configId !== undefined && !/^[^\s@^]+$/.test(opts.configId)) {
+    throw new LvsError('LVS_USAGE', `--config-id ${JSON.stringify(opts.configId)} can never match an @ID line (an id is one word, without blanks)`, {
+      hint: 'Pass the word that follows @ in the keepalived.conf lines for this director, e.g. --config-id lb1.',
+    });
+  }
+  if (opts.save !== undefined) return { kind: 'save', file: opts.save };
+  return { kind: 'keepalived', file: opts.keepalived!, ...(opts.configId !== undefined ? { configId: opts.configId } : {}) };
 }
 
 function directorOf(opts: ImportOpts): { director: GeneratedDirector; note?: string } {
@@ -85,6 +95,10 @@ export function registerImportCommand(program: Command): void {
     .description('write an lvsform app (TypeScript) from an ipvsadm-save file or a keepalived.conf')
     .option('--save <file>', 'an `ipvsadm -S -n` / ipvsadm-save file')
     .option('--keepalived <file>', 'a keepalived.conf (virtual_server and virtual_server_group blocks)')
+    .option(
+      '--config-id <id>',
+      "with --keepalived: keepalived's config id (its -i, by default the director's short host name): reads the @ID lines as keepalived there does",
+    )
     .option('--director <name>', 'the live table of this director (reached by --host, --ssh-config/--alias or --local); NAME names it in the app')
     .option('--adopt', 'with --director: record the imported services as owned by --stack on the director (so `plan` shows no changes)')
     .option('--stack <name>', 'the stack name of the generated app', 'imported')

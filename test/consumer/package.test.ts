@@ -1,8 +1,9 @@
 /**
  * lvsform as a user gets it: packed from a fresh copy of the working tree (as a git install would build it), the
  * tarball installed into new projects, then a JavaScript app under plain node, a TypeScript app checked and compiled by
- * a consumer's strict NodeNext tsc, and projects made by `lvsform init`; each synthesizes the golden bytes of its
- * example. npm runs with --prefer-offline, so a warm npm cache needs no network. Every directory is removed at the end.
+ * a consumer's strict NodeNext tsc, CommonJS projects (a JavaScript app that require()s it, a TypeScript app under
+ * tsx) and projects made by `lvsform init`; each synthesizes the golden bytes of its example. npm runs with
+ * --prefer-offline, so a warm npm cache needs no network. Every directory is removed at the end.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -23,6 +24,19 @@ const NPM = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
 
 const golden = (name: string) => fs.readFileSync(path.join(GOLDEN, `${name}.cdk.tf.json`), 'utf8');
 const stackFile = (outdir: string, name: string) => fs.readFileSync(path.join(outdir, 'stacks', name, 'cdk.tf.json'), 'utf8');
+
+/** examples/nat-web as a consumer writes it, below the given import line (ESM `import` or CommonJS `require`). */
+const natWeb = (importLine: string) => `${importLine}
+const app = new App({ outdir: process.argv[2] });
+const stack = new LvsStack(app, 'nat-web');
+const lb1 = new Director(stack, 'lb1', { ssh: { host: '203.0.113.2', user: 'root' } });
+const web = new RealServerPool(stack, 'web-pool', {
+  forwarding: Forwarding.NAT,
+  members: [{ address: '192.0.2.11' }, { address: '192.0.2.12' }, { address: '192.0.2.13' }],
+});
+lb1.addVirtualService('http', { address: '198.51.100.10', port: 80, scheduler: Scheduler.ROUND_ROBIN, pools: [web] });
+app.synth();
+`;
 
 /** Runs a command; the environment has no LVSFORM_* variables (the examples read them) and no NODE_OPTIONS. */
 async function run(file: string, args: readonly string[], cwd: string, env: Record<string, string> = {}) {
@@ -96,25 +110,81 @@ describe('the packed tarball', () => {
 describe('a JavaScript app under plain node', () => {
   it('synthesizes the golden nat-web', async () => {
     // GIVEN examples/nat-web written in plain JavaScript, importing the package by name
-    fs.writeFileSync(
-      path.join(consumer, 'nat-web.js'),
-      `import { App, Director, Forwarding, LvsStack, RealServerPool, Scheduler } from 'lvsform';
-const app = new App({ outdir: process.argv[2] });
-const stack = new LvsStack(app, 'nat-web');
-const lb1 = new Director(stack, 'lb1', { ssh: { host: '203.0.113.2', user: 'root' } });
-const web = new RealServerPool(stack, 'web-pool', {
-  forwarding: Forwarding.NAT,
-  members: [{ address: '192.0.2.11' }, { address: '192.0.2.12' }, { address: '192.0.2.13' }],
-});
-lb1.addVirtualService('http', { address: '198.51.100.10', port: 80, scheduler: Scheduler.ROUND_ROBIN, pools: [web] });
-app.synth();
-`,
-    );
+    fs.writeFileSync(path.join(consumer, 'nat-web.js'), natWeb("import { App, Director, Forwarding, LvsStack, RealServerPool, Scheduler } from 'lvsform';"));
     const outdir = path.join(consumer, 'js-out');
     // WHEN node runs it
     await run(process.execPath, ['nat-web.js', outdir], consumer);
     // THEN it wrote the golden bytes
     expect(stackFile(outdir, 'nat-web')).toBe(golden('nat-web'));
+  });
+});
+
+describe('CommonJS projects (no "type": "module", as npm init -y and cdktf make them)', () => {
+  let cjs: string;
+  let bare: string;
+
+  beforeAll(async () => {
+    // npm init -y's package.json (npm 11 writes "type": "commonjs"), and one with no "type" at all (older npm, or what
+    // `npm install lvsform` leaves in a fresh directory): both make .js and tsx's .ts files CommonJS.
+    cjs = path.join(work, 'cjs');
+    fs.mkdirSync(cjs);
+    await run('npm', ['init', '-y', ...NPM], cjs);
+    await run('npm', ['install', ...NPM, tarball], cjs);
+    bare = path.join(work, 'bare');
+    fs.mkdirSync(bare);
+    fs.writeFileSync(path.join(bare, 'package.json'), JSON.stringify({ name: 'bare', version: '1.0.0', private: true }));
+    await run(
+      'npm',
+      [
+        'install',
+        ...NPM,
+        tarball,
+        `tsx@${repoPkg.devDependencies['tsx']}`,
+        `typescript@${repoPkg.devDependencies['typescript']}`,
+        `@types/node@${repoPkg.devDependencies['@types/node']}`,
+      ],
+      bare,
+    );
+  }, 600_000);
+
+  it('a JavaScript app that require()s lvsform synthesizes the golden nat-web, with nothing on stderr', async () => {
+    // GIVEN npm init -y's project and examples/nat-web written with require
+    const type = (JSON.parse(fs.readFileSync(path.join(cjs, 'package.json'), 'utf8')) as { type?: string }).type;
+    expect(type === undefined || type === 'commonjs').toBe(true);
+    fs.writeFileSync(path.join(cjs, 'index.js'), natWeb("const { App, Director, Forwarding, LvsStack, RealServerPool, Scheduler } = require('lvsform');"));
+    const outdir = path.join(cjs, 'out');
+    // WHEN node runs it
+    const { stderr } = await run(process.execPath, ['index.js', outdir], cjs);
+    // THEN it wrote the golden bytes, and Node printed no warning (require of an ES module is stable from 20.19)
+    expect(stackFile(outdir, 'nat-web')).toBe(golden('nat-web'));
+    expect(stderr).toBe('');
+  });
+
+  it('a TypeScript app run by tsx synthesizes the golden nat-web, with nothing on stderr', async () => {
+    // GIVEN a project without "type" and examples/nat-web in TypeScript with import syntax (tsx compiles it to require)
+    fs.writeFileSync(path.join(bare, 'main.ts'), natWeb("import { App, Director, Forwarding, LvsStack, RealServerPool, Scheduler } from 'lvsform';"));
+    const outdir = path.join(bare, 'out');
+    // WHEN tsx runs it
+    const { stderr } = await run(path.join(bare, 'node_modules/.bin/tsx'), ['main.ts', outdir], bare);
+    // THEN it wrote the golden bytes, without a warning
+    expect(stackFile(outdir, 'nat-web')).toBe(golden('nat-web'));
+    expect(stderr).toBe('');
+  });
+
+  it('the same TypeScript app type-checks under a strict NodeNext tsc in that CommonJS project', async () => {
+    // GIVEN the app above and a NodeNext tsconfig (TypeScript 5.8+ lets a CommonJS file import an ES module's types)
+    fs.writeFileSync(path.join(bare, 'check.ts'), natWeb("import { App, Director, Forwarding, LvsStack, RealServerPool, Scheduler } from 'lvsform';"));
+    fs.writeFileSync(
+      path.join(bare, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: ['node'] },
+        include: ['check.ts'],
+      }),
+    );
+    // WHEN the project's tsc checks it (no skipLibCheck)
+    const tsc = await run(path.join(bare, 'node_modules/.bin/tsc'), ['-p', bare], bare).catch((e: { stdout: string }) => ({ stdout: e.stdout }));
+    // THEN the types resolved through the package's exports, with no error
+    expect(tsc.stdout).toBe('');
   });
 });
 

@@ -21,7 +21,8 @@ import { describeTarget, type HostTarget } from '../host/transport.ts';
 /** Where the table comes from. */
 export type ImportSource =
   | { readonly kind: 'save'; readonly file: string }
-  | { readonly kind: 'keepalived'; readonly file: string }
+  /** `configId`: keepalived's config id (`-i`), which selects the configuration's `@ID` lines. */
+  | { readonly kind: 'keepalived'; readonly file: string; readonly configId?: string }
   /** The live table of a director, read over the same session and chunk an apply uses (`readLive`). */
   | { readonly kind: 'director'; readonly target: HostTarget };
 
@@ -82,7 +83,16 @@ export async function importTable(source: ImportSource): Promise<ImportedTable> 
     case 'keepalived': {
       const text = await readText(source.file, 'keepalived.conf');
       const origins = new Map<string, string>();
-      const { table, warnings } = parseKeepalived(text, source.file, { include: fileIncludeReader(MAX_KEEPALIVED_BYTES), origins });
+      const { table, warnings } = parseKeepalived(text, source.file, {
+        include: fileIncludeReader(MAX_KEEPALIVED_BYTES),
+        origins,
+        ...(source.configId !== undefined ? { configId: source.configId } : {}),
+      });
+      if (((await stat(source.file)).mode & 0o111) !== 0) {
+        warnings.unshift(
+          `${source.file}: keepalived reads no executable configuration file (an x bit is set) - imported all the same; chmod a-x it for keepalived to read it`,
+        );
+      }
       return { table, warnings, description: `the keepalived configuration ${source.file}`, where: (id) => origins.get(id) };
     }
   }

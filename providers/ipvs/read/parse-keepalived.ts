@@ -11,14 +11,25 @@
  * a duplicate real server is dropped; a non-tunnelled real server of the other address family is dropped.
  *
  * Health checkers, sorry servers, quorum handling, notification scripts and VRRP are keepalived's runtime behaviour
- * and are not part of the table: they are skipped, with a warning where the difference matters. `$NAME=value`
- * definitions and `include` are read as keepalived reads them (keepalived/lines.ts); the structure is keepalived/structure.ts, group ranges keepalived/ranges.ts. Malformed structure
+ * and are not part of the table: they are skipped, with a warning where the difference matters. Comments, `@ID`
+ * conditional lines, `$NAME=value` definitions and `include` are read as keepalived reads them (keepalived/lines.ts,
+ * keepalived/glob.ts), numbers as its read_unsigned() reads them (structure.ts); the structure is keepalived/structure.ts, group ranges keepalived/ranges.ts. Malformed structure
  * (unbalanced braces, unterminated quotes, NUL bytes, absurd nesting or size) is an `LVS_PARSE_KEEPALIVED` error
  * naming the file and line.
  */
 import { INT_MAX, MAX_PERSISTENCE_TIMEOUT } from '../model/limits.ts';
 import { keepalivedLines, type IncludeReader } from './keepalived/lines.ts';
-import { MAX_KEEPALIVED_BYTES, MAX_KEEPALIVED_DEPTH, fail, parseStructure, parseUint, shown, type Origin, type Stmt } from './keepalived/structure.ts';
+import {
+  MAX_KEEPALIVED_BYTES,
+  MAX_KEEPALIVED_DEPTH,
+  fail,
+  parseStructure,
+  parseUint,
+  readUnsigned,
+  shown,
+  type Origin,
+  type Stmt,
+} from './keepalived/structure.ts';
 import { MAX_KEEPALIVED_SERVICES, expandRange } from './keepalived/ranges.ts';
 
 export { MAX_KEEPALIVED_BYTES, MAX_KEEPALIVED_DEPTH, MAX_KEEPALIVED_SERVICES, parseStructure };
@@ -213,9 +224,9 @@ function parseForwarding(ctx: Context, s: Stmt, previous: FwdSetting | undefined
       type = t;
       i++;
     } else if (w === 'port') {
-      const n = parseUint(s.words[i + 1], 1, 65535);
+      const n = readUnsigned(s.words[i + 1], 1, 65535);
       if (n === undefined) return keepTunnel(`invalid gue port ${shown(s.words[i + 1] ?? '')}`);
-      port = n;
+      port = n.value;
       i++;
     } else if (w === 'nocsum' || w === 'csum' || w === 'remcsum') {
       checksum = w;
@@ -263,14 +274,19 @@ function readRealServer(ctx: Context, vs: VirtualServerDef, s: Stmt): void {
       noteChecker(ctx, c);
     } else if (key === 'weight') {
       extraWords(ctx, c);
-      const n = parseUint(c.words[1], 0, 65535);
+      const n = readUnsigned(c.words[1], 0, 65535, true);
       if (n === undefined) ctx.warn(c.line, `weight ${shown(c.words[1] ?? '')} is outside 0..65535 - ignored, as keepalived does`);
-      else rs.weight = n;
+      else {
+        if (n.lenient !== undefined) ctx.warn(c.line, `weight ${n.lenient}`);
+        rs.weight = n.value;
+      }
     } else if (key === 'lvs_method' || key === 'lb_kind') {
       rs.fwd = parseForwarding(ctx, c, rs.fwd);
     } else if (key === 'uthreshold' || key === 'lthreshold') {
       extraWords(ctx, c);
-      const n = parseUint(c.words[1], 0, UINT32_MAX);
+      const read = readUnsigned(c.words[1], 0, UINT32_MAX, true);
+      if (read?.lenient !== undefined) ctx.warn(c.line, `${key} ${read.lenient}`);
+      const n = read?.value;
       if (n === undefined) {
         ctx.warn(c.line, `${key} ${shown(c.words[1] ?? '')} is not a number - ignored, as keepalived does`);
       } else if (n > INT_MAX) {
@@ -398,14 +414,14 @@ function readVirtualServer(ctx: Context, s: Stmt): VirtualServerDef | undefined 
           vs.persistenceTimeout = 360;
           break;
         }
-        const n = parseUint(arg, 1, MAX_PERSISTENCE);
+        const n = readUnsigned(arg, 1, MAX_PERSISTENCE);
         if (n === undefined) ctx.warn(c.line, `persistence_timeout ${shown(arg)} must be 1..${MAX_PERSISTENCE} - ignored, as keepalived does`);
-        else vs.persistenceTimeout = n;
+        else vs.persistenceTimeout = n.value;
         break;
       }
       case 'persistence_granularity': {
         const af = vs.af ?? (arg?.includes('.') ? 'inet' : 'inet6');
-        const value = af === 'inet6' ? parseUint(arg, 1, 128)?.toString() : arg === undefined ? undefined : canonicalDottedMask(arg);
+        const value = af === 'inet6' ? readUnsigned(arg, 1, 128)?.value.toString() : arg === undefined ? undefined : canonicalDottedMask(arg);
         if (value === undefined) {
           ctx.warn(
             c.line,
@@ -441,9 +457,12 @@ function readVirtualServer(ctx: Context, s: Stmt): VirtualServerDef | undefined 
         else vs.af = arg;
         break;
       case 'weight': {
-        const n = parseUint(arg, 1, 65535);
+        const n = readUnsigned(arg, 1, 65535, true);
         if (n === undefined) ctx.warn(c.line, `virtual server weight ${shown(arg ?? '')} is outside 1..65535 - ignored`);
-        else vs.weight = n;
+        else {
+          if (n.lenient !== undefined) ctx.warn(c.line, `weight ${n.lenient}`);
+          vs.weight = n.value;
+        }
         break;
       }
       case 'sorry_server':
@@ -654,10 +673,19 @@ function isIpvsKeyword(word: string): boolean {
 export function parseKeepalived(
   text: string,
   source: string,
-  /** `include`: follows include; `origins`: filled with serviceId → `file:line` of the virtual_server declaring it. */
-  options: { include?: IncludeReader; origins?: Map<string, string> } = {},
+  /**
+   * `include`: follows include; `configId`: keepalived's config id, selecting the `@ID` lines (keepalived/lines.ts);
+   * `origins`: filled with serviceId → `file:line` of the virtual_server declaring it.
+   */
+  options: { include?: IncludeReader; configId?: string; origins?: Map<string, string> } = {},
 ): KeepalivedImport {
-  const layer = keepalivedLines(text, source, options.include);
+  if (text.length > MAX_KEEPALIVED_BYTES) {
+    fail(source, 1, `the file is ${text.length} bytes; the import reads at most ${MAX_KEEPALIVED_BYTES}`, 'Import the IPVS part of the configuration only.');
+  }
+  const layer = keepalivedLines(text, source, {
+    ...(options.include !== undefined ? { include: options.include } : {}),
+    ...(options.configId !== undefined ? { configId: options.configId } : {}),
+  });
   const origin: Origin = (line) => layer.origins[line - 1] ?? `${source}:${line}`;
   const ctx = new Context(source, origin);
   ctx.warnings.push(...layer.warnings);

@@ -63,7 +63,7 @@ describe('keepalived configurations are read as keepalived reads them', () => {
   it('$NAME=value definitions are replaced where they are used', () => {
     // GIVEN a configuration with definitions
     const conf =
-      '$VIP=198.51.100.10\n$PORT = 80\nvirtual_server $VIP ${PORT} {\n  lvs_sched rr\n  protocol TCP\n  real_server 192.0.2.11 $PORT {\n    weight 2\n  }\n}\n';
+      '$VIP=198.51.100.10\n$PORT=80\nvirtual_server $VIP ${PORT} {\n  lvs_sched rr\n  protocol TCP\n  real_server 192.0.2.11 $PORT {\n    weight 2\n  }\n}\n';
     // WHEN it is read
     const { table } = parseKeepalived(conf, 'k.conf');
     // THEN the service and real server have the defined values
@@ -117,7 +117,9 @@ describe('keepalived configurations are read as keepalived reads them', () => {
     // WHEN it is imported THEN one error names the include
     return runCli(['-C', dir, 'import', '--keepalived', path.join(dir, 'k.conf')]).then((run) => {
       expect(run.code).toBe(1);
-      expect(run.stderr).toMatch(/Error \[LVS_PARSE_KEEPALIVED\]: .*k\.conf:1: includes nest deeper than 8 levels/);
+      expect(run.stderr).toMatch(
+        /Error \[LVS_PARSE_KEEPALIVED\]: .*k\.conf:1: include k\.conf includes .*k\.conf again while reading it \(k\.conf -> k\.conf\): an include loop/,
+      );
     });
   });
 
@@ -155,4 +157,117 @@ describe('ipvsadm-save numbers', () => {
       /r\.save:2: .*between 0 and 2147483647, got "99999999999"/,
     );
   });
+});
+
+describe('import --keepalived reads what keepalived reads, through the command line', () => {
+  const vsText = (last: number) => `virtual_server 198.51.100.${last} 80 {\n  protocol TCP\n  real_server 192.0.2.11 80 {\n  }\n}\n`;
+  const importArgs = (dir: string, ...extra: string[]) => [
+    '-C',
+    dir,
+    'import',
+    '--keepalived',
+    path.join(dir, 'keepalived.conf'),
+    '--out',
+    path.join(dir, 'app.ts'),
+    ...extra,
+  ];
+
+  it.each([
+    ['include conf.d/*/vs.conf', { 'conf.d/web/vs.conf': vsText(1), 'conf.d/api/vs.conf': vsText(2) }],
+    ['include conf.d/[wa]*', { 'conf.d/web': vsText(1), 'conf.d/api': vsText(2) }],
+    ['include conf.d/{web,api}.conf', { 'conf.d/web.conf': vsText(1), 'conf.d/api.conf': vsText(2) }],
+  ])('%s imports the services of the files it matches', async (line, files) => {
+    // GIVEN a keepalived.conf whose services are in the files the pattern matches
+    const dir = project({ 'keepalived.conf': `${line}\n`, ...files });
+    // WHEN imported
+    const run = await runCli(importArgs(dir));
+    // THEN both services are in the app, and nothing is reported skipped
+    expect(run.code, run.stderr).toBe(0);
+    const app = fs.readFileSync(path.join(dir, 'app.ts'), 'utf8');
+    expect([app.includes("'198.51.100.1'"), app.includes("'198.51.100.2'")]).toEqual([true, true]);
+    expect(run.stderr).toMatch(/wrote .*app\.ts: 2 service\(s\)/);
+    expect(run.stderr).not.toMatch(/matches no file|skipped/);
+  });
+
+  it('an executable included file is skipped, as keepalived skips it, with a warning naming it', async () => {
+    // GIVEN two included files, one executable
+    const dir = project({ 'keepalived.conf': 'include conf.d/*.conf\n', 'conf.d/a.conf': vsText(1), 'conf.d/b.conf': vsText(2) });
+    fs.chmodSync(path.join(dir, 'conf.d/b.conf'), 0o755);
+    // WHEN imported
+    const run = await runCli(importArgs(dir));
+    // THEN only the other service is imported, and the executable file is named
+    expect(run.code, run.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'app.ts'), 'utf8')).not.toContain("'198.51.100.2'");
+    expect(run.stderr).toMatch(
+      /warning: .*keepalived\.conf:1: include conf\.d\/\*\.conf: conf\.d\/b\.conf is not a regular non-executable file - skipped, as keepalived does/,
+    );
+  });
+
+  it('an executable keepalived.conf, which keepalived does not read, is imported with a warning saying so', async () => {
+    // GIVEN the configuration itself executable
+    const dir = project({ 'keepalived.conf': vsText(1) });
+    fs.chmodSync(path.join(dir, 'keepalived.conf'), 0o755);
+    // WHEN imported
+    const run = await runCli(importArgs(dir));
+    // THEN the service is imported, and the warning names the file and the fix
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/warning: .*keepalived\.conf: keepalived reads no executable configuration file .* chmod a-x it/);
+  });
+
+  it('--config-id selects the @ID lines, as keepalived -i does', async () => {
+    // GIVEN a real server for lb2 only
+    const dir = project({
+      'keepalived.conf':
+        'virtual_server 198.51.100.10 80 {\n  protocol TCP\n  real_server 192.0.2.11 80 {\n  }\n  @lb2 real_server 192.0.2.12 80 { weight 4 }\n}\n',
+    });
+    // WHEN imported for lb2
+    const run = await runCli(importArgs(dir, '--config-id', 'lb2'));
+    // THEN its real server is in the app, and no warning is printed
+    expect(run.code, run.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'app.ts'), 'utf8')).toContain("'192.0.2.12'");
+    expect(run.stderr).not.toMatch(/warning/);
+  });
+
+  it('without --config-id an @ID line is reported with its line, and not imported', async () => {
+    // GIVEN the same configuration WHEN imported without a config id
+    const dir = project({
+      'keepalived.conf':
+        'virtual_server 198.51.100.10 80 {\n  protocol TCP\n  real_server 192.0.2.11 80 {\n  }\n  @lb2 real_server 192.0.2.12 80 { weight 4 }\n}\n',
+    });
+    const run = await runCli(importArgs(dir));
+    // THEN the line is named, with the option that imports it
+    expect(run.code, run.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'app.ts'), 'utf8')).not.toContain("'192.0.2.12'");
+    expect(run.stderr).toMatch(
+      /warning: .*keepalived\.conf:5: "@lb2 real_server 192\.0\.2\.12 80 \{ weight 4 \}" is for config id lb2 only - not imported; pass --config-id lb2/,
+    );
+  });
+
+  const refused: EdgeCase[] = [
+    {
+      name: '--config-id with --save',
+      given: async () => {
+        const dir = project({ 'rules.save': '-A -t 198.51.100.10:80 -s rr\n' });
+        return { dir, argv: ['-C', dir, 'import', '--save', path.join(dir, 'rules.save'), '--config-id', 'lb1', '--out', path.join(dir, 'app.ts')] };
+      },
+      code: 'LVS_USAGE',
+      message: /--config-id goes with --keepalived/,
+    },
+    {
+      name: 'a --config-id of two words',
+      given: async () => {
+        const dir = project({ 'keepalived.conf': vsText(1) });
+        return { dir, argv: importArgs(dir, '--config-id', 'lb 1') };
+      },
+      code: 'LVS_USAGE',
+      message: /--config-id "lb 1" can never match an @ID line/,
+    },
+  ];
+  for (const c of refused) {
+    it(`${c.name}: ${c.code}, no app written`, async () => {
+      await expectRefused(c);
+      const { dir } = await c.given();
+      expect(fs.existsSync(path.join(dir, 'app.ts'))).toBe(false);
+    });
+  }
 });

@@ -296,15 +296,14 @@ describe('parseKeepalived follows keepalived 2.2.7', () => {
     expect(result).toEqual({ services: {}, warnings: [] });
   });
 
-  it('reads comments, quoted strings with braces, one-line blocks and line continuations', () => {
+  it('reads comments, quoted strings with braces and one-line blocks', () => {
     // GIVEN lexical variety keepalived accepts
     const conf = [
       '! comment',
       'virtual_server 198.51.100.10 80 {   # trailing comment',
       '  protocol TCP',
       '  quorum_up "/bin/notify { up }"',
-      '  lvs_sched \\',
-      '    rr',
+      '  lvs_sched rr',
       '  real_server 192.0.2.1 80 { weight 4 }',
       '  real_server 192.0.2.2 80',
       '  {',
@@ -406,5 +405,142 @@ describe('parseKeepalived on hostile input', () => {
       }
     }
     expect([...outcomes].filter((o) => o !== 'ok' && o !== 'LVS_PARSE_KEEPALIVED')).toEqual([]);
+  });
+});
+
+describe('lines as keepalived 2.2.7 reads them (lib/parser.c)', () => {
+  const one = (body: string) => summary(vs('198.51.100.10 80', `protocol TCP\n${body}`));
+  const weightOf = (line: string) => {
+    const { services, warnings } = one(`weight 9\nreal_server 192.0.2.1 80 {\n${line}\n}`);
+    return { weight: services['tcp 198.51.100.10:80']?.destinations[0]?.weight, warnings };
+  };
+
+  it('reads a quoted number with leading blanks as the number, as read_unsigned() does', () => {
+    // GIVEN weight "  7" WHEN read THEN 7, without a warning
+    const { weight, warnings } = weightOf('weight "  7"');
+    expect([weight, warnings.filter((w) => w.includes('weight'))]).toEqual([7, []]);
+  });
+
+  it.each([
+    ['weight 7x', 7, /k\.conf:5: weight "7x" is not a number; keepalived warns and reads it as 7/],
+    ['weight abc', 0, /k\.conf:5: weight "abc" is not a number; keepalived warns and reads it as 0/],
+    ['weight -0', 0, /k\.conf:5: weight "-0" is negative; keepalived warns and reads it as 0/],
+    ['weight -3', 9, /k\.conf:5: weight "-3" is outside 0\.\.65535 - ignored/],
+    ['weight 70000', 9, /k\.conf:5: weight "70000" is outside 0\.\.65535 - ignored/],
+  ])('%s: keepalived reads weight %s, and the import says how', (line, expected, warning) => {
+    // GIVEN a weight word keepalived's lenient reader takes (or refuses, leaving the virtual server's weight 9)
+    const { weight, warnings } = weightOf(line);
+    // WHEN read THEN the weight keepalived programs, and a warning naming the line
+    expect(weight).toBe(expected);
+    expect(warnings).toContainEqual(expect.stringMatching(warning));
+  });
+
+  it('refuses what a strict keyword refuses: persistence_timeout "60s" is ignored', () => {
+    // GIVEN a persistence timeout with a unit WHEN read THEN not persistent, with the line
+    const { services, warnings } = one('persistence_timeout 60s\nreal_server 192.0.2.1 80 {\n}');
+    expect(services['tcp 198.51.100.10:80']?.config.persistence).toBeUndefined();
+    expect(warnings).toContainEqual(expect.stringMatching(/^k\.conf:3: persistence_timeout "60s" must be 1\.\.2678400 - ignored/));
+  });
+
+  it('ends a line at # or ! anywhere outside quotes, and keeps an escaped \\# in the word', () => {
+    // GIVEN a comment glued to a word, and a quoted # WHEN read
+    const { services, warnings } = one('quorum_up "/bin/x #1"\nreal_server 192.0.2.1 80 {\nweight 3#four\n}\nreal_server 192.0.2.2 80 {\nweight 4\\#\n}');
+    // THEN weight 3 (the comment went), and "4#" read leniently as 4
+    expect(dests(services['tcp 198.51.100.10:80'])).toEqual(['192.0.2.1:80 masq 3 0/0', '192.0.2.2:80 masq 4 0/0']);
+    expect(warnings).toContainEqual(expect.stringMatching(/^k\.conf:8: weight "4#" is not a number/));
+  });
+
+  it('does not continue a line that ends in \\ (only a definition goes on), and says so', () => {
+    // GIVEN lvs_sched \ / rr on two lines WHEN read
+    const { services, warnings } = one('lvs_sched \\\nrr\nreal_server 192.0.2.1 80 {\n}');
+    // THEN the scheduler stays wlc, as in keepalived, and the line is named
+    expect(services['tcp 198.51.100.10:80']?.config.scheduler).toBe('wlc');
+    expect(warnings).toContainEqual(expect.stringMatching(/^k\.conf:3: the line ends in \\, which keepalived does not continue/));
+  });
+
+  it('takes $NAME = value (a space before =) for no definition, and says so', () => {
+    // GIVEN a spaced definition used in the virtual server WHEN read
+    const { services, warnings } = summary(`$PORT = 80\n${vs('198.51.100.10 $PORT', 'protocol TCP\nreal_server 192.0.2.1 80 {\n}')}`);
+    // THEN no service (keepalived reads the port "$PORT"), and the definition line is named
+    expect(Object.keys(services)).toEqual([]);
+    expect(warnings).toContainEqual(expect.stringMatching(/^k\.conf:1: "\$PORT = 80" is not a definition for keepalived/));
+  });
+
+  it('replaces a definition at use, with the values defined by then', () => {
+    // GIVEN $NET defined through $HOST, which changes between two uses
+    const rs = 'protocol TCP\nreal_server 192.0.2.1 80 {\n}';
+    const conf = `$NET=198.51.100.\${HOST}\n$HOST=10\n${vs('${NET} 80', rs)}$HOST=11\n${vs('${NET} 80', rs)}`;
+    // WHEN read THEN each use took the value of its time
+    expect(Object.keys(summary(conf).services)).toEqual(['tcp 198.51.100.10:80', 'tcp 198.51.100.11:80']);
+  });
+
+  it('reads a multi-line definition, used on its own line, as the lines it holds', () => {
+    // GIVEN keepalived.conf(5)'s multi-line example: a real server template used twice
+    const conf = [
+      '$RS=real_server 192.0.2.${N} 80 { \\',
+      '  weight ${W} \\',
+      '}',
+      'virtual_server 198.51.100.10 80 {',
+      '  protocol TCP',
+      '  $N=1',
+      '  $W=2',
+      '  $RS',
+      '  $N=2',
+      '  $W=3',
+      '  $RS',
+      '}',
+    ].join('\n');
+    // WHEN read THEN two real servers with their weights
+    const { services, warnings } = summary(conf);
+    expect(dests(services['tcp 198.51.100.10:80'])).toEqual(['192.0.2.1:80 masq 2 0/0', '192.0.2.2:80 masq 3 0/0']);
+    expect(warnings).toEqual([]);
+  });
+
+  it('reads a line again when a replacement makes it conditional (keepalived.conf(5): $IF_MAIN=@main)', () => {
+    // GIVEN a definition holding @lb1, used before a real server
+    const conf = vs('198.51.100.10 80', 'protocol TCP\nreal_server 192.0.2.1 80 {\n}\n$IF_LB1=@lb1\n$IF_LB1 real_server 192.0.2.2 80 { weight 2 }');
+    // WHEN read for lb1 and for lb2 THEN the second real server is there for lb1 only
+    const read = (configId: string) => dests(parseKeepalived(conf, 'k.conf', { configId }).table.services[0]);
+    expect([read('lb1'), read('lb2')]).toEqual([['192.0.2.1:80 masq 1 0/0', '192.0.2.2:80 masq 2 0/0'], ['192.0.2.1:80 masq 1 0/0']]);
+  });
+
+  describe('@ID lines, for one config id (keepalived -i)', () => {
+    const conf = [
+      '@lb1 $W=3',
+      '@^lb1 $W=5',
+      'virtual_server 198.51.100.10 80 {',
+      '  protocol TCP',
+      '  real_server 192.0.2.1 80 {',
+      '    weight $W',
+      '  }',
+      '  @lb2 real_server 192.0.2.2 80 { weight 2 }',
+      '}',
+    ].join('\n');
+    const read = (configId?: string) => {
+      const { table, warnings } = parseKeepalived(conf, 'k.conf', configId === undefined ? {} : { configId });
+      return { dests: dests(table.services[0]), warnings };
+    };
+
+    it('with --config-id lb1: the @lb1 line, not the @^lb1 nor the @lb2 ones', () => {
+      // GIVEN config id lb1 WHEN read THEN weight 3 and one real server, nothing to report
+      expect(read('lb1')).toEqual({ dests: ['192.0.2.1:80 masq 3 0/0'], warnings: [] });
+    });
+
+    it('with --config-id lb2: the @^lb1 and the @lb2 lines', () => {
+      // GIVEN config id lb2 WHEN read THEN weight 5 and both real servers
+      expect(read('lb2')).toEqual({ dests: ['192.0.2.1:80 masq 5 0/0', '192.0.2.2:80 masq 2 0/0'], warnings: [] });
+    });
+
+    it('without a config id: each conditional line is reported with its line, as for an id none of them names', () => {
+      // GIVEN no config id WHEN read
+      const { dests: got, warnings } = read();
+      // THEN @^lb1 is taken, the @ lines are not, and each of the three is named
+      expect(got).toEqual(['192.0.2.1:80 masq 5 0/0']);
+      expect(warnings).toEqual([
+        expect.stringMatching(/^k\.conf:1: "@lb1 \$W=3" is for config id lb1 only - not imported; pass --config-id lb1/),
+        expect.stringMatching(/^k\.conf:2: "@\^lb1 \$W=5" is for every config id but lb1 - imported as for a config id none/),
+        expect.stringMatching(/^k\.conf:8: "@lb2 real_server 192\.0\.2\.2 80 \{ weight 2 \}" is for config id lb2 only - not imported/),
+      ]);
+    });
   });
 });

@@ -19,6 +19,54 @@ export function parseUint(text: string | undefined, min: number, max: number): n
   return n >= min && n <= max ? n : undefined;
 }
 
+/** What keepalived's read_unsigned() makes of a word: the number, and what it warned about on the way. */
+export interface KeepalivedNumber {
+  readonly value: number;
+  /** keepalived accepted the word with a warning (a lenient keyword: `weight 7x` is 7). */
+  readonly lenient?: string;
+}
+
+const ULONG_MAX = (1n << 64n) - 1n;
+const UINT_MAX = 4_294_967_295n;
+
+/**
+ * keepalived's read_unsigned(): leading white space is skipped (`weight "  7"` is 7), then strtoul() in base 10
+ * (a sign, digits). A word with more after the digits, a negative one or one out of range is refused; but a lenient
+ * keyword (keepalived's `ignore_error`: weight, uthreshold, lthreshold) keeps the value strtoul() read when it is
+ * in range, with a warning (`weight 7x` is 7, `weight abc` is 0). The empty word reads 0, as in keepalived.
+ */
+export function readUnsigned(word: string | undefined, min: number, max: number, lenient = false): KeepalivedNumber | undefined {
+  if (word === undefined) return undefined;
+  const text = word.replace(/^[ \t\f\n\r\v]+/, '');
+  const m = /^[ \t\f\n\r\v]*([+-]?)([0-9]*)/.exec(text)!;
+  const digits = m[2]!;
+  let value = 0n;
+  let overflow = false;
+  let rest = text;
+  if (digits !== '') {
+    value = BigInt(digits);
+    if (value > ULONG_MAX) {
+      value = ULONG_MAX;
+      overflow = true;
+    } else if (m[1] === '-') value = (ULONG_MAX + 1n - value) % (ULONG_MAX + 1n);
+    rest = text.slice(m[0].length);
+  }
+  const problem = text.startsWith('-')
+    ? 'is negative'
+    : rest !== ''
+      ? 'is not a number'
+      : overflow || value > UINT_MAX
+        ? 'is out of range'
+        : value < BigInt(min) || value > BigInt(max)
+          ? `is outside ${min}..${max}`
+          : undefined;
+  if (problem === undefined) return { value: Number(value) };
+  if (lenient && value >= BigInt(min) && value <= BigInt(max)) {
+    return { value: Number(value), lenient: `${JSON.stringify(word)} ${problem}; keepalived warns and reads it as ${value}` };
+  }
+  return undefined;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Structure: lines -> tokens -> statements with nested blocks.
 
@@ -56,30 +104,23 @@ export function parseStructure(text: string, source: string | Origin): Stmt[] {
     words = [];
   };
 
+  // One statement per line: keepalived continues no line (a `\` at the end is part of the last word), and the line
+  // layer (keepalived/lines.ts) has already removed the comments.
   const lines = text.split('\n');
-  let continued = false;
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
     let line = lines[i]!;
     if (line.endsWith('\r')) line = line.slice(0, -1);
     const nul = line.indexOf('\u0000');
     if (nul >= 0) fail(source, lineNo, 'NUL byte in the configuration', 'This is not a text keepalived.conf; check the file.');
-    if (!continued) {
-      flush();
-      wordsLine = lineNo;
-    }
-    continued = false;
+    flush();
+    wordsLine = lineNo;
     let p = 0;
     while (p < line.length) {
       const c = line[p]!;
-      if (c === ' ' || c === '\t' || c === '\v' || c === '\f') {
+      if (c === ' ' || c === '\t' || c === '\v' || c === '\f' || c === '\r') {
         p++;
         continue;
-      }
-      if (c === '#' || c === '!') break;
-      if (c === '\\' && p === line.length - 1) {
-        continued = true;
-        break;
       }
       if (c === '{') {
         const owner = words.length > 0 ? (flush(), top().stmts[top().stmts.length - 1]!) : top().stmts[top().stmts.length - 1];
@@ -110,7 +151,7 @@ export function parseStructure(text: string, source: string | Origin): Stmt[] {
         continue;
       }
       let q = p;
-      while (q < line.length && !' \t\v\f{}"'.includes(line[q]!)) q++;
+      while (q < line.length && !' \t\v\f\r{}"'.includes(line[q]!)) q++;
       if (words.length === 0) wordsLine = lineNo;
       words.push(line.slice(p, q));
       p = q;
