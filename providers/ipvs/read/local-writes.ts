@@ -88,6 +88,8 @@ async function protectedPlaces(project: string): Promise<Map<string, string>> {
 /** Whether `dir` holds the manifest a synth writes (what makes a non-empty directory lvsform's output). */
 async function holdsSynthManifest(dir: string): Promise<boolean> {
   try {
+    // A FIFO or device by that name would block the read or never end: only a regular file is a manifest.
+    if (!(await lstat(join(dir, 'manifest.json'))).isFile()) return false;
     const raw: unknown = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
     const stacks = (raw as { stacks?: unknown } | null)?.stacks;
     return typeof stacks === 'object' && stacks !== null && !Array.isArray(stacks);
@@ -135,7 +137,7 @@ export async function checkOutputDir(outdir: string, rule: OutputDirRule): Promi
     }
     if (at === real) {
       if (!info.isDirectory()) refuse(`it${via} is ${kindOf(info)}, not a directory`);
-      const entries = await readdir(real);
+      const entries = await readdir(real).catch((e: unknown) => refuse(`it cannot be read: ${errnoText(e)}`, e));
       if (entries.length > 0 && !(await holdsSynthManifest(real))) {
         const shown = entries.sort().slice(0, 5).join(', ');
         refuse(`it${via} holds files lvsform did not write (${shown}${entries.length > 5 ? ', …' : ''}) and no synth manifest.json`);
@@ -179,10 +181,21 @@ export async function replaceOutputDir(outdir: string, real: string, fresh: stri
   if (exists) await rm(old, { recursive: true, force: true });
 }
 
-/** Creates the directory a synth writes into: beside the output (so that the swap is a rename), lvsform's own. */
-export async function freshDirBeside(real: string): Promise<string> {
-  await mkdir(dirname(real), { recursive: true });
-  return mkdtemp(`${real}.synth-`);
+/**
+ * Creates the directory a synth writes into: beside the output (so that the swap is a rename), lvsform's own. `remove`
+ * removes it again, and the missing parents of the output that were made for it while they are still empty (after a
+ * swap they hold the output, and stay); so a synth that fails leaves no trace.
+ */
+export async function freshDirBeside(real: string): Promise<{ fresh: string; remove: () => Promise<void> }> {
+  const made = await mkdir(dirname(real), { recursive: true });
+  const fresh = await mkdtemp(`${real}.synth-`);
+  return {
+    fresh,
+    remove: async () => {
+      await rm(fresh, { recursive: true, force: true });
+      if (made !== undefined) await removeCreatedDirs(made, dirname(real));
+    },
+  };
 }
 
 export interface FileRule {

@@ -4,7 +4,7 @@
  * JSON is the contract between them.
  */
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { execa } from 'execa';
@@ -84,7 +84,7 @@ export async function readProjectConfig(dir: string): Promise<ProjectConfig> {
 export async function runApp(cfg: ProjectConfig, env: Record<string, string> = {}): Promise<void> {
   const rule: OutputDirRule = { project: cfg.dir, source: `the "output" of ${join(cfg.dir, 'cdktf.json')}`, code: 'LVS_SYNTH_OUTPUT' };
   const real = await checkOutputDir(cfg.outdir, rule);
-  const fresh = await freshDirBeside(real);
+  const { fresh, remove } = await freshDirBeside(real);
   try {
     const res = await execa(cfg.app, {
       shell: true,
@@ -119,7 +119,7 @@ export async function runApp(cfg: ProjectConfig, env: Record<string, string> = {
     }
     await replaceOutputDir(cfg.outdir, real, fresh, rule);
   } finally {
-    await rm(fresh, { recursive: true, force: true });
+    await remove();
   }
 }
 

@@ -198,6 +198,18 @@ describe('synth never replaces a directory it did not write (cdktf.json "output"
     });
   }
 
+  it('an app that fails with a new nested output: the parents made for it are removed again', async () => {
+    // GIVEN "output": "build/lvs" (neither exists) and an app that fails
+    const p = goodProject('build/lvs');
+    fs.writeFileSync(path.join(p.dir, 'app.ts'), 'process.exit(3);\n');
+    const before = tree(p.parent);
+    // WHEN synth runs
+    const run = await runCli(['-C', p.dir, 'synth']);
+    // THEN it fails and leaves no trace: no build/ directory
+    expectOneError(run, 'LVS_SYNTH_FAILED', /failed with exit 3/);
+    expect(tree(p.parent)).toBe(before);
+  });
+
   it('the home directory: LVS_SYNTH_OUTPUT, nothing changed', async () => {
     // GIVEN HOME is a directory with files, and the output names it
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'lvsform-home-'));
