@@ -2,12 +2,13 @@
  * `lvsform import`: writes an lvsform app from an ipvsadm-save file or a keepalived.conf. Parsing and wiring only;
  * the work is `importApp` in providers/ipvs/import/import.ts (where a live director source will join the file sources).
  */
-import { writeFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { LvsError } from '../providers/ipvs/model/errors.ts';
+import { checkFileTarget, type FileRule, writeFileSafely } from '../providers/ipvs/read/local-writes.ts';
 import type { GeneratedDirector } from '../providers/ipvs/import/generate-app.ts';
 import type { ImportSource } from '../providers/ipvs/import/import.ts';
 import type { HostTarget } from '../providers/ipvs/host/transport.ts';
+import { pathOption } from './paths.ts';
 
 interface ImportOpts {
   save?: string;
@@ -26,6 +27,16 @@ interface ImportOpts {
   sudo?: boolean;
   out?: string;
   force?: boolean;
+}
+
+/** Where the app may be written: a new file, or with --force any regular file (never a symlink, FIFO or device). */
+function outRule(force: boolean | undefined): FileRule {
+  return {
+    code: 'LVS_IMPORT_WRITE',
+    verb: 'write the app to',
+    hint: force ? 'Check the directory and its permissions.' : 'Pass --force to overwrite it, or choose another --out.',
+    replace: force ? 'regular' : 'never',
+  };
 }
 
 function portArg(value: string): number {
@@ -93,8 +104,8 @@ export function registerImportCommand(program: Command): void {
   program
     .command('import')
     .description('write an lvsform app (TypeScript) from an ipvsadm-save file or a keepalived.conf')
-    .option('--save <file>', 'an `ipvsadm -S -n` / ipvsadm-save file')
-    .option('--keepalived <file>', 'a keepalived.conf (virtual_server and virtual_server_group blocks)')
+    .addOption(pathOption('--save <file>', 'an `ipvsadm -S -n` / ipvsadm-save file'))
+    .addOption(pathOption('--keepalived <file>', 'a keepalived.conf (virtual_server and virtual_server_group blocks)'))
     .option(
       '--config-id <id>',
       "with --keepalived: keepalived's config id (its -i, by default the director's short host name): reads the @ID lines as keepalived there does",
@@ -106,11 +117,11 @@ export function registerImportCommand(program: Command): void {
     .option('--host <host>', 'the director is reached over SSH at this host')
     .option('--user <user>', 'the SSH login user (with --host)')
     .addOption(new Option('--ssh-port <port>', 'the SSH port (with --host)').argParser(portArg))
-    .option('--ssh-config <file>', 'an OpenSSH config file that defines --alias')
+    .addOption(pathOption('--ssh-config <file>', 'an OpenSSH config file that defines --alias'))
     .option('--alias <alias>', 'the Host alias of the director in --ssh-config')
     .option('--local', 'the director is the machine lvsform runs on')
     .option('--sudo', 'log in as --user (not root) and read the director through `sudo -n /bin/sh -s`; the generated app says sudo: true')
-    .option('--out <file>', 'write the app to this file instead of stdout')
+    .addOption(pathOption('--out <file>', 'write the app to this file instead of stdout'))
     .option('--force', 'overwrite --out if it exists')
     .action(async (opts: ImportOpts) => {
       const { director, note } = directorOf(opts);
@@ -118,6 +129,8 @@ export function registerImportCommand(program: Command): void {
       if ((opts.user !== undefined || opts.sshPort !== undefined) && opts.host === undefined) {
         throw new LvsError('LVS_USAGE', '--user and --ssh-port go with --host');
       }
+      // Before the source is read (or a director adopted): a bad --out changes nothing.
+      if (opts.out !== undefined) await checkFileTarget(opts.out, outRule(opts.force));
       // Loaded when the command runs, so that start-up and --help stay fast.
       const [{ importApp }, { serviceId }] = await Promise.all([import('../providers/ipvs/import/import.ts'), import('../providers/ipvs/model/model.ts')]);
       const { code, warnings, table, adopted } = await importApp(source, { stack: opts.stack, director, ...(opts.adopt ? { adopt: true } : {}) });
@@ -127,15 +140,7 @@ export function registerImportCommand(program: Command): void {
       if (opts.out === undefined) {
         process.stdout.write(code);
       } else {
-        try {
-          await writeFile(opts.out, code, { flag: opts.force ? 'w' : 'wx' });
-        } catch (e) {
-          const exists = (e as NodeJS.ErrnoException).code === 'EEXIST';
-          throw new LvsError('LVS_IMPORT_WRITE', exists ? `${opts.out} exists` : `cannot write ${opts.out}: ${(e as Error).message}`, {
-            cause: e,
-            hint: exists ? 'Pass --force to overwrite it, or choose another --out.' : 'Check the directory and its permissions.',
-          });
-        }
+        await writeFileSafely(opts.out, code, outRule(opts.force));
         const ids = table.services.map((s) => serviceId(s.key));
         process.stderr.write(`wrote ${opts.out}: ${ids.length} service(s)${warnings.length ? `, ${warnings.length} warning(s) above` : ''}\n`);
       }

@@ -3,10 +3,9 @@
  * cdktf.json, main.ts, .gitignore, README.md) for one of three templates. Nothing is overwritten: when any of the
  * files exists, nothing is written.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { LvsError } from '../providers/ipvs/model/errors.ts';
+import { createFiles } from '../providers/ipvs/read/local-writes.ts';
 import { packageInfo } from './package-info.ts';
 
 export const TEMPLATES = ['nat', 'direct-routing', 'tunnel'] as const;
@@ -183,7 +182,10 @@ Plan on every pull request and apply the reviewed plan on merge: \`npx lvsform p
   };
 }
 
-/** Writes a new project for `template` into `dir` (created when missing); refuses, writing nothing, if any file exists. */
+/**
+ * Writes a new project for `template` into `dir` (created when missing); refuses, writing nothing, if any file exists
+ * or `dir` is not a directory; a write that fails midway removes what it wrote.
+ */
 export async function initProject(dir: string, template: Template): Promise<InitResult> {
   if (!TEMPLATES.includes(template)) {
     throw new LvsError('LVS_USAGE', `there is no template "${String(template)}"`, { hint: `Pick one of: ${TEMPLATES.join(', ')}.` });
@@ -191,13 +193,12 @@ export async function initProject(dir: string, template: Template): Promise<Init
   const root = resolve(dir);
   const stack = projectName(root);
   const wanted = files(template, stack);
-  const existing = Object.keys(wanted).filter((name) => existsSync(join(root, name)));
-  if (existing.length) {
-    throw new LvsError('LVS_INIT_EXISTS', `${root} already has ${existing.join(', ')}; lvsform init overwrites nothing, so nothing was written`, {
-      hint: 'Run lvsform init in an empty directory, or name a new one: lvsform init DIR.',
-    });
-  }
-  await mkdir(root, { recursive: true });
-  for (const [name, text] of Object.entries(wanted)) await writeFile(join(root, name), text, { flag: 'wx' });
+  await createFiles(root, wanted, {
+    code: 'LVS_INIT_EXISTS',
+    verb: 'write a new project into',
+    hint: 'Run lvsform init in an empty directory, or name a new one: lvsform init DIR.',
+    replace: 'never',
+    exists: 'lvsform init overwrites nothing, so nothing was written',
+  });
   return { dir: root, stack, files: Object.keys(wanted) };
 }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { LvsError } from '../providers/ipvs/model/errors.ts';
+import { pathOption } from './paths.ts';
 
 type Lab = typeof import('../lab/index.ts');
 
@@ -37,7 +38,7 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 /** Adds `lvsform lab up|down|status|exec|traffic`: the throwaway real-kernel lab. */
 export function registerLabCommands(program: Command): void {
   const lab = program.command('lab').description("the throwaway real-kernel lab: QEMU directors running Debian's kernel with IPVS, real servers and a client");
-  const dirOption = () => new Option('--lab-dir <dir>', 'lab state directory (default $LVSFORM_LAB_DIR or /tmp/lvsform-lab)');
+  const dirOption = () => pathOption('--lab-dir <dir>', 'lab state directory (default $LVSFORM_LAB_DIR or /tmp/lvsform-lab)');
 
   lab
     .command('up')

@@ -11,19 +11,26 @@ import { registerStackCommands } from './stack-commands.ts';
 import { registerStateCommands } from './state-command.ts';
 import { registerStatusCommand } from './status-command.ts';
 import { packageInfo } from './package-info.ts';
+import { resolvePaths } from './paths.ts';
+import { guardStdio } from './stdio.ts';
 
 /** Builds the `lvsform` command. Each verb only parses its arguments and calls a library function. */
 export function buildProgram(): Command {
   const program = new Command('lvsform')
     .description('Infrastructure as code for Linux Virtual Server (IPVS) load balancers')
     .version(packageInfo().version, '-V, --version', 'print the version of lvsform')
-    .option('-C, --dir <path>', 'the project directory (where cdktf.json is)', process.cwd())
+    // No default here: the working directory may be gone (resolvePaths says so, and --version and --help still work).
+    .option(
+      '-C, --dir <path>',
+      'the project directory (where cdktf.json is); relative paths of other options are read from it (default: the working directory)',
+    )
     .option('--no-color', 'no colours (also NO_COLOR=1; FORCE_COLOR=1 forces them)')
     .option('--debug', "print an error's causes, and where each director's time went")
     .showHelpAfterError()
     // Usage errors read like every other error: `Error [LVS_USAGE]: …`, so scripts can match one shape.
     .configureOutput({ outputError: (text, write) => write(`Error [LVS_USAGE]: ${text.replace(/^error: /, '')}`) })
-    .exitOverride();
+    .exitOverride()
+    .hook('preAction', (self, action) => resolvePaths(self, action));
   registerInitCommand(program);
   registerStackCommands(program);
   registerDoctorCommand(program);
@@ -41,6 +48,7 @@ function wantsJson(argv: string[]): boolean {
 
 /** Runs the command line and returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
+  guardStdio();
   const program = buildProgram();
   setNoColor(argv.includes('--no-color'));
   setDebug(argv.includes('--debug'));

@@ -5,6 +5,7 @@
 import { type Command, Option } from 'commander';
 import { LvsError } from '../providers/ipvs/model/errors.ts';
 import { collect, connectTimeoutOption, directorOption } from './args.ts';
+import { pathArgument, pathOption } from './paths.ts';
 
 export interface CommonOpts {
   stack?: string;
@@ -77,7 +78,7 @@ export function registerStackCommands(program: Command): void {
     .action(async () => (await import('./stack-actions.ts')).synthAction(program));
 
   addGuards(addCommon(program.command('plan').description('show what apply would change on each director')))
-    .option('--out <file>', 'save the plan for `lvsform apply FILE`')
+    .addOption(pathOption('--out <file>', 'save the plan for `lvsform apply FILE`'))
     .addOption(new Option('--json', 'print the plan as JSON (format_version 1)').conflicts('markdown'))
     .option('--markdown', 'print the plan as Markdown for a pull-request comment')
     .option('--detailed-exitcode', 'exit 0 when there are no changes, 1 on error, 2 when there are changes')
@@ -91,7 +92,14 @@ export function registerStackCommands(program: Command): void {
       ) => (await import('./stack-actions.ts')).planAction(program, opts),
     );
 
-  addGuards(addCommon(program.command('apply [planfile]').description('carry out the plan on every director, verified by reading the table back')))
+  addGuards(
+    addCommon(
+      program
+        .command('apply')
+        .addArgument(pathArgument('[planfile]', 'a plan saved by `lvsform plan --out FILE`'))
+        .description('carry out the plan on every director, verified by reading the table back'),
+    ),
+  )
     .option('--auto-approve', 'do not ask for confirmation')
     .option('--adopt', 'take ownership of declared services that already exist on a director')
     .option('--json', 'print the plan and the outcome as JSON')
@@ -105,7 +113,8 @@ export function registerStackCommands(program: Command): void {
     .action(async (opts: CommonOpts & { autoApprove?: boolean }) => (await import('./stack-actions.ts')).destroyAction(program, opts));
 
   program
-    .command('show <planfile>')
+    .command('show')
+    .addArgument(pathArgument('<planfile>', 'a plan saved by `lvsform plan --out FILE`'))
     .description('print a saved plan')
     .addOption(new Option('--json', 'as JSON').conflicts('markdown'))
     .option('--markdown', 'as Markdown for a pull-request comment')

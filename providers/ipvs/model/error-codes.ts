@@ -9,11 +9,15 @@ export const ERROR_CODES = {
   LVS_SYNTH_INVALID: 'The synthesized cdk.tf.json is not what this lvsform reads (edited by hand, or of another version).',
   LVS_NOT_SYNTHESIZED: 'There is no synthesized output to read (run without --no-synth, or run `lvsform synth`).',
   LVS_PROJECT_CONFIG: 'cdktf.json is missing or does not say how to run the app.',
+  LVS_SYNTH_OUTPUT:
+    "cdktf.json's output names a place synth will not replace: the project, a parent of it, the home directory, a file, or a directory holding files no synth wrote.",
   LVS_NO_STACK: 'The app has no stack of that name, or several stacks and none was chosen with --stack.',
   LVS_NO_DIRECTOR: 'The stack has no director of that name (--director).',
   LVS_TARGET_UNKNOWN: 'A --target construct path names no service or director of the stack.',
   LVS_USAGE: 'The command line is not valid (an unknown option, a missing argument, a bad name).',
-  LVS_INIT_EXISTS: '`lvsform init` would overwrite files that already exist.',
+  LVS_INIT_EXISTS: '`lvsform init` would overwrite files that already exist, or its directory is a file.',
+  LVS_NO_WORKING_DIR: 'The directory lvsform was started in no longer exists (deleted or moved); nothing was read or written.',
+  LVS_OUTPUT_WRITE: 'Standard output or standard error could not be written (a full disk, a device error); the command stopped.',
   // Reaching a director
   LVS_NO_TRANSPORT: 'A director has neither an SSH host (or alias) nor `local: true`.',
   LVS_UNSAFE_VALUE: 'A value meant for a shell or a file name (host, user, path, stack name) is not safe to use.',

@@ -5,11 +5,11 @@
  * state to verify against.
  */
 import { createHash } from 'node:crypto';
-import { access, constants, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { LvsError } from '../model/errors.ts';
 import { DuplicateKeyError, parseJsonStrict } from '../model/strict-json.ts';
+import { checkFileTarget, type FileRule, writeFileSafely } from '../read/local-writes.ts';
 import { PLAN_FORMAT, type Plan } from './plan.ts';
 import { planSchema } from './plan-schema.ts';
 
@@ -27,38 +27,28 @@ function digestOf(plan: Plan): string {
 }
 
 /**
- * Checks, before any director is read, that a plan can be saved at `path`: its directory exists and is writable, and
- * `path` is not a directory. So a typo in `--out` is found at once, not after the whole plan ran.
+ * Where a plan may be saved: a new file, or a regular file that holds an earlier lvsform plan (or nothing), in an
+ * existing, writable directory; never a symlink, FIFO, device or directory, never a file lvsform did not write.
  */
+const PLAN_OUT: FileRule = {
+  code: 'LVS_PLAN_OUT',
+  verb: 'save the plan to',
+  hint: 'Give --out a new file (or an earlier plan file) in an existing, writable directory; nothing was planned.',
+  replace: 'ours',
+  // writePlanFile writes `kind` first; any format version and digest counts (an earlier lvsform's plan is replaced).
+  isOurs: (head) => /^\s*\{\s*"kind"\s*:\s*"lvsform-plan"/.test(head),
+  ours: 'an lvsform plan file',
+};
+
+/** Checks, before any director is read, that a plan can be saved at `path`: a typo in `--out` is found at once. */
 export async function checkPlanOut(path: string): Promise<void> {
-  const dir = dirname(resolve(path));
-  const refuse = (why: string, cause?: unknown): never => {
-    throw new LvsError('LVS_PLAN_OUT', `cannot save the plan to ${path}: ${why}`, {
-      ...(cause === undefined ? {} : { cause }),
-      hint: 'Give --out a file in an existing, writable directory; nothing was planned.',
-    });
-  };
-  let info: Awaited<ReturnType<typeof stat>>;
-  try {
-    info = await stat(dir);
-  } catch (e) {
-    return refuse(`the directory ${dir} does not exist`, e);
-  }
-  if (!info.isDirectory()) refuse(`${dir} is not a directory`);
-  try {
-    await access(dir, constants.W_OK);
-  } catch (e) {
-    refuse(`the directory ${dir} is not writable`, e);
-  }
-  const existing = await stat(path).catch(() => undefined);
-  if (existing?.isDirectory()) refuse('it is a directory');
+  await checkFileTarget(path, PLAN_OUT);
 }
 
+/** Saves a plan (private: 0600); a failed write leaves `path` as it was. */
 export async function writePlanFile(path: string, plan: Plan): Promise<void> {
   const body = JSON.stringify({ kind: KIND, format_version: PLAN_FORMAT, digest: digestOf(plan), plan }, null, 1);
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, body + '\n', { mode: 0o600 });
-  await rename(tmp, path);
+  await writeFileSafely(path, `${body}\n`, { ...PLAN_OUT, hint: 'The plan ran but was not saved; fix the place and plan again.' }, 0o600);
 }
 
 /** Parses a saved plan's text; `expectStack` refuses a plan made for another stack. */

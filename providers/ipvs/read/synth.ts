@@ -4,13 +4,15 @@
  * JSON is the contract between them.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
 import { LvsError } from '../model/errors.ts';
 import { DuplicateKeyError, parseJsonStrict } from '../model/strict-json.ts';
 import type { DesiredDirector } from '../plan/plan.ts';
+import { checkOutputDir, freshDirBeside, type OutputDirRule, replaceOutputDir } from './local-writes.ts';
 import { readSynth } from './read-synth.ts';
 
 export interface ProjectConfig {
@@ -81,11 +83,14 @@ export async function readProjectConfig(dir: string): Promise<ProjectConfig> {
  * Runs the app command, as `cdktf synth` does: with CDKTF_OUTDIR set, its own console output passed on (to stderr, so
  * that `--json` output stays one document). The app writes into a fresh directory beside the output directory, and
  * only an app that wrote a manifest there this run replaces the output directory with it; so the output lvsform reads
- * is always this run's, and an app that fails or writes nothing leaves the output directory exactly as it was.
+ * is always this run's, and an app that fails or writes nothing leaves the output directory exactly as it was. The
+ * output directory itself must be one lvsform may replace (local-writes.ts): checked before the app runs, and again
+ * before the swap.
  */
 export async function runApp(cfg: ProjectConfig, env: Record<string, string> = {}): Promise<void> {
-  await mkdir(dirname(cfg.outdir), { recursive: true });
-  const fresh = await mkdtemp(`${cfg.outdir}.synth-`);
+  const rule: OutputDirRule = { project: cfg.dir, source: `the "output" of ${join(cfg.dir, 'cdktf.json')}`, code: 'LVS_SYNTH_OUTPUT' };
+  const real = await checkOutputDir(cfg.outdir, rule);
+  const { fresh, remove } = await freshDirBeside(real);
   try {
     const res = await execa(cfg.app, {
       shell: true,
@@ -101,8 +106,10 @@ export async function runApp(cfg: ProjectConfig, env: Record<string, string> = {
           hint: 'Fix each construct named above; nothing was synthesized, planned or applied.',
         });
       }
-      throw new LvsError('LVS_SYNTH_FAILED', `the app (${cfg.app}) failed with exit ${res.exitCode}:\n${text}`, {
-        hint: 'Fix the errors above in the app; nothing was planned or applied.',
+      throw new LvsError('LVS_SYNTH_FAILED', `the app (${cfg.app}) ${howItEnded(res)}${text === '' ? '' : `:\n${text}`}`, {
+        hint: res.signal
+          ? 'Something outside the app stopped it (a kill, a timeout, the out-of-memory killer): run it by hand to see why; nothing was planned or applied.'
+          : 'Fix the errors above in the app; nothing was planned or applied.',
       });
     }
     const shown = (res.all ?? '').trim();
@@ -116,13 +123,26 @@ export async function runApp(cfg: ProjectConfig, env: Record<string, string> = {
         },
       );
     }
-    const old = existsSync(cfg.outdir) ? `${fresh}.old` : undefined;
-    if (old) await rename(cfg.outdir, old);
-    await rename(fresh, cfg.outdir);
-    if (old) await rm(old, { recursive: true, force: true });
+    await replaceOutputDir(cfg.outdir, real, fresh, rule);
   } finally {
-    await rm(fresh, { recursive: true, force: true });
+    await remove();
   }
+}
+
+/**
+ * How a failed app ended: its exit code, or the signal that killed it (execa reports no exit code then). A shell
+ * reports a command killed by signal N as exit 128 + N; that is named too, as a likely reading.
+ */
+export function howItEnded(res: {
+  exitCode?: number | undefined;
+  signal?: string | undefined;
+  signalDescription?: string | undefined;
+  originalMessage?: string | undefined;
+}): string {
+  if (res.signal) return `was killed by signal ${res.signal}${res.signalDescription ? ` (${res.signalDescription})` : ''}`;
+  if (res.exitCode === undefined) return `could not be started${res.originalMessage ? ` (${res.originalMessage})` : ''}`;
+  const byNumber = Object.entries(osConstants.signals).find(([, n]) => n === (res.exitCode as number) - 128);
+  return `failed with exit ${res.exitCode}${byNumber ? ` (as a shell reports a command killed by ${byNumber[0]})` : ''}`;
 }
 
 /**
