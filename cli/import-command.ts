@@ -3,7 +3,8 @@
  * the work is `importApp` in providers/ipvs/import/import.ts (where a live director source will join the file sources).
  */
 import { writeFile } from 'node:fs/promises';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
+import { intArg } from './args.ts';
 import { LvsError } from '../providers/ipvs/model/errors.ts';
 import type { GeneratedDirector } from '../providers/ipvs/import/generate-app.ts';
 import type { ImportSource } from '../providers/ipvs/import/import.ts';
@@ -25,13 +26,6 @@ interface ImportOpts {
   sudo?: boolean;
   out?: string;
   force?: boolean;
-}
-
-function portArg(value: string): number {
-  if (!/^\d{1,5}$/.test(value) || Number(value) < 1 || Number(value) > 65535) {
-    throw new InvalidArgumentError(`expected a port from 1 to 65535, got "${value}"`);
-  }
-  return Number(value);
 }
 
 function sourceOf(opts: ImportOpts, director: GeneratedDirector): ImportSource {
@@ -91,7 +85,7 @@ export function registerImportCommand(program: Command): void {
     .option('--director-name <name>', 'the name of the director in the generated app', 'lb1')
     .option('--host <host>', 'the director is reached over SSH at this host')
     .option('--user <user>', 'the SSH login user (with --host)')
-    .addOption(new Option('--ssh-port <port>', 'the SSH port (with --host)').argParser(portArg))
+    .addOption(new Option('--ssh-port <port>', 'the SSH port (with --host)').argParser(intArg(1, 65535)))
     .option('--ssh-config <file>', 'an OpenSSH config file that defines --alias')
     .option('--alias <alias>', 'the Host alias of the director in --ssh-config')
     .option('--local', 'the director is the machine lvsform runs on')
