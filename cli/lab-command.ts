@@ -20,7 +20,7 @@ async function loadLab(): Promise<Lab> {
   const entry = labEntry();
   const unavailable = (why: string) =>
     new LvsError('LVS_LAB_UNAVAILABLE', `the lab is not available here: ${why}`, {
-      hint: 'The lab runs from a clone of lvsform: clone it, run `npm ci`, then `npx lvsform lab up` in the clone.',
+      hint: 'The lab runs from a clone of lvsform: clone it, run `npm ci && npm run build`, then `npx lvsform lab up` in the clone.',
     });
   if (!entry) throw unavailable('this installation of lvsform has no lab/ sources');
   try {
