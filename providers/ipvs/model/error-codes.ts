@@ -12,7 +12,8 @@ export const ERROR_CODES = {
   LVS_NO_STACK: 'The app has no stack of that name, or several stacks and none was chosen with --stack.',
   LVS_NO_DIRECTOR: 'The stack has no director of that name (--director).',
   LVS_TARGET_UNKNOWN: 'A --target construct path names no service or director of the stack.',
-  LVS_USAGE: 'The command line is not valid (an unknown option, a missing argument, a bad name).',
+  LVS_USAGE:
+    'The command line is not valid: an unknown command or option (with the nearest known name), a value out of range or not among the choices, a missing value or argument, a bad name. The hint names `lvsform <command> --help`; exit 1.',
   LVS_INIT_EXISTS: '`lvsform init` would overwrite files that already exist.',
   // Reaching a director
   LVS_NO_TRANSPORT: 'A director has neither an SSH host (or alias) nor `local: true`.',
