@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `lvsform` command: the compiled CLI in dist/ (`npm run build`; `npm ci`, `npm pack` and a git install build it).
+// The `lvsform` command: the compiled CLI in dist/ (`npm run build`; `npm pack` and a git install build it).
 import { existsSync } from 'node:fs';
 
 const main = new URL('../dist/cli/main.js', import.meta.url);

@@ -1,11 +1,14 @@
 import { InvalidArgumentError, Option } from 'commander';
 
-/** A commander argument parser for a whole number from `min` to `max`. */
+/**
+ * The one parser of every numeric flag: a whole number from `min` to `max`, written in decimal digits only (so `1e3`,
+ * `0x10`, ` 5` and `-1` are refused rather than read as something else). The message says what is taken; the CLI
+ * adds the flag and the value given (usage.ts), so every numeric flag fails in the same words.
+ */
 export function intArg(min: number, max: number) {
   return (value: string): number => {
-    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, got "${value}"`);
-    const n = Number(value);
-    if (n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, got ${n}`);
+    const n = /^\d{1,16}$/.test(value) ? Number(value) : Number.NaN;
+    if (!(n >= min && n <= max)) throw new InvalidArgumentError(`a whole number from ${min} to ${max}`);
     return n;
   };
 }

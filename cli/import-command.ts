@@ -2,7 +2,8 @@
  * `lvsform import`: writes an lvsform app from an ipvsadm-save file or a keepalived.conf. Parsing and wiring only;
  * the work is `importApp` in providers/ipvs/import/import.ts (where a live director source will join the file sources).
  */
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
+import { intArg } from './args.ts';
 import { LvsError } from '../providers/ipvs/model/errors.ts';
 import { checkFileTarget, type FileRule, writeFileSafely } from '../providers/ipvs/read/local-writes.ts';
 import type { GeneratedDirector } from '../providers/ipvs/import/generate-app.ts';
@@ -37,13 +38,6 @@ function outRule(force: boolean | undefined): FileRule {
     hint: force ? 'Check the directory and its permissions.' : 'Pass --force to overwrite it, or choose another --out.',
     replace: force ? 'regular' : 'never',
   };
-}
-
-function portArg(value: string): number {
-  if (!/^\d{1,5}$/.test(value) || Number(value) < 1 || Number(value) > 65535) {
-    throw new InvalidArgumentError(`expected a port from 1 to 65535, got "${value}"`);
-  }
-  return Number(value);
 }
 
 function sourceOf(opts: ImportOpts, director: GeneratedDirector): ImportSource {
@@ -116,7 +110,7 @@ export function registerImportCommand(program: Command): void {
     .option('--director-name <name>', 'the name of the director in the generated app', 'lb1')
     .option('--host <host>', 'the director is reached over SSH at this host')
     .option('--user <user>', 'the SSH login user (with --host)')
-    .addOption(new Option('--ssh-port <port>', 'the SSH port (with --host)').argParser(portArg))
+    .addOption(new Option('--ssh-port <port>', 'the SSH port (with --host)').argParser(intArg(1, 65535)))
     .addOption(pathOption('--ssh-config <file>', 'an OpenSSH config file that defines --alias'))
     .option('--alias <alias>', 'the Host alias of the director in --ssh-config')
     .option('--local', 'the director is the machine lvsform runs on')

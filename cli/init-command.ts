@@ -1,6 +1,6 @@
 /** `lvsform init [DIR] [--template …]`: wiring only; the files are written by initProject (init-project.ts). */
 import { type Command, Option } from 'commander';
-import { initProject, TEMPLATES, type Template } from './init-project.ts';
+import { initProject, nextSteps, TEMPLATES, type Template } from './init-project.ts';
 import { pathArgument, shownPath } from './paths.ts';
 
 export function registerInitCommand(program: Command): void {
@@ -13,7 +13,6 @@ export function registerInitCommand(program: Command): void {
       const result = await initProject(dir ?? program.opts<{ dir: string }>().dir, opts.template);
       const where = shownPath(result.dir);
       process.stdout.write(`Created ${result.files.join(', ')} in ${where} (template ${opts.template}, stack ${result.stack}).\n\nNext:\n`);
-      if (where !== '.') process.stdout.write(`  cd ${where}\n`);
-      process.stdout.write('  npm install\n  npx lvsform synth\n  npx lvsform plan\n');
+      for (const line of nextSteps(where)) process.stdout.write(`  ${line}\n`);
     });
 }

@@ -4,6 +4,7 @@
  * files exists, nothing is written.
  */
 import { basename, resolve } from 'node:path';
+import { shQuote } from '../providers/ipvs/host/shell-quote.ts';
 import { LvsError } from '../providers/ipvs/model/errors.ts';
 import { createFiles } from '../providers/ipvs/read/local-writes.ts';
 import { packageInfo } from './package-info.ts';
@@ -25,6 +26,34 @@ export function projectName(dir: string): string {
     .replace(/^[^a-z0-9]+/, '')
     .slice(0, 63);
   return name || 'lvs';
+}
+
+/** A directory as the user types it in `cd`: bare when plain, else quoted; `./` before a leading `-` (not a flag). */
+export function shellWord(dir: string): string {
+  const safe = dir.startsWith('-') ? `./${dir}` : dir;
+  return /^[\w@%+=:,./-]+$/.test(safe) ? safe : shQuote(safe);
+}
+
+/** Where a project keeps lvsform's tarball while lvsform is not on the npm registry (inside the repo: see nextSteps). */
+export function vendoredTarball(): string {
+  return `vendor/lvsform-${packageInfo().version}.tgz`;
+}
+
+/**
+ * The commands that follow `lvsform init` in `where` (relative to the working directory). lvsform is not on the npm
+ * registry yet, so `npm install` alone fails (E404). The tarball is kept inside the repo: `npm install ./vendor/X.tgz`
+ * records `"lvsform": "file:vendor/X.tgz"`, which a CI's `npm ci` on a fresh clone installs; a tarball outside the repo
+ * (`file:../X.tgz`) is not there in CI, and `npx --package X.tgz` asks for confirmation (`--yes` without a terminal).
+ */
+export function nextSteps(where: string): string[] {
+  const tgz = vendoredTarball();
+  return [
+    ...(where === '.' ? [] : [`cd ${shellWord(where)}`]),
+    `mkdir -p vendor && cp PATH/TO/${tgz.slice('vendor/'.length)} vendor/   # lvsform is not on the npm registry yet`,
+    `npm install ./${tgz}        # records "lvsform": "file:${tgz}" (npm ci installs it)`,
+    'npx lvsform synth',
+    'npx lvsform plan',
+  ];
 }
 
 const DIRECTOR = "{ ssh: { host: '203.0.113.2', user: 'root' } }";
@@ -128,6 +157,7 @@ app.synth();
 
 function files(template: Template, stack: string): Record<string, string> {
   const pkg = packageInfo();
+  const { version } = pkg;
   const dev = pkg.devDependencies;
   const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
   return {
@@ -139,6 +169,9 @@ function files(template: Template, stack: string): Record<string, string> {
       scripts: { synth: 'lvsform synth', plan: 'lvsform plan', apply: 'lvsform apply', typecheck: 'tsc --noEmit' },
       dependencies: { lvsform: `^${pkg.version}` },
       devDependencies: { '@types/node': `^${dev['@types/node']}`, tsx: `^${dev['tsx']}`, typescript: `^${dev['typescript']}` },
+      // tsx's esbuild needs no install script (its binary is an optional dependency); without this line npm 11 warns
+      // on every install that the script is not covered by allowScripts.
+      allowScripts: { esbuild: false },
     }),
     'tsconfig.json': json({
       compilerOptions: {
@@ -154,7 +187,9 @@ function files(template: Template, stack: string): Record<string, string> {
     }),
     'cdktf.json': json({
       language: 'typescript',
-      app: 'npx tsx main.ts',
+      // tsx from the project's node_modules/.bin, which lvsform puts on PATH for the app (synth.ts), as npm scripts
+      // do; `npx tsx` would cost npm's start-up on every synth.
+      app: 'tsx main.ts',
       output: 'cdktf.out',
       projectId: stack,
       terraformProviders: [],
@@ -168,8 +203,17 @@ function files(template: Template, stack: string): Record<string, string> {
 Linux Virtual Server directors described in TypeScript with lvsform (template \`${template}\`). \`main.ts\` holds the
 directors, virtual services and real-server pools; \`cdktf.json\`'s \`app\` is the command that runs it.
 
+lvsform is not on the npm registry yet: make its tarball in a clone of lvsform (\`npm ci && npm pack\`) and keep it
+in this repo, where a CI's \`npm ci\` finds it:
+
 \`\`\`sh
-npm install
+mkdir -p vendor && cp PATH/TO/lvsform-${version}.tgz vendor/
+npm install ./vendor/lvsform-${version}.tgz   # package.json: "lvsform": "file:vendor/lvsform-${version}.tgz"
+\`\`\`
+
+Then:
+
+\`\`\`sh
 npx lvsform synth      # run main.ts, write cdktf.out/stacks/${stack}/cdk.tf.json
 npx lvsform doctor     # check each director: IPVS, ipvsadm, forwarding, modules
 npx lvsform plan       # read each director and show what apply would change
@@ -177,7 +221,7 @@ npx lvsform apply      # carry it out, verified by reading the table back
 \`\`\`
 
 Plan on every pull request and apply the reviewed plan on merge: \`npx lvsform plan --out web.plan\`, then
-\`npx lvsform apply web.plan\`.
+\`npx lvsform apply web.plan\`. Shell completion: \`npx lvsform completion bash|zsh|fish\`.
 `,
   };
 }

@@ -1,21 +1,27 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { LvsError } from '../providers/ipvs/model/errors.ts';
+import { intArg } from './args.ts';
 import { pathOption } from './paths.ts';
 
 type Lab = typeof import('../lab/index.ts');
+
+/** The lab's entry file in the clone this command runs from (cli/ or dist/cli/), or undefined in an installed package. */
+function labEntry(): string | undefined {
+  const candidates = ['../lab/index.ts', '../../lab/index.ts'].map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
+  return candidates.find((file) => existsSync(file));
+}
 
 /**
  * The lab is a tool of a clone of lvsform (it needs the lab's Debian packages and the dev dependencies), so it is not
  * part of the build: its TypeScript sources are loaded through tsx, on first use, from the clone this command runs in.
  */
 async function loadLab(): Promise<Lab> {
-  const candidates = ['../lab/index.ts', '../../lab/index.ts'].map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
-  const entry = candidates.find((file) => existsSync(file));
+  const entry = labEntry();
   const unavailable = (why: string) =>
     new LvsError('LVS_LAB_UNAVAILABLE', `the lab is not available here: ${why}`, {
-      hint: 'The lab runs from a clone of lvsform: clone it, run `npm ci`, then `npx lvsform lab up` in the clone.',
+      hint: 'The lab runs from a clone of lvsform: clone it, run `npm ci && npm run build`, then `npx lvsform lab up` in the clone.',
     });
   if (!entry) throw unavailable('this installation of lvsform has no lab/ sources');
   try {
@@ -27,24 +33,23 @@ async function loadLab(): Promise<Lab> {
   return (await import(pathToFileURL(entry).href)) as Lab;
 }
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer; got "${value}"`);
-  return n;
-}
-
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 /** Adds `lvsform lab up|down|status|exec|traffic`: the throwaway real-kernel lab. */
 export function registerLabCommands(program: Command): void {
-  const lab = program.command('lab').description("the throwaway real-kernel lab: QEMU directors running Debian's kernel with IPVS, real servers and a client");
+  // Hidden where it cannot run (an installed package ships no lab/): still there, to say why, but not offered by
+  // --help or completion.
+  const lab = program
+    .command('lab', { hidden: labEntry() === undefined })
+    .description("the throwaway real-kernel lab: QEMU directors running Debian's kernel with IPVS, real servers and a client");
   const dirOption = () => pathOption('--lab-dir <dir>', 'lab state directory (default $LVSFORM_LAB_DIR or /tmp/lvsform-lab)');
 
   lab
     .command('up')
     .description('boot the lab (one virtual machine per director, in parallel) and print the time to usable ssh and where it went')
-    .option('--directors <n>', 'how many directors', positiveInt, 1)
-    .option('--first-index <k>', 'number of the first director (to run a second lab beside one)', positiveInt, 1)
+    // 60: the lab's address plan (MAX_DIRECTORS in lab/addresses.ts, not imported: the lab is not built).
+    .option('--directors <n>', 'how many directors', intArg(1, 60), 1)
+    .option('--first-index <k>', 'number of the first director (to run a second lab beside one)', intArg(1, 60), 1)
     .option('--skip-modules <list>', 'comma-separated kernel modules the directors must not have (e.g. ip_vs_sh)')
     .option('--no-ip-forward', 'boot the directors with IP forwarding off')
     .option('--persistent', 'give each director a disk under /etc and /var/lib that survives `lab reboot`')
@@ -131,9 +136,9 @@ export function registerLabCommands(program: Command): void {
     .description("send requests from a director's client namespace to a VIP and count the answers per real server")
     .argument('<target>', 'VIP:PORT, e.g. 198.51.100.10:80 or [2001:db8:100::10]:80')
     .option('--director <name>', 'director name, ssh alias or number', 'lab-director-1')
-    .option('--count <n>', 'how many requests', positiveInt, 20)
+    .option('--count <n>', 'how many requests', intArg(1, 1_000_000), 20)
     .addOption(new Option('--protocol <protocol>', 'tcp (HTTP) or udp').choices(['tcp', 'udp']).default('tcp'))
-    .option('--interval <ms>', 'pause between requests', (v) => Number(v), 0)
+    .option('--interval <ms>', 'milliseconds to pause between requests', intArg(0, 60_000), 0)
     .addOption(dirOption())
     .action(async (target: string, o: { director: string; count: number; protocol: 'tcp' | 'udp'; interval: number; labDir?: string }) => {
       const r = await (await loadLab()).labTraffic({

@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { causeChain, isLvsError } from '../providers/ipvs/model/errors.ts';
 import { debugEnabled, setDebug } from './debug.ts';
 import { setNoColor } from './colors.ts';
@@ -10,6 +10,9 @@ import { registerLabCommands } from './lab-command.ts';
 import { registerStackCommands } from './stack-commands.ts';
 import { registerStateCommands } from './state-command.ts';
 import { registerStatusCommand } from './status-command.ts';
+import { registerCompletionCommand } from './completion-command.ts';
+import { addHelpTexts } from './help.ts';
+import { allCommands, checkCommandWords, usageError } from './usage.ts';
 import { packageInfo } from './package-info.ts';
 import { resolvePaths } from './paths.ts';
 import { guardStdio } from './stdio.ts';
@@ -19,17 +22,16 @@ export function buildProgram(): Command {
   const program = new Command('lvsform')
     .description('Infrastructure as code for Linux Virtual Server (IPVS) load balancers')
     .version(packageInfo().version, '-V, --version', 'print the version of lvsform')
-    // No default here: the working directory may be gone (resolvePaths says so, and --version and --help still work).
-    .option(
-      '-C, --dir <path>',
-      'the project directory (where cdktf.json is); relative paths of other options are read from it (default: the working directory)',
-    )
+    // No default value: the working directory may be gone (resolvePaths says so, and --version and --help still work);
+    // the help shows `.`, the working directory.
+    .option('-C, --dir <path>', 'the project directory (where cdktf.json is) (default: .); relative paths of other options are read from it')
     .option('--no-color', 'no colours (also NO_COLOR=1; FORCE_COLOR=1 forces them)')
     .option('--debug', "print an error's causes, and where each director's time went")
-    .showHelpAfterError()
-    // Usage errors read like every other error: `Error [LVS_USAGE]: …`, so scripts can match one shape.
-    .configureOutput({ outputError: (text, write) => write(`Error [LVS_USAGE]: ${text.replace(/^error: /, '')}`) })
-    .exitOverride()
+    // Usage errors read like every other error (`Error [LVS_USAGE]: …` and a hint, usage.ts), printed by main(), so
+    // commander's own text and its suggestions stay silent; every help page lists the global flags too.
+    .configureOutput({ outputError: () => {} })
+    .showSuggestionAfterError(false)
+    .configureHelp({ showGlobalOptions: true })
     .hook('preAction', (self, action) => resolvePaths(self, action));
   registerInitCommand(program);
   registerStackCommands(program);
@@ -39,6 +41,16 @@ export function buildProgram(): Command {
   registerStatusCommand(program);
   registerStateCommands(program);
   registerGraphCommand(program);
+  registerCompletionCommand(program);
+  addHelpTexts(program);
+  // Commander copies its exit handler into a subcommand only when the subcommand is created: set it on each, so
+  // that an error knows the command it belongs to (for its hint).
+  for (const cmd of allCommands(program)) {
+    cmd.exitOverride((err) => {
+      if (err.exitCode === 0 || err.code === 'commander.help' || err.code === 'commander.helpDisplayed') throw err;
+      throw usageError(cmd, err);
+    });
+  }
   return program;
 }
 
@@ -53,12 +65,12 @@ export async function main(argv: string[]): Promise<number> {
   setNoColor(argv.includes('--no-color'));
   setDebug(argv.includes('--debug'));
   try {
+    checkCommandWords(program, argv.slice(2));
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
-      if (wantsJson(argv)) process.stdout.write(`${JSON.stringify({ error: { code: 'LVS_USAGE', message: e.message } })}\n`);
+      // Help and the version (exit 0), or the help of a command that needs a subcommand (`lvsform lab`, exit 1).
       return e.exitCode === 0 ? 0 : 1;
     }
     if (isLvsError(e)) {

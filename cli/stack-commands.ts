@@ -4,7 +4,7 @@
  */
 import { type Command, Option } from 'commander';
 import { LvsError } from '../providers/ipvs/model/errors.ts';
-import { collect, connectTimeoutOption, directorOption } from './args.ts';
+import { collect, connectTimeoutOption, directorOption, intArg } from './args.ts';
 import { pathArgument, pathOption } from './paths.ts';
 
 export interface CommonOpts {
@@ -21,34 +21,21 @@ export interface CommonOpts {
   connectTimeout?: number;
 }
 
-function positiveInt(name: string, max: number, min = 0) {
-  return (v: string): number => {
-    if (!/^\d+$/.test(v) || Number(v) > max || Number(v) < min) {
-      throw new LvsError('LVS_USAGE', `${name} takes a whole number from ${min} to ${max}, got "${v}"`);
-    }
-    return Number(v);
-  };
-}
-
 function addCommon(cmd: Command): Command {
   return cmd
     .option('--stack <name>', 'the stack to work on (when the app has several)')
     .addOption(directorOption())
     .addOption(connectTimeoutOption())
     .option('--no-synth', 'use the existing cdktf.out instead of running the app first')
-    .addOption(new Option('--parallelism <n>', 'directors worked on at once').default(10).argParser(positiveInt('--parallelism', 1000, 1)))
-    .addOption(new Option('--lock-timeout <seconds>', "wait this long for another run's lock").default(0).argParser(positiveInt('--lock-timeout', 86400)))
+    .addOption(new Option('--parallelism <n>', 'directors worked on at once').default(10).argParser(intArg(1, 1000)))
+    .addOption(new Option('--lock-timeout <seconds>', "wait this long for another run's lock").default(0).argParser(intArg(0, 86400)))
     .option('--accept-new-host-key', 'trust a host key seen for the first time (host keys are pinned by default)')
     .option(
       '--no-refresh',
       "trust the table stored by the last verified apply while /proc/net/ip_vs still matches it (terraform's -refresh=false); falls back to the full read otherwise",
     )
     .option('--no-drain', 'delete real servers at once instead of draining them first')
-    .addOption(
-      new Option('--drain-timeout <seconds>', "how long a removed real server's connections may take to end")
-        .default(30)
-        .argParser(positiveInt('--drain-timeout', 86400)),
-    );
+    .addOption(new Option('--drain-timeout <seconds>', "how long a removed real server's connections may take to end").default(30).argParser(intArg(0, 86400)));
 }
 
 export interface GuardOpts {
@@ -62,9 +49,7 @@ function addGuards(cmd: Command): Command {
   return cmd
     .option('--target <path>', 'only the services at or under this construct path (repeatable); the others are left as they are', collect, [])
     .addOption(
-      new Option('--max-deletes <n>', 'refuse, changing nothing, a plan that deletes more than N services and real servers').argParser(
-        positiveInt('--max-deletes', 1_000_000),
-      ),
+      new Option('--max-deletes <n>', 'refuse, changing nothing, a plan that deletes more than N services and real servers').argParser(intArg(0, 1_000_000)),
     )
     .option('--allow-deletes', 'let a plan delete more than --max-deletes');
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The build (`npm run build`, also run by `prepare`): compiles lib/, providers/ and cli/ to dist/ (ESM JavaScript,
+// The build (`npm run build`, also run by `prepack`: `npm pack`, `npm publish` and a git install): compiles lib/, providers/ and cli/ to dist/ (ESM JavaScript,
 // declarations and source maps). Sources import each other with `.ts` extensions; tsc rewrites them to `.js` in the
 // JavaScript but leaves them in the declarations, so they are rewritten here, so that a consumer's `tsc` (without
 // allowImportingTsExtensions) reads them.

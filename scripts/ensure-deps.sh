@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need, only when it is missing: npm packages (npm ci when node_modules is
-# absent or older than the lockfile) and the Debian packages of the lab.
+# absent or older than the lockfile), the Debian packages of the lab and the shells the completion tests run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Tap devices of a lab whose kernel is gone (a killed run) would keep routes on this machine: remove them first.
@@ -11,4 +11,5 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   echo "Installing npm packages (npm ci)…"
   npm ci --prefer-offline --no-audit --no-fund --loglevel=error
 fi
-bash scripts/install-lab-deps.sh
+# zsh and fish: the completion tests run the scripts `lvsform completion zsh|fish` prints in the real shells.
+bash scripts/install-lab-deps.sh zsh fish

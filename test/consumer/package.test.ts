@@ -52,7 +52,7 @@ let consumer: string;
 beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'lvsform-consumer-'));
   // A copy of the working tree's files (tracked and new, not ignored), with the clone's node_modules linked in:
-  // packing it runs `prepare`, which builds dist/ from scratch, away from the clone's own dist/.
+  // packing it runs `prepack`, which builds dist/ from scratch, away from the clone's own dist/.
   const source = path.join(work, 'source');
   const { stdout } = await run('git', ['ls-files', '-co', '--exclude-standard', '-z'], REPO);
   for (const rel of stdout.split('\0').filter(Boolean)) {

@@ -14,7 +14,8 @@ export const ERROR_CODES = {
   LVS_NO_STACK: 'The app has no stack of that name, or several stacks and none was chosen with --stack.',
   LVS_NO_DIRECTOR: 'The stack has no director of that name (--director).',
   LVS_TARGET_UNKNOWN: 'A --target construct path names no service or director of the stack.',
-  LVS_USAGE: 'The command line is not valid (an unknown option, a missing argument, a bad name).',
+  LVS_USAGE:
+    'The command line is not valid: an unknown command or option (with the nearest known name), a value out of range or not among the choices, a missing value or argument, a bad name. The hint names `lvsform <command> --help`; exit 1.',
   LVS_INIT_EXISTS: '`lvsform init` would overwrite files that already exist, or its directory is a file.',
   LVS_NO_WORKING_DIR: 'The directory lvsform was started in no longer exists (deleted or moved); nothing was read or written.',
   LVS_OUTPUT_WRITE: 'Standard output or standard error could not be written (a full disk, a device error); the command stopped.',

@@ -15,7 +15,8 @@ import { planSchema } from './plan-schema.ts';
 
 const KIND = 'lvsform-plan';
 
-const fileSchema = z.object({
+/** A saved plan file (`plan --out`); also the source of docs/schemas/plan-file.schema.json. */
+export const planFileSchema = z.object({
   kind: z.literal(KIND),
   format_version: z.number().int(),
   digest: z.string().regex(/^[0-9a-f]{64}$/),
@@ -67,7 +68,7 @@ export function parsePlanFile(text: string, path: string, expectStack?: string):
   if (version !== PLAN_FORMAT) {
     throw new LvsError('LVS_PLAN_FORMAT', `plan file ${path} has format ${String(version)}; this lvsform applies format ${PLAN_FORMAT}`, { hint: redo });
   }
-  const parsed = fileSchema.safeParse(raw);
+  const parsed = planFileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new LvsError(

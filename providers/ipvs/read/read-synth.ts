@@ -144,7 +144,8 @@ const SSH_JSON_NAMES: Readonly<Record<string, string>> = {
 
 const KNOWN_RESOURCES = ['lvsform_director', 'lvsform_virtual_service'] as const;
 
-const synthSchema = z
+/** The synthesized stack (`cdk.tf.json`) as lvsform reads it; also the source of docs/schemas/cdk.tf.schema.json. */
+export const synthSchema = z
   .object({
     '//': z
       .object({

@@ -80,8 +80,8 @@ export async function readProjectConfig(dir: string): Promise<ProjectConfig> {
 }
 
 /**
- * Runs the app command, as `cdktf synth` does: with CDKTF_OUTDIR set, its own console output passed on (to stderr, so
- * that `--json` output stays one document). The app writes into a fresh directory beside the output directory, and
+ * Runs the app command, as `cdktf synth` does: with CDKTF_OUTDIR set and the project's node_modules/.bin on PATH, its
+ * own console output passed on (to stderr, so that `--json` output stays one document). The app writes into a fresh directory beside the output directory, and
  * only an app that wrote a manifest there this run replaces the output directory with it; so the output lvsform reads
  * is always this run's, and an app that fails or writes nothing leaves the output directory exactly as it was. The
  * output directory itself must be one lvsform may replace (local-writes.ts): checked before the app runs, and again
@@ -95,6 +95,10 @@ export async function runApp(cfg: ProjectConfig, env: Record<string, string> = {
     const res = await execa(cfg.app, {
       shell: true,
       cwd: cfg.dir,
+      // The project's node_modules/.bin first on PATH, as npm scripts have it: `"app": "tsx main.ts"` runs the
+      // project's own tsx without `npx`, whose start-up costs about a second on every synth.
+      preferLocal: true,
+      localDir: cfg.dir,
       reject: false,
       all: true,
       env: { ...env, CDKTF_OUTDIR: fresh },

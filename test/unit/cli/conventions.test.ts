@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { initProject } from '../../../cli/init-project.ts';
 import { buildProgram } from '../../../cli/main.ts';
 import { delayedProgress } from '../../../cli/progress.ts';
-import { CDKTF_JSON, LIB, project, REPO, runCli, TSX } from '../bad-input/cli-helpers.ts';
+import { appSource, CDKTF_JSON, LIB, project, REPO, runCli, TSX } from '../bad-input/cli-helpers.ts';
 
 const run = promisify(execFile);
 const RUNNER = path.join(import.meta.dirname, 'run-cli.ts');
@@ -137,7 +137,51 @@ describe('lvsform init', () => {
     expect(fs.readFileSync(path.join(dir, 'main.ts'), 'utf8')).toContain('TunnelType.GUE');
     const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     expect(Object.keys(pkg.dependencies)).toEqual(['lvsform']);
-    expect(JSON.parse(fs.readFileSync(path.join(dir, 'cdktf.json'), 'utf8')).app).toBe('npx tsx main.ts');
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'cdktf.json'), 'utf8')).app).toBe('tsx main.ts');
+  });
+
+  it('quotes a directory with spaces and shell characters in its "Next:" lines', async () => {
+    // GIVEN a directory whose name has a space, a quote and a dollar sign, below the working directory
+    const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'lvsform-init-'));
+    const name = "lb infra's $HOME";
+    // WHEN init runs there with that relative directory
+    const res = await run(TSX, [RUNNER, 'init', name], { cwd: parent });
+    // THEN its "cd" line is one shell word that names exactly that directory
+    const cd = /^ {2}cd (.*)$/m.exec(res.stdout)?.[1] ?? '';
+    expect(cd).toBe(`'lb infra'\\''s $HOME'`);
+    const { stdout } = await run('sh', ['-c', `cd ${cd} && basename "$PWD"`], { cwd: parent });
+    expect(stdout.trim()).toBe(name);
+  });
+
+  it("runs an app command from the project's node_modules/.bin without npx (tsx main.ts), as npm scripts do", async () => {
+    // GIVEN a project whose node_modules has tsx, whose app is `tsx app.ts`, and a PATH without any node_modules/.bin
+    const dir = project({ 'cdktf.json': JSON.stringify({ app: 'tsx app.ts', output: 'cdktf.out' }), 'app.ts': appSource('') });
+    fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(dir, 'node_modules'));
+    const PATH = (process.env['PATH'] ?? '')
+      .split(path.delimiter)
+      .filter((p) => !p.includes('node_modules'))
+      .join(path.delimiter);
+    // WHEN lvsform synth runs there
+    const res = await child(['-C', dir, 'synth'], { PATH });
+    // THEN the app ran (its tsx found in the project) and wrote the stack
+    expect(res.code, res.stderr).toBe(0);
+    expect(fs.existsSync(path.join(dir, 'cdktf.out/stacks/web/cdk.tf.json'))).toBe(true);
+    // (two tsx start-ups: the CLI's and the app's)
+  }, 60_000);
+
+  it('says how to install lvsform from its tarball kept in the repo, not `npm install` from the registry', async () => {
+    // GIVEN a new directory
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lvsform-init-')), 'edge-lb');
+    const { version } = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string };
+    // WHEN init runs there
+    const res = await runCli(['init', dir]);
+    // THEN its "Next:" lines and its README install the tarball from vendor/ (npm ci accepts file:vendor/…)
+    const tgz = `vendor/lvsform-${version}.tgz`;
+    expect(res.stdout).toContain(`  npm install ./${tgz}`);
+    expect(res.stdout).not.toMatch(/^ {2}npm install$/m);
+    const readme = fs.readFileSync(path.join(dir, 'README.md'), 'utf8');
+    expect(readme).toContain(`npm install ./${tgz}`);
+    expect(readme).toContain('not on the npm registry yet');
   });
 
   it('refuses a directory that has one of its files, and writes nothing', async () => {
