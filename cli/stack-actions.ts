@@ -169,11 +169,8 @@ export async function applyAction(
   const p = opts.json ? noPaint : paint();
   const check = guard(opts);
   if (planfile) {
-    if (opts.target.length) {
-      throw new LvsError('LVS_USAGE', `--target cannot narrow the saved plan ${planfile}: a saved plan is applied exactly as it was made`, {
-        hint: 'Make the plan with the targets instead: `lvsform plan --target PATH --out FILE`, then `lvsform apply FILE`.',
-      });
-    }
+    // The flags a saved plan does not honour (--target, --no-drain, --adopt, --no-refresh, …) were refused already
+    // (flag-modes.ts): the plan carries them.
     const saved = await readPlanFile(planfile, opts.stack);
     for (const name of opts.director ?? []) {
       if (!saved.directors.some((d) => d.director === name)) {
@@ -186,8 +183,11 @@ export async function applyAction(
     const directors = saved.directors
       .filter((d) => !opts.director?.length || opts.director.includes(d.director))
       .map((d) => ({ name: d.director, target: d.target, table: d.desired, paths: new Map(Object.entries(d.paths)) }));
+    // The table is read the way the plan read it: its fingerprint is compared with the plan's, and the fast path's
+    // (--no-refresh) is of another kind than the full read's.
+    const fast = saved.directors.some((d) => d.refresh !== undefined);
     const report = await applyStack(directors, {
-      ...runOptions(saved.stack, opts),
+      ...runOptions(saved.stack, { ...opts, refresh: !fast }),
       savedPlan: saved,
       destroy: saved.mode === 'destroy',
       ...(check ? { check } : {}),

@@ -33,11 +33,16 @@ export interface HostTarget {
   readonly ssh?: SshTarget;
 }
 
-/** A description of where a director is, for messages: `lb1 (root@198.51.100.2)`. */
+/**
+ * A description of where a director is, for messages: `lb1 (root@198.51.100.2)`, `lb1 (root@[2001:db8::2]:2222)`.
+ * A port set in the app is shown: two directors on one address differ only by it.
+ */
 export function describeTarget(target: HostTarget): string {
   if (target.transport === 'local') return `${target.name} (this machine)`;
   const ssh = target.ssh ?? {};
-  const where = ssh.alias ? `${ssh.alias}${ssh.configFile ? ` via ${ssh.configFile}` : ''}` : `${ssh.user ? `${ssh.user}@` : ''}${ssh.host}`;
+  const port = ssh.port === undefined ? '' : `:${ssh.port}`;
+  const host = ssh.host !== undefined && port && ssh.host.includes(':') ? `[${ssh.host}]` : ssh.host;
+  const where = ssh.alias ? `${ssh.alias}${port}${ssh.configFile ? ` via ${ssh.configFile}` : ''}` : `${ssh.user ? `${ssh.user}@` : ''}${host}${port}`;
   const as = ssh.sudo ? `, ${ssh.user && ssh.alias ? `${ssh.user} ` : ''}with sudo` : '';
   return `${target.name} (${where}${as})`;
 }
