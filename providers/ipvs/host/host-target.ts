@@ -46,3 +46,16 @@ export function describeTarget(target: HostTarget): string {
   const as = ssh.sudo ? `, ${ssh.user && ssh.alias ? `${ssh.user} ` : ''}with sudo` : '';
   return `${target.name} (${where}${as})`;
 }
+
+/**
+ * A message about a director, labelled once: most messages from the host already start `director lb1 (…)`, and
+ * prefixing the label again read `lb1 (root@…): director lb1 (root@…): …`.
+ */
+export function aboutTarget(target: HostTarget, message: string): string {
+  return message.includes(`director ${target.name} `) || message.includes(`director ${target.name}:`) ? message : `${describeTarget(target)}: ${message}`;
+}
+
+/** Where a director's error went when a report prints it apart (to standard error), for the line left in its place. */
+export function errorPointer(code: string): string {
+  return `${code}; the error is printed to standard error`;
+}
