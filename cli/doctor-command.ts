@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { connectTimeoutOption, directorOption } from './args.ts';
 import { colors } from './colors.ts';
 import { delayedProgress } from './progress.ts';
+import { errorPointer } from '../providers/ipvs/host/host-target.ts';
 
 export function registerDoctorCommand(program: Command): void {
   program
@@ -41,12 +42,22 @@ export function registerDoctorCommand(program: Command): void {
       const unreachable = results.flatMap((r) => (r.error ? [r.error] : []));
       const blocking = results.some((r) => r.checks.some((k) => k.blocking));
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ format_version: 1, ok: !blocking, directors: results.map(({ error: _error, ...r }) => r) })}\n`);
+        const errors = results.flatMap((r) =>
+          r.error ? [{ director: r.director, code: r.error.code, message: r.error.message, hint: r.error.hint ?? null }] : [],
+        );
+        process.stdout.write(
+          `${JSON.stringify({ format_version: 1, ok: !blocking, complete: errors.length === 0, errors, directors: results.map(({ error: _error, ...r }) => r) })}\n`,
+        );
       } else {
         const mark = { ok: c.green('✓'), fail: c.red('✗'), warn: c.yellow('!'), info: c.cyan('i') };
         for (const r of results) {
           process.stdout.write(`${c.bold(r.where)}\n`);
           for (const k of r.checks) {
+            // The director's own error (it could not be reached) is printed once, on standard error, below.
+            if (r.error && k.detail === r.error.message) {
+              process.stdout.write(`  ${mark[k.status]} ${k.name}: ${errorPointer(r.error.code)}\n`);
+              continue;
+            }
             process.stdout.write(`  ${mark[k.status]} ${k.name}: ${k.detail}\n`);
             if (k.fix && k.status !== 'ok') process.stdout.write(`      fix: ${k.fix}\n`);
           }

@@ -13,7 +13,7 @@ import { renderMarkdown } from '../providers/ipvs/render/render-markdown.ts';
 import { noPaint, renderPlan, type Paint } from '../providers/ipvs/render/render-plan.ts';
 import { applyStack, planStack, type ApplyReport, type RunOptions } from '../providers/ipvs/apply/run-stack.ts';
 import { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack, type LoadedStack } from '../providers/ipvs/read/synth.ts';
-import { describeTarget } from '../providers/ipvs/host/transport.ts';
+import { aboutTarget, describeTarget, errorPointer } from '../providers/ipvs/host/host-target.ts';
 import { debugEnabled, debugLine } from './debug.ts';
 import { paint, targetNote } from './plan-text.ts';
 import { delayedProgress, type Progress } from './progress.ts';
@@ -26,15 +26,13 @@ function guard(opts: GuardOpts): ((plan: Plan) => void) | undefined {
 }
 
 /**
- * Director errors and conflicts also go to standard error, one `Error [CODE]` line each, so that CI that captures
- * standard error (or only looks there) sees what failed; the plan on standard output shows them in place too.
+ * Director errors go to standard error, one `Error [CODE]` line each with its hint, so that CI that captures standard
+ * error (or only looks there) sees what failed; the plan on standard output marks the director in place with the
+ * code, so that a terminal shows each error once. Conflicts are shown in the plan and listed here too.
  */
 function reportDirectorErrors(plan: Plan): void {
   for (const d of plan.directors) {
-    if (d.error)
-      process.stderr.write(
-        `Error [${d.error.code}]: ${d.error.message.includes(`director ${d.director}`) ? d.error.message : `${describeTarget(d.target)}: ${d.error.message}`}\n${d.error.hint ? `  ${d.error.hint}\n` : ''}`,
-      );
+    if (d.error) process.stderr.write(`Error [${d.error.code}]: ${aboutTarget(d.target, d.error.message)}\n${d.error.hint ? `  ${d.error.hint}\n` : ''}`);
     else if (d.conflicts.length) {
       process.stderr.write(
         `Error [LVS_NOT_OWNED]: director ${describeTarget(d.target)}: declared service(s) exist but are not owned by stack ${plan.stack}: ${d.conflicts.join(', ')}\n  Run with --adopt to take them over.\n`,
@@ -73,7 +71,7 @@ function runOptions(stack: string, opts: CommonOpts & { adopt?: boolean; refresh
 
 async function confirmOnTerminal(plan: Plan, p: Paint, verb: string): Promise<boolean> {
   progress.stop();
-  process.stdout.write(targetNote(plan) + renderPlan(plan, p));
+  process.stdout.write(targetNote(plan) + renderPlan(plan, p, { errorsApart: true }));
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
     const answer = await rl.question(`\nDo you want to ${verb}? Only 'yes' will be accepted: `);
@@ -87,10 +85,17 @@ function reportApply(report: ApplyReport, p: Paint, json: boolean, printPlan: bo
   const failed = report.outcomes.filter((o) => o.status === 'failed');
   const skipped = report.outcomes.every((o) => o.status === 'skipped');
   if (json) {
-    process.stdout.write(`${JSON.stringify({ ...planToJson(report.plan), outcomes: report.outcomes })}\n`);
+    // `errors` is every director that failed, at planning or after: the same list standard error gets in text mode.
+    const errors = failed.map((o) => ({
+      director: o.director,
+      code: o.error?.code ?? 'LVS_APPLY_FAILED',
+      message: o.error?.message ?? 'failed',
+      hint: o.error?.hint ?? null,
+    }));
+    process.stdout.write(`${JSON.stringify({ ...planToJson(report.plan), ok: failed.length === 0 && !skipped, errors, outcomes: report.outcomes })}\n`);
     return failed.length ? 1 : 0;
   }
-  if (printPlan) process.stdout.write(targetNote(report.plan) + renderPlan(report.plan, p));
+  if (printPlan) process.stdout.write(targetNote(report.plan) + renderPlan(report.plan, p, { errorsApart: true }));
   if (skipped) {
     process.stdout.write('\nApply cancelled; nothing was changed.\n');
     return 1;
@@ -100,12 +105,11 @@ function reportApply(report: ApplyReport, p: Paint, json: boolean, printPlan: bo
     const d = report.plan.directors.find((x) => x.director === o.director);
     const where = d ? describeTarget(d.target) : o.director;
     if (o.status === 'failed') {
-      // Most messages already name the director; prefix it only where one does not.
+      // The error itself goes to standard error, once; its place here names the director and the code.
+      const code = o.error?.code ?? 'LVS_APPLY_FAILED';
       const message = o.error?.message ?? 'failed';
-      const line = message.includes(`director ${o.director}`) ? message : `${where}: ${message}`;
-      process.stdout.write(p.remove(`✗ ${line}\n`));
-      if (o.error?.hint) process.stdout.write(`  ${o.error.hint}\n`);
-      process.stderr.write(`Error [${o.error?.code ?? 'LVS_APPLY_FAILED'}]: ${line}\n${o.error?.hint ? `  ${o.error.hint}\n` : ''}`);
+      process.stdout.write(p.remove(`✗ ${where}: failed (${errorPointer(code)})\n`));
+      process.stderr.write(`Error [${code}]: ${d ? aboutTarget(d.target, message) : message}\n${o.error?.hint ? `  ${o.error.hint}\n` : ''}`);
       for (const r of o.residual.slice(0, 20)) {
         const dest = 'destinationId' in r ? ` real ${(r as { destinationId: string }).destinationId}` : '';
         process.stdout.write(`    still to ${r.action}: service ${r.serviceId}${dest}${r.changedFields?.length ? ` (${r.changedFields.join(', ')})` : ''}\n`);
@@ -152,7 +156,7 @@ export async function planAction(
   if (opts.json) process.stdout.write(`${JSON.stringify(planToJson(plan))}\n`);
   else if (opts.markdown) process.stdout.write(renderMarkdown(plan, saved ? { planFile: opts.out! } : {}));
   else {
-    process.stdout.write(targetNote(plan) + renderPlan(plan, paint()));
+    process.stdout.write(targetNote(plan) + renderPlan(plan, paint(), { errorsApart: true }));
     if (saved) process.stdout.write(`\nSaved the plan to ${opts.out}. Apply exactly this plan with: lvsform apply ${opts.out}\n`);
   }
   reportDirectorErrors(plan);
@@ -169,11 +173,8 @@ export async function applyAction(
   const p = opts.json ? noPaint : paint();
   const check = guard(opts);
   if (planfile) {
-    if (opts.target.length) {
-      throw new LvsError('LVS_USAGE', `--target cannot narrow the saved plan ${planfile}: a saved plan is applied exactly as it was made`, {
-        hint: 'Make the plan with the targets instead: `lvsform plan --target PATH --out FILE`, then `lvsform apply FILE`.',
-      });
-    }
+    // The flags a saved plan does not honour (--target, --no-drain, --adopt, --no-refresh, …) were refused already
+    // (flag-modes.ts): the plan carries them.
     const saved = await readPlanFile(planfile, opts.stack);
     for (const name of opts.director ?? []) {
       if (!saved.directors.some((d) => d.director === name)) {
@@ -186,8 +187,11 @@ export async function applyAction(
     const directors = saved.directors
       .filter((d) => !opts.director?.length || opts.director.includes(d.director))
       .map((d) => ({ name: d.director, target: d.target, table: d.desired, paths: new Map(Object.entries(d.paths)) }));
+    // The table is read the way the plan read it: its fingerprint is compared with the plan's, and the fast path's
+    // (--no-refresh) is of another kind than the full read's.
+    const fast = saved.directors.some((d) => d.refresh !== undefined);
     const report = await applyStack(directors, {
-      ...runOptions(saved.stack, opts),
+      ...runOptions(saved.stack, { ...opts, refresh: !fast }),
       savedPlan: saved,
       destroy: saved.mode === 'destroy',
       ...(check ? { check } : {}),

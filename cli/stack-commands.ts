@@ -5,6 +5,7 @@
 import { type Command, Option } from 'commander';
 import { LvsError } from '../providers/ipvs/model/errors.ts';
 import { collect, connectTimeoutOption, directorOption, intArg } from './args.ts';
+import { checkFlags, givenFlags } from './flag-modes.ts';
 import { pathArgument, pathOption } from './paths.ts';
 
 export interface CommonOpts {
@@ -74,7 +75,11 @@ export function registerStackCommands(program: Command): void {
       async (
         opts: CommonOpts &
           GuardOpts & { out?: string; markdown?: boolean; detailedExitcode?: boolean; refreshOnly?: boolean; adopt?: boolean; destroy?: boolean },
-      ) => (await import('./stack-actions.ts')).planAction(program, opts),
+        cmd: Command,
+      ) => {
+        checkFlags(opts.destroy ? 'plan --destroy' : opts.refreshOnly ? 'plan --refresh-only' : 'plan', givenFlags(cmd));
+        return (await import('./stack-actions.ts')).planAction(program, opts);
+      },
     );
 
   addGuards(
@@ -88,14 +93,19 @@ export function registerStackCommands(program: Command): void {
     .option('--auto-approve', 'do not ask for confirmation')
     .option('--adopt', 'take ownership of declared services that already exist on a director')
     .option('--json', 'print the plan and the outcome as JSON')
-    .action(async (planfile: string | undefined, opts: CommonOpts & GuardOpts & { autoApprove?: boolean; adopt?: boolean }) =>
-      (await import('./stack-actions.ts')).applyAction(program, planfile, opts),
-    );
+    .action(async (planfile: string | undefined, opts: CommonOpts & GuardOpts & { autoApprove?: boolean; adopt?: boolean }, cmd: Command) => {
+      if (planfile === undefined) checkFlags('apply', givenFlags(cmd));
+      else checkFlags('apply PLANFILE', givenFlags(cmd), `the saved plan ${planfile}`);
+      return (await import('./stack-actions.ts')).applyAction(program, planfile, opts);
+    });
 
   addCommon(program.command('destroy').description('remove every service the stack owns (services it does not own are never touched)'))
     .option('--auto-approve', 'do not ask for confirmation')
     .option('--json', 'print the plan and the outcome as JSON')
-    .action(async (opts: CommonOpts & { autoApprove?: boolean }) => (await import('./stack-actions.ts')).destroyAction(program, opts));
+    .action(async (opts: CommonOpts & { autoApprove?: boolean }, cmd: Command) => {
+      checkFlags('destroy', givenFlags(cmd));
+      return (await import('./stack-actions.ts')).destroyAction(program, opts);
+    });
 
   program
     .command('show')

@@ -67,14 +67,23 @@ export function registerStatusCommand(program: Command): void {
           failed = statuses.some((s) => s.error);
           if (opts.json) {
             process.stdout.write(
-              `${JSON.stringify({ format_version: STATUS_FORMAT, stack: stack.stack, at: new Date().toISOString(), directors: statuses })}\n`,
+              `${JSON.stringify({
+                format_version: STATUS_FORMAT,
+                stack: stack.stack,
+                at: new Date().toISOString(),
+                complete: !failed,
+                errors: statuses.flatMap((s) =>
+                  s.error ? [{ director: s.director, code: s.error.code, message: s.error.message, hint: s.error.hint ?? null }] : [],
+                ),
+                directors: statuses,
+              })}\n`,
             );
           } else {
             // On a terminal each refresh replaces the last; piped output keeps every refresh.
             if (opts.watch && process.stdout.isTTY) process.stdout.write('\x1b[H\x1b[2J');
             const title = `lvsform status: stack ${stack.stack}${opts.watch ? ` at ${new Date().toLocaleTimeString()} (every ${opts.interval} s; Ctrl-C stops)` : ''}\n\n`;
-            process.stdout.write(title + renderStatus(statuses));
-            // Errors also go to standard error, where CI looks for them.
+            process.stdout.write(title + renderStatus(statuses, { errorsApart: true }));
+            // Errors go to standard error, where CI looks for them; the table marks the director with the code.
             for (const s of statuses) {
               if (s.error) process.stderr.write(`Error [${s.error.code}]: ${s.error.message}\n${s.error.hint ? `  ${s.error.hint}\n` : ''}`);
             }

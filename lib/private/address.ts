@@ -1,3 +1,4 @@
+import { describeValue } from './describe-value.ts';
 import ipaddr from 'ipaddr.js';
 
 /** An address in canonical text (IPv4 dotted decimal, IPv6 RFC 5952 as `inet_ntop` prints it) and its family. */
@@ -55,14 +56,5 @@ export function notUnicast(address: CanonicalAddress): string | undefined {
   return undefined;
 }
 
-/** Text for a value in an error message. */
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === undefined) return 'nothing';
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
+/** Text for a value in an error message (see describe-value.ts). */
+export const describe = describeValue;

@@ -188,7 +188,8 @@ async function closeDirector(d: OpenDirector): Promise<void> {
   await d.host.close();
 }
 
-function failedPlan(desired: DesiredDirector, e: unknown): DirectorPlan {
+/** The plan of a director that could not be planned (unreachable, locked, unreadable): its error and nothing to do. */
+export function failedPlan(desired: DesiredDirector, e: unknown): DirectorPlan {
   return {
     director: desired.name,
     target: desired.target,

@@ -33,11 +33,29 @@ export interface HostTarget {
   readonly ssh?: SshTarget;
 }
 
-/** A description of where a director is, for messages: `lb1 (root@198.51.100.2)`. */
+/**
+ * A description of where a director is, for messages: `lb1 (root@198.51.100.2)`, `lb1 (root@[2001:db8::2]:2222)`.
+ * A port set in the app is shown: two directors on one address differ only by it.
+ */
 export function describeTarget(target: HostTarget): string {
   if (target.transport === 'local') return `${target.name} (this machine)`;
   const ssh = target.ssh ?? {};
-  const where = ssh.alias ? `${ssh.alias}${ssh.configFile ? ` via ${ssh.configFile}` : ''}` : `${ssh.user ? `${ssh.user}@` : ''}${ssh.host}`;
+  const port = ssh.port === undefined ? '' : `:${ssh.port}`;
+  const host = ssh.host !== undefined && port && ssh.host.includes(':') ? `[${ssh.host}]` : ssh.host;
+  const where = ssh.alias ? `${ssh.alias}${port}${ssh.configFile ? ` via ${ssh.configFile}` : ''}` : `${ssh.user ? `${ssh.user}@` : ''}${host}${port}`;
   const as = ssh.sudo ? `, ${ssh.user && ssh.alias ? `${ssh.user} ` : ''}with sudo` : '';
   return `${target.name} (${where}${as})`;
+}
+
+/**
+ * A message about a director, labelled once: most messages from the host already start `director lb1 (…)`, and
+ * prefixing the label again read `lb1 (root@…): director lb1 (root@…): …`.
+ */
+export function aboutTarget(target: HostTarget, message: string): string {
+  return message.includes(`director ${target.name} `) || message.includes(`director ${target.name}:`) ? message : `${describeTarget(target)}: ${message}`;
+}
+
+/** Where a director's error went when a report prints it apart (to standard error), for the line left in its place. */
+export function errorPointer(code: string): string {
+  return `${code}; the error is printed to standard error`;
 }

@@ -2,6 +2,7 @@ import { type Counters, destinationId, serviceId, type Table } from '../model/mo
 import { parseCounters, parseRate, type Rates } from '../read/parse-list.ts';
 import { parseSave } from '../read/parse-save.ts';
 import type { OwnershipRecord } from '../host/record.ts';
+import { errorPointer } from '../host/host-target.ts';
 
 export const STATUS_FORMAT = 1;
 
@@ -136,13 +137,17 @@ function row(first: string, o: Observed, share = ''): string[] {
   ];
 }
 
-/** The status of every director as a text table (one block per director). */
-export function renderStatus(directors: readonly DirectorStatus[]): string {
+/**
+ * The status of every director as a text table (one block per director). With `errorsApart`, the caller prints each
+ * director's error on standard error and the table only marks the director, so that a terminal shows the error once.
+ */
+export function renderStatus(directors: readonly DirectorStatus[], opts: { readonly errorsApart?: boolean } = {}): string {
   const out: string[] = [];
   for (const d of directors) {
     out.push(d.where);
     if (d.error) {
-      out.push(`  error [${d.error.code}]: ${d.error.message}`, ...(d.error.hint ? [`  ${d.error.hint}`] : []), '');
+      if (opts.errorsApart) out.push(`  not read (${errorPointer(d.error.code)})`, '');
+      else out.push(`  error [${d.error.code}]: ${d.error.message}`, ...(d.error.hint ? [`  ${d.error.hint}`] : []), '');
       continue;
     }
     if (d.services.length === 0) {

@@ -3,21 +3,47 @@
  * file was not damaged, not that its writer was lvsform (anyone can re-sign an edited plan), so every field the
  * renderers and the apply read is checked here: a malformed plan is refused with the JSON path of the first problem
  * (LVS_PLAN_CORRUPT), never half-rendered or half-applied.
+ *
+ * Each schema is held to the type the planner writes (`sameShape` below, checked by the compiler): a field added to a
+ * type and not here (as `ssh.sudo` once was) fails the build instead of every saved plan that carries it. Its bounds
+ * are those of the readers that produce the value, so that whatever the planner can write reads back
+ * (test/unit/properties/plan-roundtrip.property.test.ts).
  */
 import { RUNTIME_FIELDS } from '../model/runtime-managed.ts';
 import { INT_MAX, SAFE_NAME } from '../model/limits.ts';
 import { z } from 'zod';
 import { canonicalAddress } from '../model/canonical.ts';
+import type { Destination, Service, ServiceKey, Table } from '../model/model.ts';
+import type { HostTarget, SshTarget } from '../host/host-target.ts';
+import type { SetupItem } from '../ops/host-setup.ts';
+import type { Change } from './diff.ts';
+import type { DirectorPlan, DrainItem, Plan, TargetedScope } from './plan.ts';
+
+/** A type with `readonly` dropped at every depth, so that a schema's inferred type and an interface compare by shape. */
+type Plain<T> = T extends readonly (infer U)[] ? Plain<U>[] : T extends object ? { -readonly [K in keyof T]: Plain<T[K]> } : T;
+/** `true` only when A and B have the same keys (optional ones included) with the same value types, at every depth. */
+type Same<A, B> = (<T>() => T extends Plain<A> ? 1 : 2) extends <T>() => T extends Plain<B> ? 1 : 2 ? true : false;
+/** Compiles only when the schema's type is exactly the type `T` (pass `true`); see the module comment. */
+function sameShape<T>() {
+  return <S extends z.ZodTypeAny>(schema: S, _same: Same<z.infer<S>, T>): S => schema;
+}
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const name = z.string().regex(SAFE_NAME, 'a name (letters, digits, . _ -)');
 const address = z.string().refine((a) => canonicalAddress(a) !== undefined, 'an IPv4 or IPv6 address');
 const text = z.string().max(1_000_000);
+/** Scheduler and persistence engine names as every reader admits them (read-synth.ts, parse-save.ts). */
+const kernelName = /^[a-z][a-z0-9_]{0,15}$/;
+/** An ssh setting as the synthesized-JSON reader admits it (read-synth.ts). */
+const sshText = z.string().min(1).max(4096);
 
-const serviceKey = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('addr'), protocol: z.enum(['tcp', 'udp', 'sctp']), address, port: int(0, 65535) }).strict(),
-  z.object({ kind: z.literal('fwmark'), mark: int(1, 2 ** 32 - 1), family: z.enum(['inet', 'inet6']) }).strict(),
-]);
+const serviceKey = sameShape<ServiceKey>()(
+  z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('addr'), protocol: z.enum(['tcp', 'udp', 'sctp']), address, port: int(0, 65535) }).strict(),
+    z.object({ kind: z.literal('fwmark'), mark: int(1, 2 ** 32 - 1), family: z.enum(['inet', 'inet6']) }).strict(),
+  ]),
+  true,
+);
 
 const forwarding = z.discriminatedUnion('method', [
   z.object({ method: z.literal('masq') }).strict(),
@@ -32,33 +58,34 @@ const forwarding = z.discriminatedUnion('method', [
     .strict(),
 ]);
 
-const destination = z
-  .object({ address, port: int(0, 65535), forwarding, weight: int(0, INT_MAX), upperThreshold: int(0, INT_MAX), lowerThreshold: int(0, INT_MAX) })
-  .strict();
+const destination = sameShape<Destination>()(
+  z.object({ address, port: int(0, 65535), forwarding, weight: int(0, INT_MAX), upperThreshold: int(0, INT_MAX), lowerThreshold: int(0, INT_MAX) }).strict(),
+  true,
+);
 
-const service = z
-  .object({
-    key: serviceKey,
-    config: z
-      .object({
-        scheduler: z.string().regex(/^[a-z0-9_]{1,15}$/, 'a scheduler name'),
-        schedFlags: z.array(z.enum(['flag-1', 'flag-2', 'flag-3'])),
-        persistence: z
-          .object({ timeout: int(1, INT_MAX), netmask: z.string().max(64) })
-          .strict()
-          .optional(),
-        persistenceEngine: z
-          .string()
-          .regex(/^[a-z0-9_]{1,15}$/, 'a persistence engine name')
-          .optional(),
-        onePacket: z.boolean(),
-      })
-      .strict(),
-    destinations: z.array(destination),
-  })
-  .strict();
+const service = sameShape<Service>()(
+  z
+    .object({
+      key: serviceKey,
+      config: z
+        .object({
+          scheduler: z.string().regex(kernelName, 'a scheduler name'),
+          schedFlags: z.array(z.enum(['flag-1', 'flag-2', 'flag-3'])),
+          persistence: z
+            .object({ timeout: int(1, INT_MAX), netmask: z.string().max(64) })
+            .strict()
+            .optional(),
+          persistenceEngine: z.string().regex(kernelName, 'a persistence engine name').optional(),
+          onePacket: z.boolean(),
+        })
+        .strict(),
+      destinations: z.array(destination),
+    })
+    .strict(),
+  true,
+);
 
-const table = z.object({ services: z.array(service) }).strict();
+const table = sameShape<Table>()(z.object({ services: z.array(service) }).strict(), true);
 
 const changeBase = {
   action: z.enum(['create', 'update', 'delete']),
@@ -74,43 +101,62 @@ function sides<T extends { action: string; before?: unknown; after?: unknown }>(
   if (c.action !== 'create' && c.before === undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['before'], message: `a ${c.action} needs "before"` });
 }
 
-const change = z
-  .discriminatedUnion('kind', [
-    z.object({ ...changeBase, kind: z.literal('service'), before: service.optional(), after: service.optional() }).strict(),
-    z.object({ ...changeBase, kind: z.literal('destination'), destinationId: text, before: destination.optional(), after: destination.optional() }).strict(),
-  ])
-  .superRefine(sides);
+const change = sameShape<Change>()(
+  z
+    .discriminatedUnion('kind', [
+      z.object({ ...changeBase, kind: z.literal('service'), before: service.optional(), after: service.optional() }).strict(),
+      z.object({ ...changeBase, kind: z.literal('destination'), destinationId: text, before: destination.optional(), after: destination.optional() }).strict(),
+    ])
+    .superRefine(sides),
+  true,
+);
 
-const sshTarget = z
-  .object({
-    host: z.string().min(1).max(255).optional(),
-    port: int(1, 65535).optional(),
-    user: z.string().min(1).max(64).optional(),
-    identityFile: z.string().min(1).max(4096).optional(),
-    knownHostsFile: z.string().min(1).max(4096).optional(),
-    configFile: z.string().min(1).max(4096).optional(),
-    alias: z.string().min(1).max(255).optional(),
-  })
-  .strict();
+const sshTarget = sameShape<SshTarget>()(
+  z
+    .object({
+      host: sshText.optional(),
+      port: int(1, 65535).optional(),
+      user: sshText.optional(),
+      identityFile: sshText.optional(),
+      knownHostsFile: sshText.optional(),
+      configFile: sshText.optional(),
+      alias: sshText.optional(),
+      sudo: z.boolean().optional(),
+    })
+    .strict(),
+  true,
+);
+
+const target = sameShape<HostTarget>()(z.object({ name, transport: z.enum(['ssh', 'local']), ssh: sshTarget.optional() }).strict(), true);
 
 const error = z.object({ code: z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'an error code'), message: text, hint: text.optional() }).strict();
 
-const setupItem = z
-  .object({
-    kind: z.enum(['package', 'module', 'file', 'sysctl', 'boot-service', 'rules']),
-    action: z.enum(['create', 'update', 'delete']),
-    name: text,
-    before: text.optional(),
-    after: text.optional(),
-    detail: text.optional(),
-    via: text.optional(),
-  })
-  .strict();
+const setupItem = sameShape<SetupItem>()(
+  z
+    .object({
+      kind: z.enum(['package', 'module', 'file', 'sysctl', 'boot-service', 'rules']),
+      action: z.enum(['create', 'update', 'delete']),
+      name: text,
+      before: text.optional(),
+      after: text.optional(),
+      detail: text.optional(),
+      via: text.optional(),
+    })
+    .strict(),
+  true,
+);
+
+const drainItem = sameShape<DrainItem>()(z.object({ serviceId: text, serviceKey, destinationId: text, destination }).strict(), true);
+
+const targeted = sameShape<TargetedScope>()(
+  z.object({ targets: z.array(text), matched: int(0, INT_MAX), total: int(0, INT_MAX), untouched: z.array(text) }).strict(),
+  true,
+);
 
 const directorPlan = z
   .object({
     director: name,
-    target: z.object({ name, transport: z.enum(['ssh', 'local']), ssh: sshTarget.optional() }).strict(),
+    target,
     fingerprint: z.string().max(256),
     changes: z.array(change),
     drift: z.array(text),
@@ -120,12 +166,9 @@ const directorPlan = z
     batch: text,
     desired: table,
     paths: z.record(z.string(), z.string()),
-    drain: z.array(z.object({ serviceId: text, serviceKey, destinationId: text, destination }).strict()),
+    drain: z.array(drainItem),
     drainTimeout: int(0, 86400),
-    targeted: z
-      .object({ targets: z.array(text), matched: int(0, INT_MAX), total: int(0, INT_MAX), untouched: z.array(text) })
-      .strict()
-      .optional(),
+    targeted: targeted.optional(),
     hostSetup: z.array(setupItem).optional(),
     refresh: z.object({ trusted: z.boolean(), reason: text.optional() }).strict().optional(),
     runtime: z.record(text, z.record(text, z.array(z.enum(RUNTIME_FIELDS)).min(1))).optional(),
@@ -137,13 +180,18 @@ const directorPlan = z
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['target', 'name'], message: `the target of director ${d.director} is named ${d.target.name}` });
   });
 
+sameShape<DirectorPlan>()(directorPlan, true);
+
 /** The plan object of a plan file (`plan` beside `kind`, `format_version` and `digest`). */
-export const planSchema = z
-  .object({
-    formatVersion: z.literal(1),
-    stack: z.string().regex(SAFE_NAME, 'a stack name (letters, digits, . _ -)'),
-    createdAt: z.string().max(64),
-    mode: z.enum(['apply', 'destroy', 'refresh-only']),
-    directors: z.array(directorPlan),
-  })
-  .strict();
+export const planSchema = sameShape<Plan>()(
+  z
+    .object({
+      formatVersion: z.literal(1),
+      stack: z.string().regex(SAFE_NAME, 'a stack name (letters, digits, . _ -)'),
+      createdAt: z.string().max(64),
+      mode: z.enum(['apply', 'destroy', 'refresh-only']),
+      directors: z.array(directorPlan),
+    })
+    .strict(),
+  true,
+);

@@ -3,6 +3,7 @@
  * print), connection counts (plain `-L -n`), statistics (`--stats`) and rates (`--rate`). Keys follow model.ts:
  * `serviceId` for a service row, `serviceId + ' -> ' + destinationId` for a real-server row.
  */
+import { describeValue } from '../model/describe-value.ts';
 import { LvsError } from '../model/errors.ts';
 import { canonicalAddress, parsePort, splitHostPort } from '../model/canonical.ts';
 import { type Counters, type Table, destinationId, hostPort, normalizeTable, serviceId } from '../model/model.ts';
@@ -45,8 +46,9 @@ function fail(source: string, lineNo: number, message: string): never {
   });
 }
 
+/** A token of the input as a message shows it: quoted, cut with its length when long (model/describe-value.ts). */
 function show(token: string): string {
-  return JSON.stringify(token.length > 60 ? `${token.slice(0, 57)}...` : token);
+  return describeValue(token);
 }
 
 function addrPort(source: string, lineNo: number, text: string): string {

@@ -7,6 +7,7 @@
  * the default scheduler is wlc and the default forwarding method is direct routing; `ipvsadm -S` prints a
  * firewall mark above 2^31-1 as a negative number. Lines that ipvsadm or the kernel would refuse are errors here.
  */
+import { describeValue } from '../model/describe-value.ts';
 import { INT_MAX } from '../model/limits.ts';
 import { LvsError } from '../model/errors.ts';
 import { canonicalAddress, canonicalDottedMask, parsePort, splitHostPort } from '../model/canonical.ts';
@@ -96,9 +97,9 @@ interface Line {
   readonly lineNo: number;
 }
 
+/** A token of the input as a message shows it: quoted, cut with its length when long (model/describe-value.ts). */
 function show(token: string): string {
-  const t = token.length > 60 ? `${token.slice(0, 57)}...` : token;
-  return JSON.stringify(t);
+  return describeValue(token);
 }
 
 function fail(at: Line, message: string, hint?: string): never {

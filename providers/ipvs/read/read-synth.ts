@@ -8,6 +8,7 @@ import { FLAG_BITS, INT_MAX, SAFE_NAME } from '../model/limits.ts';
 import { constructPathProblem, MODULE_NAME, schedulerFlagProblem, serviceProblems, sshProblems } from '../model/rules.ts';
 import { z } from 'zod';
 import { LvsError } from '../model/errors.ts';
+import { describeValue } from '../model/describe-value.ts';
 import type { HostSetupSpec } from '../ops/host-setup.ts';
 import { canonicalAddress, canonicalDottedMask } from '../model/canonical.ts';
 import {
@@ -208,8 +209,7 @@ function found(root: unknown, path: readonly PropertyKey[]): string {
     v = (v as Record<PropertyKey, unknown>)[p];
   }
   if (v === undefined || (typeof v === 'object' && v !== null)) return '';
-  const s = JSON.stringify(v) ?? String(v);
-  return `; got ${s.length > 60 ? `${s.slice(0, 57)}...` : s}`;
+  return `; got ${describeValue(v)}`;
 }
 
 /** The known name nearest to `name` (edit distance at most 2, or a prefix), for "did you mean". */

@@ -3,6 +3,7 @@
  * the manifest and each stack's `cdk.tf.json`. The provider never imports the construct library: the synthesized
  * JSON is the contract between them.
  */
+import { describeValue } from '../model/describe-value.ts';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
@@ -259,13 +260,8 @@ export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
-/** A short, printable description of a found value. */
-export function describeValue(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  const s = JSON.stringify(v);
-  if (s === undefined) return typeof v;
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-}
+/** A short, printable description of a found value (model/describe-value.ts). */
+export { describeValue };
 
 /** Narrows a stack to the directors named (all when none is); an unknown name is refused, naming those it has. */
 export function selectDirectors(stack: LoadedStack, names: readonly string[] | undefined): LoadedStack {

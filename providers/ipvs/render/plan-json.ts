@@ -7,6 +7,27 @@ import { describeTarget } from '../host/host-target.ts';
 
 export const PLAN_JSON_FORMAT = 1;
 
+/** One error of a run, as `--json` prints it at the top level: the director it is about, and the error. */
+export interface JsonRunError {
+  readonly director: string;
+  readonly code: string;
+  readonly message: string;
+  readonly hint: string | null;
+}
+
+/**
+ * What keeps a plan from being applied as a whole: each director that could not be planned, and each director whose
+ * declared services exist but are not owned (exit status 1 in both cases).
+ */
+export function planErrors(plan: Plan): JsonRunError[] {
+  return plan.directors.flatMap((d): JsonRunError[] => {
+    if (d.error) return [{ director: d.director, code: d.error.code, message: d.error.message, hint: d.error.hint ?? null }];
+    if (d.conflicts.length === 0) return [];
+    const message = `director ${describeTarget(d.target)}: declared service(s) exist but are not owned by stack ${plan.stack}: ${d.conflicts.join(', ')}`;
+    return [{ director: d.director, code: 'LVS_NOT_OWNED', message, hint: 'Run with --adopt to take them over.' }];
+  });
+}
+
 export function planToJson(plan: Plan) {
   const total = { add: 0, change: 0, destroy: 0 };
   const directors = plan.directors.map((d) => {
@@ -49,6 +70,9 @@ export function planToJson(plan: Plan) {
     stack: plan.stack,
     mode: plan.mode,
     created_at: plan.createdAt,
+    // At the top, so that a reader of `has_changes` cannot miss that some directors were not planned at all.
+    complete: plan.directors.every((d) => !d.error),
+    errors: planErrors(plan),
     summary: total,
     has_changes: total.add + total.change + total.destroy > 0 || plan.directors.some((d) => (d.hostSetup?.length ?? 0) > 0),
     directors,

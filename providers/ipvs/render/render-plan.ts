@@ -5,7 +5,7 @@
 import type { Change } from '../plan/diff.ts';
 import type { Destination, Forwarding, Service } from '../model/model.ts';
 import { countChanges, planTotals, type DirectorPlan, type Plan } from '../plan/plan.ts';
-import { describeTarget } from '../host/host-target.ts';
+import { aboutTarget, describeTarget, errorPointer } from '../host/host-target.ts';
 import { setupItemText } from '../ops/host-setup.ts';
 
 export interface Paint {
@@ -74,11 +74,20 @@ function changeLines(c: Change, p: Paint, drifted: ReadonlySet<string>, drained:
   return lines;
 }
 
-export function renderDirectorPlan(d: DirectorPlan, p: Paint = noPaint): string {
+export interface RenderOptions {
+  /**
+   * The caller prints each director's error (message and hint) apart, on standard error: the plan then only marks the
+   * director, so that a terminal shows the error once. @default false: the plan holds the whole error
+   */
+  readonly errorsApart?: boolean;
+}
+
+export function renderDirectorPlan(d: DirectorPlan, p: Paint = noPaint, opts: RenderOptions = {}): string {
   const where = describeTarget(d.target);
   const out: string[] = [];
   if (d.error) {
-    out.push(p.remove(`✗ ${where}: ${d.error.message}`));
+    if (opts.errorsApart) return p.remove(`✗ ${where}: could not be planned (${errorPointer(d.error.code)})`);
+    out.push(p.remove(`✗ ${aboutTarget(d.target, d.error.message)}`));
     if (d.error.hint) out.push(`  ${d.error.hint}`);
     return out.join('\n');
   }
@@ -118,13 +127,14 @@ export function renderDirectorPlan(d: DirectorPlan, p: Paint = noPaint): string 
   return out.join('\n');
 }
 
-export function renderPlan(plan: Plan, p: Paint = noPaint): string {
-  const parts = plan.directors.map((d) => renderDirectorPlan(d, p));
+export function renderPlan(plan: Plan, p: Paint = noPaint, opts: RenderOptions = {}): string {
+  const parts = plan.directors.map((d) => renderDirectorPlan(d, p, opts));
   const total = planTotals(plan);
   const failed = plan.directors.filter((d) => d.error).length;
+  const planned = plan.directors.length - failed;
   const setupCount = plan.directors.reduce((a, d) => a + (d.hostSetup?.length ?? 0), 0);
   const setupText = setupCount ? `; ${setupCount} host setup change(s)` : '';
-  const others = failed ? ` on the ${plan.directors.length - failed} other director(s)` : '';
+  const others = failed ? ` on the ${planned} other director(s)` : '';
   const summary =
     plan.mode === 'refresh-only'
       ? `Refresh only: ${plan.directors.reduce((a, d) => a + d.drift.length, 0)} drifted service(s)${others}; no changes proposed.`
@@ -133,9 +143,10 @@ export function renderPlan(plan: Plan, p: Paint = noPaint): string {
           ? `No changes${others}.`
           : 'No changes. The directors match the configuration.'
         : `Plan: ${total.add} to add, ${total.change} to change, ${total.destroy} to destroy${setupText}${others}.`;
-  // A plan with a director that could not be read says so first: what it would do there is unknown.
+  // A plan with a director that could not be read says so first: what it would do there is unknown. When no
+  // director was planned, that is all there is to say (no summary of "the 0 other directors").
   const incomplete = failed
     ? p.remove(`Plan incomplete: ${failed} of ${plan.directors.length} director(s) could not be planned; what they need is unknown.\n`)
     : '';
-  return `${parts.join('\n\n')}\n\n${incomplete}${p.bold(summary)}\n`;
+  return `${parts.join('\n\n')}\n\n${incomplete}${planned ? p.bold(summary) + '\n' : ''}`;
 }

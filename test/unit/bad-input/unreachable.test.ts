@@ -39,7 +39,7 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(dir, 'app.ts'), source);
   const first = await runCli(['-C', dir, 'synth']);
   expect(first.code, first.stderr).toBe(0);
-});
+}, 120_000);
 
 describe('a director that refuses the connection', () => {
   it('a refused SSH connection is LVS_HOST_UNREACHABLE every time, never EPIPE or an internal error', async () => {
@@ -85,7 +85,7 @@ describe('a director that refuses the connection', () => {
       name: 'plan',
       given: async () => ({ dir, argv: ['-C', dir, 'plan', '--no-synth'] }),
       code: 'LVS_HOST_UNREACHABLE',
-      message: /director far \(root@127\.0\.0\.1\): cannot reach the host over SSH/,
+      message: /director far \(root@127\.0\.0\.1:\d+\): cannot reach the host over SSH/,
     },
     {
       name: 'doctor',
@@ -121,6 +121,76 @@ describe('a director that refuses the connection', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/Plan incomplete: 1 of 1 director\(s\) could not be planned/);
     expect(run.stdout).not.toMatch(/The directors match the configuration/);
+  });
+
+  it('plan prints the error once, labelled once, naming the port', async () => {
+    // GIVEN the unreachable director on a set port WHEN planned
+    const run = await runCli(['-C', dir, 'plan', '--no-synth']);
+    // THEN standard error has the one error with the port, and the plan marks the director with the code only
+    const all = run.stdout + run.stderr;
+    expect(all.match(/cannot reach the host over SSH/g)).toHaveLength(1);
+    expect(all.match(/Check that the host is up/g)).toHaveLength(1);
+    expect(run.stderr).toContain(`Error [LVS_HOST_UNREACHABLE]: director far (root@127.0.0.1:${port}): cannot reach the host over SSH`);
+    expect(run.stdout).toContain(`✗ far (root@127.0.0.1:${port}): could not be planned (LVS_HOST_UNREACHABLE; the error is printed to standard error)`);
+    expect(all).not.toMatch(/\): director far/);
+  });
+
+  it('plan of directors that all failed claims nothing of "the 0 other directors"', async () => {
+    // GIVEN the only director unreachable WHEN planned
+    const run = await runCli(['-C', dir, 'plan', '--no-synth']);
+    // THEN the plan ends with what is true: it is incomplete
+    expect(run.stdout).not.toMatch(/0 other director/);
+    expect(run.stdout.trimEnd().split('\n').pop()).toMatch(/^Plan incomplete: 1 of 1 director\(s\) could not be planned/);
+  });
+
+  it('plan --json of an incomplete plan says so at the top', async () => {
+    // GIVEN the unreachable director WHEN planned as JSON
+    const run = await runCli(['-C', dir, 'plan', '--no-synth', '--json']);
+    // THEN complete is false and errors lists the director's error, beside has_changes
+    expect(run.code).toBe(1);
+    const doc = JSON.parse(run.stdout) as { complete: boolean; errors: { director: string; code: string; message: string }[]; has_changes: boolean };
+    expect(doc.complete).toBe(false);
+    expect(doc.errors).toEqual([expect.objectContaining({ director: 'far', code: 'LVS_HOST_UNREACHABLE', message: expect.stringMatching(/cannot reach/) })]);
+  });
+
+  it('apply --json says ok: false and lists the error at the top', async () => {
+    // GIVEN the unreachable director WHEN applied as JSON
+    const run = await runCli(['-C', dir, 'apply', '--no-synth', '--auto-approve', '--json']);
+    // THEN the top level says it failed, and why
+    expect(run.code).toBe(1);
+    const doc = JSON.parse(run.stdout) as { ok: boolean; complete: boolean; errors: { director: string; code: string }[] };
+    expect([doc.ok, doc.complete]).toEqual([false, false]);
+    expect(doc.errors.map((e) => `${e.director} ${e.code}`)).toEqual(['far LVS_HOST_UNREACHABLE']);
+  });
+
+  for (const verb of ['status', 'doctor']) {
+    it(`${verb} --json says complete: false and lists the error at the top`, async () => {
+      // GIVEN the unreachable director WHEN read as JSON
+      const run = await runCli(['-C', dir, verb, '--no-synth', '--json']);
+      // THEN the top level says a director was not read, and why
+      expect(run.code).toBe(1);
+      const doc = JSON.parse(run.stdout) as { complete: boolean; errors: { director: string; code: string }[] };
+      expect(doc.complete).toBe(false);
+      expect(doc.errors.map((e) => `${e.director} ${e.code}`)).toEqual(['far LVS_HOST_UNREACHABLE']);
+    });
+
+    it(`${verb} prints the error once`, async () => {
+      // GIVEN the unreachable director WHEN read
+      const run = await runCli(['-C', dir, verb, '--no-synth']);
+      // THEN the message and its hint appear once, on standard error; the report marks the director with the code
+      const all = run.stdout + run.stderr;
+      expect(all.match(/cannot reach the host over SSH/g)).toHaveLength(1);
+      expect(all.match(/Check that the host is up/g)).toHaveLength(1);
+      expect(run.stdout).toContain('LVS_HOST_UNREACHABLE; the error is printed to standard error');
+    });
+  }
+
+  it('apply prints the error once', async () => {
+    // GIVEN the unreachable director WHEN applied
+    const run = await runCli(['-C', dir, 'apply', '--no-synth', '--auto-approve']);
+    // THEN the message appears once, on standard error
+    expect((run.stdout + run.stderr).match(/cannot reach the host over SSH/g)).toHaveLength(1);
+    expect(run.stderr).toMatch(/^Error \[LVS_HOST_UNREACHABLE\]: director far \(root@127\.0\.0\.1:\d+\): cannot reach/m);
   });
 
   it('apply says the apply failed, not "No changes"', async () => {

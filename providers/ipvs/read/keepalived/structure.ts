@@ -2,6 +2,7 @@
  * keepalived.conf structure: lines (after keepalived/lines.ts has expanded includes and definitions) to words, to
  * statements with nested blocks, as keepalived's own reader splits them. No meaning is given to any keyword here.
  */
+import { describeValue } from '../../model/describe-value.ts';
 import { LvsError } from '../../model/errors.ts';
 
 /** The deepest block nesting accepted (keepalived's own configurations nest five or six levels). */
@@ -84,9 +85,9 @@ export function fail(source: string | Origin, line: number, message: string, hin
   throw new LvsError(CODE, `${where}: ${message}`, hint === undefined ? {} : { hint });
 }
 
-export function shown(word: string): string {
-  const w = word.length > 60 ? `${word.slice(0, 57)}...` : word;
-  return JSON.stringify(w);
+/** A token of the input as a message shows it: quoted, cut with its length when long (model/describe-value.ts). */
+export function shown(token: string): string {
+  return describeValue(token);
 }
 
 /** Splits the text into statements and blocks as keepalived's reader does; throws on broken structure. */
