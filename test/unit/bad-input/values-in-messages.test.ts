@@ -21,8 +21,8 @@ describe('describeValue', () => {
   const cases: [string, unknown, string][] = [
     ['a string, quoted', 'rr', '"rr"'],
     ['a long string, cut with its length', 'a'.repeat(5000), `"${'a'.repeat(57)}"… (5000 characters)`],
-    ['1e400, as not finite', 1e400, 'Infinity (not finite, as 1e400 reads)'],
-    ['-1e400', -1e400, '-Infinity (not finite, as -1e400 reads)'],
+    ['1e400, as not finite', Number('1e400'), 'Infinity (not finite, as 1e400 reads)'],
+    ['-1e400', Number('-1e400'), '-Infinity (not finite, as -1e400 reads)'],
     ['NaN', Number.NaN, 'NaN (not a number)'],
     ['-0', -0, '-0'],
     ['nothing', undefined, 'nothing'],
