@@ -5,12 +5,12 @@
  * key is also proven on the lab (test/lab/ownership.test.ts). Every value reaching ssh's -o is one word to ssh: proven
  * with `ssh -G`, which prints what ssh made of its arguments.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionEndError } from '../../../providers/ipvs/host/ssh-failure.ts';
 import { HostSession, sshArgs, type HostTarget } from '../../../providers/ipvs/host/transport.ts';
 import { isLvsError, type LvsError } from '../../../providers/ipvs/model/errors.ts';
@@ -87,6 +87,71 @@ describe('SSH failures through the real ssh', () => {
     // THEN the message says the name does not resolve
     expect(e.code).toBe('LVS_HOST_UNREACHABLE');
     expect(e.message).toContain('the name lb1.invalid does not resolve');
+  });
+});
+
+/**
+ * A real sshd on a loopback port that accepts no key at all (AuthorizedKeysFile none). It runs as nobody: sshd started
+ * as root wants its privilege-separation directory, which this machine need not have.
+ */
+describe('a real sshd that refuses the key', () => {
+  // Under /tmp itself: the run's scratch directory is private to root, and sshd runs as nobody.
+  const dir = mkdtempSync('/tmp/lvsform-sshd-');
+  let sshd: ChildProcess | undefined;
+  let port = 0;
+
+  beforeAll(async () => {
+    chmodSync(dir, 0o755);
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'client_key')]);
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'other_host_key')]);
+    chownSync(join(dir, 'host_key'), Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' })), 0);
+    port = await closedPort();
+    const config = [`HostKey ${join(dir, 'host_key')}`, 'ListenAddress 127.0.0.1', `Port ${port}`, 'PidFile none', 'AuthorizedKeysFile none', 'UsePAM no'];
+    writeFileSync(join(dir, 'sshd_config'), `${config.join('\n')}\n`);
+    writeFileSync(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${readFileSync(join(dir, 'host_key.pub'), 'utf8')}`);
+    writeFileSync(join(dir, 'wrong_known_hosts'), `[127.0.0.1]:${port} ${readFileSync(join(dir, 'other_host_key.pub'), 'utf8')}`);
+    const started = spawn('runuser', ['-u', 'nobody', '--', '/usr/sbin/sshd', '-D', '-e', '-f', join(dir, 'sshd_config')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    sshd = started;
+    await new Promise<void>((resolve, reject) => {
+      let said = '';
+      started.stderr!.on('data', (d: Buffer) => {
+        said += d.toString();
+        if (said.includes('Server listening')) resolve();
+      });
+      started.on('exit', (code) => reject(new Error(`sshd exited ${code}: ${said}`)));
+    });
+  });
+
+  afterAll(() => {
+    sshd?.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const target = (knownHosts: string): HostTarget => ({
+    name: 'lb1',
+    transport: 'ssh',
+    ssh: { host: '127.0.0.1', port, user: 'root', identityFile: join(dir, 'client_key'), knownHostsFile: join(dir, knownHosts) },
+  });
+
+  it('a key the host does not accept is LVS_SSH_AUTH naming the user and the identity to authorize', async () => {
+    // GIVEN a pinned host key and a client key sshd does not accept WHEN a chunk is sent
+    const e = await failureOf(target('known_hosts'));
+    // THEN the login was refused, and the hint says whose authorized_keys needs which key
+    expect(e.code).toBe('LVS_SSH_AUTH');
+    expect(e.message).toMatch(/director lb1 \(root@127\.0\.0\.1\): the host refused the SSH login of root \(nothing ran\): .*Permission denied \(publickey/);
+    expect(e.hint).toContain(`identityFile ${join(dir, 'client_key')}`);
+    expect(e.hint).toContain('authorized_keys of root');
+  });
+
+  it('a host key other than the pinned one is LVS_HOST_KEY', async () => {
+    // GIVEN a known-hosts file pinning another key for the host WHEN a chunk is sent
+    const e = await failureOf(target('wrong_known_hosts'));
+    // THEN it is the host key, not the login or the network
+    expect(e.code).toBe('LVS_HOST_KEY');
+    expect(e.message).toContain('the host key is not trusted');
   });
 });
 
