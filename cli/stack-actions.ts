@@ -6,7 +6,15 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { LvsError } from '../providers/ipvs/model/errors.ts';
 import { forceUnlockDirector } from '../providers/ipvs/ops/force-unlock.ts';
-import { checkMaxDeletes, checkTargets, planHasChanges, planHasErrors, type DesiredDirector, type Plan } from '../providers/ipvs/plan/plan.ts';
+import {
+  checkMaxDeletes,
+  checkTargets,
+  ownedElsewhereError,
+  planHasChanges,
+  planHasErrors,
+  type DesiredDirector,
+  type Plan,
+} from '../providers/ipvs/plan/plan.ts';
 import { checkPlanOut, readPlanFile, writePlanFile } from '../providers/ipvs/plan/plan-file.ts';
 import { planToJson } from '../providers/ipvs/render/plan-json.ts';
 import { renderMarkdown } from '../providers/ipvs/render/render-markdown.ts';
@@ -33,7 +41,10 @@ function guard(opts: GuardOpts): ((plan: Plan) => void) | undefined {
 function reportDirectorErrors(plan: Plan): void {
   for (const d of plan.directors) {
     if (d.error) process.stderr.write(`Error [${d.error.code}]: ${aboutTarget(d.target, d.error.message)}\n${d.error.hint ? `  ${d.error.hint}\n` : ''}`);
-    else if (d.conflicts.length) {
+    else if (d.owners) {
+      const e = ownedElsewhereError(d.target, plan.stack, d.owners, false);
+      process.stderr.write(`Error [${e.code}]: ${e.message}\n  ${e.hint}\n`);
+    } else if (d.conflicts.length) {
       process.stderr.write(
         `Error [LVS_NOT_OWNED]: director ${describeTarget(d.target)}: declared service(s) exist but are not owned by stack ${plan.stack}: ${d.conflicts.join(', ')}\n  Run with --adopt to take them over.\n`,
       );

@@ -26,7 +26,7 @@ export class App extends CdktfApp {
     this.createdOutdir = !existed;
   }
 
-  /** Every problem of every stack, in tree order. */
+  /** Every problem of every stack, in tree order, then the services two stacks both declare on one machine. */
   collectProblems(): ValidationProblem[] {
     const problems: ValidationProblem[] = [];
     for (const stack of this.node.findAll().filter(TerraformStack.isStack)) {
@@ -36,6 +36,7 @@ export class App extends CdktfApp {
         for (const c of stack.node.findAll()) for (const message of c.node.validate()) problems.push({ path: c.node.path, message });
       }
     }
+    problems.push(...sharedServices(this.node.findAll().filter((c): c is LvsStack => c instanceof LvsStack)));
     return problems;
   }
 
@@ -62,4 +63,30 @@ export class App extends CdktfApp {
     const files = fs.readdirSync(this.outdir, { recursive: true, withFileTypes: true }).filter((e) => !e.isDirectory());
     if (files.length === 0) fs.rmSync(this.outdir, { recursive: true });
   }
+}
+
+/**
+ * One service of one machine has one owning stack (its record on the director says so, and every other stack's plan
+ * refuses it): two stacks of one app that declare it would fail at their second apply, so the app is refused at synth.
+ */
+function sharedServices(stacks: readonly LvsStack[]): ValidationProblem[] {
+  const problems: ValidationProblem[] = [];
+  const first = new Map<string, { stack: LvsStack; path: string }>();
+  for (const stack of stacks) {
+    for (const director of stack.directors) {
+      const machine = director.reachKey;
+      for (const service of director.virtualServices) {
+        const key = `${machine} ${service.serviceId}`;
+        const seen = first.get(key);
+        if (seen === undefined) first.set(key, { stack, path: service.node.path });
+        else if (seen.stack !== stack) {
+          problems.push({
+            path: service.node.path,
+            message: `service ${service.serviceId} is declared by two stacks on one machine (${machine}): ${seen.path} and ${service.node.path}; one service has one owning stack, declare it in one of them`,
+          });
+        }
+      }
+    }
+  }
+  return problems;
 }

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { describe, parseAddress } from './private/address.ts';
+import { reachKey } from './private/host-identity.ts';
 import { unknownKey } from './private/keys.ts';
 import { LvsResource } from './private/lvs-resource.ts';
 import { FORMAT_VERSION } from './format-version.ts';
@@ -157,17 +158,18 @@ export class Director extends Construct {
   }
 
   /**
-   * What identifies the machine behind this director within a stack: the SSH host (canonical when an address), the
-   * config file + alias, or `local`.
+   * The machine behind this director (see private/host-identity.ts): every spelling of one host (`127.1`, `localhost`,
+   * `LB1.example.com.`, port 22 given or not) and every path of one config file give one key.
    */
   get reachKey(): string {
-    if (this.transport === 'local') return 'local';
+    if (this.transport === 'local') return reachKey({ local: true });
     const ssh = this.ssh!;
-    if (ssh.host !== undefined) {
-      const parsed = parseAddress(ssh.host);
-      return `host ${'reason' in parsed ? ssh.host.toLowerCase().replace(/\.$/, '') : parsed.text}`;
-    }
-    return `alias ${ssh.alias} in ${ssh.configFile}`;
+    return reachKey({
+      ...(ssh.host === undefined ? {} : { host: ssh.host }),
+      ...(ssh.port === undefined ? {} : { port: ssh.port }),
+      ...(ssh.configFile === undefined ? {} : { configFile: ssh.configFile }),
+      ...(ssh.alias === undefined ? {} : { alias: ssh.alias }),
+    });
   }
 
   /** The virtual services on this director, in the order added. */

@@ -91,7 +91,7 @@ export class LvsStack extends TerraformStack {
       const sameHost = byReach.get(key);
       if (sameHost) {
         problems.push(
-          `directors ${sameHost.node.path} and ${director.node.path} reach the same machine (${key}); one host has one IPVS table, describe it with one Director`,
+          `directors ${sameHost.node.path} and ${director.node.path} reach the same machine (${key}); one host has one IPVS table and one record per stack, describe it with one Director`,
         );
       } else {
         byReach.set(key, director);

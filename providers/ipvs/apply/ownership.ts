@@ -6,11 +6,20 @@ import { fastStateOf } from '../host/fast-path.ts';
 import { serviceId } from '../model/model.ts';
 import type { DirectorPlan } from '../plan/plan.ts';
 import { serviceHash, type LiveState } from '../host/read-live.ts';
-import { RECORD_FORMAT, type OwnershipRecord } from '../host/record.ts';
+import { RECORD_FORMAT, type ForeignOwners, type OwnershipRecord } from '../host/record.ts';
 import { maskRuntimeValues } from '../model/runtime-managed.ts';
 
-/** Builds the ownership record from what is really on the director after the batch. */
-export function recordAfter(stack: string, plan: DirectorPlan, live: LiveState, previous: OwnershipRecord | undefined): OwnershipRecord | undefined {
+/**
+ * Builds the ownership record from what is really on the director after the batch. `others` (the services other
+ * stacks' records claim) drops this stack's claim on a service another stack also claims.
+ */
+export function recordAfter(
+  stack: string,
+  plan: DirectorPlan,
+  live: LiveState,
+  previous: OwnershipRecord | undefined,
+  others?: ForeignOwners,
+): OwnershipRecord | undefined {
   const liveById = new Map(live.table.services.map((s) => [serviceId(s.key), s]));
   const services: OwnershipRecord['services'] = {};
   const candidates = new Set([...Object.keys(plan.paths), ...Object.keys(previous?.services ?? {})]);
@@ -18,6 +27,9 @@ export function recordAfter(stack: string, plan: DirectorPlan, live: LiveState, 
   for (const id of candidates) {
     const svc = liveById.get(id);
     if (!svc) continue;
+    // A claim another stack's record also makes is dropped, the service left as it is: ownership is exclusive. (A
+    // service this stack still declares is then a conflict of the plan, and no apply reaches this point.)
+    if (others?.has(id)) continue;
     // A service outside --target keeps its entry as it was, so drift on it stays visible to the next plan.
     const kept = untouched.has(id) ? previous?.services[id] : undefined;
     // The hash leaves out what a health checker owns (runtimeManaged), so that its changes are not drift.

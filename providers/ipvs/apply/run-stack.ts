@@ -9,7 +9,17 @@ import { diffTables, type Change } from '../plan/diff.ts';
 import { LvsError, isErrorCode, isLvsError } from '../model/errors.ts';
 import type { Service } from '../model/model.ts';
 import type { HostFacts } from '../ops/host-setup.ts';
-import { pathIsTargeted, planDirector, PLAN_FORMAT, type DesiredDirector, type DirectorPlan, type Plan, type PlanOptions } from '../plan/plan.ts';
+import {
+  ownedElsewhereError,
+  ownRecord,
+  pathIsTargeted,
+  planDirector,
+  PLAN_FORMAT,
+  type DesiredDirector,
+  type DirectorPlan,
+  type Plan,
+  type PlanOptions,
+} from '../plan/plan.ts';
 import { tableFingerprint, type LiveState } from '../host/read-live.ts';
 import { describeTarget, type SessionOptions } from '../host/transport.ts';
 import { drainBatches, waitForDrain } from '../plan/drain.ts';
@@ -20,6 +30,7 @@ import { capabilityError, missingCapabilities, needsIpvsadmHelp, type Capabiliti
 import { fastStateOf, ownedTable, sha256, storedTableText, type FastContext } from '../host/fast-path.ts';
 import type { DirectorHost, OpenDirectorHost } from '../host/director-host.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
+import { checkOneDirectorPerMachine } from '../host/host-identity.ts';
 
 export interface RunOptions extends PlanOptions, SessionOptions {
   readonly stack: string;
@@ -118,16 +129,17 @@ async function openDirector(
 ): Promise<OpenDirector> {
   const checkCapabilities = !destroy && !opts.refreshOnly && desired.table.services.length > 0;
   const lap = stopwatch(desired.name, opts);
+  // Without host set-up, the connection, prelude, lock, capabilities and the read (full, or the fast path's) are one
+  // round trip, everything after the lock guarded on the host by it. With set-up, the lock goes first, alone.
+  const oneTrip = !desired.setup;
+  const reads = `reading the live table (${destinationCount(desired.table.services)} destinations declared)`;
+  const locking = opts.lockTimeout ? `waiting for the lock (--lock-timeout ${opts.lockTimeout})` : 'taking the lock';
+  // "connecting" until the host's shell answers (a hanging SSH banner or login stays "connecting"), then the lock.
   opts.onProgress?.(desired.name, `connecting to ${describeTarget(desired.target)}`);
-  const host = (opts.openHost ?? openShDirectorHost)(desired.target, opts);
+  const onConnected = (): void => opts.onProgress?.(desired.name, oneTrip ? `${locking}; ${reads}` : locking);
+  const host = (opts.openHost ?? openShDirectorHost)(desired.target, { ...opts, onConnected });
   try {
     const lock = { exclusive, waitSeconds: opts.lockTimeout ?? 0, holder: holderLine(operation) };
-    // Without host set-up, the connection, prelude, lock, capabilities and the read (full, or the fast path's) are one
-    // round trip, everything after the lock guarded on the host by it. With set-up, the lock goes first, alone.
-    const oneTrip = !desired.setup;
-    const reads = `reading the live table (${destinationCount(desired.table.services)} destinations declared)`;
-    const locking = opts.lockTimeout ? `waiting for the lock (--lock-timeout ${opts.lockTimeout})` : 'taking the lock';
-    opts.onProgress?.(desired.name, oneTrip ? `${locking}; ${reads}` : locking);
     const lockDone = host.lock({ ...lock, carry: oneTrip });
     lockDone.catch(() => undefined); // awaited below
     // What the director can do travels in the same round trip, read under the lock, before the table.
@@ -219,6 +231,7 @@ function makePlan(stack: string, mode: Plan['mode'], directors: DirectorPlan[]):
 
 /** `lvsform plan`: reads every director under a shared lock and computes the plan. Changes nothing. */
 export async function planStack(directors: readonly DesiredDirector[], opts: RunOptions & { mode?: Plan['mode'] }): Promise<Plan> {
+  checkOneDirectorPerMachine(directors.map((d) => d.target));
   const limit = pLimit(opts.parallelism ?? 10);
   const plans = await Promise.all(
     directors.map((desired) =>
@@ -313,10 +326,10 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
     procAfter = open.live.fingerprint.slice('proc:'.length);
   }
   // Verify: every service the stack owns must now be exactly as desired, and every owned service it dropped gone.
-  const ownedNow = new Set([...Object.keys(plan.paths), ...Object.keys(open.live.record?.services ?? {}), ...plan.adopted]);
+  const ownedNow = new Set([...Object.keys(plan.paths), ...Object.keys(ownRecord(open.live)), ...plan.adopted]);
   // A health checker may have changed a run-time managed field since the plan was read: that is not a difference.
   const residual = diffTables(live.table, keepRuntimeValues(plan.desired, live.table, plan.runtime), { owned: ownedNow }).changes;
-  let record = recordAfter(opts.stack, plan, live, open.live.record);
+  let record = recordAfter(opts.stack, plan, live, open.live.record, open.live.others);
   if (opts.refresh === false && residual.length === 0) {
     // Keep what the next --refresh=false run trusts: the owned table as verified and the /proc fingerprint of it.
     if (record) {
@@ -381,6 +394,7 @@ export interface ApplyOptions extends RunOptions {
  * for confirmation, then carries out and verifies each director's batch in parallel.
  */
 export async function applyStack(directors: readonly DesiredDirector[], opts: ApplyOptions): Promise<ApplyReport> {
+  checkOneDirectorPerMachine(directors.map((d) => d.target));
   const limit = pLimit(opts.parallelism ?? 10);
   const opened = new Map<string, OpenDirector>();
   const operation = opts.destroy ? 'destroy' : 'apply';
@@ -400,6 +414,15 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
                   saved.error.message,
                   saved.error.hint ? { hint: saved.error.hint } : {},
                 );
+              // Another stack may have taken a service since the plan was made without changing the table (an
+              // import --adopt): the saved plan may not create, change or adopt it.
+              const taken = Object.fromEntries(
+                [...Object.keys(saved.paths), ...saved.adopted].flatMap((id) => {
+                  const other = open.live.others?.get(id);
+                  return other === undefined ? [] : [[id, other] as const];
+                }),
+              );
+              if (Object.keys(taken).length > 0) throw ownedElsewhereError(desired.target, opts.stack, taken, false);
               if (saved.fingerprint !== open.live.fingerprint) {
                 throw new LvsError('LVS_STALE_PLAN', `director ${describeTarget(desired.target)}: the table changed since the plan was made`, {
                   hint: 'Nothing was changed. Run `lvsform plan --out FILE` again and review the new plan.',
@@ -433,6 +456,7 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
         limit(async (): Promise<DirectorOutcome> => {
           const open = opened.get(p.director);
           if (p.error || !open) return failedOutcome(p.director, p.error ?? { code: 'LVS_INTERNAL', message: 'not opened' });
+          if (p.owners) return failedOutcome(p.director, errorInfo(ownedElsewhereError(p.target, opts.stack, p.owners, false)));
           if (p.conflicts.length > 0) {
             return failedOutcome(p.director, {
               code: 'LVS_NOT_OWNED',

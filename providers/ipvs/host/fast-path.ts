@@ -34,9 +34,9 @@ import { parseSave } from '../read/parse-save.ts';
 import { parseThresholds } from '../read/parse-list.ts';
 import { parseRecord, type FastState, type OwnershipRecord } from './record.ts';
 import { renderServiceKey } from '../render/render-restore.ts';
-import { section, splitSections, stackFile, whenLocked, writeFileCommand } from './host-script.ts';
+import { otherRecordsChunk, section, splitSections, stackFile, whenLocked, writeFileCommand } from './host-script.ts';
 import { shQuote } from './shell-quote.ts';
-import { newTag, type LiveState } from './read-live.ts';
+import { newTag, othersFrom, type LiveState } from './read-live.ts';
 import { describeTarget } from './host-target.ts';
 import type { HostSession } from './transport.ts';
 
@@ -109,6 +109,7 @@ export function fastReadChunk(tag: string, stack: string, large = true, locked =
     `if [ -f ${table} ]; then cat ${table}; else echo "@@none"; fi`,
     section(tag, 'proc'),
     `if [ -r /proc/net/ip_vs ]; then ${compressed('/proc/net/ip_vs', large)}; else echo "@@none"; fi`,
+    otherRecordsChunk(tag, stack),
     section(tag, 'end'),
   ].join('\n');
   return locked ? whenLocked(text) : text;
@@ -245,7 +246,7 @@ export async function readFast(session: HostSession, stack: string, expectedServ
   const table = normalizeTable({ services: [...owned.services, ...stubs] });
   return {
     ok: true,
-    live: { table, fingerprint: `proc:${state.proc}`, record, ipvsadmVersion: '' },
+    live: { table, fingerprint: `proc:${state.proc}`, record, others: othersFrom(sections, where), ipvsadmVersion: '' },
     context: { owned, before, gzip: (sections.get('gzip') ?? '').trim() === '1' },
   };
 }

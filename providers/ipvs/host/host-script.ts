@@ -150,10 +150,31 @@ export function readChunk(req: ReadRequest): string {
     lines.push(
       section(req.tag, 'record'),
       `if [ -f "$lvs_dir"/${stackFile(req.stack)} ]; then cat "$lvs_dir"/${stackFile(req.stack)}; echo; else echo "@@none"; fi`,
+      otherRecordsChunk(req.tag, req.stack),
     );
   }
   lines.push(section(req.tag, 'end'));
   return req.whenLocked ? whenLocked(lines.join('\n')) : lines.join('\n');
+}
+
+/** The name of the section that holds the record of another stack: `other <stack>`. */
+export const OTHER_RECORD_SECTION = 'other ';
+
+/**
+ * Prints the ownership record of every other stack on the director, one section `other <stack>` each, so that a plan
+ * knows which services another stack owns (ownership is exclusive). The glob and the tests are the shell's own: no
+ * process starts when no other stack has a record. A file whose name is not a stack name (the temporary `.x.json.tmp`
+ * is hidden from `*`) is skipped, so no name can break a marker line.
+ */
+export function otherRecordsChunk(tag: string, stack: string): string {
+  return [
+    'for lvs_f in "$lvs_dir"/*.json; do',
+    '  [ -f "$lvs_f" ] || continue',
+    '  lvs_n=${lvs_f##*/}; lvs_n=${lvs_n%.json}',
+    `  case $lvs_n in ${stackFile(stack, '', '')}|""|[!A-Za-z0-9]*|*[!A-Za-z0-9_.-]*) continue ;; esac`,
+    `  printf '%s %s\\n' ${shQuote(sectionLine(tag, OTHER_RECORD_SECTION.trim()))} "$lvs_n"; cat "$lvs_f"; echo`,
+    'done',
+  ].join('\n');
 }
 
 /** Lists the table with connection counters (`ipvsadm -L -n`), for draining and status. */

@@ -4,11 +4,11 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { LvsError } from '../model/errors.ts';
-import { splitSections, readChunk } from './host-script.ts';
+import { OTHER_RECORD_SECTION, splitSections, readChunk } from './host-script.ts';
 import { normalizeTable, type Service, type Table } from '../model/model.ts';
 import { mergeThresholds } from '../read/parse-list.ts';
 import { parseSave } from '../read/parse-save.ts';
-import { parseRecord, type OwnershipRecord } from './record.ts';
+import { foreignOwners, parseRecord, type ForeignOwners, type OwnershipRecord } from './record.ts';
 import { describeTarget } from './host-target.ts';
 import type { HostSession } from './transport.ts';
 
@@ -17,7 +17,19 @@ export interface LiveState {
   /** sha256 of the canonical table: equal fingerprints mean equal tables (counters excluded). */
   readonly fingerprint: string;
   readonly record: OwnershipRecord | undefined;
+  /**
+   * serviceId → the other stack that owns it here, from the other stacks' records read in the same round trip.
+   * Absent when they were not read (a read without records).
+   */
+  readonly others?: ForeignOwners;
   readonly ipvsadmVersion: string;
+}
+
+/** The other stacks' records in a read's sections (`other <stack>`), as the services they own. */
+export function othersFrom(sections: ReadonlyMap<string, string>, where: string): Map<string, string> {
+  const records: [string, string][] = [];
+  for (const [name, text] of sections) if (name.startsWith(OTHER_RECORD_SECTION)) records.push([name.slice(OTHER_RECORD_SECTION.length), text]);
+  return foreignOwners(records, where);
 }
 
 /** JSON with object keys sorted, so that equal models give equal text whichever reader built them. */
@@ -83,5 +95,6 @@ export async function readLive(
   const table = opts.thresholds === false ? saved : mergeThresholds(saved, sections.get('thresholds') ?? '', `ipvsadm -L -n --thresholds on ${where}`);
   const recordText = sections.get('record');
   const record = recordText === undefined || recordText.trim() === '@@none' ? undefined : parseRecord(recordText.trim(), stack, where);
-  return { table, fingerprint: tableFingerprint(table), record, ipvsadmVersion: version.split('\n')[0] ?? '' };
+  const others = recordText === undefined ? undefined : othersFrom(sections, where);
+  return { table, fingerprint: tableFingerprint(table), record, ...(others ? { others } : {}), ipvsadmVersion: version.split('\n')[0] ?? '' };
 }

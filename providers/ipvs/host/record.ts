@@ -97,3 +97,21 @@ export function serializeRecord(record: OwnershipRecord): string {
   const services = Object.fromEntries(Object.entries(record.services).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   return JSON.stringify({ ...record, services });
 }
+
+/** serviceId → the other stack whose record on the director claims it (ownership is exclusive). */
+export type ForeignOwners = ReadonlyMap<string, string>;
+
+/**
+ * Which services the other stacks' records on a director claim, from `[stack, record text]` pairs. A record that cannot
+ * be read is refused as the stack's own would be: lvsform does not guess what another stack owns either. When two
+ * records claim one service (written before ownership was exclusive), the first stack by name is named.
+ */
+export function foreignOwners(records: Iterable<readonly [string, string]>, where: string): Map<string, string> {
+  const owners = new Map<string, string>();
+  const sorted = [...records].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [stack, text] of sorted) {
+    const record = parseRecord(text.trim(), stack, where);
+    for (const id of Object.keys(record?.services ?? {})) if (!owners.has(id)) owners.set(id, stack);
+  }
+  return owners;
+}

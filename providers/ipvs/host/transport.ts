@@ -11,7 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { execa, type ResultPromise } from 'execa';
 import { LvsError } from '../model/errors.ts';
 
-import { describeTarget, HOST_SHELL, sudoersLine, type HostTarget } from './host-target.ts';
+import { describeTarget, HOST_SHELL, type HostTarget } from './host-target.ts';
+import { sessionEndError } from './ssh-failure.ts';
 
 export { describeTarget, type HostTarget, type SshTarget } from './host-target.ts';
 
@@ -20,6 +21,8 @@ export interface SessionOptions {
   readonly acceptNewHostKey?: boolean;
   /** Seconds to wait for the TCP connection. @default 10 */
   readonly connectTimeout?: number;
+  /** Called once, when the host's shell prints its first byte: the connection (and sudo) is made. */
+  readonly onConnected?: () => void;
 }
 
 export interface ChunkResult {
@@ -27,37 +30,61 @@ export interface ChunkResult {
   readonly status: number;
 }
 
-/**
- * What sudo says when it will not run the host script (no rule: it would ask for a password, which `-n` refuses), or
- * the remote shell when sudo is not installed (dash: `sh: 1: sudo: not found`; bash: `sudo: command not found`).
- * Other sudo warnings (`unable to resolve host`) do not count.
- */
-const SUDO_REFUSED =
-  /sudo: a password is required|sudo: a terminal is required|is not in the sudoers file|is not allowed to (?:execute|run sudo)|\bsudo: (?:command )?not found/i;
+/** A host, an alias: a name or an address, nothing ssh would read another way (`user@`, `%` tokens, an option). */
+const HOST_RE = /^[A-Za-z0-9_.:-]+$/;
+/** A login name. */
+const USER_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
-const NAME_RE = /^[A-Za-z0-9_.:@%+\-[\]]+$/;
-
-function checkWord(director: string, what: string, value: string): string {
-  if (value.startsWith('-') || !NAME_RE.test(value)) {
+function checkWord(director: string, what: string, value: string, re: RegExp): string {
+  if (value.startsWith('-') || !re.test(value)) {
     throw new LvsError('LVS_UNSAFE_VALUE', `director ${director}: ${what} ${JSON.stringify(value)} is not a valid ${what}`, {
-      hint: `Use a plain ${what} (letters, digits, . - _ : and IPv6 brackets); it must not start with '-'.`,
+      hint: `Use a plain ${what} (letters, digits, . - _${what === 'host' ? ' and :' : ''}); it must not start with '-'.`,
     });
   }
   return value;
 }
 
 function checkPath(director: string, what: string, value: string): string {
-  if (value.includes('\0') || value.includes('\n') || value === '') {
+  if (value.includes('\0') || value.includes('\n') || value.includes('\r') || value === '') {
     throw new LvsError('LVS_UNSAFE_VALUE', `director ${director}: ${what} ${JSON.stringify(value)} is not a usable path`);
   }
   return value;
+}
+
+/**
+ * A file path as ssh expands it (IdentityFile, UserKnownHostsFile): a leading `~` is the home directory (kept, as
+ * the user means it), `%x` is a token (so a literal `%` is written `%%`), and `${NAME}` an environment variable, which
+ * has no escape: a path with `${` is refused.
+ */
+function expandedPath(director: string, what: string, value: string): string {
+  checkPath(director, what, value);
+  if (value.includes('${')) {
+    throw new LvsError('LVS_UNSAFE_VALUE', `director ${director}: ${what} ${JSON.stringify(value)} contains "\${", which ssh would expand as a variable`, {
+      hint: 'Rename the file or directory, or give the path without "${".',
+    });
+  }
+  return value.replaceAll('%', '%%');
+}
+
+/**
+ * The value of an `-o Keyword=VALUE` option. ssh reads the argument of `-o` as a line of its config file: split at
+ * spaces and tabs into several values (UserKnownHostsFile takes a list, so `/a b` would be the two files `/a` and
+ * `b`), with double and single quotes grouping and a backslash escaping a quote or a backslash. Every value is sent as
+ * one double-quoted word.
+ */
+export function configWord(value: string): string {
+  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
 /** The argv for `ssh`, without the remote command. Exported for tests and for `doctor`. */
 export function sshArgs(target: HostTarget, opts: SessionOptions = {}): string[] {
   const ssh = target.ssh ?? {};
   const args: string[] = [];
-  if (ssh.configFile) args.push('-F', checkPath(target.name, 'OpenSSH config file', ssh.configFile));
+  if (ssh.configFile) {
+    const file = checkPath(target.name, 'OpenSSH config file', ssh.configFile);
+    // `-F none` means "no config file at all": a file named none is given as ./none.
+    args.push('-F', file === 'none' ? './none' : file);
+  }
   args.push(
     '-T',
     '-o',
@@ -73,10 +100,15 @@ export function sshArgs(target: HostTarget, opts: SessionOptions = {}): string[]
     '-o',
     'LogLevel=ERROR',
   );
-  if (ssh.port !== undefined) args.push('-p', String(ssh.port));
-  if (ssh.user !== undefined) args.push('-l', checkWord(target.name, 'user name', ssh.user));
-  if (ssh.identityFile) args.push('-i', checkPath(target.name, 'identity file', ssh.identityFile), '-o', 'IdentitiesOnly=yes');
-  if (ssh.knownHostsFile) args.push('-o', `UserKnownHostsFile=${checkPath(target.name, 'known-hosts file', ssh.knownHostsFile)}`);
+  if (ssh.port !== undefined) {
+    if (!Number.isInteger(ssh.port) || ssh.port < 1 || ssh.port > 65535) {
+      throw new LvsError('LVS_UNSAFE_VALUE', `director ${target.name}: ssh port ${JSON.stringify(ssh.port)} is not a port (1-65535)`);
+    }
+    args.push('-p', String(ssh.port));
+  }
+  if (ssh.user !== undefined) args.push('-l', checkWord(target.name, 'user name', ssh.user, USER_RE));
+  if (ssh.identityFile) args.push('-i', expandedPath(target.name, 'identity file', ssh.identityFile), '-o', 'IdentitiesOnly=yes');
+  if (ssh.knownHostsFile) args.push('-o', `UserKnownHostsFile=${configWord(expandedPath(target.name, 'known-hosts file', ssh.knownHostsFile))}`);
   const host = ssh.alias ?? ssh.host;
   if (!host) {
     throw new LvsError('LVS_NO_TRANSPORT', `director ${target.name}: no host or alias to reach it over SSH`, {
@@ -84,7 +116,7 @@ export function sshArgs(target: HostTarget, opts: SessionOptions = {}): string[]
     });
   }
   // With sudo, `-n` makes sudo fail at once (never prompt) when the rule is missing or asks for a password.
-  args.push('--', checkWord(target.name, 'host', host), ssh.sudo ? `sudo -n ${HOST_SHELL}` : 'sh -s');
+  args.push('--', checkWord(target.name, 'host', host, HOST_RE), ssh.sudo ? `sudo -n ${HOST_SHELL}` : 'sh -s');
   return args;
 }
 
@@ -100,19 +132,33 @@ export class HostSession {
   /** How far `buffer` has been searched for the end marker (a large read arrives in hundreds of pieces). */
   private searched = 0;
   private stderr = '';
-  private exited: { code: number | undefined; signal: string | undefined } | undefined;
+  private exited: { code: number | undefined; signal: string | undefined; spawnCode: string | undefined } | undefined;
   private waiter: ((r: ChunkResult | Error) => void) | undefined;
+  /** Set when the shell's first line (`hello`) arrived: the connection, the login and sudo are done. */
+  private connected = false;
+  private readonly hello: string;
 
-  private constructor(target: HostTarget, child: ResultPromise) {
+  private constructor(target: HostTarget, child: ResultPromise, onConnected?: () => void) {
     this.target = target;
     this.child = child;
+    this.hello = `@@lvsform-up ${this.nonce}\n`;
     // A write to a shell that has gone (refused connection, dropped link) fails with EPIPE: the exit handler below
     // reports it as what it is, so the stream's own error is not thrown at the process.
     child.stdin!.on('error', () => undefined);
+    // The shell's first command prints a line at once, so that "connecting" lasts exactly until the host answers,
+    // whatever the first chunk waits on afterwards (a lock, a slow read). It travels with the first chunk.
+    child.stdin!.write(`printf '%s\\n' '${this.hello.trim()}'\n`);
     child.stdout!.setEncoding('utf8');
     child.stderr!.setEncoding('utf8');
     child.stdout!.on('data', (d: string) => {
       this.buffer += d;
+      if (!this.connected) {
+        const at = this.buffer.indexOf(this.hello);
+        if (at < 0) return;
+        this.buffer = this.buffer.slice(at + this.hello.length);
+        this.connected = true;
+        onConnected?.();
+      }
       this.pump();
     });
     child.stderr!.on('data', (d: string) => {
@@ -120,8 +166,8 @@ export class HostSession {
       if (this.stderr.length > 64_000) this.stderr = this.stderr.slice(-32_000);
     });
     child.then(
-      (r) => this.onExit(r.exitCode, r.signal),
-      (e: { exitCode?: number; signal?: string }) => this.onExit(e.exitCode, e.signal),
+      (r) => this.onExit(r.exitCode, r.signal, (r as { code?: string }).code),
+      (e: { exitCode?: number; signal?: string; code?: string }) => this.onExit(e.exitCode, e.signal, e.code),
     );
   }
 
@@ -130,11 +176,11 @@ export class HostSession {
       target.transport === 'local'
         ? execa('sh', ['-s'], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: false, env: { LC_ALL: 'C' } })
         : execa('ssh', sshArgs(target, opts), { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: false });
-    return new HostSession(target, child);
+    return new HostSession(target, child, opts.onConnected);
   }
 
-  private onExit(code: number | undefined, signal: string | undefined): void {
-    this.exited = { code, signal: signal ?? undefined };
+  private onExit(code: number | undefined, signal: string | undefined, spawnCode: string | undefined): void {
+    this.exited = { code, signal: signal ?? undefined, spawnCode: typeof spawnCode === 'string' && !code ? spawnCode : undefined };
     this.pump();
     const w = this.waiter;
     if (w) {
@@ -143,38 +189,16 @@ export class HostSession {
     }
   }
 
-  /** The error for a connection that ended before a chunk finished. */
+  /** The error for a connection that ended before a chunk finished (see ssh-failure.ts). */
   private connectionError(): LvsError {
-    const where = describeTarget(this.target);
-    const err = this.stderr.trim().split('\n').filter(Boolean).slice(-3).join('; ');
-    if (this.target.transport === 'ssh' && this.target.ssh?.sudo && this.exited?.code !== 255 && SUDO_REFUSED.test(err)) {
-      // sudo ended the session before the shell started: nothing ran on the director.
-      const user = this.target.ssh.user;
-      const said = err
-        .split('; ')
-        .filter((l) => SUDO_REFUSED.test(l))
-        .join('; ');
-      return new LvsError('LVS_SUDO_REQUIRED', `director ${where}: sudo did not run the host script as root (nothing was run): ${said}`, {
-        hint: `Allow it without a password on the director: \`${sudoersLine(user)}\` in /etc/sudoers.d/lvsform (visudo -f), and install sudo if it is missing.`,
-      });
-    }
-    if (this.target.transport === 'ssh' && this.exited?.code === 255) {
-      const hostKey = /host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(err);
-      return new LvsError(
-        hostKey ? 'LVS_HOST_KEY' : 'LVS_HOST_UNREACHABLE',
-        `director ${where}: ${hostKey ? 'the host key is not trusted' : 'cannot reach the host over SSH'}${err ? `: ${err}` : ''}`,
-        {
-          hint: hostKey
-            ? 'Pin the host key in the known-hosts file (ssh-keyscan, checked out of band), or pass --accept-new-host-key once.'
-            : 'Check that the host is up, that sshd answers, and that `ssh` with the same options works from here.',
-        },
-      );
-    }
-    return new LvsError(
-      'LVS_CONNECTION_LOST',
-      `director ${where}: the connection ended in the middle of a step (exit ${this.exited?.code ?? this.exited?.signal ?? '?'})${err ? `: ${err}` : ''}`,
-      { hint: 'Nothing after the last verified step is known; run `lvsform plan` to see what the director holds now.' },
-    );
+    return sessionEndError({
+      target: this.target,
+      spawnCode: this.exited?.spawnCode,
+      exitCode: this.exited?.code,
+      signal: this.exited?.signal,
+      connected: this.connected,
+      stderr: this.stderr,
+    });
   }
 
   private pump(): void {

@@ -17,6 +17,7 @@ import { parseSave } from '../read/parse-save.ts';
 import { serviceHash, type LiveState } from '../host/read-live.ts';
 import { RECORD_FORMAT, type OwnershipRecord } from '../host/record.ts';
 import { describeTarget, type HostTarget } from '../host/transport.ts';
+import { ownedElsewhereError } from '../plan/plan.ts';
 
 /** Where the table comes from. */
 export type ImportSource =
@@ -184,6 +185,14 @@ async function importAndAdopt(target: HostTarget, opts: ImportAppOptions): Promi
     }
     const live = await host.readLive(opts.stack);
     refuseUnsupported(live.table, `the live table of director ${where}`);
+    // Ownership is exclusive: a service another stack's record claims is never adopted.
+    const taken = Object.fromEntries(
+      live.table.services.flatMap((s) => {
+        const other = live.others?.get(serviceId(s.key));
+        return other === undefined ? [] : [[serviceId(s.key), other] as const];
+      }),
+    );
+    if (Object.keys(taken).length > 0) throw ownedElsewhereError(target, opts.stack, taken, true);
     const code = generateApp(live.table, {
       stack: opts.stack,
       director: opts.director,

@@ -162,6 +162,7 @@ const directorPlan = z
     drift: z.array(text),
     unmanaged: z.array(text),
     conflicts: z.array(text),
+    owners: z.record(text, name).optional(),
     adopted: z.array(text),
     batch: text,
     desired: table,

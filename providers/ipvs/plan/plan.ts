@@ -7,8 +7,9 @@ import { diffTables, renderBatch, type Change } from './diff.ts';
 import { DEFAULT_DRAIN_SECONDS, drainItems } from './drain.ts';
 import { LvsError } from '../model/errors.ts';
 import { serviceHash, type LiveState } from '../host/read-live.ts';
+import type { OwnedService } from '../host/record.ts';
 import { serviceId, type Destination, type Service, type ServiceKey, type Table } from '../model/model.ts';
-import type { HostTarget } from '../host/transport.ts';
+import { describeTarget, type HostTarget } from '../host/host-target.ts';
 import { planHostSetup, tableAfter, type HostFacts, type HostSetupSpec, type SetupItem } from '../ops/host-setup.ts';
 import { keepRuntimeValues, maskRuntimeValues, type RuntimeManaged } from '../model/runtime-managed.ts';
 
@@ -24,8 +25,13 @@ export interface DirectorPlan {
   readonly drift: readonly string[];
   /** Live services this stack neither owns nor declares: listed, never touched. */
   readonly unmanaged: readonly string[];
-  /** Declared services that exist live but are not owned by this stack (need `--adopt`). */
+  /**
+   * Declared services this stack may not change: those that exist live but are not owned by it (need `--adopt`), and
+   * those another stack's record owns (never adopted; see `owners`).
+   */
   readonly conflicts: readonly string[];
+  /** serviceId → the other stack that owns it, for the conflicts another stack owns. Absent when there are none. */
+  readonly owners?: Readonly<Record<string, string>>;
   /** Declared services taken over by this plan (`--adopt`). */
   readonly adopted: readonly string[];
   /** The `ipvsadm -R` lines that carry out `changes`. */
@@ -98,6 +104,8 @@ export interface DesiredDirector {
 }
 
 export interface PlanOptions {
+  /** The stack being planned, for messages. */
+  readonly stack?: string;
   /** Take ownership of declared services that exist live but are not owned. */
   readonly adopt?: boolean;
   /** Report drift only; propose no changes. */
@@ -125,7 +133,7 @@ export function pathIsTargeted(path: string, targets: readonly string[]): boolea
  * stack owns as it is live now, so that the diff neither creates, changes nor deletes anything outside the targets.
  */
 export function scopeToTargets(desired: DesiredDirector, live: LiveState, targets: readonly string[]): { desired: DesiredDirector; scope: TargetedScope } {
-  const recorded = live.record?.services ?? {};
+  const recorded = ownRecord(live);
   const liveById = new Map(live.table.services.map((s) => [serviceId(s.key), s]));
   const declared = new Map(desired.table.services.map((s) => [serviceId(s.key), s]));
   const ids = new Set([...declared.keys(), ...Object.keys(recorded)]);
@@ -158,6 +166,32 @@ export function scopeToTargets(desired: DesiredDirector, live: LiveState, target
   };
 }
 
+/**
+ * The entries of the stack's record that are its own: an entry another stack's record also claims (two records written
+ * before ownership was exclusive) is nobody's to change, so neither stack changes or deletes that service, and the
+ * stack that no longer declares it drops its claim.
+ */
+export function ownRecord(live: LiveState): Readonly<Record<string, OwnedService>> {
+  const recorded = live.record?.services ?? {};
+  const others = live.others;
+  if (!others || others.size === 0) return recorded;
+  return Object.fromEntries(Object.entries(recorded).filter(([id]) => !others.has(id)));
+}
+
+/** The error for declared services another stack owns: what `--adopt` and an apply refuse. */
+export function ownedElsewhereError(target: HostTarget, stack: string, owners: Readonly<Record<string, string>>, adopt: boolean): LvsError {
+  const entries = Object.entries(owners).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const list = entries.slice(0, 5).map(([id, other]) => `${id} (owned by stack \`${other}\`)`);
+  const stacks = [...new Set(entries.map(([, other]) => other))].sort();
+  return new LvsError(
+    'LVS_OWNED_BY_OTHER_STACK',
+    `director ${describeTarget(target)}: ${entries.length} service(s) that stack ${stack} asks for are owned by another stack${adopt ? ', and --adopt never takes them' : ''}: ${list.join(', ')}${entries.length > 5 ? ', …' : ''}; nothing was changed`,
+    {
+      hint: `One service has one owner. Release it from stack ${stacks.map((o) => `\`${o}\``).join(', ')} (\`lvsform destroy --stack ${stacks[0]}\`, or remove it from that stack's app and apply), or remove it from stack ${stack}.`,
+    },
+  );
+}
+
 /** Plans one director: the exact diff between its live table and the desired one, within what the stack owns. */
 export function planDirector(
   declared: DesiredDirector,
@@ -167,9 +201,18 @@ export function planDirector(
 ): DirectorPlan {
   const scoped = opts.targets?.length ? scopeToTargets(declared, live, opts.targets) : undefined;
   const desired = scoped?.desired ?? declared;
-  const recorded = live.record?.services ?? {};
+  const recorded = ownRecord(live);
   const liveById = new Map(live.table.services.map((s) => [serviceId(s.key), s]));
   const desiredIds = new Set(desired.table.services.map((s) => serviceId(s.key)));
+  // What another stack owns is never created, changed, adopted or deleted here, whether or not it is live now.
+  const owners: Record<string, string> = {};
+  for (const id of [...desiredIds].sort()) {
+    const other = live.others?.get(id);
+    if (other !== undefined) owners[id] = other;
+  }
+  const foreign = Object.keys(owners);
+  if (opts.adopt && foreign.length > 0)
+    throw ownedElsewhereError(desired.target, opts.stack ?? host?.stack ?? live.record?.stack ?? 'this stack', owners, true);
 
   const owned = new Set(Object.keys(recorded));
   const adopted: string[] = [];
@@ -196,9 +239,11 @@ export function planDirector(
 
   // Run-time managed fields of real servers that exist already keep their live values: nothing to show or revert.
   const wanted = keepRuntimeValues(desired.table, live.table, declared.runtime);
-  const diff = diffTables(live.table, wanted, { owned });
+  const mine = foreign.length === 0 ? wanted : { services: wanted.services.filter((s) => owners[serviceId(s.key)] === undefined) };
+  const diff = diffTables(live.table, mine, { owned });
   const changes = opts.refreshOnly ? [] : diff.changes;
-  const ownedDesired = wanted.services.filter((s) => !diff.conflicts.includes(serviceId(s.key)));
+  const conflicts = foreign.length === 0 ? diff.conflicts : [...new Set([...diff.conflicts, ...foreign])].sort();
+  const ownedDesired = wanted.services.filter((s) => !conflicts.includes(serviceId(s.key)));
   const paths: Record<string, string> = {};
   const runtime: Record<string, RuntimeManaged[string]> = {};
   for (const s of ownedDesired) {
@@ -213,8 +258,9 @@ export function planDirector(
     fingerprint: live.fingerprint,
     changes,
     drift: drift.sort(),
-    unmanaged: diff.unmanaged,
-    conflicts: diff.conflicts,
+    unmanaged: foreign.length === 0 ? diff.unmanaged : diff.unmanaged.filter((id) => owners[id] === undefined),
+    conflicts,
+    ...(foreign.length > 0 ? { owners } : {}),
     adopted: adopted.sort(),
     batch: renderBatch(changes),
     drain: opts.drain === false ? [] : drainItems(changes),

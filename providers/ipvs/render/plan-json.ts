@@ -44,6 +44,7 @@ export function planToJson(plan: Plan) {
       drift: d.drift,
       unmanaged: d.unmanaged,
       conflicts: d.conflicts,
+      owners: d.owners ?? {},
       adopted: d.adopted,
       host_setup: (d.hostSetup ?? []).map((it) => ({
         kind: it.kind,

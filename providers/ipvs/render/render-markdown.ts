@@ -125,7 +125,18 @@ function directorNotes(d: DirectorPlan): string[] {
     notes.push(`- ❌ **error** \`${d.error.code.replace(/[^A-Z0-9_]/g, '')}\`: ${escapeMarkdown(clip(d.error.message, NOTE_TEXT))}`);
     if (d.error.hint) notes.push(`  ${escapeMarkdown(clip(d.error.hint, NOTE_TEXT))}`);
   }
-  if (d.conflicts.length) notes.push(listNote('❌ **declared but not owned by this stack** (run with --adopt to take them over)', d.conflicts));
+  const owners = d.owners ?? {};
+  const elsewhere = d.conflicts.filter((id) => owners[id] !== undefined);
+  const unowned = d.conflicts.filter((id) => owners[id] === undefined);
+  if (elsewhere.length) {
+    notes.push(
+      listNote(
+        '❌ **owned by another stack** (release it there, or remove it from this stack)',
+        elsewhere.map((id) => `${id} (owned by stack ${owners[id]})`),
+      ),
+    );
+  }
+  if (unowned.length) notes.push(listNote('❌ **declared but not owned by this stack** (run with --adopt to take them over)', unowned));
   if (d.drift.length) notes.push(listNote('⚠️ **drift**: owned services changed outside lvsform', d.drift));
   if (d.adopted.length) notes.push(listNote('adopted by this plan', d.adopted));
   if (d.targeted) notes.push(`- targeted: ${d.targeted.matched} of ${d.targeted.total} services; ${d.targeted.untouched.length} other(s) left untouched`);

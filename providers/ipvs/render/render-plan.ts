@@ -95,9 +95,18 @@ export function renderDirectorPlan(d: DirectorPlan, p: Paint = noPaint, opts: Re
   if (d.drift.length) {
     out.push(p.warn(`Drift on ${where}: ${d.drift.length} owned service(s) changed outside lvsform: ${d.drift.join(', ')}`));
   }
-  if (d.conflicts.length) {
+  const owners = d.owners ?? {};
+  const elsewhere = d.conflicts.filter((id) => owners[id] !== undefined);
+  const unowned = d.conflicts.filter((id) => owners[id] === undefined);
+  if (elsewhere.length) {
     out.push(
-      p.remove(`✗ ${where}: declared service(s) already exist but are not owned by this stack: ${d.conflicts.join(', ')}`),
+      p.remove(`✗ ${where}: declared service(s) owned by another stack: ${elsewhere.map((id) => `${id} (owned by stack \`${owners[id]}\`)`).join(', ')}`),
+      '  One service has one owner (--adopt never takes it): release it from that stack (destroy it, or remove it from its app and apply), or remove it from this one.',
+    );
+  }
+  if (unowned.length) {
+    out.push(
+      p.remove(`✗ ${where}: declared service(s) already exist but are not owned by this stack: ${unowned.join(', ')}`),
       '  Run with --adopt to take them over (their configuration is then made to match the app).',
     );
   }

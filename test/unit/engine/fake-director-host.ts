@@ -23,9 +23,9 @@ import {
 } from '../../../providers/ipvs/model/model.ts';
 import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
 import { tableFingerprint, type LiveState } from '../../../providers/ipvs/host/read-live.ts';
-import { parseRecord, serializeRecord, type OwnershipRecord } from '../../../providers/ipvs/host/record.ts';
+import { foreignOwners, parseRecord, serializeRecord, type OwnershipRecord } from '../../../providers/ipvs/host/record.ts';
 import type { DirectorStatus } from '../../../providers/ipvs/ops/status.ts';
-import type { HostTarget } from '../../../providers/ipvs/host/transport.ts';
+import type { HostTarget, SessionOptions } from '../../../providers/ipvs/host/transport.ts';
 
 /** The kernel and files of one director, shared by every host opened on it (as two runs share a real director). */
 export class FakeDirector {
@@ -137,6 +137,7 @@ export class FakeDirectorHost implements DirectorHost {
   constructor(
     readonly target: HostTarget,
     readonly director: FakeDirector,
+    private readonly opts: SessionOptions = {},
   ) {}
 
   /** A call's work: carried to the next waited call, or done now in a round trip of its own. */
@@ -158,7 +159,8 @@ export class FakeDirectorHost implements DirectorHost {
         this.carried.push({ run, fail: reject });
         return;
       }
-      this.roundTrips++;
+      // The host's shell answers with the first round trip, as the real session's first line does.
+      if (this.roundTrips++ === 0) this.opts.onConnected?.();
       const queued = this.carried;
       this.carried = [];
       for (const q of queued) q.run();
@@ -195,9 +197,15 @@ export class FakeDirectorHost implements DirectorHost {
       if (opts.whenLocked && !this.lockOk) throw new LvsError('LVS_HOST_OUTPUT', `director ${this.target.name}: the read ended early`);
       opts.onRead?.();
       const table = opts.thresholds === false ? this.director.saved() : normalizeTable(this.director.table);
-      const text = opts.record === false ? undefined : this.director.records.get(stack);
+      if (opts.record === false) return { table, fingerprint: tableFingerprint(table), record: undefined, ipvsadmVersion: 'ipvsadm v1.31 (fake)' };
+      const text = this.director.records.get(stack);
       const record = text === undefined ? undefined : parseRecord(text, stack, this.target.name);
-      return { table, fingerprint: tableFingerprint(table), record, ipvsadmVersion: 'ipvsadm v1.31 (fake)' };
+      // Every other stack's record travels with the read, as the real read's `other <stack>` sections do.
+      const others = foreignOwners(
+        [...this.director.records].filter(([name]) => name !== stack),
+        this.target.name,
+      );
+      return { table, fingerprint: tableFingerprint(table), record, others, ipvsadmVersion: 'ipvsadm v1.31 (fake)' };
     });
   }
 
@@ -305,16 +313,16 @@ export class FakeDirectorHost implements DirectorHost {
 
 /** Directors by name, and the `openHost` option that reaches them. */
 export function fakeFleet(directors: Record<string, FakeDirector>): {
-  openHost: (target: HostTarget) => FakeDirectorHost;
+  openHost: (target: HostTarget, opts?: SessionOptions) => FakeDirectorHost;
   opened: FakeDirectorHost[];
 } {
   const opened: FakeDirectorHost[] = [];
   return {
     opened,
-    openHost: (target) => {
+    openHost: (target, opts) => {
       const d = directors[target.name];
       if (!d) throw new LvsError('LVS_HOST_UNREACHABLE', `director ${target.name}: cannot reach the host`);
-      const host = new FakeDirectorHost(target, d);
+      const host = new FakeDirectorHost(target, d, opts);
       opened.push(host);
       return host;
     },

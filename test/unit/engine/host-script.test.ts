@@ -1,6 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { sectionLine, splitSections, writeRecordChunk } from '../../../providers/ipvs/host/host-script.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { otherRecordsChunk, section, sectionLine, splitSections, writeRecordChunk } from '../../../providers/ipvs/host/host-script.ts';
+import { othersFrom } from '../../../providers/ipvs/host/read-live.ts';
 
 describe('splitSections', () => {
   it('splits output at the tagged markers only', () => {
@@ -50,5 +54,38 @@ describe('writeRecordChunk, compressed', () => {
     expect(out).toContain('@@record written');
     expect(out).toContain('after-the-chunk');
     execFileSync('rm', ['-rf', dir]);
+  });
+});
+
+describe('otherRecordsChunk', () => {
+  it("prints every other stack's record under a real sh, and skips its own and files that are no stack's", () => {
+    // GIVEN a state directory with records of stacks web, api and db, a temporary file, and a file named outside the rule
+    const dir = mkdtempSync(join(tmpdir(), 'lvsform-others-'));
+    const record = (stack: string, id: string) =>
+      JSON.stringify({ format: 1, stack, director: 'lb1', updated: '1970-01-01T00:00:00.000Z', services: { [id]: { path: `${stack}/lb1/x` } } });
+    writeFileSync(join(dir, 'web.json'), record('web', 'tcp 198.51.100.10:80'));
+    writeFileSync(join(dir, 'api.json'), record('api', 'tcp 198.51.100.20:443'));
+    writeFileSync(join(dir, 'db.json'), record('db', 'tcp 198.51.100.30:5432'));
+    writeFileSync(join(dir, '.api.json.tmp'), 'half written');
+    writeFileSync(join(dir, 'x y.json'), 'not a record');
+    // WHEN stack web's chunk runs with lvs_dir pointing at it
+    const out = execFileSync('sh', ['-s'], { input: `lvs_dir='${dir}'\n${otherRecordsChunk('t1', 'web')}\n${section('t1', 'end')}\n`, encoding: 'utf8' });
+    // THEN the services of api and db are found with their owners, and nothing of web or the other files
+    const owners = othersFrom(splitSections('t1', out), 'lb1');
+    expect([...owners]).toEqual([
+      ['tcp 198.51.100.20:443', 'api'],
+      ['tcp 198.51.100.30:5432', 'db'],
+    ]);
+    rmSync(dir, { recursive: true });
+  });
+
+  it('prints nothing when no other stack has a record', () => {
+    // GIVEN an empty state directory
+    const dir = mkdtempSync(join(tmpdir(), 'lvsform-others-'));
+    // WHEN the chunk runs
+    const out = execFileSync('sh', ['-s'], { input: `lvs_dir='${dir}'\n${otherRecordsChunk('t1', 'web')}\n`, encoding: 'utf8' });
+    // THEN it printed nothing (the unmatched glob is skipped)
+    expect(out).toBe('');
+    rmSync(dir, { recursive: true });
   });
 });

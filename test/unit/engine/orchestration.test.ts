@@ -20,7 +20,8 @@ function desired(name: string, text: string): DesiredDirector {
   const table = parseSave(text, 'test');
   return {
     name,
-    target: { name, transport: 'local' },
+    // One machine per director (two directors on one machine are refused before any host is opened).
+    target: { name, transport: 'ssh', ssh: { host: `${name}.example.net` } },
     table,
     paths: new Map(table.services.map((s) => [serviceId(s.key), `web/${name}/${s.key.kind === 'addr' ? s.key.protocol : 'fwm'}`])),
   };

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
@@ -298,11 +299,11 @@ describe('rules that depend on later calls surface at synth', () => {
       /service fwmark 1 inet is defined twice/,
     ],
     [
-      'two directors with the same host',
+      'two directors with the same host, port 22 given and not',
       ({ stack }) => {
-        new Director(stack, 'lb2', { ssh: { host: '203.0.113.2', port: 2222 } });
+        new Director(stack, 'lb2', { ssh: { host: '203.0.113.2', port: 22 } });
       },
-      /^web: directors web\/lb1 and web\/lb2 reach the same machine \(host 203\.0\.113\.2\)/m,
+      /^web: directors web\/lb1 and web\/lb2 reach the same machine \(203\.0\.113\.2:22\)/m,
     ],
     [
       'two directors with the same host name in other case',
@@ -310,15 +311,33 @@ describe('rules that depend on later calls surface at synth', () => {
         new Director(stack, 'a', { ssh: { host: 'LB.example.net' } });
         new Director(stack, 'b', { ssh: { host: 'lb.example.net.' } });
       },
-      /reach the same machine \(host lb\.example\.net\)/,
+      /reach the same machine \(lb\.example\.net:22\)/,
+    ],
+    ...['127.1', '2130706433', '0177.0.0.1', 'localhost', 'LOCALHOST.', '::ffff:127.0.0.1', '::1', '127.0.0.2'].map(
+      (spelling): [string, (f: ReturnType<typeof fixture>) => void, RegExp] => [
+        `127.0.0.1 and ${spelling}`,
+        ({ stack }) => {
+          new Director(stack, 'a', { ssh: { host: '127.0.0.1' } });
+          new Director(stack, 'b', { ssh: { host: spelling } });
+        },
+        /directors web\/a and web\/b reach the same machine \(loopback:22\)/,
+      ],
+    ),
+    [
+      'a local director and ssh to this machine on port 22',
+      ({ stack }) => {
+        new Director(stack, 'a', { local: true });
+        new Director(stack, 'b', { ssh: { host: '127.0.0.1', port: 22 } });
+      },
+      /reach the same machine \(loopback:22\)/,
     ],
     [
       'two directors with the same alias and config file',
       ({ stack }) => {
         new Director(stack, 'a', { ssh: { alias: 'lb', configFile: 'lab.ssh' } });
-        new Director(stack, 'b', { ssh: { alias: 'lb', configFile: 'lab.ssh' } });
+        new Director(stack, 'b', { ssh: { alias: 'LB', configFile: './x/../lab.ssh' } });
       },
-      /reach the same machine \(alias lb in lab\.ssh\)/,
+      new RegExp(`reach the same machine \\(alias lb in ${path.resolve('lab.ssh').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\)`),
     ],
     [
       'two local directors',
@@ -326,7 +345,7 @@ describe('rules that depend on later calls surface at synth', () => {
         new Director(stack, 'a', { local: true });
         new Director(stack, 'b', { local: true });
       },
-      /reach the same machine \(local\)/,
+      /reach the same machine \(loopback:22\)/,
     ],
     [
       'two directors with the same name',

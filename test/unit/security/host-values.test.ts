@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { Director, LvsStack, App, isValidationError } from '../../../lib/index.ts';
 import { LvsError } from '../../../providers/ipvs/model/errors.ts';
 import { lockChunk, preludeChunk, readChunk, writeRecordChunk } from '../../../providers/ipvs/host/host-script.ts';
-import { sshArgs, type SshTarget } from '../../../providers/ipvs/host/transport.ts';
+import { configWord, sshArgs, type SshTarget } from '../../../providers/ipvs/host/transport.ts';
 import { INJECTION_CORPUS } from './corpus.ts';
 
 const SCRATCH = fs.mkdtempSync(path.join(os.tmpdir(), 'lvsform-inject-'));
@@ -33,7 +33,10 @@ function refusedOrInert(fn: () => string[], value: string): 'refused' | 'inert' 
   // Inert: the value is the one argument of its option (`-i V`, `-F V`, `-o UserKnownHostsFile=V`), never split, and
   // the remote command is fixed. ssh reads an option's argument whatever it looks like, so a leading '-' is data.
   const at = (flag: string) => args[args.indexOf(flag) + 1];
-  expect([at('-i'), at('-F'), args.find((a) => a.startsWith('UserKnownHostsFile='))?.slice('UserKnownHostsFile='.length)]).toContain(value);
+  // A path ssh expands has its % doubled (ssh's escape), and the -o value is one quoted word of ssh's config syntax.
+  const expanded = value.replaceAll('%', '%%');
+  const found = [at('-i'), at('-F'), args.find((a) => a.startsWith('UserKnownHostsFile='))?.slice('UserKnownHostsFile='.length)];
+  expect([expanded, value, configWord(expanded)].some((v) => found.includes(v))).toBe(true);
   expect(args.slice(-1)).toEqual(['sh -s']);
   expect(args[args.length - 3]).toBe('--');
   return 'inert';

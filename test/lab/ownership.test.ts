@@ -1,0 +1,97 @@
+/**
+ * Ownership across two stacks on a real director, through the CLI: one service has one owning stack. Stack own-a
+ * applies a service; stack own-b, which declares the same service, plans it as "owned by stack `own-a`", and its
+ * `apply --adopt` is refused with the director's table and both records byte-identical; own-b's own service applies
+ * beside own-a's, whose record stays byte-identical.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { Director, Forwarding, LvsStack, RealServerPool, Scheduler } from '../../lib/index.ts';
+import { serviceId } from '../../providers/ipvs/model/model.ts';
+import { resetDirector, sh } from './helpers.ts';
+import type { LoadedStack } from '../../providers/ipvs/read/synth.ts';
+import { labSsh, projectOf, synthApp } from './ops-harness.ts';
+import { alias, cli, hostSnapshot, liveTable } from './stack-harness.ts';
+
+const WEB = 'tcp 198.51.100.10:80';
+const API = 'tcp 198.51.100.11:8080';
+
+/** A stack on lab director 1 declaring web (shared with the other stack) and, if asked, api (its own). */
+function synthStack(name: string, services: { web: boolean; api: boolean }) {
+  return synthApp((app) => {
+    const stack = new LvsStack(app, name);
+    const lb1 = new Director(stack, 'lb1', { ssh: labSsh(1) });
+    const pool = new RealServerPool(stack, 'pool', { forwarding: Forwarding.NAT, members: [{ address: '192.0.2.11' }, { address: '192.0.2.12' }] });
+    if (services.web) lb1.addVirtualService('web', { address: '198.51.100.10', port: 80, scheduler: Scheduler.ROUND_ROBIN, pools: [pool] });
+    if (services.api) lb1.addVirtualService('api', { address: '198.51.100.11', port: 8080, scheduler: Scheduler.ROUND_ROBIN, pools: [pool] });
+  });
+}
+
+/** The CLI on a synthesized stack; one lab director is enough (both stacks are on it). */
+function cliOn(stack: LoadedStack, args: readonly string[]) {
+  return cli(['-C', projectOf(stack), ...args], { directors: [1, 1] });
+}
+
+async function recordText(stack: string): Promise<string> {
+  return (await sh(alias(1), `cat /var/lib/lvsform/${stack}.json`)).stdout;
+}
+
+beforeEach(async () => {
+  await resetDirector(alias(1));
+});
+
+describe('ownership across two stacks on the lab', () => {
+  it('plans a service another stack owns as owned by that stack, and changes nothing', async () => {
+    // GIVEN stack own-a applied web
+    const a = await synthStack('own-a', { web: true, api: false });
+    const applied = await cliOn(a, ['apply', '--no-synth', '--auto-approve']);
+    expect(applied.exitCode, applied.stdout + applied.stderr).toBe(0);
+    const before = await hostSnapshot(1);
+    // WHEN stack own-b, which declares web too, is planned
+    const b = await synthStack('own-b', { web: true, api: false });
+    const res = await cliOn(b, ['plan', '--no-synth']);
+    // THEN the plan names own-a as web's owner, fails, and the director is byte-identical
+    expect(res.exitCode, res.stdout + res.stderr).toBe(1);
+    expect(res.stdout).toContain(`${WEB} (owned by stack \`own-a\`)`);
+    expect(res.stderr).toContain('Error [LVS_OWNED_BY_OTHER_STACK]');
+    expect(await hostSnapshot(1)).toBe(before);
+  });
+
+  it('refuses apply --adopt of a service another stack owns; the table and both records stay byte-identical', async () => {
+    // GIVEN stack own-a applied web, and stack own-b applied api of its own
+    expect((await cliOn(await synthStack('own-a', { web: true, api: false }), ['apply', '--no-synth', '--auto-approve'])).exitCode).toBe(0);
+    expect((await cliOn(await synthStack('own-b', { web: false, api: true }), ['apply', '--no-synth', '--auto-approve'])).exitCode).toBe(0);
+    const before = await hostSnapshot(1);
+    const recordA = await recordText('own-a');
+    const recordB = await recordText('own-b');
+    // WHEN own-b, now declaring web as well, is applied with --adopt
+    const b = await synthStack('own-b', { web: true, api: true });
+    const res = await cliOn(b, ['apply', '--no-synth', '--auto-approve', '--adopt']);
+    // THEN it is refused naming own-a and how to release web; table and records are byte-identical
+    expect(res.exitCode, res.stdout + res.stderr).toBe(1);
+    expect(res.stderr).toContain('LVS_OWNED_BY_OTHER_STACK');
+    expect(res.stderr).toContain(`${WEB} (owned by stack \`own-a\`)`);
+    expect(res.stderr).toContain('lvsform destroy --stack own-a');
+    expect(await hostSnapshot(1)).toBe(before);
+    expect(await recordText('own-a')).toBe(recordA);
+    expect(await recordText('own-b')).toBe(recordB);
+  });
+
+  it("applies a stack's own service beside another stack's and leaves that stack's record byte-identical", async () => {
+    // GIVEN stack own-a applied web
+    const a = await synthStack('own-a', { web: true, api: false });
+    expect((await cliOn(a, ['apply', '--no-synth', '--auto-approve'])).exitCode).toBe(0);
+    const recordA = await recordText('own-a');
+    // WHEN stack own-b applies api, a service of its own
+    const b = await synthStack('own-b', { web: false, api: true });
+    const res = await cliOn(b, ['apply', '--no-synth', '--auto-approve']);
+    // THEN it succeeds: the kernel holds both services as declared, own-b owns api, own-a's record is unchanged
+    expect(res.exitCode, res.stdout + res.stderr).toBe(0);
+    const live = await liveTable(1);
+    expect(live.services.map((s) => serviceId(s.key)).sort()).toEqual([WEB, API]);
+    expect(Object.keys(JSON.parse(await recordText('own-b')).services)).toEqual([API]);
+    expect(await recordText('own-a')).toBe(recordA);
+    // AND a plan of own-a afterwards shows no changes (it does not see own-b's service as its own or as drift)
+    const again = await cliOn(a, ['plan', '--no-synth', '--detailed-exitcode']);
+    expect(again.exitCode, again.stdout + again.stderr).toBe(0);
+  });
+});
