@@ -1,4 +1,5 @@
 import { describeValue } from './describe-value.ts';
+import { addressClassProblem } from './rules.ts';
 import ipaddr from 'ipaddr.js';
 
 /** An address in canonical text (IPv4 dotted decimal, IPv6 RFC 5952 as `inet_ntop` prints it) and its family. */
@@ -36,24 +37,8 @@ export function parseAddress(input: unknown): CanonicalAddress | { readonly reas
  * destination of an IPv6 packet, so a service or real server on one would never see traffic: use the IPv4 address.
  */
 export function notUnicast(address: CanonicalAddress): string | undefined {
-  if (address.family === 'inet') {
-    const range = ipaddr.IPv4.parse(address.text).range();
-    if (range === 'unspecified') return 'is unspecified (0.0.0.0/8)';
-    if (range === 'broadcast') return 'is the limited broadcast address';
-    if (range === 'multicast') return 'is multicast (224.0.0.0/4)';
-    return undefined;
-  }
-  const ip = ipaddr.IPv6.parse(address.text);
-  const range = ip.range();
-  if (range === 'unspecified') return 'is unspecified (::)';
-  if (range === 'multicast') return 'is multicast (ff00::/8)';
-  if (range === 'ipv4Mapped') return `is IPv4-mapped; use the IPv4 address ${ip.toIPv4Address().toString()}`;
-  const p = ip.parts;
-  if (p[0] === 0 && p[1] === 0 && p[2] === 0 && p[3] === 0 && p[4] === 0 && p[5] === 0 && p[6] !== 0) {
-    const v4 = [p[6]! >> 8, p[6]! & 255, p[7]! >> 8, p[7]! & 255].join('.');
-    return `is IPv4-compatible (deprecated); use the IPv4 address ${v4}`;
-  }
-  return undefined;
+  // The one rule set (rules.ts) decides, so the constructs refuse exactly what the reader and import refuse.
+  return addressClassProblem(address.text);
 }
 
 /** Text for a value in an error message (see describe-value.ts). */
