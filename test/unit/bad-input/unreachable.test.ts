@@ -129,7 +129,7 @@ describe('a director that refuses the connection', () => {
     // THEN standard error has the one error with the port, and the plan marks the director with the code only
     const all = run.stdout + run.stderr;
     expect(all.match(/cannot reach the host over SSH/g)).toHaveLength(1);
-    expect(all.match(/Check that the host is up/g)).toHaveLength(1);
+    expect(all.match(/Nothing listens on the SSH port/g)).toHaveLength(1);
     expect(run.stderr).toContain(`Error [LVS_HOST_UNREACHABLE]: director far (root@127.0.0.1:${port}): cannot reach the host over SSH`);
     expect(run.stdout).toContain(`✗ far (root@127.0.0.1:${port}): could not be planned (LVS_HOST_UNREACHABLE; the error is printed to standard error)`);
     expect(all).not.toMatch(/\): director far/);
@@ -180,7 +180,7 @@ describe('a director that refuses the connection', () => {
       // THEN the message and its hint appear once, on standard error; the report marks the director with the code
       const all = run.stdout + run.stderr;
       expect(all.match(/cannot reach the host over SSH/g)).toHaveLength(1);
-      expect(all.match(/Check that the host is up/g)).toHaveLength(1);
+      expect(all.match(/Nothing listens on the SSH port/g)).toHaveLength(1);
       expect(run.stdout).toContain('LVS_HOST_UNREACHABLE; the error is printed to standard error');
     });
   }
