@@ -146,8 +146,30 @@ type Options = Map<string, { value: string | undefined; token: string }>;
 
 function tokenize(_at: Line, text: string): string[] {
   const tokens: string[] = [];
-  for (const raw of text.split(/[ \t\r\f\v]+/)) if (raw !== '') tokens.push(raw);
+  for (const raw of text.split(/[ \t\r\f\v]+/)) if (raw !== '') tokens.push(...unbundle(raw));
   return tokens;
+}
+
+/**
+ * ipvsadm reads its options with popt, which takes short options as getopt does: several flags in one word (`-gm`),
+ * and the value of an option that takes one attached to it (`-w3`, `-p360`, `-t198.51.100.10:80`, popt also skipping
+ * an `=`: `-w=3`). Such a word is split into the words the rest of the reader knows; a word that is not made of known
+ * short options is left as it is, to be refused by name.
+ */
+function unbundle(word: string): string[] {
+  if (!/^-[^-]./.test(word)) return [word];
+  const out: string[] = [];
+  for (let i = 1; i < word.length; i++) {
+    const option = `-${word[i]}`;
+    if (!SHORT.has(option)) return [word];
+    out.push(option);
+    if (TAKES_VALUE.has(option) || option === '-p') {
+      const rest = word.slice(i + 1).replace(/^=/, '');
+      if (rest !== '') out.push(rest);
+      return out;
+    }
+  }
+  return out;
 }
 
 function readOptions(at: Line, tokens: readonly string[]): Options {

@@ -206,3 +206,22 @@ describe('parseSave errors name the source, the line and the token', () => {
     expect(parseError(garbage).code).toBe('LVS_PARSE_SAVE');
   });
 });
+
+describe('options as popt reads them', () => {
+  it('takes a value attached to its short option, and several flags in one word', () => {
+    // GIVEN lines written with attached values (-w3, -p360, -t…), an `=` popt skips, and bundled flags (-gm is -g -m)
+    const bundled = parseSave(
+      ['-A -t198.51.100.10:80 -s rr -p360', '-a -t 198.51.100.10:80 -r 192.0.2.11:80 -m -w3', '-a -t 198.51.100.10:80 -r 192.0.2.12:80 -m -w=5'].join('\n'),
+    );
+    // WHEN read THEN it is the table the spaced-out lines give
+    const spaced = parseSave(
+      ['-A -t 198.51.100.10:80 -s rr -p 360', '-a -t 198.51.100.10:80 -r 192.0.2.11:80 -m -w 3', '-a -t 198.51.100.10:80 -r 192.0.2.12:80 -m -w 5'].join('\n'),
+    );
+    expect(bundled).toEqual(spaced);
+  });
+
+  it('still refuses a word that is not made of its short options, by name', () => {
+    // GIVEN an option popt would not know either WHEN read THEN it is refused, naming the word
+    expect(() => parseSave('-A -t 198.51.100.10:80 -s rr -Zw3')).toThrow(/unknown option "-Zw3"/);
+  });
+});
