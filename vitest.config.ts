@@ -14,7 +14,10 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           globalSetup: ['test/scratch-tmpdir.ts'],
-          testTimeout: 20_000,
+          // Many unit tests run the built CLI, some a synth through tsx (≈ 1–2 s of CPU each): on two cores shared
+          // with the lab's QEMU boots a case of three such runs can take well over 20 s without anything being wrong.
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
         },
       },
       {
