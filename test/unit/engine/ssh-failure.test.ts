@@ -48,7 +48,9 @@ describe('SSH failures through the real ssh', () => {
     const e = await failureOf({ name: 'far', transport: 'ssh', ssh: { host: '127.0.0.1', port, knownHostsFile: join(scratch(), 'kh') } });
     // THEN it is unreachable, says the connection was refused, and the hint names the port
     expect(e.code).toBe('LVS_HOST_UNREACHABLE');
-    expect(e.message).toMatch(/director far \(127\.0\.0\.1\): cannot reach the host over SSH: the connection was refused: .*Connection refused/);
+    expect(e.message).toMatch(
+      new RegExp(`director far \\(127\\.0\\.0\\.1:${port}\\): cannot reach the host over SSH: the connection was refused: .*Connection refused`),
+    );
     expect(e.hint).toContain(`SSH port ${port}`);
   });
 
@@ -141,7 +143,9 @@ describe('a real sshd that refuses the key', () => {
     const e = await failureOf(target('known_hosts'));
     // THEN the login was refused, and the hint says whose authorized_keys needs which key
     expect(e.code).toBe('LVS_SSH_AUTH');
-    expect(e.message).toMatch(/director lb1 \(root@127\.0\.0\.1\): the host refused the SSH login of root \(nothing ran\): .*Permission denied \(publickey/);
+    expect(e.message).toMatch(
+      new RegExp(`director lb1 \\(root@127\\.0\\.0\\.1:${port}\\): the host refused the SSH login of root \\(nothing ran\\): .*Permission denied \\(publickey`),
+    );
     expect(e.hint).toContain(`identityFile ${join(dir, 'client_key')}`);
     expect(e.hint).toContain('authorized_keys of root');
   });

@@ -24,7 +24,7 @@ function desired(name: string, text: string): DesiredDirector {
   const path = (port: number) => `web/${name}/${port === 80 ? 'web' : 'api'}`;
   return {
     name,
-    target: { name, transport: 'local' },
+    target: { name, transport: 'ssh', ssh: { host: `${name}.example.net` } },
     table,
     paths: new Map(table.services.map((s) => [serviceId(s.key), path(s.key.kind === 'addr' ? s.key.port : 0)])),
   };
