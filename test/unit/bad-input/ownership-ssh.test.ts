@@ -86,7 +86,7 @@ const cases: EdgeCase[] = [
       return { dir, argv: ['-C', dir, 'plan', '--no-synth'] };
     },
     code: 'LVS_SYNTH_INVALID',
-    message: /directors lb1 \(127\.0\.0\.1\) and lb2 \(127\.1\) reach the same machine \(loopback:22\)/,
+    message: /directors lb1 \(127\.0\.0\.1\) and lb2 \(127\.1:22\) reach the same machine \(loopback:22\)/,
   },
   {
     name: 'plan through an ssh config file that does not exist',
