@@ -52,8 +52,10 @@ describe('the kernel rejects one line of the batch', () => {
     const run = await lvsform(dir, ['apply', '--no-synth', '--auto-approve']);
     // THEN it exits 1 and names the director, the verification failure, ipvsadm's words and the one service left to create
     expect(run.exitCode, run.stdout + run.stderr).toBe(1);
-    expect(run.stdout).toMatch(/✗ director lb1 \(lab-director-\d+ via .*\): after the batch, 3 difference\(s\) remain/);
-    expect(run.stdout).toMatch(/ipvsadm said: Scheduler or persistence engine not found/);
+    // (the line on standard output names the director and the code; the error itself is on standard error, once)
+    expect(run.stdout).toMatch(/✗ lb1 \(lab-director-\d+ via .*\): failed \(LVS_VERIFY_FAILED; the error is printed to standard error\)/);
+    expect(run.stderr).toMatch(/director lb1 \(lab-director-\d+ via .*\): after the batch, 3 difference\(s\) remain/);
+    expect(run.stderr).toMatch(/ipvsadm said: Scheduler or persistence engine not found/);
     const still = run.stdout.split('\n').filter((l) => l.includes('still to'));
     expect(still).toEqual([
       '    still to create: service tcp 198.51.100.10:81',
@@ -102,7 +104,8 @@ describe('one of three directors unreachable', () => {
     expect(run.exitCode, run.stdout + run.stderr).toBe(1);
     expect(run.stdout).toMatch(/✓ lb1 .*applied and verified/);
     expect(run.stdout).toMatch(/✓ lb2 .*applied and verified/);
-    expect(run.stdout).toMatch(/✗ lb3 \(lab-closed-port via .*\): director lb3 .*cannot reach the host over SSH: .*(Connection refused|port 1)/);
+    expect(run.stdout).toMatch(/✗ lb3 \(lab-closed-port via .*\): failed \(LVS_HOST_UNREACHABLE; the error is printed to standard error\)/);
+    expect(run.stderr).toMatch(/director lb3 .*cannot reach the host over SSH: .*(Connection refused|port 1)/);
     expect(run.stdout).toMatch(/Apply failed on 1 of 3 director\(s\)/);
     for (const n of [1, 2]) expect(tableEquals(await liveTable(n), stack.directors[n - 1]!.table)).toBe(true);
     // AND the JSON outcome carries LVS_HOST_UNREACHABLE for lb3 only
@@ -130,8 +133,8 @@ describe('the ownership record deleted or corrupt', () => {
     const run = await lvsform(dir, ['apply', '--no-synth', '--auto-approve']);
     // THEN lvsform refuses to guess: the declared service exists but is not owned; it says how to recover; nothing changed
     expect(run.exitCode).toBe(1);
-    expect(run.stdout).toMatch(/1 declared service\(s\) already exist but are not owned by stack rec: tcp 198\.51\.100\.10:80/);
-    expect(run.stdout).toMatch(/--adopt/);
+    expect(run.stdout + run.stderr).toMatch(/1 declared service\(s\) already exist but are not owned by stack rec: tcp 198\.51\.100\.10:80/);
+    expect(run.stdout + run.stderr).toMatch(/--adopt/);
     expect(await hostSnapshot(1)).toBe(before);
     // AND with --adopt it converges and the record is back
     const adopt = await lvsform(dir, ['apply', '--no-synth', '--auto-approve', '--adopt']);
@@ -216,8 +219,8 @@ describe('two applies at once against one director', () => {
     // THEN exactly one applied; the other names the holder (operation, user@host, pid) and changed nothing
     const runs = [a, b].sort((x, y) => (x.exitCode ?? 0) - (y.exitCode ?? 0));
     expect(runs.map((r) => r.exitCode)).toEqual([0, 1]);
-    expect(runs[1]!.stdout).toMatch(/director lb1 \(.*\) is locked by \d+ exclusive apply by \S+@\S+ pid \d+ at /);
-    expect(runs[1]!.stdout).toMatch(/--lock-timeout/);
+    expect(runs[1]!.stderr).toMatch(/director lb1 \(.*\) is locked by \d+ exclusive apply by \S+@\S+ pid \d+ at /);
+    expect(runs[1]!.stderr).toMatch(/--lock-timeout/);
     expect(ids(await liveTable(1)).length).toBe(200);
     // AND with --lock-timeout both succeed, one after the other, and the table is the desired one exactly once
     await resetDirector(alias(1));
@@ -255,7 +258,7 @@ describe('two applies at once against one director', () => {
     // AND a concurrent apply is refused with "locked by" while the first one waits
     const second = await lvsform(dir, ['apply', '--no-synth', '--auto-approve']);
     expect(second.exitCode).toBe(1);
-    expect(second.stdout).toMatch(/is locked by \d+ exclusive apply by /);
+    expect(second.stderr).toMatch(/is locked by \d+ exclusive apply by /);
     answer(false);
     expect((await running).outcomes.map((o) => o.status)).toEqual(['skipped']);
     expect(await hostSnapshot(1)).toBe(before);
