@@ -8,7 +8,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** The SVG Graphviz draws from DOT text; throws with Graphviz's message on a syntax error. */
@@ -37,7 +36,9 @@ function scriptJson(value: unknown): string {
  * `--dump-dom` prints.
  */
 export function mermaidToSvg(texts: readonly string[]): MermaidResult[] {
-  const dir = mkdtempSync(join(tmpdir(), 'lvsform-mermaid-'));
+  // Directly under /tmp, not the test run's nested scratch directory: Chromium puts its singleton socket under TMPDIR,
+  // and a Unix socket path longer than 107 bytes makes it abort ("Socket path too long").
+  const dir = mkdtempSync('/tmp/lvsform-mm-');
   try {
     const page = join(dir, 'page.html');
     writeFileSync(
@@ -88,7 +89,7 @@ const inputs = ${scriptJson(texts)};
         '--dump-dom',
         `file://${page}`,
       ],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 150_000, maxBuffer: 256 * 1024 * 1024 },
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 150_000, maxBuffer: 256 * 1024 * 1024, env: { ...process.env, TMPDIR: dir } },
     );
     const m = /done:([A-Za-z0-9+/=]+)/.exec(out);
     if (!m) throw new Error(`the page did not finish rendering; chromium printed: ${out.slice(0, 500)}`);
