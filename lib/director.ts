@@ -54,6 +54,14 @@ export interface SshProps {
    * @default false
    */
   readonly sudo?: boolean;
+  /**
+   * The login of read-only runs (`lvsform plan --read-only`, for a pull-request pipeline): a user whose one sudoers
+   * rule runs lvsform's fixed read script as root, so its key can plan and can change nothing. With `setup`, the
+   * director set-up installs the script (`/usr/local/libexec/lvsform/read`) and the rule
+   * (`/etc/sudoers.d/lvsform-plan`); the user itself must exist on the director.
+   * @default - read-only runs log in as `user`
+   */
+  readonly planUser?: string;
 }
 
 /**
@@ -217,6 +225,7 @@ export class Director extends Construct {
       if (s.configFile !== undefined) ssh.config_file = s.configFile;
       if (s.alias !== undefined) ssh.alias = s.alias;
       if (s.sudo) ssh.sudo = true;
+      if (s.planUser !== undefined) ssh.plan_user = s.planUser;
       out.ssh = ssh;
     }
     if (this.setup) {
@@ -250,7 +259,7 @@ function checkSetup(setup: DirectorSetupProps, fail: (m: string) => never): Requ
 
 function checkSsh(ssh: SshProps, fail: (m: string) => never): SshProps {
   if (ssh === null || typeof ssh !== 'object' || Array.isArray(ssh)) fail(`ssh must be an object like { host: '203.0.113.2' }; got ${describe(ssh)}`);
-  const unknown = unknownKey('ssh', ssh, ['host', 'port', 'user', 'identityFile', 'knownHostsFile', 'configFile', 'alias', 'sudo']);
+  const unknown = unknownKey('ssh', ssh, ['host', 'port', 'user', 'identityFile', 'knownHostsFile', 'configFile', 'alias', 'sudo', 'planUser']);
   if (unknown) fail(unknown);
   if (ssh.host !== undefined && ssh.alias !== undefined) {
     fail(`ssh takes host or alias (with configFile), not both; got host ${describe(ssh.host)} and alias ${describe(ssh.alias)}`);
@@ -274,6 +283,9 @@ function checkSsh(ssh: SshProps, fail: (m: string) => never): SshProps {
   }
   if (ssh.user !== undefined && (typeof ssh.user !== 'string' || !USER.test(ssh.user))) {
     fail(`ssh user must be a login name ([A-Za-z_][A-Za-z0-9_.-]*); got ${describe(ssh.user)}`);
+  }
+  if (ssh.planUser !== undefined && (typeof ssh.planUser !== 'string' || !USER.test(ssh.planUser) || ssh.planUser === 'root')) {
+    fail(`ssh planUser must be a login name other than root ([A-Za-z_][A-Za-z0-9_.-]*); got ${describe(ssh.planUser)}`);
   }
   if (ssh.sudo !== undefined && typeof ssh.sudo !== 'boolean') fail(`ssh sudo must be true or false; got ${describe(ssh.sudo)}`);
   if (ssh.sudo && ssh.user === 'root')

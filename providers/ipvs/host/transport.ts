@@ -32,7 +32,7 @@ export interface ChunkResult {
  * the remote shell when sudo is not installed (dash: `sh: 1: sudo: not found`; bash: `sudo: command not found`).
  * Other sudo warnings (`unable to resolve host`) do not count.
  */
-const SUDO_REFUSED =
+export const SUDO_REFUSED =
   /sudo: a password is required|sudo: a terminal is required|is not in the sudoers file|is not allowed to (?:execute|run sudo)|\bsudo: (?:command )?not found/i;
 
 const NAME_RE = /^[A-Za-z0-9_.:@%+\-[\]]+$/;
@@ -53,8 +53,11 @@ function checkPath(director: string, what: string, value: string): string {
   return value;
 }
 
-/** The argv for `ssh`, without the remote command. Exported for tests and for `doctor`. */
-export function sshArgs(target: HostTarget, opts: SessionOptions = {}): string[] {
+/**
+ * The argv for `ssh`: the host's shell (`sh -s`, or sudo's), or with `remote`, those words (the read-only script's
+ * fixed path and its checked arguments). A read-only target logs in as `ssh.planUser` when it has one.
+ */
+export function sshArgs(target: HostTarget, opts: SessionOptions = {}, remote?: readonly string[]): string[] {
   const ssh = target.ssh ?? {};
   const args: string[] = [];
   if (ssh.configFile) args.push('-F', checkPath(target.name, 'OpenSSH config file', ssh.configFile));
@@ -74,7 +77,8 @@ export function sshArgs(target: HostTarget, opts: SessionOptions = {}): string[]
     'LogLevel=ERROR',
   );
   if (ssh.port !== undefined) args.push('-p', String(ssh.port));
-  if (ssh.user !== undefined) args.push('-l', checkWord(target.name, 'user name', ssh.user));
+  const user = target.readOnly ? (ssh.planUser ?? ssh.user) : ssh.user;
+  if (user !== undefined) args.push('-l', checkWord(target.name, 'user name', user));
   if (ssh.identityFile) args.push('-i', checkPath(target.name, 'identity file', ssh.identityFile), '-o', 'IdentitiesOnly=yes');
   if (ssh.knownHostsFile) args.push('-o', `UserKnownHostsFile=${checkPath(target.name, 'known-hosts file', ssh.knownHostsFile)}`);
   const host = ssh.alias ?? ssh.host;
@@ -84,7 +88,9 @@ export function sshArgs(target: HostTarget, opts: SessionOptions = {}): string[]
     });
   }
   // With sudo, `-n` makes sudo fail at once (never prompt) when the rule is missing or asks for a password.
-  args.push('--', checkWord(target.name, 'host', host), ssh.sudo ? `sudo -n ${HOST_SHELL}` : 'sh -s');
+  args.push('--', checkWord(target.name, 'host', host));
+  if (remote) args.push(...remote);
+  else args.push(ssh.sudo ? `sudo -n ${HOST_SHELL}` : 'sh -s');
   return args;
 }
 

@@ -90,6 +90,8 @@ const sshTarget = z
     knownHostsFile: z.string().min(1).max(4096).optional(),
     configFile: z.string().min(1).max(4096).optional(),
     alias: z.string().min(1).max(255).optional(),
+    sudo: z.boolean().optional(),
+    planUser: z.string().min(1).max(64).optional(),
   })
   .strict();
 
@@ -104,6 +106,11 @@ const setupItem = z
     after: text.optional(),
     detail: text.optional(),
     via: text.optional(),
+    mode: z
+      .string()
+      .regex(/^[0-7]{3,4}$/, 'an octal file mode')
+      .optional(),
+    validate: z.literal('visudo').optional(),
   })
   .strict();
 
