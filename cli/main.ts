@@ -20,6 +20,10 @@ export function buildProgram(): Command {
     .option('-C, --dir <path>', 'the project directory (where cdktf.json is)', process.cwd())
     .option('--no-color', 'no colours (also NO_COLOR=1; FORCE_COLOR=1 forces them)')
     .option('--debug', "print an error's causes, and where each director's time went")
+    .option(
+      '--read-only',
+      'reach directors only through the read-only plan script, as ssh.planUser (also LVSFORM_READ_ONLY=1): plan works, changes are refused',
+    )
     .showHelpAfterError()
     // Usage errors read like every other error: `Error [LVS_USAGE]: …`, so scripts can match one shape.
     .configureOutput({ outputError: (text, write) => write(`Error [LVS_USAGE]: ${text.replace(/^error: /, '')}`) })

@@ -1,7 +1,8 @@
 /** `lvsform status`: wiring only; the reading and the table live in providers/ipvs/ops/status.ts. */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { connectTimeoutOption, directorOption, intArg } from './args.ts';
+import { connectTimeoutOption, directorOption, intArg, readOnlyMode } from './args.ts';
+import { readOnlyRefusal } from '../providers/ipvs/host/host-target.ts';
 
 interface StatusOpts {
   stack?: string;
@@ -39,6 +40,12 @@ export function registerStatusCommand(program: Command): void {
       if (opts.synth) await runApp(cfg);
       const stack = selectDirectors(selectStack(await loadStacks(cfg.outdir, { fresh: opts.synth }), opts.stack), opts.director);
       const directors = stack.directors;
+      if (readOnlyMode(program))
+        throw readOnlyRefusal(
+          'status',
+          directors.map((d) => d.target),
+          false,
+        );
       const progress = delayedProgress();
       const watcher = new StatusReader(stack.stack, directors, {
         connectTimeout: opts.connectTimeout,
