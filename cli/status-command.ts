@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { connectTimeoutOption, directorOption, intArg, readOnlyMode } from './args.ts';
-import { readOnlyRefusal } from '../providers/ipvs/host/host-target.ts';
 
 interface StatusOpts {
   stack?: string;
@@ -40,14 +39,11 @@ export function registerStatusCommand(program: Command): void {
       if (opts.synth) await runApp(cfg);
       const stack = selectDirectors(selectStack(await loadStacks(cfg.outdir, { fresh: opts.synth }), opts.stack), opts.director);
       const directors = stack.directors;
-      if (readOnlyMode(program))
-        throw readOnlyRefusal(
-          'status',
-          directors.map((d) => d.target),
-          false,
-        );
       const progress = delayedProgress();
+      // Read-only: the counters come through the read script, as ssh.planUser.
+      const openHost = readOnlyMode(program) ? (await import('../providers/ipvs/host/read-only-host.ts')).openReadOnlyHost : undefined;
       const watcher = new StatusReader(stack.stack, directors, {
+        ...(openHost ? { openHost } : {}),
         connectTimeout: opts.connectTimeout,
         onProgress: (d, m) => progress.step(d, m),
         onIdle: (d) => progress.idle(d),

@@ -1,8 +1,8 @@
 /**
  * A `DirectorHost` for `--read-only` runs: it reaches a director only as `ssh planUser@host sudo -n READ_SCRIPT ARGS`
  * (read-script.ts), with no script on standard input. The reads a plan carries in one round trip (the lock, the
- * capabilities, the table and record) go in one run of the script; every verb that would change something refuses
- * with LVS_READ_ONLY without sending anything.
+ * capabilities, the table and record) go in one run of the script, as does a status read; every verb that would change
+ * something refuses with LVS_READ_ONLY without sending anything.
  */
 import { execa } from 'execa';
 import type { Capabilities } from './capabilities.ts';
@@ -18,6 +18,7 @@ import { readOnlyRefusal } from './host-target.ts';
 import { newTag, parseLive, type LiveState } from './read-live.ts';
 import { partTag, READ_SCRIPT, READ_SUDOERS, readFactsFiles, readScriptArgs, readSudoersLine, type ReadPart } from './read-script.ts';
 import { parseHostFacts } from './setup-chunks.ts';
+import { parseStatus } from './status-chunk.ts';
 import { describeTarget, SUDO_REFUSED, sshArgs, type HostTarget, type SessionOptions } from './transport.ts';
 
 interface Pending {
@@ -195,8 +196,10 @@ export class ReadOnlyDirectorHost implements DirectorHost {
   storeTable(): void {
     this.refuse('storing the table');
   }
-  status(): ReturnType<DirectorHost['status']> {
-    this.refuse('status', false);
+  async status(stack: string): ReturnType<DirectorHost['status']> {
+    const answer = await this.send({ kind: 'status', stack }, false);
+    const [tag, stdout] = ReadOnlyDirectorHost.split(answer);
+    return parseStatus(partTag(tag, 'status'), stdout, stack, this.target);
   }
   doctorFacts(): ReturnType<DirectorHost['doctorFacts']> {
     this.refuse('doctor', false);

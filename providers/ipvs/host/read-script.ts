@@ -39,7 +39,8 @@ export const READ_MAX_ARGS = 64;
 export type ReadPart =
   | { readonly kind: 'caps'; readonly help: boolean; readonly modules: readonly string[] }
   | { readonly kind: 'table'; readonly stack: string }
-  | { readonly kind: 'facts'; readonly stack: string; readonly modules: readonly string[] };
+  | { readonly kind: 'facts'; readonly stack: string; readonly modules: readonly string[] }
+  | { readonly kind: 'status'; readonly stack: string };
 
 /** The section tag of a part's answer: the invocation's tag, a dash, the part. */
 export function partTag(tag: string, kind: ReadPart['kind']): string {
@@ -66,6 +67,8 @@ export function readScriptArgs(tag: string, waitSeconds: number, parts: readonly
       for (const m of p.modules) args.push(`module=${MODULE_NAME.test(m) && m.length <= 60 ? m : unsafe('module', m)}`);
     } else if (p.kind === 'table') {
       args.push(`table=${SAFE_NAME.test(p.stack) ? p.stack : unsafe('stack name', p.stack)}`);
+    } else if (p.kind === 'status') {
+      args.push(`status=${SAFE_NAME.test(p.stack) ? p.stack : unsafe('stack name', p.stack)}`);
     } else {
       args.push(`facts=${SAFE_NAME.test(p.stack) ? p.stack : unsafe('stack name', p.stack)}`);
       for (const m of p.modules) args.push(`loaded=${MODULE_NAME.test(m) && m.length <= 60 ? m : unsafe('module', m)}`);
@@ -97,6 +100,7 @@ export function readScriptText(): string {
 # in ${READ_SUDOERS}. sudo lets the rule's user pass any arguments, so every argument is checked here against a
 # fixed pattern before anything is read, and none is evaluated.
 #   usage: read TAG WAIT [caps|caps-help] [module=ip_vs_X]... [table=STACK] [facts=STACK] [loaded=ip_vs_X]...
+#               [status=STACK]
 LC_ALL=C; export LC_ALL
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export PATH
 umask 077
@@ -130,6 +134,7 @@ lvs_modules=''
 lvs_table=''
 lvs_facts=''
 lvs_loaded=''
+lvs_status=''
 for lvs_a in "$@"; do
   case $lvs_a in
     caps) lvs_caps=plain ;;
@@ -150,6 +155,10 @@ for lvs_a in "$@"; do
       lvs_v=\${lvs_a#facts=}
       lvs_stack_ok "$lvs_v" || lvs_refuse 'a stack name is letters, digits, . _ -'
       lvs_facts=$lvs_v ;;
+    status=*)
+      lvs_v=\${lvs_a#status=}
+      lvs_stack_ok "$lvs_v" || lvs_refuse 'a stack name is letters, digits, . _ -'
+      lvs_status=$lvs_v ;;
     *) lvs_refuse 'unknown argument' ;;
   esac
 done
@@ -157,7 +166,10 @@ done
 lvs_sec() { printf '${SECTION_MARK} %s-%s %s\\n' "$lvs_tag" "$1" "$2"; }
 
 # The shared lock, as a plan takes it: an apply holding it exclusively makes this wait (WAIT seconds) or say busy.
-if [ -f "$lvs_dir/lock" ]; then
+# A status read alone takes none (as \`lvsform status\` does not): it watches counters during an apply.
+if [ -z "$lvs_caps$lvs_table$lvs_facts" ]; then
+  echo '@@lock ok'
+elif [ -f "$lvs_dir/lock" ]; then
   if ! command -v flock >/dev/null 2>&1; then echo '@@lock noflock'; exit 0; fi
   exec 9<"$lvs_dir/lock" || exit 1
   if flock -s -w "$lvs_wait" 9; then echo '@@lock ok'; else
@@ -225,6 +237,22 @@ if [ -n "$lvs_table" ]; then
   lvs_sec table record
   if [ -f "$lvs_dir/$lvs_table.json" ]; then cat "$lvs_dir/$lvs_table.json"; echo; else echo '@@none'; fi
   lvs_sec table end
+fi
+
+if [ -n "$lvs_status" ]; then
+  lvs_sec status save
+  ipvsadm -S -n 2>&1 9>&-; lvs_rc=$?
+  lvs_sec status save-status
+  echo "$lvs_rc"
+  lvs_sec status list
+  ipvsadm -L -n 2>&1 9>&-
+  lvs_sec status stats
+  ipvsadm -L -n --stats --exact 2>&1 9>&-
+  lvs_sec status rate
+  ipvsadm -L -n --rate 2>&1 9>&-
+  lvs_sec status record
+  if [ -f "$lvs_dir/$lvs_status.json" ]; then cat "$lvs_dir/$lvs_status.json"; else echo '@@none'; fi
+  lvs_sec status end
 fi
 exit 0
 `;
