@@ -1,4 +1,5 @@
-import { InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { LvsError } from '../providers/ipvs/model/errors.ts';
 
 /**
  * The one parser of every numeric flag: a whole number from `min` to `max`, written in decimal digits only (so `1e3`,
@@ -29,4 +30,16 @@ export function directorOption(): Option {
 /** `--connect-timeout SECONDS`: how long to wait for each director's SSH connection (OpenSSH ConnectTimeout). */
 export function connectTimeoutOption(): Option {
   return new Option('--connect-timeout <seconds>', "seconds to wait for each director's SSH connection").default(10).argParser(intArg(1, 3600));
+}
+
+/**
+ * Whether this run is read-only: the global `--read-only`, or `LVSFORM_READ_ONLY=1` (so a pull-request pipeline sets
+ * it once for every step). Any other value of the variable is refused rather than guessed.
+ */
+export function readOnlyMode(program: Command): boolean {
+  const env = process.env.LVSFORM_READ_ONLY;
+  if (env !== undefined && !['', '0', '1'].includes(env)) {
+    throw new LvsError('LVS_USAGE', `LVSFORM_READ_ONLY must be 1 (read-only) or 0 (not); got ${JSON.stringify(env)}`);
+  }
+  return Boolean(program.opts<{ readOnly?: boolean }>().readOnly) || env === '1';
 }

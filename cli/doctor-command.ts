@@ -1,9 +1,9 @@
 /** `lvsform doctor`: wiring only; the checks live in providers/ipvs/ops/doctor.ts, the reading in providers/ipvs/ops/doctor-director.ts. */
 import type { Command } from 'commander';
-import { connectTimeoutOption, directorOption } from './args.ts';
+import { connectTimeoutOption, directorOption, readOnlyMode } from './args.ts';
 import { colors } from './colors.ts';
 import { delayedProgress } from './progress.ts';
-import { errorPointer } from '../providers/ipvs/host/host-target.ts';
+import { errorPointer, readOnlyRefusal } from '../providers/ipvs/host/host-target.ts';
 
 export function registerDoctorCommand(program: Command): void {
   program
@@ -25,6 +25,12 @@ export function registerDoctorCommand(program: Command): void {
       if (opts.synth) await runApp(cfg);
       const stack = selectDirectors(selectStack(await loadStacks(cfg.outdir, { fresh: opts.synth }), opts.stack), opts.director);
       const directors = stack.directors;
+      if (readOnlyMode(program))
+        throw readOnlyRefusal(
+          'doctor',
+          directors.map((d) => d.target),
+          false,
+        );
       const c = colors(opts.json);
       const progress = delayedProgress();
       const limit = pLimit(10);

@@ -10,6 +10,8 @@ import type { GeneratedDirector } from '../providers/ipvs/import/generate-app.ts
 import type { ImportSource } from '../providers/ipvs/import/import.ts';
 import type { HostTarget } from '../providers/ipvs/host/transport.ts';
 import { pathOption } from './paths.ts';
+import { readOnlyRefusal } from '../providers/ipvs/host/host-target.ts';
+import { readOnlyMode } from './args.ts';
 
 interface ImportOpts {
   save?: string;
@@ -120,6 +122,8 @@ export function registerImportCommand(program: Command): void {
     .action(async (opts: ImportOpts) => {
       const { director, note } = directorOf(opts);
       const source = sourceOf(opts, director);
+      // import reads through the host's shell (and with --adopt writes the record): it has no read-only way.
+      if (readOnlyMode(program)) throw readOnlyRefusal('import', [director], Boolean(opts.adopt));
       if ((opts.user !== undefined || opts.sshPort !== undefined) && opts.host === undefined) {
         throw new LvsError('LVS_USAGE', '--user and --ssh-port go with --host');
       }

@@ -27,6 +27,10 @@ export function buildProgram(): Command {
     .option('-C, --dir <path>', 'the project directory (where cdktf.json is) (default: .); relative paths of other options are read from it')
     .option('--no-color', 'no colours (also NO_COLOR=1; FORCE_COLOR=1 forces them)')
     .option('--debug', "print an error's causes, and where each director's time went")
+    .option(
+      '--read-only',
+      'reach directors only through the read-only plan script, as ssh.planUser (also LVSFORM_READ_ONLY=1): plan works, changes are refused',
+    )
     // Usage errors read like every other error (`Error [LVS_USAGE]: …` and a hint, usage.ts), printed by main(), so
     // commander's own text and its suggestions stay silent; every help page lists the global flags too.
     .configureOutput({ outputError: () => {} })

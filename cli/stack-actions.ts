@@ -21,7 +21,9 @@ import { renderMarkdown } from '../providers/ipvs/render/render-markdown.ts';
 import { noPaint, renderPlan, type Paint } from '../providers/ipvs/render/render-plan.ts';
 import { applyStack, planStack, type ApplyReport, type RunOptions } from '../providers/ipvs/apply/run-stack.ts';
 import { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack, type LoadedStack } from '../providers/ipvs/read/synth.ts';
-import { aboutTarget, describeTarget, errorPointer } from '../providers/ipvs/host/host-target.ts';
+import { aboutTarget, describeTarget, errorPointer, readOnlyRefusal } from '../providers/ipvs/host/host-target.ts';
+import { openReadOnlyHost } from '../providers/ipvs/host/read-only-host.ts';
+import { readOnlyMode } from './args.ts';
 import { debugEnabled, debugLine } from './debug.ts';
 import { paint, targetNote } from './plan-text.ts';
 import { delayedProgress, type Progress } from './progress.ts';
@@ -158,7 +160,11 @@ export async function planAction(
   const stack = await loadStack(program, opts);
   const targets = opts.target.length ? checkTargets(stack.directors, opts.target) : [];
   const directors: DesiredDirector[] = opts.destroy ? stack.directors.map((d) => ({ ...d, table: { services: [] }, paths: new Map() })) : stack.directors;
-  const plan = await planStack(directors, { ...runOptions(stack.stack, { ...opts, targets }), ...(opts.destroy ? { mode: 'destroy' as const } : {}) });
+  const plan = await planStack(directors, {
+    ...runOptions(stack.stack, { ...opts, targets }),
+    ...(opts.destroy ? { mode: 'destroy' as const } : {}),
+    ...(readOnlyMode(program) ? { openHost: openReadOnlyHost } : {}),
+  });
   guard(opts)?.(plan);
   // A plan with a director that could not be read is not one to apply: it is shown, never saved.
   const failed = planHasErrors(plan);
@@ -187,6 +193,11 @@ export async function applyAction(
     // The flags a saved plan does not honour (--target, --no-drain, --adopt, --no-refresh, …) were refused already
     // (flag-modes.ts): the plan carries them.
     const saved = await readPlanFile(planfile, opts.stack);
+    if (readOnlyMode(program))
+      throw readOnlyRefusal(
+        'apply',
+        saved.directors.map((d) => d.target),
+      );
     for (const name of opts.director ?? []) {
       if (!saved.directors.some((d) => d.director === name)) {
         throw new LvsError(
@@ -210,6 +221,12 @@ export async function applyAction(
     process.exitCode = reportApply(report, p, Boolean(opts.json), !opts.json);
     return;
   }
+  // Refused before the approval question: the answer would not matter.
+  if (readOnlyMode(program))
+    throw readOnlyRefusal(
+      'apply',
+      (await loadStack(program, opts)).directors.map((d) => d.target),
+    );
   if (!opts.autoApprove && !process.stdin.isTTY) {
     throw new LvsError('LVS_NEEDS_APPROVAL', 'apply needs confirmation, and there is no terminal to ask on', {
       hint: 'Review `lvsform plan` and pass --auto-approve, or apply a saved plan: `lvsform plan --out FILE` then `lvsform apply FILE`.',
@@ -227,6 +244,11 @@ export async function applyAction(
 
 export async function destroyAction(program: Command, opts: CommonOpts & { autoApprove?: boolean }): Promise<void> {
   const p = opts.json ? noPaint : paint();
+  if (readOnlyMode(program))
+    throw readOnlyRefusal(
+      'destroy',
+      (await loadStack(program, opts)).directors.map((d) => d.target),
+    );
   if (!opts.autoApprove && !process.stdin.isTTY) {
     throw new LvsError('LVS_NEEDS_APPROVAL', 'destroy needs confirmation, and there is no terminal to ask on', { hint: 'Pass --auto-approve.' });
   }
@@ -243,6 +265,7 @@ export async function destroyAction(program: Command, opts: CommonOpts & { autoA
 export async function forceUnlockAction(program: Command, name: string, opts: { stack?: string; synth: boolean; connectTimeout: number }): Promise<void> {
   const stack = await loadStack(program, { ...opts, director: [name], parallelism: 1, lockTimeout: 0, drain: false, drainTimeout: 0 });
   const d = stack.directors[0]!;
+  if (readOnlyMode(program)) throw readOnlyRefusal('force-unlock', [d.target]);
   const where = describeTarget(d.target);
   const done = await forceUnlockDirector(d.target, { connectTimeout: opts.connectTimeout });
   process.stdout.write(done === 'none' ? `${where} is not locked.\n` : `${where}: freed the lock left by a run that is gone.\n`);

@@ -10,16 +10,26 @@ import { noPaint } from '../providers/ipvs/render/render-plan.ts';
 import { paint } from './plan-text.ts';
 import { delayedProgress } from './progress.ts';
 import type { StateOpts } from './state-command.ts';
+import { readOnlyRefusal } from '../providers/ipvs/host/host-target.ts';
+import { readOnlyMode } from './args.ts';
 
 const progress = delayedProgress();
 
 /** The stacks to read: the one named (or the only one), or with `all`, every stack of the app when none is named. */
-async function loadForState(program: Command, opts: StateOpts, all = false): Promise<LoadedStack[]> {
+async function loadForState(program: Command, opts: StateOpts, verb: 'list' | 'show' | 'rm', all = false): Promise<LoadedStack[]> {
   const cfg = await readProjectConfig(program.opts<{ dir: string }>().dir);
   if (opts.synth) await runApp(cfg);
   const stacks = await loadStacks(cfg.outdir, { fresh: opts.synth });
-  const chosen = all && opts.stack === undefined ? stacks : [selectStack(stacks, opts.stack)];
-  return chosen.map((s) => selectDirectors(s, opts.director));
+  const chosen = all && opts.stack === undefined ? stacks : [selectStack(stacks, opts.stack)].map((s) => selectDirectors(s, opts.director));
+  const selected = all && opts.stack === undefined ? chosen.map((s) => selectDirectors(s, opts.director)) : chosen;
+  // The state verbs read the record through the host's shell (and `rm` writes it): none has a read-only way.
+  if (readOnlyMode(program))
+    throw readOnlyRefusal(
+      `state ${verb}`,
+      selected.flatMap((s) => s.directors.map((d) => d.target)),
+      verb === 'rm',
+    );
+  return selected;
 }
 
 function stateOptions(stack: string, opts: StateOpts): StateOptions {
@@ -33,7 +43,7 @@ function stateOptions(stack: string, opts: StateOpts): StateOptions {
 }
 
 export async function stateListAction(program: Command, opts: StateOpts): Promise<void> {
-  const stacks = await loadForState(program, opts, true);
+  const stacks = await loadForState(program, opts, 'list', true);
   const p = opts.json ? noPaint : paint();
   let failed = false;
   const docs: Record<string, unknown>[] = [];
@@ -53,7 +63,7 @@ export async function stateListAction(program: Command, opts: StateOpts): Promis
 
 export async function stateShowAction(program: Command, address: string, opts: StateOpts): Promise<void> {
   parseStateAddress(address); // a malformed address is refused before any director is reached
-  const [stack] = await loadForState(program, opts);
+  const [stack] = await loadForState(program, opts, 'show');
   const state = await readState(stack!.directors, stateOptions(stack!.stack, opts));
   progress.stop();
   const [entry] = resolveStateAddresses(state.stack, [address], allEntries(state));
@@ -80,12 +90,12 @@ async function confirmOnTerminal(stack: string, entries: readonly StateEntry[]):
 
 export async function stateRmAction(program: Command, addresses: string[], opts: StateOpts): Promise<void> {
   for (const a of addresses) parseStateAddress(a); // malformed addresses are refused before any director is reached
+  const [stack] = await loadForState(program, opts, 'rm');
   if (!opts.autoApprove && !process.stdin.isTTY) {
     throw new LvsError('LVS_NEEDS_APPROVAL', 'state rm needs confirmation, and there is no terminal to ask on', {
       hint: 'Check the addresses with `lvsform state show ADDRESS`, then pass --auto-approve.',
     });
   }
-  const [stack] = await loadForState(program, opts);
   const report = await removeFromState(stack!.directors, addresses, {
     ...stateOptions(stack!.stack, opts),
     ...(opts.autoApprove ? {} : { confirm: (entries: readonly StateEntry[]) => confirmOnTerminal(stack!.stack, entries) }),

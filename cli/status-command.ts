@@ -1,7 +1,7 @@
 /** `lvsform status`: wiring only; the reading and the table live in providers/ipvs/ops/status.ts. */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { connectTimeoutOption, directorOption, intArg } from './args.ts';
+import { connectTimeoutOption, directorOption, intArg, readOnlyMode } from './args.ts';
 
 interface StatusOpts {
   stack?: string;
@@ -40,7 +40,10 @@ export function registerStatusCommand(program: Command): void {
       const stack = selectDirectors(selectStack(await loadStacks(cfg.outdir, { fresh: opts.synth }), opts.stack), opts.director);
       const directors = stack.directors;
       const progress = delayedProgress();
+      // Read-only: the counters come through the read script, as ssh.planUser.
+      const openHost = readOnlyMode(program) ? (await import('../providers/ipvs/host/read-only-host.ts')).openReadOnlyHost : undefined;
       const watcher = new StatusReader(stack.stack, directors, {
+        ...(openHost ? { openHost } : {}),
         connectTimeout: opts.connectTimeout,
         onProgress: (d, m) => progress.step(d, m),
         onIdle: (d) => progress.idle(d),

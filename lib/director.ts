@@ -55,6 +55,14 @@ export interface SshProps {
    * @default false
    */
   readonly sudo?: boolean;
+  /**
+   * The login of read-only runs (`lvsform plan --read-only`, for a pull-request pipeline): a user whose one sudoers
+   * rule runs lvsform's fixed read script as root, so its key can plan and can change nothing. With `setup`, the
+   * director set-up installs the script (`/usr/local/libexec/lvsform/read`) and the rule
+   * (`/etc/sudoers.d/lvsform-plan`); the user itself must exist on the director.
+   * @default - read-only runs log in as `user`
+   */
+  readonly planUser?: string;
 }
 
 /**
@@ -212,6 +220,7 @@ export class Director extends Construct {
       if (s.configFile !== undefined) ssh.config_file = s.configFile;
       if (s.alias !== undefined) ssh.alias = s.alias;
       if (s.sudo) ssh.sudo = true;
+      if (s.planUser !== undefined) ssh.plan_user = s.planUser;
       out.ssh = ssh;
     }
     if (this.setup) {
@@ -245,7 +254,7 @@ function checkSetup(setup: DirectorSetupProps, fail: (m: string) => never): Requ
 
 function checkSsh(ssh: SshProps, fail: (m: string) => never): SshProps {
   if (ssh === null || typeof ssh !== 'object' || Array.isArray(ssh)) fail(`ssh must be an object like { host: '203.0.113.2' }; got ${describe(ssh)}`);
-  const unknown = unknownKey('ssh', ssh, ['host', 'port', 'user', 'identityFile', 'knownHostsFile', 'configFile', 'alias', 'sudo']);
+  const unknown = unknownKey('ssh', ssh, ['host', 'port', 'user', 'identityFile', 'knownHostsFile', 'configFile', 'alias', 'sudo', 'planUser']);
   if (unknown) fail(unknown);
   const problem = sshProblems(ssh)[0];
   if (problem) fail(problem.message);

@@ -85,6 +85,7 @@ export interface RuleSsh {
   readonly configFile?: unknown;
   readonly alias?: unknown;
   readonly sudo?: unknown;
+  readonly planUser?: unknown;
 }
 
 /** The largest firewall mark (a u32). */
@@ -363,6 +364,9 @@ export function sshProblems(ssh: RuleSsh): RuleProblem[] {
   }
   if (ssh.user !== undefined && (typeof ssh.user !== 'string' || !USER.test(ssh.user))) {
     add('user', `ssh user must be a login name ([A-Za-z_][A-Za-z0-9_.-]*, up to 32); got ${shown(ssh.user)}`);
+  }
+  if (ssh.planUser !== undefined && (typeof ssh.planUser !== 'string' || !USER.test(ssh.planUser) || ssh.planUser === 'root')) {
+    add('planUser', `ssh planUser must be a login name other than root ([A-Za-z_][A-Za-z0-9_.-]*, up to 32); got ${shown(ssh.planUser)}`);
   }
   if (ssh.sudo !== undefined && typeof ssh.sudo !== 'boolean') add('sudo', `ssh sudo must be true or false; got ${shown(ssh.sudo)}`);
   if (ssh.sudo === true && ssh.user === 'root') {

@@ -2,6 +2,7 @@
  * Where a director is and how it is named in messages. Apart from transport.ts (which opens the shell and so loads
  * execa), so that the renderers and readers that only name a director load nothing heavy.
  */
+import { LvsError } from '../model/errors.ts';
 
 export interface SshTarget {
   readonly host?: string;
@@ -16,6 +17,11 @@ export interface SshTarget {
    * run exactly that without a password (see `sudoersLine`).
    */
   readonly sudo?: boolean;
+  /**
+   * The login of `--read-only` runs (plan, status): a user whose one sudoers rule runs lvsform's fixed read script
+   * (see read-script.ts), so its key can read a director and change nothing. Without it, `--read-only` logs in as `user`.
+   */
+  readonly planUser?: string;
 }
 
 /** The shell every host script runs in, as sudo sees it (an absolute path, so that one sudoers rule matches it). */
@@ -31,6 +37,8 @@ export interface HostTarget {
   readonly name: string;
   readonly transport: 'ssh' | 'local';
   readonly ssh?: SshTarget;
+  /** Reach the director only through the read script, as `ssh.planUser` (`--read-only`): nothing can be changed. */
+  readonly readOnly?: boolean;
 }
 
 /**
@@ -42,6 +50,11 @@ export function describeTarget(target: HostTarget): string {
   const ssh = target.ssh ?? {};
   const port = ssh.port === undefined ? '' : `:${ssh.port}`;
   const host = ssh.host !== undefined && port && ssh.host.includes(':') ? `[${ssh.host}]` : ssh.host;
+  if (target.readOnly) {
+    const user = ssh.planUser ?? ssh.user;
+    const where = ssh.alias ? `${ssh.alias}${port}${ssh.configFile ? ` via ${ssh.configFile}` : ''}` : `${user ? `${user}@` : ''}${host}${port}`;
+    return `${target.name} (${where}${ssh.alias && user ? `, ${user}` : ''}, read-only)`;
+  }
   const where = ssh.alias ? `${ssh.alias}${port}${ssh.configFile ? ` via ${ssh.configFile}` : ''}` : `${ssh.user ? `${ssh.user}@` : ''}${host}${port}`;
   const as = ssh.sudo ? `, ${ssh.user && ssh.alias ? `${ssh.user} ` : ''}with sudo` : '';
   return `${target.name} (${where}${as})`;
@@ -58,4 +71,18 @@ export function aboutTarget(target: HostTarget, message: string): string {
 /** Where a director's error went when a report prints it apart (to standard error), for the line left in its place. */
 export function errorPointer(code: string): string {
   return `${code}; the error is printed to standard error`;
+}
+
+/**
+ * The refusal, in a read-only run, of a verb that would change a director or its lock (or that has no read-only way
+ * yet), made before any host is contacted: the read-only key can run only the read script.
+ */
+export function readOnlyRefusal(verb: string, targets: readonly { readonly name: string }[], changes = true): LvsError {
+  const names = targets.map((t) => t.name).join(', ') || '(none)';
+  const what = changes ? `${verb} would change director(s) ${names}` : `${verb} has no read-only way yet (director(s) ${names})`;
+  return new LvsError('LVS_READ_ONLY', `${what}, and this run is read-only (--read-only or LVSFORM_READ_ONLY=1); no director was contacted`, {
+    hint: changes
+      ? 'Run it without --read-only in the protected pipeline, with the apply key; the read-only (plan) key can only plan.'
+      : 'Run it without --read-only, with the apply key; the read-only (plan) key can plan.',
+  });
 }

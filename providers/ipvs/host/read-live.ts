@@ -73,6 +73,11 @@ export async function readLive(
     readChunk({ tag, stack, thresholds: opts.thresholds ?? true, record: opts.record ?? true, whenLocked: opts.whenLocked ?? false }),
   );
   opts.onRead?.();
+  return parseLive(tag, stdout, stack, where, opts.thresholds ?? true);
+}
+
+/** Parses what `readChunk` printed (or the read-only script's table part, whose sections are the same). */
+export function parseLive(tag: string, stdout: string, stack: string, where: string, thresholds = true): LiveState {
   const sections = splitSections(tag, stdout);
   if (!sections.has('end')) {
     throw new LvsError('LVS_HOST_OUTPUT', `director ${where}: the read ended early; the host printed: ${stdout.slice(-400)}`);
@@ -92,7 +97,7 @@ export async function readLive(
     });
   }
   const saved = parseSave(save, `ipvsadm -S -n on ${where}`);
-  const table = opts.thresholds === false ? saved : mergeThresholds(saved, sections.get('thresholds') ?? '', `ipvsadm -L -n --thresholds on ${where}`);
+  const table = !thresholds ? saved : mergeThresholds(saved, sections.get('thresholds') ?? '', `ipvsadm -L -n --thresholds on ${where}`);
   const recordText = sections.get('record');
   const record = recordText === undefined || recordText.trim() === '@@none' ? undefined : parseRecord(recordText.trim(), stack, where);
   const others = recordText === undefined ? undefined : othersFrom(sections, where);

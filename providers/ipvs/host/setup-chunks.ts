@@ -99,13 +99,16 @@ export function parseHostFacts(tag: string, stdout: string, query: { files: read
 }
 
 /** Writes a file atomically (temporary file in the same directory, then rename) with the given mode. */
-function writeFileLines(path: string, content: string, mode: string): string[] {
+function writeFileLines(path: string, content: string, mode: string, validate?: 'visudo'): string[] {
+  if (!/^[0-7]{3,4}$/.test(mode)) throw new LvsError('LVS_UNSAFE_VALUE', `not a file mode: ${JSON.stringify(mode)}`);
   const dir = path.slice(0, path.lastIndexOf('/')) || '/';
   const tmp = `${dir}/.${path.slice(dir.length + 1)}.lvsform-tmp`;
-  // One && chain: a failed step leaves the old file as it was.
+  // A missing directory is made root-owned and world-readable (umask 022 for mkdir only: the session's 077 would
+  // leave a directory such as /usr/local/libexec closed to everyone but root).
+  // One && chain: a failed step (a sudoers file visudo refuses) leaves the old file as it was.
   return [
-    `mkdir -p ${shQuote(dir)} && cat > ${shQuote(tmp)} ${hereDoc(content)}`,
-    `[ $? = 0 ] && chmod ${mode} ${shQuote(tmp)} && mv -f ${shQuote(tmp)} ${shQuote(path)}`,
+    `(umask 022 && mkdir -p ${shQuote(dir)}) && cat > ${shQuote(tmp)} ${hereDoc(content)}`,
+    `[ $? = 0 ] && chmod ${mode} ${shQuote(tmp)}${validate === 'visudo' ? ` && { visudo -cqf ${shQuote(tmp)} || { rm -f ${shQuote(tmp)}; false; }; }` : ''} && mv -f ${shQuote(tmp)} ${shQuote(path)}`,
   ];
 }
 
@@ -137,7 +140,7 @@ export function setupChunk(tag: string, items: readonly SetupItem[]): string {
     } else if (it.kind === 'sysctl') {
       lines.push(step(name, [`printf '%s\\n' ${shQuote(it.after ?? '1')} > ${shQuote(procPath(it.name))}`]));
     } else if (it.kind === 'file') {
-      lines.push(step(name, it.action === 'delete' ? [`rm -f ${shQuote(it.name)}`] : writeFileLines(it.name, it.after ?? '', '644')));
+      lines.push(step(name, it.action === 'delete' ? [`rm -f ${shQuote(it.name)}`] : writeFileLines(it.name, it.after ?? '', it.mode ?? '644', it.validate)));
     } else if (it.kind === 'boot-service' && it.via === 'debian') {
       const f = shQuote(it.name);
       const tmp = shQuote(`${it.name}.lvsform-tmp`);
@@ -200,7 +203,7 @@ export function setupFailures(tag: string, stdout: string): { failed: string[]; 
 /** Reads the facts for `planHostSetup` over an open session. */
 export async function readHostFacts(session: HostSession, stack: string, desired: Table): Promise<HostFacts> {
   const tag = newTag();
-  const query = factsQuery(stack, desired);
+  const query = factsQuery(stack, desired, session.target.ssh?.planUser);
   const res = await session.run(factsChunk(tag, query));
   return parseHostFacts(tag, res.stdout, query, describeTarget(session.target));
 }

@@ -26,7 +26,7 @@ export interface SessionEnd {
  * the remote shell when sudo is not installed (dash: `sh: 1: sudo: not found`; bash: `sudo: command not found`).
  * Other sudo warnings (`unable to resolve host`) do not count.
  */
-const SUDO_REFUSED =
+export const SUDO_REFUSED =
   /sudo: a password is required|sudo: a terminal is required|is not in the sudoers file|is not allowed to (?:execute|run sudo)|\bsudo: (?:command )?not found/i;
 
 const HOST_KEY = /host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known|host key for .* has changed/i;

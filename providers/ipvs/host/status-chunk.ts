@@ -2,7 +2,7 @@
 import { LvsError } from '../model/errors.ts';
 import { buildStatus, type DirectorStatus } from '../ops/status.ts';
 import { sectionLine, splitSections } from './host-script.ts';
-import { describeTarget } from './host-target.ts';
+import { describeTarget, type HostTarget } from './host-target.ts';
 import { newTag } from './read-live.ts';
 import { parseRecord } from './record.ts';
 import { shQuote } from './shell-quote.ts';
@@ -32,9 +32,14 @@ export function statusChunk(tag: string, stack: string): string {
 
 /** Reads one director's status over an open session (prelude already run). */
 export async function readStatus(session: HostSession, stack: string): Promise<DirectorStatus> {
-  const where = describeTarget(session.target);
   const tag = newTag();
   const { stdout } = await session.run(statusChunk(tag, stack));
+  return parseStatus(tag, stdout, stack, session.target);
+}
+
+/** Parses what `statusChunk` printed (or the read-only script's status part, whose sections are the same). */
+export function parseStatus(tag: string, stdout: string, stack: string, target: HostTarget): DirectorStatus {
+  const where = describeTarget(target);
   const s = splitSections(tag, stdout);
   if (!s.has('end')) throw new LvsError('LVS_HOST_OUTPUT', `director ${where}: the status read ended early; the host printed: ${stdout.slice(-400)}`);
   if ((s.get('save-status') ?? '').trim() !== '0') {
@@ -45,7 +50,7 @@ export async function readStatus(session: HostSession, stack: string): Promise<D
   const recordText = (s.get('record') ?? '').trim();
   const record = recordText === '@@none' || recordText === '' ? undefined : parseRecord(recordText, stack, where);
   return buildStatus(
-    session.target.name,
+    target.name,
     where,
     { save: s.get('save') ?? '', list: s.get('list') ?? '', stats: s.get('stats') ?? '', rate: s.get('rate') ?? '' },
     record,

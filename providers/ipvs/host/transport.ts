@@ -76,8 +76,12 @@ export function configWord(value: string): string {
   return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
-/** The argv for `ssh`, without the remote command. Exported for tests and for `doctor`. */
-export function sshArgs(target: HostTarget, opts: SessionOptions = {}): string[] {
+/**
+ * The argv for `ssh`: the host's shell (`sh -s`, or sudo's), or with `remote`, those words (the read-only script's
+ * fixed path and its checked arguments). A read-only target logs in as `ssh.planUser` when it has one. Exported for
+ * tests and for `doctor`.
+ */
+export function sshArgs(target: HostTarget, opts: SessionOptions = {}, remote?: readonly string[]): string[] {
   const ssh = target.ssh ?? {};
   const args: string[] = [];
   if (ssh.configFile) {
@@ -106,7 +110,8 @@ export function sshArgs(target: HostTarget, opts: SessionOptions = {}): string[]
     }
     args.push('-p', String(ssh.port));
   }
-  if (ssh.user !== undefined) args.push('-l', checkWord(target.name, 'user name', ssh.user, USER_RE));
+  const user = target.readOnly ? (ssh.planUser ?? ssh.user) : ssh.user;
+  if (user !== undefined) args.push('-l', checkWord(target.name, 'user name', user, USER_RE));
   if (ssh.identityFile) args.push('-i', expandedPath(target.name, 'identity file', ssh.identityFile), '-o', 'IdentitiesOnly=yes');
   if (ssh.knownHostsFile) args.push('-o', `UserKnownHostsFile=${configWord(expandedPath(target.name, 'known-hosts file', ssh.knownHostsFile))}`);
   const host = ssh.alias ?? ssh.host;
@@ -116,7 +121,9 @@ export function sshArgs(target: HostTarget, opts: SessionOptions = {}): string[]
     });
   }
   // With sudo, `-n` makes sudo fail at once (never prompt) when the rule is missing or asks for a password.
-  args.push('--', checkWord(target.name, 'host', host, HOST_RE), ssh.sudo ? `sudo -n ${HOST_SHELL}` : 'sh -s');
+  args.push('--', checkWord(target.name, 'host', host, HOST_RE));
+  if (remote) args.push(...remote);
+  else args.push(ssh.sudo ? `sudo -n ${HOST_SHELL}` : 'sh -s');
   return args;
 }
 

@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   LVS_CONNECTION_LOST: 'The connection to the director ended in the middle of a step.',
   LVS_SUDO_REQUIRED: 'sudo would not run the host script as root without a password; nothing ran.',
   LVS_NOT_ROOT: 'The login is not root and cannot write /var/lib/lvsform; nothing was changed.',
+  LVS_READ_ONLY: 'A read-only run (`--read-only`, the plan key) was asked to change a director; refused before any host was contacted.',
   LVS_HOST_OUTPUT: 'The director printed something lvsform did not expect (a step ended early, or forged markers).',
   // The director's own state
   LVS_LOCKED: "Another run holds the director's lock.",

@@ -11,6 +11,7 @@ import { requiredModules } from '../model/limits.ts';
 import { LvsError } from '../model/errors.ts';
 import { normalizeTable, serviceFamily, serviceId, type Service, type Table } from '../model/model.ts';
 import { parseSave } from '../read/parse-save.ts';
+import { READ_SCRIPT, READ_SUDOERS, readScriptText, readSudoersFile } from '../host/read-script.ts';
 
 /** What the app asked for (the synthesized `setup` block of a director). */
 export interface HostSetupSpec {
@@ -78,6 +79,10 @@ export interface SetupItem {
   readonly detail?: string;
   /** Package manager for `package`; `debian` | `rhel` for `boot-service` and `rules`. */
   readonly via?: string;
+  /** A file's mode (octal digits); 644 when absent. */
+  readonly mode?: string;
+  /** A check the new file must pass before it replaces the old one: `visudo` (`visudo -cqf`) for a sudoers file. */
+  readonly validate?: 'visudo';
 }
 
 export { requiredModules };
@@ -164,13 +169,23 @@ export interface HostSetupInput {
   readonly after: Table;
   /** A destroy keeps modules and forwarding as they are and only saves the table. */
   readonly destroy?: boolean;
+  /** `ssh.planUser`: install the read-only script and the sudoers rule that lets this user run it. */
+  readonly planUser?: string;
 }
 
 /** The facts a plan needs to read for a spec: the files and sysctls to look at and the modules to check. */
-export function factsQuery(stack: string, desired: Table): { modules: string[]; files: string[]; sysctls: string[] } {
+export function factsQuery(stack: string, desired: Table, planUser?: string): { modules: string[]; files: string[]; sysctls: string[] } {
   return {
     modules: requiredModules(desired),
-    files: [modulesFile(stack), sysctlFile(stack), DEBIAN_LAYOUT.rulesFile, RHEL_LAYOUT.rulesFile, DEBIAN_DEFAULTS],
+    files: [
+      modulesFile(stack),
+      sysctlFile(stack),
+      DEBIAN_LAYOUT.rulesFile,
+      RHEL_LAYOUT.rulesFile,
+      DEBIAN_DEFAULTS,
+      // With a plan user, the read script and its sudoers rule are part of the set-up (read-script.ts).
+      ...(planUser === undefined ? [] : [READ_SCRIPT, READ_SUDOERS]),
+    ],
     sysctls: [FORWARDING_SYSCTLS.inet, FORWARDING_SYSCTLS.inet6],
   };
 }
@@ -223,6 +238,12 @@ export function planHostSetup(input: HostSetupInput): SetupItem[] {
       `${keys.join(', ')} = 1 at boot`,
     );
     if (item) items.push(item);
+  }
+  if (!input.destroy && input.planUser !== undefined) {
+    const script = fileItem(READ_SCRIPT, facts.files[READ_SCRIPT], readScriptText(), 'the read-only plan script, root-owned, mode 0755');
+    if (script) items.push({ ...script, mode: '755' });
+    const rule = fileItem(READ_SUDOERS, facts.files[READ_SUDOERS], readSudoersFile(input.planUser), `${input.planUser} may run only ${READ_SCRIPT} as root`);
+    if (rule) items.push({ ...rule, mode: '440', validate: 'visudo' });
   }
   if (spec.saveRules) {
     const layout = bootLayout(facts.osRelease);

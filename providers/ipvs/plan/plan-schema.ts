@@ -122,12 +122,16 @@ const sshTarget = sameShape<SshTarget>()(
       configFile: sshText.optional(),
       alias: sshText.optional(),
       sudo: z.boolean().optional(),
+      planUser: sshText.optional(),
     })
     .strict(),
   true,
 );
 
-const target = sameShape<HostTarget>()(z.object({ name, transport: z.enum(['ssh', 'local']), ssh: sshTarget.optional() }).strict(), true);
+const target = sameShape<HostTarget>()(
+  z.object({ name, transport: z.enum(['ssh', 'local']), ssh: sshTarget.optional(), readOnly: z.boolean().optional() }).strict(),
+  true,
+);
 
 const error = z.object({ code: z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'an error code'), message: text, hint: text.optional() }).strict();
 
@@ -141,6 +145,11 @@ const setupItem = sameShape<SetupItem>()(
       after: text.optional(),
       detail: text.optional(),
       via: text.optional(),
+      mode: z
+        .string()
+        .regex(/^[0-7]{3,4}$/, 'an octal file mode')
+        .optional(),
+      validate: z.literal('visudo').optional(),
     })
     .strict(),
   true,

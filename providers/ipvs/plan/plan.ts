@@ -277,6 +277,7 @@ export function planDirector(
             desired: { services: ownedDesired },
             after: tableAfter(live.table, owned, { services: ownedDesired }),
             destroy: host.destroy,
+            ...(desired.target.ssh?.planUser === undefined ? {} : { planUser: desired.target.ssh.planUser }),
           }),
         }
       : {}),

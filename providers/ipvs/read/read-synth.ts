@@ -67,6 +67,10 @@ const sshSchema = z
     config_file: text.optional(),
     alias: text.optional(),
     sudo: z.boolean().optional(),
+    plan_user: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/, 'a login name')
+      .optional(),
   })
   .strict();
 
@@ -283,6 +287,7 @@ export function readSynth(json: unknown, source: string, options: { hint?: strin
             ...(d.ssh.config_file === undefined ? {} : { configFile: d.ssh.config_file }),
             ...(d.ssh.alias === undefined ? {} : { alias: d.ssh.alias }),
             ...(d.ssh.sudo ? { sudo: true } : {}),
+            ...(d.ssh.plan_user === undefined ? {} : { planUser: d.ssh.plan_user }),
           };
     if (d.transport === 'ssh' && ssh?.host === undefined && ssh?.alias === undefined) {
       invalid(source, [...at, 'ssh'], 'an ssh director needs ssh.host or ssh.alias');

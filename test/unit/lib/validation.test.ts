@@ -177,6 +177,8 @@ describe('Director props judged alone throw at once', () => {
     ['an identity file with a newline', { ssh: { host: '203.0.113.2', identityFile: 'key\nrm' } }, /ssh identityFile must be a file path/],
     ['a config file starting with a dash', { ssh: { alias: 'lb1', configFile: '-F' } }, /ssh configFile must be a file path/],
     ['an alias with a slash', { ssh: { alias: 'a/b', configFile: 'ssh.cfg' } }, /ssh alias must be a Host name/],
+    ['a plan user with a shell metacharacter', { ssh: { host: '203.0.113.2', planUser: 'plan;id' } }, /ssh planUser must be a login name other than root/],
+    ['root as the plan user', { ssh: { host: '203.0.113.2', planUser: 'root' } }, /ssh planUser must be a login name other than root/],
   ])('%s', (_case, props, message) => {
     // GIVEN a stack
     const app = new App({ outdir: tempOutdir() });

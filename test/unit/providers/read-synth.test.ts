@@ -56,6 +56,17 @@ describe('readSynth', () => {
     expect(d.paths).toEqual(new Map([['tcp 198.51.100.10:80', 'web/lb1/http']]));
   });
 
+  it('reads ssh.plan_user as planUser, and refuses one that is not a login name', () => {
+    // GIVEN a director with a plan user, and one whose plan user is hostile
+    const good = doc({}, { ssh: { host: '203.0.113.2', user: 'deploy', sudo: true, plan_user: 'lvsform-plan' } });
+    const bad = doc({}, { ssh: { host: '203.0.113.2', plan_user: 'x;id' } });
+    // WHEN they are read
+    const out = readSynth(good, 'x');
+    // THEN the first keeps it; the second is refused as invalid synth output
+    expect(out.directors[0]!.ssh).toEqual({ host: '203.0.113.2', user: 'deploy', sudo: true, planUser: 'lvsform-plan' });
+    expect(error(bad).code).toBe('LVS_SYNTH_INVALID');
+  });
+
   it('canonicalizes IPv6 addresses and makes the IPv6 netmask explicit', () => {
     const out = readSynth(
       doc({ address: '2001:DB8:0:0:0:0:0:10', persistence: { timeout: 360 }, real_server: [{ address: '2001:db8:0::11', forwarding: 'droute' }] }),
