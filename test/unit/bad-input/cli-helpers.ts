@@ -79,3 +79,12 @@ export function jsonError(run: CliRun): { code: string; message: string; hint?: 
   if (!parsed.error) throw new Error(`no error object in: ${run.stdout}`);
   return parsed.error;
 }
+
+/**
+ * Text without its colour codes. The in-process runs colour their output where picocolors would (CI=true turns colour
+ * on), so a test about what is said reads the words, not the escapes around them.
+ */
+export function plain(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape character starts every colour code
+  return text.replace(/\x1b\[[0-9;]*m/g, '');
+}

@@ -13,7 +13,7 @@ import { checkFlags, MODES, NEEDS, type Mode } from '../../../cli/flag-modes.ts'
 import { registerStackCommands } from '../../../cli/stack-commands.ts';
 import type { Plan } from '../../../providers/ipvs/plan/plan.ts';
 import { writePlanFile } from '../../../providers/ipvs/plan/plan-file.ts';
-import { jsonError, runCli } from './cli-helpers.ts';
+import { jsonError, plain, runCli } from './cli-helpers.ts';
 import { synthesizedProject, treeDigest } from './edges-helpers.ts';
 
 /** A loopback port nothing listens on (bound, then closed). */
@@ -79,7 +79,7 @@ describe('a saved plan of a sudo director reads back', () => {
     // THEN it is printed, not refused as malformed
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/lvsform will perform the following actions on lb1 \(deploy@127\.0\.0\.1:\d+, with sudo\)/);
+    expect(plain(run.stdout)).toMatch(/lvsform will perform the following actions on lb1 \(deploy@127\.0\.0\.1:\d+, with sudo\)/);
   });
 
   it('show --json prints it with its target', async () => {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { HostSession } from '../../../providers/ipvs/host/transport.ts';
 import { isLvsError } from '../../../providers/ipvs/model/errors.ts';
-import { appSource, CDKTF_JSON, project, runCli } from './cli-helpers.ts';
+import { appSource, CDKTF_JSON, plain, project, runCli } from './cli-helpers.ts';
 import { expectRefused, treeDigest, type EdgeCase } from './edges-helpers.ts';
 
 /** A loopback port nothing listens on (bound, then closed). */
@@ -140,7 +140,7 @@ describe('a director that refuses the connection', () => {
     const run = await runCli(['-C', dir, 'plan', '--no-synth']);
     // THEN the plan ends with what is true: it is incomplete
     expect(run.stdout).not.toMatch(/0 other director/);
-    expect(run.stdout.trimEnd().split('\n').pop()).toMatch(/^Plan incomplete: 1 of 1 director\(s\) could not be planned/);
+    expect(plain(run.stdout).trimEnd().split('\n').pop()).toMatch(/^Plan incomplete: 1 of 1 director\(s\) could not be planned/);
   });
 
   it('plan --json of an incomplete plan says so at the top', async () => {
