@@ -85,6 +85,5 @@ export function jsonError(run: CliRun): { code: string; message: string; hint?: 
  * on), so a test about what is said reads the words, not the escapes around them.
  */
 export function plain(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape character starts every colour code
   return text.replace(/\x1b\[[0-9;]*m/g, '');
 }
