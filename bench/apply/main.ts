@@ -8,6 +8,7 @@
 //    interleaved; plus an in-process profile of parseSave / mergeThresholds / diff on the captured output.
 // 3. one changed weight, applied and verified with `refresh: false` (fast path), vs a keepalived 2.2.7 reload
 //    (SIGHUP with the edited file, timed until the kernel shows the new weight); keepalived's fresh load as the peer.
+import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { diffTables } from '../../providers/ipvs/plan/diff.ts';
 import { serviceId, type Table } from '../../providers/ipvs/model/model.ts';
@@ -131,6 +132,28 @@ function keepalivedConf(table: Table, weight: number): string {
   return `${out.join('\n')}\n`;
 }
 
+/** Seconds the keepalived phase waits for a fresh load (10,000 × 4 takes ≈ 22 s under emulation) and for a reload. */
+const LOAD_DEADLINE_S = 300;
+const RELOAD_DEADLINE_S = 120;
+
+/**
+ * A guest-side poll of `condition` every `every` seconds that gives up after `deadline` seconds, or at once when
+ * keepalived has exited (its log is printed): no wait of the benchmark can hang.
+ */
+function pollUntil(condition: string, every: number, deadline: number, what: string): string {
+  return (
+    `end=$(( $(date +%s) + ${deadline} )); until ${condition}; do ` +
+    `if ! kill -0 "$(cat /tmp/k.main)" 2>/dev/null; then echo "keepalived exited while ${what}:" >&2; cat /tmp/k.log >&2; exit 1; fi; ` +
+    `if [ "$(date +%s)" -ge "$end" ]; then echo "${what}: not done after ${deadline} s" >&2; tail -n 20 /tmp/k.log >&2; exit 1; fi; ` +
+    `sleep ${every}; done`
+  );
+}
+
+/** keepalived runs in the guest from this machine's root: install Debian's package here when it is missing. */
+async function ensureKeepalived(): Promise<void> {
+  await execa('bash', [fileURLToPath(new URL('../../scripts/install-lab-deps.sh', import.meta.url)), 'keepalived'], { stdio: 'inherit' });
+}
+
 async function keepalivedPhase(n: number, table: Table): Promise<{ load: number; reloads: number[] }> {
   const { lab } = await bootLab(1);
   const alias = lab.directors[0]!.alias;
@@ -139,11 +162,12 @@ async function keepalivedPhase(n: number, table: Table): Promise<{ load: number;
   const first = table.services[0]!;
   const vip = first.key.kind === 'addr' ? `${first.key.address}:${first.key.port}` : '';
   const dests = n * 4;
-  // Start and wait until the kernel holds every real server (polled every 0.5 s from inside the guest).
+  // Start and wait until the kernel holds every real server (polled every 0.5 s from inside the guest), failing at once
+  // when keepalived is gone and at the deadline otherwise.
   const [load] = await time(() =>
     ssh(
       `setsid keepalived -n -l -C -f /tmp/k.conf -p /tmp/k.pid -c /tmp/k.pid >/tmp/k.log 2>&1 </dev/null & echo $! > /tmp/k.main; ` +
-        `while [ "$(grep -c -- '->' /proc/net/ip_vs)" -lt ${dests + 1} ]; do sleep 0.5; done`,
+        pollUntil(`[ "$(grep -c -- '->' /proc/net/ip_vs)" -ge ${dests + 1} ]`, 0.5, LOAD_DEADLINE_S, 'keepalived loading the table'),
     ),
   );
   // Line of the first real server's weight in the file: global_defs (3 lines) + 4 service lines + real_server.
@@ -154,7 +178,7 @@ async function keepalivedPhase(n: number, table: Table): Promise<{ load: number;
     const [s] = await time(() =>
       ssh(
         `sed -i '${weightLine}s/weight [0-9]*/weight ${w}/' /tmp/k.conf && kill -HUP "$(cat /tmp/k.main)" && ` +
-          `until ipvsadm -L -n -t ${vip} | grep -q '192.0.2.11:8000 *Masq *${w} '; do sleep 0.05; done`,
+          pollUntil(`ipvsadm -L -n -t ${vip} | grep -q '192.0.2.11:8000 *Masq *${w} '`, 0.05, RELOAD_DEADLINE_S, 'keepalived reloading'),
       ),
     );
     reloads.push(s);
@@ -165,6 +189,7 @@ async function keepalivedPhase(n: number, table: Table): Promise<{ load: number;
 
 async function main(): Promise<void> {
   console.log(`lvsform apply benchmark, ${new Date().toISOString()}, sizes ${SIZES.join(', ')}, ${REPS} repetitions, one lab director (${LAB_DIR})`);
+  await ensureKeepalived();
   const [boot] = await time(() => bootLab(1, true));
   console.log(`  lab boot: ${fmt(boot)} s`);
   try {
