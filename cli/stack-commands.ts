@@ -3,7 +3,6 @@
  * stack-actions.ts when it runs (so start-up and --help stay fast).
  */
 import { type Command, Option } from 'commander';
-import { LvsError } from '../providers/ipvs/model/errors.ts';
 import { collect, connectTimeoutOption, directorOption, intArg } from './args.ts';
 import { checkFlags, givenFlags } from './flag-modes.ts';
 import { pathArgument, pathOption } from './paths.ts';
