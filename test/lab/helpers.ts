@@ -1,3 +1,5 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { inject } from 'vitest';
 import { type LabExecResult, type LabState, type LabTrafficOptions, type LabTrafficResult, labExec, labTraffic } from '../../lab/index.ts';
 
@@ -23,4 +25,32 @@ export async function resetDirector(director: string | number): Promise<void> {
 /** Real traffic from the director's client namespace (see labTraffic). */
 export function traffic(opts: Omit<LabTrafficOptions, 'state' | 'dir'>): Promise<LabTrafficResult> {
   return labTraffic({ ...opts, state: lab() });
+}
+
+/**
+ * An OpenSSH config file whose `Host hostAlias` reaches lab director 1 as `user`, with the lab's key and pinned host
+ * key but without the lab's (root) ControlMaster, so that the login really is `user`'s own.
+ */
+export function loginConfig(hostAlias: string, user: string): string {
+  const d = lab().directors[0]!;
+  const file = join(mkdtempSync(join(lab().dir, `${hostAlias}-`)), 'ssh_config');
+  writeFileSync(
+    file,
+    [
+      `Host ${hostAlias}`,
+      `  HostName ${d.guestAddress}`,
+      `  HostKeyAlias ${d.alias}`,
+      `  User ${user}`,
+      `  IdentityFile ${lab().identityFile}`,
+      '  IdentitiesOnly yes',
+      `  UserKnownHostsFile ${lab().knownHosts}`,
+      '  GlobalKnownHostsFile /dev/null',
+      '  StrictHostKeyChecking yes',
+      '  BatchMode yes',
+      '  ControlPath none',
+      '  LogLevel ERROR',
+      '',
+    ].join('\n'),
+  );
+  return file;
 }

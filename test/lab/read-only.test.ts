@@ -12,37 +12,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Director, Forwarding, LvsStack, RealServerPool, Scheduler, type SshProps } from '../../lib/index.ts';
 import { READ_SCRIPT, READ_SUDOERS } from '../../providers/ipvs/host/read-script.ts';
 import type { LoadedStack } from '../../providers/ipvs/read/synth.ts';
-import { lab, resetDirector, sh } from './helpers.ts';
+import { lab, loginConfig, resetDirector, sh } from './helpers.ts';
 import { cliOn, synthApp } from './ops-harness.ts';
 import { alias, hostSnapshot } from './stack-harness.ts';
 
 const CANARY = '/tmp/lvsform-read-only-canary';
-
-/** An OpenSSH config reaching director 1 as root by default, without the lab's (root) ControlMaster, so `-l planner` is planner. */
-function config(): string {
-  const d = lab().directors[0]!;
-  const dir = mkdtempSync(join(lab().dir, 'read-only-'));
-  const file = join(dir, 'ssh_config');
-  writeFileSync(
-    file,
-    [
-      'Host lab-ro',
-      `  HostName ${d.guestAddress}`,
-      `  HostKeyAlias ${d.alias}`,
-      '  User root',
-      `  IdentityFile ${lab().identityFile}`,
-      '  IdentitiesOnly yes',
-      `  UserKnownHostsFile ${lab().knownHosts}`,
-      '  GlobalKnownHostsFile /dev/null',
-      '  StrictHostKeyChecking yes',
-      '  BatchMode yes',
-      '  ControlPath none',
-      '  LogLevel ERROR',
-      '',
-    ].join('\n'),
-  );
-  return file;
-}
 
 let sshConfig = '';
 const ssh = (): SshProps => ({ configFile: sshConfig, alias: 'lab-ro', planUser: 'planner' });
@@ -70,7 +44,7 @@ async function snapshot(): Promise<string> {
 let applied: LoadedStack;
 
 beforeAll(async () => {
-  sshConfig = config();
+  sshConfig = loginConfig('lab-ro', 'root');
   await sh(alias(1), "id planner >/dev/null 2>&1 || useradd -m -s /bin/sh planner; usermod -p '*' planner");
   await resetDirector(alias(1));
   await sh(alias(1), `rm -f ${READ_SCRIPT} ${READ_SUDOERS} ${CANARY}`);

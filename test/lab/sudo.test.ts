@@ -4,43 +4,15 @@
  * `sudo -n /bin/sh -s` under a sudoers rule. A wrong rule and a missing sudo fail with LVS_SUDO_REQUIRED before
  * anything runs: the table and the records stay byte-identical.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Director, Forwarding, LvsStack, RealServerPool, Scheduler, type SshProps } from '../../lib/index.ts';
 import { tableEquals } from '../../providers/ipvs/model/model.ts';
 import type { LoadedStack } from '../../providers/ipvs/read/synth.ts';
-import { lab, resetDirector, sh } from './helpers.ts';
+import { loginConfig, resetDirector, sh } from './helpers.ts';
 import { cliOn, synthApp } from './ops-harness.ts';
 import { alias, hostSnapshot, liveTable } from './stack-harness.ts';
 
 const RULE = '/etc/sudoers.d/lvsform';
-
-/** An OpenSSH config reaching director 1 as `deploy`, without the lab's (root) ControlMaster. */
-function deployConfig(): string {
-  const d = lab().directors[0]!;
-  const dir = mkdtempSync(join(lab().dir, 'sudo-'));
-  const file = join(dir, 'ssh_config');
-  writeFileSync(
-    file,
-    [
-      'Host lab-deploy',
-      `  HostName ${d.guestAddress}`,
-      `  HostKeyAlias ${d.alias}`,
-      '  User deploy',
-      `  IdentityFile ${lab().identityFile}`,
-      '  IdentitiesOnly yes',
-      `  UserKnownHostsFile ${lab().knownHosts}`,
-      '  GlobalKnownHostsFile /dev/null',
-      '  StrictHostKeyChecking yes',
-      '  BatchMode yes',
-      '  ControlPath none',
-      '  LogLevel ERROR',
-      '',
-    ].join('\n'),
-  );
-  return file;
-}
 
 let config = '';
 const deploy = (sudo = true): SshProps => ({ configFile: config, alias: 'lab-deploy', user: 'deploy', sudo });
@@ -60,7 +32,7 @@ async function setRule(line: string | undefined): Promise<void> {
 }
 
 beforeAll(async () => {
-  config = deployConfig();
+  config = loginConfig('lab-deploy', 'deploy');
   // A login user: the lab's sshd reads one authorized-keys file for every user; `*` (not `!`) so that sshd without
   // PAM does not take the account for locked.
   await sh(alias(1), "id deploy >/dev/null 2>&1 || useradd -m -s /bin/sh deploy; usermod -p '*' deploy");
