@@ -11,7 +11,7 @@ import { ensureInitramfs, ensureKernel } from './kernel.ts';
 import { labDown } from './lab-down.ts';
 import { labStatus } from './lab-status.ts';
 import { writeSshFiles } from './ssh-files.ts';
-import { type DirectorBootOptions, type LabDirector, type LabState, labDir, labPaths, readLabState, writeLabState } from './state.ts';
+import { type DirectorBootOptions, type LabDirector, type LabState, defaultInit, labDir, labPaths, readLabState, writeLabState } from './state.ts';
 import { createTaps, tapExists } from './tap-devices.ts';
 
 const GUEST_FILES = join(dirname(fileURLToPath(import.meta.url)), 'guest');
@@ -94,6 +94,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
       skipModules: [...(own.skipModules ?? opts.skipModules ?? [])],
       ipForward: own.ipForward ?? opts.ipForward ?? true,
       persistent: own.persistent ?? opts.persistent ?? false,
+      init: own.init ?? opts.init ?? defaultInit(own.persistent ?? opts.persistent),
       vmPid: null,
       controlMasterPid: null,
       controlPath: join(paths.controlSockets, a.alias),
