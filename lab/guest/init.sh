@@ -24,7 +24,6 @@
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root
 k=${lvsform_index:?lvsform_index is required}
-kver=$(uname -r)
 moddir=${lvsform_moddir:?lvsform_moddir is required}
 nic=eth0
 say() { echo "lvsform-init: $*"; }
@@ -60,6 +59,7 @@ early() {
   done
 
   # 3. Kernel modules, findable inside the overlay only; hidden ones cannot be loaded, not even on demand.
+  kver=$(uname -r)
   rm -rf "/usr/lib/modules/$kver" && ln -s "$moddir" "/usr/lib/modules/$kver"
   if [ -n "$lvsform_skip" ]; then
     oldifs=$IFS; IFS=,; set -- $lvsform_skip; IFS=$oldifs

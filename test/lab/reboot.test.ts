@@ -63,7 +63,7 @@ interface BootState {
   readonly failed: string[];
   /** Each boot unit's `ActiveState/Result`. */
   readonly units: Record<string, string>;
-  /** What each boot unit logged in this boot (journald). */
+  /** What each boot unit's program logged in this boot (journald). */
   readonly journal: Record<string, string>;
 }
 
@@ -76,7 +76,8 @@ async function bootState(): Promise<BootState> {
     'timeout 60 systemctl is-system-running --wait',
     'echo @@; systemctl --failed --no-legend --plain',
     `echo @@; for u in ${units}; do echo "$u $(systemctl show -P ActiveState "$u")/$(systemctl show -P Result "$u")"; done`,
-    `for u in ${units}; do echo "@@ $u"; journalctl -b -q -o cat --no-pager -u "$u"; done`,
+    // By syslog identifier: a process that exits before journald reads its cgroup is logged without its unit.
+    `for u in ${units}; do echo "@@ $u"; journalctl -b -q -o cat --no-pager -t "\${u%.service}"; done`,
   ].join('\n');
   const out = (await sh(director().alias, script, { allowFailure: true })).stdout;
   const [head = '', failed = '', results = '', ...logs] = out.split(/^@@/m);
