@@ -27,7 +27,8 @@ export interface LabRebootResult {
 /**
  * Reboots one director the way a machine reboots: `sync`, power off from inside (the table, the loaded modules and
  * every sysctl are gone), then its kernel boots again on the same tap, with the same keys and, when it is persistent,
- * the same disk under /etc and /var/lib.
+ * the same disk under /etc and /var/lib; with init `systemd`, what the disk holds comes back by the distribution's own
+ * boot (the lab's ready line waits for multi-user.target).
  */
 export async function labReboot(director: string | number, opts: LabRebootOptions = {}): Promise<LabRebootResult> {
   const started = Date.now();

@@ -43,13 +43,15 @@ export interface LabUpOptions extends DirectorBootOptions {
 
 /**
  * Boots the lab: one QEMU virtual machine per director running Debian's own kernel, in parallel, each with its own
- * IPVS table, sshd, client and real-server namespaces (see lab/guest/init.sh and LAB_TOPOLOGY). Returns once every
+ * IPVS table, sshd, client and real-server namespaces (see lab/guest/init.sh and LAB_TOPOLOGY); a persistent director
+ * boots with systemd as PID 1 unless `init` says otherwise. Returns once every
  * director answers ssh. Installs no package; fetches Debian's kernel into the cache on first use. On failure or
  * SIGINT/SIGTERM it takes down everything it started.
  */
 /**
  * Where one guest's boot went, from the uptime marks its init prints (`lvsform-time: PHASE SECONDS`): the kernel and
- * initramfs up to init.sh, then each phase of init.sh.
+ * initramfs up to init.sh, then each phase of init.sh (under systemd: `systemd` is init.sh before systemd starts, the
+ * next phase includes systemd's own start, and `boot-over` the rest of the boot after the lab's unit).
  */
 async function guestTimings(d: LabDirector): Promise<string> {
   const log = await readFile(d.consoleLog, 'utf8').catch(() => '');

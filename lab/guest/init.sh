@@ -44,6 +44,8 @@ early() {
   mount -t sysfs sysfs /sys
   mount -t devtmpfs devtmpfs /dev 2>/dev/null
   mkdir -p /var/lib/lvsform /usr/lib/modules
+  [ "$lvsform_systemd" = 1 ] && mkdir -p /etc/systemd/system/sysinit.target.d /etc/systemd/system/multi-user.target.d \
+    /etc/systemd/system-generators /etc/systemd/journald.conf.d
   if [ "$lvsform_systemd" != 1 ]; then
     mkdir -p /dev/pts /dev/shm /run
     mount -t devpts devpts /dev/pts
@@ -60,7 +62,9 @@ early() {
 
   # 3. Kernel modules, findable inside the overlay only; hidden ones cannot be loaded, not even on demand.
   kver=$(uname -r)
-  rm -rf "/usr/lib/modules/$kver" && ln -s "$moddir" "/usr/lib/modules/$kver"
+  # (Under systemd, this machine's /.dockerenv goes too, from the guest's overlay only: with it, systemd would run in
+  # container mode, ignoring the kernel's command line and skipping what a machine boots.)
+  rm -rf "/usr/lib/modules/$kver" ${lvsform_systemd:+/.dockerenv} && ln -s "$moddir" "/usr/lib/modules/$kver"
   if [ -n "$lvsform_skip" ]; then
     oldifs=$IFS; IFS=,; set -- $lvsform_skip; IFS=$oldifs
     for m in "$@"; do
@@ -93,20 +97,15 @@ early() {
 # the lab's set-up as lvsform-lab.service, the services of multi-user.target that a director has (Debian's ipvsadm,
 # through systemd's SysV generator), and nothing of this machine's own: its enabled services, timers and gettys, udev
 # (devtmpfs has every device the guest needs, and udev's coldplug costs seconds under emulation), first-boot and
-# update steps that would write /etc, mounts the lab never uses. All of it goes into the overlay's /etc, with shell
-# built-ins and one perl for the links: under emulation a process per link would cost seconds.
+# update steps that would write /etc, mounts the lab never uses. All of it goes into the overlay's /etc, written by
+# shell built-ins only (under emulation a process per file would cost seconds): a unit or generator is masked by an
+# empty file of its name, as by a link to /dev/null, and the lab's units are pulled in by drop-ins, not links.
 systemd_units() {
   u=/etc/systemd/system
-  # This machine is a container: without this, systemd would run in container mode (ignoring the kernel's command
-  # line, skipping what a machine boots). The file is hidden in the guest's overlay only.
-  rm -f /.dockerenv /run/.containerenv
-  mkdir -p "$u/sysinit.target.wants" "$u/multi-user.target.wants" /etc/systemd/system-generators \
-    /etc/systemd/journald.conf.d
   # This machine's own enabled services (a database, its sshd, apt's timers, a getty, time sync, …): not a director's.
-  links=""
   for f in "$u"/*.wants/*; do
     n=${f##*/}
-    case "$n" in *.target | "*") ;; *) links="$links $u/$n" ;; esac
+    case "$n" in *.target | "*") ;; *) : > "$u/$n" ;; esac
   done
   # systemd-tmpfiles-setup: /tmp is this machine's /tmp under the overlay, which --boot --remove would walk over 9p.
   for n in systemd-udevd.service systemd-udevd-control.socket systemd-udevd-kernel.socket systemd-udev-trigger.service \
@@ -120,12 +119,12 @@ systemd_units() {
     sys-fs-fuse-connections.mount dev-hugepages.mount dev-mqueue.mount systemd-remount-fs.service \
     systemd-tmpfiles-setup.service systemd-tmpfiles-clean.timer systemd-journal-flush.service \
     systemd-update-utmp.service systemd-update-utmp-runlevel.service; do
-    links="$links $u/$n"
+    : > "$u/$n"
   done
   # Generators: only the SysV one (Debian's ipvsadm has an init script, no unit). No fstab (the root is the overlay),
   # no gettys, no partition probing of the persistent disk, no generated units of this machine's database.
   for g in /usr/lib/systemd/system-generators/*; do
-    case "${g##*/}" in systemd-sysv-generator) ;; *) links="$links /etc/systemd/system-generators/${g##*/}" ;; esac
+    case "${g##*/}" in systemd-sysv-generator) ;; *) : > "/etc/systemd/system-generators/${g##*/}" ;; esac
   done
   printf '[Journal]\nStorage=volatile\n' > /etc/systemd/journald.conf.d/lvsform-lab.conf
   echo "lab-director-$k" > /etc/hostname
@@ -138,16 +137,12 @@ systemd_units() {
     'Wants=network-pre.target' '' '[Service]' 'Type=oneshot' 'RemainAfterExit=yes' \
     'EnvironmentFile=/etc/lvsform/boot.env' 'ExecStart=/bin/sh /etc/lvsform/init.sh setup' \
     'StandardOutput=tty' 'StandardError=tty' 'TTYPath=/dev/console' 'TimeoutStartSec=300' > "$u/lvsform-lab.service"
+  printf '[Unit]\nWants=lvsform-lab.service\n' > "$u/sysinit.target.d/lvsform-lab.conf"
   # The ready line once multi-user.target is reached: Debian's ipvsadm service has run by then.
   printf '%s\n' '[Unit]' 'Description=lvsform lab: the boot is over' 'After=multi-user.target' '' '[Service]' \
     'Type=oneshot' 'EnvironmentFile=/etc/lvsform/boot.env' 'ExecStart=/bin/sh /etc/lvsform/init.sh ready' \
     'StandardOutput=tty' 'StandardError=tty' 'TTYPath=/dev/console' > "$u/lvsform-lab-ready.service"
-  # Links: LINK (a mask: to /dev/null) or LINK=TARGET. multi-user.target, whatever this machine's default is.
-  links="$links $u/default.target=/lib/systemd/system/multi-user.target
-    $u/sysinit.target.wants/lvsform-lab.service=../lvsform-lab.service
-    $u/multi-user.target.wants/lvsform-lab-ready.service=../lvsform-lab-ready.service"
-  # shellcheck disable=SC2086
-  perl -e 'for (@ARGV) { my ($l, $t) = split /=/; unlink $l; symlink($t // "/dev/null", $l) or print "lvsform-init: link $l: $!\n" }' $links
+  printf '[Unit]\nWants=lvsform-lab-ready.service\n' > "$u/multi-user.target.d/lvsform-lab.conf"
 }
 
 # The lab's set-up: what the test topology needs, whoever is PID 1.
