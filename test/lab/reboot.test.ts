@@ -96,7 +96,9 @@ async function bootState(): Promise<BootState> {
   };
 }
 
-const reboot = (options: DirectorBootOptions) => labReboot(director().alias, { dir: lab().dir, options, onProgress: (m) => console.log(`reboot: ${m}`) });
+// systemd's boot takes longer than the lab's init: on a busy machine under emulation it has neared 120 s.
+const reboot = (options: DirectorBootOptions) =>
+  labReboot(director().alias, { dir: lab().dir, options, bootTimeoutMs: 240_000, onProgress: (m) => console.log(`reboot: ${m}`) });
 
 describe('director set-up that survives a reboot', () => {
   let stack: LoadedStack;
