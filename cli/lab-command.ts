@@ -42,6 +42,11 @@ export function registerLabCommands(program: Command): void {
   const lab = program
     .command('lab', { hidden: labEntry() === undefined })
     .description("the throwaway real-kernel lab: QEMU directors running Debian's kernel with IPVS, real servers and a client");
+  const initOption = () =>
+    new Option(
+      '--init <init>',
+      "the guest's PID 1: the lab's fast init, or systemd booting like a Debian director (default: systemd with --persistent)",
+    ).choices(['lab', 'systemd']);
   const dirOption = () => pathOption('--lab-dir <dir>', 'lab state directory (default $LVSFORM_LAB_DIR or /tmp/lvsform-lab)');
 
   lab
@@ -52,17 +57,28 @@ export function registerLabCommands(program: Command): void {
     .option('--first-index <k>', 'number of the first director (to run a second lab beside one)', intArg(1, 60), 1)
     .option('--skip-modules <list>', 'comma-separated kernel modules the directors must not have (e.g. ip_vs_sh)')
     .option('--no-ip-forward', 'boot the directors with IP forwarding off')
-    .option('--persistent', 'give each director a disk under /etc and /var/lib that survives `lab reboot`')
+    .option('--persistent', 'give each director a disk under /etc and /var/lib that survives `lab reboot` (booted with systemd)')
+    .addOption(initOption())
     .addOption(new Option('--accel <accel>', 'KVM or emulation (default $LVSFORM_LAB_ACCEL, else KVM if a probe boot works)').choices(['kvm', 'tcg']))
     .addOption(dirOption())
     .action(
-      async (o: { directors: number; firstIndex: number; skipModules?: string; ipForward: boolean; persistent?: boolean; accel?: string; labDir?: string }) => {
+      async (o: {
+        directors: number;
+        firstIndex: number;
+        skipModules?: string;
+        ipForward: boolean;
+        persistent?: boolean;
+        init?: 'lab' | 'systemd';
+        accel?: string;
+        labDir?: string;
+      }) => {
         const state = await (await loadLab()).labUp({
           directors: o.directors,
           firstIndex: o.firstIndex,
           dir: o.labDir,
           ipForward: o.ipForward,
           persistent: Boolean(o.persistent),
+          ...(o.init ? { init: o.init } : {}),
           ...(o.accel ? { accel: o.accel } : {}),
           skipModules: o.skipModules ? o.skipModules.split(',').filter(Boolean) : [],
           onProgress: say,
@@ -78,11 +94,16 @@ export function registerLabCommands(program: Command): void {
     .option('--no-persistent', 'from now on, boot it without that disk')
     .option('--ip-forward', 'from now on, boot it with IP forwarding on')
     .option('--no-ip-forward', 'from now on, boot it with IP forwarding off')
+    .addOption(initOption())
     .addOption(dirOption())
-    .action(async (director: string, o: { persistent?: boolean; ipForward?: boolean; labDir?: string }) => {
+    .action(async (director: string, o: { persistent?: boolean; ipForward?: boolean; init?: 'lab' | 'systemd'; labDir?: string }) => {
       await (await loadLab()).labReboot(director, {
         dir: o.labDir,
-        options: { ...(o.persistent === undefined ? {} : { persistent: o.persistent }), ...(o.ipForward === undefined ? {} : { ipForward: o.ipForward }) },
+        options: {
+          ...(o.persistent === undefined ? {} : { persistent: o.persistent }),
+          ...(o.ipForward === undefined ? {} : { ipForward: o.ipForward }),
+          ...(o.init ? { init: o.init } : {}),
+        },
         onProgress: say,
       });
     });

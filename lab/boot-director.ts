@@ -44,6 +44,8 @@ export function kernelArgs(paths: Paths, d: LabDirector, boot: LabBoot): string 
     `lvsform_forward=${d.ipForward ? 1 : 0}`,
     ...(d.skipModules.length > 0 ? [`lvsform_skip=${d.skipModules.join(',')}`] : []),
     ...(d.persistent ? ['lvsform_persist=1'] : []),
+    // systemd reads its own arguments from /proc/cmdline: multi-user.target, whatever this machine's default is.
+    ...(d.init === 'systemd' ? ['lvsform_systemd=1', 'systemd.unit=multi-user.target'] : []),
   ].join(' ');
 }
 

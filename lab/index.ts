@@ -11,6 +11,7 @@ export {
   DEFAULT_LAB_DIR,
   type DirectorBootOptions,
   type LabDirector,
+  type LabInit,
   type LabState,
   findDirector,
   labDir,

@@ -4,7 +4,7 @@ import { LvsError } from '../providers/ipvs/model/errors.ts';
 import { ensureDisk, startDirector, vmMarker, waitForDirector } from './boot-director.ts';
 import { closeControlMaster, openControlMaster } from './control-master.ts';
 import { isProcessWith, signal, waitGone } from './processes.ts';
-import { type DirectorBootOptions, findDirector, labDir, labPaths, readLabState, writeLabState } from './state.ts';
+import { type DirectorBootOptions, defaultInit, findDirector, labDir, labPaths, readLabState, writeLabState } from './state.ts';
 
 export interface LabRebootOptions {
   /** @default $LVSFORM_LAB_DIR or /tmp/lvsform-lab */
@@ -27,7 +27,8 @@ export interface LabRebootResult {
 /**
  * Reboots one director the way a machine reboots: `sync`, power off from inside (the table, the loaded modules and
  * every sysctl are gone), then its kernel boots again on the same tap, with the same keys and, when it is persistent,
- * the same disk under /etc and /var/lib.
+ * the same disk under /etc and /var/lib; with init `systemd`, what the disk holds comes back by the distribution's own
+ * boot (the lab's ready line waits for multi-user.target).
  */
 export async function labReboot(director: string | number, opts: LabRebootOptions = {}): Promise<LabRebootResult> {
   const started = Date.now();
@@ -41,6 +42,9 @@ export async function labReboot(director: string | number, opts: LabRebootOption
   if (o.skipModules !== undefined) (d as { skipModules: string[] }).skipModules = [...o.skipModules];
   if (o.ipForward !== undefined) (d as { ipForward: boolean }).ipForward = o.ipForward;
   if (o.persistent !== undefined) d.persistent = o.persistent;
+  // A new disk setting without an init brings its default init along (systemd with a disk, the lab's without).
+  if (o.init !== undefined) d.init = o.init;
+  else if (o.persistent !== undefined) d.init = defaultInit(o.persistent);
   if (d.persistent) await ensureDisk(paths, d);
 
   progress(`${d.alias}: sync and power off`);
@@ -67,7 +71,8 @@ export async function labReboot(director: string | number, opts: LabRebootOption
   await rename(d.consoleLog, d.consoleLog.replace(/\.log$/, `.before-reboot-${Date.now()}.log`)).catch(() => undefined);
   await writeLabState(state);
 
-  progress(`${d.alias}: booting again${d.persistent ? ' (persistent disk)' : ''}`);
+  const how = [d.persistent ? 'persistent disk' : '', d.init === 'systemd' ? 'systemd' : ''].filter(Boolean).join(', ');
+  progress(`${d.alias}: booting again${how ? ` (${how})` : ''}`);
   d.vmPid = startDirector(paths, d, opts.memoryMb ?? 512, state.boot);
   await writeLabState(state);
   await waitForDirector(paths, d, opts.bootTimeoutMs ?? 120_000, (w) => progress(`warning: ${w}`));

@@ -11,7 +11,7 @@ import { ensureInitramfs, ensureKernel } from './kernel.ts';
 import { labDown } from './lab-down.ts';
 import { labStatus } from './lab-status.ts';
 import { writeSshFiles } from './ssh-files.ts';
-import { type DirectorBootOptions, type LabDirector, type LabState, labDir, labPaths, readLabState, writeLabState } from './state.ts';
+import { type DirectorBootOptions, type LabDirector, type LabState, defaultInit, labDir, labPaths, readLabState, writeLabState } from './state.ts';
 import { createTaps, tapExists } from './tap-devices.ts';
 
 const GUEST_FILES = join(dirname(fileURLToPath(import.meta.url)), 'guest');
@@ -43,13 +43,15 @@ export interface LabUpOptions extends DirectorBootOptions {
 
 /**
  * Boots the lab: one QEMU virtual machine per director running Debian's own kernel, in parallel, each with its own
- * IPVS table, sshd, client and real-server namespaces (see lab/guest/init.sh and LAB_TOPOLOGY). Returns once every
+ * IPVS table, sshd, client and real-server namespaces (see lab/guest/init.sh and LAB_TOPOLOGY); a persistent director
+ * boots with systemd as PID 1 unless `init` says otherwise. Returns once every
  * director answers ssh. Installs no package; fetches Debian's kernel into the cache on first use. On failure or
  * SIGINT/SIGTERM it takes down everything it started.
  */
 /**
  * Where one guest's boot went, from the uptime marks its init prints (`lvsform-time: PHASE SECONDS`): the kernel and
- * initramfs up to init.sh, then each phase of init.sh.
+ * initramfs up to init.sh, then each phase of init.sh (under systemd: `systemd` is init.sh before systemd starts, the
+ * next phase includes systemd's own start, and `boot-over` the rest of the boot after the lab's unit).
  */
 async function guestTimings(d: LabDirector): Promise<string> {
   const log = await readFile(d.consoleLog, 'utf8').catch(() => '');
@@ -94,6 +96,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
       skipModules: [...(own.skipModules ?? opts.skipModules ?? [])],
       ipForward: own.ipForward ?? opts.ipForward ?? true,
       persistent: own.persistent ?? opts.persistent ?? false,
+      init: own.init ?? opts.init ?? defaultInit(own.persistent ?? opts.persistent),
       vmPid: null,
       controlMasterPid: null,
       controlPath: join(paths.controlSockets, a.alias),

@@ -14,10 +14,24 @@ export interface DirectorBootOptions {
   readonly ipForward?: boolean;
   /**
    * A disk of the director's own (an ext4 image in the lab directory) under /etc and /var/lib, so that what is written
-   * there survives `labReboot`; its init then does what a distribution's boot does (modules-load.d, sysctl.d, Debian's
-   * ipvsadm restore) and loads no IPVS module by itself. @default false
+   * there survives `labReboot`. @default false
    */
   readonly persistent?: boolean;
+  /**
+   * PID 1 of the guest. `lab`: the lab's own init (lab/guest/init.sh), fast, with every IPVS module loaded.
+   * `systemd`: this machine's systemd boots the guest to multi-user.target, so the director comes back by the
+   * distribution's own boot (systemd-modules-load, systemd-sysctl, Debian's ipvsadm service) and the lab loads no IPVS
+   * module; the lab's set-up runs as a unit (lvsform-lab.service). Slower to boot.
+   * @default 'systemd' for a persistent director, else 'lab'
+   */
+  readonly init?: LabInit;
+}
+
+export type LabInit = 'lab' | 'systemd';
+
+/** A director's PID 1: as given, else systemd when it keeps a disk (what it keeps should come back as on a real boot). */
+export function defaultInit(persistent: boolean | undefined): LabInit {
+  return persistent ? 'systemd' : 'lab';
 }
 
 export interface LabDirector extends DirectorAddresses {
@@ -25,6 +39,8 @@ export interface LabDirector extends DirectorAddresses {
   readonly ipForward: boolean;
   /** Whether the director has a persistent disk (older state files lack it: false). */
   persistent?: boolean;
+  /** The guest's PID 1 (older state files lack it: `lab`). */
+  init?: LabInit;
   /** PID of the director's QEMU process (also its process group), once started. */
   vmPid: number | null;
   /** PID of the OpenSSH ControlMaster, once open. */

@@ -3,7 +3,8 @@
 # It loads virtio, the network card, 9p and overlayfs, mounts this machine's root read-only over virtio-9p (tag
 # hostroot) as the lower layer of an overlay whose upper layer is a tmpfs, and switches into it: every write of the
 # guest stays in its own memory, nothing reaches the host. Then the lab's init (lvsform_dir/guest/init.sh) runs as
-# PID 1 (or the script named by lvsform_init). With lvsform_probe=1 it only reports that the kernel booted (the accelerator probe) and powers off.
+# PID 1 (and, for a director booted with systemd, hands PID 1 over to /lib/systemd/systemd), or the script named by
+# lvsform_init. With lvsform_probe=1 it only reports that the kernel booted (the accelerator probe) and powers off.
 b=/bin/busybox
 $b mount -t proc proc /proc
 $b mount -t devtmpfs devtmpfs /dev

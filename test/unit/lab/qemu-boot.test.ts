@@ -6,7 +6,7 @@ import { chooseAccel } from '../../../lab/accel.ts';
 import { directorAddresses } from '../../../lab/addresses.ts';
 import { bootFailureReason, kernelArgs, qemuArgs, vmMarker, type LabBoot } from '../../../lab/boot-director.ts';
 import type { LabKernel } from '../../../lab/kernel.ts';
-import { labPaths, type LabDirector } from '../../../lab/state.ts';
+import { defaultInit, labPaths, type LabDirector } from '../../../lab/state.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'lvsform-qemu-boot-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -57,6 +57,17 @@ describe('the QEMU command line of a lab director', () => {
     expect(args[args.indexOf('-drive') + 1]).toBe(`file=${paths.disks}/director-2.ext4,format=raw,if=virtio`);
     expect(args.join(' ')).toContain('-accel kvm -cpu host');
     expect(kernelArgs(paths, director({ persistent: true }), boot)).toContain('lvsform_persist=1');
+  });
+
+  it("boots a director with init 'systemd' into multi-user.target with systemd as PID 1, and the lab's init otherwise", () => {
+    // GIVEN a persistent director booted by systemd, and one booted by the lab's init
+    const systemd = kernelArgs(paths, director({ persistent: true, init: 'systemd' }), boot).split(' ');
+    const own = kernelArgs(paths, director({ persistent: true, init: 'lab' }), boot).split(' ');
+    // THEN only the first tells init.sh to hand over to systemd, and systemd which target to reach
+    expect(systemd).toEqual(expect.arrayContaining(['lvsform_persist=1', 'lvsform_systemd=1', 'systemd.unit=multi-user.target']));
+    expect(own.filter((a) => a.includes('systemd'))).toEqual([]);
+    // AND a director that keeps a disk boots with systemd unless told otherwise
+    expect([defaultInit(true), defaultInit(false), defaultInit(undefined)]).toEqual(['systemd', 'lab', 'lab']);
   });
 
   it('passes the hidden modules, forwarding and the module tree to the guest init', () => {
