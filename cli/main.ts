@@ -1,4 +1,4 @@
-import { Command, CommanderError, } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { causeChain, isLvsError } from '../providers/ipvs/model/errors.ts';
 import { debugEnabled, setDebug } from './debug.ts';
 import { setNoColor } from './colors.ts';

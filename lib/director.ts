@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { describe, } from './private/address.ts';
+import { describe } from './private/address.ts';
 import { reachKey } from './private/host-identity.ts';
 import { unknownKey } from './private/keys.ts';
 import { LvsResource } from './private/lvs-resource.ts';

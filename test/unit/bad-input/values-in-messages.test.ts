@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeValue } from '../../../providers/ipvs/model/describe-value.ts';
-import { appSource, CDKTF_JSON, project, REPO, } from './cli-helpers.ts';
+import { appSource, CDKTF_JSON, project, REPO } from './cli-helpers.ts';
 import { expectRefused, synthesizedProject } from './edges-helpers.ts';
 
 describe('describeValue', () => {
