@@ -62,21 +62,32 @@ async function timeouts(): Promise<string> {
 }
 
 /**
- * From the client: opens a TCP connection to the VIP, keeps it idle for `idle` seconds, lists the director's IPVS
- * connections to the VIP meanwhile (at `idle - 1` s), then sends an HTTP request on it. Returns the answer's first line
- * (or the failure) and the connection listing.
+ * From the client: opens a TCP connection to the VIP, keeps it idle for `idle` seconds from the moment it is
+ * established, lists the director's IPVS connections to the VIP meanwhile (four seconds before the end: under load a
+ * process start in the guest takes a second or more), then sends an
+ * HTTP request on it. Returns the answer's first line (or the failure) and the connection listing. (Under emulation
+ * perl takes seconds to start: the clock starts at the connection, not at the process.)
  */
 async function idleRequest(vip: string, idle: number): Promise<{ answer: string; connections: string }> {
-  const perl = `use IO::Socket::INET; my $s = IO::Socket::INET->new(PeerAddr => '${vip}', PeerPort => 80, Timeout => 5) or do { print "connect failed\\n"; exit 0 }; sleep ${idle}; $SIG{PIPE} = 'IGNORE'; print $s "GET / HTTP/1.0\\r\\n\\r\\n" or do { print "send failed\\n"; exit 0 }; my $line = <$s>; my $body = join '', <$s>; print defined $line ? "answer $line" : "no answer: $!\\n"; print "body $body\\n";`;
+  const perl = [
+    'use IO::Socket::INET;',
+    `my $s = IO::Socket::INET->new(PeerAddr => "${vip}", PeerPort => 80, Timeout => 5) or do { print "connect failed\n"; exit 0 };`,
+    'open(my $m, ">", "/tmp/lvsform-idle.mark"); print $m "connected\n"; close($m);',
+    `sleep ${idle}; $SIG{PIPE} = "IGNORE";`,
+    'print $s "GET / HTTP/1.0\r\n\r\n" or do { print "send failed\n"; exit 0 };',
+    'my $line = <$s>; print defined $line ? "answer $line" : "no answer: $!\n";',
+  ].join(' ');
   const out = await sh(
     alias(1),
-    `ip netns exec client perl -e ${JSON.stringify(perl).replaceAll('$', '\\$')} > /tmp/lvsform-idle.out 2>&1 &
+    `rm -f /tmp/lvsform-idle.mark /tmp/lvsform-idle.out
+ip netns exec client perl -e '${perl}' > /tmp/lvsform-idle.out 2>&1 &
 pid=$!
-sleep ${idle - 1}
-ipvsadm -L -n -c | grep -F '${vip}:80' || echo '(none)'
+n=0; while [ ! -s /tmp/lvsform-idle.mark ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
+sleep ${idle - 4}
+ipvsadm -L -n -c | grep -F '${vip}:80' | grep -v TIME_WAIT || echo '(none)'
 echo @@
 wait $pid
-cat /tmp/lvsform-idle.out; rm -f /tmp/lvsform-idle.out`,
+cat /tmp/lvsform-idle.out; rm -f /tmp/lvsform-idle.out /tmp/lvsform-idle.mark`,
   );
   const [connections, answer] = out.stdout.split('@@\n');
   return { answer: (answer ?? '').trim(), connections: (connections ?? '').trim() };
@@ -195,8 +206,8 @@ describe('IPVS timeouts and sysctls on the lab', () => {
     expect(await timeouts()).toBe('Timeout (tcp tcpfin udp): 3 120 300');
     expect(await sysctl('expire_nodest_conn')).toBe('1');
     expect(await sysctl('conntrack')).toBe('1');
-    // AND an established connection idle for 7 s is gone from the connection table, and its next request fails
-    const cut = await idleRequest(V4(17), 7);
+    // AND an established connection idle for 6 s is gone from the connection table, and its next request fails
+    const cut = await idleRequest(V4(17), 10);
     expect(cut.connections).toBe('(none)');
     expect(cut.answer).not.toMatch(/^answer HTTP\/1\.[01] 200/);
     // WHEN applied with tcp 120 s (the contrast)
@@ -204,7 +215,7 @@ describe('IPVS timeouts and sysctls on the lab', () => {
     expect((await apply(long)).outcomes[0]!.error).toBeUndefined();
     expect(await timeouts()).toBe('Timeout (tcp tcpfin udp): 120 120 300');
     // THEN the same idle connection is still listed ESTABLISHED and its request is answered
-    const kept = await idleRequest(V4(17), 7);
+    const kept = await idleRequest(V4(17), 10);
     expect(kept.connections).toContain('ESTABLISHED');
     expect(kept.answer).toMatch(/^answer HTTP\/1\.[01] 200/);
     // WHEN a sysctl is changed by hand THEN the plan shows it as drift
