@@ -107,7 +107,8 @@ export class ShDirectorHost implements DirectorHost {
   }
 
   readFacts(stack: string, desired: Table): ReturnType<DirectorHost['readFacts']> {
-    return readHostFacts(this.session, stack, desired);
+    // The boot unit of the director settings is read too, so that a plan can remove it once nothing needs it.
+    return readHostFacts(this.session, stack, desired, true);
   }
 
   setup(items: Parameters<DirectorHost['setup']>[0]): Promise<void> {

@@ -14,6 +14,7 @@ import { planHostSetup, tableAfter, type HostFacts, type HostSetupSpec, type Set
 import { keepRuntimeValues, maskRuntimeValues, type RuntimeManaged } from '../model/runtime-managed.ts';
 import { emptySettingsRecord, managesSettings, type DirectorSettingsSpec, type SettingChange, type SettingsRecord } from '../model/director-settings.ts';
 import { planSettings } from './settings.ts';
+import { bootUnitPath } from '../ops/settings-boot.ts';
 
 export const PLAN_FORMAT = 1;
 
@@ -296,6 +297,7 @@ export function planDirector(
             after: tableAfter(live.table, owned, { services: ownedDesired }),
             destroy: host.destroy,
             ...(desired.target.ssh?.planUser === undefined ? {} : { planUser: desired.target.ssh.planUser }),
+            ...(settings.settings !== undefined || host.facts.files[bootUnitPath(host.stack)] != null ? { settings: { record: settings.settingsRecord } } : {}),
           }),
         }
       : {}),
