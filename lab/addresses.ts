@@ -43,8 +43,13 @@ export const LAB_TOPOLOGY = {
     clientSide: { ipv4: '198.51.100.1', ipv6: '2001:db8:100::1' },
     serverSide: { ipv4: '192.0.2.1', ipv6: '2001:db8::1' },
   },
-  /** Local on the director: 198.51.100.10–59 and 2001:db8:100::10–59. */
+  /** Local on the director: 198.51.100.10–59 and 2001:db8:100::10–59, except `directorVips`. */
   vips: { first: 10, last: 59 },
+  /**
+   * Not put on the director by the lab (IPv4 and IPv6): a Director's `vips` puts them there. NAT 17–19, direct routing
+   * 27–29, tunnels 47–49 (these two on every real server's `lo`, as their range is).
+   */
+  directorVips: [17, 18, 19, 27, 28, 29, 47, 48, 49],
   /** Conventions: NAT 10–19 and 50–59, direct routing 20–29, tunnels 30–49 (also on every real server's `lo`). */
   natVips: { first: 10, last: 19 },
   directRoutingVips: { first: 20, last: 29 },

@@ -27,6 +27,8 @@ export const LAB_REQUIREMENTS: ReadonlyArray<{ readonly path: string; readonly p
   { path: '/usr/bin/perl', pkg: 'perl-base' },
   { path: '/usr/sbin/mkfs.ext4', pkg: 'e2fsprogs' },
   { path: '/usr/bin/pgrep', pkg: 'procps' },
+  // The gratuitous ARP a Director's `vips` sends when it adds an IPv4 VIP.
+  { path: '/usr/bin/arping', pkg: 'iputils-arping' },
 ];
 
 /** Whether a path exists (any kind of file). */

@@ -8,7 +8,7 @@ import type { LvsStack } from './lvs-stack.ts';
 import { isLvsStack } from './private/stacks.ts';
 import { VirtualService, type VirtualServiceProps } from './virtual-service.ts';
 import { ValidationError } from './validation-error.ts';
-import { nameProblem, sshProblems } from './private/rules.ts';
+import { nameProblem, settingsProblems, sshProblems, type RuleSettings } from './private/rules.ts';
 
 /** How to reach a director over SSH: a host, or an OpenSSH config file and a host alias in it. */
 export interface SshProps {
@@ -98,6 +98,113 @@ export interface DirectorSetupProps {
   readonly saveRules?: boolean;
 }
 
+/**
+ * Where lvsform puts the VIPs of a director's services (every service with an address; firewall-mark services have
+ * none). Exactly one of `interface` or `dummy`. Each VIP that is on no interface of the director is added as a /32
+ * (IPv4, labelled `<interface>:lvs`) or /128 (IPv6, without duplicate address detection) before the services that use
+ * it, announced with one gratuitous ARP (`arping -U`, from iputils-arping, when the director has it), recorded as
+ * lvsform's, and removed after the last service that uses it goes. An address lvsform did not add is never removed.
+ */
+export interface VipProps {
+  /**
+   * An existing interface facing the clients (`eth0`): the VIPs answer ARP and neighbour discovery there.
+   * @default - none: set `interface` or `dummy`
+   */
+  readonly interface?: string;
+  /**
+   * A dummy interface lvsform creates (NOARP, as kube-proxy's `kube-ipvs0`) for VIPs an upstream router routes to the
+   * director; deleted when lvsform removes its last address.
+   * @default - none: set `interface` or `dummy`
+   */
+  readonly dummy?: string;
+}
+
+/**
+ * The IPVS connection timeouts (`ipvsadm --set TCP TCPFIN UDP`), in seconds, 1..2147483. Each one left out is not
+ * managed. The kernel's defaults are 900, 120 and 300. lvsform records the values it found, and puts them back on
+ * destroy or when the app stops naming them.
+ */
+export interface IpvsTimeoutProps {
+  /**
+   * Idle timeout of an established TCP connection: after it, the connection is gone from `ipvsadm -L -c` and its next
+   * packet is scheduled afresh (or dropped).
+   * @default - not managed (the kernel's 900)
+   */
+  readonly tcp?: number;
+  /**
+   * Timeout of a TCP connection after its FIN.
+   * @default - not managed (the kernel's 120)
+   */
+  readonly tcpFin?: number;
+  /**
+   * Timeout of a UDP "connection" (the last datagram's age).
+   * @default - not managed (the kernel's 300)
+   */
+  readonly udp?: number;
+}
+
+/**
+ * The `net.ipv4.vs.*` sysctls operators tune (Documentation/networking/ipvs-sysctl.rst). Each one left out is not
+ * managed (never reset). lvsform records the value it found, and puts it back on destroy or when the app stops naming
+ * it. A director whose kernel lacks one is refused before any change.
+ */
+export interface IpvsSysctlProps {
+  /**
+   * `conntrack`: keep netfilter connection tracking for IPVS connections (iptables NAT or conntrack rules need it).
+   * @default - not managed (the kernel's false)
+   */
+  readonly conntrack?: boolean;
+  /**
+   * `expire_nodest_conn`: end a removed real server's connections at their next packet, instead of letting them live on
+   * (kube-proxy and Seesaw set it).
+   * @default - not managed (the kernel's false)
+   */
+  readonly expireNodestConn?: boolean;
+  /**
+   * `expire_quiescent_template`: expire persistence templates of a real server at weight 0, so persistent clients move.
+   * @default - not managed (the kernel's false)
+   */
+  readonly expireQuiescentTemplate?: boolean;
+  /**
+   * `conn_reuse_mode` (0..3, a bitmap), or `'auto'` as kube-proxy sets it: 0 on kernels 4.2 to 5.8 (where 1 stalls a
+   * reused client port), left as it is from 5.9 on.
+   * @default - not managed (the kernel's 1)
+   */
+  readonly connReuseMode?: number | 'auto';
+  /**
+   * `sloppy_tcp`: accept TCP connections from any state (a director taking over mid-connection; Linux 3.12).
+   * @default - not managed (the kernel's false)
+   */
+  readonly sloppyTcp?: boolean;
+  /**
+   * `sloppy_sctp`: the same for SCTP (Linux 3.12).
+   * @default - not managed (the kernel's false)
+   */
+  readonly sloppySctp?: boolean;
+  /**
+   * `schedule_icmp`: schedule ICMP packets that belong to no connection (Linux 4.3).
+   * @default - not managed (the kernel's false)
+   */
+  readonly scheduleIcmp?: boolean;
+  /**
+   * `ignore_tunneled`: leave tunnelled packets to the stack (Linux 4.3).
+   * @default - not managed (the kernel's false)
+   */
+  readonly ignoreTunneled?: boolean;
+}
+
+/** The sysctl props and the kernel's names. */
+const SYSCTL_NAMES: Readonly<Record<keyof IpvsSysctlProps, string>> = {
+  conntrack: 'conntrack',
+  expireNodestConn: 'expire_nodest_conn',
+  expireQuiescentTemplate: 'expire_quiescent_template',
+  connReuseMode: 'conn_reuse_mode',
+  sloppyTcp: 'sloppy_tcp',
+  sloppySctp: 'sloppy_sctp',
+  scheduleIcmp: 'schedule_icmp',
+  ignoreTunneled: 'ignore_tunneled',
+};
+
 /** Props of a Director: how to reach it (exactly one of `ssh` or `local`) and its name. */
 export interface DirectorProps {
   /**
@@ -122,6 +229,21 @@ export interface DirectorProps {
    * @default - no host set-up: lvsform changes only the IPVS table
    */
   readonly setup?: DirectorSetupProps;
+  /**
+   * Put the VIPs of the director's services on it: `{ interface: 'eth0' }` or `{ dummy: 'lvsform0' }`.
+   * @default - VIPs are left alone (right when keepalived's VRRP moves them)
+   */
+  readonly vips?: VipProps;
+  /**
+   * The IPVS connection timeouts (`ipvsadm --set`).
+   * @default - not managed
+   */
+  readonly timeouts?: IpvsTimeoutProps;
+  /**
+   * The `net.ipv4.vs.*` sysctls.
+   * @default - not managed
+   */
+  readonly sysctls?: IpvsSysctlProps;
 }
 
 const SETUP_KEYS = ['installIpvsadm', 'loadModules', 'ipForward', 'saveRules'] as const;
@@ -136,6 +258,8 @@ export class Director extends Construct {
   readonly ssh: SshProps | undefined;
   /** The host set-up with every default filled in, when asked for. */
   readonly setup: Required<DirectorSetupProps> | undefined;
+  /** The director settings as synthesized (`vips`, `timeouts`, `sysctls`), when any is managed. */
+  private readonly settings: Record<string, unknown>;
   private readonly resource: LvsResource;
 
   constructor(scope: LvsStack, id: string, props: DirectorProps) {
@@ -144,7 +268,7 @@ export class Director extends Construct {
     const fail = (message: string): never => ValidationError.fail(path, message);
     if (!isLvsStack(scope)) fail('a Director belongs directly to an LvsStack');
     if (props === null || typeof props !== 'object' || Array.isArray(props)) fail(`props must be an object with ssh or local; got ${describe(props)}`);
-    const unknown = unknownKey('a Director', props, ['ssh', 'local', 'name', 'setup']);
+    const unknown = unknownKey('a Director', props, ['ssh', 'local', 'name', 'setup', 'vips', 'timeouts', 'sysctls']);
     if (unknown) fail(unknown);
     this.name = props.name ?? id;
     const badName = nameProblem('director', this.name);
@@ -156,6 +280,7 @@ export class Director extends Construct {
     this.transport = local ? 'local' : 'ssh';
     this.ssh = props.ssh === undefined ? undefined : checkSsh(props.ssh, fail);
     this.setup = props.setup === undefined ? undefined : checkSetup(props.setup, fail);
+    this.settings = checkSettings(props, fail);
     this.resource = new LvsResource(this, 'Resource', 'lvsform_director', () => this.render());
     this.node.addValidation({ validate: () => this.validateServices() });
   }
@@ -231,8 +356,58 @@ export class Director extends Construct {
         save_rules: this.setup.saveRules,
       };
     }
+    Object.assign(out, this.settings);
     return out;
   }
+}
+
+/** The director settings, checked by the one rule set and written in the synthesized JSON's names. */
+function checkSettings(props: DirectorProps, fail: (m: string) => never): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const object = (what: string, v: unknown, example: string): Record<string, unknown> => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) fail(`${what} must be an object like ${example}; got ${describe(v)}`);
+    return v as Record<string, unknown>;
+  };
+  if (props.vips !== undefined) {
+    const v = object('vips', props.vips, "{ interface: 'eth0' }");
+    const unknown = unknownKey('vips', v, ['interface', 'dummy']);
+    if (unknown) fail(unknown);
+    out.vips = { ...(v.interface === undefined ? {} : { interface: v.interface }), ...(v.dummy === undefined ? {} : { dummy: v.dummy }) };
+  }
+  if (props.timeouts !== undefined) {
+    const t = object('timeouts', props.timeouts, '{ tcp: 900 }');
+    const unknown = unknownKey('timeouts', t, ['tcp', 'tcpFin', 'udp']);
+    if (unknown) fail(unknown);
+    out.timeouts = {
+      ...(t.tcp === undefined ? {} : { tcp: t.tcp }),
+      ...(t.tcpFin === undefined ? {} : { tcp_fin: t.tcpFin }),
+      ...(t.udp === undefined ? {} : { udp: t.udp }),
+    };
+  }
+  if (props.sysctls !== undefined) {
+    const s = object('sysctls', props.sysctls, '{ expireNodestConn: true }');
+    const unknown = unknownKey('sysctls', s, Object.keys(SYSCTL_NAMES));
+    if (unknown) fail(unknown);
+    const sysctls: Record<string, unknown> = {};
+    for (const [key, kernel] of Object.entries(SYSCTL_NAMES)) {
+      const v = s[key];
+      if (v === undefined) continue;
+      if (key === 'connReuseMode') sysctls[kernel] = v;
+      else if (typeof v !== 'boolean') fail(`sysctls.${key} must be true or false; got ${describe(v)}`);
+      else sysctls[kernel] = v ? 1 : 0;
+    }
+    out.sysctls = sysctls;
+  }
+  const problem = settingsProblems(out as RuleSettings)[0];
+  if (problem) {
+    // The rule speaks the synthesized JSON's names; the props speak camelCase.
+    fail(problem.message.replace('tcp_fin', 'tcpFin').replace(/sysctls\.([a-z_]+)/g, (_m, k: string) => `sysctls.${propName(k)}`));
+  }
+  return out;
+}
+
+function propName(kernel: string): string {
+  return Object.entries(SYSCTL_NAMES).find(([, k]) => k === kernel)?.[0] ?? kernel;
 }
 
 function checkSetup(setup: DirectorSetupProps, fail: (m: string) => never): Required<DirectorSetupProps> {

@@ -1,6 +1,14 @@
 export { App } from './app.ts';
 export { LvsStack } from './lvs-stack.ts';
-export { Director, type DirectorProps, type DirectorSetupProps, type SshProps } from './director.ts';
+export {
+  Director,
+  type DirectorProps,
+  type DirectorSetupProps,
+  type IpvsSysctlProps,
+  type IpvsTimeoutProps,
+  type SshProps,
+  type VipProps,
+} from './director.ts';
 export {
   VirtualService,
   MAX_PERSISTENCE_TIMEOUT,

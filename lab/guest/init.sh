@@ -213,13 +213,17 @@ link set veth-rs2 up
 link set veth-rs3 up
 link set veth-rs4 up
 NET
-# VIPs are local on the client-facing link, so the client resolves them by ARP and by neighbour discovery.
+# VIPs are local on the client-facing link, so the client resolves them by ARP and by neighbour discovery; all but
+# 17-19, 27-29 and 47-49 (IPv4 and IPv6), which lvsform itself puts on the director (a Director's `vips`).
 i=10
 vips=""
 while [ $i -le 59 ]; do
-  vips="${vips}addr add 198.51.100.$i/32 dev client0
+  case $i in
+    17|18|19|27|28|29|47|48|49) ;;
+    *) vips="${vips}addr add 198.51.100.$i/32 dev client0
 addr add 2001:db8:100::$i/128 dev client0 nodad
-"
+" ;;
+  esac
   i=$((i + 1))
 done
 printf '%s' "$vips" | ip -force -b -

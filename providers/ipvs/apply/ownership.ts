@@ -8,6 +8,7 @@ import type { DirectorPlan } from '../plan/plan.ts';
 import { serviceHash, type LiveState } from '../host/read-live.ts';
 import { RECORD_FORMAT, type ForeignOwners, type OwnershipRecord } from '../host/record.ts';
 import { maskRuntimeValues } from '../model/runtime-managed.ts';
+import { emptySettingsRecord, type OwnedAddress, type SettingsRecord } from '../model/director-settings.ts';
 
 /**
  * Builds the ownership record from what is really on the director after the batch. `others` (the services other
@@ -19,6 +20,7 @@ export function recordAfter(
   live: LiveState,
   previous: OwnershipRecord | undefined,
   others?: ForeignOwners,
+  settings?: SettingsRecord,
 ): OwnershipRecord | undefined {
   const liveById = new Map(live.table.services.map((s) => [serviceId(s.key), s]));
   const services: OwnershipRecord['services'] = {};
@@ -35,8 +37,36 @@ export function recordAfter(
     // The hash leaves out what a health checker owns (runtimeManaged), so that its changes are not drift.
     services[id] = kept ?? { path: plan.paths[id] ?? previous?.services[id]?.path ?? id, h: serviceHash(maskRuntimeValues(svc, plan.runtime)) };
   }
-  if (Object.keys(services).length === 0) return undefined;
-  return { format: RECORD_FORMAT, stack, director: plan.director, updated: new Date().toISOString(), services };
+  if (Object.keys(services).length === 0 && emptySettingsRecord(settings)) return undefined;
+  return {
+    format: RECORD_FORMAT,
+    stack,
+    director: plan.director,
+    updated: new Date().toISOString(),
+    services,
+    ...(emptySettingsRecord(settings) ? {} : { settings: settings! }),
+  };
+}
+
+/**
+ * The settings to record before a batch whose settings add something: what the previous record owned and what the plan
+ * will own, together, so that a connection lost mid-way leaves no added address unowned and no prior value forgotten.
+ */
+function pendingSettings(plan: DirectorPlan, previous: SettingsRecord | undefined): SettingsRecord | undefined {
+  const adds = (plan.settings ?? []).some((c) => c.action !== 'delete');
+  if (!adds) return undefined;
+  const next = plan.settingsRecord;
+  const key = (a: OwnedAddress) => `${a.address} ${a.device}`;
+  const addresses = new Map([...(previous?.addresses ?? []), ...(next?.addresses ?? [])].map((a) => [key(a), a]));
+  const links = [...new Set([...(previous?.links ?? []), ...(next?.links ?? [])])].sort();
+  const sysctls = { ...(next?.sysctls ?? {}), ...(previous?.sysctls ?? {}) };
+  const timeouts = previous?.timeouts ?? next?.timeouts;
+  return {
+    ...(addresses.size > 0 ? { addresses: [...addresses.values()] } : {}),
+    ...(links.length > 0 ? { links } : {}),
+    ...(Object.keys(sysctls).length > 0 ? { sysctls } : {}),
+    ...(timeouts ? { timeouts } : {}),
+  };
 }
 
 /**
@@ -45,11 +75,21 @@ export function recordAfter(
  */
 export function pendingRecord(stack: string, plan: DirectorPlan, previous: OwnershipRecord | undefined): OwnershipRecord | undefined {
   const created = plan.changes.filter((c) => c.kind === 'service' && c.action === 'create' && !previous?.services[c.serviceId]);
-  if (created.length === 0) return undefined;
+  const settings = pendingSettings(plan, previous?.settings);
+  const sameSettings = settings === undefined || JSON.stringify(settings) === JSON.stringify(previous?.settings);
+  if (created.length === 0 && sameSettings) return undefined;
   const services: OwnershipRecord['services'] = { ...(previous?.services ?? {}) };
   for (const c of created) services[c.serviceId] = { path: plan.paths[c.serviceId] ?? c.serviceId, pending: true };
   // The fast-path state describes the table before this batch: a pending record carries none.
-  return { format: RECORD_FORMAT, stack, director: plan.director, updated: new Date().toISOString(), services };
+  const kept = settings ?? previous?.settings;
+  return {
+    format: RECORD_FORMAT,
+    stack,
+    director: plan.director,
+    updated: new Date().toISOString(),
+    services,
+    ...(kept === undefined ? {} : { settings: kept }),
+  };
 }
 
 export function sameRecord(a: OwnershipRecord | undefined, b: OwnershipRecord | undefined): boolean {
@@ -59,6 +99,7 @@ export function sameRecord(a: OwnershipRecord | undefined, b: OwnershipRecord | 
   return (
     ka.length === kb.length &&
     ka.every((k, i) => k === kb[i] && a.services[k]?.path === b.services[k]?.path && a.services[k]?.h === b.services[k]?.h) &&
-    JSON.stringify(fastStateOf(a)) === JSON.stringify(fastStateOf(b))
+    JSON.stringify(fastStateOf(a)) === JSON.stringify(fastStateOf(b)) &&
+    JSON.stringify(a.settings ?? null) === JSON.stringify(b.settings ?? null)
   );
 }

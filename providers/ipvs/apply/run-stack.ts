@@ -31,6 +31,17 @@ import { fastStateOf, ownedTable, sha256, storedTableText, type FastContext } fr
 import type { DirectorHost, OpenDirectorHost } from '../host/director-host.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
 import { checkOneDirectorPerMachine } from '../host/host-identity.ts';
+import {
+  emptyQuery,
+  queryCovers,
+  settingPhase,
+  settingsQueryFor,
+  type LiveSettings,
+  type SettingsQuery,
+  type SettingsRecord,
+} from '../model/director-settings.ts';
+import { SettingsFailedError } from '../host/settings-chunk.ts';
+import { settingsRecordAfter } from '../plan/settings.ts';
 
 export interface RunOptions extends PlanOptions, SessionOptions {
   readonly stack: string;
@@ -129,6 +140,9 @@ async function openDirector(
 ): Promise<OpenDirector> {
   const checkCapabilities = !destroy && !opts.refreshOnly && desired.table.services.length > 0;
   const lap = stopwatch(desired.name, opts);
+  // The director settings the app manages ride with the table's read; none are read for an app that manages none.
+  const query = settingsQueryFor(destroy ? undefined : desired.settings, undefined);
+  const settings = emptyQuery(query) ? undefined : query;
   // Without host set-up, the connection, prelude, lock, capabilities and the read (full, or the fast path's) are one
   // round trip, everything after the lock guarded on the host by it. With set-up, the lock goes first, alone.
   const oneTrip = !desired.setup;
@@ -148,7 +162,7 @@ async function openDirector(
       capsDone = host.capabilities(desired.table, { help: needsIpvsadmHelp(desired.table), carry: true });
       capsDone.catch(() => undefined); // reported below, once the lock's answer is known
     }
-    const reading = oneTrip && opts.refresh !== false ? host.readLive(opts.stack, { whenLocked: true }) : undefined;
+    const reading = oneTrip && opts.refresh !== false ? host.readLive(opts.stack, { whenLocked: true, ...(settings ? { settings } : {}) }) : undefined;
     const fastReading = oneTrip && opts.refresh === false ? host.readFast(opts.stack, desired.table.services.length, { whenLocked: true }) : undefined;
     // A refused lock is reported below, before the read's outcome is looked at.
     reading?.catch(() => undefined);
@@ -174,26 +188,42 @@ async function openDirector(
     if (opts.refresh === false) {
       opts.onProgress?.(desired.name, 'reading the stored table and /proc/net/ip_vs (--refresh=false)');
       const fast = await (fastReading ?? host.readFast(opts.stack, desired.table.services.length));
-      if (fast.ok) return { desired, host, facts, live: fast.live, fast: fast.context };
+      if (fast.ok) return { desired, host, facts, live: await withSettings(host, fast.live, undefined, desired, destroy), fast: fast.context };
       opts.onProgress?.(desired.name, `full read: ${fast.reason}`);
-      const live = await host.readLive(opts.stack, { onRead: () => lap('read') });
+      const live = await host.readLive(opts.stack, { onRead: () => lap('read'), ...(settings ? { settings } : {}) });
       lap('parse');
-      return { desired, host, facts, live, fastReason: fast.reason };
+      return { desired, host, facts, live: await withSettings(host, live, settings, desired, destroy), fastReason: fast.reason };
     }
     if (reading) {
       const live = await reading;
       lap('parse');
-      return { desired, host, facts, live };
+      return { desired, host, facts, live: await withSettings(host, live, settings, desired, destroy) };
     }
     opts.onProgress?.(desired.name, `reading the live table (${destinationCount(desired.table.services)} destinations declared)`);
-    const live = await host.readLive(opts.stack, { onRead: () => lap('read') });
+    const live = await host.readLive(opts.stack, { onRead: () => lap('read'), ...(settings ? { settings } : {}) });
     lap('parse');
-    return { desired, host, facts, live };
+    return { desired, host, facts, live: await withSettings(host, live, settings, desired, destroy) };
   } catch (e) {
     host.kill();
     await host.close();
     throw e;
   }
+}
+
+/**
+ * The live state with every director setting the plan needs: those the app manages came with the read; those only the
+ * record names (settings the app stopped managing, or a destroy) need a read of their own, one round trip, only then.
+ */
+async function withSettings(
+  host: DirectorHost,
+  live: LiveState,
+  asked: SettingsQuery | undefined,
+  desired: DesiredDirector,
+  destroy: boolean,
+): Promise<LiveState> {
+  const need = settingsQueryFor(destroy ? undefined : desired.settings, live.record?.settings);
+  if (emptyQuery(need) || (live.settings !== undefined && asked !== undefined && queryCovers(asked, need))) return live;
+  return { ...live, settings: await host.readSettings(need) };
 }
 
 async function closeDirector(d: OpenDirector): Promise<void> {
@@ -241,7 +271,7 @@ export async function planStack(directors: readonly DesiredDirector[], opts: Run
           open = await openDirector(desired, false, 'plan', opts, opts.mode === 'destroy');
           const host = open.facts && { stack: opts.stack, facts: open.facts, destroy: opts.mode === 'destroy' };
           const started = performance.now();
-          const plan = withRefresh(planDirector(desired, open.live, opts, host), open, opts);
+          const plan = withRefresh(planDirector(desired, open.live, { ...opts, destroy: opts.mode === 'destroy' }, host), open, opts);
           opts.onTiming?.(desired.name, 'diff', performance.now() - started);
           return plan;
         } catch (e) {
@@ -271,6 +301,7 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
   // one created (no --adopt needed), and the rewrite after verification says what is really there.
   // It travels with the batch (one round trip) unless host set-up must run between the two.
   let written = open.live.record;
+  const settings = plan.settings ?? [];
   const pending = pendingRecord(opts.stack, plan, open.live.record);
   if (pending) {
     const sent = host.writeRecord(opts.stack, pending, { gzip: open.fast?.gzip ?? false, carry: setup.length === 0 });
@@ -295,6 +326,16 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
       }
     }
   }
+  // Director settings: links, added addresses, sysctls and timeouts travel with the batch, before it; removed addresses
+  // and links after it, with the read that verifies it. Each phase reads back what it touched.
+  const settingsDone: Promise<LiveSettings | undefined>[] = [];
+  const applySettings = (phase: 'before' | 'after', carry: boolean): void => {
+    if (!settings.some((c) => settingPhase(c) === phase)) return;
+    const done = host.applySettings(settings, phase, { carry });
+    done.catch(() => undefined); // awaited below, once the round trip that carries it is over
+    settingsDone.push(done);
+  };
+  applySettings('before', true);
   if (plan.batch.trim() !== '') {
     const noteRestore = (said: string): void => {
       if (said) restoreOutput += `${restoreOutput ? '\n' : ''}${said}`;
@@ -317,19 +358,25 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
       batchDone = host.applyBatch(plan.batch, { carry: true }).then(noteRestore);
       batchDone.catch(() => undefined); // the verification read that carries it fails the same way, and is awaited
     }
+    applySettings('after', true);
     const verified = await verifyApply(host, opts.stack, plan, open.live, open.fast, opts.onProgress);
     live = verified.live;
     procAfter = verified.procAfter;
     await batchDone;
     lap('batch+verify');
-  } else if (open.fast) {
-    procAfter = open.live.fingerprint.slice('proc:'.length);
+  } else {
+    if (open.fast) procAfter = open.live.fingerprint.slice('proc:'.length);
+    applySettings('after', true);
+    // Settings alone: their own round trip, so that the record written next says what really changed.
+    if (settingsDone.length > 0) await host.flush();
   }
+  const settingsOutcome = await settledSettings(settingsDone);
   // Verify: every service the stack owns must now be exactly as desired, and every owned service it dropped gone.
   const ownedNow = new Set([...Object.keys(plan.paths), ...Object.keys(ownRecord(open.live)), ...plan.adopted]);
   // A health checker may have changed a run-time managed field since the plan was read: that is not a difference.
   const residual = diffTables(live.table, keepRuntimeValues(plan.desired, live.table, plan.runtime), { owned: ownedNow }).changes;
-  let record = recordAfter(opts.stack, plan, live, open.live.record, open.live.others);
+  const settingsRecord = settings.length === 0 ? plan.settingsRecord : settingsAfter(plan, open.live.record?.settings, settingsOutcome);
+  let record = recordAfter(opts.stack, plan, live, open.live.record, open.live.others, settingsRecord);
   if (opts.refresh === false && residual.length === 0) {
     // Keep what the next --refresh=false run trusts: the owned table as verified and the /proc fingerprint of it.
     if (record) {
@@ -353,6 +400,7 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
     await host.flush();
   }
   lap('record');
+  if (settingsOutcome.error) throw settingsOutcome.error;
   if (residual.length > 0) {
     return {
       director: plan.director,
@@ -371,10 +419,45 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
   if ((await host.saveRules(setup)) === 'written') opts.onProgress?.(plan.director, 'saved the table for the next boot');
   return {
     director: plan.director,
-    status: plan.batch.trim() === '' && setup.length === 0 ? 'unchanged' : 'applied',
+    status: plan.batch.trim() === '' && setup.length === 0 && settings.length === 0 ? 'unchanged' : 'applied',
     residual,
     restoreOutput,
     seconds: seconds(),
+  };
+}
+
+/** The read-backs of the settings phases, merged, or the first failure (with what it read back). */
+async function settledSettings(done: readonly Promise<LiveSettings | undefined>[]): Promise<{ after?: LiveSettings; error?: unknown }> {
+  let after: LiveSettings | undefined;
+  let error: unknown;
+  const merge = (a: LiveSettings | undefined, b: LiveSettings | undefined): LiveSettings | undefined => (a && b ? { ...a, ...b } : (a ?? b));
+  for (const r of await Promise.allSettled(done)) {
+    if (r.status === 'fulfilled') after = merge(after, r.value);
+    else {
+      error ??= r.reason;
+      if (r.reason instanceof SettingsFailedError) after = merge(after, r.reason.after);
+    }
+  }
+  return { ...(after ? { after } : {}), ...(error === undefined ? {} : { error }) };
+}
+
+/**
+ * The settings part of the record after an apply: the plan's, kept to what the read-back shows. After a failure the
+ * values found before lvsform set anything are kept from the previous record too, so nothing to put back is forgotten.
+ */
+function settingsAfter(
+  plan: DirectorPlan,
+  previous: SettingsRecord | undefined,
+  outcome: { after?: LiveSettings; error?: unknown },
+): SettingsRecord | undefined {
+  const after = settingsRecordAfter(plan.settingsRecord, plan.settings ?? [], outcome.after);
+  if (outcome.error === undefined || previous === undefined) return after;
+  const sysctls = { ...(previous.sysctls ?? {}), ...(after?.sysctls ?? {}) };
+  const timeouts = after?.timeouts ?? previous.timeouts;
+  return {
+    ...(after ?? {}),
+    ...(Object.keys(sysctls).length > 0 ? { sysctls } : {}),
+    ...(timeouts ? { timeouts } : {}),
   };
 }
 
@@ -443,7 +526,10 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
     const plan = makePlan(opts.stack, opts.destroy ? 'destroy' : 'apply', plans);
     opts.check?.(plan);
     const anything = plans.some(
-      (p) => !p.error && p.conflicts.length === 0 && (p.changes.length > 0 || p.adopted.length > 0 || (p.hostSetup?.length ?? 0) > 0),
+      (p) =>
+        !p.error &&
+        p.conflicts.length === 0 &&
+        (p.changes.length > 0 || p.adopted.length > 0 || (p.hostSetup?.length ?? 0) > 0 || (p.settings?.length ?? 0) > 0),
     );
     if (anything && opts.confirm && !(await opts.confirm(plan))) {
       return {

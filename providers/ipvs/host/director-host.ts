@@ -17,6 +17,7 @@ import type { LiveState } from './read-live.ts';
 import type { OwnershipRecord } from './record.ts';
 import type { DirectorStatus } from '../ops/status.ts';
 import type { HostTarget, SessionOptions } from './transport.ts';
+import type { LiveSettings, SettingChange, SettingsQuery } from '../model/director-settings.ts';
 
 export interface LockOptions {
   readonly exclusive: boolean;
@@ -37,6 +38,8 @@ export interface ReadLiveOptions {
   readonly whenLocked?: boolean;
   /** Called when the host's answer has arrived, before it is parsed (timings). */
   readonly onRead?: () => void;
+  /** Also read these director settings, in the same round trip. */
+  readonly settings?: SettingsQuery;
 }
 
 export interface CapabilityOptions {
@@ -70,6 +73,13 @@ export interface DirectorHost {
   setup(items: readonly SetupItem[]): Promise<void>;
   /** Saves the verified table where the distribution restores it at boot, when a set-up item asks for it. */
   saveRules(items: readonly SetupItem[]): Promise<'written' | 'unchanged' | 'none'>;
+  /** Reads director settings in a round trip of their own (the plan's read carries them when it knows what to ask). */
+  readSettings(query: SettingsQuery): Promise<LiveSettings>;
+  /**
+   * Carries out one phase of director-setting changes (`before` the batch, `after` it) and reads back what they
+   * touched; resolves with the read-back. Throws LVS_SETTINGS_FAILED naming each change that does not hold.
+   */
+  applySettings(changes: readonly SettingChange[], phase: 'before' | 'after', opts?: { readonly carry?: boolean }): Promise<LiveSettings | undefined>;
   /** Feeds a batch to `ipvsadm -R`; resolves with what it printed (kernel rejections, with exit 0). */
   applyBatch(batch: string, opts?: { readonly carry?: boolean }): Promise<string>;
   /** Connection counters per `serviceId -> destinationId` (`ipvsadm -L -n`), for draining. */

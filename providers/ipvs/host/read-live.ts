@@ -4,13 +4,15 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { LvsError } from '../model/errors.ts';
-import { OTHER_RECORD_SECTION, splitSections, readChunk } from './host-script.ts';
+import { OTHER_RECORD_SECTION, splitSections, readChunk, whenLocked } from './host-script.ts';
 import { normalizeTable, type Service, type Table } from '../model/model.ts';
 import { mergeThresholds } from '../read/parse-list.ts';
 import { parseSave } from '../read/parse-save.ts';
 import { foreignOwners, parseRecord, type ForeignOwners, type OwnershipRecord } from './record.ts';
 import { describeTarget } from './host-target.ts';
 import type { HostSession } from './transport.ts';
+import type { LiveSettings, SettingsQuery } from '../model/director-settings.ts';
+import { parseSettingsRead, settingsReadChunk } from './settings-chunk.ts';
 
 export interface LiveState {
   readonly table: Table;
@@ -23,6 +25,8 @@ export interface LiveState {
    */
   readonly others?: ForeignOwners;
   readonly ipvsadmVersion: string;
+  /** The director settings, when the read asked for them (`settings-chunk.ts`). */
+  readonly settings?: LiveSettings;
 }
 
 /** The other stacks' records in a read's sections (`other <stack>`), as the services they own. */
@@ -65,15 +69,19 @@ export function newTag(): string {
 export async function readLive(
   session: HostSession,
   stack: string,
-  opts: { record?: boolean; thresholds?: boolean; onRead?: () => void; whenLocked?: boolean } = {},
+  opts: { record?: boolean; thresholds?: boolean; onRead?: () => void; whenLocked?: boolean; settings?: SettingsQuery } = {},
 ): Promise<LiveState> {
   const where = describeTarget(session.target);
   const tag = newTag();
-  const { stdout } = await session.run(
-    readChunk({ tag, stack, thresholds: opts.thresholds ?? true, record: opts.record ?? true, whenLocked: opts.whenLocked ?? false }),
-  );
+  const read = readChunk({ tag, stack, thresholds: opts.thresholds ?? true, record: opts.record ?? true, whenLocked: opts.whenLocked ?? false });
+  // The settings the app manages ride in the same round trip, after the table (whose read loads ip_vs, and with it
+  // /proc/sys/net/ipv4/vs).
+  const settings = opts.settings ? settingsReadChunk(tag, opts.settings) : '';
+  const { stdout } = await session.run(settings === '' ? read : `${read}\n${opts.whenLocked ? whenLocked(settings) : settings}`);
   opts.onRead?.();
-  return parseLive(tag, stdout, stack, where, opts.thresholds ?? true);
+  const live = parseLive(tag, stdout, stack, where, opts.thresholds ?? true);
+  const found = opts.settings ? parseSettingsRead(splitSections(tag, stdout), opts.settings, where) : undefined;
+  return found ? { ...live, settings: found } : live;
 }
 
 /** Parses what `readChunk` printed (or the read-only script's table part, whose sections are the same). */

@@ -16,6 +16,7 @@ import { factsQuery } from '../ops/host-setup.ts';
 import { SECTION_MARK } from './host-script.ts';
 import { readOnlyRefusal } from './host-target.ts';
 import { newTag, parseLive, type LiveState } from './read-live.ts';
+import type { LiveSettings } from '../model/director-settings.ts';
 import { partTag, READ_SCRIPT, READ_SUDOERS, readFactsFiles, readScriptArgs, readSudoersLine, type ReadPart } from './read-script.ts';
 import { parseHostFacts } from './setup-chunks.ts';
 import { parseStatus } from './status-chunk.ts';
@@ -170,6 +171,13 @@ export class ReadOnlyDirectorHost implements DirectorHost {
     return parseHostFacts(partTag(tag, 'facts'), stdout, query, describeTarget(this.target));
   }
 
+  /** The read script has no settings read yet: a plan of an app that manages director settings needs the apply key. */
+  readSettings(): Promise<LiveSettings> {
+    this.refuse('reading director settings (VIPs, timeouts, sysctls)', false);
+  }
+  applySettings(): Promise<LiveSettings | undefined> {
+    this.refuse('changing director settings');
+  }
   setup(): Promise<void> {
     this.refuse('host set-up');
   }

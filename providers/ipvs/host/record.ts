@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { LvsError } from '../model/errors.ts';
 import { DuplicateKeyError, parseJsonStrict } from '../model/strict-json.ts';
+import type { SettingsRecord } from '../model/director-settings.ts';
 
 export const RECORD_FORMAT = 1;
 
@@ -32,6 +33,33 @@ const fastStateSchema = z.object({
   table: z.string(),
 });
 
+/**
+ * The director settings lvsform changed (model/director-settings.ts): the addresses and dummy interfaces it added, and
+ * each sysctl and timeout it set with the value found before. Refused when malformed, as the record is: a lost entry
+ * would leave an address lvsform added on the director for good, or a sysctl never put back.
+ */
+const timeoutsSchema = z.object({ tcp: z.number().int().optional(), tcpfin: z.number().int().optional(), udp: z.number().int().optional() }).strict();
+const settingsSchema = z
+  .object({
+    addresses: z
+      .array(
+        z
+          .object({ address: z.string(), prefix: z.number().int().min(0).max(128), device: z.string() })
+          .strict()
+          .readonly(),
+      )
+      .readonly()
+      .optional(),
+    links: z.array(z.string()).readonly().optional(),
+    sysctls: z
+      .record(z.string(), z.object({ prior: z.string(), value: z.string() }).strict().readonly())
+      .readonly()
+      .optional(),
+    timeouts: z.object({ prior: timeoutsSchema.readonly(), value: timeoutsSchema.readonly() }).strict().readonly().optional(),
+  })
+  .strict()
+  .readonly() satisfies z.ZodType<SettingsRecord>;
+
 const recordSchema = z
   .object({
     format: z.number().int(),
@@ -43,6 +71,7 @@ const recordSchema = z
     /** sha256 of the canonical live table right after the apply that wrote this record. */
     fingerprint: z.string().optional(),
     fast: fastStateSchema.optional().catch(undefined),
+    settings: settingsSchema.optional(),
   })
   .passthrough();
 

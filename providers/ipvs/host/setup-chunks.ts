@@ -154,7 +154,8 @@ export function setupChunk(tag: string, items: readonly SetupItem[]): string {
         ]),
       );
     } else if (it.kind === 'boot-service') {
-      lines.push(step(name, [`systemctl enable ${shQuote(it.name)} 2>&1`]));
+      // systemctl enable and disable work on the unit files whether or not systemd runs (a chroot, an image).
+      lines.push(step(name, [`systemctl ${it.action === 'delete' ? 'disable' : 'enable'} ${shQuote(it.name)} 2>&1`]));
     }
   }
   lines.push(section(tag, 'end'), 'true');
@@ -201,9 +202,9 @@ export function setupFailures(tag: string, stdout: string): { failed: string[]; 
 // ---- in a session (the director's lock held) ------------------------------------------------------------------
 
 /** Reads the facts for `planHostSetup` over an open session. */
-export async function readHostFacts(session: HostSession, stack: string, desired: Table): Promise<HostFacts> {
+export async function readHostFacts(session: HostSession, stack: string, desired: Table, settings = false): Promise<HostFacts> {
   const tag = newTag();
-  const query = factsQuery(stack, desired, session.target.ssh?.planUser);
+  const query = factsQuery(stack, desired, session.target.ssh?.planUser, settings);
   const res = await session.run(factsChunk(tag, query));
   return parseHostFacts(tag, res.stdout, query, describeTarget(session.target));
 }

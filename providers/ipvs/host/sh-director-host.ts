@@ -22,6 +22,8 @@ import {
   writeRecordChunk,
 } from './host-script.ts';
 import { readHostFacts, runHostSetup, saveRulesAfterApply } from './setup-chunks.ts';
+import { settingPhase, type LiveSettings, type SettingChange, type SettingsQuery } from '../model/director-settings.ts';
+import { checkSettingsApply, parseSettingsApply, parseSettingsRead, readBackQuery, settingsApplyChunk, settingsReadChunk } from './settings-chunk.ts';
 import { sudoersLine } from './host-target.ts';
 import type { Counters, Table } from '../model/model.ts';
 import { parseCounters } from '../read/parse-list.ts';
@@ -105,7 +107,8 @@ export class ShDirectorHost implements DirectorHost {
   }
 
   readFacts(stack: string, desired: Table): ReturnType<DirectorHost['readFacts']> {
-    return readHostFacts(this.session, stack, desired);
+    // The boot unit of the director settings is read too, so that a plan can remove it once nothing needs it.
+    return readHostFacts(this.session, stack, desired, true);
   }
 
   setup(items: Parameters<DirectorHost['setup']>[0]): Promise<void> {
@@ -114,6 +117,30 @@ export class ShDirectorHost implements DirectorHost {
 
   saveRules(items: Parameters<DirectorHost['saveRules']>[0]): ReturnType<DirectorHost['saveRules']> {
     return saveRulesAfterApply(this.session, items);
+  }
+
+  async readSettings(query: SettingsQuery): Promise<LiveSettings> {
+    await this.ensurePrelude();
+    const tag = newTag();
+    const where = describeTarget(this.target);
+    const r = await this.session.run(settingsReadChunk(tag, query));
+    const found = parseSettingsRead(splitSections(tag, r.stdout), query, where);
+    if (!found) throw new LvsError('LVS_HOST_OUTPUT', `director ${where}: the settings read ended early: ${r.stdout.slice(-300)}`);
+    return found;
+  }
+
+  async applySettings(
+    changes: readonly SettingChange[],
+    phase: 'before' | 'after',
+    opts: { readonly carry?: boolean } = {},
+  ): Promise<LiveSettings | undefined> {
+    const mine = changes.filter((c) => settingPhase(c) === phase);
+    if (mine.length === 0) return undefined;
+    const tag = newTag();
+    const readBack = readBackQuery(mine);
+    const chunk = settingsApplyChunk(tag, mine, phase, readBack);
+    const r = await (opts.carry ? this.session.defer(chunk) : this.session.run(chunk));
+    return checkSettingsApply(this.target, mine, parseSettingsApply(tag, r.stdout, readBack, describeTarget(this.target)));
   }
 
   async applyBatch(batch: string, opts: { readonly carry?: boolean } = {}): Promise<string> {

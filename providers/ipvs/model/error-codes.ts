@@ -62,6 +62,9 @@ export const ERROR_CODES = {
   LVS_APPLY_FAILED: 'At least one director failed during an apply or destroy.',
   LVS_SETUP_FAILED: 'A step of the host set-up failed on the director.',
   LVS_SETUP_UNSUPPORTED: 'The host set-up asked for is not possible on this distribution.',
+  LVS_DIRECTOR_SETTING:
+    'A director setting the app asks for cannot be applied on this director (the VIP interface is missing, the kernel lacks the sysctl); nothing was changed.',
+  LVS_SETTINGS_FAILED: 'A director setting (an address, a dummy interface, a sysctl, the timeouts) did not hold when read back after the apply.',
   // Import
   LVS_IMPORT_READ: 'The file or director to import from could not be read.',
   LVS_IMPORT_UNSUPPORTED: 'The table holds services lvsform cannot declare (each is named).',

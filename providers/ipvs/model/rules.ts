@@ -197,6 +197,82 @@ export function nameProblem(what: string, name: unknown): string | undefined {
   return `${what} name must match ${SAFE_NAME} (it is used in shell commands and file names); got ${shown(name)}`;
 }
 
+/**
+ * The `net.ipv4.vs.*` sysctls a director may manage (synthesized names, the kernel's), each with its largest value
+ * (Documentation/networking/ipvs-sysctl.rst: booleans 0..1, `conn_reuse_mode` a bitmap 0..3, which also takes
+ * `auto`).
+ */
+export const IPVS_SYSCTL_MAX: Readonly<Record<string, number>> = {
+  conntrack: 1,
+  expire_nodest_conn: 1,
+  expire_quiescent_template: 1,
+  conn_reuse_mode: 3,
+  sloppy_tcp: 1,
+  sloppy_sctp: 1,
+  schedule_icmp: 1,
+  ignore_tunneled: 1,
+};
+
+/**
+ * The largest IPVS connection timeout (`ipvsadm --set`), in seconds: the kernel keeps it in jiffies as an int, so
+ * seconds times HZ (up to 1000) must stay within INT_MAX.
+ */
+export const MAX_IPVS_TIMEOUT = 2_147_483;
+
+/** An interface name the kernel accepts (IFNAMSIZ - 1 characters, no '/', ':' or white space, not . or ..). */
+const IFNAME = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,15}$/;
+
+/** The director settings as the rules see them (the synthesized JSON's names). */
+export interface RuleSettings {
+  readonly vips?: { readonly interface?: unknown; readonly dummy?: unknown } | undefined;
+  readonly timeouts?: { readonly tcp?: unknown; readonly tcp_fin?: unknown; readonly udp?: unknown } | undefined;
+  readonly sysctls?: Readonly<Record<string, unknown>> | undefined;
+}
+
+/** Every problem of a director's settings: VIP placement, timeouts, sysctls. */
+export function settingsProblems(s: RuleSettings): RuleProblem[] {
+  const problems: RuleProblem[] = [];
+  if (s.vips !== undefined) {
+    const given = (['interface', 'dummy'] as const).filter((k) => s.vips?.[k] !== undefined);
+    if (given.length !== 1) {
+      problems.push({
+        path: 'vips',
+        message: `vips takes exactly one of interface (an existing interface) or dummy (a dummy interface lvsform creates); got ${given.length === 0 ? 'neither' : 'both'}`,
+      });
+    } else {
+      const name = s.vips[given[0]!];
+      if (typeof name !== 'string' || !IFNAME.test(name)) {
+        problems.push({ path: `vips.${given[0]}`, message: `an interface name is 1 to 15 of [A-Za-z0-9_.-] (the kernel's IFNAMSIZ); got ${shown(name)}` });
+      }
+    }
+  }
+  if (s.timeouts !== undefined) {
+    const fields = ['tcp', 'tcp_fin', 'udp'] as const;
+    if (fields.every((f) => s.timeouts?.[f] === undefined))
+      problems.push({ path: 'timeouts', message: 'timeouts names none of tcp, tcp_fin, udp; leave it out to leave the timeouts alone' });
+    for (const f of fields) {
+      const v = s.timeouts[f];
+      if (v === undefined) continue;
+      const bad = intOutOf(`timeouts.${f}`, v, 1, MAX_IPVS_TIMEOUT, ' seconds (ipvsadm --set)');
+      if (bad) problems.push({ path: `timeouts.${f}`, message: bad });
+    }
+  }
+  for (const [key, v] of Object.entries(s.sysctls ?? {})) {
+    const max = IPVS_SYSCTL_MAX[key];
+    if (max === undefined || !Object.hasOwn(IPVS_SYSCTL_MAX, key)) {
+      problems.push({
+        path: `sysctls.${key}`,
+        message: `net.ipv4.vs.${key} is not a sysctl lvsform manages; it manages ${Object.keys(IPVS_SYSCTL_MAX).join(', ')}`,
+      });
+      continue;
+    }
+    if (key === 'conn_reuse_mode' && v === 'auto') continue;
+    const bad = intOutOf(`sysctls.${key}`, v, 0, max, key === 'conn_reuse_mode' ? " (or 'auto')" : '');
+    if (bad) problems.push({ path: `sysctls.${key}`, message: bad });
+  }
+  return problems;
+}
+
 /** Every problem of one virtual service: its identity, configuration and real servers. */
 export function serviceProblems(s: RuleService): RuleProblem[] {
   const out: RuleProblem[] = [];

@@ -12,6 +12,8 @@ import { LvsError } from '../model/errors.ts';
 import { normalizeTable, serviceFamily, serviceId, type Service, type Table } from '../model/model.ts';
 import { parseSave } from '../read/parse-save.ts';
 import { READ_SCRIPT, READ_SUDOERS, readScriptText, readSudoersFile } from '../host/read-script.ts';
+import type { SettingsRecord } from '../model/director-settings.ts';
+import { bootUnitContent, bootUnitName, bootUnitPath, bootUnitWantsPath, settingsSysctlLines } from './settings-boot.ts';
 
 /** What the app asked for (the synthesized `setup` block of a director). */
 export interface HostSetupSpec {
@@ -100,8 +102,11 @@ export function modulesFileContent(stack: string, modules: readonly string[]): s
   return `# Written by lvsform (stack ${stack}): IPVS modules its services need, loaded at boot.\n${modules.map((m) => `${m}\n`).join('')}`;
 }
 
-export function sysctlFileContent(stack: string, keys: readonly string[]): string {
-  return `# Written by lvsform (stack ${stack}): forwarding its NAT services need, set at boot.\n${keys.map((k) => `${k} = 1\n`).join('')}`;
+export function sysctlFileContent(stack: string, keys: readonly string[], ipvsLines: readonly string[] = []): string {
+  if (ipvsLines.length === 0) {
+    return `# Written by lvsform (stack ${stack}): forwarding its NAT services need, set at boot.\n${keys.map((k) => `${k} = 1\n`).join('')}`;
+  }
+  return `# Written by lvsform (stack ${stack}): forwarding its NAT services need and its IPVS sysctls, set at boot.\n${[...keys.map((k) => `${k} = 1`), ...ipvsLines].map((l) => `${l}\n`).join('')}`;
 }
 
 /** Where the table is restored at boot on this host, from /etc/os-release; undefined when lvsform does not know. */
@@ -171,10 +176,15 @@ export interface HostSetupInput {
   readonly destroy?: boolean;
   /** `ssh.planUser`: install the read-only script and the sudoers rule that lets this user run it. */
   readonly planUser?: string;
+  /**
+   * The director settings lvsform will own once the plan is carried out (the plan's settings record), when the app
+   * manages any or the record holds any: written to the sysctl file and the boot unit (ops/settings-boot.ts).
+   */
+  readonly settings?: { readonly record: SettingsRecord | undefined };
 }
 
 /** The facts a plan needs to read for a spec: the files and sysctls to look at and the modules to check. */
-export function factsQuery(stack: string, desired: Table, planUser?: string): { modules: string[]; files: string[]; sysctls: string[] } {
+export function factsQuery(stack: string, desired: Table, planUser?: string, settings = false): { modules: string[]; files: string[]; sysctls: string[] } {
   return {
     modules: requiredModules(desired),
     files: [
@@ -185,6 +195,9 @@ export function factsQuery(stack: string, desired: Table, planUser?: string): { 
       DEBIAN_DEFAULTS,
       // With a plan user, the read script and its sudoers rule are part of the set-up (read-script.ts).
       ...(planUser === undefined ? [] : [READ_SCRIPT, READ_SUDOERS]),
+      // With director settings, the boot unit that puts them back (after the read script's files: a read-only run
+      // reads a fixed prefix of this list).
+      ...(settings ? [bootUnitPath(stack), bootUnitWantsPath(stack)] : []),
     ],
     sysctls: [FORWARDING_SYSCTLS.inet, FORWARDING_SYSCTLS.inet6],
   };
@@ -225,8 +238,9 @@ export function planHostSetup(input: HostSetupInput): SetupItem[] {
     const item = fileItem(modulesFile(stack), facts.files[modulesFile(stack)], modulesFileContent(stack, modules), `load ${modules.join(' ')} at boot`);
     if (item) items.push(item);
   }
-  if (!input.destroy && spec.ipForward) {
-    const keys = requiredSysctls(input.desired);
+  const ipvsLines = input.destroy ? [] : settingsSysctlLines(input.settings?.record);
+  if ((!input.destroy && spec.ipForward) || (input.settings && ipvsLines.length > 0)) {
+    const keys = input.destroy || !spec.ipForward ? [] : requiredSysctls(input.desired);
     for (const k of keys) {
       const now = facts.sysctls[k] ?? null;
       if (now !== '1') items.push({ kind: 'sysctl', action: 'update', name: k, before: now ?? 'absent', after: '1' });
@@ -234,11 +248,24 @@ export function planHostSetup(input: HostSetupInput): SetupItem[] {
     const item = fileItem(
       sysctlFile(stack),
       facts.files[sysctlFile(stack)],
-      keys.length ? sysctlFileContent(stack, keys) : undefined,
-      `${keys.join(', ')} = 1 at boot`,
+      keys.length || ipvsLines.length ? sysctlFileContent(stack, keys, ipvsLines) : undefined,
+      `${[...keys.map((k) => `${k} = 1`), ...ipvsLines].join(', ')} at boot`,
+    );
+    if (item) items.push(item);
+  } else if (input.settings && /^net\.ipv4\.vs\./m.test(facts.files[sysctlFile(stack)] ?? '')) {
+    // The IPVS sysctls are no longer lvsform's: the file keeps only the forwarding it held.
+    const kept = Object.values(FORWARDING_SYSCTLS).filter((k) =>
+      new RegExp(`^${k.replaceAll('.', '\\.')} = 1$`, 'm').test(facts.files[sysctlFile(stack)] ?? ''),
+    );
+    const item = fileItem(
+      sysctlFile(stack),
+      facts.files[sysctlFile(stack)],
+      kept.length ? sysctlFileContent(stack, kept) : undefined,
+      'without the IPVS sysctls',
     );
     if (item) items.push(item);
   }
+  if (input.settings) items.push(...bootUnitItems(stack, facts, input.destroy ? undefined : input.settings.record));
   if (!input.destroy && input.planUser !== undefined) {
     const script = fileItem(READ_SCRIPT, facts.files[READ_SCRIPT], readScriptText(), 'the read-only plan script, root-owned, mode 0755');
     if (script) items.push({ ...script, mode: '755' });
@@ -290,6 +317,34 @@ export function planHostSetup(input: HostSetupInput): SetupItem[] {
     }
   }
   return items;
+}
+
+/** The boot unit of the director settings: written and enabled while it has work, disabled and removed after. */
+function bootUnitItems(stack: string, facts: HostFacts, record: SettingsRecord | undefined): SetupItem[] {
+  const content = bootUnitContent(stack, record);
+  const path = bootUnitPath(stack);
+  const enabled = (facts.files[bootUnitWantsPath(stack)] ?? null) !== null;
+  const file = fileItem(path, facts.files[path], content, 'puts back the addresses, timeouts and sysctls lvsform set, at boot');
+  if (content !== undefined) {
+    const enable: SetupItem[] = enabled
+      ? []
+      : [{ kind: 'boot-service', action: 'update', name: bootUnitName(stack), before: 'disabled', after: 'enabled', via: 'systemd', detail: 'runs at boot' }];
+    return [...(file ? [file] : []), ...enable];
+  }
+  const disable: SetupItem[] = enabled
+    ? [
+        {
+          kind: 'boot-service',
+          action: 'delete',
+          name: bootUnitName(stack),
+          before: 'enabled',
+          after: 'disabled',
+          via: 'systemd',
+          detail: 'nothing to put back',
+        },
+      ]
+    : [];
+  return [...disable, ...(file ? [file] : [])];
 }
 
 /** `+ file /etc/…`, `~ sysctl net.ipv4.ip_forward 0 -> 1`: the item as one plan line (without colour). */

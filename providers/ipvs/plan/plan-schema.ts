@@ -17,6 +17,8 @@ import type { Destination, Service, ServiceKey, Table } from '../model/model.ts'
 import type { HostTarget, SshTarget } from '../host/host-target.ts';
 import type { SetupItem } from '../ops/host-setup.ts';
 import type { Change } from './diff.ts';
+import { IPVS_SYSCTL_NAMES, type SettingChange, type SettingsRecord } from '../model/director-settings.ts';
+import { MAX_IPVS_TIMEOUT } from '../model/rules.ts';
 import type { DirectorPlan, DrainItem, Plan, TargetedScope } from './plan.ts';
 
 /** A type with `readonly` dropped at every depth, so that a schema's inferred type and an interface compare by shape. */
@@ -155,6 +157,53 @@ const setupItem = sameShape<SetupItem>()(
   true,
 );
 
+const ifname = z.string().regex(/^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,15}$/, 'an interface name');
+const sysctlKey = z.string().refine((k) => (IPVS_SYSCTL_NAMES as readonly string[]).includes(k), 'a net.ipv4.vs sysctl lvsform manages');
+const sysctlValue = z.string().regex(/^[0-9]{1,10}$/, 'a sysctl value');
+const timeoutValue = int(0, MAX_IPVS_TIMEOUT);
+const liveTimeouts = z.object({ tcp: timeoutValue, tcpfin: timeoutValue, udp: timeoutValue }).strict();
+const someTimeouts = z.object({ tcp: timeoutValue.optional(), tcpfin: timeoutValue.optional(), udp: timeoutValue.optional() }).strict();
+
+const settingChange = sameShape<SettingChange>()(
+  z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('link'), action: z.enum(['create', 'delete']), name: ifname }).strict(),
+    z
+      .object({
+        kind: z.literal('address'),
+        action: z.enum(['create', 'delete']),
+        address,
+        prefix: int(0, 128),
+        device: ifname,
+        announce: z.literal('arping').optional(),
+      })
+      .strict(),
+    z
+      .object({
+        kind: z.literal('sysctl'),
+        action: z.literal('update'),
+        name: sysctlKey,
+        before: sysctlValue,
+        after: sysctlValue,
+        restore: z.boolean().optional(),
+      })
+      .strict(),
+    z.object({ kind: z.literal('timeouts'), action: z.literal('update'), before: liveTimeouts, after: liveTimeouts, restore: z.boolean().optional() }).strict(),
+  ]),
+  true,
+);
+
+const settingsRecord = sameShape<SettingsRecord>()(
+  z
+    .object({
+      addresses: z.array(z.object({ address, prefix: int(0, 128), device: ifname }).strict()).optional(),
+      links: z.array(ifname).optional(),
+      sysctls: z.record(sysctlKey, z.object({ prior: sysctlValue, value: sysctlValue }).strict()).optional(),
+      timeouts: z.object({ prior: someTimeouts, value: someTimeouts }).strict().optional(),
+    })
+    .strict(),
+  true,
+);
+
 const drainItem = sameShape<DrainItem>()(z.object({ serviceId: text, serviceKey, destinationId: text, destination }).strict(), true);
 
 const targeted = sameShape<TargetedScope>()(
@@ -182,6 +231,10 @@ const directorPlan = z
     hostSetup: z.array(setupItem).optional(),
     refresh: z.object({ trusted: z.boolean(), reason: text.optional() }).strict().optional(),
     runtime: z.record(text, z.record(text, z.array(z.enum(RUNTIME_FIELDS)).min(1))).optional(),
+    settings: z.array(settingChange).optional(),
+    settingsDrift: z.array(text).optional(),
+    settingsNotes: z.array(text).optional(),
+    settingsRecord: settingsRecord.optional(),
     error: error.optional(),
   })
   .strict()

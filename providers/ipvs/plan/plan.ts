@@ -12,6 +12,9 @@ import { serviceId, type Destination, type Service, type ServiceKey, type Table 
 import { describeTarget, type HostTarget } from '../host/host-target.ts';
 import { planHostSetup, tableAfter, type HostFacts, type HostSetupSpec, type SetupItem } from '../ops/host-setup.ts';
 import { keepRuntimeValues, maskRuntimeValues, type RuntimeManaged } from '../model/runtime-managed.ts';
+import { emptySettingsRecord, managesSettings, type DirectorSettingsSpec, type SettingChange, type SettingsRecord } from '../model/director-settings.ts';
+import { planSettings } from './settings.ts';
+import { bootUnitPath } from '../ops/settings-boot.ts';
 
 export const PLAN_FORMAT = 1;
 
@@ -61,6 +64,17 @@ export interface DirectorPlan {
    * read-back and the drift hash ignore them. Absent when the app leaves none.
    */
   readonly runtime?: RuntimeManaged;
+  /**
+   * Director-setting changes (VIPs, dummy interface, sysctls, timeouts), ordered: those before the batch, then those
+   * after it (see model/director-settings.ts). Absent when the director has no settings to manage.
+   */
+  readonly settings?: readonly SettingChange[];
+  /** Settings lvsform set that were changed outside it. */
+  readonly settingsDrift?: readonly string[];
+  /** What the reader of the plan should know about the settings (no arping, conn_reuse_mode left to the kernel). */
+  readonly settingsNotes?: readonly string[];
+  /** The settings part of the ownership record once the changes hold (absent: nothing owned). */
+  readonly settingsRecord?: SettingsRecord;
   /** Set when the director could not be planned (unreachable, locked, unreadable). */
   readonly error?: { readonly code: string; readonly message: string; readonly hint?: string };
 }
@@ -101,6 +115,8 @@ export interface DesiredDirector {
   readonly setup?: HostSetupSpec;
   /** Real-server fields a health checker owns at run time (`runtimeManaged`), when the app leaves any. */
   readonly runtime?: RuntimeManaged;
+  /** Director settings (VIPs, timeouts, sysctls), when the app manages any. */
+  readonly settings?: DirectorSettingsSpec;
 }
 
 export interface PlanOptions {
@@ -114,6 +130,8 @@ export interface PlanOptions {
   readonly drain?: boolean;
   /** Seconds to wait for a drained real server's connections to end. @default 30 */
   readonly drainTimeout?: number;
+  /** A destroy: every owned service goes and every director setting lvsform changed is put back. */
+  readonly destroy?: boolean;
   /**
    * Construct paths (`web/lb1/http`, `web/lb1`): only the stack's services at or under one of them are created,
    * changed or deleted; every other service of the stack is left exactly as it is. @default every service
@@ -252,6 +270,7 @@ export function planDirector(
     const fields = declared.runtime?.[id];
     if (fields !== undefined) runtime[id] = fields;
   }
+  const settings = planDirectorSettings(declared, live, opts, { services: ownedDesired });
   return {
     director: desired.name,
     target: desired.target,
@@ -278,11 +297,40 @@ export function planDirector(
             after: tableAfter(live.table, owned, { services: ownedDesired }),
             destroy: host.destroy,
             ...(desired.target.ssh?.planUser === undefined ? {} : { planUser: desired.target.ssh.planUser }),
+            ...(settings.settings !== undefined || host.facts.files[bootUnitPath(host.stack)] != null ? { settings: { record: settings.settingsRecord } } : {}),
           }),
         }
       : {}),
     ...(scoped ? { targeted: scoped.scope } : {}),
     ...(Object.keys(runtime).length > 0 ? { runtime } : {}),
+    ...settings,
+  };
+}
+
+/**
+ * The director-settings part of a director's plan: empty when the app manages none and the record holds none. A
+ * `--refresh-only` run shows the drift and changes nothing; a `--target` run leaves the settings as they are.
+ */
+function planDirectorSettings(
+  declared: DesiredDirector,
+  live: LiveState,
+  opts: PlanOptions,
+  owned: Table,
+): Pick<DirectorPlan, 'settings' | 'settingsDrift' | 'settingsNotes' | 'settingsRecord'> {
+  const spec = opts.destroy ? undefined : declared.settings;
+  const recorded = live.record?.settings;
+  if (!managesSettings(spec) && emptySettingsRecord(recorded)) return {};
+  if (live.settings === undefined) {
+    throw new LvsError('LVS_INTERNAL', `director ${describeTarget(declared.target)}: the director settings were not read`);
+  }
+  const planned = planSettings({ spec, table: owned, live: live.settings, record: recorded, where: describeTarget(declared.target) });
+  const frozen = opts.refreshOnly || (opts.targets?.length ?? 0) > 0;
+  const notes = [...planned.notes, ...(opts.targets?.length && planned.changes.length ? ['a --target run leaves the director settings as they are'] : [])];
+  return {
+    settings: frozen ? [] : planned.changes,
+    ...(planned.drift.length > 0 ? { settingsDrift: planned.drift } : {}),
+    ...(notes.length > 0 ? { settingsNotes: notes } : {}),
+    ...((frozen ? recorded : planned.record) === undefined ? {} : { settingsRecord: (frozen ? recorded : planned.record)! }),
   };
 }
 
@@ -316,7 +364,7 @@ export function planTotals(plan: Plan): PlanCounts {
 }
 
 export function planHasChanges(plan: Plan): boolean {
-  return plan.directors.some((d) => d.changes.length > 0 || d.adopted.length > 0 || (d.hostSetup?.length ?? 0) > 0);
+  return plan.directors.some((d) => d.changes.length > 0 || d.adopted.length > 0 || (d.hostSetup?.length ?? 0) > 0 || (d.settings?.length ?? 0) > 0);
 }
 
 export function planHasErrors(plan: Plan): boolean {

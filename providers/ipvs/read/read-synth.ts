@@ -5,7 +5,8 @@
  * produce, so the diff compares like with like.
  */
 import { FLAG_BITS, INT_MAX, SAFE_NAME } from '../model/limits.ts';
-import { constructPathProblem, MODULE_NAME, schedulerFlagProblem, serviceProblems, sshProblems } from '../model/rules.ts';
+import { constructPathProblem, IPVS_SYSCTL_MAX, MODULE_NAME, schedulerFlagProblem, serviceProblems, settingsProblems, sshProblems } from '../model/rules.ts';
+import type { DirectorSettingsSpec, IpvsSysctl, SysctlValue } from '../model/director-settings.ts';
 import { z } from 'zod';
 import { LvsError } from '../model/errors.ts';
 import { describeValue } from '../model/describe-value.ts';
@@ -44,6 +45,8 @@ export interface DirectorSpec {
   readonly paths: Map<string, string>;
   /** Real-server fields left to a health checker (`runtime_managed`); absent when no real server has any. */
   readonly runtime?: RuntimeManaged;
+  /** Director settings (VIPs, timeouts, sysctls); absent when the app manages none. */
+  readonly settings?: DirectorSettingsSpec;
 }
 
 /** One stack's synthesized document (cdk.tf.json) as read: its name and the directors it declares. */
@@ -88,6 +91,12 @@ const directorSchema = z
         ip_forward: z.boolean().default(true),
         save_rules: z.boolean().default(true),
       })
+      .strict()
+      .optional(),
+    vips: z.object({ interface: text.optional(), dummy: text.optional() }).strict().optional(),
+    timeouts: z.object({ tcp: z.number().optional(), tcp_fin: z.number().optional(), udp: z.number().optional() }).strict().optional(),
+    sysctls: z
+      .object(Object.fromEntries(Object.keys(IPVS_SYSCTL_MAX).map((k) => [k, z.union([z.number(), z.literal('auto')]).optional()])))
       .strict()
       .optional(),
     depends_on: z.array(z.string()).optional(),
@@ -298,8 +307,15 @@ export function readSynth(json: unknown, source: string, options: { hint?: strin
       d.setup === undefined
         ? undefined
         : { installIpvsadm: d.setup.install_ipvsadm, loadModules: d.setup.load_modules, ipForward: d.setup.ip_forward, saveRules: d.setup.save_rules };
+    const settings = readSettings(source, at, d);
     directors.set(d.name, {
-      spec: { name: d.name, transport: d.transport, ...(ssh === undefined ? {} : { ssh }), ...(setup === undefined ? {} : { setup }) },
+      spec: {
+        name: d.name,
+        transport: d.transport,
+        ...(ssh === undefined ? {} : { ssh }),
+        ...(setup === undefined ? {} : { setup }),
+        ...(settings === undefined ? {} : { settings }),
+      },
       services: new Map(),
       paths: new Map(),
       runtime: {},
@@ -341,12 +357,38 @@ function knownKeysAt(path: readonly (string | number)[]): string[] {
   if (last === 'persistence') return ['timeout', 'netmask'];
   if (last === 'ssh') return Object.keys(sshSchema.shape);
   if (last === 'setup') return ['install_ipvsadm', 'load_modules', 'ip_forward', 'save_rules'];
+  if (last === 'vips') return ['interface', 'dummy'];
+  if (last === 'timeouts') return ['tcp', 'tcp_fin', 'udp'];
+  if (last === 'sysctls') return Object.keys(IPVS_SYSCTL_MAX);
   if (inResource === 'lvsform_director') return Object.keys(directorSchema.shape);
   if (inResource === 'lvsform_virtual_service') return Object.keys(serviceSchema.shape);
   return [];
 }
 
 type ServiceJson = z.infer<typeof serviceSchema>;
+
+/** A director's settings (`vips`, `timeouts`, `sysctls`) through the one rule set; undefined when it has none. */
+function readSettings(source: string, at: string[], d: z.infer<typeof directorSchema>): DirectorSettingsSpec | undefined {
+  if (d.vips === undefined && d.timeouts === undefined && d.sysctls === undefined) return undefined;
+  const problem = settingsProblems({ vips: d.vips, timeouts: d.timeouts, sysctls: d.sysctls })[0];
+  if (problem) invalid(source, [...at, ...rulePath(problem.path)], problem.message);
+  const sysctls: Partial<Record<IpvsSysctl, SysctlValue>> = {};
+  for (const [k, v] of Object.entries(d.sysctls ?? {})) if (v !== undefined) sysctls[k as IpvsSysctl] = v as SysctlValue;
+  const t = d.timeouts;
+  return {
+    ...(d.vips === undefined ? {} : { vips: d.vips.interface !== undefined ? { interface: d.vips.interface } : { dummy: d.vips.dummy! } }),
+    ...(t === undefined
+      ? {}
+      : {
+          timeouts: {
+            ...(t.tcp === undefined ? {} : { tcp: t.tcp }),
+            ...(t.tcp_fin === undefined ? {} : { tcpfin: t.tcp_fin }),
+            ...(t.udp === undefined ? {} : { udp: t.udp }),
+          },
+        }),
+    ...(Object.keys(sysctls).length > 0 ? { sysctls } : {}),
+  };
+}
 
 /** destinationId → the run-time managed fields, for the real servers of a service that have any (sorted). */
 function runtimeOf(s: ServiceJson, svc: Service): Record<string, readonly RuntimeField[]> | undefined {

@@ -241,6 +241,7 @@ export async function loadStacks(outdir: string, options: { fresh?: boolean } = 
         paths: d.paths,
         ...(d.setup ? { setup: d.setup } : {}),
         ...(d.runtime ? { runtime: d.runtime } : {}),
+        ...(d.settings ? { settings: d.settings } : {}),
       })),
     });
   }

@@ -4,6 +4,7 @@
  */
 import { countChanges, type Plan } from '../plan/plan.ts';
 import { describeTarget } from '../host/host-target.ts';
+import { settingText } from '../model/director-settings.ts';
 
 export const PLAN_JSON_FORMAT = 1;
 
@@ -54,6 +55,9 @@ export function planToJson(plan: Plan) {
         after: it.after ?? null,
         detail: it.detail ?? null,
       })),
+      settings: (d.settings ?? []).map((c) => ({ ...c, text: settingText(c).text })),
+      settings_drift: d.settingsDrift ?? [],
+      settings_notes: d.settingsNotes ?? [],
       changes: d.changes.map((c) => ({
         action: c.action,
         kind: c.kind,
@@ -75,7 +79,7 @@ export function planToJson(plan: Plan) {
     complete: plan.directors.every((d) => !d.error),
     errors: planErrors(plan),
     summary: total,
-    has_changes: total.add + total.change + total.destroy > 0 || plan.directors.some((d) => (d.hostSetup?.length ?? 0) > 0),
+    has_changes: total.add + total.change + total.destroy > 0 || plan.directors.some((d) => (d.hostSetup?.length ?? 0) > 0 || (d.settings?.length ?? 0) > 0),
     directors,
   };
 }

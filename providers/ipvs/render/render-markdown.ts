@@ -18,6 +18,7 @@ import { destinationText, serviceText } from './render-plan.ts';
 import { describeTarget } from '../host/host-target.ts';
 import { changedPart, planGraph } from './graph.ts';
 import { renderMermaid } from './render-mermaid.ts';
+import { settingText } from '../model/director-settings.ts';
 
 /** GitHub's limit on a comment body. */
 export const GITHUB_COMMENT_LIMIT = 65_536;
@@ -138,6 +139,19 @@ function directorNotes(d: DirectorPlan): string[] {
   }
   if (unowned.length) notes.push(listNote('❌ **declared but not owned by this stack** (run with --adopt to take them over)', unowned));
   if (d.drift.length) notes.push(listNote('⚠️ **drift**: owned services changed outside lvsform', d.drift));
+  if (d.settings?.length) {
+    notes.push(
+      listNote(
+        'director settings',
+        d.settings.map((c) => {
+          const { sign, text } = settingText(c);
+          return `${sign} ${text}`;
+        }),
+      ),
+    );
+  }
+  if (d.settingsDrift?.length) notes.push(listNote('⚠️ **drift**: director settings changed outside lvsform', d.settingsDrift));
+  if (d.settingsNotes?.length) notes.push(listNote('about the director settings', d.settingsNotes));
   if (d.adopted.length) notes.push(listNote('adopted by this plan', d.adopted));
   if (d.targeted) notes.push(`- targeted: ${d.targeted.matched} of ${d.targeted.total} services; ${d.targeted.untouched.length} other(s) left untouched`);
   if (d.unmanaged.length) notes.push(listNote('not managed (left alone)', d.unmanaged));
@@ -145,13 +159,23 @@ function directorNotes(d: DirectorPlan): string[] {
 }
 
 function hasDetails(d: DirectorPlan): boolean {
-  return Boolean(d.error) || d.changes.length > 0 || d.conflicts.length > 0 || d.drift.length > 0 || d.adopted.length > 0 || d.unmanaged.length > 0;
+  return (
+    Boolean(d.error) ||
+    d.changes.length > 0 ||
+    (d.settings?.length ?? 0) > 0 ||
+    (d.settingsDrift?.length ?? 0) > 0 ||
+    d.conflicts.length > 0 ||
+    d.drift.length > 0 ||
+    d.adopted.length > 0 ||
+    d.unmanaged.length > 0
+  );
 }
 
 /** One director's collapsed block, with at most `room` characters of change lines (at least one note when cut). */
 function directorBlock(d: DirectorPlan, room: number): string {
   const where = escapeHtml(describeTarget(d.target));
-  const status = d.error ? 'could not be planned' : d.changes.length ? countsText(d) : 'no changes';
+  const settings = d.settings?.length ? `${d.settings.length} director setting change(s)` : '';
+  const status = d.error ? 'could not be planned' : d.changes.length ? `${countsText(d)}${settings ? `; ${settings}` : ''}` : settings || 'no changes';
   const out = [`<details><summary><b>${escapeHtml(d.director)}</b> (${where}): ${status}</summary>`, ''];
   if (d.changes.length) {
     const drained = new Set(d.drain.flatMap((x) => [x.serviceId, `${x.serviceId} -> ${x.destinationId}`]));
@@ -191,15 +215,16 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   const t = planTotals(plan);
   const failed = plan.directors.filter((d) => d.error || d.conflicts.length > 0).length;
   const unread = plan.directors.filter((d) => d.error).length;
+  const settingCount = plan.directors.reduce((a, d) => a + (d.settings?.length ?? 0), 0);
   const verb = plan.mode === 'destroy' ? 'destroy plan' : plan.mode === 'refresh-only' ? 'refresh-only plan' : 'plan';
   const headline =
     plan.mode === 'refresh-only'
       ? `${plan.directors.reduce((a, d) => a + d.drift.length, 0)} drifted service(s); no changes proposed`
       : unread
         ? `incomplete, ${unread} of ${plan.directors.length} director(s) could not be planned`
-        : t.add + t.change + t.destroy === 0
+        : t.add + t.change + t.destroy + settingCount === 0
           ? 'no changes'
-          : `${t.add} to add, ${t.change} to change, ${t.destroy} to destroy`;
+          : `${t.add} to add, ${t.change} to change, ${t.destroy} to destroy${settingCount ? `; ${settingCount} director setting change(s)` : ''}`;
   const head = [commentMarker(plan.stack), `### lvsform ${verb} for stack ${escapeMarkdown(plan.stack)}: ${headline}`, ''];
   if (failed) head.push(`❌ **${failed} of ${plan.directors.length} director(s) could not be planned or have conflicts**; see below.`, '');
   const targeted = targetedText(plan);
@@ -217,7 +242,8 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   let tableRoom = Math.floor(room / 2) - table.join('\n').length - 120;
   const rows = plan.directors.map((d) => ({ d, row: summaryRow(d) }));
   const fitsAll = rows.reduce((a, r) => a + r.row.length + 1, 0) <= tableRoom;
-  const notable = (d: DirectorPlan): boolean => Boolean(d.error) || d.changes.length > 0 || d.conflicts.length > 0 || d.drift.length > 0;
+  const notable = (d: DirectorPlan): boolean =>
+    Boolean(d.error) || d.changes.length > 0 || d.conflicts.length > 0 || d.drift.length > 0 || (d.settings?.length ?? 0) > 0;
   let omitted = 0;
   for (const r of rows) {
     if ((!fitsAll && !notable(r.d)) || r.row.length + 1 > tableRoom) {

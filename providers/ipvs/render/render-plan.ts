@@ -7,6 +7,7 @@ import type { Destination, Forwarding, Service } from '../model/model.ts';
 import { countChanges, planTotals, type DirectorPlan, type Plan } from '../plan/plan.ts';
 import { aboutTarget, describeTarget, errorPointer } from '../host/host-target.ts';
 import { setupItemText } from '../ops/host-setup.ts';
+import { settingText } from '../model/director-settings.ts';
 
 export interface Paint {
   add(s: string): string;
@@ -111,8 +112,11 @@ export function renderDirectorPlan(d: DirectorPlan, p: Paint = noPaint, opts: Re
     );
   }
   if (d.adopted.length) out.push(`lvsform will adopt on ${where}: ${d.adopted.join(', ')}`);
+  if (d.settingsDrift?.length) {
+    out.push(p.warn(`Drift on ${where}: ${d.settingsDrift.length} director setting(s) changed outside lvsform: ${d.settingsDrift.join(', ')}`));
+  }
   if (d.changes.length === 0) {
-    out.push(`${p.bold(where)}: no changes${d.hostSetup?.length ? ' to the IPVS table' : ''}.`);
+    out.push(`${p.bold(where)}: no changes${d.hostSetup?.length || d.settings?.length ? ' to the IPVS table' : ''}.`);
   } else {
     out.push(`lvsform will perform the following actions on ${p.bold(where)}:`, '');
     const drained = new Set(d.drain.flatMap((x) => [x.serviceId, `${x.serviceId} -> ${x.destinationId}`]));
@@ -120,6 +124,15 @@ export function renderDirectorPlan(d: DirectorPlan, p: Paint = noPaint, opts: Re
     const n = countChanges(d.changes);
     out.push('', `  ${n.add} to add, ${n.change} to change, ${n.destroy} to destroy.`);
   }
+  const settings = d.settings ?? [];
+  if (settings.length) {
+    out.push('', `Director settings on ${p.bold(where)} (addresses and links around the batch, sysctls and timeouts before it):`);
+    for (const c of settings) {
+      const { sign, text } = settingText(c);
+      out.push(`  ${sign === '+' ? p.add(sign) : sign === '-' ? p.remove(sign) : p.change(sign)} ${text}`);
+    }
+  }
+  for (const note of d.settingsNotes ?? []) out.push(p.dim(`  note: ${note}`));
   const setup = d.hostSetup ?? [];
   if (setup.length) {
     out.push('', `Host setup on ${p.bold(where)} (survives a reboot):`);
@@ -142,12 +155,13 @@ export function renderPlan(plan: Plan, p: Paint = noPaint, opts: RenderOptions =
   const failed = plan.directors.filter((d) => d.error).length;
   const planned = plan.directors.length - failed;
   const setupCount = plan.directors.reduce((a, d) => a + (d.hostSetup?.length ?? 0), 0);
-  const setupText = setupCount ? `; ${setupCount} host setup change(s)` : '';
+  const settingCount = plan.directors.reduce((a, d) => a + (d.settings?.length ?? 0), 0);
+  const setupText = `${settingCount ? `; ${settingCount} director setting change(s)` : ''}${setupCount ? `; ${setupCount} host setup change(s)` : ''}`;
   const others = failed ? ` on the ${planned} other director(s)` : '';
   const summary =
     plan.mode === 'refresh-only'
       ? `Refresh only: ${plan.directors.reduce((a, d) => a + d.drift.length, 0)} drifted service(s)${others}; no changes proposed.`
-      : total.add + total.change + total.destroy + setupCount === 0
+      : total.add + total.change + total.destroy + setupCount + settingCount === 0
         ? failed
           ? `No changes${others}.`
           : 'No changes. The directors match the configuration.'

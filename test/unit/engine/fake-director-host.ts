@@ -26,6 +26,15 @@ import { tableFingerprint, type LiveState } from '../../../providers/ipvs/host/r
 import { foreignOwners, parseRecord, serializeRecord, type OwnershipRecord } from '../../../providers/ipvs/host/record.ts';
 import type { DirectorStatus } from '../../../providers/ipvs/ops/status.ts';
 import type { HostTarget, SessionOptions } from '../../../providers/ipvs/host/transport.ts';
+import {
+  settingPhase,
+  type LiveAddress,
+  type LiveSettings,
+  type LiveTimeouts,
+  type SettingChange,
+  type SettingsQuery,
+} from '../../../providers/ipvs/model/director-settings.ts';
+import { readBackQuery } from '../../../providers/ipvs/host/settings-chunk.ts';
 
 /** The kernel and files of one director, shared by every host opened on it (as two runs share a real director). */
 export class FakeDirector {
@@ -46,6 +55,14 @@ export class FakeDirector {
   dropAfterBatch = false;
   /** Holders of the lock: one exclusive, or any number of shared. */
   readonly holders = new Map<FakeDirectorHost, { exclusive: boolean; holder: string }>();
+  /** The director settings (addresses, interfaces, timeouts, net.ipv4.vs sysctls), as the kernel keeps them. */
+  readonly settings = {
+    kernel: '6.1.0-fake',
+    addresses: [] as LiveAddress[],
+    links: ['eth0', 'lo'] as string[],
+    timeouts: { tcp: 900, tcpfin: 120, udp: 300 } as LiveTimeouts,
+    sysctls: { conntrack: '0', expire_nodest_conn: '0', expire_quiescent_template: '0', conn_reuse_mode: '1', sloppy_tcp: '0' } as Record<string, string>,
+  };
   /** Deleted real servers kept with their connections, as the kernel's dest trash keeps them. */
   private readonly trash = new Map<string, number>();
 
@@ -118,6 +135,31 @@ export class FakeDirector {
     }
     this.table = normalizeTable({ services: [...services.values()] });
     return undefined;
+  }
+
+  /** The settings a query asks about, as the real read reports them. */
+  readSettings(q: SettingsQuery): LiveSettings {
+    const st = this.settings;
+    return {
+      kernel: st.kernel,
+      ...(q.addresses ? { addresses: st.addresses.map((a) => ({ ...a })), arping: true } : {}),
+      ...(q.links.length > 0 ? { links: st.links.filter((l) => q.links.includes(l)) } : {}),
+      ...(q.timeouts ? { timeouts: { ...st.timeouts } } : {}),
+      ...(q.sysctls.length > 0 ? { sysctls: Object.fromEntries(Object.entries(st.sysctls).filter(([k]) => q.sysctls.includes(k))) } : {}),
+    };
+  }
+
+  /** One setting change, as the kernel takes it. */
+  applySetting(c: SettingChange): void {
+    const st = this.settings;
+    if (c.kind === 'link') st.links = c.action === 'create' ? [...st.links, c.name] : st.links.filter((l) => l !== c.name);
+    else if (c.kind === 'address') {
+      st.addresses =
+        c.action === 'create'
+          ? [...st.addresses, { address: c.address, prefix: c.prefix, device: c.device }]
+          : st.addresses.filter((a) => !(a.address === c.address && a.device === c.device));
+    } else if (c.kind === 'sysctl') st.sysctls[c.name] = c.after;
+    else st.timeouts = { ...c.after };
   }
 
   /** What `ipvsadm -S -n` shows: every threshold reads 0. */
@@ -205,8 +247,22 @@ export class FakeDirectorHost implements DirectorHost {
         [...this.director.records].filter(([name]) => name !== stack),
         this.target.name,
       );
-      return { table, fingerprint: tableFingerprint(table), record, others, ipvsadmVersion: 'ipvsadm v1.31 (fake)' };
+      const settings = opts.settings ? { settings: this.director.readSettings(opts.settings) } : {};
+      return { table, fingerprint: tableFingerprint(table), record, others, ipvsadmVersion: 'ipvsadm v1.31 (fake)', ...settings };
     });
+  }
+
+  readSettings(query: SettingsQuery): Promise<LiveSettings> {
+    return this.trip(() => this.director.readSettings(query));
+  }
+
+  applySettings(changes: readonly SettingChange[], phase: 'before' | 'after', opts: { readonly carry?: boolean } = {}): Promise<LiveSettings | undefined> {
+    const mine = changes.filter((c) => settingPhase(c) === phase);
+    if (mine.length === 0) return Promise.resolve(undefined);
+    return this.trip(() => {
+      for (const c of mine) this.director.applySetting(c);
+      return this.director.readSettings(readBackQuery(mine));
+    }, opts.carry);
   }
 
   readFast(): Promise<FastRead> {

@@ -1,0 +1,251 @@
+/**
+ * Plans the director settings (model/director-settings.ts): the changes between what the app asks for and what the
+ * director holds, the drift of what lvsform set, and the record afterwards. Pure.
+ *
+ * Ownership as for services: an address is added only when it is on no interface, recorded, and removed only if the
+ * record says lvsform added it; a sysctl or timeout is recorded with the value found before lvsform first set it, and
+ * put back to that value when the app stops naming it (or on destroy). What the app does not name is never touched.
+ */
+import { LvsError } from '../model/errors.ts';
+import {
+  CONN_REUSE_AUTO,
+  hostPrefix,
+  type DirectorSettingsSpec,
+  type IpvsSysctl,
+  IPVS_SYSCTLS,
+  type IpvsTimeouts,
+  type LiveSettings,
+  type LiveTimeouts,
+  type OwnedAddress,
+  type SettingChange,
+  type SettingsRecord,
+  settingPhase,
+  TIMEOUT_FIELDS,
+  vipDevice,
+} from '../model/director-settings.ts';
+import type { Table } from '../model/model.ts';
+
+export interface SettingsPlanInput {
+  /** What the app asks for; undefined on destroy or when it asks for nothing. */
+  readonly spec: DirectorSettingsSpec | undefined;
+  /** The services the stack will own here (their addresses are the VIPs). */
+  readonly table: Table;
+  readonly live: LiveSettings;
+  readonly record: SettingsRecord | undefined;
+  /** Director, for messages. */
+  readonly where: string;
+}
+
+export interface SettingsPlan {
+  /** Ordered: links, added addresses, sysctls, timeouts (before the batch); removed addresses, links (after it). */
+  readonly changes: SettingChange[];
+  /** Settings lvsform set that were changed outside it (shown as drift, and set again). */
+  readonly drift: string[];
+  /** What the plan reader should know (no arping, conn_reuse_mode left to the kernel). */
+  readonly notes: string[];
+  /** The record once the changes hold; undefined when nothing is owned. */
+  readonly record: SettingsRecord | undefined;
+}
+
+/** `6.1.0-57-amd64` → [6, 1]. */
+export function kernelVersion(release: string): [number, number] | undefined {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
+}
+
+function atLeast(v: [number, number], major: number, minor: number): boolean {
+  return v[0] > major || (v[0] === major && v[1] >= minor);
+}
+
+/**
+ * The value `conn_reuse_mode: 'auto'` asks for on a kernel: 0 on 4.2 to 5.8 (kube-proxy's rule), undefined (left alone)
+ * from 5.9 on, and before 4.2, which has no such sysctl.
+ */
+export function connReuseAuto(kernel: string): number | undefined {
+  const v = kernelVersion(kernel);
+  if (!v) return undefined;
+  return atLeast(v, 4, 2) && !atLeast(v, 5, 9) ? 0 : undefined;
+}
+
+function settingError(where: string, message: string, hint: string): LvsError {
+  return new LvsError('LVS_DIRECTOR_SETTING', `director ${where}: ${message}; nothing was changed`, { hint });
+}
+
+function planAddresses(input: SettingsPlanInput, changes: SettingChange[], drift: string[], notes: string[]): { addresses: OwnedAddress[]; links: string[] } {
+  const { spec, live, record } = input;
+  const liveAddrs = live.addresses ?? [];
+  const liveLinks = live.links ?? [];
+  const isLive = (a: string, dev?: string) => liveAddrs.some((x) => x.address === a && (dev === undefined || x.device === dev));
+  const recorded = record?.addresses ?? [];
+  const ownedLinks = new Set(record?.links ?? []);
+  const links: string[] = [];
+  const device = spec?.vips ? vipDevice(spec.vips) : undefined;
+  if (spec?.vips && 'dummy' in spec.vips) {
+    if (!liveLinks.includes(spec.vips.dummy)) {
+      changes.push({ kind: 'link', action: 'create', name: spec.vips.dummy });
+      links.push(spec.vips.dummy);
+    } else if (ownedLinks.has(spec.vips.dummy)) links.push(spec.vips.dummy);
+  } else if (spec?.vips && 'interface' in spec.vips && !liveLinks.includes(spec.vips.interface)) {
+    throw settingError(
+      input.where,
+      `vips.interface ${spec.vips.interface} is not an interface of this director`,
+      'Name an interface the director has (`ip link`), or use vips: { dummy: NAME } for a dummy interface lvsform creates.',
+    );
+  }
+  const wanted = new Set<string>();
+  if (device !== undefined) for (const s of input.table.services) if (s.key.kind === 'addr') wanted.add(s.key.address);
+  const owned: OwnedAddress[] = [];
+  const announce = live.arping === true;
+  let unannounced = 0;
+  for (const address of [...wanted].sort()) {
+    const own = recorded.find((r) => r.address === address && r.device === device);
+    if (isLive(address)) {
+      if (own && isLive(address, own.device)) owned.push(own);
+      continue;
+    }
+    const prefix = hostPrefix(address);
+    const v4 = prefix === 32;
+    if (v4 && !announce) unannounced += 1;
+    changes.push({ kind: 'address', action: 'create', address, prefix, device: device!, ...(v4 && announce ? { announce: 'arping' as const } : {}) });
+    owned.push({ address, prefix, device: device! });
+    if (own) drift.push(`address ${address}/${prefix} on ${device} (removed outside lvsform)`);
+  }
+  for (const own of recorded) {
+    if (wanted.has(own.address) && own.device === device) continue;
+    if (isLive(own.address, own.device)) changes.push({ kind: 'address', action: 'delete', address: own.address, prefix: own.prefix, device: own.device });
+  }
+  for (const name of ownedLinks) {
+    if (name === device || !liveLinks.includes(name)) continue;
+    // A link of lvsform's goes once none but lvsform's own addresses (removed just before) are on it.
+    const foreign = liveAddrs.some(
+      (x) => x.device === name && !recorded.some((r) => r.address === x.address && r.device === name) && !x.address.startsWith('fe80:'),
+    );
+    if (foreign) {
+      notes.push(`link ${name} is kept: it holds addresses lvsform did not add`);
+      links.push(name);
+    } else changes.push({ kind: 'link', action: 'delete', name });
+  }
+  if (unannounced > 0) {
+    notes.push(
+      `${unannounced} IPv4 address(es) added without a gratuitous ARP: arping is not on the director (install iputils-arping); neighbours learn them when they next ask`,
+    );
+  }
+  return { addresses: owned, links };
+}
+
+function planSysctls(input: SettingsPlanInput, changes: SettingChange[], drift: string[], notes: string[]): SettingsRecord['sysctls'] {
+  const { spec, live, record } = input;
+  const now = live.sysctls ?? {};
+  const out: Record<string, { prior: string; value: string }> = {};
+  const desired = new Map<string, string>();
+  for (const [key, v] of Object.entries(spec?.sysctls ?? {})) {
+    if (v === CONN_REUSE_AUTO) {
+      const value = connReuseAuto(live.kernel);
+      if (value === undefined) {
+        notes.push(`conn_reuse_mode auto: kernel ${live.kernel || 'unknown'} needs no change (only 4.2 to 5.8 need 0), so it is left as it is`);
+        continue;
+      }
+      desired.set(key, String(value));
+    } else desired.set(key, String(v));
+  }
+  for (const [key, value] of desired) {
+    const current = now[key];
+    if (current === undefined) {
+      const since = IPVS_SYSCTLS[key as IpvsSysctl]?.since ?? '?';
+      throw settingError(
+        input.where,
+        `kernel ${live.kernel || 'unknown'} has no net.ipv4.vs.${key} (Linux ${since} and later)`,
+        'Leave that sysctl out of the Director for this director, or run a kernel that has it.',
+      );
+    }
+    const rec = record?.sysctls?.[key];
+    if (rec && rec.value === value && current !== value) drift.push(`sysctl net.ipv4.vs.${key} (${value} -> ${current} outside lvsform)`);
+    if (current !== value) changes.push({ kind: 'sysctl', action: 'update', name: key, before: current, after: value });
+    out[key] = { prior: rec?.prior ?? current, value };
+  }
+  for (const [key, rec] of Object.entries(record?.sysctls ?? {})) {
+    if (desired.has(key)) continue;
+    const current = now[key];
+    if (current !== undefined && current !== rec.prior)
+      changes.push({ kind: 'sysctl', action: 'update', name: key, before: current, after: rec.prior, restore: true });
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+function planTimeouts(input: SettingsPlanInput, changes: SettingChange[], drift: string[]): SettingsRecord['timeouts'] {
+  const { spec, live, record } = input;
+  const want = spec?.timeouts;
+  if (want === undefined && record?.timeouts === undefined) return undefined;
+  const now: LiveTimeouts | undefined = live.timeouts;
+  if (now === undefined) return record?.timeouts;
+  const after: { tcp: number; tcpfin: number; udp: number } = { ...now };
+  const prior: { -readonly [K in keyof IpvsTimeouts]: number } = {};
+  const value: { -readonly [K in keyof IpvsTimeouts]: number } = {};
+  let restore = false;
+  for (const f of TIMEOUT_FIELDS) {
+    const w = want?.[f];
+    const recPrior = record?.timeouts?.prior[f];
+    if (w !== undefined) {
+      if (record?.timeouts?.value[f] === w && now[f] !== w) drift.push(`timeouts ${f} (${w} -> ${now[f]} outside lvsform)`);
+      after[f] = w;
+      prior[f] = recPrior ?? now[f];
+      value[f] = w;
+    } else if (recPrior !== undefined) {
+      after[f] = recPrior;
+      restore = true;
+    }
+  }
+  if (TIMEOUT_FIELDS.some((f) => after[f] !== now[f])) {
+    changes.push({ kind: 'timeouts', action: 'update', before: now, after, ...(restore && want === undefined ? { restore: true } : {}) });
+  }
+  return Object.keys(value).length > 0 ? { prior, value } : undefined;
+}
+
+/** Plans a director's settings. @throws LvsError `LVS_DIRECTOR_SETTING` for what this director cannot do. */
+export function planSettings(input: SettingsPlanInput): SettingsPlan {
+  const changes: SettingChange[] = [];
+  const drift: string[] = [];
+  const notes: string[] = [];
+  const { addresses, links } = planAddresses(input, changes, drift, notes);
+  const sysctls = planSysctls(input, changes, drift, notes);
+  const timeouts = planTimeouts(input, changes, drift);
+  const record: SettingsRecord = {
+    ...(addresses.length > 0 ? { addresses } : {}),
+    ...(links.length > 0 ? { links: links.sort() } : {}),
+    ...(sysctls ? { sysctls } : {}),
+    ...(timeouts ? { timeouts } : {}),
+  };
+  const order = (c: SettingChange): number =>
+    settingPhase(c) === 'after' ? (c.kind === 'address' ? 5 : 6) : c.kind === 'link' ? 0 : c.kind === 'address' ? 1 : c.kind === 'sysctl' ? 2 : 3;
+  changes.sort((a, b) => order(a) - order(b));
+  return { changes, drift: drift.sort(), notes, record: Object.keys(record).length > 0 ? record : undefined };
+}
+
+/**
+ * The record after an apply, from the planned one and what the read-back shows: an added address or link that is not
+ * there is not owned; a removed one that is still there stays owned (the next plan removes it again).
+ */
+export function settingsRecordAfter(
+  planned: SettingsRecord | undefined,
+  changes: readonly SettingChange[],
+  after: LiveSettings | undefined,
+): SettingsRecord | undefined {
+  if (after === undefined) return planned;
+  const addrs = after.addresses;
+  const links = after.links;
+  const has = (a: string, dev: string) => addrs === undefined || addrs.some((x) => x.address === a && x.device === dev);
+  const kept = (planned?.addresses ?? []).filter((a) => has(a.address, a.device));
+  for (const c of changes) {
+    if (c.kind === 'address' && c.action === 'delete' && has(c.address, c.device) && addrs !== undefined)
+      kept.push({ address: c.address, prefix: c.prefix, device: c.device });
+  }
+  const keptLinks = (planned?.links ?? []).filter((l) => links === undefined || links.includes(l));
+  for (const c of changes) if (c.kind === 'link' && c.action === 'delete' && links?.includes(c.name)) keptLinks.push(c.name);
+  const record: SettingsRecord = {
+    ...(kept.length > 0 ? { addresses: kept } : {}),
+    ...(keptLinks.length > 0 ? { links: keptLinks.sort() } : {}),
+    ...(planned?.sysctls ? { sysctls: planned.sysctls } : {}),
+    ...(planned?.timeouts ? { timeouts: planned.timeouts } : {}),
+  };
+  return Object.keys(record).length > 0 ? record : undefined;
+}
