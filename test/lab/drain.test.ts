@@ -191,7 +191,7 @@ async function removeDuringDownloads(name: string, drain: boolean): Promise<Remo
     [...servedBy]
       .filter(([, s]) => s === server)
       .map(([p]) => p)
-      .sort();
+      .sort((a, b) => a - b);
   const times = downloads.map((d) => d.seconds);
   console.log(
     `drain ${name}: case ${((performance.now() - started) / 1000).toFixed(1)} s, apply ${applySeconds.toFixed(1)} s` +
@@ -268,7 +268,7 @@ describe('drain, and what becomes of a removed real server’s connections witho
       [...run.afterApply]
         .filter(([, s]) => s === REMOVED)
         .map(([p]) => p)
-        .sort(),
+        .sort((a, b) => a - b),
     ).toEqual(run.onRemoved);
     // AND rs3's downloads received nothing more until the client gave up (no reset), rs1's finished byte for byte
     expect(broken(run).map((d) => [d.port, d.exitCode])).toEqual(run.onRemoved.map((p) => [p, CURL_STALLED]));
