@@ -1,8 +1,9 @@
 /**
  * Graceful drain under load on the real kernel: while a bounded stream of requests runs through the VIP, an apply that
- * adds, reweights and removes real servers loses no request. IPVS keeps a closed TCP connection as an inactive entry
- * for its FIN timeout (TIME_WAIT, 120 s by default), which would hold the drain until --drain-timeout: the test lowers
- * the FIN timeout to 2 s (`ipvsadm --set 900 2 300`) and restores the director's values after.
+ * adds, reweights and removes real servers loses no request. IPVS keeps a closed TCP connection as an inactive entry,
+ * which the drain waits for: the test lowers the FIN_WAIT timeout to 2 s (`ipvsadm --set 900 2 300`) and restores the
+ * director's values after. TIME_WAIT (120 s) has no such setting, so a drain after traffic that closed normally runs
+ * to its --drain-timeout.
  *
  * Then what drain is for, with long downloads through the VIP while a real server is removed without it: the
  * connection entries of a deleted real server stay (its destination waits in the dest trash), but the director no
