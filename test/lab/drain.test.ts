@@ -84,14 +84,14 @@ const FILE_BYTES = 24 * 1024 * 1024;
 const DOWNLOADS = 6;
 /**
  * Each download's own rate on the client link (`fq maxrate`, paced by the guest's kernel). Unshaped, six 24 MiB
- * downloads end within about 2 s on a quiet machine, before an apply has read the table (`curl --limit-rate` is not
+ * downloads end within about 2 s on a quiet machine, some before all are seen established (`curl --limit-rate` is not
  * honoured under TCG); and the more the guest forwards, the slower the apply's own commands run (an apply took 11–13 s
  * beside six downloads at 16 Mbit/s on a loaded machine). At 8 Mbit/s each download lasts 25 s or more.
  */
 const FLOW_RATE = '8mbit';
 /**
- * The drained apply's bound. It ends later than the downloads: a finished connection stays an inactive entry in
- * TIME_WAIT for 120 s (`ipvsadm --set` cannot shorten that state), so the drain runs to this timeout.
+ * The drained apply's bound: above the downloads' 25–80 s measured on a loaded machine. The drain runs to it: a
+ * finished connection stays an inactive entry in TIME_WAIT for 120 s (`ipvsadm --set` cannot shorten that state).
  */
 const DRAIN_TIMEOUT = 120;
 /** The client gives up on a download that received nothing for this long (curl exit 28). */
@@ -122,12 +122,15 @@ interface Download {
 
 const complete = (d: Download): boolean => d.exitCode === 0 && d.bytes === FILE_BYTES;
 
+/** Where the guest keeps the downloads' process ids, to pause and resume them. */
+const PIDS = '/run/lvsform-downloads';
+
 /** Starts the downloads from the client namespace, at once, one curl each; resolves when all have ended. */
 async function runDownloads(director: string): Promise<Download[]> {
   const curl =
     `curl --silent --output /dev/null --max-time 240 --speed-limit 1 --speed-time ${STALL_SECONDS} ` +
     `--write-out 'dl %{local_port} %{exitcode} %{size_download} %{time_total}\\n' http://${VIP}/big.bin`;
-  const script = `ip netns exec client sh -c ${shQuote(`i=0; while [ $i -lt ${DOWNLOADS} ]; do ${curl} & i=$((i + 1)); done; wait`)}`;
+  const script = `ip netns exec client sh -c ${shQuote(`: > ${PIDS}; i=0; while [ $i -lt ${DOWNLOADS} ]; do ${curl} & echo $! >> ${PIDS}; i=$((i + 1)); done; wait`)}`;
   const r = await labExec(director, script, { state: lab(), timeoutMs: 300_000 });
   const downloads = [...r.stdout.matchAll(/^dl (\d+) (\d+) (\d+) ([\d.]+)$/gm)].map((m) => ({
     port: Number(m[1]),
@@ -160,6 +163,14 @@ async function waitForDownloads(director: string, before: ReadonlySet<number>): 
   }
 }
 
+/**
+ * Stops or continues the downloads' curl processes. A stopped client reads nothing: once its socket buffer is full the
+ * transfer waits, open, however long the apply takes (on a loaded machine an apply beside the downloads took 2–31 s).
+ */
+async function signalDownloads(director: string, signal: 'STOP' | 'CONT'): Promise<void> {
+  await sh(director, `kill -${signal} $(cat ${PIDS})`);
+}
+
 interface RemovalRun {
   readonly downloads: readonly Download[];
   /** Client ports of the downloads the removed real server served, and of those the kept one served. */
@@ -171,7 +182,11 @@ interface RemovalRun {
   readonly applySeconds: number;
 }
 
-/** rs1 and rs3 serve the VIP; rs3 is removed by an apply while the downloads run. */
+/**
+ * rs1 and rs3 serve the VIP; rs3 is removed by an apply while the downloads are open. The downloads are stopped from
+ * the moment all are established until the removal has happened: without drain until the apply returns, with drain
+ * until its first wait (rs3 is at weight 0 then, and still has its connections).
+ */
 async function removeDuringDownloads(name: string, drain: boolean): Promise<RemovalRun> {
   const director = alias(1);
   const started = performance.now();
@@ -182,11 +197,28 @@ async function removeDuringDownloads(name: string, drain: boolean): Promise<Remo
   const running = runDownloads(director);
   running.catch(() => undefined); // awaited below; a failed wait must not leave it unhandled
   const servedBy = await waitForDownloads(director, before);
+  await signalDownloads(director, 'STOP');
+  let resumed: Promise<void> | undefined;
+  const resume = (): Promise<void> => {
+    resumed ??= signalDownloads(director, 'CONT');
+    return resumed;
+  };
   const progress: string[] = [];
+  const onProgress = (_d: string, m: string): void => {
+    progress.push(m);
+    if (/^drain(ing:| timeout)/.test(m)) resume().catch(() => undefined); // awaited below
+  };
   const applyStarted = performance.now();
-  const report = await apply(next, { drain, drainTimeout: DRAIN_TIMEOUT, onProgress: (_d, m) => progress.push(m) });
-  const applySeconds = (performance.now() - applyStarted) / 1000;
-  const afterApply = new Map([...(await establishedConnections(director))].filter(([port]) => servedBy.has(port)));
+  let report: Awaited<ReturnType<typeof apply>>;
+  let applySeconds: number;
+  let afterApply: Map<number, string>;
+  try {
+    report = await apply(next, { drain, drainTimeout: DRAIN_TIMEOUT, onProgress });
+    applySeconds = (performance.now() - applyStarted) / 1000;
+    afterApply = new Map([...(await establishedConnections(director))].filter(([port]) => servedBy.has(port)));
+  } finally {
+    await resume();
+  }
   const downloads = await running;
   const ports = (server: string) =>
     [...servedBy]
