@@ -2,8 +2,8 @@
  * Graceful drain under load on the real kernel: while a bounded stream of requests runs through the VIP, an apply that
  * adds, reweights and removes real servers loses no request. IPVS keeps a closed TCP connection as an inactive entry,
  * which the drain waits for: the test lowers the FIN_WAIT timeout to 2 s (`ipvsadm --set 900 2 300`) and restores the
- * director's values after. TIME_WAIT (120 s) has no such setting, so a drain after traffic that closed normally runs
- * to its --drain-timeout.
+ * director's values after. TIME_WAIT (120 s) has no such setting, so a drain after traffic that closed normally lasts
+ * until two minutes after the last connection closed, or its --drain-timeout (here 30 s).
  *
  * Then what drain is for, with long downloads through the VIP while a real server is removed without it: the
  * connection entries of a deleted real server stay (its destination waits in the dest trash), but the director no
@@ -91,8 +91,8 @@ const DOWNLOADS = 6;
 const FLOW_RATE = '8mbit';
 /**
  * The drained apply's bound: above the downloads' 30–107 s measured on a machine with a load average of 15 on two
- * cores. The drain runs to it: a finished connection stays an inactive entry in TIME_WAIT for 120 s (`ipvsadm --set`
- * cannot shorten that state).
+ * cores. The drain ends about 120 s after rs3's last download, or at this bound: a finished connection stays an
+ * inactive entry in TIME_WAIT for 120 s (`ipvsadm --set` cannot shorten that state).
  */
 const DRAIN_TIMEOUT = 180;
 /** The client gives up on a download that received nothing for this long (curl exit 28). */
