@@ -22,13 +22,24 @@ import {
 } from '../plan/plan.ts';
 import { tableFingerprint, type LiveState } from '../host/read-live.ts';
 import { describeTarget, type SessionOptions } from '../host/transport.ts';
-import { drainBatches, waitForDrain } from '../plan/drain.ts';
+import { drainBatches } from '../plan/drain.ts';
+import { waitForDrain } from './drain-wait.ts';
 import { pendingRecord, recordAfter, sameRecord } from './ownership.ts';
-import { verifyApply } from './verify.ts';
+import { sendProc, verifyApply } from './verify.ts';
 import { keepRuntimeValues } from '../model/runtime-managed.ts';
-import { capabilityError, missingCapabilities, needsIpvsadmHelp, type Capabilities } from '../host/capabilities.ts';
-import { fastStateOf, ownedTable, sha256, storedTableText, type FastContext } from '../host/fast-path.ts';
+import { capabilitiesRequest, capabilityError, missingCapabilities } from '../host/capabilities.ts';
+import { fastStateOf, isLarge, ownedTable, readProcFingerprint, sha256, storedTableText, trustFastRead, type FastContext } from './fast-path.ts';
+import { checkSaveRules, checkSetup, factsRequest, itemsBeforeBatch } from './setup-steps.ts';
 import type { DirectorHost, OpenDirectorHost } from '../host/director-host.ts';
+import {
+  replyOf,
+  type FastReadRequest,
+  type HostReply,
+  type HostRequest,
+  type LockRequest,
+  type ReadTableRequest,
+  type RepliesOf,
+} from '../host/requests/index.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
 import { checkOneDirectorPerMachine } from '../host/host-identity.ts';
 
@@ -129,40 +140,42 @@ async function openDirector(
 ): Promise<OpenDirector> {
   const checkCapabilities = !destroy && !opts.refreshOnly && desired.table.services.length > 0;
   const lap = stopwatch(desired.name, opts);
-  // Without host set-up, the connection, prelude, lock, capabilities and the read (full, or the fast path's) are one
-  // round trip, everything after the lock guarded on the host by it. With set-up, the lock goes first, alone.
-  const oneTrip = !desired.setup;
   const reads = `reading the live table (${destinationCount(desired.table.services)} destinations declared)`;
   const locking = opts.lockTimeout ? `waiting for the lock (--lock-timeout ${opts.lockTimeout})` : 'taking the lock';
   // "connecting" until the host's shell answers (a hanging SSH banner or login stays "connecting"), then the lock.
   opts.onProgress?.(desired.name, `connecting to ${describeTarget(desired.target)}`);
-  const onConnected = (): void => opts.onProgress?.(desired.name, oneTrip ? `${locking}; ${reads}` : locking);
+  const onConnected = (): void => opts.onProgress?.(desired.name, desired.setup ? locking : `${locking}; ${reads}`);
   const host = (opts.openHost ?? openShDirectorHost)(desired.target, { ...opts, onConnected });
   try {
-    const lock = { exclusive, waitSeconds: opts.lockTimeout ?? 0, holder: holderLine(operation) };
-    const lockDone = host.lock({ ...lock, carry: oneTrip });
-    lockDone.catch(() => undefined); // awaited below
-    // What the director can do travels in the same round trip, read under the lock, before the table.
-    let capsDone: Promise<Capabilities> | undefined;
-    if (oneTrip && checkCapabilities) {
-      capsDone = host.capabilities(desired.table, { help: needsIpvsadmHelp(desired.table), carry: true });
-      capsDone.catch(() => undefined); // reported below, once the lock's answer is known
+    const where = describeTarget(host.target);
+    const lock: LockRequest = { kind: 'lock', exclusive, waitSeconds: opts.lockTimeout ?? 0, holder: holderLine(operation) };
+    // What the director can do is read under the lock, before the table, in the same round trip.
+    const caps = checkCapabilities ? [capabilitiesRequest(desired.table)] : [];
+    const fullRead: ReadTableRequest = { kind: 'read-table', stack: opts.stack, thresholds: true, record: true };
+    // --refresh=false: the stored table and /proc instead of the full read (a read-only key reads the whole table).
+    const fastRefused = opts.refresh === false && host.target.readOnly ? 'a read-only run reads the whole table' : undefined;
+    const read: ReadTableRequest | FastReadRequest =
+      opts.refresh === false && !fastRefused ? { kind: 'fast-read', stack: opts.stack, compress: isLarge(desired.table.services.length) } : fullRead;
+    let facts: HostFacts | undefined;
+    let replies: readonly HostReply[];
+    if (!desired.setup) {
+      // One round trip: the connection, the environment, the lock, the capabilities and the read, everything after the
+      // lock only if it was taken.
+      replies = await host.exchange([lock, ...caps, read], { underLock: true, onAnswer: () => lap('connect+read') });
+    } else {
+      // With set-up, the host's facts come first: ipvsadm may be missing and about to be installed, the table then empty.
+      [, facts] = await host.exchange([lock, factsRequest(opts.stack, desired.table, host.target)], { underLock: true, onAnswer: () => lap('connect') });
+      const installing = desired.setup.installIpvsadm === true && !facts.commands.includes('ipvsadm');
+      const next = [...caps, ...(installing ? [] : [read])];
+      if (!installing) opts.onProgress?.(desired.name, reads);
+      replies = next.length === 0 ? [] : await host.exchange(next, { underLock: true, onAnswer: () => lap('read') });
     }
-    const reading = oneTrip && opts.refresh !== false ? host.readLive(opts.stack, { whenLocked: true }) : undefined;
-    const fastReading = oneTrip && opts.refresh === false ? host.readFast(opts.stack, desired.table.services.length, { whenLocked: true }) : undefined;
-    // A refused lock is reported below, before the read's outcome is looked at.
-    reading?.catch(() => undefined);
-    fastReading?.catch(() => undefined);
-    await lockDone;
-    lap(oneTrip ? 'connect+read' : 'connect');
-    // With `setup`, the host is read first: ipvsadm may be missing and about to be installed, the table then empty.
-    const facts = desired.setup ? await host.readFacts(opts.stack, desired.table) : undefined;
     // Before any change: what the app asks for must be something this director can do (a destroy asks for nothing).
-    if (checkCapabilities) {
-      const caps = capsDone ? await capsDone : await host.capabilities(desired.table, { help: needsIpvsadmHelp(desired.table) });
+    const capsReply = replyOf(replies, 'capabilities');
+    if (capsReply) {
       const installing = facts !== undefined && desired.setup?.installIpvsadm === true && !facts.commands.includes('ipvsadm');
       // ipvsadm about to be installed: its release is not known yet, so only the kernel's side is checked.
-      const found = missingCapabilities(desired.table, desired.paths, installing ? { ...caps, ipvsadm: undefined } : caps);
+      const found = missingCapabilities(desired.table, desired.paths, installing ? { ...capsReply, ipvsadm: undefined } : capsReply);
       // With --target, a service outside the targets is left as it is: what it would need is not asked for now.
       const missing = opts.targets?.length ? found.filter((m) => pathIsTargeted(m.path, opts.targets!)) : found;
       if (missing.length > 0) throw capabilityError(desired.target, missing);
@@ -171,24 +184,21 @@ async function openDirector(
       const empty = { services: [] };
       return { desired, host, facts, live: { table: empty, fingerprint: tableFingerprint(empty), record: undefined, ipvsadmVersion: '' } };
     }
-    if (opts.refresh === false) {
-      opts.onProgress?.(desired.name, 'reading the stored table and /proc/net/ip_vs (--refresh=false)');
-      const fast = await (fastReading ?? host.readFast(opts.stack, desired.table.services.length));
-      if (fast.ok) return { desired, host, facts, live: fast.live, fast: fast.context };
-      opts.onProgress?.(desired.name, `full read: ${fast.reason}`);
-      const live = await host.readLive(opts.stack, { onRead: () => lap('read') });
+    const fastReply = replyOf(replies, 'fast-read');
+    let fastReason = fastRefused;
+    if (fastReply) {
+      const trusted = trustFastRead(fastReply, opts.stack, where);
       lap('parse');
-      return { desired, host, facts, live, fastReason: fast.reason };
-    }
-    if (reading) {
-      const live = await reading;
+      if (trusted.ok) return { desired, host, facts, live: trusted.live, fast: trusted.context };
+      fastReason = trusted.reason;
+      opts.onProgress?.(desired.name, `full read: ${fastReason}`);
+      const [{ live }] = await host.exchange([fullRead], { underLock: true, onAnswer: () => lap('read') });
       lap('parse');
-      return { desired, host, facts, live };
+      return { desired, host, facts, live, fastReason };
     }
-    opts.onProgress?.(desired.name, `reading the live table (${destinationCount(desired.table.services)} destinations declared)`);
-    const live = await host.readLive(opts.stack, { onRead: () => lap('read') });
+    const live = replyOf(replies, 'read-table')!.live;
     lap('parse');
-    return { desired, host, facts, live };
+    return { desired, host, facts, live, ...(fastReason ? { fastReason } : {}) };
   } catch (e) {
     host.kill();
     await host.close();
@@ -256,7 +266,20 @@ export async function planStack(directors: readonly DesiredDirector[], opts: Run
   return makePlan(opts.stack, opts.mode ?? (opts.refreshOnly ? 'refresh-only' : 'apply'), plans);
 }
 
-/** Carries out one director's plan in its open session: batch, read-back, verification, ownership record. */
+/** The outcome of a director whose ownership record (or stored table) the host did not confirm writing. */
+function recordWriteOutcome(plan: DirectorPlan, said: readonly string[], base: Omit<DirectorOutcome, 'status' | 'error'>): DirectorOutcome {
+  return {
+    ...base,
+    status: 'failed',
+    error: {
+      code: 'LVS_RECORD_WRITE',
+      message: `director ${describeTarget(plan.target)}: the table was applied and verified, but the director did not confirm writing ${said.join('; ')}`,
+      hint: 'Check that /var/lib/lvsform on the director is writable (not a read-only or full file system), then run `lvsform apply` again (with --adopt if its plan says services are not owned).',
+    },
+  };
+}
+
+/** Carries out one director's plan in its open session: set-up, batch, read-back, verification, ownership record. */
 async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: RunOptions): Promise<DirectorOutcome> {
   const started = performance.now();
   const seconds = () => (performance.now() - started) / 1000;
@@ -267,23 +290,34 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
   /** The /proc fingerprint of the verified result, when the fast path already read it. */
   let procAfter: string | undefined;
   const setup = plan.hostSetup ?? [];
-  // Before anything is created, record it as pending: if the connection is lost mid-batch, the next run owns what this
-  // one created (no --adopt needed), and the rewrite after verification says what is really there.
-  // It travels with the batch (one round trip) unless host set-up must run between the two.
-  let written = open.live.record;
-  const pending = pendingRecord(opts.stack, plan, open.live.record);
-  if (pending) {
-    const sent = host.writeRecord(opts.stack, pending, { gzip: open.fast?.gzip ?? false, carry: setup.length === 0 });
-    if (setup.length > 0) await sent;
-    else sent.catch(() => undefined); // the batch that carries it fails the same way, and is awaited
-    written = pending;
+  const gzip = open.fast?.gzip ?? false;
+  /** Requests that ride with the next round trip, and the replies of those sent. */
+  let carried: HostRequest[] = [];
+  const carriedReplies: HostReply[] = [];
+  /** One round trip under the director's lock: what is carried, then `requests`. */
+  async function send<const R extends readonly HostRequest[]>(requests: R): Promise<RepliesOf<R>> {
+    const sent = carried;
+    carried = [];
+    const replies = await host.exchange([...sent, ...requests], { underLock: true });
+    carriedReplies.push(...replies.slice(0, sent.length));
+    return replies.slice(sent.length) as RepliesOf<R>;
   }
-  if (setup.length > 0) {
+  const noteRestore = (said: string): void => {
+    if (said) restoreOutput += `${restoreOutput ? '\n' : ''}${said}`;
+  };
+  // Before anything is created, record it as pending: if the connection is lost mid-batch, the next run owns what this
+  // one created (no --adopt needed), and the rewrite after verification says what is really there. It travels with
+  // the next round trip (the set-up, or the batch).
+  const pending = pendingRecord(opts.stack, plan, open.live.record);
+  if (pending) carried.push({ kind: 'write-record', stack: opts.stack, record: pending, gzip });
+  const beforeBatch = itemsBeforeBatch(setup);
+  if (beforeBatch.length > 0) {
     opts.onProgress?.(plan.director, `host set-up: ${setup.length} change(s)`);
-    await host.setup(setup);
+    const [done] = await send([{ kind: 'setup', items: beforeBatch }]);
+    checkSetup(plan.target, done);
     if (setup.some((i) => i.kind === 'package')) {
       // ipvsadm was just installed: the plan assumed an empty table; anything else is a table it never saw.
-      live = await host.readLive(opts.stack);
+      [{ live }] = await send([{ kind: 'read-table', stack: opts.stack, thresholds: true, record: true }]);
       if (live.fingerprint !== plan.fingerprint) {
         throw new LvsError(
           'LVS_STALE_PLAN',
@@ -296,31 +330,22 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
     }
   }
   if (plan.batch.trim() !== '') {
-    const noteRestore = (said: string): void => {
-      if (said) restoreOutput += `${restoreOutput ? '\n' : ''}${said}`;
-    };
-    const runBatch = async (batch: string): Promise<void> => {
-      if (batch === '') return;
-      noteRestore(await host.applyBatch(batch));
-    };
-    /** The batch travels with the verification read that follows it: one round trip for both. */
-    let batchDone: Promise<void> | undefined;
     if (plan.drain.length > 0) {
       // Graceful: weight 0 first so no new connection arrives, wait for the old ones, then delete.
       const batches = drainBatches(plan);
       opts.onProgress?.(plan.director, `applying ${batches.firstCount} change(s); draining ${plan.drain.length} real server(s)`);
-      await runBatch(batches.first);
-      await waitForDrain(host, plan, opts.onProgress);
-      await runBatch(batches.held);
+      if (batches.first !== '') noteRestore((await send([{ kind: 'batch', batch: batches.first }]))[0].said);
+      await waitForDrain(send, plan, opts.onProgress);
+      if (batches.held !== '') noteRestore((await send([{ kind: 'batch', batch: batches.held }]))[0].said);
     } else {
       opts.onProgress?.(plan.director, `applying ${plan.changes.length} change(s)`);
-      batchDone = host.applyBatch(plan.batch, { carry: true }).then(noteRestore);
-      batchDone.catch(() => undefined); // the verification read that carries it fails the same way, and is awaited
+      // The batch travels with the verification read that follows it: one round trip for both.
+      carried.push({ kind: 'batch', batch: plan.batch });
     }
-    const verified = await verifyApply(host, opts.stack, plan, open.live, open.fast, opts.onProgress);
+    const verified = await verifyApply(send, opts.stack, plan, open.live, open.fast, opts.onProgress);
+    if (plan.drain.length === 0) noteRestore(replyOf(carriedReplies, 'batch')?.said ?? '');
     live = verified.live;
     procAfter = verified.procAfter;
-    await batchDone;
     lap('batch+verify');
   } else if (open.fast) {
     procAfter = open.live.fingerprint.slice('proc:'.length);
@@ -329,53 +354,55 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
   const ownedNow = new Set([...Object.keys(plan.paths), ...Object.keys(ownRecord(open.live)), ...plan.adopted]);
   // A health checker may have changed a run-time managed field since the plan was read: that is not a difference.
   const residual = diffTables(live.table, keepRuntimeValues(plan.desired, live.table, plan.runtime), { owned: ownedNow }).changes;
+  // What the director holds as written: the pending record only if the host confirmed it.
+  const written = pending && replyOf(carriedReplies, 'write-record')?.confirmed ? pending : open.live.record;
   let record = recordAfter(opts.stack, plan, live, open.live.record, open.live.others);
+  const last: HostRequest[] = [];
   if (opts.refresh === false && residual.length === 0) {
     // Keep what the next --refresh=false run trusts: the owned table as verified and the /proc fingerprint of it.
     if (record) {
       const owned = ownedTable(live.table, new Set(Object.keys(record.services)));
       const text = storedTableText(owned);
-      if (procAfter === undefined) procAfter = (await host.readProcFingerprint(owned))?.proc;
+      if (procAfter === undefined) procAfter = (await readProcFingerprint(sendProc(send), owned))?.proc;
       const previous = fastStateOf(open.live.record);
       if (procAfter !== undefined) {
         const state = { proc: procAfter, table: sha256(text) };
-        if (previous?.table !== state.table) host.storeTable(opts.stack, text);
+        if (previous?.table !== state.table) last.push({ kind: 'store-table', stack: opts.stack, text });
         record = { ...record, fast: state };
       }
     } else {
-      host.storeTable(opts.stack, undefined);
+      last.push({ kind: 'store-table', stack: opts.stack, text: undefined });
     }
   }
-  // The stored table (when it changed) travels with the record: one round trip.
-  if (!sameRecord(record, written)) {
-    await host.writeRecord(opts.stack, record, { gzip: open.fast?.gzip ?? false });
-  } else {
-    await host.flush();
-  }
+  if (!sameRecord(record, written)) last.push({ kind: 'write-record', stack: opts.stack, record, gzip });
+  // A verified table is saved (the whole of it) where the distribution restores it at boot: same round trip.
+  const rules = residual.length === 0 ? setup.find((i) => i.kind === 'rules') : undefined;
+  if (rules) last.push({ kind: 'save-rules', item: rules });
+  // The stored table and the record travel together: one round trip (none when nothing is left to say).
+  const replies: HostReply[] = last.length > 0 || carried.length > 0 ? await send(last) : [];
   lap('record');
+  const unconfirmed = [...carriedReplies.slice(-1), ...replies].flatMap((r) =>
+    (r.kind === 'write-record' || r.kind === 'store-table') && !r.confirmed
+      ? [`${r.kind === 'write-record' ? 'the ownership record' : 'the table stored for --refresh=false'} (the host said: ${r.said})`]
+      : [],
+  );
+  const base = { director: plan.director, residual, restoreOutput, seconds: seconds() };
   if (residual.length > 0) {
+    const notWritten = unconfirmed.length > 0 ? `; the director did not confirm writing ${unconfirmed.join('; ')}` : '';
     return {
-      director: plan.director,
+      ...base,
       status: 'failed',
-      residual,
-      restoreOutput,
       error: {
         code: 'LVS_VERIFY_FAILED',
-        message: `director ${describeTarget(plan.target)}: after the batch, ${residual.length} difference(s) remain between the kernel table and the desired state${restoreOutput ? `; ipvsadm said: ${restoreOutput.split('\n').slice(0, 5).join(' | ')}` : ''}`,
+        message: `director ${describeTarget(plan.target)}: after the batch, ${residual.length} difference(s) remain between the kernel table and the desired state${restoreOutput ? `; ipvsadm said: ${restoreOutput.split('\n').slice(0, 5).join(' | ')}` : ''}${notWritten}`,
         hint: "The ownership record lists only what is really there. Fix the cause (see ipvsadm's message) and run `lvsform apply` again.",
       },
-      seconds: seconds(),
     };
   }
-  // The table is verified: save it (the whole of it) where the distribution restores it at boot.
-  if ((await host.saveRules(setup)) === 'written') opts.onProgress?.(plan.director, 'saved the table for the next boot');
-  return {
-    director: plan.director,
-    status: plan.batch.trim() === '' && setup.length === 0 ? 'unchanged' : 'applied',
-    residual,
-    restoreOutput,
-    seconds: seconds(),
-  };
+  if (unconfirmed.length > 0) return recordWriteOutcome(plan, unconfirmed, base);
+  const saved = replyOf(replies, 'save-rules');
+  if (rules && saved && checkSaveRules(plan.target, rules, saved) === 'written') opts.onProgress?.(plan.director, 'saved the table for the next boot');
+  return { ...base, status: plan.batch.trim() === '' && setup.length === 0 ? 'unchanged' : 'applied' };
 }
 
 export interface ApplyOptions extends RunOptions {
