@@ -41,6 +41,8 @@ export class FakeDirector {
     ['net.ipv6.conf.all.forwarding', '0'],
   ]);
   kernel = '6.1.0-fake';
+  /** `systemctl is-enabled ipvsadm.service`. */
+  rhelServiceEnabled = 'disabled';
   /** A set-up step the host refuses: a message, or undefined to carry it out. */
   failSetup: (item: SetupItem) => string | undefined = () => undefined;
   /** Every set-up item carried out, in order. */
@@ -293,7 +295,7 @@ export class FakeDirectorHost implements DirectorHost {
           loadedModules: req.query.modules.filter((m) => d.loadedModules.has(m)),
           files: Object.fromEntries(req.query.files.map((f) => [f, d.files.get(f) ?? null])),
           sysctls: Object.fromEntries(req.query.sysctls.map((k) => [k, d.sysctls.get(k) ?? null])),
-          rhelServiceEnabled: d.commands.includes('systemctl') ? 'disabled' : null,
+          rhelServiceEnabled: d.commands.includes('systemctl') ? d.rhelServiceEnabled : null,
         };
         return { kind: 'facts', ...facts };
       }
@@ -311,6 +313,8 @@ export class FakeDirectorHost implements DirectorHost {
           else if (item.kind === 'sysctl') d.sysctls.set(item.name, item.after ?? '1');
           else if (item.kind === 'file' && item.action === 'delete') d.files.delete(item.name);
           else if (item.kind === 'file') d.files.set(item.name, item.after ?? '');
+          else if (item.kind === 'boot-service' && item.via === 'debian') d.files.set(item.name, 'AUTO="true"\n');
+          else if (item.kind === 'boot-service') d.rhelServiceEnabled = 'enabled';
         }
         return { kind: 'setup', failed, log: failed.length > 0 ? 'refused by the fake' : '' };
       }
