@@ -35,7 +35,8 @@ export function writeRecordChunk(stack: string, json: string | undefined, gzip =
   const tmp = `"$lvs_dir"/${stackFile(stack, '.', '.json.tmp')}`;
   const write = writeFileCommand(tmp, json, gzip);
   // The temporary file is created under the session's umask 077 (0600); the directory exists once the lock is held.
-  return ['[ -d "$lvs_dir" ] || mkdir -p "$lvs_dir"', write, `mv -f ${tmp} ${file} && echo "${WRITTEN}"`].join('\n');
+  // The rename only follows a complete write: a failed one (a full or read-only file system) is never confirmed.
+  return ['[ -d "$lvs_dir" ] || mkdir -p "$lvs_dir"', write, `[ $? = 0 ] && mv -f ${tmp} ${file} && echo "${WRITTEN}"`].join('\n');
 }
 
 export const writeRecord: RequestKind<WriteRecordRequest, WriteRecordReply> = {
