@@ -24,7 +24,7 @@ export type ImportSource =
   | { readonly kind: 'save'; readonly file: string }
   /** `configId`: keepalived's config id (`-i`), which selects the configuration's `@ID` lines. */
   | { readonly kind: 'keepalived'; readonly file: string; readonly configId?: string }
-  /** The live table of a director, read over the same session and chunk an apply uses (`readLive`). */
+  /** The live table of a director, read over the same session and request an apply uses (`read-table`). */
   | { readonly kind: 'director'; readonly target: HostTarget };
 
 export interface ImportedTable {
