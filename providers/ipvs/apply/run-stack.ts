@@ -25,7 +25,7 @@ import { describeTarget, type SessionOptions } from '../host/transport.ts';
 import { drainBatches } from '../plan/drain.ts';
 import { waitForDrain } from './drain-wait.ts';
 import { pendingRecord, recordAfter, sameRecord } from './ownership.ts';
-import { sendProc, verifyApply } from './verify.ts';
+import { sendProc, verifyApply, type Send } from './verify.ts';
 import { keepRuntimeValues } from '../model/runtime-managed.ts';
 import { capabilitiesRequest, capabilityError, missingCapabilities } from '../host/capabilities.ts';
 import { fastStateOf, isLarge, ownedTable, readProcFingerprint, sha256, storedTableText, trustFastRead, type FastContext } from './fast-path.ts';
@@ -266,35 +266,21 @@ export async function planStack(directors: readonly DesiredDirector[], opts: Run
   return makePlan(opts.stack, opts.mode ?? (opts.refreshOnly ? 'refresh-only' : 'apply'), plans);
 }
 
-/** The outcome of a director whose ownership record (or stored table) the host did not confirm writing. */
-function recordWriteOutcome(plan: DirectorPlan, said: readonly string[], base: Omit<DirectorOutcome, 'status' | 'error'>): DirectorOutcome {
-  return {
-    ...base,
-    status: 'failed',
-    error: {
-      code: 'LVS_RECORD_WRITE',
-      message: `director ${describeTarget(plan.target)}: the table was applied and verified, but the director did not confirm writing ${said.join('; ')}`,
-      hint: 'Check that /var/lib/lvsform on the director is writable (not a read-only or full file system), then run `lvsform apply` again (with --adopt if its plan says services are not owned).',
-    },
-  };
+/** A director's round trips during an apply: requests carried to the next one, and their replies once sent. */
+interface Trips {
+  /** One round trip under the director's lock: what is carried, then `requests`. */
+  readonly send: Send;
+  /** Sends `request` with the next round trip. */
+  carry(request: HostRequest): void;
+  /** How many requests wait for the next round trip. */
+  carrying(): number;
+  /** The replies of the carried requests sent so far, in order. */
+  readonly carriedReplies: readonly HostReply[];
 }
 
-/** Carries out one director's plan in its open session: set-up, batch, read-back, verification, ownership record. */
-async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: RunOptions): Promise<DirectorOutcome> {
-  const started = performance.now();
-  const seconds = () => (performance.now() - started) / 1000;
-  const lap = stopwatch(plan.director, opts);
-  const { host } = open;
-  let restoreOutput = '';
-  let live = open.live;
-  /** The /proc fingerprint of the verified result, when the fast path already read it. */
-  let procAfter: string | undefined;
-  const setup = plan.hostSetup ?? [];
-  const gzip = open.fast?.gzip ?? false;
-  /** Requests that ride with the next round trip, and the replies of those sent. */
+function tripsOf(host: DirectorHost): Trips {
   let carried: HostRequest[] = [];
   const carriedReplies: HostReply[] = [];
-  /** One round trip under the director's lock: what is carried, then `requests`. */
   async function send<const R extends readonly HostRequest[]>(requests: R): Promise<RepliesOf<R>> {
     const sent = carried;
     carried = [];
@@ -302,14 +288,25 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
     carriedReplies.push(...replies.slice(0, sent.length));
     return replies.slice(sent.length) as RepliesOf<R>;
   }
+  return { send, carry: (r) => carried.push(r), carrying: () => carried.length, carriedReplies };
+}
+
+/** What the set-up and the batch left: the table read back, its /proc fingerprint when read, what ipvsadm said. */
+interface Changed {
+  readonly live: LiveState;
+  readonly procAfter: string | undefined;
+  readonly restoreOutput: string;
+}
+
+/** Host set-up (if any), then the batch (drained when the plan says) and its verification. */
+async function setUpAndBatch(open: OpenDirector, plan: DirectorPlan, opts: RunOptions, trips: Trips): Promise<Changed> {
+  const { send } = trips;
+  const setup = plan.hostSetup ?? [];
+  let live = open.live;
+  let restoreOutput = '';
   const noteRestore = (said: string): void => {
     if (said) restoreOutput += `${restoreOutput ? '\n' : ''}${said}`;
   };
-  // Before anything is created, record it as pending: if the connection is lost mid-batch, the next run owns what this
-  // one created (no --adopt needed), and the rewrite after verification says what is really there. It travels with
-  // the next round trip (the set-up, or the batch).
-  const pending = pendingRecord(opts.stack, plan, open.live.record);
-  if (pending) carried.push({ kind: 'write-record', stack: opts.stack, record: pending, gzip });
   const beforeBatch = itemsBeforeBatch(setup);
   if (beforeBatch.length > 0) {
     opts.onProgress?.(plan.director, `host set-up: ${setup.length} change(s)`);
@@ -329,33 +326,69 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
       }
     }
   }
-  if (plan.batch.trim() !== '') {
-    if (plan.drain.length > 0) {
-      // Graceful: weight 0 first so no new connection arrives, wait for the old ones, then delete.
-      const batches = drainBatches(plan);
-      opts.onProgress?.(plan.director, `applying ${batches.firstCount} change(s); draining ${plan.drain.length} real server(s)`);
-      if (batches.first !== '') noteRestore((await send([{ kind: 'batch', batch: batches.first }]))[0].said);
-      await waitForDrain(send, plan, opts.onProgress);
-      if (batches.held !== '') noteRestore((await send([{ kind: 'batch', batch: batches.held }]))[0].said);
-    } else {
-      opts.onProgress?.(plan.director, `applying ${plan.changes.length} change(s)`);
-      // The batch travels with the verification read that follows it: one round trip for both.
-      carried.push({ kind: 'batch', batch: plan.batch });
-    }
-    const verified = await verifyApply(send, opts.stack, plan, open.live, open.fast, opts.onProgress);
-    if (plan.drain.length === 0) noteRestore(replyOf(carriedReplies, 'batch')?.said ?? '');
-    live = verified.live;
-    procAfter = verified.procAfter;
-    lap('batch+verify');
-  } else if (open.fast) {
-    procAfter = open.live.fingerprint.slice('proc:'.length);
+  if (plan.batch.trim() === '') {
+    return { live, restoreOutput, procAfter: open.fast ? open.live.fingerprint.slice('proc:'.length) : undefined };
   }
+  if (plan.drain.length > 0) {
+    // Graceful: weight 0 first so no new connection arrives, wait for the old ones, then delete.
+    const batches = drainBatches(plan);
+    opts.onProgress?.(plan.director, `applying ${batches.firstCount} change(s); draining ${plan.drain.length} real server(s)`);
+    if (batches.first !== '') noteRestore((await send([{ kind: 'batch', batch: batches.first }]))[0].said);
+    await waitForDrain(send, plan, opts.onProgress);
+    if (batches.held !== '') noteRestore((await send([{ kind: 'batch', batch: batches.held }]))[0].said);
+  } else {
+    opts.onProgress?.(plan.director, `applying ${plan.changes.length} change(s)`);
+    // The batch travels with the verification read that follows it: one round trip for both.
+    trips.carry({ kind: 'batch', batch: plan.batch });
+  }
+  const verified = await verifyApply(send, opts.stack, plan, open.live, open.fast, opts.onProgress);
+  if (plan.drain.length === 0) noteRestore(replyOf(trips.carriedReplies, 'batch')?.said ?? '');
+  return { live: verified.live, procAfter: verified.procAfter, restoreOutput };
+}
+
+/** The outcome of a director whose ownership record (or stored table) the host did not confirm writing. */
+function recordWriteOutcome(plan: DirectorPlan, said: readonly string[], base: Omit<DirectorOutcome, 'status' | 'error'>): DirectorOutcome {
+  return {
+    ...base,
+    status: 'failed',
+    error: {
+      code: 'LVS_RECORD_WRITE',
+      message: `director ${describeTarget(plan.target)}: the table was applied and verified, but the director did not confirm writing ${said.join('; ')}`,
+      hint: 'Check that /var/lib/lvsform on the director is writable (not a read-only or full file system), then run `lvsform apply` again (with --adopt if its plan says services are not owned).',
+    },
+  };
+}
+
+/** The writes the director did not confirm, in words (the ownership record, the stored table). */
+function unconfirmedWrites(replies: readonly HostReply[]): string[] {
+  return replies.flatMap((r) =>
+    (r.kind === 'write-record' || r.kind === 'store-table') && !r.confirmed
+      ? [`${r.kind === 'write-record' ? 'the ownership record' : 'the table stored for --refresh=false'} (the host said: ${r.said})`]
+      : [],
+  );
+}
+
+/** Carries out one director's plan in its open session: set-up, batch, read-back, verification, ownership record. */
+async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: RunOptions): Promise<DirectorOutcome> {
+  const started = performance.now();
+  const lap = stopwatch(plan.director, opts);
+  const setup = plan.hostSetup ?? [];
+  const gzip = open.fast?.gzip ?? false;
+  const trips = tripsOf(open.host);
+  // Before anything is created, record it as pending: if the connection is lost mid-batch, the next run owns what this
+  // one created (no --adopt needed), and the rewrite after verification says what is really there. It travels with
+  // the next round trip (the set-up, or the batch).
+  const pending = pendingRecord(opts.stack, plan, open.live.record);
+  if (pending) trips.carry({ kind: 'write-record', stack: opts.stack, record: pending, gzip });
+  const { live, restoreOutput, ...changed } = await setUpAndBatch(open, plan, opts, trips);
+  let procAfter = changed.procAfter;
+  if (plan.batch.trim() !== '') lap('batch+verify');
   // Verify: every service the stack owns must now be exactly as desired, and every owned service it dropped gone.
   const ownedNow = new Set([...Object.keys(plan.paths), ...Object.keys(ownRecord(open.live)), ...plan.adopted]);
   // A health checker may have changed a run-time managed field since the plan was read: that is not a difference.
   const residual = diffTables(live.table, keepRuntimeValues(plan.desired, live.table, plan.runtime), { owned: ownedNow }).changes;
   // What the director holds as written: the pending record only if the host confirmed it.
-  const written = pending && replyOf(carriedReplies, 'write-record')?.confirmed ? pending : open.live.record;
+  const written = pending && replyOf(trips.carriedReplies, 'write-record')?.confirmed ? pending : open.live.record;
   let record = recordAfter(opts.stack, plan, live, open.live.record, open.live.others);
   const last: HostRequest[] = [];
   if (opts.refresh === false && residual.length === 0) {
@@ -363,11 +396,10 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
     if (record) {
       const owned = ownedTable(live.table, new Set(Object.keys(record.services)));
       const text = storedTableText(owned);
-      if (procAfter === undefined) procAfter = (await readProcFingerprint(sendProc(send), owned))?.proc;
-      const previous = fastStateOf(open.live.record);
+      if (procAfter === undefined) procAfter = (await readProcFingerprint(sendProc(trips.send), owned))?.proc;
       if (procAfter !== undefined) {
         const state = { proc: procAfter, table: sha256(text) };
-        if (previous?.table !== state.table) last.push({ kind: 'store-table', stack: opts.stack, text });
+        if (fastStateOf(open.live.record)?.table !== state.table) last.push({ kind: 'store-table', stack: opts.stack, text });
         record = { ...record, fast: state };
       }
     } else {
@@ -379,14 +411,12 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
   const rules = residual.length === 0 ? setup.find((i) => i.kind === 'rules') : undefined;
   if (rules) last.push({ kind: 'save-rules', item: rules });
   // The stored table and the record travel together: one round trip (none when nothing is left to say).
-  const replies: HostReply[] = last.length > 0 || carried.length > 0 ? await send(last) : [];
+  const sentBefore = trips.carriedReplies.length;
+  const replies: HostReply[] = last.length > 0 || trips.carrying() > 0 ? await trips.send(last) : [];
   lap('record');
-  const unconfirmed = [...carriedReplies.slice(-1), ...replies].flatMap((r) =>
-    (r.kind === 'write-record' || r.kind === 'store-table') && !r.confirmed
-      ? [`${r.kind === 'write-record' ? 'the ownership record' : 'the table stored for --refresh=false'} (the host said: ${r.said})`]
-      : [],
-  );
-  const base = { director: plan.director, residual, restoreOutput, seconds: seconds() };
+  // A pending record sent only now (nothing carried it before) is answered here too.
+  const unconfirmed = unconfirmedWrites([...trips.carriedReplies.slice(sentBefore), ...replies]);
+  const base = { director: plan.director, residual, restoreOutput, seconds: (performance.now() - started) / 1000 };
   if (residual.length > 0) {
     const notWritten = unconfirmed.length > 0 ? `; the director did not confirm writing ${unconfirmed.join('; ')}` : '';
     return {
