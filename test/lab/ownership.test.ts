@@ -98,18 +98,20 @@ describe('ownership across two stacks on the lab', () => {
 
 describe('an ownership record the director does not confirm', () => {
   /**
-   * The record's file made read-only by a bind mount onto it: the lock and the state directory still work (a
-   * read-only directory would refuse the lock first, and nothing would change), the rename onto the mounted file
-   * fails (EBUSY), so the director never confirms the record.
+   * The record's file made read-only by a bind mount onto it, holding a valid record that owns nothing: the lock and
+   * the state directory still work (a read-only directory would refuse the lock first, and nothing would change), the
+   * rename onto the mounted file fails (EBUSY), so the director never confirms the record.
    */
+  const EMPTY = (stack: string) => JSON.stringify({ format: 1, stack, director: 'lb1', updated: '1970-01-01T00:00:00.000Z', services: {} });
   async function freezeRecord(stack: string): Promise<void> {
+    const file = `/var/lib/lvsform/${stack}.json`;
     await sh(
       alias(1),
-      `mkdir -p /var/lib/lvsform && : > /var/lib/lvsform/${stack}.json && mount --bind -o ro /var/lib/lvsform/${stack}.json /var/lib/lvsform/${stack}.json`,
+      `mkdir -p /var/lib/lvsform /run/lvsform-test && printf '%s\\n' '${EMPTY(stack)}' > /run/lvsform-test/${stack}.json && : > ${file} && mount --bind -o ro /run/lvsform-test/${stack}.json ${file}`,
     );
   }
   async function thawRecord(stack: string): Promise<void> {
-    await sh(alias(1), `umount /var/lib/lvsform/${stack}.json; rm -f /var/lib/lvsform/${stack}.json /var/lib/lvsform/.${stack}.json.tmp`, {
+    await sh(alias(1), `umount /var/lib/lvsform/${stack}.json; rm -rf /var/lib/lvsform/${stack}.json /var/lib/lvsform/.${stack}.json.tmp /run/lvsform-test`, {
       allowFailure: true,
     });
   }
@@ -128,9 +130,9 @@ describe('an ownership record the director does not confirm', () => {
       );
       expect(res.stderr).toContain('/var/lib/lvsform');
       expect(res.stdout).toContain('Apply failed on 1 of 1 director(s)');
-      // ... and the kernel holds web as declared (the batch ran and was verified), with no record for own-a
+      // ... and the kernel holds web as declared (the batch ran and was verified); own-a's record still owns nothing
       expect((await liveTable(1)).services.map((s) => serviceId(s.key))).toEqual([WEB]);
-      expect((await sh(alias(1), 'cat /var/lib/lvsform/own-a.json')).stdout).toBe('');
+      expect((await recordText('own-a')).trim()).toBe(EMPTY('own-a'));
     } finally {
       await thawRecord('own-a');
     }
