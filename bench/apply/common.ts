@@ -1,11 +1,11 @@
 // Shared pieces of the apply and fleet benchmarks: the generated table, lab targets, raw baselines over the same
 // transport lvsform uses (one HostSession = one `ssh … sh -s` per director), and small statistics helpers.
 import { labDown, labUp, type LabState } from '../../lab/index.ts';
-import { batchChunk, splitSections } from '../../providers/ipvs/host/host-script.ts';
+import { batchChunk } from '../../providers/ipvs/host/requests/batch.ts';
+import { newTag, splitSections } from '../../providers/ipvs/host/sections.ts';
 import type { Destination, Service, Table } from '../../providers/ipvs/model/model.ts';
 import { normalizeTable, serviceId } from '../../providers/ipvs/model/model.ts';
 import type { DesiredDirector } from '../../providers/ipvs/plan/plan.ts';
-import { newTag } from '../../providers/ipvs/host/read-live.ts';
 import { HostSession, type HostTarget } from '../../providers/ipvs/host/transport.ts';
 
 export const LAB_DIR = '/tmp/lvsform-lab-bench';

@@ -95,3 +95,50 @@ describe('ownership across two stacks on the lab', () => {
     expect(again.exitCode, again.stdout + again.stderr).toBe(0);
   });
 });
+
+describe('an ownership record the director does not confirm', () => {
+  /**
+   * The record's file made read-only by a bind mount onto it, holding a valid record that owns nothing: the lock and
+   * the state directory still work (a read-only directory would refuse the lock first, and nothing would change), the
+   * rename onto the mounted file fails (EBUSY), so the director never confirms the record.
+   */
+  const EMPTY = (stack: string) => JSON.stringify({ format: 1, stack, director: 'lb1', updated: '1970-01-01T00:00:00.000Z', services: {} });
+  async function freezeRecord(stack: string): Promise<void> {
+    const file = `/var/lib/lvsform/${stack}.json`;
+    await sh(
+      alias(1),
+      `mkdir -p /var/lib/lvsform /run/lvsform-test && printf '%s\\n' '${EMPTY(stack)}' > /run/lvsform-test/${stack}.json && : > ${file} && mount --bind -o ro /run/lvsform-test/${stack}.json ${file}`,
+    );
+  }
+  async function thawRecord(stack: string): Promise<void> {
+    await sh(alias(1), `umount /var/lib/lvsform/${stack}.json; rm -rf /var/lib/lvsform/${stack}.json /var/lib/lvsform/.${stack}.json.tmp /run/lvsform-test`, {
+      allowFailure: true,
+    });
+  }
+
+  it('fails the apply with LVS_RECORD_WRITE, the table applied and verified, and applies once the record can be written', async () => {
+    // GIVEN stack own-a's record file frozen by a read-only bind mount
+    const a = await synthStack('own-a', { web: true, api: false });
+    await freezeRecord('own-a');
+    try {
+      // WHEN own-a is applied
+      const res = await cliOn(a, ['apply', '--no-synth', '--auto-approve']);
+      // THEN the apply fails on the director with LVS_RECORD_WRITE naming it and what the host said ...
+      expect(res.exitCode, res.stdout + res.stderr).toBe(1);
+      expect(res.stderr).toMatch(
+        /Error \[LVS_RECORD_WRITE\]: director lb1 \([^)]*\): the table was applied and verified, but the director did not confirm writing the ownership record \(the host said: .*(busy|Read-only)/i,
+      );
+      expect(res.stderr).toContain('/var/lib/lvsform');
+      expect(res.stdout).toContain('Apply failed on 1 of 1 director(s)');
+      // ... and the kernel holds web as declared (the batch ran and was verified); own-a's record still owns nothing
+      expect((await liveTable(1)).services.map((s) => serviceId(s.key))).toEqual([WEB]);
+      expect((await recordText('own-a')).trim()).toBe(EMPTY('own-a'));
+    } finally {
+      await thawRecord('own-a');
+    }
+    // AND once the record can be written, apply --adopt takes the services it created and records them
+    const again = await cliOn(a, ['apply', '--no-synth', '--auto-approve', '--adopt']);
+    expect(again.exitCode, again.stdout + again.stderr).toBe(0);
+    expect(Object.keys(JSON.parse(await recordText('own-a')).services)).toEqual([WEB]);
+  });
+});

@@ -2,7 +2,7 @@
  * The ownership record over an apply: the pending record written before a batch that creates services (so a lost
  * connection leaves nothing unowned), and the record rebuilt after it from what is really on the director.
  */
-import { fastStateOf } from '../host/fast-path.ts';
+import { fastStateOf } from './fast-path.ts';
 import { serviceId } from '../model/model.ts';
 import type { DirectorPlan } from '../plan/plan.ts';
 import { serviceHash, type LiveState } from '../host/read-live.ts';

@@ -22,13 +22,26 @@ import {
 } from '../plan/plan.ts';
 import { tableFingerprint, type LiveState } from '../host/read-live.ts';
 import { describeTarget, type SessionOptions } from '../host/transport.ts';
-import { drainBatches, waitForDrain } from '../plan/drain.ts';
+import { drainBatches } from '../plan/drain.ts';
+import { waitForDrain } from './drain-wait.ts';
 import { pendingRecord, recordAfter, sameRecord } from './ownership.ts';
-import { verifyApply } from './verify.ts';
+import { sendProc, verifyApply, type Send } from './verify.ts';
 import { keepRuntimeValues } from '../model/runtime-managed.ts';
-import { capabilityError, missingCapabilities, needsIpvsadmHelp, type Capabilities } from '../host/capabilities.ts';
-import { fastStateOf, ownedTable, sha256, storedTableText, type FastContext } from '../host/fast-path.ts';
+import { capabilitiesRequest, capabilityError, missingCapabilities } from '../host/capabilities.ts';
+import { fastStateOf, isLarge, ownedTable, readProcFingerprint, sha256, storedTableText, trustFastRead, type FastContext } from './fast-path.ts';
+import { checkSaveRules, checkSetup, factsRequest, itemsBeforeBatch } from './setup-steps.ts';
 import type { DirectorHost, OpenDirectorHost } from '../host/director-host.ts';
+import {
+  replyOf,
+  type FastReadRequest,
+  type HostReply,
+  type HostRequest,
+  type LockRequest,
+  type ReadTableRequest,
+  type RepliesOf,
+  type SettingsApplyReply,
+  type SettingsReadRequest,
+} from '../host/requests/index.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
 import { checkOneDirectorPerMachine } from '../host/host-identity.ts';
 import {
@@ -40,7 +53,6 @@ import {
   type SettingsQuery,
   type SettingsRecord,
 } from '../model/director-settings.ts';
-import { SettingsFailedError } from '../host/settings-chunk.ts';
 import { settingsRecordAfter } from '../plan/settings.ts';
 
 export interface RunOptions extends PlanOptions, SessionOptions {
@@ -140,43 +152,47 @@ async function openDirector(
 ): Promise<OpenDirector> {
   const checkCapabilities = !destroy && !opts.refreshOnly && desired.table.services.length > 0;
   const lap = stopwatch(desired.name, opts);
-  // The director settings the app manages ride with the table's read; none are read for an app that manages none.
-  const query = settingsQueryFor(destroy ? undefined : desired.settings, undefined);
-  const settings = emptyQuery(query) ? undefined : query;
-  // Without host set-up, the connection, prelude, lock, capabilities and the read (full, or the fast path's) are one
-  // round trip, everything after the lock guarded on the host by it. With set-up, the lock goes first, alone.
-  const oneTrip = !desired.setup;
   const reads = `reading the live table (${destinationCount(desired.table.services)} destinations declared)`;
   const locking = opts.lockTimeout ? `waiting for the lock (--lock-timeout ${opts.lockTimeout})` : 'taking the lock';
   // "connecting" until the host's shell answers (a hanging SSH banner or login stays "connecting"), then the lock.
   opts.onProgress?.(desired.name, `connecting to ${describeTarget(desired.target)}`);
-  const onConnected = (): void => opts.onProgress?.(desired.name, oneTrip ? `${locking}; ${reads}` : locking);
+  const onConnected = (): void => opts.onProgress?.(desired.name, desired.setup ? locking : `${locking}; ${reads}`);
   const host = (opts.openHost ?? openShDirectorHost)(desired.target, { ...opts, onConnected });
   try {
-    const lock = { exclusive, waitSeconds: opts.lockTimeout ?? 0, holder: holderLine(operation) };
-    const lockDone = host.lock({ ...lock, carry: oneTrip });
-    lockDone.catch(() => undefined); // awaited below
-    // What the director can do travels in the same round trip, read under the lock, before the table.
-    let capsDone: Promise<Capabilities> | undefined;
-    if (oneTrip && checkCapabilities) {
-      capsDone = host.capabilities(desired.table, { help: needsIpvsadmHelp(desired.table), carry: true });
-      capsDone.catch(() => undefined); // reported below, once the lock's answer is known
+    const where = describeTarget(host.target);
+    const lock: LockRequest = { kind: 'lock', exclusive, waitSeconds: opts.lockTimeout ?? 0, holder: holderLine(operation) };
+    // What the director can do is read under the lock, before the table, in the same round trip.
+    const caps = checkCapabilities ? [capabilitiesRequest(desired.table)] : [];
+    const fullRead: ReadTableRequest = { kind: 'read-table', stack: opts.stack, thresholds: true, record: true };
+    // --refresh=false: the stored table and /proc instead of the full read (a read-only key reads the whole table).
+    const fastRefused = opts.refresh === false && host.target.readOnly ? 'a read-only run reads the whole table' : undefined;
+    const read: ReadTableRequest | FastReadRequest =
+      opts.refresh === false && !fastRefused ? { kind: 'fast-read', stack: opts.stack, compress: isLarge(desired.table.services.length) } : fullRead;
+    // The director settings the app manages ride after the read (whose read loads ip_vs, and with it
+    // /proc/sys/net/ipv4/vs), in the same round trip; none are read for an app that manages none.
+    const query = settingsQueryFor(destroy ? undefined : desired.settings, undefined);
+    const settingsRead: SettingsReadRequest[] = emptyQuery(query) ? [] : [{ kind: 'settings-read', query }];
+    const asked = settingsRead.length > 0 ? query : undefined;
+    let facts: HostFacts | undefined;
+    let replies: readonly HostReply[];
+    if (!desired.setup) {
+      // One round trip: the connection, the environment, the lock, the capabilities and the read, everything after the
+      // lock only if it was taken.
+      replies = await host.exchange([lock, ...caps, read, ...settingsRead], { underLock: true, onAnswer: () => lap('connect+read') });
+    } else {
+      // With set-up, the host's facts come first: ipvsadm may be missing and about to be installed, the table then empty.
+      [, facts] = await host.exchange([lock, factsRequest(opts.stack, desired.table, host.target)], { underLock: true, onAnswer: () => lap('connect') });
+      const installing = desired.setup.installIpvsadm === true && !facts.commands.includes('ipvsadm');
+      const next = [...caps, ...(installing ? [] : [read, ...settingsRead])];
+      if (!installing) opts.onProgress?.(desired.name, reads);
+      replies = next.length === 0 ? [] : await host.exchange(next, { underLock: true, onAnswer: () => lap('read') });
     }
-    const reading = oneTrip && opts.refresh !== false ? host.readLive(opts.stack, { whenLocked: true, ...(settings ? { settings } : {}) }) : undefined;
-    const fastReading = oneTrip && opts.refresh === false ? host.readFast(opts.stack, desired.table.services.length, { whenLocked: true }) : undefined;
-    // A refused lock is reported below, before the read's outcome is looked at.
-    reading?.catch(() => undefined);
-    fastReading?.catch(() => undefined);
-    await lockDone;
-    lap(oneTrip ? 'connect+read' : 'connect');
-    // With `setup`, the host is read first: ipvsadm may be missing and about to be installed, the table then empty.
-    const facts = desired.setup ? await host.readFacts(opts.stack, desired.table) : undefined;
     // Before any change: what the app asks for must be something this director can do (a destroy asks for nothing).
-    if (checkCapabilities) {
-      const caps = capsDone ? await capsDone : await host.capabilities(desired.table, { help: needsIpvsadmHelp(desired.table) });
+    const capsReply = replyOf(replies, 'capabilities');
+    if (capsReply) {
       const installing = facts !== undefined && desired.setup?.installIpvsadm === true && !facts.commands.includes('ipvsadm');
       // ipvsadm about to be installed: its release is not known yet, so only the kernel's side is checked.
-      const found = missingCapabilities(desired.table, desired.paths, installing ? { ...caps, ipvsadm: undefined } : caps);
+      const found = missingCapabilities(desired.table, desired.paths, installing ? { ...capsReply, ipvsadm: undefined } : capsReply);
       // With --target, a service outside the targets is left as it is: what it would need is not asked for now.
       const missing = opts.targets?.length ? found.filter((m) => pathIsTargeted(m.path, opts.targets!)) : found;
       if (missing.length > 0) throw capabilityError(desired.target, missing);
@@ -185,24 +201,23 @@ async function openDirector(
       const empty = { services: [] };
       return { desired, host, facts, live: { table: empty, fingerprint: tableFingerprint(empty), record: undefined, ipvsadmVersion: '' } };
     }
-    if (opts.refresh === false) {
-      opts.onProgress?.(desired.name, 'reading the stored table and /proc/net/ip_vs (--refresh=false)');
-      const fast = await (fastReading ?? host.readFast(opts.stack, desired.table.services.length));
-      if (fast.ok) return { desired, host, facts, live: await withSettings(host, fast.live, undefined, desired, destroy), fast: fast.context };
-      opts.onProgress?.(desired.name, `full read: ${fast.reason}`);
-      const live = await host.readLive(opts.stack, { onRead: () => lap('read'), ...(settings ? { settings } : {}) });
+    const settings = replyOf(replies, 'settings-read')?.settings;
+    const withRead = (live: LiveState): Promise<LiveState> => withSettings(host, settings ? { ...live, settings } : live, asked, desired, destroy);
+    const fastReply = replyOf(replies, 'fast-read');
+    let fastReason = fastRefused;
+    if (fastReply) {
+      const trusted = trustFastRead(fastReply, opts.stack, where);
       lap('parse');
-      return { desired, host, facts, live: await withSettings(host, live, settings, desired, destroy), fastReason: fast.reason };
-    }
-    if (reading) {
-      const live = await reading;
+      if (trusted.ok) return { desired, host, facts, live: await withRead(trusted.live), fast: trusted.context };
+      fastReason = trusted.reason;
+      opts.onProgress?.(desired.name, `full read: ${fastReason}`);
+      const [{ live }] = await host.exchange([fullRead], { underLock: true, onAnswer: () => lap('read') });
       lap('parse');
-      return { desired, host, facts, live: await withSettings(host, live, settings, desired, destroy) };
+      return { desired, host, facts, live: await withRead(live), fastReason };
     }
-    opts.onProgress?.(desired.name, `reading the live table (${destinationCount(desired.table.services)} destinations declared)`);
-    const live = await host.readLive(opts.stack, { onRead: () => lap('read'), ...(settings ? { settings } : {}) });
+    const live = replyOf(replies, 'read-table')!.live;
     lap('parse');
-    return { desired, host, facts, live: await withSettings(host, live, settings, desired, destroy) };
+    return { desired, host, facts, live: await withRead(live), ...(fastReason ? { fastReason } : {}) };
   } catch (e) {
     host.kill();
     await host.close();
@@ -223,7 +238,8 @@ async function withSettings(
 ): Promise<LiveState> {
   const need = settingsQueryFor(destroy ? undefined : desired.settings, live.record?.settings);
   if (emptyQuery(need) || (live.settings !== undefined && asked !== undefined && queryCovers(asked, need))) return live;
-  return { ...live, settings: await host.readSettings(need) };
+  const [read] = await host.exchange([{ kind: 'settings-read', query: need }], { underLock: true });
+  return { ...live, settings: read.settings };
 }
 
 async function closeDirector(d: OpenDirector): Promise<void> {
@@ -286,35 +302,55 @@ export async function planStack(directors: readonly DesiredDirector[], opts: Run
   return makePlan(opts.stack, opts.mode ?? (opts.refreshOnly ? 'refresh-only' : 'apply'), plans);
 }
 
-/** Carries out one director's plan in its open session: batch, read-back, verification, ownership record. */
-async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: RunOptions): Promise<DirectorOutcome> {
-  const started = performance.now();
-  const seconds = () => (performance.now() - started) / 1000;
-  const lap = stopwatch(plan.director, opts);
-  const { host } = open;
-  let restoreOutput = '';
-  let live = open.live;
-  /** The /proc fingerprint of the verified result, when the fast path already read it. */
-  let procAfter: string | undefined;
-  const setup = plan.hostSetup ?? [];
-  // Before anything is created, record it as pending: if the connection is lost mid-batch, the next run owns what this
-  // one created (no --adopt needed), and the rewrite after verification says what is really there.
-  // It travels with the batch (one round trip) unless host set-up must run between the two.
-  let written = open.live.record;
-  const settings = plan.settings ?? [];
-  const pending = pendingRecord(opts.stack, plan, open.live.record);
-  if (pending) {
-    const sent = host.writeRecord(opts.stack, pending, { gzip: open.fast?.gzip ?? false, carry: setup.length === 0 });
-    if (setup.length > 0) await sent;
-    else sent.catch(() => undefined); // the batch that carries it fails the same way, and is awaited
-    written = pending;
+/** A director's round trips during an apply: requests carried to the next one, and their replies once sent. */
+interface Trips {
+  /** One round trip under the director's lock: what is carried, then `requests`. */
+  readonly send: Send;
+  /** Sends `request` with the next round trip. */
+  carry(request: HostRequest): void;
+  /** How many requests wait for the next round trip. */
+  carrying(): number;
+  /** The replies of the carried requests sent so far, in order. */
+  readonly carriedReplies: readonly HostReply[];
+}
+
+function tripsOf(host: DirectorHost): Trips {
+  let carried: HostRequest[] = [];
+  const carriedReplies: HostReply[] = [];
+  async function send<const R extends readonly HostRequest[]>(requests: R): Promise<RepliesOf<R>> {
+    const sent = carried;
+    carried = [];
+    const replies = await host.exchange([...sent, ...requests], { underLock: true });
+    carriedReplies.push(...replies.slice(0, sent.length));
+    return replies.slice(sent.length) as RepliesOf<R>;
   }
-  if (setup.length > 0) {
+  return { send, carry: (r) => carried.push(r), carrying: () => carried.length, carriedReplies };
+}
+
+/** What the set-up and the batch left: the table read back, its /proc fingerprint when read, what ipvsadm said. */
+interface Changed {
+  readonly live: LiveState;
+  readonly procAfter: string | undefined;
+  readonly restoreOutput: string;
+}
+
+/** Host set-up (if any), then the batch (drained when the plan says) and its verification. */
+async function setUpAndBatch(open: OpenDirector, plan: DirectorPlan, opts: RunOptions, trips: Trips): Promise<Changed> {
+  const { send } = trips;
+  const setup = plan.hostSetup ?? [];
+  let live = open.live;
+  let restoreOutput = '';
+  const noteRestore = (said: string): void => {
+    if (said) restoreOutput += `${restoreOutput ? '\n' : ''}${said}`;
+  };
+  const beforeBatch = itemsBeforeBatch(setup);
+  if (beforeBatch.length > 0) {
     opts.onProgress?.(plan.director, `host set-up: ${setup.length} change(s)`);
-    await host.setup(setup);
+    const [done] = await send([{ kind: 'setup', items: beforeBatch }]);
+    checkSetup(plan.target, done);
     if (setup.some((i) => i.kind === 'package')) {
       // ipvsadm was just installed: the plan assumed an empty table; anything else is a table it never saw.
-      live = await host.readLive(opts.stack);
+      [{ live }] = await send([{ kind: 'read-table', stack: opts.stack, thresholds: true, record: true }]);
       if (live.fingerprint !== plan.fingerprint) {
         throw new LvsError(
           'LVS_STALE_PLAN',
@@ -326,117 +362,138 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
       }
     }
   }
-  // Director settings: links, added addresses, sysctls and timeouts travel with the batch, before it; removed addresses
-  // and links after it, with the read that verifies it. Each phase reads back what it touched.
-  const settingsDone: Promise<LiveSettings | undefined>[] = [];
-  const applySettings = (phase: 'before' | 'after', carry: boolean): void => {
-    if (!settings.some((c) => settingPhase(c) === phase)) return;
-    const done = host.applySettings(settings, phase, { carry });
-    done.catch(() => undefined); // awaited below, once the round trip that carries it is over
-    settingsDone.push(done);
+  // Director settings: links, added addresses, sysctls and timeouts travel with the batch's round trip, before it;
+  // removed addresses and links after it, with the read that verifies it. Each phase reads back what it touched.
+  const settings = plan.settings ?? [];
+  const carrySettings = (phase: 'before' | 'after'): void => {
+    if (settings.some((c) => settingPhase(c) === phase)) trips.carry({ kind: 'settings-apply', changes: settings, phase });
   };
-  applySettings('before', true);
-  if (plan.batch.trim() !== '') {
-    const noteRestore = (said: string): void => {
-      if (said) restoreOutput += `${restoreOutput ? '\n' : ''}${said}`;
-    };
-    const runBatch = async (batch: string): Promise<void> => {
-      if (batch === '') return;
-      noteRestore(await host.applyBatch(batch));
-    };
-    /** The batch travels with the verification read that follows it: one round trip for both. */
-    let batchDone: Promise<void> | undefined;
-    if (plan.drain.length > 0) {
-      // Graceful: weight 0 first so no new connection arrives, wait for the old ones, then delete.
-      const batches = drainBatches(plan);
-      opts.onProgress?.(plan.director, `applying ${batches.firstCount} change(s); draining ${plan.drain.length} real server(s)`);
-      await runBatch(batches.first);
-      await waitForDrain(host, plan, opts.onProgress);
-      await runBatch(batches.held);
-    } else {
-      opts.onProgress?.(plan.director, `applying ${plan.changes.length} change(s)`);
-      batchDone = host.applyBatch(plan.batch, { carry: true }).then(noteRestore);
-      batchDone.catch(() => undefined); // the verification read that carries it fails the same way, and is awaited
-    }
-    applySettings('after', true);
-    const verified = await verifyApply(host, opts.stack, plan, open.live, open.fast, opts.onProgress);
-    live = verified.live;
-    procAfter = verified.procAfter;
-    await batchDone;
-    lap('batch+verify');
-  } else {
-    if (open.fast) procAfter = open.live.fingerprint.slice('proc:'.length);
-    applySettings('after', true);
+  carrySettings('before');
+  if (plan.batch.trim() === '') {
+    carrySettings('after');
     // Settings alone: their own round trip, so that the record written next says what really changed.
-    if (settingsDone.length > 0) await host.flush();
+    if (settings.length > 0) await send([]);
+    return { live, restoreOutput, procAfter: open.fast ? open.live.fingerprint.slice('proc:'.length) : undefined };
   }
-  const settingsOutcome = await settledSettings(settingsDone);
+  if (plan.drain.length > 0) {
+    // Graceful: weight 0 first so no new connection arrives, wait for the old ones, then delete.
+    const batches = drainBatches(plan);
+    opts.onProgress?.(plan.director, `applying ${batches.firstCount} change(s); draining ${plan.drain.length} real server(s)`);
+    if (batches.first !== '') noteRestore((await send([{ kind: 'batch', batch: batches.first }]))[0].said);
+    await waitForDrain(send, plan, opts.onProgress);
+    if (batches.held !== '') noteRestore((await send([{ kind: 'batch', batch: batches.held }]))[0].said);
+  } else {
+    opts.onProgress?.(plan.director, `applying ${plan.changes.length} change(s)`);
+    // The batch travels with the verification read that follows it: one round trip for both.
+    trips.carry({ kind: 'batch', batch: plan.batch });
+  }
+  carrySettings('after');
+  const verified = await verifyApply(send, opts.stack, plan, open.live, open.fast, opts.onProgress);
+  if (plan.drain.length === 0) noteRestore(replyOf(trips.carriedReplies, 'batch')?.said ?? '');
+  return { live: verified.live, procAfter: verified.procAfter, restoreOutput };
+}
+
+/** The outcome of a director whose ownership record (or stored table) the host did not confirm writing. */
+function recordWriteOutcome(plan: DirectorPlan, said: readonly string[], base: Omit<DirectorOutcome, 'status' | 'error'>): DirectorOutcome {
+  return {
+    ...base,
+    status: 'failed',
+    error: {
+      code: 'LVS_RECORD_WRITE',
+      message: `director ${describeTarget(plan.target)}: the table was applied and verified, but the director did not confirm writing ${said.join('; ')}`,
+      hint: 'Check that /var/lib/lvsform on the director is writable (not a read-only or full file system), then run `lvsform apply` again (with --adopt if its plan says services are not owned).',
+    },
+  };
+}
+
+/** The writes the director did not confirm, in words (the ownership record, the stored table). */
+function unconfirmedWrites(replies: readonly HostReply[]): string[] {
+  return replies.flatMap((r) =>
+    (r.kind === 'write-record' || r.kind === 'store-table') && !r.confirmed
+      ? [`${r.kind === 'write-record' ? 'the ownership record' : 'the table stored for --refresh=false'} (the host said: ${r.said})`]
+      : [],
+  );
+}
+
+/** Carries out one director's plan in its open session: set-up, batch, read-back, verification, ownership record. */
+async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: RunOptions): Promise<DirectorOutcome> {
+  const started = performance.now();
+  const lap = stopwatch(plan.director, opts);
+  const setup = plan.hostSetup ?? [];
+  const gzip = open.fast?.gzip ?? false;
+  const trips = tripsOf(open.host);
+  // Before anything is created, record it as pending: if the connection is lost mid-batch, the next run owns what this
+  // one created (no --adopt needed), and the rewrite after verification says what is really there. It travels with
+  // the next round trip (the set-up, or the batch).
+  const pending = pendingRecord(opts.stack, plan, open.live.record);
+  if (pending) trips.carry({ kind: 'write-record', stack: opts.stack, record: pending, gzip });
+  const { live, restoreOutput, ...changed } = await setUpAndBatch(open, plan, opts, trips);
+  let procAfter = changed.procAfter;
+  if (plan.batch.trim() !== '') lap('batch+verify');
   // Verify: every service the stack owns must now be exactly as desired, and every owned service it dropped gone.
   const ownedNow = new Set([...Object.keys(plan.paths), ...Object.keys(ownRecord(open.live)), ...plan.adopted]);
   // A health checker may have changed a run-time managed field since the plan was read: that is not a difference.
   const residual = diffTables(live.table, keepRuntimeValues(plan.desired, live.table, plan.runtime), { owned: ownedNow }).changes;
+  // What the director holds as written: the pending record only if the host confirmed it.
+  const written = pending && replyOf(trips.carriedReplies, 'write-record')?.confirmed ? pending : open.live.record;
+  const settings = plan.settings ?? [];
+  const settingsOutcome = settledSettings(trips.carriedReplies);
   const settingsRecord = settings.length === 0 ? plan.settingsRecord : settingsAfter(plan, open.live.record?.settings, settingsOutcome);
   let record = recordAfter(opts.stack, plan, live, open.live.record, open.live.others, settingsRecord);
+  const last: HostRequest[] = [];
   if (opts.refresh === false && residual.length === 0) {
     // Keep what the next --refresh=false run trusts: the owned table as verified and the /proc fingerprint of it.
     if (record) {
       const owned = ownedTable(live.table, new Set(Object.keys(record.services)));
       const text = storedTableText(owned);
-      if (procAfter === undefined) procAfter = (await host.readProcFingerprint(owned))?.proc;
-      const previous = fastStateOf(open.live.record);
+      if (procAfter === undefined) procAfter = (await readProcFingerprint(sendProc(trips.send), owned))?.proc;
       if (procAfter !== undefined) {
         const state = { proc: procAfter, table: sha256(text) };
-        if (previous?.table !== state.table) host.storeTable(opts.stack, text);
+        if (fastStateOf(open.live.record)?.table !== state.table) last.push({ kind: 'store-table', stack: opts.stack, text });
         record = { ...record, fast: state };
       }
     } else {
-      host.storeTable(opts.stack, undefined);
+      last.push({ kind: 'store-table', stack: opts.stack, text: undefined });
     }
   }
-  // The stored table (when it changed) travels with the record: one round trip.
-  if (!sameRecord(record, written)) {
-    await host.writeRecord(opts.stack, record, { gzip: open.fast?.gzip ?? false });
-  } else {
-    await host.flush();
-  }
+  if (!sameRecord(record, written)) last.push({ kind: 'write-record', stack: opts.stack, record, gzip });
+  // A verified table is saved (the whole of it) where the distribution restores it at boot: same round trip.
+  const rules = residual.length === 0 ? setup.find((i) => i.kind === 'rules') : undefined;
+  if (rules) last.push({ kind: 'save-rules', item: rules });
+  // The stored table and the record travel together: one round trip (none when nothing is left to say).
+  const sentBefore = trips.carriedReplies.length;
+  const replies: HostReply[] = last.length > 0 || trips.carrying() > 0 ? await trips.send(last) : [];
   lap('record');
+  // A setting that did not hold fails the director, once the record says what was really changed.
   if (settingsOutcome.error) throw settingsOutcome.error;
+  // A pending record sent only now (nothing carried it before) is answered here too.
+  const unconfirmed = unconfirmedWrites([...trips.carriedReplies.slice(sentBefore), ...replies]);
+  const base = { director: plan.director, residual, restoreOutput, seconds: (performance.now() - started) / 1000 };
   if (residual.length > 0) {
+    const notWritten = unconfirmed.length > 0 ? `; the director did not confirm writing ${unconfirmed.join('; ')}` : '';
     return {
-      director: plan.director,
+      ...base,
       status: 'failed',
-      residual,
-      restoreOutput,
       error: {
         code: 'LVS_VERIFY_FAILED',
-        message: `director ${describeTarget(plan.target)}: after the batch, ${residual.length} difference(s) remain between the kernel table and the desired state${restoreOutput ? `; ipvsadm said: ${restoreOutput.split('\n').slice(0, 5).join(' | ')}` : ''}`,
+        message: `director ${describeTarget(plan.target)}: after the batch, ${residual.length} difference(s) remain between the kernel table and the desired state${restoreOutput ? `; ipvsadm said: ${restoreOutput.split('\n').slice(0, 5).join(' | ')}` : ''}${notWritten}`,
         hint: "The ownership record lists only what is really there. Fix the cause (see ipvsadm's message) and run `lvsform apply` again.",
       },
-      seconds: seconds(),
     };
   }
-  // The table is verified: save it (the whole of it) where the distribution restores it at boot.
-  if ((await host.saveRules(setup)) === 'written') opts.onProgress?.(plan.director, 'saved the table for the next boot');
-  return {
-    director: plan.director,
-    status: plan.batch.trim() === '' && setup.length === 0 && settings.length === 0 ? 'unchanged' : 'applied',
-    residual,
-    restoreOutput,
-    seconds: seconds(),
-  };
+  if (unconfirmed.length > 0) return recordWriteOutcome(plan, unconfirmed, base);
+  const saved = replyOf(replies, 'save-rules');
+  if (rules && saved && checkSaveRules(plan.target, rules, saved) === 'written') opts.onProgress?.(plan.director, 'saved the table for the next boot');
+  return { ...base, status: plan.batch.trim() === '' && setup.length === 0 && settings.length === 0 ? 'unchanged' : 'applied' };
 }
 
-/** The read-backs of the settings phases, merged, or the first failure (with what it read back). */
-async function settledSettings(done: readonly Promise<LiveSettings | undefined>[]): Promise<{ after?: LiveSettings; error?: unknown }> {
+/** The read-backs of the settings phases, merged, and the first failure (whose read-back is merged too). */
+function settledSettings(replies: readonly HostReply[]): { after?: LiveSettings; error?: unknown } {
   let after: LiveSettings | undefined;
   let error: unknown;
-  const merge = (a: LiveSettings | undefined, b: LiveSettings | undefined): LiveSettings | undefined => (a && b ? { ...a, ...b } : (a ?? b));
-  for (const r of await Promise.allSettled(done)) {
-    if (r.status === 'fulfilled') after = merge(after, r.value);
-    else {
-      error ??= r.reason;
-      if (r.reason instanceof SettingsFailedError) after = merge(after, r.reason.after);
-    }
+  for (const r of replies.filter((x): x is SettingsApplyReply => x.kind === 'settings-apply')) {
+    after = after ? { ...after, ...r.after } : r.after;
+    error ??= r.error;
   }
   return { ...(after ? { after } : {}), ...(error === undefined ? {} : { error }) };
 }

@@ -6,8 +6,8 @@
  * gives way to the next; the caller diffs what it returns against the desired state.
  */
 import type { Change } from '../plan/diff.ts';
-import { procShowsAll, type FastContext } from '../host/fast-path.ts';
-import type { DirectorHost } from '../host/director-host.ts';
+import { procShowsAll, verifyByProc, verifyFast, type FastContext, type SendProc } from './fast-path.ts';
+import type { HostRequest, RepliesOf } from '../host/requests/index.ts';
 import { normalizeTable, serviceId, type Service } from '../model/model.ts';
 import type { DirectorPlan } from '../plan/plan.ts';
 import type { LiveState } from '../host/read-live.ts';
@@ -31,6 +31,12 @@ function thresholdsMatter(plan: DirectorPlan, before: LiveState): boolean {
   return hasThresholds(plan.desired.services) || hasThresholds(before.table.services.filter((s) => owned.has(serviceId(s.key))));
 }
 
+/**
+ * Sends requests in one round trip of a director's session (with whatever the caller carries in it) and resolves
+ * with their replies.
+ */
+export type Send = <const R extends readonly HostRequest[]>(requests: R) => Promise<RepliesOf<R>>;
+
 export interface Verified {
   /** The table after the batch (the owned services exact; others as they were). */
   readonly live: LiveState;
@@ -40,7 +46,7 @@ export interface Verified {
 
 /** Reads back what the batch left on the director, by the cheapest strategy that can be exact. */
 export async function verifyApply(
-  host: DirectorHost,
+  send: Send,
   stack: string,
   plan: DirectorPlan,
   before: LiveState,
@@ -49,7 +55,7 @@ export async function verifyApply(
 ): Promise<Verified> {
   if (fast && plan.drain.length === 0) {
     onProgress?.(plan.director, 'verifying: /proc/net/ip_vs and the changed services');
-    const v = await host.verifyFast(fast, plan.changes as readonly Change[], plan.desired);
+    const v = await verifyFast(sendProc(send), fast, plan.changes as readonly Change[], plan.desired);
     if (v.ok) return { live: { ...before, table: v.owned }, procAfter: v.proc };
     onProgress?.(plan.director, `fast verification not possible (${v.reason})`);
   }
@@ -60,7 +66,7 @@ export async function verifyApply(
     const dropped = ownedBefore(plan, before)
       .map((s) => serviceId(s.key))
       .filter((id) => !desiredIds.has(id));
-    const check = await host.verifyByProc(plan.desired, dropped, before.table.services.length + plan.desired.services.length);
+    const check = await verifyByProc(sendProc(send), plan.desired, dropped, before.table.services.length + plan.desired.services.length);
     if (check.ok) {
       const others = before.table.services.filter((s) => !desiredIds.has(serviceId(s.key)) && !dropped.includes(serviceId(s.key)));
       return { live: { ...before, table: normalizeTable({ services: [...others, ...plan.desired.services] }) }, procAfter: check.proc };
@@ -68,5 +74,11 @@ export async function verifyApply(
     onProgress?.(plan.director, `reading the whole table to report it exactly (${check.reason})`);
   }
   onProgress?.(plan.director, 'verifying: reading the table back');
-  return { live: await host.readLive(stack, { record: false, thresholds: thresholdsMatter(plan, before) }) };
+  const [read] = await send([{ kind: 'read-table', stack, record: false, thresholds: thresholdsMatter(plan, before) }]);
+  return { live: read.live };
+}
+
+/** One `proc` request in a round trip of its own (plus what the caller carries). */
+export function sendProc(send: Send): SendProc {
+  return async (req) => (await send([req]))[0];
 }

@@ -17,11 +17,9 @@
  */
 import { LvsError } from '../model/errors.ts';
 import { requiredModules as modulesNeeded } from '../model/limits.ts';
-import { shQuote } from './shell-quote.ts';
-import { section, splitSections } from './host-script.ts';
+import type { CapabilitiesRequest } from './requests/capabilities.ts';
 import { serviceId, type Service, type Table } from '../model/model.ts';
-import { describeTarget, type HostSession, type HostTarget } from './transport.ts';
-import { randomBytes } from 'node:crypto';
+import { describeTarget, type HostTarget } from './host-target.ts';
 
 export interface IpvsadmHelp {
   /** `1.31`, from the first line (`ipvsadm v1.31 2019/12/24 …`); '' when it does not say. */
@@ -66,29 +64,17 @@ export interface Capabilities {
   readonly modules: ReadonlyMap<string, ModuleState>;
 }
 
-/**
- * One line of `sh` that prints `module_<m>=loaded|builtin|available|unreadable|disabled|missing` for a module whose
- * name has been checked against /^ip_vs(_[a-z0-9_]+)?$/. Expects `$lvs_mods` (the running kernel's module directory).
- * `modprobe -n` succeeds from modules.dep alone, even when the .ko file is gone or empty (measured on 6.1 with kmod
- * 30): so the dry run's `insmod PATH` lines are checked for a non-empty file, and an `install /bin/false` rule (a
- * module disabled in /etc/modprobe.d) is reported as such.
- */
-export function moduleProbe(m: string): string {
-  return (
-    `if [ -d /sys/module/${m} ]; then echo "module_${m}=loaded"; elif grep -qs "/${m}.ko" "$lvs_mods/modules.builtin"; then echo "module_${m}=builtin"; ` +
-    `elif lvs_out=$(modprobe -n -v ${shQuote(m)} 2>/dev/null); then lvs_st=available; ` +
-    `for lvs_ko in $(printf '%s\\n' "$lvs_out" | awk '$1 == "insmod" { print $2 }'); do [ -s "$lvs_ko" ] || lvs_st=unreadable; done; ` +
-    `case "$lvs_out" in *"install /bin/false"*|*"install /bin/true"*|*"install /usr/bin/false"*|*"install /usr/bin/true"*) lvs_st=disabled ;; esac; ` +
-    `echo "module_${m}=$lvs_st"; else echo "module_${m}=missing"; fi`
-  );
-}
-
 /** Module names that may reach a host script. */
 export const MODULE_NAME = /^ip_vs(_[a-z0-9_]+)?$/;
 
 /** The modules whose state the capability read asks for: those the table needs (see doctor's `modulesNeeded`). */
 export function capabilityModules(table: Table): string[] {
   return modulesNeeded(table).filter((m) => m !== 'ip_vs' && MODULE_NAME.test(m));
+}
+
+/** The capability read for a table: its modules, and `ipvsadm -h` when `help` (by default, when the table needs it). */
+export function capabilitiesRequest(table: Table, help = needsIpvsadmHelp(table)): CapabilitiesRequest {
+  return { kind: 'capabilities', modules: capabilityModules(table), help };
 }
 
 /**
@@ -102,41 +88,6 @@ export function needsIpvsadmHelp(table: Table): boolean {
       (s.key.kind === 'addr' && s.key.protocol === 'sctp') ||
       s.destinations.some((d) => d.forwarding.method === 'tunnel' && (d.forwarding.type !== 'ipip' || (d.forwarding.checksum ?? 'nocsum') !== 'nocsum')),
   );
-}
-
-/**
- * The chunk that reads the capabilities. Module names are checked against a fixed pattern before they reach it.
- * `help: false` skips `ipvsadm -h` (see `needsIpvsadmHelp`).
- */
-export function capabilityChunk(tag: string, modules: readonly string[], help = true): string {
-  // The kernel release is read with the shell's own `read` (what `uname -r` prints, without starting a process).
-  return [
-    'lvs_rel=""; read -r lvs_rel < /proc/sys/kernel/osrelease 2>/dev/null || lvs_rel=$(uname -r)',
-    section(tag, 'kernel'),
-    'printf \'%s\\n\' "$lvs_rel"',
-    section(tag, 'help'),
-    help ? 'if command -v ipvsadm >/dev/null 2>&1; then ipvsadm -h 2>&1 9>&-; else echo "@@missing ipvsadm"; fi' : 'echo "@@skipped"',
-    section(tag, 'modules'),
-    'lvs_mods=/lib/modules/$lvs_rel',
-    ...modules.filter((m) => MODULE_NAME.test(m)).map(moduleProbe),
-    section(tag, 'end'),
-  ].join('\n');
-}
-
-const STATES = new Set<string>(['loaded', 'builtin', 'available', 'unreadable', 'disabled', 'missing']);
-
-/** Parses what `capabilityChunk` printed. */
-export function parseCapabilities(tag: string, stdout: string, where: string): Capabilities {
-  const s = splitSections(tag, stdout);
-  if (!s.has('end')) throw new LvsError('LVS_HOST_OUTPUT', `director ${where}: the capability read ended early; the host printed: ${stdout.slice(-300)}`);
-  const help = s.get('help') ?? '';
-  const modules = new Map<string, ModuleState>();
-  for (const line of (s.get('modules') ?? '').split('\n')) {
-    const m = /^module_(ip_vs[a-z0-9_]*)=([a-z]+)$/.exec(line.trim());
-    if (m && STATES.has(m[2]!)) modules.set(m[1]!, m[2] as ModuleState);
-  }
-  const skipped = help.trim() === '@@skipped';
-  return { kernel: (s.get('kernel') ?? '').trim(), ipvsadm: skipped || help.includes('@@missing ipvsadm') ? undefined : parseIpvsadmHelp(help), modules };
 }
 
 /** `[major, minor]` of a kernel release (`6.1.0-57-amd64` → [6, 1]); undefined when it is not one. */
@@ -242,11 +193,4 @@ export function describeCapabilities(caps: Capabilities): string {
     `tunnel types ${h.tunnelTypes.length ? h.tunnelTypes.join(' ') : 'ipip only'}`,
     `SCTP ${h.sctp ? 'yes' : 'no'}`,
   ].join('; ');
-}
-
-/** Reads the capabilities in an open session (one chunk). `help`: read `ipvsadm -h` (by default, when the table needs it). */
-export async function readCapabilities(session: HostSession, table: Table, help = needsIpvsadmHelp(table)): Promise<Capabilities> {
-  const tag = randomBytes(8).toString('hex');
-  const { stdout } = await session.run(capabilityChunk(tag, capabilityModules(table), help));
-  return parseCapabilities(tag, stdout, describeTarget(session.target));
 }

@@ -1,54 +1,75 @@
 /**
  * A `DirectorHost` for `--read-only` runs: it reaches a director only as `ssh planUser@host sudo -n READ_SCRIPT ARGS`
- * (read-script.ts), with no script on standard input. The reads a plan carries in one round trip (the lock, the
- * capabilities, the table and record) go in one run of the script, as does a status read; every verb that would change
- * something refuses with LVS_READ_ONLY without sending anything.
+ * (read-script.ts), with no script on standard input. A round trip is one run of the script: the kinds it can answer
+ * (a shared lock, the capabilities, the table and record, the set-up facts, a status read) become its arguments and
+ * are parsed by the same request modules as the `sh` host's, from the sections the script prints; any other kind
+ * refuses with LVS_READ_ONLY before anything is sent.
  */
 import { execa } from 'execa';
-import type { Capabilities } from './capabilities.ts';
-import { capabilityModules, parseCapabilities } from './capabilities.ts';
-import type { CapabilityOptions, DirectorHost, LockOptions, ReadLiveOptions } from './director-host.ts';
 import { LvsError } from '../model/errors.ts';
-import type { Table } from '../model/model.ts';
-import { requiredModules } from '../model/limits.ts';
-import type { HostFacts } from '../ops/host-setup.ts';
-import { factsQuery } from '../ops/host-setup.ts';
-import { SECTION_MARK } from './host-script.ts';
+import type { DirectorHost, ExchangeOptions } from './director-host.ts';
 import { readOnlyRefusal } from './host-target.ts';
-import { newTag, parseLive, type LiveState } from './read-live.ts';
-import type { LiveSettings } from '../model/director-settings.ts';
-import { partTag, READ_SCRIPT, READ_SUDOERS, readFactsFiles, readScriptArgs, readSudoersLine, type ReadPart } from './read-script.ts';
-import { parseHostFacts } from './setup-chunks.ts';
-import { parseStatus } from './status-chunk.ts';
-import { describeTarget, sshArgs, type HostTarget, type SessionOptions } from './transport.ts';
+import { type HostReply, type HostRequest, KINDS, type RepliesOf } from './requests/index.ts';
+import type { ReplyContext, RequestKind } from './requests/kind.ts';
+import { checkLockAnswer } from './requests/lock.ts';
+import { READ_SCRIPT, READ_SUDOERS, readFactsFiles, readScriptArgs, readSudoersLine, type ReadPart } from './read-script.ts';
+import { newTag, splitRoundTrip } from './sections.ts';
 import { SUDO_REFUSED } from './ssh-failure.ts';
+import { describeTarget, sshArgs, type HostTarget, type SessionOptions } from './transport.ts';
 
-interface Pending {
-  readonly part: ReadPart | undefined;
-  readonly done: (r: string | Error) => void;
+/** What a read-only run refuses, by kind: the verb named in the refusal, and whether it would change something. */
+const REFUSED: Partial<Record<HostRequest['kind'], readonly [string, boolean]>> = {
+  // The read script has no settings read yet: a plan of an app that manages director settings needs the apply key.
+  'settings-read': ['reading director settings (VIPs, timeouts, sysctls)', false],
+  'settings-apply': ['changing director settings', true],
+  setup: ['host set-up', true],
+  'save-rules': ['saving the table', true],
+  batch: ['apply', true],
+  counters: ['draining', true],
+  'write-record': ['writing the ownership record', true],
+  'store-table': ['storing the table', true],
+  proc: ['apply', true],
+  'fast-read': ['apply', true],
+  'doctor-facts': ['doctor', false],
+  'force-unlock': ['force-unlock', true],
+  unlock: ['unlocking', true],
+};
+
+/** The script's part for a request (undefined: nothing to send, as for a lock, which the script takes itself). */
+function partOf(target: HostTarget, req: HostRequest): ReadPart | undefined {
+  switch (req.kind) {
+    case 'lock':
+      if (req.exclusive) throw readOnlyRefusal('taking the exclusive lock', [target]);
+      return undefined;
+    case 'capabilities':
+      return { kind: 'caps', help: req.help, modules: req.modules };
+    case 'read-table':
+      return { kind: 'table', stack: req.stack };
+    case 'facts': {
+      // The script reads a fixed list; the query's files are a prefix of it in the same order.
+      const files = readFactsFiles(req.stack);
+      if (req.query.files.some((f, i) => files[i] !== f)) throw new Error('read-only facts: the file lists of the query and the script differ');
+      return { kind: 'facts', stack: req.stack, modules: req.query.modules };
+    }
+    case 'status':
+      return { kind: 'status', stack: req.stack };
+    default: {
+      const [verb, changes] = REFUSED[req.kind] ?? [req.kind, true];
+      throw readOnlyRefusal(verb, [target], changes);
+    }
+  }
 }
 
-/** The answer to a lock the script took (what precedes its first section marker). */
-function checkReadLock(target: HostTarget, stdout: string): void {
-  const where = describeTarget(target);
-  const lockOut = (stdout.split(`${SECTION_MARK} `)[0] ?? '').trim();
-  if (lockOut.startsWith('@@lock busy')) {
-    const holder = lockOut.split('\n').slice(1).join(' ').trim() || 'another run';
-    throw new LvsError('LVS_LOCKED', `director ${where} is locked by ${holder}`, {
-      hint: 'Wait for that run to finish (or pass --lock-timeout SECONDS), then plan again.',
-    });
-  }
-  if (lockOut.startsWith('@@lock noflock')) {
-    throw new LvsError('LVS_NO_FLOCK', `director ${where} has no \`flock\` command`, { hint: 'Install util-linux on the director.' });
-  }
-  if (!lockOut.startsWith('@@lock ok')) {
-    throw new LvsError('LVS_HOST_OUTPUT', `director ${where}: unexpected answer from the read script: ${stdout.slice(0, 200)}`);
-  }
-}
+/** The script's name for each part, as its sections are tagged (`TAG-caps`, `TAG-table`, …). */
+const PART_NAME: Partial<Record<HostRequest['kind'], ReadPart['kind']>> = {
+  capabilities: 'caps',
+  'read-table': 'table',
+  facts: 'facts',
+  status: 'status',
+};
 
 export class ReadOnlyDirectorHost implements DirectorHost {
   private waitSeconds = 0;
-  private pending: Pending[] = [];
   private running = new Set<ReturnType<typeof execa>>();
 
   constructor(
@@ -56,39 +77,24 @@ export class ReadOnlyDirectorHost implements DirectorHost {
     private readonly opts: SessionOptions = {},
   ) {}
 
-  private refuse(verb: string, changes = true): never {
-    throw readOnlyRefusal(verb, [this.target], changes);
-  }
-
-  /** Sends the carried parts and this one (if any) in one run of the script; resolves with its output. */
-  private send(part: ReadPart | undefined, carry: boolean): Promise<string> {
-    const p = new Promise<string>((resolve, reject) => {
-      this.pending.push({ part, done: (r) => (r instanceof Error ? reject(r) : resolve(r)) });
-    });
-    p.catch(() => undefined);
-    if (!carry) void this.run();
-    return p;
-  }
-
-  private async run(): Promise<void> {
-    const batch = this.pending;
-    this.pending = [];
+  async exchange<const R extends readonly HostRequest[]>(requests: R, opts: ExchangeOptions = {}): Promise<RepliesOf<R>> {
+    const parts = requests.map((r) => partOf(this.target, r));
+    for (const r of requests) if (r.kind === 'lock') this.waitSeconds = r.waitSeconds;
+    const sent = parts.filter((p): p is ReadPart => p !== undefined);
+    // The script takes the shared lock itself in every run; a lock alone sends nothing.
+    if (sent.length === 0) return requests.map((r) => ({ kind: r.kind })) as RepliesOf<R>;
     const tag = newTag();
-    let result: string | Error;
-    try {
-      const args = readScriptArgs(
-        tag,
-        this.waitSeconds,
-        batch.flatMap((b) => (b.part ? [b.part] : [])),
-      );
-      result = await this.exec(args);
-      checkReadLock(this.target, result);
-      // Each part parses its own sections: the tag is the run's, the part's suffix keeps them apart.
-      result = `${tag}\n${result}`;
-    } catch (e) {
-      result = e as Error;
-    }
-    for (const b of batch) b.done(result);
+    const stdout = await this.exec(readScriptArgs(tag, this.waitSeconds, sent));
+    opts.onAnswer?.();
+    const { lead, parts: sections } = splitRoundTrip(tag, stdout);
+    const ctx: ReplyContext = { target: this.target, where: describeTarget(this.target), stdout };
+    // The script answers its lock before its sections, whether or not the round trip asked for one.
+    checkLockAnswer(lead, ctx);
+    return requests.map((r) => {
+      if (r.kind === 'lock') return { kind: 'lock' };
+      const kind = KINDS[r.kind] as unknown as RequestKind<HostRequest, HostReply>;
+      return kind.parse(r, sections.get(PART_NAME[r.kind] ?? '') ?? new Map(), ctx);
+    }) as RepliesOf<R>;
   }
 
   private async exec(args: string[]): Promise<string> {
@@ -129,102 +135,7 @@ export class ReadOnlyDirectorHost implements DirectorHost {
     return String(r.stdout ?? '');
   }
 
-  /** The tag the run used, and its output without it. */
-  private static split(answer: string): [string, string] {
-    const at = answer.indexOf('\n');
-    return [answer.slice(0, at), answer.slice(at + 1)];
-  }
-
-  lock(opts: LockOptions): Promise<void> {
-    if (opts.exclusive) this.refuse('taking the exclusive lock');
-    this.waitSeconds = opts.waitSeconds;
-    // The script takes the shared lock itself in every run; a carried lock is answered with the read it rides with.
-    if (!opts.carry) return Promise.resolve();
-    return this.send(undefined, true).then(() => undefined);
-  }
-
-  async capabilities(table: Table, opts: CapabilityOptions): Promise<Capabilities> {
-    const answer = await this.send({ kind: 'caps', help: opts.help, modules: capabilityModules(table) }, opts.carry ?? false);
-    const [tag, stdout] = ReadOnlyDirectorHost.split(answer);
-    return parseCapabilities(partTag(tag, 'caps'), stdout, describeTarget(this.target));
-  }
-
-  async readLive(stack: string, opts: ReadLiveOptions = {}): Promise<LiveState> {
-    const answer = await this.send({ kind: 'table', stack }, false);
-    opts.onRead?.();
-    const [tag, stdout] = ReadOnlyDirectorHost.split(answer);
-    return parseLive(partTag(tag, 'table'), stdout, stack, describeTarget(this.target));
-  }
-
-  /** The fast path stores and trusts a table lvsform wrote; a read-only run reads the whole table instead. */
-  async readFast(): ReturnType<DirectorHost['readFast']> {
-    return { ok: false, reason: 'a read-only run reads the whole table' };
-  }
-
-  async readFacts(stack: string, desired: Table): Promise<HostFacts> {
-    const answer = await this.send({ kind: 'facts', stack, modules: requiredModules(desired) }, false);
-    const [tag, stdout] = ReadOnlyDirectorHost.split(answer);
-    const query = factsQuery(stack, desired, this.target.ssh?.planUser);
-    // The script reads a fixed list; the query's files are a prefix of it in the same order.
-    const files = readFactsFiles(stack);
-    if (query.files.some((f, i) => files[i] !== f)) throw new Error('read-only facts: the file lists of the query and the script differ');
-    return parseHostFacts(partTag(tag, 'facts'), stdout, query, describeTarget(this.target));
-  }
-
-  /** The read script has no settings read yet: a plan of an app that manages director settings needs the apply key. */
-  readSettings(): Promise<LiveSettings> {
-    this.refuse('reading director settings (VIPs, timeouts, sysctls)', false);
-  }
-  applySettings(): Promise<LiveSettings | undefined> {
-    this.refuse('changing director settings');
-  }
-  setup(): Promise<void> {
-    this.refuse('host set-up');
-  }
-  saveRules(): ReturnType<DirectorHost['saveRules']> {
-    this.refuse('saving the table');
-  }
-  applyBatch(): Promise<string> {
-    this.refuse('apply');
-  }
-  readCounters(): ReturnType<DirectorHost['readCounters']> {
-    this.refuse('draining');
-  }
-  writeRecord(): Promise<string> {
-    this.refuse('writing the ownership record');
-  }
-  verifyFast(): ReturnType<DirectorHost['verifyFast']> {
-    this.refuse('apply');
-  }
-  verifyByProc(): ReturnType<DirectorHost['verifyByProc']> {
-    this.refuse('apply');
-  }
-  readProcFingerprint(): ReturnType<DirectorHost['readProcFingerprint']> {
-    this.refuse('apply');
-  }
-  storeTable(): void {
-    this.refuse('storing the table');
-  }
-  async status(stack: string): ReturnType<DirectorHost['status']> {
-    const answer = await this.send({ kind: 'status', stack }, false);
-    const [tag, stdout] = ReadOnlyDirectorHost.split(answer);
-    return parseStatus(partTag(tag, 'status'), stdout, stack, this.target);
-  }
-  doctorFacts(): ReturnType<DirectorHost['doctorFacts']> {
-    this.refuse('doctor', false);
-  }
-  forceUnlock(): ReturnType<DirectorHost['forceUnlock']> {
-    this.refuse('force-unlock');
-  }
-
-  async flush(): Promise<void> {
-    if (this.pending.length > 0) await this.run();
-  }
-
   async close(): Promise<void> {
-    const unsent = this.pending;
-    this.pending = [];
-    for (const u of unsent) u.done(new Error('ReadOnlyDirectorHost.close: a carried read was never sent'));
     await Promise.all([...this.running].map((c) => c.catch(() => undefined)));
   }
 

@@ -15,7 +15,8 @@ import { LvsError } from '../model/errors.ts';
 import { SAFE_NAME } from '../model/limits.ts';
 import { DEBIAN_DEFAULTS, DEBIAN_LAYOUT, modulesFile, RHEL_LAYOUT, RHEL_SERVICE, sysctlFile, FORWARDING_SYSCTLS } from '../ops/host-setup.ts';
 import { MODULE_NAME } from './capabilities.ts';
-import { SECTION_MARK, STATE_DIR } from './host-script.ts';
+import { STATE_DIR } from './host-script.ts';
+import { SECTION_MARK } from './sections.ts';
 
 /** Where the set-up installs the script (a root-owned directory; the file 0755 root:root). */
 export const READ_SCRIPT = '/usr/local/libexec/lvsform/read';
@@ -41,11 +42,6 @@ export type ReadPart =
   | { readonly kind: 'table'; readonly stack: string }
   | { readonly kind: 'facts'; readonly stack: string; readonly modules: readonly string[] }
   | { readonly kind: 'status'; readonly stack: string };
-
-/** The section tag of a part's answer: the invocation's tag, a dash, the part. */
-export function partTag(tag: string, kind: ReadPart['kind']): string {
-  return `${tag}-${kind}`;
-}
 
 function unsafe(what: string, value: string): never {
   throw new LvsError('LVS_UNSAFE_VALUE', `the read-only script takes no ${what} ${JSON.stringify(value)}`, {

@@ -1,7 +1,8 @@
 /**
  * The director settings on the host (model/director-settings.ts): the `sh` that reads them, the `sh` that changes them
- * and reads them back, and the parsers of both replies, each over its own tagged sections. Pure functions; the read
- * rides in the plan's round trip, the changes in the batch's.
+ * and reads them back, and the parsers of both replies, each over its own tagged sections. Pure functions; the request
+ * kinds `settings-read` and `settings-apply` (requests/) carry them: the read rides in the plan's round trip, the
+ * changes in the batch's.
  *
  * Cost under emulation is process starts, so the read uses the shell's own `read` for `/proc` (the sysctls and the
  * kernel release) and `[ -d ]` for interfaces, and starts a process only for what the app manages: `ip -o addr show`
@@ -20,7 +21,7 @@ import {
   type SettingsQuery,
   settingPhase,
 } from '../model/director-settings.ts';
-import { section, splitSections } from './host-script.ts';
+import { section, splitSections, type Sections } from './sections.ts';
 import { describeTarget, type HostTarget } from './host-target.ts';
 import { hereDoc, shQuote } from './shell-quote.ts';
 
@@ -177,7 +178,11 @@ export interface SettingsApplyReply {
 }
 
 export function parseSettingsApply(tag: string, stdout: string, readBack: SettingsQuery, where: string): SettingsApplyReply {
-  const sections = splitSections(tag, stdout);
+  return settingsApplyFrom(splitSections(tag, stdout), readBack, where);
+}
+
+/** Parses what `settingsApplyChunk` printed, its sections already split. */
+export function settingsApplyFrom(sections: Sections, readBack: SettingsQuery, where: string): SettingsApplyReply {
   const log = sections.get('settings-apply') ?? '';
   const failed = log
     .split('\n')

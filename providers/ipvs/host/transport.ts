@@ -229,45 +229,9 @@ export class HostSession {
     w({ stdout, status });
   }
 
-  /**
-   * Queues a chunk to travel with the next `run`, in the same round trip: a slow host answers once for both. The
-   * promise resolves with that run's whole output (each chunk's sections carry their own tag, so each reader finds its
-   * own) or rejects as the run does.
-   */
-  defer(script: string): Promise<ChunkResult> {
-    if (this.exited) {
-      const failed = Promise.reject(this.connectionError());
-      failed.catch(() => undefined);
-      return failed;
-    }
-    const p = new Promise<ChunkResult>((resolve, reject) => {
-      this.deferred.push({ script, done: (r) => (r instanceof Error ? reject(r) : resolve(r)) });
-    });
-    p.catch(() => undefined); // the run that carries it reports the same failure
-    return p;
-  }
-
-  private deferred: { script: string; done: (r: ChunkResult | Error) => void }[] = [];
-
-  /** Sends the deferred chunks, if any, and waits for them. */
-  async flush(): Promise<void> {
-    if (this.deferred.length > 0) await this.run('true');
-  }
-
   /** Sends one chunk of POSIX sh and waits for it. Rejects with LVS_HOST_UNREACHABLE / LVS_CONNECTION_LOST. */
   run(script: string): Promise<ChunkResult> {
     if (this.waiter) throw new Error('HostSession.run: a chunk is already running');
-    const carried = this.deferred;
-    this.deferred = [];
-    if (carried.length > 0) {
-      script = `${carried.map((c) => c.script).join('\n')}\n${script}`;
-      const result = this.run(script);
-      result.then(
-        (r) => carried.forEach((c) => c.done(r)),
-        (e: Error) => carried.forEach((c) => c.done(e)),
-      );
-      return result;
-    }
     if (this.exited) return Promise.reject(this.connectionError());
     return new Promise<ChunkResult>((resolve, reject) => {
       this.waiter = (r) => (r instanceof Error ? reject(r) : resolve(r));
@@ -311,9 +275,6 @@ export class HostSession {
    * input, without waiting for an answer (e.g. the unlock).
    */
   async close(lastWords?: string): Promise<void> {
-    const unsent = this.deferred;
-    this.deferred = [];
-    unsent.forEach((c) => c.done(new Error('HostSession.close: a deferred chunk was never sent')));
     if (!this.exited) {
       if (this.waiter) this.kill(); // a chunk still running: nothing more may be sent after it
       this.child.stdin!.end(lastWords === undefined || this.waiter ? undefined : `${lastWords}\n`);

@@ -24,7 +24,7 @@ export type ImportSource =
   | { readonly kind: 'save'; readonly file: string }
   /** `configId`: keepalived's config id (`-i`), which selects the configuration's `@ID` lines. */
   | { readonly kind: 'keepalived'; readonly file: string; readonly configId?: string }
-  /** The live table of a director, read over the same session and chunk an apply uses (`readLive`). */
+  /** The live table of a director, read over the same session and request an apply uses (`read-table`). */
   | { readonly kind: 'director'; readonly target: HostTarget };
 
 export interface ImportedTable {
@@ -64,7 +64,7 @@ export async function importTable(source: ImportSource): Promise<ImportedTable> 
     case 'director': {
       const host = openShDirectorHost(source.target);
       try {
-        const live = await host.readLive('imported', { record: false });
+        const [{ live }] = await host.exchange([{ kind: 'read-table', stack: 'imported', thresholds: true, record: false }]);
         return { table: live.table, warnings: [], description: `the live table of director ${describeTarget(source.target)}` };
       } finally {
         await host.close();
@@ -175,7 +175,7 @@ async function importAndAdopt(target: HostTarget, opts: ImportAppOptions): Promi
   const host = openShDirectorHost(target);
   try {
     try {
-      await host.lock({ exclusive: true, waitSeconds: 0, holder: lockHolder() });
+      await host.exchange([{ kind: 'lock', exclusive: true, waitSeconds: 0, holder: lockHolder() }]);
     } catch (e) {
       if (!isLvsError(e) || !['LVS_LOCKED', 'LVS_NO_FLOCK', 'LVS_NOT_ROOT', 'LVS_HOST_OUTPUT'].includes(e.code)) throw e;
       throw new LvsError('LVS_LOCKED', `director ${where}: cannot take its lock to adopt the imported services (${e.message})`, {
@@ -183,7 +183,7 @@ async function importAndAdopt(target: HostTarget, opts: ImportAppOptions): Promi
         hint: 'Nothing was recorded. Wait for the other run to finish and import again, or import without --adopt.',
       });
     }
-    const live = await host.readLive(opts.stack);
+    const [{ live }] = await host.exchange([{ kind: 'read-table', stack: opts.stack, thresholds: true, record: true }], { underLock: true });
     refuseUnsupported(live.table, `the live table of director ${where}`);
     // Ownership is exclusive: a service another stack's record claims is never adopted.
     const taken = Object.fromEntries(
@@ -201,9 +201,9 @@ async function importAndAdopt(target: HostTarget, opts: ImportAppOptions): Promi
       ...(opts.importFrom !== undefined ? { importFrom: opts.importFrom } : {}),
     });
     const record = adoptedRecord(opts.stack, opts.director.name, live);
-    const refused = await host.writeRecord(opts.stack, record, { gzip: false });
-    if (refused) {
-      throw new LvsError('LVS_RECORD_WRITE', `director ${where}: could not write the ownership record of stack ${opts.stack}: ${refused}`, {
+    const [written] = await host.exchange([{ kind: 'write-record', stack: opts.stack, record, gzip: false }], { underLock: true });
+    if (!written.confirmed) {
+      throw new LvsError('LVS_RECORD_WRITE', `director ${where}: could not write the ownership record of stack ${opts.stack}: ${written.said}`, {
         hint: 'Check that /var/lib/lvsform on the director is writable by the SSH user (root).',
       });
     }

@@ -1,6 +1,7 @@
 /** `lvsform doctor` on one director: reads its facts and capabilities through the host seam and judges them. */
 import { type Check, evaluate, modulesNeeded } from './doctor.ts';
 import { isLvsError } from '../model/errors.ts';
+import { capabilitiesRequest } from '../host/capabilities.ts';
 import type { OpenDirectorHost } from '../host/director-host.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
 import type { DesiredDirector } from '../plan/plan.ts';
@@ -23,8 +24,8 @@ export async function doctorDirector(
   const host = (opts.openHost ?? openShDirectorHost)(d.target, opts);
   try {
     opts.onProgress?.(d.name, 'checking the kernel, ipvsadm, forwarding and modules');
-    const facts = await host.doctorFacts(modulesNeeded(d.table));
-    const capabilities = await host.capabilities(d.table, { help: true });
+    // The facts and the capabilities, in one round trip.
+    const [{ facts }, capabilities] = await host.exchange([{ kind: 'doctor-facts', modules: modulesNeeded(d.table) }, capabilitiesRequest(d.table, true)]);
     return { director: d.name, where, checks: evaluate({ facts, table: d.table, capabilities, paths: d.paths }) };
   } catch (e) {
     const message = isLvsError(e) ? e.message : String(e);

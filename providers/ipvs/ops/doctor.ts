@@ -22,17 +22,8 @@ export interface Check {
 /** Kernel modules a table needs on the director (the same list host set-up loads at boot). */
 export const modulesNeeded = requiredModules;
 
-export function parseDoctorFacts(stdout: string): Map<string, string> {
-  const facts = new Map<string, string>();
-  for (const line of stdout.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0 && /^[a-z0-9_]+$/.test(line.slice(0, eq))) facts.set(line.slice(0, eq), line.slice(eq + 1).trim());
-  }
-  return facts;
-}
-
 export interface DoctorInput {
-  readonly facts: Map<string, string>;
+  readonly facts: ReadonlyMap<string, string>;
   readonly table: Table;
   /** What the director can do (read in the same session); listed, and held against what the table asks for. */
   readonly capabilities?: Capabilities;

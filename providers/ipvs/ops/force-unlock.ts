@@ -8,11 +8,11 @@ import { describeTarget, type HostTarget, type SessionOptions } from '../host/tr
 export async function forceUnlockDirector(target: HostTarget, opts: SessionOptions & { readonly openHost?: OpenDirectorHost } = {}): Promise<'none' | 'freed'> {
   const host = (opts.openHost ?? openShDirectorHost)(target, opts);
   try {
-    const found = await host.forceUnlock();
+    const [answer] = await host.exchange([{ kind: 'force-unlock' }]);
     const where = describeTarget(target);
-    if (found.kind === 'none' || found.kind === 'freed') return found.kind;
-    if (found.kind === 'alive') {
-      throw new LvsError('LVS_LOCK_HELD', `${where} is locked by a live run: ${found.holder}`, {
+    if (answer.found === 'none' || answer.found === 'freed') return answer.found;
+    if (answer.found === 'alive') {
+      throw new LvsError('LVS_LOCK_HELD', `${where} is locked by a live run: ${answer.holder}`, {
         hint: 'Let that run finish; force-unlock only frees locks whose holder is gone.',
       });
     }

@@ -2,9 +2,10 @@
  * Director set-up that survives a reboot: ipvsadm installed, the IPVS modules the services need loaded now and at
  * boot, forwarding on now and at boot for NAT, and the whole table saved where the distribution's own ipvsadm boot
  * service restores it. Three parts, each usable alone:
- * - the facts a director reports (`factsChunk` / `parseHostFacts`),
+ * - the facts a director reports (the `facts` request, host/requests/facts.ts),
  * - the pure plan of what to change (`planHostSetup`), shown in the plan like any change,
- * - the chunks that carry it out (`setupChunk` before the batch, `saveRulesChunk` after the verified batch).
+ * - the requests that carry it out (`setup` before the batch, `save-rules` after the verified batch), whose answers
+ *   apply/setup-steps.ts judges.
  * Every path and value reaches the shell through `shQuote` or a quoted here-document.
  */
 import { requiredModules } from '../model/limits.ts';

@@ -12,6 +12,7 @@ import { ownedEntries, recordWithout, resolveStateAddresses, type DirectorState,
 import type { LiveState } from '../host/read-live.ts';
 import type { DirectorHost, OpenDirectorHost } from '../host/director-host.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
+import { replyOf } from '../host/requests/index.ts';
 import { describeTarget, type SessionOptions } from '../host/transport.ts';
 
 export interface StateOptions extends SessionOptions {
@@ -51,12 +52,14 @@ async function open(desired: DesiredDirector, exclusive: boolean, operation: str
   opts.onProgress?.(desired.name, `connecting to ${describeTarget(desired.target)}; reading the ownership record`);
   const host = (opts.openHost ?? openShDirectorHost)(desired.target, opts);
   try {
-    const locked = host.lock({ exclusive, waitSeconds: opts.lockTimeout ?? 0, holder: holderLine(operation), carry: true });
-    locked.catch(() => undefined); // awaited below
-    const reading = host.readLive(opts.stack, { whenLocked: true });
-    reading.catch(() => undefined); // a refused lock is reported first
-    await locked;
-    return { desired, host, live: await reading };
+    const [, { live }] = await host.exchange(
+      [
+        { kind: 'lock', exclusive, waitSeconds: opts.lockTimeout ?? 0, holder: holderLine(operation) },
+        { kind: 'read-table', stack: opts.stack, thresholds: true, record: true },
+      ],
+      { underLock: true },
+    );
+    return { desired, host, live };
   } catch (e) {
     host.kill();
     await host.close();
@@ -151,10 +154,11 @@ export async function removeFromState(directors: readonly DesiredDirector[], add
           const record = recordWithout(o.live.record!, ids);
           opts.onProgress?.(name, `rewriting the ownership record (${ids.length} service(s) no longer owned)`);
           // The table stored for --refresh=false lists the services let go of: it goes with the record, same round trip.
-          if (o.live.record?.fast) o.host.storeTable(opts.stack, undefined);
-          const refused = await o.host.writeRecord(opts.stack, record, { gzip: false });
-          if (refused) {
-            throw new LvsError('LVS_RECORD_WRITE', `director ${describeTarget(o.desired.target)}: the ownership record was not rewritten: ${refused}`, {
+          const dropTable = o.live.record?.fast ? [{ kind: 'store-table', stack: opts.stack, text: undefined } as const] : [];
+          const replies = await o.host.exchange([...dropTable, { kind: 'write-record', stack: opts.stack, record, gzip: false }], { underLock: true });
+          const written = replyOf(replies, 'write-record')!;
+          if (!written.confirmed) {
+            throw new LvsError('LVS_RECORD_WRITE', `director ${describeTarget(o.desired.target)}: the ownership record was not rewritten: ${written.said}`, {
               hint: 'Nothing else was changed; the services are still owned there. Run `lvsform state rm` again.',
             });
           }

@@ -4,7 +4,7 @@ import { isLvsError } from '../model/errors.ts';
 import type { DirectorHost, OpenDirectorHost } from '../host/director-host.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
 import type { DesiredDirector } from '../plan/plan.ts';
-import type { DirectorStatus } from './status.ts';
+import { buildStatus, type DirectorStatus } from './status.ts';
 import { describeTarget } from '../host/transport.ts';
 
 export interface StatusReaderOptions {
@@ -40,7 +40,8 @@ export class StatusReader {
               this.hosts.set(d.name, host);
             }
             this.opts.onProgress?.(d.name, 'reading the counters');
-            return await host.status(this.stack);
+            const [reply] = await host.exchange([{ kind: 'status', stack: this.stack }]);
+            return buildStatus(d.name, describeTarget(host.target), reply, reply.record);
           } catch (e) {
             const host = this.hosts.get(d.name);
             this.hosts.delete(d.name);

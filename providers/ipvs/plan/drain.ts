@@ -1,10 +1,9 @@
 /**
  * Graceful termination, as one unit (kube-proxy's graceful-termination manager): which real servers drain (those a
  * plan removes from TCP, SCTP and firewall-mark services; UDP has no connection to finish, so it leaves at once), the
- * order (weight 0 first, with every other change; the deletes last) and the wait between.
+ * order (weight 0 first, with every other change; the deletes last). The wait between is apply's (apply/drain-wait.ts).
  */
 import { renderBatch, type Change } from './diff.ts';
-import type { DirectorHost } from '../host/director-host.ts';
 import { destinationId } from '../model/model.ts';
 import type { DirectorPlan, DrainItem } from './plan.ts';
 import { renderEditDestination } from '../render/render-restore.ts';
@@ -40,24 +39,4 @@ export function drainBatches(plan: DirectorPlan): { readonly first: string; read
   const first = plan.changes.filter((c) => !isHeld(c));
   const zero = plan.drain.map((d) => renderEditDestination(d.serviceKey, { ...d.destination, weight: 0 }));
   return { first: renderBatch(first) + zero.map((l) => `${l}\n`).join(''), held: renderBatch(plan.changes.filter(isHeld)), firstCount: first.length };
-}
-
-/** Polls `ipvsadm -L -n` until every drained real server has no connections left, or the drain timeout passes. */
-export async function waitForDrain(host: DirectorHost, plan: DirectorPlan, onProgress?: (director: string, message: string) => void): Promise<void> {
-  const deadline = performance.now() + plan.drainTimeout * 1000;
-  const keys = plan.drain.map((d) => `${d.serviceId} -> ${d.destinationId}`);
-  for (;;) {
-    const counters = await host.readCounters(plan.director);
-    const busy = keys.filter((k) => {
-      const c = counters.get(k);
-      return c !== undefined && c.activeConns + c.inactiveConns > 0;
-    });
-    if (busy.length === 0) return;
-    if (performance.now() >= deadline) {
-      onProgress?.(plan.director, `drain timeout (${plan.drainTimeout} s): ${busy.length} real server(s) still had connections`);
-      return;
-    }
-    onProgress?.(plan.director, `draining: ${busy.length} real server(s) still have connections`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
 }

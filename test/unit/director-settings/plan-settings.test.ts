@@ -11,7 +11,7 @@ import {
   settingsReadChunk,
   unfinishedSettings,
 } from '../../../providers/ipvs/host/settings-chunk.ts';
-import { splitSections } from '../../../providers/ipvs/host/host-script.ts';
+import { splitSections } from '../../../providers/ipvs/host/sections.ts';
 import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
 
 const TABLE = parseSave('-A -t 198.51.100.10:80 -s rr\n-A -t [2001:db8:100::10]:80 -s rr\n-A -f 1 -s rr\n', 'test');

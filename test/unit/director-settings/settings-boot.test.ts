@@ -4,7 +4,7 @@ import type { SettingsRecord } from '../../../providers/ipvs/model/director-sett
 import { planHostSetup, sysctlFileContent, type HostFacts } from '../../../providers/ipvs/ops/host-setup.ts';
 import { bootUnitContent } from '../../../providers/ipvs/ops/settings-boot.ts';
 import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
-import { setupChunk } from '../../../providers/ipvs/host/setup-chunks.ts';
+import { setupChunk } from '../../../providers/ipvs/host/requests/setup.ts';
 
 const RECORD: SettingsRecord = {
   addresses: [

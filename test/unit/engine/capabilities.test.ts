@@ -5,14 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  capabilityChunk,
-  missingCapabilities,
-  needsIpvsadmHelp,
-  parseCapabilities,
-  parseIpvsadmHelp,
-  type Capabilities,
-} from '../../../providers/ipvs/host/capabilities.ts';
+import { missingCapabilities, needsIpvsadmHelp, parseIpvsadmHelp, type Capabilities } from '../../../providers/ipvs/host/capabilities.ts';
+import { capabilityChunk, parseCapabilities } from '../../../providers/ipvs/host/requests/capabilities.ts';
 import { normalizeTable, serviceId, type Destination, type Service } from '../../../providers/ipvs/model/model.ts';
 
 const help = (release: string): string => fs.readFileSync(path.join(import.meta.dirname, '../../fixtures/ipvsadm-help', `${release}.txt`), 'utf8');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { evaluate, modulesNeeded, parseDoctorFacts } from '../../../providers/ipvs/ops/doctor.ts';
-import { doctorChunk } from '../../../providers/ipvs/host/doctor-chunk.ts';
+import { evaluate, modulesNeeded } from '../../../providers/ipvs/ops/doctor.ts';
+import { doctorChunk, parseDoctorFacts } from '../../../providers/ipvs/host/requests/doctor-facts.ts';
 import type { Table } from '../../../providers/ipvs/model/model.ts';
 
 const natTable: Table = {

@@ -1,30 +1,22 @@
 /**
  * An in-memory director behind the same `DirectorHost` seam as the real `sh` host, for fast tests of the engine's
- * orchestration (lock, batch, verification, drain, ownership record). It keeps the kernel's rules the lab taught:
- * `ipvsadm -R` carries on past a rejected line and exits 0; a deleted real server goes to the kernel's dest trash and
- * comes back from it with its connections when it is added again; `ipvsadm -S -n` does not show thresholds, so a read
- * without them sees 0. It is an addition to the lab tests, never a replacement: the lab stays the judge.
+ * orchestration (lock, read, fast path, set-up, batch, verification, drain, ownership record, status, doctor). It
+ * answers every request kind and counts round trips, and keeps the kernel's rules the lab taught: `ipvsadm -R` carries
+ * on past a rejected line and exits 0; a deleted real server goes to the kernel's dest trash and comes back from it
+ * with its connections when it is added again; `ipvsadm -S -n` does not show thresholds, so a read without them sees 0;
+ * /proc/net/ip_vs shows no thresholds, tunnel settings, scheduler flags or persistence engine. It is an addition to
+ * the lab tests, never a replacement: the lab stays the judge.
  */
-import type { Capabilities } from '../../../providers/ipvs/host/capabilities.ts';
-import { capabilityModules } from '../../../providers/ipvs/host/capabilities.ts';
 import { LvsError } from '../../../providers/ipvs/model/errors.ts';
-import type { FastRead, FastVerify, ProcCheck } from '../../../providers/ipvs/host/fast-path.ts';
-import type { CapabilityOptions, DirectorHost, ForceUnlockResult, LockOptions, ReadLiveOptions } from '../../../providers/ipvs/host/director-host.ts';
-import type { HostFacts } from '../../../providers/ipvs/ops/host-setup.ts';
-import {
-  type Counters,
-  type Destination,
-  type Service,
-  type Table,
-  destinationId,
-  normalizeTable,
-  serviceEquals,
-  serviceId,
-} from '../../../providers/ipvs/model/model.ts';
+import type { DirectorHost, ExchangeOptions } from '../../../providers/ipvs/host/director-host.ts';
+import type { HostFacts, SetupItem } from '../../../providers/ipvs/ops/host-setup.ts';
+import { type Counters, type Destination, type Table, destinationId, normalizeTable, serviceId } from '../../../providers/ipvs/model/model.ts';
 import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
-import { tableFingerprint, type LiveState } from '../../../providers/ipvs/host/read-live.ts';
-import { foreignOwners, parseRecord, serializeRecord, type OwnershipRecord } from '../../../providers/ipvs/host/record.ts';
-import type { DirectorStatus } from '../../../providers/ipvs/ops/status.ts';
+import type { ProcDigest, ProcService } from '../../../providers/ipvs/read/parse-proc.ts';
+import { tableFingerprint } from '../../../providers/ipvs/host/read-live.ts';
+import { foreignOwners, parseRecord, serializeRecord } from '../../../providers/ipvs/host/record.ts';
+import { renderServiceKey, renderTable } from '../../../providers/ipvs/render/render-restore.ts';
+import type { HostReply, HostRequest, RepliesOf } from '../../../providers/ipvs/host/requests/index.ts';
 import type { HostTarget, SessionOptions } from '../../../providers/ipvs/host/transport.ts';
 import {
   settingPhase,
@@ -34,13 +26,36 @@ import {
   type SettingChange,
   type SettingsQuery,
 } from '../../../providers/ipvs/model/director-settings.ts';
-import { readBackQuery } from '../../../providers/ipvs/host/settings-chunk.ts';
+import { checkSettingsApply, readBackQuery, SettingsFailedError } from '../../../providers/ipvs/host/settings-chunk.ts';
 
 /** The kernel and files of one director, shared by every host opened on it (as two runs share a real director). */
 export class FakeDirector {
   table: Table = { services: [] };
   /** `<stack>.json` files, as written. */
   readonly records = new Map<string, string>();
+  /** `<stack>.table` files (what `--refresh=false` trusts), as written. */
+  readonly tables = new Map<string, string>();
+  /** Set: /var/lib/lvsform refuses writes (a read-only mount): records and tables are not written. */
+  stateReadOnly = false;
+  /** Other files (set-up's modules and sysctl files, the rules file), by path. */
+  readonly files = new Map<string, string>();
+  /** What `command -v` finds among apt-get, dnf, yum, systemctl, ipvsadm. */
+  commands: string[] = ['apt-get', 'systemctl', 'ipvsadm'];
+  osRelease: Record<string, string> = { ID: 'debian', VERSION_ID: '12' };
+  /** Loaded modules (`/sys/module/<name>`). */
+  readonly loadedModules = new Set<string>(['ip_vs']);
+  /** Values under /proc/sys, by sysctl key. */
+  readonly sysctls = new Map<string, string>([
+    ['net.ipv4.ip_forward', '0'],
+    ['net.ipv6.conf.all.forwarding', '0'],
+  ]);
+  kernel = '6.1.0-fake';
+  /** `systemctl is-enabled ipvsadm.service`. */
+  rhelServiceEnabled = 'disabled';
+  /** A set-up step the host refuses: a message, or undefined to carry it out. */
+  failSetup: (item: SetupItem) => string | undefined = () => undefined;
+  /** Every set-up item carried out, in order. */
+  readonly setupDone: SetupItem[] = [];
   /** Connections per `serviceId -> destinationId`. */
   readonly connections = new Map<string, number>();
   /** Every line fed to `ipvsadm -R`, in order, one array per batch. */
@@ -137,6 +152,39 @@ export class FakeDirector {
     return undefined;
   }
 
+  /** /proc/net/ip_vs, counter-free: no thresholds, tunnel settings, scheduler flags or persistence engine. */
+  proc(): ProcDigest {
+    const forward = { masq: 'Masq', droute: 'Route', tunnel: 'Tunnel' } as const;
+    const services = this.table.services.map(
+      (s): ProcService => ({
+        id: s.key.kind === 'fwmark' ? `fwmark ${s.key.mark}` : serviceId(s.key),
+        scheduler: s.config.scheduler,
+        onePacket: s.config.onePacket,
+        ...(s.config.persistence ? { persistence: { timeoutTicks: s.config.persistence.timeout * 100, netmask: s.config.persistence.netmask } } : {}),
+        destinations: s.destinations
+          .map((d) => ({ id: destinationId(d), forward: forward[d.forwarding.method], weight: d.weight }))
+          .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+      }),
+    );
+    const keyed = services.map((s) => [JSON.stringify(s), s] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return { version: '1.2.1', services: keyed.map(([, s]) => s) };
+  }
+
+  /** `ipvsadm -L -n` (with `counts`: connection counters per real server), or `--stats`/`--rate` rows of zeros. */
+  listing(columns: 'list' | 'stats' | 'rate'): string {
+    const lines: string[] = [];
+    for (const s of this.table.services) {
+      const [flag, value] = renderServiceKey(s.key).split(' ');
+      const head = flag === '-f' ? `FWM  ${value}` : `${flag === '-t' ? 'TCP' : flag === '-u' ? 'UDP' : 'SCTP'}  ${value}`;
+      lines.push(columns === 'list' ? `${head} ${s.config.scheduler}` : `${head} 0 0 0 0 0`);
+      for (const d of s.destinations) {
+        const conns = this.connections.get(`${serviceId(s.key)} -> ${destinationId(d)}`) ?? 0;
+        lines.push(columns === 'list' ? `  -> ${destinationId(d)} Masq ${d.weight} ${conns} 0` : `  -> ${destinationId(d)} 0 0 0 0 0`);
+      }
+    }
+    return lines.join('\n');
+  }
+
   /** The settings a query asks about, as the real read reports them. */
   readSettings(q: SettingsQuery): LiveSettings {
     const st = this.settings;
@@ -169,10 +217,11 @@ export class FakeDirector {
   }
 }
 
-/** One open session on a `FakeDirector`. `roundTrips` counts the answers waited for. */
+/** One open session on a `FakeDirector`. `roundTrips` counts the exchanges (one each); `sent` lists their kinds. */
 export class FakeDirectorHost implements DirectorHost {
   roundTrips = 0;
-  private carried: { run: () => void; fail: (e: Error) => void }[] = [];
+  /** The kinds of each round trip's requests, in order. */
+  readonly sent: string[][] = [];
   private lockOk = false;
   private closed = false;
 
@@ -182,175 +231,216 @@ export class FakeDirectorHost implements DirectorHost {
     private readonly opts: SessionOptions = {},
   ) {}
 
-  /** A call's work: carried to the next waited call, or done now in a round trip of its own. */
-  private trip<T>(work: () => T, carry = false): Promise<T> {
-    if (this.closed) return Promise.reject(this.lost());
-    return new Promise<T>((resolve, reject) => {
-      const run = (): void => {
-        if (this.closed) {
-          reject(this.lost());
-          return;
-        }
-        try {
-          resolve(work());
-        } catch (e) {
-          reject(e);
-        }
-      };
-      if (carry) {
-        this.carried.push({ run, fail: reject });
-        return;
-      }
-      // The host's shell answers with the first round trip, as the real session's first line does.
-      if (this.roundTrips++ === 0) this.opts.onConnected?.();
-      const queued = this.carried;
-      this.carried = [];
-      for (const q of queued) q.run();
-      run();
-    });
-  }
-
   private lost(): LvsError {
     return new LvsError('LVS_CONNECTION_LOST', `director ${this.target.name}: the connection ended in the middle of a step`);
   }
 
-  lock(opts: LockOptions): Promise<void> {
-    const p = this.trip(() => {
-      const others = [...this.director.holders.values()];
-      if (others.some((h) => h.exclusive) || (opts.exclusive && others.length > 0)) {
-        throw new LvsError('LVS_LOCKED', `director ${this.target.name} is locked by ${others[0]!.holder}`, { hint: 'Wait for that run to finish.' });
+  async exchange<const R extends readonly HostRequest[]>(requests: R, opts: ExchangeOptions = {}): Promise<RepliesOf<R>> {
+    if (this.closed) throw this.lost();
+    // The host's shell answers with the first round trip, as the real session's first line does.
+    if (this.roundTrips++ === 0) this.opts.onConnected?.();
+    this.sent.push(requests.map((r) => r.kind));
+    const replies: HostReply[] = [];
+    for (const req of requests) {
+      if (this.closed) throw this.lost();
+      // Under the lock: what follows a refused lock (or runs without one) does not run, and its answer is missing.
+      if (opts.underLock && req.kind !== 'lock' && !this.lockOk) {
+        throw new LvsError('LVS_HOST_OUTPUT', `director ${this.target.name}: the ${req.kind} ended early (not under the lock)`);
       }
-      this.director.holders.set(this, { exclusive: opts.exclusive, holder: opts.holder });
-      this.lockOk = true;
-    }, opts.carry);
-    p.catch(() => undefined);
-    return p;
+      replies.push(this.answer(req));
+    }
+    opts.onAnswer?.();
+    return replies as RepliesOf<R>;
   }
 
-  capabilities(table: Table, opts: CapabilityOptions): Promise<Capabilities> {
-    return this.trip(
-      () => ({ kernel: '6.1.0-fake', ipvsadm: undefined, modules: new Map(capabilityModules(table).map((m) => [m, 'loaded' as const])) }),
-      opts.carry,
-    );
-  }
-
-  readLive(stack: string, opts: ReadLiveOptions = {}): Promise<LiveState> {
-    return this.trip(() => {
-      if (opts.whenLocked && !this.lockOk) throw new LvsError('LVS_HOST_OUTPUT', `director ${this.target.name}: the read ended early`);
-      opts.onRead?.();
-      const table = opts.thresholds === false ? this.director.saved() : normalizeTable(this.director.table);
-      if (opts.record === false) return { table, fingerprint: tableFingerprint(table), record: undefined, ipvsadmVersion: 'ipvsadm v1.31 (fake)' };
-      const text = this.director.records.get(stack);
-      const record = text === undefined ? undefined : parseRecord(text, stack, this.target.name);
-      // Every other stack's record travels with the read, as the real read's `other <stack>` sections do.
-      const others = foreignOwners(
-        [...this.director.records].filter(([name]) => name !== stack),
-        this.target.name,
-      );
-      const settings = opts.settings ? { settings: this.director.readSettings(opts.settings) } : {};
-      return { table, fingerprint: tableFingerprint(table), record, others, ipvsadmVersion: 'ipvsadm v1.31 (fake)', ...settings };
-    });
-  }
-
-  readSettings(query: SettingsQuery): Promise<LiveSettings> {
-    return this.trip(() => this.director.readSettings(query));
-  }
-
-  applySettings(changes: readonly SettingChange[], phase: 'before' | 'after', opts: { readonly carry?: boolean } = {}): Promise<LiveSettings | undefined> {
-    const mine = changes.filter((c) => settingPhase(c) === phase);
-    if (mine.length === 0) return Promise.resolve(undefined);
-    return this.trip(() => {
-      for (const c of mine) this.director.applySetting(c);
-      return this.director.readSettings(readBackQuery(mine));
-    }, opts.carry);
-  }
-
-  readFast(): Promise<FastRead> {
-    return this.trip(() => ({ ok: false as const, reason: 'the fake director keeps no /proc' }));
-  }
-
-  readFacts(): Promise<HostFacts> {
-    return Promise.reject(new Error('FakeDirectorHost: host set-up is tested on the lab'));
-  }
-
-  setup(): Promise<void> {
-    return Promise.reject(new Error('FakeDirectorHost: host set-up is tested on the lab'));
-  }
-
-  saveRules(): Promise<'none'> {
-    return Promise.resolve('none');
-  }
-
-  applyBatch(batch: string, opts: { readonly carry?: boolean } = {}): Promise<string> {
-    return this.trip(() => {
-      const lines = batch.split('\n').filter((l) => l.trim() !== '');
-      this.director.batches.push(lines);
-      const said = lines.map((l) => this.director.applyLine(l)).filter((m): m is string => m !== undefined);
-      this.director.afterBatch();
-      if (this.director.dropAfterBatch) {
-        this.director.dropAfterBatch = false;
-        this.kill();
-        throw this.lost();
+  /** One request's answer, as the real host's script and parser give it. */
+  private answer(req: HostRequest): HostReply {
+    const d = this.director;
+    const where = this.target.name;
+    switch (req.kind) {
+      case 'lock': {
+        const others = [...d.holders].filter(([h]) => h !== this).map(([, v]) => v);
+        if (others.some((h) => h.exclusive) || (req.exclusive && others.length > 0)) {
+          throw new LvsError('LVS_LOCKED', `director ${where} is locked by ${others[0]!.holder}`, { hint: 'Wait for that run to finish.' });
+        }
+        d.holders.set(this, { exclusive: req.exclusive, holder: req.holder });
+        this.lockOk = true;
+        return { kind: 'lock' };
       }
-      return said.join('\n');
-    }, opts.carry);
-  }
-
-  readCounters(): Promise<Map<string, Counters>> {
-    return this.trip(() => {
-      this.director.onCounters();
-      return new Map([...this.director.connections].map(([k, n]) => [k, { activeConns: n, inactiveConns: 0 }]));
-    });
-  }
-
-  writeRecord(stack: string, record: OwnershipRecord | undefined, opts: { readonly gzip: boolean; readonly carry?: boolean }): Promise<string> {
-    const p = this.trip(() => {
-      if (record) this.director.records.set(stack, serializeRecord(record));
-      else this.director.records.delete(stack);
-      return '';
-    }, opts.carry);
-    p.catch(() => undefined);
-    return p;
-  }
-
-  verifyFast(): Promise<FastVerify> {
-    return this.trip(() => ({ ok: false as const, reason: 'the fake director keeps no /proc' }));
-  }
-
-  /** What /proc/net/ip_vs would show: each desired service exactly, each dropped one gone. */
-  verifyByProc(desired: Table, dropped: readonly string[]): Promise<ProcCheck> {
-    return this.trip(() => {
-      const live = new Map(this.director.table.services.map((s) => [serviceId(s.key), s]));
-      const wrong = desired.services.find((s: Service) => !live.has(serviceId(s.key)) || !serviceEquals(live.get(serviceId(s.key))!, s));
-      if (wrong) return { ok: false as const, reason: `${serviceId(wrong.key)}: differs` };
-      const left = dropped.find((id) => [...live.keys()].some((l) => l === id));
-      if (left) return { ok: false as const, reason: `${left}: still present` };
-      return { ok: true as const, proc: tableFingerprint(this.director.table) };
-    });
-  }
-
-  readProcFingerprint(): Promise<undefined> {
-    return this.trip(() => undefined);
-  }
-
-  storeTable(): void {
-    /* the fake keeps no --refresh=false state */
-  }
-
-  status(stack: string): Promise<DirectorStatus> {
-    return this.trip(() => ({ director: this.target.name, where: stack, services: [] }) as unknown as DirectorStatus);
-  }
-
-  doctorFacts(): Promise<Map<string, string>> {
-    return this.trip(() => new Map([['root', 'yes']]));
-  }
-
-  forceUnlock(): Promise<ForceUnlockResult> {
-    return this.trip(() => (this.director.holders.size === 0 ? { kind: 'none' as const } : { kind: 'held' as const }));
-  }
-
-  flush(): Promise<void> {
-    return this.carried.length > 0 ? this.trip(() => undefined) : Promise.resolve();
+      case 'unlock':
+        d.holders.delete(this);
+        this.lockOk = false;
+        return { kind: 'unlock' };
+      case 'force-unlock':
+        return d.holders.size === 0 ? { kind: 'force-unlock', found: 'none' } : { kind: 'force-unlock', found: 'held' };
+      case 'capabilities':
+        return {
+          kind: 'capabilities',
+          kernel: d.kernel,
+          ipvsadm: undefined,
+          modules: new Map(req.modules.map((m) => [m, d.loadedModules.has(m) ? ('loaded' as const) : ('available' as const)])),
+        };
+      case 'read-table': {
+        if (!d.commands.includes('ipvsadm')) throw new LvsError('LVS_NO_IPVSADM', `director ${where}: ipvsadm is not installed`);
+        const table = req.thresholds ? normalizeTable(d.table) : d.saved();
+        const base = { table, fingerprint: tableFingerprint(table), record: undefined, ipvsadmVersion: 'ipvsadm v1.31 (fake)' };
+        if (!req.record) return { kind: 'read-table', live: base };
+        const text = d.records.get(req.stack);
+        const record = text === undefined ? undefined : parseRecord(text, req.stack, where);
+        // Every other stack's record travels with the read, as the real read's `other <stack>` sections do.
+        const others = foreignOwners(
+          [...d.records].filter(([name]) => name !== req.stack),
+          where,
+        );
+        return { kind: 'read-table', live: { ...base, record, others } };
+      }
+      case 'fast-read':
+        return {
+          kind: 'fast-read',
+          ended: true,
+          record: d.records.get(req.stack),
+          table: d.tables.get(req.stack),
+          proc: d.proc(),
+          gzip: true,
+          others: foreignOwners(
+            [...d.records].filter(([name]) => name !== req.stack),
+            where,
+          ),
+        };
+      case 'proc':
+        return {
+          kind: 'proc',
+          ended: true,
+          proc: d.proc(),
+          listings: req.listings.map((key) => {
+            const s = d.table.services.find((x) => serviceId(x.key) === serviceId(key));
+            if (!s) return { found: false, scheduler: '', schedFlags: [], onePacket: false, thresholds: new Map() };
+            const p = s.config.persistence;
+            return {
+              found: true,
+              scheduler: s.config.scheduler,
+              schedFlags: s.config.schedFlags,
+              ...(p ? { persistence: p.timeout, netmask: p.netmask } : {}),
+              ...(s.config.persistenceEngine ? { persistenceEngine: s.config.persistenceEngine } : {}),
+              onePacket: s.config.onePacket,
+              thresholds: new Map(
+                s.destinations.map((x) => [`${serviceId(s.key)} -> ${destinationId(x)}`, { upper: x.upperThreshold, lower: x.lowerThreshold }]),
+              ),
+            };
+          }),
+          gzip: true,
+        };
+      case 'facts': {
+        const facts: HostFacts = {
+          osRelease: d.osRelease,
+          commands: [...d.commands],
+          loadedModules: req.query.modules.filter((m) => d.loadedModules.has(m)),
+          files: Object.fromEntries(req.query.files.map((f) => [f, d.files.get(f) ?? null])),
+          sysctls: Object.fromEntries(req.query.sysctls.map((k) => [k, d.sysctls.get(k) ?? null])),
+          rhelServiceEnabled: d.commands.includes('systemctl') ? d.rhelServiceEnabled : null,
+        };
+        return { kind: 'facts', ...facts };
+      }
+      case 'settings-read':
+        return { kind: 'settings-read', settings: d.readSettings(req.query) };
+      case 'settings-apply': {
+        const mine = req.changes.filter((c) => settingPhase(c) === req.phase);
+        for (const c of mine) d.applySetting(c);
+        // The read-back is judged as the real parser judges it: a change it does not show fails the phase.
+        const after = d.readSettings(readBackQuery(mine));
+        try {
+          return { kind: 'settings-apply', after: checkSettingsApply(this.target, mine, { failed: [], log: '', after }) };
+        } catch (e) {
+          if (e instanceof SettingsFailedError) return { kind: 'settings-apply', after: e.after, error: e };
+          throw e;
+        }
+      }
+      case 'setup': {
+        const failed: string[] = [];
+        for (const item of req.items) {
+          const refused = d.failSetup(item);
+          if (refused) {
+            failed.push(`${item.kind} ${item.name} 1`);
+            continue;
+          }
+          d.setupDone.push(item);
+          if (item.kind === 'package') d.commands.push('ipvsadm');
+          else if (item.kind === 'module') d.loadedModules.add(item.name);
+          else if (item.kind === 'sysctl') d.sysctls.set(item.name, item.after ?? '1');
+          else if (item.kind === 'file' && item.action === 'delete') d.files.delete(item.name);
+          else if (item.kind === 'file') d.files.set(item.name, item.after ?? '');
+          else if (item.kind === 'boot-service' && item.via === 'debian') d.files.set(item.name, 'AUTO="true"\n');
+          else if (item.kind === 'boot-service') d.rhelServiceEnabled = 'enabled';
+        }
+        return { kind: 'setup', failed, log: failed.length > 0 ? 'refused by the fake' : '' };
+      }
+      case 'save-rules':
+        d.files.set(req.item.name, renderTable(d.saved()));
+        return { kind: 'save-rules', outcome: 'written', said: '' };
+      case 'batch': {
+        const lines = req.batch.split('\n').filter((l) => l.trim() !== '');
+        d.batches.push(lines);
+        const said = lines.map((l) => d.applyLine(l)).filter((m): m is string => m !== undefined);
+        d.afterBatch();
+        if (d.dropAfterBatch) {
+          d.dropAfterBatch = false;
+          this.kill();
+          throw this.lost();
+        }
+        return { kind: 'batch', said: said.join('\n'), status: 0 };
+      }
+      case 'counters': {
+        d.onCounters();
+        const counters = new Map<string, Counters>([...d.connections].map(([k, n]) => [k, { activeConns: n, inactiveConns: 0 }]));
+        return { kind: 'counters', counters };
+      }
+      case 'write-record': {
+        if (d.stateReadOnly)
+          return { kind: 'write-record', confirmed: false, said: "mkdir: cannot create directory '/var/lib/lvsform/.web.json.tmp': Read-only file system" };
+        if (req.record) d.records.set(req.stack, serializeRecord(req.record));
+        else d.records.delete(req.stack);
+        return { kind: 'write-record', confirmed: true, said: '' };
+      }
+      case 'store-table': {
+        if (d.stateReadOnly) return { kind: 'store-table', confirmed: false, said: 'Read-only file system' };
+        if (req.text === undefined) d.tables.delete(req.stack);
+        else d.tables.set(req.stack, req.text.endsWith('\n') ? req.text : `${req.text}\n`);
+        return { kind: 'store-table', confirmed: true, said: '' };
+      }
+      case 'status': {
+        const text = d.records.get(req.stack);
+        return {
+          kind: 'status',
+          save: renderTable(d.saved()),
+          list: d.listing('list'),
+          stats: d.listing('stats'),
+          rate: d.listing('rate'),
+          record: text === undefined ? undefined : parseRecord(text, req.stack, where),
+        };
+      }
+      case 'doctor-facts':
+        return {
+          kind: 'doctor-facts',
+          facts: new Map([
+            ['kernel', d.kernel],
+            ['ipvs_loaded', d.loadedModules.has('ip_vs') ? 'yes' : 'no'],
+            ['ipvs_builtin', 'no'],
+            ['ipvsadm_path', d.commands.includes('ipvsadm') ? '/usr/sbin/ipvsadm' : ''],
+            ['ipvsadm_version', 'ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)'],
+            ['ipvsadm_header', 'IP Virtual Server version 1.2.1 (size=4096)'],
+            ['ip_forward', d.sysctls.get('net.ipv4.ip_forward') ?? ''],
+            ['ipv6_forwarding', d.sysctls.get('net.ipv6.conf.all.forwarding') ?? ''],
+            ['flock', 'yes'],
+            ['modprobe', 'yes'],
+            ['root', 'yes'],
+            ...req.modules.map((m) => [`module_${m}`, d.loadedModules.has(m) ? 'loaded' : 'available'] as [string, string]),
+          ]),
+        };
+      default: {
+        const never: never = req;
+        throw new Error(`the fake answers no ${(never as HostRequest).kind}`);
+      }
+    }
   }
 
   close(): Promise<void> {
@@ -360,9 +450,6 @@ export class FakeDirectorHost implements DirectorHost {
 
   kill(): void {
     this.closed = true;
-    const unsent = this.carried;
-    this.carried = [];
-    for (const c of unsent) c.fail(this.lost());
     this.director.holders.delete(this);
   }
 }

@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { otherRecordsChunk, section, sectionLine, splitSections, writeRecordChunk } from '../../../providers/ipvs/host/host-script.ts';
-import { othersFrom } from '../../../providers/ipvs/host/read-live.ts';
+import { otherRecordsChunk, othersFrom } from '../../../providers/ipvs/host/requests/read-table.ts';
+import { writeRecordChunk } from '../../../providers/ipvs/host/requests/write-record.ts';
+import { section, sectionLine, splitSections } from '../../../providers/ipvs/host/sections.ts';
 
 describe('splitSections', () => {
   it('splits output at the tagged markers only', () => {

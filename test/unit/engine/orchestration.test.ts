@@ -62,7 +62,7 @@ describe('plan and apply through the director seam', () => {
     // GIVEN a director whose lock another apply holds
     const lb1 = new FakeDirector();
     const other = new FakeDirectorHost({ name: 'lb1', transport: 'local' }, lb1);
-    await other.lock({ exclusive: true, waitSeconds: 0, holder: 'apply by ops@ci' });
+    await other.exchange([{ kind: 'lock', exclusive: true, waitSeconds: 0, holder: 'apply by ops@ci' }]);
     // WHEN the stack is applied
     const report = await applyStack([desired('lb1', WEB)], { stack: 'web', openHost: fakeFleet({ lb1 }).openHost });
     // THEN the director fails with LVS_LOCKED naming the holder, and no batch ran

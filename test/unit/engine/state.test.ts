@@ -111,7 +111,7 @@ describe('state rm', () => {
     const { lb1 } = await applied();
     const fleet = fakeFleet({ lb1: lb1! });
     const other = fleet.openHost({ name: 'lb1', transport: 'local' });
-    await other.lock({ exclusive: false, waitSeconds: 0, holder: 'plan by someone' });
+    await other.exchange([{ kind: 'lock', exclusive: false, waitSeconds: 0, holder: 'plan by someone' }]);
     const before = snapshot(lb1!);
     // WHEN API is removed from the state
     const e = await refused(removeFromState([desired('lb1', WEB + API)], ['web/lb1/api'], { stack: 'web', openHost: fleet.openHost }));

@@ -1,17 +1,11 @@
 import { gzipSync } from 'node:zlib';
 import { parseRecord } from '../../../providers/ipvs/host/record.ts';
 import { describe, expect, it } from 'vitest';
-import {
-  decodeSection,
-  fastReadChunk,
-  fastStateOf,
-  listingMismatch,
-  parseStoredTable,
-  procAgrees,
-  STORED_TABLE_FORMAT,
-  storedTableText,
-  writeTableChunk,
-} from '../../../providers/ipvs/host/fast-path.ts';
+import { fastStateOf, listingMismatch, parseStoredTable, procAgrees, STORED_TABLE_FORMAT, storedTableText } from '../../../providers/ipvs/apply/fast-path.ts';
+import { decodeSection } from '../../../providers/ipvs/host/requests/gzip.ts';
+import { fastReadChunk } from '../../../providers/ipvs/host/requests/fast-read.ts';
+import { parseListing } from '../../../providers/ipvs/host/requests/proc.ts';
+import { writeTableChunk } from '../../../providers/ipvs/host/requests/store-table.ts';
 import { normalizeTable } from '../../../providers/ipvs/model/model.ts';
 import type { Service } from '../../../providers/ipvs/model/model.ts';
 import { parseProcIpvs } from '../../../providers/ipvs/read/parse-proc.ts';
@@ -38,13 +32,15 @@ TCP  C633640A:0050 sh  persistent 3000 FFFFFFFF
 describe('fast path', () => {
   it('accepts a per-service listing that shows the desired service', () => {
     // GIVEN the listing of the service as the kernel holds it / WHEN compared / THEN no difference
-    expect(listingMismatch(svc, LISTING)).toBeUndefined();
+    expect(listingMismatch(svc, parseListing(LISTING))).toBeUndefined();
   });
 
   it('reports thresholds, flags and persistence that differ', () => {
-    expect(listingMismatch({ ...svc, destinations: [{ ...svc.destinations[0]!, upperThreshold: 11 }] }, LISTING)).toMatch(/thresholds/);
-    expect(listingMismatch({ ...svc, config: { ...svc.config, schedFlags: [] } }, LISTING)).toMatch(/flags/);
-    expect(listingMismatch({ ...svc, config: { ...svc.config, persistence: { timeout: 60, netmask: '255.255.255.255' } } }, LISTING)).toMatch(/persistence/);
+    expect(listingMismatch({ ...svc, destinations: [{ ...svc.destinations[0]!, upperThreshold: 11 }] }, parseListing(LISTING))).toMatch(/thresholds/);
+    expect(listingMismatch({ ...svc, config: { ...svc.config, schedFlags: [] } }, parseListing(LISTING))).toMatch(/flags/);
+    expect(listingMismatch({ ...svc, config: { ...svc.config, persistence: { timeout: 60, netmask: '255.255.255.255' } } }, parseListing(LISTING))).toMatch(
+      /persistence/,
+    );
   });
 
   it('finds /proc in agreement with the table, and not after a weight change', () => {

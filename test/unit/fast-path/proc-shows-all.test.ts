@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { procShowsAll } from '../../../providers/ipvs/host/fast-path.ts';
+import { procShowsAll } from '../../../providers/ipvs/apply/fast-path.ts';
 import type { Destination, Service } from '../../../providers/ipvs/model/model.ts';
 
 const real: Destination = { address: '192.0.2.11', port: 80, forwarding: { method: 'masq' }, weight: 1, upperThreshold: 0, lowerThreshold: 0 };

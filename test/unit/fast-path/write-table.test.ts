@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeTableChunk } from '../../../providers/ipvs/host/fast-path.ts';
+import { writeTableChunk } from '../../../providers/ipvs/host/requests/store-table.ts';
 
 describe('writeTableChunk', () => {
   it.each([true, false])('writes the table byte for byte and leaves the session stream to the next command (gzip %s)', (gzip) => {

@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { factsChunk, parseHostFacts, setupChunk, setupFailures } from '../../../providers/ipvs/host/setup-chunks.ts';
+import { factsChunk, parseHostFacts } from '../../../providers/ipvs/host/requests/facts.ts';
+import { setupChunk, setupFailures } from '../../../providers/ipvs/host/requests/setup.ts';
 import {
   bootLayout,
   debianAuto,

@@ -10,7 +10,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Director, LvsStack, App, isValidationError } from '../../../lib/index.ts';
 import { LvsError } from '../../../providers/ipvs/model/errors.ts';
-import { lockChunk, preludeChunk, readChunk, writeRecordChunk } from '../../../providers/ipvs/host/host-script.ts';
+import { preludeChunk } from '../../../providers/ipvs/host/host-script.ts';
+import { lockChunk } from '../../../providers/ipvs/host/requests/lock.ts';
+import { readChunk } from '../../../providers/ipvs/host/requests/read-table.ts';
+import { writeRecordChunk } from '../../../providers/ipvs/host/requests/write-record.ts';
 import { configWord, sshArgs, type SshTarget } from '../../../providers/ipvs/host/transport.ts';
 import { INJECTION_CORPUS } from './corpus.ts';
 

@@ -22,29 +22,30 @@
  * SERVICE --thresholds` for just the changed services (scheduler flags, persistence timeout and engine, thresholds).
  * Firewall-mark services (whose family /proc does not show), tunnel real servers (whose settings it does not show)
  * and large change sets fall back to the full read-back.
+ *
+ * This is the policy; the reads are the `fast-read` and `proc` requests (host/requests/), sent by the caller in the
+ * round trip it chooses.
  */
-import { FLAG_BITS } from '../model/limits.ts';
-import { parseJsonStrict } from '../model/strict-json.ts';
 import { createHash } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gzipSync, gunzipSync } from 'node:zlib';
+import { parseJsonStrict } from '../model/strict-json.ts';
 import type { Change } from '../plan/diff.ts';
 import { destinationId, serviceId, type Service, type ServiceKey, type Table, normalizeTable, defaultNetmask, serviceFamily } from '../model/model.ts';
-import { parseProcIpvs, type ProcDigest, type ProcService } from '../read/parse-proc.ts';
+import type { ProcDigest, ProcService } from '../read/parse-proc.ts';
 import { parseSave } from '../read/parse-save.ts';
-import { parseThresholds } from '../read/parse-list.ts';
-import { parseRecord, type FastState, type OwnershipRecord } from './record.ts';
-import { renderServiceKey } from '../render/render-restore.ts';
-import { otherRecordsChunk, section, splitSections, stackFile, whenLocked, writeFileCommand } from './host-script.ts';
-import { shQuote } from './shell-quote.ts';
-import { newTag, othersFrom, type LiveState } from './read-live.ts';
-import { describeTarget } from './host-target.ts';
-import type { HostSession } from './transport.ts';
+import { parseRecord, type FastState, type OwnershipRecord } from '../host/record.ts';
+import type { LiveState } from '../host/read-live.ts';
+import type { FastReadReply, ProcReply, ProcRequest } from '../host/requests/index.ts';
+import type { ServiceListing } from '../host/requests/proc.ts';
+
+/** Sends one `proc` request (with whatever the caller carries in the same round trip) and resolves with its reply. */
+export type SendProc = (req: ProcRequest) => Promise<ProcReply>;
 
 /** More changed services than this are verified with the full read-back (one `ipvsadm` process each costs ≈ 30 ms). */
 export const FAST_VERIFY_MAX_SERVICES = 100;
 
 /** What a record keeps for the fast path. */
-export type { FastState } from './record.ts';
+export type { FastState } from '../host/record.ts';
 
 /** What a fast read found and trusts; kept with the open director for the fast verification. */
 export interface FastContext {
@@ -55,21 +56,6 @@ export interface FastContext {
 
 export type FastRead = { readonly ok: true; readonly live: LiveState; readonly context: FastContext } | { readonly ok: false; readonly reason: string };
 
-/** The path of one of a stack's files in the state directory; the stack name is checked by `stackFile`. */
-function stackPath(stack: string, suffix: string, prefix = ''): string {
-  return `"$lvs_dir"/${stackFile(stack, prefix, suffix)}`;
-}
-
-/**
- * Prints FILE gzip-compressed and base64-encoded when the host has gzip (first line `@@gz`), else as it is. For a small
- * table (`large` false) the two extra processes cost more than the bytes they save: it is printed as it is.
- */
-function compressed(file: string, large = true): string {
-  if (!large) return `cat ${file}`;
-  // Level 1: the director's CPU (an emulated one in the lab) is the slow part, not the few extra bytes.
-  return `if [ "$lvs_gz" = 1 ]; then echo "@@gz"; gzip -1 -c ${file} | base64; else cat ${file}; fi`;
-}
-
 /** Above this many services, the fast path's reads travel gzip-compressed (about 270 bytes of /proc per service). */
 export const COMPRESS_ABOVE_SERVICES = 2_000;
 
@@ -78,67 +64,12 @@ export function isLarge(services: number): boolean {
   return services > COMPRESS_ABOVE_SERVICES;
 }
 
-const GZ_TEST = 'if command -v gzip >/dev/null 2>&1 && command -v base64 >/dev/null 2>&1; then lvs_gz=1; else lvs_gz=0; fi';
-
-/** Undoes `compressed`. */
-export function decodeSection(text: string): string {
-  if (!text.startsWith('@@gz\n')) return text;
-  return gunzipSync(Buffer.from(text.slice(5), 'base64')).toString('utf8');
-}
-
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
 export function digestFingerprint(d: ProcDigest): string {
   return createHash('sha256').update(JSON.stringify(d)).digest('hex');
-}
-
-/** Reads the record, the stored table and /proc/net/ip_vs in one chunk. */
-export function fastReadChunk(tag: string, stack: string, large = true, locked = false): string {
-  const record = stackPath(stack, '.json');
-  const table = stackPath(stack, '.table');
-  const text = [
-    GZ_TEST,
-    section(tag, 'gzip'),
-    'echo "$lvs_gz"',
-    section(tag, 'record'),
-    `if [ -f ${record} ]; then ${compressed(record, large)}; else echo "@@none"; fi`,
-    section(tag, 'table'),
-    // The stored table is kept compressed (storedTableText): it travels as it is.
-    `if [ -f ${table} ]; then cat ${table}; else echo "@@none"; fi`,
-    section(tag, 'proc'),
-    `if [ -r /proc/net/ip_vs ]; then ${compressed('/proc/net/ip_vs', large)}; else echo "@@none"; fi`,
-    otherRecordsChunk(tag, stack),
-    section(tag, 'end'),
-  ].join('\n');
-  return locked ? whenLocked(text) : text;
-}
-
-/** The fast verification read: /proc, then `ipvsadm -L -n SERVICE --thresholds` for each given service. */
-export function fastVerifyChunk(tag: string, keys: readonly ServiceKey[], large = true): string {
-  const lines = [GZ_TEST, section(tag, 'proc'), compressed('/proc/net/ip_vs', large)];
-  keys.forEach((key, i) => {
-    const [flag, value] = renderServiceKey(key).split(' ');
-    lines.push(section(tag, `svc ${i}`), `ipvsadm -L -n ${flag} ${shQuote(value ?? '')} --thresholds 2>&1 9>&-`);
-  });
-  lines.push(section(tag, 'end'));
-  return lines.join('\n');
-}
-
-/** Writes `<stack>.table` atomically (sent gzip-compressed when the host has gzip). */
-export function writeTableChunk(stack: string, tableText: string, gzip = false): string {
-  const file = stackPath(stack, '.table');
-  // Written in place (no rename, one process less): the record's sha256 of the table is what a fast read trusts, so a
-  // table torn by a lost connection only sends the next run to the full read. Created under the session's umask 077
-  // (0600), in the directory the lock made private.
-  const write = writeFileCommand(file, tableText, gzip);
-  return ['[ -d "$lvs_dir" ] || mkdir -p "$lvs_dir"', write, 'echo "@@table written"'].join('\n');
-}
-
-/** Removes `<stack>.table` (the stack owns nothing there any more). */
-export function removeTableChunk(stack: string): string {
-  return `rm -f ${stackPath(stack, '.table')}`;
 }
 
 /** The fast state of a record, if it has a well-formed one. */
@@ -203,28 +134,21 @@ function stub(p: ProcService): Service | undefined {
 }
 
 /**
- * Reads what the fast path needs and decides whether to trust it. Never throws for a mismatch: it returns the reason
- * to fall back to the full read.
+ * Whether to trust what a fast read found (the stored table, while /proc still matches the record's fingerprint). Never
+ * throws for a mismatch: it returns the reason to fall back to the full read. A corrupt record is refused, as a full
+ * read refuses it.
  */
-export async function readFast(session: HostSession, stack: string, expectedServices = Infinity, locked = false): Promise<FastRead> {
-  const where = describeTarget(session.target);
-  const tag = newTag();
-  const { stdout } = await session.run(fastReadChunk(tag, stack, isLarge(expectedServices), locked));
-  const sections = splitSections(tag, stdout);
-  if (!sections.has('end')) return { ok: false, reason: 'the fast read ended early' };
-  const recordRaw = (sections.get('record') ?? '').trim();
-  if (recordRaw === '@@none') return { ok: false, reason: 'no ownership record yet' };
-  const recordText = decodeSection(`${recordRaw}\n`).trim();
-  const record = parseRecord(recordText, stack, where);
+export function trustFastRead(reply: FastReadReply, stack: string, where: string): FastRead {
+  if (!reply.ended) return { ok: false, reason: 'the fast read ended early' };
+  if (reply.record === undefined) return { ok: false, reason: 'no ownership record yet' };
+  const record = parseRecord(reply.record, stack, where);
   const state = fastStateOf(record);
   if (!state) return { ok: false, reason: 'the record has no fast state (last apply was not made with --refresh=false)' };
-  const tableRaw = (sections.get('table') ?? '').trim();
-  if (tableRaw === '@@none') return { ok: false, reason: `no stored table /var/lib/lvsform/${stack}.table` };
-  const procRaw = sections.get('proc') ?? '';
-  if (procRaw.trim() === '@@none') return { ok: false, reason: '/proc/net/ip_vs is not readable' };
-  const tableText = decodeSection(tableRaw + '\n');
+  if (reply.table === undefined) return { ok: false, reason: `no stored table /var/lib/lvsform/${stack}.table` };
+  if (reply.proc === undefined) return { ok: false, reason: '/proc/net/ip_vs is not readable' };
+  const tableText = reply.table;
   if (sha256(tableText) !== state.table) return { ok: false, reason: 'the stored table does not match the record' };
-  const before = parseProcIpvs(decodeSection(procRaw));
+  const before = reply.proc;
   if (digestFingerprint(before) !== state.proc) {
     return { ok: false, reason: 'the live table changed since the last verified apply (/proc/net/ip_vs fingerprint differs)' };
   }
@@ -246,43 +170,22 @@ export async function readFast(session: HostSession, stack: string, expectedServ
   const table = normalizeTable({ services: [...owned.services, ...stubs] });
   return {
     ok: true,
-    live: { table, fingerprint: `proc:${state.proc}`, record, others: othersFrom(sections, where), ipvsadmVersion: '' },
-    context: { owned, before, gzip: (sections.get('gzip') ?? '').trim() === '1' },
+    live: { table, fingerprint: `proc:${state.proc}`, record, others: reply.others, ipvsadmVersion: '' },
+    context: { owned, before, gzip: reply.gzip },
   };
 }
 
-/** Why `ipvsadm -L -n SERVICE --thresholds` does not show the desired service, or undefined when it does. */
-export function listingMismatch(s: Service, text: string): string | undefined {
-  const line = text.split('\n').find((l) => /^(TCP|UDP|SCTP) /.test(l));
-  if (!line) return 'service missing from its listing';
-  const w = line.trim().split(/\s+/).slice(2);
-  let i = 0;
-  const scheduler = w[i++] ?? '';
-  if (scheduler !== s.config.scheduler) return `scheduler ${scheduler}`;
-  let flags: string[] = [];
-  if (w[i]?.startsWith('('))
-    flags = (w[i++] ?? '')
-      .replace(/[()]/g, '')
-      .split(',')
-      .filter(Boolean)
-      .map((f) => FLAG_BITS[f] ?? f);
-  if ([...flags].sort().join(',') !== s.config.schedFlags.join(',')) return `scheduler flags ${flags.join(',')}`;
-  let timeout: number | undefined;
-  let mask: string | undefined;
-  let pe: string | undefined;
-  let ops = false;
-  for (; i < w.length; i++) {
-    if (w[i] === 'persistent') timeout = Number(w[++i]);
-    else if (w[i] === 'mask') mask = w[++i];
-    else if (w[i] === 'pe') pe = w[++i];
-    else if (w[i] === 'ops') ops = true;
-  }
+/** Why a service's listing (`ipvsadm -L -n SERVICE --thresholds`) does not show the desired service, or undefined. */
+export function listingMismatch(s: Service, listing: ServiceListing): string | undefined {
+  if (!listing.found) return 'service missing from its listing';
+  if (listing.scheduler !== s.config.scheduler) return `scheduler ${listing.scheduler}`;
+  if ([...listing.schedFlags].sort().join(',') !== s.config.schedFlags.join(',')) return `scheduler flags ${listing.schedFlags.join(',')}`;
   const p = s.config.persistence;
-  if ((p?.timeout ?? -1) !== (timeout ?? -1)) return `persistence ${timeout}`;
-  if (p && (mask ?? defaultNetmask(serviceFamily(s.key))) !== p.netmask) return `netmask ${mask}`;
-  if ((s.config.persistenceEngine ?? '') !== (pe ?? '')) return `persistence engine ${pe}`;
-  if (s.config.onePacket !== ops) return 'one-packet';
-  const thresholds = parseThresholds(text);
+  if ((p?.timeout ?? -1) !== (listing.persistence ?? -1)) return `persistence ${listing.persistence}`;
+  if (p && (listing.netmask ?? defaultNetmask(serviceFamily(s.key))) !== p.netmask) return `netmask ${listing.netmask}`;
+  if ((s.config.persistenceEngine ?? '') !== (listing.persistenceEngine ?? '')) return `persistence engine ${listing.persistenceEngine}`;
+  if (s.config.onePacket !== listing.onePacket) return 'one-packet';
+  const thresholds = listing.thresholds;
   if (thresholds.size !== s.destinations.length) return `${thresholds.size} real servers listed`;
   const sid = serviceId(s.key);
   for (const d of s.destinations) {
@@ -300,7 +203,7 @@ export type FastVerify =
  * Verifies a fast batch without the full read: the owned table after it is the stored one with the changed services
  * as desired, provided /proc and the per-service listings say so. Any doubt returns a reason to do the full read.
  */
-export async function verifyFast(session: HostSession, context: FastContext, changes: readonly Change[], desired: Table): Promise<FastVerify> {
+export async function verifyFast(send: SendProc, context: FastContext, changes: readonly Change[], desired: Table): Promise<FastVerify> {
   const changedIds = [...new Set(changes.map((c) => c.serviceId))];
   if (changedIds.length > FAST_VERIFY_MAX_SERVICES) return { ok: false, reason: `${changedIds.length} services changed` };
   const desiredById = new Map(desired.services.map((s) => [serviceId(s.key), s]));
@@ -312,17 +215,9 @@ export async function verifyFast(session: HostSession, context: FastContext, cha
     if (tunnels.some((d) => d.forwarding.method === 'tunnel')) return { ok: false, reason: 'a tunnel real server changed' };
   }
   const present = changedIds.map((id) => desiredById.get(id)).filter((s): s is Service => s !== undefined);
-  const tag = newTag();
-  const { stdout } = await session.run(
-    fastVerifyChunk(
-      tag,
-      present.map((s) => s.key),
-      isLarge(context.before.services.length + present.length),
-    ),
-  );
-  const sections = splitSections(tag, stdout);
-  if (!sections.has('end')) return { ok: false, reason: 'the verification read ended early' };
-  const after = parseProcIpvs(decodeSection(sections.get('proc') ?? ''));
+  const reply = await send({ kind: 'proc', listings: present.map((s) => s.key), compress: isLarge(context.before.services.length + present.length) });
+  if (!reply.ended) return { ok: false, reason: 'the verification read ended early' };
+  const after = reply.proc;
   const beforeGroups = groupProc(context.before);
   const afterGroups = groupProc(after);
   const changed = new Set(changedIds);
@@ -345,7 +240,7 @@ export async function verifyFast(session: HostSession, context: FastContext, cha
     if (why) residual.push(`${id}: ${why}`);
   }
   present.forEach((s, i) => {
-    const why = listingMismatch(s, sections.get(`svc ${i}`) ?? '');
+    const why = listingMismatch(s, reply.listings[i]!);
     if (why) residual.push(`${serviceId(s.key)}: ${why}`);
   });
   if (residual.length > 0) return { ok: false, reason: `verification found ${residual.length} difference(s): ${residual.slice(0, 3).join('; ')}` };
@@ -355,13 +250,10 @@ export async function verifyFast(session: HostSession, context: FastContext, cha
 }
 
 /** After a full (exact) verification: the /proc fingerprint to store, if /proc agrees with the verified table. */
-export async function readProcFingerprint(session: HostSession, owned: Table): Promise<{ proc: string; gzip: boolean } | undefined> {
-  const tag = newTag();
-  const { stdout } = await session.run(fastVerifyChunk(tag, [], isLarge(owned.services.length)) + `\n${GZ_TEST}\necho "@@gzip $lvs_gz"`);
-  const sections = splitSections(tag, stdout);
-  const digest = parseProcIpvs(decodeSection(sections.get('proc') ?? ''));
-  if (!procAgrees(digest, owned)) return undefined;
-  return { proc: digestFingerprint(digest), gzip: (sections.get('end') ?? '').includes('@@gzip 1') };
+export async function readProcFingerprint(send: SendProc, owned: Table): Promise<{ proc: string; gzip: boolean } | undefined> {
+  const reply = await send({ kind: 'proc', listings: [], compress: isLarge(owned.services.length) });
+  if (!reply.ended || !procAgrees(reply.proc, owned)) return undefined;
+  return { proc: digestFingerprint(reply.proc), gzip: reply.gzip };
 }
 
 /** The owned services of a live table (those in `ids`). */
@@ -424,12 +316,10 @@ export type ProcCheck = { readonly ok: true; readonly proc: string } | { readonl
  * shows exactly as wanted and every owned service it dropped is gone. Only for services `procShowsAll` accepts; any
  * difference returns a reason, and the caller reads the whole table to report it exactly.
  */
-export async function verifyByProc(session: HostSession, desired: Table, dropped: readonly string[], liveServices = Infinity): Promise<ProcCheck> {
-  const tag = newTag();
-  const { stdout } = await session.run(fastVerifyChunk(tag, [], isLarge(liveServices)));
-  const sections = splitSections(tag, stdout);
-  if (!sections.has('end')) return { ok: false, reason: 'the /proc read ended early' };
-  const after = parseProcIpvs(decodeSection(sections.get('proc') ?? ''));
+export async function verifyByProc(send: SendProc, desired: Table, dropped: readonly string[], liveServices = Infinity): Promise<ProcCheck> {
+  const reply = await send({ kind: 'proc', listings: [], compress: isLarge(liveServices) });
+  if (!reply.ended) return { ok: false, reason: 'the /proc read ended early' };
+  const after = reply.proc;
   const groups = groupProc(after);
   for (const want of desired.services) {
     const got = groups.get(procId(want.key));

@@ -1,0 +1,45 @@
+/**
+ * Host set-up around an apply (ops/host-setup.ts plans it): the facts request it is planned from, and what the
+ * answers of the `setup` and `save-rules` requests mean: a failed step fails the director before its batch; a table
+ * that could not be saved for the next boot fails it after.
+ */
+import { LvsError } from '../model/errors.ts';
+import type { Table } from '../model/model.ts';
+import { factsQuery, type SetupItem } from '../ops/host-setup.ts';
+import { describeTarget, type HostTarget } from '../host/host-target.ts';
+import type { FactsRequest, SaveRulesReply, SetupReply } from '../host/requests/index.ts';
+
+/** The facts read for a director's set-up (a plan user adds the read script and its sudoers file). */
+export function factsRequest(stack: string, desired: Table, target: HostTarget): FactsRequest {
+  return { kind: 'facts', stack, query: factsQuery(stack, desired, target.ssh?.planUser, true) };
+}
+
+/** The items carried out before the batch (all but the saved table). */
+export function itemsBeforeBatch(items: readonly SetupItem[]): SetupItem[] {
+  return items.filter((i) => i.kind !== 'rules');
+}
+
+/**
+ * What a `setup` answer means.
+ * @throws LvsError `LVS_SETUP_FAILED` naming the steps that failed and what the host said.
+ */
+export function checkSetup(target: HostTarget, reply: SetupReply): void {
+  const where = describeTarget(target);
+  if (reply.failed.length > 0) {
+    const said = reply.log ? `; the host said: ${reply.log.split('\n').slice(-5).join(' | ')}` : '';
+    throw new LvsError('LVS_SETUP_FAILED', `director ${where}: host set-up failed: ${reply.failed.join('; ')}${said}`, {
+      hint: 'The IPVS table was not changed. Fix the cause on the director (or turn that part of the Director `setup` off) and apply again.',
+    });
+  }
+}
+
+/**
+ * What a `save-rules` answer means.
+ * @throws LvsError `LVS_SETUP_FAILED` when the file could not be written.
+ */
+export function checkSaveRules(target: HostTarget, item: SetupItem, reply: SaveRulesReply): 'written' | 'unchanged' {
+  if (reply.outcome !== 'failed') return reply.outcome;
+  throw new LvsError('LVS_SETUP_FAILED', `director ${describeTarget(target)}: could not save the table to ${item.name}: ${reply.said}`, {
+    hint: 'The table was applied and verified, but a reboot would not restore it. Check that the directory is writable and apply again.',
+  });
+}

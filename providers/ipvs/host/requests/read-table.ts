@@ -1,0 +1,119 @@
+/**
+ * `read-table`: the live table (`ipvsadm -S -n`, with thresholds merged from `ipvsadm -L -n --thresholds`), its
+ * fingerprint, the stack's ownership record and the other stacks' records.
+ */
+import { LvsError } from '../../model/errors.ts';
+import { mergeThresholds } from '../../read/parse-list.ts';
+import { parseSave } from '../../read/parse-save.ts';
+import { stackFile } from '../host-script.ts';
+import { tableFingerprint, type LiveState } from '../read-live.ts';
+import { foreignOwners, parseRecord } from '../record.ts';
+import { section, sectionLine, splitSections, type Sections } from '../sections.ts';
+import { shQuote } from '../shell-quote.ts';
+import { endedEarly, type RequestKind } from './kind.ts';
+
+export interface ReadTableRequest {
+  readonly kind: 'read-table';
+  readonly stack: string;
+  /**
+   * Also list thresholds (`ipvsadm -S` omits them). Without, every threshold reads as 0: the caller must know that
+   * none can be set.
+   */
+  readonly thresholds: boolean;
+  /** Also read the stack's record and the other stacks' records. */
+  readonly record: boolean;
+}
+
+export interface ReadTableReply {
+  readonly kind: 'read-table';
+  readonly live: LiveState;
+}
+
+/** The name of the section that holds the record of another stack: `other <stack>` . */
+export const OTHER_RECORD_SECTION = 'other ';
+
+/** The other stacks' records in a read's sections (`other <stack>`), as the services they own. */
+export function othersFrom(sections: ReadonlyMap<string, string>, where: string): Map<string, string> {
+  const records: [string, string][] = [];
+  for (const [name, text] of sections) if (name.startsWith(OTHER_RECORD_SECTION)) records.push([name.slice(OTHER_RECORD_SECTION.length), text]);
+  return foreignOwners(records, where);
+}
+
+/**
+ * Prints the ownership record of every other stack on the director, one section `other <stack>` each, so that a plan
+ * knows which services another stack owns (ownership is exclusive). The glob and the tests are the shell's own: no
+ * process starts when no other stack has a record. A file whose name is not a stack name (the temporary `.x.json.tmp`
+ * is hidden from `*`) is skipped, so no name can break a marker line.
+ */
+export function otherRecordsChunk(tag: string, stack: string): string {
+  return [
+    'for lvs_f in "$lvs_dir"/*.json; do',
+    '  [ -f "$lvs_f" ] || continue',
+    '  lvs_n=${lvs_f##*/}; lvs_n=${lvs_n%.json}',
+    `  case $lvs_n in ${stackFile(stack, '', '')}|""|[!A-Za-z0-9]*|*[!A-Za-z0-9_.-]*) continue ;; esac`,
+    `  printf '%s %s\\n' ${shQuote(sectionLine(tag, OTHER_RECORD_SECTION.trim()))} "$lvs_n"; cat "$lvs_f"; echo`,
+    'done',
+  ].join('\n');
+}
+
+/**
+ * Reads the live table: `ipvsadm -S -n`, then `ipvsadm -L -n --thresholds`, then the stack's ownership record. The
+ * record is followed by a newline of its own, so that a record damaged to lack its last newline still ends before the
+ * next marker (and is then reported as corrupt, not as a broken read).
+ */
+export function readChunk(req: Omit<ReadTableRequest, 'kind'> & { readonly tag: string }): string {
+  const lines = [
+    section(req.tag, 'ipvsadm-version'),
+    'command -v ipvsadm >/dev/null 2>&1 || echo "@@missing ipvsadm"',
+    section(req.tag, 'save'),
+    'ipvsadm -S -n 2>&1 9>&-; lvs_rc=$?',
+    section(req.tag, 'save-status'),
+    'echo "$lvs_rc"',
+  ];
+  if (req.thresholds) {
+    lines.push(section(req.tag, 'thresholds'), 'ipvsadm -L -n --thresholds 2>&1 9>&-');
+  }
+  if (req.record) {
+    lines.push(
+      section(req.tag, 'record'),
+      `if [ -f "$lvs_dir"/${stackFile(req.stack)} ]; then cat "$lvs_dir"/${stackFile(req.stack)}; echo; else echo "@@none"; fi`,
+      otherRecordsChunk(req.tag, req.stack),
+    );
+  }
+  lines.push(section(req.tag, 'end'));
+  return lines.join('\n');
+}
+
+function fromSections(sections: Sections, stdout: string, stack: string, where: string, thresholds: boolean): LiveState {
+  if (!sections.has('end')) throw endedEarly({ where, stdout }, 'the read', 400);
+  const version = (sections.get('ipvsadm-version') ?? '').trim();
+  if (version.includes('@@missing ipvsadm')) {
+    throw new LvsError('LVS_NO_IPVSADM', `director ${where}: ipvsadm is not installed`, {
+      hint: 'Install it (Debian: apt-get install ipvsadm; RHEL: dnf install ipvsadm), then run `lvsform doctor`.',
+    });
+  }
+  const saveStatus = (sections.get('save-status') ?? '').trim();
+  const save = sections.get('save') ?? '';
+  if (saveStatus !== '0') {
+    const first = save.trim().split('\n').slice(-2).join(' ');
+    throw new LvsError('LVS_IPVS_UNAVAILABLE', `director ${where}: \`ipvsadm -S -n\` failed (exit ${saveStatus}): ${first}`, {
+      hint: 'Run `lvsform doctor` on this director: the kernel may lack IPVS or the ip_vs module may not load.',
+    });
+  }
+  const saved = parseSave(save, `ipvsadm -S -n on ${where}`);
+  const table = !thresholds ? saved : mergeThresholds(saved, sections.get('thresholds') ?? '', `ipvsadm -L -n --thresholds on ${where}`);
+  const recordText = sections.get('record');
+  const record = recordText === undefined || recordText.trim() === '@@none' ? undefined : parseRecord(recordText.trim(), stack, where);
+  const others = recordText === undefined ? undefined : othersFrom(sections, where);
+  return { table, fingerprint: tableFingerprint(table), record, ...(others ? { others } : {}), ipvsadmVersion: version.split('\n')[0] ?? '' };
+}
+
+/** Parses what `readChunk` printed under `tag`. */
+export function parseLive(tag: string, stdout: string, stack: string, where: string, thresholds = true): LiveState {
+  return fromSections(splitSections(tag, stdout), stdout, stack, where, thresholds);
+}
+
+export const readTable: RequestKind<ReadTableRequest, ReadTableReply> = {
+  script: (req, tag) => readChunk({ ...req, tag }),
+  parse: (req, sections, ctx) => ({ kind: 'read-table', live: fromSections(sections, ctx.stdout, req.stack, ctx.where, req.thresholds) }),
+};

@@ -1,0 +1,54 @@
+/**
+ * `write-record`: writes the stack's ownership record atomically (temporary file in the same directory, then
+ * rename), mode 0600; or with no record, removes it. The reply says whether the host confirmed it: an unconfirmed
+ * write is never taken for a written one.
+ */
+import { stackFile, writeFileCommand } from '../host-script.ts';
+import { serializeRecord, type OwnershipRecord } from '../record.ts';
+import { section } from '../sections.ts';
+import type { RequestKind } from './kind.ts';
+
+export interface WriteRecordRequest {
+  readonly kind: 'write-record';
+  readonly stack: string;
+  /** The record; undefined removes it (the stack owns nothing there any more). */
+  readonly record: OwnershipRecord | undefined;
+  /** The host has gzip and base64: a large record travels compressed. */
+  readonly gzip: boolean;
+}
+
+export interface WriteRecordReply {
+  readonly kind: 'write-record';
+  /** The host confirmed the write (or the removal). */
+  readonly confirmed: boolean;
+  /** What the host printed instead, when it did not confirm ('no answer' when nothing). */
+  readonly said: string;
+}
+
+const WRITTEN = '@@record written';
+const REMOVED = '@@record removed';
+
+/** The script for a record's JSON (`undefined`: remove it). */
+export function writeRecordChunk(stack: string, json: string | undefined, gzip = false): string {
+  const file = `"$lvs_dir"/${stackFile(stack)}`;
+  if (json === undefined) return `rm -f ${file} && echo "${REMOVED}"`;
+  const tmp = `"$lvs_dir"/${stackFile(stack, '.', '.json.tmp')}`;
+  const write = writeFileCommand(tmp, json, gzip);
+  // The temporary file is created under the session's umask 077 (0600); the directory exists once the lock is held.
+  // The rename only follows a complete write: a failed one (a full or read-only file system) is never confirmed.
+  return ['[ -d "$lvs_dir" ] || mkdir -p "$lvs_dir"', write, `[ $? = 0 ] && mv -f ${tmp} ${file} && echo "${WRITTEN}"`].join('\n');
+}
+
+export const writeRecord: RequestKind<WriteRecordRequest, WriteRecordReply> = {
+  script: (req, tag) =>
+    [
+      section(tag, 'answer'),
+      `{ ${writeRecordChunk(req.stack, req.record ? serializeRecord(req.record) : undefined, req.gzip)}\n} 2>&1`,
+      section(tag, 'end'),
+    ].join('\n'),
+  parse: (req, sections) => {
+    const answer = (sections.get('answer') ?? '').trim();
+    const confirmed = answer.split('\n').includes(req.record ? WRITTEN : REMOVED);
+    return { kind: 'write-record', confirmed, said: confirmed ? '' : answer.slice(0, 200) || 'no answer' };
+  },
+};

@@ -1,0 +1,72 @@
+/**
+ * Tagged sections: how every reply travels back from a host. A request's script opens each part of its answer with a
+ * marker line that carries the round trip's random tag, the request's place in the round trip and the section's name,
+ * so that output printed by the host (a hostile or broken `ipvsadm`) cannot forge a section, and each request's
+ * parser reads its own sections and nothing else. The one writer (`section`) and the one reader (`splitRoundTrip`).
+ */
+import { randomBytes } from 'node:crypto';
+import { shQuote } from './shell-quote.ts';
+
+/** What every section marker line starts with (then the tag and the section's name). */
+export const SECTION_MARK = '@@lvsform-section';
+
+/** A fresh random tag for the section markers of one round trip. */
+export function newTag(): string {
+  return randomBytes(8).toString('hex');
+}
+
+/** A request's tag in a round trip: the round trip's tag, a dash, the request's part (its index, or a fixed name). */
+export function partTag(tag: string, part: string | number): string {
+  return `${tag}-${part}`;
+}
+
+export function sectionLine(tag: string, name: string): string {
+  return `${SECTION_MARK} ${tag} ${name}`;
+}
+
+/** The line of `sh` that opens a section of a request's answer. */
+export function section(tag: string, name: string): string {
+  return `printf '%s\\n' ${shQuote(sectionLine(tag, name))}`;
+}
+
+/** One request's sections, by name. */
+export type Sections = ReadonlyMap<string, string>;
+
+/** Splits output into the sections of one tag. Text before the first marker is returned under ''. */
+export function splitSections(tag: string, stdout: string): Map<string, string> {
+  return splitRoundTrip(tag, stdout, '').parts.get('') ?? new Map([['', stdout]]);
+}
+
+/**
+ * Splits a round trip's output, in one pass, into each part's sections (`tag-part name`): `lead` is what came before
+ * the first marker. With `sub` '' the tag is matched whole (`tag name`), for a single chunk's output.
+ */
+export function splitRoundTrip(tag: string, stdout: string, sub = '-'): { readonly lead: string; readonly parts: Map<string, Map<string, string>> } {
+  const parts = new Map<string, Map<string, string>>();
+  const prefix = `${SECTION_MARK} ${tag}${sub === '' ? ' ' : sub}`;
+  let lead: string | undefined;
+  let current: Map<string, string> | undefined;
+  let name = '';
+  let lines: string[] = [];
+  const flush = (): void => {
+    if (current) current.set(name, lines.join('\n'));
+    else lead = lines.join('\n');
+  };
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith(prefix)) {
+      lines.push(line);
+      continue;
+    }
+    flush();
+    const rest = line.slice(prefix.length);
+    const space = sub === '' ? -1 : rest.indexOf(' ');
+    const part = space < 0 ? '' : rest.slice(0, space);
+    name = space < 0 ? rest : rest.slice(space + 1);
+    current = parts.get(part) ?? new Map<string, string>();
+    parts.set(part, current);
+    if (sub === '' && !current.has('')) current.set('', lead ?? '');
+    lines = [];
+  }
+  flush();
+  return { lead: lead ?? '', parts };
+}
