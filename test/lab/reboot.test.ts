@@ -284,6 +284,10 @@ describe('director set-up that survives a reboot', () => {
     expect(boot.journal['ipvsadm.service']).toContain('Loading IPVS configuration');
     // AND lvsform's unit ran in this boot and succeeded, after the IPVS modules were loaded and the table restored
     expect(after.unit).toEqual({ ActiveState: 'active', SubState: 'exited', Result: 'success', ExecMainStatus: '0', UnitFileState: 'enabled' });
+    const at = (us: number) => `${(us / 1e6).toFixed(1)} s`;
+    console.log(
+      `boot: modules loaded ${at(after.order.modulesLoaded)}, ipvsadm restored ${at(after.order.ipvsadmDone)}, ${UNIT} started ${at(after.order.unitStart)}`,
+    );
     expect(after.order.modulesLoaded, JSON.stringify(after.order)).toBeGreaterThan(0);
     expect(after.order.unitStart, JSON.stringify(after.order)).toBeGreaterThanOrEqual(after.order.modulesLoaded);
     expect(after.order.unitStart, JSON.stringify(after.order)).toBeGreaterThanOrEqual(after.order.ipvsadmDone);
