@@ -32,8 +32,58 @@ export function othersFrom(sections: ReadonlyMap<string, string>, where: string)
   return foreignOwners(records, where);
 }
 
-/** JSON with object keys sorted, so that equal models give equal text whichever reader built them. */
-function canonicalJson(value: unknown): string {
+/**
+ * JSON with object keys sorted, so that equal models give equal text whichever reader built them. Its text is what
+ * the records' service hashes were computed from: it stays exactly `JSON.stringify` of the value with every object's
+ * entries rebuilt in sorted order (`canonicalJsonReference`), written here without the rebuilt objects, which at
+ * 10,000 services cost more than the rest of the record.
+ */
+export function canonicalJson(value: unknown): string {
+  return canonicalPart(value) ?? 'undefined';
+}
+
+/** A key an object keeps in ascending numeric order before every other key (an array index, as ECMAScript has it). */
+const INDEX_KEY = /^(?:0|[1-9][0-9]*)$/;
+
+function canonicalPart(v: unknown): string | undefined {
+  switch (typeof v) {
+    case 'string':
+    case 'number':
+      return JSON.stringify(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'object':
+      break;
+    default:
+      // undefined, functions and symbols are left out of objects (and are null in arrays), as JSON.stringify does.
+      return typeof v === 'bigint' ? JSON.stringify(v) : undefined;
+  }
+  if (v === null) return 'null';
+  if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return canonicalJsonReference(v);
+  if (Array.isArray(v)) {
+    let out = '[';
+    for (let i = 0; i < v.length; i++) out += `${i > 0 ? ',' : ''}${canonicalPart(v[i]) ?? 'null'}`;
+    return `${out}]`;
+  }
+  const keys = Object.keys(v).sort();
+  // An object rebuilt from sorted entries lists its index-like keys first, in numeric order.
+  if (keys.some((k) => INDEX_KEY.test(k) && Number(k) < 4294967295)) {
+    const index = keys.filter((k) => INDEX_KEY.test(k) && Number(k) < 4294967295).sort((a, b) => Number(a) - Number(b));
+    keys.splice(0, keys.length, ...index, ...keys.filter((k) => !(INDEX_KEY.test(k) && Number(k) < 4294967295)));
+  }
+  let out = '{';
+  let first = true;
+  for (const k of keys) {
+    const part = canonicalPart((v as Record<string, unknown>)[k]);
+    if (part === undefined) continue;
+    out += `${first ? '' : ','}${JSON.stringify(k)}:${part}`;
+    first = false;
+  }
+  return `${out}}`;
+}
+
+/** The definition `canonicalJson` keeps to (and the way for values with a `toJSON`). */
+export function canonicalJsonReference(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v !== null && typeof v === 'object' && !Array.isArray(v)
       ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
