@@ -104,9 +104,9 @@ export function lockChunk(req: LockRequest): string {
     'if ! command -v flock >/dev/null 2>&1; then echo "@@lock noflock"',
     // A login that is not root (and no sudo) cannot write the state directory: say so before `exec 9>>` would fail
     // and end the shell. Root passes this test without starting a process.
-    'elif ! { { [ -d "$lvs_dir" ] || mkdir -p "$lvs_dir" 2>/dev/null; } && [ -w "$lvs_dir" ]; }; then echo "@@lock denied $(id -un 2>/dev/null)"; else',
-    // One chmod per run keeps a state directory made by someone else private; the writes that follow need none.
-    '  chmod 700 "$lvs_dir"',
+    // The directory is made private when it is made (no chmod on every run: a process each time); `lvsform doctor`
+    // reports a state directory that someone else opened to other users.
+    'elif ! { { [ -d "$lvs_dir" ] || mkdir -m 700 -p "$lvs_dir" 2>/dev/null; } && [ -w "$lvs_dir" ]; }; then echo "@@lock denied $(id -un 2>/dev/null)"; else',
     '  exec 9>>"$lvs_dir/lock"',
     `  if flock ${mode} -w ${Math.max(0, Math.floor(req.waitSeconds))} 9; then`,
     `    printf '%s %s\\n' "$$" ${shQuote(`${req.exclusive ? 'exclusive' : 'shared'} ${holder}`)} > "$lvs_dir/lock.holder"`,
@@ -201,19 +201,29 @@ export function batchChunk(tag: string, batch: string): string {
 const INLINE_WRITE_MAX = 262_144;
 
 /**
+ * Without gzip on the host, a text up to this size still travels as one printf word rather than as a `cat` of a
+ * here-document (a process that costs 0.1–0.6 s on an emulated director, and dash forks a writer for a large
+ * here-document too). The record of 10,000 services is ≈ 0.7 MB. dash, bash and busybox sh hold a word of a few
+ * megabytes without trouble (printf is their builtin: no argument-length limit applies).
+ */
+export const PRINTF_WRITE_MAX = 4_194_304;
+
+/**
  * The command that writes `text` (and a final newline) to the file `target` (a quoted path): the shell's own printf for
- * a small text, `cat` of a here-document for a large one, or for a large one on a host with gzip and base64, the
- * compressed text decoded there.
+ * a small text, or for a large one on a host with gzip and base64, the compressed text decoded there; without them,
+ * printf up to `PRINTF_WRITE_MAX` and `cat` of a here-document above.
  */
 export function writeFileCommand(target: string, text: string, gzip: boolean): string {
   const body = text.endsWith('\n') ? text : `${text}\n`;
-  if (body.length <= INLINE_WRITE_MAX && !body.includes('\0')) return `printf '%s' ${shQuote(body)} > ${target}`;
+  const printable = !body.includes('\0');
+  if (body.length <= INLINE_WRITE_MAX && printable) return `printf '%s' ${shQuote(body)} > ${target}`;
   if (gzip) {
     // The pipeline stands on the here-document's first line (its delimiter must stand alone on the last line), so
     // base64 reads the document and nothing else: two processes, no temporary file.
     const [redirect, ...rest] = hereDoc(gzipSync(body, { level: 6 }).toString('base64')).split('\n');
     return [`base64 -d ${redirect} | gzip -dc > ${target}`, ...rest].join('\n');
   }
+  if (body.length <= PRINTF_WRITE_MAX && printable) return `printf '%s' ${shQuote(body)} > ${target}`;
   return `cat > ${target} ${hereDoc(body)}`;
 }
 
@@ -227,11 +237,14 @@ export function writeRecordChunk(stack: string, json: string | undefined, gzip =
   return ['[ -d "$lvs_dir" ] || mkdir -p "$lvs_dir"', write, `mv -f ${tmp} ${file} && echo "@@record written"`].join('\n');
 }
 
-/** Releases the lock before the shell ends, and forgets the holder line if it is this shell's. */
+/**
+ * Releases the lock before the shell ends, and forgets the holder line if it is this shell's: the file is emptied by
+ * the shell's own redirection (no `rm` process); an empty holder file means no holder, as a missing one does.
+ */
 export function unlockChunk(): string {
   return [
     'lvs_holder=""; [ -f "$lvs_dir/lock.holder" ] && read -r lvs_holder lvs_rest < "$lvs_dir/lock.holder"',
-    'if [ "$lvs_holder" = "$$" ]; then rm -f "$lvs_dir/lock.holder"; fi',
+    'if [ "$lvs_holder" = "$$" ]; then : > "$lvs_dir/lock.holder"; fi',
     'exec 9>&- 2>/dev/null',
     'true',
   ].join('\n');
