@@ -8,7 +8,10 @@ import { normalizeTable, serviceId } from '../../providers/ipvs/model/model.ts';
 import type { DesiredDirector } from '../../providers/ipvs/plan/plan.ts';
 import { HostSession, type HostTarget } from '../../providers/ipvs/host/transport.ts';
 
-export const LAB_DIR = '/tmp/lvsform-lab-bench';
+/** The benches' lab directory: `$LVSFORM_LAB_DIR`, else /tmp/lvsform-lab-bench. */
+export const LAB_DIR = process.env['LVSFORM_LAB_DIR'] ?? '/tmp/lvsform-lab-bench';
+/** The number of the lab's first director (its tap and addresses): `$LVSFORM_LAB_FIRST_INDEX`, else 1. */
+export const FIRST_INDEX = Number(process.env['LVSFORM_LAB_FIRST_INDEX'] ?? 1);
 export const REALS = 4;
 
 /** N services × 4 NAT real servers: 50 VIPs × ports from 1000, reals 192.0.2.11–14 on port 8000 + (i mod 1000). */
@@ -60,7 +63,7 @@ export async function rawRestore(target: HostTarget, lines: string): Promise<voi
   if (status !== '0' || said !== '') throw new Error(`raw ipvsadm -R failed (${status}): ${said.slice(0, 200)}`);
 }
 
-export async function bootLab(directors: number, progress = false, dir = LAB_DIR, firstIndex = 1): Promise<{ lab: LabState; seconds: number }> {
+export async function bootLab(directors: number, progress = false, dir = LAB_DIR, firstIndex = FIRST_INDEX): Promise<{ lab: LabState; seconds: number }> {
   const t = performance.now();
   await labDown({ dir });
   const lab = await labUp({ dir, directors, firstIndex, ...(progress ? { onProgress: (m: string) => console.log(`  lab: ${m}`) } : {}) });

@@ -18,7 +18,7 @@ import { renderTable } from '../../providers/ipvs/render/render-restore.ts';
 import { applyStack, planStack, type ApplyReport } from '../../providers/ipvs/apply/run-stack.ts';
 import type { HostTarget } from '../../providers/ipvs/host/transport.ts';
 import { labDown } from '../../lab/index.ts';
-import { LAB_DIR, argList, argNumber, benchTable, bootLab, desiredFor, fmt, median, rawRestore, runOnce, targetOf, time } from './common.ts';
+import { FIRST_INDEX, LAB_DIR, argList, argNumber, benchTable, bootLab, desiredFor, fmt, median, rawRestore, runOnce, targetOf, time } from './common.ts';
 
 const SIZES = argList('--sizes', [100, 1000, 10_000]);
 const REPS = argNumber('--reps', 3);
@@ -188,7 +188,9 @@ async function keepalivedPhase(n: number, table: Table): Promise<{ load: number;
 }
 
 async function main(): Promise<void> {
-  console.log(`lvsform apply benchmark, ${new Date().toISOString()}, sizes ${SIZES.join(', ')}, ${REPS} repetitions, one lab director (${LAB_DIR})`);
+  console.log(
+    `lvsform apply benchmark, ${new Date().toISOString()}, sizes ${SIZES.join(', ')}, ${REPS} repetitions, one lab director (${LAB_DIR}, number ${FIRST_INDEX})`,
+  );
   await ensureKeepalived();
   const [boot] = await time(() => bootLab(1, true));
   console.log(`  lab boot: ${fmt(boot)} s`);

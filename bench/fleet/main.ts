@@ -7,14 +7,14 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { renderTable } from '../../providers/ipvs/render/render-restore.ts';
 import { applyStack } from '../../providers/ipvs/apply/run-stack.ts';
 import { labDown, type LabState } from '../../lab/index.ts';
-import { LAB_DIR, argList, argNumber, benchTable, bootLab, desiredFor, fmt, median, rawRestore, targetOf, time } from '../apply/common.ts';
+import { FIRST_INDEX, LAB_DIR, argList, argNumber, benchTable, bootLab, desiredFor, fmt, median, rawRestore, targetOf, time } from '../apply/common.ts';
 
 const DIRECTORS = argList('--directors', [1, 5, 10]);
 const SERVICES = argNumber('--services', 1000);
 const REPS = argNumber('--reps', 2);
 /** Its own lab directory and first director number, so that it may run beside bench/apply (director 1). */
 const DIR = process.env['LVSFORM_FLEET_LAB_DIR'] ?? LAB_DIR;
-const FIRST = argNumber('--first-index', 1);
+const FIRST = argNumber('--first-index', FIRST_INDEX);
 
 /** Host memory (RSS, MB) of every process in each director kernel's process group. */
 function vmMemoryMb(lab: LabState): number[] {

@@ -1,9 +1,12 @@
 /**
  * Director set-up that survives a reboot, on the real kernel: a director with a persistent disk and ip_forward off,
  * booted by this machine's systemd as PID 1, gets the NAT stack applied with `setup: {}` (the plan shows the host
- * set-up first), is rebooted, and comes back with its table, modules and forwarding — restored by the distribution's
- * own boot (systemd-modules-load, systemd-sysctl, Debian's ipvsadm service), not by the lab — so that the next plan has
- * no changes and the VIP balances real traffic again.
+ * set-up first) and director settings — VIPs the lab's init does not put there (198.51.100.17 and 2001:db8:100::17 on
+ * client0), non-default IPVS timeouts and net.ipv4.vs sysctls — is rebooted, and comes back with its table, modules,
+ * forwarding, VIPs, timeouts and sysctls, restored by the distribution's own boot (systemd-modules-load, systemd-sysctl,
+ * Debian's ipvsadm service and lvsform's oneshot unit), not by the lab — so that the next plan has no changes and the
+ * VIPs balance real traffic again. Before the apply the same read shows the kernel's defaults, so a boot that lost any
+ * of it cannot pass.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,29 +30,112 @@ function director() {
   return d;
 }
 
+const STACK = 'reboot-web';
+const UNIT = `lvsform-${STACK}.service`;
+/** VIPs the lab's guest init leaves off the director: only lvsform's apply, and then its boot unit, put them there. */
+const VIP4 = '198.51.100.17';
+const VIP6 = '2001:db8:100::17';
+/** The settings the app manages, each away from the kernel's default (timeouts 900 120 300; sysctls 0, 0, 1). */
+const TIMEOUTS = { tcp: 1800, tcpFin: 60, udp: 100 } as const;
+const SYSCTLS = { expire_nodest_conn: '1', expire_quiescent_template: '1', conn_reuse_mode: '0' } as const;
+const DEFAULTS = {
+  timeouts: 'Timeout (tcp tcpfin udp): 900 120 300',
+  sysctls: { expire_nodest_conn: '0', expire_quiescent_template: '0', conn_reuse_mode: '1' },
+};
+
 async function synthNat(): Promise<LoadedStack> {
   const outdir = mkdtempSync(join(tmpdir(), 'lvsform-reboot-'));
   const app = new App({ outdir });
-  const stack = new LvsStack(app, 'reboot-web');
-  const lb = new Director(stack, 'lb', { ssh: { configFile: lab().sshConfig, alias: director().alias }, setup: {} });
+  const stack = new LvsStack(app, STACK);
+  const lb = new Director(stack, 'lb', {
+    ssh: { configFile: lab().sshConfig, alias: director().alias },
+    setup: {},
+    vips: { interface: 'client0' },
+    timeouts: TIMEOUTS,
+    sysctls: { expireNodestConn: true, expireQuiescentTemplate: true, connReuseMode: 0 },
+  });
   const web = new RealServerPool(stack, 'web', {
     forwarding: Forwarding.NAT,
     members: [{ address: '192.0.2.11' }, { address: '192.0.2.12' }, { address: '192.0.2.13' }],
   });
+  const web6 = new RealServerPool(stack, 'web6', {
+    forwarding: Forwarding.NAT,
+    members: [{ address: '2001:db8::11' }, { address: '2001:db8::12' }, { address: '2001:db8::13' }],
+  });
+  // .10 is the lab's own address (left alone); .17 and ::17 are placed by lvsform.
   lb.addVirtualService('http', { address: '198.51.100.10', port: 80, scheduler: Scheduler.ROUND_ROBIN, pools: [web] });
+  lb.addVirtualService('http17', { address: VIP4, port: 80, scheduler: Scheduler.ROUND_ROBIN, pools: [web] });
+  lb.addVirtualService('http17v6', { address: VIP6, port: 80, scheduler: Scheduler.ROUND_ROBIN, pools: [web6] });
   app.synth();
   const [s] = await loadStacks(outdir);
   return s!;
 }
 
-async function kernelState(): Promise<{ forward: string; modules: string[]; table: string }> {
-  const out = (
-    await sh(director().alias, 'cat /proc/sys/net/ipv4/ip_forward; for m in ip_vs ip_vs_rr; do [ -d /sys/module/$m ] && echo $m; done; echo @@; ipvsadm -S -n')
-  ).stdout;
-  const [head, table] = out.split('@@\n');
-  const [forward, ...modules] = head!.trim().split('\n');
-  return { forward: forward!, modules, table: table ?? '' };
+interface KernelState {
+  readonly forward: string;
+  readonly modules: string[];
+  readonly table: string;
+  /** lvsform's VIPs as `ip -o addr` shows them: `client0 inet 198.51.100.17/32 client0:lvs` (IPv4 with its label). */
+  readonly vips: string[];
+  /** `ipvsadm -L --timeout`. */
+  readonly timeouts: string;
+  /** The managed /proc/sys/net/ipv4/vs values. */
+  readonly sysctls: Record<string, string>;
+  /** The boot unit's `systemctl show` properties (empty values before it exists). */
+  readonly unit: Record<string, string>;
+  /** When the unit started, and when systemd-modules-load and Debian's ipvsadm service were done (µs of uptime). */
+  readonly order: { unitStart: number; modulesLoaded: number; ipvsadmDone: number };
 }
+
+/** Everything the director should bring back at boot, in one round trip. */
+async function kernelState(): Promise<KernelState> {
+  const script = [
+    'cat /proc/sys/net/ipv4/ip_forward; for m in ip_vs ip_vs_rr; do [ -d /sys/module/$m ] && echo $m; done',
+    `echo @@; ip -o addr show | grep -F -e ' ${VIP4}/' -e ' ${VIP6}/' || true`,
+    'echo @@; ipvsadm -L --timeout',
+    `echo @@; for s in ${Object.keys(SYSCTLS).join(' ')}; do echo "$s=$(cat /proc/sys/net/ipv4/vs/$s)"; done`,
+    `echo @@; systemctl show -p ActiveState,SubState,Result,ExecMainStatus,UnitFileState ${UNIT}`,
+    `echo @@; systemctl show -P ExecMainStartTimestampMonotonic ${UNIT}`,
+    'systemctl show -P ActiveEnterTimestampMonotonic systemd-modules-load.service',
+    'systemctl show -P ActiveEnterTimestampMonotonic ipvsadm.service',
+    'echo @@; ipvsadm -S -n',
+  ].join('\n');
+  const out = (await sh(director().alias, script)).stdout;
+  const [head = '', addrs = '', timeouts = '', sysctls = '', unit = '', order = '', table = ''] = out.split('@@\n');
+  const [forward = '', ...modules] = head.trim().split('\n');
+  const lines = (t: string) =>
+    t
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
+  const pairs = (t: string) => Object.fromEntries(lines(t).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  const vips = lines(addrs).map((l) => {
+    // `5: client0    inet 198.51.100.17/32 scope global client0:lvs\       valid_lft …`
+    const m = /^\d+:\s+(\S+)\s+(inet6?)\s+(\S+)(.*?)\\/.exec(l);
+    if (!m) return l;
+    const label = m[2] === 'inet' ? ` ${m[4]!.trim().split(/\s+/).at(-1)}` : '';
+    return `${m[1]} ${m[2]} ${m[3]}${label}`;
+  });
+  const [unitStart = 0, modulesLoaded = 0, ipvsadmDone = 0] = lines(order).map(Number);
+  return {
+    forward,
+    modules,
+    table,
+    vips,
+    timeouts: timeouts.trim(),
+    sysctls: pairs(sysctls),
+    unit: pairs(unit),
+    order: { unitStart, modulesLoaded, ipvsadmDone },
+  };
+}
+
+/** The settings as the apply leaves them, and as the boot must bring them back. */
+const APPLIED = {
+  forward: '1',
+  vips: [`client0 inet ${VIP4}/32 client0:lvs`, `client0 inet6 ${VIP6}/128`],
+  timeouts: `Timeout (tcp tcpfin udp): ${TIMEOUTS.tcp} ${TIMEOUTS.tcpFin} ${TIMEOUTS.udp}`,
+  sysctls: SYSCTLS,
+};
 
 /** The units of the distribution's boot that bring a director's set-up back, in the order systemd runs them. */
 const BOOT_UNITS = ['systemd-modules-load.service', 'systemd-sysctl.service', 'ipvsadm.service'] as const;
@@ -128,8 +214,14 @@ describe('director set-up that survives a reboot', () => {
   });
 
   it('shows the host set-up in the plan (ip_forward 0 -> 1 among it) and carries it out with the apply', async () => {
-    // GIVEN a director with ip_forward off and no lvsform files
-    expect((await kernelState()).forward).toBe('0');
+    // GIVEN a director with ip_forward off, no lvsform files, no VIP .17, and the kernel's own timeouts and sysctls
+    // (the contrast: what the reboot below shows back cannot be what any boot gives)
+    const fresh = await kernelState();
+    expect({ forward: fresh.forward, vips: fresh.vips, timeouts: fresh.timeouts, sysctls: fresh.sysctls }).toEqual({
+      forward: '0',
+      vips: [],
+      ...DEFAULTS,
+    });
     // WHEN the stack is planned
     const first = await plan(stack);
     const text = renderPlan(first);
@@ -139,23 +231,33 @@ describe('director set-up that survives a reboot', () => {
     expect(text).toContain('+ file /etc/sysctl.d/90-lvsform-reboot-web.conf');
     expect(text).toMatch(/~ file \/etc\/default\/ipvsadm AUTO="false" -> AUTO="true"/);
     expect(text).toMatch(/[+~] file \/etc\/ipvsadm\.rules/);
+    expect(text).toContain(`+ file /etc/systemd/system/${UNIT}`);
+    expect(text).toContain(`+ address ${VIP4}/32 on client0`);
+    expect(text).toContain(`+ address ${VIP6}/128 on client0`);
+    expect(text).toContain('~ timeouts tcp 900 -> 1800');
+    expect(text).toContain('~ sysctl net.ipv4.vs.conn_reuse_mode 1 -> 0');
     expect(planToJson(first).directors[0]!.host_setup.map((i) => `${i.kind} ${i.name}`)).toContain('sysctl net.ipv4.ip_forward');
     // WHEN it is applied
     const report = await apply(stack);
     expect(report.outcomes.map((o) => [o.status, o.error?.message])).toEqual([['applied', undefined]]);
-    // THEN forwarding is on now, and the boot files hold what the next boot needs
+    // THEN forwarding, the VIPs, timeouts and sysctls are on now, and the boot files hold what the next boot needs
     const now = await kernelState();
-    expect(now.forward).toBe('1');
+    expect({ forward: now.forward, vips: now.vips, timeouts: now.timeouts, sysctls: now.sysctls }).toEqual(APPLIED);
+    expect(now.unit['UnitFileState']).toBe('enabled');
     const files = (
       await sh(
         director().alias,
-        'cat /etc/sysctl.d/90-lvsform-reboot-web.conf /etc/modules-load.d/lvsform-reboot-web.conf; grep ^AUTO= /etc/default/ipvsadm; cat /etc/ipvsadm.rules',
+        `cat /etc/sysctl.d/90-lvsform-${STACK}.conf /etc/modules-load.d/lvsform-${STACK}.conf; grep ^AUTO= /etc/default/ipvsadm; cat /etc/ipvsadm.rules /etc/systemd/system/${UNIT}`,
       )
     ).stdout;
     expect(files).toContain('net.ipv4.ip_forward = 1\n');
+    expect(files).toContain('net.ipv4.vs.expire_nodest_conn = 1\nnet.ipv4.vs.expire_quiescent_template = 1\n');
+    expect(files).toContain(`ExecStart=ip addr replace ${VIP4}/32 dev client0 label client0:lvs\n`);
+    expect(files).toContain('ExecStart=ipvsadm --set 1800 60 100\n');
     expect(files).toContain('ip_vs_rr\n');
     expect(files).toContain('AUTO="true"\n');
     expect(files).toContain(`# ipvsadm.rules\n${now.table}`);
+    expect(now.table).toContain(`-A -t ${VIP4}:80 -s rr`);
     // AND a second plan has nothing left to do
     expect(planHasChanges(await plan(stack))).toBe(false);
   });
@@ -164,6 +266,7 @@ describe('director set-up that survives a reboot', () => {
     // GIVEN the applied director
     const before = await kernelState();
     expect(before.table).toContain('-A -t 198.51.100.10:80 -s rr');
+    expect(before.table).toContain(`-A -t [${VIP6}]:80 -s rr`);
     // WHEN it reboots (systemd as PID 1; the lab sets ip_forward 0 and loads no IPVS module)
     const { ms } = await reboot({});
     console.log(`reboot to ssh: ${(ms / 1000).toFixed(1)} s`);
@@ -171,17 +274,29 @@ describe('director set-up that survives a reboot', () => {
     const boot = await bootState();
     expect({ pid1: boot.pid1, system: boot.system, failed: boot.failed }).toEqual({ pid1: 'systemd', system: 'running', failed: [] });
     expect(boot.units).toEqual(Object.fromEntries(BOOT_UNITS.map((u) => [u, 'active/success'])));
-    // AND the boot's own units brought the set-up back: systemd-modules-load the modules from modules-load.d,
-    // systemd-sysctl forwarding from sysctl.d, Debian's ipvsadm service the table from /etc/ipvsadm.rules
+    // AND the boot brought the set-up back: systemd-modules-load the modules from modules-load.d, systemd-sysctl
+    // forwarding and the IPVS sysctls from sysctl.d, Debian's ipvsadm service the table from /etc/ipvsadm.rules,
+    // lvsform's unit the VIPs and the timeouts — the values the apply set, not the kernel's defaults
     const after = await kernelState();
-    expect(after).toEqual({ forward: '1', modules: ['ip_vs', 'ip_vs_rr'], table: before.table });
+    expect({ forward: after.forward, vips: after.vips, timeouts: after.timeouts, sysctls: after.sysctls }).toEqual(APPLIED);
+    expect({ modules: after.modules, table: after.table }).toEqual({ modules: ['ip_vs', 'ip_vs_rr'], table: before.table });
     expect(boot.journal['systemd-modules-load.service']).toContain("Inserted module 'ip_vs_rr'");
     expect(boot.journal['ipvsadm.service']).toContain('Loading IPVS configuration');
-    // (Next to come back here, once lvsform manages them: the director's VIPs, the IPVS timeouts of `ipvsadm --set`
-    // and the net.ipv4.vs.* sysctls, each read from the kernel and compared with the state before the reboot.)
-    // AND the VIP balances real traffic over the three real servers
-    const t = await traffic({ director: director().alias, target: '198.51.100.10:80', count: 12 });
-    expect({ failures: t.failures, servers: Object.keys(t.perServer).sort() }).toEqual({ failures: 0, servers: ['rs1', 'rs2', 'rs3'] });
+    // AND lvsform's unit ran in this boot and succeeded, after the IPVS modules were loaded and the table restored
+    expect(after.unit).toEqual({ ActiveState: 'active', SubState: 'exited', Result: 'success', ExecMainStatus: '0', UnitFileState: 'enabled' });
+    const at = (us: number) => `${(us / 1e6).toFixed(1)} s`;
+    console.log(
+      `boot: modules loaded ${at(after.order.modulesLoaded)}, ipvsadm restored ${at(after.order.ipvsadmDone)}, ${UNIT} started ${at(after.order.unitStart)}`,
+    );
+    expect(after.order.modulesLoaded, JSON.stringify(after.order)).toBeGreaterThan(0);
+    expect(after.order.unitStart, JSON.stringify(after.order)).toBeGreaterThanOrEqual(after.order.modulesLoaded);
+    expect(after.order.unitStart, JSON.stringify(after.order)).toBeGreaterThanOrEqual(after.order.ipvsadmDone);
+    // AND each VIP balances real traffic over the three real servers, round robin: .10 (the lab's), .17 and ::17
+    // (lvsform's, put back by its unit)
+    for (const target of ['198.51.100.10:80', `${VIP4}:80`, `[${VIP6}]:80`]) {
+      const t = await traffic({ director: director().alias, target, count: 12 });
+      expect({ target, failures: t.failures, perServer: t.perServer }).toEqual({ target, failures: 0, perServer: { rs1: 4, rs2: 4, rs3: 4 } });
+    }
     // AND the plan has no changes, host set-up included
     const again = await plan(stack);
     expect({ changes: planHasChanges(again), text: renderPlan(again) }).toMatchObject({ changes: false });

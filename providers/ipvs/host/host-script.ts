@@ -49,18 +49,28 @@ export function preludeChunk(): string {
 const INLINE_WRITE_MAX = 262_144;
 
 /**
+ * Without gzip on the host, a text up to this size still travels as one printf word rather than as a `cat` of a
+ * here-document (a process that costs 0.1–0.6 s on an emulated director, and dash forks a writer for a large
+ * here-document too). The record of 10,000 services is ≈ 0.7 MB. dash, bash and busybox sh hold a word of a few
+ * megabytes without trouble (printf is their builtin: no argument-length limit applies).
+ */
+export const PRINTF_WRITE_MAX = 4_194_304;
+
+/**
  * The command that writes `text` (and a final newline) to the file `target` (a quoted path): the shell's own printf for
- * a small text, `cat` of a here-document for a large one, or for a large one on a host with gzip and base64, the
- * compressed text decoded there.
+ * a small text, or for a large one on a host with gzip and base64, the compressed text decoded there; without them,
+ * printf up to `PRINTF_WRITE_MAX` and `cat` of a here-document above.
  */
 export function writeFileCommand(target: string, text: string, gzip: boolean): string {
   const body = text.endsWith('\n') ? text : `${text}\n`;
-  if (body.length <= INLINE_WRITE_MAX && !body.includes('\0')) return `printf '%s' ${shQuote(body)} > ${target}`;
+  const printable = !body.includes('\0');
+  if (body.length <= INLINE_WRITE_MAX && printable) return `printf '%s' ${shQuote(body)} > ${target}`;
   if (gzip) {
     // The pipeline stands on the here-document's first line (its delimiter must stand alone on the last line), so
     // base64 reads the document and nothing else: two processes, no temporary file.
     const [redirect, ...rest] = hereDoc(gzipSync(body, { level: 6 }).toString('base64')).split('\n');
     return [`base64 -d ${redirect} | gzip -dc > ${target}`, ...rest].join('\n');
   }
+  if (body.length <= PRINTF_WRITE_MAX && printable) return `printf '%s' ${shQuote(body)} > ${target}`;
   return `cat > ${target} ${hereDoc(body)}`;
 }

@@ -25,9 +25,16 @@ export function shJoin(argv: readonly (string | number)[]): string {
  * Returns `<<'DELIM'\n…\nDELIM` ready to follow a command.
  */
 export function hereDoc(body: string, base = 'LVSFORM_EOF'): string {
-  const lines = new Set(body.split('\n'));
+  // A search of the text, not a set of its lines: a batch of 10,000 services has 50,000 of them.
+  const isLine = (delim: string): boolean => {
+    for (let at = body.indexOf(delim); at >= 0; at = body.indexOf(delim, at + 1)) {
+      const end = at + delim.length;
+      if ((at === 0 || body[at - 1] === '\n') && (end === body.length || body[end] === '\n')) return true;
+    }
+    return false;
+  };
   let delim = base;
-  for (let i = 0; lines.has(delim); i += 1) delim = `${base}_${i}`;
+  for (let i = 0; isLine(delim); i += 1) delim = `${base}_${i}`;
   const text = body.endsWith('\n') || body === '' ? body : `${body}\n`;
   return `<<'${delim}'\n${text}${delim}`;
 }

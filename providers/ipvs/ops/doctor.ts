@@ -6,6 +6,7 @@
 import { requiredModules } from '../model/limits.ts';
 import { SCHEDULERS, type Table } from '../model/model.ts';
 import { describeCapabilities, missingCapabilities, type Capabilities } from '../host/capabilities.ts';
+import { STATE_DIR } from '../host/host-script.ts';
 
 export type CheckStatus = 'ok' | 'fail' | 'warn' | 'info';
 
@@ -90,6 +91,19 @@ export function evaluate({ facts, table, capabilities, paths }: DoctorInput): Ch
   }
   if (facts.get('flock') !== 'yes') {
     checks.push({ name: 'flock', status: 'fail', detail: 'no flock command: lvsform cannot lock the director', fix: 'Install util-linux.', blocking: true });
+  }
+  const stateMode = facts.get('state_dir_mode');
+  if (stateMode !== undefined && stateMode !== 'absent') {
+    // lvsform makes /var/lib/lvsform 0700 when it makes it and does not chmod it on every run: a directory someone
+    // else made, or opened since, shows the ownership records and the lock holder to other users.
+    const open = !/^[0-7]*00$/.test(stateMode);
+    checks.push({
+      name: 'state directory',
+      status: open ? 'warn' : 'ok',
+      detail: `${STATE_DIR} has mode ${stateMode || '?'}${open ? ': other users can read the ownership records and the lock holder' : ''}`,
+      ...(open ? { fix: `chmod 700 ${STATE_DIR}` } : {}),
+      blocking: false,
+    });
   }
 
   const nat4 = table.services.some((s) => s.destinations.some((d) => d.forwarding.method === 'masq' && !d.address.includes(':')));

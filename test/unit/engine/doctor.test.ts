@@ -38,6 +38,15 @@ describe('doctor checks', () => {
     expect(blockingNames(healthy)).toEqual([]);
   });
 
+  it('warns, without blocking, when the state directory is open to other users (lvsform chmods it only when it makes it)', () => {
+    const check = (mode: string) =>
+      evaluate({ facts: parseDoctorFacts(`${healthy}\nstate_dir_mode=${mode}`), table: natTable }).find((c) => c.name === 'state directory');
+    expect(check('700')).toMatchObject({ status: 'ok', blocking: false });
+    expect(check('755')).toMatchObject({ status: 'warn', blocking: false, fix: 'chmod 700 /var/lib/lvsform' });
+    expect(check('absent')).toBeUndefined();
+    expect(doctorChunk([])).toContain('state_dir_mode=');
+  });
+
   it.each([
     ['ip_forward off', healthy.replace('ip_forward=1', 'ip_forward=0'), 'IPv4 forwarding (NAT)'],
     ['no ipvsadm', healthy.replace('ipvsadm_path=/usr/sbin/ipvsadm', 'ipvsadm_path='), 'ipvsadm'],

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeTableChunk } from '../../../providers/ipvs/host/requests/store-table.ts';
+import { writeFileCommand } from '../../../providers/ipvs/host/host-script.ts';
 
 describe('writeTableChunk', () => {
   it.each([true, false])('writes the table byte for byte and leaves the session stream to the next command (gzip %s)', (gzip) => {
@@ -32,5 +33,23 @@ describe('writeTableChunk with a large table', () => {
     expect(readFileSync(join(dir, 'web.table'), 'utf8')).toBe(text);
     expect(readdirSync(dir)).toEqual(['web.table']);
     expect(out).toContain('after-the-chunk');
+  });
+});
+
+describe('writeFileCommand without gzip', () => {
+  it('writes a record of 10,000 services (≈ 0.7 MB) with the shell printf, no process, byte for byte', () => {
+    // GIVEN a record-sized text and a host without gzip
+    const dir = mkdtempSync(join(tmpdir(), 'lvsform-record-'));
+    const services = Object.fromEntries(
+      Array.from({ length: 10_000 }, (_, i) => [`tcp 198.51.100.${i % 50}:${1000 + i}`, { path: `app/svc-'${i}'`, h: '0123456789abcdef' }]),
+    );
+    const text = JSON.stringify({ format: 1, stack: 'web', services });
+    // WHEN the command runs in a real sh with no command on its PATH, followed by another command
+    const command = writeFileCommand(`"${dir}/web.json"`, text, false);
+    const out = execFileSync('sh', ['-s'], { input: `PATH=/nonexistent\n${command}\necho after-the-write\n`, encoding: 'utf8' });
+    // THEN it was printf, the file holds the text and its newline, and the next command ran
+    expect(command.startsWith("printf '%s' ")).toBe(true);
+    expect(readFileSync(join(dir, 'web.json'), 'utf8')).toBe(`${text}\n`);
+    expect(out).toContain('after-the-write');
   });
 });

@@ -14,6 +14,7 @@ import { preludeChunk } from '../../../providers/ipvs/host/host-script.ts';
 import { lockChunk } from '../../../providers/ipvs/host/requests/lock.ts';
 import { readChunk } from '../../../providers/ipvs/host/requests/read-table.ts';
 import { writeRecordChunk } from '../../../providers/ipvs/host/requests/write-record.ts';
+import { unlockChunk } from '../../../providers/ipvs/host/requests/unlock.ts';
 import { configWord, sshArgs, type SshTarget } from '../../../providers/ipvs/host/transport.ts';
 import { INJECTION_CORPUS } from './corpus.ts';
 
@@ -123,6 +124,19 @@ describe('host chunks under a real sh: stack names, construct paths and holder l
       expect(line).toContain(`exclusive apply by ${value.replace(/[\r\n\0]/g, ' ')}`);
       expect(fs.existsSync(CANARY)).toBe(false);
     }
+  });
+
+  it('empties its own holder line at unlock, without a process, and leaves another holder alone', () => {
+    // GIVEN a lock taken by a shell WHEN the same shell unlocks
+    const dir = fs.mkdtempSync(path.join(SCRATCH, 'unlock-'));
+    const lock = lockChunk({ exclusive: true, waitSeconds: 0, holder: 'apply by x' });
+    execFileSync('sh', ['-c', `${preludeChunk()}\nlvs_dir='${dir}'\n${lock}\nPATH=/nonexistent\n${unlockChunk()}`]);
+    // THEN the holder file is empty (no rm was needed: PATH holds no commands)
+    expect(fs.readFileSync(path.join(dir, 'lock.holder'), 'utf8')).toBe('');
+    // AND a shell that does not hold the lock leaves the holder line as it is
+    fs.writeFileSync(path.join(dir, 'lock.holder'), '1 exclusive apply by someone else\n');
+    execFileSync('sh', ['-c', `${preludeChunk()}\nlvs_dir='${dir}'\n${unlockChunk()}`]);
+    expect(fs.readFileSync(path.join(dir, 'lock.holder'), 'utf8')).toBe('1 exclusive apply by someone else\n');
   });
 
   it('creates the state directory 0700 and the lock, holder and record files 0600', () => {

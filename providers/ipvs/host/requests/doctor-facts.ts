@@ -30,6 +30,8 @@ export function doctorChunk(modules: readonly string[]): string {
     'if command -v flock >/dev/null 2>&1; then echo "flock=yes"; else echo "flock=no"; fi',
     'if command -v modprobe >/dev/null 2>&1; then echo "modprobe=yes"; else echo "modprobe=no"; fi',
     'if [ "$(id -u)" = 0 ]; then echo "root=yes"; else echo "root=no"; fi',
+    // The state directory is made 0700 and never chmod-ed again: say when someone opened it to others.
+    'if [ -d "$lvs_dir" ]; then echo "state_dir_mode=$(stat -c %a "$lvs_dir" 2>/dev/null)"; else echo "state_dir_mode=absent"; fi',
     ...safe.map(moduleProbe),
   ].join('\n');
 }

@@ -39,9 +39,9 @@ export function lockChunk(req: Omit<LockRequest, 'kind'>): string {
     `if ! command -v flock >/dev/null 2>&1; then echo "${NO_FLOCK}"`,
     // A login that is not root (and no sudo) cannot write the state directory: say so before `exec 9>>` would fail
     // and end the shell. Root passes this test without starting a process.
-    `elif ! { { [ -d "$lvs_dir" ] || mkdir -p "$lvs_dir" 2>/dev/null; } && [ -w "$lvs_dir" ]; }; then echo "${DENIED} $(id -un 2>/dev/null)"; else`,
-    // One chmod per run keeps a state directory made by someone else private; the writes that follow need none.
-    '  chmod 700 "$lvs_dir"',
+    // The directory is made private when it is made (no chmod on every run: a process each time); `lvsform doctor`
+    // reports a state directory that someone else opened to other users.
+    `elif ! { { [ -d "$lvs_dir" ] || mkdir -m 700 -p "$lvs_dir" 2>/dev/null; } && [ -w "$lvs_dir" ]; }; then echo "${DENIED} $(id -un 2>/dev/null)"; else`,
     '  exec 9>>"$lvs_dir/lock"',
     `  if flock ${mode} -w ${Math.max(0, Math.floor(req.waitSeconds))} 9; then`,
     `    printf '%s %s\\n' "$$" ${shQuote(`${req.exclusive ? 'exclusive' : 'shared'} ${holder}`)} > "$lvs_dir/lock.holder"`,

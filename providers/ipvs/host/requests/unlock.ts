@@ -13,7 +13,9 @@ export interface UnlockReply {
 export function unlockChunk(): string {
   return [
     'lvs_holder=""; [ -f "$lvs_dir/lock.holder" ] && read -r lvs_holder lvs_rest < "$lvs_dir/lock.holder"',
-    'if [ "$lvs_holder" = "$$" ]; then rm -f "$lvs_dir/lock.holder"; fi',
+    // The holder file is emptied by the shell's own redirection (no `rm` process); an empty holder file means no
+    // holder, as a missing one does.
+    'if [ "$lvs_holder" = "$$" ]; then : > "$lvs_dir/lock.holder"; fi',
     'exec 9>&- 2>/dev/null',
     'lvs_lock_ok=0',
     'true',
