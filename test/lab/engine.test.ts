@@ -74,7 +74,8 @@ describe('ownership', () => {
     expect((await destroy(stack)).outcomes[0]!.status).toBe('applied');
     // THEN the hand-made service is exactly as it was, and nothing of the stack is left
     expect(await saveText(1)).toBe(handMade);
-    expect((await sh(alias(1), 'ls /var/lib/lvsform')).stdout.trim()).toBe('lock');
+    // (the lock and its holder file, which the unlock empties rather than removes)
+    expect((await sh(alias(1), 'ls /var/lib/lvsform; wc -c < /var/lib/lvsform/lock.holder')).stdout.trim()).toBe('lock\nlock.holder\n0');
   });
 
   it('refuses to take over a declared service that exists but is not owned, unless --adopt', async () => {

@@ -95,7 +95,7 @@ describe('secrets and modes', () => {
     // AND the plan file is 0600 here, the state directory 0700 and its files 0600 on the director
     expect((fs.statSync(planFile).mode & 0o777).toString(8)).toBe('600');
     const modes = (await sh(alias(1), 'stat -c "%a %n" /var/lib/lvsform /var/lib/lvsform/*')).stdout.trim().split('\n');
-    expect(modes).toEqual(['700 /var/lib/lvsform', '600 /var/lib/lvsform/lock', '600 /var/lib/lvsform/secret.json']);
+    expect(modes).toEqual(['700 /var/lib/lvsform', '600 /var/lib/lvsform/lock', '600 /var/lib/lvsform/lock.holder', '600 /var/lib/lvsform/secret.json']);
   });
 });
 

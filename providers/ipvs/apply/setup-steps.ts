@@ -11,7 +11,9 @@ import type { FactsRequest, SaveRulesReply, SetupReply } from '../host/requests/
 
 /** The facts read for a director's set-up (a plan user adds the read script and its sudoers file). */
 export function factsRequest(stack: string, desired: Table, target: HostTarget): FactsRequest {
-  return { kind: 'facts', stack, query: factsQuery(stack, desired, target.ssh?.planUser, true) };
+  // The director settings' boot unit is read too, so that a plan can remove it once nothing needs it; a read-only run
+  // refuses an app that manages settings, and its installed read script lists only the set-up's own files.
+  return { kind: 'facts', stack, query: factsQuery(stack, desired, target.ssh?.planUser, !target.readOnly) };
 }
 
 /** The items carried out before the batch (all but the saved table). */
