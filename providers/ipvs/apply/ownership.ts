@@ -38,13 +38,18 @@ export function recordAfter(
     services[id] = kept ?? { path: plan.paths[id] ?? previous?.services[id]?.path ?? id, h: serviceHash(maskRuntimeValues(svc, plan.runtime)) };
   }
   if (Object.keys(services).length === 0 && emptySettingsRecord(settings)) return undefined;
+  return newRecord(stack, plan, services, emptySettingsRecord(settings) ? undefined : settings);
+}
+
+/** A record of this run, written now: its services, and its settings when it has any. */
+function newRecord(stack: string, plan: DirectorPlan, services: OwnershipRecord['services'], settings: SettingsRecord | undefined): OwnershipRecord {
   return {
     format: RECORD_FORMAT,
     stack,
     director: plan.director,
     updated: new Date().toISOString(),
     services,
-    ...(emptySettingsRecord(settings) ? {} : { settings: settings! }),
+    ...(settings === undefined ? {} : { settings }),
   };
 }
 
@@ -81,15 +86,7 @@ export function pendingRecord(stack: string, plan: DirectorPlan, previous: Owner
   const services: OwnershipRecord['services'] = { ...(previous?.services ?? {}) };
   for (const c of created) services[c.serviceId] = { path: plan.paths[c.serviceId] ?? c.serviceId, pending: true };
   // The fast-path state describes the table before this batch: a pending record carries none.
-  const kept = settings ?? previous?.settings;
-  return {
-    format: RECORD_FORMAT,
-    stack,
-    director: plan.director,
-    updated: new Date().toISOString(),
-    services,
-    ...(kept === undefined ? {} : { settings: kept }),
-  };
+  return newRecord(stack, plan, services, settings ?? previous?.settings);
 }
 
 export function sameRecord(a: OwnershipRecord | undefined, b: OwnershipRecord | undefined): boolean {
