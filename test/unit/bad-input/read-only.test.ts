@@ -20,15 +20,18 @@ const CHANGES: readonly [string, string[]][] = [
   ['state rm', ['state', 'rm', 'lb1:tcp/198.51.100.10:80', '--auto-approve']],
 ];
 
+/** A synthesized project and the read-only command line that runs `args` in it, without synthesizing again. */
+async function readOnlyRun(args: readonly string[]): Promise<{ dir: string; argv: string[] }> {
+  const dir = await synthesizedProject();
+  return { dir, argv: ['-C', dir, '--read-only', ...args, '--no-synth', '--connect-timeout', '1'] };
+}
+
 describe('a read-only run asked to change a director', () => {
   it.each(CHANGES)('%s (%j) is refused with LVS_READ_ONLY before any host is contacted', async (verb, args) => {
     // GIVEN a synthesized project WHEN the verb runs read-only THEN LVS_READ_ONLY, the project unchanged
     await expectRefused({
       name: verb,
-      given: async () => {
-        const dir = await synthesizedProject();
-        return { dir, argv: ['-C', dir, '--read-only', ...args, '--no-synth', '--connect-timeout', '1'] };
-      },
+      given: () => readOnlyRun(args),
       code: 'LVS_READ_ONLY',
       message: new RegExp(`^Error \\[LVS_READ_ONLY\\]: ${verb} would change director\\(s\\) lb1, and this run is read-only`, 'm'),
       hint: /with the apply key/,
@@ -42,10 +45,7 @@ describe('a read-only run asked to change a director', () => {
     // GIVEN a synthesized project WHEN the verb runs read-only THEN LVS_READ_ONLY, the project unchanged
     await expectRefused({
       name: verb,
-      given: async () => {
-        const dir = await synthesizedProject();
-        return { dir, argv: ['-C', dir, '--read-only', ...args, '--no-synth', '--connect-timeout', '1'] };
-      },
+      given: () => readOnlyRun(args),
       code: 'LVS_READ_ONLY',
       message: new RegExp(`${verb} has no read-only way yet \\(director\\(s\\) lb1\\)`),
     });
