@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { connectTimeoutOption, directorOption, readOnlyMode } from './args.ts';
 import { colors } from './colors.ts';
 import { delayedProgress } from './progress.ts';
-import { errorPointer, readOnlyRefusal } from '../providers/ipvs/host/host-target.ts';
+import { errorPointer, readOnlyRefusal } from '../providers/ipvs/model/host-target.ts';
 
 export function registerDoctorCommand(program: Command): void {
   program

@@ -21,7 +21,7 @@ import { renderMarkdown } from '../providers/ipvs/render/render-markdown.ts';
 import { noPaint, renderPlan, type Paint } from '../providers/ipvs/render/render-plan.ts';
 import { applyStack, planStack, type ApplyReport, type RunOptions } from '../providers/ipvs/apply/run-stack.ts';
 import { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack, type LoadedStack } from '../providers/ipvs/read/synth.ts';
-import { aboutTarget, describeTarget, errorPointer, readOnlyRefusal } from '../providers/ipvs/host/host-target.ts';
+import { aboutTarget, describeTarget, errorPointer, readOnlyRefusal } from '../providers/ipvs/model/host-target.ts';
 import { openReadOnlyHost } from '../providers/ipvs/host/read-only-host.ts';
 import { readOnlyMode } from './args.ts';
 import { debugEnabled, debugLine } from './debug.ts';

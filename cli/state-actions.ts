@@ -10,7 +10,7 @@ import { noPaint } from '../providers/ipvs/render/render-plan.ts';
 import { paint } from './plan-text.ts';
 import { delayedProgress } from './progress.ts';
 import type { StateOpts } from './state-command.ts';
-import { readOnlyRefusal } from '../providers/ipvs/host/host-target.ts';
+import { readOnlyRefusal } from '../providers/ipvs/model/host-target.ts';
 import { readOnlyMode } from './args.ts';
 
 const progress = delayedProgress();

@@ -6,7 +6,8 @@ import type { Destination, Service, Table } from '../../providers/ipvs/model/mod
 import { normalizeTable, serviceId } from '../../providers/ipvs/model/model.ts';
 import type { DesiredDirector } from '../../providers/ipvs/plan/plan.ts';
 import { newTag } from '../../providers/ipvs/host/read-live.ts';
-import { HostSession, type HostTarget } from '../../providers/ipvs/host/transport.ts';
+import { HostSession } from '../../providers/ipvs/host/transport.ts';
+import type { HostTarget } from '../../providers/ipvs/model/host-target.ts';
 
 export const LAB_DIR = '/tmp/lvsform-lab-bench';
 export const REALS = 4;

@@ -21,7 +21,8 @@ import {
   type PlanOptions,
 } from '../plan/plan.ts';
 import { tableFingerprint, type LiveState } from '../host/read-live.ts';
-import { describeTarget, type SessionOptions } from '../host/transport.ts';
+import type { SessionOptions } from '../host/transport.ts';
+import { describeTarget } from '../model/host-target.ts';
 import { drainBatches, waitForDrain } from '../plan/drain.ts';
 import { pendingRecord, recordAfter, sameRecord } from './ownership.ts';
 import { verifyApply } from './verify.ts';

@@ -20,7 +20,8 @@ import { requiredModules as modulesNeeded } from '../model/limits.ts';
 import { shQuote } from './shell-quote.ts';
 import { section, splitSections } from './host-script.ts';
 import { serviceId, type Service, type Table } from '../model/model.ts';
-import { describeTarget, type HostSession, type HostTarget } from './transport.ts';
+import type { HostSession } from './transport.ts';
+import { describeTarget, type HostTarget } from '../model/host-target.ts';
 import { randomBytes } from 'node:crypto';
 
 export interface IpvsadmHelp {

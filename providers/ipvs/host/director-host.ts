@@ -14,9 +14,10 @@ import type { HostFacts, SetupItem } from '../ops/host-setup.ts';
 import type { Table } from '../model/model.ts';
 import type { Counters } from '../model/model.ts';
 import type { LiveState } from './read-live.ts';
-import type { OwnershipRecord } from './record.ts';
+import type { OwnershipRecord } from '../model/record.ts';
 import type { DirectorStatus } from '../ops/status.ts';
-import type { HostTarget, SessionOptions } from './transport.ts';
+import type { SessionOptions } from './transport.ts';
+import type { HostTarget } from '../model/host-target.ts';
 import type { LiveSettings, SettingChange, SettingsQuery } from '../model/director-settings.ts';
 
 export interface LockOptions {

@@ -32,19 +32,19 @@ import { destinationId, serviceId, type Service, type ServiceKey, type Table, no
 import { parseProcIpvs, type ProcDigest, type ProcService } from '../read/parse-proc.ts';
 import { parseSave } from '../read/parse-save.ts';
 import { parseThresholds } from '../read/parse-list.ts';
-import { parseRecord, type FastState, type OwnershipRecord } from './record.ts';
-import { renderServiceKey } from '../render/render-restore.ts';
+import { parseRecord, type FastState, type OwnershipRecord } from '../model/record.ts';
+import { renderServiceKey } from '../model/render-restore.ts';
 import { otherRecordsChunk, section, splitSections, stackFile, whenLocked, writeFileCommand } from './host-script.ts';
 import { shQuote } from './shell-quote.ts';
 import { newTag, othersFrom, type LiveState } from './read-live.ts';
-import { describeTarget } from './host-target.ts';
+import { describeTarget } from '../model/host-target.ts';
 import type { HostSession } from './transport.ts';
 
 /** More changed services than this are verified with the full read-back (one `ipvsadm` process each costs ≈ 30 ms). */
 export const FAST_VERIFY_MAX_SERVICES = 100;
 
 /** What a record keeps for the fast path. */
-export type { FastState } from './record.ts';
+export type { FastState } from '../model/record.ts';
 
 /** What a fast read found and trusts; kept with the open director for the fast verification. */
 export interface FastContext {

@@ -8,8 +8,8 @@ import { OTHER_RECORD_SECTION, splitSections, readChunk, whenLocked } from './ho
 import { normalizeTable, type Service, type Table } from '../model/model.ts';
 import { mergeThresholds } from '../read/parse-list.ts';
 import { parseSave } from '../read/parse-save.ts';
-import { foreignOwners, parseRecord, type ForeignOwners, type OwnershipRecord } from './record.ts';
-import { describeTarget } from './host-target.ts';
+import { foreignOwners, parseRecord, type ForeignOwners, type OwnershipRecord } from '../model/record.ts';
+import { describeTarget } from '../model/host-target.ts';
 import type { HostSession } from './transport.ts';
 import type { LiveSettings, SettingsQuery } from '../model/director-settings.ts';
 import { parseSettingsRead, settingsReadChunk } from './settings-chunk.ts';

@@ -14,13 +14,14 @@ import { requiredModules } from '../model/limits.ts';
 import type { HostFacts } from '../ops/host-setup.ts';
 import { factsQuery } from '../ops/host-setup.ts';
 import { SECTION_MARK } from './host-script.ts';
-import { readOnlyRefusal } from './host-target.ts';
+import { readOnlyRefusal } from '../model/host-target.ts';
 import { newTag, parseLive, type LiveState } from './read-live.ts';
 import type { LiveSettings } from '../model/director-settings.ts';
 import { partTag, READ_SCRIPT, READ_SUDOERS, readFactsFiles, readScriptArgs, readSudoersLine, type ReadPart } from './read-script.ts';
 import { parseHostFacts } from './setup-chunks.ts';
 import { parseStatus } from './status-chunk.ts';
-import { describeTarget, sshArgs, type HostTarget, type SessionOptions } from './transport.ts';
+import { sshArgs, type SessionOptions } from './transport.ts';
+import { describeTarget, type HostTarget } from '../model/host-target.ts';
 import { SUDO_REFUSED } from './ssh-failure.ts';
 
 interface Pending {

@@ -21,7 +21,7 @@ import {
   settingPhase,
 } from '../model/director-settings.ts';
 import { section, splitSections } from './host-script.ts';
-import { describeTarget, type HostTarget } from './host-target.ts';
+import { describeTarget, type HostTarget } from '../model/host-target.ts';
 import { hereDoc, shQuote } from './shell-quote.ts';
 
 const IFNAME = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,15}$/;

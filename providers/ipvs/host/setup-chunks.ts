@@ -6,7 +6,7 @@ import { LvsError } from '../model/errors.ts';
 import type { Table } from '../model/model.ts';
 import { DEBIAN_LAYOUT, RHEL_LAYOUT, RHEL_SERVICE, factsQuery, type HostFacts, type SetupItem } from '../ops/host-setup.ts';
 import { sectionLine, splitSections } from './host-script.ts';
-import { describeTarget } from './host-target.ts';
+import { describeTarget } from '../model/host-target.ts';
 import { newTag } from './read-live.ts';
 import { hereDoc, shQuote } from './shell-quote.ts';
 import type { HostSession } from './transport.ts';

@@ -24,13 +24,14 @@ import {
 import { readHostFacts, runHostSetup, saveRulesAfterApply } from './setup-chunks.ts';
 import { settingPhase, type LiveSettings, type SettingChange, type SettingsQuery } from '../model/director-settings.ts';
 import { checkSettingsApply, parseSettingsApply, parseSettingsRead, readBackQuery, settingsApplyChunk, settingsReadChunk } from './settings-chunk.ts';
-import { sudoersLine } from './host-target.ts';
+import { sudoersLine } from '../model/host-target.ts';
 import type { Counters, Table } from '../model/model.ts';
 import { parseCounters } from '../read/parse-list.ts';
 import { newTag, readLive } from './read-live.ts';
-import { serializeRecord, type OwnershipRecord } from './record.ts';
+import { serializeRecord, type OwnershipRecord } from '../model/record.ts';
 import { readStatus } from './status-chunk.ts';
-import { describeTarget, HostSession, type HostTarget, type SessionOptions } from './transport.ts';
+import { HostSession, type SessionOptions } from './transport.ts';
+import { describeTarget, type HostTarget } from '../model/host-target.ts';
 import type { CapabilityOptions, DirectorHost, ForceUnlockResult, LockOptions, ReadLiveOptions } from './director-host.ts';
 
 /** The lock's answer: what precedes the first section marker of the round trip that carried it. */

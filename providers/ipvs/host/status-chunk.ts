@@ -2,9 +2,9 @@
 import { LvsError } from '../model/errors.ts';
 import { buildStatus, type DirectorStatus } from '../ops/status.ts';
 import { sectionLine, splitSections } from './host-script.ts';
-import { describeTarget, type HostTarget } from './host-target.ts';
+import { describeTarget, type HostTarget } from '../model/host-target.ts';
 import { newTag } from './read-live.ts';
-import { parseRecord } from './record.ts';
+import { parseRecord } from '../model/record.ts';
 import { shQuote } from './shell-quote.ts';
 import type { HostSession } from './transport.ts';
 

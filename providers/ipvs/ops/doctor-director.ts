@@ -4,7 +4,8 @@ import { isLvsError } from '../model/errors.ts';
 import type { OpenDirectorHost } from '../host/director-host.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
 import type { DesiredDirector } from '../plan/plan.ts';
-import { describeTarget, type SessionOptions } from '../host/transport.ts';
+import type { SessionOptions } from '../host/transport.ts';
+import { describeTarget } from '../model/host-target.ts';
 
 export interface DoctorResult {
   readonly director: string;

@@ -12,7 +12,8 @@ import { ownedEntries, recordWithout, resolveStateAddresses, type DirectorState,
 import type { LiveState } from '../host/read-live.ts';
 import type { DirectorHost, OpenDirectorHost } from '../host/director-host.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
-import { describeTarget, type SessionOptions } from '../host/transport.ts';
+import type { SessionOptions } from '../host/transport.ts';
+import { describeTarget } from '../model/host-target.ts';
 
 export interface StateOptions extends SessionOptions {
   readonly stack: string;

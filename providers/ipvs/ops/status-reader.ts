@@ -5,7 +5,7 @@ import type { DirectorHost, OpenDirectorHost } from '../host/director-host.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
 import type { DesiredDirector } from '../plan/plan.ts';
 import type { DirectorStatus } from './status.ts';
-import { describeTarget } from '../host/transport.ts';
+import { describeTarget } from '../model/host-target.ts';
 
 export interface StatusReaderOptions {
   readonly connectTimeout?: number;

@@ -18,7 +18,7 @@ import {
   renderDeleteService,
   renderEditDestination,
   renderEditService,
-} from '../render/render-restore.ts';
+} from '../model/render-restore.ts';
 
 export type Action = 'create' | 'update' | 'delete';
 

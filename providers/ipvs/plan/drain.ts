@@ -7,7 +7,7 @@ import { renderBatch, type Change } from './diff.ts';
 import type { DirectorHost } from '../host/director-host.ts';
 import { destinationId } from '../model/model.ts';
 import type { DirectorPlan, DrainItem } from './plan.ts';
-import { renderEditDestination } from '../render/render-restore.ts';
+import { renderEditDestination } from '../model/render-restore.ts';
 
 /** Seconds to wait for a drained real server's connections to end, unless the app or the command line says. */
 export const DEFAULT_DRAIN_SECONDS = 30;

@@ -14,7 +14,7 @@ import { INT_MAX, SAFE_NAME } from '../model/limits.ts';
 import { z } from 'zod';
 import { canonicalAddress } from '../model/canonical.ts';
 import type { Destination, Service, ServiceKey, Table } from '../model/model.ts';
-import type { HostTarget, SshTarget } from '../host/host-target.ts';
+import type { HostTarget, SshTarget } from '../model/host-target.ts';
 import type { SetupItem } from '../ops/host-setup.ts';
 import type { Change } from './diff.ts';
 import { IPVS_SYSCTL_NAMES, type SettingChange, type SettingsRecord } from '../model/director-settings.ts';

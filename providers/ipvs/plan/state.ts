@@ -17,8 +17,8 @@ import { hostPort, serviceId, type Service } from '../model/model.ts';
 import { maskRuntimeValues, type RuntimeManaged } from '../model/runtime-managed.ts';
 import { closest } from '../read/read-synth.ts';
 import { serviceHash, type LiveState } from '../host/read-live.ts';
-import { RECORD_FORMAT, type OwnershipRecord } from '../host/record.ts';
-import type { HostTarget } from '../host/transport.ts';
+import { RECORD_FORMAT, type OwnershipRecord } from '../model/record.ts';
+import type { HostTarget } from '../model/host-target.ts';
 
 /** How an owned service stands: as applied, changed by hand since, gone from the kernel, or created by an unverified batch. */
 export type OwnedStatus = 'in-sync' | 'drifted' | 'missing' | 'pending';

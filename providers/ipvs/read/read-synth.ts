@@ -28,7 +28,7 @@ import {
   serviceFamily,
   serviceId,
 } from '../model/model.ts';
-import type { SshTarget } from '../host/host-target.ts';
+import type { SshTarget } from '../model/host-target.ts';
 import { RUNTIME_FIELDS, type RuntimeField, type RuntimeManaged } from '../model/runtime-managed.ts';
 
 /** How a director is reached over SSH: the transport's own type. */

@@ -10,7 +10,7 @@
 import type { Change } from '../plan/diff.ts';
 import type { DirectorPlan, Plan } from '../plan/plan.ts';
 import { type Destination, destinationId, type Service, serviceId, type Table } from '../model/model.ts';
-import { describeTarget, type HostTarget } from '../host/host-target.ts';
+import { describeTarget, type HostTarget } from '../model/host-target.ts';
 import { destinationText, serviceText } from './render-plan.ts';
 
 export type NodeState = 'unchanged' | 'add' | 'change' | 'replace' | 'destroy';

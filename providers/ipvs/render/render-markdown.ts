@@ -15,7 +15,7 @@ import type { Change } from '../plan/diff.ts';
 import type { Destination, Service } from '../model/model.ts';
 import { countChanges, planTotals, type DirectorPlan, type Plan } from '../plan/plan.ts';
 import { destinationText, serviceText } from './render-plan.ts';
-import { describeTarget } from '../host/host-target.ts';
+import { describeTarget } from '../model/host-target.ts';
 import { changedPart, planGraph } from './graph.ts';
 import { renderMermaid } from './render-mermaid.ts';
 import { settingText } from '../model/director-settings.ts';

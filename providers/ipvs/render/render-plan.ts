@@ -5,7 +5,7 @@
 import type { Change } from '../plan/diff.ts';
 import type { Destination, Forwarding, Service } from '../model/model.ts';
 import { countChanges, planTotals, type DirectorPlan, type Plan } from '../plan/plan.ts';
-import { aboutTarget, describeTarget, errorPointer } from '../host/host-target.ts';
+import { aboutTarget, describeTarget, errorPointer } from '../model/host-target.ts';
 import { setupItemText } from '../ops/host-setup.ts';
 import { settingText } from '../model/director-settings.ts';
 

@@ -23,9 +23,10 @@ import {
 } from '../../../providers/ipvs/model/model.ts';
 import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
 import { tableFingerprint, type LiveState } from '../../../providers/ipvs/host/read-live.ts';
-import { foreignOwners, parseRecord, serializeRecord, type OwnershipRecord } from '../../../providers/ipvs/host/record.ts';
+import { foreignOwners, parseRecord, serializeRecord, type OwnershipRecord } from '../../../providers/ipvs/model/record.ts';
 import type { DirectorStatus } from '../../../providers/ipvs/ops/status.ts';
-import type { HostTarget, SessionOptions } from '../../../providers/ipvs/host/transport.ts';
+import type { SessionOptions } from '../../../providers/ipvs/host/transport.ts';
+import type { HostTarget } from '../../../providers/ipvs/model/host-target.ts';
 import {
   settingPhase,
   type LiveAddress,

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { applyStack, planStack } from '../../../providers/ipvs/apply/run-stack.ts';
-import { parseRecord, serializeRecord } from '../../../providers/ipvs/host/record.ts';
+import { parseRecord, serializeRecord } from '../../../providers/ipvs/model/record.ts';
 import { LvsError } from '../../../providers/ipvs/model/errors.ts';
 import { serviceId } from '../../../providers/ipvs/model/model.ts';
 import { readState, removeFromState } from '../../../providers/ipvs/ops/state.ts';

@@ -26,8 +26,8 @@ import {
   serviceId,
 } from '../../../providers/ipvs/model/model.ts';
 import { tableFingerprint, serviceHash, type LiveState } from '../../../providers/ipvs/host/read-live.ts';
-import type { HostTarget, SshTarget } from '../../../providers/ipvs/host/host-target.ts';
-import type { OwnershipRecord } from '../../../providers/ipvs/host/record.ts';
+import type { HostTarget, SshTarget } from '../../../providers/ipvs/model/host-target.ts';
+import type { OwnershipRecord } from '../../../providers/ipvs/model/record.ts';
 import { DEBIAN_DEFAULTS, FORWARDING_SYSCTLS, modulesFile, sysctlFile, type HostFacts } from '../../../providers/ipvs/ops/host-setup.ts';
 import { PLAN_FORMAT, planDirector, type DesiredDirector, type DirectorPlan, type Plan, type PlanOptions } from '../../../providers/ipvs/plan/plan.ts';
 import { readPlanFile, writePlanFile } from '../../../providers/ipvs/plan/plan-file.ts';

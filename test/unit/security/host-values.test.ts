@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { Director, LvsStack, App, isValidationError } from '../../../lib/index.ts';
 import { LvsError } from '../../../providers/ipvs/model/errors.ts';
 import { lockChunk, preludeChunk, readChunk, writeRecordChunk } from '../../../providers/ipvs/host/host-script.ts';
-import { configWord, sshArgs, type SshTarget } from '../../../providers/ipvs/host/transport.ts';
+import { configWord, sshArgs } from '../../../providers/ipvs/host/transport.ts';
+import type { SshTarget } from '../../../providers/ipvs/model/host-target.ts';
 import { INJECTION_CORPUS } from './corpus.ts';
 
 const SCRATCH = fs.mkdtempSync(path.join(os.tmpdir(), 'lvsform-inject-'));
