@@ -6,15 +6,8 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { LvsError } from '../providers/ipvs/model/errors.ts';
 import { forceUnlockDirector } from '../providers/ipvs/ops/force-unlock.ts';
-import {
-  checkMaxDeletes,
-  checkTargets,
-  ownedElsewhereError,
-  planHasChanges,
-  planHasErrors,
-  type DesiredDirector,
-  type Plan,
-} from '../providers/ipvs/plan/plan.ts';
+import { checkMaxDeletes, checkTargets, ownedElsewhereError, planHasChanges, planHasErrors, type Plan } from '../providers/ipvs/plan/plan.ts';
+import type { DesiredDirector } from '../providers/ipvs/model/desired-director.ts';
 import { checkPlanOut, readPlanFile, writePlanFile } from '../providers/ipvs/plan/plan-file.ts';
 import { planToJson } from '../providers/ipvs/render/plan-json.ts';
 import { renderMarkdown } from '../providers/ipvs/render/render-markdown.ts';

@@ -4,7 +4,7 @@ import { labDown, labUp, type LabState } from '../../lab/index.ts';
 import { batchChunk, splitSections } from '../../providers/ipvs/host/host-script.ts';
 import type { Destination, Service, Table } from '../../providers/ipvs/model/model.ts';
 import { normalizeTable, serviceId } from '../../providers/ipvs/model/model.ts';
-import type { DesiredDirector } from '../../providers/ipvs/plan/plan.ts';
+import type { DesiredDirector } from '../../providers/ipvs/model/desired-director.ts';
 import { newTag } from '../../providers/ipvs/host/read-live.ts';
 import { HostSession } from '../../providers/ipvs/host/transport.ts';
 import type { HostTarget } from '../../providers/ipvs/model/host-target.ts';

@@ -7,13 +7,13 @@
  * A call marked `carry` sends its work with the next call that waits for an answer, in the same round trip: a slow host
  * answers once for both. The promise then settles when that call's answer arrives.
  */
-import type { Change } from '../plan/diff.ts';
+import type { Change } from '../model/change.ts';
 import type { Capabilities } from './capabilities.ts';
 import type { FastContext, FastRead, FastVerify, ProcCheck } from './fast-path.ts';
-import type { HostFacts, SetupItem } from '../ops/host-setup.ts';
+import type { HostFacts, SetupItem } from '../model/host-setup.ts';
 import type { Table } from '../model/model.ts';
 import type { Counters } from '../model/model.ts';
-import type { LiveState } from './read-live.ts';
+import type { LiveState } from '../model/live-state.ts';
 import type { OwnershipRecord } from '../model/record.ts';
 import type { DirectorStatus } from '../ops/status.ts';
 import type { SessionOptions } from './transport.ts';

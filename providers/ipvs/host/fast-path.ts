@@ -27,7 +27,7 @@ import { FLAG_BITS } from '../model/limits.ts';
 import { parseJsonStrict } from '../model/strict-json.ts';
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { Change } from '../plan/diff.ts';
+import type { Change } from '../model/change.ts';
 import { destinationId, serviceId, type Service, type ServiceKey, type Table, normalizeTable, defaultNetmask, serviceFamily } from '../model/model.ts';
 import { parseProcIpvs, type ProcDigest, type ProcService } from '../read/parse-proc.ts';
 import { parseSave } from '../read/parse-save.ts';
@@ -36,7 +36,8 @@ import { parseRecord, type FastState, type OwnershipRecord } from '../model/reco
 import { renderServiceKey } from '../model/render-restore.ts';
 import { otherRecordsChunk, section, splitSections, stackFile, whenLocked, writeFileCommand } from './host-script.ts';
 import { shQuote } from './shell-quote.ts';
-import { newTag, othersFrom, type LiveState } from './read-live.ts';
+import { newTag, othersFrom } from './read-live.ts';
+import type { LiveState } from '../model/live-state.ts';
 import { describeTarget } from '../model/host-target.ts';
 import type { HostSession } from './transport.ts';
 

@@ -2,59 +2,24 @@
  * Reading a director: the live table (`ipvsadm -S -n` with thresholds merged from `ipvsadm -L -n --thresholds`),
  * its fingerprint, and the stack's ownership record, in one chunk over the session.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { LvsError } from '../model/errors.ts';
 import { OTHER_RECORD_SECTION, splitSections, readChunk, whenLocked } from './host-script.ts';
 import { normalizeTable, type Service, type Table } from '../model/model.ts';
 import { mergeThresholds } from '../read/parse-list.ts';
 import { parseSave } from '../read/parse-save.ts';
-import { foreignOwners, parseRecord, type ForeignOwners, type OwnershipRecord } from '../model/record.ts';
+import { foreignOwners, parseRecord } from '../model/record.ts';
 import { describeTarget } from '../model/host-target.ts';
 import type { HostSession } from './transport.ts';
 import type { LiveSettings, SettingsQuery } from '../model/director-settings.ts';
 import { parseSettingsRead, settingsReadChunk } from './settings-chunk.ts';
-
-export interface LiveState {
-  readonly table: Table;
-  /** sha256 of the canonical table: equal fingerprints mean equal tables (counters excluded). */
-  readonly fingerprint: string;
-  readonly record: OwnershipRecord | undefined;
-  /**
-   * serviceId → the other stack that owns it here, from the other stacks' records read in the same round trip.
-   * Absent when they were not read (a read without records).
-   */
-  readonly others?: ForeignOwners;
-  readonly ipvsadmVersion: string;
-  /** The director settings, when the read asked for them (`settings-chunk.ts`). */
-  readonly settings?: LiveSettings;
-}
+import { tableFingerprint, type LiveState } from '../model/live-state.ts';
 
 /** The other stacks' records in a read's sections (`other <stack>`), as the services they own. */
 export function othersFrom(sections: ReadonlyMap<string, string>, where: string): Map<string, string> {
   const records: [string, string][] = [];
   for (const [name, text] of sections) if (name.startsWith(OTHER_RECORD_SECTION)) records.push([name.slice(OTHER_RECORD_SECTION.length), text]);
   return foreignOwners(records, where);
-}
-
-/** JSON with object keys sorted, so that equal models give equal text whichever reader built them. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
-}
-
-/** sha256 of the canonical JSON of a table. */
-export function tableFingerprint(table: Table): string {
-  return createHash('sha256')
-    .update(canonicalJson(normalizeTable(table)))
-    .digest('hex');
-}
-
-/** A short hash of one service (configuration and destinations), stored in the ownership record to see drift. */
-export function serviceHash(service: Service): string {
-  return createHash('sha256').update(canonicalJson(service)).digest('hex').slice(0, 16);
 }
 
 /** A fresh random tag for the section markers of one chunk. */

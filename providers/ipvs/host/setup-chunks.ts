@@ -1,10 +1,11 @@
 /**
- * The host side of host set-up (ops/host-setup.ts plans it): the chunks that read the facts, carry out the items and
+ * The host side of host set-up (plan/host-setup.ts plans it): the chunks that read the facts, carry out the items and
  * save the table for the next boot, their parsers, and the calls that run them in a director's session.
  */
 import { LvsError } from '../model/errors.ts';
 import type { Table } from '../model/model.ts';
-import { DEBIAN_LAYOUT, RHEL_LAYOUT, RHEL_SERVICE, factsQuery, type HostFacts, type SetupItem } from '../ops/host-setup.ts';
+import { factsQuery } from '../plan/host-setup.ts';
+import { DEBIAN_LAYOUT, RHEL_LAYOUT, RHEL_SERVICE, type HostFacts, type SetupItem } from '../model/host-setup.ts';
 import { sectionLine, splitSections } from './host-script.ts';
 import { describeTarget } from '../model/host-target.ts';
 import { newTag } from './read-live.ts';

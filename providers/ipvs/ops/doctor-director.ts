@@ -3,7 +3,7 @@ import { type Check, evaluate, modulesNeeded } from './doctor.ts';
 import { isLvsError } from '../model/errors.ts';
 import type { OpenDirectorHost } from '../host/director-host.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
-import type { DesiredDirector } from '../plan/plan.ts';
+import type { DesiredDirector } from '../model/desired-director.ts';
 import type { SessionOptions } from '../host/transport.ts';
 import { describeTarget } from '../model/host-target.ts';
 

@@ -7,9 +7,9 @@
 import { hostname, userInfo } from 'node:os';
 import pLimit from 'p-limit';
 import { LvsError, isErrorCode, isLvsError } from '../model/errors.ts';
-import type { DesiredDirector } from '../plan/plan.ts';
+import type { DesiredDirector } from '../model/desired-director.ts';
 import { ownedEntries, recordWithout, resolveStateAddresses, type DirectorState, type StackState, type StateEntry } from '../plan/state.ts';
-import type { LiveState } from '../host/read-live.ts';
+import type { LiveState } from '../model/live-state.ts';
 import type { DirectorHost, OpenDirectorHost } from '../host/director-host.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
 import type { SessionOptions } from '../host/transport.ts';

@@ -3,7 +3,7 @@ import pLimit from 'p-limit';
 import { isLvsError } from '../model/errors.ts';
 import type { DirectorHost, OpenDirectorHost } from '../host/director-host.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
-import type { DesiredDirector } from '../plan/plan.ts';
+import type { DesiredDirector } from '../model/desired-director.ts';
 import type { DirectorStatus } from './status.ts';
 import { describeTarget } from '../model/host-target.ts';
 

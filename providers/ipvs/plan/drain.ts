@@ -3,7 +3,8 @@
  * plan removes from TCP, SCTP and firewall-mark services; UDP has no connection to finish, so it leaves at once), the
  * order (weight 0 first, with every other change; the deletes last) and the wait between.
  */
-import { renderBatch, type Change } from './diff.ts';
+import { renderBatch } from './diff.ts';
+import type { Change } from '../model/change.ts';
 import type { DirectorHost } from '../host/director-host.ts';
 import { destinationId } from '../model/model.ts';
 import type { DirectorPlan, DrainItem } from './plan.ts';

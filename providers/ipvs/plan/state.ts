@@ -16,7 +16,7 @@ import { canonicalAddress } from '../model/canonical.ts';
 import { hostPort, serviceId, type Service } from '../model/model.ts';
 import { maskRuntimeValues, type RuntimeManaged } from '../model/runtime-managed.ts';
 import { closest } from '../read/read-synth.ts';
-import { serviceHash, type LiveState } from '../host/read-live.ts';
+import { serviceHash, type LiveState } from '../model/live-state.ts';
 import { RECORD_FORMAT, type OwnershipRecord } from '../model/record.ts';
 import type { HostTarget } from '../model/host-target.ts';
 

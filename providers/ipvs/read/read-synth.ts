@@ -10,7 +10,7 @@ import type { DirectorSettingsSpec, IpvsSysctl, SysctlValue } from '../model/dir
 import { z } from 'zod';
 import { LvsError } from '../model/errors.ts';
 import { describeValue } from '../model/describe-value.ts';
-import type { HostSetupSpec } from '../ops/host-setup.ts';
+import type { HostSetupSpec } from '../model/host-setup.ts';
 import { canonicalAddress, canonicalDottedMask } from '../model/canonical.ts';
 import {
   type Family,
@@ -38,7 +38,7 @@ export interface DirectorSpec {
   readonly name: string;
   readonly transport: 'ssh' | 'local';
   readonly ssh?: SshSpec;
-  /** Host set-up that survives a reboot (see providers/ipvs/ops/host-setup.ts); absent when the app asked for none. */
+  /** Host set-up that survives a reboot (see providers/ipvs/model/host-setup.ts); absent when the app asked for none. */
   readonly setup?: HostSetupSpec;
   readonly table: Table;
   /** serviceId → construct path (`web/lb1/http`). */

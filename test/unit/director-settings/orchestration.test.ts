@@ -8,7 +8,7 @@ import { applyStack, planStack } from '../../../providers/ipvs/apply/run-stack.t
 import { parseRecord } from '../../../providers/ipvs/model/record.ts';
 import type { DirectorSettingsSpec } from '../../../providers/ipvs/model/director-settings.ts';
 import { serviceId } from '../../../providers/ipvs/model/model.ts';
-import type { DesiredDirector } from '../../../providers/ipvs/plan/plan.ts';
+import type { DesiredDirector } from '../../../providers/ipvs/model/desired-director.ts';
 import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
 import { FakeDirector, fakeFleet } from '../engine/fake-director-host.ts';
 

@@ -10,7 +10,7 @@ import { capabilityModules } from '../../../providers/ipvs/host/capabilities.ts'
 import { LvsError } from '../../../providers/ipvs/model/errors.ts';
 import type { FastRead, FastVerify, ProcCheck } from '../../../providers/ipvs/host/fast-path.ts';
 import type { CapabilityOptions, DirectorHost, ForceUnlockResult, LockOptions, ReadLiveOptions } from '../../../providers/ipvs/host/director-host.ts';
-import type { HostFacts } from '../../../providers/ipvs/ops/host-setup.ts';
+import type { HostFacts } from '../../../providers/ipvs/model/host-setup.ts';
 import {
   type Counters,
   type Destination,
@@ -22,7 +22,7 @@ import {
   serviceId,
 } from '../../../providers/ipvs/model/model.ts';
 import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
-import { tableFingerprint, type LiveState } from '../../../providers/ipvs/host/read-live.ts';
+import { tableFingerprint, type LiveState } from '../../../providers/ipvs/model/live-state.ts';
 import { foreignOwners, parseRecord, serializeRecord, type OwnershipRecord } from '../../../providers/ipvs/model/record.ts';
 import type { DirectorStatus } from '../../../providers/ipvs/ops/status.ts';
 import type { SessionOptions } from '../../../providers/ipvs/host/transport.ts';
