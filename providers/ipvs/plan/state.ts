@@ -15,7 +15,7 @@ import { LvsError } from '../model/errors.ts';
 import { canonicalAddress } from '../model/canonical.ts';
 import { hostPort, serviceId, type Service } from '../model/model.ts';
 import { maskRuntimeValues, type RuntimeManaged } from '../model/runtime-managed.ts';
-import { closest } from '../read/read-synth.ts';
+import { closest } from '../model/closest.ts';
 import { serviceHash, type LiveState } from '../model/live-state.ts';
 import { RECORD_FORMAT, type OwnershipRecord } from '../model/record.ts';
 import type { HostTarget } from '../model/host-target.ts';

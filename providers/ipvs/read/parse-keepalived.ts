@@ -17,7 +17,7 @@
  * (unbalanced braces, unterminated quotes, NUL bytes, absurd nesting or size) is an `LVS_PARSE_KEEPALIVED` error
  * naming the file and line.
  */
-import { INT_MAX, MAX_PERSISTENCE_TIMEOUT } from '../model/limits.ts';
+import { INT_MAX, MAX_PERSISTENCE_TIMEOUT, SCHEDULERS } from '../model/limits.ts';
 import { keepalivedLines, type IncludeReader } from './keepalived/lines.ts';
 import {
   MAX_KEEPALIVED_BYTES,
@@ -54,8 +54,8 @@ import {
 
 const UINT32_MAX = 4_294_967_295;
 const MAX_PERSISTENCE = MAX_PERSISTENCE_TIMEOUT;
-/** keepalived 2.2.7's list of scheduler names (`twos` needs a kernel newer than 6.1). */
-const KEEPALIVED_SCHEDULERS = new Set(['rr', 'wrr', 'lc', 'wlc', 'lblc', 'sh', 'mh', 'dh', 'fo', 'ovf', 'lblcr', 'sed', 'nq', 'twos']);
+/** keepalived 2.2.7's scheduler names: the kernel's tree (`twos` needs a kernel newer than 6.1). */
+const KEEPALIVED_SCHEDULERS = new Set(SCHEDULERS);
 /** Checker blocks of a real server. */
 const CHECKERS = new Set([
   'HTTP_GET',
