@@ -21,6 +21,7 @@ import { debugEnabled, debugLine } from './debug.ts';
 import { paint, targetNote } from './plan-text.ts';
 import { delayedProgress, type Progress } from './progress.ts';
 import type { CommonOpts, GuardOpts } from './stack-commands.ts';
+import { printError } from './print-error.ts';
 
 function guard(opts: GuardOpts): ((plan: Plan) => void) | undefined {
   if (opts.maxDeletes === undefined || opts.allowDeletes) return undefined;
@@ -35,14 +36,16 @@ function guard(opts: GuardOpts): ((plan: Plan) => void) | undefined {
  */
 function reportDirectorErrors(plan: Plan): void {
   for (const d of plan.directors) {
-    if (d.error) process.stderr.write(`Error [${d.error.code}]: ${aboutTarget(d.target, d.error.message)}\n${d.error.hint ? `  ${d.error.hint}\n` : ''}`);
+    if (d.error) printError({ ...d.error, message: aboutTarget(d.target, d.error.message) });
     else if (d.owners) {
       const e = ownedElsewhereError(d.target, plan.stack, d.owners, false);
-      process.stderr.write(`Error [${e.code}]: ${e.message}\n  ${e.hint}\n`);
+      printError(e);
     } else if (d.conflicts.length) {
-      process.stderr.write(
-        `Error [LVS_NOT_OWNED]: director ${describeTarget(d.target)}: declared service(s) exist but are not owned by stack ${plan.stack}: ${d.conflicts.join(', ')}\n  Run with --adopt to take them over.\n`,
-      );
+      printError({
+        code: 'LVS_NOT_OWNED',
+        message: `director ${describeTarget(d.target)}: declared service(s) exist but are not owned by stack ${plan.stack}: ${d.conflicts.join(', ')}`,
+        hint: 'Run with --adopt to take them over.',
+      });
     }
   }
 }
@@ -115,7 +118,7 @@ function reportApply(report: ApplyReport, p: Paint, json: boolean, printPlan: bo
       const code = o.error?.code ?? 'LVS_APPLY_FAILED';
       const message = o.error?.message ?? 'failed';
       process.stdout.write(p.remove(`✗ ${where}: failed (${errorPointer(code)})\n`));
-      process.stderr.write(`Error [${code}]: ${d ? aboutTarget(d.target, message) : message}\n${o.error?.hint ? `  ${o.error.hint}\n` : ''}`);
+      printError({ code, message: d ? aboutTarget(d.target, message) : message, hint: o.error?.hint });
       for (const r of o.residual.slice(0, 20)) {
         const dest = 'destinationId' in r ? ` real ${(r as { destinationId: string }).destinationId}` : '';
         process.stdout.write(`    still to ${r.action}: service ${r.serviceId}${dest}${r.changedFields?.length ? ` (${r.changedFields.join(', ')})` : ''}\n`);

@@ -7,7 +7,7 @@ import { hostname, userInfo } from 'node:os';
 import pLimit from 'p-limit';
 import { diffTables } from '../plan/diff.ts';
 import type { Change } from '../model/change.ts';
-import { LvsError, isErrorCode, isLvsError } from '../model/errors.ts';
+import { LvsError, errorInfo, isErrorCode } from '../model/errors.ts';
 import type { Service } from '../model/model.ts';
 import type { HostFacts } from '../model/host-setup.ts';
 import { ownedElsewhereError, ownRecord, pathIsTargeted, planDirector, PLAN_FORMAT, type DirectorPlan, type Plan, type PlanOptions } from '../plan/plan.ts';
@@ -76,11 +76,6 @@ export interface DirectorOutcome {
 export interface ApplyReport {
   readonly plan: Plan;
   readonly outcomes: readonly DirectorOutcome[];
-}
-
-function errorInfo(e: unknown): { code: string; message: string; hint?: string } {
-  if (isLvsError(e)) return { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
-  return { code: 'LVS_INTERNAL', message: e instanceof Error ? e.message : String(e) };
 }
 
 /** The outcome of a director that failed before its batch ran. */

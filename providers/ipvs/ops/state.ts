@@ -6,7 +6,7 @@
  */
 import { hostname, userInfo } from 'node:os';
 import pLimit from 'p-limit';
-import { LvsError, isErrorCode, isLvsError } from '../model/errors.ts';
+import { LvsError, errorInfo, isErrorCode } from '../model/errors.ts';
 import type { DesiredDirector } from '../model/desired-director.ts';
 import { ownedEntries, recordWithout, resolveStateAddresses, type DirectorState, type StackState, type StateEntry } from '../plan/state.ts';
 import type { LiveState } from '../model/live-state.ts';
@@ -34,11 +34,6 @@ function holderLine(operation: string): string {
     /* no passwd entry (containers): keep 'unknown' */
   }
   return `${operation} by ${user}@${hostname()} pid ${process.pid} at ${new Date().toISOString()}`;
-}
-
-function errorInfo(e: unknown): NonNullable<DirectorState['error']> {
-  if (isLvsError(e)) return { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
-  return { code: 'LVS_INTERNAL', message: e instanceof Error ? e.message : String(e) };
 }
 
 interface OpenState {

@@ -1,6 +1,6 @@
 /** `lvsform status`'s reading: one open host per director for the whole command (a refresh is one chunk on each). */
 import pLimit from 'p-limit';
-import { isLvsError } from '../model/errors.ts';
+import { errorInfo } from '../model/errors.ts';
 import type { DirectorHost, OpenDirectorHost } from '../host/director-host.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
 import type { DesiredDirector } from '../model/desired-director.ts';
@@ -52,7 +52,7 @@ export class StatusReader {
               director: d.name,
               where: describeTarget(d.target),
               services: [],
-              error: isLvsError(e) ? { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } : { code: 'LVS_INTERNAL', message: String(e) },
+              error: errorInfo(e),
             };
           } finally {
             this.opts.onIdle?.(d.name);

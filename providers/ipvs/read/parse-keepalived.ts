@@ -19,21 +19,11 @@
  */
 import { INT_MAX, MAX_PERSISTENCE_TIMEOUT, SCHEDULERS } from '../model/limits.ts';
 import { keepalivedLines, type IncludeReader } from './keepalived/lines.ts';
-import {
-  MAX_KEEPALIVED_BYTES,
-  MAX_KEEPALIVED_DEPTH,
-  fail,
-  parseStructure,
-  parseUint,
-  readUnsigned,
-  shown,
-  type Origin,
-  type Stmt,
-} from './keepalived/structure.ts';
+import { MAX_KEEPALIVED_BYTES, MAX_KEEPALIVED_DEPTH, fail, parseStructure, readUnsigned, shown, type Origin, type Stmt } from './keepalived/structure.ts';
 import { MAX_KEEPALIVED_SERVICES, expandRange } from './keepalived/ranges.ts';
 
 export { MAX_KEEPALIVED_BYTES, MAX_KEEPALIVED_DEPTH, MAX_KEEPALIVED_SERVICES, parseStructure };
-import { canonicalAddress, canonicalDottedMask } from '../model/canonical.ts';
+import { canonicalAddress, canonicalDottedMask, parseUint } from '../model/canonical.ts';
 import {
   type Destination,
   type Family,
