@@ -8,7 +8,7 @@ import { LvsError } from '../model/errors.ts';
 import { normalizeTable, serviceId, type Service, type Table } from '../model/model.ts';
 import { parseSave } from '../read/parse-save.ts';
 import type { SettingsRecord } from '../model/director-settings.ts';
-import { bootUnitContent, bootUnitName, bootUnitPath, bootUnitWantsPath, settingsSysctlLines } from '../ops/settings-boot.ts';
+import { bootUnitContent, bootUnitName, bootUnitPath, bootUnitWantsPath, settingsSysctlLines } from './settings-boot.ts';
 import {
   bootLayout,
   DEBIAN_DEFAULTS,
@@ -80,7 +80,7 @@ export interface HostSetupInput {
   readonly readAccess?: { readonly user: string; readonly script: string };
   /**
    * The director settings lvsform will own once the plan is carried out (the plan's settings record), when the app
-   * manages any or the record holds any: written to the sysctl file and the boot unit (ops/settings-boot.ts).
+   * manages any or the record holds any: written to the sysctl file and the boot unit (settings-boot.ts).
    */
   readonly settings?: { readonly record: SettingsRecord | undefined };
 }

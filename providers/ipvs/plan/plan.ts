@@ -16,7 +16,7 @@ import type { HostFacts, SetupItem } from '../model/host-setup.ts';
 import { keepRuntimeValues, maskRuntimeValues, type RuntimeManaged } from '../model/runtime-managed.ts';
 import { emptySettingsRecord, managesSettings, type DirectorSettingsSpec, type SettingChange, type SettingsRecord } from '../model/director-settings.ts';
 import { planSettings } from './settings.ts';
-import { bootUnitPath } from '../ops/settings-boot.ts';
+import { bootUnitPath } from './settings-boot.ts';
 import type { DesiredDirector } from '../model/desired-director.ts';
 
 export const PLAN_FORMAT = 1;

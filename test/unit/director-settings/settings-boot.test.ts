@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { SettingsRecord } from '../../../providers/ipvs/model/director-settings.ts';
 import { planHostSetup } from '../../../providers/ipvs/plan/host-setup.ts';
 import { sysctlFileContent, type HostFacts } from '../../../providers/ipvs/model/host-setup.ts';
-import { bootUnitContent } from '../../../providers/ipvs/ops/settings-boot.ts';
+import { bootUnitContent } from '../../../providers/ipvs/plan/settings-boot.ts';
 import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
 import { setupChunk } from '../../../providers/ipvs/host/setup-chunks.ts';
 
