@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { parseUint } from '../providers/ipvs/model/canonical.ts';
 import { LvsError } from '../providers/ipvs/model/errors.ts';
 
 /**
@@ -8,8 +9,8 @@ import { LvsError } from '../providers/ipvs/model/errors.ts';
  */
 export function intArg(min: number, max: number) {
   return (value: string): number => {
-    const n = /^\d{1,16}$/.test(value) ? Number(value) : Number.NaN;
-    if (!(n >= min && n <= max)) throw new InvalidArgumentError(`a whole number from ${min} to ${max}`);
+    const n = parseUint(value, min, max);
+    if (n === undefined) throw new InvalidArgumentError(`a whole number from ${min} to ${max}`);
     return n;
   };
 }

@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { connectTimeoutOption, directorOption, readOnlyMode } from './args.ts';
 import { colors } from './colors.ts';
 import { delayedProgress } from './progress.ts';
-import { errorPointer, readOnlyRefusal } from '../providers/ipvs/host/host-target.ts';
+import { errorPointer, readOnlyRefusal } from '../providers/ipvs/model/host-target.ts';
+import { printError } from './print-error.ts';
 
 export function registerDoctorCommand(program: Command): void {
   program
@@ -70,7 +71,7 @@ export function registerDoctorCommand(program: Command): void {
         }
         process.stdout.write(blocking ? c.red('\nSomething above blocks an apply.\n') : c.green('\nEverything an apply needs is in place.\n'));
         // A director that could not be reached also goes to standard error, where CI looks for errors.
-        for (const u of unreachable) process.stderr.write(`Error [${u.code}]: ${u.message}\n${u.hint ? `  ${u.hint}\n` : ''}`);
+        for (const u of unreachable) printError(u);
       }
       process.exitCode = blocking ? 1 : 0;
     });

@@ -8,9 +8,9 @@ import { LvsError } from '../providers/ipvs/model/errors.ts';
 import { checkFileTarget, type FileRule, writeFileSafely } from '../providers/ipvs/read/local-writes.ts';
 import type { GeneratedDirector } from '../providers/ipvs/import/generate-app.ts';
 import type { ImportSource } from '../providers/ipvs/import/import.ts';
-import type { HostTarget } from '../providers/ipvs/host/transport.ts';
+import type { HostTarget } from '../providers/ipvs/model/host-target.ts';
 import { pathOption } from './paths.ts';
-import { readOnlyRefusal } from '../providers/ipvs/host/host-target.ts';
+import { readOnlyRefusal } from '../providers/ipvs/model/host-target.ts';
 import { readOnlyMode } from './args.ts';
 
 interface ImportOpts {

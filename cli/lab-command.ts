@@ -5,7 +5,54 @@ import { LvsError } from '../providers/ipvs/model/errors.ts';
 import { intArg } from './args.ts';
 import { pathOption } from './paths.ts';
 
-type Lab = typeof import('../lab/index.ts');
+type Progress = (line: string) => void;
+
+/**
+ * What these commands call in the lab (lab/index.ts, loaded through tsx when they run). Written out here: a type taken
+ * from the lab's module (`typeof import('../lab/index.ts')`) would bring the whole lab into the product's build. The
+ * lab's module is checked against it in test/unit/architecture/lab-api.test.ts.
+ */
+export interface Lab {
+  readonly labUp: (opts: {
+    directors: number;
+    firstIndex: number;
+    dir: string | undefined;
+    ipForward: boolean;
+    persistent: boolean;
+    accel?: string;
+    skipModules: string[];
+    onProgress: Progress;
+  }) => Promise<{ readonly dir: string }>;
+  readonly labReboot: (
+    director: string,
+    opts: { dir: string | undefined; options: { persistent?: boolean; ipForward?: boolean }; onProgress: Progress },
+  ) => Promise<unknown>;
+  readonly labDown: (opts: { dir: string | undefined }) => Promise<void>;
+  readonly labStatus: (opts: { dir: string | undefined }) => Promise<{
+    readonly dir: string;
+    readonly running: boolean;
+    readonly state: { readonly sshConfig: string } | undefined;
+    readonly directors: readonly {
+      readonly alias: string;
+      readonly guestAddress: string;
+      readonly kernelRunning: boolean;
+      readonly controlMasterRunning: boolean;
+    }[];
+  }>;
+  readonly labExec: (
+    director: string,
+    command: readonly string[],
+    opts: { dir: string | undefined },
+  ) => Promise<{ readonly stdout: string; readonly stderr: string; readonly exitCode: number }>;
+  readonly labTraffic: (opts: {
+    target: string;
+    director: string;
+    count: number;
+    protocol: 'tcp' | 'udp';
+    intervalMs: number;
+    dir: string | undefined;
+  }) => Promise<{ readonly perServer: Readonly<Record<string, number>>; readonly failures: number; readonly total: number }>;
+}
 
 /** The lab's entry file in the clone this command runs from (cli/ or dist/cli/), or undefined in an installed package. */
 function labEntry(): string | undefined {

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { causeChain, isLvsError } from '../providers/ipvs/model/errors.ts';
+import { causeChain, errorInfo, isLvsError } from '../providers/ipvs/model/errors.ts';
 import { debugEnabled, setDebug } from './debug.ts';
 import { setNoColor } from './colors.ts';
 import { registerDoctorCommand } from './doctor-command.ts';
@@ -16,6 +16,7 @@ import { allCommands, checkCommandWords, usageError } from './usage.ts';
 import { packageInfo } from './package-info.ts';
 import { resolvePaths } from './paths.ts';
 import { guardStdio } from './stdio.ts';
+import { printError } from './print-error.ts';
 
 /** Builds the `lvsform` command. Each verb only parses its arguments and calls a library function. */
 export function buildProgram(): Command {
@@ -79,9 +80,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (isLvsError(e)) {
       if (wantsJson(argv)) {
-        process.stdout.write(`${JSON.stringify({ error: { code: e.code, message: e.message, hint: e.hint } })}\n`);
+        process.stdout.write(`${JSON.stringify({ error: errorInfo(e) })}\n`);
       } else {
-        process.stderr.write(`Error [${e.code}]: ${e.message}\n${e.hint ? `  ${e.hint}\n` : ''}`);
+        printError(e);
         if (debugEnabled()) for (const line of causeChain(e)) process.stderr.write(`  caused by: ${line}\n`);
       }
       return 1;

@@ -6,28 +6,22 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { LvsError } from '../providers/ipvs/model/errors.ts';
 import { forceUnlockDirector } from '../providers/ipvs/ops/force-unlock.ts';
-import {
-  checkMaxDeletes,
-  checkTargets,
-  ownedElsewhereError,
-  planHasChanges,
-  planHasErrors,
-  type DesiredDirector,
-  type Plan,
-} from '../providers/ipvs/plan/plan.ts';
+import { checkMaxDeletes, checkTargets, ownedElsewhereError, planHasChanges, planHasErrors, type Plan } from '../providers/ipvs/plan/plan.ts';
+import type { DesiredDirector } from '../providers/ipvs/model/desired-director.ts';
 import { checkPlanOut, readPlanFile, writePlanFile } from '../providers/ipvs/plan/plan-file.ts';
 import { planToJson } from '../providers/ipvs/render/plan-json.ts';
 import { renderMarkdown } from '../providers/ipvs/render/render-markdown.ts';
 import { noPaint, renderPlan, type Paint } from '../providers/ipvs/render/render-plan.ts';
 import { applyStack, planStack, type ApplyReport, type RunOptions } from '../providers/ipvs/apply/run-stack.ts';
 import { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack, type LoadedStack } from '../providers/ipvs/read/synth.ts';
-import { aboutTarget, describeTarget, errorPointer, readOnlyRefusal } from '../providers/ipvs/host/host-target.ts';
+import { aboutTarget, describeTarget, errorPointer, readOnlyRefusal } from '../providers/ipvs/model/host-target.ts';
 import { openReadOnlyHost } from '../providers/ipvs/host/read-only-host.ts';
 import { readOnlyMode } from './args.ts';
 import { debugEnabled, debugLine } from './debug.ts';
 import { paint, targetNote } from './plan-text.ts';
 import { delayedProgress, type Progress } from './progress.ts';
 import type { CommonOpts, GuardOpts } from './stack-commands.ts';
+import { printError } from './print-error.ts';
 
 function guard(opts: GuardOpts): ((plan: Plan) => void) | undefined {
   if (opts.maxDeletes === undefined || opts.allowDeletes) return undefined;
@@ -42,14 +36,16 @@ function guard(opts: GuardOpts): ((plan: Plan) => void) | undefined {
  */
 function reportDirectorErrors(plan: Plan): void {
   for (const d of plan.directors) {
-    if (d.error) process.stderr.write(`Error [${d.error.code}]: ${aboutTarget(d.target, d.error.message)}\n${d.error.hint ? `  ${d.error.hint}\n` : ''}`);
+    if (d.error) printError({ ...d.error, message: aboutTarget(d.target, d.error.message) });
     else if (d.owners) {
       const e = ownedElsewhereError(d.target, plan.stack, d.owners, false);
-      process.stderr.write(`Error [${e.code}]: ${e.message}\n  ${e.hint}\n`);
+      printError(e);
     } else if (d.conflicts.length) {
-      process.stderr.write(
-        `Error [LVS_NOT_OWNED]: director ${describeTarget(d.target)}: declared service(s) exist but are not owned by stack ${plan.stack}: ${d.conflicts.join(', ')}\n  Run with --adopt to take them over.\n`,
-      );
+      printError({
+        code: 'LVS_NOT_OWNED',
+        message: `director ${describeTarget(d.target)}: declared service(s) exist but are not owned by stack ${plan.stack}: ${d.conflicts.join(', ')}`,
+        hint: 'Run with --adopt to take them over.',
+      });
     }
   }
 }
@@ -122,7 +118,7 @@ function reportApply(report: ApplyReport, p: Paint, json: boolean, printPlan: bo
       const code = o.error?.code ?? 'LVS_APPLY_FAILED';
       const message = o.error?.message ?? 'failed';
       process.stdout.write(p.remove(`✗ ${where}: failed (${errorPointer(code)})\n`));
-      process.stderr.write(`Error [${code}]: ${d ? aboutTarget(d.target, message) : message}\n${o.error?.hint ? `  ${o.error.hint}\n` : ''}`);
+      printError({ code, message: d ? aboutTarget(d.target, message) : message, hint: o.error?.hint });
       for (const r of o.residual.slice(0, 20)) {
         const dest = 'destinationId' in r ? ` real ${(r as { destinationId: string }).destinationId}` : '';
         process.stdout.write(`    still to ${r.action}: service ${r.serviceId}${dest}${r.changedFields?.length ? ` (${r.changedFields.join(', ')})` : ''}\n`);

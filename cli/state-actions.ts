@@ -10,8 +10,9 @@ import { noPaint } from '../providers/ipvs/render/render-plan.ts';
 import { paint } from './plan-text.ts';
 import { delayedProgress } from './progress.ts';
 import type { StateOpts } from './state-command.ts';
-import { readOnlyRefusal } from '../providers/ipvs/host/host-target.ts';
+import { readOnlyRefusal } from '../providers/ipvs/model/host-target.ts';
 import { readOnlyMode } from './args.ts';
+import { printError } from './print-error.ts';
 
 const progress = delayedProgress();
 
@@ -54,7 +55,7 @@ export async function stateListAction(program: Command, opts: StateOpts): Promis
     if (opts.json) docs.push(stateListJson(state));
     else process.stdout.write(`${stack === stacks[0] ? '' : '\n'}${renderStateList(state, p)}`);
     for (const d of state.directors) {
-      if (d.error) process.stderr.write(`Error [${d.error.code}]: ${d.error.message}\n${d.error.hint ? `  ${d.error.hint}\n` : ''}`);
+      if (d.error) printError(d.error);
     }
   }
   if (opts.json) process.stdout.write(`${JSON.stringify(docs.length === 1 ? docs[0] : { stacks: docs })}\n`);

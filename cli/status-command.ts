@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { connectTimeoutOption, directorOption, intArg, readOnlyMode } from './args.ts';
+import { printError } from './print-error.ts';
 
 interface StatusOpts {
   stack?: string;
@@ -88,7 +89,7 @@ export function registerStatusCommand(program: Command): void {
             process.stdout.write(title + renderStatus(statuses, { errorsApart: true }));
             // Errors go to standard error, where CI looks for them; the table marks the director with the code.
             for (const s of statuses) {
-              if (s.error) process.stderr.write(`Error [${s.error.code}]: ${s.error.message}\n${s.error.hint ? `  ${s.error.hint}\n` : ''}`);
+              if (s.error) printError(s.error);
             }
           }
         }

@@ -7,6 +7,7 @@
  * standard error (when that still works) and exit 1.
  */
 import { constants } from 'node:os';
+import { printError } from './print-error.ts';
 
 const SIGPIPE_STATUS = 128 + constants.signals.SIGPIPE;
 let installed = false;
@@ -26,9 +27,11 @@ export function guardStdio(exit: (code: number) => never = process.exit): void {
     if (e.code === 'EPIPE') exit(SIGPIPE_STATUS);
     if (name === 'standard output') {
       try {
-        process.stderr.write(
-          `Error [LVS_OUTPUT_WRITE]: cannot write to standard output: ${describe(e)}\n  Check where the output goes (a full disk, a closed file); the command stopped.\n`,
-        );
+        printError({
+          code: 'LVS_OUTPUT_WRITE',
+          message: `cannot write to standard output: ${describe(e)}`,
+          hint: 'Check where the output goes (a full disk, a closed file); the command stopped.',
+        });
       } catch {
         // Standard error is gone too: the exit status is all that is left.
       }

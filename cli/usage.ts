@@ -5,7 +5,7 @@
  * help of the command it was given to. main.ts prints it as it prints every other error (and as JSON with --json).
  */
 import type { Command, CommanderError, Option } from 'commander';
-import { closest } from '../lib/private/keys.ts';
+import { closest } from '../providers/ipvs/model/closest.ts';
 import { LvsError } from '../providers/ipvs/model/errors.ts';
 
 /** `lvsform lab up`: the words that name `cmd` on the command line. */

@@ -1,6 +1,7 @@
 import { describe } from './private/address.ts';
-import { closest, notAnObject, unknownKey } from './private/keys.ts';
-import { FLAG_BITS as LIMIT_FLAG_BITS } from './private/limits.ts';
+import { notAnObject, unknownKey } from './private/keys.ts';
+import { closest } from './private/closest.ts';
+import { FLAG_BITS as LIMIT_FLAG_BITS, SCHEDULERS } from './private/limits.ts';
 import { MODULE_NAME, schedulerNameProblem } from './private/rules.ts';
 import { ValidationError } from './validation-error.ts';
 
@@ -40,7 +41,7 @@ export interface SchedulerOptions {
  * The schedulers of the kernel's tree (net/netfilter/ipvs/ip_vs_*.c): those of the 6.1 kernel, and `twos` (6.2).
  * `Scheduler.of` accepts these names only, so that a typo (`rrr`) is refused here rather than by the kernel at apply.
  */
-export const KERNEL_SCHEDULERS: readonly string[] = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'];
+export const KERNEL_SCHEDULERS: readonly string[] = SCHEDULERS;
 const FLAG_BITS: Readonly<Record<SchedulerFlagName, SchedulerFlagBit>> = LIMIT_FLAG_BITS;
 
 /**

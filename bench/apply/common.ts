@@ -5,8 +5,9 @@ import { batchChunk } from '../../providers/ipvs/host/requests/batch.ts';
 import { newTag, splitSections } from '../../providers/ipvs/host/sections.ts';
 import type { Destination, Service, Table } from '../../providers/ipvs/model/model.ts';
 import { normalizeTable, serviceId } from '../../providers/ipvs/model/model.ts';
-import type { DesiredDirector } from '../../providers/ipvs/plan/plan.ts';
-import { HostSession, type HostTarget } from '../../providers/ipvs/host/transport.ts';
+import type { DesiredDirector } from '../../providers/ipvs/model/desired-director.ts';
+import { HostSession } from '../../providers/ipvs/host/transport.ts';
+import type { HostTarget } from '../../providers/ipvs/model/host-target.ts';
 
 /** The benches' lab directory: `$LVSFORM_LAB_DIR`, else /tmp/lvsform-lab-bench. */
 export const LAB_DIR = process.env['LVSFORM_LAB_DIR'] ?? '/tmp/lvsform-lab-bench';

@@ -14,9 +14,9 @@ import { diffTables } from '../../providers/ipvs/plan/diff.ts';
 import { serviceId, type Table } from '../../providers/ipvs/model/model.ts';
 import { mergeThresholds } from '../../providers/ipvs/read/parse-list.ts';
 import { parseSave } from '../../providers/ipvs/read/parse-save.ts';
-import { renderTable } from '../../providers/ipvs/render/render-restore.ts';
+import { renderTable } from '../../providers/ipvs/model/render-restore.ts';
 import { applyStack, planStack, type ApplyReport } from '../../providers/ipvs/apply/run-stack.ts';
-import type { HostTarget } from '../../providers/ipvs/host/transport.ts';
+import type { HostTarget } from '../../providers/ipvs/model/host-target.ts';
 import { labDown } from '../../lab/index.ts';
 import { FIRST_INDEX, LAB_DIR, argList, argNumber, benchTable, bootLab, desiredFor, fmt, median, rawRestore, runOnce, targetOf, time } from './common.ts';
 

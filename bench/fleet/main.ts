@@ -4,7 +4,7 @@
 // Every measurement of either side starts from freshly booted directors (no IPVS dest trash); sides alternate.
 // Also prints lvsform's own CPU time (process.cpuUsage) and peak RSS (process.memoryUsage, sampled every 20 ms).
 import { readFileSync, readdirSync } from 'node:fs';
-import { renderTable } from '../../providers/ipvs/render/render-restore.ts';
+import { renderTable } from '../../providers/ipvs/model/render-restore.ts';
 import { applyStack } from '../../providers/ipvs/apply/run-stack.ts';
 import { labDown, type LabState } from '../../lab/index.ts';
 import { FIRST_INDEX, LAB_DIR, argList, argNumber, benchTable, bootLab, desiredFor, fmt, median, rawRestore, targetOf, time } from '../apply/common.ts';

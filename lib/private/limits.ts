@@ -13,6 +13,12 @@ export const INT_MAX = 2_147_483_647;
 /** ipvsadm's bound on `-p TIMEOUT` (MAX_TIMEOUT: 31 days, in seconds). */
 export const MAX_PERSISTENCE_TIMEOUT = 86_400 * 31;
 
+/**
+ * The schedulers of the kernel's tree (net/netfilter/ipvs/ip_vs_*.c): those of the 6.1 kernel, and `twos` (6.2).
+ * keepalived 2.2.7 accepts the same names. A live table may name another (a newer kernel's), kept as text.
+ */
+export const SCHEDULERS: readonly string[] = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'];
+
 /** Scheduler flag names (`-b`) and the kernel bit each one sets. */
 export const FLAG_BITS = {
   'flag-1': 'flag-1',

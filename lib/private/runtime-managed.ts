@@ -1,5 +1,5 @@
 import { describe } from './address.ts';
-import { closest } from './keys.ts';
+import { closest } from './closest.ts';
 import { RUNTIME_MANAGED_FIELDS } from './limits.ts';
 
 /**

@@ -6,7 +6,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Service, Table } from '../../providers/ipvs/model/model.ts';
 import { normalizeTable, serviceId } from '../../providers/ipvs/model/model.ts';
-import type { DesiredDirector } from '../../providers/ipvs/plan/plan.ts';
+import type { DesiredDirector } from '../../providers/ipvs/model/desired-director.ts';
 import { applyStack, planStack } from '../../providers/ipvs/apply/run-stack.ts';
 import { lab, resetDirector, sh } from './helpers.ts';
 import { alias, liveTable } from './stack-harness.ts';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Director, Forwarding, LvsStack, RealServerPool, Scheduler, type SshProps } from '../../lib/index.ts';
-import { READ_SCRIPT, READ_SUDOERS } from '../../providers/ipvs/host/read-script.ts';
+import { READ_SCRIPT, READ_SUDOERS } from '../../providers/ipvs/model/host-setup.ts';
 import type { LoadedStack } from '../../providers/ipvs/read/synth.ts';
 import { lab, loginConfig, resetDirector, sh } from './helpers.ts';
 import { cliOn, synthApp } from './ops-harness.ts';

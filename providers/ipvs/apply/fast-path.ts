@@ -29,12 +29,12 @@
 import { createHash } from 'node:crypto';
 import { gzipSync, gunzipSync } from 'node:zlib';
 import { parseJsonStrict } from '../model/strict-json.ts';
-import type { Change } from '../plan/diff.ts';
+import type { Change } from '../model/change.ts';
 import { destinationId, serviceId, type Service, type ServiceKey, type Table, normalizeTable, defaultNetmask, serviceFamily } from '../model/model.ts';
 import type { ProcDigest, ProcService } from '../read/parse-proc.ts';
 import { parseSave } from '../read/parse-save.ts';
-import { parseRecord, type FastState, type OwnershipRecord } from '../host/record.ts';
-import type { LiveState } from '../host/read-live.ts';
+import { parseRecord, type FastState, type OwnershipRecord } from '../model/record.ts';
+import type { LiveState } from '../model/live-state.ts';
 import type { FastReadReply, ProcReply, ProcRequest } from '../host/requests/index.ts';
 import type { ServiceListing } from '../host/requests/proc.ts';
 
@@ -45,7 +45,7 @@ export type SendProc = (req: ProcRequest) => Promise<ProcReply>;
 export const FAST_VERIFY_MAX_SERVICES = 100;
 
 /** What a record keeps for the fast path. */
-export type { FastState } from '../host/record.ts';
+export type { FastState } from '../model/record.ts';
 
 /** What a fast read found and trusts; kept with the open director for the fast verification. */
 export interface FastContext {

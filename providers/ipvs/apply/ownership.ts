@@ -5,8 +5,8 @@
 import { fastStateOf } from './fast-path.ts';
 import { serviceId } from '../model/model.ts';
 import type { DirectorPlan } from '../plan/plan.ts';
-import { serviceHash, type LiveState } from '../host/read-live.ts';
-import { RECORD_FORMAT, type ForeignOwners, type OwnershipRecord } from '../host/record.ts';
+import { serviceHash, type LiveState } from '../model/live-state.ts';
+import { RECORD_FORMAT, type ForeignOwners, type OwnershipRecord } from '../model/record.ts';
 import { maskRuntimeValues } from '../model/runtime-managed.ts';
 import { emptySettingsRecord, type OwnedAddress, type SettingsRecord } from '../model/director-settings.ts';
 

@@ -5,23 +5,16 @@
  */
 import { hostname, userInfo } from 'node:os';
 import pLimit from 'p-limit';
-import { diffTables, type Change } from '../plan/diff.ts';
-import { LvsError, isErrorCode, isLvsError } from '../model/errors.ts';
+import { diffTables } from '../plan/diff.ts';
+import type { Change } from '../model/change.ts';
+import { LvsError, errorInfo, isErrorCode } from '../model/errors.ts';
 import type { Service } from '../model/model.ts';
-import type { HostFacts } from '../ops/host-setup.ts';
-import {
-  ownedElsewhereError,
-  ownRecord,
-  pathIsTargeted,
-  planDirector,
-  PLAN_FORMAT,
-  type DesiredDirector,
-  type DirectorPlan,
-  type Plan,
-  type PlanOptions,
-} from '../plan/plan.ts';
-import { tableFingerprint, type LiveState } from '../host/read-live.ts';
-import { describeTarget, type SessionOptions } from '../host/transport.ts';
+import type { HostFacts } from '../model/host-setup.ts';
+import { ownedElsewhereError, ownRecord, pathIsTargeted, planDirector, PLAN_FORMAT, type DirectorPlan, type Plan, type PlanOptions } from '../plan/plan.ts';
+import type { DesiredDirector } from '../model/desired-director.ts';
+import { tableFingerprint, type LiveState } from '../model/live-state.ts';
+import type { SessionOptions } from '../host/transport.ts';
+import { describeTarget } from '../model/host-target.ts';
 import { drainBatches } from '../plan/drain.ts';
 import { waitForDrain } from './drain-wait.ts';
 import { pendingRecord, recordAfter, sameRecord } from './ownership.ts';
@@ -54,6 +47,7 @@ import {
   type SettingsRecord,
 } from '../model/director-settings.ts';
 import { settingsRecordAfter } from '../plan/settings.ts';
+import { readScriptText } from '../host/read-script.ts';
 
 export interface RunOptions extends PlanOptions, SessionOptions {
   readonly stack: string;
@@ -94,11 +88,6 @@ export interface DirectorOutcome {
 export interface ApplyReport {
   readonly plan: Plan;
   readonly outcomes: readonly DirectorOutcome[];
-}
-
-function errorInfo(e: unknown): { code: string; message: string; hint?: string } {
-  if (isLvsError(e)) return { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
-  return { code: 'LVS_INTERNAL', message: e instanceof Error ? e.message : String(e) };
 }
 
 /** The outcome of a director that failed before its batch ran. */
@@ -285,7 +274,7 @@ export async function planStack(directors: readonly DesiredDirector[], opts: Run
         let open: OpenDirector | undefined;
         try {
           open = await openDirector(desired, false, 'plan', opts, opts.mode === 'destroy');
-          const host = open.facts && { stack: opts.stack, facts: open.facts, destroy: opts.mode === 'destroy' };
+          const host = open.facts && { stack: opts.stack, facts: open.facts, destroy: opts.mode === 'destroy', readScript: readScriptText() };
           const started = performance.now();
           const plan = withRefresh(planDirector(desired, open.live, { ...opts, destroy: opts.mode === 'destroy' }, host), open, opts);
           opts.onTiming?.(desired.name, 'diff', performance.now() - started);
@@ -570,7 +559,7 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
               }
               return saved;
             }
-            const host = open.facts && { stack: opts.stack, facts: open.facts, destroy: Boolean(opts.destroy) };
+            const host = open.facts && { stack: opts.stack, facts: open.facts, destroy: Boolean(opts.destroy), readScript: readScriptText() };
             return withRefresh(planDirector(desired, open.live, opts, host), open, opts);
           } catch (e) {
             return failedPlan(desired, e);

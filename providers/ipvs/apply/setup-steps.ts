@@ -1,12 +1,13 @@
 /**
- * Host set-up around an apply (ops/host-setup.ts plans it): the facts request it is planned from, and what the
+ * Host set-up around an apply (plan/host-setup.ts plans it): the facts request it is planned from, and what the
  * answers of the `setup` and `save-rules` requests mean: a failed step fails the director before its batch; a table
  * that could not be saved for the next boot fails it after.
  */
 import { LvsError } from '../model/errors.ts';
 import type { Table } from '../model/model.ts';
-import { factsQuery, type SetupItem } from '../ops/host-setup.ts';
-import { describeTarget, type HostTarget } from '../host/host-target.ts';
+import { factsQuery } from '../plan/host-setup.ts';
+import type { SetupItem } from '../model/host-setup.ts';
+import { describeTarget, type HostTarget } from '../model/host-target.ts';
 import type { FactsRequest, SaveRulesReply, SetupReply } from '../host/requests/index.ts';
 
 /** The facts read for a director's set-up (a plan user adds the read script and its sudoers file). */

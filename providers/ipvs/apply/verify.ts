@@ -5,12 +5,12 @@
  * services, and the full read (`ipvsadm -S -n`, plus thresholds when any matter). A strategy that cannot be sure
  * gives way to the next; the caller diffs what it returns against the desired state.
  */
-import type { Change } from '../plan/diff.ts';
+import type { Change } from '../model/change.ts';
 import { procShowsAll, verifyByProc, verifyFast, type FastContext, type SendProc } from './fast-path.ts';
 import type { HostRequest, RepliesOf } from '../host/requests/index.ts';
 import { normalizeTable, serviceId, type Service } from '../model/model.ts';
 import type { DirectorPlan } from '../plan/plan.ts';
-import type { LiveState } from '../host/read-live.ts';
+import type { LiveState } from '../model/live-state.ts';
 
 /** The live services (before the batch) that the stack owned or is taking over. */
 export function ownedBefore(plan: DirectorPlan, before: LiveState): Service[] {

@@ -19,7 +19,7 @@ import { LvsError } from '../model/errors.ts';
 import { requiredModules as modulesNeeded } from '../model/limits.ts';
 import type { CapabilitiesRequest } from './requests/capabilities.ts';
 import { serviceId, type Service, type Table } from '../model/model.ts';
-import { describeTarget, type HostTarget } from './host-target.ts';
+import { describeTarget, type HostTarget } from '../model/host-target.ts';
 
 export interface IpvsadmHelp {
   /** `1.31`, from the first line (`ipvsadm v1.31 2019/12/24 …`); '' when it does not say. */

@@ -9,8 +9,9 @@
  * read-only host (read-only-host.ts: the fixed read script a plan key may run), and in the tests an in-memory fake
  * that answers every request kind with the kernel's rules.
  */
+import type { HostTarget } from '../model/host-target.ts';
 import type { HostRequest, RepliesOf } from './requests/index.ts';
-import type { HostTarget, SessionOptions } from './transport.ts';
+import type { SessionOptions } from './transport.ts';
 
 export interface ExchangeOptions {
   /**

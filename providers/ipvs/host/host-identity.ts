@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import ipaddr from 'ipaddr.js';
 import { LvsError } from '../model/errors.ts';
-import { describeTarget, type HostTarget } from './host-target.ts';
+import { describeTarget, type HostTarget } from '../model/host-target.ts';
 
 /** The key of the machine lvsform runs on: `local: true`, and any loopback address or `localhost` on port 22. */
 export const THIS_MACHINE = 'loopback:22';

@@ -8,14 +8,15 @@
 import { execa } from 'execa';
 import { LvsError } from '../model/errors.ts';
 import type { DirectorHost, ExchangeOptions } from './director-host.ts';
-import { readOnlyRefusal } from './host-target.ts';
+import { describeTarget, readOnlyRefusal, type HostTarget } from '../model/host-target.ts';
+import { READ_SCRIPT, READ_SUDOERS, readSudoersLine } from '../model/host-setup.ts';
 import { type HostReply, type HostRequest, KINDS, type RepliesOf } from './requests/index.ts';
 import type { ReplyContext, RequestKind } from './requests/kind.ts';
 import { checkLockAnswer } from './requests/lock.ts';
-import { READ_SCRIPT, READ_SUDOERS, readFactsFiles, readScriptArgs, readSudoersLine, type ReadPart } from './read-script.ts';
+import { readFactsFiles, readScriptArgs, type ReadPart } from './read-script.ts';
 import { newTag, splitRoundTrip } from './sections.ts';
 import { SUDO_REFUSED } from './ssh-failure.ts';
-import { describeTarget, sshArgs, type HostTarget, type SessionOptions } from './transport.ts';
+import { sshArgs, type SessionOptions } from './transport.ts';
 
 /** What a read-only run refuses, by kind: the verb named in the refusal, and whether it would change something. */
 const REFUSED: Partial<Record<HostRequest['kind'], readonly [string, boolean]>> = {

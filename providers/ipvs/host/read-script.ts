@@ -13,25 +13,20 @@
  */
 import { LvsError } from '../model/errors.ts';
 import { SAFE_NAME } from '../model/limits.ts';
-import { DEBIAN_DEFAULTS, DEBIAN_LAYOUT, modulesFile, RHEL_LAYOUT, RHEL_SERVICE, sysctlFile, FORWARDING_SYSCTLS } from '../ops/host-setup.ts';
+import {
+  DEBIAN_DEFAULTS,
+  DEBIAN_LAYOUT,
+  FORWARDING_SYSCTLS,
+  modulesFile,
+  READ_SCRIPT,
+  READ_SUDOERS,
+  RHEL_LAYOUT,
+  RHEL_SERVICE,
+  sysctlFile,
+} from '../model/host-setup.ts';
 import { MODULE_NAME } from './capabilities.ts';
 import { STATE_DIR } from './host-script.ts';
 import { SECTION_MARK } from './sections.ts';
-
-/** Where the set-up installs the script (a root-owned directory; the file 0755 root:root). */
-export const READ_SCRIPT = '/usr/local/libexec/lvsform/read';
-/** The sudoers file the set-up installs for the plan user (no dot in the name: sudo skips such files). */
-export const READ_SUDOERS = '/etc/sudoers.d/lvsform-plan';
-
-/** The one sudoers rule the plan user needs. */
-export function readSudoersLine(user: string): string {
-  return `${user} ALL=(root) NOPASSWD: ${READ_SCRIPT}`;
-}
-
-/** The sudoers file the set-up writes (validated with `visudo -cf` before it is moved into place). */
-export function readSudoersFile(user: string): string {
-  return `# Written by lvsform: ${user} may run the read-only plan script as root, and nothing else.\n${readSudoersLine(user)}\n`;
-}
 
 /** The most arguments the script takes (the tag, the wait and the parts): more is refused. */
 export const READ_MAX_ARGS = 64;

@@ -12,6 +12,7 @@
 import { canonicalAddress } from '../model/canonical.ts';
 import { LvsError } from '../model/errors.ts';
 import {
+  addressLabel,
   type IpvsSysctl,
   IPVS_SYSCTL_NAMES,
   type LiveAddress,
@@ -22,7 +23,7 @@ import {
   settingPhase,
 } from '../model/director-settings.ts';
 import { section, splitSections, type Sections } from './sections.ts';
-import { describeTarget, type HostTarget } from './host-target.ts';
+import { describeTarget, type HostTarget } from '../model/host-target.ts';
 import { hereDoc, shQuote } from './shell-quote.ts';
 
 const IFNAME = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,15}$/;
@@ -114,12 +115,6 @@ export function parseSettingsRead(sections: ReadonlyMap<string, string>, q: Sett
     ...(q.timeouts ? { timeouts: parseTimeouts(get('timeouts') ?? '', where) } : {}),
     ...(q.sysctls.length > 0 ? { sysctls } : {}),
   };
-}
-
-/** `lvs:` labels an IPv4 address lvsform added (`client0:lvs`), when the device name leaves room (15 characters). */
-export function addressLabel(device: string): string | undefined {
-  const label = `${device}:lvs`;
-  return label.length <= 15 ? label : undefined;
 }
 
 /** The `ip -b` lines of a phase's link and address changes. */

@@ -5,13 +5,13 @@
  * it; the first round trip also sets the environment (`preludeChunk`).
  */
 import { preludeChunk } from './host-script.ts';
-import { describeTarget } from './host-target.ts';
+import { describeTarget, type HostTarget } from '../model/host-target.ts';
 import type { DirectorHost, ExchangeOptions } from './director-host.ts';
 import { type HostReply, type HostRequest, KINDS, type RepliesOf } from './requests/index.ts';
 import type { ReplyContext, RequestKind } from './requests/kind.ts';
 import { unlockChunk } from './requests/unlock.ts';
 import { newTag, partTag, splitRoundTrip } from './sections.ts';
-import { HostSession, type HostTarget, type SessionOptions } from './transport.ts';
+import { HostSession, type SessionOptions } from './transport.ts';
 
 /** A script that runs only while the lock is held (`lockChunk` sets `lvs_lock_ok` when it takes it). */
 function whenLocked(script: string): string {

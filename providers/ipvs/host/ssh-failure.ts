@@ -6,7 +6,7 @@
  * own code and a hint that says what to check.
  */
 import { LvsError } from '../model/errors.ts';
-import { describeTarget, sudoersLine, type HostTarget } from './host-target.ts';
+import { describeTarget, sudoersLine, type HostTarget } from '../model/host-target.ts';
 
 /** How the process of a session ended. */
 export interface SessionEnd {

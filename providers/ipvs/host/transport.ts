@@ -11,10 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { execa, type ResultPromise } from 'execa';
 import { LvsError } from '../model/errors.ts';
 
-import { describeTarget, HOST_SHELL, type HostTarget } from './host-target.ts';
+import { describeTarget, HOST_SHELL, type HostTarget } from '../model/host-target.ts';
 import { sessionEndError } from './ssh-failure.ts';
-
-export { describeTarget, type HostTarget, type SshTarget } from './host-target.ts';
 
 export interface SessionOptions {
   /** Trust a host key seen for the first time (OpenSSH `accept-new`). Pinned keys only by default. */

@@ -11,6 +11,7 @@
  */
 import type { SshSpec } from '../read/read-synth.ts';
 import { type Destination, type Forwarding, type Service, type Table, defaultNetmask, normalizeTable, serviceFamily, serviceId } from '../model/model.ts';
+import { SCHEDULERS } from '../model/limits.ts';
 
 /** How the generated app reaches its director. */
 export interface GeneratedDirector {
@@ -81,8 +82,8 @@ function objectText(entries: readonly (readonly [string, string])[], indent: str
   return `{\n${entries.map(([k, v]) => `${inner}${k}: ${v},`).join('\n')}\n${indent}}`;
 }
 
-/** The schedulers of the kernel's tree (as the construct library's KERNEL_SCHEDULERS); others import as Scheduler.custom. */
-const KERNEL_TREE: readonly string[] = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'];
+/** The schedulers of the kernel's tree (the construct library's KERNEL_SCHEDULERS); others import as Scheduler.custom. */
+const KERNEL_TREE = SCHEDULERS;
 
 function schedulerExpr(name: string, flags: readonly string[]): Expr | undefined {
   if (flags.length === 0) {

@@ -14,9 +14,9 @@ import { nameProblem, serviceProblems, sshProblems } from '../model/rules.ts';
 import { MAX_KEEPALIVED_BYTES, parseKeepalived } from '../read/parse-keepalived.ts';
 import { fileIncludeReader } from '../read/keepalived/lines.ts';
 import { parseSave } from '../read/parse-save.ts';
-import { serviceHash, type LiveState } from '../host/read-live.ts';
-import { RECORD_FORMAT, type OwnershipRecord } from '../host/record.ts';
-import { describeTarget, type HostTarget } from '../host/transport.ts';
+import { serviceHash, type LiveState } from '../model/live-state.ts';
+import { RECORD_FORMAT, type OwnershipRecord } from '../model/record.ts';
+import { describeTarget, type HostTarget } from '../model/host-target.ts';
 import { ownedElsewhereError } from '../plan/plan.ts';
 
 /** Where the table comes from. */

@@ -53,6 +53,16 @@ export function formatIpv6(words: readonly number[]): string {
   return out;
 }
 
+/**
+ * The one reader of a whole number written as text (a CLI flag, a keepalived word): decimal digits only, so `1e3`,
+ * `0x10`, ` 5`, `+5` and `-1` are refused rather than read as something else; at most 16 digits (exact in a double);
+ * from `min` to `max`. Undefined otherwise.
+ */
+export function parseUint(text: string | undefined, min: number, max: number): number | undefined {
+  const n = text !== undefined && /^[0-9]{1,16}$/.test(text) ? Number(text) : Number.NaN;
+  return n >= min && n <= max ? n : undefined;
+}
+
 /** A decimal port 0..65535 without sign or leading garbage; undefined otherwise. */
 export function parsePort(text: string): number | undefined {
   if (!/^[0-9]{1,5}$/.test(text)) return undefined;

@@ -216,3 +216,9 @@ export function settingsQueryFor(spec: DirectorSettingsSpec | undefined, record:
     sysctls: IPVS_SYSCTL_NAMES.filter((k) => sysctls.has(k)),
   };
 }
+
+/** `lvs:` labels an IPv4 address lvsform added (`client0:lvs`), when the device name leaves room (15 characters). */
+export function addressLabel(device: string): string | undefined {
+  const label = `${device}:lvs`;
+  return label.length <= 15 ? label : undefined;
+}

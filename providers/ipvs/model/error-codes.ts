@@ -50,6 +50,7 @@ export const ERROR_CODES = {
   LVS_PLAN_CORRUPT: 'The saved plan file is not a valid plan.',
   LVS_PLAN_FORMAT: 'The saved plan file has a format this lvsform does not read.',
   LVS_PLAN_MISMATCH: 'The saved plan is for another stack or other directors than the ones asked for.',
+  LVS_PLAN_INCONSISTENT: "The saved plan's batch is not what its changes render (edited and signed again).",
   LVS_PLAN_OUT: 'The plan file cannot be written where --out says.',
   LVS_STALE_PLAN: "The director's table changed since the plan was made; nothing was changed.",
   LVS_NOT_OWNED: 'Declared services already exist on the director but the stack does not own them (see --adopt).',

@@ -36,3 +36,16 @@ export function causeChain(e: unknown): string[] {
 export function isLvsError(e: unknown): e is LvsError {
   return e instanceof LvsError;
 }
+
+/** An error as data, as plans, outcomes, reports and `--json` carry it. */
+export interface ErrorInfo {
+  readonly code: string;
+  readonly message: string;
+  readonly hint?: string;
+}
+
+/** The one conversion of a caught error to data: an LvsError as it is, anything else as `LVS_INTERNAL`. */
+export function errorInfo(e: unknown): ErrorInfo {
+  if (isLvsError(e)) return { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+  return { code: 'LVS_INTERNAL', message: e instanceof Error ? e.message : String(e) };
+}

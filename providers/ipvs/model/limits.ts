@@ -16,6 +16,12 @@ export const INT_MAX = 2 ** 31 - 1;
 /** ipvsadm's bound for `-p`: 31 days, in seconds. */
 export const MAX_PERSISTENCE_TIMEOUT = 86_400 * 31;
 
+/**
+ * The schedulers of the kernel's tree (net/netfilter/ipvs/ip_vs_*.c): those of the 6.1 kernel, and `twos` (6.2).
+ * keepalived 2.2.7 accepts the same names. A live table may name another (a newer kernel's), kept as text.
+ */
+export const SCHEDULERS: readonly string[] = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'];
+
 /** Scheduler flag names and the kernel bit each one sets (`sh-port` is `flag-2`). */
 export const FLAG_BITS: Readonly<Record<string, 'flag-1' | 'flag-2' | 'flag-3'>> = {
   'flag-1': 'flag-1',

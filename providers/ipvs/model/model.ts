@@ -15,10 +15,6 @@
 export type Protocol = 'tcp' | 'udp' | 'sctp';
 export type Family = 'inet' | 'inet6';
 
-/** The schedulers of the 6.1 kernel. A live table may name another (a newer kernel's), kept as text. */
-export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'] as const;
-export type KnownScheduler = (typeof SCHEDULERS)[number];
-
 /**
  * Scheduler flags as the kernel stores them: three bits, named after the scheduler that reads them
  * (`sh-fallback` = `mh-fallback` = flag-1, `sh-port` = `mh-port` = flag-2, flag-3 unused by 6.1 schedulers).

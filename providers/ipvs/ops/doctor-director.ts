@@ -1,11 +1,12 @@
 /** `lvsform doctor` on one director: reads its facts and capabilities through the host seam and judges them. */
 import { type Check, evaluate, modulesNeeded } from './doctor.ts';
-import { isLvsError } from '../model/errors.ts';
+import { errorInfo } from '../model/errors.ts';
 import { capabilitiesRequest } from '../host/capabilities.ts';
 import type { OpenDirectorHost } from '../host/director-host.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
-import type { DesiredDirector } from '../plan/plan.ts';
-import { describeTarget, type SessionOptions } from '../host/transport.ts';
+import type { DesiredDirector } from '../model/desired-director.ts';
+import type { SessionOptions } from '../host/transport.ts';
+import { describeTarget } from '../model/host-target.ts';
 
 export interface DoctorResult {
   readonly director: string;
@@ -28,9 +29,8 @@ export async function doctorDirector(
     const [{ facts }, capabilities] = await host.exchange([{ kind: 'doctor-facts', modules: modulesNeeded(d.table) }, capabilitiesRequest(d.table, true)]);
     return { director: d.name, where, checks: evaluate({ facts, table: d.table, capabilities, paths: d.paths }) };
   } catch (e) {
-    const message = isLvsError(e) ? e.message : String(e);
-    const error = { code: isLvsError(e) ? e.code : 'LVS_INTERNAL', message, ...(isLvsError(e) && e.hint ? { hint: e.hint } : {}) };
-    const check: Check = { name: 'reachable', status: 'fail', detail: message, fix: isLvsError(e) ? e.hint : undefined, blocking: true } as Check;
+    const error = errorInfo(e);
+    const check: Check = { name: 'reachable', status: 'fail', detail: error.message, fix: error.hint, blocking: true } as Check;
     return { director: d.name, where, checks: [check], error };
   } finally {
     await host.close();

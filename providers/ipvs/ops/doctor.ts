@@ -4,7 +4,8 @@
  * are pure functions of those facts and of the services the app declares.
  */
 import { requiredModules } from '../model/limits.ts';
-import { SCHEDULERS, type Table } from '../model/model.ts';
+import type { Table } from '../model/model.ts';
+import { SCHEDULERS } from '../model/limits.ts';
 import { describeCapabilities, missingCapabilities, type Capabilities } from '../host/capabilities.ts';
 import { STATE_DIR } from '../host/host-script.ts';
 
@@ -161,7 +162,7 @@ export function evaluate({ facts, table, capabilities, paths }: DoctorInput): Ch
     if (mod === 'ip_vs') continue;
     const state = facts.get(`module_${mod}`);
     const name = mod.replace(/^ip_vs_(pe_)?/, '');
-    const known = (SCHEDULERS as readonly string[]).includes(name) || mod.startsWith('ip_vs_pe_');
+    const known = SCHEDULERS.includes(name) || mod.startsWith('ip_vs_pe_');
     const ok = state === 'loaded' || state === 'builtin' || state === 'available';
     const why =
       state === 'unreadable'

@@ -2,7 +2,8 @@
 import { LvsError } from '../model/errors.ts';
 import type { OpenDirectorHost } from '../host/director-host.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
-import { describeTarget, type HostTarget, type SessionOptions } from '../host/transport.ts';
+import type { SessionOptions } from '../host/transport.ts';
+import { describeTarget, type HostTarget } from '../model/host-target.ts';
 
 /** Resolves with what happened (`none`: it was not locked; `freed`); throws LVS_LOCK_HELD while a holder runs. */
 export async function forceUnlockDirector(target: HostTarget, opts: SessionOptions & { readonly openHost?: OpenDirectorHost } = {}): Promise<'none' | 'freed'> {

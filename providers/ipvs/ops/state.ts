@@ -6,14 +6,15 @@
  */
 import { hostname, userInfo } from 'node:os';
 import pLimit from 'p-limit';
-import { LvsError, isErrorCode, isLvsError } from '../model/errors.ts';
-import type { DesiredDirector } from '../plan/plan.ts';
+import { LvsError, errorInfo, isErrorCode } from '../model/errors.ts';
+import type { DesiredDirector } from '../model/desired-director.ts';
 import { ownedEntries, recordWithout, resolveStateAddresses, type DirectorState, type StackState, type StateEntry } from '../plan/state.ts';
-import type { LiveState } from '../host/read-live.ts';
+import type { LiveState } from '../model/live-state.ts';
 import type { DirectorHost, OpenDirectorHost } from '../host/director-host.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
 import { replyOf } from '../host/requests/index.ts';
-import { describeTarget, type SessionOptions } from '../host/transport.ts';
+import type { SessionOptions } from '../host/transport.ts';
+import { describeTarget } from '../model/host-target.ts';
 
 export interface StateOptions extends SessionOptions {
   readonly stack: string;
@@ -34,11 +35,6 @@ function holderLine(operation: string): string {
     /* no passwd entry (containers): keep 'unknown' */
   }
   return `${operation} by ${user}@${hostname()} pid ${process.pid} at ${new Date().toISOString()}`;
-}
-
-function errorInfo(e: unknown): NonNullable<DirectorState['error']> {
-  if (isLvsError(e)) return { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
-  return { code: 'LVS_INTERNAL', message: e instanceof Error ? e.message : String(e) };
 }
 
 interface OpenState {

@@ -1,11 +1,11 @@
 /** `lvsform status`'s reading: one open host per director for the whole command (a refresh is one chunk on each). */
 import pLimit from 'p-limit';
-import { isLvsError } from '../model/errors.ts';
+import { errorInfo } from '../model/errors.ts';
 import type { DirectorHost, OpenDirectorHost } from '../host/director-host.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
-import type { DesiredDirector } from '../plan/plan.ts';
+import type { DesiredDirector } from '../model/desired-director.ts';
 import { buildStatus, type DirectorStatus } from './status.ts';
-import { describeTarget } from '../host/transport.ts';
+import { describeTarget } from '../model/host-target.ts';
 
 export interface StatusReaderOptions {
   readonly connectTimeout?: number;
@@ -53,7 +53,7 @@ export class StatusReader {
               director: d.name,
               where: describeTarget(d.target),
               services: [],
-              error: isLvsError(e) ? { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } : { code: 'LVS_INTERNAL', message: String(e) },
+              error: errorInfo(e),
             };
           } finally {
             this.opts.onIdle?.(d.name);

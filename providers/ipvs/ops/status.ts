@@ -1,8 +1,8 @@
 import { type Counters, destinationId, serviceId, type Table } from '../model/model.ts';
 import { parseCounters, parseRate, type Rates } from '../read/parse-list.ts';
 import { parseSave } from '../read/parse-save.ts';
-import type { OwnershipRecord } from '../host/record.ts';
-import { errorPointer } from '../host/host-target.ts';
+import type { OwnershipRecord } from '../model/record.ts';
+import { errorPointer } from '../model/host-target.ts';
 
 export const STATUS_FORMAT = 1;
 

@@ -11,6 +11,7 @@
  * name the fields that would force a delete + create of the same identity; on this kernel they are empty.
  */
 import { type Destination, type Service, type ServiceKey, type Table, configEquals, destinationEquals, destinationId, serviceId } from '../model/model.ts';
+import type { Change } from '../model/change.ts';
 import {
   renderAddDestination,
   renderAddService,
@@ -18,39 +19,7 @@ import {
   renderDeleteService,
   renderEditDestination,
   renderEditService,
-} from '../render/render-restore.ts';
-
-export type Action = 'create' | 'update' | 'delete';
-
-export interface ServiceChange {
-  readonly action: Action;
-  readonly kind: 'service';
-  readonly serviceId: string;
-  readonly serviceKey: ServiceKey;
-  /** Live state (update, delete). A deleted service goes with its real servers: the kernel drops them with it. */
-  readonly before?: Service;
-  /** Desired state (create, update). */
-  readonly after?: Service;
-  /** Dotted paths into `before`/`after` (`config.scheduler`, `config.persistence.timeout`, …); updates only. */
-  readonly changedFields?: readonly string[];
-  /** Half of a delete + create of the same identity, because a field cannot change in place. */
-  readonly replace?: true;
-}
-
-export interface DestinationChange {
-  readonly action: Action;
-  readonly kind: 'destination';
-  readonly serviceId: string;
-  readonly serviceKey: ServiceKey;
-  readonly destinationId: string;
-  readonly before?: Destination;
-  readonly after?: Destination;
-  /** Dotted paths into `before`/`after` (`weight`, `forwarding.port`, …); updates only. */
-  readonly changedFields?: readonly string[];
-  readonly replace?: true;
-}
-
-export type Change = ServiceChange | DestinationChange;
+} from '../model/render-restore.ts';
 
 export interface Diff {
   /** In the order to apply them. */

@@ -3,10 +3,11 @@
  * plan removes from TCP, SCTP and firewall-mark services; UDP has no connection to finish, so it leaves at once), the
  * order (weight 0 first, with every other change; the deletes last). The wait between is apply's (apply/drain-wait.ts).
  */
-import { renderBatch, type Change } from './diff.ts';
+import { renderBatch } from './diff.ts';
+import type { Change } from '../model/change.ts';
 import { destinationId } from '../model/model.ts';
 import type { DirectorPlan, DrainItem } from './plan.ts';
-import { renderEditDestination } from '../render/render-restore.ts';
+import { renderEditDestination } from '../model/render-restore.ts';
 
 /** Seconds to wait for a drained real server's connections to end, unless the app or the command line says. */
 export const DEFAULT_DRAIN_SECONDS = 30;

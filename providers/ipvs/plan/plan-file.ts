@@ -2,7 +2,9 @@
  * Saved plans (`lvsform plan --out FILE`, `lvsform apply FILE`). The file carries the plan and a sha256 digest of it,
  * so a truncated or edited file is refused instead of half-trusted; a plan of another stack or of another format is
  * refused too. A saved plan needs no synth to apply: it names its directors and carries the batch and the desired
- * state to verify against.
+ * state to verify against. The batch is what the changes render, one truth: a file whose batch says otherwise (edited
+ * and signed again: the digest guards against damage, not malice) is refused, so the plain apply (which runs the
+ * batch) and the drain (which renders its two batches from the changes) carry out the same plan.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -10,6 +12,7 @@ import { z } from 'zod';
 import { LvsError } from '../model/errors.ts';
 import { DuplicateKeyError, parseJsonStrict } from '../model/strict-json.ts';
 import { checkFileTarget, type FileRule, writeFileSafely } from '../read/local-writes.ts';
+import { renderBatch } from './diff.ts';
 import { PLAN_FORMAT, type Plan } from './plan.ts';
 import { planSchema } from './plan-schema.ts';
 
@@ -81,6 +84,15 @@ export function parsePlanFile(text: string, path: string, expectStack?: string):
   const plan = (raw as { plan: Plan }).plan;
   if (digestOf(plan) !== parsed.data.digest) {
     throw new LvsError('LVS_PLAN_CORRUPT', `plan file ${path} was modified after it was written (digest mismatch)`, { hint: redo });
+  }
+  for (const d of plan.directors) {
+    if (d.batch !== renderBatch(d.changes)) {
+      throw new LvsError(
+        'LVS_PLAN_INCONSISTENT',
+        `plan file ${path}: the batch for director ${d.director} is not what its changes render (the file was edited and signed again); nothing was changed`,
+        { hint: redo },
+      );
+    }
   }
   if (expectStack !== undefined && plan.stack !== expectStack) {
     throw new LvsError('LVS_PLAN_MISMATCH', `plan file ${path} is for stack "${plan.stack}", not "${expectStack}"`, { hint: redo });

@@ -3,18 +3,21 @@
  * the live table it was computed against, the batch that carries it out, and what the stack will own afterwards.
  * Text, JSON and Markdown are renderings of this one object.
  */
-import { diffTables, renderBatch, type Change } from './diff.ts';
+import { diffTables, renderBatch } from './diff.ts';
+import type { Change } from '../model/change.ts';
 import { DEFAULT_DRAIN_SECONDS, drainItems } from './drain.ts';
 import { LvsError } from '../model/errors.ts';
-import { serviceHash, type LiveState } from '../host/read-live.ts';
-import type { OwnedService } from '../host/record.ts';
+import { serviceHash, type LiveState } from '../model/live-state.ts';
+import type { OwnedService } from '../model/record.ts';
 import { serviceId, type Destination, type Service, type ServiceKey, type Table } from '../model/model.ts';
-import { describeTarget, type HostTarget } from '../host/host-target.ts';
-import { planHostSetup, tableAfter, type HostFacts, type HostSetupSpec, type SetupItem } from '../ops/host-setup.ts';
+import { describeTarget, type HostTarget } from '../model/host-target.ts';
+import { planHostSetup, tableAfter } from './host-setup.ts';
+import type { HostFacts, SetupItem } from '../model/host-setup.ts';
 import { keepRuntimeValues, maskRuntimeValues, type RuntimeManaged } from '../model/runtime-managed.ts';
 import { emptySettingsRecord, managesSettings, type DirectorSettingsSpec, type SettingChange, type SettingsRecord } from '../model/director-settings.ts';
 import { planSettings } from './settings.ts';
-import { bootUnitPath } from '../ops/settings-boot.ts';
+import { bootUnitPath } from './settings-boot.ts';
+import type { DesiredDirector } from '../model/desired-director.ts';
 
 export const PLAN_FORMAT = 1;
 
@@ -103,20 +106,6 @@ export interface Plan {
   readonly createdAt: string;
   readonly mode: 'apply' | 'destroy' | 'refresh-only';
   readonly directors: readonly DirectorPlan[];
-}
-
-export interface DesiredDirector {
-  readonly name: string;
-  readonly target: HostTarget;
-  readonly table: Table;
-  /** serviceId → construct path. */
-  readonly paths: ReadonlyMap<string, string>;
-  /** Host set-up that survives a reboot (the Director's `setup`), when the app asked for it. */
-  readonly setup?: HostSetupSpec;
-  /** Real-server fields a health checker owns at run time (`runtimeManaged`), when the app leaves any. */
-  readonly runtime?: RuntimeManaged;
-  /** Director settings (VIPs, timeouts, sysctls), when the app manages any. */
-  readonly settings?: DirectorSettingsSpec;
 }
 
 export interface PlanOptions {
@@ -215,7 +204,13 @@ export function planDirector(
   declared: DesiredDirector,
   live: LiveState,
   opts: PlanOptions = {},
-  host?: { readonly stack: string; readonly facts: HostFacts; readonly destroy: boolean },
+  host?: {
+    readonly stack: string;
+    readonly facts: HostFacts;
+    readonly destroy: boolean;
+    /** The read-only script's text (host/read-script.ts), which the set-up installs when the target has a plan user. */
+    readonly readScript: string;
+  },
 ): DirectorPlan {
   const scoped = opts.targets?.length ? scopeToTargets(declared, live, opts.targets) : undefined;
   const desired = scoped?.desired ?? declared;
@@ -296,7 +291,7 @@ export function planDirector(
             desired: { services: ownedDesired },
             after: tableAfter(live.table, owned, { services: ownedDesired }),
             destroy: host.destroy,
-            ...(desired.target.ssh?.planUser === undefined ? {} : { planUser: desired.target.ssh.planUser }),
+            ...(desired.target.ssh?.planUser === undefined ? {} : { readAccess: { user: desired.target.ssh.planUser, script: host.readScript } }),
             ...(settings.settings !== undefined || host.facts.files[bootUnitPath(host.stack)] != null ? { settings: { record: settings.settingsRecord } } : {}),
           }),
         }

@@ -15,10 +15,10 @@ import { LvsError } from '../model/errors.ts';
 import { canonicalAddress } from '../model/canonical.ts';
 import { hostPort, serviceId, type Service } from '../model/model.ts';
 import { maskRuntimeValues, type RuntimeManaged } from '../model/runtime-managed.ts';
-import { closest } from '../read/read-synth.ts';
-import { serviceHash, type LiveState } from '../host/read-live.ts';
-import { RECORD_FORMAT, type OwnershipRecord } from '../host/record.ts';
-import type { HostTarget } from '../host/transport.ts';
+import { closest } from '../model/closest.ts';
+import { serviceHash, type LiveState } from '../model/live-state.ts';
+import { RECORD_FORMAT, type OwnershipRecord } from '../model/record.ts';
+import type { HostTarget } from '../model/host-target.ts';
 
 /** How an owned service stands: as applied, changed by hand since, gone from the kernel, or created by an unverified batch. */
 export type OwnedStatus = 'in-sync' | 'drifted' | 'missing' | 'pending';

@@ -17,23 +17,13 @@
  * (unbalanced braces, unterminated quotes, NUL bytes, absurd nesting or size) is an `LVS_PARSE_KEEPALIVED` error
  * naming the file and line.
  */
-import { INT_MAX, MAX_PERSISTENCE_TIMEOUT } from '../model/limits.ts';
+import { INT_MAX, MAX_PERSISTENCE_TIMEOUT, SCHEDULERS } from '../model/limits.ts';
 import { keepalivedLines, type IncludeReader } from './keepalived/lines.ts';
-import {
-  MAX_KEEPALIVED_BYTES,
-  MAX_KEEPALIVED_DEPTH,
-  fail,
-  parseStructure,
-  parseUint,
-  readUnsigned,
-  shown,
-  type Origin,
-  type Stmt,
-} from './keepalived/structure.ts';
+import { MAX_KEEPALIVED_BYTES, MAX_KEEPALIVED_DEPTH, fail, parseStructure, readUnsigned, shown, type Origin, type Stmt } from './keepalived/structure.ts';
 import { MAX_KEEPALIVED_SERVICES, expandRange } from './keepalived/ranges.ts';
 
 export { MAX_KEEPALIVED_BYTES, MAX_KEEPALIVED_DEPTH, MAX_KEEPALIVED_SERVICES, parseStructure };
-import { canonicalAddress, canonicalDottedMask } from '../model/canonical.ts';
+import { canonicalAddress, canonicalDottedMask, parseUint } from '../model/canonical.ts';
 import {
   type Destination,
   type Family,
@@ -54,8 +44,8 @@ import {
 
 const UINT32_MAX = 4_294_967_295;
 const MAX_PERSISTENCE = MAX_PERSISTENCE_TIMEOUT;
-/** keepalived 2.2.7's list of scheduler names (`twos` needs a kernel newer than 6.1). */
-const KEEPALIVED_SCHEDULERS = new Set(['rr', 'wrr', 'lc', 'wlc', 'lblc', 'sh', 'mh', 'dh', 'fo', 'ovf', 'lblcr', 'sed', 'nq', 'twos']);
+/** keepalived 2.2.7's scheduler names: the kernel's tree (`twos` needs a kernel newer than 6.1). */
+const KEEPALIVED_SCHEDULERS = new Set(SCHEDULERS);
 /** Checker blocks of a real server. */
 const CHECKERS = new Set([
   'HTTP_GET',

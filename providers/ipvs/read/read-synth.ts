@@ -10,7 +10,7 @@ import type { DirectorSettingsSpec, IpvsSysctl, SysctlValue } from '../model/dir
 import { z } from 'zod';
 import { LvsError } from '../model/errors.ts';
 import { describeValue } from '../model/describe-value.ts';
-import type { HostSetupSpec } from '../ops/host-setup.ts';
+import type { HostSetupSpec } from '../model/host-setup.ts';
 import { canonicalAddress, canonicalDottedMask } from '../model/canonical.ts';
 import {
   type Family,
@@ -28,8 +28,9 @@ import {
   serviceFamily,
   serviceId,
 } from '../model/model.ts';
-import type { SshTarget } from '../host/host-target.ts';
+import type { SshTarget } from '../model/host-target.ts';
 import { RUNTIME_FIELDS, type RuntimeField, type RuntimeManaged } from '../model/runtime-managed.ts';
+import { closest } from '../model/closest.ts';
 
 /** How a director is reached over SSH: the transport's own type. */
 export type SshSpec = SshTarget;
@@ -38,7 +39,7 @@ export interface DirectorSpec {
   readonly name: string;
   readonly transport: 'ssh' | 'local';
   readonly ssh?: SshSpec;
-  /** Host set-up that survives a reboot (see providers/ipvs/ops/host-setup.ts); absent when the app asked for none. */
+  /** Host set-up that survives a reboot (see providers/ipvs/model/host-setup.ts); absent when the app asked for none. */
   readonly setup?: HostSetupSpec;
   readonly table: Table;
   /** serviceId → construct path (`web/lb1/http`). */
@@ -223,34 +224,6 @@ function found(root: unknown, path: readonly PropertyKey[]): string {
   }
   if (v === undefined || (typeof v === 'object' && v !== null)) return '';
   return `; got ${describeValue(v)}`;
-}
-
-/** The known name nearest to `name` (edit distance at most 2, or a prefix), for "did you mean". */
-export function closest(name: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const k of known) {
-    const d = editDistance(name.toLowerCase(), k.toLowerCase());
-    if (d < bestDistance) {
-      best = k;
-      bestDistance = d;
-    }
-  }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length]!;
 }
 
 /**

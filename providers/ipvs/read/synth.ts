@@ -12,7 +12,7 @@ import { execa } from 'execa';
 import { z } from 'zod';
 import { LvsError } from '../model/errors.ts';
 import { DuplicateKeyError, parseJsonStrict } from '../model/strict-json.ts';
-import type { DesiredDirector } from '../plan/plan.ts';
+import type { DesiredDirector } from '../model/desired-director.ts';
 import { checkOutputDir, freshDirBeside, type OutputDirRule, replaceOutputDir } from './local-writes.ts';
 import { readSynth } from './read-synth.ts';
 

@@ -7,10 +7,10 @@
  * identifiers in every graph language whatever the labels hold. The graph is a tree: a real server belongs to one
  * service (its weight and forwarding are per service), a pool shown under two services is shown twice.
  */
-import type { Change } from '../plan/diff.ts';
+import type { Change } from '../model/change.ts';
 import type { DirectorPlan, Plan } from '../plan/plan.ts';
 import { type Destination, destinationId, type Service, serviceId, type Table } from '../model/model.ts';
-import { describeTarget, type HostTarget } from '../host/host-target.ts';
+import { describeTarget, type HostTarget } from '../model/host-target.ts';
 import { destinationText, serviceText } from './render-plan.ts';
 
 export type NodeState = 'unchanged' | 'add' | 'change' | 'replace' | 'destroy';

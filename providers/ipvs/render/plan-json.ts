@@ -3,7 +3,7 @@
  * See docs/plan-json.md. Additive changes keep the version; anything else bumps it.
  */
 import { countChanges, type Plan } from '../plan/plan.ts';
-import { describeTarget } from '../host/host-target.ts';
+import { describeTarget } from '../model/host-target.ts';
 import { settingText } from '../model/director-settings.ts';
 
 export const PLAN_JSON_FORMAT = 1;

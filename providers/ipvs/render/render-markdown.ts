@@ -11,11 +11,11 @@
  * them), which GitHub and GitLab draw; where Mermaid is not drawn it is a code block after text that reads on its own.
  * It is folded under `<details>` when large, and it is the first thing left out when the comment would be too long.
  */
-import type { Change } from '../plan/diff.ts';
+import type { Change } from '../model/change.ts';
 import type { Destination, Service } from '../model/model.ts';
 import { countChanges, planTotals, type DirectorPlan, type Plan } from '../plan/plan.ts';
 import { destinationText, serviceText } from './render-plan.ts';
-import { describeTarget } from '../host/host-target.ts';
+import { describeTarget } from '../model/host-target.ts';
 import { changedPart, planGraph } from './graph.ts';
 import { renderMermaid } from './render-mermaid.ts';
 import { settingText } from '../model/director-settings.ts';

@@ -2,11 +2,11 @@
  * Renders a plan as text, the way `terraform plan` reads: per director what it will get, then the counts.
  * Colours are applied only through the `paint` functions the caller passes (none off a terminal).
  */
-import type { Change } from '../plan/diff.ts';
+import type { Change } from '../model/change.ts';
 import type { Destination, Forwarding, Service } from '../model/model.ts';
 import { countChanges, planTotals, type DirectorPlan, type Plan } from '../plan/plan.ts';
-import { aboutTarget, describeTarget, errorPointer } from '../host/host-target.ts';
-import { setupItemText } from '../ops/host-setup.ts';
+import { aboutTarget, describeTarget, errorPointer } from '../model/host-target.ts';
+import { setupItemText } from '../plan/host-setup.ts';
 import { settingText } from '../model/director-settings.ts';
 
 export interface Paint {

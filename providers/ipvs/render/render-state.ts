@@ -1,7 +1,7 @@
 /** The state commands as text and JSON: `state list` (per director, what the stack owns) and `state show` (one service). */
 import { destinationId } from '../model/model.ts';
 import type { DirectorState, OwnedStatus, StackState, StateEntry } from '../plan/state.ts';
-import { describeTarget } from '../host/host-target.ts';
+import { describeTarget } from '../model/host-target.ts';
 import { destinationText, noPaint, serviceText, type Paint } from './render-plan.ts';
 
 const STATUS_TEXT: Record<OwnedStatus, string> = {

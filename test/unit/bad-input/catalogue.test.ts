@@ -496,6 +496,12 @@ describe('saved plan files (apply FILE)', () => {
       code: 'LVS_PLAN_CORRUPT',
       message: /a\.plan is malformed at plan\.directors\.0\.changes\.0\.action/,
     },
+    {
+      name: 'a re-signed plan whose batch is not what its changes render',
+      argv: () => ['-C', dir, 'apply', resigned('b.plan', (p) => void (p.directors[0].batch = '-C\n'))],
+      code: 'LVS_PLAN_INCONSISTENT',
+      message: /b\.plan: the batch for director lb1 is not what its changes render \(the file was edited and signed again\); nothing was changed/,
+    },
   ];
   cases.forEach(check);
 });

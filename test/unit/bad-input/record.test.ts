@@ -1,7 +1,7 @@
 /** Ownership records read from a director: every kind of bad record is refused with its file, director and recovery. */
 import { describe, expect, it } from 'vitest';
 import { LvsError } from '../../../providers/ipvs/model/errors.ts';
-import { parseRecord } from '../../../providers/ipvs/host/record.ts';
+import { parseRecord } from '../../../providers/ipvs/model/record.ts';
 
 const good = { format: 1, stack: 'web', director: 'lb1', updated: '2025-01-01T00:00:00.000Z', services: { 'tcp 198.51.100.10:80': { path: 'web/lb1/http' } } };
 

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseRecord } from '../../../providers/ipvs/host/record.ts';
+import { parseRecord } from '../../../providers/ipvs/model/record.ts';
 import { LvsError } from '../../../providers/ipvs/model/errors.ts';
 import { appSource, CDKTF_JSON, project, runCli } from './cli-helpers.ts';
 import { expectRefused, synthesizedProject, type EdgeCase } from './edges-helpers.ts';

@@ -42,7 +42,17 @@ function sudoPlan(port: number, knownHosts: string): Plan {
         director: 'lb1',
         target: { name: 'lb1', transport: 'ssh', ssh: { host: '127.0.0.1', port, user: 'deploy', sudo: true, knownHostsFile: knownHosts } },
         fingerprint: '0'.repeat(64),
-        changes: [{ action: 'create', kind: 'service', serviceId: 'tcp 198.51.100.10:80', serviceKey: svc.key, after: svc }],
+        changes: [
+          { action: 'create', kind: 'service', serviceId: 'tcp 198.51.100.10:80', serviceKey: svc.key, after: svc },
+          {
+            action: 'create',
+            kind: 'destination',
+            serviceId: 'tcp 198.51.100.10:80',
+            serviceKey: svc.key,
+            destinationId: '192.0.2.11:80',
+            after: svc.destinations[0]!,
+          },
+        ],
         drift: [],
         unmanaged: [],
         conflicts: [],
@@ -85,11 +95,11 @@ describe('a saved plan of a sudo director reads back', () => {
   it('show --json prints it with its target', async () => {
     // GIVEN the same plan WHEN shown as JSON
     const run = await runCli(['-C', dir, 'show', planFile, '--json']);
-    // THEN the document carries the target and the one change
+    // THEN the document carries the target and the two changes (the service and its real server)
     expect(run.code, run.stdout).toBe(0);
     const doc = JSON.parse(run.stdout) as { directors: { target: string; changes: unknown[] }[] };
     expect(doc.directors[0]!.target).toMatch(/^lb1 \(deploy@127\.0\.0\.1:\d+, with sudo\)$/);
-    expect(doc.directors[0]!.changes).toHaveLength(1);
+    expect(doc.directors[0]!.changes).toHaveLength(2);
   });
 
   it('show --markdown prints it', async () => {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { applyStack } from '../../../providers/ipvs/apply/run-stack.ts';
 import { loadStacks } from '../../../providers/ipvs/read/synth.ts';
-import type { HostTarget } from '../../../providers/ipvs/host/transport.ts';
+import type { HostTarget } from '../../../providers/ipvs/model/host-target.ts';
 import { FakeDirector, fakeFleet } from '../engine/fake-director-host.ts';
 import { appSource, CDKTF_JSON, project, runCli } from './cli-helpers.ts';
 import { treeDigest } from './edges-helpers.ts';

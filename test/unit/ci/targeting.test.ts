@@ -3,18 +3,11 @@
  * it is, how deletions are counted, and the errors a person sees.
  */
 import { describe, expect, it } from 'vitest';
-import type { Change } from '../../../providers/ipvs/plan/diff.ts';
+import type { Change } from '../../../providers/ipvs/model/change.ts';
 import { type Destination, type Service, normalizeTable, serviceId } from '../../../providers/ipvs/model/model.ts';
-import {
-  checkMaxDeletes,
-  checkTargets,
-  deleteCount,
-  pathIsTargeted,
-  planDirector,
-  type DesiredDirector,
-  type Plan,
-} from '../../../providers/ipvs/plan/plan.ts';
-import { serviceHash, tableFingerprint, type LiveState } from '../../../providers/ipvs/host/read-live.ts';
+import { checkMaxDeletes, checkTargets, deleteCount, pathIsTargeted, planDirector, type Plan } from '../../../providers/ipvs/plan/plan.ts';
+import type { DesiredDirector } from '../../../providers/ipvs/model/desired-director.ts';
+import { serviceHash, tableFingerprint, type LiveState } from '../../../providers/ipvs/model/live-state.ts';
 
 const dest = (address: string, weight = 1): Destination => ({
   address,

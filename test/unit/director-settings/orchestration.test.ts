@@ -5,10 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { applyStack, planStack } from '../../../providers/ipvs/apply/run-stack.ts';
-import { parseRecord } from '../../../providers/ipvs/host/record.ts';
+import { parseRecord } from '../../../providers/ipvs/model/record.ts';
 import type { DirectorSettingsSpec } from '../../../providers/ipvs/model/director-settings.ts';
 import { serviceId } from '../../../providers/ipvs/model/model.ts';
-import type { DesiredDirector } from '../../../providers/ipvs/plan/plan.ts';
+import type { DesiredDirector } from '../../../providers/ipvs/model/desired-director.ts';
 import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
 import { FakeDirector, fakeFleet } from '../engine/fake-director-host.ts';
 

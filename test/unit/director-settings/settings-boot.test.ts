@@ -1,8 +1,9 @@
 /** Director settings that survive a reboot: the sysctl file's lines and the boot unit, written and removed by the set-up. */
 import { describe, expect, it } from 'vitest';
 import type { SettingsRecord } from '../../../providers/ipvs/model/director-settings.ts';
-import { planHostSetup, sysctlFileContent, type HostFacts } from '../../../providers/ipvs/ops/host-setup.ts';
-import { bootUnitContent } from '../../../providers/ipvs/ops/settings-boot.ts';
+import { planHostSetup } from '../../../providers/ipvs/plan/host-setup.ts';
+import { sysctlFileContent, type HostFacts } from '../../../providers/ipvs/model/host-setup.ts';
+import { bootUnitContent } from '../../../providers/ipvs/plan/settings-boot.ts';
 import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
 import { setupChunk } from '../../../providers/ipvs/host/requests/setup.ts';
 

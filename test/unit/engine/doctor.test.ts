@@ -73,6 +73,19 @@ describe('doctor checks', () => {
     expect(check?.fix).toContain(fix);
   });
 
+  it.each([
+    ['twos', ''],
+    ['my_sched', 'unknown scheduler; '],
+  ])('calls a missing ip_vs_%s module a scheduler of the kernel only when it is one', (name, prefix) => {
+    // GIVEN a service on that scheduler and a director without its module
+    const table: Table = { services: [{ ...natTable.services[0]!, config: { scheduler: name, schedFlags: [], onePacket: false } }] };
+    const facts = parseDoctorFacts(`${healthy}\nmodule_ip_vs_${name}=missing`);
+    // WHEN the checks are evaluated
+    const check = evaluate({ facts, table }).find((c) => c.name === `module ip_vs_${name}`);
+    // THEN twos (6.2, as Scheduler.of accepts it) is not called unknown; a name of no kernel is
+    expect(check?.detail).toBe(`${prefix}module ip_vs_${name} is missing: services using it will be rejected by the kernel`);
+  });
+
   it("checks the dry run's module files, not only the exit status of modprobe -n", () => {
     expect(doctorChunk(['ip_vs_rr'])).toContain('[ -s "$lvs_ko" ] || lvs_st=unreadable');
   });

@@ -9,15 +9,16 @@
  */
 import { LvsError } from '../../../providers/ipvs/model/errors.ts';
 import type { DirectorHost, ExchangeOptions } from '../../../providers/ipvs/host/director-host.ts';
-import type { HostFacts, SetupItem } from '../../../providers/ipvs/ops/host-setup.ts';
+import type { HostFacts, SetupItem } from '../../../providers/ipvs/model/host-setup.ts';
 import { type Counters, type Destination, type Table, destinationId, normalizeTable, serviceId } from '../../../providers/ipvs/model/model.ts';
 import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
 import type { ProcDigest, ProcService } from '../../../providers/ipvs/read/parse-proc.ts';
-import { tableFingerprint } from '../../../providers/ipvs/host/read-live.ts';
-import { foreignOwners, parseRecord, serializeRecord } from '../../../providers/ipvs/host/record.ts';
-import { renderServiceKey, renderTable } from '../../../providers/ipvs/render/render-restore.ts';
+import { tableFingerprint } from '../../../providers/ipvs/model/live-state.ts';
+import { foreignOwners, parseRecord, serializeRecord } from '../../../providers/ipvs/model/record.ts';
+import { renderServiceKey, renderTable } from '../../../providers/ipvs/model/render-restore.ts';
 import type { HostReply, HostRequest, RepliesOf } from '../../../providers/ipvs/host/requests/index.ts';
-import type { HostTarget, SessionOptions } from '../../../providers/ipvs/host/transport.ts';
+import type { SessionOptions } from '../../../providers/ipvs/host/transport.ts';
+import type { HostTarget } from '../../../providers/ipvs/model/host-target.ts';
 import {
   settingPhase,
   type LiveAddress,

@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
 import { serviceId } from '../../../providers/ipvs/model/model.ts';
-import type { DesiredDirector } from '../../../providers/ipvs/plan/plan.ts';
-import { parseRecord } from '../../../providers/ipvs/host/record.ts';
+import type { DesiredDirector } from '../../../providers/ipvs/model/desired-director.ts';
+import { parseRecord } from '../../../providers/ipvs/model/record.ts';
 import { applyStack, planStack } from '../../../providers/ipvs/apply/run-stack.ts';
 import { FakeDirector, FakeDirectorHost, fakeFleet } from './fake-director-host.ts';
 

@@ -6,9 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
 import { serviceId } from '../../../providers/ipvs/model/model.ts';
-import { planHasErrors, type DesiredDirector } from '../../../providers/ipvs/plan/plan.ts';
+import { planHasErrors } from '../../../providers/ipvs/plan/plan.ts';
+import type { DesiredDirector } from '../../../providers/ipvs/model/desired-director.ts';
 import { applyStack, planStack } from '../../../providers/ipvs/apply/run-stack.ts';
-import { RECORD_FORMAT, serializeRecord } from '../../../providers/ipvs/host/record.ts';
+import { RECORD_FORMAT, serializeRecord } from '../../../providers/ipvs/model/record.ts';
 import { FakeDirector, fakeFleet } from './fake-director-host.ts';
 
 const WEB = '-A -t 198.51.100.10:80 -s rr\n-a -t 198.51.100.10:80 -r 192.0.2.11:8080 -m -w 1\n';

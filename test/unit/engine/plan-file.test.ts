@@ -5,6 +5,12 @@ import { describe, expect, it } from 'vitest';
 import type { Plan } from '../../../providers/ipvs/plan/plan.ts';
 import { parsePlanFile, readPlanFile, writePlanFile } from '../../../providers/ipvs/plan/plan-file.ts';
 
+const svc = {
+  key: { kind: 'addr' as const, protocol: 'tcp' as const, address: '198.51.100.10', port: 80 },
+  config: { scheduler: 'rr', schedFlags: [], onePacket: false },
+  destinations: [],
+};
+
 const plan: Plan = {
   formatVersion: 1,
   stack: 'web',
@@ -15,7 +21,7 @@ const plan: Plan = {
       director: 'lb1',
       target: { name: 'lb1', transport: 'ssh', ssh: { host: '203.0.113.2' } },
       fingerprint: 'f'.repeat(64),
-      changes: [],
+      changes: [{ action: 'create', kind: 'service', serviceId: 'tcp 198.51.100.10:80', serviceKey: svc.key, after: svc }],
       drift: [],
       unmanaged: [],
       conflicts: [],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRecord, serializeRecord } from '../../../providers/ipvs/host/record.ts';
+import { parseRecord, serializeRecord } from '../../../providers/ipvs/model/record.ts';
 
 const good = {
   format: 1,

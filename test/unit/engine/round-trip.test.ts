@@ -12,7 +12,7 @@ import { shQuote } from '../../../providers/ipvs/host/shell-quote.ts';
 import type { HostRequest } from '../../../providers/ipvs/host/requests/index.ts';
 import { newTag } from '../../../providers/ipvs/host/sections.ts';
 import { parseRoundTrip, roundTripScript } from '../../../providers/ipvs/host/sh-director-host.ts';
-import type { OwnershipRecord } from '../../../providers/ipvs/host/record.ts';
+import type { OwnershipRecord } from '../../../providers/ipvs/model/record.ts';
 
 const target = { name: 'lb1', transport: 'local' as const };
 const record: OwnershipRecord = { format: 1, stack: 'web', director: 'lb1', updated: '2026-01-01T00:00:00.000Z', services: {} };

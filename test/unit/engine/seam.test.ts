@@ -6,9 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
 import { serviceId } from '../../../providers/ipvs/model/model.ts';
-import type { DesiredDirector } from '../../../providers/ipvs/plan/plan.ts';
-import type { HostSetupSpec } from '../../../providers/ipvs/ops/host-setup.ts';
-import { parseRecord } from '../../../providers/ipvs/host/record.ts';
+import type { DesiredDirector } from '../../../providers/ipvs/model/desired-director.ts';
+import type { HostSetupSpec } from '../../../providers/ipvs/model/host-setup.ts';
+import { parseRecord } from '../../../providers/ipvs/model/record.ts';
 import { applyStack, planStack } from '../../../providers/ipvs/apply/run-stack.ts';
 import { waitForDrain } from '../../../providers/ipvs/apply/drain-wait.ts';
 import type { Send } from '../../../providers/ipvs/apply/verify.ts';

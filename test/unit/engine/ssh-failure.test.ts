@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionEndError } from '../../../providers/ipvs/host/ssh-failure.ts';
-import { HostSession, sshArgs, type HostTarget } from '../../../providers/ipvs/host/transport.ts';
+import { HostSession, sshArgs } from '../../../providers/ipvs/host/transport.ts';
+import type { HostTarget } from '../../../providers/ipvs/model/host-target.ts';
 import { isLvsError, type LvsError } from '../../../providers/ipvs/model/errors.ts';
 
 /** A loopback port nothing listens on (bound, then closed). */

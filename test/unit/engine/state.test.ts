@@ -5,11 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { applyStack, planStack } from '../../../providers/ipvs/apply/run-stack.ts';
-import { parseRecord, serializeRecord } from '../../../providers/ipvs/host/record.ts';
+import { parseRecord, serializeRecord } from '../../../providers/ipvs/model/record.ts';
 import { LvsError } from '../../../providers/ipvs/model/errors.ts';
 import { serviceId } from '../../../providers/ipvs/model/model.ts';
 import { readState, removeFromState } from '../../../providers/ipvs/ops/state.ts';
-import type { DesiredDirector } from '../../../providers/ipvs/plan/plan.ts';
+import type { DesiredDirector } from '../../../providers/ipvs/model/desired-director.ts';
 import { parseStateAddress, recordWithout } from '../../../providers/ipvs/plan/state.ts';
 import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
 import { FakeDirector, fakeFleet } from './fake-director-host.ts';

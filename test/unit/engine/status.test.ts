@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildStatus, humanCount, renderStatus, shareBar } from '../../../providers/ipvs/ops/status.ts';
 import { statusChunk } from '../../../providers/ipvs/host/requests/status.ts';
-import { RECORD_FORMAT } from '../../../providers/ipvs/host/record.ts';
+import { RECORD_FORMAT } from '../../../providers/ipvs/model/record.ts';
 
 // Captured from the lab (UML 6.1, ipvsadm 1.31) after 30 requests through nat-web, plus a hand-made UDP service.
 const SAVE = `-A -t 198.51.100.10:80 -s rr

@@ -6,8 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { App, Director, LvsStack } from '../../../lib/index.ts';
 import { onlyResource, synthJson, tempOutdir } from '../lib/helpers.ts';
 import { readSynth } from '../../../providers/ipvs/read/read-synth.ts';
-import { sudoersLine } from '../../../providers/ipvs/host/host-target.ts';
-import { describeTarget, sshArgs } from '../../../providers/ipvs/host/transport.ts';
+import { sudoersLine } from '../../../providers/ipvs/model/host-target.ts';
+import { sshArgs } from '../../../providers/ipvs/host/transport.ts';
+import { describeTarget } from '../../../providers/ipvs/model/host-target.ts';
 import { generateApp } from '../../../providers/ipvs/import/generate-app.ts';
 
 function synthOf(build: (stack: LvsStack) => void): Record<string, unknown> {

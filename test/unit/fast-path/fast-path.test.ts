@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import { parseRecord } from '../../../providers/ipvs/host/record.ts';
+import { parseRecord } from '../../../providers/ipvs/model/record.ts';
 import { describe, expect, it } from 'vitest';
 import { fastStateOf, listingMismatch, parseStoredTable, procAgrees, STORED_TABLE_FORMAT, storedTableText } from '../../../providers/ipvs/apply/fast-path.ts';
 import { decodeSection } from '../../../providers/ipvs/host/requests/gzip.ts';

@@ -5,20 +5,17 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { factsChunk, parseHostFacts } from '../../../providers/ipvs/host/requests/facts.ts';
 import { setupChunk, setupFailures } from '../../../providers/ipvs/host/requests/setup.ts';
+import { planHostSetup, rulesFileMatches, setupItemText, tableAfter } from '../../../providers/ipvs/plan/host-setup.ts';
+import { requiredModules } from '../../../providers/ipvs/model/limits.ts';
 import {
   bootLayout,
   debianAuto,
-  planHostSetup,
-  requiredModules,
   requiredSysctls,
-  rulesFileMatches,
-  setupItemText,
-  tableAfter,
   modulesFileContent,
   sysctlFileContent,
   type HostFacts,
   type HostSetupSpec,
-} from '../../../providers/ipvs/ops/host-setup.ts';
+} from '../../../providers/ipvs/model/host-setup.ts';
 import { isLvsError } from '../../../providers/ipvs/model/errors.ts';
 import type { Destination, Service, Table } from '../../../providers/ipvs/model/model.ts';
 

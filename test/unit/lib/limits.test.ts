@@ -18,6 +18,11 @@ describe('limits on each side of the synthesized JSON', () => {
     expect(lib.FLAG_BITS).toEqual(provider.FLAG_BITS);
   });
 
+  it('knows the same schedulers', () => {
+    // GIVEN the two copies WHEN compared THEN the scheduler names are equal
+    expect(lib.SCHEDULERS).toEqual(provider.SCHEDULERS);
+  });
+
   it('names the run-time managed fields alike', () => {
     // GIVEN the two copies WHEN compared THEN the field names are equal
     expect(lib.RUNTIME_MANAGED_FIELDS).toEqual(RUNTIME_FIELDS);
@@ -28,5 +33,12 @@ describe('limits on each side of the synthesized JSON', () => {
     const read = (rel: string): string => readFileSync(new URL(rel, import.meta.url), 'utf8');
     // WHEN compared byte for byte THEN they are the same file (edit one, copy it over the other)
     expect(read('../../../lib/private/rules.ts')).toBe(read('../../../providers/ipvs/model/rules.ts'));
+  });
+
+  it('suggests names alike: the two copies of closest.ts are byte-equal', () => {
+    // GIVEN the "did you mean" of the construct library and of the provider
+    const read = (rel: string): string => readFileSync(new URL(rel, import.meta.url), 'utf8');
+    // WHEN compared byte for byte THEN they are the same file (edit one, copy it over the other)
+    expect(read('../../../lib/private/closest.ts')).toBe(read('../../../providers/ipvs/model/closest.ts'));
   });
 });

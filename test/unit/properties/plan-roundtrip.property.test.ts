@@ -25,11 +25,13 @@ import {
   normalizeTable,
   serviceId,
 } from '../../../providers/ipvs/model/model.ts';
-import { tableFingerprint, serviceHash, type LiveState } from '../../../providers/ipvs/host/read-live.ts';
-import type { HostTarget, SshTarget } from '../../../providers/ipvs/host/host-target.ts';
-import type { OwnershipRecord } from '../../../providers/ipvs/host/record.ts';
-import { DEBIAN_DEFAULTS, FORWARDING_SYSCTLS, modulesFile, sysctlFile, type HostFacts } from '../../../providers/ipvs/ops/host-setup.ts';
-import { PLAN_FORMAT, planDirector, type DesiredDirector, type DirectorPlan, type Plan, type PlanOptions } from '../../../providers/ipvs/plan/plan.ts';
+import { tableFingerprint, serviceHash, type LiveState } from '../../../providers/ipvs/model/live-state.ts';
+import { readScriptText } from '../../../providers/ipvs/host/read-script.ts';
+import type { HostTarget, SshTarget } from '../../../providers/ipvs/model/host-target.ts';
+import type { OwnershipRecord } from '../../../providers/ipvs/model/record.ts';
+import { DEBIAN_DEFAULTS, FORWARDING_SYSCTLS, modulesFile, sysctlFile, type HostFacts } from '../../../providers/ipvs/model/host-setup.ts';
+import { PLAN_FORMAT, planDirector, type DirectorPlan, type Plan, type PlanOptions } from '../../../providers/ipvs/plan/plan.ts';
+import type { DesiredDirector } from '../../../providers/ipvs/model/desired-director.ts';
 import { readPlanFile, writePlanFile } from '../../../providers/ipvs/plan/plan-file.ts';
 
 const SETTINGS = { seed: Number(process.env['PROPERTY_SEED'] ?? 19), numRuns: Number(process.env['PROPERTY_RUNS'] ?? 200), endOnFailure: true } as const;
@@ -256,7 +258,12 @@ function planOf(input: DirectorInput, destroy: boolean): DirectorPlan {
   const record: OwnershipRecord = { format: 1, stack: 'web', director: input.name, updated: '2026-01-01T00:00:00.000Z', services };
   const live: LiveState = { table: input.live, fingerprint: tableFingerprint(input.live), record, ipvsadmVersion: 'v1.31' };
   try {
-    const plan = planDirector(declared, live, input.opts, input.setup ? { stack: 'web', facts: input.setup.facts, destroy } : undefined);
+    const plan = planDirector(
+      declared,
+      live,
+      input.opts,
+      input.setup ? { stack: 'web', facts: input.setup.facts, destroy, readScript: readScriptText() } : undefined,
+    );
     return input.refresh ? { ...plan, refresh: input.refresh } : plan;
   } catch (e) {
     // The host set-up refused (LVS_SETUP_UNSUPPORTED): the planner reports the director as failed.

@@ -22,10 +22,10 @@ import { parsePlanFile, writePlanFile } from '../../../providers/ipvs/plan/plan-
 import { planToJson } from '../../../providers/ipvs/render/plan-json.ts';
 import { readSynth } from '../../../providers/ipvs/read/read-synth.ts';
 import { loadStacks, readProjectConfig } from '../../../providers/ipvs/read/synth.ts';
-import { parseRecord } from '../../../providers/ipvs/host/record.ts';
+import { parseRecord } from '../../../providers/ipvs/model/record.ts';
 import { renderMarkdown } from '../../../providers/ipvs/render/render-markdown.ts';
 import { renderPlan } from '../../../providers/ipvs/render/render-plan.ts';
-import { renderTable } from '../../../providers/ipvs/render/render-restore.ts';
+import { renderTable } from '../../../providers/ipvs/model/render-restore.ts';
 import { diffTables, renderBatch } from '../../../providers/ipvs/plan/diff.ts';
 import type { Table } from '../../../providers/ipvs/model/model.ts';
 import { project } from '../bad-input/cli-helpers.ts';

@@ -36,7 +36,7 @@ import {
   tableEquals,
 } from '../../../providers/ipvs/model/model.ts';
 import { readSynth } from '../../../providers/ipvs/read/read-synth.ts';
-import { renderTable } from '../../../providers/ipvs/render/render-restore.ts';
+import { renderTable } from '../../../providers/ipvs/model/render-restore.ts';
 
 const INT_MAX = 2 ** 31 - 1;
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'lvsform-rules-'));

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, canonicalJsonReference, serviceHash, tableFingerprint } from '../../../providers/ipvs/host/read-live.ts';
+import { canonicalJson, canonicalJsonReference, serviceHash, tableFingerprint } from '../../../providers/ipvs/model/live-state.ts';
 import { normalizeTable, type Service } from '../../../providers/ipvs/model/model.ts';
 
 // The records on directors hold hashes of this text: the quick writer must give exactly the reference's bytes.

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { type Change, diffTables, renderBatch } from '../../../providers/ipvs/plan/diff.ts';
+import { diffTables, renderBatch } from '../../../providers/ipvs/plan/diff.ts';
+import type { Change } from '../../../providers/ipvs/model/change.ts';
 import { type Destination, type Service, type Table, normalizeTable } from '../../../providers/ipvs/model/model.ts';
 import { mergeThresholds } from '../../../providers/ipvs/read/parse-list.ts';
 import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
 import { fixture } from './fixtures.ts';
-import { planDirector, type DesiredDirector } from '../../../providers/ipvs/plan/plan.ts';
-import { serviceHash, type LiveState } from '../../../providers/ipvs/host/read-live.ts';
+import { planDirector } from '../../../providers/ipvs/plan/plan.ts';
+import type { DesiredDirector } from '../../../providers/ipvs/model/desired-director.ts';
+import { serviceHash, type LiveState } from '../../../providers/ipvs/model/live-state.ts';
 import { maskRuntimeValues, type RuntimeManaged } from '../../../providers/ipvs/model/runtime-managed.ts';
 
 const dest = (address: string, extra: Partial<Destination> = {}): Destination => ({

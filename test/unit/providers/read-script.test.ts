@@ -6,8 +6,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { planHostSetup, type HostFacts } from '../../../providers/ipvs/ops/host-setup.ts';
-import { READ_MAX_ARGS, READ_SCRIPT, READ_SUDOERS, readScriptArgs, readScriptText, readSudoersFile } from '../../../providers/ipvs/host/read-script.ts';
+import { planHostSetup } from '../../../providers/ipvs/plan/host-setup.ts';
+import type { HostFacts } from '../../../providers/ipvs/model/host-setup.ts';
+import { READ_MAX_ARGS, readScriptArgs, readScriptText } from '../../../providers/ipvs/host/read-script.ts';
+import { READ_SCRIPT, READ_SUDOERS, readSudoersFile } from '../../../providers/ipvs/model/host-setup.ts';
 import { sshArgs } from '../../../providers/ipvs/host/transport.ts';
 import { isLvsError } from '../../../providers/ipvs/model/errors.ts';
 
@@ -118,7 +120,7 @@ describe('the set-up with a plan user', () => {
       facts: facts({}),
       desired: { services: [] },
       after: { services: [] },
-      planUser: 'planner',
+      readAccess: { user: 'planner', script: readScriptText() },
     });
     // THEN both files are created with their modes, the rule naming planner and only the script
     expect(items.map((i) => [i.name, i.action, i.mode, i.validate])).toEqual([
@@ -138,7 +140,7 @@ describe('the set-up with a plan user', () => {
       facts: facts({ [READ_SCRIPT]: readScriptText(), [READ_SUDOERS]: readSudoersFile('planner') }),
       desired: { services: [] },
       after: { services: [] },
-      planUser: 'planner',
+      readAccess: { user: 'planner', script: readScriptText() },
     });
     expect(items).toEqual([]);
   });

@@ -11,7 +11,7 @@ import {
   renderEditDestination,
   renderEditService,
   renderTable,
-} from '../../../providers/ipvs/render/render-restore.ts';
+} from '../../../providers/ipvs/model/render-restore.ts';
 import { fixture } from './fixtures.ts';
 
 const tcp80: ServiceKey = { kind: 'addr', protocol: 'tcp', address: '198.51.100.10', port: 80 };

@@ -1,5 +1,5 @@
 /** Plans and desired states to draw: every state (add, change, destroy, unchanged), IPv6, a firewall mark, pools. */
-import { diffTables } from '../../../providers/ipvs/plan/diff.ts';
+import { diffTables, renderBatch } from '../../../providers/ipvs/plan/diff.ts';
 import { type Destination, normalizeTable, type Service, serviceId } from '../../../providers/ipvs/model/model.ts';
 import { drainItems, type DirectorPlan, type Plan } from '../../../providers/ipvs/plan/plan.ts';
 import type { GraphDirector } from '../../../providers/ipvs/render/graph.ts';
@@ -40,7 +40,7 @@ export function director(name: string, live: Service[], desired: Service[], extr
     unmanaged,
     conflicts,
     adopted: [],
-    batch: '',
+    batch: renderBatch(changes),
     drain: drainItems(changes),
     drainTimeout: 30,
     desired: d,

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { planStack } from '../../../providers/ipvs/apply/run-stack.ts';
 import { serviceId } from '../../../providers/ipvs/model/model.ts';
 import { writePlanFile } from '../../../providers/ipvs/plan/plan-file.ts';
-import type { DesiredDirector } from '../../../providers/ipvs/plan/plan.ts';
+import type { DesiredDirector } from '../../../providers/ipvs/model/desired-director.ts';
 import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
 import type { JsonSchema } from '../../../scripts/json-schema.ts';
 import { schemaFiles } from '../../../scripts/schemas.ts';

@@ -15,7 +15,8 @@ import { lockChunk } from '../../../providers/ipvs/host/requests/lock.ts';
 import { readChunk } from '../../../providers/ipvs/host/requests/read-table.ts';
 import { writeRecordChunk } from '../../../providers/ipvs/host/requests/write-record.ts';
 import { unlockChunk } from '../../../providers/ipvs/host/requests/unlock.ts';
-import { configWord, sshArgs, type SshTarget } from '../../../providers/ipvs/host/transport.ts';
+import { configWord, sshArgs } from '../../../providers/ipvs/host/transport.ts';
+import type { SshTarget } from '../../../providers/ipvs/model/host-target.ts';
 import { INJECTION_CORPUS } from './corpus.ts';
 
 const SCRATCH = fs.mkdtempSync(path.join(os.tmpdir(), 'lvsform-inject-'));

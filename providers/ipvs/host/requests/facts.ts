@@ -1,9 +1,9 @@
 /**
- * `facts`: what host set-up is planned from (ops/host-setup.ts): os-release, commands, loaded modules, the sysctls and
+ * `facts`: what host set-up is planned from (plan/host-setup.ts): os-release, commands, loaded modules, the sysctls and
  * files asked for. Changes nothing.
  */
 import { LvsError } from '../../model/errors.ts';
-import { RHEL_SERVICE, type HostFacts } from '../../ops/host-setup.ts';
+import { RHEL_SERVICE, type HostFacts } from '../../model/host-setup.ts';
 import { section, splitSections, type Sections } from '../sections.ts';
 import { shQuote } from '../shell-quote.ts';
 import type { RequestKind } from './kind.ts';

@@ -5,7 +5,7 @@
  */
 import { parseProcIpvs, type ProcDigest } from '../../read/parse-proc.ts';
 import { stackFile } from '../host-script.ts';
-import type { ForeignOwners } from '../record.ts';
+import type { ForeignOwners } from '../../model/record.ts';
 import { section } from '../sections.ts';
 import type { RequestKind } from './kind.ts';
 import { compressed, decodeSection, GZ_TEST } from './gzip.ts';

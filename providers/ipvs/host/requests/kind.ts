@@ -3,7 +3,7 @@
  * request's own tag) and the parser of those sections into the kind's typed reply. `index.ts` lists the kinds.
  */
 import { LvsError } from '../../model/errors.ts';
-import type { HostTarget } from '../host-target.ts';
+import type { HostTarget } from '../../model/host-target.ts';
 import type { Sections } from '../sections.ts';
 
 /** What a parser knows besides its own sections. */

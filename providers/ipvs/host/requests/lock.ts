@@ -5,7 +5,7 @@
  */
 import { LvsError } from '../../model/errors.ts';
 import { STATE_DIR } from '../host-script.ts';
-import { sudoersLine } from '../host-target.ts';
+import { sudoersLine } from '../../model/host-target.ts';
 import { section } from '../sections.ts';
 import { shQuote } from '../shell-quote.ts';
 import type { ReplyContext, RequestKind } from './kind.ts';

@@ -7,7 +7,7 @@ import { FLAG_BITS } from '../../model/limits.ts';
 import type { ServiceKey } from '../../model/model.ts';
 import { parseThresholds } from '../../read/parse-list.ts';
 import { parseProcIpvs, type ProcDigest } from '../../read/parse-proc.ts';
-import { renderServiceKey } from '../../render/render-restore.ts';
+import { renderServiceKey } from '../../model/render-restore.ts';
 import { section } from '../sections.ts';
 import { shQuote } from '../shell-quote.ts';
 import type { RequestKind } from './kind.ts';

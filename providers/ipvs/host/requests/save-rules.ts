@@ -2,7 +2,7 @@
  * `save-rules`: saves the whole table (`ipvsadm -S -n`, from this session, after the verified batch) to the
  * distribution's rules file atomically, mode 0600, where the distribution restores it at boot.
  */
-import { DEBIAN_LAYOUT, RHEL_LAYOUT, type SetupItem } from '../../ops/host-setup.ts';
+import { DEBIAN_LAYOUT, RHEL_LAYOUT, type SetupItem } from '../../model/host-setup.ts';
 import { section } from '../sections.ts';
 import { shQuote } from '../shell-quote.ts';
 import type { RequestKind } from './kind.ts';

@@ -3,7 +3,7 @@
  * `@@setup ok|fail`; a failed step does not stop the others. Whether the set-up failed is decided above the seam.
  */
 import { LvsError } from '../../model/errors.ts';
-import type { SetupItem } from '../../ops/host-setup.ts';
+import type { SetupItem } from '../../model/host-setup.ts';
 import { section, splitSections } from '../sections.ts';
 import { hereDoc, shQuote } from '../shell-quote.ts';
 import { endedEarly, type RequestKind } from './kind.ts';

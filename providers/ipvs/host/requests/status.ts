@@ -1,6 +1,6 @@
 /** `status`: the table, counters, totals, rates and the stack's ownership record, for `lvsform status`. */
 import { LvsError } from '../../model/errors.ts';
-import { parseRecord, type OwnershipRecord } from '../record.ts';
+import { parseRecord, type OwnershipRecord } from '../../model/record.ts';
 import { section, splitSections, type Sections } from '../sections.ts';
 import { shQuote } from '../shell-quote.ts';
 import type { ReplyContext, RequestKind } from './kind.ts';

@@ -4,7 +4,7 @@
  * write is never taken for a written one.
  */
 import { stackFile, writeFileCommand } from '../host-script.ts';
-import { serializeRecord, type OwnershipRecord } from '../record.ts';
+import { serializeRecord, type OwnershipRecord } from '../../model/record.ts';
 import { section } from '../sections.ts';
 import type { RequestKind } from './kind.ts';
 

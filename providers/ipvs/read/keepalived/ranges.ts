@@ -3,9 +3,9 @@
  * address) and `A/len`, expanded into addresses, with the same refusals keepalived makes.
  */
 import ipaddr from 'ipaddr.js';
-import { canonicalAddress, formatIpv6 } from '../../model/canonical.ts';
+import { canonicalAddress, formatIpv6, parseUint } from '../../model/canonical.ts';
 import { familyOf } from '../../model/model.ts';
-import { fail, parseUint, shown } from './structure.ts';
+import { fail, shown } from './structure.ts';
 
 /** The most services a configuration may expand to (virtual server group ranges multiply quickly). */
 export const MAX_KEEPALIVED_SERVICES = 65_536;

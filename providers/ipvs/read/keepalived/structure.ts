@@ -13,13 +13,6 @@ export const MAX_KEEPALIVED_BYTES = 16 * 1024 * 1024;
 
 export const CODE = 'LVS_PARSE_KEEPALIVED';
 
-/** An unsigned integer word in [min, max], or undefined. */
-export function parseUint(text: string | undefined, min: number, max: number): number | undefined {
-  if (text === undefined || !/^[0-9]{1,10}$/.test(text)) return undefined;
-  const n = Number(text);
-  return n >= min && n <= max ? n : undefined;
-}
-
 /** What keepalived's read_unsigned() makes of a word: the number, and what it warned about on the way. */
 export interface KeepalivedNumber {
   readonly value: number;

@@ -4,9 +4,9 @@
  * same truth, and it is rewritten after each verified apply to say what is really there.
  */
 import { z } from 'zod';
-import { LvsError } from '../model/errors.ts';
-import { DuplicateKeyError, parseJsonStrict } from '../model/strict-json.ts';
-import type { SettingsRecord } from '../model/director-settings.ts';
+import { LvsError } from './errors.ts';
+import { DuplicateKeyError, parseJsonStrict } from './strict-json.ts';
+import type { SettingsRecord } from './director-settings.ts';
 
 export const RECORD_FORMAT = 1;
 

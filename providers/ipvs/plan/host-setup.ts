@@ -1,137 +1,37 @@
 /**
- * Director set-up that survives a reboot: ipvsadm installed, the IPVS modules the services need loaded now and at
- * boot, forwarding on now and at boot for NAT, and the whole table saved where the distribution's own ipvsadm boot
- * service restores it. Three parts, each usable alone:
- * - the facts a director reports (the `facts` request, host/requests/facts.ts),
- * - the pure plan of what to change (`planHostSetup`), shown in the plan like any change,
- * - the requests that carry it out (`setup` before the batch, `save-rules` after the verified batch), whose answers
- *   apply/setup-steps.ts judges.
- * Every path and value reaches the shell through `shQuote` or a quoted here-document.
+ * The pure plan of a director's set-up (see model/host-setup.ts for the data): what to change, in the order it is
+ * carried out, from what the app asks for and the facts the director reported (the `facts` request,
+ * host/requests/facts.ts), shown in the plan like any change. The `setup` request carries it out before the batch and
+ * `save-rules` after the verified batch; apply/setup-steps.ts judges their answers. Every path and value reaches the
+ * shell through `shQuote` or a quoted here-document.
  */
 import { requiredModules } from '../model/limits.ts';
 import { LvsError } from '../model/errors.ts';
-import { normalizeTable, serviceFamily, serviceId, type Service, type Table } from '../model/model.ts';
+import { normalizeTable, serviceId, type Service, type Table } from '../model/model.ts';
 import { parseSave } from '../read/parse-save.ts';
-import { READ_SCRIPT, READ_SUDOERS, readScriptText, readSudoersFile } from '../host/read-script.ts';
 import type { SettingsRecord } from '../model/director-settings.ts';
 import { bootUnitContent, bootUnitName, bootUnitPath, bootUnitWantsPath, settingsSysctlLines } from './settings-boot.ts';
-
-/** What the app asked for (the synthesized `setup` block of a director). */
-export interface HostSetupSpec {
-  readonly installIpvsadm: boolean;
-  readonly loadModules: boolean;
-  readonly ipForward: boolean;
-  readonly saveRules: boolean;
-}
-
-export type PackageManager = 'apt-get' | 'dnf' | 'yum';
-
-/** Where a distribution's ipvsadm service restores the table at boot, and what switches it on. */
-export interface BootLayout {
-  readonly family: 'debian' | 'rhel';
-  /** The file restored at boot. */
-  readonly rulesFile: string;
-  /** First line written to the rules file (Debian's own `save` writes `# ipvsadm.rules`). */
-  readonly header: string;
-}
-
-export const DEBIAN_LAYOUT: BootLayout = { family: 'debian', rulesFile: '/etc/ipvsadm.rules', header: '# ipvsadm.rules' };
-export const RHEL_LAYOUT: BootLayout = { family: 'rhel', rulesFile: '/etc/sysconfig/ipvsadm', header: '# ipvsadm rules saved by lvsform' };
-/** Debian's /etc/init.d/ipvsadm restores /etc/ipvsadm.rules at boot only when this file says AUTO="true". */
-export const DEBIAN_DEFAULTS = '/etc/default/ipvsadm';
-/** RHEL's ipvsadm.service restores /etc/sysconfig/ipvsadm at boot when it is enabled. */
-export const RHEL_SERVICE = 'ipvsadm.service';
-
-export const FORWARDING_SYSCTLS = { inet: 'net.ipv4.ip_forward', inet6: 'net.ipv6.conf.all.forwarding' } as const;
-
-export function modulesFile(stack: string): string {
-  return `/etc/modules-load.d/lvsform-${stack}.conf`;
-}
-
-export function sysctlFile(stack: string): string {
-  return `/etc/sysctl.d/90-lvsform-${stack}.conf`;
-}
-
-/** What a director reports about itself (see `factsChunk`). */
-export interface HostFacts {
-  /** `/etc/os-release` as key → value (quotes removed). */
-  readonly osRelease: Readonly<Record<string, string>>;
-  /** Commands found on PATH among apt-get, dnf, yum, systemctl, ipvsadm. */
-  readonly commands: readonly string[];
-  /** Of the modules asked about, those loaded (or built in): `/sys/module/<name>` exists. */
-  readonly loadedModules: readonly string[];
-  /** Files asked about: content, or `null` when missing. */
-  readonly files: Readonly<Record<string, string | null>>;
-  /** Sysctls asked about: current value (trimmed), or `null` when the key does not exist. */
-  readonly sysctls: Readonly<Record<string, string | null>>;
-  /** `systemctl is-enabled ipvsadm.service`, when systemctl exists. */
-  readonly rhelServiceEnabled: string | null;
-}
-
-/** One thing the host set-up will do, shown in the plan. */
-export interface SetupItem {
-  readonly kind: 'package' | 'module' | 'file' | 'sysctl' | 'boot-service' | 'rules';
-  readonly action: 'create' | 'update' | 'delete';
-  /** Package name, module name, file path, sysctl key, service name or rules file path. */
-  readonly name: string;
-  /** Previous value (sysctl, boot switch), when there is one. */
-  readonly before?: string;
-  /** The new value: the sysctl value, the whole file content, the boot switch's state. */
-  readonly after?: string;
-  /** One line for people: how (apt-get) or why (restored at boot by …). */
-  readonly detail?: string;
-  /** Package manager for `package`; `debian` | `rhel` for `boot-service` and `rules`. */
-  readonly via?: string;
-  /** A file's mode (octal digits); 644 when absent. */
-  readonly mode?: string;
-  /** A check the new file must pass before it replaces the old one: `visudo` (`visudo -cqf`) for a sudoers file. */
-  readonly validate?: 'visudo';
-}
-
-export { requiredModules };
-
-/** The forwarding sysctls NAT needs: IPv4 forwarding for IPv4 NAT services, IPv6 forwarding for IPv6 ones. */
-export function requiredSysctls(table: Table): string[] {
-  const out = new Set<string>();
-  for (const s of table.services) {
-    if (s.destinations.some((d) => d.forwarding.method === 'masq')) out.add(FORWARDING_SYSCTLS[serviceFamily(s.key)]);
-  }
-  return [...out].sort();
-}
-
-export function modulesFileContent(stack: string, modules: readonly string[]): string {
-  return `# Written by lvsform (stack ${stack}): IPVS modules its services need, loaded at boot.\n${modules.map((m) => `${m}\n`).join('')}`;
-}
-
-export function sysctlFileContent(stack: string, keys: readonly string[], ipvsLines: readonly string[] = []): string {
-  if (ipvsLines.length === 0) {
-    return `# Written by lvsform (stack ${stack}): forwarding its NAT services need, set at boot.\n${keys.map((k) => `${k} = 1\n`).join('')}`;
-  }
-  return `# Written by lvsform (stack ${stack}): forwarding its NAT services need and its IPVS sysctls, set at boot.\n${[...keys.map((k) => `${k} = 1`), ...ipvsLines].map((l) => `${l}\n`).join('')}`;
-}
-
-/** Where the table is restored at boot on this host, from /etc/os-release; undefined when lvsform does not know. */
-export function bootLayout(osRelease: Readonly<Record<string, string>>): BootLayout | undefined {
-  const ids = [osRelease['ID'] ?? '', ...(osRelease['ID_LIKE'] ?? '').split(/\s+/)].map((s) => s.toLowerCase()).filter(Boolean);
-  if (ids.some((id) => id === 'debian' || id === 'ubuntu')) return DEBIAN_LAYOUT;
-  if (ids.some((id) => ['rhel', 'fedora', 'centos', 'rocky', 'almalinux', 'ol', 'amzn'].includes(id))) return RHEL_LAYOUT;
-  return undefined;
-}
-
-export function packageManager(commands: readonly string[]): PackageManager | undefined {
-  return (['apt-get', 'dnf', 'yum'] as const).find((m) => commands.includes(m));
-}
-
-/** The AUTO value of Debian's /etc/default/ipvsadm (the last assignment wins, as when the shell sources it). */
-export function debianAuto(content: string | null): string | undefined {
-  if (content === null) return undefined;
-  let value: string | undefined;
-  for (const line of content.split('\n')) {
-    const m = /^\s*AUTO=(?:"([^"]*)"|'([^']*)'|(\S*))\s*(?:#.*)?$/.exec(line);
-    if (m) value = m[1] ?? m[2] ?? m[3] ?? '';
-  }
-  return value;
-}
+import {
+  bootLayout,
+  DEBIAN_DEFAULTS,
+  DEBIAN_LAYOUT,
+  debianAuto,
+  FORWARDING_SYSCTLS,
+  modulesFile,
+  modulesFileContent,
+  packageManager,
+  READ_SCRIPT,
+  READ_SUDOERS,
+  readSudoersFile,
+  requiredSysctls,
+  RHEL_LAYOUT,
+  RHEL_SERVICE,
+  sysctlFile,
+  sysctlFileContent,
+  type HostFacts,
+  type HostSetupSpec,
+  type SetupItem,
+} from '../model/host-setup.ts';
 
 /** Thresholds are not in `ipvsadm -S` output, so a saved file is compared without them. */
 function withoutThresholds(table: Table): Table {
@@ -175,11 +75,14 @@ export interface HostSetupInput {
   readonly after: Table;
   /** A destroy keeps modules and forwarding as they are and only saves the table. */
   readonly destroy?: boolean;
-  /** `ssh.planUser`: install the read-only script and the sudoers rule that lets this user run it. */
-  readonly planUser?: string;
+  /**
+   * `ssh.planUser`: install the read-only script and the sudoers rule that lets this user run it. `script` is the
+   * script's text (host/read-script.ts's `readScriptText()`), given by the caller so that planning reads no host code.
+   */
+  readonly readAccess?: { readonly user: string; readonly script: string };
   /**
    * The director settings lvsform will own once the plan is carried out (the plan's settings record), when the app
-   * manages any or the record holds any: written to the sysctl file and the boot unit (ops/settings-boot.ts).
+   * manages any or the record holds any: written to the sysctl file and the boot unit (settings-boot.ts).
    */
   readonly settings?: { readonly record: SettingsRecord | undefined };
 }
@@ -267,10 +170,11 @@ export function planHostSetup(input: HostSetupInput): SetupItem[] {
     if (item) items.push(item);
   }
   if (input.settings) items.push(...bootUnitItems(stack, facts, input.destroy ? undefined : input.settings.record));
-  if (!input.destroy && input.planUser !== undefined) {
-    const script = fileItem(READ_SCRIPT, facts.files[READ_SCRIPT], readScriptText(), 'the read-only plan script, root-owned, mode 0755');
+  if (!input.destroy && input.readAccess !== undefined) {
+    const { user, script: text } = input.readAccess;
+    const script = fileItem(READ_SCRIPT, facts.files[READ_SCRIPT], text, 'the read-only plan script, root-owned, mode 0755');
     if (script) items.push({ ...script, mode: '755' });
-    const rule = fileItem(READ_SUDOERS, facts.files[READ_SUDOERS], readSudoersFile(input.planUser), `${input.planUser} may run only ${READ_SCRIPT} as root`);
+    const rule = fileItem(READ_SUDOERS, facts.files[READ_SUDOERS], readSudoersFile(user), `${user} may run only ${READ_SCRIPT} as root`);
     if (rule) items.push({ ...rule, mode: '440', validate: 'visudo' });
   }
   if (spec.saveRules) {

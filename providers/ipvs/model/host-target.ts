@@ -1,8 +1,9 @@
 /**
- * Where a director is and how it is named in messages. Apart from transport.ts (which opens the shell and so loads
- * execa), so that the renderers and readers that only name a director load nothing heavy.
+ * Where a director is and how it is named in messages: data every stage shares (the reader builds targets, plans
+ * carry them, renderers and errors name them). host/transport.ts opens the shell to one; this module loads nothing
+ * heavy.
  */
-import { LvsError } from '../model/errors.ts';
+import { LvsError } from './errors.ts';
 
 export interface SshTarget {
   readonly host?: string;

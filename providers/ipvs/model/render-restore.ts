@@ -3,6 +3,8 @@
  * saved one). Every add and edit line carries the whole configuration: ipvsadm 1.31 resets whatever an `-E`/`-e` line
  * leaves out (an `-E` without `-s` sets wlc; an `-e` without `-m`/`-i`, `-w`, `-x`, `-y` sets direct routing, weight 1
  * and thresholds 0), as measured on the 6.1 kernel. `ipvsadm -R` accepts neither comments nor blank lines.
+ * The model's own serialisation (read/parse-save.ts reads it back), so the plan's batch and the fast path's keys are
+ * rendered without reaching past the model.
  */
 import {
   type Destination,
@@ -14,7 +16,7 @@ import {
   defaultNetmask,
   hostPort,
   serviceFamily,
-} from '../model/model.ts';
+} from './model.ts';
 
 /** `-t 198.51.100.10:80`, `-u [2001:db8::10]:53`, `--sctp-service 198.51.100.15:3868`, `-f 1`, `-f 2 -6`. */
 export function renderServiceKey(key: ServiceKey): string {

@@ -1,10 +1,11 @@
 /**
- * What a read of a director gives (`read-table`, or the fast path's trusted table): the live table, its fingerprint,
- * the stack's ownership record and the services other stacks own there.
+ * A director's live state as read (`read-table`, or the fast path's trusted table): the table, its fingerprint, the
+ * stack's ownership record and which services other stacks' records claim. The fingerprint and the per-service hash
+ * are pure functions of the model, so the plan, the record and the read-back compute them without a host.
  */
 import { createHash, hash } from 'node:crypto';
-import { normalizeTable, type Service, type Table } from '../model/model.ts';
-import type { LiveSettings } from '../model/director-settings.ts';
+import { normalizeTable, type Service, type Table } from './model.ts';
+import type { LiveSettings } from './director-settings.ts';
 import type { ForeignOwners, OwnershipRecord } from './record.ts';
 
 export interface LiveState {

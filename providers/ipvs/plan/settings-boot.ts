@@ -10,8 +10,7 @@
  * Only what the ownership record says lvsform owns is written: an address someone else put there is theirs to keep.
  * Commands are named without a path: systemd (239 and later) finds them in /usr/sbin, /usr/bin (and /sbin, /bin).
  */
-import type { SettingsRecord } from '../model/director-settings.ts';
-import { addressLabel } from '../host/settings-chunk.ts';
+import { addressLabel, type SettingsRecord } from '../model/director-settings.ts';
 
 export function bootUnitName(stack: string): string {
   return `lvsform-${stack}.service`;
