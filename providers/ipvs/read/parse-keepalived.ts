@@ -652,6 +652,52 @@ function servicesOf(ctx: Context, vs: VirtualServerDef, groups: Map<string, Grou
   return services;
 }
 
+/** The addresses of a `virtual_ipaddress`-like block: the first word of each line (`198.51.100.10/24 dev eth0`). */
+function addressesOf(block: Stmt[] | undefined): string[] {
+  return (block ?? []).map((a) => a.words[0]!).filter((w) => w !== undefined);
+}
+
+function listed(words: string[]): string {
+  const shownWords = words.slice(0, 4).map(shown).join(', ');
+  return words.length > 4 ? `${shownWords} and ${words.length - 4} more` : shownWords;
+}
+
+/**
+ * What keepalived does beside the table and the import leaves to it, said once per block so that nothing of a
+ * director pair disappears without a word: a VRRP instance's addresses, the connection sync daemon, static addresses.
+ */
+function reportFailover(ctx: Context, s: Stmt): void {
+  const key = s.words[0]!;
+  if (key === 'global_defs') {
+    for (const c of s.block ?? []) {
+      if (c.words[0] === 'lvs_sync_daemon') {
+        ctx.warn(c.line, `lvs_sync_daemon ${shown(c.words.slice(1).join(' '))} is not imported: the IPVS connection sync daemon stays keepalived's to start`);
+      }
+    }
+    return;
+  }
+  if (key === 'static_ipaddress') {
+    const addresses = addressesOf(s.block);
+    if (addresses.length > 0) ctx.warn(s.line, `static_ipaddress (${listed(addresses)}) is not imported: keepalived adds those addresses`);
+    return;
+  }
+  const name = s.words[1] === undefined ? 'without a name' : shown(s.words[1]);
+  const blocks = s.block ?? [];
+  const vips = blocks.filter((c) => c.words[0] === 'virtual_ipaddress' || c.words[0] === 'virtual_ipaddress_excluded').flatMap((c) => addressesOf(c.block));
+  ctx.warn(
+    s.line,
+    `vrrp_instance ${name} is not imported${vips.length > 0 ? ` (its addresses ${listed(vips)})` : ''}: VRRP stays keepalived's, which moves these addresses between directors; lvsform imports the table only`,
+  );
+  for (const c of blocks) {
+    if (c.words[0] === 'lvs_sync_daemon_interface') {
+      ctx.warn(
+        c.line,
+        `lvs_sync_daemon_interface ${shown(c.words.slice(1).join(' '))} in vrrp_instance ${name} is not imported: the IPVS connection sync daemon stays keepalived's to start`,
+      );
+    }
+  }
+}
+
 function isIpvsKeyword(word: string): boolean {
   return word === 'virtual_server' || word === 'virtual_server_group';
 }
@@ -700,8 +746,8 @@ export function parseKeepalived(
     } else if (key === 'virtual_server') {
       const vs = readVirtualServer(ctx, s);
       if (vs !== undefined) servers.push(vs);
-    }
-    // Everything else (global_defs, vrrp_*, static_*, SSL, bfd_instance, ...) is not IPVS: skipped silently.
+    } else if (key === 'global_defs' || key === 'vrrp_instance' || key === 'static_ipaddress') reportFailover(ctx, s);
+    // Everything else (other global settings, vrrp_script, SSL, bfd_instance, ...) is not IPVS: skipped silently.
   }
 
   const byId = new Map<string, { service: Service; line: number }>();

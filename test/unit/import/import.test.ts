@@ -80,8 +80,8 @@ describe('importApp', () => {
     // GIVEN a keepalived.conf with warnings WHEN imported
     const { code } = await importApp({ kind: 'keepalived', file: KEEPALIVED }, { stack: 'nat', director: { name: 'lb1', local: true } });
     // THEN the header says what was not imported
-    expect(code.split('\n').slice(0, 3).join('\n')).toMatch(
-      /^\/\/ Imported by `lvsform import` from the keepalived configuration .*\n\/\/ Not imported or changed on the way:\n\/\/ .*nat-health-checks\.conf:35: sorry_server/,
+    expect(code.split('\n').slice(0, 4).join('\n')).toMatch(
+      /^\/\/ Imported by `lvsform import` from the keepalived configuration .*\n\/\/ Not imported or changed on the way:\n\/\/ .*nat-health-checks\.conf:14: vrrp_instance "VI_NAT" is not imported .*\n\/\/ .*nat-health-checks\.conf:35: sorry_server/,
     );
   });
 });

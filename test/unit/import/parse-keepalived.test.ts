@@ -287,13 +287,36 @@ describe('parseKeepalived follows keepalived 2.2.7', () => {
     ).toBe(true);
   });
 
-  it('skips VRRP and global blocks silently', () => {
-    // GIVEN only non-IPVS blocks
-    const conf = 'global_defs {\n router_id X\n}\nvrrp_instance VI_1 {\n state MASTER\n virtual_ipaddress {\n 198.51.100.10/24\n }\n}\n';
+  it('imports no VRRP but says what it leaves: the instance and its addresses, the sync daemon, static addresses', () => {
+    // GIVEN a director pair's keepalived configuration without a virtual_server
+    const conf = [
+      'global_defs {',
+      ' router_id X',
+      ' lvs_sync_daemon eth1 VI_1 id 7',
+      '}',
+      'vrrp_instance VI_1 {',
+      ' state MASTER',
+      ' lvs_sync_daemon_interface eth1',
+      ' virtual_ipaddress {',
+      ' 198.51.100.10/24 dev eth0',
+      ' 2001:db8:100::10/64',
+      ' }',
+      '}',
+      'static_ipaddress {',
+      ' 192.0.2.1/24 dev eth1',
+      '}',
+      'vrrp_script chk { script "/bin/true" }',
+    ].join('\n');
     // WHEN parsed
     const result = summary(conf);
-    // THEN there is nothing and no warning
-    expect(result).toEqual({ services: {}, warnings: [] });
+    // THEN the table is empty and each thing keepalived keeps doing is named with its line, once
+    expect(result.services).toEqual({});
+    expect(result.warnings).toEqual([
+      'k.conf:3: lvs_sync_daemon "eth1 VI_1 id 7" is not imported: the IPVS connection sync daemon stays keepalived\'s to start',
+      'k.conf:5: vrrp_instance "VI_1" is not imported (its addresses "198.51.100.10/24", "2001:db8:100::10/64"): VRRP stays keepalived\'s, which moves these addresses between directors; lvsform imports the table only',
+      'k.conf:7: lvs_sync_daemon_interface "eth1" in vrrp_instance "VI_1" is not imported: the IPVS connection sync daemon stays keepalived\'s to start',
+      'k.conf:13: static_ipaddress ("192.0.2.1/24") is not imported: keepalived adds those addresses',
+    ]);
   });
 
   it('reads comments, quoted strings with braces and one-line blocks', () => {
