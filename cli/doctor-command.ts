@@ -17,8 +17,7 @@ export function registerDoctorCommand(program: Command): void {
     .option('--json', 'print the checks as JSON')
     .action(async (opts: { stack?: string; director?: string[]; synth: boolean; json?: boolean; connectTimeout: number }) => {
       // Loaded when the command runs, so that start-up and --help stay fast.
-      const [{ default: pLimit }, { doctorDirector }, { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack }] = await Promise.all([
-        import('p-limit'),
+      const [{ doctorDirectors }, { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack }] = await Promise.all([
         import('../providers/ipvs/ops/doctor-director.ts'),
         import('../providers/ipvs/read/synth.ts'),
       ]);
@@ -34,18 +33,11 @@ export function registerDoctorCommand(program: Command): void {
         );
       const c = colors(opts.json);
       const progress = delayedProgress();
-      const limit = pLimit(10);
-      const results = await Promise.all(
-        directors.map((d) =>
-          limit(async () => {
-            try {
-              return await doctorDirector(d, { connectTimeout: opts.connectTimeout, onProgress: (n, m) => progress.step(n, m) });
-            } finally {
-              progress.idle(d.name);
-            }
-          }),
-        ),
-      );
+      const results = await doctorDirectors(directors, {
+        connectTimeout: opts.connectTimeout,
+        onProgress: (n, m) => progress.step(n, m),
+        onIdle: (n) => progress.idle(n),
+      });
       const unreachable = results.flatMap((r) => (r.error ? [r.error] : []));
       const blocking = results.some((r) => r.checks.some((k) => k.blocking));
       if (opts.json) {

@@ -8,7 +8,9 @@ import type { DirectorPlan } from '../plan/plan.ts';
 import { serviceHash, type LiveState } from '../model/live-state.ts';
 import { RECORD_FORMAT, type ForeignOwners, type OwnershipRecord } from '../model/record.ts';
 import { maskRuntimeValues } from '../model/runtime-managed.ts';
-import { emptySettingsRecord, type OwnedAddress, type SettingsRecord } from '../model/director-settings.ts';
+import { emptySettingsRecord, type LiveSettings, type OwnedAddress, type SettingsRecord } from '../model/director-settings.ts';
+import type { HostReply, SettingsApplyReply } from '../host/requests/index.ts';
+import { settingsRecordAfter } from '../plan/settings.ts';
 
 /**
  * Builds the ownership record from what is really on the director after the batch. `others` (the services other
@@ -69,6 +71,37 @@ function pendingSettings(plan: DirectorPlan, previous: SettingsRecord | undefine
   return {
     ...(addresses.size > 0 ? { addresses: [...addresses.values()] } : {}),
     ...(links.length > 0 ? { links } : {}),
+    ...(Object.keys(sysctls).length > 0 ? { sysctls } : {}),
+    ...(timeouts ? { timeouts } : {}),
+  };
+}
+
+/** The read-backs of the settings phases, merged, and the first failure (whose read-back is merged too). */
+export function settledSettings(replies: readonly HostReply[]): { after?: LiveSettings; error?: unknown } {
+  let after: LiveSettings | undefined;
+  let error: unknown;
+  for (const r of replies.filter((x): x is SettingsApplyReply => x.kind === 'settings-apply')) {
+    after = after ? { ...after, ...r.after } : r.after;
+    error ??= r.error;
+  }
+  return { ...(after ? { after } : {}), ...(error === undefined ? {} : { error }) };
+}
+
+/**
+ * The settings part of the record after an apply: the plan's, kept to what the read-back shows. After a failure the
+ * values found before lvsform set anything are kept from the previous record too, so nothing to put back is forgotten.
+ */
+export function settingsAfter(
+  plan: DirectorPlan,
+  previous: SettingsRecord | undefined,
+  outcome: { after?: LiveSettings; error?: unknown },
+): SettingsRecord | undefined {
+  const after = settingsRecordAfter(plan.settingsRecord, plan.settings ?? [], outcome.after);
+  if (outcome.error === undefined || previous === undefined) return after;
+  const sysctls = { ...(previous.sysctls ?? {}), ...(after?.sysctls ?? {}) };
+  const timeouts = after?.timeouts ?? previous.timeouts;
+  return {
+    ...(after ?? {}),
     ...(Object.keys(sysctls).length > 0 ? { sysctls } : {}),
     ...(timeouts ? { timeouts } : {}),
   };

@@ -3,8 +3,6 @@
  * plan, (confirmation), batch, read-back, ownership record, unlock. Directors run side by side up to `parallelism`;
  * one that fails (unreachable, locked, stale) is reported and never stops the others.
  */
-import { hostname, userInfo } from 'node:os';
-import pLimit from 'p-limit';
 import { diffTables } from '../plan/diff.ts';
 import type { Change } from '../model/change.ts';
 import { LvsError, errorInfo, isErrorCode } from '../model/errors.ts';
@@ -17,7 +15,7 @@ import type { SessionOptions } from '../host/transport.ts';
 import { describeTarget } from '../model/host-target.ts';
 import { drainBatches } from '../plan/drain.ts';
 import { waitForDrain } from './drain-wait.ts';
-import { pendingRecord, recordAfter, sameRecord } from './ownership.ts';
+import { pendingRecord, recordAfter, sameRecord, settingsAfter, settledSettings } from './ownership.ts';
 import { sendProc, verifyApply, type Send } from './verify.ts';
 import { keepRuntimeValues } from '../model/runtime-managed.ts';
 import { capabilitiesRequest, capabilityError, missingCapabilities } from '../host/capabilities.ts';
@@ -25,28 +23,19 @@ import { fastStateOf, isLarge, ownedTable, readProcFingerprint, sha256, storedTa
 import { checkSaveRules, checkSetup, factsRequest, itemsBeforeBatch } from './setup-steps.ts';
 import type { DirectorHost, OpenDirectorHost } from '../host/director-host.ts';
 import {
+  lockRequest,
   replyOf,
   type FastReadRequest,
   type HostReply,
   type HostRequest,
-  type LockRequest,
   type ReadTableRequest,
   type RepliesOf,
-  type SettingsApplyReply,
   type SettingsReadRequest,
 } from '../host/requests/index.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
+import { eachDirector, openWith, type EachDirectorOptions } from '../host/fan-out.ts';
 import { checkOneDirectorPerMachine } from '../host/host-identity.ts';
-import {
-  emptyQuery,
-  queryCovers,
-  settingPhase,
-  settingsQueryFor,
-  type LiveSettings,
-  type SettingsQuery,
-  type SettingsRecord,
-} from '../model/director-settings.ts';
-import { settingsRecordAfter } from '../plan/settings.ts';
+import { emptyQuery, queryCovers, settingPhase, settingsQueryFor, type SettingsQuery } from '../model/director-settings.ts';
 import { readScriptText } from '../host/read-script.ts';
 
 export interface RunOptions extends PlanOptions, SessionOptions {
@@ -95,16 +84,6 @@ function failedOutcome(director: string, error: NonNullable<DirectorOutcome['err
   return { director, status: 'failed', residual: [], restoreOutput: '', seconds: 0, error };
 }
 
-function holderLine(operation: string): string {
-  let user = 'unknown';
-  try {
-    user = userInfo().username;
-  } catch {
-    /* no passwd entry (containers): keep 'unknown' */
-  }
-  return `${operation} by ${user}@${hostname()} pid ${process.pid} at ${new Date().toISOString()}`;
-}
-
 /** An open, locked, read director. */
 interface OpenDirector {
   readonly desired: DesiredDirector;
@@ -146,10 +125,9 @@ async function openDirector(
   // "connecting" until the host's shell answers (a hanging SSH banner or login stays "connecting"), then the lock.
   opts.onProgress?.(desired.name, `connecting to ${describeTarget(desired.target)}`);
   const onConnected = (): void => opts.onProgress?.(desired.name, desired.setup ? locking : `${locking}; ${reads}`);
-  const host = (opts.openHost ?? openShDirectorHost)(desired.target, { ...opts, onConnected });
-  try {
+  return openWith((opts.openHost ?? openShDirectorHost)(desired.target, { ...opts, onConnected }), async (host) => {
     const where = describeTarget(host.target);
-    const lock: LockRequest = { kind: 'lock', exclusive, waitSeconds: opts.lockTimeout ?? 0, holder: holderLine(operation) };
+    const lock = lockRequest(operation, exclusive, opts.lockTimeout ?? 0);
     // What the director can do is read under the lock, before the table, in the same round trip.
     const caps = checkCapabilities ? [capabilitiesRequest(desired.table)] : [];
     const fullRead: ReadTableRequest = { kind: 'read-table', stack: opts.stack, thresholds: true, record: true };
@@ -207,11 +185,7 @@ async function openDirector(
     const live = replyOf(replies, 'read-table')!.live;
     lap('parse');
     return { desired, host, facts, live: await withRead(live), ...(fastReason ? { fastReason } : {}) };
-  } catch (e) {
-    host.kill();
-    await host.close();
-    throw e;
-  }
+  });
 }
 
 /**
@@ -233,6 +207,11 @@ async function withSettings(
 
 async function closeDirector(d: OpenDirector): Promise<void> {
   await d.host.close();
+}
+
+/** The fan-out of a run: its parallelism, and `onIdle` once a director's step has ended. */
+function fanOut<D>(opts: RunOptions, name: (item: D) => string): EachDirectorOptions<D> {
+  return { parallelism: opts.parallelism, done: (item) => opts.onIdle?.(name(item)) };
 }
 
 /** The plan of a director that could not be planned (unreachable, locked, unreadable): its error and nothing to do. */
@@ -267,26 +246,22 @@ function makePlan(stack: string, mode: Plan['mode'], directors: DirectorPlan[]):
 /** `lvsform plan`: reads every director under a shared lock and computes the plan. Changes nothing. */
 export async function planStack(directors: readonly DesiredDirector[], opts: RunOptions & { mode?: Plan['mode'] }): Promise<Plan> {
   checkOneDirectorPerMachine(directors.map((d) => d.target));
-  const limit = pLimit(opts.parallelism ?? 10);
-  const plans = await Promise.all(
-    directors.map((desired) =>
-      limit(async () => {
-        let open: OpenDirector | undefined;
-        try {
-          open = await openDirector(desired, false, 'plan', opts, opts.mode === 'destroy');
-          const host = open.facts && { stack: opts.stack, facts: open.facts, destroy: opts.mode === 'destroy', readScript: readScriptText() };
-          const started = performance.now();
-          const plan = withRefresh(planDirector(desired, open.live, { ...opts, destroy: opts.mode === 'destroy' }, host), open, opts);
-          opts.onTiming?.(desired.name, 'diff', performance.now() - started);
-          return plan;
-        } catch (e) {
-          return failedPlan(desired, e);
-        } finally {
-          opts.onIdle?.(desired.name);
-          if (open) await closeDirector(open);
-        }
-      }),
-    ),
+  const plans = await eachDirector(
+    directors,
+    fanOut(opts, (d) => d.name),
+    async (desired) => {
+      const open = await openDirector(desired, false, 'plan', opts, opts.mode === 'destroy');
+      try {
+        const host = open.facts && { stack: opts.stack, facts: open.facts, destroy: opts.mode === 'destroy', readScript: readScriptText() };
+        const started = performance.now();
+        const plan = withRefresh(planDirector(desired, open.live, { ...opts, destroy: opts.mode === 'destroy' }, host), open, opts);
+        opts.onTiming?.(desired.name, 'diff', performance.now() - started);
+        return plan;
+      } finally {
+        await closeDirector(open);
+      }
+    },
+    failedPlan,
   );
   return makePlan(opts.stack, opts.mode ?? (opts.refreshOnly ? 'refresh-only' : 'apply'), plans);
 }
@@ -476,37 +451,6 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
   return { ...base, status: plan.batch.trim() === '' && setup.length === 0 && settings.length === 0 ? 'unchanged' : 'applied' };
 }
 
-/** The read-backs of the settings phases, merged, and the first failure (whose read-back is merged too). */
-function settledSettings(replies: readonly HostReply[]): { after?: LiveSettings; error?: unknown } {
-  let after: LiveSettings | undefined;
-  let error: unknown;
-  for (const r of replies.filter((x): x is SettingsApplyReply => x.kind === 'settings-apply')) {
-    after = after ? { ...after, ...r.after } : r.after;
-    error ??= r.error;
-  }
-  return { ...(after ? { after } : {}), ...(error === undefined ? {} : { error }) };
-}
-
-/**
- * The settings part of the record after an apply: the plan's, kept to what the read-back shows. After a failure the
- * values found before lvsform set anything are kept from the previous record too, so nothing to put back is forgotten.
- */
-function settingsAfter(
-  plan: DirectorPlan,
-  previous: SettingsRecord | undefined,
-  outcome: { after?: LiveSettings; error?: unknown },
-): SettingsRecord | undefined {
-  const after = settingsRecordAfter(plan.settingsRecord, plan.settings ?? [], outcome.after);
-  if (outcome.error === undefined || previous === undefined) return after;
-  const sysctls = { ...(previous.sysctls ?? {}), ...(after?.sysctls ?? {}) };
-  const timeouts = after?.timeouts ?? previous.timeouts;
-  return {
-    ...(after ?? {}),
-    ...(Object.keys(sysctls).length > 0 ? { sysctls } : {}),
-    ...(timeouts ? { timeouts } : {}),
-  };
-}
-
 export interface ApplyOptions extends RunOptions {
   /** A saved plan to carry out exactly; refused for a director whose table changed since. */
   readonly savedPlan?: Plan;
@@ -524,50 +468,44 @@ export interface ApplyOptions extends RunOptions {
  */
 export async function applyStack(directors: readonly DesiredDirector[], opts: ApplyOptions): Promise<ApplyReport> {
   checkOneDirectorPerMachine(directors.map((d) => d.target));
-  const limit = pLimit(opts.parallelism ?? 10);
   const opened = new Map<string, OpenDirector>();
   const operation = opts.destroy ? 'destroy' : 'apply';
   try {
-    const plans = await Promise.all(
-      directors.map((desired) =>
-        limit(async (): Promise<DirectorPlan> => {
-          try {
-            const open = await openDirector(desired, true, operation, opts);
-            opened.set(desired.name, open);
-            if (opts.savedPlan) {
-              const saved = opts.savedPlan.directors.find((d) => d.director === desired.name);
-              if (!saved) throw new LvsError('LVS_PLAN_MISMATCH', `the saved plan has no entry for director ${desired.name}`);
-              if (saved.error)
-                throw new LvsError(
-                  isErrorCode(saved.error.code) ? saved.error.code : 'LVS_PLAN_CORRUPT',
-                  saved.error.message,
-                  saved.error.hint ? { hint: saved.error.hint } : {},
-                );
-              // Another stack may have taken a service since the plan was made without changing the table (an
-              // import --adopt): the saved plan may not create, change or adopt it.
-              const taken = Object.fromEntries(
-                [...Object.keys(saved.paths), ...saved.adopted].flatMap((id) => {
-                  const other = open.live.others?.get(id);
-                  return other === undefined ? [] : [[id, other] as const];
-                }),
-              );
-              if (Object.keys(taken).length > 0) throw ownedElsewhereError(desired.target, opts.stack, taken, false);
-              if (saved.fingerprint !== open.live.fingerprint) {
-                throw new LvsError('LVS_STALE_PLAN', `director ${describeTarget(desired.target)}: the table changed since the plan was made`, {
-                  hint: 'Nothing was changed. Run `lvsform plan --out FILE` again and review the new plan.',
-                });
-              }
-              return saved;
-            }
-            const host = open.facts && { stack: opts.stack, facts: open.facts, destroy: Boolean(opts.destroy), readScript: readScriptText() };
-            return withRefresh(planDirector(desired, open.live, opts, host), open, opts);
-          } catch (e) {
-            return failedPlan(desired, e);
-          } finally {
-            opts.onIdle?.(desired.name);
+    const plans = await eachDirector(
+      directors,
+      fanOut(opts, (d) => d.name),
+      async (desired): Promise<DirectorPlan> => {
+        const open = await openDirector(desired, true, operation, opts);
+        opened.set(desired.name, open);
+        if (opts.savedPlan) {
+          const saved = opts.savedPlan.directors.find((d) => d.director === desired.name);
+          if (!saved) throw new LvsError('LVS_PLAN_MISMATCH', `the saved plan has no entry for director ${desired.name}`);
+          if (saved.error)
+            throw new LvsError(
+              isErrorCode(saved.error.code) ? saved.error.code : 'LVS_PLAN_CORRUPT',
+              saved.error.message,
+              saved.error.hint ? { hint: saved.error.hint } : {},
+            );
+          // Another stack may have taken a service since the plan was made without changing the table (an
+          // import --adopt): the saved plan may not create, change or adopt it.
+          const taken = Object.fromEntries(
+            [...Object.keys(saved.paths), ...saved.adopted].flatMap((id) => {
+              const other = open.live.others?.get(id);
+              return other === undefined ? [] : [[id, other] as const];
+            }),
+          );
+          if (Object.keys(taken).length > 0) throw ownedElsewhereError(desired.target, opts.stack, taken, false);
+          if (saved.fingerprint !== open.live.fingerprint) {
+            throw new LvsError('LVS_STALE_PLAN', `director ${describeTarget(desired.target)}: the table changed since the plan was made`, {
+              hint: 'Nothing was changed. Run `lvsform plan --out FILE` again and review the new plan.',
+            });
           }
-        }),
-      ),
+          return saved;
+        }
+        const host = open.facts && { stack: opts.stack, facts: open.facts, destroy: Boolean(opts.destroy), readScript: readScriptText() };
+        return withRefresh(planDirector(desired, open.live, opts, host), open, opts);
+      },
+      failedPlan,
     );
     const plan = makePlan(opts.stack, opts.destroy ? 'destroy' : 'apply', plans);
     opts.check?.(plan);
@@ -583,28 +521,23 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
         outcomes: plans.map((p) => ({ director: p.director, status: 'skipped' as const, residual: [], restoreOutput: '', seconds: 0 })),
       };
     }
-    const outcomes = await Promise.all(
-      plans.map((p) =>
-        limit(async (): Promise<DirectorOutcome> => {
-          const open = opened.get(p.director);
-          if (p.error || !open) return failedOutcome(p.director, p.error ?? { code: 'LVS_INTERNAL', message: 'not opened' });
-          if (p.owners) return failedOutcome(p.director, errorInfo(ownedElsewhereError(p.target, opts.stack, p.owners, false)));
-          if (p.conflicts.length > 0) {
-            return failedOutcome(p.director, {
-              code: 'LVS_NOT_OWNED',
-              message: `director ${describeTarget(p.target)}: ${p.conflicts.length} declared service(s) already exist but are not owned by stack ${opts.stack}: ${p.conflicts.slice(0, 5).join(', ')}${p.conflicts.length > 5 ? ', …' : ''}`,
-              hint: 'Nothing was changed here. Run with --adopt to take them over (their configuration is then made to match the app).',
-            });
-          }
-          try {
-            return await executeDirector(open, p, opts);
-          } catch (e) {
-            return failedOutcome(p.director, errorInfo(e));
-          } finally {
-            opts.onIdle?.(p.director);
-          }
-        }),
-      ),
+    const outcomes = await eachDirector(
+      plans,
+      fanOut(opts, (p) => p.director),
+      async (p): Promise<DirectorOutcome> => {
+        const open = opened.get(p.director);
+        if (p.error || !open) return failedOutcome(p.director, p.error ?? { code: 'LVS_INTERNAL', message: 'not opened' });
+        if (p.owners) return failedOutcome(p.director, errorInfo(ownedElsewhereError(p.target, opts.stack, p.owners, false)));
+        if (p.conflicts.length > 0) {
+          return failedOutcome(p.director, {
+            code: 'LVS_NOT_OWNED',
+            message: `director ${describeTarget(p.target)}: ${p.conflicts.length} declared service(s) already exist but are not owned by stack ${opts.stack}: ${p.conflicts.slice(0, 5).join(', ')}${p.conflicts.length > 5 ? ', …' : ''}`,
+            hint: 'Nothing was changed here. Run with --adopt to take them over (their configuration is then made to match the app).',
+          });
+        }
+        return executeDirector(open, p, opts);
+      },
+      (p, e) => failedOutcome(p.director, errorInfo(e)),
     );
     return { plan, outcomes };
   } finally {

@@ -5,10 +5,10 @@
  */
 import { SAFE_NAME } from '../model/limits.ts';
 import { readFile, stat } from 'node:fs/promises';
-import { hostname, userInfo } from 'node:os';
 import { LvsError, isLvsError } from '../model/errors.ts';
 import { type GeneratedDirector, generateApp, generatedServiceIds } from './generate-app.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
+import { lockRequest } from '../host/requests/index.ts';
 import { serviceId, type Table } from '../model/model.ts';
 import { nameProblem, serviceProblems, sshProblems } from '../model/rules.ts';
 import { MAX_KEEPALIVED_BYTES, parseKeepalived } from '../read/parse-keepalived.ts';
@@ -147,16 +147,6 @@ function refuseUnsupported(table: Table, description: string, where?: (serviceId
   });
 }
 
-function lockHolder(): string {
-  let user = 'unknown';
-  try {
-    user = userInfo().username;
-  } catch {
-    /* no passwd entry */
-  }
-  return `import --adopt by ${user}@${hostname()} pid ${process.pid} at ${new Date().toISOString()}`;
-}
-
 /** The stack's record after adopting every service of the live table (services recorded before are kept). */
 export function adoptedRecord(stack: string, director: string, live: LiveState): OwnershipRecord {
   const ids = generatedServiceIds(live.table);
@@ -175,7 +165,7 @@ async function importAndAdopt(target: HostTarget, opts: ImportAppOptions): Promi
   const host = openShDirectorHost(target);
   try {
     try {
-      await host.exchange([{ kind: 'lock', exclusive: true, waitSeconds: 0, holder: lockHolder() }]);
+      await host.exchange([lockRequest('import --adopt', true)]);
     } catch (e) {
       if (!isLvsError(e) || !['LVS_LOCKED', 'LVS_NO_FLOCK', 'LVS_NOT_ROOT', 'LVS_HOST_OUTPUT'].includes(e.code)) throw e;
       throw new LvsError('LVS_LOCKED', `director ${where}: cannot take its lock to adopt the imported services (${e.message})`, {

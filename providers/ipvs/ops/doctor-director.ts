@@ -1,8 +1,9 @@
-/** `lvsform doctor` on one director: reads its facts and capabilities through the host seam and judges them. */
+/** `lvsform doctor` on each director: reads its facts and capabilities through the host seam and judges them. */
 import { type Check, evaluate, modulesNeeded } from './doctor.ts';
 import { errorInfo } from '../model/errors.ts';
 import { capabilitiesRequest } from '../host/capabilities.ts';
 import type { OpenDirectorHost } from '../host/director-host.ts';
+import { eachDirector, withHost } from '../host/fan-out.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
 import type { DesiredDirector } from '../model/desired-director.ts';
 import type { SessionOptions } from '../host/transport.ts';
@@ -16,23 +17,32 @@ export interface DoctorResult {
   readonly error?: { readonly code: string; readonly message: string; readonly hint?: string };
 }
 
-export async function doctorDirector(
-  d: DesiredDirector,
-  opts: SessionOptions & { readonly openHost?: OpenDirectorHost; readonly onProgress?: (director: string, message: string) => void } = {},
-): Promise<DoctorResult> {
+export interface DoctorOptions extends SessionOptions {
+  readonly openHost?: OpenDirectorHost;
+  /** The step a director now waits on. */
+  readonly onProgress?: (director: string, message: string) => void;
+  /** The director's examination has ended. */
+  readonly onIdle?: (director: string) => void;
+}
+
+/** Examines every director, ten at once; one that cannot be reached is reported in its result (a `reachable` check). */
+export function doctorDirectors(directors: readonly DesiredDirector[], opts: DoctorOptions = {}): Promise<DoctorResult[]> {
+  return eachDirector(directors, { done: (d) => opts.onIdle?.(d.name) }, (d) => examine(d, opts), unreachable);
+}
+
+async function examine(d: DesiredDirector, opts: DoctorOptions): Promise<DoctorResult> {
   const where = describeTarget(d.target);
   opts.onProgress?.(d.name, `connecting to ${where}`);
-  const host = (opts.openHost ?? openShDirectorHost)(d.target, opts);
-  try {
+  return withHost((opts.openHost ?? openShDirectorHost)(d.target, opts), async (host) => {
     opts.onProgress?.(d.name, 'checking the kernel, ipvsadm, forwarding and modules');
     // The facts and the capabilities, in one round trip.
     const [{ facts }, capabilities] = await host.exchange([{ kind: 'doctor-facts', modules: modulesNeeded(d.table) }, capabilitiesRequest(d.table, true)]);
     return { director: d.name, where, checks: evaluate({ facts, table: d.table, capabilities, paths: d.paths }) };
-  } catch (e) {
-    const error = errorInfo(e);
-    const check: Check = { name: 'reachable', status: 'fail', detail: error.message, fix: error.hint, blocking: true } as Check;
-    return { director: d.name, where, checks: [check], error };
-  } finally {
-    await host.close();
-  }
+  });
+}
+
+function unreachable(d: DesiredDirector, e: unknown): DoctorResult {
+  const error = errorInfo(e);
+  const check: Check = { name: 'reachable', status: 'fail', detail: error.message, fix: error.hint, blocking: true } as Check;
+  return { director: d.name, where: describeTarget(d.target), checks: [check], error };
 }

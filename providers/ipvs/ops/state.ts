@@ -4,15 +4,14 @@
  * one round trip per phase: the lock and the read together, then (for `rm`, after the confirmation, under the same
  * lock) the rewritten record. The IPVS table is read, never written.
  */
-import { hostname, userInfo } from 'node:os';
-import pLimit from 'p-limit';
 import { LvsError, errorInfo, isErrorCode } from '../model/errors.ts';
 import type { DesiredDirector } from '../model/desired-director.ts';
 import { ownedEntries, recordWithout, resolveStateAddresses, type DirectorState, type StackState, type StateEntry } from '../plan/state.ts';
 import type { LiveState } from '../model/live-state.ts';
 import type { DirectorHost, OpenDirectorHost } from '../host/director-host.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
-import { replyOf } from '../host/requests/index.ts';
+import { lockRequest, replyOf } from '../host/requests/index.ts';
+import { eachDirector, openWith } from '../host/fan-out.ts';
 import type { SessionOptions } from '../host/transport.ts';
 import { describeTarget } from '../model/host-target.ts';
 
@@ -27,16 +26,6 @@ export interface StateOptions extends SessionOptions {
   readonly openHost?: OpenDirectorHost;
 }
 
-function holderLine(operation: string): string {
-  let user = 'unknown';
-  try {
-    user = userInfo().username;
-  } catch {
-    /* no passwd entry (containers): keep 'unknown' */
-  }
-  return `${operation} by ${user}@${hostname()} pid ${process.pid} at ${new Date().toISOString()}`;
-}
-
 interface OpenState {
   readonly desired: DesiredDirector;
   readonly host: DirectorHost;
@@ -46,21 +35,13 @@ interface OpenState {
 /** Opens a director: the lock and the read of the table and record, in one round trip. */
 async function open(desired: DesiredDirector, exclusive: boolean, operation: string, opts: StateOptions): Promise<OpenState> {
   opts.onProgress?.(desired.name, `connecting to ${describeTarget(desired.target)}; reading the ownership record`);
-  const host = (opts.openHost ?? openShDirectorHost)(desired.target, opts);
-  try {
+  return openWith((opts.openHost ?? openShDirectorHost)(desired.target, opts), async (host) => {
     const [, { live }] = await host.exchange(
-      [
-        { kind: 'lock', exclusive, waitSeconds: opts.lockTimeout ?? 0, holder: holderLine(operation) },
-        { kind: 'read-table', stack: opts.stack, thresholds: true, record: true },
-      ],
+      [lockRequest(operation, exclusive, opts.lockTimeout ?? 0), { kind: 'read-table', stack: opts.stack, thresholds: true, record: true }],
       { underLock: true },
     );
     return { desired, host, live };
-  } catch (e) {
-    host.kill();
-    await host.close();
-    throw e;
-  }
+  });
 }
 
 function stateOf(o: OpenState): DirectorState {
@@ -74,21 +55,18 @@ function stateOf(o: OpenState): DirectorState {
 
 /** `state list` and `state show`: every director read under a shared lock. A director that fails is reported in place. */
 export async function readState(directors: readonly DesiredDirector[], opts: StateOptions): Promise<StackState> {
-  const limit = pLimit(opts.parallelism ?? 10);
-  const states = await Promise.all(
-    directors.map((desired) =>
-      limit(async (): Promise<DirectorState> => {
-        let opened: OpenState | undefined;
-        try {
-          opened = await open(desired, false, 'state list', opts);
-          return stateOf(opened);
-        } catch (e) {
-          return { director: desired.name, target: desired.target, record: false, entries: [], error: errorInfo(e) };
-        } finally {
-          if (opened) await opened.host.close();
-        }
-      }),
-    ),
+  const states = await eachDirector(
+    directors,
+    opts,
+    async (desired): Promise<DirectorState> => {
+      const opened = await open(desired, false, 'state list', opts);
+      try {
+        return stateOf(opened);
+      } finally {
+        await opened.host.close();
+      }
+    },
+    (desired, e) => ({ director: desired.name, target: desired.target, record: false, entries: [], error: errorInfo(e) }),
   );
   return { stack: opts.stack, directors: states };
 }
@@ -124,43 +102,39 @@ export interface RemoveReport {
  * rewrites the record of each director concerned without the services named. The IPVS table is never written.
  */
 export async function removeFromState(directors: readonly DesiredDirector[], addresses: readonly string[], opts: RemoveOptions): Promise<RemoveReport> {
-  const limit = pLimit(opts.parallelism ?? 10);
   const opened: OpenState[] = [];
   try {
-    const results = await Promise.allSettled(
-      directors.map((desired) =>
-        limit(async () => {
-          const o = await open(desired, true, 'state rm', opts);
-          opened.push(o);
-          return o;
-        }),
-      ),
+    // Every director is opened (or fails) before the first failure is thrown, so that each opened one is closed.
+    const results = await eachDirector(
+      directors,
+      opts,
+      async (desired): Promise<{ failure?: unknown }> => {
+        opened.push(await open(desired, true, 'state rm', opts));
+        return {};
+      },
+      (_, failure) => ({ failure }),
     );
-    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failure) throw failure.reason;
+    const failed = results.find((r) => 'failure' in r);
+    if (failed) throw failed.failure;
     const byName = new Map(opened.map((o) => [o.desired.name, o]));
     const state: StackState = { stack: opts.stack, directors: directors.map((d) => stateOf(byName.get(d.name)!)) };
     const chosen = resolveStateAddresses(opts.stack, addresses, allEntries(state));
     if (opts.confirm && !(await opts.confirm(chosen))) return { removed: [], confirmed: false };
-    await Promise.all(
-      [...new Set(chosen.map((e) => e.director))].map((name) =>
-        limit(async () => {
-          const o = byName.get(name)!;
-          const ids = chosen.filter((e) => e.director === name).map((e) => e.serviceId);
-          const record = recordWithout(o.live.record!, ids);
-          opts.onProgress?.(name, `rewriting the ownership record (${ids.length} service(s) no longer owned)`);
-          // The table stored for --refresh=false lists the services let go of: it goes with the record, same round trip.
-          const dropTable = o.live.record?.fast ? [{ kind: 'store-table', stack: opts.stack, text: undefined } as const] : [];
-          const replies = await o.host.exchange([...dropTable, { kind: 'write-record', stack: opts.stack, record, gzip: false }], { underLock: true });
-          const written = replyOf(replies, 'write-record')!;
-          if (!written.confirmed) {
-            throw new LvsError('LVS_RECORD_WRITE', `director ${describeTarget(o.desired.target)}: the ownership record was not rewritten: ${written.said}`, {
-              hint: 'Nothing else was changed; the services are still owned there. Run `lvsform state rm` again.',
-            });
-          }
-        }),
-      ),
-    );
+    await eachDirector([...new Set(chosen.map((e) => e.director))], opts, async (name) => {
+      const o = byName.get(name)!;
+      const ids = chosen.filter((e) => e.director === name).map((e) => e.serviceId);
+      const record = recordWithout(o.live.record!, ids);
+      opts.onProgress?.(name, `rewriting the ownership record (${ids.length} service(s) no longer owned)`);
+      // The table stored for --refresh=false lists the services let go of: it goes with the record, same round trip.
+      const dropTable = o.live.record?.fast ? [{ kind: 'store-table', stack: opts.stack, text: undefined } as const] : [];
+      const replies = await o.host.exchange([...dropTable, { kind: 'write-record', stack: opts.stack, record, gzip: false }], { underLock: true });
+      const written = replyOf(replies, 'write-record')!;
+      if (!written.confirmed) {
+        throw new LvsError('LVS_RECORD_WRITE', `director ${describeTarget(o.desired.target)}: the ownership record was not rewritten: ${written.said}`, {
+          hint: 'Nothing else was changed; the services are still owned there. Run `lvsform state rm` again.',
+        });
+      }
+    });
     return { removed: chosen, confirmed: true };
   } finally {
     await Promise.all(opened.map((o) => o.host.close()));

@@ -1,8 +1,8 @@
 /** `lvsform status`'s reading: one open host per director for the whole command (a refresh is one chunk on each). */
-import pLimit from 'p-limit';
 import { errorInfo } from '../model/errors.ts';
 import type { DirectorHost, OpenDirectorHost } from '../host/director-host.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
+import { dropHost, eachDirector } from '../host/fan-out.ts';
 import type { DesiredDirector } from '../model/desired-director.ts';
 import { buildStatus, type DirectorStatus } from './status.ts';
 import { describeTarget } from '../model/host-target.ts';
@@ -27,39 +27,27 @@ export class StatusReader {
 
   /** Reads every director; one that fails is reported in its entry and opened again on the next read. */
   async read(): Promise<DirectorStatus[]> {
-    const limit = pLimit(10);
-    return Promise.all(
-      this.directors.map((d) =>
-        limit(async (): Promise<DirectorStatus> => {
-          try {
-            let host = this.hosts.get(d.name);
-            if (!host) {
-              this.opts.onProgress?.(d.name, `connecting to ${describeTarget(d.target)}`);
-              const { connectTimeout } = this.opts;
-              host = (this.opts.openHost ?? openShDirectorHost)(d.target, connectTimeout === undefined ? {} : { connectTimeout });
-              this.hosts.set(d.name, host);
-            }
-            this.opts.onProgress?.(d.name, 'reading the counters');
-            const [reply] = await host.exchange([{ kind: 'status', stack: this.stack }]);
-            return buildStatus(d.name, describeTarget(host.target), reply, reply.record);
-          } catch (e) {
-            const host = this.hosts.get(d.name);
-            this.hosts.delete(d.name);
-            if (host) {
-              host.kill();
-              await host.close();
-            }
-            return {
-              director: d.name,
-              where: describeTarget(d.target),
-              services: [],
-              error: errorInfo(e),
-            };
-          } finally {
-            this.opts.onIdle?.(d.name);
-          }
-        }),
-      ),
+    return eachDirector(
+      this.directors,
+      { done: (d) => this.opts.onIdle?.(d.name) },
+      async (d): Promise<DirectorStatus> => {
+        let host = this.hosts.get(d.name);
+        if (!host) {
+          this.opts.onProgress?.(d.name, `connecting to ${describeTarget(d.target)}`);
+          const { connectTimeout } = this.opts;
+          host = (this.opts.openHost ?? openShDirectorHost)(d.target, connectTimeout === undefined ? {} : { connectTimeout });
+          this.hosts.set(d.name, host);
+        }
+        this.opts.onProgress?.(d.name, 'reading the counters');
+        const [reply] = await host.exchange([{ kind: 'status', stack: this.stack }]);
+        return buildStatus(d.name, describeTarget(host.target), reply, reply.record);
+      },
+      async (d, e): Promise<DirectorStatus> => {
+        const host = this.hosts.get(d.name);
+        this.hosts.delete(d.name);
+        if (host) await dropHost(host);
+        return { director: d.name, where: describeTarget(d.target), services: [], error: errorInfo(e) };
+      },
     );
   }
 

@@ -12,7 +12,7 @@ import { parseRecord } from '../../../providers/ipvs/model/record.ts';
 import { applyStack, planStack } from '../../../providers/ipvs/apply/run-stack.ts';
 import { waitForDrain } from '../../../providers/ipvs/apply/drain-wait.ts';
 import type { Send } from '../../../providers/ipvs/apply/verify.ts';
-import { doctorDirector } from '../../../providers/ipvs/ops/doctor-director.ts';
+import { doctorDirectors } from '../../../providers/ipvs/ops/doctor-director.ts';
 import { StatusReader } from '../../../providers/ipvs/ops/status-reader.ts';
 import { forceUnlockDirector } from '../../../providers/ipvs/ops/force-unlock.ts';
 import { FakeDirector, FakeDirectorHost, fakeFleet } from './fake-director-host.ts';
@@ -257,11 +257,11 @@ describe('doctor, status and force-unlock on the fake', () => {
   it('doctor reads facts and capabilities in one round trip and judges them', async () => {
     const lb1 = new FakeDirector();
     const fleet = fakeFleet({ lb1 });
-    const result = await doctorDirector(desired('lb1', WEB), { openHost: fleet.openHost });
+    const [result] = await doctorDirectors([desired('lb1', WEB)], { openHost: fleet.openHost });
     expect(fleet.opened[0]!.sent).toEqual([['doctor-facts', 'capabilities']]);
-    expect(result.error).toBeUndefined();
+    expect(result!.error).toBeUndefined();
     // ip_forward is 0 on the fake: a NAT table needs it.
-    expect(result.checks.find((c) => c.name.includes('forward'))).toMatchObject({ status: expect.stringMatching(/warn|fail/) });
+    expect(result!.checks.find((c) => c.name.includes('forward'))).toMatchObject({ status: expect.stringMatching(/warn|fail/) });
   });
 
   it('status builds each service from the table, counters and record, one round trip per read', async () => {

@@ -11,7 +11,7 @@ import { type FactsReply, type FactsRequest, facts } from './facts.ts';
 import { type FastReadReply, type FastReadRequest, fastRead } from './fast-read.ts';
 import { type ForceUnlockReply, type ForceUnlockRequest, forceUnlock } from './force-unlock.ts';
 import type { RequestKind } from './kind.ts';
-import { type LockReply, type LockRequest, lock } from './lock.ts';
+import { type LockReply, type LockRequest, lock, lockRequest } from './lock.ts';
 import { type ProcReply, type ProcRequest, proc } from './proc.ts';
 import { type ReadTableReply, type ReadTableRequest, readTable } from './read-table.ts';
 import { type SaveRulesReply, type SaveRulesRequest, saveRules } from './save-rules.ts';
@@ -97,6 +97,8 @@ export const KINDS: { readonly [K in RequestKindName]: RequestKind<Extract<HostR
   'force-unlock': forceUnlock,
   unlock,
 };
+
+export { lockRequest };
 
 /** The reply of a kind in a round trip's replies (for a list built with optional members). */
 export function replyOf<K extends RequestKindName>(replies: readonly HostReply[], kind: K): Extract<HostReply, { kind: K }> | undefined {

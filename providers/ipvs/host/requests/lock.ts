@@ -3,6 +3,7 @@
  * ends, whatever ends it (a finished run, a dropped connection, a killed process). A refused lock fails the round
  * trip (LVS_LOCKED, LVS_NO_FLOCK, LVS_NOT_ROOT); with `underLock`, nothing after it ran.
  */
+import { hostname, userInfo } from 'node:os';
 import { LvsError } from '../../model/errors.ts';
 import { STATE_DIR } from '../host-script.ts';
 import { sudoersLine } from '../../model/host-target.ts';
@@ -17,6 +18,22 @@ export interface LockRequest {
   readonly waitSeconds: number;
   /** Who holds it, for `force-unlock` and "locked by" messages (one line, no secrets). */
   readonly holder: string;
+}
+
+/** The lock a run of `operation` (`apply`, `plan`, `state rm`, `import --adopt`, …) asks for, its holder line naming it. */
+export function lockRequest(operation: string, exclusive: boolean, waitSeconds = 0): LockRequest {
+  return { kind: 'lock', exclusive, waitSeconds, holder: holderLine(operation) };
+}
+
+/** Who holds the lock: the operation, the user and machine, the process and the time. */
+function holderLine(operation: string): string {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    /* no passwd entry (containers): keep 'unknown' */
+  }
+  return `${operation} by ${user}@${hostname()} pid ${process.pid} at ${new Date().toISOString()}`;
 }
 
 export interface LockReply {
