@@ -2,6 +2,7 @@ import { execa } from 'execa';
 import { LvsError } from '../providers/ipvs/model/errors.ts';
 import { CLUSTER_TOPOLOGY, type ClusterNic, type ClusterRole } from './cluster-addresses.ts';
 import { type LabExecResult, requireLabState } from './lab-exec.ts';
+import { PRIVATE_ALIAS_SUFFIX } from './ssh-files.ts';
 import type { LabState, LabVm } from './state.ts';
 
 /** One VM of a cluster lab, as a test needs it. */
@@ -13,6 +14,11 @@ export interface ClusterVmFacts {
   readonly index: number;
   /** `Host` in `sshConfig` (ssh -F SSHCONFIG ALIAS). */
   readonly alias: string;
+  /**
+   * Real servers: a second `Host` in `sshConfig` that reaches it on its private address through the first director
+   * (`ProxyJump`), as an operator reaches real servers behind a NAT director.
+   */
+  readonly privateAlias?: string;
   readonly sshConfig: string;
   /** Its address on the management tap (what ssh reaches). */
   readonly managementAddress: string;
@@ -51,6 +57,7 @@ function vmFacts(state: LabState, vm: LabVm): ClusterVmFacts {
     role: vm.role,
     index: vm.index,
     alias: vm.alias,
+    ...(vm.role === 'real-server' ? { privateAlias: `${vm.alias}${PRIVATE_ALIAS_SUFFIX}` } : {}),
     sshConfig: state.sshConfig,
     managementAddress: vm.guestAddress,
     shared: vm.shared,

@@ -147,38 +147,9 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
   await labDown({ dir }); // leftovers of a crashed run
 
   const vms = [...directors, ...(cluster?.realServers ?? [])];
-  const busy = [...vms.filter((d) => tapExists(d.tap)).map((d) => `link ${d.tap}`), ...(cluster ? clusterDevicesPresent(cluster, vms) : [])];
-  if (busy.length > 0) {
-    throw new LvsError('LVS_LAB_TAP_IN_USE', `network devices of this lab already exist: ${busy.join(', ')}`, {
-      hint: 'another lab uses these VM numbers: take it down, or pick other numbers with firstIndex (lab up --first-index K)',
-    });
-  }
-
+  refuseBusyDevices(vms, cluster);
   const timings: string[] = [];
-  const phase = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
-    const t = Date.now();
-    const r = await f();
-    timings.push(`${name} ${((Date.now() - t) / 1000).toFixed(1)} s`);
-    return r;
-  };
-  const kernel = await phase('kernel', () => ensureKernel(progress));
-  const initramfs = await phase('initramfs', () => ensureInitramfs(kernel));
-  const choice = await phase('accelerator', () => chooseAccel(kernel, initramfs, { ...(opts.accel !== undefined ? { accel: opts.accel } : {}), progress }));
-  const boot: LabBoot = {
-    kernel: {
-      release: kernel.release,
-      packageName: kernel.packageName,
-      packageVersion: kernel.packageVersion,
-      image: kernel.image,
-      moduleDir: kernel.moduleDir,
-    },
-    initramfs,
-    accel: choice.accel,
-  };
-  progress(
-    `kernel ${kernel.release} (${kernel.packageName} ${kernel.packageVersion}), ${choice.accel.toUpperCase()} ` +
-      `(${choice.source}${choice.detail ? `: ${choice.detail}` : ''})`,
-  );
+  const boot = await prepareBoot(opts, progress, timings);
 
   const state: LabState = {
     version: 1,
@@ -261,6 +232,35 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** Refuses to boot when a tap, bridge or namespace of these VMs exists already (another lab on the same numbers). */
+function refuseBusyDevices(vms: readonly LabVm[], cluster: LabCluster | undefined): void {
+  const busy = [...vms.filter((d) => tapExists(d.tap)).map((d) => `link ${d.tap}`), ...(cluster ? clusterDevicesPresent(cluster, vms) : [])];
+  if (busy.length > 0) {
+    throw new LvsError('LVS_LAB_TAP_IN_USE', `network devices of this lab already exist: ${busy.join(', ')}`, {
+      hint: 'another lab uses these VM numbers: take it down, or pick other numbers with firstIndex (lab up --first-index K)',
+    });
+  }
+}
+
+/** Debian's kernel, the initramfs and the accelerator every VM of the lab boots, each step timed into `timings`. */
+async function prepareBoot(opts: LabUpOptions, progress: (msg: string) => void, timings: string[]): Promise<LabBoot> {
+  const phase = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+    const t = Date.now();
+    const r = await f();
+    timings.push(`${name} ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    return r;
+  };
+  const kernel = await phase('kernel', () => ensureKernel(progress));
+  const initramfs = await phase('initramfs', () => ensureInitramfs(kernel));
+  const choice = await phase('accelerator', () => chooseAccel(kernel, initramfs, { ...(opts.accel !== undefined ? { accel: opts.accel } : {}), progress }));
+  progress(
+    `kernel ${kernel.release} (${kernel.packageName} ${kernel.packageVersion}), ${choice.accel.toUpperCase()} ` +
+      `(${choice.source}${choice.detail ? `: ${choice.detail}` : ''})`,
+  );
+  const { release, packageName, packageVersion, image, moduleDir } = kernel;
+  return { kernel: { release, packageName, packageVersion, image, moduleDir }, initramfs, accel: choice.accel };
 }
 
 function describeVms(directors: number, realServers: number | undefined): string {

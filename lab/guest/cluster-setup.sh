@@ -31,7 +31,10 @@ addr add $private4/24 dev eth2
 addr add $private6/64 dev eth2 nodad
 link set eth2 up
 NET
-  /usr/sbin/sshd -f /etc/lvsform/sshd_config -o "ListenAddress=$mgmt" &
+  # A real server also listens on its private address: reached there through a director (ssh -J), as behind NAT.
+  listen="-o ListenAddress=$mgmt"
+  [ "$lvsform_role" = real-server ] && listen="$listen -o ListenAddress=$private4"
+  /usr/sbin/sshd -f /etc/lvsform/sshd_config $listen &
   sshd_starting=$!
   mark network
   case "$lvsform_role" in

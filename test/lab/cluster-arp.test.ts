@@ -12,6 +12,7 @@
  *
  * The cluster is shared with the other cluster tests (test/lab/cluster.ts); these leave its hosts bare again.
  */
+import { execa } from 'execa';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ClusterFacts, type ClusterVmFacts, labTraffic } from '../../lab/index.ts';
 import { cluster, clusterLab, onClient, onVm } from './cluster.ts';
@@ -121,6 +122,16 @@ describe('the cluster lab', () => {
       { perServer: { [rs1().name]: 3 }, failures: 0, total: 3 },
       { perServer: { [rs1().name]: 3 }, failures: 0, total: 3 },
     ]);
+  });
+
+  it('reaches a real server over ssh on its private address through the director, with its pinned host key', async () => {
+    // GIVEN a real server's private alias (ProxyJump through the director, no ssh master)
+    const r = rs1();
+    // WHEN plain ssh runs a command there
+    const out = await execa('ssh', ['-F', r.sshConfig, r.privateAlias!, 'hostname; ip -o -4 addr show dev eth2'], { reject: false });
+    // THEN it is that real server, reached on its private card
+    expect(out.exitCode).toBe(0);
+    expect(out.stdout).toMatch(new RegExp(`^${r.name}\n.*inet ${r.private.ipv4.replaceAll('.', '\\.')}/24`));
   });
 
   it('boots the hosts bare: no VIP, no IPVS table, no ARP settings, no default route on a real server', async () => {

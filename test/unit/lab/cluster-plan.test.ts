@@ -6,6 +6,7 @@ import { CLUSTER_TOPOLOGY, clusterNetworkNames, clusterVmAddresses } from '../..
 import { clusterFactsOf } from '../../../lab/cluster-facts.ts';
 import { clusterDevices } from '../../../lab/cluster-network.ts';
 import { planCluster } from '../../../lab/cluster-plan.ts';
+import { renderSshConfig } from '../../../lab/ssh-files.ts';
 import { labUp } from '../../../lab/lab-up.ts';
 import { type LabState, type LabVm, findDirector, labPaths, labVms } from '../../../lab/state.ts';
 
@@ -135,6 +136,22 @@ describe("a cluster VM's QEMU command line", () => {
   });
 });
 
+describe("a cluster lab's ssh config", () => {
+  it('reaches each real server on its management address, and on its private address through the first director', () => {
+    // GIVEN a cluster of two directors and two real servers WHEN its ssh config is written
+    const { directors, cluster } = planCluster(paths, { ...options, directors: 2 });
+    const config = renderSshConfig(paths, [...directors, ...cluster.realServers]);
+    // THEN a real server has a second entry that jumps through director 1 and checks the same host key
+    expect(config).toContain(
+      ['Host cluster-rs-1-private', '  HostName 192.0.2.11', '  HostKeyAlias cluster-rs-1', '  ProxyJump cluster-director-1', '  User root'].join('\n'),
+    );
+    expect(config).toContain('Host cluster-rs-1\n  HostName 203.0.113.130\n');
+    // AND directors, and a single-guest lab, have one entry each
+    expect(config.match(/^Host /gm)).toHaveLength(6);
+    expect(renderSshConfig(paths, [directorAddresses(1)]).match(/^Host /gm)).toEqual(['Host ']);
+  });
+});
+
 describe("a cluster lab's facts", () => {
   it('name every VM with its ssh alias and cards, the client namespace and the bridges', () => {
     // GIVEN the state of a cluster lab
@@ -149,7 +166,8 @@ describe("a cluster lab's facts", () => {
       ['cluster-rs-1', 'cluster-rs-1', paths.sshConfig, '203.0.113.126', '198.51.100.11', '192.0.2.11'],
       ['cluster-rs-2', 'cluster-rs-2', paths.sshConfig, '203.0.113.130', '198.51.100.12', '192.0.2.12'],
     ]);
-    expect(facts.directors.map((d) => d.role)).toEqual(['director']);
+    expect(facts.directors.map((d) => [d.role, d.privateAlias])).toEqual([['director', undefined]]);
+    expect(facts.realServers.map((r) => r.privateAlias)).toEqual(['cluster-rs-1-private', 'cluster-rs-2-private']);
     // AND exec and reboot find a real server by name, as they find a director
     expect(labVms(s).map((v) => v.name)).toEqual(['cluster-director-1', 'cluster-rs-1', 'cluster-rs-2']);
     expect(findDirector(s, 'cluster-rs-2').index).toBe(33);
