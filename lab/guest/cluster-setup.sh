@@ -34,8 +34,8 @@ NET
   # A real server also listens on its private address: reached there through a director (ssh -J), as behind NAT.
   listen="-o ListenAddress=$mgmt"
   [ "$lvsform_role" = real-server ] && listen="$listen -o ListenAddress=$private4"
+  # sshd starts (reading its libraries from the host) while the boot goes on: cluster_ready waits for its PID file.
   /usr/sbin/sshd -f /etc/lvsform/sshd_config $listen &
-  sshd_starting=$!
   mark network
   case "$lvsform_role" in
     director)
@@ -45,8 +45,7 @@ NET
     real-server) cluster_application ;;
     *) say "unknown cluster role $lvsform_role" ;;
   esac
-  wait "$sshd_starting" || say "sshd failed"
-  mark all-serving
+  mark all-started
 }
 
 cluster_application() {
@@ -62,13 +61,18 @@ cluster_application() {
   python3 -I -S /etc/lvsform/udp-echo-any.py --ready /run/lvsform-udp "$lvsform_name" </dev/null >/dev/null 2>&1 &
 }
 
-# Before the ready line (run by lvsform-lab-ready.service once the boot is over): a real server's UDP echo has bound
-# its sockets (a 20 s bound).
+# Before the ready line (run by lvsform-lab-ready.service once the boot is over): sshd listens (it writes its PID file
+# once its sockets are bound) and a real server's UDP echo has bound its sockets (20 s bounds).
 cluster_ready() {
+  wait_for /run/sshd.pid || say "sshd did not start"
   [ "$lvsform_role" = real-server ] || return 0
+  wait_for /run/lvsform-udp || say "UDP echo did not start"
+}
+
+wait_for() {
   n=0
-  while [ $n -lt 400 ] && [ ! -e /run/lvsform-udp ]; do
+  while [ $n -lt 400 ] && [ ! -e "$1" ]; do
     busybox usleep 50000; n=$((n + 1))
   done
-  [ -e /run/lvsform-udp ] || say "UDP echo did not start"
+  [ -e "$1" ]
 }

@@ -6,8 +6,10 @@
  *
  * Where: $LVSFORM_LAB_CLUSTER_DIR, else the lab directory with `-cluster` appended; VM indexes from
  * $LVSFORM_LAB_CLUSTER_FIRST_INDEX, else right after the main lab's directors (so both fit side by side).
- * With LVSFORM_LAB_REUSE=1 a cluster already running there is reused and left up at the end.
+ * With LVSFORM_LAB_REUSE=1 a cluster already running there is reused and left up at the end; otherwise one running
+ * there from before this run is refused (LVS_LAB_RUNNING), as the single-guest lab is.
  */
+import { inject } from 'vitest';
 import { type ClusterFacts, type LabExecResult, type LabState, clientExec, clusterFactsOf, labDir, labExec, labStatus, labUp } from '../../lab/index.ts';
 
 /** The cluster's shape: one director and two real servers (what the DR and NAT tests need). */
@@ -30,7 +32,8 @@ export function clusterLab(): Promise<LabState> {
   booted ??= (async () => {
     const dir = clusterLabDir();
     const status = await labStatus({ dir });
-    if (status.running && status.state?.cluster) return status.state;
+    const mine = status.state && Date.parse(status.state.createdAt) >= inject('runStartedAt');
+    if (status.running && status.state?.cluster && (mine || process.env['LVSFORM_LAB_REUSE'] === '1')) return status.state;
     return labUp({
       dir,
       cluster: true,

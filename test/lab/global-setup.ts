@@ -6,6 +6,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** The lab every lab test runs on (booted once per run), or null when the run boots none (directors 0). */
     lab: LabState | null;
+    /** When this run started (ms since the epoch): a cluster lab created since then is this run's own. */
+    runStartedAt: number;
   }
 }
 
@@ -17,6 +19,8 @@ declare module 'vitest' {
  * down too and checks the same, its bridges, segment taps and client namespace included.
  */
 export default async function setup(project: TestProject) {
+  const runStartedAt = Date.now();
+  project.provide('runStartedAt', runStartedAt);
   const dir = labDir();
   const reuse = process.env['LVSFORM_LAB_REUSE'] === '1';
   const directors = Number(process.env['LVSFORM_LAB_DIRECTORS'] ?? 3);
@@ -41,9 +45,12 @@ export default async function setup(project: TestProject) {
   return async () => {
     if (reuse) return;
     const problems: string[] = [];
+    // Only a cluster lab this run booted (one from before it was refused, and stays).
+    const cluster = await readLabState(clusterLabDir());
+    const clusterOfThisRun = cluster && Date.parse(cluster.createdAt) >= runStartedAt ? cluster : null;
     for (const [name, lab] of [
       ['lab', state],
-      ['cluster lab', await readLabState(clusterLabDir())],
+      ['cluster lab', clusterOfThisRun],
     ] as const) {
       if (!lab) continue;
       const started = Date.now();
