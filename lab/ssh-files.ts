@@ -2,33 +2,59 @@ import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { DirectorAddresses } from './addresses.ts';
+import type { ClusterVmAddresses } from './cluster-addresses.ts';
 import type { labPaths } from './state.ts';
 
 type Paths = ReturnType<typeof labPaths>;
 
-/** The OpenSSH client configuration of the lab; works with or without a ControlMaster running. */
-export function renderSshConfig(paths: Paths, directors: readonly DirectorAddresses[]): string {
+/** A VM as the ssh files see it: its management address, and for a cluster VM its role and private card. */
+type SshHost = DirectorAddresses & Partial<Pick<ClusterVmAddresses, 'role' | 'private'>>;
+
+/** The suffix of a cluster real server's second `Host`: reached on its private address through the first director. */
+export const PRIVATE_ALIAS_SUFFIX = '-private';
+
+/**
+ * The OpenSSH client configuration of the lab; works with or without a ControlMaster running. A cluster real server
+ * has a second entry, `ALIAS-private`, that reaches it on its private (NAT) address with `ProxyJump` through the
+ * first director, as an operator reaches real servers behind a NAT director (same host key, no ControlMaster).
+ */
+export function renderSshConfig(paths: Paths, directors: readonly SshHost[]): string {
+  const common = [
+    '  User root',
+    '  Port 22',
+    `  IdentityFile ${paths.identityFile}`,
+    '  IdentitiesOnly yes',
+    `  UserKnownHostsFile ${paths.knownHosts}`,
+    '  GlobalKnownHostsFile /dev/null',
+    '  StrictHostKeyChecking yes',
+    '  CheckHostIP no',
+    '  BatchMode yes',
+    '  ConnectTimeout 10',
+    '  LogLevel ERROR',
+  ];
+  const jump = directors.find((d) => d.role === 'director');
   const blocks = directors.map((d) =>
     [
       `Host ${d.alias}`,
       `  HostName ${d.guestAddress}`,
-      '  User root',
-      '  Port 22',
-      `  IdentityFile ${paths.identityFile}`,
-      '  IdentitiesOnly yes',
-      `  UserKnownHostsFile ${paths.knownHosts}`,
-      '  GlobalKnownHostsFile /dev/null',
-      '  StrictHostKeyChecking yes',
-      '  CheckHostIP no',
-      '  BatchMode yes',
-      '  ConnectTimeout 10',
-      '  LogLevel ERROR',
+      ...common,
       // Used only while the lab's master runs (lvsform lab up opens one); without it ssh connects directly.
       `  ControlPath ${join(paths.controlSockets, d.alias)}`,
       '',
+      ...(d.role === 'real-server' && d.private && jump
+        ? [
+            `Host ${d.alias}${PRIVATE_ALIAS_SUFFIX}`,
+            `  HostName ${d.private.ipv4}`,
+            `  HostKeyAlias ${d.alias}`,
+            `  ProxyJump ${jump.alias}`,
+            ...common,
+            '  ControlPath none',
+            '',
+          ]
+        : []),
     ].join('\n'),
   );
-  return `# lvsform lab. Example: ssh -F ${paths.sshConfig} lab-director-1 ipvsadm -L -n\n\n${blocks.join('\n')}`;
+  return `# lvsform lab. Example: ssh -F ${paths.sshConfig} ${directors[0]?.alias ?? 'lab-director-1'} ipvsadm -L -n\n\n${blocks.join('\n')}`;
 }
 
 /** The guests' sshd configuration (each guest adds its own `ListenAddress` on sshd's command line). */
@@ -57,7 +83,7 @@ export const GUEST_SSHD_CONFIG = [
  * and `sshd_config` (read by the guests),
  * `known_hosts` (the pinned host key for every director) and `ssh_config`.
  */
-export async function writeSshFiles(paths: Paths, directors: readonly DirectorAddresses[]): Promise<void> {
+export async function writeSshFiles(paths: Paths, directors: readonly SshHost[]): Promise<void> {
   const hostKey = join(paths.guest, 'ssh_host_ed25519_key');
   await Promise.all([
     execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'lvsform-lab-client', '-f', paths.identityFile]),
