@@ -48,6 +48,19 @@ import {
 } from '../model/director-settings.ts';
 import { settingsRecordAfter } from '../plan/settings.ts';
 import { readScriptText } from '../host/read-script.ts';
+import type { DesiredRealServer } from '../model/desired-real-server.ts';
+import type { RealServerPlan } from '../plan/real-server.ts';
+import {
+  failedRealServerPlan,
+  openRealServer,
+  planOpenRealServer,
+  planRealServers,
+  realServerAfter,
+  realServerBefore,
+  type OpenRealServer,
+  type RealServerOutcome,
+  type RealServerRun,
+} from './run-real-servers.ts';
 
 export interface RunOptions extends PlanOptions, SessionOptions {
   readonly stack: string;
@@ -72,6 +85,8 @@ export interface RunOptions extends PlanOptions, SessionOptions {
   readonly onIdle?: (director: string) => void;
   /** How a director is reached. @default the `sh` host (local or OpenSSH); tests pass an in-memory one. */
   readonly openHost?: OpenDirectorHost;
+  /** The real servers lvsform prepares (run-real-servers.ts), planned beside the directors. */
+  readonly realServers?: readonly DesiredRealServer[];
 }
 
 export interface DirectorOutcome {
@@ -88,6 +103,8 @@ export interface DirectorOutcome {
 export interface ApplyReport {
   readonly plan: Plan;
   readonly outcomes: readonly DirectorOutcome[];
+  /** How each real server's preparation ended (absent when the app declares none). */
+  readonly realServerOutcomes?: readonly RealServerOutcome[];
 }
 
 /** The outcome of a director that failed before its batch ran. */
@@ -260,14 +277,21 @@ function withRefresh(plan: DirectorPlan, open: OpenDirector, opts: RunOptions): 
   return { ...plan, refresh: open.fast ? { trusted: true } : { trusted: false, ...(open.fastReason ? { reason: open.fastReason } : {}) } };
 }
 
-function makePlan(stack: string, mode: Plan['mode'], directors: DirectorPlan[]): Plan {
-  return { formatVersion: PLAN_FORMAT, stack, createdAt: new Date().toISOString(), mode, directors };
+function makePlan(stack: string, mode: Plan['mode'], directors: DirectorPlan[], realServers?: RealServerPlan[]): Plan {
+  return { formatVersion: PLAN_FORMAT, stack, createdAt: new Date().toISOString(), mode, directors, ...(realServers ? { realServers } : {}) };
+}
+
+/** `--refresh-only` proposes no change on a real server either: its drift is shown. */
+function refreshOnly(plan: RealServerPlan, opts: RunOptions): RealServerPlan {
+  return opts.refreshOnly ? { ...plan, changes: [] } : plan;
 }
 
 /** `lvsform plan`: reads every director under a shared lock and computes the plan. Changes nothing. */
 export async function planStack(directors: readonly DesiredDirector[], opts: RunOptions & { mode?: Plan['mode'] }): Promise<Plan> {
   checkOneDirectorPerMachine(directors.map((d) => d.target));
   const limit = pLimit(opts.parallelism ?? 10);
+  // Real servers are read side by side with the directors: one round trip each.
+  const realServers = opts.realServers?.length ? planRealServers(opts.realServers, opts.mode === 'destroy', opts) : undefined;
   const plans = await Promise.all(
     directors.map((desired) =>
       limit(async () => {
@@ -288,7 +312,8 @@ export async function planStack(directors: readonly DesiredDirector[], opts: Run
       }),
     ),
   );
-  return makePlan(opts.stack, opts.mode ?? (opts.refreshOnly ? 'refresh-only' : 'apply'), plans);
+  const rsPlans = realServers ? (await realServers).map((p) => refreshOnly(p, opts)) : undefined;
+  return makePlan(opts.stack, opts.mode ?? (opts.refreshOnly ? 'refresh-only' : 'apply'), plans, rsPlans);
 }
 
 /** A director's round trips during an apply: requests carried to the next one, and their replies once sent. */
@@ -526,8 +551,30 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
   checkOneDirectorPerMachine(directors.map((d) => d.target));
   const limit = pLimit(opts.parallelism ?? 10);
   const opened = new Map<string, OpenDirector>();
+  const openedRs = new Map<string, OpenRealServer>();
   const operation = opts.destroy ? 'destroy' : 'apply';
   try {
+    const rsLimit = pLimit(opts.parallelism ?? 10);
+    const rsPlanning = Promise.all(
+      (opts.realServers ?? []).map((desired) =>
+        rsLimit(async (): Promise<RealServerPlan> => {
+          try {
+            const open = await openRealServer(desired, true, operation, opts);
+            openedRs.set(desired.name, open);
+            const plan = refreshOnly(planOpenRealServer(open, Boolean(opts.destroy)), opts);
+            const saved = opts.savedPlan?.realServers?.find((r) => r.host === desired.name);
+            if (opts.savedPlan && JSON.stringify(saved?.changes ?? []) !== JSON.stringify(plan.changes)) {
+              throw new LvsError('LVS_STALE_PLAN', `real server ${describeTarget(desired.target)}: what it holds changed since the plan was made`, {
+                hint: 'Nothing was changed. Run `lvsform plan --out FILE` again and review the new plan.',
+              });
+            }
+            return plan;
+          } catch (e) {
+            return failedRealServerPlan(desired, e);
+          }
+        }),
+      ),
+    );
     const plans = await Promise.all(
       directors.map((desired) =>
         limit(async (): Promise<DirectorPlan> => {
@@ -569,20 +616,29 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
         }),
       ),
     );
-    const plan = makePlan(opts.stack, opts.destroy ? 'destroy' : 'apply', plans);
+    const rsPlans = opts.realServers?.length ? await rsPlanning : undefined;
+    const plan = makePlan(opts.stack, opts.destroy ? 'destroy' : 'apply', plans, rsPlans);
     opts.check?.(plan);
-    const anything = plans.some(
-      (p) =>
-        !p.error &&
-        p.conflicts.length === 0 &&
-        (p.changes.length > 0 || p.adopted.length > 0 || (p.hostSetup?.length ?? 0) > 0 || (p.settings?.length ?? 0) > 0),
-    );
+    const anything =
+      plans.some(
+        (p) =>
+          !p.error &&
+          p.conflicts.length === 0 &&
+          (p.changes.length > 0 || p.adopted.length > 0 || (p.hostSetup?.length ?? 0) > 0 || (p.settings?.length ?? 0) > 0),
+      ) || (rsPlans ?? []).some((p) => !p.error && p.changes.length > 0);
     if (anything && opts.confirm && !(await opts.confirm(plan))) {
       return {
         plan,
         outcomes: plans.map((p) => ({ director: p.director, status: 'skipped' as const, residual: [], restoreOutput: '', seconds: 0 })),
+        ...(rsPlans ? { realServerOutcomes: rsPlans.map((p) => ({ host: p.host, status: 'skipped' as const })) } : {}),
       };
     }
+    // Real servers first: what a service will send to is ready before the directors' batches.
+    const runs: RealServerRun[] = (rsPlans ?? []).flatMap((p) => {
+      const open = openedRs.get(p.host);
+      return open && !p.error ? [{ open, plan: p, replies: [] }] : [];
+    });
+    await Promise.all(runs.map((r) => rsLimit(() => realServerBefore(r, opts.stack))));
     const outcomes = await Promise.all(
       plans.map((p) =>
         limit(async (): Promise<DirectorOutcome> => {
@@ -606,8 +662,14 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
         }),
       ),
     );
-    return { plan, outcomes };
+    // And last: what no service sends to any more goes, and every real server's record says what it holds.
+    const rsDone = await Promise.all(runs.map((r) => rsLimit(() => realServerAfter(r, opts.stack))));
+    const realServerOutcomes = rsPlans?.map(
+      (p): RealServerOutcome => rsDone.find((o) => o.host === p.host) ?? { host: p.host, status: 'failed', ...(p.error ? { error: p.error } : {}) },
+    );
+    return { plan, outcomes, ...(realServerOutcomes ? { realServerOutcomes } : {}) };
   } finally {
     await Promise.all([...opened.values()].map((o) => closeDirector(o)));
+    await Promise.all([...openedRs.values()].map((o) => o.host.close()));
   }
 }

@@ -225,11 +225,12 @@ export function realServerPhase(c: RealServerChange): 'before' | 'after' {
 /** What the plan says about a NAT return path: checked, never changed unless the app asks. */
 export interface RouteCheck {
   readonly family: Family;
-  /** The default route's gateway now (undefined: no default route). */
-  readonly gateway: string | undefined;
-  /** The gateway the app names (undefined: it names none, so lvsform cannot tell). */
-  readonly expected: string | undefined;
-  readonly ok: boolean | undefined;
+  /** The default route's gateway now (absent: no default route). */
+  readonly gateway?: string;
+  /** The gateway the app names (absent: it names none, so lvsform cannot tell). */
+  readonly expected?: string;
+  /** Whether the route goes through the director (absent: unknown). */
+  readonly ok?: boolean;
 }
 
 /** `+ address 198.51.100.27/32 on lo`: the change as one plan line. */

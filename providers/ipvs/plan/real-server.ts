@@ -7,8 +7,10 @@
  * value lvsform found.
  */
 import type { Family } from '../model/model.ts';
+import type { HostTarget } from '../model/host-target.ts';
 import { hostPrefix } from '../model/director-settings.ts';
 import {
+  type Backing,
   type FouPort,
   type LiveRealServer,
   type LiveRsAddress,
@@ -170,11 +172,11 @@ function planRoutes(input: RealServerPlanInput, changes: RealServerChange[], che
     if (host.nat?.manage && expected !== undefined && !ok) {
       changes.push({ kind: 'route', action: 'update', family, before: gateway ?? '', after: expected });
       out[family] = { prior: rec?.prior ?? gateway ?? '', value: expected };
-      checks.push({ family, gateway, expected, ok: false });
+      checks.push(routeCheckOf(family, gateway, expected, false));
       continue;
     }
     if (rec && ok) out[family] = rec;
-    checks.push({ family, gateway, expected, ok });
+    checks.push(routeCheckOf(family, gateway, expected, ok));
   }
   for (const [family, rec] of Object.entries(record?.routes ?? {}) as [Family, { prior: string; value: string }][]) {
     if (out[family] || (families.includes(family) && host.nat?.manage)) continue;
@@ -184,6 +186,10 @@ function planRoutes(input: RealServerPlanInput, changes: RealServerChange[], che
       changes.push({ kind: 'route', action: 'update', family, before: gateway, after: rec.prior, restore: true });
   }
   return Object.keys(out).length > 0 ? out : undefined;
+}
+
+function routeCheckOf(family: Family, gateway: string | undefined, expected: string | undefined, ok: boolean | undefined): RouteCheck {
+  return { family, ...(gateway === undefined ? {} : { gateway }), ...(expected === undefined ? {} : { expected }), ...(ok === undefined ? {} : { ok }) };
 }
 
 const ORDER: Record<RealServerChange['kind'], number> = { tunnel: 0, fou: 1, address: 2, sysctl: 3, route: 4 };
@@ -263,4 +269,39 @@ export function unfinishedRealServer(changes: readonly RealServerChange[], after
     }
   }
   return out;
+}
+
+/** A real server's part of a plan: its changes, drift, notes and route checks, and the record once they hold. */
+export interface RealServerPlan {
+  readonly host: string;
+  readonly target: HostTarget;
+  readonly changes: readonly RealServerChange[];
+  readonly drift: readonly string[];
+  readonly notes: readonly string[];
+  readonly checks: readonly RouteCheck[];
+  /** The services that send to it (director, service, member, method), for the plan's heading. */
+  readonly backing: readonly Backing[];
+  readonly record?: RealServerRecordPrep;
+  readonly error?: { readonly code: string; readonly message: string; readonly hint?: string };
+}
+
+/** A real server's plan from what it holds: `prep` undefined on destroy. */
+export function realServerPlanOf(
+  host: RealServerHostSpec,
+  target: HostTarget,
+  prep: RealServerPrep | undefined,
+  live: LiveRealServer,
+  record: RealServerRecordPrep | undefined,
+): RealServerPlan {
+  const p = planRealServer({ host, prep, live, record });
+  return {
+    host: host.name,
+    target,
+    changes: p.changes,
+    drift: p.drift,
+    notes: p.notes,
+    checks: p.checks,
+    backing: prep?.backing ?? [],
+    ...(p.record ? { record: p.record } : {}),
+  };
 }
