@@ -2,7 +2,8 @@ import { rm } from 'node:fs/promises';
 import { closeControlMaster } from './control-master.ts';
 import { vmMarker } from './boot-director.ts';
 import { findProcessesWith, isProcessWith, signal, waitGone } from './processes.ts';
-import { labDir, labPaths, readLabState } from './state.ts';
+import { deleteClusterNetwork } from './cluster-network.ts';
+import { labDir, labPaths, labVms, readLabState } from './state.ts';
 import { deleteTaps } from './tap-devices.ts';
 
 export interface LabDownOptions {
@@ -12,15 +13,15 @@ export interface LabDownOptions {
 
 /**
  * Takes the lab down: stops its ControlMasters and virtual machines by PID (each QEMU's whole process group, plus any
- * process still carrying this lab's `-name lvsform-lab:DIR` argument, e.g. after a crash), deletes its taps and its
- * directory.
+ * process still carrying this lab's `-name lvsform-lab:DIR` argument, e.g. after a crash), deletes its taps (and a
+ * cluster's bridges, segment taps and client namespace, after the processes left in it) and its directory.
  * Safe to run twice, with no lab, or after a crash.
  */
 export async function labDown(opts: LabDownOptions = {}): Promise<void> {
   const dir = labDir(opts.dir);
   const paths = labPaths(dir);
   const state = await readLabState(dir);
-  const directors = state?.directors ?? [];
+  const directors = state ? labVms(state) : [];
   const stopping: number[] = [];
 
   for (const d of directors) {
@@ -43,5 +44,6 @@ export async function labDown(opts: LabDownOptions = {}): Promise<void> {
   await waitGone(left, 5_000);
 
   await deleteTaps(directors.map((d) => d.tap));
+  if (state?.cluster) await deleteClusterNetwork(state.cluster, directors);
   await rm(dir, { recursive: true, force: true });
 }
