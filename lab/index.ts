@@ -10,7 +10,7 @@ export { type ClientExecOptions, type ClusterFacts, type ClusterVmFacts, clientE
 export { clusterDevices, clusterDevicesPresent } from './cluster-network.ts';
 export { CLUSTER_REQUIREMENTS, LAB_REQUIREMENTS, checkLabAddresses, checkLabHost } from './host-check.ts';
 export { type LabExecOptions, type LabExecResult, labExec } from './lab-exec.ts';
-export { type LabDownOptions, labDown } from './lab-down.ts';
+export { type LabDownOptions, labDown, labLeftovers } from './lab-down.ts';
 export { type LabStatus, type LabDirectorStatus, labStatus } from './lab-status.ts';
 export { type LabTrafficOptions, type LabTrafficResult, labTraffic, parseTarget } from './lab-traffic.ts';
 export { type LabRebootOptions, type LabRebootResult, labReboot } from './lab-reboot.ts';

@@ -7,6 +7,7 @@
 #   lvsform_name     e.g. cluster-rs-1 (its hostname, and what its application answers)
 #   lvsform_shared   IPV4,IPV6 on eth1, the shared segment (198.51.100.0/24, 2001:db8:100::/64) with the client
 #   lvsform_private  IPV4,IPV6 on eth2, the private segment for NAT (192.0.2.0/24, 2001:db8::/64)
+# Only under systemd (every cluster VM boots with it): cluster_ready runs in init.sh's `ready` role.
 # A director gets forwarding (lvsform_forward, default 1); its IPVS modules load on demand from the module tree.
 # A real server runs its application bound to the wildcard addresses, IPv4 and IPv6: HTTP on TCP 80 and 8080 (its
 # name at /, 24 MiB of zeros at /big) and an echo of its name on UDP 53 from the address each datagram was sent to.
@@ -53,8 +54,15 @@ cluster_application() {
   busybox truncate -s 24M "$www/big"
   busybox httpd -p 80 -h "$www"
   busybox httpd -p 8080 -h "$www"
-  # -I -S: no user site, no site module (fewer files to read over 9p under emulation).
+  # -I -S: no user site, no site module (fewer files to read over 9p under emulation). Python's start overlaps the
+  # rest of the boot: cluster_ready waits for it.
   python3 -I -S /etc/lvsform/udp-echo-any.py --ready /run/lvsform-udp "$lvsform_name" </dev/null >/dev/null 2>&1 &
+}
+
+# Before the ready line (run by lvsform-lab-ready.service once the boot is over): a real server's UDP echo has bound
+# its sockets (a 20 s bound).
+cluster_ready() {
+  [ "$lvsform_role" = real-server ] || return 0
   n=0
   while [ $n -lt 400 ] && [ ! -e /run/lvsform-udp ]; do
     busybox usleep 50000; n=$((n + 1))

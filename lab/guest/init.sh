@@ -305,7 +305,11 @@ fi
 
 case "${1:-pid1}" in
   setup) setup ;;
-  ready) mark boot-over; echo "lvsform-ready" ;;
+  ready)
+    mark boot-over
+    if [ -n "$lvsform_role" ]; then . /etc/lvsform/cluster-setup.sh && cluster_ready; fi
+    echo "lvsform-ready"
+    ;;
   pid1)
     early
     if [ "$lvsform_systemd" = 1 ]; then
