@@ -13,8 +13,8 @@
  * The cluster is shared with the other cluster tests (test/lab/cluster.ts); these leave its hosts bare again.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ClusterFacts, ClusterVmFacts } from '../../lab/index.ts';
-import { cluster, onClient, onVm } from './cluster.ts';
+import { type ClusterFacts, type ClusterVmFacts, labTraffic } from '../../lab/index.ts';
+import { cluster, clusterLab, onClient, onVm } from './cluster.ts';
 
 /** Free shared-segment addresses (CLUSTER_TOPOLOGY.vips): the VIP of these tests. */
 const VIP = '198.51.100.21';
@@ -109,6 +109,18 @@ describe('the cluster lab', () => {
       expect(Number(big.stdout)).toBe(24 * 1024 * 1024);
       expect(udp.stdout).toBe(`${r.name}\n${r.name}\n`);
     }
+  });
+
+  it('sends `lab traffic` from the client namespace on this machine, TCP and UDP', async () => {
+    // GIVEN the cluster lab's state WHEN lab traffic targets a real server's shared addresses
+    const state = await clusterLab();
+    const tcp = await labTraffic({ state, target: `${rs1().shared.ipv4}:8080`, count: 3 });
+    const udp = await labTraffic({ state, target: `[${rs1().shared.ipv6}]:53`, protocol: 'udp', count: 3 });
+    // THEN every request is answered by that real server
+    expect([tcp, udp]).toEqual([
+      { perServer: { [rs1().name]: 3 }, failures: 0, total: 3 },
+      { perServer: { [rs1().name]: 3 }, failures: 0, total: 3 },
+    ]);
   });
 
   it('boots the hosts bare: no VIP, no IPVS table, no ARP settings, no default route on a real server', async () => {
