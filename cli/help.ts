@@ -34,11 +34,11 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'lvsform completion fish > ~/.config/fish/completions/lvsform.fish',
   ],
   'lvsform lab': ['lvsform lab up --directors 2', 'lvsform lab down'],
-  'lvsform lab up': ['lvsform lab up --directors 2 --persistent'],
+  'lvsform lab up': ['lvsform lab up --directors 2 --persistent', 'lvsform lab up --cluster --real-servers 2'],
   'lvsform lab reboot': ['lvsform lab reboot lab-director-1'],
   'lvsform lab down': ['lvsform lab down'],
   'lvsform lab status': ['lvsform lab status --json'],
-  'lvsform lab exec': ['lvsform lab exec lab-director-1 -- ipvsadm -L -n'],
+  'lvsform lab exec': ['lvsform lab exec lab-director-1 -- ipvsadm -L -n', 'lvsform lab exec cluster-rs-1 -- ip -br addr'],
   'lvsform lab traffic': ['lvsform lab traffic 198.51.100.10:80 --count 60'],
 };
 

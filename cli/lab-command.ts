@@ -15,10 +15,12 @@ type Progress = (line: string) => void;
 export interface Lab {
   readonly labUp: (opts: {
     directors: number;
+    cluster?: boolean;
+    realServers?: number;
     firstIndex: number;
     dir: string | undefined;
     ipForward: boolean;
-    persistent: boolean;
+    persistent?: boolean;
     accel?: string;
     skipModules: string[];
     onProgress: Progress;
@@ -32,12 +34,9 @@ export interface Lab {
     readonly dir: string;
     readonly running: boolean;
     readonly state: { readonly sshConfig: string } | undefined;
-    readonly directors: readonly {
-      readonly alias: string;
-      readonly guestAddress: string;
-      readonly kernelRunning: boolean;
-      readonly controlMasterRunning: boolean;
-    }[];
+    readonly directors: readonly LabVmStatus[];
+    readonly realServers: readonly LabVmStatus[];
+    readonly network?: { readonly present: readonly string[]; readonly missing: readonly string[] };
   }>;
   readonly labExec: (
     director: string,
@@ -52,6 +51,13 @@ export interface Lab {
     intervalMs: number;
     dir: string | undefined;
   }) => Promise<{ readonly perServer: Readonly<Record<string, number>>; readonly failures: number; readonly total: number }>;
+}
+
+interface LabVmStatus {
+  readonly alias: string;
+  readonly guestAddress: string;
+  readonly kernelRunning: boolean;
+  readonly controlMasterRunning: boolean;
 }
 
 /** The lab's entry file in the clone this command runs from (cli/ or dist/cli/), or undefined in an installed package. */
@@ -88,7 +94,9 @@ export function registerLabCommands(program: Command): void {
   // --help or completion.
   const lab = program
     .command('lab', { hidden: labEntry() === undefined })
-    .description("the throwaway real-kernel lab: QEMU directors running Debian's kernel with IPVS, real servers and a client");
+    .description(
+      "the throwaway real-kernel lab: QEMU directors running Debian's kernel with IPVS, real servers and a client (--cluster: each a VM on a shared segment)",
+    );
   const initOption = () =>
     new Option(
       '--init <init>',
@@ -101,7 +109,10 @@ export function registerLabCommands(program: Command): void {
     .description('boot the lab (one virtual machine per director, in parallel) and print the time to usable ssh and where it went')
     // 60: the lab's address plan (MAX_DIRECTORS in lab/addresses.ts, not imported: the lab is not built).
     .option('--directors <n>', 'how many directors', intArg(1, 60), 1)
-    .option('--first-index <k>', 'number of the first director (to run a second lab beside one)', intArg(1, 60), 1)
+    .option('--cluster', 'directors and real servers as VMs on a shared segment with a client namespace here, and a private segment for NAT')
+    // 9: the cluster's address plan (CLUSTER_TOPOLOGY in lab/cluster-addresses.ts).
+    .option('--real-servers <n>', 'how many real-server VMs (with --cluster; default 2)', intArg(1, 9))
+    .option('--first-index <k>', 'number of the first director (VM index; to run a second lab beside one)', intArg(1, 60), 1)
     .option('--skip-modules <list>', 'comma-separated kernel modules the directors must not have (e.g. ip_vs_sh)')
     .option('--no-ip-forward', 'boot the directors with IP forwarding off')
     .option('--persistent', 'give each director a disk under /etc and /var/lib that survives `lab reboot` (booted with systemd)')
@@ -111,6 +122,8 @@ export function registerLabCommands(program: Command): void {
     .action(
       async (o: {
         directors: number;
+        cluster?: boolean;
+        realServers?: number;
         firstIndex: number;
         skipModules?: string;
         ipForward: boolean;
@@ -121,10 +134,12 @@ export function registerLabCommands(program: Command): void {
       }) => {
         const state = await (await loadLab()).labUp({
           directors: o.directors,
+          ...(o.cluster ? { cluster: true } : {}),
+          ...(o.realServers === undefined ? {} : { realServers: o.realServers }),
           firstIndex: o.firstIndex,
           dir: o.labDir,
           ipForward: o.ipForward,
-          persistent: Boolean(o.persistent),
+          ...(o.persistent ? { persistent: true } : {}),
           ...(o.init ? { init: o.init } : {}),
           ...(o.accel ? { accel: o.accel } : {}),
           skipModules: o.skipModules ? o.skipModules.split(',').filter(Boolean) : [],
@@ -136,7 +151,7 @@ export function registerLabCommands(program: Command): void {
 
   lab
     .command('reboot <director>')
-    .description('sync and power off one director, then boot it again (same tap, keys and, when persistent, disk)')
+    .description('sync and power off one director (or cluster real server), then boot it again (same taps, keys and, when persistent, disk)')
     .option('--persistent', 'from now on, boot it with a disk under /etc and /var/lib that survives reboots')
     .option('--no-persistent', 'from now on, boot it without that disk')
     .option('--ip-forward', 'from now on, boot it with IP forwarding on')
@@ -157,7 +172,7 @@ export function registerLabCommands(program: Command): void {
 
   lab
     .command('down')
-    .description('stop every virtual machine and ssh master of the lab, delete its taps and its state directory')
+    .description("stop every virtual machine and ssh master of the lab, delete its taps (a cluster's bridges and client namespace too) and its state directory")
     .addOption(dirOption())
     .action(async (o: { labDir?: string }) => {
       await (await loadLab()).labDown({ dir: o.labDir });
@@ -166,7 +181,7 @@ export function registerLabCommands(program: Command): void {
 
   lab
     .command('status')
-    .description('show which directors of the lab run')
+    .description("show which virtual machines of the lab run (and whether a cluster's network is there)")
     .option('--json', 'print JSON')
     .addOption(dirOption())
     .action(async (o: { json?: boolean; labDir?: string }) => {
@@ -177,9 +192,14 @@ export function registerLabCommands(program: Command): void {
         say(`no lab in ${status.dir}`);
       } else {
         say(`lab in ${status.dir}: ${status.running ? 'running' : 'NOT running'} (ssh -F ${status.state.sshConfig} ALIAS)`);
-        for (const d of status.directors) {
+        for (const d of [...status.directors, ...status.realServers]) {
           say(
-            `  ${d.alias.padEnd(16)} ${d.guestAddress.padEnd(15)} kernel ${d.kernelRunning ? 'up' : 'down'}, ssh master ${d.controlMasterRunning ? 'up' : 'down'}`,
+            `  ${d.alias.padEnd(20)} ${d.guestAddress.padEnd(15)} kernel ${d.kernelRunning ? 'up' : 'down'}, ssh master ${d.controlMasterRunning ? 'up' : 'down'}`,
+          );
+        }
+        if (status.network) {
+          say(
+            `  network: ${status.network.present.join(', ') || 'none'}${status.network.missing.length > 0 ? `; MISSING ${status.network.missing.join(', ')}` : ''}`,
           );
         }
       }
@@ -188,8 +208,8 @@ export function registerLabCommands(program: Command): void {
 
   lab
     .command('exec')
-    .description('run a command on a director, e.g. lvsform lab exec lab-director-1 -- ipvsadm -L -n')
-    .argument('<director>', 'director name, ssh alias or number')
+    .description('run a command on a director (or cluster real server), e.g. lvsform lab exec lab-director-1 -- ipvsadm -L -n')
+    .argument('<director>', 'director or real-server name, ssh alias or VM number')
     .argument('<cmd...>', 'the command and its arguments (after --)')
     .addOption(dirOption())
     .action(async (director: string, cmd: string[], o: { labDir?: string }) => {
@@ -201,7 +221,7 @@ export function registerLabCommands(program: Command): void {
 
   lab
     .command('traffic')
-    .description("send requests from a director's client namespace to a VIP and count the answers per real server")
+    .description("send requests from a director's client namespace (a cluster's: on this machine) to a VIP and count the answers per real server")
     .argument('<target>', 'VIP:PORT, e.g. 198.51.100.10:80 or [2001:db8:100::10]:80')
     .option('--director <name>', 'director name, ssh alias or number', 'lab-director-1')
     .option('--count <n>', 'how many requests', intArg(1, 1_000_000), 20)

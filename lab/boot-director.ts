@@ -6,6 +6,7 @@ import { LvsError } from '../providers/ipvs/model/errors.ts';
 import { exists } from './host-check.ts';
 import { isProcessWith } from './processes.ts';
 import type { Accel } from './accel.ts';
+import { managementMac } from './cluster-addresses.ts';
 import type { LabKernel } from './kernel.ts';
 import { QEMU } from './qemu.ts';
 import type { LabDirector, labPaths } from './state.ts';
@@ -46,12 +47,24 @@ export function kernelArgs(paths: Paths, d: LabDirector, boot: LabBoot): string 
     ...(d.persistent ? ['lvsform_persist=1'] : []),
     // systemd reads its own arguments from /proc/cmdline: multi-user.target, whatever this machine's default is.
     ...(d.init === 'systemd' ? ['lvsform_systemd=1', 'systemd.unit=multi-user.target'] : []),
+    // A cluster VM: its role, name and addresses on the shared (eth1) and private (eth2) segments.
+    ...(d.role && d.shared && d.private
+      ? [
+          `lvsform_role=${d.role}`,
+          `lvsform_name=${d.name}`,
+          `lvsform_shared=${d.shared.ipv4},${d.shared.ipv6}`,
+          `lvsform_private=${d.private.ipv4},${d.private.ipv6}`,
+        ]
+      : []),
   ].join(' ');
 }
 
-/** QEMU's arguments for one director: this machine's root read-only over virtio-9p, the tap, the disk if any. */
+/**
+ * QEMU's arguments for one virtual machine: this machine's root read-only over virtio-9p, the management tap (and a
+ * cluster VM's taps on the shared and private segments: `eth1`, `eth2` in PCI order), the disk if any.
+ */
 export function qemuArgs(paths: Paths, d: LabDirector, memoryMb: number, boot: LabBoot): string[] {
-  const mac = `52:54:00:4c:56:${d.index.toString(16).padStart(2, '0')}`;
+  const cards = d.shared && d.private ? [d.shared, d.private] : [];
   return [
     ...['-name', vmMarker(paths)],
     ...['-machine', 'pc', '-m', String(memoryMb), '-smp', '1'],
@@ -62,7 +75,11 @@ export function qemuArgs(paths: Paths, d: LabDirector, memoryMb: number, boot: L
     ...['-fsdev', 'local,id=root,path=/,security_model=passthrough,readonly=on,multidevs=remap'],
     ...['-device', 'virtio-9p-pci,fsdev=root,mount_tag=hostroot'],
     ...['-netdev', `tap,id=n0,ifname=${d.tap},script=no,downscript=no`],
-    ...['-device', `virtio-net-pci,netdev=n0,mac=${mac}`],
+    ...['-device', `virtio-net-pci,netdev=n0,mac=${managementMac(d.index)}`],
+    ...cards.flatMap((c, i) => [
+      ...['-netdev', `tap,id=n${i + 1},ifname=${c.tap},script=no,downscript=no`],
+      ...['-device', `virtio-net-pci,netdev=n${i + 1},mac=${c.mac}`],
+    ]),
     ...(d.persistent ? ['-drive', `file=${diskFile(paths, d)},format=raw,if=virtio`] : []),
   ];
 }

@@ -31,6 +31,13 @@ export const LAB_REQUIREMENTS: ReadonlyArray<{ readonly path: string; readonly p
   { path: '/usr/bin/arping', pkg: 'iputils-arping' },
 ];
 
+/**
+ * What a cluster lab needs besides: the real servers' UDP echo, which answers from the address each datagram was sent
+ * to whatever addresses the host gains later (Python's socket module has IP_PKTINFO; Perl's core has no sendmsg), and
+ * the client namespace's tools (curl, arping and busybox's ping are in LAB_REQUIREMENTS).
+ */
+export const CLUSTER_REQUIREMENTS: ReadonlyArray<{ readonly path: string; readonly pkg: string }> = [{ path: '/usr/bin/python3', pkg: 'python3-minimal' }];
+
 /** Whether a path exists (any kind of file). */
 export async function exists(path: string): Promise<boolean> {
   try {
@@ -42,19 +49,20 @@ export async function exists(path: string): Promise<boolean> {
 }
 
 /** Throws one error naming every missing Debian package (and how to install them); installs nothing. */
-export async function checkLabHost(): Promise<void> {
+export async function checkLabHost(opts: { cluster?: boolean } = {}): Promise<void> {
   if (process.platform !== 'linux') {
     throw new LvsError('LVS_LAB_UNSUPPORTED', `the lab needs Linux; this is ${process.platform}`);
   }
-  const present = await Promise.all(LAB_REQUIREMENTS.map((r) => exists(r.path)));
-  const missing = [...new Set(LAB_REQUIREMENTS.filter((_, i) => !present[i]).map((r) => r.pkg))];
+  const wanted = [...LAB_REQUIREMENTS, ...(opts.cluster ? CLUSTER_REQUIREMENTS : [])];
+  const present = await Promise.all(wanted.map((r) => exists(r.path)));
+  const missing = [...new Set(wanted.filter((_, i) => !present[i]).map((r) => r.pkg))];
   if (missing.length > 0) {
     throw new LvsError('LVS_LAB_MISSING_PACKAGES', `the lab needs Debian packages that are not installed: ${missing.join(', ')}`, {
       hint: `install them with: apt-get update && apt-get install -y ${missing.join(' ')}  (or scripts/install-lab-deps.sh)`,
     });
   }
   if (process.getuid?.() !== 0) {
-    throw new LvsError('LVS_LAB_NOT_ROOT', 'the lab creates tap devices and needs root', {
+    throw new LvsError('LVS_LAB_NOT_ROOT', 'the lab creates tap devices (a cluster lab also bridges and a network namespace) and needs root', {
       hint: 'run it as root (e.g. sudo)',
     });
   }

@@ -1,9 +1,11 @@
+import { join } from 'node:path';
 import { LvsError } from '../providers/ipvs/model/errors.ts';
-import { requireLabState, labExec } from './lab-exec.ts';
-import type { LabState } from './state.ts';
+import { clientExec } from './cluster-facts.ts';
+import { type LabExecResult, labExec, requireLabState } from './lab-exec.ts';
+import { type LabState, labPaths } from './state.ts';
 
 export interface LabTrafficOptions {
-  /** Director name, alias or number. @default the first director */
+  /** Director name, alias or number (single-guest lab: whose client sends). @default the first director */
   readonly director?: string | number;
   /** `198.51.100.10:80` or `[2001:db8:100::10]:80` (port defaults to 80 for tcp, 53 for udp). */
   readonly target: string;
@@ -61,7 +63,8 @@ export function countHttpAnswers(output: string): { perServer: Record<string, nu
 }
 
 /**
- * Sends real traffic from the `client` namespace of a director to a VIP and counts which real server answered.
+ * Sends real traffic from the `client` namespace of a director (in a cluster lab: from the client namespace on this
+ * machine) to a VIP and counts which real server answered.
  * One process does all requests (a process costs ≈ 30 ms in the guest): curl with `Connection: close` for tcp
  * (a new connection each time, so the scheduler rotates), a small perl client for udp.
  */
@@ -73,14 +76,15 @@ export async function labTraffic(opts: LabTrafficOptions): Promise<LabTrafficRes
   const { host, port, v6 } = parseTarget(opts.target, protocol);
   const state = opts.state ?? (await requireLabState(opts.dir));
   const director = opts.director ?? state.directors[0]?.name ?? '1';
-  const execOpts = { state, timeoutMs: 30_000 + total * (timeout + interval) };
+  const timeoutMs = 30_000 + total * (timeout + interval);
+  const inClient = (argv: readonly string[], input?: string): Promise<LabExecResult> =>
+    state.cluster
+      ? clientExec(argv, { state, timeoutMs, ...(input === undefined ? {} : { input }) })
+      : labExec(director, ['ip', 'netns', 'exec', 'client', ...argv], { state, timeoutMs, ...(input === undefined ? {} : { input }) });
+  const udpClient = state.cluster ? join(labPaths(state.dir).guest, 'udp-client.pl') : '/etc/lvsform/udp-client.pl';
 
   if (protocol === 'udp') {
-    const r = await labExec(
-      director,
-      ['ip', 'netns', 'exec', 'client', 'perl', '/etc/lvsform/udp-client.pl', host, String(port), String(total), String(timeout), String(interval)],
-      execOpts,
-    );
+    const r = await inClient(['perl', udpClient, host, String(port), String(total), String(timeout), String(interval)]);
     const perServer: Record<string, number> = {};
     let answered = 0;
     for (const line of r.stdout.split('\n')) {
@@ -95,10 +99,6 @@ export async function labTraffic(opts: LabTrafficOptions): Promise<LabTrafficRes
   const url = `http://${v6 ? `[${host}]` : host}:${port}/`;
   const seconds = (timeout / 1000).toFixed(3);
   const args = [
-    'ip',
-    'netns',
-    'exec',
-    'client',
     'curl',
     '--silent',
     '--globoff',
@@ -115,7 +115,7 @@ export async function labTraffic(opts: LabTrafficOptions): Promise<LabTrafficRes
     '-',
   ];
   const config = `url = "${url}"\n`.repeat(total);
-  const r = await labExec(director, args, { ...execOpts, input: config });
+  const r = await inClient(args, config);
   const { perServer, answered } = countHttpAnswers(r.stdout);
   return { perServer, failures: total - answered, total };
 }

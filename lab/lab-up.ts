@@ -11,7 +11,9 @@ import { ensureInitramfs, ensureKernel } from './kernel.ts';
 import { labDown } from './lab-down.ts';
 import { labStatus } from './lab-status.ts';
 import { writeSshFiles } from './ssh-files.ts';
-import { type DirectorBootOptions, type LabDirector, type LabState, defaultInit, labDir, labPaths, readLabState, writeLabState } from './state.ts';
+import { bridgeFirewallWarning, clusterDevicesPresent, createClusterNetwork } from './cluster-network.ts';
+import { planCluster } from './cluster-plan.ts';
+import { type DirectorBootOptions, type LabCluster, type LabState, type LabVm, defaultInit, labDir, labPaths, readLabState, writeLabState } from './state.ts';
 import { createTaps, tapExists } from './tap-devices.ts';
 
 const GUEST_FILES = join(dirname(fileURLToPath(import.meta.url)), 'guest');
@@ -19,11 +21,20 @@ const GUEST_FILES = join(dirname(fileURLToPath(import.meta.url)), 'guest');
 export interface LabUpOptions extends DirectorBootOptions {
   /** How many directors (independent kernels) to boot in parallel. @default 1 */
   readonly directors?: number;
+  /**
+   * Boot the cluster topology instead of the single-guest lab: directors and real servers as virtual machines on a
+   * shared segment with a client namespace on this machine, and a private segment for NAT (see cluster-addresses.ts).
+   * Every cluster VM boots with systemd and a disk of its own. @default false
+   */
+  readonly cluster?: boolean;
+  /** Real-server VMs of a cluster lab (1..9). @default 2 (cluster only) */
+  readonly realServers?: number;
   /** @default $LVSFORM_LAB_DIR or /tmp/lvsform-lab */
   readonly dir?: string;
   /**
-   * Number of the first director, so that a second lab (in another `dir`) can run beside the main one on other taps
-   * and addresses, e.g. `{ dir: '/tmp/lvsform-lab-noforward', firstIndex: 60, ipForward: false }`. @default 1
+   * Number of the first director (VM index), so that a second lab (in another `dir`) can run beside the main one on
+   * other taps and addresses, e.g. `{ dir: '/tmp/lvsform-lab-noforward', firstIndex: 60, ipForward: false }`. In a
+   * cluster lab the real servers follow the directors. @default 1
    */
   readonly firstIndex?: number;
   /** Boot options of single directors by number, over the lab-wide `skipModules` / `ipForward`. @default {} */
@@ -42,18 +53,11 @@ export interface LabUpOptions extends DirectorBootOptions {
 }
 
 /**
- * Boots the lab: one QEMU virtual machine per director running Debian's own kernel, in parallel, each with its own
- * IPVS table, sshd, client and real-server namespaces (see lab/guest/init.sh and LAB_TOPOLOGY); a persistent director
- * boots with systemd as PID 1 unless `init` says otherwise. Returns once every
- * director answers ssh. Installs no package; fetches Debian's kernel into the cache on first use. On failure or
- * SIGINT/SIGTERM it takes down everything it started.
- */
-/**
  * Where one guest's boot went, from the uptime marks its init prints (`lvsform-time: PHASE SECONDS`): the kernel and
  * initramfs up to init.sh, then each phase of init.sh (under systemd: `systemd` is init.sh before systemd starts, the
  * next phase includes systemd's own start, and `boot-over` the rest of the boot after the lab's unit).
  */
-async function guestTimings(d: LabDirector): Promise<string> {
+async function guestTimings(d: LabVm): Promise<string> {
   const log = await readFile(d.consoleLog, 'utf8').catch(() => '');
   const marks = [...log.matchAll(/^lvsform-time: (\S+) ([\d.]+)/gm)].map((m) => ({ name: m[1]!, at: Number(m[2]) }));
   if (marks.length === 0) return 'no timings on the console';
@@ -64,30 +68,12 @@ async function guestTimings(d: LabDirector): Promise<string> {
   return parts.join(', ');
 }
 
-export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
-  const started = Date.now();
-  const progress = opts.onProgress ?? (() => {});
-  const count = opts.directors ?? 1;
-  const first = opts.firstIndex ?? 1;
+/** The single-guest lab's directors: one VM each, with the client and real servers inside. */
+function planDirectors(paths: ReturnType<typeof labPaths>, opts: LabUpOptions, first: number, count: number): LabVm[] {
   if (!Number.isInteger(count) || count < 1 || first < 1 || first + count - 1 > MAX_DIRECTORS) {
     throw new LvsError('LVS_LAB_BAD_OPTIONS', `directors ${first}..${first + count - 1} are outside 1..${MAX_DIRECTORS}`);
   }
-  await checkLabHost();
-  const dir = labDir(opts.dir);
-  if (/\s/.test(dir)) throw new LvsError('LVS_LAB_BAD_OPTIONS', `the lab directory may not contain spaces: "${dir}"`);
-  const paths = labPaths(dir);
-
-  if (await readLabState(dir)) {
-    const status = await labStatus({ dir });
-    if (status.running) {
-      throw new LvsError('LVS_LAB_RUNNING', `a lab is already running in ${dir}`, {
-        hint: `take it down first: lvsform lab down${opts.dir ? ` --dir ${dir}` : ''}`,
-      });
-    }
-  }
-  await labDown({ dir }); // leftovers of a crashed run
-
-  const directors: LabDirector[] = [];
+  const directors: LabVm[] = [];
   for (let index = first; index < first + count; index++) {
     const a = directorAddresses(index);
     const own = opts.directorOptions?.[index] ?? {};
@@ -103,10 +89,68 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
       consoleLog: join(paths.logs, `${a.name}.console.log`),
     });
   }
-  const busy = directors.filter((d) => tapExists(d.tap)).map((d) => d.tap);
+  return directors;
+}
+
+/** The directors (and a cluster's real servers and network) that `labUp` boots, or why it cannot. */
+function planLab(paths: ReturnType<typeof labPaths>, opts: LabUpOptions): { directors: LabVm[]; cluster?: LabCluster } {
+  const first = opts.firstIndex ?? 1;
+  const count = opts.directors ?? 1;
+  if (!opts.cluster) {
+    if (opts.realServers !== undefined) {
+      throw new LvsError('LVS_LAB_BAD_OPTIONS', 'real servers are virtual machines of their own only in a cluster lab', {
+        hint: 'add --cluster (labUp({ cluster: true }))',
+      });
+    }
+    return { directors: planDirectors(paths, opts, first, count) };
+  }
+  if (opts.init === 'lab' || opts.persistent === false || opts.directorOptions !== undefined) {
+    throw new LvsError(
+      'LVS_LAB_BAD_OPTIONS',
+      'a cluster lab boots every VM with systemd and a disk of its own: --init lab, --no-persistent and per-director options do not apply',
+    );
+  }
+  return planCluster(paths, {
+    first,
+    directors: count,
+    realServers: opts.realServers ?? 2,
+    ipForward: opts.ipForward ?? true,
+    skipModules: opts.skipModules ?? [],
+  });
+}
+
+/**
+ * Boots the lab: one QEMU virtual machine per director running Debian's own kernel, in parallel, each with its own
+ * IPVS table, sshd, client and real-server namespaces (see lab/guest/init.sh and LAB_TOPOLOGY); a persistent director
+ * boots with systemd as PID 1 unless `init` says otherwise. With `cluster`, directors and real servers are VMs of
+ * their own on shared and private segments made on this machine (see cluster-addresses.ts). Returns once every VM
+ * answers ssh. Installs no package; fetches Debian's kernel into the cache on first use. On failure or SIGINT/SIGTERM
+ * it takes down everything it started.
+ */
+export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
+  const started = Date.now();
+  const progress = opts.onProgress ?? (() => {});
+  const dir = labDir(opts.dir);
+  if (/\s/.test(dir)) throw new LvsError('LVS_LAB_BAD_OPTIONS', `the lab directory may not contain spaces: "${dir}"`);
+  const paths = labPaths(dir);
+  const { directors, cluster } = planLab(paths, opts);
+  await checkLabHost({ cluster: cluster !== undefined });
+
+  if (await readLabState(dir)) {
+    const status = await labStatus({ dir });
+    if (status.running) {
+      throw new LvsError('LVS_LAB_RUNNING', `a lab is already running in ${dir}`, {
+        hint: `take it down first: lvsform lab down${opts.dir ? ` --dir ${dir}` : ''}`,
+      });
+    }
+  }
+  await labDown({ dir }); // leftovers of a crashed run
+
+  const vms = [...directors, ...(cluster?.realServers ?? [])];
+  const busy = [...vms.filter((d) => tapExists(d.tap)).map((d) => `link ${d.tap}`), ...(cluster ? clusterDevicesPresent(cluster, vms) : [])];
   if (busy.length > 0) {
-    throw new LvsError('LVS_LAB_TAP_IN_USE', `tap devices already exist: ${busy.join(', ')}`, {
-      hint: 'another lab uses these directors: take it down, or pick other numbers with firstIndex',
+    throw new LvsError('LVS_LAB_TAP_IN_USE', `network devices of this lab already exist: ${busy.join(', ')}`, {
+      hint: 'another lab uses these VM numbers: take it down, or pick other numbers with firstIndex (lab up --first-index K)',
     });
   }
 
@@ -148,6 +192,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
     logDir: paths.logs,
     boot,
     directors,
+    ...(cluster ? { cluster } : {}),
   };
 
   let interrupted: NodeJS.Signals | undefined;
@@ -165,20 +210,25 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
     await writeLabState(state); // before anything starts, so that labDown finds it after a crash
     for (const f of await readdir(GUEST_FILES)) await copyFile(join(GUEST_FILES, f), join(paths.guest, f));
     await chmod(join(paths.guest, 'init.sh'), 0o755);
-    await writeSshFiles(paths, directors);
+    await writeSshFiles(paths, vms);
 
-    progress(`booting ${count} director${count > 1 ? 's' : ''} (${directors.map((d) => d.alias).join(', ')})`);
-    await checkLabAddresses(directors);
-    await createTaps(directors);
-    for (const d of directors) if (d.persistent) await ensureDisk(paths, d);
+    progress(`booting ${describeVms(directors.length, cluster?.realServers.length)} (${vms.map((d) => d.alias).join(', ')})`);
+    await checkLabAddresses(vms);
+    await createTaps(vms);
+    if (cluster) {
+      await createClusterNetwork(cluster, vms);
+      const warning = await bridgeFirewallWarning();
+      if (warning) progress(`warning: ${warning}`);
+    }
+    await Promise.all(vms.filter((d) => d.persistent).map((d) => ensureDisk(paths, d)));
     const bootStarted = Date.now();
-    for (const d of directors) {
+    for (const d of vms) {
       if (interrupted) break;
       d.vmPid = startDirector(paths, d, opts.memoryMb ?? 512, boot);
     }
     await writeLabState(state);
     const perDirector = await Promise.all(
-      directors.map(async (d) => {
+      vms.map(async (d) => {
         await waitForDirector(paths, d, opts.bootTimeoutMs ?? 120_000, (w) => progress(`warning: ${w}`));
         const ready = Date.now();
         d.controlMasterPid = await openControlMaster(state, d);
@@ -194,10 +244,11 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
     state.bootMs = Date.now() - started;
     await writeLabState(state);
     progress(
-      `lab up: ${count} director${count > 1 ? 's' : ''} answer ssh after ${(state.bootMs / 1000).toFixed(1)} s ` +
+      `lab up: ${describeVms(directors.length, cluster?.realServers.length)} answer ssh after ${(state.bootMs / 1000).toFixed(1)} s ` +
         `(${timings.join(', ')}; boot and ssh ${((Date.now() - bootStarted) / 1000).toFixed(1)} s)`,
     );
     progress(`try: ssh -F ${paths.sshConfig} ${directors[0]?.alias} ipvsadm -L -n`);
+    if (cluster) progress(`the client: ip netns exec ${cluster.clientNamespace} curl http://${cluster.realServers[0]?.shared?.ipv4}/`);
     return state;
   } catch (e) {
     if (interrupted) {
@@ -210,4 +261,9 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+function describeVms(directors: number, realServers: number | undefined): string {
+  const d = `${directors} director${directors > 1 ? 's' : ''}`;
+  return realServers === undefined ? d : `${d} and ${realServers} real server${realServers > 1 ? 's' : ''}`;
 }

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { LvsError } from '../providers/ipvs/model/errors.ts';
 import type { DirectorAddresses } from './addresses.ts';
 import type { LabBoot } from './boot-director.ts';
+import type { ClusterNetworkNames, ClusterNic, ClusterRole } from './cluster-addresses.ts';
 
 export const DEFAULT_LAB_DIR = '/tmp/lvsform-lab';
 
@@ -34,7 +35,8 @@ export function defaultInit(persistent: boolean | undefined): LabInit {
   return persistent ? 'systemd' : 'lab';
 }
 
-export interface LabDirector extends DirectorAddresses {
+/** One virtual machine of the lab: a director, or in a cluster lab also a real server. */
+export interface LabVm extends DirectorAddresses {
   readonly skipModules: string[];
   readonly ipForward: boolean;
   /** Whether the director has a persistent disk (older state files lack it: false). */
@@ -47,6 +49,19 @@ export interface LabDirector extends DirectorAddresses {
   controlMasterPid: number | null;
   readonly controlPath: string;
   readonly consoleLog: string;
+  /** Cluster VMs only: what the VM is, and its cards on the shared and private segments. */
+  readonly role?: ClusterRole;
+  readonly shared?: ClusterNic;
+  readonly private?: ClusterNic;
+}
+
+/** A director of the lab (in a cluster lab, a cluster director). */
+export type LabDirector = LabVm;
+
+/** What a cluster lab adds on this machine (`labUp({ cluster: true })`), and its real servers. */
+export interface LabCluster extends ClusterNetworkNames {
+  readonly client: { readonly ipv4: string; readonly ipv6: string; readonly iface: string };
+  readonly realServers: LabVm[];
 }
 
 /** `state.json` in the lab directory. */
@@ -64,6 +79,8 @@ export interface LabState {
   /** The kernel, initramfs and accelerator every director boots (a reboot boots the same). */
   readonly boot: LabBoot;
   readonly directors: LabDirector[];
+  /** Present in a cluster lab: its network on this machine and its real servers. */
+  readonly cluster?: LabCluster;
 }
 
 /** The lab directory: `dir`, else `$LVSFORM_LAB_DIR`, else /tmp/lvsform-lab. */
@@ -104,13 +121,22 @@ export async function writeLabState(state: LabState): Promise<void> {
   await rename(`${file}.tmp`, file);
 }
 
-/** Finds a director by name (`director-1`), ssh alias (`lab-director-1`) or number (`1`). */
-export function findDirector(state: LabState, director: string | number): LabDirector {
+/** Every virtual machine of the lab: the directors, then a cluster's real servers. */
+export function labVms(state: LabState): LabVm[] {
+  return [...state.directors, ...(state.cluster?.realServers ?? [])];
+}
+
+/**
+ * Finds a virtual machine by name (`director-1`, `cluster-rs-1`), ssh alias (`lab-director-1`) or VM index (`1`):
+ * a director, or a cluster's real server.
+ */
+export function findDirector(state: LabState, director: string | number): LabVm {
   const key = String(director);
-  const found = state.directors.find((d) => d.name === key || d.alias === key || String(d.index) === key);
+  const vms = labVms(state);
+  const found = vms.find((d) => d.name === key || d.alias === key || String(d.index) === key);
   if (!found) {
-    const known = state.directors.map((d) => d.alias).join(', ');
-    throw new LvsError('LVS_LAB_NO_DIRECTOR', `no lab director "${key}" in ${state.dir}; the lab has: ${known}`);
+    const known = vms.map((d) => d.alias).join(', ');
+    throw new LvsError('LVS_LAB_NO_DIRECTOR', `no lab machine "${key}" in ${state.dir}; the lab has: ${known}`);
   }
   return found;
 }

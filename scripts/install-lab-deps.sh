@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(qemu-system-x86 xz-utils ipvsadm kmod iproute2 openssh-server openssh-client busybox-static curl iptables perl-base
-  e2fsprogs procps iputils-arping sudo graphviz chromium "$@")
+  e2fsprogs procps iputils-arping python3-minimal sudo graphviz chromium "$@")
 
 missing=()
 for p in "${packages[@]}"; do

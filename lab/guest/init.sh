@@ -18,6 +18,8 @@
 #   lvsform_systemd  1: systemd is PID 1, so that what a director keeps on its disk comes back by the distribution's
 #                    own boot (systemd-modules-load, systemd-sysctl, Debian's ipvsadm service restoring
 #                    /etc/ipvsadm.rules when /etc/default/ipvsadm says AUTO="true"); the lab then loads no IPVS module.
+#   lvsform_role     set on a VM of a cluster lab (director or real-server): the set-up is cluster-setup.sh's instead
+#                    (with lvsform_name, lvsform_shared, lvsform_private; see there)
 # It prints "lvsform-ready" on the console when sshd listens and every namespace serves (under systemd: when the boot
 # is over). Under emulation every process start costs tenths of a second, so it starts as few as it can: batches for
 # ip, one modprobe.
@@ -26,6 +28,7 @@ export HOME=/root
 k=${lvsform_index:?lvsform_index is required}
 moddir=${lvsform_moddir:?lvsform_moddir is required}
 nic=eth0
+hostname=${lvsform_name:-lab-director-$k}
 say() { echo "lvsform-init: $*"; }
 # Boot timings for lab up: the guest's uptime at each phase (read is a shell builtin: no process).
 mark() { read -r up _ < /proc/uptime; echo "lvsform-time: $1 $up"; }
@@ -53,7 +56,7 @@ early() {
     mount -t tmpfs -o mode=0755 tmpfs /run
   fi
   cp -r "$lvsform_dir/guest" /etc/lvsform
-  echo "lab-director-$k" > /proc/sys/kernel/hostname
+  echo "$hostname" > /proc/sys/kernel/hostname
 
   # 2. Shell start-up files from the host's /root would run on every ssh command: blank them.
   for f in /root/.bashrc /root/.profile /root/.bash_profile /root/.bash_login /root/.bash_logout /root/.zshrc; do
@@ -127,9 +130,11 @@ systemd_units() {
     case "${g##*/}" in systemd-sysv-generator) ;; *) : > "/etc/systemd/system-generators/${g##*/}" ;; esac
   done
   printf '[Journal]\nStorage=volatile\n' > /etc/systemd/journald.conf.d/lvsform-lab.conf
-  echo "lab-director-$k" > /etc/hostname
+  echo "$hostname" > /etc/hostname
   printf '%s\n' "lvsform_dir=$lvsform_dir" "lvsform_moddir=$moddir" "lvsform_index=$k" "lvsform_skip=$lvsform_skip" \
-    "lvsform_forward=${lvsform_forward:-1}" "lvsform_persist=$lvsform_persist" "lvsform_systemd=1" > /etc/lvsform/boot.env
+    "lvsform_forward=${lvsform_forward:-1}" "lvsform_persist=$lvsform_persist" "lvsform_systemd=1" \
+    "lvsform_role=$lvsform_role" "lvsform_name=$lvsform_name" "lvsform_shared=$lvsform_shared" \
+    "lvsform_private=$lvsform_private" > /etc/lvsform/boot.env
   # The lab's set-up is this machine image's network configuration: it runs before systemd-sysctl, so that the
   # director's /etc/sysctl.d has the last word over the lab's sysctls, as over any image's defaults.
   printf '%s\n' '[Unit]' 'Description=lvsform lab: addresses, namespaces, real servers, sshd' 'DefaultDependencies=no' \
@@ -293,9 +298,18 @@ done
 mark all-serving
 }
 
+# A cluster VM's set-up instead of the single-guest topology (read when it runs: /etc/lvsform is there by then).
+if [ -n "$lvsform_role" ]; then
+  setup() { . /etc/lvsform/cluster-setup.sh && cluster_setup; }
+fi
+
 case "${1:-pid1}" in
   setup) setup ;;
-  ready) mark boot-over; echo "lvsform-ready" ;;
+  ready)
+    mark boot-over
+    if [ -n "$lvsform_role" ]; then . /etc/lvsform/cluster-setup.sh && cluster_ready; fi
+    echo "lvsform-ready"
+    ;;
   pid1)
     early
     if [ "$lvsform_systemd" = 1 ]; then

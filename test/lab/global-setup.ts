@@ -1,31 +1,33 @@
 import type { TestProject } from 'vitest/node';
-import { vmMarker } from '../../lab/boot-director.ts';
-import { findProcessesWith } from '../../lab/processes.ts';
-import { type LabState, labDir, labDown, labPaths, labStatus, labUp } from '../../lab/index.ts';
-import { tapExists } from '../../lab/tap-devices.ts';
+import { type LabState, labDir, labDown, labLeftovers, labStatus, labUp, readLabState } from '../../lab/index.ts';
+import { clusterLabDir } from './cluster.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** The lab every lab test runs on (booted once per run). */
-    lab: LabState;
+    /** The lab every lab test runs on (booted once per run), or null when the run boots none (directors 0). */
+    lab: LabState | null;
   }
 }
 
 /**
- * Boots one lab for the whole run: 3 directors ($LVSFORM_LAB_DIRECTORS overrides) in $LVSFORM_LAB_DIR or
- * /tmp/lvsform-lab. With LVSFORM_LAB_REUSE=1 a running lab is reused and the lab is left up at the end.
- * Otherwise the lab goes down at the end, and the teardown checks that nothing of it is left.
+ * Boots one lab for the whole run: 3 directors ($LVSFORM_LAB_DIRECTORS overrides; 0 boots none, for a run of the
+ * cluster tests alone) in $LVSFORM_LAB_DIR or /tmp/lvsform-lab. With LVSFORM_LAB_REUSE=1 a running lab is reused and
+ * the lab is left up at the end. Otherwise the lab goes down at the end, and the teardown checks that nothing of it
+ * is left. The cluster lab (test/lab/cluster.ts) is booted by the first test that needs it; the teardown takes it
+ * down too and checks the same, its bridges, segment taps and client namespace included.
  */
 export default async function setup(project: TestProject) {
   const dir = labDir();
   const reuse = process.env['LVSFORM_LAB_REUSE'] === '1';
+  const directors = Number(process.env['LVSFORM_LAB_DIRECTORS'] ?? 3);
   const status = await labStatus({ dir });
-  let state: LabState;
-  if (reuse && status.running && status.state) {
+  let state: LabState | null = null;
+  if (directors === 0) {
+    console.log('lab: none booted (LVSFORM_LAB_DIRECTORS=0)');
+  } else if (reuse && status.running && status.state) {
     state = status.state;
     console.log(`lab: reusing ${state.directors.length} directors in ${dir}`);
   } else {
-    const directors = Number(process.env['LVSFORM_LAB_DIRECTORS'] ?? 3);
     // A second lab beside another one needs other tap devices and addresses: LVSFORM_LAB_FIRST_INDEX moves them.
     const firstIndex = Number(process.env['LVSFORM_LAB_FIRST_INDEX'] ?? 1);
     // The run's third director boots without the ovf scheduler module: the capability tests need a director that lacks
@@ -38,14 +40,18 @@ export default async function setup(project: TestProject) {
 
   return async () => {
     if (reuse) return;
-    const started = Date.now();
-    await labDown({ dir });
-    const leftovers = [
-      ...(await findProcessesWith(vmMarker(labPaths(dir)))).map((p) => `process ${p}`),
-      ...state.directors.filter((d) => tapExists(d.tap)).map((d) => `tap ${d.tap}`),
-      ...((await labStatus({ dir })).state ? [`state ${dir}`] : []),
-    ];
-    if (leftovers.length > 0) throw new Error(`lab down left: ${leftovers.join(', ')}`);
-    console.log(`lab: down in ${Date.now() - started} ms`);
+    const problems: string[] = [];
+    for (const [name, lab] of [
+      ['lab', state],
+      ['cluster lab', await readLabState(clusterLabDir())],
+    ] as const) {
+      if (!lab) continue;
+      const started = Date.now();
+      await labDown({ dir: lab.dir });
+      const leftovers = await labLeftovers(lab);
+      if (leftovers.length > 0) problems.push(`${name} down left: ${leftovers.join(', ')}`);
+      else console.log(`${name}: down in ${Date.now() - started} ms, nothing left`);
+    }
+    if (problems.length > 0) throw new Error(problems.join('; '));
   };
 }

@@ -5,7 +5,9 @@ import { type LabExecResult, type LabState, type LabTrafficOptions, type LabTraf
 
 /** The lab booted by the global setup. */
 export function lab(): LabState {
-  return inject('lab');
+  const state = inject('lab');
+  if (!state) throw new Error('this run booted no lab (LVSFORM_LAB_DIRECTORS=0): run this test with directors');
+  return state;
 }
 
 /** Runs a POSIX shell script on a director; throws with its output when it fails (unless `allowFailure`). */
