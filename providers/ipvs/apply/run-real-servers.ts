@@ -23,6 +23,8 @@ import { realServerPlanOf, realServerRecordAfter, type RealServerPlan } from '..
 import type { DirectorHost, OpenDirectorHost } from '../host/director-host.ts';
 import type { HostReply, HostRequest, RealServerApplyReply } from '../host/requests/index.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
+import type { HostFacts } from '../model/host-setup.ts';
+import { realServerBootPaths } from '../plan/real-server-boot.ts';
 import type { SessionOptions } from '../host/transport.ts';
 
 export interface RealServerRunOptions extends SessionOptions {
@@ -39,6 +41,8 @@ export interface OpenRealServer {
   readonly host: DirectorHost;
   readonly live: LiveRealServer;
   readonly record: RealServerRecord | undefined;
+  /** The boot files and whether systemctl is there (real-server-boot.ts). */
+  readonly facts: Pick<HostFacts, 'files' | 'commands'>;
 }
 
 /** How a real server's apply ended. */
@@ -57,14 +61,16 @@ export async function openRealServer(desired: DesiredRealServer, exclusive: bool
   opts.onProgress?.(desired.name, `connecting to ${describeTarget(desired.target)}`);
   const host = (opts.openHost ?? openShDirectorHost)(desired.target, opts);
   try {
-    const [, read] = await host.exchange(
+    const paths = realServerBootPaths(opts.stack);
+    const [, read, facts] = await host.exchange(
       [
         { kind: 'lock', exclusive, waitSeconds: opts.lockTimeout ?? 0, holder: holder(operation) },
         { kind: 'real-server-read', stack: opts.stack },
+        { kind: 'facts', stack: opts.stack, query: { modules: [], files: [paths.unit, paths.wants, paths.sysctl], sysctls: [] } },
       ],
       { underLock: true },
     );
-    return { desired, host, live: read.live, record: read.record };
+    return { desired, host, live: read.live, record: read.record, facts: { files: facts.files, commands: facts.commands } };
   } catch (e) {
     host.kill();
     await host.close();
@@ -78,9 +84,9 @@ export function failedRealServerPlan(desired: DesiredRealServer, e: unknown): Re
 }
 
 /** A real server's plan from its open session (`destroy`: everything lvsform added goes, everything it set goes back). */
-export function planOpenRealServer(open: OpenRealServer, destroy: boolean): RealServerPlan {
+export function planOpenRealServer(open: OpenRealServer, destroy: boolean, stack: string): RealServerPlan {
   const d = open.desired;
-  return realServerPlanOf(d.spec, d.target, destroy ? undefined : d.prep, open.live, open.record?.prep);
+  return realServerPlanOf(d.spec, d.target, destroy ? undefined : d.prep, open.live, open.record?.prep, { stack, facts: open.facts });
 }
 
 /** `lvsform plan` for real servers: each opened under a shared lock, planned, closed. */
@@ -92,7 +98,7 @@ export async function planRealServers(hosts: readonly DesiredRealServer[], destr
         let open: OpenRealServer | undefined;
         try {
           open = await openRealServer(desired, false, 'plan', opts);
-          return planOpenRealServer(open, destroy);
+          return planOpenRealServer(open, destroy, opts.stack);
         } catch (e) {
           return failedRealServerPlan(desired, e);
         } finally {
@@ -139,13 +145,12 @@ export async function realServerBefore(run: RealServerRun, stack: string): Promi
   const { open, plan } = run;
   if (!plan.changes.some((c) => realServerPhase(c) === 'before')) return;
   const pending = newRealServerRecord(stack, plan.host, pendingRealServerRecord(open.record?.prep, plan.record));
+  // The boot files ride with the last round trip of the real server: this one, when no removal follows.
+  const setup: HostRequest[] = plan.setup?.length && !plan.changes.some((c) => realServerPhase(c) === 'after') ? [{ kind: 'setup', items: plan.setup }] : [];
   try {
     run.replies.push(
       ...(await open.host.exchange(
-        [
-          { kind: 'real-server-record', stack, record: pending },
-          { kind: 'real-server-apply', changes: plan.changes, phase: 'before' },
-        ],
+        [{ kind: 'real-server-record', stack, record: pending }, { kind: 'real-server-apply', changes: plan.changes, phase: 'before' }, ...setup],
         { underLock: true },
       )),
     );
@@ -185,19 +190,22 @@ export async function realServerAfter(run: RealServerRun, stack: string): Promis
   const pendingSent = run.replies.find((r) => r.kind === 'real-server-record');
   const pending = plan.changes.some((c) => realServerPhase(c) === 'before') ? pendingRealServerRecord(open.record?.prep, plan.record) : undefined;
   let written: RealServerRecordPrep | undefined = pendingSent?.kind === 'real-server-record' && pendingSent.confirmed ? pending : open.record?.prep;
-  if (plan.changes.length === 0 && prepText(plan.record) === prepText(written)) return { host, status: 'unchanged' };
+  const setupSent = run.replies.some((r) => r.kind === 'setup');
+  const setup: HostRequest[] = plan.setup?.length && !setupSent ? [{ kind: 'setup', items: plan.setup }] : [];
+  if (plan.changes.length === 0 && setup.length === 0 && prepText(plan.record) === prepText(written)) return { host, status: 'unchanged' };
   try {
     const replies = [...run.replies];
-    if (afterChanges) {
+    if (afterChanges || setup.length > 0) {
       const sent = await open.host.exchange(
         [
-          { kind: 'real-server-apply', changes: plan.changes, phase: 'after' },
+          ...(afterChanges ? [{ kind: 'real-server-apply' as const, changes: plan.changes, phase: 'after' as const }] : []),
           { kind: 'real-server-record', stack, record: recordOf(stack, host, plan.record) },
+          ...setup,
         ],
         { underLock: true },
       );
       replies.push(...sent);
-      if (sent[1].confirmed) written = plan.record;
+      if (sent.some((r) => r.kind === 'real-server-record' && r.confirmed)) written = plan.record;
     }
     const phases = replies.filter((r): r is RealServerApplyReply => r.kind === 'real-server-apply');
     const after = phases.reduce<LiveRealServer | undefined>((_, r) => r.after, undefined);
@@ -213,6 +221,18 @@ export async function realServerAfter(run: RealServerRun, stack: string): Promis
       said = again.said;
     }
     if (error) return { host, status: 'failed', error: errorInfo(error) };
+    const setupFailed = replies.flatMap((r) => (r.kind === 'setup' ? r.failed : []));
+    if (setupFailed.length > 0) {
+      return {
+        host,
+        status: 'failed',
+        error: {
+          code: 'LVS_SETUP_FAILED',
+          message: `real server ${describeTarget(plan.target)}: prepared, but its boot files were not written: ${setupFailed.join('; ')}`,
+          hint: 'Check /etc/systemd/system and /etc/sysctl.d on the real server, then run `lvsform apply` again.',
+        },
+      };
+    }
     if (!confirmed) {
       return {
         host,
@@ -224,7 +244,7 @@ export async function realServerAfter(run: RealServerRun, stack: string): Promis
         },
       };
     }
-    return { host, status: plan.changes.length > 0 ? 'applied' : 'unchanged' };
+    return { host, status: plan.changes.length > 0 || setup.length > 0 || setupSent ? 'applied' : 'unchanged' };
   } catch (e) {
     return { host, status: 'failed', error: errorInfo(e) };
   }

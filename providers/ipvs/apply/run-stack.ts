@@ -283,7 +283,9 @@ function makePlan(stack: string, mode: Plan['mode'], directors: DirectorPlan[], 
 
 /** `--refresh-only` proposes no change on a real server either: its drift is shown. */
 function refreshOnly(plan: RealServerPlan, opts: RunOptions): RealServerPlan {
-  return opts.refreshOnly ? { ...plan, changes: [] } : plan;
+  if (!opts.refreshOnly) return plan;
+  const { setup: _setup, ...rest } = plan;
+  return { ...rest, changes: [] };
 }
 
 /** `lvsform plan`: reads every director under a shared lock and computes the plan. Changes nothing. */
@@ -561,7 +563,7 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
           try {
             const open = await openRealServer(desired, true, operation, opts);
             openedRs.set(desired.name, open);
-            const plan = refreshOnly(planOpenRealServer(open, Boolean(opts.destroy)), opts);
+            const plan = refreshOnly(planOpenRealServer(open, Boolean(opts.destroy), opts.stack), opts);
             const saved = opts.savedPlan?.realServers?.find((r) => r.host === desired.name);
             if (opts.savedPlan && JSON.stringify(saved?.changes ?? []) !== JSON.stringify(plan.changes)) {
               throw new LvsError('LVS_STALE_PLAN', `real server ${describeTarget(desired.target)}: what it holds changed since the plan was made`, {
@@ -625,7 +627,7 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
           !p.error &&
           p.conflicts.length === 0 &&
           (p.changes.length > 0 || p.adopted.length > 0 || (p.hostSetup?.length ?? 0) > 0 || (p.settings?.length ?? 0) > 0),
-      ) || (rsPlans ?? []).some((p) => !p.error && p.changes.length > 0);
+      ) || (rsPlans ?? []).some((p) => !p.error && (p.changes.length > 0 || (p.setup?.length ?? 0) > 0));
     if (anything && opts.confirm && !(await opts.confirm(plan))) {
       return {
         plan,

@@ -305,6 +305,7 @@ const realServerPlan = sameShape<RealServerPlan>()(
       checks: z.array(routeCheck),
       backing: z.array(z.object({ director: name, service: text, member: address, method: text }).strict()),
       record: realServerRecord.optional(),
+      setup: z.array(setupItem).optional(),
       error: error.optional(),
     })
     .strict(),

@@ -364,7 +364,7 @@ export function planTotals(plan: Plan): PlanCounts {
 export function planHasChanges(plan: Plan): boolean {
   return (
     plan.directors.some((d) => d.changes.length > 0 || d.adopted.length > 0 || (d.hostSetup?.length ?? 0) > 0 || (d.settings?.length ?? 0) > 0) ||
-    (plan.realServers ?? []).some((r) => r.changes.length > 0)
+    (plan.realServers ?? []).some((r) => r.changes.length > 0 || (r.setup?.length ?? 0) > 0)
   );
 }
 

@@ -8,6 +8,8 @@
  */
 import type { Family } from '../model/model.ts';
 import type { HostTarget } from '../model/host-target.ts';
+import type { HostFacts, SetupItem } from '../model/host-setup.ts';
+import { realServerBootItems } from './real-server-boot.ts';
 import { hostPrefix } from '../model/director-settings.ts';
 import {
   type Backing,
@@ -19,6 +21,7 @@ import {
   type RealServerPrep,
   type RealServerRecordPrep,
   type RouteCheck,
+  emptyRealServerRecord,
   realServerPhase,
   TUNNEL_DEVICE_NAMES,
   type TunnelDevice,
@@ -282,6 +285,8 @@ export interface RealServerPlan {
   /** The services that send to it (director, service, member, method), for the plan's heading. */
   readonly backing: readonly Backing[];
   readonly record?: RealServerRecordPrep;
+  /** The boot files that bring the preparation back after a reboot (real-server-boot.ts), when they must change. */
+  readonly setup?: readonly SetupItem[];
   readonly error?: { readonly code: string; readonly message: string; readonly hint?: string };
 }
 
@@ -292,16 +297,22 @@ export function realServerPlanOf(
   prep: RealServerPrep | undefined,
   live: LiveRealServer,
   record: RealServerRecordPrep | undefined,
+  boot?: { readonly stack: string; readonly facts: Pick<HostFacts, 'files' | 'commands'> },
 ): RealServerPlan {
   const p = planRealServer({ host, prep, live, record });
+  const notes = [...p.notes];
+  let setup: SetupItem[] = [];
+  if (boot && boot.facts.commands.includes('systemctl')) setup = realServerBootItems(boot.stack, boot.facts, p.record);
+  else if (boot && !emptyRealServerRecord(p.record)) notes.push('no systemctl on this host: the preparation is not brought back at boot');
   return {
     host: host.name,
     target,
     changes: p.changes,
     drift: p.drift,
-    notes: p.notes,
+    notes,
     checks: p.checks,
     backing: prep?.backing ?? [],
     ...(p.record ? { record: p.record } : {}),
+    ...(setup.length > 0 ? { setup } : {}),
   };
 }

@@ -89,7 +89,7 @@ export function planToJson(plan: Plan) {
     has_changes:
       total.add + total.change + total.destroy > 0 ||
       plan.directors.some((d) => (d.hostSetup?.length ?? 0) > 0 || (d.settings?.length ?? 0) > 0) ||
-      (plan.realServers ?? []).some((r) => r.changes.length > 0),
+      (plan.realServers ?? []).some((r) => r.changes.length > 0 || (r.setup?.length ?? 0) > 0),
     directors,
     ...(plan.realServers
       ? {
@@ -106,6 +106,7 @@ export function planToJson(plan: Plan) {
               warn: routeCheckText(c).warn,
               text: routeCheckText(c).text,
             })),
+            boot: (r.setup ?? []).map((it) => ({ kind: it.kind, action: it.action, name: it.name, detail: it.detail ?? null })),
             drift: r.drift,
             notes: r.notes,
             backing: r.backing,

@@ -8,6 +8,7 @@ import { describeTarget, errorPointer } from '../model/host-target.ts';
 import { realServerChangeText, routeCheckText } from '../model/real-server.ts';
 import type { RealServerPlan } from '../plan/real-server.ts';
 import type { Paint } from './render-plan.ts';
+import { setupItemText } from '../plan/host-setup.ts';
 
 function methods(r: RealServerPlan): string {
   const m = [...new Set(r.backing.map((b) => b.method))].sort();
@@ -36,6 +37,13 @@ export function renderRealServerPlan(r: RealServerPlan, p: Paint, opts: { errors
     out.push(warn ? p.warn(`  warning: ${text}`) : p.dim(`  check: ${text}`));
   }
   for (const note of r.notes) out.push(p.dim(`  note: ${note}`));
+  if (r.setup?.length) {
+    out.push('', `Boot files on real server ${p.bold(where)} (survive a reboot):`);
+    for (const it of r.setup) {
+      const { sign, text } = setupItemText(it);
+      out.push(`  ${sign === '+' ? p.add(sign) : sign === '-' ? p.remove(sign) : p.change(sign)} ${text}`);
+    }
+  }
   return out.join('\n');
 }
 
@@ -46,8 +54,8 @@ export function renderRealServers(
   opts: { errorsApart?: boolean } = {},
 ): { text: string; summary: string; count: number } {
   if (!plans?.length) return { text: '', summary: '', count: 0 };
-  const count = plans.reduce((a, r) => a + r.changes.length, 0);
-  const hosts = plans.filter((r) => r.changes.length > 0).length;
+  const count = plans.reduce((a, r) => a + r.changes.length + (r.setup?.length ?? 0), 0);
+  const hosts = plans.filter((r) => r.changes.length + (r.setup?.length ?? 0) > 0).length;
   return {
     text: plans.map((r) => renderRealServerPlan(r, p, opts)).join('\n\n'),
     summary: count > 0 ? `; ${count} real-server change(s) on ${hosts} host(s)` : '',
@@ -78,6 +86,7 @@ export function markdownRealServers(plans: readonly RealServerPlan[] | undefined
       const { warn, text } = routeCheckText(c);
       out.push(`- ${warn ? ':warning: ' : ''}${text}`);
     }
+    for (const it of r.setup ?? []) out.push(`- boot: ${setupItemText(it).sign} ${setupItemText(it).text}`);
     for (const d of r.drift) out.push(`- drift: ${d}`);
     for (const n of r.notes) out.push(`- note: ${n}`);
     out.push('');

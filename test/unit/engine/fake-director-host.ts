@@ -438,7 +438,11 @@ export class FakeDirectorHost implements DirectorHost {
           else if (item.kind === 'file' && item.action === 'delete') d.files.delete(item.name);
           else if (item.kind === 'file') d.files.set(item.name, item.after ?? '');
           else if (item.kind === 'boot-service' && item.via === 'debian') d.files.set(item.name, 'AUTO="true"\n');
-          else if (item.kind === 'boot-service') d.rhelServiceEnabled = 'enabled';
+          else if (item.kind === 'boot-service' && item.via === 'systemd') {
+            const wants = `/etc/systemd/system/multi-user.target.wants/${item.name}`;
+            if (item.action === 'delete') d.files.delete(wants);
+            else d.files.set(wants, `/etc/systemd/system/${item.name}`);
+          } else if (item.kind === 'boot-service') d.rhelServiceEnabled = 'enabled';
         }
         return { kind: 'setup', failed, log: failed.length > 0 ? 'refused by the fake' : '' };
       }

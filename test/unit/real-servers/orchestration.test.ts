@@ -107,9 +107,18 @@ describe('real servers through the seam', () => {
     const record = parseRealServerRecord(rs1.rs.records.get('web'), 'web', 'rs1')!;
     expect(record.prep.tunnels).toEqual(['tunl0']);
     expect(record.prep.sysctls?.['net.ipv4.conf.all.arp_ignore']).toEqual({ prior: '0', value: '1' });
+    // AND its boot files bring it back after a reboot: the sysctls, and a unit that puts back the rest
+    expect(rs1.files.get('/etc/sysctl.d/90-lvsform-web-real-server.conf')).toContain('net.ipv4.conf.all.arp_ignore = 1');
+    const unit = rs1.files.get('/etc/systemd/system/lvsform-web-real-server.service') ?? '';
+    expect(unit).toContain('ExecStart=modprobe -a fou ipip');
+    expect(unit).toContain('ExecStart=ip link set tunl0 up');
+    expect(unit).toContain('ExecStart=-ip fou add port 6080 gue');
+    expect(unit).toContain('ExecStart=ip addr replace 198.51.100.27/32 dev lo label lo:lvs');
+    expect(rs1.files.has('/etc/systemd/system/multi-user.target.wants/lvsform-web-real-server.service')).toBe(true);
     // WHEN planned again THEN nothing to do
     const again = await planStack([d], { stack: 'web', openHost: fleet.openHost, realServers: [realServer(d)] });
     expect(again.realServers![0]!.changes).toEqual([]);
+    expect(again.realServers![0]!.setup).toBeUndefined();
   });
 
   it('destroy removes the services first, then exactly what lvsform added, and puts the sysctls back', async () => {
@@ -141,6 +150,8 @@ describe('real servers through the seam', () => {
     expect(rs1.rs.sysctls['net.ipv4.conf.all.arp_ignore']).toBe('0');
     expect(rs1.rs.sysctls['net.ipv4.conf.all.arp_announce']).toBe('2');
     expect(rs1.rs.records.size).toBe(0);
+    // AND the boot files are gone
+    expect([...rs1.files.keys()].filter((f) => f.includes('lvsform-web-real-server'))).toEqual([]);
   });
 
   it('checks the NAT route back and changes it only when asked', async () => {
