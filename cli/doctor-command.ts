@@ -17,11 +17,13 @@ export function registerDoctorCommand(program: Command): void {
     .option('--json', 'print the checks as JSON')
     .action(async (opts: { stack?: string; director?: string[]; synth: boolean; json?: boolean; connectTimeout: number }) => {
       // Loaded when the command runs, so that start-up and --help stay fast.
-      const [{ default: pLimit }, { doctorDirector }, { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack }] = await Promise.all([
-        import('p-limit'),
-        import('../providers/ipvs/ops/doctor-director.ts'),
-        import('../providers/ipvs/read/synth.ts'),
-      ]);
+      const [{ default: pLimit }, { doctorDirector }, { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack }, { doctorRealServer }] =
+        await Promise.all([
+          import('p-limit'),
+          import('../providers/ipvs/ops/doctor-director.ts'),
+          import('../providers/ipvs/read/synth.ts'),
+          import('../providers/ipvs/ops/doctor-real-server.ts'),
+        ]);
       const cfg = await readProjectConfig(program.opts<{ dir: string }>().dir);
       if (opts.synth) await runApp(cfg);
       const stack = selectDirectors(selectStack(await loadStacks(cfg.outdir, { fresh: opts.synth }), opts.stack), opts.director);
@@ -45,6 +47,21 @@ export function registerDoctorCommand(program: Command): void {
             }
           }),
         ),
+      );
+      // Real-server hosts too (all of them, unless the run names directors).
+      const hosts = opts.director?.length ? [] : stack.realServers;
+      results.push(
+        ...(await Promise.all(
+          hosts.map((h) =>
+            limit(async () => {
+              try {
+                return await doctorRealServer(h, stack.stack, { connectTimeout: opts.connectTimeout, onProgress: (n, m) => progress.step(n, m) });
+              } finally {
+                progress.idle(h.name);
+              }
+            }),
+          ),
+        )),
       );
       const unreachable = results.flatMap((r) => (r.error ? [r.error] : []));
       const blocking = results.some((r) => r.checks.some((k) => k.blocking));

@@ -15,6 +15,7 @@ import { renderPlan } from '../../../providers/ipvs/render/render-plan.ts';
 import { planToJson } from '../../../providers/ipvs/render/plan-json.ts';
 import { renderMarkdown } from '../../../providers/ipvs/render/render-markdown.ts';
 import { FakeDirector, fakeFleet } from '../engine/fake-director-host.ts';
+import { doctorRealServer } from '../../../providers/ipvs/ops/doctor-real-server.ts';
 
 const DR = '-A -t 198.51.100.27:80 -s rr\n-a -t 198.51.100.27:80 -r 192.0.2.11:80 -g -w 1\n';
 const TUN =
@@ -182,5 +183,30 @@ describe('real servers through the seam', () => {
     const plan = await planStack([d], { stack: 'web', openHost: fleet.openHost, realServers: [realServer(d)] });
     expect(plan.realServers![0]!.drift).toEqual(['address 198.51.100.27/32 on lo (removed outside lvsform)']);
     expect(plan.realServers![0]!.changes.map((c) => c.kind)).toEqual(['address']);
+  });
+
+  it('doctor warns about what a bare real server lacks, and passes it once prepared', async () => {
+    // GIVEN a bare real server behind DR and GUE services
+    const lb1 = new FakeDirector();
+    const rs1 = new FakeDirector();
+    const fleet = fakeFleet({ lb1, rs1 });
+    const d = director(DR + TUN);
+    const rs = realServer(d);
+    // WHEN examined THEN the VIPs, the ARP settings, the tunnel and the fou port are warnings, in one round trip
+    const bare = await doctorRealServer(rs, 'web', { openHost: fleet.openHost });
+    expect(bare.checks.filter((c) => c.status === 'warn').map((c) => c.name)).toEqual([
+      'VIP 198.51.100.27',
+      'VIP 198.51.100.37',
+      'VIP 198.51.100.47',
+      'arp_ignore',
+      'arp_announce',
+      'tunnel tunl0',
+      'fou port 6080',
+    ]);
+    expect(fleet.opened.at(-1)!.roundTrips).toBe(1);
+    // WHEN prepared by an apply THEN every check passes
+    await applyStack([d], { stack: 'web', openHost: fleet.openHost, realServers: [rs] });
+    const ready = await doctorRealServer(rs, 'web', { openHost: fleet.openHost });
+    expect(ready.checks.filter((c) => c.status !== 'ok')).toEqual([]);
   });
 });
