@@ -17,9 +17,10 @@ export function registerDoctorCommand(program: Command): void {
     .option('--json', 'print the checks as JSON')
     .action(async (opts: { stack?: string; director?: string[]; synth: boolean; json?: boolean; connectTimeout: number }) => {
       // Loaded when the command runs, so that start-up and --help stay fast.
-      const [{ doctorDirectors }, { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack }] = await Promise.all([
+      const [{ doctorDirectors }, { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack }, { doctorRealServers }] = await Promise.all([
         import('../providers/ipvs/ops/doctor-director.ts'),
         import('../providers/ipvs/read/synth.ts'),
+        import('../providers/ipvs/ops/doctor-real-server.ts'),
       ]);
       const cfg = await readProjectConfig(program.opts<{ dir: string }>().dir);
       if (opts.synth) await runApp(cfg);
@@ -33,11 +34,10 @@ export function registerDoctorCommand(program: Command): void {
         );
       const c = colors(opts.json);
       const progress = delayedProgress();
-      const results = await doctorDirectors(directors, {
-        connectTimeout: opts.connectTimeout,
-        onProgress: (n, m) => progress.step(n, m),
-        onIdle: (n) => progress.idle(n),
-      });
+      const each = { connectTimeout: opts.connectTimeout, onProgress: (n: string, m: string) => progress.step(n, m), onIdle: (n: string) => progress.idle(n) };
+      const results = await doctorDirectors(directors, each);
+      // Real-server hosts too (all of them, unless the run names directors).
+      results.push(...(await doctorRealServers(opts.director?.length ? [] : stack.realServers, stack.stack, each)));
       const unreachable = results.flatMap((r) => (r.error ? [r.error] : []));
       const blocking = results.some((r) => r.checks.some((k) => k.blocking));
       if (opts.json) {

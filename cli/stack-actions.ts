@@ -35,6 +35,7 @@ function guard(opts: GuardOpts): ((plan: Plan) => void) | undefined {
  * code, so that a terminal shows each error once. Conflicts are shown in the plan and listed here too.
  */
 function reportDirectorErrors(plan: Plan): void {
+  for (const r of plan.realServers ?? []) if (r.error) printError({ ...r.error, message: aboutTarget(r.target, r.error.message) });
   for (const d of plan.directors) {
     if (d.error) printError({ ...d.error, message: aboutTarget(d.target, d.error.message) });
     else if (d.owners) {
@@ -78,6 +79,15 @@ function runOptions(stack: string, opts: CommonOpts & { adopt?: boolean; refresh
   };
 }
 
+/**
+ * The real servers of a run: all of them, unless the run is narrowed to some directors or construct paths (a narrowed
+ * run leaves real servers as they are).
+ */
+function realServersOf(stack: LoadedStack, opts: CommonOpts, targets: readonly string[]): Pick<RunOptions, 'realServers'> {
+  if (opts.director?.length || targets.length > 0 || stack.realServers.length === 0) return {};
+  return { realServers: stack.realServers };
+}
+
 async function confirmOnTerminal(plan: Plan, p: Paint, verb: string): Promise<boolean> {
   progress.stop();
   process.stdout.write(targetNote(plan) + renderPlan(plan, p, { errorsApart: true }));
@@ -101,8 +111,14 @@ function reportApply(report: ApplyReport, p: Paint, json: boolean, printPlan: bo
       message: o.error?.message ?? 'failed',
       hint: o.error?.hint ?? null,
     }));
-    process.stdout.write(`${JSON.stringify({ ...planToJson(report.plan), ok: failed.length === 0 && !skipped, errors, outcomes: report.outcomes })}\n`);
-    return failed.length ? 1 : 0;
+    const rsErrors = (report.realServerOutcomes ?? [])
+      .filter((o) => o.status === 'failed')
+      .map((o) => ({ realServer: o.host, code: o.error?.code ?? 'LVS_APPLY_FAILED', message: o.error?.message ?? 'failed', hint: o.error?.hint ?? null }));
+    const ok = failed.length === 0 && rsErrors.length === 0 && !skipped;
+    process.stdout.write(
+      `${JSON.stringify({ ...planToJson(report.plan), ok, errors: [...errors, ...rsErrors], outcomes: report.outcomes, ...(report.realServerOutcomes ? { realServerOutcomes: report.realServerOutcomes } : {}) })}\n`,
+    );
+    return failed.length || rsErrors.length ? 1 : 0;
   }
   if (printPlan) process.stdout.write(targetNote(report.plan) + renderPlan(report.plan, p, { errorsApart: true }));
   if (skipped) {
@@ -129,13 +145,25 @@ function reportApply(report: ApplyReport, p: Paint, json: boolean, printPlan: bo
       process.stdout.write(`✓ ${where}: no changes\n`);
     }
   }
+  for (const o of report.realServerOutcomes ?? []) {
+    const r = report.plan.realServers?.find((x) => x.host === o.host);
+    const where = r ? describeTarget(r.target) : o.host;
+    if (o.status === 'failed') {
+      const code = o.error?.code ?? 'LVS_APPLY_FAILED';
+      process.stdout.write(p.remove(`✗ real server ${where}: failed (${errorPointer(code)})\n`));
+      printError({ code, message: o.error?.message ?? 'failed', hint: o.error?.hint });
+    } else if (o.status === 'applied') process.stdout.write(p.add(`✓ real server ${where}: prepared and verified\n`));
+    else if (o.status === 'unchanged') process.stdout.write(`✓ real server ${where}: no changes\n`);
+  }
+  const rsFailed = (report.realServerOutcomes ?? []).filter((o) => o.status === 'failed').length;
   const counts = report.plan.directors.map((d) => d.changes.length).reduce((a, b) => a + b, 0);
+  const rsNote = rsFailed > 0 ? `; ${rsFailed} real server(s) failed` : '';
   process.stdout.write(
-    failed.length
-      ? p.remove(`\nApply failed on ${failed.length} of ${report.outcomes.length} director(s).\n`)
+    failed.length || rsFailed
+      ? p.remove(`\nApply failed on ${failed.length} of ${report.outcomes.length} director(s)${rsNote}.\n`)
       : p.bold(`\nApply complete: ${counts} change(s) on ${report.outcomes.length} director(s), verified.\n`),
   );
-  return failed.length ? 1 : 0;
+  return failed.length || rsFailed ? 1 : 0;
 }
 
 export async function synthAction(program: Command): Promise<void> {
@@ -158,6 +186,7 @@ export async function planAction(
   const directors: DesiredDirector[] = opts.destroy ? stack.directors.map((d) => ({ ...d, table: { services: [] }, paths: new Map() })) : stack.directors;
   const plan = await planStack(directors, {
     ...runOptions(stack.stack, { ...opts, targets }),
+    ...realServersOf(stack, opts, targets),
     ...(opts.destroy ? { mode: 'destroy' as const } : {}),
     ...(readOnlyMode(program) ? { openHost: openReadOnlyHost } : {}),
   });
@@ -189,6 +218,15 @@ export async function applyAction(
     // The flags a saved plan does not honour (--target, --no-drain, --adopt, --no-refresh, …) were refused already
     // (flag-modes.ts): the plan carries them.
     const saved = await readPlanFile(planfile, opts.stack);
+    if (saved.realServers?.some((r) => r.changes.length > 0)) {
+      throw new LvsError(
+        'LVS_PLAN_MISMATCH',
+        `the saved plan ${planfile} prepares real servers, which a saved plan cannot carry out yet; nothing was changed`,
+        {
+          hint: 'Run `lvsform apply` (it plans, shows and asks), or apply a saved plan that changes only directors.',
+        },
+      );
+    }
     if (readOnlyMode(program))
       throw readOnlyRefusal(
         'apply',
@@ -232,6 +270,7 @@ export async function applyAction(
   const targets = opts.target.length ? checkTargets(stack.directors, opts.target) : [];
   const report = await applyStack(stack.directors, {
     ...runOptions(stack.stack, { ...opts, targets }),
+    ...realServersOf(stack, opts, targets),
     ...(check ? { check } : {}),
     ...(opts.autoApprove ? {} : { confirm: (plan: Plan) => confirmOnTerminal(plan, p, 'perform these actions') }),
   });
@@ -252,6 +291,7 @@ export async function destroyAction(program: Command, opts: CommonOpts & { autoA
   const directors = stack.directors.map((d) => ({ ...d, table: { services: [] }, paths: new Map<string, string>() }));
   const report = await applyStack(directors, {
     ...runOptions(stack.stack, opts),
+    ...realServersOf(stack, opts, []),
     destroy: true,
     ...(opts.autoApprove ? {} : { confirm: (plan: Plan) => confirmOnTerminal(plan, p, 'destroy these services') }),
   });

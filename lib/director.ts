@@ -334,20 +334,7 @@ export class Director extends Construct {
 
   private render(): Record<string, unknown> {
     const out: Record<string, unknown> = { name: this.name, format_version: FORMAT_VERSION, transport: this.transport };
-    if (this.ssh) {
-      const s = this.ssh;
-      const ssh: Record<string, unknown> = {};
-      if (s.host !== undefined) ssh.host = s.host;
-      if (s.port !== undefined) ssh.port = s.port;
-      if (s.user !== undefined) ssh.user = s.user;
-      if (s.identityFile !== undefined) ssh.identity_file = s.identityFile;
-      if (s.knownHostsFile !== undefined) ssh.known_hosts_file = s.knownHostsFile;
-      if (s.configFile !== undefined) ssh.config_file = s.configFile;
-      if (s.alias !== undefined) ssh.alias = s.alias;
-      if (s.sudo) ssh.sudo = true;
-      if (s.planUser !== undefined) ssh.plan_user = s.planUser;
-      out.ssh = ssh;
-    }
+    if (this.ssh) out.ssh = renderSsh(this.ssh);
     if (this.setup) {
       out.setup = {
         install_ipvsadm: this.setup.installIpvsadm,
@@ -427,7 +414,23 @@ function checkSetup(setup: DirectorSetupProps, fail: (m: string) => never): Requ
   return out;
 }
 
-function checkSsh(ssh: SshProps, fail: (m: string) => never): SshProps {
+/** @internal The SSH props in the synthesized JSON's names. */
+export function renderSsh(s: SshProps): Record<string, unknown> {
+  const ssh: Record<string, unknown> = {};
+  if (s.host !== undefined) ssh.host = s.host;
+  if (s.port !== undefined) ssh.port = s.port;
+  if (s.user !== undefined) ssh.user = s.user;
+  if (s.identityFile !== undefined) ssh.identity_file = s.identityFile;
+  if (s.knownHostsFile !== undefined) ssh.known_hosts_file = s.knownHostsFile;
+  if (s.configFile !== undefined) ssh.config_file = s.configFile;
+  if (s.alias !== undefined) ssh.alias = s.alias;
+  if (s.sudo) ssh.sudo = true;
+  if (s.planUser !== undefined) ssh.plan_user = s.planUser;
+  return ssh;
+}
+
+/** @internal The SSH props checked by the one rule set (a Director and a RealServerHost take the same). */
+export function checkSsh(ssh: SshProps, fail: (m: string) => never): SshProps {
   if (ssh === null || typeof ssh !== 'object' || Array.isArray(ssh)) fail(`ssh must be an object like { host: '203.0.113.2' }; got ${describe(ssh)}`);
   const unknown = unknownKey('ssh', ssh, ['host', 'port', 'user', 'identityFile', 'knownHostsFile', 'configFile', 'alias', 'sudo', 'planUser']);
   if (unknown) fail(unknown);

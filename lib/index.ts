@@ -9,6 +9,7 @@ export {
   type SshProps,
   type VipProps,
 } from './director.ts';
+export { RealServerHost, type RealServerHostProps, type NatReturnProps } from './real-server-host.ts';
 export {
   VirtualService,
   MAX_PERSISTENCE_TIMEOUT,

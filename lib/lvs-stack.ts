@@ -1,6 +1,7 @@
 import type { Construct } from 'constructs';
 import { LocalBackend, TerraformStack } from './cdktf.ts';
 import { Director } from './director.ts';
+import { RealServerHost } from './real-server-host.ts';
 import { describe } from './private/address.ts';
 import { SAFE_NAME } from './private/checks.ts';
 import { LvsResource } from './private/lvs-resource.ts';
@@ -25,7 +26,12 @@ export class LvsStack extends TerraformStack {
     markLvsStack(this);
     // A relative state path keeps cdk.tf.json independent of the directory synth ran in.
     new LocalBackend(this, { path: `terraform.${id}.tfstate` });
-    this.node.addValidation({ validate: () => this.validateDirectors() });
+    this.node.addValidation({ validate: () => [...this.validateDirectors(), ...this.validateRealServerHosts()] });
+  }
+
+  /** The real-server hosts of this stack, in the order added. */
+  get realServerHosts(): RealServerHost[] {
+    return this.node.children.filter((c): c is RealServerHost => c instanceof RealServerHost);
   }
 
   /** The directors of this stack, in the order added. */
@@ -74,6 +80,10 @@ export class LvsStack extends TerraformStack {
     throw new Error('lvsform synthesizes JSON only; unset SYNTH_HCL_OUTPUT');
   }
 
+  private validateRealServerHosts(): string[] {
+    return realServerHostProblems(this);
+  }
+
   private validateDirectors(): string[] {
     const problems: string[] = [];
     const byName = new Map<string, Director>();
@@ -99,6 +109,38 @@ export class LvsStack extends TerraformStack {
     }
     return problems;
   }
+}
+
+/**
+ * A real server's address belongs to one host (two hosts claiming it would both prepare it, and each would take the
+ * other's VIPs for its own); a host's name is unique among hosts and directors (plans and messages name it); and a
+ * machine is one host: a director that is also a real server would take its own lock twice.
+ */
+function realServerHostProblems(stack: LvsStack): string[] {
+  const problems: string[] = [];
+  const byAddress = new Map<string, RealServerHost>();
+  const byName = new Map<string, string>(stack.directors.map((d) => [d.name, d.node.path]));
+  const byReach = new Map<string, string>(stack.directors.map((d) => [d.reachKey, d.node.path]));
+  for (const host of stack.realServerHosts) {
+    for (const a of host.addresses) {
+      const first = byAddress.get(a);
+      if (first && first !== host) {
+        problems.push(
+          `address ${a} is claimed by real-server hosts ${first.node.path} and ${host.node.path}; an address is one machine's, name it on one host`,
+        );
+      } else byAddress.set(a, host);
+    }
+    const sameName = byName.get(host.name);
+    if (sameName) problems.push(`${sameName} and ${host.node.path} share the name ${host.name}; plans and messages name hosts, give each its own`);
+    else byName.set(host.name, host.node.path);
+    const sameMachine = byReach.get(host.reachKey);
+    if (sameMachine) {
+      problems.push(
+        `${sameMachine} and ${host.node.path} reach the same machine (${host.reachKey}); a machine that is both director and real server is not supported yet, describe it once`,
+      );
+    } else byReach.set(host.reachKey, host.node.path);
+  }
+  return problems;
 }
 
 function lvsResources(stack: TerraformStack): LvsResource[] {

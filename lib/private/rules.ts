@@ -273,6 +273,56 @@ export function settingsProblems(s: RuleSettings): RuleProblem[] {
   return problems;
 }
 
+/** A real-server host as the rules see it (the synthesized JSON's names). */
+export interface RuleRealServerHost {
+  readonly addresses?: unknown;
+  readonly interface?: unknown;
+  readonly nat?: { readonly gateways?: unknown; readonly manage?: unknown } | undefined;
+}
+
+/**
+ * Every problem of a real-server host's own props: its addresses (the pool members it stands for: unicast, each once,
+ * at least one), the interface facing the director, and the NAT gateways (addresses, at most one per family).
+ */
+export function realServerHostProblems(h: RuleRealServerHost): RuleProblem[] {
+  const out: RuleProblem[] = [];
+  if (!Array.isArray(h.addresses) || h.addresses.length === 0) {
+    out.push({ path: 'addresses', message: `addresses must list the real server's own addresses, as its pools name them; got ${shown(h.addresses)}` });
+  } else {
+    const seen = new Set<unknown>();
+    h.addresses.forEach((a, i) => {
+      const bad = typeof a === 'string' ? addressClassProblem(a) : 'is not a string';
+      if (bad) out.push({ path: `addresses[${i}]`, message: `address ${shown(a)} ${bad}` });
+      else if (seen.has(a)) out.push({ path: `addresses[${i}]`, message: `address ${shown(a)} is listed twice` });
+      seen.add(a);
+    });
+  }
+  if (h.interface !== undefined && (typeof h.interface !== 'string' || !IFNAME.test(h.interface))) {
+    out.push({ path: 'interface', message: `an interface name is 1 to 15 of [A-Za-z0-9_.-] (the kernel's IFNAMSIZ); got ${shown(h.interface)}` });
+  }
+  if (h.nat !== undefined) {
+    const g = h.nat.gateways;
+    if (!Array.isArray(g) || g.length === 0 || g.length > 2) {
+      out.push({ path: 'nat.gateways', message: `nat.gateways lists the director's inside address, one per family (IPv4, IPv6); got ${shown(g)}` });
+    } else {
+      const families = new Set<string>();
+      g.forEach((a, i) => {
+        const bad = typeof a === 'string' ? addressClassProblem(a) : 'is not a string';
+        if (bad) out.push({ path: `nat.gateways[${i}]`, message: `gateway ${shown(a)} ${bad}` });
+        else if (families.has(familyOf(a as string)))
+          out.push({
+            path: `nat.gateways[${i}]`,
+            message: `nat.gateways names two ${familyOf(a as string) === 'inet' ? 'IPv4' : 'IPv6'} gateways; one per family`,
+          });
+        else families.add(familyOf(a as string));
+      });
+    }
+    if (h.nat.manage !== undefined && typeof h.nat.manage !== 'boolean')
+      out.push({ path: 'nat.manage', message: `nat.manage must be true or false; got ${shown(h.nat.manage)}` });
+  }
+  return out;
+}
+
 /** Every problem of one virtual service: its identity, configuration and real servers. */
 export function serviceProblems(s: RuleService): RuleProblem[] {
   const out: RuleProblem[] = [];

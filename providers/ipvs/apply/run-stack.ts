@@ -37,6 +37,19 @@ import { eachDirector, openWith, type EachDirectorOptions } from '../host/fan-ou
 import { checkOneDirectorPerMachine } from '../host/host-identity.ts';
 import { emptyQuery, queryCovers, settingPhase, settingsQueryFor, type SettingsQuery } from '../model/director-settings.ts';
 import { readScriptText } from '../host/read-script.ts';
+import type { DesiredRealServer } from '../model/desired-real-server.ts';
+import type { RealServerPlan } from '../plan/real-server.ts';
+import {
+  failedRealServerPlan,
+  openRealServer,
+  planOpenRealServer,
+  planRealServers,
+  realServerAfter,
+  realServerBefore,
+  type OpenRealServer,
+  type RealServerOutcome,
+  type RealServerRun,
+} from './run-real-servers.ts';
 
 export interface RunOptions extends PlanOptions, SessionOptions {
   readonly stack: string;
@@ -61,6 +74,8 @@ export interface RunOptions extends PlanOptions, SessionOptions {
   readonly onIdle?: (director: string) => void;
   /** How a director is reached. @default the `sh` host (local or OpenSSH); tests pass an in-memory one. */
   readonly openHost?: OpenDirectorHost;
+  /** The real servers lvsform prepares (run-real-servers.ts), planned beside the directors. */
+  readonly realServers?: readonly DesiredRealServer[];
 }
 
 export interface DirectorOutcome {
@@ -77,6 +92,8 @@ export interface DirectorOutcome {
 export interface ApplyReport {
   readonly plan: Plan;
   readonly outcomes: readonly DirectorOutcome[];
+  /** How each real server's preparation ended (absent when the app declares none). */
+  readonly realServerOutcomes?: readonly RealServerOutcome[];
 }
 
 /** The outcome of a director that failed before its batch ran. */
@@ -239,13 +256,22 @@ function withRefresh(plan: DirectorPlan, open: OpenDirector, opts: RunOptions): 
   return { ...plan, refresh: open.fast ? { trusted: true } : { trusted: false, ...(open.fastReason ? { reason: open.fastReason } : {}) } };
 }
 
-function makePlan(stack: string, mode: Plan['mode'], directors: DirectorPlan[]): Plan {
-  return { formatVersion: PLAN_FORMAT, stack, createdAt: new Date().toISOString(), mode, directors };
+function makePlan(stack: string, mode: Plan['mode'], directors: DirectorPlan[], realServers?: RealServerPlan[]): Plan {
+  return { formatVersion: PLAN_FORMAT, stack, createdAt: new Date().toISOString(), mode, directors, ...(realServers ? { realServers } : {}) };
+}
+
+/** `--refresh-only` proposes no change on a real server either: its drift is shown. */
+function refreshOnly(plan: RealServerPlan, opts: RunOptions): RealServerPlan {
+  if (!opts.refreshOnly) return plan;
+  const { setup: _setup, ...rest } = plan;
+  return { ...rest, changes: [] };
 }
 
 /** `lvsform plan`: reads every director under a shared lock and computes the plan. Changes nothing. */
 export async function planStack(directors: readonly DesiredDirector[], opts: RunOptions & { mode?: Plan['mode'] }): Promise<Plan> {
   checkOneDirectorPerMachine(directors.map((d) => d.target));
+  // Real servers are read side by side with the directors: one round trip each.
+  const realServers = opts.realServers?.length ? planRealServers(opts.realServers, opts.mode === 'destroy', opts) : undefined;
   const plans = await eachDirector(
     directors,
     fanOut(opts, (d) => d.name),
@@ -263,7 +289,8 @@ export async function planStack(directors: readonly DesiredDirector[], opts: Run
     },
     failedPlan,
   );
-  return makePlan(opts.stack, opts.mode ?? (opts.refreshOnly ? 'refresh-only' : 'apply'), plans);
+  const rsPlans = realServers ? (await realServers).map((p) => refreshOnly(p, opts)) : undefined;
+  return makePlan(opts.stack, opts.mode ?? (opts.refreshOnly ? 'refresh-only' : 'apply'), plans, rsPlans);
 }
 
 /** A director's round trips during an apply: requests carried to the next one, and their replies once sent. */
@@ -469,8 +496,26 @@ export interface ApplyOptions extends RunOptions {
 export async function applyStack(directors: readonly DesiredDirector[], opts: ApplyOptions): Promise<ApplyReport> {
   checkOneDirectorPerMachine(directors.map((d) => d.target));
   const opened = new Map<string, OpenDirector>();
+  const openedRs = new Map<string, OpenRealServer>();
   const operation = opts.destroy ? 'destroy' : 'apply';
   try {
+    const rsPlanning = eachDirector(
+      opts.realServers ?? [],
+      { parallelism: opts.parallelism },
+      async (desired): Promise<RealServerPlan> => {
+        const open = await openRealServer(desired, true, operation, opts);
+        openedRs.set(desired.name, open);
+        const plan = refreshOnly(planOpenRealServer(open, Boolean(opts.destroy), opts.stack), opts);
+        const saved = opts.savedPlan?.realServers?.find((r) => r.host === desired.name);
+        if (opts.savedPlan && JSON.stringify(saved?.changes ?? []) !== JSON.stringify(plan.changes)) {
+          throw new LvsError('LVS_STALE_PLAN', `real server ${describeTarget(desired.target)}: what it holds changed since the plan was made`, {
+            hint: 'Nothing was changed. Run `lvsform plan --out FILE` again and review the new plan.',
+          });
+        }
+        return plan;
+      },
+      failedRealServerPlan,
+    );
     const plans = await eachDirector(
       directors,
       fanOut(opts, (d) => d.name),
@@ -507,20 +552,29 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
       },
       failedPlan,
     );
-    const plan = makePlan(opts.stack, opts.destroy ? 'destroy' : 'apply', plans);
+    const rsPlans = opts.realServers?.length ? await rsPlanning : undefined;
+    const plan = makePlan(opts.stack, opts.destroy ? 'destroy' : 'apply', plans, rsPlans);
     opts.check?.(plan);
-    const anything = plans.some(
-      (p) =>
-        !p.error &&
-        p.conflicts.length === 0 &&
-        (p.changes.length > 0 || p.adopted.length > 0 || (p.hostSetup?.length ?? 0) > 0 || (p.settings?.length ?? 0) > 0),
-    );
+    const anything =
+      plans.some(
+        (p) =>
+          !p.error &&
+          p.conflicts.length === 0 &&
+          (p.changes.length > 0 || p.adopted.length > 0 || (p.hostSetup?.length ?? 0) > 0 || (p.settings?.length ?? 0) > 0),
+      ) || (rsPlans ?? []).some((p) => !p.error && (p.changes.length > 0 || (p.setup?.length ?? 0) > 0));
     if (anything && opts.confirm && !(await opts.confirm(plan))) {
       return {
         plan,
         outcomes: plans.map((p) => ({ director: p.director, status: 'skipped' as const, residual: [], restoreOutput: '', seconds: 0 })),
+        ...(rsPlans ? { realServerOutcomes: rsPlans.map((p) => ({ host: p.host, status: 'skipped' as const })) } : {}),
       };
     }
+    // Real servers first: what a service will send to is ready before the directors' batches.
+    const runs: RealServerRun[] = (rsPlans ?? []).flatMap((p) => {
+      const open = openedRs.get(p.host);
+      return open && !p.error ? [{ open, plan: p, replies: [] }] : [];
+    });
+    await eachDirector(runs, { parallelism: opts.parallelism }, (r) => realServerBefore(r, opts.stack));
     const outcomes = await eachDirector(
       plans,
       fanOut(opts, (p) => p.director),
@@ -539,8 +593,14 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
       },
       (p, e) => failedOutcome(p.director, errorInfo(e)),
     );
-    return { plan, outcomes };
+    // And last: what no service sends to any more goes, and every real server's record says what it holds.
+    const rsDone = await eachDirector(runs, { parallelism: opts.parallelism }, (r) => realServerAfter(r, opts.stack));
+    const realServerOutcomes = rsPlans?.map(
+      (p): RealServerOutcome => rsDone.find((o) => o.host === p.host) ?? { host: p.host, status: 'failed', ...(p.error ? { error: p.error } : {}) },
+    );
+    return { plan, outcomes, ...(realServerOutcomes ? { realServerOutcomes } : {}) };
   } finally {
     await Promise.all([...opened.values()].map((o) => closeDirector(o)));
+    await Promise.all([...openedRs.values()].map((o) => o.host.close()));
   }
 }

@@ -28,7 +28,7 @@ import { hereDoc, shQuote } from './shell-quote.ts';
 
 const IFNAME = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,15}$/;
 
-function ifname(name: string): string {
+export function ifname(name: string): string {
   if (!IFNAME.test(name)) throw new LvsError('LVS_UNSAFE_VALUE', `not an interface name: ${JSON.stringify(name)}`);
   return name;
 }
@@ -38,7 +38,7 @@ function sysctlKey(key: string): string {
   return key;
 }
 
-function hostAddress(address: string): string {
+export function hostAddress(address: string): string {
   const a = canonicalAddress(address);
   if (a === undefined || a !== address) throw new LvsError('LVS_UNSAFE_VALUE', `not a canonical address: ${JSON.stringify(address)}`);
   return a;
@@ -118,7 +118,7 @@ export function parseSettingsRead(sections: ReadonlyMap<string, string>, q: Sett
 }
 
 /** The `ip -b` lines of a phase's link and address changes. */
-function ipBatch(changes: readonly SettingChange[]): string[] {
+export function ipBatch(changes: readonly SettingChange[]): string[] {
   const out: string[] = [];
   for (const c of changes) {
     if (c.kind === 'link') {

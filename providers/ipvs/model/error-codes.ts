@@ -66,6 +66,8 @@ export const ERROR_CODES = {
   LVS_DIRECTOR_SETTING:
     'A director setting the app asks for cannot be applied on this director (the VIP interface is missing, the kernel lacks the sysctl); nothing was changed.',
   LVS_SETTINGS_FAILED: 'A director setting (an address, a dummy interface, a sysctl, the timeouts) did not hold when read back after the apply.',
+  LVS_REAL_SERVER_FAILED:
+    "A real server's preparation (a VIP on lo, a tunnel device, a fou port, a sysctl, the default route) did not hold when read back after the apply.",
   // Import
   LVS_IMPORT_READ: 'The file or director to import from could not be read.',
   LVS_IMPORT_UNSUPPORTED: 'The table holds services lvsform cannot declare (each is named).',

@@ -107,7 +107,7 @@ export function factsQuery(stack: string, desired: Table, planUser?: string, set
   };
 }
 
-function fileItem(path: string, current: string | null | undefined, content: string | undefined, detail: string): SetupItem | undefined {
+export function fileItem(path: string, current: string | null | undefined, content: string | undefined, detail: string): SetupItem | undefined {
   const now = current ?? null;
   if (content === undefined) return now === null ? undefined : { kind: 'file', action: 'delete', name: path, detail: 'nothing needs it any more' };
   if (now === content) return undefined;

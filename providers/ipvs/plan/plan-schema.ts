@@ -20,6 +20,8 @@ import type { Change } from '../model/change.ts';
 import { IPVS_SYSCTL_NAMES, type SettingChange, type SettingsRecord } from '../model/director-settings.ts';
 import { MAX_IPVS_TIMEOUT } from '../model/rules.ts';
 import type { DirectorPlan, DrainItem, Plan, TargetedScope } from './plan.ts';
+import { REAL_SERVER_SYSCTL, TUNNEL_DEVICE_NAMES, type RealServerChange, type RealServerRecordPrep, type RouteCheck } from '../model/real-server.ts';
+import type { RealServerPlan } from './real-server.ts';
 
 /** A type with `readonly` dropped at every depth, so that a schema's inferred type and an interface compare by shape. */
 type Plain<T> = T extends readonly (infer U)[] ? Plain<U>[] : T extends object ? { -readonly [K in keyof T]: Plain<T[K]> } : T;
@@ -245,6 +247,71 @@ const directorPlan = z
 
 sameShape<DirectorPlan>()(directorPlan, true);
 
+const family = z.enum(['inet', 'inet6']);
+const tunnelDevice = z.enum(TUNNEL_DEVICE_NAMES as [(typeof TUNNEL_DEVICE_NAMES)[number], ...(typeof TUNNEL_DEVICE_NAMES)[number][]]);
+const rsSysctl = z.string().regex(REAL_SERVER_SYSCTL, 'a net.ipv4.conf ARP or rp_filter sysctl');
+const gatewayOrNone = z.union([z.literal(''), address]);
+const priorValue = z.object({ prior: sysctlValue, value: sysctlValue }).strict();
+const priorRoute = z.object({ prior: gatewayOrNone, value: gatewayOrNone }).strict();
+
+const realServerChange = sameShape<RealServerChange>()(
+  z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('address'), action: z.enum(['create', 'delete']), address, prefix: int(0, 128), device: ifname }).strict(),
+    z.object({ kind: z.literal('tunnel'), action: z.enum(['create', 'delete']), device: tunnelDevice }).strict(),
+    z.object({ kind: z.literal('fou'), action: z.enum(['create', 'delete']), port: int(1, 65535), family }).strict(),
+    z
+      .object({
+        kind: z.literal('sysctl'),
+        action: z.literal('update'),
+        name: rsSysctl,
+        before: sysctlValue,
+        after: sysctlValue,
+        restore: z.boolean().optional(),
+      })
+      .strict(),
+    z
+      .object({ kind: z.literal('route'), action: z.literal('update'), family, before: gatewayOrNone, after: gatewayOrNone, restore: z.boolean().optional() })
+      .strict(),
+  ]),
+  true,
+);
+
+const realServerRecord = sameShape<RealServerRecordPrep>()(
+  z
+    .object({
+      addresses: z.array(z.object({ address, prefix: int(0, 128), device: ifname }).strict()).optional(),
+      tunnels: z.array(ifname).optional(),
+      fou: z.array(z.object({ port: int(1, 65535), family }).strict()).optional(),
+      sysctls: z.record(rsSysctl, priorValue).optional(),
+      routes: z.object({ inet: priorRoute.optional(), inet6: priorRoute.optional() }).strict().optional(),
+    })
+    .strict(),
+  true,
+);
+
+const routeCheck = sameShape<RouteCheck>()(
+  z.object({ family, gateway: address.optional(), expected: address.optional(), ok: z.boolean().optional() }).strict(),
+  true,
+);
+
+const realServerPlan = sameShape<RealServerPlan>()(
+  z
+    .object({
+      host: name,
+      target,
+      changes: z.array(realServerChange),
+      drift: z.array(text),
+      notes: z.array(text),
+      checks: z.array(routeCheck),
+      backing: z.array(z.object({ director: name, service: text, member: address, method: text }).strict()),
+      record: realServerRecord.optional(),
+      setup: z.array(setupItem).optional(),
+      error: error.optional(),
+    })
+    .strict(),
+  true,
+);
+
 /** The plan object of a plan file (`plan` beside `kind`, `format_version` and `digest`). */
 export const planSchema = sameShape<Plan>()(
   z
@@ -254,6 +321,7 @@ export const planSchema = sameShape<Plan>()(
       createdAt: z.string().max(64),
       mode: z.enum(['apply', 'destroy', 'refresh-only']),
       directors: z.array(directorPlan),
+      realServers: z.array(realServerPlan).optional(),
     })
     .strict(),
   true,

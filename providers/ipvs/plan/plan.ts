@@ -1,3 +1,4 @@
+import type { RealServerPlan } from './real-server.ts';
 /**
  * A plan is data before it is text: per director, the ordered changes with before/after values, the fingerprint of
  * the live table it was computed against, the batch that carries it out, and what the stack will own afterwards.
@@ -106,6 +107,8 @@ export interface Plan {
   readonly createdAt: string;
   readonly mode: 'apply' | 'destroy' | 'refresh-only';
   readonly directors: readonly DirectorPlan[];
+  /** The real servers lvsform prepares (absent when the app declares none). */
+  readonly realServers?: readonly RealServerPlan[];
 }
 
 export interface PlanOptions {
@@ -359,11 +362,14 @@ export function planTotals(plan: Plan): PlanCounts {
 }
 
 export function planHasChanges(plan: Plan): boolean {
-  return plan.directors.some((d) => d.changes.length > 0 || d.adopted.length > 0 || (d.hostSetup?.length ?? 0) > 0 || (d.settings?.length ?? 0) > 0);
+  return (
+    plan.directors.some((d) => d.changes.length > 0 || d.adopted.length > 0 || (d.hostSetup?.length ?? 0) > 0 || (d.settings?.length ?? 0) > 0) ||
+    (plan.realServers ?? []).some((r) => r.changes.length > 0 || (r.setup?.length ?? 0) > 0)
+  );
 }
 
 export function planHasErrors(plan: Plan): boolean {
-  return plan.directors.some((d) => d.error !== undefined || d.conflicts.length > 0);
+  return plan.directors.some((d) => d.error !== undefined || d.conflicts.length > 0) || (plan.realServers ?? []).some((r) => r.error !== undefined);
 }
 
 /** What a plan deletes: services, and real servers (those of a deleted service included). Failed directors count 0. */

@@ -31,6 +31,8 @@ import {
 import type { SshTarget } from '../model/host-target.ts';
 import { RUNTIME_FIELDS, type RuntimeField, type RuntimeManaged } from '../model/runtime-managed.ts';
 import { closest } from '../model/closest.ts';
+import { prepFor, type RealServerHostSpec, type RealServerPrep } from '../model/real-server.ts';
+import { realServerHostProblems } from '../model/rules.ts';
 
 /** How a director is reached over SSH: the transport's own type. */
 export type SshSpec = SshTarget;
@@ -50,10 +52,20 @@ export interface DirectorSpec {
   readonly settings?: DirectorSettingsSpec;
 }
 
-/** One stack's synthesized document (cdk.tf.json) as read: its name and the directors it declares. */
+/** A real-server host as read: how it is reached, its props, and what the stack's services need of it. */
+export interface RealServerHostRead {
+  readonly name: string;
+  readonly transport: 'ssh' | 'local';
+  readonly ssh?: SshSpec;
+  readonly spec: RealServerHostSpec;
+  readonly prep: RealServerPrep;
+}
+
+/** One stack's synthesized document (cdk.tf.json) as read: its name, the directors and real-server hosts it declares. */
 export interface StackDocument {
   readonly stack: string;
   readonly directors: DirectorSpec[];
+  readonly realServers: RealServerHostRead[];
 }
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -98,6 +110,24 @@ const directorSchema = z
     timeouts: z.object({ tcp: z.number().optional(), tcp_fin: z.number().optional(), udp: z.number().optional() }).strict().optional(),
     sysctls: z
       .object(Object.fromEntries(Object.keys(IPVS_SYSCTL_MAX).map((k) => [k, z.union([z.number(), z.literal('auto')]).optional()])))
+      .strict()
+      .optional(),
+    depends_on: z.array(z.string()).optional(),
+  })
+  .strict();
+
+const realServerHostSchema = z
+  .object({
+    ...meta,
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'a host name: letters, digits, . _ - (up to 63)'),
+    format_version: z.literal(1, { errorMap: () => ({ message: 'format_version must be 1: synthesize again with this lvsform' }) }),
+    construct_path: text,
+    transport: z.enum(['ssh', 'local']),
+    ssh: sshSchema.optional(),
+    addresses: z.array(text).min(1),
+    interface: text.optional(),
+    nat: z
+      .object({ gateways: z.array(text), manage: z.boolean().default(false) })
       .strict()
       .optional(),
     depends_on: z.array(z.string()).optional(),
@@ -157,7 +187,7 @@ const SSH_JSON_NAMES: Readonly<Record<string, string>> = {
   configFile: 'config_file',
 };
 
-const KNOWN_RESOURCES = ['lvsform_director', 'lvsform_virtual_service'] as const;
+const KNOWN_RESOURCES = ['lvsform_director', 'lvsform_virtual_service', 'lvsform_real_server_host'] as const;
 
 /** The synthesized stack (`cdk.tf.json`) as lvsform reads it; also the source of docs/schemas/cdk.tf.schema.json. */
 export const synthSchema = z
@@ -173,6 +203,7 @@ export const synthSchema = z
       .object({
         lvsform_director: z.record(directorSchema).default({}),
         lvsform_virtual_service: z.record(serviceSchema).default({}),
+        lvsform_real_server_host: z.record(realServerHostSchema).default({}),
       })
       .catchall(z.unknown())
       .superRefine((r, ctx) => {
@@ -184,7 +215,7 @@ export const synthSchema = z
           ctx.addIssue({
             code: z.ZodIssueCode.custom,
             path: [type],
-            message: `unknown resource type "${type}"${near ? ` (did you mean "${near}"?)` : ''}; lvsform reads only ${KNOWN_RESOURCES.join(' and ')}`,
+            message: `unknown resource type "${type}"${near ? ` (did you mean "${near}"?)` : ''}; lvsform reads only ${KNOWN_RESOURCES.join(', ')}`,
           });
         }
       })
@@ -256,26 +287,7 @@ export function readSynth(json: unknown, source: string, options: { hint?: strin
   for (const [logicalId, d] of Object.entries(doc.resource.lvsform_director)) {
     const at = ['resource', 'lvsform_director', logicalId];
     if (directors.has(d.name)) invalid(source, [...at, 'name'], `director name ${JSON.stringify(d.name)} is used twice`);
-    if (d.transport === 'local' && d.ssh !== undefined) invalid(source, [...at, 'ssh'], 'a local director takes no ssh settings');
-    const ssh: SshSpec | undefined =
-      d.ssh === undefined
-        ? undefined
-        : {
-            ...(d.ssh.host === undefined ? {} : { host: d.ssh.host }),
-            ...(d.ssh.port === undefined ? {} : { port: d.ssh.port }),
-            ...(d.ssh.user === undefined ? {} : { user: d.ssh.user }),
-            ...(d.ssh.identity_file === undefined ? {} : { identityFile: d.ssh.identity_file }),
-            ...(d.ssh.known_hosts_file === undefined ? {} : { knownHostsFile: d.ssh.known_hosts_file }),
-            ...(d.ssh.config_file === undefined ? {} : { configFile: d.ssh.config_file }),
-            ...(d.ssh.alias === undefined ? {} : { alias: d.ssh.alias }),
-            ...(d.ssh.sudo ? { sudo: true } : {}),
-            ...(d.ssh.plan_user === undefined ? {} : { planUser: d.ssh.plan_user }),
-          };
-    if (d.transport === 'ssh' && ssh?.host === undefined && ssh?.alias === undefined) {
-      invalid(source, [...at, 'ssh'], 'an ssh director needs ssh.host or ssh.alias');
-    }
-    const sshProblem = ssh === undefined ? undefined : sshProblems(ssh)[0];
-    if (sshProblem) invalid(source, [...at, 'ssh', ...(sshProblem.path ? [SSH_JSON_NAMES[sshProblem.path] ?? sshProblem.path] : [])], sshProblem.message);
+    const ssh = readSsh(source, at, d, 'director');
     const setup: HostSetupSpec | undefined =
       d.setup === undefined
         ? undefined
@@ -309,17 +321,85 @@ export function readSynth(json: unknown, source: string, options: { hint?: strin
     if (runtime !== undefined) director.runtime[sid] = runtime;
   }
 
-  return {
-    stack: doc['//'].metadata.stackName,
-    directors: [...directors.values()]
-      .map((d) => ({
-        ...d.spec,
-        table: normalizeTable({ services: [...d.services.values()] }),
-        paths: d.paths,
-        ...(Object.keys(d.runtime).length > 0 ? { runtime: d.runtime } : {}),
-      }))
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
-  };
+  const read = [...directors.values()]
+    .map((d) => ({
+      ...d.spec,
+      table: normalizeTable({ services: [...d.services.values()] }),
+      paths: d.paths,
+      ...(Object.keys(d.runtime).length > 0 ? { runtime: d.runtime } : {}),
+    }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { stack: doc['//'].metadata.stackName, directors: read, realServers: readRealServerHosts(source, doc.resource.lvsform_real_server_host, read) };
+}
+
+/** How a host (a director or a real server) is reached, checked by the one rule set. */
+function readSsh(
+  source: string,
+  at: string[],
+  d: { transport: 'ssh' | 'local'; ssh?: z.infer<typeof sshSchema> | undefined },
+  what: string,
+): SshSpec | undefined {
+  if (d.transport === 'local' && d.ssh !== undefined) invalid(source, [...at, 'ssh'], `a local ${what} takes no ssh settings`);
+  const ssh: SshSpec | undefined =
+    d.ssh === undefined
+      ? undefined
+      : {
+          ...(d.ssh.host === undefined ? {} : { host: d.ssh.host }),
+          ...(d.ssh.port === undefined ? {} : { port: d.ssh.port }),
+          ...(d.ssh.user === undefined ? {} : { user: d.ssh.user }),
+          ...(d.ssh.identity_file === undefined ? {} : { identityFile: d.ssh.identity_file }),
+          ...(d.ssh.known_hosts_file === undefined ? {} : { knownHostsFile: d.ssh.known_hosts_file }),
+          ...(d.ssh.config_file === undefined ? {} : { configFile: d.ssh.config_file }),
+          ...(d.ssh.alias === undefined ? {} : { alias: d.ssh.alias }),
+          ...(d.ssh.sudo ? { sudo: true } : {}),
+          ...(d.ssh.plan_user === undefined ? {} : { planUser: d.ssh.plan_user }),
+        };
+  if (d.transport === 'ssh' && ssh?.host === undefined && ssh?.alias === undefined) {
+    invalid(source, [...at, 'ssh'], `an ssh ${what} needs ssh.host or ssh.alias`);
+  }
+  const sshProblem = ssh === undefined ? undefined : sshProblems(ssh)[0];
+  if (sshProblem) invalid(source, [...at, 'ssh', ...(sshProblem.path ? [SSH_JSON_NAMES[sshProblem.path] ?? sshProblem.path] : [])], sshProblem.message);
+  return ssh;
+}
+
+/**
+ * The real-server hosts, each with what the stack's services need of it. An address two hosts claim, or a name a
+ * director or another host has, is refused (the constructs refuse the same at synth).
+ */
+function readRealServerHosts(
+  source: string,
+  hosts: Record<string, z.infer<typeof realServerHostSchema>>,
+  directors: readonly { readonly name: string; readonly table: Table }[],
+): RealServerHostRead[] {
+  const names = new Set(directors.map((d) => d.name));
+  const claimed = new Map<string, string>();
+  const out: RealServerHostRead[] = [];
+  for (const [logicalId, h] of Object.entries(hosts)) {
+    const at = ['resource', 'lvsform_real_server_host', logicalId];
+    if (names.has(h.name)) invalid(source, [...at, 'name'], `host name ${JSON.stringify(h.name)} is used twice (directors and real servers share names)`);
+    names.add(h.name);
+    refuseBadPath(source, [...at, 'construct_path'], h.construct_path);
+    const ssh = readSsh(source, at, h, 'real server');
+    const addresses = h.addresses.map((a, i) => address(source, [...at, 'addresses', i], a));
+    const gateways = h.nat?.gateways.map((a, i) => address(source, [...at, 'nat', 'gateways', i], a));
+    const nat = h.nat && gateways ? { gateways, manage: h.nat.manage } : undefined;
+    const problem = realServerHostProblems({ addresses, interface: h.interface, nat })[0];
+    if (problem) invalid(source, [...at, ...rulePath(problem.path)], problem.message);
+    addresses.forEach((a, i) => {
+      const first = claimed.get(a);
+      if (first !== undefined) invalid(source, [...at, 'addresses', i], `address ${a} is also claimed by ${first}; an address is one machine's`);
+      claimed.set(a, h.construct_path);
+    });
+    const spec: RealServerHostSpec = {
+      name: h.name,
+      addresses,
+      path: h.construct_path,
+      ...(h.interface === undefined ? {} : { interface: h.interface }),
+      ...(nat ? { nat } : {}),
+    };
+    out.push({ name: h.name, transport: h.transport, ...(ssh ? { ssh } : {}), spec, prep: prepFor(addresses, directors) });
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** The keys the schema knows for the object at `path` (for "did you mean"). */
@@ -333,7 +413,9 @@ function knownKeysAt(path: readonly (string | number)[]): string[] {
   if (last === 'vips') return ['interface', 'dummy'];
   if (last === 'timeouts') return ['tcp', 'tcp_fin', 'udp'];
   if (last === 'sysctls') return Object.keys(IPVS_SYSCTL_MAX);
+  if (last === 'nat') return ['gateways', 'manage'];
   if (inResource === 'lvsform_director') return Object.keys(directorSchema.shape);
+  if (inResource === 'lvsform_real_server_host') return Object.keys(realServerHostSchema.shape);
   if (inResource === 'lvsform_virtual_service') return Object.keys(serviceSchema.shape);
   return [];
 }

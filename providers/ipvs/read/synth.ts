@@ -15,6 +15,7 @@ import { DuplicateKeyError, parseJsonStrict } from '../model/strict-json.ts';
 import type { DesiredDirector } from '../model/desired-director.ts';
 import { checkOutputDir, freshDirBeside, type OutputDirRule, replaceOutputDir } from './local-writes.ts';
 import { readSynth } from './read-synth.ts';
+import type { DesiredRealServer } from '../model/desired-real-server.ts';
 
 export interface ProjectConfig {
   readonly dir: string;
@@ -171,6 +172,8 @@ export interface LoadedStack {
   readonly stack: string;
   readonly file: string;
   readonly directors: DesiredDirector[];
+  /** The real-server hosts lvsform prepares (none when the app declares none). */
+  readonly realServers: DesiredRealServer[];
 }
 
 const manifestSchema = z
@@ -242,6 +245,12 @@ export async function loadStacks(outdir: string, options: { fresh?: boolean } = 
         ...(d.setup ? { setup: d.setup } : {}),
         ...(d.runtime ? { runtime: d.runtime } : {}),
         ...(d.settings ? { settings: d.settings } : {}),
+      })),
+      realServers: synth.realServers.map((h) => ({
+        name: h.name,
+        target: { name: h.name, transport: h.transport, ...(h.ssh ? { ssh: h.ssh } : {}) },
+        spec: h.spec,
+        prep: h.prep,
       })),
     });
   }

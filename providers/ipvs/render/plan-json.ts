@@ -5,6 +5,7 @@
 import { countChanges, type Plan } from '../plan/plan.ts';
 import { describeTarget } from '../model/host-target.ts';
 import { settingText } from '../model/director-settings.ts';
+import { realServerChangeText, routeCheckText } from '../model/real-server.ts';
 
 export const PLAN_JSON_FORMAT = 1;
 
@@ -21,12 +22,18 @@ export interface JsonRunError {
  * declared services exist but are not owned (exit status 1 in both cases).
  */
 export function planErrors(plan: Plan): JsonRunError[] {
-  return plan.directors.flatMap((d): JsonRunError[] => {
-    if (d.error) return [{ director: d.director, code: d.error.code, message: d.error.message, hint: d.error.hint ?? null }];
-    if (d.conflicts.length === 0) return [];
-    const message = `director ${describeTarget(d.target)}: declared service(s) exist but are not owned by stack ${plan.stack}: ${d.conflicts.join(', ')}`;
-    return [{ director: d.director, code: 'LVS_NOT_OWNED', message, hint: 'Run with --adopt to take them over.' }];
-  });
+  return plan.directors
+    .flatMap((d): JsonRunError[] => {
+      if (d.error) return [{ director: d.director, code: d.error.code, message: d.error.message, hint: d.error.hint ?? null }];
+      if (d.conflicts.length === 0) return [];
+      const message = `director ${describeTarget(d.target)}: declared service(s) exist but are not owned by stack ${plan.stack}: ${d.conflicts.join(', ')}`;
+      return [{ director: d.director, code: 'LVS_NOT_OWNED', message, hint: 'Run with --adopt to take them over.' }];
+    })
+    .concat(
+      (plan.realServers ?? []).flatMap((r): JsonRunError[] =>
+        r.error ? [{ director: r.host, code: r.error.code, message: r.error.message, hint: r.error.hint ?? null }] : [],
+      ),
+    );
 }
 
 export function planToJson(plan: Plan) {
@@ -76,10 +83,35 @@ export function planToJson(plan: Plan) {
     mode: plan.mode,
     created_at: plan.createdAt,
     // At the top, so that a reader of `has_changes` cannot miss that some directors were not planned at all.
-    complete: plan.directors.every((d) => !d.error),
+    complete: plan.directors.every((d) => !d.error) && (plan.realServers ?? []).every((r) => !r.error),
     errors: planErrors(plan),
     summary: total,
-    has_changes: total.add + total.change + total.destroy > 0 || plan.directors.some((d) => (d.hostSetup?.length ?? 0) > 0 || (d.settings?.length ?? 0) > 0),
+    has_changes:
+      total.add + total.change + total.destroy > 0 ||
+      plan.directors.some((d) => (d.hostSetup?.length ?? 0) > 0 || (d.settings?.length ?? 0) > 0) ||
+      (plan.realServers ?? []).some((r) => r.changes.length > 0 || (r.setup?.length ?? 0) > 0),
     directors,
+    ...(plan.realServers
+      ? {
+          real_servers: plan.realServers.map((r) => ({
+            name: r.host,
+            target: describeTarget(r.target),
+            error: r.error ?? null,
+            changes: r.changes.map((c) => ({ ...c, text: realServerChangeText(c).text })),
+            route_checks: r.checks.map((c) => ({
+              family: c.family,
+              gateway: c.gateway ?? null,
+              expected: c.expected ?? null,
+              ok: c.ok ?? null,
+              warn: routeCheckText(c).warn,
+              text: routeCheckText(c).text,
+            })),
+            boot: (r.setup ?? []).map((it) => ({ kind: it.kind, action: it.action, name: it.name, detail: it.detail ?? null })),
+            drift: r.drift,
+            notes: r.notes,
+            backing: r.backing,
+          })),
+        }
+      : {}),
   };
 }

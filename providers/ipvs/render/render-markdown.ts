@@ -19,6 +19,7 @@ import { describeTarget } from '../model/host-target.ts';
 import { changedPart, planGraph } from './graph.ts';
 import { renderMermaid } from './render-mermaid.ts';
 import { settingText } from '../model/director-settings.ts';
+import { markdownRealServers } from './render-real-servers.ts';
 
 /** GitHub's limit on a comment body. */
 export const GITHUB_COMMENT_LIMIT = 65_536;
@@ -216,15 +217,16 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   const failed = plan.directors.filter((d) => d.error || d.conflicts.length > 0).length;
   const unread = plan.directors.filter((d) => d.error).length;
   const settingCount = plan.directors.reduce((a, d) => a + (d.settings?.length ?? 0), 0);
+  const rsCount = (plan.realServers ?? []).reduce((a, r) => a + r.changes.length, 0);
   const verb = plan.mode === 'destroy' ? 'destroy plan' : plan.mode === 'refresh-only' ? 'refresh-only plan' : 'plan';
   const headline =
     plan.mode === 'refresh-only'
       ? `${plan.directors.reduce((a, d) => a + d.drift.length, 0)} drifted service(s); no changes proposed`
       : unread
         ? `incomplete, ${unread} of ${plan.directors.length} director(s) could not be planned`
-        : t.add + t.change + t.destroy + settingCount === 0
+        : t.add + t.change + t.destroy + settingCount + rsCount === 0
           ? 'no changes'
-          : `${t.add} to add, ${t.change} to change, ${t.destroy} to destroy${settingCount ? `; ${settingCount} director setting change(s)` : ''}`;
+          : `${t.add} to add, ${t.change} to change, ${t.destroy} to destroy${settingCount ? `; ${settingCount} director setting change(s)` : ''}${rsCount ? `; ${rsCount} real-server change(s)` : ''}`;
   const head = [commentMarker(plan.stack), `### lvsform ${verb} for stack ${escapeMarkdown(plan.stack)}: ${headline}`, ''];
   if (failed) head.push(`❌ **${failed} of ${plan.directors.length} director(s) could not be planned or have conflicts**; see below.`, '');
   const targeted = targetedText(plan);
@@ -278,7 +280,7 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   const blocks = detailed.filter((d) => lineRoom.has(d)).map((d) => directorBlock(d, lineRoom.get(d)!));
   if (skipped) blocks.push(`_Details of ${skipped} more director(s) not shown (the comment has a size limit); \`lvsform show PLANFILE\` prints them all._`, '');
 
-  const text = [...head, ...table, ...blocks];
+  const text = [...head, ...table, ...blocks, ...markdownRealServers(plan.realServers)];
   const diagram = diagramBlock(plan, limit - [...text, ...footer].join('\n').length - 1);
   return [...text, ...(diagram ? [diagram] : []), ...footer].join('\n');
 }

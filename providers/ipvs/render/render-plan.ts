@@ -8,6 +8,7 @@ import { countChanges, planTotals, type DirectorPlan, type Plan } from '../plan/
 import { aboutTarget, describeTarget, errorPointer } from '../model/host-target.ts';
 import { setupItemText } from '../plan/host-setup.ts';
 import { settingText } from '../model/director-settings.ts';
+import { renderRealServers } from './render-real-servers.ts';
 
 export interface Paint {
   add(s: string): string;
@@ -151,17 +152,19 @@ export function renderDirectorPlan(d: DirectorPlan, p: Paint = noPaint, opts: Re
 
 export function renderPlan(plan: Plan, p: Paint = noPaint, opts: RenderOptions = {}): string {
   const parts = plan.directors.map((d) => renderDirectorPlan(d, p, opts));
+  const rs = renderRealServers(plan.realServers, p, opts);
+  if (rs.text) parts.push(rs.text);
   const total = planTotals(plan);
   const failed = plan.directors.filter((d) => d.error).length;
   const planned = plan.directors.length - failed;
   const setupCount = plan.directors.reduce((a, d) => a + (d.hostSetup?.length ?? 0), 0);
   const settingCount = plan.directors.reduce((a, d) => a + (d.settings?.length ?? 0), 0);
-  const setupText = `${settingCount ? `; ${settingCount} director setting change(s)` : ''}${setupCount ? `; ${setupCount} host setup change(s)` : ''}`;
+  const setupText = `${settingCount ? `; ${settingCount} director setting change(s)` : ''}${setupCount ? `; ${setupCount} host setup change(s)` : ''}${rs.summary}`;
   const others = failed ? ` on the ${planned} other director(s)` : '';
   const summary =
     plan.mode === 'refresh-only'
       ? `Refresh only: ${plan.directors.reduce((a, d) => a + d.drift.length, 0)} drifted service(s)${others}; no changes proposed.`
-      : total.add + total.change + total.destroy + setupCount + settingCount === 0
+      : total.add + total.change + total.destroy + setupCount + settingCount + rs.count === 0
         ? failed
           ? `No changes${others}.`
           : 'No changes. The directors match the configuration.'

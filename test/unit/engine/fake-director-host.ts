@@ -28,6 +28,9 @@ import {
   type SettingsQuery,
 } from '../../../providers/ipvs/model/director-settings.ts';
 import { checkSettingsApply, readBackQuery, SettingsFailedError } from '../../../providers/ipvs/host/settings-chunk.ts';
+import { type FouPort, type LiveRealServer, type LiveRoute, type RealServerChange, realServerPhase } from '../../../providers/ipvs/model/real-server.ts';
+import { parseRealServerRecord } from '../../../providers/ipvs/model/real-server-record.ts';
+import { unfinishedRealServer } from '../../../providers/ipvs/plan/real-server.ts';
 
 /** The kernel and files of one director, shared by every host opened on it (as two runs share a real director). */
 export class FakeDirector {
@@ -211,6 +214,70 @@ export class FakeDirector {
     else st.timeouts = { ...c.after };
   }
 
+  /**
+   * The same machine as a real server: addresses (shared with the director settings' list), tunnel devices (created
+   * when their module loads, as the kernel's fallback devices are), fou ports, per-device ARP and rp_filter sysctls,
+   * default routes, and the real-server records. A module in `missingModules` fails to load.
+   */
+  readonly rs = {
+    links: [] as string[],
+    up: [] as string[],
+    sysctls: {
+      'net.ipv4.conf.all.arp_ignore': '0',
+      'net.ipv4.conf.all.arp_announce': '0',
+      'net.ipv4.conf.all.rp_filter': '0',
+      'net.ipv4.conf.default.rp_filter': '1',
+      'net.ipv4.conf.eth0.arp_ignore': '0',
+      'net.ipv4.conf.eth0.arp_announce': '0',
+      'net.ipv4.conf.eth0.rp_filter': '1',
+    } as Record<string, string>,
+    fou: [] as FouPort[],
+    routes: [{ family: 'inet', gateway: '192.0.2.254', device: 'eth0' }] as LiveRoute[],
+    records: new Map<string, string>(),
+    missingModules: new Set<string>(),
+  };
+
+  readRealServer(): LiveRealServer {
+    return {
+      kernel: this.kernel,
+      addresses: this.settings.addresses.map((a) => ({ ...a })),
+      links: [...this.rs.links],
+      up: [...this.rs.up],
+      sysctls: { ...this.rs.sysctls },
+      fou: this.rs.fou.map((f) => ({ ...f })),
+      routes: this.rs.routes.map((r) => ({ ...r })),
+    };
+  }
+
+  applyRealServer(c: RealServerChange): void {
+    const rs = this.rs;
+    const modules: Record<string, string> = { tunl0: 'ipip', sit0: 'sit', ip6tnl0: 'ip6_tunnel', gre0: 'ip_gre', ip6gre0: 'ip6_gre' };
+    if (c.kind === 'tunnel') {
+      if (c.action === 'create') {
+        if (rs.missingModules.has(modules[c.device]!)) return;
+        if (!rs.links.includes(c.device)) {
+          rs.links.push(c.device);
+          rs.sysctls[`net.ipv4.conf.${c.device}.rp_filter`] = rs.sysctls['net.ipv4.conf.default.rp_filter'] ?? '0';
+          rs.sysctls[`net.ipv4.conf.${c.device}.arp_ignore`] = '0';
+          rs.sysctls[`net.ipv4.conf.${c.device}.arp_announce`] = '0';
+        }
+        if (!rs.up.includes(c.device)) rs.up.push(c.device);
+      } else rs.up = rs.up.filter((d) => d !== c.device);
+    } else if (c.kind === 'fou') {
+      if (c.action === 'create') {
+        if (rs.missingModules.has(c.family === 'inet6' ? 'fou6' : 'fou')) return;
+        rs.fou.push({ port: c.port, family: c.family });
+      } else rs.fou = rs.fou.filter((f) => !(f.port === c.port && f.family === c.family));
+    } else if (c.kind === 'address') {
+      this.applySetting({ kind: 'address', action: c.action, address: c.address, prefix: c.prefix, device: c.device });
+    } else if (c.kind === 'sysctl') {
+      if (rs.sysctls[c.name] !== undefined) rs.sysctls[c.name] = c.after;
+    } else {
+      rs.routes = rs.routes.filter((r) => r.family !== c.family);
+      if (c.after !== '') rs.routes.push({ family: c.family, gateway: c.after, device: 'eth0' });
+    }
+  }
+
   /** What `ipvsadm -S -n` shows: every threshold reads 0. */
   saved(): Table {
     const zero = (d: Destination): Destination => ({ ...d, upperThreshold: 0, lowerThreshold: 0 });
@@ -371,7 +438,11 @@ export class FakeDirectorHost implements DirectorHost {
           else if (item.kind === 'file' && item.action === 'delete') d.files.delete(item.name);
           else if (item.kind === 'file') d.files.set(item.name, item.after ?? '');
           else if (item.kind === 'boot-service' && item.via === 'debian') d.files.set(item.name, 'AUTO="true"\n');
-          else if (item.kind === 'boot-service') d.rhelServiceEnabled = 'enabled';
+          else if (item.kind === 'boot-service' && item.via === 'systemd') {
+            const wants = `/etc/systemd/system/multi-user.target.wants/${item.name}`;
+            if (item.action === 'delete') d.files.delete(wants);
+            else d.files.set(wants, `/etc/systemd/system/${item.name}`);
+          } else if (item.kind === 'boot-service') d.rhelServiceEnabled = 'enabled';
         }
         return { kind: 'setup', failed, log: failed.length > 0 ? 'refused by the fake' : '' };
       }
@@ -437,6 +508,28 @@ export class FakeDirectorHost implements DirectorHost {
             ...req.modules.map((m) => [`module_${m}`, d.loadedModules.has(m) ? 'loaded' : 'available'] as [string, string]),
           ]),
         };
+      case 'real-server-read': {
+        const text = d.rs.records.get(req.stack);
+        return { kind: 'real-server-read', live: d.readRealServer(), record: parseRealServerRecord(text, req.stack, where) };
+      }
+      case 'real-server-apply': {
+        const mine = req.changes.filter((c) => realServerPhase(c) === req.phase);
+        for (const c of mine) d.applyRealServer(c);
+        const after = d.readRealServer();
+        const missing = unfinishedRealServer(mine, after);
+        if (missing.length === 0) return { kind: 'real-server-apply', after };
+        return {
+          kind: 'real-server-apply',
+          after,
+          error: new LvsError('LVS_REAL_SERVER_FAILED', `real server ${where}: preparation not applied: ${missing.join('; ')}`),
+        };
+      }
+      case 'real-server-record': {
+        if (d.stateReadOnly) return { kind: 'real-server-record', confirmed: false, said: 'Read-only file system' };
+        if (req.record) d.rs.records.set(req.stack, JSON.stringify(req.record));
+        else d.rs.records.delete(req.stack);
+        return { kind: 'real-server-record', confirmed: true, said: '' };
+      }
       default: {
         const never: never = req;
         throw new Error(`the fake answers no ${(never as HostRequest).kind}`);

@@ -13,6 +13,9 @@ import { type ForceUnlockReply, type ForceUnlockRequest, forceUnlock } from './f
 import type { RequestKind } from './kind.ts';
 import { type LockReply, type LockRequest, lock, lockRequest } from './lock.ts';
 import { type ProcReply, type ProcRequest, proc } from './proc.ts';
+import { type RealServerApplyReply, type RealServerApplyRequest, realServerApply } from './real-server-apply.ts';
+import { type RealServerReadReply, type RealServerReadRequest, realServerRead } from './real-server-read.ts';
+import { type RealServerRecordReply, type RealServerRecordRequest, realServerRecord } from './real-server-record.ts';
 import { type ReadTableReply, type ReadTableRequest, readTable } from './read-table.ts';
 import { type SaveRulesReply, type SaveRulesRequest, saveRules } from './save-rules.ts';
 import { type SettingsApplyReply, type SettingsApplyRequest, settingsApply } from './settings-apply.ts';
@@ -41,7 +44,10 @@ export type HostRequest =
   | StatusRequest
   | DoctorFactsRequest
   | ForceUnlockRequest
-  | UnlockRequest;
+  | UnlockRequest
+  | RealServerReadRequest
+  | RealServerApplyRequest
+  | RealServerRecordRequest;
 
 export type HostReply =
   | LockReply
@@ -61,7 +67,10 @@ export type HostReply =
   | StatusReply
   | DoctorFactsReply
   | ForceUnlockReply
-  | UnlockReply;
+  | UnlockReply
+  | RealServerReadReply
+  | RealServerApplyReply
+  | RealServerRecordReply;
 
 export type RequestKindName = HostRequest['kind'];
 
@@ -96,6 +105,9 @@ export const KINDS: { readonly [K in RequestKindName]: RequestKind<Extract<HostR
   'doctor-facts': doctorFacts,
   'force-unlock': forceUnlock,
   unlock,
+  'real-server-read': realServerRead,
+  'real-server-apply': realServerApply,
+  'real-server-record': realServerRecord,
 };
 
 export { lockRequest };
@@ -116,6 +128,9 @@ export type {
   LockRequest,
   ProcRequest,
   ReadTableRequest,
+  RealServerApplyRequest,
+  RealServerReadRequest,
+  RealServerRecordRequest,
   SaveRulesRequest,
   SettingsApplyRequest,
   SettingsReadRequest,
@@ -136,6 +151,9 @@ export type {
   LockReply,
   ProcReply,
   ReadTableReply,
+  RealServerApplyReply,
+  RealServerReadReply,
+  RealServerRecordReply,
   SaveRulesReply,
   SettingsApplyReply,
   SettingsReadReply,
