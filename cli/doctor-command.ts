@@ -35,6 +35,7 @@ export function registerDoctorCommand(program: Command): void {
       const progress = delayedProgress();
       const results = await doctorDirectors(directors, {
         connectTimeout: opts.connectTimeout,
+        stack: stack.stack,
         onProgress: (n, m) => progress.step(n, m),
         onIdle: (n) => progress.idle(n),
       });

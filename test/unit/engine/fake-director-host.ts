@@ -28,6 +28,7 @@ import {
   type SettingsQuery,
 } from '../../../providers/ipvs/model/director-settings.ts';
 import { checkSettingsApply, readBackQuery, SettingsFailedError } from '../../../providers/ipvs/host/settings-chunk.ts';
+import type { DoctorSettingsFacts, DoctorSettingsQuery } from '../../../providers/ipvs/host/requests/doctor-facts.ts';
 
 /** The kernel and files of one director, shared by every host opened on it (as two runs share a real director). */
 export class FakeDirector {
@@ -195,6 +196,20 @@ export class FakeDirector {
       ...(q.links.length > 0 ? { links: st.links.filter((l) => q.links.includes(l)) } : {}),
       ...(q.timeouts ? { timeouts: { ...st.timeouts } } : {}),
       ...(q.sysctls.length > 0 ? { sysctls: Object.fromEntries(Object.entries(st.sysctls).filter(([k]) => q.sysctls.includes(k))) } : {}),
+    };
+  }
+
+  /** Addresses a `local` route sends here without being on an interface (an anycast range routed to the director). */
+  readonly localRoutes = new Set<string>();
+
+  /** The settings part of `doctor-facts`: the record, the settings read, and `ip route get` for each VIP. */
+  doctorSettings(q: DoctorSettingsQuery, where: string): DoctorSettingsFacts {
+    const text = this.records.get(q.stack);
+    const local = (a: string) => this.settings.addresses.some((x) => x.address === a) || this.localRoutes.has(a);
+    return {
+      record: text === undefined ? undefined : parseRecord(text, q.stack, where)?.settings,
+      live: this.readSettings(q.query),
+      routes: new Map(q.vips.map((v) => [v, local(v) ? `local ${v} dev lo table local src ${v}` : `${v} via 203.0.113.1 dev eth0 src 203.0.113.2 uid 0`])),
     };
   }
 
@@ -436,6 +451,7 @@ export class FakeDirectorHost implements DirectorHost {
             ['root', 'yes'],
             ...req.modules.map((m) => [`module_${m}`, d.loadedModules.has(m) ? 'loaded' : 'available'] as [string, string]),
           ]),
+          ...(req.settings ? { settings: d.doctorSettings(req.settings, where) } : {}),
         };
       default: {
         const never: never = req;
