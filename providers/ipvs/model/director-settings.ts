@@ -92,6 +92,8 @@ export interface LiveSettings {
   readonly sysctls?: Readonly<Record<string, string>>;
   /** Whether `arping` (iputils) is on PATH: it tells the neighbours of an added IPv4 address. */
   readonly arping?: boolean;
+  /** Whether `perl` is on PATH: it sends the unsolicited neighbour advertisement of an added IPv6 address. */
+  readonly perl?: boolean;
 }
 
 /** An owned address: lvsform added it, and removes it when no service of the stack needs it. */
@@ -112,6 +114,9 @@ export interface SettingsRecord {
   readonly timeouts?: { readonly prior: IpvsTimeouts; readonly value: IpvsTimeouts };
 }
 
+/** How an added address is announced to the neighbours (see `SettingChange`). */
+export type AddressAnnounce = 'arping' | 'na';
+
 /** One change of a director setting, shown in the plan and carried out in the batch's round trip. */
 export type SettingChange =
   | { readonly kind: 'link'; readonly action: 'create' | 'delete'; readonly name: string }
@@ -121,8 +126,11 @@ export type SettingChange =
       readonly address: string;
       readonly prefix: number;
       readonly device: string;
-      /** How the neighbours learn an added address: `arping` (gratuitous ARP), or nothing (IPv6, or no arping). */
-      readonly announce?: 'arping';
+      /**
+       * How the neighbours learn an added address: `arping` (IPv4: one gratuitous ARP), `na` (IPv6: one unsolicited
+       * neighbour advertisement, sent by perl), or nothing (the tool is missing).
+       */
+      readonly announce?: AddressAnnounce;
     }
   | {
       readonly kind: 'sysctl';
@@ -162,7 +170,14 @@ export function settingText(c: SettingChange): { sign: '+' | '~' | '-'; text: st
   const sign = c.action === 'create' ? '+' : c.action === 'delete' ? '-' : '~';
   if (c.kind === 'link') return { sign, text: `link ${c.name}  (dummy, NOARP: the VIPs an upstream router routes here)` };
   if (c.kind === 'address') {
-    const how = c.action === 'delete' ? 'after the services that use it' : c.announce === 'arping' ? 'gratuitous ARP: arping -U' : '';
+    const how =
+      c.action === 'delete'
+        ? 'after the services that use it'
+        : c.announce === 'arping'
+          ? 'gratuitous ARP: arping -U'
+          : c.announce === 'na'
+            ? 'unsolicited neighbour advertisement: perl'
+            : '';
     return { sign, text: `address ${c.address}/${c.prefix} on ${c.device}${how ? `  (${how})` : ''}` };
   }
   if (c.kind === 'sysctl') return { sign, text: `sysctl net.ipv4.vs.${c.name} ${c.before} -> ${c.after}${c.restore ? '  (restored)' : ''}` };

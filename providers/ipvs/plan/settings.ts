@@ -8,6 +8,7 @@
  */
 import { LvsError } from '../model/errors.ts';
 import {
+  type AddressAnnounce,
   CONN_REUSE_AUTO,
   hostPrefix,
   type DirectorSettingsSpec,
@@ -95,8 +96,8 @@ function planAddresses(input: SettingsPlanInput, changes: SettingChange[], drift
   const wanted = new Set<string>();
   if (device !== undefined) for (const s of input.table.services) if (s.key.kind === 'addr') wanted.add(s.key.address);
   const owned: OwnedAddress[] = [];
-  const announce = live.arping === true;
   let unannounced = 0;
+  let unadvertised = 0;
   for (const address of [...wanted].sort()) {
     const own = recorded.find((r) => r.address === address && r.device === device);
     if (isLive(address)) {
@@ -105,8 +106,11 @@ function planAddresses(input: SettingsPlanInput, changes: SettingChange[], drift
     }
     const prefix = hostPrefix(address);
     const v4 = prefix === 32;
-    if (v4 && !announce) unannounced += 1;
-    changes.push({ kind: 'address', action: 'create', address, prefix, device: device!, ...(v4 && announce ? { announce: 'arping' as const } : {}) });
+    const tool = v4 ? live.arping === true : live.perl === true;
+    if (!tool && v4) unannounced += 1;
+    else if (!tool) unadvertised += 1;
+    const announce: AddressAnnounce | undefined = tool ? (v4 ? 'arping' : 'na') : undefined;
+    changes.push({ kind: 'address', action: 'create', address, prefix, device: device!, ...(announce ? { announce } : {}) });
     owned.push({ address, prefix, device: device! });
     if (own) drift.push(`address ${address}/${prefix} on ${device} (removed outside lvsform)`);
   }
@@ -128,6 +132,11 @@ function planAddresses(input: SettingsPlanInput, changes: SettingChange[], drift
   if (unannounced > 0) {
     notes.push(
       `${unannounced} IPv4 address(es) added without a gratuitous ARP: arping is not on the director (install iputils-arping); neighbours learn them when they next ask`,
+    );
+  }
+  if (unadvertised > 0) {
+    notes.push(
+      `${unadvertised} IPv6 address(es) added without an unsolicited neighbour advertisement: perl is not on the director (install perl-base); neighbours learn them when they next ask`,
     );
   }
   return { addresses: owned, links };

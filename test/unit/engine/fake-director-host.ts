@@ -192,7 +192,7 @@ export class FakeDirector {
     const st = this.settings;
     return {
       kernel: st.kernel,
-      ...(q.addresses ? { addresses: st.addresses.map((a) => ({ ...a })), arping: true } : {}),
+      ...(q.addresses ? { addresses: st.addresses.map((a) => ({ ...a })), arping: true, perl: true } : {}),
       ...(q.links.length > 0 ? { links: st.links.filter((l) => q.links.includes(l)) } : {}),
       ...(q.timeouts ? { timeouts: { ...st.timeouts } } : {}),
       ...(q.sysctls.length > 0 ? { sysctls: Object.fromEntries(Object.entries(st.sysctls).filter(([k]) => q.sysctls.includes(k))) } : {}),
