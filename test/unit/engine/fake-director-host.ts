@@ -14,7 +14,7 @@ import { type Counters, type Destination, type Table, destinationId, normalizeTa
 import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
 import type { ProcDigest, ProcService } from '../../../providers/ipvs/read/parse-proc.ts';
 import { tableFingerprint } from '../../../providers/ipvs/model/live-state.ts';
-import { foreignOwners, parseRecord, serializeRecord } from '../../../providers/ipvs/model/record.ts';
+import { foreignOwnership, parseRecord, serializeRecord } from '../../../providers/ipvs/model/record.ts';
 import { renderServiceKey, renderTable } from '../../../providers/ipvs/model/render-restore.ts';
 import type { HostReply, HostRequest, RepliesOf } from '../../../providers/ipvs/host/requests/index.ts';
 import type { SessionOptions } from '../../../providers/ipvs/host/transport.ts';
@@ -304,11 +304,11 @@ export class FakeDirectorHost implements DirectorHost {
         const text = d.records.get(req.stack);
         const record = text === undefined ? undefined : parseRecord(text, req.stack, where);
         // Every other stack's record travels with the read, as the real read's `other <stack>` sections do.
-        const others = foreignOwners(
+        const others = foreignOwnership(
           [...d.records].filter(([name]) => name !== req.stack),
           where,
         );
-        return { kind: 'read-table', live: { ...base, record, others } };
+        return { kind: 'read-table', live: { ...base, record, others: others.services, otherSettings: others.settings } };
       }
       case 'fast-read':
         return {
@@ -318,9 +318,11 @@ export class FakeDirectorHost implements DirectorHost {
           table: d.tables.get(req.stack),
           proc: d.proc(),
           gzip: true,
-          others: foreignOwners(
-            [...d.records].filter(([name]) => name !== req.stack),
-            where,
+          ...((o) => ({ others: o.services, otherSettings: o.settings }))(
+            foreignOwnership(
+              [...d.records].filter(([name]) => name !== req.stack),
+              where,
+            ),
           ),
         };
       case 'proc':
