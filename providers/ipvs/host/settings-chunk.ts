@@ -77,6 +77,8 @@ export function settingsReadChunk(tag: string, q: SettingsQuery, prefix = 'setti
 
 /** One line of `ip -o addr show`: `3: client0    inet 198.51.100.17/32 scope global client0:lvs\ …`. */
 const ADDR_LINE = /^\d+:\s+([^\s@]+)(?:@\S+)?\s+(inet6?)\s+([0-9A-Fa-f:.]+)(?:\/(\d{1,3}))?/;
+/** The label of an IPv4 line: the last word before the `\` that ends the address part, after `scope …`. */
+const LABEL = /\sscope\s+\S+(?:\s+\S+)*?\s+(\S+:\S+)\\/;
 
 export function parseAddresses(text: string): LiveAddress[] {
   const out: LiveAddress[] = [];
@@ -85,7 +87,13 @@ export function parseAddresses(text: string): LiveAddress[] {
     if (!m) continue;
     const address = canonicalAddress(m[3]!);
     if (address === undefined) continue;
-    out.push({ address, prefix: m[4] === undefined ? (m[2] === 'inet6' ? 128 : 32) : Number(m[4]), device: m[1]! });
+    const label = m[2] === 'inet' ? LABEL.exec(line)?.[1] : undefined;
+    out.push({
+      address,
+      prefix: m[4] === undefined ? (m[2] === 'inet6' ? 128 : 32) : Number(m[4]),
+      device: m[1]!,
+      ...(label !== undefined && label !== m[1] ? { label } : {}),
+    });
   }
   return out;
 }

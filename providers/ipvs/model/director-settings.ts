@@ -27,30 +27,33 @@ export interface LiveTimeouts {
 }
 
 export const TIMEOUT_FIELDS = ['tcp', 'tcpfin', 'udp'] as const;
+
+/** The timeouts a fresh boot gives IPVS (`ip_vs_proto_tcp.c`, `ip_vs_proto_udp.c`). */
+export const KERNEL_TIMEOUTS: LiveTimeouts = { tcp: 900, tcpfin: 120, udp: 300 };
 export type TimeoutField = (typeof TIMEOUT_FIELDS)[number];
 
 /**
  * The `net.ipv4.vs.*` sysctls lvsform manages (Documentation/networking/ipvs-sysctl.rst), each with the kernel release
- * that has it (their values are bounded in rules.ts, `IPVS_SYSCTL_MAX`). A director whose kernel lacks one (no `/proc/sys/net/ipv4/vs/<key>`) is
+ * that has it and the value a fresh boot gives it (`kernelDefault`, what `import --director` leaves out) (their values are bounded in rules.ts, `IPVS_SYSCTL_MAX`). A director whose kernel lacks one (no `/proc/sys/net/ipv4/vs/<key>`) is
  * refused before any change.
  */
 export const IPVS_SYSCTLS = {
   /** Keep netfilter connection tracking for IPVS connections (needed by iptables NAT or conntrack rules); 2.6.37. */
-  conntrack: { since: '2.6.37' },
+  conntrack: { since: '2.6.37', kernelDefault: '0' },
   /** Drop a connection whose real server was removed at its next packet, instead of letting it live on; 2.6. */
-  expire_nodest_conn: { since: '2.6' },
+  expire_nodest_conn: { since: '2.6', kernelDefault: '0' },
   /** Expire a persistence template whose real server has weight 0, so persistent clients move on; 2.6. */
-  expire_quiescent_template: { since: '2.6' },
+  expire_quiescent_template: { since: '2.6', kernelDefault: '0' },
   /** How a reused client port is scheduled (a bitmap, 0 disables the special handling); 4.2. */
-  conn_reuse_mode: { since: '4.2' },
+  conn_reuse_mode: { since: '4.2', kernelDefault: '1' },
   /** Accept a connection from any TCP state (a director that takes over mid-connection); 3.12. */
-  sloppy_tcp: { since: '3.12' },
+  sloppy_tcp: { since: '3.12', kernelDefault: '0' },
   /** The same for SCTP; 3.12. */
-  sloppy_sctp: { since: '3.12' },
+  sloppy_sctp: { since: '3.12', kernelDefault: '0' },
   /** Schedule ICMP packets that do not belong to a connection; 4.3. */
-  schedule_icmp: { since: '4.3' },
+  schedule_icmp: { since: '4.3', kernelDefault: '0' },
   /** Leave tunnelled packets to the stack instead of scheduling them; 4.3. */
-  ignore_tunneled: { since: '4.3' },
+  ignore_tunneled: { since: '4.3', kernelDefault: '0' },
 } as const;
 
 export type IpvsSysctl = keyof typeof IPVS_SYSCTLS;
@@ -76,6 +79,8 @@ export interface LiveAddress {
   readonly address: string;
   readonly prefix: number;
   readonly device: string;
+  /** An IPv4 address's label when it is not the device's name (`client0:lvs`, the label lvsform gives its VIPs). */
+  readonly label?: string;
 }
 
 /** What a director holds of the settings asked about. A part not asked about is absent. */

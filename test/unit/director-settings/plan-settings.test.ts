@@ -158,7 +158,7 @@ describe('the settings chunk', () => {
   });
 
   it('parses ip -o addr show, veth peers and point-to-point addresses included', () => {
-    // GIVEN lines as iproute2 6.1 prints them WHEN parsed THEN address, prefix and device
+    // GIVEN lines as iproute2 6.1 prints them WHEN parsed THEN address, prefix, device and an IPv4 label of its own
     const text = [
       '1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever',
       '2: eth0    inet 203.0.113.2 peer 203.0.113.1/32 scope global eth0\\       valid_lft forever preferred_lft forever',
@@ -169,7 +169,7 @@ describe('the settings chunk', () => {
     expect(parseAddresses(text)).toEqual([
       { address: '127.0.0.1', prefix: 8, device: 'lo' },
       { address: '203.0.113.2', prefix: 32, device: 'eth0' },
-      { address: '198.51.100.17', prefix: 32, device: 'client0' },
+      { address: '198.51.100.17', prefix: 32, device: 'client0', label: 'client0:lvs' },
       { address: '2001:db8:100::17', prefix: 128, device: 'client0' },
       { address: 'fe80::1', prefix: 64, device: 'veth-rs1' },
     ]);
