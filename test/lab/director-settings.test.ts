@@ -18,7 +18,7 @@ import { resetDirector, sh, traffic } from './helpers.ts';
 import { labSsh, synthApp } from './ops-harness.ts';
 import { alias, apply, destroy, plan } from './stack-harness.ts';
 import { renderPlan } from '../../providers/ipvs/render/render-plan.ts';
-import { doctorDirector } from '../../providers/ipvs/ops/doctor-director.ts';
+import { doctorDirectors } from '../../providers/ipvs/ops/doctor-director.ts';
 
 const V4 = (n: number) => `198.51.100.${n}`;
 const V6 = (n: number) => `2001:db8:100::${n}`;
@@ -269,7 +269,7 @@ describe('IPVS timeouts and sysctls on the lab', () => {
     expect((await plan(long)).directors[0]!.settingsDrift).toEqual(['sysctl net.ipv4.vs.conntrack (1 -> 0 outside lvsform)']);
     // AND doctor says so, beside the values that hold, the VIP on client0, and settings that do not survive a reboot
     const doctor = async () => {
-      const r = await doctorDirector(long.directors[0]!, { stack: long.stack });
+      const r = (await doctorDirectors([long.directors[0]!], { stack: long.stack }))[0]!;
       expect(r.error).toBeUndefined();
       return (name: string) => r.checks.find((c) => c.name === name);
     };

@@ -24,7 +24,7 @@ import { renderPlan } from '../../providers/ipvs/render/render-plan.ts';
 import { loadStacks, type LoadedStack } from '../../providers/ipvs/read/synth.ts';
 import { lab, resetDirector, sh, traffic } from './helpers.ts';
 import { apply, plan } from './stack-harness.ts';
-import { doctorDirector } from '../../providers/ipvs/ops/doctor-director.ts';
+import { doctorDirectors } from '../../providers/ipvs/ops/doctor-director.ts';
 
 /** The last director of the run's lab (the engine tests use the first two). */
 function director() {
@@ -360,7 +360,7 @@ describe('director set-up that survives a reboot', () => {
     expect({ changes: planHasChanges(dummyAgain), text: renderPlan(dummyAgain) }).toMatchObject({ changes: false });
     // AND doctor finds the settings of both stacks in place, their boot units present and enabled
     for (const s of [stack, dummy]) {
-      const r = await doctorDirector(s.directors[0]!, { stack: s.stack });
+      const r = (await doctorDirectors([s.directors[0]!], { stack: s.stack }))[0]!;
       const settingsChecks = r.checks.filter((c) => /^(VIP|sysctl net\.ipv4\.vs|timeout|boot unit|sysctl file)/.test(c.name));
       expect(settingsChecks.filter((c) => c.status !== 'ok')).toEqual([]);
       expect(settingsChecks.map((c) => c.name)).toContain('boot unit');
