@@ -34,7 +34,12 @@ export function registerDoctorCommand(program: Command): void {
         );
       const c = colors(opts.json);
       const progress = delayedProgress();
-      const each = { connectTimeout: opts.connectTimeout, onProgress: (n: string, m: string) => progress.step(n, m), onIdle: (n: string) => progress.idle(n) };
+      const each = {
+        connectTimeout: opts.connectTimeout,
+        stack: stack.stack,
+        onProgress: (n: string, m: string) => progress.step(n, m),
+        onIdle: (n: string) => progress.idle(n),
+      };
       const results = await doctorDirectors(directors, each);
       // Real-server hosts too (all of them, unless the run names directors).
       results.push(...(await doctorRealServers(opts.director?.length ? [] : stack.realServers, stack.stack, each)));

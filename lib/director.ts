@@ -102,7 +102,8 @@ export interface DirectorSetupProps {
  * Where lvsform puts the VIPs of a director's services (every service with an address; firewall-mark services have
  * none). Exactly one of `interface` or `dummy`. Each VIP that is on no interface of the director is added as a /32
  * (IPv4, labelled `<interface>:lvs`) or /128 (IPv6, without duplicate address detection) before the services that use
- * it, announced with one gratuitous ARP (`arping -U`, from iputils-arping, when the director has it), recorded as
+ * it, announced to the neighbours (IPv4: one gratuitous ARP, `arping -U` from iputils-arping; IPv6: one unsolicited
+ * neighbour advertisement, sent by perl; each when the director has the tool), recorded as
  * lvsform's, and removed after the last service that uses it goes. An address lvsform did not add is never removed.
  */
 export interface VipProps {

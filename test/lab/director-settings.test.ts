@@ -7,7 +7,10 @@
  * leaves the lab's own addresses. A dummy interface (`vips: { dummy }`) is created and deleted the same way. The
  * timeouts are proven with an idle established connection through the VIP: with `tcp: 3` it is gone from
  * `ipvsadm -L -n -c` after it and its next request fails; with `tcp: 120` the same request is answered. The sysctls
- * and timeouts read back as set, and destroy puts back the values found before.
+ * and timeouts read back as set, and destroy puts back the values found before. An added VIP is announced: a client
+ * holding a stale neighbour entry with a wrong MAC takes the director's (IPv6 by an unsolicited neighbour advertisement
+ * sent by perl, IPv4 by arping), while one added by hand leaves it wrong. `doctor` judges the same settings: drift from
+ * the record, a VIP neither local nor routed here (and one a local route sends here).
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { Director, type DirectorProps, Forwarding, LvsStack, RealServerPool } from '../../lib/index.ts';
@@ -15,6 +18,7 @@ import { resetDirector, sh, traffic } from './helpers.ts';
 import { labSsh, synthApp } from './ops-harness.ts';
 import { alias, apply, destroy, plan } from './stack-harness.ts';
 import { renderPlan } from '../../providers/ipvs/render/render-plan.ts';
+import { doctorDirectors } from '../../providers/ipvs/ops/doctor-director.ts';
 
 const V4 = (n: number) => `198.51.100.${n}`;
 const V6 = (n: number) => `2001:db8:100::${n}`;
@@ -174,6 +178,45 @@ describe('director VIPs on the lab', () => {
     }
   });
 
+  it("tells the client of each added VIP: a stale neighbour entry with a wrong MAC takes the director's (IPv6 by perl's advertisement, IPv4 by arping), one added by hand does not", async () => {
+    // GIVEN the client holding stale neighbour entries with a wrong MAC for .17 and .18 (IPv4 and IPv6), as a
+    // neighbour that last saw the VIPs on another director would
+    const wrong = '02:00:00:00:00:99';
+    const mac = (await sh(alias(1), 'cat /sys/class/net/client0/address')).stdout.trim();
+    const stale = [17, 18].flatMap((n) => [
+      `ip -n client neigh replace ${V4(n)} lladdr ${wrong} nud stale dev eth0`,
+      `ip -n client -6 neigh replace ${V6(n)} lladdr ${wrong} nud stale dev eth0`,
+    ]);
+    await sh(alias(1), stale.join('; '));
+    try {
+      const stack = await synthStack({ vips: { interface: 'client0' } }, 'nat');
+      // WHEN lvsform adds .17 (the plan says how each is announced), and .18 is added by hand, without an announcement
+      const planned = renderPlan(await plan(stack));
+      expect(planned).toContain(`+ address ${V6(17)}/128 on client0  (unsolicited neighbour advertisement: perl)`);
+      expect(planned).toContain(`+ address ${V4(17)}/32 on client0  (gratuitous ARP: arping -U)`);
+      expect((await apply(stack)).outcomes[0]!.error).toBeUndefined();
+      await sh(alias(1), `ip addr add ${V4(18)}/32 dev client0; ip addr add ${V6(18)}/128 dev client0 nodad`);
+      // THEN the client's entries for .17 take the director's MAC (perl and arping run in the background: under
+      // emulation perl takes seconds to start, so poll), and those for .18 keep the wrong one
+      const entry = async (address: string) => {
+        const out = (await sh(alias(1), `ip -n client neigh show to ${address} dev eth0`)).stdout;
+        return /lladdr (\S+)/.exec(out)?.[1] ?? '(none)';
+      };
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline && ((await entry(V6(17))) !== mac || (await entry(V4(17))) !== mac)) await new Promise((r) => setTimeout(r, 500));
+      expect(await entry(V6(17))).toBe(mac);
+      expect(await entry(V4(17))).toBe(mac);
+      expect(await entry(V6(18))).toBe(wrong);
+      expect(await entry(V4(18))).toBe(wrong);
+      await destroy(stack);
+    } finally {
+      await sh(
+        alias(1),
+        `ip addr del ${V4(18)}/32 dev client0 2>/dev/null; ip addr del ${V6(18)}/128 dev client0 2>/dev/null; ip -n client neigh flush dev eth0; true`,
+      );
+    }
+  });
+
   it('creates a dummy interface for routed VIPs, serves through it, and deletes it on destroy', async () => {
     // GIVEN an app that places its VIPs on a dummy interface lvsform creates
     const stack = await synthStack({ vips: { dummy: 'lvsform0' } }, 'nat');
@@ -224,6 +267,31 @@ describe('IPVS timeouts and sysctls on the lab', () => {
     // WHEN a sysctl is changed by hand THEN the plan shows it as drift
     await sh(alias(1), 'echo 0 > /proc/sys/net/ipv4/vs/conntrack');
     expect((await plan(long)).directors[0]!.settingsDrift).toEqual(['sysctl net.ipv4.vs.conntrack (1 -> 0 outside lvsform)']);
+    // AND doctor says so, beside the values that hold, the VIP on client0, and settings that do not survive a reboot
+    const doctor = async () => {
+      const r = (await doctorDirectors([long.directors[0]!], { stack: long.stack }))[0]!;
+      expect(r.error).toBeUndefined();
+      return (name: string) => r.checks.find((c) => c.name === name);
+    };
+    let check = await doctor();
+    expect(check('sysctl net.ipv4.vs.conntrack')).toMatchObject({
+      status: 'fail',
+      detail: '0, drifted: lvsform set 1 (the ownership record), and it was changed outside lvsform',
+    });
+    expect(check('sysctl net.ipv4.vs.expire_nodest_conn')).toMatchObject({ status: 'ok', detail: '1' });
+    expect(check('timeout tcp')).toMatchObject({ status: 'ok', detail: '120' });
+    expect(check(`VIP ${V4(17)}`)).toMatchObject({ status: 'ok', detail: 'on client0 (added by lvsform)' });
+    expect(check('settings at boot')?.status).toBe('warn');
+    // WHEN the VIP is removed by hand THEN doctor finds it neither local nor routed here (the kernel's own route lookup)
+    await sh(alias(1), `ip addr del ${V4(17)}/32 dev client0`);
+    check = await doctor();
+    expect(check(`VIP ${V4(17)}`)?.status).toBe('fail');
+    expect(check(`VIP ${V4(17)}`)?.detail).toContain(`neither local nor routed here (ip route get: ${V4(17)} dev client0 src 198.51.100.1`);
+    // WHEN a local route sends it here instead (an anycast range routed to the director) THEN doctor accepts that
+    await sh(alias(1), `ip route add local ${V4(17)}/32 dev lo table local`);
+    check = await doctor();
+    await sh(alias(1), `ip route del local ${V4(17)}/32 dev lo table local; ip addr add ${V4(17)}/32 dev client0 label client0:lvs`);
+    expect(check(`VIP ${V4(17)}`)).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^routed here: local 198\.51\.100\.17 dev lo/) });
     // WHEN destroyed THEN the timeouts and sysctls are back to what lvsform found
     expect((await destroy(long)).outcomes[0]!.error).toBeUndefined();
     expect(await timeouts()).toBe('Timeout (tcp tcpfin udp): 900 120 300');

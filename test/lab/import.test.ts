@@ -5,6 +5,8 @@
  * above 65535 is loaded by hand with `ipvsadm -R`; `import --director --adopt` writes the app and owns the services;
  * a plan of the app shows nothing to do; the table is cleared; the app is applied; the table read back is the original,
  * parsed and as `ipvsadm -S -n` text. A keepalived.conf goes through the same import → synth → apply → read back.
+ * A director tuned by hand (timeouts, a sysctl, a VIP carrying lvsform's label) imports as a Director with those
+ * `timeouts`, `sysctls` and `vips`, whose plan has no setting to change.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -76,6 +78,31 @@ describe('import on the lab', () => {
     // THEN the table read back equals the original, parsed and byte for byte
     expect(tableEquals(await liveTable(1), original)).toBe(true);
     expect(await saveText(1)).toBe(originalText);
+  });
+
+  it("imports the director's tuned timeouts and sysctls and the VIPs lvsform labelled, and the app plans no setting changes", async () => {
+    // GIVEN director 1 tuned by hand (tcp and udp timeouts, expire_nodest_conn) and a service on .17, an address
+    // carrying lvsform's label (as an earlier stack's apply left it)
+    await sh(
+      alias(1),
+      'ipvsadm --set 3600 120 30 && echo 1 > /proc/sys/net/ipv4/vs/expire_nodest_conn && ip addr add 198.51.100.17/32 dev client0 label client0:lvs && ipvsadm -A -t 198.51.100.17:80 -s rr && ipvsadm -a -t 198.51.100.17:80 -r 192.0.2.11:80 -m',
+    );
+    try {
+      // WHEN it is imported from the live director with --adopt
+      const out = join(mkdtempSync(join(tmpdir(), 'lvsform-import-')), 'app.ts');
+      const args = ['import', '--director', 'lb1', '--ssh-config', lab().sshConfig, '--alias', alias(1), '--stack', 'tuned', '--adopt', '--out', out];
+      const res = await cli(args);
+      expect(res.exitCode, res.stderr).toBe(0);
+      // THEN the Director carries what differs from the kernel's defaults, and vips on the labelled device
+      const code = readFileSync(out, 'utf8');
+      expect(code).toContain("  vips: { interface: 'client0' },\n  timeouts: { tcp: 3600, udp: 30 },\n  sysctls: { expireNodestConn: true },\n");
+      expect(code).toContain("// Director settings: timeouts and net.ipv4.vs sysctls are imported where they differ from the kernel's defaults");
+      // AND the app's plan has nothing to do: no service change, no setting change, no drift
+      const p = await plan(await synthGenerated(code));
+      expect(p.directors.map((d) => [d.error, d.changes.length, d.settings, d.settingsDrift])).toEqual([[undefined, 0, [], undefined]]);
+    } finally {
+      await sh(alias(1), 'ipvsadm --set 900 120 300; echo 0 > /proc/sys/net/ipv4/vs/expire_nodest_conn; ip addr del 198.51.100.17/32 dev client0; true');
+    }
   });
 
   it('imports without --adopt as a read only: the director keeps no record and a plan asks to adopt', async () => {

@@ -6,7 +6,9 @@
  * forwarding, VIPs, timeouts and sysctls, restored by the distribution's own boot (systemd-modules-load, systemd-sysctl,
  * Debian's ipvsadm service and lvsform's oneshot unit), not by the lab — so that the next plan has no changes and the
  * VIPs balance real traffic again. Before the apply the same read shows the kernel's defaults, so a boot that lost any
- * of it cannot pass.
+ * of it cannot pass. A second stack on the same director places its VIPs (.18, ::18) on a dummy interface lvsform
+ * creates: after the reboot its unit has made the interface again (NOARP) with both VIPs, .18 serves, its plan is
+ * empty, and `doctor` finds both stacks' settings and boot units in place.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +24,7 @@ import { renderPlan } from '../../providers/ipvs/render/render-plan.ts';
 import { loadStacks, type LoadedStack } from '../../providers/ipvs/read/synth.ts';
 import { lab, resetDirector, sh, traffic } from './helpers.ts';
 import { apply, plan } from './stack-harness.ts';
+import { doctorDirectors } from '../../providers/ipvs/ops/doctor-director.ts';
 
 /** The last director of the run's lab (the engine tests use the first two). */
 function director() {
@@ -70,6 +73,39 @@ async function synthNat(): Promise<LoadedStack> {
   const [s] = await loadStacks(outdir);
   return s!;
 }
+
+/** A second stack on the same director: its VIPs (.18, ::18) on a dummy interface lvsform creates, NOARP. */
+const DUMMY_STACK = 'reboot-dummy';
+const DUMMY = 'lvsform0';
+const DUMMY_VIP4 = '198.51.100.18';
+const DUMMY_VIP6 = '2001:db8:100::18';
+
+async function synthDummy(): Promise<LoadedStack> {
+  const outdir = mkdtempSync(join(tmpdir(), 'lvsform-reboot-'));
+  const app = new App({ outdir });
+  const stack = new LvsStack(app, DUMMY_STACK);
+  const lb = new Director(stack, 'lb', { ssh: { configFile: lab().sshConfig, alias: director().alias }, setup: {}, vips: { dummy: DUMMY } });
+  const web = new RealServerPool(stack, 'web', { forwarding: Forwarding.NAT, members: [{ address: '192.0.2.11' }, { address: '192.0.2.12' }] });
+  const web6 = new RealServerPool(stack, 'web6', { forwarding: Forwarding.NAT, members: [{ address: '2001:db8::11' }, { address: '2001:db8::12' }] });
+  lb.addVirtualService('http18', { address: DUMMY_VIP4, port: 80, scheduler: Scheduler.ROUND_ROBIN, pools: [web] });
+  lb.addVirtualService('http18v6', { address: DUMMY_VIP6, port: 80, scheduler: Scheduler.ROUND_ROBIN, pools: [web6] });
+  app.synth();
+  const [s] = await loadStacks(outdir);
+  return s!;
+}
+
+/** The dummy interface as the kernel has it: its link flags and its addresses (`inet 198.51.100.18/32`). */
+async function dummyState(): Promise<{ link: string; addresses: string[] }> {
+  const out = (await sh(director().alias, `ip -o link show ${DUMMY} 2>&1; echo @@; ip -o addr show dev ${DUMMY} 2>&1 || true`)).stdout;
+  const [link = '', addrs = ''] = out.split('@@\n');
+  const addresses = addrs.split('\n').flatMap((l) => {
+    const m = /\s(inet6?)\s(\S+)/.exec(l);
+    return m && !m[2]!.startsWith('fe80:') ? [`${m[1]} ${m[2]}`] : [];
+  });
+  return { link: link.trim(), addresses: addresses.sort() };
+}
+
+const DUMMY_APPLIED = { noarp: true, addresses: [`inet ${DUMMY_VIP4}/32`, `inet6 ${DUMMY_VIP6}/128`] };
 
 interface KernelState {
   readonly forward: string;
@@ -188,6 +224,7 @@ const reboot = (options: DirectorBootOptions) =>
 
 describe('director set-up that survives a reboot', () => {
   let stack: LoadedStack;
+  let dummy: LoadedStack;
 
   beforeAll(async () => {
     // A fresh persistent disk, forwarding off, systemd as PID 1 and no IPVS module loaded by the lab: a director as a
@@ -196,6 +233,7 @@ describe('director set-up that survives a reboot', () => {
     await reboot({ persistent: true, init: 'systemd', ipForward: false });
     await resetDirector(director().alias);
     stack = await synthNat();
+    dummy = await synthDummy();
   });
 
   afterAll(async () => {
@@ -260,6 +298,18 @@ describe('director set-up that survives a reboot', () => {
     expect(now.table).toContain(`-A -t ${VIP4}:80 -s rr`);
     // AND a second plan has nothing left to do
     expect(planHasChanges(await plan(stack))).toBe(false);
+    // WHEN a second stack places its VIPs on a dummy interface of the same director
+    expect((await dummyState()).link).toMatch(/does not exist/);
+    const second = await apply(dummy);
+    expect(second.outcomes.map((o) => [o.status, o.error?.message])).toEqual([['applied', undefined]]);
+    // THEN lvsform created it (NOARP) with both VIPs, and its own boot unit brings them back
+    const made = await dummyState();
+    expect({ noarp: made.link.includes('NOARP'), addresses: made.addresses }).toEqual(DUMMY_APPLIED);
+    const unit = (await sh(director().alias, `cat /etc/systemd/system/lvsform-${DUMMY_STACK}.service`)).stdout;
+    expect(unit).toContain(`ExecStart=-ip link add ${DUMMY} type dummy\n`);
+    expect(unit).toContain(`ExecStart=ip addr replace ${DUMMY_VIP6}/128 dev ${DUMMY} nodad\n`);
+    expect(planHasChanges(await plan(dummy))).toBe(false);
+    expect(planHasChanges(await plan(stack))).toBe(false);
   });
 
   it("comes back after a reboot by the distribution's own boot, balances traffic, and plans no changes", async () => {
@@ -300,5 +350,20 @@ describe('director set-up that survives a reboot', () => {
     // AND the plan has no changes, host set-up included
     const again = await plan(stack);
     expect({ changes: planHasChanges(again), text: renderPlan(again) }).toMatchObject({ changes: false });
+    // AND the second stack's dummy interface is back, NOARP, with both VIPs (its unit: `ip link add`, then the
+    // addresses), .18 balances traffic through it, and its plan is empty too
+    const back = await dummyState();
+    expect({ noarp: back.link.includes('NOARP'), addresses: back.addresses }).toEqual(DUMMY_APPLIED);
+    const t = await traffic({ director: director().alias, target: `${DUMMY_VIP4}:80`, count: 6 });
+    expect({ failures: t.failures, perServer: t.perServer }).toEqual({ failures: 0, perServer: { rs1: 3, rs2: 3 } });
+    const dummyAgain = await plan(dummy);
+    expect({ changes: planHasChanges(dummyAgain), text: renderPlan(dummyAgain) }).toMatchObject({ changes: false });
+    // AND doctor finds the settings of both stacks in place, their boot units present and enabled
+    for (const s of [stack, dummy]) {
+      const r = (await doctorDirectors([s.directors[0]!], { stack: s.stack }))[0]!;
+      const settingsChecks = r.checks.filter((c) => /^(VIP|sysctl net\.ipv4\.vs|timeout|boot unit|sysctl file)/.test(c.name));
+      expect(settingsChecks.filter((c) => c.status !== 'ok')).toEqual([]);
+      expect(settingsChecks.map((c) => c.name)).toContain('boot unit');
+    }
   });
 });

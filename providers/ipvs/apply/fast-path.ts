@@ -170,7 +170,7 @@ export function trustFastRead(reply: FastReadReply, stack: string, where: string
   const table = normalizeTable({ services: [...owned.services, ...stubs] });
   return {
     ok: true,
-    live: { table, fingerprint: `proc:${state.proc}`, record, others: reply.others, ipvsadmVersion: '' },
+    live: { table, fingerprint: `proc:${state.proc}`, record, others: reply.others, otherSettings: reply.otherSettings, ipvsadmVersion: '' },
     context: { owned, before, gzip: reply.gzip },
   };
 }

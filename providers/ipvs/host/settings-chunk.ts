@@ -25,6 +25,7 @@ import {
 import { section, splitSections, type Sections } from './sections.ts';
 import { describeTarget, type HostTarget } from '../model/host-target.ts';
 import { hereDoc, shQuote } from './shell-quote.ts';
+import { neighbourAdvertLines } from './neighbour-advert.ts';
 
 const IFNAME = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,15}$/;
 
@@ -65,6 +66,8 @@ export function settingsReadChunk(tag: string, q: SettingsQuery, prefix = 'setti
       'ip -o addr show 2>&1 9>&-',
       section(tag, `${prefix}arping`),
       'if command -v arping >/dev/null 2>&1; then echo yes; else echo no; fi',
+      section(tag, `${prefix}perl`),
+      'if command -v perl >/dev/null 2>&1; then echo yes; else echo no; fi',
     );
   }
   if (q.timeouts) lines.push(section(tag, `${prefix}timeouts`), 'ipvsadm -L --timeout 2>&1 9>&-');
@@ -74,6 +77,8 @@ export function settingsReadChunk(tag: string, q: SettingsQuery, prefix = 'setti
 
 /** One line of `ip -o addr show`: `3: client0    inet 198.51.100.17/32 scope global client0:lvs\ …`. */
 const ADDR_LINE = /^\d+:\s+([^\s@]+)(?:@\S+)?\s+(inet6?)\s+([0-9A-Fa-f:.]+)(?:\/(\d{1,3}))?/;
+/** The label of an IPv4 line: the last word before the `\` that ends the address part, after `scope …`. */
+const LABEL = /\sscope\s+\S+(?:\s+\S+)*?\s+(\S+:\S+)\\/;
 
 export function parseAddresses(text: string): LiveAddress[] {
   const out: LiveAddress[] = [];
@@ -82,7 +87,13 @@ export function parseAddresses(text: string): LiveAddress[] {
     if (!m) continue;
     const address = canonicalAddress(m[3]!);
     if (address === undefined) continue;
-    out.push({ address, prefix: m[4] === undefined ? (m[2] === 'inet6' ? 128 : 32) : Number(m[4]), device: m[1]! });
+    const label = m[2] === 'inet' ? LABEL.exec(line)?.[1] : undefined;
+    out.push({
+      address,
+      prefix: m[4] === undefined ? (m[2] === 'inet6' ? 128 : 32) : Number(m[4]),
+      device: m[1]!,
+      ...(label !== undefined && label !== m[1] ? { label } : {}),
+    });
   }
   return out;
 }
@@ -110,7 +121,7 @@ export function parseSettingsRead(sections: ReadonlyMap<string, string>, q: Sett
   }
   return {
     kernel: words('kernel')[0] ?? '',
-    ...(q.addresses ? { addresses: parseAddresses(get('addresses') ?? ''), arping: words('arping')[0] === 'yes' } : {}),
+    ...(q.addresses ? { addresses: parseAddresses(get('addresses') ?? ''), arping: words('arping')[0] === 'yes', perl: words('perl')[0] === 'yes' } : {}),
     ...(q.links.length > 0 ? { links: words('links').filter((l) => q.links.includes(l)) } : {}),
     ...(q.timeouts ? { timeouts: parseTimeouts(get('timeouts') ?? '', where) } : {}),
     ...(q.sysctls.length > 0 ? { sysctls } : {}),
@@ -142,7 +153,8 @@ export function ipBatch(changes: readonly SettingChange[]): string[] {
  * Carries out one phase of setting changes (`before` the batch: links, added addresses, sysctls, timeouts; `after` it:
  * removed addresses and links), then reads back what it touched (sections `settings-after-*`). Added IPv4 addresses
  * are announced with one gratuitous ARP (`arping -U`, in the background: the apply does not wait for it). IPv6
- * addresses are added without duplicate address detection (`nodad`), so they serve at once.
+ * addresses are added without duplicate address detection (`nodad`), so they serve at once, and announced with one
+ * unsolicited neighbour advertisement (neighbour-advert.ts, perl, in the background too).
  */
 export function settingsApplyChunk(tag: string, changes: readonly SettingChange[], phase: 'before' | 'after', readBack: SettingsQuery): string {
   const mine = changes.filter((c) => settingPhase(c) === phase);
@@ -159,6 +171,8 @@ export function settingsApplyChunk(tag: string, changes: readonly SettingChange[
       lines.push(`ipvsadm --set ${t.join(' ')} 2>&1 9>&- || echo '@@settings fail timeouts'`);
     } else if (c.kind === 'address' && c.action === 'create' && c.announce === 'arping') {
       lines.push(`arping -q -U -c 1 -I ${shQuote(ifname(c.device))} ${shQuote(hostAddress(c.address))} </dev/null >/dev/null 2>&1 9>&- &`);
+    } else if (c.kind === 'address' && c.action === 'create' && c.announce === 'na') {
+      lines.push(...neighbourAdvertLines(ifname(c.device), hostAddress(c.address)));
     }
   }
   lines.push(settingsReadChunk(tag, readBack, 'settings-after-'));

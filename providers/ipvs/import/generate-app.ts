@@ -12,6 +12,7 @@
 import type { SshSpec } from '../read/read-synth.ts';
 import { type Destination, type Forwarding, type Service, type Table, defaultNetmask, normalizeTable, serviceFamily, serviceId } from '../model/model.ts';
 import { SCHEDULERS } from '../model/limits.ts';
+import type { ImportedSettings } from './import-settings.ts';
 
 /** How the generated app reaches its director. */
 export interface GeneratedDirector {
@@ -21,6 +22,8 @@ export interface GeneratedDirector {
   readonly ssh?: SshSpec;
   /** Reach it locally (`sh` on this machine). Used when `ssh` is not given. */
   readonly local?: boolean;
+  /** Its settings (`vips`, `timeouts`, `sysctls`), from a live director (import-settings.ts). */
+  readonly settings?: Pick<ImportedSettings, 'vips' | 'timeouts' | 'sysctls'>;
 }
 
 export interface GenerateAppOptions {
@@ -285,15 +288,37 @@ function serviceText(s: Service, id: string, pool: Pool | undefined, uses: Set<s
 }
 
 function directorProps(d: GeneratedDirector): string {
-  if (d.ssh === undefined) return '{ local: true }';
-  const s = d.ssh;
-  const p: [string, string][] = [];
-  for (const key of ['host', 'port', 'user', 'identityFile', 'knownHostsFile', 'configFile', 'alias'] as const) {
-    const v = s[key];
-    if (v !== undefined) p.push([key, lit(v)]);
+  const props: [string, string][] = [];
+  if (d.ssh === undefined) props.push(['local', 'true']);
+  else {
+    const s = d.ssh;
+    const p: [string, string][] = [];
+    for (const key of ['host', 'port', 'user', 'identityFile', 'knownHostsFile', 'configFile', 'alias'] as const) {
+      const v = s[key];
+      if (v !== undefined) p.push([key, lit(v)]);
+    }
+    if (s.sudo) p.push(['sudo', 'true']);
+    props.push(['ssh', objectText(p, '  ')]);
   }
-  if (s.sudo) p.push(['sudo', 'true']);
-  return `{ ssh: ${objectText(p, '')} }`;
+  const settings = d.settings;
+  if (settings?.vips) props.push(['vips', objectText([['interface', lit(settings.vips.interface)]], '  ')]);
+  if (settings?.timeouts)
+    props.push([
+      'timeouts',
+      objectText(
+        Object.entries(settings.timeouts).map(([k, v]) => [k, lit(v)] as const),
+        '  ',
+      ),
+    ]);
+  if (settings?.sysctls)
+    props.push([
+      'sysctls',
+      objectText(
+        Object.entries(settings.sysctls).map(([k, v]) => [k, lit(v)] as const),
+        '  ',
+      ),
+    ]);
+  return objectText(props, '');
 }
 
 function comment(line: string): string {

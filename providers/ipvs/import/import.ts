@@ -18,6 +18,7 @@ import { serviceHash, type LiveState } from '../model/live-state.ts';
 import { RECORD_FORMAT, type OwnershipRecord } from '../model/record.ts';
 import { describeTarget, type HostTarget } from '../model/host-target.ts';
 import { ownedElsewhereError } from '../plan/plan.ts';
+import { IMPORT_SETTINGS_QUERY, type ImportedSettings, importedSettings } from './import-settings.ts';
 
 /** Where the table comes from. */
 export type ImportSource =
@@ -29,6 +30,8 @@ export type ImportSource =
 
 export interface ImportedTable {
   readonly table: Table;
+  /** A live director's settings (`vips`, `timeouts`, `sysctls`) for the generated Director. */
+  readonly settings?: ImportedSettings;
   /** What the source holds that the table does not (each `file:line: ...`). */
   readonly warnings: string[];
   /** The source in words, for the header of the generated app. */
@@ -64,8 +67,17 @@ export async function importTable(source: ImportSource): Promise<ImportedTable> 
     case 'director': {
       const host = openShDirectorHost(source.target);
       try {
-        const [{ live }] = await host.exchange([{ kind: 'read-table', stack: 'imported', thresholds: true, record: false }]);
-        return { table: live.table, warnings: [], description: `the live table of director ${describeTarget(source.target)}` };
+        // The settings read after the table's (whose read loads ip_vs, and with it /proc/sys/net/ipv4/vs).
+        const [{ live }, { settings }] = await host.exchange([
+          { kind: 'read-table', stack: 'imported', thresholds: true, record: false },
+          { kind: 'settings-read', query: IMPORT_SETTINGS_QUERY },
+        ]);
+        return {
+          table: live.table,
+          settings: importedSettings(settings, live.table),
+          warnings: [],
+          description: `the live table of director ${describeTarget(source.target)}`,
+        };
       } finally {
         await host.close();
       }
@@ -159,6 +171,13 @@ export function adoptedRecord(stack: string, director: string, live: LiveState):
   return { format: RECORD_FORMAT, stack, director, updated: new Date().toISOString(), services };
 }
 
+/** The Director to generate, with the settings read from it (when the source is a live director). */
+function withSettings(director: GeneratedDirector, settings: ImportedSettings | undefined): GeneratedDirector {
+  if (!settings || (!settings.vips && !settings.timeouts && !settings.sysctls)) return director;
+  const { notes: _notes, ...props } = settings;
+  return { ...director, settings: props };
+}
+
 /** Reads a director under its exclusive lock, generates the app and records ownership, in one session. */
 async function importAndAdopt(target: HostTarget, opts: ImportAppOptions): Promise<ImportResult> {
   const where = describeTarget(target);
@@ -173,7 +192,13 @@ async function importAndAdopt(target: HostTarget, opts: ImportAppOptions): Promi
         hint: 'Nothing was recorded. Wait for the other run to finish and import again, or import without --adopt.',
       });
     }
-    const [{ live }] = await host.exchange([{ kind: 'read-table', stack: opts.stack, thresholds: true, record: true }], { underLock: true });
+    const [{ live }, { settings: liveSettings }] = await host.exchange(
+      [
+        { kind: 'read-table', stack: opts.stack, thresholds: true, record: true },
+        { kind: 'settings-read', query: IMPORT_SETTINGS_QUERY },
+      ],
+      { underLock: true },
+    );
     refuseUnsupported(live.table, `the live table of director ${where}`);
     // Ownership is exclusive: a service another stack's record claims is never adopted.
     const taken = Object.fromEntries(
@@ -183,11 +208,13 @@ async function importAndAdopt(target: HostTarget, opts: ImportAppOptions): Promi
       }),
     );
     if (Object.keys(taken).length > 0) throw ownedElsewhereError(target, opts.stack, taken, true);
+    // What another stack's record holds stays out: a setting has one owner.
+    const settings = importedSettings(liveSettings, live.table, live.otherSettings);
     const code = generateApp(live.table, {
       stack: opts.stack,
-      director: opts.director,
+      director: withSettings(opts.director, settings),
       source: `the live table of director ${where}`,
-      notes: ['The services below were adopted: the ownership record of this stack on the director lists them.'],
+      notes: ['The services below were adopted: the ownership record of this stack on the director lists them.', ...settings.notes],
       ...(opts.importFrom !== undefined ? { importFrom: opts.importFrom } : {}),
     });
     const record = adoptedRecord(opts.stack, opts.director.name, live);
@@ -252,9 +279,9 @@ export async function importApp(source: ImportSource, opts: ImportAppOptions): P
   refuseUnsupported(imported.table, imported.description, imported.where);
   const code = generateApp(imported.table, {
     stack: opts.stack,
-    director: opts.director,
+    director: withSettings(opts.director, imported.settings),
     source: imported.description,
-    notes: imported.warnings.length > 0 ? ['Not imported or changed on the way:', ...imported.warnings] : [],
+    notes: [...(imported.settings?.notes ?? []), ...(imported.warnings.length > 0 ? ['Not imported or changed on the way:', ...imported.warnings] : [])],
     ...(opts.importFrom !== undefined ? { importFrom: opts.importFrom } : {}),
   });
   return { code, warnings: imported.warnings, table: imported.table };

@@ -27,30 +27,33 @@ export interface LiveTimeouts {
 }
 
 export const TIMEOUT_FIELDS = ['tcp', 'tcpfin', 'udp'] as const;
+
+/** The timeouts a fresh boot gives IPVS (`ip_vs_proto_tcp.c`, `ip_vs_proto_udp.c`). */
+export const KERNEL_TIMEOUTS: LiveTimeouts = { tcp: 900, tcpfin: 120, udp: 300 };
 export type TimeoutField = (typeof TIMEOUT_FIELDS)[number];
 
 /**
  * The `net.ipv4.vs.*` sysctls lvsform manages (Documentation/networking/ipvs-sysctl.rst), each with the kernel release
- * that has it (their values are bounded in rules.ts, `IPVS_SYSCTL_MAX`). A director whose kernel lacks one (no `/proc/sys/net/ipv4/vs/<key>`) is
+ * that has it and the value a fresh boot gives it (`kernelDefault`, what `import --director` leaves out) (their values are bounded in rules.ts, `IPVS_SYSCTL_MAX`). A director whose kernel lacks one (no `/proc/sys/net/ipv4/vs/<key>`) is
  * refused before any change.
  */
 export const IPVS_SYSCTLS = {
   /** Keep netfilter connection tracking for IPVS connections (needed by iptables NAT or conntrack rules); 2.6.37. */
-  conntrack: { since: '2.6.37' },
+  conntrack: { since: '2.6.37', kernelDefault: '0' },
   /** Drop a connection whose real server was removed at its next packet, instead of letting it live on; 2.6. */
-  expire_nodest_conn: { since: '2.6' },
+  expire_nodest_conn: { since: '2.6', kernelDefault: '0' },
   /** Expire a persistence template whose real server has weight 0, so persistent clients move on; 2.6. */
-  expire_quiescent_template: { since: '2.6' },
+  expire_quiescent_template: { since: '2.6', kernelDefault: '0' },
   /** How a reused client port is scheduled (a bitmap, 0 disables the special handling); 4.2. */
-  conn_reuse_mode: { since: '4.2' },
+  conn_reuse_mode: { since: '4.2', kernelDefault: '1' },
   /** Accept a connection from any TCP state (a director that takes over mid-connection); 3.12. */
-  sloppy_tcp: { since: '3.12' },
+  sloppy_tcp: { since: '3.12', kernelDefault: '0' },
   /** The same for SCTP; 3.12. */
-  sloppy_sctp: { since: '3.12' },
+  sloppy_sctp: { since: '3.12', kernelDefault: '0' },
   /** Schedule ICMP packets that do not belong to a connection; 4.3. */
-  schedule_icmp: { since: '4.3' },
+  schedule_icmp: { since: '4.3', kernelDefault: '0' },
   /** Leave tunnelled packets to the stack instead of scheduling them; 4.3. */
-  ignore_tunneled: { since: '4.3' },
+  ignore_tunneled: { since: '4.3', kernelDefault: '0' },
 } as const;
 
 export type IpvsSysctl = keyof typeof IPVS_SYSCTLS;
@@ -76,6 +79,8 @@ export interface LiveAddress {
   readonly address: string;
   readonly prefix: number;
   readonly device: string;
+  /** An IPv4 address's label when it is not the device's name (`client0:lvs`, the label lvsform gives its VIPs). */
+  readonly label?: string;
 }
 
 /** What a director holds of the settings asked about. A part not asked about is absent. */
@@ -92,6 +97,8 @@ export interface LiveSettings {
   readonly sysctls?: Readonly<Record<string, string>>;
   /** Whether `arping` (iputils) is on PATH: it tells the neighbours of an added IPv4 address. */
   readonly arping?: boolean;
+  /** Whether `perl` is on PATH: it sends the unsolicited neighbour advertisement of an added IPv6 address. */
+  readonly perl?: boolean;
 }
 
 /** An owned address: lvsform added it, and removes it when no service of the stack needs it. */
@@ -112,6 +119,9 @@ export interface SettingsRecord {
   readonly timeouts?: { readonly prior: IpvsTimeouts; readonly value: IpvsTimeouts };
 }
 
+/** How an added address is announced to the neighbours (see `SettingChange`). */
+export type AddressAnnounce = 'arping' | 'na';
+
 /** One change of a director setting, shown in the plan and carried out in the batch's round trip. */
 export type SettingChange =
   | { readonly kind: 'link'; readonly action: 'create' | 'delete'; readonly name: string }
@@ -121,8 +131,11 @@ export type SettingChange =
       readonly address: string;
       readonly prefix: number;
       readonly device: string;
-      /** How the neighbours learn an added address: `arping` (gratuitous ARP), or nothing (IPv6, or no arping). */
-      readonly announce?: 'arping';
+      /**
+       * How the neighbours learn an added address: `arping` (IPv4: one gratuitous ARP), `na` (IPv6: one unsolicited
+       * neighbour advertisement, sent by perl), or nothing (the tool is missing).
+       */
+      readonly announce?: AddressAnnounce;
     }
   | {
       readonly kind: 'sysctl';
@@ -162,7 +175,14 @@ export function settingText(c: SettingChange): { sign: '+' | '~' | '-'; text: st
   const sign = c.action === 'create' ? '+' : c.action === 'delete' ? '-' : '~';
   if (c.kind === 'link') return { sign, text: `link ${c.name}  (dummy, NOARP: the VIPs an upstream router routes here)` };
   if (c.kind === 'address') {
-    const how = c.action === 'delete' ? 'after the services that use it' : c.announce === 'arping' ? 'gratuitous ARP: arping -U' : '';
+    const how =
+      c.action === 'delete'
+        ? 'after the services that use it'
+        : c.announce === 'arping'
+          ? 'gratuitous ARP: arping -U'
+          : c.announce === 'na'
+            ? 'unsolicited neighbour advertisement: perl'
+            : '';
     return { sign, text: `address ${c.address}/${c.prefix} on ${c.device}${how ? `  (${how})` : ''}` };
   }
   if (c.kind === 'sysctl') return { sign, text: `sysctl net.ipv4.vs.${c.name} ${c.before} -> ${c.after}${c.restore ? '  (restored)' : ''}` };

@@ -56,7 +56,8 @@ export const ERROR_CODES = {
   LVS_NOT_OWNED: 'Declared services already exist on the director but the stack does not own them (see --adopt).',
   LVS_STATE_UNKNOWN: '`state show` or `state rm` was given an address that names no service the stack owns (the message says the nearest).',
   LVS_STATE_AMBIGUOUS: 'A `state` address names owned services on several directors; add the director (lb1:tcp/198.51.100.10:80).',
-  LVS_OWNED_BY_OTHER_STACK: 'Declared services are owned by another stack on the director; --adopt never takes them.',
+  LVS_OWNED_BY_OTHER_STACK:
+    'Declared services, or sysctls or timeouts the Director sets, are owned by another stack on the director; --adopt never takes them.',
   LVS_TOO_MANY_DELETES: 'The plan deletes more than --max-deletes allows; nothing was changed.',
   LVS_NEEDS_APPROVAL: 'The change needs confirmation and there is no terminal to ask on (pass --auto-approve).',
   LVS_VERIFY_FAILED: 'After the batch, the table read back still differs from the desired state (the kernel refused a line).',

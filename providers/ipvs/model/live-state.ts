@@ -6,7 +6,7 @@
 import { createHash, hash } from 'node:crypto';
 import { normalizeTable, type Service, type Table } from './model.ts';
 import type { LiveSettings } from './director-settings.ts';
-import type { ForeignOwners, OwnershipRecord } from './record.ts';
+import type { ForeignOwners, ForeignSettings, OwnershipRecord } from './record.ts';
 
 export interface LiveState {
   readonly table: Table;
@@ -18,6 +18,8 @@ export interface LiveState {
    * Absent when they were not read (a read without records).
    */
   readonly others?: ForeignOwners;
+  /** The sysctls and timeouts other stacks' records hold here (read with `others`). */
+  readonly otherSettings?: ForeignSettings;
   readonly ipvsadmVersion: string;
   /** The director settings, when the round trip asked for them (`settings-read`). */
   readonly settings?: LiveSettings;

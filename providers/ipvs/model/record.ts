@@ -131,16 +131,43 @@ export function serializeRecord(record: OwnershipRecord): string {
 export type ForeignOwners = ReadonlyMap<string, string>;
 
 /**
- * Which services the other stacks' records on a director claim, from `[stack, record text]` pairs. A record that cannot
- * be read is refused as the stack's own would be: lvsform does not guess what another stack owns either. When two
- * records claim one service (written before ownership was exclusive), the first stack by name is named.
+ * The director settings the other stacks' records on a director hold: `sysctl <key>` (a net.ipv4.vs key) and
+ * `timeout <field>` (tcp, tcpfin, udp) → the stack that set it. One setting has one owner, as one service does: two
+ * stacks setting one sysctl would each put back the value it found, and undo the other.
  */
-export function foreignOwners(records: Iterable<readonly [string, string]>, where: string): Map<string, string> {
-  const owners = new Map<string, string>();
+export type ForeignSettings = ReadonlyMap<string, string>;
+
+/** The key of a sysctl or timeout in `ForeignSettings`. */
+export function settingKey(kind: 'sysctl' | 'timeout', name: string): string {
+  return `${kind} ${name}`;
+}
+
+/**
+ * Which services and settings the other stacks' records on a director claim, from `[stack, record text]` pairs, each
+ * record parsed once. A record that cannot be read is refused as the stack's own would be: lvsform does not guess what
+ * another stack owns either. When two records claim one service or setting (written before ownership was exclusive),
+ * the first stack by name is named.
+ */
+export function foreignOwnership(
+  records: Iterable<readonly [string, string]>,
+  where: string,
+): { services: Map<string, string>; settings: Map<string, string> } {
+  const services = new Map<string, string>();
+  const settings = new Map<string, string>();
   const sorted = [...records].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const claim = (map: Map<string, string>, key: string, stack: string) => {
+    if (!map.has(key)) map.set(key, stack);
+  };
   for (const [stack, text] of sorted) {
     const record = parseRecord(text.trim(), stack, where);
-    for (const id of Object.keys(record?.services ?? {})) if (!owners.has(id)) owners.set(id, stack);
+    for (const id of Object.keys(record?.services ?? {})) claim(services, id, stack);
+    for (const key of Object.keys(record?.settings?.sysctls ?? {})) claim(settings, settingKey('sysctl', key), stack);
+    for (const field of Object.keys(record?.settings?.timeouts?.value ?? {})) claim(settings, settingKey('timeout', field), stack);
   }
-  return owners;
+  return { services, settings };
+}
+
+/** Which services the other stacks' records on a director claim (see `foreignOwnership`). */
+export function foreignOwners(records: Iterable<readonly [string, string]>, where: string): Map<string, string> {
+  return foreignOwnership(records, where).services;
 }

@@ -1,4 +1,7 @@
-/** `lvsform doctor` on each director: reads its facts and capabilities through the host seam and judges them. */
+/**
+ * `lvsform doctor` on each director: reads its facts, capabilities and (for a Director with settings) its settings
+ * through the host seam and judges them.
+ */
 import { type Check, evaluate, modulesNeeded } from './doctor.ts';
 import { errorInfo } from '../model/errors.ts';
 import { capabilitiesRequest } from '../host/capabilities.ts';
@@ -8,6 +11,12 @@ import { openShDirectorHost } from '../host/sh-director-host.ts';
 import type { DesiredDirector } from '../model/desired-director.ts';
 import type { SessionOptions } from '../host/transport.ts';
 import { describeTarget } from '../model/host-target.ts';
+import { managesSettings, settingsQueryFor } from '../model/director-settings.ts';
+import { bootUnitPath, bootUnitWantsPath } from '../plan/settings-boot.ts';
+import { sysctlFile } from '../model/host-setup.ts';
+import type { DoctorFactsRequest } from '../host/requests/doctor-facts.ts';
+import type { FactsRequest } from '../host/requests/facts.ts';
+import { doctorVips, evaluateSettings } from './doctor-settings.ts';
 
 export interface DoctorResult {
   readonly director: string;
@@ -23,6 +32,8 @@ export interface DoctorOptions extends SessionOptions {
   readonly onProgress?: (director: string, message: string) => void;
   /** The director's examination has ended. */
   readonly onIdle?: (director: string) => void;
+  /** The stack: its ownership record says which settings lvsform set (needed when the app manages settings). */
+  readonly stack?: string;
 }
 
 /** Examines every director, ten at once; one that cannot be reached is reported in its result (a `reachable` check). */
@@ -35,9 +46,27 @@ async function examine(d: DesiredDirector, opts: DoctorOptions): Promise<DoctorR
   opts.onProgress?.(d.name, `connecting to ${where}`);
   return withHost((opts.openHost ?? openShDirectorHost)(d.target, opts), async (host) => {
     opts.onProgress?.(d.name, 'checking the kernel, ipvsadm, forwarding and modules');
-    // The facts and the capabilities, in one round trip.
-    const [{ facts }, capabilities] = await host.exchange([{ kind: 'doctor-facts', modules: modulesNeeded(d.table) }, capabilitiesRequest(d.table, true)]);
-    return { director: d.name, where, checks: evaluate({ facts, table: d.table, capabilities, paths: d.paths }) };
+    // The facts, the capabilities and (when the app manages them) the settings and their boot files, in one round trip.
+    const spec = d.settings;
+    const stack = opts.stack;
+    const withSettings = spec !== undefined && managesSettings(spec) && stack !== undefined;
+    const doctor: DoctorFactsRequest = {
+      kind: 'doctor-facts',
+      modules: modulesNeeded(d.table),
+      ...(withSettings ? { settings: { stack, query: settingsQueryFor(spec, undefined), vips: doctorVips(d.table) } } : {}),
+    };
+    const boot: FactsRequest[] =
+      withSettings && d.setup
+        ? [{ kind: 'facts', stack, query: { modules: [], files: [sysctlFile(stack), bootUnitPath(stack), bootUnitWantsPath(stack)], sysctls: [] } }]
+        : [];
+    const [{ facts, settings }, capabilities, files] = await host.exchange([doctor, capabilitiesRequest(d.table, true), ...boot]);
+    const checks = evaluate({ facts, table: d.table, capabilities, paths: d.paths });
+    if (withSettings && settings) {
+      checks.push(
+        ...evaluateSettings({ stack, spec, table: d.table, ...(d.setup ? { setup: d.setup } : {}), facts: settings, ...(files ? { files: files.files } : {}) }),
+      );
+    }
+    return { director: d.name, where, checks };
   });
 }
 

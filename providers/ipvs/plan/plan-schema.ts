@@ -176,7 +176,7 @@ const settingChange = sameShape<SettingChange>()(
         address,
         prefix: int(0, 128),
         device: ifname,
-        announce: z.literal('arping').optional(),
+        announce: z.enum(['arping', 'na']).optional(),
       })
       .strict(),
     z

@@ -16,7 +16,7 @@ import { planHostSetup, tableAfter } from './host-setup.ts';
 import type { HostFacts, SetupItem } from '../model/host-setup.ts';
 import { keepRuntimeValues, maskRuntimeValues, type RuntimeManaged } from '../model/runtime-managed.ts';
 import { emptySettingsRecord, managesSettings, type DirectorSettingsSpec, type SettingChange, type SettingsRecord } from '../model/director-settings.ts';
-import { planSettings } from './settings.ts';
+import { planSettings, settingsOwnedElsewhere, targetedSettings } from './settings.ts';
 import { bootUnitPath } from './settings-boot.ts';
 import type { DesiredDirector } from '../model/desired-director.ts';
 
@@ -268,7 +268,13 @@ export function planDirector(
     const fields = declared.runtime?.[id];
     if (fields !== undefined) runtime[id] = fields;
   }
-  const settings = planDirectorSettings(declared, live, opts, { services: ownedDesired });
+  const settings = planDirectorSettings(
+    declared,
+    live,
+    opts,
+    { services: ownedDesired },
+    scoped ? targetedVips(declared, live, opts.targets ?? []) : undefined,
+  );
   return {
     director: desired.name,
     target: desired.target,
@@ -306,14 +312,35 @@ export function planDirector(
 }
 
 /**
+ * The VIPs of a `--target` run's services on a director that leaves some of the stack's services alone: the addresses
+ * of the targeted services, declared or live (a targeted service being removed still names its VIP). Undefined when
+ * the targets cover every service of the stack here: the run is then the whole director's, settings included.
+ */
+function targetedVips(declared: DesiredDirector, live: LiveState, targets: readonly string[]): ReadonlySet<string> | undefined {
+  const recorded = ownRecord(live);
+  const ids = new Set([...declared.table.services.map((s) => serviceId(s.key)), ...Object.keys(recorded)]);
+  const pathOf = (id: string) => declared.paths.get(id) ?? recorded[id]?.path ?? id;
+  if ([...ids].every((id) => pathIsTargeted(pathOf(id), targets))) return undefined;
+  const vips = new Set<string>();
+  for (const s of [...declared.table.services, ...live.table.services]) {
+    const id = serviceId(s.key);
+    if (s.key.kind === 'addr' && ids.has(id) && pathIsTargeted(pathOf(id), targets)) vips.add(s.key.address);
+  }
+  return vips;
+}
+
+/**
  * The director-settings part of a director's plan: empty when the app manages none and the record holds none. A
- * `--refresh-only` run shows the drift and changes nothing; a `--target` run leaves the settings as they are.
+ * `--refresh-only` run shows the drift and changes nothing; a `--target` run that leaves some of the stack's services
+ * here alone changes only the VIPs of the targeted ones (`targetedSettings`), one that covers them all is the whole
+ * director's. A sysctl or timeout another stack's record holds here is refused (`LVS_OWNED_BY_OTHER_STACK`).
  */
 function planDirectorSettings(
   declared: DesiredDirector,
   live: LiveState,
   opts: PlanOptions,
   owned: Table,
+  targeted: ReadonlySet<string> | undefined,
 ): Pick<DirectorPlan, 'settings' | 'settingsDrift' | 'settingsNotes' | 'settingsRecord'> {
   const spec = opts.destroy ? undefined : declared.settings;
   const recorded = live.record?.settings;
@@ -321,14 +348,35 @@ function planDirectorSettings(
   if (live.settings === undefined) {
     throw new LvsError('LVS_INTERNAL', `director ${describeTarget(declared.target)}: the director settings were not read`);
   }
+  const elsewhere = settingsOwnedElsewhere(spec, live.otherSettings);
+  if (elsewhere.length > 0) {
+    const stack = opts.stack ?? live.record?.stack ?? 'this stack';
+    throw new LvsError(
+      'LVS_OWNED_BY_OTHER_STACK',
+      `director ${describeTarget(declared.target)}: ${elsewhere.length} director setting(s) that stack ${stack} asks for are managed by another stack: ${elsewhere.join(', ')}; nothing was changed`,
+      {
+        hint: `One sysctl or timeout has one owner on a director (each stack puts back the value it found). Set it in one stack only: remove it from ${declared.name}'s props in stack ${stack}, or from the other stack's app and apply that first.`,
+      },
+    );
+  }
   const planned = planSettings({ spec, table: owned, live: live.settings, record: recorded, where: describeTarget(declared.target) });
-  const frozen = opts.refreshOnly || (opts.targets?.length ?? 0) > 0;
-  const notes = [...planned.notes, ...(opts.targets?.length && planned.changes.length ? ['a --target run leaves the director settings as they are'] : [])];
+  if (opts.refreshOnly) {
+    return {
+      settings: [],
+      ...(planned.drift.length > 0 ? { settingsDrift: planned.drift } : {}),
+      ...(planned.notes.length > 0 ? { settingsNotes: planned.notes } : {}),
+      ...(recorded === undefined ? {} : { settingsRecord: recorded }),
+    };
+  }
+  const directorPath = [...declared.paths.values()][0]?.split('/').slice(0, -1).join('/') || declared.name;
+  const part = targeted === undefined ? undefined : targetedSettings(planned, recorded, targeted, directorPath);
+  const notes = [...planned.notes, ...(part?.notes ?? [])];
+  const record = part ? part.record : planned.record;
   return {
-    settings: frozen ? [] : planned.changes,
+    settings: part ? part.changes : planned.changes,
     ...(planned.drift.length > 0 ? { settingsDrift: planned.drift } : {}),
     ...(notes.length > 0 ? { settingsNotes: notes } : {}),
-    ...((frozen ? recorded : planned.record) === undefined ? {} : { settingsRecord: (frozen ? recorded : planned.record)! }),
+    ...(record === undefined ? {} : { settingsRecord: record }),
   };
 }
 

@@ -8,6 +8,7 @@
  */
 import { LvsError } from '../model/errors.ts';
 import {
+  type AddressAnnounce,
   CONN_REUSE_AUTO,
   hostPrefix,
   type DirectorSettingsSpec,
@@ -24,6 +25,7 @@ import {
   vipDevice,
 } from '../model/director-settings.ts';
 import type { Table } from '../model/model.ts';
+import { settingKey } from '../model/record.ts';
 
 export interface SettingsPlanInput {
   /** What the app asks for; undefined on destroy or when it asks for nothing. */
@@ -95,8 +97,8 @@ function planAddresses(input: SettingsPlanInput, changes: SettingChange[], drift
   const wanted = new Set<string>();
   if (device !== undefined) for (const s of input.table.services) if (s.key.kind === 'addr') wanted.add(s.key.address);
   const owned: OwnedAddress[] = [];
-  const announce = live.arping === true;
   let unannounced = 0;
+  let unadvertised = 0;
   for (const address of [...wanted].sort()) {
     const own = recorded.find((r) => r.address === address && r.device === device);
     if (isLive(address)) {
@@ -105,8 +107,11 @@ function planAddresses(input: SettingsPlanInput, changes: SettingChange[], drift
     }
     const prefix = hostPrefix(address);
     const v4 = prefix === 32;
-    if (v4 && !announce) unannounced += 1;
-    changes.push({ kind: 'address', action: 'create', address, prefix, device: device!, ...(v4 && announce ? { announce: 'arping' as const } : {}) });
+    const tool = v4 ? live.arping === true : live.perl === true;
+    if (!tool && v4) unannounced += 1;
+    else if (!tool) unadvertised += 1;
+    const announce: AddressAnnounce | undefined = tool ? (v4 ? 'arping' : 'na') : undefined;
+    changes.push({ kind: 'address', action: 'create', address, prefix, device: device!, ...(announce ? { announce } : {}) });
     owned.push({ address, prefix, device: device! });
     if (own) drift.push(`address ${address}/${prefix} on ${device} (removed outside lvsform)`);
   }
@@ -128,6 +133,11 @@ function planAddresses(input: SettingsPlanInput, changes: SettingChange[], drift
   if (unannounced > 0) {
     notes.push(
       `${unannounced} IPv4 address(es) added without a gratuitous ARP: arping is not on the director (install iputils-arping); neighbours learn them when they next ask`,
+    );
+  }
+  if (unadvertised > 0) {
+    notes.push(
+      `${unadvertised} IPv6 address(es) added without an unsolicited neighbour advertisement: perl is not on the director (install perl-base); neighbours learn them when they next ask`,
     );
   }
   return { addresses: owned, links };
@@ -248,4 +258,67 @@ export function settingsRecordAfter(
     ...(planned?.timeouts ? { timeouts: planned.timeouts } : {}),
   };
   return Object.keys(record).length > 0 ? record : undefined;
+}
+
+/**
+ * The sysctls and timeouts the app asks for that another stack's record holds on this director (`sysctl
+ * net.ipv4.vs.conntrack (stack \`api\`)`): one setting has one owner, as one service does, or each stack would put back
+ * the value it found and undo the other's. Empty when none.
+ */
+export function settingsOwnedElsewhere(spec: DirectorSettingsSpec | undefined, others: ReadonlyMap<string, string> | undefined): string[] {
+  if (!spec || !others || others.size === 0) return [];
+  const out: string[] = [];
+  for (const key of Object.keys(spec.sysctls ?? {}).sort()) {
+    const other = others.get(settingKey('sysctl', key));
+    if (other !== undefined) out.push(`sysctl net.ipv4.vs.${key} (stack \`${other}\`)`);
+  }
+  for (const field of TIMEOUT_FIELDS) {
+    if (spec.timeouts?.[field] === undefined) continue;
+    const other = others.get(settingKey('timeout', field));
+    if (other !== undefined) out.push(`timeout ${field} (stack \`${other}\`)`);
+  }
+  return out;
+}
+
+/**
+ * A `--target` run that leaves some of the stack's services on this director alone: of the planned setting changes,
+ * only the addresses of the targeted services (`vips`: added before the services that need them, removed after the
+ * last of them goes) and the dummy interface an added one goes on. Sysctls and timeouts are the whole director's, so
+ * they are left as they are, as are dummy interfaces to delete; the notes say so. The record keeps what it held, with
+ * the addresses this run adds or removes.
+ */
+export function targetedSettings(
+  planned: SettingsPlan,
+  recorded: SettingsRecord | undefined,
+  vips: ReadonlySet<string>,
+  directorPath: string,
+): { changes: SettingChange[]; record: SettingsRecord | undefined; notes: string[] } {
+  const addresses = planned.changes.filter((c) => c.kind === 'address' && vips.has(c.address));
+  const devices = new Set(addresses.flatMap((c) => (c.kind === 'address' && c.action === 'create' ? [c.device] : [])));
+  const links = planned.changes.filter((c) => c.kind === 'link' && c.action === 'create' && devices.has(c.name));
+  const changes = planned.changes.filter((c) => addresses.includes(c) || links.includes(c));
+  const left = planned.changes.filter((c) => !changes.includes(c));
+  const same = (a: OwnedAddress, c: SettingChange) => c.kind === 'address' && c.address === a.address && c.device === a.device;
+  const owned: OwnedAddress[] = [
+    ...(recorded?.addresses ?? []).filter((a) => !addresses.some((c) => c.kind === 'address' && c.action === 'delete' && same(a, c))),
+    ...addresses.flatMap((c) =>
+      c.kind === 'address' && c.action === 'create' && !(recorded?.addresses ?? []).some((a) => same(a, c))
+        ? [{ address: c.address, prefix: c.prefix, device: c.device }]
+        : [],
+    ),
+  ];
+  const ownedLinks = [...new Set([...(recorded?.links ?? []), ...links.flatMap((c) => (c.kind === 'link' ? [c.name] : []))])].sort();
+  const record: SettingsRecord = {
+    ...(owned.length > 0 ? { addresses: owned } : {}),
+    ...(ownedLinks.length > 0 ? { links: ownedLinks } : {}),
+    ...(recorded?.sysctls ? { sysctls: recorded.sysctls } : {}),
+    ...(recorded?.timeouts ? { timeouts: recorded.timeouts } : {}),
+  };
+  const notes =
+    left.length > 0
+      ? [
+          `a --target run changes only the VIPs of the targeted services; ${left.length} other director setting change(s) (sysctls, timeouts, other addresses, dummy interfaces) are left as they are: target the whole director (${directorPath}) to make them`,
+        ]
+      : [];
+  return { changes, record: Object.keys(record).length > 0 ? record : undefined, notes };
 }

@@ -111,3 +111,83 @@ describe('director settings through the seam', () => {
     expect(parseRecord(lb1.records.get('web'), 'web', 'lb1')?.settings).toEqual({ addresses: [{ address: '198.51.100.10', prefix: 32, device: 'eth0' }] });
   });
 });
+
+/** Two services on two VIPs, each with its own construct path (for --target). */
+const TWO = `${WEB}-A -t 198.51.100.20:80 -s rr\n-a -t 198.51.100.20:80 -r 192.0.2.11:80 -m -w 1\n`;
+
+function two(settings: DirectorSettingsSpec, text = TWO): DesiredDirector {
+  const d = desired(text, settings);
+  return {
+    ...d,
+    paths: new Map(d.table.services.map((s) => [serviceId(s.key), s.key.kind === 'addr' && s.key.address.endsWith('.20') ? 'web/lb1/api' : 'web/lb1/http'])),
+  };
+}
+
+describe('two stacks on one director', () => {
+  it('refuses a sysctl or timeout another stack manages there, before any change, and lets each manage its own', async () => {
+    // GIVEN stack api applied with conntrack and the tcp timeout
+    const lb1 = new FakeDirector();
+    const fleet = fakeFleet({ lb1 });
+    const api = desired('-A -t 198.51.100.20:80 -s rr\n', { sysctls: { conntrack: 1 }, timeouts: { tcp: 60 } });
+    expect((await applyStack([api], { stack: 'api', openHost: fleet.openHost })).outcomes[0]!.status).toBe('applied');
+    const before = JSON.stringify(lb1.settings);
+    // WHEN stack web asks for conntrack and the tcp timeout too
+    const clash = await planStack([desired(WEB, { sysctls: { conntrack: 0, expire_nodest_conn: 1 }, timeouts: { tcp: 5, udp: 30 } })], {
+      stack: 'web',
+      openHost: fleet.openHost,
+    });
+    // THEN its plan fails for that director, naming both settings and their owner, and nothing changed
+    const error = clash.directors[0]!.error!;
+    expect(error.code).toBe('LVS_OWNED_BY_OTHER_STACK');
+    expect(error.message).toBe(
+      'director lb1 (lb1.example.net): 2 director setting(s) that stack web asks for are managed by another stack: sysctl net.ipv4.vs.conntrack (stack `api`), timeout tcp (stack `api`); nothing was changed',
+    );
+    expect(error.hint).toContain('Set it in one stack only');
+    expect(JSON.stringify(lb1.settings)).toBe(before);
+    // WHEN web manages other sysctls and timeouts THEN it applies beside api
+    const own = await applyStack([desired(WEB, { sysctls: { expire_nodest_conn: 1 }, timeouts: { udp: 30 } })], { stack: 'web', openHost: fleet.openHost });
+    expect(own.outcomes[0]!.status).toBe('applied');
+    expect(lb1.settings.timeouts).toEqual({ tcp: 60, tcpfin: 120, udp: 30 });
+  });
+});
+
+describe('--target and the director settings', () => {
+  it('adds the VIP of a targeted service, and leaves sysctls, timeouts and the other VIPs as they are, saying so', async () => {
+    // GIVEN two services (http on .10, api on .20) and settings never applied
+    const lb1 = new FakeDirector();
+    const fleet = fakeFleet({ lb1 });
+    // WHEN only http is targeted
+    const report = await applyStack([two(SETTINGS)], { stack: 'web', openHost: fleet.openHost, targets: ['web/lb1/http'] });
+    // THEN the plan adds .10 only, and its notes say what is left and how to include it
+    const d = report.plan.directors[0]!;
+    expect(d.settings).toEqual([{ kind: 'address', action: 'create', address: '198.51.100.10', prefix: 32, device: 'eth0', announce: 'arping' }]);
+    expect(d.settingsNotes).toEqual([
+      'a --target run changes only the VIPs of the targeted services; 2 other director setting change(s) (sysctls, timeouts, other addresses, dummy interfaces) are left as they are: target the whole director (web/lb1) to make them',
+    ]);
+    // AND the kernel and the record hold .10 only; the sysctl and timeout are untouched
+    expect(lb1.settings.addresses.map((a) => a.address)).toEqual(['198.51.100.10']);
+    expect(lb1.settings.timeouts.tcp).toBe(900);
+    expect(lb1.settings.sysctls['expire_nodest_conn']).toBe('0');
+    expect(parseRecord(lb1.records.get('web'), 'web', 'lb1')?.settings).toEqual({ addresses: [{ address: '198.51.100.10', prefix: 32, device: 'eth0' }] });
+    // WHEN the whole director is targeted THEN the rest follows, as in an untargeted run
+    const whole = await applyStack([two(SETTINGS)], { stack: 'web', openHost: fleet.openHost, targets: ['web/lb1'] });
+    expect(whole.plan.directors[0]!.settings?.map((c) => c.kind)).toEqual(['address', 'sysctl', 'timeouts']);
+    expect(whole.plan.directors[0]!.settingsNotes).toBeUndefined();
+    expect(lb1.settings.addresses.map((a) => a.address).sort()).toEqual(['198.51.100.10', '198.51.100.20']);
+    expect(lb1.settings.timeouts.tcp).toBe(5);
+  });
+
+  it('removes the VIP of a targeted service it removes, and keeps the VIP of an untargeted one', async () => {
+    // GIVEN both services and their VIPs applied
+    const lb1 = new FakeDirector();
+    const fleet = fakeFleet({ lb1 });
+    await applyStack([two({ vips: { interface: 'eth0' } })], { stack: 'web', openHost: fleet.openHost });
+    // WHEN the app drops both services, and only api is targeted
+    const gone = { ...two({ vips: { interface: 'eth0' } }), table: { services: [] }, paths: new Map() };
+    const report = await applyStack([gone], { stack: 'web', openHost: fleet.openHost, targets: ['web/lb1/api'] });
+    // THEN .20 goes with api, .10 stays with http (outside the targets)
+    expect(report.plan.directors[0]!.settings?.map((c) => (c.kind === 'address' ? `${c.action} ${c.address}` : c.kind))).toEqual(['delete 198.51.100.20']);
+    expect(lb1.settings.addresses.map((a) => a.address)).toEqual(['198.51.100.10']);
+    expect(parseRecord(lb1.records.get('web'), 'web', 'lb1')?.settings?.addresses?.map((a) => a.address)).toEqual(['198.51.100.10']);
+  });
+});

@@ -1,6 +1,6 @@
 /** The pure parts of the director settings: the planner, the host chunk's scripts and parsers, the rules. */
 import { describe, expect, it } from 'vitest';
-import { settingsQueryFor, type LiveSettings, type SettingsRecord } from '../../../providers/ipvs/model/director-settings.ts';
+import { settingsQueryFor, settingText, type LiveSettings, type SettingsRecord } from '../../../providers/ipvs/model/director-settings.ts';
 import { settingsProblems } from '../../../providers/ipvs/model/rules.ts';
 import { connReuseAuto, planSettings, settingsRecordAfter } from '../../../providers/ipvs/plan/settings.ts';
 import {
@@ -12,6 +12,7 @@ import {
   unfinishedSettings,
 } from '../../../providers/ipvs/host/settings-chunk.ts';
 import { splitSections } from '../../../providers/ipvs/host/sections.ts';
+import { neighbourAdvertScript } from '../../../providers/ipvs/host/neighbour-advert.ts';
 import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
 
 const TABLE = parseSave('-A -t 198.51.100.10:80 -s rr\n-A -t [2001:db8:100::10]:80 -s rr\n-A -f 1 -s rr\n', 'test');
@@ -20,27 +21,40 @@ const LIVE: LiveSettings = {
   addresses: [{ address: '198.51.100.1', prefix: 24, device: 'eth0' }],
   links: ['eth0'],
   arping: true,
+  perl: true,
   timeouts: { tcp: 900, tcpfin: 120, udp: 300 },
   sysctls: { conntrack: '0', expire_nodest_conn: '0', conn_reuse_mode: '1' },
 };
 
 describe('planning director settings', () => {
-  it('adds every VIP of an address service as a host address, IPv4 announced, firewall marks skipped', () => {
+  it('adds every VIP of an address service as a host address, each announced, firewall marks skipped', () => {
     // GIVEN a table with an IPv4, an IPv6 and a firewall-mark service WHEN planned with vips on eth0
     const p = planSettings({ spec: { vips: { interface: 'eth0' } }, table: TABLE, live: LIVE, record: undefined, where: 'lb1' });
-    // THEN two addresses are added, the IPv4 one with arping, and both are owned
+    // THEN two addresses are added, the IPv4 one with arping, the IPv6 one with a neighbour advertisement, both owned
     expect(p.changes).toEqual([
       { kind: 'address', action: 'create', address: '198.51.100.10', prefix: 32, device: 'eth0', announce: 'arping' },
-      { kind: 'address', action: 'create', address: '2001:db8:100::10', prefix: 128, device: 'eth0' },
+      { kind: 'address', action: 'create', address: '2001:db8:100::10', prefix: 128, device: 'eth0', announce: 'na' },
     ]);
     expect(p.record?.addresses).toHaveLength(2);
+    expect(p.changes.map((c) => settingText(c).text)).toEqual([
+      'address 198.51.100.10/32 on eth0  (gratuitous ARP: arping -U)',
+      'address 2001:db8:100::10/128 on eth0  (unsolicited neighbour advertisement: perl)',
+    ]);
   });
 
-  it('notes that neighbours are not told when arping is missing', () => {
-    // GIVEN a director without arping WHEN planned THEN the address has no announcement and a note says why
-    const p = planSettings({ spec: { vips: { interface: 'eth0' } }, table: TABLE, live: { ...LIVE, arping: false }, record: undefined, where: 'lb1' });
+  it('notes that neighbours are not told when arping or perl is missing', () => {
+    // GIVEN a director without arping and perl WHEN planned THEN no address has an announcement and notes say why
+    const p = planSettings({
+      spec: { vips: { interface: 'eth0' } },
+      table: TABLE,
+      live: { ...LIVE, arping: false, perl: false },
+      record: undefined,
+      where: 'lb1',
+    });
     expect(p.changes[0]).not.toHaveProperty('announce');
+    expect(p.changes[1]).not.toHaveProperty('announce');
     expect(p.notes.join(' ')).toContain('install iputils-arping');
+    expect(p.notes.join(' ')).toContain('1 IPv6 address(es) added without an unsolicited neighbour advertisement: perl is not on the director');
   });
 
   it('refuses an interface the director does not have, before any change', () => {
@@ -144,7 +158,7 @@ describe('the settings chunk', () => {
   });
 
   it('parses ip -o addr show, veth peers and point-to-point addresses included', () => {
-    // GIVEN lines as iproute2 6.1 prints them WHEN parsed THEN address, prefix and device
+    // GIVEN lines as iproute2 6.1 prints them WHEN parsed THEN address, prefix, device and an IPv4 label of its own
     const text = [
       '1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever',
       '2: eth0    inet 203.0.113.2 peer 203.0.113.1/32 scope global eth0\\       valid_lft forever preferred_lft forever',
@@ -155,7 +169,7 @@ describe('the settings chunk', () => {
     expect(parseAddresses(text)).toEqual([
       { address: '127.0.0.1', prefix: 8, device: 'lo' },
       { address: '203.0.113.2', prefix: 32, device: 'eth0' },
-      { address: '198.51.100.17', prefix: 32, device: 'client0' },
+      { address: '198.51.100.17', prefix: 32, device: 'client0', label: 'client0:lvs' },
       { address: '2001:db8:100::17', prefix: 128, device: 'client0' },
       { address: 'fe80::1', prefix: 64, device: 'veth-rs1' },
     ]);
@@ -183,6 +197,9 @@ describe('the settings chunk', () => {
     expect(sh).toContain("printf '%s\\n' '1' > '/proc/sys/net/ipv4/vs/conntrack'");
     expect(sh).toContain("ipvsadm --set '900' '120' '30'");
     expect(sh).toContain("arping -q -U -c 1 -I 'eth0' '198.51.100.10' </dev/null >/dev/null 2>&1 9>&- &");
+    // AND the IPv6 address's neighbour advertisement from perl, in the background, with the interface's index and MAC
+    expect(sh).toContain("read -r lvs_ix < /sys/class/net/'eth0'/ifindex; read -r lvs_mac < /sys/class/net/'eth0'/address");
+    expect(sh).toContain(`perl -e '${neighbourAdvertScript()}' '2001:db8:100::10' "$lvs_ix" "$lvs_mac" "$lvs_fw" </dev/null >/dev/null 2>&1 9>&- &`);
     // AND nothing of the after phase
     expect(sh).not.toContain('addr del');
   });

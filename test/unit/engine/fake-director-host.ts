@@ -14,7 +14,7 @@ import { type Counters, type Destination, type Table, destinationId, normalizeTa
 import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
 import type { ProcDigest, ProcService } from '../../../providers/ipvs/read/parse-proc.ts';
 import { tableFingerprint } from '../../../providers/ipvs/model/live-state.ts';
-import { foreignOwners, parseRecord, serializeRecord } from '../../../providers/ipvs/model/record.ts';
+import { foreignOwnership, parseRecord, serializeRecord } from '../../../providers/ipvs/model/record.ts';
 import { renderServiceKey, renderTable } from '../../../providers/ipvs/model/render-restore.ts';
 import type { HostReply, HostRequest, RepliesOf } from '../../../providers/ipvs/host/requests/index.ts';
 import type { SessionOptions } from '../../../providers/ipvs/host/transport.ts';
@@ -31,6 +31,7 @@ import { checkSettingsApply, readBackQuery, SettingsFailedError } from '../../..
 import { type FouPort, type LiveRealServer, type LiveRoute, type RealServerChange, realServerPhase } from '../../../providers/ipvs/model/real-server.ts';
 import { parseRealServerRecord } from '../../../providers/ipvs/model/real-server-record.ts';
 import { unfinishedRealServer } from '../../../providers/ipvs/plan/real-server.ts';
+import type { DoctorSettingsFacts, DoctorSettingsQuery } from '../../../providers/ipvs/host/requests/doctor-facts.ts';
 
 /** The kernel and files of one director, shared by every host opened on it (as two runs share a real director). */
 export class FakeDirector {
@@ -194,10 +195,24 @@ export class FakeDirector {
     const st = this.settings;
     return {
       kernel: st.kernel,
-      ...(q.addresses ? { addresses: st.addresses.map((a) => ({ ...a })), arping: true } : {}),
+      ...(q.addresses ? { addresses: st.addresses.map((a) => ({ ...a })), arping: true, perl: true } : {}),
       ...(q.links.length > 0 ? { links: st.links.filter((l) => q.links.includes(l)) } : {}),
       ...(q.timeouts ? { timeouts: { ...st.timeouts } } : {}),
       ...(q.sysctls.length > 0 ? { sysctls: Object.fromEntries(Object.entries(st.sysctls).filter(([k]) => q.sysctls.includes(k))) } : {}),
+    };
+  }
+
+  /** Addresses a `local` route sends here without being on an interface (an anycast range routed to the director). */
+  readonly localRoutes = new Set<string>();
+
+  /** The settings part of `doctor-facts`: the record, the settings read, and `ip route get` for each VIP. */
+  doctorSettings(q: DoctorSettingsQuery, where: string): DoctorSettingsFacts {
+    const text = this.records.get(q.stack);
+    const local = (a: string) => this.settings.addresses.some((x) => x.address === a) || this.localRoutes.has(a);
+    return {
+      record: text === undefined ? undefined : parseRecord(text, q.stack, where)?.settings,
+      live: this.readSettings(q.query),
+      routes: new Map(q.vips.map((v) => [v, local(v) ? `local ${v} dev lo table local src ${v}` : `${v} via 203.0.113.1 dev eth0 src 203.0.113.2 uid 0`])),
     };
   }
 
@@ -356,11 +371,11 @@ export class FakeDirectorHost implements DirectorHost {
         const text = d.records.get(req.stack);
         const record = text === undefined ? undefined : parseRecord(text, req.stack, where);
         // Every other stack's record travels with the read, as the real read's `other <stack>` sections do.
-        const others = foreignOwners(
+        const others = foreignOwnership(
           [...d.records].filter(([name]) => name !== req.stack),
           where,
         );
-        return { kind: 'read-table', live: { ...base, record, others } };
+        return { kind: 'read-table', live: { ...base, record, others: others.services, otherSettings: others.settings } };
       }
       case 'fast-read':
         return {
@@ -370,9 +385,11 @@ export class FakeDirectorHost implements DirectorHost {
           table: d.tables.get(req.stack),
           proc: d.proc(),
           gzip: true,
-          others: foreignOwners(
-            [...d.records].filter(([name]) => name !== req.stack),
-            where,
+          ...((o) => ({ others: o.services, otherSettings: o.settings }))(
+            foreignOwnership(
+              [...d.records].filter(([name]) => name !== req.stack),
+              where,
+            ),
           ),
         };
       case 'proc':
@@ -507,6 +524,7 @@ export class FakeDirectorHost implements DirectorHost {
             ['root', 'yes'],
             ...req.modules.map((m) => [`module_${m}`, d.loadedModules.has(m) ? 'loaded' : 'available'] as [string, string]),
           ]),
+          ...(req.settings ? { settings: d.doctorSettings(req.settings, where) } : {}),
         };
       case 'real-server-read': {
         const text = d.rs.records.get(req.stack);

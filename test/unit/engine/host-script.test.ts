@@ -72,7 +72,7 @@ describe('otherRecordsChunk', () => {
     // WHEN stack web's chunk runs with lvs_dir pointing at it
     const out = execFileSync('sh', ['-s'], { input: `lvs_dir='${dir}'\n${otherRecordsChunk('t1', 'web')}\n${section('t1', 'end')}\n`, encoding: 'utf8' });
     // THEN the services of api and db are found with their owners, and nothing of web or the other files
-    const owners = othersFrom(splitSections('t1', out), 'lb1');
+    const owners = othersFrom(splitSections('t1', out), 'lb1').services;
     expect([...owners]).toEqual([
       ['tcp 198.51.100.20:443', 'api'],
       ['tcp 198.51.100.30:5432', 'db'],

@@ -5,7 +5,7 @@
  */
 import { parseProcIpvs, type ProcDigest } from '../../read/parse-proc.ts';
 import { stackFile } from '../host-script.ts';
-import type { ForeignOwners } from '../../model/record.ts';
+import type { ForeignOwners, ForeignSettings } from '../../model/record.ts';
 import { section } from '../sections.ts';
 import type { RequestKind } from './kind.ts';
 import { compressed, decodeSection, GZ_TEST } from './gzip.ts';
@@ -31,6 +31,7 @@ export type FastReadReply = { readonly kind: 'fast-read' } & (
       /** Whether the host has gzip and base64 (later writes may travel compressed). */
       readonly gzip: boolean;
       readonly others: ForeignOwners;
+      readonly otherSettings: ForeignSettings;
     }
 );
 
@@ -61,6 +62,10 @@ export function fastReadChunk(tag: string, stack: string, compress = true): stri
   ].join('\n');
 }
 
+function othersOf(o: { services: ForeignOwners; settings: ForeignSettings }): { others: ForeignOwners; otherSettings: ForeignSettings } {
+  return { others: o.services, otherSettings: o.settings };
+}
+
 export const fastRead: RequestKind<FastReadRequest, FastReadReply> = {
   script: (req, tag) => fastReadChunk(tag, req.stack, req.compress),
   parse: (_req, sections, ctx) => {
@@ -75,7 +80,7 @@ export const fastRead: RequestKind<FastReadRequest, FastReadReply> = {
       table: tableRaw === NONE ? undefined : decodeSection(`${tableRaw}\n`),
       proc: procRaw.trim() === NONE ? undefined : parseProcIpvs(decodeSection(procRaw)),
       gzip: (sections.get('gzip') ?? '').trim() === '1',
-      others: othersFrom(sections, ctx.where),
+      ...othersOf(othersFrom(sections, ctx.where)),
     };
   },
 };

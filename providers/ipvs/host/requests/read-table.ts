@@ -7,7 +7,7 @@ import { mergeThresholds } from '../../read/parse-list.ts';
 import { parseSave } from '../../read/parse-save.ts';
 import { stackFile } from '../host-script.ts';
 import { tableFingerprint, type LiveState } from '../../model/live-state.ts';
-import { foreignOwners, parseRecord } from '../../model/record.ts';
+import { foreignOwnership, parseRecord } from '../../model/record.ts';
 import { section, sectionLine, splitSections, type Sections } from '../sections.ts';
 import { shQuote } from '../shell-quote.ts';
 import { endedEarly, type RequestKind } from './kind.ts';
@@ -32,11 +32,11 @@ export interface ReadTableReply {
 /** The name of the section that holds the record of another stack: `other <stack>` . */
 export const OTHER_RECORD_SECTION = 'other ';
 
-/** The other stacks' records in a read's sections (`other <stack>`), as the services they own. */
-export function othersFrom(sections: ReadonlyMap<string, string>, where: string): Map<string, string> {
+/** The other stacks' records in a read's sections (`other <stack>`), as the services and settings they own. */
+export function othersFrom(sections: ReadonlyMap<string, string>, where: string): { services: Map<string, string>; settings: Map<string, string> } {
   const records: [string, string][] = [];
   for (const [name, text] of sections) if (name.startsWith(OTHER_RECORD_SECTION)) records.push([name.slice(OTHER_RECORD_SECTION.length), text]);
-  return foreignOwners(records, where);
+  return foreignOwnership(records, where);
 }
 
 /**
@@ -105,7 +105,13 @@ function fromSections(sections: Sections, stdout: string, stack: string, where: 
   const recordText = sections.get('record');
   const record = recordText === undefined || recordText.trim() === '@@none' ? undefined : parseRecord(recordText.trim(), stack, where);
   const others = recordText === undefined ? undefined : othersFrom(sections, where);
-  return { table, fingerprint: tableFingerprint(table), record, ...(others ? { others } : {}), ipvsadmVersion: version.split('\n')[0] ?? '' };
+  return {
+    table,
+    fingerprint: tableFingerprint(table),
+    record,
+    ...(others ? { others: others.services, otherSettings: others.settings } : {}),
+    ipvsadmVersion: version.split('\n')[0] ?? '',
+  };
 }
 
 /** Parses what `readChunk` printed under `tag`. */
