@@ -66,7 +66,10 @@ export interface RunOptions extends PlanOptions, SessionOptions {
   readonly onProgress?: (director: string, message: string) => void;
   /**
    * Where a director's time went (`--debug`): `connect` (the connection, the prelude and the lock, one round trip),
-   * `read` (the host's work and the transfer), `parse`, `diff`, and for an apply `batch`, `verify`, `record`.
+   * `read` (the host's work and the transfer), `parse`, `diff` (`plan` in an apply), and for each later round trip of
+   * an apply `send` (the host writes its script and hands it to the transport) and `director` (until the answer:
+   * the rest of the transfer and the director's work), then `verify` (the read-back compared) and `record` (the
+   * record built, and the replies read).
    */
   readonly onTiming?: (director: string, phase: string, ms: number) => void;
   /** The director's current step has ended and it waits on nothing (the others, or the confirmation). */
@@ -304,14 +307,17 @@ interface Trips {
   readonly carriedReplies: readonly HostReply[];
 }
 
-/** `onSent`: called each time a round trip has been handed to the transport (host work may start then). */
-function tripsOf(host: DirectorHost, onSent?: () => void): Trips {
+/**
+ * `onSent`: called each time a round trip has been handed to the transport (host work may start then); `onAnswer`:
+ * each time its answer has arrived.
+ */
+function tripsOf(host: DirectorHost, onSent?: () => void, onAnswer?: () => void): Trips {
   let carried: HostRequest[] = [];
   const carriedReplies: HostReply[] = [];
   async function send<const R extends readonly HostRequest[]>(requests: R): Promise<RepliesOf<R>> {
     const sent = carried;
     carried = [];
-    const replies = await host.exchange([...sent, ...requests], { underLock: true, ...(onSent ? { onSent } : {}) });
+    const replies = await host.exchange([...sent, ...requests], { underLock: true, ...(onSent ? { onSent } : {}), ...(onAnswer ? { onAnswer } : {}) });
     carriedReplies.push(...replies.slice(0, sent.length));
     return replies.slice(sent.length) as RepliesOf<R>;
   }
@@ -415,14 +421,22 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
   const gzip = open.fast?.gzip ?? false;
   // Host work that does not wait for the read-back is done while the director runs the batch (work-ahead.ts).
   const ahead = workAhead(plan, open.live, open.fast);
-  const trips = tripsOf(open.host, plan.batch.trim() === '' ? undefined : ahead.start);
+  const batch = plan.batch.trim() !== '';
+  const trips = tripsOf(
+    open.host,
+    () => {
+      lap('send');
+      if (batch) ahead.start();
+    },
+    () => lap('director'),
+  );
   // Before anything is created, record it as pending: if the connection is lost mid-batch, the next run owns what this
   // one created (no --adopt needed), and the rewrite after verification says what is really there. It travels with
   // the next round trip (the set-up, or the batch).
   const pending = pendingRecord(opts.stack, plan, open.live.record);
   if (pending) trips.carry({ kind: 'write-record', stack: opts.stack, record: pending, gzip });
   const { live, restoreOutput, ...changed } = await setUpAndBatch(open, plan, opts, trips, ahead);
-  if (plan.batch.trim() !== '') lap('batch+verify');
+  lap('verify');
   // Verify: every service the stack owns must now be exactly as desired, and every owned service it dropped gone.
   const residual = ahead.residualOf(live.table) ?? residualAfter(plan, open.live, live.table);
   // What the director holds as written: the pending record only if the host confirmed it.
@@ -548,7 +562,10 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
           return saved;
         }
         const host = open.facts && { stack: opts.stack, facts: open.facts, destroy: Boolean(opts.destroy), readScript: readScriptText() };
-        return withRefresh(planDirector(desired, open.live, opts, host), open, opts);
+        const started = performance.now();
+        const plan = withRefresh(planDirector(desired, open.live, opts, host), open, opts);
+        opts.onTiming?.(desired.name, 'plan', performance.now() - started);
+        return plan;
       },
       failedPlan,
     );
