@@ -117,7 +117,9 @@ interface OpenDirector {
 }
 
 function destinationCount(services: readonly Service[]): string {
-  return services.reduce((n, s) => n + s.destinations.length, 0).toLocaleString('en-US');
+  // As toLocaleString('en-US') writes it (40,000), without loading ICU's locale data: 0.1–0.3 s at its first call in a
+  // process, before the first round trip.
+  return String(services.reduce((n, s) => n + s.destinations.length, 0)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 /** Calls `opts.onTiming` with the milliseconds since the last call (or since the clock was made). */
