@@ -31,7 +31,7 @@ import { gzipSync, gunzipSync } from 'node:zlib';
 import { parseJsonStrict } from '../model/strict-json.ts';
 import type { Change } from '../model/change.ts';
 import { destinationId, serviceId, type Service, type ServiceKey, type Table, normalizeTable, defaultNetmask, serviceFamily } from '../model/model.ts';
-import type { ProcDigest, ProcService } from '../read/parse-proc.ts';
+import { procServiceText, type ProcDigest, type ProcService } from '../read/parse-proc.ts';
 import { parseSave } from '../read/parse-save.ts';
 import { parseRecord, type FastState, type OwnershipRecord } from '../model/record.ts';
 import type { LiveState } from '../model/live-state.ts';
@@ -99,6 +99,22 @@ function procMismatch(p: ProcService, s: Service): string | undefined {
     if (got.weight !== d.weight) return `${destinationId(d)} weight ${got.weight} ≠ ${d.weight}`;
   }
   return undefined;
+}
+
+/** A desired service as /proc should show it: its /proc id, and its text as procServiceText makes it. */
+export interface ExpectedProc {
+  readonly id: string;
+  readonly text: string;
+}
+
+/**
+ * How /proc shows a service when the kernel holds it as desired (persistence aside: a service with persistence never
+ * has this text, and is compared field by field).
+ */
+export function expectedProc(s: Service): ExpectedProc {
+  const id = procId(s.key);
+  const destinations = s.destinations.map((d) => ({ id: destinationId(d), forward: FORWARD_NAME[d.forwarding.method], weight: d.weight }));
+  return { id, text: procServiceText({ id, scheduler: s.config.scheduler, onePacket: s.config.onePacket, destinations }) };
 }
 
 function groupProc(d: ProcDigest): Map<string, ProcService[]> {
@@ -309,23 +325,35 @@ export function procShowsAll(services: readonly Service[]): boolean {
   );
 }
 
-export type ProcCheck = { readonly ok: true; readonly proc: string } | { readonly ok: false; readonly reason: string };
+export type ProcCheck = { readonly ok: true; readonly proc: ProcDigest } | { readonly ok: false; readonly reason: string };
 
 /**
  * Verifies an apply from one read of /proc/net/ip_vs (≈ 25× cheaper than `ipvsadm -S -n`): every desired service
  * shows exactly as wanted and every owned service it dropped is gone. Only for services `procShowsAll` accepts; any
  * difference returns a reason, and the caller reads the whole table to report it exactly.
  */
-export async function verifyByProc(send: SendProc, desired: Table, dropped: readonly string[], liveServices = Infinity): Promise<ProcCheck> {
+export async function verifyByProc(
+  send: SendProc,
+  desired: Table,
+  dropped: readonly string[],
+  liveServices = Infinity,
+  /** The desired services' /proc ids and expected texts (expectedProc), worked out while the read ran. */
+  ahead: () => Promise<ReadonlyMap<Service, ExpectedProc> | undefined> = async () => undefined,
+): Promise<ProcCheck> {
   const reply = await send({ kind: 'proc', listings: [], compress: isLarge(liveServices) });
   if (!reply.ended) return { ok: false, reason: 'the /proc read ended early' };
   const after = reply.proc;
   const groups = groupProc(after);
+  const expected = await ahead();
   for (const want of desired.services) {
-    const got = groups.get(procId(want.key));
+    const known = expected?.get(want);
+    const got = groups.get(known?.id ?? procId(want.key));
+    // Equal texts: every field /proc shows is as desired. Otherwise the field by field comparison decides, and says why.
+    if (known && got?.length === 1 && procServiceText(got[0]!) === known.text) continue;
     const why = got?.length === 1 ? procMismatch(got[0]!, want) : 'missing';
     if (why) return { ok: false, reason: `${serviceId(want.key)}: ${why}` };
   }
   for (const id of dropped) if (groups.has(id)) return { ok: false, reason: `${id}: still present` };
-  return { ok: true, proc: digestFingerprint(after) };
+  // The digest, not its fingerprint: only a --refresh=false apply stores one (a hash of 3 MB of JSON at 10,000 × 4).
+  return { ok: true, proc: after };
 }

@@ -3,7 +3,7 @@
  * connection leaves nothing unowned), and the record rebuilt after it from what is really on the director.
  */
 import { fastStateOf } from './fast-path.ts';
-import { serviceId } from '../model/model.ts';
+import { serviceId, type Service } from '../model/model.ts';
 import type { DirectorPlan } from '../plan/plan.ts';
 import { serviceHash, type LiveState } from '../model/live-state.ts';
 import { RECORD_FORMAT, type ForeignOwners, type OwnershipRecord } from '../model/record.ts';
@@ -23,6 +23,8 @@ export function recordAfter(
   previous: OwnershipRecord | undefined,
   others?: ForeignOwners,
   settings?: SettingsRecord,
+  /** A service's hash worked out ahead (work-ahead.ts), for the very service objects of `live`; else worked out here. */
+  hashOf: (svc: Service) => string | undefined = () => undefined,
 ): OwnershipRecord | undefined {
   const liveById = new Map(live.table.services.map((s) => [serviceId(s.key), s]));
   const services: OwnershipRecord['services'] = {};
@@ -37,10 +39,15 @@ export function recordAfter(
     // A service outside --target keeps its entry as it was, so drift on it stays visible to the next plan.
     const kept = untouched.has(id) ? previous?.services[id] : undefined;
     // The hash leaves out what a health checker owns (runtimeManaged), so that its changes are not drift.
-    services[id] = kept ?? { path: plan.paths[id] ?? previous?.services[id]?.path ?? id, h: serviceHash(maskRuntimeValues(svc, plan.runtime)) };
+    services[id] = kept ?? { path: plan.paths[id] ?? previous?.services[id]?.path ?? id, h: hashOf(svc) ?? recordHash(svc, plan) };
   }
   if (Object.keys(services).length === 0 && emptySettingsRecord(settings)) return undefined;
   return newRecord(stack, plan, services, emptySettingsRecord(settings) ? undefined : settings);
+}
+
+/** A service's hash in the record: it leaves out what a health checker owns (runtimeManaged). */
+export function recordHash(svc: Service, plan: DirectorPlan): string {
+  return serviceHash(maskRuntimeValues(svc, plan.runtime));
 }
 
 /** A record of this run, written now: its services, and its settings when it has any. */

@@ -3,12 +3,11 @@
  * plan, (confirmation), batch, read-back, ownership record, unlock. Directors run side by side up to `parallelism`;
  * one that fails (unreachable, locked, stale) is reported and never stops the others.
  */
-import { diffTables } from '../plan/diff.ts';
 import type { Change } from '../model/change.ts';
 import { LvsError, errorInfo, isErrorCode } from '../model/errors.ts';
 import type { Service } from '../model/model.ts';
 import type { HostFacts } from '../model/host-setup.ts';
-import { ownedElsewhereError, ownRecord, pathIsTargeted, planDirector, PLAN_FORMAT, type DirectorPlan, type Plan, type PlanOptions } from '../plan/plan.ts';
+import { ownedElsewhereError, pathIsTargeted, planDirector, PLAN_FORMAT, type DirectorPlan, type Plan, type PlanOptions } from '../plan/plan.ts';
 import type { DesiredDirector } from '../model/desired-director.ts';
 import { tableFingerprint, type LiveState } from '../model/live-state.ts';
 import type { SessionOptions } from '../host/transport.ts';
@@ -16,8 +15,8 @@ import { describeTarget } from '../model/host-target.ts';
 import { drainBatches } from '../plan/drain.ts';
 import { waitForDrain } from './drain-wait.ts';
 import { pendingRecord, recordAfter, sameRecord, settingsAfter, settledSettings } from './ownership.ts';
-import { sendProc, verifyApply, type Send } from './verify.ts';
-import { keepRuntimeValues } from '../model/runtime-managed.ts';
+import { residualAfter, sendProc, verifyApply, type Send } from './verify.ts';
+import { workAhead, type WorkAhead } from './work-ahead.ts';
 import { capabilitiesRequest, capabilityError, missingCapabilities } from '../host/capabilities.ts';
 import { fastStateOf, isLarge, ownedTable, readProcFingerprint, sha256, storedTableText, trustFastRead, type FastContext } from './fast-path.ts';
 import { checkSaveRules, checkSetup, factsRequest, itemsBeforeBatch } from './setup-steps.ts';
@@ -67,7 +66,10 @@ export interface RunOptions extends PlanOptions, SessionOptions {
   readonly onProgress?: (director: string, message: string) => void;
   /**
    * Where a director's time went (`--debug`): `connect` (the connection, the prelude and the lock, one round trip),
-   * `read` (the host's work and the transfer), `parse`, `diff`, and for an apply `batch`, `verify`, `record`.
+   * `read` (the host's work and the transfer), `parse`, `diff` (`plan` in an apply), and for each later round trip of
+   * an apply `send` (the host writes its script and hands it to the transport) and `director` (until the answer:
+   * the rest of the transfer and the director's work), then `verify` (the read-back compared) and `record` (the
+   * record built, and the replies read).
    */
   readonly onTiming?: (director: string, phase: string, ms: number) => void;
   /** The director's current step has ended and it waits on nothing (the others, or the confirmation). */
@@ -115,7 +117,9 @@ interface OpenDirector {
 }
 
 function destinationCount(services: readonly Service[]): string {
-  return services.reduce((n, s) => n + s.destinations.length, 0).toLocaleString('en-US');
+  // As toLocaleString('en-US') writes it (40,000), without loading ICU's locale data: 0.1–0.3 s at its first call in a
+  // process, before the first round trip.
+  return String(services.reduce((n, s) => n + s.destinations.length, 0)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 /** Calls `opts.onTiming` with the milliseconds since the last call (or since the clock was made). */
@@ -305,13 +309,17 @@ interface Trips {
   readonly carriedReplies: readonly HostReply[];
 }
 
-function tripsOf(host: DirectorHost): Trips {
+/**
+ * `onSent`: called each time a round trip has been handed to the transport (host work may start then); `onAnswer`:
+ * each time its answer has arrived.
+ */
+function tripsOf(host: DirectorHost, onSent?: () => void, onAnswer?: () => void): Trips {
   let carried: HostRequest[] = [];
   const carriedReplies: HostReply[] = [];
   async function send<const R extends readonly HostRequest[]>(requests: R): Promise<RepliesOf<R>> {
     const sent = carried;
     carried = [];
-    const replies = await host.exchange([...sent, ...requests], { underLock: true });
+    const replies = await host.exchange([...sent, ...requests], { underLock: true, ...(onSent ? { onSent } : {}), ...(onAnswer ? { onAnswer } : {}) });
     carriedReplies.push(...replies.slice(0, sent.length));
     return replies.slice(sent.length) as RepliesOf<R>;
   }
@@ -321,12 +329,12 @@ function tripsOf(host: DirectorHost): Trips {
 /** What the set-up and the batch left: the table read back, its /proc fingerprint when read, what ipvsadm said. */
 interface Changed {
   readonly live: LiveState;
-  readonly procAfter: string | undefined;
+  readonly procAfter: (() => string) | undefined;
   readonly restoreOutput: string;
 }
 
 /** Host set-up (if any), then the batch (drained when the plan says) and its verification. */
-async function setUpAndBatch(open: OpenDirector, plan: DirectorPlan, opts: RunOptions, trips: Trips): Promise<Changed> {
+async function setUpAndBatch(open: OpenDirector, plan: DirectorPlan, opts: RunOptions, trips: Trips, ahead: WorkAhead): Promise<Changed> {
   const { send } = trips;
   const setup = plan.hostSetup ?? [];
   let live = open.live;
@@ -364,7 +372,8 @@ async function setUpAndBatch(open: OpenDirector, plan: DirectorPlan, opts: RunOp
     carrySettings('after');
     // Settings alone: their own round trip, so that the record written next says what really changed.
     if (settings.length > 0) await send([]);
-    return { live, restoreOutput, procAfter: open.fast ? open.live.fingerprint.slice('proc:'.length) : undefined };
+    const procBefore = open.live.fingerprint.slice('proc:'.length);
+    return { live, restoreOutput, procAfter: open.fast ? () => procBefore : undefined };
   }
   if (plan.drain.length > 0) {
     // Graceful: weight 0 first so no new connection arrives, wait for the old ones, then delete.
@@ -379,7 +388,7 @@ async function setUpAndBatch(open: OpenDirector, plan: DirectorPlan, opts: RunOp
     trips.carry({ kind: 'batch', batch: plan.batch });
   }
   carrySettings('after');
-  const verified = await verifyApply(send, opts.stack, plan, open.live, open.fast, opts.onProgress);
+  const verified = await verifyApply(send, opts.stack, plan, open.live, open.fast, opts.onProgress, ahead);
   if (plan.drain.length === 0) noteRestore(replyOf(trips.carriedReplies, 'batch')?.said ?? '');
   return { live: verified.live, procAfter: verified.procAfter, restoreOutput };
 }
@@ -412,32 +421,39 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
   const lap = stopwatch(plan.director, opts);
   const setup = plan.hostSetup ?? [];
   const gzip = open.fast?.gzip ?? false;
-  const trips = tripsOf(open.host);
+  // Host work that does not wait for the read-back is done while the director runs the batch (work-ahead.ts).
+  const ahead = workAhead(plan, open.live, open.fast);
+  const batch = plan.batch.trim() !== '';
+  const trips = tripsOf(
+    open.host,
+    () => {
+      lap('send');
+      if (batch) ahead.start();
+    },
+    () => lap('director'),
+  );
   // Before anything is created, record it as pending: if the connection is lost mid-batch, the next run owns what this
   // one created (no --adopt needed), and the rewrite after verification says what is really there. It travels with
   // the next round trip (the set-up, or the batch).
   const pending = pendingRecord(opts.stack, plan, open.live.record);
   if (pending) trips.carry({ kind: 'write-record', stack: opts.stack, record: pending, gzip });
-  const { live, restoreOutput, ...changed } = await setUpAndBatch(open, plan, opts, trips);
-  let procAfter = changed.procAfter;
-  if (plan.batch.trim() !== '') lap('batch+verify');
+  const { live, restoreOutput, ...changed } = await setUpAndBatch(open, plan, opts, trips, ahead);
+  lap('verify');
   // Verify: every service the stack owns must now be exactly as desired, and every owned service it dropped gone.
-  const ownedNow = new Set([...Object.keys(plan.paths), ...Object.keys(ownRecord(open.live)), ...plan.adopted]);
-  // A health checker may have changed a run-time managed field since the plan was read: that is not a difference.
-  const residual = diffTables(live.table, keepRuntimeValues(plan.desired, live.table, plan.runtime), { owned: ownedNow }).changes;
+  const residual = ahead.residualOf(live.table) ?? residualAfter(plan, open.live, live.table);
   // What the director holds as written: the pending record only if the host confirmed it.
   const written = pending && replyOf(trips.carriedReplies, 'write-record')?.confirmed ? pending : open.live.record;
   const settings = plan.settings ?? [];
   const settingsOutcome = settledSettings(trips.carriedReplies);
   const settingsRecord = settings.length === 0 ? plan.settingsRecord : settingsAfter(plan, open.live.record?.settings, settingsOutcome);
-  let record = recordAfter(opts.stack, plan, live, open.live.record, open.live.others, settingsRecord);
+  let record = recordAfter(opts.stack, plan, live, open.live.record, open.live.others, settingsRecord, ahead.hashOf);
   const last: HostRequest[] = [];
   if (opts.refresh === false && residual.length === 0) {
     // Keep what the next --refresh=false run trusts: the owned table as verified and the /proc fingerprint of it.
     if (record) {
       const owned = ownedTable(live.table, new Set(Object.keys(record.services)));
       const text = storedTableText(owned);
-      if (procAfter === undefined) procAfter = (await readProcFingerprint(sendProc(trips.send), owned))?.proc;
+      const procAfter = changed.procAfter?.() ?? (await readProcFingerprint(sendProc(trips.send), owned))?.proc;
       if (procAfter !== undefined) {
         const state = { proc: procAfter, table: sha256(text) };
         if (fastStateOf(open.live.record)?.table !== state.table) last.push({ kind: 'store-table', stack: opts.stack, text });
@@ -548,7 +564,10 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
           return saved;
         }
         const host = open.facts && { stack: opts.stack, facts: open.facts, destroy: Boolean(opts.destroy), readScript: readScriptText() };
-        return withRefresh(planDirector(desired, open.live, opts, host), open, opts);
+        const started = performance.now();
+        const plan = withRefresh(planDirector(desired, open.live, opts, host), open, opts);
+        opts.onTiming?.(desired.name, 'plan', performance.now() - started);
+        return plan;
       },
       failedPlan,
     );

@@ -6,9 +6,12 @@
  * gives way to the next; the caller diffs what it returns against the desired state.
  */
 import type { Change } from '../model/change.ts';
-import { procShowsAll, verifyByProc, verifyFast, type FastContext, type SendProc } from './fast-path.ts';
+import { digestFingerprint, procShowsAll, verifyByProc, verifyFast, type ExpectedProc, type FastContext, type SendProc } from './fast-path.ts';
 import type { HostRequest, RepliesOf } from '../host/requests/index.ts';
-import { normalizeTable, serviceId, type Service } from '../model/model.ts';
+import { normalizeTable, serviceId, type Service, type Table } from '../model/model.ts';
+import { diffTables } from '../plan/diff.ts';
+import { keepRuntimeValues } from '../model/runtime-managed.ts';
+import { ownRecord } from '../plan/plan.ts';
 import type { DirectorPlan } from '../plan/plan.ts';
 import type { LiveState } from '../model/live-state.ts';
 
@@ -40,8 +43,40 @@ export type Send = <const R extends readonly HostRequest[]>(requests: R) => Prom
 export interface Verified {
   /** The table after the batch (the owned services exact; others as they were). */
   readonly live: LiveState;
-  /** The /proc fingerprint of that table, when a /proc read already gave it. */
-  readonly procAfter?: string;
+  /** The /proc fingerprint of that table, when a /proc read already gave it (worked out when asked: a hash of megabytes). */
+  readonly procAfter?: () => string;
+}
+
+/** What /proc verification needs, worked out while the batch runs (work-ahead.ts). */
+export interface VerifyAhead {
+  /** Resolves once the work is done; undefined when /proc verification is not the strategy. */
+  work(): Promise<{ readonly table: Table; readonly proc: ReadonlyMap<Service, ExpectedProc> } | undefined>;
+}
+
+/**
+ * The table a /proc verification reports when it succeeds, when that is the strategy verifyApply takes (undefined
+ * otherwise): the owned services as desired, the others as they were. It depends on the plan and the table before the
+ * batch only, so it can be worked out while the batch runs.
+ */
+export function procExpectation(plan: DirectorPlan, before: LiveState, fast: FastContext | undefined): Table | undefined {
+  if (fast && plan.drain.length === 0) return undefined;
+  if (!procShowsAll(plan.desired.services) || !procShowsAll(ownedBefore(plan, before))) return undefined;
+  const desiredIds = new Set(plan.desired.services.map((s) => serviceId(s.key)));
+  const dropped = ownedBefore(plan, before)
+    .map((s) => serviceId(s.key))
+    .filter((id) => !desiredIds.has(id));
+  const gone = new Set(dropped);
+  const others = before.table.services.filter((s) => !desiredIds.has(serviceId(s.key)) && !gone.has(serviceId(s.key)));
+  return normalizeTable({ services: [...others, ...plan.desired.services] });
+}
+
+/**
+ * The differences left between the table read back and the desired state, on the services the stack owns now. A
+ * health checker may have changed a run-time managed field since the plan was read: that is not a difference.
+ */
+export function residualAfter(plan: DirectorPlan, before: LiveState, after: Table): readonly Change[] {
+  const ownedNow = new Set([...Object.keys(plan.paths), ...Object.keys(ownRecord(before)), ...plan.adopted]);
+  return diffTables(after, keepRuntimeValues(plan.desired, after, plan.runtime), { owned: ownedNow }).changes;
 }
 
 /** Reads back what the batch left on the director, by the cheapest strategy that can be exact. */
@@ -52,11 +87,13 @@ export async function verifyApply(
   before: LiveState,
   fast: FastContext | undefined,
   onProgress?: (director: string, message: string) => void,
+  /** What a /proc verification needs, worked out while the batch ran (work-ahead.ts). */
+  ahead?: VerifyAhead,
 ): Promise<Verified> {
   if (fast && plan.drain.length === 0) {
     onProgress?.(plan.director, 'verifying: /proc/net/ip_vs and the changed services');
     const v = await verifyFast(sendProc(send), fast, plan.changes as readonly Change[], plan.desired);
-    if (v.ok) return { live: { ...before, table: v.owned }, procAfter: v.proc };
+    if (v.ok) return { live: { ...before, table: v.owned }, procAfter: () => v.proc };
     onProgress?.(plan.director, `fast verification not possible (${v.reason})`);
   }
   if (procShowsAll(plan.desired.services) && procShowsAll(ownedBefore(plan, before))) {
@@ -66,10 +103,12 @@ export async function verifyApply(
     const dropped = ownedBefore(plan, before)
       .map((s) => serviceId(s.key))
       .filter((id) => !desiredIds.has(id));
-    const check = await verifyByProc(sendProc(send), plan.desired, dropped, before.table.services.length + plan.desired.services.length);
+    const live = before.table.services.length + plan.desired.services.length;
+    const check = await verifyByProc(sendProc(send), plan.desired, dropped, live, async () => (await ahead?.work())?.proc);
     if (check.ok) {
-      const others = before.table.services.filter((s) => !desiredIds.has(serviceId(s.key)) && !dropped.includes(serviceId(s.key)));
-      return { live: { ...before, table: normalizeTable({ services: [...others, ...plan.desired.services] }) }, procAfter: check.proc };
+      // The owned services as desired, the others as they were: worked out while the batch ran, or now.
+      const table = (await ahead?.work())?.table ?? procExpectation(plan, before, undefined)!;
+      return { live: { ...before, table }, procAfter: () => digestFingerprint(check.proc) };
     }
     onProgress?.(plan.director, `reading the whole table to report it exactly (${check.reason})`);
   }

@@ -21,6 +21,11 @@ export interface ExchangeOptions {
   readonly underLock?: boolean;
   /** Called when the host's answer has arrived, before it is parsed (timings). */
   readonly onAnswer?: () => void;
+  /**
+   * Called once the whole round trip has been handed to the host's transport: host work started then does not hold
+   * up the sending (see apply/work-ahead.ts).
+   */
+  readonly onSent?: () => void;
 }
 
 export interface DirectorHost {

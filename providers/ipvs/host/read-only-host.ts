@@ -85,7 +85,10 @@ export class ReadOnlyDirectorHost implements DirectorHost {
     // The script takes the shared lock itself in every run; a lock alone sends nothing.
     if (sent.length === 0) return requests.map((r) => ({ kind: r.kind })) as RepliesOf<R>;
     const tag = newTag();
-    const stdout = await this.exec(readScriptArgs(tag, this.waitSeconds, sent));
+    const running = this.exec(readScriptArgs(tag, this.waitSeconds, sent));
+    // The read script's arguments travel when it starts: nothing more is sent.
+    opts.onSent?.();
+    const stdout = await running;
     opts.onAnswer?.();
     const { lead, parts: sections } = splitRoundTrip(tag, stdout);
     const ctx: ReplyContext = { target: this.target, where: describeTarget(this.target), stdout };

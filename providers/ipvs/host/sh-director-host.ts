@@ -60,7 +60,7 @@ export class ShDirectorHost implements DirectorHost {
       script = `${preludeChunk()}\n${script}`;
     }
     if (requests.some((r) => r.kind === 'lock')) this.locked = true;
-    const { stdout } = await this.session.run(script);
+    const { stdout } = await this.session.run(script, opts.onSent);
     opts.onAnswer?.();
     return parseRoundTrip(requests, tag, stdout, this.target) as RepliesOf<R>;
   }

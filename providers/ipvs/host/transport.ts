@@ -228,7 +228,7 @@ export class HostSession {
   }
 
   /** Sends one chunk of POSIX sh and waits for it. Rejects with LVS_HOST_UNREACHABLE / LVS_CONNECTION_LOST. */
-  run(script: string): Promise<ChunkResult> {
+  run(script: string, onSent?: () => void): Promise<ChunkResult> {
     if (this.waiter) throw new Error('HostSession.run: a chunk is already running');
     if (this.exited) return Promise.reject(this.connectionError());
     return new Promise<ChunkResult>((resolve, reject) => {
@@ -236,6 +236,7 @@ export class HostSession {
       // The chunk runs in a subshell-free group so that its `exit` would end the session: chunks never call exit.
       const text = `${script}\nprintf '\\n@@lvsform-end %s %s\\n' '${this.nonce}' "$?"\n`;
       this.child.stdin!.write(text, (e) => {
+        if (!e) onSent?.();
         if (!e || !this.waiter) return;
         // A write fails (EPIPE) when the process is gone, often before its exit is seen: wait for the exit, whose
         // status and standard error say what happened (a refused connection is exit 255), and report that.

@@ -96,9 +96,25 @@ export function parseProcIpvs(text: string): ProcDigest {
     if (persistence !== undefined && !Number.isFinite(persistence.timeoutTicks)) fail(lineNo, 'bad persistence timeout');
     services.push({ id, scheduler, onePacket: rest.includes('ops'), ...(persistence === undefined ? {} : { persistence }), destinations: [] });
   }
-  const canonical = services.map((s) => ({ ...s, destinations: [...s.destinations].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) }));
+  const canonical = services.map((s) => ({ ...s, destinations: sortDestinations(s.destinations) }));
   const keyed = canonical.map((s) => [JSON.stringify(s), s] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  // The texts were made for the sort: kept, a comparison with an expected service is then one string compare.
+  for (const [text, s] of keyed) texts.set(s, text);
   return { version: header[1]!, services: keyed.map(([, s]) => s) };
+}
+
+function sortDestinations(destinations: readonly ProcDestination[]): ProcDestination[] {
+  return [...destinations].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+const texts = new WeakMap<ProcService, string>();
+
+/**
+ * A /proc service's canonical text: its JSON, destinations sorted by id, as the digest orders services by. Two services
+ * have the same text exactly when every field /proc shows is equal.
+ */
+export function procServiceText(s: ProcService): string {
+  return texts.get(s) ?? JSON.stringify({ ...s, destinations: sortDestinations(s.destinations) });
 }
 
 /** sha256 (hex) of the counter-free digest: equal for two reads exactly when nothing but counters changed. */

@@ -323,6 +323,7 @@ export class FakeDirectorHost implements DirectorHost {
     // The host's shell answers with the first round trip, as the real session's first line does.
     if (this.roundTrips++ === 0) this.opts.onConnected?.();
     this.sent.push(requests.map((r) => r.kind));
+    opts.onSent?.();
     const replies: HostReply[] = [];
     for (const req of requests) {
       if (this.closed) throw this.lost();
