@@ -8,8 +8,8 @@
  * servers exactly as they were (read back: addresses on lo, the sysctls, the tunnel devices' flags, fou ports, and no
  * record).
  *
- * NAT is not proven here: the cluster's real servers are on the client's segment too, so their replies to the client
- * leave by the connected route whatever their default route is (see the README's "What is not done yet").
+ * NAT is proven in cluster-nat.test.ts: the cluster's real servers are on the client's segment too, so their replies
+ * to the client leave by the connected route whatever their default route is, and that test takes them off it first.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Director, Forwarding, LvsStack, RealServerHost, RealServerPool, TunnelType } from '../../lib/index.ts';

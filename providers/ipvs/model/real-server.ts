@@ -253,14 +253,21 @@ export function realServerChangeText(c: RealServerChange): { sign: '+' | '~' | '
   }
 }
 
-/** `route back IPv4 via 192.0.2.1 (the director's inside address)`: a route check as one plan line, and whether it warns. */
-export function routeCheckText(r: RouteCheck): { warn: boolean; text: string } {
+/**
+ * `NAT route back (IPv4): default route via 192.0.2.1, through the director`: a route check as one plan line, and
+ * whether it warns. `changes` are the same host's planned changes: a route the plan itself sets through the director
+ * (`manage: true`) is said so, not warned about.
+ */
+export function routeCheckText(r: RouteCheck, changes: readonly RealServerChange[] = []): { warn: boolean; text: string } {
   const fam = r.family === 'inet6' ? 'IPv6' : 'IPv4';
   const via = r.gateway === undefined ? 'no default route' : `default route via ${r.gateway}`;
   if (r.expected === undefined) {
     return { warn: true, text: `NAT route back (${fam}): ${via}; name the director's inside address (nat: { gateways }) so lvsform can check it` };
   }
   if (r.ok) return { warn: false, text: `NAT route back (${fam}): ${via}, through the director` };
+  if (changes.some((c) => c.kind === 'route' && c.family === r.family && !c.restore && c.after === r.expected)) {
+    return { warn: false, text: `NAT route back (${fam}): ${via}; this plan sets it through the director (${r.expected})` };
+  }
   return { warn: true, text: `NAT route back (${fam}): ${via}, not through the director (${r.expected}): replies will not be rewritten` };
 }
 

@@ -88,7 +88,7 @@ export function realServerBootItems(stack: string, facts: Pick<HostFacts, 'files
   const unit = realServerUnit(stack, record);
   const items: SetupItem[] = [];
   const sysctl = fileItem(paths.sysctl, facts.files[paths.sysctl], realServerSysctlFile(stack, record), 'the ARP and rp_filter settings at boot');
-  const unitFile = fileItem(paths.unit, facts.files[paths.unit], unit, 'puts back the VIPs, tunnels, fou ports and sysctls at boot');
+  const unitFile = fileItem(paths.unit, facts.files[paths.unit], unit, 'puts back the VIPs, tunnels, fou ports, default routes and sysctls at boot');
   const enabled = (facts.files[paths.wants] ?? null) !== null;
   if (sysctl) items.push(sysctl);
   if (unit !== undefined) {

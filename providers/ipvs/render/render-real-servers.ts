@@ -33,7 +33,7 @@ export function renderRealServerPlan(r: RealServerPlan, p: Paint, opts: { errors
     }
   }
   for (const c of r.checks) {
-    const { warn, text } = routeCheckText(c);
+    const { warn, text } = routeCheckText(c, r.changes);
     out.push(warn ? p.warn(`  warning: ${text}`) : p.dim(`  check: ${text}`));
   }
   for (const note of r.notes) out.push(p.dim(`  note: ${note}`));
@@ -83,7 +83,7 @@ export function markdownRealServers(plans: readonly RealServerPlan[] | undefined
       out.push('```');
     }
     for (const c of r.checks) {
-      const { warn, text } = routeCheckText(c);
+      const { warn, text } = routeCheckText(c, r.changes);
       out.push(`- ${warn ? ':warning: ' : ''}${text}`);
     }
     for (const it of r.setup ?? []) out.push(`- boot: ${setupItemText(it).sign} ${setupItemText(it).text}`);

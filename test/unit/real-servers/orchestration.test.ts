@@ -173,6 +173,22 @@ describe('real servers through the seam', () => {
     expect(rs1.rs.routes[0]?.gateway).toBe('192.0.2.254');
   });
 
+  it('a route back the plan itself sets through the director is shown as set, not warned about', async () => {
+    // GIVEN a NAT member whose default route goes elsewhere, and nat.manage
+    const lb1 = new FakeDirector();
+    const rs1 = new FakeDirector();
+    const fleet = fakeFleet({ lb1, rs1 });
+    const d = director(NAT);
+    // WHEN planned THEN the change is there and its check says the plan sets it, in text, Markdown and JSON alike
+    const plan = await planStack([d], { stack: 'web', openHost: fleet.openHost, realServers: [realServer(d, { gateways: ['192.0.2.1'], manage: true })] });
+    expect(plan.realServers![0]!.changes.map((c) => c.kind)).toEqual(['route']);
+    const line = 'NAT route back (IPv4): default route via 192.0.2.254; this plan sets it through the director (192.0.2.1)';
+    expect(renderPlan(plan)).toContain(`check: ${line}`);
+    expect(renderPlan(plan)).not.toContain('warning: NAT route back');
+    expect(renderMarkdown(plan)).toContain(`- ${line}`);
+    expect(planToJson(plan).real_servers?.[0]?.route_checks).toEqual([expect.objectContaining({ warn: false, text: line })]);
+  });
+
   it('an address removed by hand is drift and comes back', async () => {
     const lb1 = new FakeDirector();
     const rs1 = new FakeDirector();
