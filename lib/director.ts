@@ -249,6 +249,17 @@ export interface DirectorProps {
 
 const SETUP_KEYS = ['installIpvsadm', 'loadModules', 'ipForward', 'saveRules'] as const;
 
+/** The machine behind a host reached by `ssh` (or locally, without it): one key for every spelling of one place. */
+export function hostReachKey(ssh: SshProps | undefined): string {
+  if (ssh === undefined) return reachKey({ local: true });
+  return reachKey({
+    ...(ssh.host === undefined ? {} : { host: ssh.host }),
+    ...(ssh.port === undefined ? {} : { port: ssh.port }),
+    ...(ssh.configFile === undefined ? {} : { configFile: ssh.configFile }),
+    ...(ssh.alias === undefined ? {} : { alias: ssh.alias }),
+  });
+}
+
 /** One LVS host (a director) and how to reach it. Synthesizes to one `lvsform_director` resource. */
 export class Director extends Construct {
   /** The director's name. */
@@ -296,14 +307,7 @@ export class Director extends Construct {
    * `LB1.example.com.`, port 22 given or not) and every path of one config file give one key.
    */
   get reachKey(): string {
-    if (this.transport === 'local') return reachKey({ local: true });
-    const ssh = this.ssh!;
-    return reachKey({
-      ...(ssh.host === undefined ? {} : { host: ssh.host }),
-      ...(ssh.port === undefined ? {} : { port: ssh.port }),
-      ...(ssh.configFile === undefined ? {} : { configFile: ssh.configFile }),
-      ...(ssh.alias === undefined ? {} : { alias: ssh.alias }),
-    });
+    return hostReachKey(this.transport === 'local' ? undefined : this.ssh);
   }
 
   /** The virtual services on this director, in the order added. */

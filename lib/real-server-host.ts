@@ -1,11 +1,10 @@
 import { Construct } from 'constructs';
 import { describe, parseAddress } from './private/address.ts';
-import { reachKey } from './private/host-identity.ts';
 import { unknownKey } from './private/keys.ts';
 import { LvsResource } from './private/lvs-resource.ts';
 import { nameProblem, realServerHostProblems } from './private/rules.ts';
 import { isLvsStack } from './private/stacks.ts';
-import { checkSsh, renderSsh, type SshProps } from './director.ts';
+import { checkSsh, hostReachKey, renderSsh, type SshProps } from './director.ts';
 import { FORMAT_VERSION } from './format-version.ts';
 import type { LvsStack } from './lvs-stack.ts';
 import { ValidationError } from './validation-error.ts';
@@ -120,14 +119,7 @@ export class RealServerHost extends Construct {
 
   /** The machine behind this host, as `Director.reachKey`. */
   get reachKey(): string {
-    if (this.transport === 'local') return reachKey({ local: true });
-    const ssh = this.ssh!;
-    return reachKey({
-      ...(ssh.host === undefined ? {} : { host: ssh.host }),
-      ...(ssh.port === undefined ? {} : { port: ssh.port }),
-      ...(ssh.configFile === undefined ? {} : { configFile: ssh.configFile }),
-      ...(ssh.alias === undefined ? {} : { alias: ssh.alias }),
-    });
+    return hostReachKey(this.transport === 'local' ? undefined : this.ssh);
   }
 
   private render(): Record<string, unknown> {
