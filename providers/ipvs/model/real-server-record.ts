@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { LvsError } from './errors.ts';
-import { DuplicateKeyError, parseJsonStrict } from './strict-json.ts';
+import { recordJson } from './record.ts';
 import type { RealServerRecordPrep } from './real-server.ts';
 
 export const REAL_SERVER_RECORD_FORMAT = 1;
@@ -61,19 +61,7 @@ export function parseRealServerRecord(text: string | undefined, stack: string, w
   if (text === undefined) return undefined;
   const file = `/var/lib/lvsform/real-server/${stack}.json on ${where}`;
   const recover = 'Compare it with what the real server holds, fix or move it aside, and plan again (lvsform then owns nothing there).';
-  let raw: unknown;
-  try {
-    raw = parseJsonStrict(text);
-  } catch (e) {
-    const why = e instanceof DuplicateKeyError ? `is ambiguous: ${e.message}` : 'is not valid JSON';
-    throw new LvsError('LVS_RECORD_CORRUPT', `the ownership record ${file} ${why}`, { cause: e, hint: recover });
-  }
-  const format = (raw as { format?: unknown } | null)?.format;
-  if (typeof format === 'number' && format > REAL_SERVER_RECORD_FORMAT) {
-    throw new LvsError('LVS_RECORD_NEWER', `the ownership record ${file} has format ${format}; this lvsform reads format ${REAL_SERVER_RECORD_FORMAT}`, {
-      hint: 'Upgrade lvsform to the version that wrote it.',
-    });
-  }
+  const raw = recordJson(text, file, recover, REAL_SERVER_RECORD_FORMAT);
   const parsed = recordSchema.safeParse(raw);
   if (!parsed.success || parsed.data.format !== REAL_SERVER_RECORD_FORMAT || parsed.data.stack !== stack) {
     const issue = parsed.success ? undefined : parsed.error.issues[0];

@@ -84,13 +84,11 @@ export function emptyRecord(stack: string, director: string): OwnershipRecord {
 }
 
 /**
- * Parses a record read from a director. `undefined` text means there is none (the stack owns nothing there).
- * A corrupt record, one of another stack or of a newer format is refused: lvsform does not guess what it owns.
+ * The JSON of an ownership record (`file` names it in errors): refused when it is not strict JSON
+ * (`LVS_RECORD_CORRUPT`, with `recover` as the hint) or when a newer lvsform wrote it (`LVS_RECORD_NEWER`).
+ * Its shape is the caller's to check.
  */
-export function parseRecord(text: string | undefined, stack: string, where: string): OwnershipRecord | undefined {
-  if (text === undefined) return undefined;
-  const file = `/var/lib/lvsform/${stack}.json on ${where}`;
-  const recover = `Move the file aside and run \`lvsform plan --adopt\` to take ownership of the stack's services again.`;
+export function recordJson(text: string, file: string, recover: string, readsFormat: number): unknown {
   let raw: unknown;
   try {
     raw = parseJsonStrict(text);
@@ -99,11 +97,23 @@ export function parseRecord(text: string | undefined, stack: string, where: stri
     throw new LvsError('LVS_RECORD_CORRUPT', `the ownership record ${file} ${why}`, { cause: e, hint: recover });
   }
   const format = (raw as { format?: unknown } | null)?.format;
-  if (typeof format === 'number' && format > RECORD_FORMAT) {
-    throw new LvsError('LVS_RECORD_NEWER', `the ownership record ${file} has format ${format}; this lvsform reads format ${RECORD_FORMAT}`, {
+  if (typeof format === 'number' && format > readsFormat) {
+    throw new LvsError('LVS_RECORD_NEWER', `the ownership record ${file} has format ${format}; this lvsform reads format ${readsFormat}`, {
       hint: 'Upgrade lvsform to the version that wrote it.',
     });
   }
+  return raw;
+}
+
+/**
+ * Parses a record read from a director. `undefined` text means there is none (the stack owns nothing there).
+ * A corrupt record, one of another stack or of a newer format is refused: lvsform does not guess what it owns.
+ */
+export function parseRecord(text: string | undefined, stack: string, where: string): OwnershipRecord | undefined {
+  if (text === undefined) return undefined;
+  const file = `/var/lib/lvsform/${stack}.json on ${where}`;
+  const recover = `Move the file aside and run \`lvsform plan --adopt\` to take ownership of the stack's services again.`;
+  const raw = recordJson(text, file, recover, RECORD_FORMAT);
   const parsed = recordSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
