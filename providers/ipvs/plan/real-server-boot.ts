@@ -9,7 +9,7 @@
  *   exists only once its module is loaded, after systemd-sysctl ran).
  * Only what the record says lvsform owns is written. Both files go, and the unit is disabled, when nothing is owned.
  */
-import { addressLabel } from '../model/director-settings.ts';
+import { addressExec, oneshotUnit } from './settings-boot.ts';
 import type { HostFacts, SetupItem } from '../model/host-setup.ts';
 import { type RealServerRecordPrep, TUNNEL_DEVICES, type TunnelDevice } from '../model/real-server.ts';
 import { fileItem } from './host-setup.ts';
@@ -58,28 +58,16 @@ export function realServerUnit(stack: string, record: RealServerRecordPrep | und
   for (const t of tunnels) exec.push(`ExecStart=ip link set ${t} up`);
   // `-` : a port already open (a second start of the unit) is not a failure.
   for (const f of fou) exec.push(`ExecStart=-ip fou add port ${f.port} gue${f.family === 'inet6' ? ' -6' : ''}`);
-  for (const a of addresses) {
-    const label = a.address.includes(':') ? undefined : addressLabel(a.device);
-    exec.push(`ExecStart=ip addr replace ${a.address}/${a.prefix} dev ${a.device}${a.address.includes(':') ? ' nodad' : label ? ` label ${label}` : ''}`);
-  }
+  for (const a of addresses) exec.push(addressExec(a));
   for (const [family, r] of routes) exec.push(`ExecStart=ip ${family === 'inet6' ? '-6' : '-4'} route replace default via ${r!.value}`);
   if (sysctls.length > 0) exec.push(`ExecStart=sysctl -q -w ${sysctls.map(([k, v]) => `${k}=${v.value}`).join(' ')}`);
-  return [
-    `# Written by lvsform (stack ${stack}): the real server's preparation the kernel forgets at reboot.`,
-    '[Unit]',
-    `Description=lvsform real-server preparation (stack ${stack})`,
-    'Wants=network-online.target',
-    'After=network-online.target systemd-modules-load.service systemd-sysctl.service',
-    '',
-    '[Service]',
-    'Type=oneshot',
-    'RemainAfterExit=yes',
-    ...exec,
-    '',
-    '[Install]',
-    'WantedBy=multi-user.target',
-    '',
-  ].join('\n');
+  return oneshotUnit({
+    what: "the real server's preparation",
+    description: `lvsform real-server preparation (stack ${stack})`,
+    stack,
+    order: ['After=network-online.target systemd-modules-load.service systemd-sysctl.service'],
+    exec,
+  });
 }
 
 /** The set-up items that make the boot files match the record (none when they already do). */

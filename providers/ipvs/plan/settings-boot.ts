@@ -41,24 +41,43 @@ export function bootUnitContent(stack: string, record: SettingsRecord | undefine
   if (links.length === 0 && addresses.length === 0 && t === undefined && sysctls.length === 0) return undefined;
   const exec: string[] = ['ExecStart=modprobe ip_vs'];
   for (const l of links) exec.push(`ExecStart=-ip link add ${l} type dummy`, `ExecStart=ip link set ${l} up`);
-  for (const a of addresses) {
-    const label = a.address.includes(':') ? undefined : addressLabel(a.device);
-    exec.push(`ExecStart=ip addr replace ${a.address}/${a.prefix} dev ${a.device}${a.address.includes(':') ? ' nodad' : label ? ` label ${label}` : ''}`);
-  }
+  for (const a of addresses) exec.push(addressExec(a));
   if (t !== undefined) exec.push(`ExecStart=ipvsadm --set ${t.tcp ?? 0} ${t.tcpfin ?? 0} ${t.udp ?? 0}`);
   if (sysctls.length > 0) exec.push(`ExecStart=sysctl -q -w ${sysctls.map(([k, v]) => `net.ipv4.vs.${k}=${v.value}`).join(' ')}`);
+  return oneshotUnit({
+    what: 'the director settings',
+    description: `lvsform director settings (stack ${stack})`,
+    stack,
+    order: ['After=network-online.target systemd-modules-load.service ipvsadm.service', 'Before=keepalived.service'],
+    exec,
+  });
+}
+
+/** The `ExecStart` that puts an address back at boot: an IPv4 one with lvsform's label, an IPv6 one without DAD. */
+export function addressExec(a: { readonly address: string; readonly prefix: number; readonly device: string }): string {
+  const label = a.address.includes(':') ? undefined : addressLabel(a.device);
+  return `ExecStart=ip addr replace ${a.address}/${a.prefix} dev ${a.device}${a.address.includes(':') ? ' nodad' : label ? ` label ${label}` : ''}`;
+}
+
+/** A oneshot unit that runs `exec` once the network is up and stays active, wanted by multi-user.target. */
+export function oneshotUnit(u: {
+  readonly what: string;
+  readonly description: string;
+  readonly stack: string;
+  readonly order: readonly string[];
+  readonly exec: readonly string[];
+}): string {
   return [
-    `# Written by lvsform (stack ${stack}): the director settings the kernel forgets at reboot.`,
+    `# Written by lvsform (stack ${u.stack}): ${u.what} the kernel forgets at reboot.`,
     '[Unit]',
-    `Description=lvsform director settings (stack ${stack})`,
+    `Description=${u.description}`,
     'Wants=network-online.target',
-    'After=network-online.target systemd-modules-load.service ipvsadm.service',
-    'Before=keepalived.service',
+    ...u.order,
     '',
     '[Service]',
     'Type=oneshot',
     'RemainAfterExit=yes',
-    ...exec,
+    ...u.exec,
     '',
     '[Install]',
     'WantedBy=multi-user.target',
