@@ -61,7 +61,8 @@ async function lvsform(args: string[], env: Record<string, string>, okCodes = [0
 
 async function main(): Promise<number> {
   process.stdout.write(c.bold("lvsform demo: the seed's VS/NAT web cluster, deployed on real kernels from bare machines\n"));
-  process.stdout.write(c.dim(`VIPs ${vip}:80 and [${vip6}]:80 on the director, round robin over web servers 192.0.2.11-${10 + realServers} behind it (NAT)\n`));
+  const webs = realServers === 1 ? 'web server 192.0.2.11' : `web servers 192.0.2.11-${10 + realServers}`;
+  process.stdout.write(c.dim(`VIPs ${vip}:80 and [${vip6}]:80 on the director, round robin over ${webs} behind it (NAT)\n`));
 
   header(`Booting the lab: a director and ${realServers} web servers as QEMU VMs running Debian's kernel, bare, and a client`);
   await labDown({ dir });
