@@ -8,10 +8,11 @@ import { clusterFactsOf, labDown, labTraffic, labUp } from '../lab/index.ts';
 
 const keep = process.argv.includes('--keep');
 /**
- * The web servers (VMs 61.. after the director at 60), at 192.0.2.11.. as examples/nat-cluster numbers them. Two by
- * default: on this kind of machine (2 cores, TCG, other labs running: load 8-15) a director and three booted in
- * 78-105 s and the whole demo took 2 min 41 s to 3 min, a director and two in 45 s and 1 min 45 s.
- * `--real-servers 3` deploys the example's three.
+ * The web servers (VMs 61.. after the director at 60), at 192.0.2.11.. as examples/nat-cluster numbers them: the
+ * example's three by default. Measured on this kind of machine (2 cores, TCG) beside other labs: a director and three
+ * booted in 40 s and the demo took 1 min 45 s at load 7-9, but 78-105 s and 2 min 41 s to 3 min at load 12-15; a
+ * director and two, 45 s and 1 min 45 s at load 10-12, 1 min 19 s at load 5-7. `--real-servers 2` where the machine
+ * is busy.
  */
 const realServers = realServersArg(process.argv);
 const dir = process.env['LVSFORM_DEMO_LAB_DIR'] ?? '/tmp/lvsform-demo-lab';
@@ -26,7 +27,7 @@ const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)} s`;
 
 function realServersArg(argv: readonly string[]): number {
   const i = argv.indexOf('--real-servers');
-  if (i < 0) return 2;
+  if (i < 0) return 3;
   // 1..4: VMs 61..64, the end of the lab's address plan.
   const n = argv[i + 1] ?? '';
   if (/^[1-4]$/.test(n)) return Number(n);
