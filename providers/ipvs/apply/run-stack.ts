@@ -45,7 +45,9 @@ import {
   planRealServers,
   realServerAfter,
   realServerBefore,
+  savedRealServerPlan,
   type OpenRealServer,
+  type RealServerReach,
   type RealServerOutcome,
   type RealServerRun,
 } from './run-real-servers.ts';
@@ -515,20 +517,20 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
   const openedRs = new Map<string, OpenRealServer>();
   const operation = opts.destroy ? 'destroy' : 'apply';
   try {
+    // A saved plan names its real servers and carries their changes: each is checked against what it holds now.
+    const rsHosts: readonly (RealServerReach & { readonly prep?: DesiredRealServer['prep'] })[] = opts.savedPlan
+      ? (opts.savedPlan.realServers ?? []).map((r) => ({ name: r.host, target: r.target }))
+      : (opts.realServers ?? []);
     const rsPlanning = eachDirector(
-      opts.realServers ?? [],
+      rsHosts,
       { parallelism: opts.parallelism },
-      async (desired): Promise<RealServerPlan> => {
-        const open = await openRealServer(desired, true, operation, opts);
-        openedRs.set(desired.name, open);
-        const plan = refreshOnly(planOpenRealServer(open, Boolean(opts.destroy), opts.stack), opts);
-        const saved = opts.savedPlan?.realServers?.find((r) => r.host === desired.name);
-        if (opts.savedPlan && JSON.stringify(saved?.changes ?? []) !== JSON.stringify(plan.changes)) {
-          throw new LvsError('LVS_STALE_PLAN', `real server ${describeTarget(desired.target)}: what it holds changed since the plan was made`, {
-            hint: 'Nothing was changed. Run `lvsform plan --out FILE` again and review the new plan.',
-          });
-        }
-        return plan;
+      async (host): Promise<RealServerPlan> => {
+        const open = await openRealServer(host, true, operation, opts);
+        openedRs.set(host.name, open);
+        const saved = opts.savedPlan?.realServers?.find((r) => r.host === host.name);
+        if (saved) return savedRealServerPlan(open, saved);
+        const desired = opts.realServers!.find((r) => r.name === host.name)!;
+        return refreshOnly(planOpenRealServer(open, desired, Boolean(opts.destroy), opts.stack), opts);
       },
       failedRealServerPlan,
     );
@@ -571,7 +573,7 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
       },
       failedPlan,
     );
-    const rsPlans = opts.realServers?.length ? await rsPlanning : undefined;
+    const rsPlans = rsHosts.length > 0 ? await rsPlanning : undefined;
     const plan = makePlan(opts.stack, opts.destroy ? 'destroy' : 'apply', plans, rsPlans);
     opts.check?.(plan);
     const anything =

@@ -65,10 +65,10 @@ interface Expr {
   readonly uses: readonly string[];
 }
 
-const lit = (value: string | number | boolean): string => (typeof value === 'string' ? quote(value) : String(value));
+export const lit = (value: string | number | boolean): string => (typeof value === 'string' ? quote(value) : String(value));
 
 /** A single-quoted TypeScript string literal. */
-function quote(s: string): string {
+export function quote(s: string): string {
   return `'${s
     .replace(/\\/g, '\\\\')
     .replace(/'/g, "\\'")
@@ -77,7 +77,7 @@ function quote(s: string): string {
     .replace(/[\u0000-\u001f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}'`;
 }
 
-function objectText(entries: readonly (readonly [string, string])[], indent: string): string {
+export function objectText(entries: readonly (readonly [string, string])[], indent: string): string {
   if (entries.length === 0) return '{}';
   const flat = `{ ${entries.map(([k, v]) => `${k}: ${v}`).join(', ')} }`;
   if (!flat.includes('\n') && flat.length + indent.length + 8 <= LINE_WIDTH) return flat;
@@ -287,19 +287,20 @@ function serviceText(s: Service, id: string, pool: Pool | undefined, uses: Set<s
   return `${notes.join('')}director.addVirtualService(${quote(id)}, ${objectText(props, '')});\n`;
 }
 
-function directorProps(d: GeneratedDirector): string {
-  const props: [string, string][] = [];
-  if (d.ssh === undefined) props.push(['local', 'true']);
-  else {
-    const s = d.ssh;
-    const p: [string, string][] = [];
-    for (const key of ['host', 'port', 'user', 'identityFile', 'knownHostsFile', 'configFile', 'alias'] as const) {
-      const v = s[key];
-      if (v !== undefined) p.push([key, lit(v)]);
-    }
-    if (s.sudo) p.push(['sudo', 'true']);
-    props.push(['ssh', objectText(p, '  ')]);
+/** `local: true`, or `ssh: { host, … }`: how a generated Director or RealServerHost is reached. */
+export function reachProps(ssh: SshSpec | undefined): [string, string][] {
+  if (ssh === undefined) return [['local', 'true']];
+  const p: [string, string][] = [];
+  for (const key of ['host', 'port', 'user', 'identityFile', 'knownHostsFile', 'configFile', 'alias'] as const) {
+    const v = ssh[key];
+    if (v !== undefined) p.push([key, lit(v)]);
   }
+  if (ssh.sudo) p.push(['sudo', 'true']);
+  return [['ssh', objectText(p, '  ')]];
+}
+
+function directorProps(d: GeneratedDirector): string {
+  const props: [string, string][] = reachProps(d.ssh);
   const settings = d.settings;
   if (settings?.vips) props.push(['vips', objectText([['interface', lit(settings.vips.interface)]], '  ')]);
   if (settings?.timeouts)
@@ -321,7 +322,7 @@ function directorProps(d: GeneratedDirector): string {
   return objectText(props, '');
 }
 
-function comment(line: string): string {
+export function comment(line: string): string {
   return `// ${line.replace(/[\r\n\u2028\u2029]+/g, ' ')}`.trimEnd();
 }
 

@@ -19,6 +19,7 @@ import { RECORD_FORMAT, type OwnershipRecord } from '../model/record.ts';
 import { describeTarget, type HostTarget } from '../model/host-target.ts';
 import { ownedElsewhereError } from '../plan/plan.ts';
 import { IMPORT_SETTINGS_QUERY, type ImportedSettings, importedSettings } from './import-settings.ts';
+import { type ImportedRealServer, importRealServer } from './import-real-server.ts';
 
 /** Where the table comes from. */
 export type ImportSource =
@@ -26,7 +27,12 @@ export type ImportSource =
   /** `configId`: keepalived's config id (`-i`), which selects the configuration's `@ID` lines. */
   | { readonly kind: 'keepalived'; readonly file: string; readonly configId?: string }
   /** The live table of a director, read over the same session and request an apply uses (`read-table`). */
-  | { readonly kind: 'director'; readonly target: HostTarget };
+  | { readonly kind: 'director'; readonly target: HostTarget }
+  /** What a real server holds, read as a plan reads it (`real-server-read`): a RealServerHost (import-real-server.ts). */
+  | { readonly kind: 'real-server'; readonly target: HostTarget };
+
+/** The sources that hold a table. */
+export type TableSource = Exclude<ImportSource, { readonly kind: 'real-server' }>;
 
 export interface ImportedTable {
   readonly table: Table;
@@ -62,7 +68,7 @@ async function readText(file: string, what: string): Promise<string> {
 }
 
 /** Reads the source into the canonical table. */
-export async function importTable(source: ImportSource): Promise<ImportedTable> {
+export async function importTable(source: TableSource): Promise<ImportedTable> {
   switch (source.kind) {
     case 'director': {
       const host = openShDirectorHost(source.target);
@@ -130,6 +136,8 @@ export interface ImportResult {
   readonly table: Table;
   /** With `adopt`: the services now recorded as owned by the stack on the director. */
   readonly adopted?: readonly string[];
+  /** With a `real-server` source: what was found and inferred. */
+  readonly realServer?: ImportedRealServer;
 }
 
 /**
@@ -234,10 +242,10 @@ async function importAndAdopt(target: HostTarget, opts: ImportAppOptions): Promi
  * Refuses a stack name, director name or SSH target the generated app could not synthesize with (the rule set the
  * constructs apply), before anything is read or written.
  */
-export function refuseBadDirector(opts: Pick<ImportAppOptions, 'stack' | 'director'>): void {
+export function refuseBadDirector(opts: Pick<ImportAppOptions, 'stack' | 'director'>, kind: 'director' | 'real server' = 'director'): void {
   for (const [what, value] of [
     ['stack', opts.stack],
-    ['director', opts.director.name],
+    [kind, opts.director.name],
   ] as const) {
     const bad = nameProblem(`the ${what}`, value);
     if (bad) {
@@ -266,7 +274,20 @@ const SSH_FLAGS: Readonly<Record<string, string>> = {
 
 /** Reads the source and returns the app text and the warnings. Throws `LVS_USAGE` on a bad stack or director name. */
 export async function importApp(source: ImportSource, opts: ImportAppOptions): Promise<ImportResult> {
-  refuseBadDirector(opts);
+  refuseBadDirector(opts, source.kind === 'real-server' ? 'real server' : 'director');
+  if (source.kind === 'real-server') {
+    if (opts.adopt) {
+      throw new LvsError('LVS_USAGE', '--adopt goes with --director: a real server holds no services, and lvsform takes nothing it finds there as its own', {
+        hint: 'Import the real server without --adopt: lvsform adds only what its services need and is missing, and never removes what it did not add.',
+      });
+    }
+    const { code, imported } = await importRealServer(source.target, {
+      stack: opts.stack,
+      ...(opts.director.ssh ? { ssh: opts.director.ssh } : {}),
+      ...(opts.importFrom !== undefined ? { importFrom: opts.importFrom } : {}),
+    });
+    return { code, warnings: [], table: { services: [] }, realServer: imported };
+  }
   if (opts.adopt) {
     if (source.kind !== 'director') {
       throw new LvsError('LVS_USAGE', '--adopt needs a live source (--director): a file says nothing about what is on a director now', {

@@ -277,7 +277,26 @@ export function settingsProblems(s: RuleSettings): RuleProblem[] {
 export interface RuleRealServerHost {
   readonly addresses?: unknown;
   readonly interface?: unknown;
-  readonly nat?: { readonly gateways?: unknown; readonly manage?: unknown } | undefined;
+  readonly nat?: { readonly gateways?: unknown; readonly manage?: unknown; readonly clients?: unknown } | undefined;
+}
+
+/**
+ * Why `text` is not a network as `ip route` writes one (`192.0.2.0/24`, `2001:db8::/32`: an address, a prefix length
+ * of its family, no host bits set), or undefined.
+ */
+export function networkProblem(text: unknown): string | undefined {
+  if (typeof text !== 'string') return 'is not a string';
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(text);
+  if (!m) return 'is not a network ADDRESS/LENGTH (192.0.2.0/24, 2001:db8::/32)';
+  const address = m[1]!;
+  const length = Number(m[2]);
+  const v6 = address.includes(':');
+  if (v6 ? !ipaddr.IPv6.isValid(address) || address.includes('%') : !IPV4.test(address)) return 'is not a network ADDRESS/LENGTH (192.0.2.0/24, 2001:db8::/32)';
+  if (length > (v6 ? 128 : 32)) return `has a prefix length above ${v6 ? 128 : 32}`;
+  const ip = ipaddr.parse(address);
+  const base = v6 ? ipaddr.IPv6.networkAddressFromCIDR(text) : ipaddr.IPv4.networkAddressFromCIDR(text);
+  if (base.toString() !== ip.toString()) return `has host bits set; write ${base.toString()}/${length}`;
+  return undefined;
 }
 
 /**
@@ -319,6 +338,15 @@ export function realServerHostProblems(h: RuleRealServerHost): RuleProblem[] {
     }
     if (h.nat.manage !== undefined && typeof h.nat.manage !== 'boolean')
       out.push({ path: 'nat.manage', message: `nat.manage must be true or false; got ${shown(h.nat.manage)}` });
+    const c = h.nat.clients;
+    if (c !== undefined && (!Array.isArray(c) || c.length === 0)) {
+      out.push({ path: 'nat.clients', message: `nat.clients lists the networks the clients are in (192.0.2.0/24); got ${shown(c)}` });
+    } else if (Array.isArray(c)) {
+      c.forEach((n, i) => {
+        const bad = networkProblem(n);
+        if (bad) out.push({ path: `nat.clients[${i}]`, message: `client network ${shown(n)} ${bad}` });
+      });
+    }
   }
   return out;
 }

@@ -133,7 +133,15 @@ const sshTarget = sameShape<SshTarget>()(
 );
 
 const target = sameShape<HostTarget>()(
-  z.object({ name, transport: z.enum(['ssh', 'local']), ssh: sshTarget.optional(), readOnly: z.boolean().optional() }).strict(),
+  z
+    .object({
+      name,
+      transport: z.enum(['ssh', 'local']),
+      ssh: sshTarget.optional(),
+      readOnly: z.boolean().optional(),
+      role: z.literal('real-server').optional(),
+    })
+    .strict(),
   true,
 );
 
@@ -290,7 +298,7 @@ const realServerRecord = sameShape<RealServerRecordPrep>()(
 );
 
 const routeCheck = sameShape<RouteCheck>()(
-  z.object({ family, gateway: address.optional(), expected: address.optional(), ok: z.boolean().optional() }).strict(),
+  z.object({ family, gateway: address.optional(), expected: address.optional(), ok: z.boolean().optional(), bypass: z.array(text).optional() }).strict(),
   true,
 );
 
@@ -305,6 +313,10 @@ const realServerPlan = sameShape<RealServerPlan>()(
       checks: z.array(routeCheck),
       backing: z.array(z.object({ director: name, service: text, member: address, method: text }).strict()),
       record: realServerRecord.optional(),
+      fingerprint: z
+        .string()
+        .regex(/^[0-9a-f]{64}$/, 'a sha256 in hex')
+        .optional(),
       setup: z.array(setupItem).optional(),
       error: error.optional(),
     })

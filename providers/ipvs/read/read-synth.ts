@@ -127,7 +127,7 @@ const realServerHostSchema = z
     addresses: z.array(text).min(1),
     interface: text.optional(),
     nat: z
-      .object({ gateways: z.array(text), manage: z.boolean().default(false) })
+      .object({ gateways: z.array(text), manage: z.boolean().default(false), clients: z.array(text).optional() })
       .strict()
       .optional(),
     depends_on: z.array(z.string()).optional(),
@@ -382,7 +382,7 @@ function readRealServerHosts(
     const ssh = readSsh(source, at, h, 'real server');
     const addresses = h.addresses.map((a, i) => address(source, [...at, 'addresses', i], a));
     const gateways = h.nat?.gateways.map((a, i) => address(source, [...at, 'nat', 'gateways', i], a));
-    const nat = h.nat && gateways ? { gateways, manage: h.nat.manage } : undefined;
+    const nat = h.nat && gateways ? { gateways, manage: h.nat.manage, ...(h.nat.clients ? { clients: h.nat.clients } : {}) } : undefined;
     const problem = realServerHostProblems({ addresses, interface: h.interface, nat })[0];
     if (problem) invalid(source, [...at, ...rulePath(problem.path)], problem.message);
     addresses.forEach((a, i) => {

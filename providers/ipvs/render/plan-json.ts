@@ -96,6 +96,7 @@ export function planToJson(plan: Plan) {
           real_servers: plan.realServers.map((r) => ({
             name: r.host,
             target: describeTarget(r.target),
+            fingerprint: r.fingerprint ?? null,
             error: r.error ?? null,
             changes: r.changes.map((c) => ({ ...c, text: realServerChangeText(c).text })),
             route_checks: r.checks.map((c) => ({
@@ -103,6 +104,7 @@ export function planToJson(plan: Plan) {
               gateway: c.gateway ?? null,
               expected: c.expected ?? null,
               ok: c.ok ?? null,
+              bypass: c.bypass ?? [],
               warn: routeCheckText(c, r.changes).warn,
               text: routeCheckText(c, r.changes).text,
             })),

@@ -18,7 +18,7 @@ import { foreignOwnership, parseRecord, serializeRecord } from '../../../provide
 import { renderServiceKey, renderTable } from '../../../providers/ipvs/model/render-restore.ts';
 import type { HostReply, HostRequest, RepliesOf } from '../../../providers/ipvs/host/requests/index.ts';
 import type { SessionOptions } from '../../../providers/ipvs/host/transport.ts';
-import type { HostTarget } from '../../../providers/ipvs/model/host-target.ts';
+import { hostKind, type HostTarget } from '../../../providers/ipvs/model/host-target.ts';
 import {
   settingPhase,
   type LiveAddress,
@@ -28,7 +28,14 @@ import {
   type SettingsQuery,
 } from '../../../providers/ipvs/model/director-settings.ts';
 import { checkSettingsApply, readBackQuery, SettingsFailedError } from '../../../providers/ipvs/host/settings-chunk.ts';
-import { type FouPort, type LiveRealServer, type LiveRoute, type RealServerChange, realServerPhase } from '../../../providers/ipvs/model/real-server.ts';
+import {
+  type FouPort,
+  type LiveRealServer,
+  type LiveRoute,
+  type PrefixRoute,
+  type RealServerChange,
+  realServerPhase,
+} from '../../../providers/ipvs/model/real-server.ts';
 import { parseRealServerRecord } from '../../../providers/ipvs/model/real-server-record.ts';
 import { unfinishedRealServer } from '../../../providers/ipvs/plan/real-server.ts';
 import type { DoctorSettingsFacts, DoctorSettingsQuery } from '../../../providers/ipvs/host/requests/doctor-facts.ts';
@@ -232,7 +239,8 @@ export class FakeDirector {
   /**
    * The same machine as a real server: addresses (shared with the director settings' list), tunnel devices (created
    * when their module loads, as the kernel's fallback devices are), fou ports, per-device ARP and rp_filter sysctls,
-   * default routes, and the real-server records. A module in `missingModules` fails to load.
+   * default routes and the main table's other routes, and the real-server records. A module in `missingModules` fails
+   * to load.
    */
   readonly rs = {
     links: [] as string[],
@@ -248,6 +256,7 @@ export class FakeDirector {
     } as Record<string, string>,
     fou: [] as FouPort[],
     routes: [{ family: 'inet', gateway: '192.0.2.254', device: 'eth0' }] as LiveRoute[],
+    prefixRoutes: [{ family: 'inet', prefix: '192.0.2.0/24', device: 'eth0' }] as PrefixRoute[],
     records: new Map<string, string>(),
     missingModules: new Set<string>(),
   };
@@ -261,6 +270,7 @@ export class FakeDirector {
       sysctls: { ...this.rs.sysctls },
       fou: this.rs.fou.map((f) => ({ ...f })),
       routes: this.rs.routes.map((r) => ({ ...r })),
+      prefixRoutes: this.rs.prefixRoutes.map((r) => ({ ...r })),
     };
   }
 
@@ -345,7 +355,7 @@ export class FakeDirectorHost implements DirectorHost {
       case 'lock': {
         const others = [...d.holders].filter(([h]) => h !== this).map(([, v]) => v);
         if (others.some((h) => h.exclusive) || (req.exclusive && others.length > 0)) {
-          throw new LvsError('LVS_LOCKED', `director ${where} is locked by ${others[0]!.holder}`, { hint: 'Wait for that run to finish.' });
+          throw new LvsError('LVS_LOCKED', `${hostKind(this.target)} ${where} is locked by ${others[0]!.holder}`, { hint: 'Wait for that run to finish.' });
         }
         d.holders.set(this, { exclusive: req.exclusive, holder: req.holder });
         this.lockOk = true;
