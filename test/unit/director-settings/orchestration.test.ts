@@ -162,7 +162,7 @@ describe('--target and the director settings', () => {
     const d = report.plan.directors[0]!;
     expect(d.settings).toEqual([{ kind: 'address', action: 'create', address: '198.51.100.10', prefix: 32, device: 'eth0', announce: 'arping' }]);
     expect(d.settingsNotes).toEqual([
-      'a --target run changes only the VIPs of the targeted services; 2 other director setting change(s) (sysctls, timeouts, other addresses, dummy interfaces) are left as they are: target the whole director (web/lb1) to make them',
+      'a --target run changes only the VIPs of the targeted services; 2 other director setting change(s) (sysctls, timeouts, sync daemons, the keepalived file, other addresses, dummy interfaces) are left as they are: target the whole director (web/lb1) to make them',
     ]);
     // AND the kernel and the record hold .10 only; the sysctl and timeout are untouched
     expect(lb1.settings.addresses.map((a) => a.address)).toEqual(['198.51.100.10']);
