@@ -16,6 +16,8 @@ import { keepalivedContent } from '../../../providers/ipvs/plan/keepalived-conf.
 import { evaluatePair } from '../../../providers/ipvs/ops/doctor-pair.ts';
 import { bootUnitContent } from '../../../providers/ipvs/plan/settings-boot.ts';
 import { FakeDirector, fakeFleet } from '../engine/fake-director-host.ts';
+import { StatusReader } from '../../../providers/ipvs/ops/status-reader.ts';
+import { renderStatus } from '../../../providers/ipvs/ops/status.ts';
 
 const WEB = '-A -t 198.51.100.20:80 -s rr\n-a -t 198.51.100.20:80 -r 198.51.100.11:80 -g -w 1\n';
 const FILE = '/etc/keepalived/lvsform-web-edge.conf';
@@ -308,5 +310,21 @@ describe('the set-up of a pair member', () => {
     expect(lb1.keepalived.installed).toBe(true);
     expect(lb1.keepalived.running).toBe(true);
     expect(lb1.keepalived.files.get(FILE)).toBe(keepalivedContent(VRRP));
+  });
+});
+
+describe('status of a pair member', () => {
+  it('lists the running sync daemons under the director, in the same round trip as the counters', async () => {
+    // GIVEN the pair applied
+    const lb1 = new FakeDirector();
+    const fleet = fakeFleet({ lb1 });
+    await applyStack([desired(PAIR)], { stack: 'web', openHost: fleet.openHost });
+    // WHEN status is read and rendered
+    const reader = new StatusReader('web', [desired(PAIR)], { openHost: fleet.openHost });
+    const [status] = await reader.read();
+    await reader.close();
+    // THEN one round trip, and the daemons are listed under the director
+    expect(fleet.opened.at(-1)!.roundTrips).toBe(1);
+    expect(renderStatus([status!])).toContain('  sync daemons: master (mcast=eth1, syncid=51), backup (mcast=eth1, syncid=51)');
   });
 });

@@ -561,6 +561,7 @@ export class FakeDirectorHost implements DirectorHost {
           stats: d.listing('stats'),
           rate: d.listing('rate'),
           record: text === undefined ? undefined : parseRecord(text, req.stack, where),
+          ...(req.daemons ? { daemons: d.settings.daemons.map((x) => ({ ...x })) } : {}),
         };
       }
       case 'doctor-facts':
