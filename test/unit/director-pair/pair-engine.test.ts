@@ -18,6 +18,7 @@ import { bootUnitContent } from '../../../providers/ipvs/plan/settings-boot.ts';
 import { FakeDirector, fakeFleet } from '../engine/fake-director-host.ts';
 import { StatusReader } from '../../../providers/ipvs/ops/status-reader.ts';
 import { renderStatus } from '../../../providers/ipvs/ops/status.ts';
+import { planToJson } from '../../../providers/ipvs/render/plan-json.ts';
 
 const WEB = '-A -t 198.51.100.20:80 -s rr\n-a -t 198.51.100.20:80 -r 198.51.100.11:80 -g -w 1\n';
 const FILE = '/etc/keepalived/lvsform-web-edge.conf';
@@ -326,5 +327,18 @@ describe('status of a pair member', () => {
     // THEN one round trip, and the daemons are listed under the director
     expect(fleet.opened.at(-1)!.roundTrips).toBe(1);
     expect(renderStatus([status!])).toContain('  sync daemons: master (mcast=eth1, syncid=51), backup (mcast=eth1, syncid=51)');
+  });
+});
+
+describe('the plan JSON of a pair member', () => {
+  it('shows the keepalived file without its VRRP password', async () => {
+    // GIVEN a pair with authPass WHEN planned and rendered as JSON
+    const lb1 = new FakeDirector();
+    const fleet = fakeFleet({ lb1 });
+    const plan = await planStack([desired(PAIR)], { stack: 'web', openHost: fleet.openHost });
+    const json = JSON.stringify(planToJson(plan));
+    // THEN the file is there, its password is not
+    expect(json).toContain('auth_pass (hidden)');
+    expect(json).not.toContain('lvsform\\n');
   });
 });
