@@ -9,13 +9,11 @@ import { applyStack, planStack } from '../../../providers/ipvs/apply/run-stack.t
 import { parseRecord } from '../../../providers/ipvs/model/record.ts';
 import type { DirectorSettingsSpec } from '../../../providers/ipvs/model/director-settings.ts';
 import { KEEPALIVED_MAIN, keepalivedDigest, partialPairNotes, type VrrpSpec } from '../../../providers/ipvs/model/director-pair.ts';
-import { serviceId } from '../../../providers/ipvs/model/model.ts';
 import type { DesiredDirector } from '../../../providers/ipvs/model/desired-director.ts';
-import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
 import { keepalivedContent } from '../../../providers/ipvs/plan/keepalived-conf.ts';
 import { evaluatePair } from '../../../providers/ipvs/ops/doctor-pair.ts';
 import { bootUnitContent } from '../../../providers/ipvs/plan/settings-boot.ts';
-import { FakeDirector, fakeFleet } from '../engine/fake-director-host.ts';
+import { desiredDirector, FakeDirector, fakeFleet } from '../engine/fake-director-host.ts';
 import { StatusReader } from '../../../providers/ipvs/ops/status-reader.ts';
 import { renderStatus } from '../../../providers/ipvs/ops/status.ts';
 import { planToJson } from '../../../providers/ipvs/render/plan-json.ts';
@@ -35,14 +33,7 @@ const VRRP: VrrpSpec = {
 const PAIR: DirectorSettingsSpec = { syncDaemon: { interface: 'eth1', syncId: 51, roles: ['master', 'backup'] }, vrrp: VRRP };
 
 function desired(settings?: DirectorSettingsSpec, text = WEB): DesiredDirector {
-  const table = parseSave(text, 'test');
-  return {
-    name: 'lb1',
-    target: { name: 'lb1', transport: 'ssh', ssh: { host: 'lb1.example.net' } },
-    table,
-    paths: new Map(table.services.map((s) => [serviceId(s.key), 'web/lb1/http'])),
-    ...(settings ? { settings } : {}),
-  };
+  return desiredDirector(text, settings ? { settings } : {});
 }
 
 const empty = (d: DesiredDirector): DesiredDirector => ({ ...d, table: { services: [] }, paths: new Map() });

@@ -12,6 +12,7 @@ import type { DirectorHost, ExchangeOptions } from '../../../providers/ipvs/host
 import type { HostFacts, SetupItem } from '../../../providers/ipvs/model/host-setup.ts';
 import { type Counters, type Destination, type Table, destinationId, normalizeTable, serviceId } from '../../../providers/ipvs/model/model.ts';
 import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
+import type { DesiredDirector } from '../../../providers/ipvs/model/desired-director.ts';
 import type { ProcDigest, ProcService } from '../../../providers/ipvs/read/parse-proc.ts';
 import { tableFingerprint } from '../../../providers/ipvs/model/live-state.ts';
 import { foreignOwnership, parseRecord, serializeRecord } from '../../../providers/ipvs/model/record.ts';
@@ -638,5 +639,20 @@ export function fakeFleet(directors: Record<string, FakeDirector>): {
       opened.push(host);
       return host;
     },
+  };
+}
+
+/**
+ * A director as the app declares it for orchestration tests: `lb1` over ssh (a name the fleet maps to a FakeDirector),
+ * the table of `text` (`ipvsadm -S` lines), every service at `path`, and what else the test gives (settings, setup).
+ */
+export function desiredDirector(text: string, extra: Partial<DesiredDirector> = {}, path = 'web/lb1/http'): DesiredDirector {
+  const table = parseSave(text, 'test');
+  return {
+    name: 'lb1',
+    target: { name: 'lb1', transport: 'ssh', ssh: { host: 'lb1.example.net' } },
+    table,
+    paths: new Map(table.services.map((s) => [serviceId(s.key), path])),
+    ...extra,
   };
 }
