@@ -5,6 +5,7 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { LvsError } from '../providers/ipvs/model/errors.ts';
+import { partialPairNotes } from '../providers/ipvs/model/director-pair.ts';
 import { forceUnlockDirector } from '../providers/ipvs/ops/force-unlock.ts';
 import { checkMaxDeletes, checkTargets, ownedElsewhereError, planHasChanges, planHasErrors, type Plan } from '../providers/ipvs/plan/plan.ts';
 import type { DesiredDirector } from '../providers/ipvs/model/desired-director.ts';
@@ -113,6 +114,7 @@ async function confirmOnTerminal(plan: Plan, p: Paint, verb: string): Promise<bo
 function reportApply(report: ApplyReport, p: Paint, json: boolean, printPlan: boolean): number {
   const failed = report.outcomes.filter((o) => o.status === 'failed');
   const skipped = report.outcomes.every((o) => o.status === 'skipped');
+  const pairNotes = partialPairNotes(report.pairs ?? [], new Set(failed.map((o) => o.director)));
   if (json) {
     // `errors` is every director that failed, at planning or after: the same list standard error gets in text mode.
     const errors = failed.map((o) => ({
@@ -125,8 +127,9 @@ function reportApply(report: ApplyReport, p: Paint, json: boolean, printPlan: bo
       .filter((o) => o.status === 'failed')
       .map((o) => ({ realServer: o.host, code: o.error?.code ?? 'LVS_APPLY_FAILED', message: o.error?.message ?? 'failed', hint: o.error?.hint ?? null }));
     const ok = failed.length === 0 && rsErrors.length === 0 && !skipped;
+    const partial = pairNotes.length > 0 ? { partialPairs: pairNotes } : {};
     process.stdout.write(
-      `${JSON.stringify({ ...planToJson(report.plan), ok, errors: [...errors, ...rsErrors], outcomes: report.outcomes, ...(report.realServerOutcomes ? { realServerOutcomes: report.realServerOutcomes } : {}) })}\n`,
+      `${JSON.stringify({ ...planToJson(report.plan), ok, errors: [...errors, ...rsErrors], outcomes: report.outcomes, ...(report.realServerOutcomes ? { realServerOutcomes: report.realServerOutcomes } : {}), ...partial })}\n`,
     );
     return failed.length || rsErrors.length ? 1 : 0;
   }
@@ -168,6 +171,7 @@ function reportApply(report: ApplyReport, p: Paint, json: boolean, printPlan: bo
   const rsFailed = (report.realServerOutcomes ?? []).filter((o) => o.status === 'failed').length;
   const counts = report.plan.directors.map((d) => d.changes.length).reduce((a, b) => a + b, 0);
   const rsNote = rsFailed > 0 ? `; ${rsFailed} real server(s) failed` : '';
+  for (const note of pairNotes) process.stdout.write(`\n${p.warn(note)}\n`);
   process.stdout.write(
     failed.length || rsFailed
       ? p.remove(`\nApply failed on ${failed.length} of ${report.outcomes.length} director(s)${rsNote}.\n`)

@@ -35,6 +35,7 @@ import { openShDirectorHost } from '../host/sh-director-host.ts';
 import { eachDirector, openWith, type EachDirectorOptions } from '../host/fan-out.ts';
 import { checkOneDirectorPerMachine } from '../host/host-identity.ts';
 import { emptyQuery, queryCovers, settingPhase, settingsQueryFor, type SettingsQuery } from '../model/director-settings.ts';
+import { type PairMembers, pairsOf } from '../model/director-pair.ts';
 import { readScriptText } from '../host/read-script.ts';
 import type { DesiredRealServer } from '../model/desired-real-server.ts';
 import type { RealServerPlan } from '../plan/real-server.ts';
@@ -98,6 +99,8 @@ export interface ApplyReport {
   readonly outcomes: readonly DirectorOutcome[];
   /** How each real server's preparation ended (absent when the app declares none). */
   readonly realServerOutcomes?: readonly RealServerOutcome[];
+  /** The director pairs (VRRP instances) and their directors, when the app declares any. */
+  readonly pairs?: readonly PairMembers[];
 }
 
 /** The outcome of a director that failed before its batch ran. */
@@ -349,7 +352,7 @@ async function setUpAndBatch(open: OpenDirector, plan: DirectorPlan, opts: RunOp
     opts.onProgress?.(plan.director, `host set-up: ${setup.length} change(s)`);
     const [done] = await send([{ kind: 'setup', items: beforeBatch }]);
     checkSetup(plan.target, done);
-    if (setup.some((i) => i.kind === 'package')) {
+    if (setup.some((i) => i.kind === 'package' && i.name === 'ipvsadm')) {
       // ipvsadm was just installed: the plan assumed an empty table; anything else is a table it never saw.
       [{ live }] = await send([{ kind: 'read-table', stack: opts.stack, thresholds: true, record: true }]);
       if (live.fingerprint !== plan.fingerprint) {
@@ -619,7 +622,8 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
     const realServerOutcomes = rsPlans?.map(
       (p): RealServerOutcome => rsDone.find((o) => o.host === p.host) ?? { host: p.host, status: 'failed', ...(p.error ? { error: p.error } : {}) },
     );
-    return { plan, outcomes, ...(realServerOutcomes ? { realServerOutcomes } : {}) };
+    const pairs = pairsOf(directors);
+    return { plan, outcomes, ...(realServerOutcomes ? { realServerOutcomes } : {}), ...(pairs.length > 0 ? { pairs } : {}) };
   } finally {
     await Promise.all([...opened.values()].map((o) => closeDirector(o)));
     await Promise.all([...openedRs.values()].map((o) => o.host.close()));

@@ -12,6 +12,7 @@ import { lockRequest } from '../host/requests/index.ts';
 import { serviceId, type Table } from '../model/model.ts';
 import { nameProblem, serviceProblems, sshProblems } from '../model/rules.ts';
 import { MAX_KEEPALIVED_BYTES, parseKeepalived } from '../read/parse-keepalived.ts';
+import type { ImportedPair } from '../read/keepalived/vrrp.ts';
 import { fileIncludeReader } from '../read/keepalived/lines.ts';
 import { parseSave } from '../read/parse-save.ts';
 import { serviceHash, type LiveState } from '../model/live-state.ts';
@@ -44,6 +45,8 @@ export interface ImportedTable {
   readonly description: string;
   /** `file:line` of the line that declares a service, where the source has lines. */
   readonly where?: (serviceId: string) => string | undefined;
+  /** The director pair a keepalived configuration describes (its one `vrrp_instance`). */
+  readonly pair?: ImportedPair;
 }
 
 /** Stack and director names: they name directories and files on each host (the construct library's rule). */
@@ -102,7 +105,7 @@ export async function importTable(source: TableSource): Promise<ImportedTable> {
     case 'keepalived': {
       const text = await readText(source.file, 'keepalived.conf');
       const origins = new Map<string, string>();
-      const { table, warnings } = parseKeepalived(text, source.file, {
+      const { table, warnings, pair } = parseKeepalived(text, source.file, {
         include: fileIncludeReader(MAX_KEEPALIVED_BYTES),
         origins,
         ...(source.configId !== undefined ? { configId: source.configId } : {}),
@@ -112,7 +115,22 @@ export async function importTable(source: TableSource): Promise<ImportedTable> {
           `${source.file}: keepalived reads no executable configuration file (an x bit is set) - imported all the same; chmod a-x it for keepalived to read it`,
         );
       }
-      return { table, warnings, description: `the keepalived configuration ${source.file}`, where: (id) => origins.get(id) };
+      // A service VIP moves with the pair as a host address, whatever prefix keepalived gave it.
+      const vips = new Set(table.services.flatMap((s) => (s.key.kind === 'addr' ? [s.key.address] : [])));
+      for (const a of pair?.addresses ?? []) {
+        if (vips.has(a.address) && a.prefix !== (a.address.includes(':') ? 128 : 32)) {
+          warnings.push(
+            `${source.file}: ${a.address}/${a.prefix} of the vrrp_instance is a service VIP: the pair moves it as ${a.address}/${a.address.includes(':') ? 128 : 32}`,
+          );
+        }
+      }
+      return {
+        table,
+        warnings,
+        description: `the keepalived configuration ${source.file}`,
+        where: (id) => origins.get(id),
+        ...(pair && (pair.addresses.length > 0 || table.services.length > 0) ? { pair } : {}),
+      };
     }
   }
 }
@@ -304,6 +322,7 @@ export async function importApp(source: ImportSource, opts: ImportAppOptions): P
     source: imported.description,
     notes: [...(imported.settings?.notes ?? []), ...(imported.warnings.length > 0 ? ['Not imported or changed on the way:', ...imported.warnings] : [])],
     ...(opts.importFrom !== undefined ? { importFrom: opts.importFrom } : {}),
+    ...(imported.pair ? { pair: imported.pair } : {}),
   });
   return { code, warnings: imported.warnings, table: imported.table };
 }

@@ -173,6 +173,8 @@ const sysctlValue = z.string().regex(/^[0-9]{1,10}$/, 'a sysctl value');
 const timeoutValue = int(0, MAX_IPVS_TIMEOUT);
 const liveTimeouts = z.object({ tcp: timeoutValue, tcpfin: timeoutValue, udp: timeoutValue }).strict();
 const someTimeouts = z.object({ tcp: timeoutValue.optional(), tcpfin: timeoutValue.optional(), udp: timeoutValue.optional() }).strict();
+const syncDaemon = { role: z.enum(['master', 'backup']), interface: ifname, syncId: int(0, 255) };
+const keepalivedFile = z.string().regex(/^\/etc\/keepalived\/lvsform-[A-Za-z0-9_.-]{1,64}\.conf$/, "a keepalived file of lvsform's");
 
 const settingChange = sameShape<SettingChange>()(
   z.discriminatedUnion('kind', [
@@ -198,6 +200,16 @@ const settingChange = sameShape<SettingChange>()(
       })
       .strict(),
     z.object({ kind: z.literal('timeouts'), action: z.literal('update'), before: liveTimeouts, after: liveTimeouts, restore: z.boolean().optional() }).strict(),
+    z.object({ kind: z.literal('daemon'), action: z.enum(['create', 'delete']), ...syncDaemon }).strict(),
+    z
+      .object({
+        kind: z.literal('keepalived'),
+        action: z.enum(['create', 'update', 'delete']),
+        path: keepalivedFile,
+        content: z.string().max(1_000_000).optional(),
+        main: z.enum(['write', 'delete']).optional(),
+      })
+      .strict(),
   ]),
   true,
 );
@@ -209,6 +221,11 @@ const settingsRecord = sameShape<SettingsRecord>()(
       links: z.array(ifname).optional(),
       sysctls: z.record(sysctlKey, z.object({ prior: sysctlValue, value: sysctlValue }).strict()).optional(),
       timeouts: z.object({ prior: someTimeouts, value: someTimeouts }).strict().optional(),
+      daemons: z.array(z.object(syncDaemon).strict()).optional(),
+      keepalived: z
+        .object({ path: keepalivedFile, main: z.boolean(), digest: z.string().regex(/^[0-9a-f]{64}$/) })
+        .strict()
+        .optional(),
     })
     .strict(),
   true,

@@ -62,7 +62,11 @@ export function planToJson(plan: Plan) {
         after: it.after ?? null,
         detail: it.detail ?? null,
       })),
-      settings: (d.settings ?? []).map((c) => ({ ...c, text: settingText(c).text })),
+      // The VRRP password of a keepalived file stays out of the JSON (CI logs, pull-request comments).
+      settings: (d.settings ?? []).map((c) => ({
+        ...(c.kind === 'keepalived' && c.content !== undefined ? { ...c, content: c.content.replace(/^(\s*auth_pass\s+)\S+/m, '$1(hidden)') } : c),
+        text: settingText(c).text,
+      })),
       settings_drift: d.settingsDrift ?? [],
       settings_notes: d.settingsNotes ?? [],
       changes: d.changes.map((c) => ({

@@ -32,7 +32,7 @@ export function factsChunk(tag: string, query: FactsQuery): string {
     section(tag, 'os-release'),
     'cat /etc/os-release 2>/dev/null',
     section(tag, 'commands'),
-    'for lvs_c in apt-get dnf yum systemctl ipvsadm; do command -v "$lvs_c" >/dev/null 2>&1 && echo "$lvs_c"; done',
+    'for lvs_c in apt-get dnf yum systemctl ipvsadm keepalived; do command -v "$lvs_c" >/dev/null 2>&1 && echo "$lvs_c"; done',
     section(tag, 'modules'),
   ];
   for (const m of query.modules) lines.push(`[ -d /sys/module/${shQuote(moduleName(m))} ] && echo ${shQuote(m)}`);
