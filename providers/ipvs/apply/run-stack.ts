@@ -286,6 +286,9 @@ export async function planStack(directors: readonly DesiredDirector[], opts: Run
     fanOut(opts, (d) => d.name),
     async (desired) => {
       const open = await openDirector(desired, false, 'plan', opts, opts.mode === 'destroy');
+      // The read is all a plan asks of the director: its session ends (the shared lock with it) while the diff is
+      // worked out, not after it.
+      const closing = closeDirector(open);
       try {
         const host = open.facts && { stack: opts.stack, facts: open.facts, destroy: opts.mode === 'destroy', readScript: readScriptText() };
         const started = performance.now();
@@ -293,7 +296,7 @@ export async function planStack(directors: readonly DesiredDirector[], opts: Run
         opts.onTiming?.(desired.name, 'diff', performance.now() - started);
         return plan;
       } finally {
-        await closeDirector(open);
+        await closing;
       }
     },
     failedPlan,
