@@ -11,6 +11,7 @@ import { build as natCluster } from '../../../examples/nat-cluster/app.ts';
 import { build as natWeb } from '../../../examples/nat-web/app.ts';
 import { build as tunnel } from '../../../examples/tunnel/app.ts';
 import { build as twoDirectors } from '../../../examples/two-directors/app.ts';
+import { build as directorPair } from '../../../examples/director-pair/app.ts';
 
 // Golden cdk.tf.json per example, compared byte for byte. Regenerate on purpose with: UPDATE_GOLDEN=1 npx vitest run --project unit test/unit/examples
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -25,6 +26,7 @@ const examples = [
   ['tunnel', tunnel],
   ['dual-stack-fwmark', dualStackFwmark],
   ['two-directors', twoDirectors],
+  ['director-pair', directorPair],
 ] as const;
 
 /** The parts of nat-cluster's cdk.tf.json its test reads (docs/synth-format.md). */
