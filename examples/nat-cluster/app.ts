@@ -18,11 +18,12 @@ export function build(app: App): LvsStack {
   });
   const hosts = reachRealServers().map((ssh, i) => {
     const n = 11 + i; // web server i + 1 is 192.0.2.n and 2001:db8::n
-    // Its default routes through the director's inside addresses, set by lvsform (manage) and put back on destroy.
+    // Its default routes through the director's inside addresses, set by lvsform (manage) and put back on destroy;
+    // a more specific route into the clients' side (here the public segment) would take replies around the director.
     new RealServerHost(stack, `web${i + 1}`, {
       ssh,
       addresses: [`192.0.2.${n}`, `2001:db8::${n}`],
-      nat: { gateways: ['192.0.2.1', '2001:db8::1'], manage: true },
+      nat: { gateways: ['192.0.2.1', '2001:db8::1'], manage: true, clients: ['198.51.100.0/24', '2001:db8:100::/64'] },
     });
     return n;
   });

@@ -88,7 +88,7 @@ describe('examples', () => {
     // THEN each alias is a real-server host in order, at 192.0.2.(10 + n) and 2001:db8::(10 + n), with its routes back
     // through the director's inside addresses
     const hosts = Object.values(json.resource.lvsform_real_server_host).map((h) => [h.name, h.ssh.alias, h.addresses, h.nat]);
-    const nat = { gateways: ['192.0.2.1', '2001:db8::1'], manage: true };
+    const nat = { clients: ['198.51.100.0/24', '2001:db8:100::/64'], gateways: ['192.0.2.1', '2001:db8::1'], manage: true };
     expect(hosts).toEqual([
       ['web1', 'cluster-rs-1-private', ['192.0.2.11', '2001:db8::11'], nat],
       ['web2', 'cluster-rs-2-private', ['192.0.2.12', '2001:db8::12'], nat],
