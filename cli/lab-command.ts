@@ -17,9 +17,10 @@ export interface Lab {
     directors: number;
     cluster?: boolean;
     realServers?: number;
+    privateRealServers?: boolean;
     firstIndex: number;
     dir: string | undefined;
-    ipForward: boolean;
+    ipForward?: boolean;
     persistent?: boolean;
     accel?: string;
     skipModules: string[];
@@ -107,14 +108,15 @@ export function registerLabCommands(program: Command): void {
   lab
     .command('up')
     .description('boot the lab (one virtual machine per director, in parallel) and print the time to usable ssh and where it went')
-    // 60: the lab's address plan (MAX_DIRECTORS in lab/addresses.ts, not imported: the lab is not built).
-    .option('--directors <n>', 'how many directors', intArg(1, 60), 1)
+    // 64: the lab's address plan (MAX_DIRECTORS in lab/addresses.ts, not imported: the lab is not built).
+    .option('--directors <n>', 'how many directors', intArg(1, 64), 1)
     .option('--cluster', 'directors and real servers as VMs on a shared segment with a client namespace here, and a private segment for NAT')
     // 9: the cluster's address plan (CLUSTER_TOPOLOGY in lab/cluster-addresses.ts).
     .option('--real-servers <n>', 'how many real-server VMs (with --cluster; default 2)', intArg(1, 9))
-    .option('--first-index <k>', 'number of the first director (VM index; to run a second lab beside one)', intArg(1, 60), 1)
+    .option('--private-real-servers', 'real servers on the private segment only, behind the directors as in VS/NAT (with --cluster)')
+    .option('--first-index <k>', 'number of the first director (VM index; to run a second lab beside one)', intArg(1, 64), 1)
     .option('--skip-modules <list>', 'comma-separated kernel modules the directors must not have (e.g. ip_vs_sh)')
-    .option('--no-ip-forward', 'boot the directors with IP forwarding off')
+    .option('--no-ip-forward', 'boot the directors with IP forwarding off (a cluster lab boots them with it off)')
     .option('--persistent', 'give each director a disk under /etc and /var/lib that survives `lab reboot` (booted with systemd)')
     .addOption(initOption())
     .addOption(new Option('--accel <accel>', 'KVM or emulation (default $LVSFORM_LAB_ACCEL, else KVM if a probe boot works)').choices(['kvm', 'tcg']))
@@ -124,6 +126,7 @@ export function registerLabCommands(program: Command): void {
         directors: number;
         cluster?: boolean;
         realServers?: number;
+        privateRealServers?: boolean;
         firstIndex: number;
         skipModules?: string;
         ipForward: boolean;
@@ -136,9 +139,11 @@ export function registerLabCommands(program: Command): void {
           directors: o.directors,
           ...(o.cluster ? { cluster: true } : {}),
           ...(o.realServers === undefined ? {} : { realServers: o.realServers }),
+          ...(o.privateRealServers ? { privateRealServers: true } : {}),
           firstIndex: o.firstIndex,
           dir: o.labDir,
-          ipForward: o.ipForward,
+          // Only the flag's "off" is passed: a cluster lab refuses either (its directors boot with forwarding off).
+          ...(o.ipForward ? {} : { ipForward: false }),
           ...(o.persistent ? { persistent: true } : {}),
           ...(o.init ? { init: o.init } : {}),
           ...(o.accel ? { accel: o.accel } : {}),

@@ -1,12 +1,12 @@
 /**
- * The lab's fixed address plan. Director k (1..60) is reached from the host over tap `lvsftap<k>`
- * (host 203.0.113.(4k-3), guest 203.0.113.(4k-2), a point-to-point link: the host routes only the guest's /32);
- * inside every director the same topology repeats.
+ * The lab's fixed address plan. Director k (1..64: the /30s of 203.0.113.0/24) is reached from the host over tap
+ * `lvsftap<k>` (host 203.0.113.(4k-3), guest 203.0.113.(4k-2), a point-to-point link: the host routes only the
+ * guest's /32); inside every director the same topology repeats.
  */
-export const MAX_DIRECTORS = 60;
+export const MAX_DIRECTORS = 64;
 
 export interface DirectorAddresses {
-  /** 1..60 */
+  /** 1..64 */
   readonly index: number;
   /** e.g. `director-1` */
   readonly name: string;

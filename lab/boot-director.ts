@@ -9,7 +9,7 @@ import type { Accel } from './accel.ts';
 import { managementMac } from './cluster-addresses.ts';
 import type { LabKernel } from './kernel.ts';
 import { QEMU } from './qemu.ts';
-import type { LabDirector, labPaths } from './state.ts';
+import { type LabDirector, type labPaths, segmentCards } from './state.ts';
 
 type Paths = ReturnType<typeof labPaths>;
 
@@ -47,12 +47,13 @@ export function kernelArgs(paths: Paths, d: LabDirector, boot: LabBoot): string 
     ...(d.persistent ? ['lvsform_persist=1'] : []),
     // systemd reads its own arguments from /proc/cmdline: multi-user.target, whatever this machine's default is.
     ...(d.init === 'systemd' ? ['lvsform_systemd=1', 'systemd.unit=multi-user.target'] : []),
-    // A cluster VM: its role, name and addresses on the shared (eth1) and private (eth2) segments.
-    ...(d.role && d.shared && d.private
+    // A cluster VM: its role, name and addresses on the shared (eth1; none for a private real server) and private
+    // (eth2) segments.
+    ...(d.role && d.private
       ? [
           `lvsform_role=${d.role}`,
           `lvsform_name=${d.name}`,
-          `lvsform_shared=${d.shared.ipv4},${d.shared.ipv6}`,
+          ...(d.shared ? [`lvsform_shared=${d.shared.ipv4},${d.shared.ipv6}`] : []),
           `lvsform_private=${d.private.ipv4},${d.private.ipv6}`,
         ]
       : []),
@@ -61,10 +62,11 @@ export function kernelArgs(paths: Paths, d: LabDirector, boot: LabBoot): string 
 
 /**
  * QEMU's arguments for one virtual machine: this machine's root read-only over virtio-9p, the management tap (and a
- * cluster VM's taps on the shared and private segments: `eth1`, `eth2` in PCI order), the disk if any.
+ * cluster VM's taps on the shared and private segments: `eth1`, `eth2` in PCI order; a private real server has only
+ * the private one, which its set-up renames to `eth2`), the disk if any.
  */
 export function qemuArgs(paths: Paths, d: LabDirector, memoryMb: number, boot: LabBoot): string[] {
-  const cards = d.shared && d.private ? [d.shared, d.private] : [];
+  const cards = segmentCards(d).map((c) => c.nic);
   return [
     ...['-name', vmMarker(paths)],
     ...['-machine', 'pc', '-m', String(memoryMb), '-smp', '1'],

@@ -28,8 +28,15 @@ export interface ClusterVmFacts {
   readonly private: ClusterNic;
 }
 
-/** A cluster lab: its VMs, the client namespace on this machine, and the segments' bridges. */
-export interface ClusterFacts {
+/** A real server booted on the private segment only (`lab up --cluster --private-real-servers`): no shared card. */
+export type PrivateClusterVmFacts = Omit<ClusterVmFacts, 'shared'> & { readonly shared?: undefined };
+
+/**
+ * A cluster lab: its VMs, the client namespace on this machine, and the segments' bridges. `R` is what its real
+ * servers are: on both segments (`ClusterVmFacts`, the default topology) or, with `privateRealServers`, on the
+ * private one only.
+ */
+export interface ClusterFacts<R extends ClusterVmFacts | PrivateClusterVmFacts = ClusterVmFacts | PrivateClusterVmFacts> {
   readonly dir: string;
   readonly sshConfig: string;
   readonly knownHosts: string;
@@ -45,13 +52,15 @@ export interface ClusterFacts {
   readonly sharedBridge: string;
   readonly privateBridge: string;
   readonly directors: ClusterVmFacts[];
-  readonly realServers: ClusterVmFacts[];
+  readonly realServers: R[];
+  /** The real servers sit on the private segment only (no card on the client's segment). */
+  readonly privateRealServers: boolean;
   /** Host numbers free for VIPs on the shared segment: 198.51.100.N and 2001:db8:100::N. */
   readonly vips: { readonly first: number; readonly last: number };
 }
 
-function vmFacts(state: LabState, vm: LabVm): ClusterVmFacts {
-  if (!vm.role || !vm.shared || !vm.private) throw new LvsError('LVS_LAB_NOT_CLUSTER', `${vm.name} in ${state.dir} is not a cluster VM`);
+function vmFacts(state: LabState, vm: LabVm): PrivateClusterVmFacts {
+  if (!vm.role || !vm.private) throw new LvsError('LVS_LAB_NOT_CLUSTER', `${vm.name} in ${state.dir} is not a cluster VM`);
   return {
     name: vm.name,
     role: vm.role,
@@ -60,9 +69,14 @@ function vmFacts(state: LabState, vm: LabVm): ClusterVmFacts {
     ...(vm.role === 'real-server' ? { privateAlias: `${vm.alias}${PRIVATE_ALIAS_SUFFIX}` } : {}),
     sshConfig: state.sshConfig,
     managementAddress: vm.guestAddress,
-    shared: vm.shared,
     private: vm.private,
   };
+}
+
+/** A cluster VM on both segments (every director; the real servers of the default topology). */
+function sharedVmFacts(state: LabState, vm: LabVm): ClusterVmFacts {
+  if (!vm.shared) throw new LvsError('LVS_LAB_NOT_CLUSTER', `${vm.name} in ${state.dir} has no card on the shared segment`);
+  return { ...vmFacts(state, vm), shared: vm.shared };
 }
 
 /** The facts of the cluster lab in `state`; throws LVS_LAB_NOT_CLUSTER for a single-guest lab. */
@@ -81,8 +95,9 @@ export function clusterFactsOf(state: LabState): ClusterFacts {
     client: { namespace: c.clientNamespace, iface: c.client.iface, ipv4: c.client.ipv4, ipv6: c.client.ipv6, mac: c.clientMac },
     sharedBridge: c.sharedBridge,
     privateBridge: c.privateBridge,
-    directors: state.directors.map((d) => vmFacts(state, d)),
-    realServers: c.realServers.map((r) => vmFacts(state, r)),
+    directors: state.directors.map((d) => sharedVmFacts(state, d)),
+    realServers: c.realServers.map((r) => (r.shared ? sharedVmFacts(state, r) : vmFacts(state, r))),
+    privateRealServers: c.realServers.some((r) => !r.shared),
     vips: { ...CLUSTER_TOPOLOGY.vips },
   };
 }

@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { LvsError } from '../providers/ipvs/model/errors.ts';
 import { CLUSTER_TOPOLOGY } from './cluster-addresses.ts';
 import { signal, waitGone } from './processes.ts';
-import type { LabCluster, LabVm } from './state.ts';
+import { type LabCluster, type LabVm, segmentCards } from './state.ts';
 
 /** Whether a network namespace of that name exists on this machine. */
 export function namespaceExists(name: string): boolean {
@@ -29,7 +29,7 @@ export function clusterDevicesPresent(cluster: LabCluster, vms: readonly LabVm[]
 }
 
 function segmentTaps(vms: readonly LabVm[]): string[] {
-  return vms.flatMap((v) => (v.shared && v.private ? [v.shared.tap, v.private.tap] : []));
+  return vms.flatMap((v) => segmentCards(v).map((c) => c.nic.tap));
 }
 
 /**
@@ -42,12 +42,7 @@ function segmentTaps(vms: readonly LabVm[]): string[] {
 export async function createClusterNetwork(cluster: LabCluster, vms: readonly LabVm[]): Promise<void> {
   const bridges = [cluster.sharedBridge, cluster.privateBridge];
   const ports = vms.flatMap((v) =>
-    v.shared && v.private
-      ? [
-          { link: v.shared.tap, bridge: cluster.sharedBridge },
-          { link: v.private.tap, bridge: cluster.privateBridge },
-        ]
-      : [],
+    segmentCards(v).map((c) => ({ link: c.nic.tap, bridge: c.segment === 'shared' ? cluster.sharedBridge : cluster.privateBridge })),
   );
   const host = [
     ...bridges.flatMap((b) => [`link add ${b} type bridge stp_state 0 forward_delay 0 mcast_snooping 0`, `link set ${b} addrgenmode none`, `link set ${b} up`]),

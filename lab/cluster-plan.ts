@@ -10,8 +10,11 @@ export interface ClusterPlanOptions {
   readonly first: number;
   readonly directors: number;
   readonly realServers: number;
-  /** Forwarding on the directors (the real servers are left at the kernel's default). */
-  readonly ipForward: boolean;
+  /**
+   * Real servers on the private segment only: their VMs get no card on the shared segment, so that the client is
+   * reached only through a director (VS/NAT as it is racked). @default false
+   */
+  readonly privateRealServers?: boolean;
   /** Modules hidden on the directors. */
   readonly skipModules: readonly string[];
 }
@@ -19,7 +22,9 @@ export interface ClusterPlanOptions {
 /**
  * The virtual machines and the network of a cluster lab: directors at VM indexes first.., then real servers. Every
  * VM boots like a persistent director (systemd as PID 1, a disk of its own under /etc and /var/lib), so that what
- * lvsform writes on a real server comes back after `lab reboot` by the distribution's own boot.
+ * lvsform writes on a real server comes back after `lab reboot` by the distribution's own boot. Every VM is bare,
+ * directors included: forwarding stays off (the kernel's default), since turning it on for NAT is lvsform's (a
+ * Director's `setup`).
  */
 export function planCluster(paths: Paths, o: ClusterPlanOptions): { directors: LabVm[]; cluster: LabCluster } {
   const { maxDirectors, maxRealServers } = CLUSTER_TOPOLOGY;
@@ -36,11 +41,12 @@ export function planCluster(paths: Paths, o: ClusterPlanOptions): { directors: L
     });
   }
   const vm = (index: number, role: ClusterRole, n: number): LabVm => {
-    const a = clusterVmAddresses(index, role, n);
+    const { shared, ...a } = clusterVmAddresses(index, role, n);
     return {
       ...a,
+      ...(role === 'real-server' && o.privateRealServers ? {} : { shared }),
       skipModules: role === 'director' ? [...o.skipModules] : [],
-      ipForward: role === 'director' && o.ipForward,
+      ipForward: false,
       persistent: true,
       init: 'systemd',
       vmPid: null,

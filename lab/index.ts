@@ -6,7 +6,15 @@ export {
   clusterNetworkNames,
   clusterVmAddresses,
 } from './cluster-addresses.ts';
-export { type ClientExecOptions, type ClusterFacts, type ClusterVmFacts, clientExec, clusterFacts, clusterFactsOf } from './cluster-facts.ts';
+export {
+  type ClientExecOptions,
+  type ClusterFacts,
+  type ClusterVmFacts,
+  type PrivateClusterVmFacts,
+  clientExec,
+  clusterFacts,
+  clusterFactsOf,
+} from './cluster-facts.ts';
 export { clusterDevices, clusterDevicesPresent } from './cluster-network.ts';
 export { CLUSTER_REQUIREMENTS, LAB_REQUIREMENTS, checkLabAddresses, checkLabHost } from './host-check.ts';
 export { type LabExecOptions, type LabExecResult, labExec } from './lab-exec.ts';

@@ -4,7 +4,7 @@ import { LvsError } from '../providers/ipvs/model/errors.ts';
 import { ensureDisk, startDirector, vmMarker, waitForDirector } from './boot-director.ts';
 import { closeControlMaster, openControlMaster } from './control-master.ts';
 import { isProcessWith, signal, waitGone } from './processes.ts';
-import { type DirectorBootOptions, defaultInit, findDirector, labDir, labPaths, readLabState, writeLabState } from './state.ts';
+import { CLUSTER_FORWARDING_HINT, type DirectorBootOptions, defaultInit, findDirector, labDir, labPaths, readLabState, writeLabState } from './state.ts';
 
 export interface LabRebootOptions {
   /** @default $LVSFORM_LAB_DIR or /tmp/lvsform-lab */
@@ -39,6 +39,11 @@ export async function labReboot(director: string | number, opts: LabRebootOption
   if (!state) throw new LvsError('LVS_LAB_NOT_RUNNING', `no lab in ${dir}`, { hint: 'boot one first: lvsform lab up' });
   const d = findDirector(state, director);
   const o = opts.options ?? {};
+  if (d.role && o.ipForward !== undefined) {
+    throw new LvsError('LVS_LAB_BAD_OPTIONS', `${d.name} is a cluster VM, booted bare: --ip-forward and --no-ip-forward do not apply`, {
+      hint: CLUSTER_FORWARDING_HINT,
+    });
+  }
   if (o.skipModules !== undefined) (d as { skipModules: string[] }).skipModules = [...o.skipModules];
   if (o.ipForward !== undefined) (d as { ipForward: boolean }).ipForward = o.ipForward;
   if (o.persistent !== undefined) d.persistent = o.persistent;

@@ -13,7 +13,18 @@ import { labStatus } from './lab-status.ts';
 import { writeSshFiles } from './ssh-files.ts';
 import { bridgeFirewallWarning, clusterDevicesPresent, createClusterNetwork } from './cluster-network.ts';
 import { planCluster } from './cluster-plan.ts';
-import { type DirectorBootOptions, type LabCluster, type LabState, type LabVm, defaultInit, labDir, labPaths, readLabState, writeLabState } from './state.ts';
+import {
+  CLUSTER_FORWARDING_HINT,
+  type DirectorBootOptions,
+  type LabCluster,
+  type LabState,
+  type LabVm,
+  defaultInit,
+  labDir,
+  labPaths,
+  readLabState,
+  writeLabState,
+} from './state.ts';
 import { createTaps, tapExists } from './tap-devices.ts';
 
 const GUEST_FILES = join(dirname(fileURLToPath(import.meta.url)), 'guest');
@@ -29,6 +40,12 @@ export interface LabUpOptions extends DirectorBootOptions {
   readonly cluster?: boolean;
   /** Real-server VMs of a cluster lab (1..9). @default 2 (cluster only) */
   readonly realServers?: number;
+  /**
+   * A cluster lab's real servers sit on the private segment only, behind the directors: no card on the client's
+   * segment, so that a reply reaches the client only through a route via a director, as in VS/NAT. @default false
+   * (cluster only)
+   */
+  readonly privateRealServers?: boolean;
   /** @default $LVSFORM_LAB_DIR or /tmp/lvsform-lab */
   readonly dir?: string;
   /**
@@ -97,7 +114,7 @@ function planLab(paths: ReturnType<typeof labPaths>, opts: LabUpOptions): { dire
   const first = opts.firstIndex ?? 1;
   const count = opts.directors ?? 1;
   if (!opts.cluster) {
-    if (opts.realServers !== undefined) {
+    if (opts.realServers !== undefined || opts.privateRealServers !== undefined) {
       throw new LvsError('LVS_LAB_BAD_OPTIONS', 'real servers are virtual machines of their own only in a cluster lab', {
         hint: 'add --cluster (labUp({ cluster: true }))',
       });
@@ -110,11 +127,16 @@ function planLab(paths: ReturnType<typeof labPaths>, opts: LabUpOptions): { dire
       'a cluster lab boots every VM with systemd and a disk of its own: --init lab, --no-persistent and per-director options do not apply',
     );
   }
+  if (opts.ipForward !== undefined) {
+    throw new LvsError('LVS_LAB_BAD_OPTIONS', 'a cluster lab boots its directors bare, forwarding off: ipForward (--no-ip-forward) does not apply', {
+      hint: CLUSTER_FORWARDING_HINT,
+    });
+  }
   return planCluster(paths, {
     first,
     directors: count,
     realServers: opts.realServers ?? 2,
-    ipForward: opts.ipForward ?? true,
+    privateRealServers: opts.privateRealServers ?? false,
     skipModules: opts.skipModules ?? [],
   });
 }
@@ -219,7 +241,8 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
         `(${timings.join(', ')}; boot and ssh ${((Date.now() - bootStarted) / 1000).toFixed(1)} s)`,
     );
     progress(`try: ssh -F ${paths.sshConfig} ${directors[0]?.alias} ipvsadm -L -n`);
-    if (cluster) progress(`the client: ip netns exec ${cluster.clientNamespace} curl http://${cluster.realServers[0]?.shared?.ipv4}/`);
+    const onShared = cluster?.realServers[0]?.shared;
+    if (cluster && onShared) progress(`the client: ip netns exec ${cluster.clientNamespace} curl http://${onShared.ipv4}/`);
     return state;
   } catch (e) {
     if (interrupted) {

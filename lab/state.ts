@@ -49,11 +49,23 @@ export interface LabVm extends DirectorAddresses {
   controlMasterPid: number | null;
   readonly controlPath: string;
   readonly consoleLog: string;
-  /** Cluster VMs only: what the VM is, and its cards on the shared and private segments. */
+  /** Cluster VMs only: what the VM is, and its cards on the shared (none for a private real server) and private segments. */
   readonly role?: ClusterRole;
   readonly shared?: ClusterNic;
   readonly private?: ClusterNic;
 }
+
+/**
+ * A cluster VM's cards on the segments, in PCI order: the shared one (a private real server has none), then the
+ * private one; nothing for a VM of the single-guest lab.
+ */
+export function segmentCards(vm: Pick<LabVm, 'shared' | 'private'>): { readonly segment: 'shared' | 'private'; readonly nic: ClusterNic }[] {
+  if (!vm.private) return [];
+  return [...(vm.shared ? [{ segment: 'shared' as const, nic: vm.shared }] : []), { segment: 'private' as const, nic: vm.private }];
+}
+
+/** Why a cluster VM takes no forwarding option: its directors boot bare, and forwarding for NAT is lvsform's. */
+export const CLUSTER_FORWARDING_HINT = "turn forwarding on with lvsform itself: the Director's setup (setup: { ipForward: true })";
 
 /** A director of the lab (in a cluster lab, a cluster director). */
 export type LabDirector = LabVm;

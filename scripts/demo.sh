@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job (`npm run demo`): installs what is missing, boots the lab, synthesizes examples/nat-web against the
-# lab director, plans, applies, sends real traffic through the VIP, plans again, and takes the lab down (--keep
+# The main job (`npm run demo`): installs what is missing, boots the cluster lab (a director and three web servers as
+# bare VMs), synthesizes examples/nat-cluster against them, plans, applies (the director's forwarding and each web
+# server's route back included), sends real traffic through the VIP, plans again, and takes the lab down (--keep
 # leaves it up).
 set -euo pipefail
 cd "$(dirname "$0")/.."

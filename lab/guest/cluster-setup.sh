@@ -6,9 +6,11 @@
 #   lvsform_role     director or real-server
 #   lvsform_name     e.g. cluster-rs-1 (its hostname, and what its application answers)
 #   lvsform_shared   IPV4,IPV6 on eth1, the shared segment (198.51.100.0/24, 2001:db8:100::/64) with the client
+#                    (empty for a real server booted on the private segment only: its VM has no card there)
 #   lvsform_private  IPV4,IPV6 on eth2, the private segment for NAT (192.0.2.0/24, 2001:db8::/64)
 # Only under systemd (every cluster VM boots with it): cluster_ready runs in init.sh's `ready` role.
-# A director gets forwarding (lvsform_forward, default 1); its IPVS modules load on demand from the module tree.
+# A director is as bare as a real server: forwarding off (the kernel's default; lvsform's Director `setup` turns it on
+# for NAT), its IPVS modules loaded on demand from the module tree.
 # A real server runs its application bound to the wildcard addresses, IPv4 and IPv6: HTTP on TCP 80 and 8080 (its
 # name at /, 24 MiB of zeros at /big) and an echo of its name on UDP 53 from the address each datagram was sent to.
 
@@ -19,14 +21,20 @@ cluster_setup() {
   shared6=${lvsform_shared#*,}
   private4=${lvsform_private%%,*}
   private6=${lvsform_private#*,}
+  if [ -n "$lvsform_shared" ]; then
+    shared="addr add $shared4/24 dev eth1
+addr add $shared6/64 dev eth1 nodad
+link set eth1 up"
+  else
+    # No card on the shared segment: the private card, probed second, is eth1 until it takes the private card's name.
+    shared="link set eth1 name eth2"
+  fi
   # nodad: the addresses serve at once (the segments are the lab's own; nothing else could hold them).
   ip -force -b - <<NET
 link set lo up
 addr add $mgmt/32 peer 203.0.113.$((4 * k - 3))/32 dev $nic
 link set $nic up
-addr add $shared4/24 dev eth1
-addr add $shared6/64 dev eth1 nodad
-link set eth1 up
+$shared
 addr add $private4/24 dev eth2
 addr add $private6/64 dev eth2 nodad
 link set eth2 up
@@ -38,10 +46,7 @@ NET
   /usr/sbin/sshd -f /etc/lvsform/sshd_config $listen &
   mark network
   case "$lvsform_role" in
-    director)
-      echo "${lvsform_forward:-1}" > /proc/sys/net/ipv4/ip_forward
-      echo "${lvsform_forward:-1}" > /proc/sys/net/ipv6/conf/all/forwarding
-      ;;
+    director) ;;
     real-server) cluster_application ;;
     *) say "unknown cluster role $lvsform_role" ;;
   esac

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const exec = promisify(execFile);
 const REPO = path.resolve(import.meta.dirname, '../..');
 const GOLDEN = path.join(REPO, 'test/unit/examples/__golden__');
-const EXAMPLES = ['nat-web', 'direct-routing', 'tunnel', 'dual-stack-fwmark', 'two-directors'] as const;
+const EXAMPLES = ['nat-web', 'nat-cluster', 'direct-routing', 'tunnel', 'dual-stack-fwmark', 'two-directors'] as const;
 const repoPkg = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as {
   version: string;
   devDependencies: Record<string, string>;

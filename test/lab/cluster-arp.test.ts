@@ -21,7 +21,7 @@ import { cluster, clusterLab, onClient, onVm } from './cluster.ts';
 const VIP = '198.51.100.21';
 const VIP6 = '2001:db8:100::21';
 
-let facts: ClusterFacts;
+let facts: ClusterFacts<ClusterVmFacts>;
 const director = (): ClusterVmFacts => facts.directors[0]!;
 const rs1 = (): ClusterVmFacts => facts.realServers[0]!;
 
@@ -134,7 +134,7 @@ describe('the cluster lab', () => {
     expect(out.stdout).toMatch(new RegExp(`^${r.name}\n.*inet ${r.private.ipv4.replaceAll('.', '\\.')}/24`));
   });
 
-  it('boots the hosts bare: no VIP, no IPVS table, no ARP settings, no default route on a real server', async () => {
+  it('boots the hosts bare: no VIP, no IPVS table, no ARP settings, no default route on a real server, no forwarding', async () => {
     // GIVEN the cluster as booted WHEN its hosts are read
     const rs = await onVm(
       rs1().name,
@@ -144,12 +144,13 @@ describe('the cluster lab', () => {
     );
     const lb = await onVm(
       director().name,
-      `ipvsadm -S -n; sysctl -n net.ipv4.ip_forward; ip -o -4 addr show dev ${director().shared.iface} | awk '{print $4}'`,
+      `ipvsadm -S -n; sysctl -n net.ipv4.ip_forward net.ipv6.conf.all.forwarding; ip -o -4 addr show dev ${director().shared.iface} | awk '{print $4}'`,
     );
     // THEN the real server has only loopback on lo, no default route, the kernel's ARP and rp_filter defaults, and
-    // the MACs the facts name; the director forwards, with an empty table and only its own address on the segment
+    // the MACs the facts name; the director has an empty table, only its own address on the segment, and forwarding
+    // off (the kernel's default: turning it on for NAT is lvsform's, cluster-nat.test.ts)
     expect(rs.stdout.split('\n')).toEqual(['127.0.0.1/8', '::1/128', '0', '0', '0', rs1().shared.mac, rs1().private.mac, '']);
-    expect(lb.stdout).toBe(`1\n${director().shared.ipv4}/24\n`);
+    expect(lb.stdout).toBe(`0\n0\n${director().shared.ipv4}/24\n`);
   });
 });
 

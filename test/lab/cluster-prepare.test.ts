@@ -29,7 +29,7 @@ import { renderPlan } from '../../providers/ipvs/render/render-plan.ts';
 import { cluster, onClient, onVm } from './cluster.ts';
 import { synthApp } from './ops-harness.ts';
 
-let facts: ClusterFacts;
+let facts: ClusterFacts<ClusterVmFacts>;
 const director = (): ClusterVmFacts => facts.directors[0]!;
 
 const DR4 = '198.51.100.30';

@@ -10,9 +10,23 @@
  * there from before this run is refused (LVS_LAB_RUNNING), as the single-guest lab is.
  */
 import { inject } from 'vitest';
-import { type ClusterFacts, type LabExecResult, type LabState, clientExec, clusterFactsOf, labDir, labExec, labStatus, labUp } from '../../lab/index.ts';
+import {
+  type ClusterFacts,
+  type ClusterVmFacts,
+  type LabExecResult,
+  type LabState,
+  clientExec,
+  clusterFactsOf,
+  labDir,
+  labExec,
+  labStatus,
+  labUp,
+} from '../../lab/index.ts';
 
-/** The cluster's shape: one director and two real servers (what the DR and NAT tests need). */
+/**
+ * The cluster's shape: one director and two real servers on both segments (what the DR and NAT tests need; the NAT
+ * test takes its real servers off the shared segment itself).
+ */
 export const CLUSTER_SHAPE = { directors: 1, realServers: 2 } as const;
 
 export function clusterLabDir(): string {
@@ -47,9 +61,12 @@ export function clusterLab(): Promise<LabState> {
   return booted;
 }
 
-/** The facts of the shared cluster (after `clusterLab()`). */
-export async function cluster(): Promise<ClusterFacts> {
-  return clusterFactsOf(await clusterLab());
+/** The facts of the shared cluster (after `clusterLab()`): its real servers are on both segments. */
+export async function cluster(): Promise<ClusterFacts<ClusterVmFacts>> {
+  const facts = clusterFactsOf(await clusterLab());
+  const onBoth = facts.realServers.filter((r): r is ClusterVmFacts => r.shared !== undefined);
+  if (onBoth.length !== facts.realServers.length) throw new Error(`the cluster lab in ${facts.dir} has real servers off the shared segment`);
+  return { ...facts, realServers: onBoth };
 }
 
 /** Runs a POSIX shell script on a cluster VM (by name); throws with its output when it fails (unless `allowFailure`). */

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { App } from 'lvsform';
 import { build as directRouting } from '../../../examples/direct-routing/app.ts';
 import { build as dualStackFwmark } from '../../../examples/dual-stack-fwmark/app.ts';
+import { build as natCluster } from '../../../examples/nat-cluster/app.ts';
 import { build as natWeb } from '../../../examples/nat-web/app.ts';
 import { build as tunnel } from '../../../examples/tunnel/app.ts';
 import { build as twoDirectors } from '../../../examples/two-directors/app.ts';
@@ -15,15 +16,27 @@ import { build as directorPair } from '../../../examples/director-pair/app.ts';
 // Golden cdk.tf.json per example, compared byte for byte. Regenerate on purpose with: UPDATE_GOLDEN=1 npx vitest run --project unit test/unit/examples
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../../..');
+/** The variables by which the examples reach the lab (examples/reach.ts). */
+const REACH_ENV = ['LVSFORM_SSH_CONFIG', 'LVSFORM_DIRECTOR_ALIAS', 'LVSFORM_DIRECTOR_ALIAS_2', 'LVSFORM_REAL_SERVER_ALIASES'];
 const golden = (name: string) => path.join(here, '__golden__', `${name}.cdk.tf.json`);
 const examples = [
   ['nat-web', natWeb],
+  ['nat-cluster', natCluster],
   ['direct-routing', directRouting],
   ['tunnel', tunnel],
   ['dual-stack-fwmark', dualStackFwmark],
   ['two-directors', twoDirectors],
   ['director-pair', directorPair],
 ] as const;
+
+/** The parts of nat-cluster's cdk.tf.json its test reads (docs/synth-format.md). */
+interface NatClusterJson {
+  readonly resource: {
+    readonly lvsform_real_server_host: Record<string, { name: string; ssh: { alias?: string }; addresses: string[]; nat?: unknown }>;
+    readonly lvsform_virtual_service: Record<string, { address: string; real_server: { address: string }[] }>;
+    readonly lvsform_director: Record<string, { setup?: unknown }>;
+  };
+}
 
 function synth(build: (app: App) => unknown, stack: string): Buffer {
   const outdir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lvsform-example-')), 'out');
@@ -35,7 +48,7 @@ function synth(build: (app: App) => unknown, stack: string): Buffer {
 
 describe('examples', () => {
   beforeEach(() => {
-    for (const v of ['LVSFORM_SSH_CONFIG', 'LVSFORM_DIRECTOR_ALIAS', 'LVSFORM_DIRECTOR_ALIAS_2']) vi.stubEnv(v, undefined);
+    for (const v of REACH_ENV) vi.stubEnv(v, undefined);
   });
   afterEach(() => {
     vi.unstubAllEnvs();
@@ -65,6 +78,31 @@ describe('examples', () => {
     ]);
   });
 
+  it('nat-cluster reaches one real-server host per alias the env names, each routed back through the director on both families', () => {
+    // GIVEN the lab's ssh config, a director alias and two real-server aliases in the environment
+    vi.stubEnv('LVSFORM_SSH_CONFIG', '/lab/ssh_config');
+    vi.stubEnv('LVSFORM_DIRECTOR_ALIAS', 'cluster-director-1');
+    vi.stubEnv('LVSFORM_REAL_SERVER_ALIASES', 'cluster-rs-1-private,cluster-rs-2-private');
+    // WHEN the nat-cluster example is synthesized
+    const json = JSON.parse(synth(natCluster, 'nat-cluster').toString('utf8')) as NatClusterJson;
+    // THEN each alias is a real-server host in order, at 192.0.2.(10 + n) and 2001:db8::(10 + n), with its routes back
+    // through the director's inside addresses
+    const hosts = Object.values(json.resource.lvsform_real_server_host).map((h) => [h.name, h.ssh.alias, h.addresses, h.nat]);
+    const nat = { clients: ['198.51.100.0/24', '2001:db8:100::/64'], gateways: ['192.0.2.1', '2001:db8::1'], manage: true };
+    expect(hosts).toEqual([
+      ['web1', 'cluster-rs-1-private', ['192.0.2.11', '2001:db8::11'], nat],
+      ['web2', 'cluster-rs-2-private', ['192.0.2.12', '2001:db8::12'], nat],
+    ]);
+    // AND each family's service has exactly those members, and the director turns forwarding on and nothing else
+    const services = Object.values(json.resource.lvsform_virtual_service);
+    expect(services.map((s) => [s.address, s.real_server.map((r) => r.address)]).sort()).toEqual([
+      ['198.51.100.10', ['192.0.2.11', '192.0.2.12']],
+      ['2001:db8:100::10', ['2001:db8::11', '2001:db8::12']],
+    ]);
+    const [director] = Object.values(json.resource.lvsform_director);
+    expect(director?.setup).toEqual({ install_ipvsadm: false, load_modules: false, ip_forward: true, save_rules: false });
+  });
+
   it('two-directors puts one shared pool behind the same service on lb1 and lb2', () => {
     // GIVEN the two-directors example
     const json = JSON.parse(synth(twoDirectors, 'two-directors').toString('utf8'));
@@ -79,7 +117,7 @@ describe('examples', () => {
     // GIVEN an output directory in the environment
     const outdir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lvsform-main-')), 'out');
     const env: NodeJS.ProcessEnv = { ...process.env, LVSFORM_OUTDIR: outdir };
-    for (const v of ['LVSFORM_SSH_CONFIG', 'LVSFORM_DIRECTOR_ALIAS', 'LVSFORM_DIRECTOR_ALIAS_2']) delete env[v];
+    for (const v of REACH_ENV) delete env[v];
     // WHEN main.ts is run as a script
     execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'examples', name, 'main.ts')], { cwd: root, env });
     // THEN it wrote the same cdk.tf.json as the golden file

@@ -16,7 +16,7 @@ const boot: LabBoot = {
   initramfs: '/k/initramfs.cpio',
   accel: 'tcg',
 };
-const options = { first: 31, directors: 1, realServers: 2, ipForward: true, skipModules: [] };
+const options = { first: 31, directors: 1, realServers: 2, skipModules: [] };
 
 function state(directors: LabVm[], cluster?: LabState['cluster']): LabState {
   return {
@@ -69,12 +69,12 @@ describe("the cluster lab's address plan", () => {
     expect(clusterNetworkNames(31).clientMac).toBe('52:54:00:4c:59:1f');
   });
 
-  it('boots directors, then real servers, every one with systemd and a disk; only directors forward', () => {
+  it('boots directors, then real servers, every one with systemd and a disk, and none forwarding (bare)', () => {
     // GIVEN a cluster of 1 director and 2 real servers from index 31 WHEN it is planned
     const { directors, cluster } = planCluster(paths, { ...options, skipModules: ['ip_vs_sh'] });
     // THEN the VM indexes follow each other, and every VM boots as a persistent director does
     expect([...directors, ...cluster.realServers].map((v) => [v.index, v.name, v.init, v.persistent, v.ipForward])).toEqual([
-      [31, 'cluster-director-1', 'systemd', true, true],
+      [31, 'cluster-director-1', 'systemd', true, false],
       [32, 'cluster-rs-1', 'systemd', true, false],
       [33, 'cluster-rs-2', 'systemd', true, false],
     ]);
@@ -87,12 +87,53 @@ describe("the cluster lab's address plan", () => {
     // GIVEN cluster shapes the address plan cannot hold WHEN they are planned THEN each is refused with the reason
     expect(() => planCluster(paths, { ...options, directors: 10 })).toThrow(/1\.\.9 directors; got 10/);
     expect(() => planCluster(paths, { ...options, realServers: 0 })).toThrow(/1\.\.9 real servers; got 0/);
-    expect(() => planCluster(paths, { ...options, first: 59 })).toThrow(/cluster VMs 59\.\.61 are outside 1\.\.60/);
-    expect(planCluster(paths, { ...options, first: 58 }).cluster.realServers[1]!.index).toBe(60);
+    expect(() => planCluster(paths, { ...options, first: 63 })).toThrow(/cluster VMs 63\.\.65 are outside 1\.\.64/);
+    expect(planCluster(paths, { ...options, first: 62 }).cluster.realServers[1]!.index).toBe(64);
     // AND labUp refuses the lab's own init in a cluster, and real servers without one, before any check of this host
     const dir = join(paths.dir, 'never');
     await expect(labUp({ dir, cluster: true, init: 'lab' })).rejects.toMatchObject({ code: 'LVS_LAB_BAD_OPTIONS' });
     await expect(labUp({ dir, realServers: 2 })).rejects.toMatchObject({ code: 'LVS_LAB_BAD_OPTIONS', message: expect.stringContaining('cluster') });
+    await expect(labUp({ dir, privateRealServers: true })).rejects.toMatchObject({ code: 'LVS_LAB_BAD_OPTIONS', message: expect.stringContaining('cluster') });
+    // AND forwarding, which a cluster's directors boot without (it is lvsform's to turn on), either way
+    for (const ipForward of [true, false]) {
+      await expect(labUp({ dir, cluster: true, ipForward })).rejects.toMatchObject({
+        code: 'LVS_LAB_BAD_OPTIONS',
+        message: expect.stringContaining('forwarding off'),
+        hint: expect.stringContaining('setup: { ipForward: true }'),
+      });
+    }
+  });
+
+  it('with private real servers, gives them no card on the shared segment: their private card alone, named eth2 by their set-up', () => {
+    // GIVEN a cluster whose real servers sit on the private segment only
+    const { directors, cluster } = planCluster(paths, { ...options, privateRealServers: true });
+    const rs = cluster.realServers[0]!;
+    // WHEN its devices, a real server's QEMU arguments and kernel command line are made
+    const devices = clusterDevices(cluster, [...directors, ...cluster.realServers]);
+    const args = qemuArgs(paths, rs, 512, boot);
+    const line = kernelArgs(paths, rs, boot).split(' ');
+    // THEN the director keeps both segments' taps and each real server has its private tap only
+    expect(devices.filter((d) => /^link lvsf[sp]\d/.test(d))).toEqual(['link lvsfs31', 'link lvsfp31', 'link lvsfp32', 'link lvsfp33']);
+    expect([directors[0]!.shared?.ipv4, rs.shared, rs.private?.ipv4]).toEqual(['198.51.100.1', undefined, '192.0.2.11']);
+    expect(args.filter((a) => a.startsWith('virtio-net-pci'))).toEqual([
+      'virtio-net-pci,netdev=n0,mac=52:54:00:4c:56:20',
+      'virtio-net-pci,netdev=n1,mac=52:54:00:4c:58:20',
+    ]);
+    expect(args.filter((a) => a.startsWith('tap,'))).toEqual([
+      'tap,id=n0,ifname=lvsftap32,script=no,downscript=no',
+      'tap,id=n1,ifname=lvsfp32,script=no,downscript=no',
+    ]);
+    // AND its init is told its private address and no shared one (cluster-setup.sh renames the card eth2)
+    expect(line).toEqual(expect.arrayContaining(['lvsform_role=real-server', 'lvsform_private=192.0.2.11,2001:db8::11']));
+    expect(line.filter((a) => a.startsWith('lvsform_shared='))).toEqual([]);
+    // AND the facts say so: real servers without a shared card, directors with theirs
+    const facts = clusterFactsOf(state(directors, cluster));
+    expect(facts.privateRealServers).toBe(true);
+    expect(facts.realServers.map((r) => [r.name, r.shared, r.private.ipv4, r.privateAlias])).toEqual([
+      ['cluster-rs-1', undefined, '192.0.2.11', 'cluster-rs-1-private'],
+      ['cluster-rs-2', undefined, '192.0.2.12', 'cluster-rs-2-private'],
+    ]);
+    expect(facts.directors[0]!.shared.iface).toBe('eth1');
   });
 });
 
@@ -162,7 +203,8 @@ describe("a cluster lab's facts", () => {
     // THEN they say how to reach each VM and where each sits on the segments
     expect(facts.client).toEqual({ namespace: 'lvsfcl31', iface: 'eth0', ipv4: '198.51.100.200', ipv6: '2001:db8:100::200', mac: '52:54:00:4c:59:1f' });
     expect([facts.sharedBridge, facts.privateBridge]).toEqual(['lvsfbr31', 'lvsfpr31']);
-    expect(facts.realServers.map((r) => [r.name, r.alias, r.sshConfig, r.managementAddress, r.shared.ipv4, r.private.ipv4])).toEqual([
+    expect(facts.privateRealServers).toBe(false);
+    expect(facts.realServers.map((r) => [r.name, r.alias, r.sshConfig, r.managementAddress, r.shared?.ipv4, r.private.ipv4])).toEqual([
       ['cluster-rs-1', 'cluster-rs-1', paths.sshConfig, '203.0.113.126', '198.51.100.11', '192.0.2.11'],
       ['cluster-rs-2', 'cluster-rs-2', paths.sshConfig, '203.0.113.130', '198.51.100.12', '192.0.2.12'],
     ]);
