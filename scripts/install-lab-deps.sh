@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the lvsform lab needs, only those missing (apt-get update once, then install), and
 # those the unit tests of the pictures draw with: graphviz (`dot -Tsvg`) and chromium (mermaid.js, headless).
-# Quiet when everything is present. Extra package names may be given as arguments (e.g. keepalived).
+# keepalived: the guests run from this machine's root, so the VRRP daemon of the lab's director pairs comes from here.
+# Quiet when everything is present. Extra package names may be given as arguments (e.g. zsh fish).
 set -euo pipefail
 
 packages=(qemu-system-x86 xz-utils ipvsadm kmod iproute2 openssh-server openssh-client busybox-static curl iptables perl-base
-  e2fsprogs procps iputils-arping python3-minimal sudo graphviz chromium "$@")
+  e2fsprogs procps iputils-arping python3-minimal sudo keepalived graphviz chromium "$@")
 
 missing=()
 for p in "${packages[@]}"; do
