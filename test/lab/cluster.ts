@@ -12,8 +12,12 @@
 import { inject } from 'vitest';
 import { type ClusterFacts, type LabExecResult, type LabState, clientExec, clusterFactsOf, labDir, labExec, labStatus, labUp } from '../../lab/index.ts';
 
-/** The cluster's shape: one director and two real servers (what the DR and NAT tests need). */
-export const CLUSTER_SHAPE = { directors: 1, realServers: 2 } as const;
+/**
+ * The cluster's shape: two directors (a pair, for the failover test; the others use the first) and two real servers
+ * (what the DR and NAT tests need). The second director boots beside the others, in parallel: cheaper for a whole run
+ * than booting it alone when the failover test comes (see the README's cluster lab for the figures).
+ */
+export const CLUSTER_SHAPE = { directors: 2, realServers: 2 } as const;
 
 export function clusterLabDir(): string {
   return process.env['LVSFORM_LAB_CLUSTER_DIR'] ?? `${labDir()}-cluster`;
@@ -39,7 +43,7 @@ export function clusterLab(): Promise<LabState> {
       cluster: true,
       ...CLUSTER_SHAPE,
       firstIndex: clusterFirstIndex(),
-      // Three VMs booting beside the unit tests (and another lab's idle VMs) on two cores: give each time.
+      // Four VMs booting beside the unit tests (and another lab's idle VMs) on two cores: give each time.
       bootTimeoutMs: 300_000,
       onProgress: (m) => console.log(`cluster lab: ${m}`),
     });
