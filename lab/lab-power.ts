@@ -38,7 +38,8 @@ export interface LabStartResult {
   readonly vmPid: number;
 }
 
-async function requireState(dir: string): Promise<LabState> {
+/** The lab state in `dir`, or LVS_LAB_NOT_RUNNING with how to boot one. */
+export async function requireState(dir: string): Promise<LabState> {
   const state = await readLabState(dir);
   if (!state) throw new LvsError('LVS_LAB_NOT_RUNNING', `no lab in ${dir}`, { hint: 'boot one first: lvsform lab up' });
   return state;

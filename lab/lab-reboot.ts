@@ -1,9 +1,8 @@
 import { execa } from 'execa';
-import { LvsError } from '../providers/ipvs/model/errors.ts';
 import { ensureDisk, vmMarker } from './boot-director.ts';
-import { bootAgain, powerOff } from './lab-power.ts';
+import { bootAgain, powerOff, requireState } from './lab-power.ts';
 import { isProcessWith, waitGone } from './processes.ts';
-import { type DirectorBootOptions, defaultInit, findDirector, labDir, labPaths, readLabState } from './state.ts';
+import { type DirectorBootOptions, defaultInit, findDirector, labDir, labPaths } from './state.ts';
 
 export interface LabRebootOptions {
   /** @default $LVSFORM_LAB_DIR or /tmp/lvsform-lab */
@@ -34,8 +33,7 @@ export async function labReboot(director: string | number, opts: LabRebootOption
   const progress = opts.onProgress ?? (() => {});
   const dir = labDir(opts.dir);
   const paths = labPaths(dir);
-  const state = await readLabState(dir);
-  if (!state) throw new LvsError('LVS_LAB_NOT_RUNNING', `no lab in ${dir}`, { hint: 'boot one first: lvsform lab up' });
+  const state = await requireState(dir);
   const d = findDirector(state, director);
   const o = opts.options ?? {};
   if (o.skipModules !== undefined) (d as { skipModules: string[] }).skipModules = [...o.skipModules];

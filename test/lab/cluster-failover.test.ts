@@ -28,6 +28,7 @@ import { shQuote } from '../../providers/ipvs/host/shell-quote.ts';
 import { planHasChanges } from '../../providers/ipvs/plan/plan.ts';
 import type { LoadedStack } from '../../providers/ipvs/read/synth.ts';
 import { cluster, onClient, onVm } from './cluster.ts';
+import { DOWNLOAD_WRITE_OUT, type Download, parseDownloads } from './downloads.ts';
 import { synthApp } from './ops-harness.ts';
 
 let facts: ClusterFacts;
@@ -170,13 +171,6 @@ function pairByHand(): Pair {
   };
 }
 
-interface Download {
-  readonly port: number;
-  readonly exitCode: number;
-  readonly bytes: number;
-  readonly seconds: number;
-}
-
 /** A progress line with the seconds since the case started (the steps' times go into the closing figures). */
 let caseStarted = 0;
 const step = (what: string): void => console.log(`failover +${((performance.now() - caseStarted) / 1000).toFixed(1)} s: ${what}`);
@@ -185,18 +179,8 @@ const complete = (d: Download): boolean => d.exitCode === 0 && d.bytes === FILE_
 
 /** Starts the downloads from the client, at once, one curl each; resolves when all have ended. */
 async function runDownloads(): Promise<Download[]> {
-  const curl =
-    `curl --silent --output /dev/null --max-time 120 --limit-rate ${RATE} ` +
-    `--write-out 'dl %{local_port} %{exitcode} %{size_download} %{time_total}\\n' http://${VIP}/big`;
-  const r = await onClient(`i=0; while [ $i -lt ${DOWNLOADS} ]; do ${curl} & i=$((i + 1)); done; wait`);
-  const downloads = [...r.stdout.matchAll(/^dl (\d+) (\d+) (\d+) ([\d.]+)$/gm)].map((m) => ({
-    port: Number(m[1]),
-    exitCode: Number(m[2]),
-    bytes: Number(m[3]),
-    seconds: Number(m[4]),
-  }));
-  if (downloads.length !== DOWNLOADS) throw new Error(`expected ${DOWNLOADS} downloads, got:\n${r.stdout}${r.stderr}`);
-  return downloads;
+  const curl = `curl --silent --output /dev/null --max-time 120 --limit-rate ${RATE} ${DOWNLOAD_WRITE_OUT} http://${VIP}/big`;
+  return parseDownloads(await onClient(`i=0; while [ $i -lt ${DOWNLOADS} ]; do ${curl} & i=$((i + 1)); done; wait`), DOWNLOADS);
 }
 
 /** A director's connection entries from the client to the VIP: client port → state and real server. */

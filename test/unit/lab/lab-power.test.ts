@@ -10,12 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { directorAddresses } from '../../../lab/addresses.ts';
-import { type LabBoot, vmMarker } from '../../../lab/boot-director.ts';
+import { vmMarker } from '../../../lab/boot-director.ts';
 import { labDown } from '../../../lab/lab-down.ts';
 import { labStart, labStop } from '../../../lab/lab-power.ts';
 import { labStatus } from '../../../lab/lab-status.ts';
 import { isProcessWith } from '../../../lab/processes.ts';
-import { type LabState, type LabVm, labPaths, readLabState, writeLabState } from '../../../lab/state.ts';
+import { type LabVm, labPaths, readLabState, writeLabState } from '../../../lab/state.ts';
+import { labStateOf } from './lab-state.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'lvsform-lab-power-'));
 const children: ChildProcess[] = [];
@@ -23,12 +24,6 @@ afterAll(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   rmSync(scratch, { recursive: true, force: true });
 });
-
-const boot: LabBoot = {
-  kernel: { release: '6.1.0-57-amd64', packageName: 'linux-image-6.1.0-57-amd64', packageVersion: '6.1.192-3', image: '/k/vmlinux', moduleDir: '/k/modules' },
-  initramfs: '/k/initramfs.cpio',
-  accel: 'tcg',
-};
 
 /**
  * A process standing for a VM's QEMU: the leader of its own process group, with the lab's marker in its argv. On
@@ -56,19 +51,7 @@ async function labWithRunningVm(name: string): Promise<{ dir: string; vm: LabVm;
     controlPath: join(paths.controlSockets, 'lab-director-1'),
     consoleLog: join(paths.logs, 'director-1.console.log'),
   };
-  const state: LabState = {
-    version: 1,
-    dir,
-    status: 'up',
-    createdAt: new Date().toISOString(),
-    bootMs: 1,
-    sshConfig: paths.sshConfig,
-    knownHosts: paths.knownHosts,
-    identityFile: paths.identityFile,
-    logDir: paths.logs,
-    boot,
-    directors: [vm],
-  };
+  const state = labStateOf(paths, [vm], undefined, new Date().toISOString());
   await writeLabState(state);
   vm.vmPid = standIn(vmMarker(paths), trace);
   await writeLabState(state);
