@@ -17,21 +17,22 @@ export function registerDoctorCommand(program: Command): void {
     .option('--json', 'print the checks as JSON')
     .action(async (opts: { stack?: string; director?: string[]; synth: boolean; json?: boolean; connectTimeout: number }) => {
       // Loaded when the command runs, so that start-up and --help stay fast.
-      const [{ doctorDirectors }, { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack }, { doctorRealServers }] = await Promise.all([
-        import('../providers/ipvs/ops/doctor-director.ts'),
-        import('../providers/ipvs/read/synth.ts'),
-        import('../providers/ipvs/ops/doctor-real-server.ts'),
-      ]);
+      const [{ doctorDirectors }, { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack }, { doctorRealServers }, { narrowRealServers }] =
+        await Promise.all([
+          import('../providers/ipvs/ops/doctor-director.ts'),
+          import('../providers/ipvs/read/synth.ts'),
+          import('../providers/ipvs/ops/doctor-real-server.ts'),
+          import('../providers/ipvs/plan/narrow-real-servers.ts'),
+        ]);
       const cfg = await readProjectConfig(program.opts<{ dir: string }>().dir);
       if (opts.synth) await runApp(cfg);
       const stack = selectDirectors(selectStack(await loadStacks(cfg.outdir, { fresh: opts.synth }), opts.stack), opts.director);
       const directors = stack.directors;
-      if (readOnlyMode(program))
-        throw readOnlyRefusal(
-          'doctor',
-          directors.map((d) => d.target),
-          false,
-        );
+      // With --director, the real servers those directors' services send to, checked for those services.
+      const realServers = opts.director?.length
+        ? narrowRealServers(stack.realServers, directors, []).map((r) => ({ ...r, prep: r.narrowedTo! }))
+        : stack.realServers;
+      if (readOnlyMode(program)) throw readOnlyRefusal('doctor', [...directors.map((d) => d.target), ...realServers.map((r) => r.target)], false);
       const c = colors(opts.json);
       const progress = delayedProgress();
       const each = {
@@ -41,8 +42,7 @@ export function registerDoctorCommand(program: Command): void {
         onIdle: (n: string) => progress.idle(n),
       };
       const results = await doctorDirectors(directors, each);
-      // Real-server hosts too (all of them, unless the run names directors).
-      results.push(...(await doctorRealServers(opts.director?.length ? [] : stack.realServers, stack.stack, each)));
+      results.push(...(await doctorRealServers(realServers, stack.stack, each)));
       const unreachable = results.flatMap((r) => (r.error ? [r.error] : []));
       const blocking = results.some((r) => r.checks.some((k) => k.blocking));
       if (opts.json) {

@@ -1,6 +1,7 @@
 /**
- * `lvsform import`: writes an lvsform app from an ipvsadm-save file or a keepalived.conf. Parsing and wiring only;
- * the work is `importApp` in providers/ipvs/import/import.ts (where a live director source will join the file sources).
+ * `lvsform import`: writes an lvsform app from an ipvsadm-save file, a keepalived.conf, a live director, or what a
+ * real server holds (`--real-server NAME`, reached by the same flags as a director). Parsing and wiring only; the
+ * work is `importApp` in providers/ipvs/import/import.ts.
  */
 import { type Command, Option } from 'commander';
 import { intArg } from './args.ts';
@@ -18,6 +19,7 @@ interface ImportOpts {
   keepalived?: string;
   configId?: string;
   director?: string;
+  realServer?: string;
   adopt?: boolean;
   stack: string;
   directorName: string;
@@ -43,11 +45,17 @@ function outRule(force: boolean | undefined): FileRule {
 }
 
 function sourceOf(opts: ImportOpts, director: GeneratedDirector): ImportSource {
-  const given = [opts.save, opts.keepalived, opts.director].filter((v) => v !== undefined).length;
+  const given = [opts.save, opts.keepalived, opts.director, opts.realServer].filter((v) => v !== undefined).length;
   if (given !== 1) {
-    throw new LvsError('LVS_USAGE', 'import needs exactly one source: --save FILE, --keepalived FILE or --director NAME', {
-      hint: 'e.g. lvsform import --keepalived /etc/keepalived/keepalived.conf --host 203.0.113.2, or lvsform import --director lb1 --host 203.0.113.2 --adopt',
+    throw new LvsError('LVS_USAGE', 'import needs exactly one source: --save FILE, --keepalived FILE, --director NAME or --real-server NAME', {
+      hint: 'e.g. lvsform import --keepalived /etc/keepalived/keepalived.conf --host 203.0.113.2, lvsform import --director lb1 --host 203.0.113.2 --adopt, or lvsform import --real-server web1 --host 192.0.2.11',
     });
+  }
+  if (opts.realServer !== undefined) {
+    const target: HostTarget = director.ssh
+      ? { name: director.name, transport: 'ssh', ssh: director.ssh, role: 'real-server' }
+      : { name: director.name, transport: 'local', role: 'real-server' };
+    return { kind: 'real-server', target };
   }
   if (opts.director !== undefined) {
     const target: HostTarget = director.ssh ? { name: director.name, transport: 'ssh', ssh: director.ssh } : { name: director.name, transport: 'local' };
@@ -66,9 +74,10 @@ function sourceOf(opts: ImportOpts, director: GeneratedDirector): ImportSource {
 }
 
 function directorOf(opts: ImportOpts): { director: GeneratedDirector; note?: string } {
-  const name = opts.director ?? opts.directorName;
+  const name = opts.realServer ?? opts.director ?? opts.directorName;
+  const kind = opts.realServer !== undefined ? 'real server' : 'director';
   const ways = [opts.host !== undefined, opts.sshConfig !== undefined || opts.alias !== undefined, Boolean(opts.local)].filter(Boolean).length;
-  if (ways > 1) throw new LvsError('LVS_USAGE', 'reach the director one way: --host H, --ssh-config F --alias A, or --local');
+  if (ways > 1) throw new LvsError('LVS_USAGE', `reach the ${kind} one way: --host H, --ssh-config F --alias A, or --local`);
   if (opts.host !== undefined) {
     return {
       director: {
@@ -88,18 +97,18 @@ function directorOf(opts: ImportOpts): { director: GeneratedDirector; note?: str
     }
     return { director: { name, ssh: { configFile: opts.sshConfig, alias: opts.alias, ...(opts.sudo ? { sudo: true } : {}) } } };
   }
-  if (opts.sudo) throw new LvsError('LVS_USAGE', '--sudo goes with --host or --ssh-config/--alias (a director reached over SSH)');
+  if (opts.sudo) throw new LvsError('LVS_USAGE', `--sudo goes with --host or --ssh-config/--alias (a ${kind} reached over SSH)`);
   if (opts.local) return { director: { name, local: true } };
   return {
     director: { name, local: true },
-    note: 'no --host, --ssh-config/--alias or --local given: the app reaches the director locally; edit it if lvsform runs elsewhere',
+    note: `no --host, --ssh-config/--alias or --local given: the app reaches the ${kind} locally; edit it if lvsform runs elsewhere`,
   };
 }
 
 export function registerImportCommand(program: Command): void {
   program
     .command('import')
-    .description('write an lvsform app (TypeScript) from an ipvsadm-save file or a keepalived.conf')
+    .description('write an lvsform app (TypeScript) from an ipvsadm-save file, a keepalived.conf, a live director or a real server')
     .addOption(pathOption('--save <file>', 'an `ipvsadm -S -n` / ipvsadm-save file'))
     .addOption(pathOption('--keepalived <file>', 'a keepalived.conf (virtual_server and virtual_server_group blocks)'))
     .option(
@@ -107,15 +116,19 @@ export function registerImportCommand(program: Command): void {
       "with --keepalived: keepalived's config id (its -i, by default the director's short host name): reads the @ID lines as keepalived there does",
     )
     .option('--director <name>', 'the live table of this director (reached by --host, --ssh-config/--alias or --local); NAME names it in the app')
+    .option(
+      '--real-server <name>',
+      'what this real server holds (VIPs on lo, ARP settings, tunnel devices, fou ports, default routes), as a RealServerHost named NAME; reached as --director is',
+    )
     .option('--adopt', 'with --director: record the imported services as owned by --stack on the director (so `plan` shows no changes)')
     .option('--stack <name>', 'the stack name of the generated app', 'imported')
     .option('--director-name <name>', 'the name of the director in the generated app', 'lb1')
-    .option('--host <host>', 'the director is reached over SSH at this host')
+    .option('--host <host>', 'the director (or real server) is reached over SSH at this host')
     .option('--user <user>', 'the SSH login user (with --host)')
     .addOption(new Option('--ssh-port <port>', 'the SSH port (with --host)').argParser(intArg(1, 65535)))
     .addOption(pathOption('--ssh-config <file>', 'an OpenSSH config file that defines --alias'))
-    .option('--alias <alias>', 'the Host alias of the director in --ssh-config')
-    .option('--local', 'the director is the machine lvsform runs on')
+    .option('--alias <alias>', 'the Host alias of the director (or real server) in --ssh-config')
+    .option('--local', 'the director (or real server) is the machine lvsform runs on')
     .option('--sudo', 'log in as --user (not root) and read the director through `sudo -n /bin/sh -s`; the generated app says sudo: true')
     .addOption(pathOption('--out <file>', 'write the app to this file instead of stdout'))
     .option('--force', 'overwrite --out if it exists')
@@ -123,7 +136,7 @@ export function registerImportCommand(program: Command): void {
       const { director, note } = directorOf(opts);
       const source = sourceOf(opts, director);
       // import reads through the host's shell (and with --adopt writes the record): it has no read-only way.
-      if (readOnlyMode(program)) throw readOnlyRefusal('import', [director], Boolean(opts.adopt));
+      if (readOnlyMode(program)) throw readOnlyRefusal('import', [source.kind === 'real-server' ? source.target : director], Boolean(opts.adopt));
       if ((opts.user !== undefined || opts.sshPort !== undefined) && opts.host === undefined) {
         throw new LvsError('LVS_USAGE', '--user and --ssh-port go with --host');
       }
@@ -140,7 +153,8 @@ export function registerImportCommand(program: Command): void {
       } else {
         await writeFileSafely(opts.out, code, outRule(opts.force));
         const ids = table.services.map((s) => serviceId(s.key));
-        process.stderr.write(`wrote ${opts.out}: ${ids.length} service(s)${warnings.length ? `, ${warnings.length} warning(s) above` : ''}\n`);
+        const what = source.kind === 'real-server' ? `real server ${director.name}` : `${ids.length} service(s)`;
+        process.stderr.write(`wrote ${opts.out}: ${what}${warnings.length ? `, ${warnings.length} warning(s) above` : ''}\n`);
       }
     });
 }

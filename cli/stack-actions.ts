@@ -5,16 +5,18 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { LvsError } from '../providers/ipvs/model/errors.ts';
+import { partialPairNotes } from '../providers/ipvs/model/director-pair.ts';
 import { forceUnlockDirector } from '../providers/ipvs/ops/force-unlock.ts';
 import { checkMaxDeletes, checkTargets, ownedElsewhereError, planHasChanges, planHasErrors, type Plan } from '../providers/ipvs/plan/plan.ts';
 import type { DesiredDirector } from '../providers/ipvs/model/desired-director.ts';
 import { checkPlanOut, readPlanFile, writePlanFile } from '../providers/ipvs/plan/plan-file.ts';
+import { narrowRealServers } from '../providers/ipvs/plan/narrow-real-servers.ts';
 import { planToJson } from '../providers/ipvs/render/plan-json.ts';
 import { renderMarkdown } from '../providers/ipvs/render/render-markdown.ts';
 import { noPaint, renderPlan, type Paint } from '../providers/ipvs/render/render-plan.ts';
 import { applyStack, planStack, type ApplyReport, type RunOptions } from '../providers/ipvs/apply/run-stack.ts';
 import { loadStacks, readProjectConfig, runApp, selectDirectors, selectStack, type LoadedStack } from '../providers/ipvs/read/synth.ts';
-import { aboutTarget, describeTarget, errorPointer, readOnlyRefusal } from '../providers/ipvs/model/host-target.ts';
+import { aboutTarget, describeTarget, errorPointer, readOnlyRefusal, type HostTarget } from '../providers/ipvs/model/host-target.ts';
 import { openReadOnlyHost } from '../providers/ipvs/host/read-only-host.ts';
 import { readOnlyMode } from './args.ts';
 import { debugEnabled, debugLine } from './debug.ts';
@@ -80,12 +82,21 @@ function runOptions(stack: string, opts: CommonOpts & { adopt?: boolean; refresh
 }
 
 /**
- * The real servers of a run: all of them, unless the run is narrowed to some directors or construct paths (a narrowed
- * run leaves real servers as they are).
+ * The real servers of a run: all of them; in a run narrowed to some directors or construct paths, those the run's
+ * services send to, prepared for those services, with nothing removed (narrow-real-servers.ts). A narrowed destroy
+ * leaves real servers as they are: the services outside it may still send to them.
  */
-function realServersOf(stack: LoadedStack, opts: CommonOpts, targets: readonly string[]): Pick<RunOptions, 'realServers'> {
-  if (opts.director?.length || targets.length > 0 || stack.realServers.length === 0) return {};
-  return { realServers: stack.realServers };
+function realServersOf(stack: LoadedStack, opts: CommonOpts, targets: readonly string[], destroy = false): Pick<RunOptions, 'realServers'> {
+  if (stack.realServers.length === 0) return {};
+  if (!opts.director?.length && targets.length === 0) return { realServers: stack.realServers };
+  if (destroy) return {};
+  const narrowed = narrowRealServers(stack.realServers, stack.directors, targets);
+  return narrowed.length > 0 ? { realServers: narrowed } : {};
+}
+
+/** Every host a stack names, directors first, for a refusal. */
+function hostsOf(stack: LoadedStack): HostTarget[] {
+  return [...stack.directors.map((d) => d.target), ...stack.realServers.map((r) => r.target)];
 }
 
 async function confirmOnTerminal(plan: Plan, p: Paint, verb: string): Promise<boolean> {
@@ -103,6 +114,7 @@ async function confirmOnTerminal(plan: Plan, p: Paint, verb: string): Promise<bo
 function reportApply(report: ApplyReport, p: Paint, json: boolean, printPlan: boolean): number {
   const failed = report.outcomes.filter((o) => o.status === 'failed');
   const skipped = report.outcomes.every((o) => o.status === 'skipped');
+  const pairNotes = partialPairNotes(report.pairs ?? [], new Set(failed.map((o) => o.director)));
   if (json) {
     // `errors` is every director that failed, at planning or after: the same list standard error gets in text mode.
     const errors = failed.map((o) => ({
@@ -115,8 +127,9 @@ function reportApply(report: ApplyReport, p: Paint, json: boolean, printPlan: bo
       .filter((o) => o.status === 'failed')
       .map((o) => ({ realServer: o.host, code: o.error?.code ?? 'LVS_APPLY_FAILED', message: o.error?.message ?? 'failed', hint: o.error?.hint ?? null }));
     const ok = failed.length === 0 && rsErrors.length === 0 && !skipped;
+    const partial = pairNotes.length > 0 ? { partialPairs: pairNotes } : {};
     process.stdout.write(
-      `${JSON.stringify({ ...planToJson(report.plan), ok, errors: [...errors, ...rsErrors], outcomes: report.outcomes, ...(report.realServerOutcomes ? { realServerOutcomes: report.realServerOutcomes } : {}) })}\n`,
+      `${JSON.stringify({ ...planToJson(report.plan), ok, errors: [...errors, ...rsErrors], outcomes: report.outcomes, ...(report.realServerOutcomes ? { realServerOutcomes: report.realServerOutcomes } : {}), ...partial })}\n`,
     );
     return failed.length || rsErrors.length ? 1 : 0;
   }
@@ -158,6 +171,7 @@ function reportApply(report: ApplyReport, p: Paint, json: boolean, printPlan: bo
   const rsFailed = (report.realServerOutcomes ?? []).filter((o) => o.status === 'failed').length;
   const counts = report.plan.directors.map((d) => d.changes.length).reduce((a, b) => a + b, 0);
   const rsNote = rsFailed > 0 ? `; ${rsFailed} real server(s) failed` : '';
+  for (const note of pairNotes) process.stdout.write(`\n${p.warn(note)}\n`);
   process.stdout.write(
     failed.length || rsFailed
       ? p.remove(`\nApply failed on ${failed.length} of ${report.outcomes.length} director(s)${rsNote}.\n`)
@@ -186,7 +200,7 @@ export async function planAction(
   const directors: DesiredDirector[] = opts.destroy ? stack.directors.map((d) => ({ ...d, table: { services: [] }, paths: new Map() })) : stack.directors;
   const plan = await planStack(directors, {
     ...runOptions(stack.stack, { ...opts, targets }),
-    ...realServersOf(stack, opts, targets),
+    ...realServersOf(stack, opts, targets, Boolean(opts.destroy)),
     ...(opts.destroy ? { mode: 'destroy' as const } : {}),
     ...(readOnlyMode(program) ? { openHost: openReadOnlyHost } : {}),
   });
@@ -218,20 +232,18 @@ export async function applyAction(
     // The flags a saved plan does not honour (--target, --no-drain, --adopt, --no-refresh, …) were refused already
     // (flag-modes.ts): the plan carries them.
     const saved = await readPlanFile(planfile, opts.stack);
-    if (saved.realServers?.some((r) => r.changes.length > 0)) {
+    // A real server is prepared for every service of the plan that sends to it: carrying out part of the directors
+    // would leave it prepared (or unprepared) for services whose change did not run.
+    if (opts.director?.length && saved.realServers?.some((r) => r.changes.length > 0 || (r.setup?.length ?? 0) > 0)) {
       throw new LvsError(
         'LVS_PLAN_MISMATCH',
-        `the saved plan ${planfile} prepares real servers, which a saved plan cannot carry out yet; nothing was changed`,
+        `the saved plan ${planfile} prepares real servers for all its directors, so --director cannot carry out part of it; nothing was changed`,
         {
-          hint: 'Run `lvsform apply` (it plans, shows and asks), or apply a saved plan that changes only directors.',
+          hint: 'Apply the whole plan, or make one for those directors: `lvsform plan --director NAME --out FILE`.',
         },
       );
     }
-    if (readOnlyMode(program))
-      throw readOnlyRefusal(
-        'apply',
-        saved.directors.map((d) => d.target),
-      );
+    if (readOnlyMode(program)) throw readOnlyRefusal('apply', [...saved.directors.map((d) => d.target), ...(saved.realServers ?? []).map((r) => r.target)]);
     for (const name of opts.director ?? []) {
       if (!saved.directors.some((d) => d.director === name)) {
         throw new LvsError(
@@ -248,7 +260,7 @@ export async function applyAction(
     const fast = saved.directors.some((d) => d.refresh !== undefined);
     const report = await applyStack(directors, {
       ...runOptions(saved.stack, { ...opts, refresh: !fast }),
-      savedPlan: saved,
+      savedPlan: opts.director?.length ? { ...saved, realServers: [] } : saved,
       destroy: saved.mode === 'destroy',
       ...(check ? { check } : {}),
     });
@@ -256,11 +268,7 @@ export async function applyAction(
     return;
   }
   // Refused before the approval question: the answer would not matter.
-  if (readOnlyMode(program))
-    throw readOnlyRefusal(
-      'apply',
-      (await loadStack(program, opts)).directors.map((d) => d.target),
-    );
+  if (readOnlyMode(program)) throw readOnlyRefusal('apply', hostsOf(await loadStack(program, opts)));
   if (!opts.autoApprove && !process.stdin.isTTY) {
     throw new LvsError('LVS_NEEDS_APPROVAL', 'apply needs confirmation, and there is no terminal to ask on', {
       hint: 'Review `lvsform plan` and pass --auto-approve, or apply a saved plan: `lvsform plan --out FILE` then `lvsform apply FILE`.',
@@ -279,11 +287,7 @@ export async function applyAction(
 
 export async function destroyAction(program: Command, opts: CommonOpts & { autoApprove?: boolean }): Promise<void> {
   const p = opts.json ? noPaint : paint();
-  if (readOnlyMode(program))
-    throw readOnlyRefusal(
-      'destroy',
-      (await loadStack(program, opts)).directors.map((d) => d.target),
-    );
+  if (readOnlyMode(program)) throw readOnlyRefusal('destroy', hostsOf(await loadStack(program, opts)));
   if (!opts.autoApprove && !process.stdin.isTTY) {
     throw new LvsError('LVS_NEEDS_APPROVAL', 'destroy needs confirmation, and there is no terminal to ask on', { hint: 'Pass --auto-approve.' });
   }
@@ -291,7 +295,7 @@ export async function destroyAction(program: Command, opts: CommonOpts & { autoA
   const directors = stack.directors.map((d) => ({ ...d, table: { services: [] }, paths: new Map<string, string>() }));
   const report = await applyStack(directors, {
     ...runOptions(stack.stack, opts),
-    ...realServersOf(stack, opts, []),
+    ...realServersOf(stack, opts, [], true),
     destroy: true,
     ...(opts.autoApprove ? {} : { confirm: (plan: Plan) => confirmOnTerminal(plan, p, 'destroy these services') }),
   });

@@ -77,6 +77,12 @@ export interface DirectorSetupProps {
    */
   readonly installIpvsadm?: boolean;
   /**
+   * For a director of a DirectorPair: install keepalived with the host's package manager when it is missing (the
+   * pair's VRRP). Ignored outside a pair.
+   * @default true
+   */
+  readonly installKeepalived?: boolean;
+  /**
    * Load the IPVS modules the declared services need (`ip_vs`, one per scheduler, one per persistence engine) now, and
    * at boot through `/etc/modules-load.d/lvsform-<stack>.conf`.
    * @default true
@@ -194,6 +200,25 @@ export interface IpvsSysctlProps {
   readonly ignoreTunneled?: boolean;
 }
 
+/**
+ * The IPVS connection sync daemons (`ipvsadm --start-daemon master|backup --mcast-interface IF --syncid N`): the
+ * master sends this director's connections to the others over multicast, the backup takes theirs in, so that a
+ * director taking over the VIPs already knows the established connections. A kernel runs one of each role; a pair
+ * member runs both (the default), so whichever holds the VIPs sends. lvsform starts them, records them, starts them
+ * again at boot (with `setup`) and stops on destroy only the daemons it started.
+ */
+export interface SyncDaemonProps {
+  /** The interface the sync messages go out and come in on (multicast 224.0.0.81, UDP 8848). */
+  readonly interface: string;
+  /** 0..255: the directors of one pair share it; a backup takes in only its own id (0: every id). */
+  readonly syncId: number;
+  /**
+   * Which daemons to run.
+   * @default ['master', 'backup']
+   */
+  readonly roles?: readonly ('master' | 'backup')[];
+}
+
 /** The sysctl props and the kernel's names. */
 const SYSCTL_NAMES: Readonly<Record<keyof IpvsSysctlProps, string>> = {
   conntrack: 'conntrack',
@@ -245,9 +270,16 @@ export interface DirectorProps {
    * @default - not managed
    */
   readonly sysctls?: IpvsSysctlProps;
+  /**
+   * The connection sync daemons (a DirectorPair's `sync` sets them on each of its directors).
+   * @default - not managed
+   */
+  readonly syncDaemon?: SyncDaemonProps;
 }
 
-const SETUP_KEYS = ['installIpvsadm', 'loadModules', 'ipForward', 'saveRules'] as const;
+const SETUP_KEYS = ['installIpvsadm', 'installKeepalived', 'loadModules', 'ipForward', 'saveRules'] as const;
+/** @internal The props a Director takes. */
+export const DIRECTOR_KEYS = ['ssh', 'local', 'name', 'setup', 'vips', 'timeouts', 'sysctls', 'syncDaemon'] as const;
 
 /** The machine behind a host reached by `ssh` (or locally, without it): one key for every spelling of one place. */
 export function hostReachKey(ssh: SshProps | undefined): string {
@@ -270,8 +302,10 @@ export class Director extends Construct {
   readonly ssh: SshProps | undefined;
   /** The host set-up with every default filled in, when asked for. */
   readonly setup: Required<DirectorSetupProps> | undefined;
-  /** The director settings as synthesized (`vips`, `timeouts`, `sysctls`), when any is managed. */
+  /** The director settings as synthesized (`vips`, `timeouts`, `sysctls`, `sync_daemon`), when any is managed. */
   private readonly settings: Record<string, unknown>;
+  /** The pair this director belongs to, and the VRRP instance it renders for it (at synth). */
+  private pair: { readonly path: string; readonly vrrp: () => Record<string, unknown> } | undefined;
   private readonly resource: LvsResource;
 
   constructor(scope: LvsStack, id: string, props: DirectorProps) {
@@ -280,7 +314,7 @@ export class Director extends Construct {
     const fail = (message: string): never => ValidationError.fail(path, message);
     if (!isLvsStack(scope)) fail('a Director belongs directly to an LvsStack');
     if (props === null || typeof props !== 'object' || Array.isArray(props)) fail(`props must be an object with ssh or local; got ${describe(props)}`);
-    const unknown = unknownKey('a Director', props, ['ssh', 'local', 'name', 'setup', 'vips', 'timeouts', 'sysctls']);
+    const unknown = unknownKey('a Director', props, DIRECTOR_KEYS);
     if (unknown) fail(unknown);
     this.name = props.name ?? id;
     const badName = nameProblem('director', this.name);
@@ -315,6 +349,29 @@ export class Director extends Construct {
     return this.node.children.filter((c): c is VirtualService => c instanceof VirtualService);
   }
 
+  /** Whether lvsform puts this director's VIPs on it (`vips`). */
+  get placesVips(): boolean {
+    return this.settings.vips !== undefined;
+  }
+
+  /** Whether this director runs the sync daemons (`syncDaemon`). */
+  get syncsConnections(): boolean {
+    return this.settings.sync_daemon !== undefined;
+  }
+
+  /**
+   * @internal A DirectorPair takes this director in: its sync daemons (unless it has its own) and the VRRP instance
+   * rendered at synth. A director belongs to one pair.
+   */
+  joinPair(path: string, sync: Record<string, unknown> | undefined, vrrp: () => Record<string, unknown>): void {
+    if (this.pair) ValidationError.fail(path, `director ${this.node.path} is already in director pair ${this.pair.path}; a director belongs to one pair`);
+    if (sync && this.settings.sync_daemon) {
+      ValidationError.fail(path, `director ${this.node.path} has its own syncDaemon, and the pair's sync sets it too: leave one out`);
+    }
+    if (sync) this.settings.sync_daemon = sync;
+    this.pair = { path, vrrp };
+  }
+
   /** Adds a virtual service to this director and returns it. */
   addVirtualService(id: string, props: VirtualServiceProps): VirtualService {
     return new VirtualService(this, id, props);
@@ -343,12 +400,15 @@ export class Director extends Construct {
     if (this.setup) {
       out.setup = {
         install_ipvsadm: this.setup.installIpvsadm,
+        // Only a pair member has keepalived to install: other directors' synth is as it was.
+        ...(this.pair ? { install_keepalived: this.setup.installKeepalived } : {}),
         load_modules: this.setup.loadModules,
         ip_forward: this.setup.ipForward,
         save_rules: this.setup.saveRules,
       };
     }
     Object.assign(out, this.settings);
+    if (this.pair) out.vrrp = this.pair.vrrp();
     return out;
   }
 }
@@ -390,12 +450,23 @@ function checkSettings(props: DirectorProps, fail: (m: string) => never): Record
     }
     out.sysctls = sysctls;
   }
+  if (props.syncDaemon !== undefined) out.sync_daemon = syncDaemonJson(object('syncDaemon', props.syncDaemon, "{ interface: 'eth1', syncId: 51 }"), fail);
   const problem = settingsProblems(out as RuleSettings)[0];
   if (problem) {
     // The rule speaks the synthesized JSON's names; the props speak camelCase.
     fail(problem.message.replace('tcp_fin', 'tcpFin').replace(/sysctls\.([a-z_]+)/g, (_m, k: string) => `sysctls.${propName(k)}`));
   }
   return out;
+}
+
+/** @internal A `syncDaemon` (or a pair's `sync`) in the synthesized JSON's names; the rules check the values. */
+export function syncDaemonJson(s: Record<string, unknown>, fail: (m: string) => never, what = 'syncDaemon'): Record<string, unknown> {
+  const unknown = unknownKey(what, s, ['interface', 'syncId', 'roles']);
+  if (unknown) fail(unknown);
+  const roles = s.roles ?? ['master', 'backup'];
+  const problem = settingsProblems({ sync_daemon: { interface: s.interface, sync_id: s.syncId, roles } })[0];
+  if (problem) fail(problem.message.replace('sync_daemon.sync_id', `${what}.syncId`).replace(/sync_daemon\b/g, what));
+  return { interface: s.interface, sync_id: s.syncId, roles: Array.isArray(roles) ? [...roles] : roles };
 }
 
 function propName(kernel: string): string {
@@ -409,7 +480,7 @@ function checkSetup(setup: DirectorSetupProps, fail: (m: string) => never): Requ
   for (const key of Object.keys(setup)) {
     if (!(SETUP_KEYS as readonly string[]).includes(key)) fail(unknownKey('setup', { [key]: true }, SETUP_KEYS)!);
   }
-  const out = { installIpvsadm: true, loadModules: true, ipForward: true, saveRules: true };
+  const out = { installIpvsadm: true, installKeepalived: true, loadModules: true, ipForward: true, saveRules: true };
   for (const key of SETUP_KEYS) {
     const value = setup[key];
     if (value === undefined) continue;

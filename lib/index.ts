@@ -7,8 +7,17 @@ export {
   type IpvsSysctlProps,
   type IpvsTimeoutProps,
   type SshProps,
+  type SyncDaemonProps,
   type VipProps,
 } from './director.ts';
+export {
+  DirectorPair,
+  type DirectorPairProps,
+  type DirectorPairMember,
+  type DirectorPairMemberProps,
+  type VrrpProps,
+  type VrrpAddressProps,
+} from './director-pair.ts';
 export { RealServerHost, type RealServerHostProps, type NatReturnProps } from './real-server-host.ts';
 export {
   VirtualService,

@@ -11,8 +11,9 @@ import { ValidationError } from './validation-error.ts';
 
 /**
  * The NAT return path of a real server: replies to clients must leave through the director, which rewrites them.
- * lvsform reads the real server's default route of each family it serves by NAT and shows whether it goes through
- * `gateways`; it replaces the default route only with `manage: true`.
+ * lvsform reads the real server's routes of each family it serves by NAT and shows whether the default route goes
+ * through `gateways`, and any more specific route that would take replies to clients around the director; it
+ * replaces the default route only with `manage: true`.
  */
 export interface NatReturnProps {
   /** The director's inside address (the real servers' gateway), one per family: `['192.0.2.1', '2001:db8::1']`. */
@@ -23,6 +24,13 @@ export interface NatReturnProps {
    * @default false (checked and shown, never changed)
    */
   readonly manage?: boolean;
+  /**
+   * The networks the clients are in (`['192.0.2.0/24']`): only routes that reach into them are checked for a way
+   * around the director.
+   * @default - clients may be anywhere: every route more specific than the default that does not go through the
+   * director (but the one to the director's own network) is shown as a warning
+   */
+  readonly clients?: readonly string[];
 }
 
 /** Props of a RealServerHost: how to reach it (exactly one of `ssh` or `local`), its addresses, its name. */
@@ -100,15 +108,29 @@ export class RealServerHost extends Construct {
     if (props.nat !== undefined) {
       if (props.nat === null || typeof props.nat !== 'object' || Array.isArray(props.nat))
         fail(`nat must be an object like { gateways: ['192.0.2.1'] }; got ${describe(props.nat)}`);
-      const bad = unknownKey('nat', props.nat, ['gateways', 'manage']);
+      const bad = unknownKey('nat', props.nat, ['gateways', 'manage', 'clients']);
       if (bad) fail(bad);
     }
     const addresses = Array.isArray(props.addresses) ? props.addresses.map(canonical) : props.addresses;
-    const nat = props.nat && { gateways: Array.isArray(props.nat.gateways) ? props.nat.gateways.map(canonical) : props.nat.gateways, manage: props.nat.manage };
+    const network = (n: unknown): unknown => {
+      if (typeof n !== 'string' || !n.includes('/')) return n;
+      const at = n.lastIndexOf('/');
+      return `${canonical(n.slice(0, at))}${n.slice(at)}`;
+    };
+    const nat = props.nat && {
+      gateways: Array.isArray(props.nat.gateways) ? props.nat.gateways.map(canonical) : props.nat.gateways,
+      manage: props.nat.manage,
+      ...(props.nat.clients === undefined ? {} : { clients: Array.isArray(props.nat.clients) ? props.nat.clients.map(network) : props.nat.clients }),
+    };
     const problem = realServerHostProblems({ addresses, interface: props.interface, nat })[0];
     if (problem) fail(problem.message);
     this.addresses = addresses as string[];
-    this.props = { ...props, ...(nat ? { nat: { gateways: nat.gateways as string[], manage: nat.manage ?? false } } : {}) };
+    this.props = {
+      ...props,
+      ...(nat
+        ? { nat: { gateways: nat.gateways as string[], manage: nat.manage ?? false, ...(nat.clients ? { clients: nat.clients as string[] } : {}) } }
+        : {}),
+    };
     this.resource = new LvsResource(this, 'Resource', 'lvsform_real_server_host', () => this.render());
   }
 
@@ -132,7 +154,13 @@ export class RealServerHost extends Construct {
     if (this.ssh) out.ssh = renderSsh(this.ssh);
     out.addresses = [...this.addresses];
     if (this.props.interface !== undefined) out.interface = this.props.interface;
-    if (this.props.nat) out.nat = { gateways: [...this.props.nat.gateways], manage: this.props.nat.manage ?? false };
+    if (this.props.nat) {
+      out.nat = {
+        gateways: [...this.props.nat.gateways],
+        manage: this.props.nat.manage ?? false,
+        ...(this.props.nat.clients ? { clients: [...this.props.nat.clients] } : {}),
+      };
+    }
     return out;
   }
 }

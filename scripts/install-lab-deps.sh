@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the lvsform lab needs, only those missing (apt-get update once, then install), and
 # those the unit tests of the pictures draw with: graphviz (`dot -Tsvg`) and chromium (mermaid.js, headless).
-# keepalived: the guests run from this machine's root, so the VRRP daemon of the lab's director pairs comes from here.
-# Quiet when everything is present. Extra package names may be given as arguments (e.g. zsh fish).
+# Quiet when everything is present. keepalived is the director pairs' VRRP (test/lab/director-pair.test.ts,
+# test/lab/cluster-failover.test.ts): the guests run from this machine's root, so it comes from here. Extra package
+# names may be given as arguments.
 set -euo pipefail
 
 packages=(qemu-system-x86 xz-utils ipvsadm kmod iproute2 openssh-server openssh-client busybox-static curl iptables perl-base
-  e2fsprogs procps iputils-arping python3-minimal sudo keepalived graphviz chromium "$@")
+  e2fsprogs procps iputils-arping python3-minimal sudo graphviz chromium keepalived "$@")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -227,9 +227,87 @@ export interface RuleSettings {
   readonly vips?: { readonly interface?: unknown; readonly dummy?: unknown } | undefined;
   readonly timeouts?: { readonly tcp?: unknown; readonly tcp_fin?: unknown; readonly udp?: unknown } | undefined;
   readonly sysctls?: Readonly<Record<string, unknown>> | undefined;
+  readonly sync_daemon?: { readonly interface?: unknown; readonly sync_id?: unknown; readonly roles?: unknown } | undefined;
+  readonly vrrp?: RuleVrrp | undefined;
 }
 
-/** Every problem of a director's settings: VIP placement, timeouts, sysctls. */
+/** A pair member's VRRP instance as the rules see it (the synthesized JSON's names). */
+export interface RuleVrrp {
+  readonly instance?: unknown;
+  readonly interface?: unknown;
+  readonly virtual_router_id?: unknown;
+  readonly priority?: unknown;
+  readonly state?: unknown;
+  readonly advert_int?: unknown;
+  readonly auth_pass?: unknown;
+  readonly garp_master_delay?: unknown;
+  readonly addresses?: unknown;
+}
+
+/** A keepalived `vrrp_instance` name, also lvsform's file name (`lvsform-<instance>.conf`). */
+const VRRP_INSTANCE = /^[A-Za-z0-9_.-]{1,64}$/;
+/** keepalived's PASS authentication: up to 8 characters; none that keepalived's parser reads as a comment or block. */
+const AUTH_PASS = /^[A-Za-z0-9_.,:;@%+=^~*()[\]/-]{1,8}$/;
+
+/** Every problem of a pair member's sync daemon (`ipvsadm --start-daemon`). */
+function syncDaemonProblems(d: NonNullable<RuleSettings['sync_daemon']>): RuleProblem[] {
+  const out: RuleProblem[] = [];
+  if (typeof d.interface !== 'string' || !IFNAME.test(d.interface)) {
+    out.push({ path: 'sync_daemon.interface', message: `the sync daemon's interface is 1 to 15 of [A-Za-z0-9_.-]; got ${shown(d.interface)}` });
+  }
+  const id = intOutOf('sync_daemon.sync_id', d.sync_id, 0, 255, ' (ipvsadm --syncid; 0 takes every sync id in)');
+  if (id) out.push({ path: 'sync_daemon.sync_id', message: id });
+  const roles = d.roles;
+  if (!Array.isArray(roles) || roles.length === 0 || roles.some((x) => x !== 'master' && x !== 'backup') || new Set(roles).size !== roles.length) {
+    out.push({ path: 'sync_daemon.roles', message: `the sync daemon's roles are master, backup or both, each once; got ${shown(roles)}` });
+  }
+  return out;
+}
+
+/** Every problem of a pair member's VRRP instance: keepalived's own bounds, and what lvsform writes into its file. */
+export function vrrpProblems(v: RuleVrrp): RuleProblem[] {
+  const out: RuleProblem[] = [];
+  const add = (path: string, message: string | undefined) => {
+    if (message) out.push({ path: `vrrp.${path}`, message });
+  };
+  if (typeof v.instance !== 'string' || !VRRP_INSTANCE.test(v.instance))
+    add('instance', `a VRRP instance name is 1 to 64 of [A-Za-z0-9_.-]; got ${shown(v.instance)}`);
+  if (typeof v.interface !== 'string' || !IFNAME.test(v.interface))
+    add('interface', `the VRRP interface is 1 to 15 of [A-Za-z0-9_.-]; got ${shown(v.interface)}`);
+  add('virtual_router_id', intOutOf('vrrp.virtual_router_id', v.virtual_router_id, 1, 255, ' (unique per segment)'));
+  add('priority', intOutOf('vrrp.priority', v.priority, 1, 254, ' (255 is kept for the owner of the address)'));
+  if (v.state !== 'MASTER' && v.state !== 'BACKUP') add('state', `vrrp.state is MASTER or BACKUP; got ${shown(v.state)}`);
+  add('advert_int', intOutOf('vrrp.advert_int', v.advert_int, 1, 255, ' seconds'));
+  if (v.garp_master_delay !== undefined) add('garp_master_delay', intOutOf('vrrp.garp_master_delay', v.garp_master_delay, 0, 255, ' seconds'));
+  if (v.auth_pass !== undefined && (typeof v.auth_pass !== 'string' || !AUTH_PASS.test(v.auth_pass))) {
+    add('auth_pass', `vrrp.auth_pass is 1 to 8 characters (keepalived keeps 8) without spaces, quotes, #, !, { or }; got ${shown(v.auth_pass)}`);
+  }
+  const addrs = v.addresses;
+  if (!Array.isArray(addrs) || addrs.length === 0) {
+    add('addresses', `vrrp.addresses lists the addresses VRRP moves (the pair's VIPs); got ${shown(addrs)}`);
+    return out;
+  }
+  const seen = new Set<string>();
+  addrs.forEach((a: { address?: unknown; prefix?: unknown; interface?: unknown } | null, i) => {
+    const at = `addresses[${i}]`;
+    const address = a?.address;
+    const bad = typeof address === 'string' ? addressClassProblem(address) : 'is not an address';
+    if (bad) return add(`${at}.address`, `vrrp.${at}.address ${shown(address)} ${bad}`);
+    const s = address as string;
+    if (seen.has(s)) add(`${at}.address`, `vrrp.${at}.address ${s} is listed twice`);
+    seen.add(s);
+    add(`${at}.prefix`, intOutOf(`vrrp.${at}.prefix`, a!.prefix, 1, s.includes(':') ? 128 : 32));
+    if (a!.interface !== undefined && (typeof a!.interface !== 'string' || !IFNAME.test(a!.interface))) {
+      add(`${at}.interface`, `vrrp.${at}.interface is 1 to 15 of [A-Za-z0-9_.-]; got ${shown(a!.interface)}`);
+    }
+  });
+  if (v.auth_pass !== undefined && addrs.every((a: { address?: unknown } | null) => typeof a?.address === 'string' && a.address.includes(':'))) {
+    add('auth_pass', 'an instance with IPv6 addresses only speaks VRRP version 3, which has no authentication: leave authPass out');
+  }
+  return out;
+}
+
+/** Every problem of a director's settings: VIP placement, timeouts, sysctls, a pair member's sync daemon and VRRP. */
 export function settingsProblems(s: RuleSettings): RuleProblem[] {
   const problems: RuleProblem[] = [];
   if (s.vips !== undefined) {
@@ -257,6 +335,8 @@ export function settingsProblems(s: RuleSettings): RuleProblem[] {
       if (bad) problems.push({ path: `timeouts.${f}`, message: bad });
     }
   }
+  if (s.sync_daemon !== undefined) problems.push(...syncDaemonProblems(s.sync_daemon));
+  if (s.vrrp !== undefined) problems.push(...vrrpProblems(s.vrrp));
   for (const [key, v] of Object.entries(s.sysctls ?? {})) {
     const max = IPVS_SYSCTL_MAX[key];
     if (max === undefined || !Object.hasOwn(IPVS_SYSCTL_MAX, key)) {
@@ -277,7 +357,26 @@ export function settingsProblems(s: RuleSettings): RuleProblem[] {
 export interface RuleRealServerHost {
   readonly addresses?: unknown;
   readonly interface?: unknown;
-  readonly nat?: { readonly gateways?: unknown; readonly manage?: unknown } | undefined;
+  readonly nat?: { readonly gateways?: unknown; readonly manage?: unknown; readonly clients?: unknown } | undefined;
+}
+
+/**
+ * Why `text` is not a network as `ip route` writes one (`192.0.2.0/24`, `2001:db8::/32`: an address, a prefix length
+ * of its family, no host bits set), or undefined.
+ */
+export function networkProblem(text: unknown): string | undefined {
+  if (typeof text !== 'string') return 'is not a string';
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(text);
+  if (!m) return 'is not a network ADDRESS/LENGTH (192.0.2.0/24, 2001:db8::/32)';
+  const address = m[1]!;
+  const length = Number(m[2]);
+  const v6 = address.includes(':');
+  if (v6 ? !ipaddr.IPv6.isValid(address) || address.includes('%') : !IPV4.test(address)) return 'is not a network ADDRESS/LENGTH (192.0.2.0/24, 2001:db8::/32)';
+  if (length > (v6 ? 128 : 32)) return `has a prefix length above ${v6 ? 128 : 32}`;
+  const ip = ipaddr.parse(address);
+  const base = v6 ? ipaddr.IPv6.networkAddressFromCIDR(text) : ipaddr.IPv4.networkAddressFromCIDR(text);
+  if (base.toString() !== ip.toString()) return `has host bits set; write ${base.toString()}/${length}`;
+  return undefined;
 }
 
 /**
@@ -319,6 +418,15 @@ export function realServerHostProblems(h: RuleRealServerHost): RuleProblem[] {
     }
     if (h.nat.manage !== undefined && typeof h.nat.manage !== 'boolean')
       out.push({ path: 'nat.manage', message: `nat.manage must be true or false; got ${shown(h.nat.manage)}` });
+    const c = h.nat.clients;
+    if (c !== undefined && (!Array.isArray(c) || c.length === 0)) {
+      out.push({ path: 'nat.clients', message: `nat.clients lists the networks the clients are in (192.0.2.0/24); got ${shown(c)}` });
+    } else if (Array.isArray(c)) {
+      c.forEach((n, i) => {
+        const bad = networkProblem(n);
+        if (bad) out.push({ path: `nat.clients[${i}]`, message: `client network ${shown(n)} ${bad}` });
+      });
+    }
   }
   return out;
 }

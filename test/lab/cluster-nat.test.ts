@@ -1,9 +1,10 @@
 /**
  * NAT's route back, prepared by lvsform on the cluster lab (issue 22). The cluster's real servers also sit on the
  * client's segment (their `eth1`), so their replies to the client would leave by that connected route whatever their
- * default route says, and NAT would prove nothing. This file's own set-up (not lvsform's) takes `eth1` down on every
- * real server for its duration: then a real server reaches the client only through a default route, as behind a NAT
- * director, and it starts with none (the cluster's real servers are bare).
+ * default route says: the first test shows the plan warning about exactly that route (the app names the clients'
+ * networks, `nat.clients`). Then this file's own set-up (not lvsform's) takes `eth1` down on every real server for the
+ * rest of the file: a real server reaches the client only through a default route, as behind a NAT director, and it
+ * starts with none (the cluster's real servers are bare).
  *
  * The contrast: with `nat: { gateways }` alone, the plan warns that the route back does not go through the director and
  * the client's requests through the VIPs (IPv4 and IPv6) fail; with `manage: true` one apply sets the default routes
@@ -25,6 +26,8 @@ const director = (): ClusterVmFacts => facts.directors[0]!;
 const NAT4 = '198.51.100.40';
 const NAT6 = '2001:db8:100::40';
 const URLS = [`http://${NAT4}/`, `http://[${NAT6}]/`];
+/** The client's networks (the shared segment): only routes into them are checked for a way around the director. */
+const CLIENTS = ['198.51.100.0/24', '2001:db8:100::/64'];
 
 function build(manage: boolean | undefined): Promise<LoadedStack> {
   return synthApp((app) => {
@@ -35,7 +38,7 @@ function build(manage: boolean | undefined): Promise<LoadedStack> {
       new RealServerHost(stack, r.name, {
         ssh: ssh(r),
         addresses: [r.private.ipv4, r.private.ipv6],
-        nat: { gateways: [director().private.ipv4, director().private.ipv6], ...(manage === undefined ? {} : { manage }) },
+        nat: { gateways: [director().private.ipv4, director().private.ipv6], clients: CLIENTS, ...(manage === undefined ? {} : { manage }) },
       });
     }
     const members = (pick: (r: ClusterVmFacts) => string) => facts.realServers.map((r) => ({ address: pick(r), port: 80 }));
@@ -85,6 +88,10 @@ let managed: LoadedStack | undefined;
 
 beforeAll(async () => {
   facts = await cluster();
+}, 900_000);
+
+/** The test's own set-up, after the first test: the real servers off the client's segment. */
+async function offClientSegment(): Promise<void> {
   // The test's own set-up: the real servers off the client's segment, keeping eth1's addresses for afterAll (the kernel
   // flushes static IPv6 addresses on link down unless keep_addr_on_down is set).
   for (const r of facts.realServers) {
@@ -94,7 +101,7 @@ beforeAll(async () => {
     await onVm(r.name, `sysctl -qw net.ipv6.conf.${dev}.keep_addr_on_down=1 && ip link set ${dev} down`);
     before.set(r.name, await routes(r));
   }
-}, 900_000);
+}
 
 afterAll(async () => {
   if (!facts) return;
@@ -106,6 +113,33 @@ afterAll(async () => {
 }, 300_000);
 
 describe('NAT: the route back through the director', () => {
+  it("a real server on the client's segment is warned about: its connected route takes replies around the director", async () => {
+    // GIVEN the real servers still on the client's segment, and the app naming the clients' networks
+    const stack = await build(undefined);
+    // WHEN planned (one round trip per real server, as before)
+    const plan = await planStack(stack.directors, { stack: stack.stack, realServers: stack.realServers });
+    const text = renderPlan(plan);
+    console.log(text);
+    // THEN each real server's checks name the shared segment's connected routes as ways around the director
+    for (const r of plan.realServers ?? []) {
+      const dev = facts.realServers.find((x) => x.name === r.host)!.shared.iface;
+      expect([r.host, r.checks.map((c) => [c.family, c.bypass])]).toEqual([
+        r.host,
+        [
+          ['inet', [`198.51.100.0/24 dev ${dev}`]],
+          ['inet6', [`2001:db8:100::/64 dev ${dev}`]],
+        ],
+      ]);
+    }
+    expect(text).toContain(
+      `198.51.100.0/24 dev ${facts.realServers[0]!.shared.iface} is more specific and not through it: replies to clients there are not rewritten`,
+    );
+    // AND once off that segment (the rest of this file), no route into the clients' networks is left but the default
+    await offClientSegment();
+    const off = await planStack(stack.directors, { stack: stack.stack, realServers: stack.realServers });
+    expect((off.realServers ?? []).flatMap((r) => r.checks.flatMap((c) => c.bypass ?? []))).toEqual([]);
+  }, 600_000);
+
   it('without manage, the plan warns that the route back misses the director and requests through the VIPs fail', async () => {
     // GIVEN real servers off the client's segment, with no default route, and nat: { gateways } without manage
     const stack = await build(undefined);

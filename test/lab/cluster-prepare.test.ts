@@ -8,6 +8,11 @@
  * servers exactly as they were (read back: addresses on lo, the sysctls, the tunnel devices' flags, fou ports, and no
  * record).
  *
+ * The first apply carries out the saved plan (the real servers' changes checked against their fingerprints). After it,
+ * `doctor` passes every real server; a VIP taken off `lo` and the ARP settings reset by hand are reported by `doctor`,
+ * an import reads the preparation back as a RealServerHost's findings, and an apply narrowed to the direct-routing
+ * service (`--target`) repairs exactly that, and doctor passes again.
+ *
  * NAT is proven in cluster-nat.test.ts: the cluster's real servers are on the client's segment too, so their replies
  * to the client leave by the connected route whatever their default route is, and that test takes them off it first.
  */
@@ -15,6 +20,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Director, Forwarding, LvsStack, RealServerHost, RealServerPool, TunnelType } from '../../lib/index.ts';
 import { type ClusterFacts, type ClusterVmFacts, labReboot } from '../../lab/index.ts';
 import { applyStack, planStack } from '../../providers/ipvs/apply/run-stack.ts';
+import { doctorRealServers } from '../../providers/ipvs/ops/doctor-real-server.ts';
+import { importRealServer } from '../../providers/ipvs/import/import-real-server.ts';
+import { narrowRealServers } from '../../providers/ipvs/plan/narrow-real-servers.ts';
+import { realServerChangeText } from '../../providers/ipvs/model/real-server.ts';
 import type { LoadedStack } from '../../providers/ipvs/read/synth.ts';
 import { renderPlan } from '../../providers/ipvs/render/render-plan.ts';
 import { cluster, onClient, onVm } from './cluster.ts';
@@ -123,8 +132,9 @@ describe('real servers prepared by lvsform', () => {
     expect(text).toContain('+ address 198.51.100.30/32 on lo');
     expect(text).toContain('+ tunnel tunl0 up');
     expect(text).toContain('+ fou port 6080 gue');
-    // WHEN applied
-    const report = await applyStack(stack.directors, { stack: stack.stack, drain: false, realServers: stack.realServers });
+    // WHEN that plan is applied as a saved plan: the real servers' changes are the plan's, checked against what they hold
+    const directors = plan.directors.map((d) => ({ name: d.director, target: d.target, table: d.desired, paths: new Map(Object.entries(d.paths)) }));
+    const report = await applyStack(directors, { stack: stack.stack, drain: false, savedPlan: plan });
     // THEN every host is applied and verified
     expect(report.outcomes.map((o) => [o.director, o.status, o.error?.message])).toEqual([['lb1', 'applied', undefined]]);
     expect(report.realServerOutcomes?.map((o) => [o.host, o.status, o.error?.message])).toEqual(facts.realServers.map((r) => [r.name, 'applied', undefined]));
@@ -146,6 +156,59 @@ describe('real servers prepared by lvsform', () => {
     const neigh = await onClient(['ip', 'neigh', 'show', DR4, 'dev', facts.client.iface]);
     expect(/lladdr ([0-9a-f:]{17})/.exec(neigh.stdout)?.[1]).toBe(director().shared.mac);
   }, 120_000);
+
+  it('doctor passes prepared real servers and reports a VIP or ARP setting undone by hand; a --target apply repairs it', async () => {
+    // GIVEN the applied stack WHEN examined THEN every real-server check passes
+    const ok = await doctorRealServers(stack.realServers, stack.stack);
+    expect(ok.map((r) => [r.director, r.checks.filter((c) => c.status !== 'ok').map((c) => `${c.name}: ${c.detail}`)])).toEqual(
+      facts.realServers.map((r) => [r.name, []]),
+    );
+    // AND an import of rs1 reads its preparation back
+    const rs1 = facts.realServers[0]!;
+    const rsTarget = stack.realServers.find((r) => r.name === rs1.name)!.target;
+    const { imported, code } = await importRealServer(rsTarget, { stack: 'imported', ssh: rsTarget.ssh! });
+    console.log(code);
+    expect(imported.found).toEqual(
+      expect.arrayContaining([
+        `VIP ${DR4}/32 on lo (label lo:lvs): direct routing or tunnelling sends to it`,
+        `VIP ${DR6}/128 on lo: direct routing or tunnelling sends to it`,
+        'arp_ignore 1, arp_announce 2 on all',
+        `arp_ignore 1, arp_announce 2 on ${rs1.shared.iface}`,
+        'fou port 6080 gue (GUE tunnelling)',
+      ]),
+    );
+    expect(imported.found.some((l) => l.startsWith('tunnel tunl0 up'))).toBe(true);
+    // (the lab's management link is point to point: its /32 is the host's own address, not a VIP on a dummy)
+    expect(imported.found.filter((l) => l.startsWith('host address'))).toEqual([]);
+    expect(imported.addresses).toEqual(expect.arrayContaining([rs1.shared.ipv4, rs1.private.ipv4]));
+    expect(imported.interface).toBe(rs1.shared.iface);
+    // WHEN the DR VIP is taken off rs1's lo and its ARP settings reset by hand
+    const dev = rs1.shared.iface;
+    await onVm(rs1.name, `ip addr del ${DR4}/32 dev lo && sysctl -qw net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.${dev}.arp_ignore=0`);
+    // THEN doctor reports both on rs1 only
+    const broken = await doctorRealServers(stack.realServers, stack.stack);
+    const warned = (name: string) =>
+      broken
+        .find((r) => r.director === name)!
+        .checks.filter((c) => c.status !== 'ok')
+        .map((c) => c.name);
+    expect(warned(rs1.name)).toEqual([`VIP ${DR4}`, 'arp_ignore']);
+    expect(warned(facts.realServers[1]!.name)).toEqual([]);
+    // WHEN an apply narrowed to the DR service runs THEN it repairs exactly those on rs1, and nothing else anywhere
+    const targeted = narrowRealServers(stack.realServers, stack.directors, ['rsprep/lb1/dr4']);
+    const repair = await applyStack(stack.directors, { stack: stack.stack, drain: false, targets: ['rsprep/lb1/dr4'], realServers: targeted });
+    const rsLines = (repair.plan.realServers ?? []).map((r) => [r.host, r.changes.map((c) => realServerChangeText(c).text)]);
+    expect(rsLines).toEqual([
+      [rs1.name, [`address ${DR4}/32 on lo`, 'sysctl net.ipv4.conf.all.arp_ignore 0 -> 1', `sysctl net.ipv4.conf.${dev}.arp_ignore 0 -> 1`]],
+      [facts.realServers[1]!.name, []],
+    ]);
+    expect(repair.realServerOutcomes?.map((o) => [o.host, o.status])).toEqual([
+      [rs1.name, 'applied'],
+      [facts.realServers[1]!.name, 'unchanged'],
+    ]);
+    const again = await doctorRealServers(stack.realServers, stack.stack);
+    expect(again.flatMap((r) => r.checks.filter((c) => c.status !== 'ok'))).toEqual([]);
+  }, 600_000);
 
   it('a real server rebooted comes back prepared by its boot files: the plan is empty and traffic flows', async () => {
     // GIVEN the applied stack WHEN rs1 reboots (systemd as PID 1, /etc and /var/lib on its disk)
@@ -172,18 +235,16 @@ describe('real servers prepared by lvsform', () => {
     expect(report.realServerOutcomes?.map((o) => [o.host, o.status, o.error?.message])).toEqual(facts.realServers.map((r) => [r.name, 'applied', undefined]));
     // THEN every real server reads back as before the apply (tunnel devices stay, down: the kernel's fallback devices go
     // only with their module, which lvsform leaves loaded)
-    for (const r of facts.realServers) {
-      const now = await snapshot(r);
-      const withoutDownDevices = now
+    // (a reused cluster's "before" may hold such down devices already, from an earlier run: both sides drop them)
+    const withoutDownDevices = (text: string) =>
+      text
         .split('\n')
         .filter((l) => !/^(tunl0|sit0|ip6tnl0|gre0|ip6gre0) 0$/.test(l) && !/\/(tunl0|sit0|ip6tnl0|gre0|ip6gre0|gretap0|erspan0|ip6_vti0|ip_vti0)\//.test(l))
         .join('\n');
-      const before = bare
-        .get(r.name)!
-        .split('\n')
-        .filter((l) => !/\/(tunl0|sit0|ip6tnl0|gre0|ip6gre0|gretap0|erspan0|ip6_vti0|ip_vti0)\//.test(l))
-        .join('\n');
-      expect([r.name, withoutDownDevices]).toEqual([r.name, before]);
+    for (const r of facts.realServers) {
+      const now = withoutDownDevices(await snapshot(r));
+      const before = withoutDownDevices(bare.get(r.name)!);
+      expect([r.name, now]).toEqual([r.name, before]);
     }
     // AND the contrast: the VIP on a real server's lo by hand, without the ARP settings, is answered by the real server
     const rs1 = facts.realServers[0]!;

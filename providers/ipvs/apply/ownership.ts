@@ -8,6 +8,7 @@ import type { DirectorPlan } from '../plan/plan.ts';
 import { serviceHash, type LiveState } from '../model/live-state.ts';
 import { RECORD_FORMAT, type ForeignOwners, type OwnershipRecord } from '../model/record.ts';
 import { maskRuntimeValues } from '../model/runtime-managed.ts';
+import { sameDaemon } from '../model/director-pair.ts';
 import { emptySettingsRecord, type LiveSettings, type OwnedAddress, type SettingsRecord } from '../model/director-settings.ts';
 import type { HostReply, SettingsApplyReply } from '../host/requests/index.ts';
 import { settingsRecordAfter } from '../plan/settings.ts';
@@ -75,11 +76,16 @@ function pendingSettings(plan: DirectorPlan, previous: SettingsRecord | undefine
   const links = [...new Set([...(previous?.links ?? []), ...(next?.links ?? [])])].sort();
   const sysctls = { ...(next?.sysctls ?? {}), ...(previous?.sysctls ?? {}) };
   const timeouts = previous?.timeouts ?? next?.timeouts;
+  // The daemons about to start and the keepalived file about to be written are lvsform's from now on, whatever happens.
+  const daemons = [...(previous?.daemons ?? []), ...(next?.daemons ?? [])].filter((d, i, all) => all.findIndex((x) => sameDaemon(x, d)) === i);
+  const keepalived = next?.keepalived ?? previous?.keepalived;
   return {
     ...(addresses.size > 0 ? { addresses: [...addresses.values()] } : {}),
     ...(links.length > 0 ? { links } : {}),
     ...(Object.keys(sysctls).length > 0 ? { sysctls } : {}),
     ...(timeouts ? { timeouts } : {}),
+    ...(daemons.length > 0 ? { daemons } : {}),
+    ...(keepalived ? { keepalived } : {}),
   };
 }
 

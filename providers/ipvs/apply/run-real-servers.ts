@@ -7,7 +7,7 @@
  * to it, and unprepared only once none does.
  */
 import type { DesiredRealServer } from '../model/desired-real-server.ts';
-import { errorInfo } from '../model/errors.ts';
+import { errorInfo, isErrorCode, LvsError } from '../model/errors.ts';
 import { describeTarget } from '../model/host-target.ts';
 import {
   emptyRealServerRecord,
@@ -15,6 +15,7 @@ import {
   type LiveRealServer,
   type LiveRsAddress,
   type RealServerRecordPrep,
+  realServerFingerprint,
   realServerPhase,
 } from '../model/real-server.ts';
 import { newRealServerRecord, type RealServerRecord } from '../model/real-server-record.ts';
@@ -35,9 +36,12 @@ export interface RealServerRunOptions extends SessionOptions {
   readonly onProgress?: (host: string, message: string) => void;
 }
 
+/** A real server as a run reaches it: its name and where it is (a saved plan's entry has no more). */
+export type RealServerReach = Pick<DesiredRealServer, 'name' | 'target'>;
+
 /** An open, locked, read real server. */
 export interface OpenRealServer {
-  readonly desired: DesiredRealServer;
+  readonly desired: RealServerReach;
   readonly host: DirectorHost;
   readonly live: LiveRealServer;
   readonly record: RealServerRecord | undefined;
@@ -57,7 +61,7 @@ function holder(operation: string): string {
 }
 
 /** Opens, locks and reads a real server: one round trip. */
-export async function openRealServer(desired: DesiredRealServer, exclusive: boolean, operation: string, opts: RealServerRunOptions): Promise<OpenRealServer> {
+export async function openRealServer(desired: RealServerReach, exclusive: boolean, operation: string, opts: RealServerRunOptions): Promise<OpenRealServer> {
   opts.onProgress?.(desired.name, `connecting to ${describeTarget(desired.target)}`);
   const host = (opts.openHost ?? openShDirectorHost)(desired.target, opts);
   try {
@@ -79,14 +83,51 @@ export async function openRealServer(desired: DesiredRealServer, exclusive: bool
 }
 
 /** The plan of a real server that could not be read: its error and nothing to do. */
-export function failedRealServerPlan(desired: DesiredRealServer, e: unknown): RealServerPlan {
-  return { host: desired.name, target: desired.target, changes: [], drift: [], notes: [], checks: [], backing: desired.prep.backing, error: errorInfo(e) };
+export function failedRealServerPlan(desired: RealServerReach & { readonly prep?: DesiredRealServer['prep'] }, e: unknown): RealServerPlan {
+  return {
+    host: desired.name,
+    target: desired.target,
+    changes: [],
+    drift: [],
+    notes: [],
+    checks: [],
+    backing: desired.prep?.backing ?? [],
+    error: errorInfo(e),
+  };
+}
+
+/**
+ * A saved plan's entry for a real server, checked against the open session: carried out exactly, as a director's is,
+ * only while the real server holds what the plan was made from (its fingerprint); else LVS_STALE_PLAN, nothing changed.
+ */
+export function savedRealServerPlan(open: OpenRealServer, saved: RealServerPlan): RealServerPlan {
+  if (saved.error) {
+    throw new LvsError(
+      isErrorCode(saved.error.code) ? saved.error.code : 'LVS_PLAN_CORRUPT',
+      saved.error.message,
+      saved.error.hint ? { hint: saved.error.hint } : {},
+    );
+  }
+  if (saved.fingerprint !== realServerFingerprint(open.live, open.record?.prep, open.facts.files)) {
+    throw new LvsError('LVS_STALE_PLAN', `real server ${describeTarget(open.desired.target)}: what it holds changed since the plan was made`, {
+      hint: 'Nothing was changed. Run `lvsform plan --out FILE` again and review the new plan.',
+    });
+  }
+  return saved;
 }
 
 /** A real server's plan from its open session (`destroy`: everything lvsform added goes, everything it set goes back). */
-export function planOpenRealServer(open: OpenRealServer, destroy: boolean, stack: string): RealServerPlan {
-  const d = open.desired;
-  return realServerPlanOf(d.spec, d.target, destroy ? undefined : d.prep, open.live, open.record?.prep, { stack, facts: open.facts });
+export function planOpenRealServer(open: OpenRealServer, d: DesiredRealServer, destroy: boolean, stack: string): RealServerPlan {
+  const narrowed = destroy || !d.narrowedTo ? undefined : { full: d.prep };
+  return realServerPlanOf(
+    d.spec,
+    d.target,
+    destroy ? undefined : (d.narrowedTo ?? d.prep),
+    open.live,
+    open.record?.prep,
+    { stack, facts: open.facts },
+    narrowed,
+  );
 }
 
 /** `lvsform plan` for real servers: each opened under a shared lock, planned, closed. */
@@ -97,7 +138,7 @@ export function planRealServers(hosts: readonly DesiredRealServer[], destroy: bo
     async (desired) => {
       const open = await openRealServer(desired, false, 'plan', opts);
       try {
-        return planOpenRealServer(open, destroy, opts.stack);
+        return planOpenRealServer(open, desired, destroy, opts.stack);
       } finally {
         await open.host.close();
       }

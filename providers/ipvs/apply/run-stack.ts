@@ -35,6 +35,7 @@ import { openShDirectorHost } from '../host/sh-director-host.ts';
 import { eachDirector, openWith, type EachDirectorOptions } from '../host/fan-out.ts';
 import { checkOneDirectorPerMachine } from '../host/host-identity.ts';
 import { emptyQuery, queryCovers, settingPhase, settingsQueryFor, type SettingsQuery } from '../model/director-settings.ts';
+import { type PairMembers, pairsOf } from '../model/director-pair.ts';
 import { readScriptText } from '../host/read-script.ts';
 import type { DesiredRealServer } from '../model/desired-real-server.ts';
 import type { RealServerPlan } from '../plan/real-server.ts';
@@ -45,7 +46,9 @@ import {
   planRealServers,
   realServerAfter,
   realServerBefore,
+  savedRealServerPlan,
   type OpenRealServer,
+  type RealServerReach,
   type RealServerOutcome,
   type RealServerRun,
 } from './run-real-servers.ts';
@@ -96,6 +99,8 @@ export interface ApplyReport {
   readonly outcomes: readonly DirectorOutcome[];
   /** How each real server's preparation ended (absent when the app declares none). */
   readonly realServerOutcomes?: readonly RealServerOutcome[];
+  /** The director pairs (VRRP instances) and their directors, when the app declares any. */
+  readonly pairs?: readonly PairMembers[];
 }
 
 /** The outcome of a director that failed before its batch ran. */
@@ -281,6 +286,9 @@ export async function planStack(directors: readonly DesiredDirector[], opts: Run
     fanOut(opts, (d) => d.name),
     async (desired) => {
       const open = await openDirector(desired, false, 'plan', opts, opts.mode === 'destroy');
+      // The read is all a plan asks of the director: its session ends (the shared lock with it) while the diff is
+      // worked out, not after it.
+      const closing = closeDirector(open);
       try {
         const host = open.facts && { stack: opts.stack, facts: open.facts, destroy: opts.mode === 'destroy', readScript: readScriptText() };
         const started = performance.now();
@@ -288,7 +296,7 @@ export async function planStack(directors: readonly DesiredDirector[], opts: Run
         opts.onTiming?.(desired.name, 'diff', performance.now() - started);
         return plan;
       } finally {
-        await closeDirector(open);
+        await closing;
       }
     },
     failedPlan,
@@ -347,7 +355,7 @@ async function setUpAndBatch(open: OpenDirector, plan: DirectorPlan, opts: RunOp
     opts.onProgress?.(plan.director, `host set-up: ${setup.length} change(s)`);
     const [done] = await send([{ kind: 'setup', items: beforeBatch }]);
     checkSetup(plan.target, done);
-    if (setup.some((i) => i.kind === 'package')) {
+    if (setup.some((i) => i.kind === 'package' && i.name === 'ipvsadm')) {
       // ipvsadm was just installed: the plan assumed an empty table; anything else is a table it never saw.
       [{ live }] = await send([{ kind: 'read-table', stack: opts.stack, thresholds: true, record: true }]);
       if (live.fingerprint !== plan.fingerprint) {
@@ -515,20 +523,20 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
   const openedRs = new Map<string, OpenRealServer>();
   const operation = opts.destroy ? 'destroy' : 'apply';
   try {
+    // A saved plan names its real servers and carries their changes: each is checked against what it holds now.
+    const rsHosts: readonly (RealServerReach & { readonly prep?: DesiredRealServer['prep'] })[] = opts.savedPlan
+      ? (opts.savedPlan.realServers ?? []).map((r) => ({ name: r.host, target: r.target }))
+      : (opts.realServers ?? []);
     const rsPlanning = eachDirector(
-      opts.realServers ?? [],
+      rsHosts,
       { parallelism: opts.parallelism },
-      async (desired): Promise<RealServerPlan> => {
-        const open = await openRealServer(desired, true, operation, opts);
-        openedRs.set(desired.name, open);
-        const plan = refreshOnly(planOpenRealServer(open, Boolean(opts.destroy), opts.stack), opts);
-        const saved = opts.savedPlan?.realServers?.find((r) => r.host === desired.name);
-        if (opts.savedPlan && JSON.stringify(saved?.changes ?? []) !== JSON.stringify(plan.changes)) {
-          throw new LvsError('LVS_STALE_PLAN', `real server ${describeTarget(desired.target)}: what it holds changed since the plan was made`, {
-            hint: 'Nothing was changed. Run `lvsform plan --out FILE` again and review the new plan.',
-          });
-        }
-        return plan;
+      async (host): Promise<RealServerPlan> => {
+        const open = await openRealServer(host, true, operation, opts);
+        openedRs.set(host.name, open);
+        const saved = opts.savedPlan?.realServers?.find((r) => r.host === host.name);
+        if (saved) return savedRealServerPlan(open, saved);
+        const desired = opts.realServers!.find((r) => r.name === host.name)!;
+        return refreshOnly(planOpenRealServer(open, desired, Boolean(opts.destroy), opts.stack), opts);
       },
       failedRealServerPlan,
     );
@@ -571,7 +579,7 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
       },
       failedPlan,
     );
-    const rsPlans = opts.realServers?.length ? await rsPlanning : undefined;
+    const rsPlans = rsHosts.length > 0 ? await rsPlanning : undefined;
     const plan = makePlan(opts.stack, opts.destroy ? 'destroy' : 'apply', plans, rsPlans);
     opts.check?.(plan);
     const anything =
@@ -617,7 +625,8 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
     const realServerOutcomes = rsPlans?.map(
       (p): RealServerOutcome => rsDone.find((o) => o.host === p.host) ?? { host: p.host, status: 'failed', ...(p.error ? { error: p.error } : {}) },
     );
-    return { plan, outcomes, ...(realServerOutcomes ? { realServerOutcomes } : {}) };
+    const pairs = pairsOf(directors);
+    return { plan, outcomes, ...(realServerOutcomes ? { realServerOutcomes } : {}), ...(pairs.length > 0 ? { pairs } : {}) };
   } finally {
     await Promise.all([...opened.values()].map((o) => closeDirector(o)));
     await Promise.all([...openedRs.values()].map((o) => o.host.close()));

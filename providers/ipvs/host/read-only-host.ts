@@ -8,7 +8,7 @@
 import { execa } from 'execa';
 import { LvsError } from '../model/errors.ts';
 import type { DirectorHost, ExchangeOptions } from './director-host.ts';
-import { describeTarget, readOnlyRefusal, type HostTarget } from '../model/host-target.ts';
+import { describeTarget, hostKind, readOnlyRefusal, type HostTarget } from '../model/host-target.ts';
 import { READ_SCRIPT, READ_SUDOERS, readSudoersLine } from '../model/host-setup.ts';
 import { type HostReply, type HostRequest, KINDS, type RepliesOf } from './requests/index.ts';
 import type { ReplyContext, RequestKind } from './requests/kind.ts';
@@ -34,6 +34,11 @@ const REFUSED: Partial<Record<HostRequest['kind'], readonly [string, boolean]>> 
   'doctor-facts': ['doctor', false],
   'force-unlock': ['force-unlock', true],
   unlock: ['unlocking', true],
+  // A real server has no read script: the director set-up installs it, and a RealServerHost has no set-up of its own
+  // that could. Its plan needs the apply key.
+  'real-server-read': ['reading a real server (the read script is installed on directors only)', false],
+  'real-server-apply': ['preparing a real server', true],
+  'real-server-record': ['writing the ownership record', true],
 };
 
 /** The script's part for a request (undefined: nothing to send, as for a lock, which the script takes itself). */
@@ -102,6 +107,7 @@ export class ReadOnlyDirectorHost implements DirectorHost {
   }
 
   private async exec(args: string[]): Promise<string> {
+    const kind = hostKind(this.target);
     const where = describeTarget(this.target);
     const command = ['sudo', '-n', READ_SCRIPT, ...args];
     const child =
@@ -121,18 +127,18 @@ export class ReadOnlyDirectorHost implements DirectorHost {
       const hostKey = /host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(err);
       throw new LvsError(
         hostKey ? 'LVS_HOST_KEY' : 'LVS_HOST_UNREACHABLE',
-        `director ${where}: ${hostKey ? 'the host key is not trusted' : 'cannot reach the host over SSH'}${err ? `: ${err}` : ''}`,
+        `${kind} ${where}: ${hostKey ? 'the host key is not trusted' : 'cannot reach the host over SSH'}${err ? `: ${err}` : ''}`,
         { hint: hostKey ? 'Pin the host key in the known-hosts file (ssh-keyscan, checked out of band).' : 'Check that the host is up and that sshd answers.' },
       );
     }
     if (r.exitCode !== 0) {
       const user = this.target.ssh?.planUser ?? this.target.ssh?.user ?? '<plan user>';
       if (SUDO_REFUSED.test(err) || /command not found|No such file/i.test(err)) {
-        throw new LvsError('LVS_SUDO_REQUIRED', `director ${where}: sudo did not run the read script ${READ_SCRIPT} (nothing was read): ${err}`, {
+        throw new LvsError('LVS_SUDO_REQUIRED', `${kind} ${where}: sudo did not run the read script ${READ_SCRIPT} (nothing was read): ${err}`, {
           hint: `Apply once with the apply key and the Director's \`setup\` with \`ssh.planUser\`: it installs the script and \`${readSudoersLine(user)}\` in ${READ_SUDOERS}.`,
         });
       }
-      throw new LvsError('LVS_HOST_OUTPUT', `director ${where}: the read script ended with status ${r.exitCode}${err ? `: ${err}` : ''}`, {
+      throw new LvsError('LVS_HOST_OUTPUT', `${kind} ${where}: the read script ended with status ${r.exitCode}${err ? `: ${err}` : ''}`, {
         hint: 'The installed read script may be older than this lvsform: apply with the apply key to install the current one.',
       });
     }

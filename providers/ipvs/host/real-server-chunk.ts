@@ -4,7 +4,7 @@
  * kinds `real-server-read`, `real-server-apply` and `real-server-record` (requests/) carry them.
  *
  * The read is the same on every real server and costs four processes (`ip -o addr show`, `ip fou show` and the two
- * default routes); the sysctls come from `/proc` with the shell's own `read` (every device's ARP and rp_filter values,
+ * main route tables: the default routes, and the more specific routes NAT's replies could take around the director); the sysctls come from `/proc` with the shell's own `read` (every device's ARP and rp_filter values,
  * so that a record naming an interface the app no longer names is still read), the tunnel devices from
  * `/sys/class/net/<dev>/flags`. Address lines and changes reuse the director settings' own (settings-chunk.ts).
  */
@@ -15,6 +15,7 @@ import {
   type FouPort,
   type LiveRealServer,
   type LiveRoute,
+  type PrefixRoute,
   type RealServerChange,
   realServerPhase,
   realServerSysctlFile,
@@ -56,9 +57,9 @@ export function realServerReadChunk(tag: string, prefix = 'rs-'): string {
     // Without the fou module, `ip fou show` fails ("No such file or directory"): no port is open.
     'ip fou show 2>/dev/null 9>&-',
     section(tag, `${prefix}routes4`),
-    'ip -4 route show default 2>&1 9>&-',
+    'ip -4 route show 2>&1 9>&-',
     section(tag, `${prefix}routes6`),
-    'ip -6 route show default 2>&1 9>&-',
+    'ip -6 route show 2>&1 9>&-',
     section(tag, `${prefix}end`),
     'true',
   ].join('\n');
@@ -93,6 +94,28 @@ export function parseDefaultRoute(text: string, family: Family): LiveRoute[] {
   return [];
 }
 
+/**
+ * The main table's routes other than the default: `192.0.2.0/24 dev eth0 proto kernel scope link src 192.0.2.11`,
+ * `198.51.100.0/24 via 192.0.2.9 dev eth0`, `192.0.2.5 dev eth0` (a host route). Lines of another route type
+ * (`unreachable`, `blackhole`, `prohibit`, `throw`, `multicast`) carry no reply anywhere and are left out, as are a
+ * multipath route's `nexthop` lines.
+ */
+export function parsePrefixRoutes(text: string, family: Family): PrefixRoute[] {
+  const out: PrefixRoute[] = [];
+  for (const l of lines(text)) {
+    const m = /^([0-9A-Fa-f:.]+)(?:\/(\d{1,3}))?(?:\s|$)/.exec(l);
+    if (!m || l.startsWith('default')) continue;
+    const address = canonicalAddress(m[1]!);
+    if (address === undefined || address.includes(':') !== (family === 'inet6')) continue;
+    const via = / via (?:inet6 |inet )?(\S+)/.exec(l)?.[1];
+    const dev = / dev (\S+)/.exec(l)?.[1];
+    const gateway = via === undefined ? undefined : canonicalAddress(via);
+    const length = m[2] ?? (family === 'inet6' ? '128' : '32');
+    out.push({ family, prefix: `${address}/${length}`, ...(gateway ? { gateway } : {}), ...(dev ? { device: dev } : {}) });
+  }
+  return out;
+}
+
 /** Parses what `realServerReadChunk` printed. Undefined when the read did not run to its end. */
 export function parseRealServerRead(sections: Sections, prefix = 'rs-'): LiveRealServer | undefined {
   if (!sections.has(`${prefix}end`)) return undefined;
@@ -118,6 +141,7 @@ export function parseRealServerRead(sections: Sections, prefix = 'rs-'): LiveRea
     sysctls,
     fou: parseFou(get('fou') ?? ''),
     routes: [...parseDefaultRoute(get('routes4') ?? '', 'inet'), ...parseDefaultRoute(get('routes6') ?? '', 'inet6')],
+    prefixRoutes: [...parsePrefixRoutes(get('routes4') ?? '', 'inet'), ...parsePrefixRoutes(get('routes6') ?? '', 'inet6')],
   };
 }
 

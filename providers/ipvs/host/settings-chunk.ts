@@ -26,6 +26,8 @@ import { section, splitSections, type Sections } from './sections.ts';
 import { describeTarget, type HostTarget } from '../model/host-target.ts';
 import { hereDoc, shQuote } from './shell-quote.ts';
 import { neighbourAdvertLines } from './neighbour-advert.ts';
+import { daemonsReadLines, keepalivedReadLines, pairApplyLines, pairUnfinished, parseDaemons, parseKeepalived } from './pair-chunk.ts';
+import { keepalivedDigest } from '../model/director-pair.ts';
 
 const IFNAME = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,15}$/;
 
@@ -71,6 +73,8 @@ export function settingsReadChunk(tag: string, q: SettingsQuery, prefix = 'setti
     );
   }
   if (q.timeouts) lines.push(section(tag, `${prefix}timeouts`), 'ipvsadm -L --timeout 2>&1 9>&-');
+  if (q.daemons) lines.push(...daemonsReadLines(tag, prefix));
+  if (q.keepalived !== undefined) lines.push(...keepalivedReadLines(tag, prefix, q.keepalived));
   lines.push(section(tag, `${prefix}end`), 'true');
   return lines.join('\n');
 }
@@ -125,6 +129,8 @@ export function parseSettingsRead(sections: ReadonlyMap<string, string>, q: Sett
     ...(q.links.length > 0 ? { links: words('links').filter((l) => q.links.includes(l)) } : {}),
     ...(q.timeouts ? { timeouts: parseTimeouts(get('timeouts') ?? '', where) } : {}),
     ...(q.sysctls.length > 0 ? { sysctls } : {}),
+    ...(q.daemons ? { daemons: parseDaemons(get('daemons') ?? '') } : {}),
+    ...(q.keepalived !== undefined ? { keepalived: parseKeepalived(get('keepalived') ?? '') } : {}),
   };
 }
 
@@ -173,7 +179,7 @@ export function settingsApplyChunk(tag: string, changes: readonly SettingChange[
       lines.push(`arping -q -U -c 1 -I ${shQuote(ifname(c.device))} ${shQuote(hostAddress(c.address))} </dev/null >/dev/null 2>&1 9>&- &`);
     } else if (c.kind === 'address' && c.action === 'create' && c.announce === 'na') {
       lines.push(...neighbourAdvertLines(ifname(c.device), hostAddress(c.address)));
-    }
+    } else lines.push(...pairApplyLines(c));
   }
   lines.push(settingsReadChunk(tag, readBack, 'settings-after-'));
   return lines.join('\n');
@@ -214,8 +220,13 @@ export function settingsApplyFrom(sections: Sections, readBack: SettingsQuery, w
 export function unfinishedSettings(changes: readonly SettingChange[], after: LiveSettings): string[] {
   const out: string[] = [];
   const has = (a: string, dev: string) => (after.addresses ?? []).some((x) => x.address === a && x.device === dev);
+  const readPath = keepalivedReadBack(changes).keepalived;
   for (const c of changes) {
-    if (c.kind === 'address') {
+    const k = c.kind === 'keepalived' && c.path !== readPath ? undefined : after.keepalived;
+    const pair = pairUnfinished(c, after.daemons, k, c.kind === 'keepalived' && c.content !== undefined ? keepalivedDigest(c.content) : undefined);
+    if (pair !== undefined) {
+      if (pair !== '') out.push(pair);
+    } else if (c.kind === 'address') {
       if ((c.action === 'create') !== has(c.address, c.device))
         out.push(`address ${c.address}/${c.prefix} on ${c.device} was not ${c.action === 'create' ? 'added' : 'removed'}`);
     } else if (c.kind === 'link') {
@@ -224,7 +235,7 @@ export function unfinishedSettings(changes: readonly SettingChange[], after: Liv
     } else if (c.kind === 'sysctl') {
       const now = after.sysctls?.[c.name as IpvsSysctl];
       if (now !== c.after) out.push(`net.ipv4.vs.${c.name} is ${now ?? 'missing'}, not ${c.after}`);
-    } else {
+    } else if (c.kind === 'timeouts') {
       const t = after.timeouts;
       if (!t || t.tcp !== c.after.tcp || t.tcpfin !== c.after.tcpfin || t.udp !== c.after.udp) {
         out.push(`the timeouts are ${t ? `${t.tcp} ${t.tcpfin} ${t.udp}` : 'unread'}, not ${c.after.tcp} ${c.after.tcpfin} ${c.after.udp}`);
@@ -241,7 +252,16 @@ export function readBackQuery(changes: readonly SettingChange[]): SettingsQuery 
     links: [...new Set(changes.flatMap((c) => (c.kind === 'link' ? [c.name] : [])))],
     timeouts: changes.some((c) => c.kind === 'timeouts'),
     sysctls: [...new Set(changes.flatMap((c) => (c.kind === 'sysctl' ? [c.name] : [])))],
+    ...(changes.some((c) => c.kind === 'daemon') ? { daemons: true } : {}),
+    ...keepalivedReadBack(changes),
   };
+}
+
+/** The keepalived file a phase writes (else the one it removes) is read back. */
+function keepalivedReadBack(changes: readonly SettingChange[]): { keepalived?: string } {
+  const k = changes.filter((c) => c.kind === 'keepalived');
+  const path = (k.find((c) => c.action !== 'delete') ?? k[0])?.path;
+  return path === undefined ? {} : { keepalived: path };
 }
 
 /** `LVS_SETTINGS_FAILED`, carrying the read-back so that the ownership record says what was really changed. */

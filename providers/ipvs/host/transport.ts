@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { execa, type ResultPromise } from 'execa';
 import { LvsError } from '../model/errors.ts';
 
-import { describeTarget, HOST_SHELL, type HostTarget } from '../model/host-target.ts';
+import { HOST_SHELL, hostKind, hostLabel, type HostTarget } from '../model/host-target.ts';
 import { sessionEndError } from './ssh-failure.ts';
 
 export interface SessionOptions {
@@ -33,18 +33,18 @@ const HOST_RE = /^[A-Za-z0-9_.:-]+$/;
 /** A login name. */
 const USER_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
-function checkWord(director: string, what: string, value: string, re: RegExp): string {
+function checkWord(who: string, what: string, value: string, re: RegExp): string {
   if (value.startsWith('-') || !re.test(value)) {
-    throw new LvsError('LVS_UNSAFE_VALUE', `director ${director}: ${what} ${JSON.stringify(value)} is not a valid ${what}`, {
+    throw new LvsError('LVS_UNSAFE_VALUE', `${who}: ${what} ${JSON.stringify(value)} is not a valid ${what}`, {
       hint: `Use a plain ${what} (letters, digits, . - _${what === 'host' ? ' and :' : ''}); it must not start with '-'.`,
     });
   }
   return value;
 }
 
-function checkPath(director: string, what: string, value: string): string {
+function checkPath(who: string, what: string, value: string): string {
   if (value.includes('\0') || value.includes('\n') || value.includes('\r') || value === '') {
-    throw new LvsError('LVS_UNSAFE_VALUE', `director ${director}: ${what} ${JSON.stringify(value)} is not a usable path`);
+    throw new LvsError('LVS_UNSAFE_VALUE', `${who}: ${what} ${JSON.stringify(value)} is not a usable path`);
   }
   return value;
 }
@@ -54,10 +54,10 @@ function checkPath(director: string, what: string, value: string): string {
  * the user means it), `%x` is a token (so a literal `%` is written `%%`), and `${NAME}` an environment variable, which
  * has no escape: a path with `${` is refused.
  */
-function expandedPath(director: string, what: string, value: string): string {
-  checkPath(director, what, value);
+function expandedPath(who: string, what: string, value: string): string {
+  checkPath(who, what, value);
   if (value.includes('${')) {
-    throw new LvsError('LVS_UNSAFE_VALUE', `director ${director}: ${what} ${JSON.stringify(value)} contains "\${", which ssh would expand as a variable`, {
+    throw new LvsError('LVS_UNSAFE_VALUE', `${who}: ${what} ${JSON.stringify(value)} contains "\${", which ssh would expand as a variable`, {
       hint: 'Rename the file or directory, or give the path without "${".',
     });
   }
@@ -81,9 +81,11 @@ export function configWord(value: string): string {
  */
 export function sshArgs(target: HostTarget, opts: SessionOptions = {}, remote?: readonly string[]): string[] {
   const ssh = target.ssh ?? {};
+  // `director lb1`, `real server web1`: the host as the app names it, for messages.
+  const who = `${hostKind(target)} ${target.name}`;
   const args: string[] = [];
   if (ssh.configFile) {
-    const file = checkPath(target.name, 'OpenSSH config file', ssh.configFile);
+    const file = checkPath(who, 'OpenSSH config file', ssh.configFile);
     // `-F none` means "no config file at all": a file named none is given as ./none.
     args.push('-F', file === 'none' ? './none' : file);
   }
@@ -104,22 +106,22 @@ export function sshArgs(target: HostTarget, opts: SessionOptions = {}, remote?: 
   );
   if (ssh.port !== undefined) {
     if (!Number.isInteger(ssh.port) || ssh.port < 1 || ssh.port > 65535) {
-      throw new LvsError('LVS_UNSAFE_VALUE', `director ${target.name}: ssh port ${JSON.stringify(ssh.port)} is not a port (1-65535)`);
+      throw new LvsError('LVS_UNSAFE_VALUE', `${who}: ssh port ${JSON.stringify(ssh.port)} is not a port (1-65535)`);
     }
     args.push('-p', String(ssh.port));
   }
   const user = target.readOnly ? (ssh.planUser ?? ssh.user) : ssh.user;
-  if (user !== undefined) args.push('-l', checkWord(target.name, 'user name', user, USER_RE));
-  if (ssh.identityFile) args.push('-i', expandedPath(target.name, 'identity file', ssh.identityFile), '-o', 'IdentitiesOnly=yes');
-  if (ssh.knownHostsFile) args.push('-o', `UserKnownHostsFile=${configWord(expandedPath(target.name, 'known-hosts file', ssh.knownHostsFile))}`);
+  if (user !== undefined) args.push('-l', checkWord(who, 'user name', user, USER_RE));
+  if (ssh.identityFile) args.push('-i', expandedPath(who, 'identity file', ssh.identityFile), '-o', 'IdentitiesOnly=yes');
+  if (ssh.knownHostsFile) args.push('-o', `UserKnownHostsFile=${configWord(expandedPath(who, 'known-hosts file', ssh.knownHostsFile))}`);
   const host = ssh.alias ?? ssh.host;
   if (!host) {
-    throw new LvsError('LVS_NO_TRANSPORT', `director ${target.name}: no host or alias to reach it over SSH`, {
-      hint: 'Give the Director `ssh: { host }` or `ssh: { configFile, alias }`, or `local: true`.',
+    throw new LvsError('LVS_NO_TRANSPORT', `${who}: no host or alias to reach it over SSH`, {
+      hint: `Give the ${target.role === 'real-server' ? 'RealServerHost' : 'Director'} \`ssh: { host }\` or \`ssh: { configFile, alias }\`, or \`local: true\`.`,
     });
   }
   // With sudo, `-n` makes sudo fail at once (never prompt) when the rule is missing or asks for a password.
-  args.push('--', checkWord(target.name, 'host', host, HOST_RE));
+  args.push('--', checkWord(who, 'host', host, HOST_RE));
   if (remote) args.push(...remote);
   else args.push(ssh.sudo ? `sudo -n ${HOST_SHELL}` : 'sh -s');
   return args;
@@ -253,9 +255,9 @@ export class HostSession {
           waiting(
             this.exited
               ? this.connectionError()
-              : new LvsError('LVS_CONNECTION_LOST', `director ${describeTarget(this.target)}: cannot send to the host's shell: ${e.message}`, {
+              : new LvsError('LVS_CONNECTION_LOST', `${hostLabel(this.target)}: cannot send to the host's shell: ${e.message}`, {
                   cause: e,
-                  hint: 'Nothing after the last verified step is known; run `lvsform plan` to see what the director holds now.',
+                  hint: 'Nothing after the last verified step is known; run `lvsform plan` to see what the host holds now.',
                 }),
           );
         }, 5_000).unref();

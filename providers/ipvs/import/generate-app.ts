@@ -13,6 +13,7 @@ import type { SshSpec } from '../read/read-synth.ts';
 import { type Destination, type Forwarding, type Service, type Table, defaultNetmask, normalizeTable, serviceFamily, serviceId } from '../model/model.ts';
 import { SCHEDULERS } from '../model/limits.ts';
 import type { ImportedSettings } from './import-settings.ts';
+import type { ImportedPair } from '../read/keepalived/vrrp.ts';
 
 /** How the generated app reaches its director. */
 export interface GeneratedDirector {
@@ -39,6 +40,11 @@ export interface GenerateAppOptions {
   readonly source?: string;
   /** Lines written as comments under the header (e.g. what the import did not carry over). */
   readonly notes?: readonly string[];
+  /**
+   * The director pair the source describes (a keepalived `vrrp_instance`): the app declares a DirectorPair of the
+   * imported director and a placeholder for the other, and its services on both.
+   */
+  readonly pair?: ImportedPair;
 }
 
 const STATIC_SCHEDULERS: Readonly<Record<string, string>> = {
@@ -65,10 +71,10 @@ interface Expr {
   readonly uses: readonly string[];
 }
 
-const lit = (value: string | number | boolean): string => (typeof value === 'string' ? quote(value) : String(value));
+export const lit = (value: string | number | boolean): string => (typeof value === 'string' ? quote(value) : String(value));
 
 /** A single-quoted TypeScript string literal. */
-function quote(s: string): string {
+export function quote(s: string): string {
   return `'${s
     .replace(/\\/g, '\\\\')
     .replace(/'/g, "\\'")
@@ -77,7 +83,7 @@ function quote(s: string): string {
     .replace(/[\u0000-\u001f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}'`;
 }
 
-function objectText(entries: readonly (readonly [string, string])[], indent: string): string {
+export function objectText(entries: readonly (readonly [string, string])[], indent: string): string {
   if (entries.length === 0) return '{}';
   const flat = `{ ${entries.map(([k, v]) => `${k}: ${v}`).join(', ')} }`;
   if (!flat.includes('\n') && flat.length + indent.length + 8 <= LINE_WIDTH) return flat;
@@ -287,19 +293,25 @@ function serviceText(s: Service, id: string, pool: Pool | undefined, uses: Set<s
   return `${notes.join('')}director.addVirtualService(${quote(id)}, ${objectText(props, '')});\n`;
 }
 
-function directorProps(d: GeneratedDirector): string {
-  const props: [string, string][] = [];
-  if (d.ssh === undefined) props.push(['local', 'true']);
-  else {
-    const s = d.ssh;
-    const p: [string, string][] = [];
-    for (const key of ['host', 'port', 'user', 'identityFile', 'knownHostsFile', 'configFile', 'alias'] as const) {
-      const v = s[key];
-      if (v !== undefined) p.push([key, lit(v)]);
-    }
-    if (s.sudo) p.push(['sudo', 'true']);
-    props.push(['ssh', objectText(p, '  ')]);
+/** `local: true`, or `ssh: { host, … }`: how a generated Director or RealServerHost is reached. */
+export function reachProps(ssh: SshSpec | undefined): [string, string][] {
+  if (ssh === undefined) return [['local', 'true']];
+  const p: [string, string][] = [];
+  for (const key of ['host', 'port', 'user', 'identityFile', 'knownHostsFile', 'configFile', 'alias'] as const) {
+    const v = ssh[key];
+    if (v !== undefined) p.push([key, lit(v)]);
   }
+  if (ssh.sudo) p.push(['sudo', 'true']);
+  return [['ssh', objectText(p, '  ')]];
+}
+
+function directorProps(d: GeneratedDirector): string {
+  return objectText(directorEntries(d), '');
+}
+
+/** A Director's props as entries: how to reach it, and its settings. */
+function directorEntries(d: GeneratedDirector): [string, string][] {
+  const props: [string, string][] = reachProps(d.ssh);
   const settings = d.settings;
   if (settings?.vips) props.push(['vips', objectText([['interface', lit(settings.vips.interface)]], '  ')]);
   if (settings?.timeouts)
@@ -318,10 +330,57 @@ function directorProps(d: GeneratedDirector): string {
         '  ',
       ),
     ]);
-  return objectText(props, '');
+  return props;
 }
 
-function comment(line: string): string {
+/** The DirectorPair's props: the imported director, the other one to fill in, VRRP and the sync daemon. */
+function pairProps(d: GeneratedDirector, pair: ImportedPair, table: Table): string {
+  const priority = Math.min(pair.priority, 254);
+  const other = pair.state === 'MASTER' ? Math.max(1, priority - 50) : Math.min(254, priority + 50);
+  const self = objectText([['id', quote(d.name)], ...directorEntries(d), ['priority', String(priority)]], '    ');
+  const peer = `{ id: ${quote(`${d.name}-peer`)}, ssh: { host: 'peer.invalid' }, priority: ${other === priority ? priority - 1 : other} }`;
+  const vips = new Set(table.services.flatMap((s) => (s.key.kind === 'addr' ? [s.key.address] : [])));
+  const extra = pair.addresses
+    .filter((a) => !vips.has(a.address))
+    .map((a) =>
+      objectText(
+        [
+          ['address', quote(a.address)],
+          ...(a.prefix !== (a.address.includes(':') ? 128 : 32) ? [['prefixLength', String(a.prefix)] as const] : []),
+          ...(a.device !== undefined ? [['interface', quote(a.device)] as const] : []),
+        ],
+        '    ',
+      ),
+    );
+  const vrrp: [string, string][] = [
+    ['interface', quote(pair.interface)],
+    ['virtualRouterId', String(pair.virtualRouterId)],
+    ...(pair.authPass !== undefined ? [['authPass', quote(pair.authPass)] as [string, string]] : []),
+    ...(pair.advertInterval !== undefined && pair.advertInterval !== 1 ? [['advertInterval', String(pair.advertInterval)] as [string, string]] : []),
+    ...(extra.length > 0 ? [['addresses', `[${extra.join(', ')}]`] as [string, string]] : []),
+  ];
+  const props: [string, string][] = [
+    ['directors', `[\n    ${self},\n    // The other director of the pair: its address (the imported configuration describes one side).\n    ${peer},\n  ]`],
+    ['vrrp', objectText(vrrp, '  ')],
+    ...(pair.sync
+      ? [
+          [
+            'sync',
+            objectText(
+              [
+                ['interface', quote(pair.sync.interface)],
+                ['syncId', String(pair.sync.syncId)],
+              ],
+              '  ',
+            ),
+          ] as [string, string],
+        ]
+      : []),
+  ];
+  return `{\n${props.map(([k, v]) => `  ${k}: ${v},`).join('\n')}\n}`;
+}
+
+export function comment(line: string): string {
   return `// ${line.replace(/[\r\n\u2028\u2029]+/g, ' ')}`.trimEnd();
 }
 
@@ -335,7 +394,7 @@ export function generatedServiceIds(input: Table): Map<string, string> {
 /** The app as TypeScript source text. */
 export function generateApp(input: Table, opts: GenerateAppOptions): string {
   const table = normalizeTable(input);
-  const uses = new Set<string>(['App', 'Director', 'LvsStack']);
+  const uses = new Set<string>(['App', opts.pair ? 'DirectorPair' : 'Director', 'LvsStack']);
 
   // Group services by the members they would list.
   const pools: Pool[] = [];
@@ -376,7 +435,9 @@ export function generateApp(input: Table, opts: GenerateAppOptions): string {
     '',
     'const app = new App();',
     `const stack = new LvsStack(app, ${quote(opts.stack)});`,
-    `const director = new Director(stack, ${quote(opts.director.name)}, ${directorProps(opts.director)});`,
+    opts.pair
+      ? `const director = new DirectorPair(stack, 'pair', ${pairProps(opts.director, opts.pair, table)});`
+      : `const director = new Director(stack, ${quote(opts.director.name)}, ${directorProps(opts.director)});`,
     '',
     ...poolBlocks.map((b) => b),
     ...(serviceBlocks.length > 0 ? [serviceBlocks.join(''), ''] : []),

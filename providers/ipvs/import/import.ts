@@ -12,6 +12,7 @@ import { lockRequest } from '../host/requests/index.ts';
 import { serviceId, type Table } from '../model/model.ts';
 import { nameProblem, serviceProblems, sshProblems } from '../model/rules.ts';
 import { MAX_KEEPALIVED_BYTES, parseKeepalived } from '../read/parse-keepalived.ts';
+import type { ImportedPair } from '../read/keepalived/vrrp.ts';
 import { fileIncludeReader } from '../read/keepalived/lines.ts';
 import { parseSave } from '../read/parse-save.ts';
 import { serviceHash, type LiveState } from '../model/live-state.ts';
@@ -19,6 +20,7 @@ import { RECORD_FORMAT, type OwnershipRecord } from '../model/record.ts';
 import { describeTarget, type HostTarget } from '../model/host-target.ts';
 import { ownedElsewhereError } from '../plan/plan.ts';
 import { IMPORT_SETTINGS_QUERY, type ImportedSettings, importedSettings } from './import-settings.ts';
+import { type ImportedRealServer, importRealServer } from './import-real-server.ts';
 
 /** Where the table comes from. */
 export type ImportSource =
@@ -26,7 +28,12 @@ export type ImportSource =
   /** `configId`: keepalived's config id (`-i`), which selects the configuration's `@ID` lines. */
   | { readonly kind: 'keepalived'; readonly file: string; readonly configId?: string }
   /** The live table of a director, read over the same session and request an apply uses (`read-table`). */
-  | { readonly kind: 'director'; readonly target: HostTarget };
+  | { readonly kind: 'director'; readonly target: HostTarget }
+  /** What a real server holds, read as a plan reads it (`real-server-read`): a RealServerHost (import-real-server.ts). */
+  | { readonly kind: 'real-server'; readonly target: HostTarget };
+
+/** The sources that hold a table. */
+export type TableSource = Exclude<ImportSource, { readonly kind: 'real-server' }>;
 
 export interface ImportedTable {
   readonly table: Table;
@@ -38,6 +45,8 @@ export interface ImportedTable {
   readonly description: string;
   /** `file:line` of the line that declares a service, where the source has lines. */
   readonly where?: (serviceId: string) => string | undefined;
+  /** The director pair a keepalived configuration describes (its one `vrrp_instance`). */
+  readonly pair?: ImportedPair;
 }
 
 /** Stack and director names: they name directories and files on each host (the construct library's rule). */
@@ -62,7 +71,7 @@ async function readText(file: string, what: string): Promise<string> {
 }
 
 /** Reads the source into the canonical table. */
-export async function importTable(source: ImportSource): Promise<ImportedTable> {
+export async function importTable(source: TableSource): Promise<ImportedTable> {
   switch (source.kind) {
     case 'director': {
       const host = openShDirectorHost(source.target);
@@ -96,7 +105,7 @@ export async function importTable(source: ImportSource): Promise<ImportedTable> 
     case 'keepalived': {
       const text = await readText(source.file, 'keepalived.conf');
       const origins = new Map<string, string>();
-      const { table, warnings } = parseKeepalived(text, source.file, {
+      const { table, warnings, pair } = parseKeepalived(text, source.file, {
         include: fileIncludeReader(MAX_KEEPALIVED_BYTES),
         origins,
         ...(source.configId !== undefined ? { configId: source.configId } : {}),
@@ -106,7 +115,22 @@ export async function importTable(source: ImportSource): Promise<ImportedTable> 
           `${source.file}: keepalived reads no executable configuration file (an x bit is set) - imported all the same; chmod a-x it for keepalived to read it`,
         );
       }
-      return { table, warnings, description: `the keepalived configuration ${source.file}`, where: (id) => origins.get(id) };
+      // A service VIP moves with the pair as a host address, whatever prefix keepalived gave it.
+      const vips = new Set(table.services.flatMap((s) => (s.key.kind === 'addr' ? [s.key.address] : [])));
+      for (const a of pair?.addresses ?? []) {
+        if (vips.has(a.address) && a.prefix !== (a.address.includes(':') ? 128 : 32)) {
+          warnings.push(
+            `${source.file}: ${a.address}/${a.prefix} of the vrrp_instance is a service VIP: the pair moves it as ${a.address}/${a.address.includes(':') ? 128 : 32}`,
+          );
+        }
+      }
+      return {
+        table,
+        warnings,
+        description: `the keepalived configuration ${source.file}`,
+        where: (id) => origins.get(id),
+        ...(pair && (pair.addresses.length > 0 || table.services.length > 0) ? { pair } : {}),
+      };
     }
   }
 }
@@ -130,6 +154,8 @@ export interface ImportResult {
   readonly table: Table;
   /** With `adopt`: the services now recorded as owned by the stack on the director. */
   readonly adopted?: readonly string[];
+  /** With a `real-server` source: what was found and inferred. */
+  readonly realServer?: ImportedRealServer;
 }
 
 /**
@@ -234,10 +260,10 @@ async function importAndAdopt(target: HostTarget, opts: ImportAppOptions): Promi
  * Refuses a stack name, director name or SSH target the generated app could not synthesize with (the rule set the
  * constructs apply), before anything is read or written.
  */
-export function refuseBadDirector(opts: Pick<ImportAppOptions, 'stack' | 'director'>): void {
+export function refuseBadDirector(opts: Pick<ImportAppOptions, 'stack' | 'director'>, kind: 'director' | 'real server' = 'director'): void {
   for (const [what, value] of [
     ['stack', opts.stack],
-    ['director', opts.director.name],
+    [kind, opts.director.name],
   ] as const) {
     const bad = nameProblem(`the ${what}`, value);
     if (bad) {
@@ -266,7 +292,20 @@ const SSH_FLAGS: Readonly<Record<string, string>> = {
 
 /** Reads the source and returns the app text and the warnings. Throws `LVS_USAGE` on a bad stack or director name. */
 export async function importApp(source: ImportSource, opts: ImportAppOptions): Promise<ImportResult> {
-  refuseBadDirector(opts);
+  refuseBadDirector(opts, source.kind === 'real-server' ? 'real server' : 'director');
+  if (source.kind === 'real-server') {
+    if (opts.adopt) {
+      throw new LvsError('LVS_USAGE', '--adopt goes with --director: a real server holds no services, and lvsform takes nothing it finds there as its own', {
+        hint: 'Import the real server without --adopt: lvsform adds only what its services need and is missing, and never removes what it did not add.',
+      });
+    }
+    const { code, imported } = await importRealServer(source.target, {
+      stack: opts.stack,
+      ...(opts.director.ssh ? { ssh: opts.director.ssh } : {}),
+      ...(opts.importFrom !== undefined ? { importFrom: opts.importFrom } : {}),
+    });
+    return { code, warnings: [], table: { services: [] }, realServer: imported };
+  }
   if (opts.adopt) {
     if (source.kind !== 'director') {
       throw new LvsError('LVS_USAGE', '--adopt needs a live source (--director): a file says nothing about what is on a director now', {
@@ -283,6 +322,7 @@ export async function importApp(source: ImportSource, opts: ImportAppOptions): P
     source: imported.description,
     notes: [...(imported.settings?.notes ?? []), ...(imported.warnings.length > 0 ? ['Not imported or changed on the way:', ...imported.warnings] : [])],
     ...(opts.importFrom !== undefined ? { importFrom: opts.importFrom } : {}),
+    ...(imported.pair ? { pair: imported.pair } : {}),
   });
   return { code, warnings: imported.warnings, table: imported.table };
 }

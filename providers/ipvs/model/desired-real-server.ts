@@ -10,4 +10,9 @@ export interface DesiredRealServer {
   readonly target: HostTarget;
   readonly spec: RealServerHostSpec;
   readonly prep: RealServerPrep;
+  /**
+   * In a run narrowed by `--director` or `--target`: what the run's services need (`prep` stays what all of them
+   * need). Only that is added, and nothing is removed (plan/real-server.ts, `holdRemovals`).
+   */
+  readonly narrowedTo?: RealServerPrep;
 }

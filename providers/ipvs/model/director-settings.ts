@@ -9,6 +9,17 @@
  * stack is destroyed. An address is removed only if lvsform added it (the record says so).
  */
 
+import {
+  daemonText,
+  type KeepalivedChange,
+  keepalivedPath,
+  type KeepalivedRecord,
+  type LiveKeepalived,
+  type SyncDaemon,
+  type SyncDaemonSpec,
+  type VrrpSpec,
+} from './director-pair.ts';
+
 /** Where the VIPs of a director's services go: an existing interface, or a dummy interface lvsform creates. */
 export type VipPlacement = { readonly interface: string } | { readonly dummy: string };
 
@@ -72,6 +83,10 @@ export interface DirectorSettingsSpec {
   readonly vips?: VipPlacement;
   readonly timeouts?: IpvsTimeouts;
   readonly sysctls?: Readonly<Partial<Record<IpvsSysctl, SysctlValue>>>;
+  /** The connection sync daemons of a pair member (model/director-pair.ts). */
+  readonly syncDaemon?: SyncDaemonSpec;
+  /** A pair member's VRRP instance, written for keepalived (model/director-pair.ts). */
+  readonly vrrp?: VrrpSpec;
 }
 
 /** One address as `ip -o addr show` lists it. */
@@ -99,6 +114,10 @@ export interface LiveSettings {
   readonly arping?: boolean;
   /** Whether `perl` is on PATH: it sends the unsolicited neighbour advertisement of an added IPv6 address. */
   readonly perl?: boolean;
+  /** The running connection sync daemons (`ipvsadm -L --daemon`), when asked. */
+  readonly daemons?: readonly SyncDaemon[];
+  /** keepalived's file at the path asked about, its main file and its state, when asked. */
+  readonly keepalived?: LiveKeepalived;
 }
 
 /** An owned address: lvsform added it, and removes it when no service of the stack needs it. */
@@ -117,6 +136,10 @@ export interface SettingsRecord {
   readonly sysctls?: Readonly<Record<string, { readonly prior: string; readonly value: string }>>;
   /** The managed timeouts: those found before lvsform first set them, and those it set. */
   readonly timeouts?: { readonly prior: IpvsTimeouts; readonly value: IpvsTimeouts };
+  /** The sync daemons lvsform started (a daemon already running is not lvsform's, and is never stopped). */
+  readonly daemons?: readonly SyncDaemon[];
+  /** The keepalived file lvsform wrote. */
+  readonly keepalived?: KeepalivedRecord;
 }
 
 /** How an added address is announced to the neighbours (see `SettingChange`). */
@@ -153,10 +176,17 @@ export type SettingChange =
       readonly before: LiveTimeouts;
       readonly after: LiveTimeouts;
       readonly restore?: boolean;
-    };
+    }
+  | ({ readonly kind: 'daemon'; readonly action: 'create' | 'delete' } & SyncDaemon)
+  | KeepalivedChange;
 
-/** Links and added addresses, sysctls and timeouts go before the batch; removed addresses and links after it. */
+/**
+ * Links and added addresses, sysctls, timeouts and sync daemons go before the batch; removed addresses and links after
+ * it, and the keepalived file too: written once the table and the addresses are in place (a new VRRP master serves at
+ * once), removed once the services are gone.
+ */
 export function settingPhase(c: SettingChange): 'before' | 'after' {
+  if (c.kind === 'keepalived') return 'after';
   return (c.kind === 'address' || c.kind === 'link') && c.action === 'delete' ? 'after' : 'before';
 }
 
@@ -186,6 +216,15 @@ export function settingText(c: SettingChange): { sign: '+' | '~' | '-'; text: st
     return { sign, text: `address ${c.address}/${c.prefix} on ${c.device}${how ? `  (${how})` : ''}` };
   }
   if (c.kind === 'sysctl') return { sign, text: `sysctl net.ipv4.vs.${c.name} ${c.before} -> ${c.after}${c.restore ? '  (restored)' : ''}` };
+  if (c.kind === 'daemon') {
+    const how = c.action === 'create' ? `ipvsadm --start-daemon ${c.role}` : `ipvsadm --stop-daemon ${c.role}`;
+    return { sign, text: `${daemonText(c)}  (${how})` };
+  }
+  if (c.kind === 'keepalived') {
+    const main = c.main === 'write' ? ', and the keepalived.conf that includes it' : c.main === 'delete' ? ", and lvsform's keepalived.conf" : '';
+    const then = c.action === 'delete' ? 'keepalived reloaded' : 'checked with keepalived -t, keepalived reloaded';
+    return { sign, text: `keepalived file ${c.path}${main}  (${then})` };
+  }
   const parts = TIMEOUT_FIELDS.filter((f) => c.before[f] !== c.after[f]).map((f) => `${f} ${c.before[f]} -> ${c.after[f]}`);
   return { sign, text: `timeouts ${parts.join(', ')}${c.restore ? '  (restored)' : ''}` };
 }
@@ -194,13 +233,25 @@ export function settingText(c: SettingChange): { sign: '+' | '~' | '-'; text: st
 export function emptySettingsRecord(r: SettingsRecord | undefined): boolean {
   return (
     r === undefined ||
-    ((r.addresses?.length ?? 0) === 0 && (r.links?.length ?? 0) === 0 && Object.keys(r.sysctls ?? {}).length === 0 && r.timeouts === undefined)
+    ((r.addresses?.length ?? 0) === 0 &&
+      (r.links?.length ?? 0) === 0 &&
+      Object.keys(r.sysctls ?? {}).length === 0 &&
+      r.timeouts === undefined &&
+      (r.daemons?.length ?? 0) === 0 &&
+      r.keepalived === undefined)
   );
 }
 
 /** True when the app manages any setting. */
 export function managesSettings(spec: DirectorSettingsSpec | undefined): boolean {
-  return spec !== undefined && (spec.vips !== undefined || spec.timeouts !== undefined || Object.keys(spec.sysctls ?? {}).length > 0);
+  return (
+    spec !== undefined &&
+    (spec.vips !== undefined ||
+      spec.timeouts !== undefined ||
+      Object.keys(spec.sysctls ?? {}).length > 0 ||
+      spec.syncDaemon !== undefined ||
+      spec.vrrp !== undefined)
+  );
 }
 
 /** What a settings read asks the director: the parts the app manages, or the record says lvsform changed. */
@@ -210,17 +261,26 @@ export interface SettingsQuery {
   readonly links: readonly string[];
   readonly timeouts: boolean;
   readonly sysctls: readonly string[];
+  /** Read the running sync daemons. */
+  readonly daemons?: boolean;
+  /** Read this keepalived file, the main file and keepalived's state. */
+  readonly keepalived?: string;
 }
 
 /** True when the query reads nothing. */
 export function emptyQuery(q: SettingsQuery): boolean {
-  return !q.addresses && q.links.length === 0 && !q.timeouts && q.sysctls.length === 0;
+  return !q.addresses && q.links.length === 0 && !q.timeouts && q.sysctls.length === 0 && !q.daemons && q.keepalived === undefined;
 }
 
 /** True when `a` reads everything `b` reads. */
 export function queryCovers(a: SettingsQuery, b: SettingsQuery): boolean {
   return (
-    (a.addresses || !b.addresses) && (a.timeouts || !b.timeouts) && b.links.every((l) => a.links.includes(l)) && b.sysctls.every((k) => a.sysctls.includes(k))
+    (a.addresses || !b.addresses) &&
+    (a.timeouts || !b.timeouts) &&
+    (a.daemons === true || !b.daemons) &&
+    (b.keepalived === undefined || a.keepalived === b.keepalived) &&
+    b.links.every((l) => a.links.includes(l)) &&
+    b.sysctls.every((k) => a.sysctls.includes(k))
   );
 }
 
@@ -234,6 +294,12 @@ export function settingsQueryFor(spec: DirectorSettingsSpec | undefined, record:
     links: [...links].sort(),
     timeouts: spec?.timeouts !== undefined || record?.timeouts !== undefined,
     sysctls: IPVS_SYSCTL_NAMES.filter((k) => sysctls.has(k)),
+    ...(spec?.syncDaemon !== undefined || (record?.daemons?.length ?? 0) > 0 ? { daemons: true } : {}),
+    ...(spec?.vrrp !== undefined
+      ? { keepalived: keepalivedPath(spec.vrrp.instance) }
+      : record?.keepalived !== undefined
+        ? { keepalived: record.keepalived.path }
+        : {}),
   };
 }
 

@@ -30,10 +30,11 @@ export const ERROR_CODES = {
   LVS_CONNECTION_LOST: 'The connection to the director ended in the middle of a step.',
   LVS_SUDO_REQUIRED: 'sudo would not run the host script as root without a password; nothing ran.',
   LVS_NOT_ROOT: 'The login is not root and cannot write /var/lib/lvsform; nothing was changed.',
-  LVS_READ_ONLY: 'A read-only run (`--read-only`, the plan key) was asked to change a director; refused before any host was contacted.',
+  LVS_READ_ONLY:
+    'A read-only run (`--read-only`, the plan key) was asked to change a director, or to read a real server (it has no read script); refused before any host was contacted.',
   LVS_HOST_OUTPUT: 'The director printed something lvsform did not expect (a step ended early, or forged markers).',
   // The director's own state
-  LVS_LOCKED: "Another run holds the director's lock.",
+  LVS_LOCKED: "Another run holds the director's (or real server's) lock.",
   LVS_LOCK_HELD: '`force-unlock` found the lock held by a live run (it frees only locks whose holder is gone).',
   LVS_NO_FLOCK: 'The director has no `flock` command (util-linux): lvsform never changes a director without its lock.',
   LVS_NO_IPVSADM: 'ipvsadm is not installed on the director.',
@@ -49,10 +50,11 @@ export const ERROR_CODES = {
   LVS_PLAN_MISSING: 'The saved plan file does not exist.',
   LVS_PLAN_CORRUPT: 'The saved plan file is not a valid plan.',
   LVS_PLAN_FORMAT: 'The saved plan file has a format this lvsform does not read.',
-  LVS_PLAN_MISMATCH: 'The saved plan is for another stack or other directors than the ones asked for.',
+  LVS_PLAN_MISMATCH:
+    'The saved plan is for another stack or other directors than the ones asked for (or --director would carry out part of a plan that prepares real servers).',
   LVS_PLAN_INCONSISTENT: "The saved plan's batch is not what its changes render (edited and signed again).",
   LVS_PLAN_OUT: 'The plan file cannot be written where --out says.',
-  LVS_STALE_PLAN: "The director's table changed since the plan was made; nothing was changed.",
+  LVS_STALE_PLAN: "The director's table (or what a real server holds) changed since the plan was made; nothing was changed.",
   LVS_NOT_OWNED: 'Declared services already exist on the director but the stack does not own them (see --adopt).',
   LVS_STATE_UNKNOWN: '`state show` or `state rm` was given an address that names no service the stack owns (the message says the nearest).',
   LVS_STATE_AMBIGUOUS: 'A `state` address names owned services on several directors; add the director (lb1:tcp/198.51.100.10:80).',

@@ -10,6 +10,8 @@ import { serviceFamily, type Table } from './model.ts';
 /** What the app asked for (the synthesized `setup` block of a director). */
 export interface HostSetupSpec {
   readonly installIpvsadm: boolean;
+  /** A pair member: install keepalived when it is missing. */
+  readonly installKeepalived?: boolean;
   readonly loadModules: boolean;
   readonly ipForward: boolean;
   readonly saveRules: boolean;

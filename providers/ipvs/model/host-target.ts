@@ -40,6 +40,18 @@ export interface HostTarget {
   readonly ssh?: SshTarget;
   /** Reach the director only through the read script, as `ssh.planUser` (`--read-only`): nothing can be changed. */
   readonly readOnly?: boolean;
+  /** What the host is to lvsform, for messages: a real server (a `RealServerHost`), or a director when absent. */
+  readonly role?: 'real-server';
+}
+
+/** `director` or `real server`: the kind of host a message is about. */
+export function hostKind(target: Pick<HostTarget, 'role'>): 'director' | 'real server' {
+  return target.role === 'real-server' ? 'real server' : 'director';
+}
+
+/** `director lb1 (root@198.51.100.2)`, `real server web1 (root@192.0.2.11)`: a host as a message names it. */
+export function hostLabel(target: HostTarget): string {
+  return `${hostKind(target)} ${describeTarget(target)}`;
 }
 
 /**
@@ -62,11 +74,12 @@ export function describeTarget(target: HostTarget): string {
 }
 
 /**
- * A message about a director, labelled once: most messages from the host already start `director lb1 (…)`, and
- * prefixing the label again read `lb1 (root@…): director lb1 (root@…): …`.
+ * A message about a host, labelled once: most messages from the host already start `director lb1 (…)` (or
+ * `real server web1 (…)`), and prefixing the label again read `lb1 (root@…): director lb1 (root@…): …`.
  */
 export function aboutTarget(target: HostTarget, message: string): string {
-  return message.includes(`director ${target.name} `) || message.includes(`director ${target.name}:`) ? message : `${describeTarget(target)}: ${message}`;
+  const kind = hostKind(target);
+  return message.includes(`${kind} ${target.name} `) || message.includes(`${kind} ${target.name}:`) ? message : `${describeTarget(target)}: ${message}`;
 }
 
 /** Where a director's error went when a report prints it apart (to standard error), for the line left in its place. */
@@ -78,10 +91,12 @@ export function errorPointer(code: string): string {
  * The refusal, in a read-only run, of a verb that would change a director or its lock (or that has no read-only way
  * yet), made before any host is contacted: the read-only key can run only the read script.
  */
-export function readOnlyRefusal(verb: string, targets: readonly { readonly name: string }[], changes = true): LvsError {
+export function readOnlyRefusal(verb: string, targets: readonly Pick<HostTarget, 'name' | 'role'>[], changes = true): LvsError {
   const names = targets.map((t) => t.name).join(', ') || '(none)';
-  const what = changes ? `${verb} would change director(s) ${names}` : `${verb} has no read-only way yet (director(s) ${names})`;
-  return new LvsError('LVS_READ_ONLY', `${what}, and this run is read-only (--read-only or LVSFORM_READ_ONLY=1); no director was contacted`, {
+  const kinds = new Set(targets.map((t) => hostKind(t)));
+  const hosts = kinds.size > 1 ? 'host(s)' : `${[...kinds][0] ?? 'director'}(s)`;
+  const what = changes ? `${verb} would change ${hosts} ${names}` : `${verb} has no read-only way yet (${hosts} ${names})`;
+  return new LvsError('LVS_READ_ONLY', `${what}, and this run is read-only (--read-only or LVSFORM_READ_ONLY=1); no ${hosts.slice(0, -3)} was contacted`, {
     hint: changes
       ? 'Run it without --read-only in the protected pipeline, with the apply key; the read-only (plan) key can only plan.'
       : 'Run it without --read-only, with the apply key; the read-only (plan) key can plan.',

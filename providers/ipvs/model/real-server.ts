@@ -22,6 +22,9 @@
  * lvsform brought it up; a `fou` port likewise; a sysctl and a default route are recorded with the value found before
  * lvsform changed them, and put back on destroy.
  */
+import { createHash } from 'node:crypto';
+import ipaddr from 'ipaddr.js';
+import { canonicalJson } from './live-state.ts';
 import type { Family, Service, Table } from './model.ts';
 
 /** The decapsulating devices lvsform brings up, and the module that creates each (the kernel's fallback devices). */
@@ -51,6 +54,11 @@ export interface NatSpec {
   readonly gateways: readonly string[];
   /** Replace the default route when it goes elsewhere. */
   readonly manage: boolean;
+  /**
+   * The networks the clients are in (`192.0.2.0/24`): only routes to them are checked for a way around the director.
+   * Absent: clients may be anywhere the default route reaches, so every more specific route is checked.
+   */
+  readonly clients?: readonly string[];
 }
 
 /** A real server as the app declares it: where it is, and the addresses that are its own. */
@@ -163,6 +171,58 @@ export interface LiveRoute {
   readonly device?: string;
 }
 
+/** A route of the main table other than the default (`ip route show`): where it leads, and how it leaves. */
+export interface PrefixRoute {
+  readonly family: Family;
+  /** `192.0.2.0/24`, `2001:db8::/64` (a host route is `/32` or `/128`). */
+  readonly prefix: string;
+  readonly gateway?: string;
+  readonly device?: string;
+}
+
+/** `192.0.2.0/24 dev eth0`, `198.51.100.0/24 via 192.0.2.9 dev eth0`. */
+export function prefixRouteText(r: PrefixRoute): string {
+  return `${r.prefix}${r.gateway ? ` via ${r.gateway}` : ''}${r.device ? ` dev ${r.device}` : ''}`;
+}
+
+function cidr(text: string): [ipaddr.IPv4 | ipaddr.IPv6, number] | undefined {
+  try {
+    return ipaddr.parseCIDR(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether two networks of one family share an address (the shorter prefix holds the other's network address). */
+function overlaps(a: [ipaddr.IPv4 | ipaddr.IPv6, number], b: [ipaddr.IPv4 | ipaddr.IPv6, number]): boolean {
+  if (a[0].kind() !== b[0].kind()) return false;
+  return a[1] <= b[1] ? b[0].match(a) : a[0].match(b);
+}
+
+/**
+ * The routes by which a NAT real server's replies would leave without passing the director whose inside address is
+ * `gateway`: every route more specific than the default that does not go through it, leaving out the route to the
+ * director's own network (the one that holds `gateway`: replies reach the director through it) and link-local and
+ * multicast ones; with `clients`, only those that reach into a client network. The kernel takes the most specific route, so
+ * each of these wins over the default route for the clients it covers.
+ */
+export function bypassRoutes(routes: readonly PrefixRoute[], family: Family, gateway: string, clients?: readonly string[]): PrefixRoute[] {
+  const gw = ipaddr.parse(gateway);
+  const nets = (clients ?? []).flatMap((c) => {
+    const n = cidr(c);
+    return n && n[0].kind() === gw.kind() ? [n] : [];
+  });
+  return routes.filter((r) => {
+    if (r.family !== family || r.gateway === gateway) return false;
+    const net = cidr(r.prefix);
+    if (!net || net[0].kind() !== gw.kind()) return false;
+    if (gw.match(net)) return false;
+    // No client is link-local or multicast (zeroconf's 169.254.0.0/16, IPv6's fe80::/64 on every link).
+    if (['linkLocal', 'multicast'].includes(net[0].range())) return false;
+    return clients === undefined ? true : nets.some((n) => overlaps(n, net));
+  });
+}
+
 /** One address as `ip -o addr show` lists it. */
 export interface LiveRsAddress {
   readonly address: string;
@@ -183,6 +243,8 @@ export interface LiveRealServer {
   readonly fou: readonly FouPort[];
   /** Default routes (`ip route show default`, `ip -6 route show default`). */
   readonly routes: readonly LiveRoute[];
+  /** The main table's other routes (`ip route show`, `ip -6 route show`); absent when not read. */
+  readonly prefixRoutes?: readonly PrefixRoute[];
 }
 
 /** What the real server's ownership record keeps: what lvsform added or changed, with the values found before. */
@@ -231,6 +293,8 @@ export interface RouteCheck {
   readonly expected?: string;
   /** Whether the route goes through the director (absent: unknown). */
   readonly ok?: boolean;
+  /** More specific routes that do not go through the director (`prefixRouteText`), by which replies to clients in them leave. */
+  readonly bypass?: readonly string[];
 }
 
 /** `+ address 198.51.100.27/32 on lo`: the change as one plan line. */
@@ -264,11 +328,41 @@ export function routeCheckText(r: RouteCheck, changes: readonly RealServerChange
   if (r.expected === undefined) {
     return { warn: true, text: `NAT route back (${fam}): ${via}; name the director's inside address (nat: { gateways }) so lvsform can check it` };
   }
-  if (r.ok) return { warn: false, text: `NAT route back (${fam}): ${via}, through the director` };
+  // A more specific route wins over the default for the clients it reaches, whatever the default route is.
+  const bypass = r.bypass?.length
+    ? `; but ${r.bypass.join(', ')} ${r.bypass.length > 1 ? 'are' : 'is'} more specific and not through it: replies to clients there are not rewritten`
+    : '';
+  const warn = bypass !== '';
+  if (r.ok) return { warn, text: `NAT route back (${fam}): ${via}, through the director${bypass}` };
   if (changes.some((c) => c.kind === 'route' && c.family === r.family && !c.restore && c.after === r.expected)) {
-    return { warn: false, text: `NAT route back (${fam}): ${via}; this plan sets it through the director (${r.expected})` };
+    return { warn, text: `NAT route back (${fam}): ${via}; this plan sets it through the director (${r.expected})${bypass}` };
   }
-  return { warn: true, text: `NAT route back (${fam}): ${via}, not through the director (${r.expected}): replies will not be rewritten` };
+  return { warn: true, text: `NAT route back (${fam}): ${via}, not through the director (${r.expected}): replies will not be rewritten${bypass}` };
+}
+
+/**
+ * sha256 of what a real server holds (its kernel release aside), its record and its boot files, in one canonical
+ * form: the fingerprint a saved plan carries, as a director's plan carries its table's. Any change since the plan was
+ * made (an address, a device, a sysctl, a route, the record, a boot file) makes the plan stale.
+ */
+export function realServerFingerprint(
+  live: LiveRealServer,
+  record: RealServerRecordPrep | undefined,
+  files: Readonly<Record<string, string | null>> = {},
+): string {
+  const sorted = (a: readonly string[]) => [...a].sort();
+  const view = {
+    addresses: sorted(live.addresses.map((a) => `${a.address}/${a.prefix} ${a.device}`)),
+    links: sorted(live.links),
+    up: sorted(live.up),
+    sysctls: live.sysctls,
+    fou: sorted(live.fou.map((f) => `${f.port} ${f.family}`)),
+    routes: sorted(live.routes.map((r) => `${r.family} ${r.gateway ?? ''} ${r.device ?? ''}`)),
+    prefixRoutes: sorted((live.prefixRoutes ?? []).map((r) => `${r.family} ${prefixRouteText(r)}`)),
+    record: record ?? null,
+    files,
+  };
+  return createHash('sha256').update(canonicalJson(view)).digest('hex');
 }
 
 /** True when the record holds nothing. */

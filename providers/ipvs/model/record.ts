@@ -56,6 +56,16 @@ const settingsSchema = z
       .readonly()
       .optional(),
     timeouts: z.object({ prior: timeoutsSchema.readonly(), value: timeoutsSchema.readonly() }).strict().readonly().optional(),
+    daemons: z
+      .array(
+        z
+          .object({ role: z.enum(['master', 'backup']), interface: z.string(), syncId: z.number().int().min(0).max(255) })
+          .strict()
+          .readonly(),
+      )
+      .readonly()
+      .optional(),
+    keepalived: z.object({ path: z.string(), main: z.boolean(), digest: z.string() }).strict().readonly().optional(),
   })
   .strict()
   .readonly() satisfies z.ZodType<SettingsRecord>;

@@ -20,6 +20,7 @@ import { connReuseAuto } from '../plan/settings.ts';
 import { bootUnitContent, bootUnitPath, bootUnitWantsPath, settingsSysctlLines } from '../plan/settings-boot.ts';
 import type { DoctorSettingsFacts } from '../host/requests/doctor-facts.ts';
 import type { Check } from './doctor.ts';
+import { evaluatePair } from './doctor-pair.ts';
 
 export interface DoctorSettingsInput {
   readonly stack: string;
@@ -202,7 +203,7 @@ function bootChecks(input: DoctorSettingsInput): Check[] {
   return checks;
 }
 
-/** The settings checks, in the order an operator reads them: VIPs, sysctls, timeouts, boot. */
+/** The settings checks, in the order an operator reads them: VIPs, sysctls, timeouts, a pair's daemons and keepalived, boot. */
 export function evaluateSettings(input: DoctorSettingsInput): Check[] {
-  return [...vipChecks(input), ...sysctlChecks(input), ...timeoutChecks(input), ...bootChecks(input)];
+  return [...vipChecks(input), ...sysctlChecks(input), ...timeoutChecks(input), ...evaluatePair(input.spec, input.facts), ...bootChecks(input)];
 }

@@ -39,8 +39,10 @@ export class StatusReader {
           this.hosts.set(d.name, host);
         }
         this.opts.onProgress?.(d.name, 'reading the counters');
-        const [reply] = await host.exchange([{ kind: 'status', stack: this.stack }]);
-        return buildStatus(d.name, describeTarget(host.target), reply, reply.record);
+        const daemons = d.settings?.syncDaemon !== undefined;
+        const [reply] = await host.exchange([{ kind: 'status', stack: this.stack, ...(daemons ? { daemons } : {}) }]);
+        const status = buildStatus(d.name, describeTarget(host.target), reply, reply.record);
+        return reply.daemons ? { ...status, syncDaemons: reply.daemons } : status;
       },
       async (d, e): Promise<DirectorStatus> => {
         const host = this.hosts.get(d.name);

@@ -3,6 +3,7 @@ import { parseCounters, parseRate, type Rates } from '../read/parse-list.ts';
 import { parseSave } from '../read/parse-save.ts';
 import type { OwnershipRecord } from '../model/record.ts';
 import { errorPointer } from '../model/host-target.ts';
+import type { SyncDaemon } from '../model/director-pair.ts';
 
 export const STATUS_FORMAT = 1;
 
@@ -43,6 +44,8 @@ export interface DirectorStatus {
   readonly director: string;
   readonly where: string;
   readonly services: readonly ServiceStatus[];
+  /** A pair member's running connection sync daemons (read when the app asks for them). */
+  readonly syncDaemons?: readonly SyncDaemon[];
   readonly error?: { readonly code: string; readonly message: string; readonly hint?: string };
 }
 
@@ -149,6 +152,10 @@ export function renderStatus(directors: readonly DirectorStatus[], opts: { reado
       if (opts.errorsApart) out.push(`  not read (${errorPointer(d.error.code)})`, '');
       else out.push(`  error [${d.error.code}]: ${d.error.message}`, ...(d.error.hint ? [`  ${d.error.hint}`] : []), '');
       continue;
+    }
+    if (d.syncDaemons) {
+      const running = d.syncDaemons.map((s) => `${s.role} (mcast=${s.interface}, syncid=${s.syncId})`);
+      out.push(`  sync daemons: ${running.length > 0 ? running.join(', ') : 'none running'}`);
     }
     if (d.services.length === 0) {
       out.push('  (no virtual services)', '');

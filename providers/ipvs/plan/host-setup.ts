@@ -85,6 +85,8 @@ export interface HostSetupInput {
    * manages any or the record holds any: written to the sysctl file and the boot unit (settings-boot.ts).
    */
   readonly settings?: { readonly record: SettingsRecord | undefined };
+  /** The director is in a pair: keepalived carries its VRRP (installed when `installKeepalived` and missing). */
+  readonly keepalived?: boolean;
 }
 
 /** The facts a plan needs to read for a spec: the files and sysctls to look at and the modules to check. */
@@ -133,6 +135,15 @@ export function planHostSetup(input: HostSetupInput): SetupItem[] {
       });
     }
     items.push({ kind: 'package', action: 'create', name: 'ipvsadm', via: manager, detail: `${manager} install ipvsadm` });
+  }
+  if (!input.destroy && input.keepalived && spec.installKeepalived && !facts.commands.includes('keepalived')) {
+    const manager = packageManager(facts.commands);
+    if (!manager) {
+      throw new LvsError('LVS_SETUP_UNSUPPORTED', `director ${input.director}: keepalived is missing and neither apt-get, dnf nor yum is there to install it`, {
+        hint,
+      });
+    }
+    items.push({ kind: 'package', action: 'create', name: 'keepalived', via: manager, detail: `${manager} install keepalived (the pair's VRRP)` });
   }
   if (!input.destroy && spec.loadModules) {
     const modules = requiredModules(input.desired);

@@ -133,7 +133,15 @@ const sshTarget = sameShape<SshTarget>()(
 );
 
 const target = sameShape<HostTarget>()(
-  z.object({ name, transport: z.enum(['ssh', 'local']), ssh: sshTarget.optional(), readOnly: z.boolean().optional() }).strict(),
+  z
+    .object({
+      name,
+      transport: z.enum(['ssh', 'local']),
+      ssh: sshTarget.optional(),
+      readOnly: z.boolean().optional(),
+      role: z.literal('real-server').optional(),
+    })
+    .strict(),
   true,
 );
 
@@ -165,6 +173,8 @@ const sysctlValue = z.string().regex(/^[0-9]{1,10}$/, 'a sysctl value');
 const timeoutValue = int(0, MAX_IPVS_TIMEOUT);
 const liveTimeouts = z.object({ tcp: timeoutValue, tcpfin: timeoutValue, udp: timeoutValue }).strict();
 const someTimeouts = z.object({ tcp: timeoutValue.optional(), tcpfin: timeoutValue.optional(), udp: timeoutValue.optional() }).strict();
+const syncDaemon = { role: z.enum(['master', 'backup']), interface: ifname, syncId: int(0, 255) };
+const keepalivedFile = z.string().regex(/^\/etc\/keepalived\/lvsform-[A-Za-z0-9_.-]{1,64}\.conf$/, "a keepalived file of lvsform's");
 
 const settingChange = sameShape<SettingChange>()(
   z.discriminatedUnion('kind', [
@@ -190,6 +200,16 @@ const settingChange = sameShape<SettingChange>()(
       })
       .strict(),
     z.object({ kind: z.literal('timeouts'), action: z.literal('update'), before: liveTimeouts, after: liveTimeouts, restore: z.boolean().optional() }).strict(),
+    z.object({ kind: z.literal('daemon'), action: z.enum(['create', 'delete']), ...syncDaemon }).strict(),
+    z
+      .object({
+        kind: z.literal('keepalived'),
+        action: z.enum(['create', 'update', 'delete']),
+        path: keepalivedFile,
+        content: z.string().max(1_000_000).optional(),
+        main: z.enum(['write', 'delete']).optional(),
+      })
+      .strict(),
   ]),
   true,
 );
@@ -201,6 +221,11 @@ const settingsRecord = sameShape<SettingsRecord>()(
       links: z.array(ifname).optional(),
       sysctls: z.record(sysctlKey, z.object({ prior: sysctlValue, value: sysctlValue }).strict()).optional(),
       timeouts: z.object({ prior: someTimeouts, value: someTimeouts }).strict().optional(),
+      daemons: z.array(z.object(syncDaemon).strict()).optional(),
+      keepalived: z
+        .object({ path: keepalivedFile, main: z.boolean(), digest: z.string().regex(/^[0-9a-f]{64}$/) })
+        .strict()
+        .optional(),
     })
     .strict(),
   true,
@@ -290,7 +315,7 @@ const realServerRecord = sameShape<RealServerRecordPrep>()(
 );
 
 const routeCheck = sameShape<RouteCheck>()(
-  z.object({ family, gateway: address.optional(), expected: address.optional(), ok: z.boolean().optional() }).strict(),
+  z.object({ family, gateway: address.optional(), expected: address.optional(), ok: z.boolean().optional(), bypass: z.array(text).optional() }).strict(),
   true,
 );
 
@@ -305,6 +330,10 @@ const realServerPlan = sameShape<RealServerPlan>()(
       checks: z.array(routeCheck),
       backing: z.array(z.object({ director: name, service: text, member: address, method: text }).strict()),
       record: realServerRecord.optional(),
+      fingerprint: z
+        .string()
+        .regex(/^[0-9a-f]{64}$/, 'a sha256 in hex')
+        .optional(),
       setup: z.array(setupItem).optional(),
       error: error.optional(),
     })

@@ -274,6 +274,7 @@ export function planDirector(
     opts,
     { services: ownedDesired },
     scoped ? targetedVips(declared, live, opts.targets ?? []) : undefined,
+    Boolean(host && !host.destroy && declared.setup?.installKeepalived && !host.facts.commands.includes('keepalived')),
   );
   return {
     director: desired.name,
@@ -302,6 +303,7 @@ export function planDirector(
             destroy: host.destroy,
             ...(desired.target.ssh?.planUser === undefined ? {} : { readAccess: { user: desired.target.ssh.planUser, script: host.readScript } }),
             ...(settings.settings !== undefined || host.facts.files[bootUnitPath(host.stack)] != null ? { settings: { record: settings.settingsRecord } } : {}),
+            ...(declared.settings?.vrrp ? { keepalived: true } : {}),
           }),
         }
       : {}),
@@ -341,6 +343,7 @@ function planDirectorSettings(
   opts: PlanOptions,
   owned: Table,
   targeted: ReadonlySet<string> | undefined,
+  installingKeepalived = false,
 ): Pick<DirectorPlan, 'settings' | 'settingsDrift' | 'settingsNotes' | 'settingsRecord'> {
   const spec = opts.destroy ? undefined : declared.settings;
   const recorded = live.record?.settings;
@@ -359,7 +362,14 @@ function planDirectorSettings(
       },
     );
   }
-  const planned = planSettings({ spec, table: owned, live: live.settings, record: recorded, where: describeTarget(declared.target) });
+  const planned = planSettings({
+    spec,
+    table: owned,
+    live: live.settings,
+    record: recorded,
+    where: describeTarget(declared.target),
+    ...(installingKeepalived ? { installingKeepalived } : {}),
+  });
   if (opts.refreshOnly) {
     return {
       settings: [],

@@ -21,7 +21,11 @@ import {
   type RealServerPrep,
   type RealServerRecordPrep,
   type RouteCheck,
+  bypassRoutes,
   emptyRealServerRecord,
+  prefixRouteText,
+  realServerChangeText,
+  realServerFingerprint,
   realServerPhase,
   TUNNEL_DEVICE_NAMES,
   type TunnelDevice,
@@ -34,6 +38,12 @@ export interface RealServerPlanInput {
   readonly prep: RealServerPrep | undefined;
   readonly live: LiveRealServer;
   readonly record: RealServerRecordPrep | undefined;
+  /**
+   * A run narrowed to some directors or services (`--director`, `--target`): `prep` is what those services need, and
+   * nothing is removed or put back, since a service outside the run may still send to it (see `holdRemovals`);
+   * `full` is what every service of the app needs, to tell which of the held removals a full run would make.
+   */
+  readonly narrowed?: { readonly full: RealServerPrep };
 }
 
 export interface RealServerPlanData {
@@ -171,15 +181,16 @@ function planRoutes(input: RealServerPlanInput, changes: RealServerChange[], che
     const gateway = live.routes.find((r) => r.family === family)?.gateway;
     const expected = host.nat?.gateways.find((g) => g.includes(':') === (family === 'inet6'));
     const ok = expected === undefined ? undefined : gateway === expected;
+    const bypass = expected === undefined ? [] : bypassRoutes(live.prefixRoutes ?? [], family, expected, host.nat?.clients).map(prefixRouteText);
     const rec = record?.routes?.[family];
     if (host.nat?.manage && expected !== undefined && !ok) {
       changes.push({ kind: 'route', action: 'update', family, before: gateway ?? '', after: expected });
       out[family] = { prior: rec?.prior ?? gateway ?? '', value: expected };
-      checks.push(routeCheckOf(family, gateway, expected, false));
+      checks.push(routeCheckOf(family, gateway, expected, false, bypass));
       continue;
     }
     if (rec && ok) out[family] = rec;
-    checks.push(routeCheckOf(family, gateway, expected, ok));
+    checks.push(routeCheckOf(family, gateway, expected, ok, bypass));
   }
   for (const [family, rec] of Object.entries(record?.routes ?? {}) as [Family, { prior: string; value: string }][]) {
     if (out[family] || (families.includes(family) && host.nat?.manage)) continue;
@@ -191,8 +202,20 @@ function planRoutes(input: RealServerPlanInput, changes: RealServerChange[], che
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
-function routeCheckOf(family: Family, gateway: string | undefined, expected: string | undefined, ok: boolean | undefined): RouteCheck {
-  return { family, ...(gateway === undefined ? {} : { gateway }), ...(expected === undefined ? {} : { expected }), ...(ok === undefined ? {} : { ok }) };
+function routeCheckOf(
+  family: Family,
+  gateway: string | undefined,
+  expected: string | undefined,
+  ok: boolean | undefined,
+  bypass: readonly string[] = [],
+): RouteCheck {
+  return {
+    family,
+    ...(gateway === undefined ? {} : { gateway }),
+    ...(expected === undefined ? {} : { expected }),
+    ...(ok === undefined ? {} : { ok }),
+    ...(bypass.length > 0 ? { bypass } : {}),
+  };
 }
 
 const ORDER: Record<RealServerChange['kind'], number> = { tunnel: 0, fou: 1, address: 2, sysctl: 3, route: 4 };
@@ -219,7 +242,50 @@ export function planRealServer(input: RealServerPlanInput): RealServerPlanData {
   };
   const rank = (c: RealServerChange) => (realServerPhase(c) === 'after' ? 10 - ORDER[c.kind] : ORDER[c.kind]);
   changes.sort((a, b) => rank(a) - rank(b));
-  return { changes, drift: drift.sort(), notes, checks, record: Object.keys(record).length > 0 ? record : undefined };
+  const planned = { changes, drift: drift.sort(), notes, checks, record: Object.keys(record).length > 0 ? record : undefined };
+  if (!input.narrowed) return planned;
+  const waiting = planRealServer({ ...input, prep: input.narrowed.full, narrowed: undefined }).changes.filter((c) => realServerPhase(c) === 'after');
+  return holdRemovals(planned, input.record, waiting);
+}
+
+/**
+ * A narrowed run's plan: the removals and values put back (the `after` phase) are held, and what they would have
+ * taken stays in the record, owned: what the services outside the run need stays as it is, and what no service needs
+ * any more (`waiting`: a full run's removals) waits for the next full run, which a note says.
+ */
+export function holdRemovals(plan: RealServerPlanData, previous: RealServerRecordPrep | undefined, waiting: readonly RealServerChange[]): RealServerPlanData {
+  const held = plan.changes.filter((c) => realServerPhase(c) === 'after');
+  if (held.length === 0) return plan;
+  const addresses = [...(plan.record?.addresses ?? [])];
+  const tunnels = [...(plan.record?.tunnels ?? [])];
+  const fou = [...(plan.record?.fou ?? [])];
+  const sysctls = { ...(plan.record?.sysctls ?? {}) };
+  const routes = { ...(plan.record?.routes ?? {}) };
+  for (const c of held) {
+    if (c.kind === 'address') addresses.push({ address: c.address, prefix: c.prefix, device: c.device });
+    else if (c.kind === 'tunnel') tunnels.push(c.device);
+    else if (c.kind === 'fou') fou.push({ port: c.port, family: c.family });
+    else if (c.kind === 'sysctl') {
+      const rec = previous?.sysctls?.[c.name];
+      if (rec) sysctls[c.name] = rec;
+    } else {
+      const rec = previous?.routes?.[c.family];
+      if (rec) routes[c.family] = rec;
+    }
+  }
+  const record: RealServerRecordPrep = {
+    ...(addresses.length > 0 ? { addresses } : {}),
+    ...(tunnels.length > 0 ? { tunnels: TUNNEL_DEVICE_NAMES.filter((t) => tunnels.includes(t)) } : {}),
+    ...(fou.length > 0 ? { fou } : {}),
+    ...(Object.keys(sysctls).length > 0 ? { sysctls } : {}),
+    ...(Object.keys(routes).length > 0 ? { routes } : {}),
+  };
+  const which = waiting.map((c) => `${realServerChangeText(c).sign} ${realServerChangeText(c).text.replace(/ {2}\(.*\)$/, '')}`);
+  const note =
+    waiting.length > 0
+      ? [`${waiting.length} removal(s) wait for a full run (a run narrowed by --director or --target removes nothing from a real server): ${which.join('; ')}`]
+      : [];
+  return { ...plan, changes: plan.changes.filter((c) => realServerPhase(c) === 'before'), notes: [...plan.notes, ...note], record };
 }
 
 /**
@@ -285,6 +351,11 @@ export interface RealServerPlan {
   /** The services that send to it (director, service, member, method), for the plan's heading. */
   readonly backing: readonly Backing[];
   readonly record?: RealServerRecordPrep;
+  /**
+   * What the real server held when the plan was made (`realServerFingerprint`): a saved plan is carried out only if it
+   * still holds that.
+   */
+  readonly fingerprint?: string;
   /** The boot files that bring the preparation back after a reboot (real-server-boot.ts), when they must change. */
   readonly setup?: readonly SetupItem[];
   readonly error?: { readonly code: string; readonly message: string; readonly hint?: string };
@@ -298,8 +369,9 @@ export function realServerPlanOf(
   live: LiveRealServer,
   record: RealServerRecordPrep | undefined,
   boot?: { readonly stack: string; readonly facts: Pick<HostFacts, 'files' | 'commands'> },
+  narrowed?: RealServerPlanInput['narrowed'],
 ): RealServerPlan {
-  const p = planRealServer({ host, prep, live, record });
+  const p = planRealServer({ host, prep, live, record, narrowed });
   const notes = [...p.notes];
   let setup: SetupItem[] = [];
   if (boot && boot.facts.commands.includes('systemctl')) setup = realServerBootItems(boot.stack, boot.facts, p.record);
@@ -312,6 +384,7 @@ export function realServerPlanOf(
     notes,
     checks: p.checks,
     backing: prep?.backing ?? [],
+    ...(boot ? { fingerprint: realServerFingerprint(live, record, boot.facts.files) } : {}),
     ...(p.record ? { record: p.record } : {}),
     ...(setup.length > 0 ? { setup } : {}),
   };

@@ -6,7 +6,9 @@
  * - a oneshot systemd unit, `/etc/systemd/system/lvsform-<stack>.service`, enabled for multi-user.target, that after the
  *   network is up loads ip_vs, creates lvsform's dummy interface, puts back the addresses lvsform added
  *   (`ip addr replace`: idempotent), sets the timeouts (`ipvsadm --set`; 0 leaves one as it is) and the sysctls
- *   again (for a boot whose sysctl pass ran before ip_vs was loaded).
+ *   again (for a boot whose sysctl pass ran before ip_vs was loaded), and starts the connection sync daemons lvsform
+ *   started (`ipvsadm --start-daemon`), before keepalived, so that a director coming back as backup takes in the
+ *   master's connections from the start.
  * Only what the ownership record says lvsform owns is written: an address someone else put there is theirs to keep.
  * Commands are named without a path: systemd (239 and later) finds them in /usr/sbin, /usr/bin (and /sbin, /bin).
  */
@@ -38,12 +40,14 @@ export function bootUnitContent(stack: string, record: SettingsRecord | undefine
   const addresses = record?.addresses ?? [];
   const t = record?.timeouts?.value;
   const sysctls = Object.entries(record?.sysctls ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  if (links.length === 0 && addresses.length === 0 && t === undefined && sysctls.length === 0) return undefined;
+  const daemons = record?.daemons ?? [];
+  if (links.length === 0 && addresses.length === 0 && t === undefined && sysctls.length === 0 && daemons.length === 0) return undefined;
   const exec: string[] = ['ExecStart=modprobe ip_vs'];
   for (const l of links) exec.push(`ExecStart=-ip link add ${l} type dummy`, `ExecStart=ip link set ${l} up`);
   for (const a of addresses) exec.push(addressExec(a));
   if (t !== undefined) exec.push(`ExecStart=ipvsadm --set ${t.tcp ?? 0} ${t.tcpfin ?? 0} ${t.udp ?? 0}`);
   if (sysctls.length > 0) exec.push(`ExecStart=sysctl -q -w ${sysctls.map(([k, v]) => `net.ipv4.vs.${k}=${v.value}`).join(' ')}`);
+  for (const d of daemons) exec.push(`ExecStart=ipvsadm --start-daemon ${d.role} --mcast-interface ${d.interface} --syncid ${d.syncId}`);
   return oneshotUnit({
     what: 'the director settings',
     description: `lvsform director settings (stack ${stack})`,

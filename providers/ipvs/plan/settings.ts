@@ -7,6 +7,7 @@
  * put back to that value when the app stops naming it (or on destroy). What the app does not name is never touched.
  */
 import { LvsError } from '../model/errors.ts';
+import { type KeepalivedRecord, sameDaemon, type SyncDaemon } from '../model/director-pair.ts';
 import {
   type AddressAnnounce,
   CONN_REUSE_AUTO,
@@ -26,6 +27,7 @@ import {
 } from '../model/director-settings.ts';
 import type { Table } from '../model/model.ts';
 import { settingKey } from '../model/record.ts';
+import { planDaemons, planKeepalived } from './settings-pair.ts';
 
 export interface SettingsPlanInput {
   /** What the app asks for; undefined on destroy or when it asks for nothing. */
@@ -36,6 +38,8 @@ export interface SettingsPlanInput {
   readonly record: SettingsRecord | undefined;
   /** Director, for messages. */
   readonly where: string;
+  /** The set-up installs keepalived in this apply (before the keepalived file is written). */
+  readonly installingKeepalived?: boolean;
 }
 
 export interface SettingsPlan {
@@ -95,7 +99,9 @@ function planAddresses(input: SettingsPlanInput, changes: SettingChange[], drift
     );
   }
   const wanted = new Set<string>();
-  if (device !== undefined) for (const s of input.table.services) if (s.key.kind === 'addr') wanted.add(s.key.address);
+  // An address VRRP moves is keepalived's, never lvsform's to add (the rules refuse both at synth; this holds it here).
+  const vrrp = new Set((spec?.vrrp?.addresses ?? []).map((a) => a.address));
+  if (device !== undefined) for (const s of input.table.services) if (s.key.kind === 'addr' && !vrrp.has(s.key.address)) wanted.add(s.key.address);
   const owned: OwnedAddress[] = [];
   let unannounced = 0;
   let unadvertised = 0;
@@ -219,14 +225,18 @@ export function planSettings(input: SettingsPlanInput): SettingsPlan {
   const { addresses, links } = planAddresses(input, changes, drift, notes);
   const sysctls = planSysctls(input, changes, drift, notes);
   const timeouts = planTimeouts(input, changes, drift);
+  const daemons = planDaemons(input, changes, drift);
+  const keepalived = planKeepalived(input, changes, drift, notes);
   const record: SettingsRecord = {
     ...(addresses.length > 0 ? { addresses } : {}),
     ...(links.length > 0 ? { links: links.sort() } : {}),
     ...(sysctls ? { sysctls } : {}),
     ...(timeouts ? { timeouts } : {}),
+    ...(daemons ? { daemons } : {}),
+    ...(keepalived ? { keepalived } : {}),
   };
-  const order = (c: SettingChange): number =>
-    settingPhase(c) === 'after' ? (c.kind === 'address' ? 5 : 6) : c.kind === 'link' ? 0 : c.kind === 'address' ? 1 : c.kind === 'sysctl' ? 2 : 3;
+  const before = { link: 0, address: 1, sysctl: 2, timeouts: 3, daemon: 4, keepalived: 4 } as const;
+  const order = (c: SettingChange): number => (settingPhase(c) === 'after' ? (c.kind === 'address' ? 5 : c.kind === 'link' ? 6 : 7) : before[c.kind]);
   changes.sort((a, b) => order(a) - order(b));
   return { changes, drift: drift.sort(), notes, record: Object.keys(record).length > 0 ? record : undefined };
 }
@@ -251,13 +261,46 @@ export function settingsRecordAfter(
   }
   const keptLinks = (planned?.links ?? []).filter((l) => links === undefined || links.includes(l));
   for (const c of changes) if (c.kind === 'link' && c.action === 'delete' && links?.includes(c.name)) keptLinks.push(c.name);
+  const { daemons, keepalived } = pairRecordAfter(planned, changes, after);
   const record: SettingsRecord = {
     ...(kept.length > 0 ? { addresses: kept } : {}),
     ...(keptLinks.length > 0 ? { links: keptLinks.sort() } : {}),
     ...(planned?.sysctls ? { sysctls: planned.sysctls } : {}),
     ...(planned?.timeouts ? { timeouts: planned.timeouts } : {}),
+    ...(daemons.length > 0 ? { daemons } : {}),
+    ...(keepalived ? { keepalived } : {}),
   };
   return Object.keys(record).length > 0 ? record : undefined;
+}
+
+/**
+ * The pair's part of the record after an apply: of the daemons planned, those the read-back shows running (a stop
+ * that did not happen keeps its daemon owned); the keepalived file as planned when the read-back shows its digest, the
+ * record before when a write did not land.
+ */
+function pairRecordAfter(
+  planned: SettingsRecord | undefined,
+  changes: readonly SettingChange[],
+  after: LiveSettings,
+): { daemons: SyncDaemon[]; keepalived: KeepalivedRecord | undefined } {
+  const running = after.daemons;
+  const daemons = (planned?.daemons ?? []).filter((d) => running === undefined || running.some((r) => sameDaemon(r, d)));
+  for (const c of changes) {
+    if (c.kind === 'daemon' && c.action === 'delete' && running?.some((r) => sameDaemon(r, c)) && !daemons.some((d) => sameDaemon(d, c))) {
+      daemons.push({ role: c.role, interface: c.interface, syncId: c.syncId });
+    }
+  }
+  const write = changes.find((c) => c.kind === 'keepalived' && c.action !== 'delete');
+  const removed = changes.find((c) => c.kind === 'keepalived' && c.action === 'delete');
+  const k = after.keepalived;
+  let keepalived = planned?.keepalived;
+  if (write && k && planned?.keepalived && k.digest !== planned.keepalived.digest) {
+    // The write did not land: still lvsform's path (the next plan writes it again), as the director holds it.
+    keepalived = k.digest === undefined ? undefined : { ...planned.keepalived, digest: k.digest };
+  }
+  if (!keepalived && removed?.kind === 'keepalived' && k?.digest !== undefined)
+    keepalived = { path: removed.path, main: removed.main === 'delete', digest: k.digest };
+  return { daemons, keepalived };
 }
 
 /**
@@ -313,11 +356,13 @@ export function targetedSettings(
     ...(ownedLinks.length > 0 ? { links: ownedLinks } : {}),
     ...(recorded?.sysctls ? { sysctls: recorded.sysctls } : {}),
     ...(recorded?.timeouts ? { timeouts: recorded.timeouts } : {}),
+    ...(recorded?.daemons ? { daemons: recorded.daemons } : {}),
+    ...(recorded?.keepalived ? { keepalived: recorded.keepalived } : {}),
   };
   const notes =
     left.length > 0
       ? [
-          `a --target run changes only the VIPs of the targeted services; ${left.length} other director setting change(s) (sysctls, timeouts, other addresses, dummy interfaces) are left as they are: target the whole director (${directorPath}) to make them`,
+          `a --target run changes only the VIPs of the targeted services; ${left.length} other director setting change(s) (sysctls, timeouts, sync daemons, the keepalived file, other addresses, dummy interfaces) are left as they are: target the whole director (${directorPath}) to make them`,
         ]
       : [];
   return { changes, record: Object.keys(record).length > 0 ? record : undefined, notes };

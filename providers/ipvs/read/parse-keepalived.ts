@@ -20,6 +20,7 @@
 import { INT_MAX, MAX_PERSISTENCE_TIMEOUT, SCHEDULERS } from '../model/limits.ts';
 import { keepalivedLines, type IncludeReader } from './keepalived/lines.ts';
 import { MAX_KEEPALIVED_BYTES, MAX_KEEPALIVED_DEPTH, fail, parseStructure, readUnsigned, shown, type Origin, type Stmt } from './keepalived/structure.ts';
+import { type ImportedPair, readPair } from './keepalived/vrrp.ts';
 import { MAX_KEEPALIVED_SERVICES, expandRange } from './keepalived/ranges.ts';
 
 export { MAX_KEEPALIVED_BYTES, MAX_KEEPALIVED_DEPTH, MAX_KEEPALIVED_SERVICES, parseStructure };
@@ -103,6 +104,8 @@ export interface KeepalivedImport {
   readonly table: Table;
   /** One line each, prefixed with `file:line:`. */
   readonly warnings: string[];
+  /** The director pair the configuration's one `vrrp_instance` describes (keepalived/vrrp.ts), when it has one. */
+  readonly pair?: ImportedPair;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -662,40 +665,10 @@ function listed(words: string[]): string {
   return words.length > 4 ? `${shownWords} and ${words.length - 4} more` : shownWords;
 }
 
-/**
- * What keepalived does beside the table and the import leaves to it, said once per block so that nothing of a
- * director pair disappears without a word: a VRRP instance's addresses, the connection sync daemon, static addresses.
- */
-function reportFailover(ctx: Context, s: Stmt): void {
-  const key = s.words[0]!;
-  if (key === 'global_defs') {
-    for (const c of s.block ?? []) {
-      if (c.words[0] === 'lvs_sync_daemon') {
-        ctx.warn(c.line, `lvs_sync_daemon ${shown(c.words.slice(1).join(' '))} is not imported: the IPVS connection sync daemon stays keepalived's to start`);
-      }
-    }
-    return;
-  }
-  if (key === 'static_ipaddress') {
-    const addresses = addressesOf(s.block);
-    if (addresses.length > 0) ctx.warn(s.line, `static_ipaddress (${listed(addresses)}) is not imported: keepalived adds those addresses`);
-    return;
-  }
-  const name = s.words[1] === undefined ? 'without a name' : shown(s.words[1]);
-  const blocks = s.block ?? [];
-  const vips = blocks.filter((c) => c.words[0] === 'virtual_ipaddress' || c.words[0] === 'virtual_ipaddress_excluded').flatMap((c) => addressesOf(c.block));
-  ctx.warn(
-    s.line,
-    `vrrp_instance ${name} is not imported${vips.length > 0 ? ` (its addresses ${listed(vips)})` : ''}: VRRP stays keepalived's, which moves these addresses between directors; lvsform imports the table only`,
-  );
-  for (const c of blocks) {
-    if (c.words[0] === 'lvs_sync_daemon_interface') {
-      ctx.warn(
-        c.line,
-        `lvs_sync_daemon_interface ${shown(c.words.slice(1).join(' '))} in vrrp_instance ${name} is not imported: the IPVS connection sync daemon stays keepalived's to start`,
-      );
-    }
-  }
+/** keepalived's static addresses, which a pair does not carry: said once, so that nothing disappears without a word. */
+function reportStatic(ctx: Context, s: Stmt): void {
+  const addresses = addressesOf(s.block);
+  if (addresses.length > 0) ctx.warn(s.line, `static_ipaddress (${listed(addresses)}) is not imported: keepalived adds those addresses`);
 }
 
 function isIpvsKeyword(word: string): boolean {
@@ -728,6 +701,8 @@ export function parseKeepalived(
   const root = parseStructure(layer.lines.join('\n'), origin);
   const groups = new Map<string, Group>();
   const servers: VirtualServerDef[] = [];
+  const instances: Stmt[] = [];
+  const globals: Stmt[] = [];
   for (const s of root) {
     const key = s.words[0]!;
     if (key.startsWith('@')) {
@@ -746,7 +721,9 @@ export function parseKeepalived(
     } else if (key === 'virtual_server') {
       const vs = readVirtualServer(ctx, s);
       if (vs !== undefined) servers.push(vs);
-    } else if (key === 'global_defs' || key === 'vrrp_instance' || key === 'static_ipaddress') reportFailover(ctx, s);
+    } else if (key === 'vrrp_instance') instances.push(s);
+    else if (key === 'global_defs') globals.push(s);
+    else if (key === 'static_ipaddress') reportStatic(ctx, s);
     // Everything else (other global settings, vrrp_script, SSL, bfd_instance, ...) is not IPVS: skipped silently.
   }
 
@@ -772,5 +749,6 @@ export function parseKeepalived(
     );
   }
   for (const [id, v] of byId) options.origins?.set(id, origin(v.line));
-  return { table: normalizeTable({ services: [...byId.values()].map((v) => v.service) }), warnings: ctx.warnings };
+  const pair = readPair(instances, globals, (line, message) => ctx.warn(line, message));
+  return { table: normalizeTable({ services: [...byId.values()].map((v) => v.service) }), warnings: ctx.warnings, ...(pair ? { pair } : {}) };
 }

@@ -7,6 +7,7 @@
 import { FLAG_BITS, INT_MAX, SAFE_NAME } from '../model/limits.ts';
 import { constructPathProblem, IPVS_SYSCTL_MAX, MODULE_NAME, schedulerFlagProblem, serviceProblems, settingsProblems, sshProblems } from '../model/rules.ts';
 import type { DirectorSettingsSpec, IpvsSysctl, SysctlValue } from '../model/director-settings.ts';
+import type { VrrpSpec } from '../model/director-pair.ts';
 import { z } from 'zod';
 import { LvsError } from '../model/errors.ts';
 import { describeValue } from '../model/describe-value.ts';
@@ -100,6 +101,7 @@ const directorSchema = z
     setup: z
       .object({
         install_ipvsadm: z.boolean().default(true),
+        install_keepalived: z.boolean().optional(),
         load_modules: z.boolean().default(true),
         ip_forward: z.boolean().default(true),
         save_rules: z.boolean().default(true),
@@ -110,6 +112,24 @@ const directorSchema = z
     timeouts: z.object({ tcp: z.number().optional(), tcp_fin: z.number().optional(), udp: z.number().optional() }).strict().optional(),
     sysctls: z
       .object(Object.fromEntries(Object.keys(IPVS_SYSCTL_MAX).map((k) => [k, z.union([z.number(), z.literal('auto')]).optional()])))
+      .strict()
+      .optional(),
+    sync_daemon: z
+      .object({ interface: text, sync_id: z.number(), roles: z.array(z.enum(['master', 'backup'])) })
+      .strict()
+      .optional(),
+    vrrp: z
+      .object({
+        instance: text,
+        interface: text,
+        virtual_router_id: z.number(),
+        priority: z.number(),
+        state: z.enum(['MASTER', 'BACKUP']),
+        advert_int: z.number(),
+        auth_pass: text.optional(),
+        garp_master_delay: z.number().optional(),
+        addresses: z.array(z.object({ address: text, prefix: z.number(), interface: text.optional() }).strict()),
+      })
       .strict()
       .optional(),
     depends_on: z.array(z.string()).optional(),
@@ -127,7 +147,7 @@ const realServerHostSchema = z
     addresses: z.array(text).min(1),
     interface: text.optional(),
     nat: z
-      .object({ gateways: z.array(text), manage: z.boolean().default(false) })
+      .object({ gateways: z.array(text), manage: z.boolean().default(false), clients: z.array(text).optional() })
       .strict()
       .optional(),
     depends_on: z.array(z.string()).optional(),
@@ -291,7 +311,13 @@ export function readSynth(json: unknown, source: string, options: { hint?: strin
     const setup: HostSetupSpec | undefined =
       d.setup === undefined
         ? undefined
-        : { installIpvsadm: d.setup.install_ipvsadm, loadModules: d.setup.load_modules, ipForward: d.setup.ip_forward, saveRules: d.setup.save_rules };
+        : {
+            installIpvsadm: d.setup.install_ipvsadm,
+            ...(d.setup.install_keepalived === undefined ? {} : { installKeepalived: d.setup.install_keepalived }),
+            loadModules: d.setup.load_modules,
+            ipForward: d.setup.ip_forward,
+            saveRules: d.setup.save_rules,
+          };
     const settings = readSettings(source, at, d);
     directors.set(d.name, {
       spec: {
@@ -382,7 +408,7 @@ function readRealServerHosts(
     const ssh = readSsh(source, at, h, 'real server');
     const addresses = h.addresses.map((a, i) => address(source, [...at, 'addresses', i], a));
     const gateways = h.nat?.gateways.map((a, i) => address(source, [...at, 'nat', 'gateways', i], a));
-    const nat = h.nat && gateways ? { gateways, manage: h.nat.manage } : undefined;
+    const nat = h.nat && gateways ? { gateways, manage: h.nat.manage, ...(h.nat.clients ? { clients: h.nat.clients } : {}) } : undefined;
     const problem = realServerHostProblems({ addresses, interface: h.interface, nat })[0];
     if (problem) invalid(source, [...at, ...rulePath(problem.path)], problem.message);
     addresses.forEach((a, i) => {
@@ -409,11 +435,13 @@ function knownKeysAt(path: readonly (string | number)[]): string[] {
   if (path.includes('real_server')) return Object.keys(realServerSchema.shape);
   if (last === 'persistence') return ['timeout', 'netmask'];
   if (last === 'ssh') return Object.keys(sshSchema.shape);
-  if (last === 'setup') return ['install_ipvsadm', 'load_modules', 'ip_forward', 'save_rules'];
+  if (last === 'setup') return ['install_ipvsadm', 'install_keepalived', 'load_modules', 'ip_forward', 'save_rules'];
   if (last === 'vips') return ['interface', 'dummy'];
   if (last === 'timeouts') return ['tcp', 'tcp_fin', 'udp'];
   if (last === 'sysctls') return Object.keys(IPVS_SYSCTL_MAX);
   if (last === 'nat') return ['gateways', 'manage'];
+  if (last === 'sync_daemon') return ['interface', 'sync_id', 'roles'];
+  if (last === 'vrrp') return ['instance', 'interface', 'virtual_router_id', 'priority', 'state', 'advert_int', 'auth_pass', 'garp_master_delay', 'addresses'];
   if (inResource === 'lvsform_director') return Object.keys(directorSchema.shape);
   if (inResource === 'lvsform_real_server_host') return Object.keys(realServerHostSchema.shape);
   if (inResource === 'lvsform_virtual_service') return Object.keys(serviceSchema.shape);
@@ -424,8 +452,8 @@ type ServiceJson = z.infer<typeof serviceSchema>;
 
 /** A director's settings (`vips`, `timeouts`, `sysctls`) through the one rule set; undefined when it has none. */
 function readSettings(source: string, at: string[], d: z.infer<typeof directorSchema>): DirectorSettingsSpec | undefined {
-  if (d.vips === undefined && d.timeouts === undefined && d.sysctls === undefined) return undefined;
-  const problem = settingsProblems({ vips: d.vips, timeouts: d.timeouts, sysctls: d.sysctls })[0];
+  if (d.vips === undefined && d.timeouts === undefined && d.sysctls === undefined && d.sync_daemon === undefined && d.vrrp === undefined) return undefined;
+  const problem = settingsProblems({ vips: d.vips, timeouts: d.timeouts, sysctls: d.sysctls, sync_daemon: d.sync_daemon, vrrp: d.vrrp })[0];
   if (problem) invalid(source, [...at, ...rulePath(problem.path)], problem.message);
   const sysctls: Partial<Record<IpvsSysctl, SysctlValue>> = {};
   for (const [k, v] of Object.entries(d.sysctls ?? {})) if (v !== undefined) sysctls[k as IpvsSysctl] = v as SysctlValue;
@@ -442,6 +470,27 @@ function readSettings(source: string, at: string[], d: z.infer<typeof directorSc
           },
         }),
     ...(Object.keys(sysctls).length > 0 ? { sysctls } : {}),
+    ...(d.sync_daemon === undefined ? {} : { syncDaemon: { interface: d.sync_daemon.interface, syncId: d.sync_daemon.sync_id, roles: d.sync_daemon.roles } }),
+    ...(d.vrrp === undefined ? {} : { vrrp: readVrrp(d.vrrp) }),
+  };
+}
+
+/** A pair member's VRRP instance (checked by the rules) in the model's names, its addresses canonical. */
+function readVrrp(v: NonNullable<z.infer<typeof directorSchema>['vrrp']>): VrrpSpec {
+  return {
+    instance: v.instance,
+    interface: v.interface,
+    virtualRouterId: v.virtual_router_id,
+    priority: v.priority,
+    state: v.state,
+    advertInterval: v.advert_int,
+    ...(v.auth_pass === undefined ? {} : { authPass: v.auth_pass }),
+    ...(v.garp_master_delay === undefined ? {} : { garpMasterDelay: v.garp_master_delay }),
+    addresses: v.addresses.map((a) => ({
+      address: canonicalAddress(a.address) ?? a.address,
+      prefix: a.prefix,
+      ...(a.interface === undefined ? {} : { device: a.interface }),
+    })),
   };
 }
 

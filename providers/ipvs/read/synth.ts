@@ -248,7 +248,7 @@ export async function loadStacks(outdir: string, options: { fresh?: boolean } = 
       })),
       realServers: synth.realServers.map((h) => ({
         name: h.name,
-        target: { name: h.name, transport: h.transport, ...(h.ssh ? { ssh: h.ssh } : {}) },
+        target: { name: h.name, transport: h.transport, ...(h.ssh ? { ssh: h.ssh } : {}), role: 'real-server' as const },
         spec: h.spec,
         prep: h.prep,
       })),

@@ -62,7 +62,11 @@ export function planToJson(plan: Plan) {
         after: it.after ?? null,
         detail: it.detail ?? null,
       })),
-      settings: (d.settings ?? []).map((c) => ({ ...c, text: settingText(c).text })),
+      // The VRRP password of a keepalived file stays out of the JSON (CI logs, pull-request comments).
+      settings: (d.settings ?? []).map((c) => ({
+        ...(c.kind === 'keepalived' && c.content !== undefined ? { ...c, content: c.content.replace(/^(\s*auth_pass\s+)\S+/m, '$1(hidden)') } : c),
+        text: settingText(c).text,
+      })),
       settings_drift: d.settingsDrift ?? [],
       settings_notes: d.settingsNotes ?? [],
       changes: d.changes.map((c) => ({
@@ -96,6 +100,7 @@ export function planToJson(plan: Plan) {
           real_servers: plan.realServers.map((r) => ({
             name: r.host,
             target: describeTarget(r.target),
+            fingerprint: r.fingerprint ?? null,
             error: r.error ?? null,
             changes: r.changes.map((c) => ({ ...c, text: realServerChangeText(c).text })),
             route_checks: r.checks.map((c) => ({
@@ -103,6 +108,7 @@ export function planToJson(plan: Plan) {
               gateway: c.gateway ?? null,
               expected: c.expected ?? null,
               ok: c.ok ?? null,
+              bypass: c.bypass ?? [],
               warn: routeCheckText(c, r.changes).warn,
               text: routeCheckText(c, r.changes).text,
             })),

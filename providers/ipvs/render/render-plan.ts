@@ -127,7 +127,8 @@ export function renderDirectorPlan(d: DirectorPlan, p: Paint = noPaint, opts: Re
   }
   const settings = d.settings ?? [];
   if (settings.length) {
-    out.push('', `Director settings on ${p.bold(where)} (addresses and links around the batch, sysctls and timeouts before it):`);
+    const pair = settings.some((c) => c.kind === 'daemon' || c.kind === 'keepalived') ? '; sync daemons before it, the keepalived file after it' : '';
+    out.push('', `Director settings on ${p.bold(where)} (addresses and links around the batch, sysctls and timeouts before it${pair}):`);
     for (const c of settings) {
       const { sign, text } = settingText(c);
       out.push(`  ${sign === '+' ? p.add(sign) : sign === '-' ? p.remove(sign) : p.change(sign)} ${text}`);

@@ -1,7 +1,8 @@
 /**
  * The bad-input catalogue, continued: real-server hosts. The constructs refuse at synth (with the construct path) what
  * the synthesized-JSON reader refuses in a hand-edited file (with the JSON path): an address that is no unicast
- * address, one claimed by two hosts, NAT gateways that name a family twice, a misspelt key. cdktf.out stays
+ * address, one claimed by two hosts, NAT gateways that name a family twice, a client network that is none, a misspelt
+ * key. cdktf.out stays
  * byte-identical.
  */
 import fs from 'node:fs';
@@ -67,6 +68,13 @@ describe('real-server hosts: refused at synth and in a hand-edited cdk.tf.json',
       message: /web\/rs1: nat\.gateways names two IPv4 gateways; one per family/,
     },
     {
+      name: 'a client network with host bits set',
+      given: () =>
+        appProject(`new RealServerHost(stack, 'rs1', { ${SSH}, addresses: ['192.0.2.11'], nat: { gateways: ['192.0.2.1'], clients: ['203.0.113.7/24'] } });`),
+      code: 'LVS_VALIDATION',
+      message: /web\/rs1: client network "203\.0\.113\.7\/24" has host bits set; write 203\.0\.113\.0\/24/,
+    },
+    {
       name: 'a misspelt prop',
       given: () => appProject(`new RealServerHost(stack, 'rs1', { ${SSH}, adresses: ['192.0.2.11'] } as never);`),
       code: 'LVS_VALIDATION',
@@ -84,6 +92,12 @@ describe('real-server hosts: refused at synth and in a hand-edited cdk.tf.json',
       given: () => edited((h) => void (h.nat = { gateways: ['2001:db8::1', '2001:db8::2'], manage: false })),
       code: 'LVS_SYNTH_INVALID',
       message: new RegExp(`${RS}\\.nat\\.gateways\\[1\\]: nat\\.gateways names two IPv6 gateways`),
+    },
+    {
+      name: 'hand-edited: a client network that is no network',
+      given: () => edited((h) => void (h.nat = { gateways: ['192.0.2.1'], manage: false, clients: ['203.0.113.0/33'] })),
+      code: 'LVS_SYNTH_INVALID',
+      message: new RegExp(`${RS}\\.nat\\.clients\\[0\\]: client network "203\\.0\\.113\\.0/33" has a prefix length above 32`),
     },
     {
       name: 'hand-edited: a misspelt key',

@@ -8,29 +8,19 @@ import { describe, expect, it } from 'vitest';
 import { applyStack } from '../../../providers/ipvs/apply/run-stack.ts';
 import type { DirectorSettingsSpec } from '../../../providers/ipvs/model/director-settings.ts';
 import type { DesiredDirector } from '../../../providers/ipvs/model/desired-director.ts';
-import { serviceId } from '../../../providers/ipvs/model/model.ts';
 import { doctorDirectors } from '../../../providers/ipvs/ops/doctor-director.ts';
 import { doctorChunk, doctorFacts } from '../../../providers/ipvs/host/requests/doctor-facts.ts';
 import { sectionLine, splitSections } from '../../../providers/ipvs/host/sections.ts';
 import { bootUnitPath, bootUnitWantsPath } from '../../../providers/ipvs/plan/settings-boot.ts';
 import { sysctlFile } from '../../../providers/ipvs/model/host-setup.ts';
-import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
-import { FakeDirector, fakeFleet } from '../engine/fake-director-host.ts';
+import { desiredDirector, FakeDirector, fakeFleet } from '../engine/fake-director-host.ts';
 
 const WEB = '-A -t 198.51.100.10:80 -s rr\n-a -t 198.51.100.10:80 -r 192.0.2.11:80 -m -w 1\n';
 const SETTINGS: DirectorSettingsSpec = { vips: { interface: 'eth0' }, timeouts: { tcp: 5 }, sysctls: { expire_nodest_conn: 1 } };
 const SETUP = { installIpvsadm: false, loadModules: false, ipForward: false, saveRules: false };
 
 function desired(settings: DirectorSettingsSpec | undefined, setup = false): DesiredDirector {
-  const table = parseSave(WEB, 'test');
-  return {
-    name: 'lb1',
-    target: { name: 'lb1', transport: 'ssh', ssh: { host: 'lb1.example.net' } },
-    table,
-    paths: new Map(table.services.map((s) => [serviceId(s.key), 'web/lb1/http'])),
-    ...(settings ? { settings } : {}),
-    ...(setup ? { setup: SETUP } : {}),
-  };
+  return desiredDirector(WEB, { ...(settings ? { settings } : {}), ...(setup ? { setup: SETUP } : {}) });
 }
 
 /** Applies the app to a fresh fake director (so the record says what lvsform set), then lets `change` act on it. */

@@ -9,22 +9,14 @@ import { parseRecord } from '../../../providers/ipvs/model/record.ts';
 import type { DirectorSettingsSpec } from '../../../providers/ipvs/model/director-settings.ts';
 import { serviceId } from '../../../providers/ipvs/model/model.ts';
 import type { DesiredDirector } from '../../../providers/ipvs/model/desired-director.ts';
-import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
-import { FakeDirector, fakeFleet } from '../engine/fake-director-host.ts';
+import { desiredDirector, FakeDirector, fakeFleet } from '../engine/fake-director-host.ts';
 
 const WEB = '-A -t 198.51.100.10:80 -s rr\n-a -t 198.51.100.10:80 -r 192.0.2.11:80 -m -w 1\n';
 const WEB2 = `${WEB}-a -t 198.51.100.10:80 -r 192.0.2.12:80 -m -w 1\n`;
 const SETTINGS: DirectorSettingsSpec = { vips: { interface: 'eth0' }, timeouts: { tcp: 5 }, sysctls: { expire_nodest_conn: 1 } };
 
 function desired(text: string, settings?: DirectorSettingsSpec): DesiredDirector {
-  const table = parseSave(text, 'test');
-  return {
-    name: 'lb1',
-    target: { name: 'lb1', transport: 'ssh', ssh: { host: 'lb1.example.net' } },
-    table,
-    paths: new Map(table.services.map((s) => [serviceId(s.key), 'web/lb1/http'])),
-    ...(settings ? { settings } : {}),
-  };
+  return desiredDirector(text, settings ? { settings } : {});
 }
 
 const empty = (d: DesiredDirector): DesiredDirector => ({ ...d, table: { services: [] }, paths: new Map() });
@@ -162,7 +154,7 @@ describe('--target and the director settings', () => {
     const d = report.plan.directors[0]!;
     expect(d.settings).toEqual([{ kind: 'address', action: 'create', address: '198.51.100.10', prefix: 32, device: 'eth0', announce: 'arping' }]);
     expect(d.settingsNotes).toEqual([
-      'a --target run changes only the VIPs of the targeted services; 2 other director setting change(s) (sysctls, timeouts, other addresses, dummy interfaces) are left as they are: target the whole director (web/lb1) to make them',
+      'a --target run changes only the VIPs of the targeted services; 2 other director setting change(s) (sysctls, timeouts, sync daemons, the keepalived file, other addresses, dummy interfaces) are left as they are: target the whole director (web/lb1) to make them',
     ]);
     // AND the kernel and the record hold .10 only; the sysctl and timeout are untouched
     expect(lb1.settings.addresses.map((a) => a.address)).toEqual(['198.51.100.10']);

@@ -12,13 +12,14 @@ import type { DirectorHost, ExchangeOptions } from '../../../providers/ipvs/host
 import type { HostFacts, SetupItem } from '../../../providers/ipvs/model/host-setup.ts';
 import { type Counters, type Destination, type Table, destinationId, normalizeTable, serviceId } from '../../../providers/ipvs/model/model.ts';
 import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
+import type { DesiredDirector } from '../../../providers/ipvs/model/desired-director.ts';
 import type { ProcDigest, ProcService } from '../../../providers/ipvs/read/parse-proc.ts';
 import { tableFingerprint } from '../../../providers/ipvs/model/live-state.ts';
 import { foreignOwnership, parseRecord, serializeRecord } from '../../../providers/ipvs/model/record.ts';
 import { renderServiceKey, renderTable } from '../../../providers/ipvs/model/render-restore.ts';
 import type { HostReply, HostRequest, RepliesOf } from '../../../providers/ipvs/host/requests/index.ts';
 import type { SessionOptions } from '../../../providers/ipvs/host/transport.ts';
-import type { HostTarget } from '../../../providers/ipvs/model/host-target.ts';
+import { hostKind, type HostTarget } from '../../../providers/ipvs/model/host-target.ts';
 import {
   settingPhase,
   type LiveAddress,
@@ -28,7 +29,22 @@ import {
   type SettingsQuery,
 } from '../../../providers/ipvs/model/director-settings.ts';
 import { checkSettingsApply, readBackQuery, SettingsFailedError } from '../../../providers/ipvs/host/settings-chunk.ts';
-import { type FouPort, type LiveRealServer, type LiveRoute, type RealServerChange, realServerPhase } from '../../../providers/ipvs/model/real-server.ts';
+import {
+  KEEPALIVED_INCLUDE,
+  KEEPALIVED_MAIN,
+  KEEPALIVED_MARK,
+  keepalivedDigest,
+  type LiveKeepalived,
+  type SyncDaemon,
+} from '../../../providers/ipvs/model/director-pair.ts';
+import {
+  type FouPort,
+  type LiveRealServer,
+  type LiveRoute,
+  type PrefixRoute,
+  type RealServerChange,
+  realServerPhase,
+} from '../../../providers/ipvs/model/real-server.ts';
 import { parseRealServerRecord } from '../../../providers/ipvs/model/real-server-record.ts';
 import { unfinishedRealServer } from '../../../providers/ipvs/plan/real-server.ts';
 import type { DoctorSettingsFacts, DoctorSettingsQuery } from '../../../providers/ipvs/host/requests/doctor-facts.ts';
@@ -82,7 +98,14 @@ export class FakeDirector {
     links: ['eth0', 'lo'] as string[],
     timeouts: { tcp: 900, tcpfin: 120, udp: 300 } as LiveTimeouts,
     sysctls: { conntrack: '0', expire_nodest_conn: '0', expire_quiescent_template: '0', conn_reuse_mode: '1', sloppy_tcp: '0' } as Record<string, string>,
+    /** The running connection sync daemons (`ipvsadm -L --daemon`). */
+    daemons: [] as SyncDaemon[],
   };
+  /**
+   * keepalived: whether it is installed and runs, its files under /etc/keepalived by path (keepalived.conf among
+   * them), how many reloads it took, and a text `keepalived -t` refuses (when set, a file holding it is refused).
+   */
+  readonly keepalived = { installed: true, running: false, files: new Map<string, string>(), reloads: 0, refuse: undefined as string | undefined };
   /** Deleted real servers kept with their connections, as the kernel's dest trash keeps them. */
   private readonly trash = new Map<string, number>();
 
@@ -199,6 +222,24 @@ export class FakeDirector {
       ...(q.links.length > 0 ? { links: st.links.filter((l) => q.links.includes(l)) } : {}),
       ...(q.timeouts ? { timeouts: { ...st.timeouts } } : {}),
       ...(q.sysctls.length > 0 ? { sysctls: Object.fromEntries(Object.entries(st.sysctls).filter(([k]) => q.sysctls.includes(k))) } : {}),
+      ...(q.daemons ? { daemons: st.daemons.map((d) => ({ ...d })) } : {}),
+      ...(q.keepalived !== undefined ? { keepalived: this.readKeepalived(q.keepalived) } : {}),
+    };
+  }
+
+  /** keepalived as the settings read reports it. */
+  readKeepalived(path: string): LiveKeepalived {
+    const k = this.keepalived;
+    const file = k.files.get(path);
+    const main = k.files.get(KEEPALIVED_MAIN);
+    const others = [...k.files.keys()].filter((p) => p !== path && /^\/etc\/keepalived\/lvsform-.*\.conf$/.test(p)).length;
+    return {
+      ...(file === undefined ? {} : { digest: keepalivedDigest(file) }),
+      main:
+        main === undefined ? 'absent' : main.startsWith(`${KEEPALIVED_MARK}\n`) ? 'lvsform' : /^\s*include\s.*lvsform-/m.test(main) ? 'includes' : 'foreign',
+      others,
+      installed: k.installed,
+      running: k.running,
     };
   }
 
@@ -226,13 +267,35 @@ export class FakeDirector {
           ? [...st.addresses, { address: c.address, prefix: c.prefix, device: c.device }]
           : st.addresses.filter((a) => !(a.address === c.address && a.device === c.device));
     } else if (c.kind === 'sysctl') st.sysctls[c.name] = c.after;
-    else st.timeouts = { ...c.after };
+    else if (c.kind === 'timeouts') st.timeouts = { ...c.after };
+    else if (c.kind === 'daemon') {
+      // The kernel runs one daemon per role: a start while one runs fails ("Daemon has already run").
+      if (c.action === 'delete') st.daemons = st.daemons.filter((d) => d.role !== c.role);
+      else if (!st.daemons.some((d) => d.role === c.role)) st.daemons.push({ role: c.role, interface: c.interface, syncId: c.syncId });
+    } else this.applyKeepalived(c);
+  }
+
+  /** lvsform's keepalived file written (unless `keepalived -t` refuses it) or removed, and keepalived reloaded. */
+  private applyKeepalived(c: Extract<SettingChange, { kind: 'keepalived' }>): void {
+    const k = this.keepalived;
+    if (c.action === 'delete') {
+      k.files.delete(c.path);
+      if (k.running) k.reloads += 1;
+      if (c.main === 'delete' && k.files.get(KEEPALIVED_MAIN)?.startsWith(KEEPALIVED_MARK)) k.files.delete(KEEPALIVED_MAIN);
+      return;
+    }
+    if (k.refuse !== undefined && (c.content ?? '').includes(k.refuse)) return;
+    k.files.set(c.path, c.content ?? '');
+    if (c.main === 'write' && !k.files.has(KEEPALIVED_MAIN)) k.files.set(KEEPALIVED_MAIN, `${KEEPALIVED_MARK}\n${KEEPALIVED_INCLUDE}\n`);
+    if (k.running) k.reloads += 1;
+    else k.running = true;
   }
 
   /**
    * The same machine as a real server: addresses (shared with the director settings' list), tunnel devices (created
    * when their module loads, as the kernel's fallback devices are), fou ports, per-device ARP and rp_filter sysctls,
-   * default routes, and the real-server records. A module in `missingModules` fails to load.
+   * default routes and the main table's other routes, and the real-server records. A module in `missingModules` fails
+   * to load.
    */
   readonly rs = {
     links: [] as string[],
@@ -248,6 +311,7 @@ export class FakeDirector {
     } as Record<string, string>,
     fou: [] as FouPort[],
     routes: [{ family: 'inet', gateway: '192.0.2.254', device: 'eth0' }] as LiveRoute[],
+    prefixRoutes: [{ family: 'inet', prefix: '192.0.2.0/24', device: 'eth0' }] as PrefixRoute[],
     records: new Map<string, string>(),
     missingModules: new Set<string>(),
   };
@@ -261,6 +325,7 @@ export class FakeDirector {
       sysctls: { ...this.rs.sysctls },
       fou: this.rs.fou.map((f) => ({ ...f })),
       routes: this.rs.routes.map((r) => ({ ...r })),
+      prefixRoutes: this.rs.prefixRoutes.map((r) => ({ ...r })),
     };
   }
 
@@ -345,7 +410,7 @@ export class FakeDirectorHost implements DirectorHost {
       case 'lock': {
         const others = [...d.holders].filter(([h]) => h !== this).map(([, v]) => v);
         if (others.some((h) => h.exclusive) || (req.exclusive && others.length > 0)) {
-          throw new LvsError('LVS_LOCKED', `director ${where} is locked by ${others[0]!.holder}`, { hint: 'Wait for that run to finish.' });
+          throw new LvsError('LVS_LOCKED', `${hostKind(this.target)} ${where} is locked by ${others[0]!.holder}`, { hint: 'Wait for that run to finish.' });
         }
         d.holders.set(this, { exclusive: req.exclusive, holder: req.holder });
         this.lockOk = true;
@@ -419,7 +484,7 @@ export class FakeDirectorHost implements DirectorHost {
       case 'facts': {
         const facts: HostFacts = {
           osRelease: d.osRelease,
-          commands: [...d.commands],
+          commands: [...d.commands, ...(d.keepalived.installed ? ['keepalived'] : [])],
           loadedModules: req.query.modules.filter((m) => d.loadedModules.has(m)),
           files: Object.fromEntries(req.query.files.map((f) => [f, d.files.get(f) ?? null])),
           sysctls: Object.fromEntries(req.query.sysctls.map((k) => [k, d.sysctls.get(k) ?? null])),
@@ -450,7 +515,8 @@ export class FakeDirectorHost implements DirectorHost {
             continue;
           }
           d.setupDone.push(item);
-          if (item.kind === 'package') d.commands.push('ipvsadm');
+          if (item.kind === 'package' && item.name === 'keepalived') d.keepalived.installed = true;
+          else if (item.kind === 'package') d.commands.push('ipvsadm');
           else if (item.kind === 'module') d.loadedModules.add(item.name);
           else if (item.kind === 'sysctl') d.sysctls.set(item.name, item.after ?? '1');
           else if (item.kind === 'file' && item.action === 'delete') d.files.delete(item.name);
@@ -506,6 +572,7 @@ export class FakeDirectorHost implements DirectorHost {
           stats: d.listing('stats'),
           rate: d.listing('rate'),
           record: text === undefined ? undefined : parseRecord(text, req.stack, where),
+          ...(req.daemons ? { daemons: d.settings.daemons.map((x) => ({ ...x })) } : {}),
         };
       }
       case 'doctor-facts':
@@ -582,5 +649,20 @@ export function fakeFleet(directors: Record<string, FakeDirector>): {
       opened.push(host);
       return host;
     },
+  };
+}
+
+/**
+ * A director as the app declares it for orchestration tests: `lb1` over ssh (a name the fleet maps to a FakeDirector),
+ * the table of `text` (`ipvsadm -S` lines), every service at `path`, and what else the test gives (settings, setup).
+ */
+export function desiredDirector(text: string, extra: Partial<DesiredDirector> = {}, path = 'web/lb1/http'): DesiredDirector {
+  const table = parseSave(text, 'test');
+  return {
+    name: 'lb1',
+    target: { name: 'lb1', transport: 'ssh', ssh: { host: 'lb1.example.net' } },
+    table,
+    paths: new Map(table.services.map((s) => [serviceId(s.key), path])),
+    ...extra,
   };
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { otherRecordsChunk, othersFrom } from '../../../providers/ipvs/host/requests/read-table.ts';
+import { EMPTY_TABLE_TEST, otherRecordsChunk, othersFrom } from '../../../providers/ipvs/host/requests/read-table.ts';
 import { writeRecordChunk } from '../../../providers/ipvs/host/requests/write-record.ts';
 import { section, sectionLine, splitSections } from '../../../providers/ipvs/host/sections.ts';
 
@@ -89,4 +89,32 @@ describe('otherRecordsChunk', () => {
     expect(out).toBe('');
     rmSync(dir, { recursive: true });
   });
+});
+
+describe('EMPTY_TABLE_TEST', () => {
+  const header =
+    'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\n';
+  const cases = [
+    { name: 'the header alone is an empty table', text: header, empty: '1' },
+    { name: 'a service after the header is not', text: `${header}TCP  C6336410:03E8 rr\n  -> C000020B:1F40      Masq    1      0          0\n`, empty: '0' },
+    { name: 'a header cut short is not', text: header.split('\n').slice(0, 2).join('\n'), empty: '0' },
+    { name: 'a third line this does not know is not', text: header.replace('RemoteAddress:Port', 'Remote'), empty: '0' },
+    { name: 'a missing file is not', text: undefined, empty: '0' },
+  ];
+  for (const c of cases) {
+    it(`${c.name}, in a real sh`, () => {
+      // GIVEN a stand-in for /proc/net/ip_vs
+      const dir = mkdtempSync(join(tmpdir(), 'lvsform-empty-'));
+      try {
+        const file = join(dir, 'ip_vs');
+        if (c.text !== undefined) writeFileSync(file, c.text);
+        // WHEN the test runs on it
+        const out = execFileSync('sh', ['-s'], { input: `${EMPTY_TABLE_TEST.replace('/proc/net/ip_vs', file)}\necho "$lvs_empty"\n`, encoding: 'utf8' });
+        // THEN only the bare header reads as an empty table (and only then is the thresholds listing skipped)
+        expect(out.trim()).toBe(c.empty);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });

@@ -10,6 +10,7 @@ import { build as dualStackFwmark } from '../../../examples/dual-stack-fwmark/ap
 import { build as natWeb } from '../../../examples/nat-web/app.ts';
 import { build as tunnel } from '../../../examples/tunnel/app.ts';
 import { build as twoDirectors } from '../../../examples/two-directors/app.ts';
+import { build as directorPair } from '../../../examples/director-pair/app.ts';
 
 // Golden cdk.tf.json per example, compared byte for byte. Regenerate on purpose with: UPDATE_GOLDEN=1 npx vitest run --project unit test/unit/examples
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -21,6 +22,7 @@ const examples = [
   ['tunnel', tunnel],
   ['dual-stack-fwmark', dualStackFwmark],
   ['two-directors', twoDirectors],
+  ['director-pair', directorPair],
 ] as const;
 
 function synth(build: (app: App) => unknown, stack: string): Buffer {

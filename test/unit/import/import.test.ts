@@ -81,8 +81,11 @@ describe('importApp', () => {
     const { code } = await importApp({ kind: 'keepalived', file: KEEPALIVED }, { stack: 'nat', director: { name: 'lb1', local: true } });
     // THEN the header says what was not imported
     expect(code.split('\n').slice(0, 4).join('\n')).toMatch(
-      /^\/\/ Imported by `lvsform import` from the keepalived configuration .*\n\/\/ Not imported or changed on the way:\n\/\/ .*nat-health-checks\.conf:14: vrrp_instance "VI_NAT" is not imported .*\n\/\/ .*nat-health-checks\.conf:35: sorry_server/,
+      /^\/\/ Imported by `lvsform import` from the keepalived configuration .*\n\/\/ Not imported or changed on the way:\n\/\/ .*nat-health-checks\.conf:35: sorry_server.*\n\/\/ .*nat-health-checks\.conf:42: health checks/,
     );
+    // AND its one vrrp_instance is a DirectorPair, with what the pair leaves named
+    expect(code).toMatch(/\/\/ .*nat-health-checks\.conf:19: nopreempt in vrrp_instance "VI_NAT" is not imported/);
+    expect(code).toContain("const director = new DirectorPair(stack, 'pair', {");
   });
 });
 

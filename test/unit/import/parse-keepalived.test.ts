@@ -287,7 +287,7 @@ describe('parseKeepalived follows keepalived 2.2.7', () => {
     ).toBe(true);
   });
 
-  it('imports no VRRP but says what it leaves: the instance and its addresses, the sync daemon, static addresses', () => {
+  it('reads one vrrp_instance as a director pair, and says what the pair leaves: a script, static addresses', () => {
     // GIVEN a director pair's keepalived configuration without a virtual_server
     const conf = [
       'global_defs {',
@@ -309,14 +309,29 @@ describe('parseKeepalived follows keepalived 2.2.7', () => {
     ].join('\n');
     // WHEN parsed
     const result = summary(conf);
-    // THEN the table is empty and each thing keepalived keeps doing is named with its line, once
+    const { pair } = parseKeepalived(conf, 'k.conf');
+    // THEN the table is empty, the instance is a pair with its sync daemon, and what it leaves is named with its line
     expect(result.services).toEqual({});
     expect(result.warnings).toEqual([
-      'k.conf:3: lvs_sync_daemon "eth1 VI_1 id 7" is not imported: the IPVS connection sync daemon stays keepalived\'s to start',
-      'k.conf:5: vrrp_instance "VI_1" is not imported (its addresses "198.51.100.10/24", "2001:db8:100::10/64"): VRRP stays keepalived\'s, which moves these addresses between directors; lvsform imports the table only',
-      'k.conf:7: lvs_sync_daemon_interface "eth1" in vrrp_instance "VI_1" is not imported: the IPVS connection sync daemon stays keepalived\'s to start',
       'k.conf:13: static_ipaddress ("192.0.2.1/24") is not imported: keepalived adds those addresses',
+      'k.conf:5: vrrp_instance "VI_1" is not imported: it names no interface or virtual_router_id',
     ]);
+    expect(pair).toBeUndefined();
+    // AND with its interface and router id the instance is a pair, whose sync id is global_defs' own
+    const full = conf.replace(' state MASTER', ' state MASTER\n interface eth1\n virtual_router_id 51\n priority 150\n nopreempt');
+    const read = parseKeepalived(full, 'k.conf');
+    expect(read.pair).toEqual({
+      interface: 'eth1',
+      virtualRouterId: 51,
+      priority: 150,
+      state: 'MASTER',
+      addresses: [
+        { address: '198.51.100.10', prefix: 24, device: 'eth0' },
+        { address: '2001:db8:100::10', prefix: 64 },
+      ],
+      sync: { interface: 'eth1', syncId: 7 },
+    });
+    expect(read.warnings).toContain('k.conf:10: nopreempt in vrrp_instance "VI_1" is not imported: a DirectorPair has no such setting');
   });
 
   it('reads comments, quoted strings with braces and one-line blocks', () => {

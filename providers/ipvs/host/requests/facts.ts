@@ -3,6 +3,7 @@
  * files asked for. Changes nothing.
  */
 import { LvsError } from '../../model/errors.ts';
+import { hostLabel } from '../../model/host-target.ts';
 import { RHEL_SERVICE, type HostFacts } from '../../model/host-setup.ts';
 import { section, splitSections, type Sections } from '../sections.ts';
 import { shQuote } from '../shell-quote.ts';
@@ -31,7 +32,7 @@ export function factsChunk(tag: string, query: FactsQuery): string {
     section(tag, 'os-release'),
     'cat /etc/os-release 2>/dev/null',
     section(tag, 'commands'),
-    'for lvs_c in apt-get dnf yum systemctl ipvsadm; do command -v "$lvs_c" >/dev/null 2>&1 && echo "$lvs_c"; done',
+    'for lvs_c in apt-get dnf yum systemctl ipvsadm keepalived; do command -v "$lvs_c" >/dev/null 2>&1 && echo "$lvs_c"; done',
     section(tag, 'modules'),
   ];
   for (const m of query.modules) lines.push(`[ -d /sys/module/${shQuote(moduleName(m))} ] && echo ${shQuote(m)}`);
@@ -64,11 +65,12 @@ function parseOsRelease(text: string): Record<string, string> {
 
 /** Parses the output of `factsChunk` for the same query. */
 export function parseHostFacts(tag: string, stdout: string, query: Pick<FactsQuery, 'files'>, where: string): HostFacts {
-  return fromSections(splitSections(tag, stdout), stdout, query, where);
+  return fromSections(splitSections(tag, stdout), stdout, query, `director ${where}`);
 }
 
-function fromSections(s: Sections, stdout: string, query: Pick<FactsQuery, 'files'>, where: string): HostFacts {
-  if (!s.has('end')) throw new LvsError('LVS_HOST_OUTPUT', `director ${where}: reading the host set-up ended early: ${stdout.slice(-300)}`);
+/** `label`: the host as messages name it (`director lb1 (…)`, `real server web1 (…)`). */
+function fromSections(s: Sections, stdout: string, query: Pick<FactsQuery, 'files'>, label: string): HostFacts {
+  if (!s.has('end')) throw new LvsError('LVS_HOST_OUTPUT', `${label}: reading the host set-up ended early: ${stdout.slice(-300)}`);
   const words = (name: string) =>
     (s.get(name) ?? '')
       .split('\n')
@@ -98,5 +100,5 @@ function fromSections(s: Sections, stdout: string, query: Pick<FactsQuery, 'file
 
 export const facts: RequestKind<FactsRequest, FactsReply> = {
   script: (req, tag) => factsChunk(tag, req.query),
-  parse: (req, sections, ctx) => ({ kind: 'facts', ...fromSections(sections, ctx.stdout, req.query, ctx.where) }),
+  parse: (req, sections, ctx) => ({ kind: 'facts', ...fromSections(sections, ctx.stdout, req.query, hostLabel(ctx.target)) }),
 };

@@ -3,7 +3,7 @@
  * request's own tag) and the parser of those sections into the kind's typed reply. `index.ts` lists the kinds.
  */
 import { LvsError } from '../../model/errors.ts';
-import type { HostTarget } from '../../model/host-target.ts';
+import { hostKind, type HostTarget } from '../../model/host-target.ts';
 import type { Sections } from '../sections.ts';
 
 /** What a parser knows besides its own sections. */
@@ -23,6 +23,7 @@ export interface RequestKind<Req, Rep> {
 }
 
 /** The error for an answer whose sections stop before their end (the host's shell or its output broke off). */
-export function endedEarly(ctx: Pick<ReplyContext, 'where' | 'stdout'>, what: string, keep = 300): LvsError {
-  return new LvsError('LVS_HOST_OUTPUT', `director ${ctx.where}: ${what} ended early; the host printed: ${ctx.stdout.slice(-keep)}`);
+export function endedEarly(ctx: Pick<ReplyContext, 'where' | 'stdout'> & { readonly target?: HostTarget }, what: string, keep = 300): LvsError {
+  const kind = ctx.target ? hostKind(ctx.target) : 'director';
+  return new LvsError('LVS_HOST_OUTPUT', `${kind} ${ctx.where}: ${what} ended early; the host printed: ${ctx.stdout.slice(-keep)}`);
 }

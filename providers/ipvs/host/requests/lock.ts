@@ -6,7 +6,7 @@
 import { hostname, userInfo } from 'node:os';
 import { LvsError } from '../../model/errors.ts';
 import { STATE_DIR } from '../host-script.ts';
-import { sudoersLine } from '../../model/host-target.ts';
+import { hostKind, sudoersLine } from '../../model/host-target.ts';
 import { section } from '../sections.ts';
 import { shQuote } from '../shell-quote.ts';
 import type { ReplyContext, RequestKind } from './kind.ts';
@@ -76,32 +76,33 @@ export function lockChunk(req: Omit<LockRequest, 'kind'>): string {
  */
 export function checkLockAnswer(answer: string, ctx: ReplyContext): LockReply {
   const { where, target } = ctx;
+  const kind = hostKind(target);
   const out = answer.trim();
   if (out.startsWith(BUSY)) {
     const holder = out.split('\n').slice(1).join(' ').trim() || 'another run';
-    throw new LvsError('LVS_LOCKED', `director ${where} is locked by ${holder}`, {
+    throw new LvsError('LVS_LOCKED', `${kind} ${where} is locked by ${holder}`, {
       hint: target.readOnly
         ? 'Wait for that run to finish (or pass --lock-timeout SECONDS), then plan again.'
         : `Wait for that run to finish (or pass --lock-timeout SECONDS); if it was killed, run \`lvsform force-unlock ${target.name}\`.`,
     });
   }
   if (out.startsWith(NO_FLOCK)) {
-    throw new LvsError('LVS_NO_FLOCK', `director ${where} has no \`flock\` command`, {
-      hint: target.readOnly ? 'Install util-linux on the director.' : 'Install util-linux on the director; lvsform never changes a director without its lock.',
+    throw new LvsError('LVS_NO_FLOCK', `${kind} ${where} has no \`flock\` command`, {
+      hint: target.readOnly ? `Install util-linux on the ${kind}.` : `Install util-linux on the ${kind}; lvsform never changes a ${kind} without its lock.`,
     });
   }
   if (out.startsWith(DENIED)) {
     const user = out.slice(DENIED.length).trim() || 'the login user';
-    throw new LvsError('LVS_NOT_ROOT', `director ${where}: ${user} is not root and cannot write ${STATE_DIR}; nothing was changed`, {
-      hint: `Connect as root, or give the Director ssh: { user: '${user}', sudo: true } with the sudoers rule \`${sudoersLine(user)}\` on the director.`,
+    throw new LvsError('LVS_NOT_ROOT', `${kind} ${where}: ${user} is not root and cannot write ${STATE_DIR}; nothing was changed`, {
+      hint: `Connect as root, or give the ${target.role === 'real-server' ? 'RealServerHost' : 'Director'} ssh: { user: '${user}', sudo: true } with the sudoers rule \`${sudoersLine(user)}\` on the ${kind}.`,
     });
   }
   if (!out.startsWith(OK)) {
     throw new LvsError(
       'LVS_HOST_OUTPUT',
       target.readOnly
-        ? `director ${where}: unexpected answer from the read script: ${ctx.stdout.slice(0, 200)}`
-        : `director ${where}: unexpected answer while locking: ${out.slice(0, 200)}`,
+        ? `${kind} ${where}: unexpected answer from the read script: ${ctx.stdout.slice(0, 200)}`
+        : `${kind} ${where}: unexpected answer while locking: ${out.slice(0, 200)}`,
     );
   }
   return { kind: 'lock' };

@@ -57,9 +57,22 @@ export function otherRecordsChunk(tag: string, stack: string): string {
 }
 
 /**
+ * Sets `lvs_empty=1` when /proc/net/ip_vs shows an empty table: its three header lines and nothing after them. Read
+ * with the shell's own `read` (a few hundred bytes, no process); a missing or unreadable file, or a header this does
+ * not know, is not taken for an empty table.
+ */
+export const EMPTY_TABLE_TEST = [
+  'lvs_empty=0; lvs_n=0; lvs_h=""',
+  '{ while IFS= read -r lvs_l; do lvs_n=$((lvs_n + 1)); lvs_h=$lvs_l; [ "$lvs_n" -gt 3 ] && break; done < /proc/net/ip_vs; } 2>/dev/null',
+  'if [ "$lvs_n" = 3 ]; then case $lvs_h in *"-> RemoteAddress:Port"*) lvs_empty=1 ;; esac; fi',
+].join('\n');
+
+/**
  * Reads the live table: `ipvsadm -S -n`, then `ipvsadm -L -n --thresholds`, then the stack's ownership record. The
- * record is followed by a newline of its own, so that a record damaged to lack its last newline still ends before the
- * next marker (and is then reported as corrupt, not as a broken read).
+ * thresholds listing is skipped when /proc shows the table empty after the save (a fresh director: one process
+ * fewer); the merge still holds the two reads to each other, so a table that changed between them is reported as
+ * before. The record is followed by a newline of its own, so that a record damaged to lack its last newline still
+ * ends before the next marker (and is then reported as corrupt, not as a broken read).
  */
 export function readChunk(req: Omit<ReadTableRequest, 'kind'> & { readonly tag: string }): string {
   const lines = [
@@ -71,7 +84,7 @@ export function readChunk(req: Omit<ReadTableRequest, 'kind'> & { readonly tag: 
     'echo "$lvs_rc"',
   ];
   if (req.thresholds) {
-    lines.push(section(req.tag, 'thresholds'), 'ipvsadm -L -n --thresholds 2>&1 9>&-');
+    lines.push(section(req.tag, 'thresholds'), EMPTY_TABLE_TEST, 'if [ "$lvs_empty" != 1 ]; then ipvsadm -L -n --thresholds 2>&1 9>&-; fi');
   }
   if (req.record) {
     lines.push(

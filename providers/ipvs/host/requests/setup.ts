@@ -52,13 +52,14 @@ export function setupChunk(tag: string, items: readonly SetupItem[]): string {
   for (const it of items) {
     const name = `${it.kind} ${it.name}`;
     if (it.kind === 'package') {
+      const pkg = it.name === 'keepalived' ? 'keepalived' : 'ipvsadm';
       const cmd =
         it.via === 'apt-get'
-          ? 'DEBIAN_FRONTEND=noninteractive apt-get install -y -q ipvsadm'
+          ? `DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${pkg}`
           : it.via === 'dnf'
-            ? 'dnf install -y -q ipvsadm'
-            : 'yum install -y -q ipvsadm';
-      lines.push(step(name, [`${cmd} </dev/null 2>&1 | tail -n 5`, 'command -v ipvsadm >/dev/null 2>&1']));
+            ? `dnf install -y -q ${pkg}`
+            : `yum install -y -q ${pkg}`;
+      lines.push(step(name, [`${cmd} </dev/null 2>&1 | tail -n 5`, `command -v ${pkg} >/dev/null 2>&1`]));
     } else if (it.kind === 'module') {
       lines.push(step(name, [`modprobe ${shQuote(moduleName(it.name))} 2>&1`]));
     } else if (it.kind === 'sysctl') {

@@ -5,10 +5,14 @@ import { section, splitSections, type Sections } from '../sections.ts';
 import { shQuote } from '../shell-quote.ts';
 import type { ReplyContext, RequestKind } from './kind.ts';
 import { endedEarly } from './kind.ts';
+import { daemonsReadLines, parseDaemons } from '../pair-chunk.ts';
+import type { SyncDaemon } from '../../model/director-pair.ts';
 
 export interface StatusRequest {
   readonly kind: 'status';
   readonly stack: string;
+  /** Also list the connection sync daemons (`ipvsadm -L --daemon`): a pair member's. */
+  readonly daemons?: boolean;
 }
 
 export interface StatusReply {
@@ -19,12 +23,15 @@ export interface StatusReply {
   readonly stats: string;
   readonly rate: string;
   readonly record: OwnershipRecord | undefined;
+  /** The running sync daemons, when asked (a read-only run's fixed script does not list them). */
+  readonly daemons?: readonly SyncDaemon[];
 }
 
 /** The script: each part in its own tagged section. */
-export function statusChunk(tag: string, stack: string): string {
+export function statusChunk(tag: string, stack: string, daemons = false): string {
   const file = `"$lvs_dir"/${shQuote(`${stack}.json`)}`;
   return [
+    ...(daemons ? daemonsReadLines(tag, '') : []),
     section(tag, 'save'),
     'ipvsadm -S -n 2>&1 9>&-; lvs_rc=$?',
     section(tag, 'save-status'),
@@ -57,6 +64,7 @@ function fromSections(req: StatusRequest, s: Sections, ctx: Pick<ReplyContext, '
     stats: s.get('stats') ?? '',
     rate: s.get('rate') ?? '',
     record: recordText === '@@none' || recordText === '' ? undefined : parseRecord(recordText, req.stack, where),
+    ...(s.has('daemons') ? { daemons: parseDaemons(s.get('daemons') ?? '') } : {}),
   };
 }
 
@@ -66,6 +74,6 @@ export function parseStatus(tag: string, stdout: string, stack: string, where: s
 }
 
 export const status: RequestKind<StatusRequest, StatusReply> = {
-  script: (req, tag) => statusChunk(tag, req.stack),
+  script: (req, tag) => statusChunk(tag, req.stack, req.daemons),
   parse: (req, sections, ctx) => fromSections(req, sections, ctx),
 };

@@ -1,0 +1,114 @@
+/**
+ * The director-pair part of a keepalived configuration, for `import --keepalived`: one `vrrp_instance` (its interface,
+ * `virtual_router_id`, priority, state, `advert_int`, PASS authentication, addresses) and the connection sync daemon
+ * (`lvs_sync_daemon IF [INSTANCE] [id N]` in `global_defs`, or the older `lvs_sync_daemon_interface` in the instance;
+ * the sync id defaults to the instance's `virtual_router_id`, as keepalived's does). What lvsform's DirectorPair cannot
+ * carry (a second instance, unicast peers, scripts, notify hooks, `nopreempt`, …) is reported line by line.
+ */
+import { canonicalAddress } from '../../model/canonical.ts';
+import { shown, type Stmt } from './structure.ts';
+
+/** A pair read from keepalived, in the DirectorPair's terms. */
+export interface ImportedPair {
+  readonly interface: string;
+  readonly virtualRouterId: number;
+  readonly priority: number;
+  readonly state: 'MASTER' | 'BACKUP';
+  readonly advertInterval?: number;
+  readonly authPass?: string;
+  /** Every address the instance moves (`virtual_ipaddress` and `virtual_ipaddress_excluded`). */
+  readonly addresses: readonly { readonly address: string; readonly prefix: number; readonly device?: string }[];
+  readonly sync?: { readonly interface: string; readonly syncId: number };
+}
+
+/** What the instance may say that the pair carries; anything else is reported. */
+const CARRIED = new Set([
+  'state',
+  'interface',
+  'virtual_router_id',
+  'priority',
+  'advert_int',
+  'authentication',
+  'virtual_ipaddress',
+  'virtual_ipaddress_excluded',
+  'lvs_sync_daemon_interface',
+  'garp_master_delay',
+]);
+
+type Warn = (line: number, message: string) => void;
+
+function addressOf(s: Stmt, dev: string): { address: string; prefix: number; device?: string } | undefined {
+  const [word, ...rest] = s.words;
+  const [ip, len] = (word ?? '').split('/');
+  const address = canonicalAddress(ip ?? '');
+  if (address === undefined) return undefined;
+  const prefix = len === undefined ? (address.includes(':') ? 128 : 32) : Number(len);
+  const at = rest.indexOf('dev');
+  const device = at >= 0 ? rest[at + 1] : undefined;
+  return { address, prefix, ...(device !== undefined && device !== dev ? { device } : {}) };
+}
+
+/**
+ * The pair of the configuration's one `vrrp_instance`, or undefined (with a warning for each instance) when there is
+ * none or more than one. `globals` are the `global_defs` blocks (for `lvs_sync_daemon`).
+ */
+export function readPair(instances: readonly Stmt[], globals: readonly Stmt[], warn: Warn): ImportedPair | undefined {
+  const sync = globals.flatMap((g) => (g.block ?? []).filter((c) => c.words[0] === 'lvs_sync_daemon'));
+  if (instances.length !== 1) {
+    for (const s of instances) {
+      warn(
+        s.line,
+        `vrrp_instance ${shown(s.words[1] ?? '')} is not imported: a DirectorPair carries one VRRP instance, and this configuration has ${instances.length}; VRRP stays keepalived's`,
+      );
+    }
+    for (const c of sync) warn(c.line, `lvs_sync_daemon ${shown(c.words.slice(1).join(' '))} is not imported: no pair was imported`);
+    return undefined;
+  }
+  const s = instances[0]!;
+  const name = s.words[1] ?? '';
+  const block = s.block ?? [];
+  const one = (key: string) => block.find((c) => c.words[0] === key);
+  const iface = one('interface')?.words[1];
+  const vrid = Number(one('virtual_router_id')?.words[1]);
+  if (iface === undefined || !Number.isInteger(vrid)) {
+    warn(s.line, `vrrp_instance ${shown(name)} is not imported: it names no interface or virtual_router_id`);
+    return undefined;
+  }
+  for (const c of block)
+    if (!CARRIED.has(c.words[0]!)) warn(c.line, `${c.words[0]} in vrrp_instance ${shown(name)} is not imported: a DirectorPair has no such setting`);
+  const addresses: { address: string; prefix: number; device?: string }[] = [];
+  for (const key of ['virtual_ipaddress', 'virtual_ipaddress_excluded']) {
+    for (const a of one(key)?.block ?? []) {
+      const parsed = addressOf(a, iface);
+      if (parsed) addresses.push(parsed);
+      else warn(a.line, `${shown(a.words.join(' '))} in ${key} is not imported: not an address lvsform reads`);
+    }
+  }
+  const auth = one('authentication')?.block ?? [];
+  const authType = auth.find((c) => c.words[0] === 'auth_type')?.words[1];
+  const authPass = auth.find((c) => c.words[0] === 'auth_pass')?.words[1];
+  if (authType !== undefined && authType !== 'PASS')
+    warn(one('authentication')!.line, `auth_type ${shown(authType)} is not imported: lvsform writes PASS only`);
+  const priority = Number(one('priority')?.words[1] ?? 100);
+  const advert = one('advert_int')?.words[1];
+  const state = one('state')?.words[1] === 'MASTER' ? 'MASTER' : 'BACKUP';
+  let syncd: ImportedPair['sync'];
+  const g = sync[0];
+  if (g !== undefined) {
+    const at = g.words.indexOf('id');
+    syncd = { interface: g.words[1]!, syncId: at >= 0 ? Number(g.words[at + 1]) : vrid };
+  } else {
+    const legacy = one('lvs_sync_daemon_interface')?.words[1];
+    if (legacy !== undefined) syncd = { interface: legacy, syncId: vrid };
+  }
+  return {
+    interface: iface,
+    virtualRouterId: vrid,
+    priority: Number.isInteger(priority) ? priority : 100,
+    state,
+    ...(advert !== undefined && Number.isInteger(Number(advert)) ? { advertInterval: Number(advert) } : {}),
+    ...(authType === 'PASS' && authPass !== undefined ? { authPass } : {}),
+    addresses,
+    ...(syncd ? { sync: syncd } : {}),
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * The bad-input catalogue, continued: director pairs. The constructs refuse at synth (with the construct path) what
+ * the synthesized-JSON reader refuses in a hand-edited file (with the JSON path): a pair of one director, a VIP that
+ * both `vips` and VRRP would own, keepalived's bounds (router id, priority, password), a sync id out of range, a
+ * misspelt key. cdktf.out stays byte-identical.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'vitest';
+import { CDKTF_JSON, LIB, project } from './cli-helpers.ts';
+import { expectRefused, synthesizedProject, type EdgeCase } from './edges-helpers.ts';
+
+function app(body: string): string {
+  return [
+    `import { App, LvsStack, Director, DirectorPair, RealServerPool, Forwarding } from ${JSON.stringify(LIB)};`,
+    `const app = new App({ outdir: process.env.CDKTF_OUTDIR ?? 'cdktf.out' });`,
+    `const stack = new LvsStack(app, 'web');`,
+    `const pool = new RealServerPool(stack, 'pool', { forwarding: Forwarding.DIRECT_ROUTING, members: [{ address: '198.51.100.11' }] });`,
+    body,
+    `app.synth();`,
+  ].join('\n');
+}
+
+async function appProject(body: string): Promise<{ dir: string; argv: string[] }> {
+  const dir = project({ 'cdktf.json': CDKTF_JSON, 'app.ts': app(body) });
+  return { dir, argv: ['-C', dir, 'synth'] };
+}
+
+const LB = (extra = '') => `{ id: 'lb1', ssh: { host: '203.0.113.2' }${extra} }, { id: 'lb2', ssh: { host: '203.0.113.6' } }`;
+const pair = (vrrp: string, members = LB(), rest = '') =>
+  `const edge = new DirectorPair(stack, 'edge', { directors: [${members}], vrrp: ${vrrp}${rest} });\nedge.addVirtualService('http', { address: '198.51.100.20', port: 80, pools: [pool] });`;
+const VRRP = `{ interface: 'eth1', virtualRouterId: 51 }`;
+
+/** A good synth whose director lb1 is then edited by hand; `plan --no-synth` reads it. */
+async function edited(edit: (director: any) => void): Promise<{ dir: string; argv: string[] }> {
+  const dir = await synthesizedProject();
+  const file = path.join(dir, 'cdktf.out/stacks/web/cdk.tf.json');
+  const doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const [key] = Object.keys(doc.resource.lvsform_director);
+  edit(doc.resource.lvsform_director[key!]);
+  fs.writeFileSync(file, JSON.stringify(doc, null, 2));
+  return { dir, argv: ['-C', dir, 'plan', '--no-synth'] };
+}
+
+const GOOD_VRRP = {
+  instance: 'web-edge',
+  interface: 'eth1',
+  virtual_router_id: 51,
+  priority: 150,
+  state: 'MASTER',
+  advert_int: 1,
+  addresses: [{ address: '198.51.100.10', prefix: 32 }],
+};
+
+describe('director pairs: refused at synth and in a hand-edited cdk.tf.json', () => {
+  const cases: EdgeCase[] = [
+    {
+      name: 'a pair of one director',
+      given: () => appProject(`new DirectorPair(stack, 'edge', { directors: [{ id: 'lb1', ssh: { host: '203.0.113.2' } }], vrrp: ${VRRP} });`),
+      code: 'LVS_VALIDATION',
+      message: /web\/edge: directors lists the pair's two \(or more\) directors/,
+    },
+    {
+      name: 'a VIP that vips and VRRP would both own',
+      given: () => appProject(pair(VRRP, LB(`, vips: { interface: 'eth1' }`))),
+      code: 'LVS_VALIDATION',
+      message: /director web\/lb1 has vips, which puts 198\.51\.100\.20 on it, and the pair's VRRP moves them: an address has one owner/,
+    },
+    {
+      name: 'a router id out of range',
+      given: () => appProject(pair(`{ interface: 'eth1', virtualRouterId: 256 }`)),
+      code: 'LVS_VALIDATION',
+      message: /web\/edge: vrrp\.virtualRouterId must be an integer 1\.\.255/,
+    },
+    {
+      name: 'a password keepalived would cut',
+      given: () => appProject(pair(`{ interface: 'eth1', virtualRouterId: 51, authPass: 'much-too-long' }`)),
+      code: 'LVS_VALIDATION',
+      message: /web\/edge: vrrp\.authPass is 1 to 8 characters/,
+    },
+    {
+      name: 'two directors of one priority',
+      given: () =>
+        appProject(pair(VRRP, `{ id: 'lb1', ssh: { host: '203.0.113.2' }, priority: 100 }, { id: 'lb2', ssh: { host: '203.0.113.6' }, priority: 100 }`)),
+      code: 'LVS_VALIDATION',
+      message: /web\/edge: each director of a pair needs its own VRRP priority; got 100, 100/,
+    },
+    {
+      name: 'a sync id out of range',
+      given: () => appProject(pair(VRRP, LB(), `, sync: { interface: 'eth1', syncId: 300 }`)),
+      code: 'LVS_VALIDATION',
+      message: /web\/edge: sync\.syncId must be an integer 0\.\.255/,
+    },
+    {
+      name: 'a misspelt vrrp prop',
+      given: () => appProject(pair(`{ interface: 'eth1', virtualRouterID: 51 } as never`)),
+      code: 'LVS_VALIDATION',
+      message: /web\/edge: vrrp has no prop "virtualRouterID" \(did you mean virtualRouterId\?\)/,
+    },
+    {
+      name: 'hand-edited: a priority of 255',
+      given: () => edited((d) => void (d.vrrp = { ...GOOD_VRRP, priority: 255 })),
+      code: 'LVS_SYNTH_INVALID',
+      message: /lvsform_director\.[A-Za-z0-9_]+\.vrrp\.priority: vrrp\.priority must be an integer 1\.\.254/,
+    },
+    {
+      name: 'hand-edited: a sync daemon on no interface',
+      given: () => edited((d) => void (d.sync_daemon = { interface: 'eth 1', sync_id: 5, roles: ['master'] })),
+      code: 'LVS_SYNTH_INVALID',
+      message: /lvsform_director\.[A-Za-z0-9_]+\.sync_daemon\.interface: the sync daemon's interface is 1 to 15/,
+    },
+  ];
+  for (const c of cases) it(c.name, () => expectRefused(c), 60_000);
+});

@@ -1,0 +1,151 @@
+/**
+ * The DirectorPair construct: each director a normal Director in the synth, with the same table, its sync daemons
+ * and its VRRP instance (the highest priority MASTER, the others BACKUP), and the VIPs left to VRRP.
+ */
+import { describe, expect, it } from 'vitest';
+import { App, Director, DirectorPair, Forwarding, LvsStack, RealServerPool } from '../../../lib/index.ts';
+import { synthJson, tempOutdir } from '../lib/helpers.ts';
+import { keepalivedContent } from '../../../providers/ipvs/plan/keepalived-conf.ts';
+
+function app() {
+  const outdir = tempOutdir();
+  const a = new App({ outdir });
+  const stack = new LvsStack(a, 'web');
+  const pool = new RealServerPool(stack, 'pool', { forwarding: Forwarding.NAT, members: [{ address: '192.0.2.11' }] });
+  return { app: a, stack, pool, outdir };
+}
+
+const directors = (json: any) => Object.values(json.resource.lvsform_director) as any[];
+const services = (json: any) => Object.values(json.resource.lvsform_virtual_service) as any[];
+
+describe('DirectorPair', () => {
+  it('adds each service to every director and gives each its sync daemons and VRRP instance', () => {
+    // GIVEN a pair of two new directors with sync, and one NAT service
+    const { app: a, stack, pool, outdir } = app();
+    const edge = new DirectorPair(stack, 'edge', {
+      directors: [
+        { id: 'lb1', ssh: { host: '203.0.113.2' } },
+        { id: 'lb2', ssh: { host: '203.0.113.6' } },
+      ],
+      vrrp: { interface: 'eth1', virtualRouterId: 51, authPass: 'secret', addresses: [{ address: '192.0.2.1', prefixLength: 24, interface: 'eth2' }] },
+      sync: { interface: 'eth1', syncId: 51 },
+    });
+    const added = edge.addVirtualService('http', { address: '198.51.100.20', port: 80, pools: [pool] });
+    // WHEN synthesized
+    const json = synthJson(a, outdir);
+    // THEN one service per director, and each director runs both daemons and has its VRRP instance
+    expect(added.map((s) => s.node.path)).toEqual(['web/lb1/http', 'web/lb2/http']);
+    expect(
+      services(json)
+        .map((s) => s.director)
+        .sort(),
+    ).toEqual(['lb1', 'lb2']);
+    const [lb1, lb2] = directors(json).sort((x, y) => (x.name < y.name ? -1 : 1));
+    expect(lb1.sync_daemon).toEqual({ interface: 'eth1', sync_id: 51, roles: ['master', 'backup'] });
+    expect(lb1.vrrp).toEqual({
+      instance: 'web-edge',
+      interface: 'eth1',
+      virtual_router_id: 51,
+      advert_int: 1,
+      auth_pass: 'secret',
+      priority: 150,
+      state: 'MASTER',
+      addresses: [
+        { address: '198.51.100.20', prefix: 32 },
+        { address: '192.0.2.1', prefix: 24, interface: 'eth2' },
+      ],
+    });
+    expect(lb2.vrrp).toMatchObject({ priority: 100, state: 'BACKUP' });
+    // AND neither places the VIP itself
+    expect(lb1.vips).toBeUndefined();
+    expect(lb2.vips).toBeUndefined();
+  });
+
+  it('takes existing Directors with their priorities, the highest being MASTER', () => {
+    // GIVEN two Directors made elsewhere, the second with the higher priority
+    const { app: a, stack, pool, outdir } = app();
+    const lb1 = new Director(stack, 'lb1', { ssh: { host: '203.0.113.2' } });
+    const lb2 = new Director(stack, 'lb2', { ssh: { host: '203.0.113.6' } });
+    const edge = new DirectorPair(stack, 'edge', {
+      directors: [
+        { director: lb1, priority: 90 },
+        { director: lb2, priority: 200 },
+      ],
+      vrrp: { interface: 'eth1', virtualRouterId: 7 },
+    });
+    edge.addVirtualService('dns', {
+      address: '2001:db8:100::20',
+      port: 53,
+      pools: [new RealServerPool(stack, 'v6', { forwarding: Forwarding.NAT, members: [{ address: '2001:db8::11' }] })],
+    });
+    lb1.addVirtualService('http', { address: '198.51.100.21', port: 80, pools: [pool] });
+    // WHEN synthesized
+    const [d1, d2] = directors(synthJson(a, outdir)).sort((x, y) => (x.name < y.name ? -1 : 1));
+    // THEN lb2 is MASTER, and every VIP of the pair's directors moves, IPv4 and IPv6
+    expect(d2.vrrp).toMatchObject({ priority: 200, state: 'MASTER' });
+    expect(d1.vrrp).toMatchObject({ priority: 90, state: 'BACKUP' });
+    expect(d1.vrrp.addresses).toEqual([
+      { address: '198.51.100.21', prefix: 32 },
+      { address: '2001:db8:100::20', prefix: 128 },
+    ]);
+    expect(d1.sync_daemon).toBeUndefined();
+  });
+
+  it("writes keepalived's file with the IPv6 VIPs beside the IPv4 ones, never a virtual_server", () => {
+    // GIVEN a member's instance with an IPv4 and an IPv6 VIP
+    const text = keepalivedContent({
+      instance: 'web-edge',
+      interface: 'eth1',
+      virtualRouterId: 51,
+      priority: 150,
+      state: 'MASTER',
+      advertInterval: 1,
+      authPass: 'secret',
+      garpMasterDelay: 1,
+      addresses: [
+        { address: '198.51.100.20', prefix: 32 },
+        { address: '2001:db8:100::20', prefix: 128 },
+        { address: '192.0.2.1', prefix: 24, device: 'eth2' },
+      ],
+    });
+    // THEN the file is this, word for word
+    expect(text).toBe(
+      [
+        '# Written by lvsform: VRRP for the VIPs of director pair web-edge. lvsform rewrites it; change the app instead.',
+        'vrrp_instance web-edge {',
+        '    state MASTER',
+        '    interface eth1',
+        '    virtual_router_id 51',
+        '    priority 150',
+        '    advert_int 1',
+        '    garp_master_delay 1',
+        '    authentication {',
+        '        auth_type PASS',
+        '        auth_pass secret',
+        '    }',
+        '    virtual_ipaddress {',
+        '        198.51.100.20/32 dev eth1',
+        '        192.0.2.1/24 dev eth2',
+        '    }',
+        '    virtual_ipaddress_excluded {',
+        '        2001:db8:100::20/128 dev eth1',
+        '    }',
+        '}',
+        '',
+      ].join('\n'),
+    );
+    expect(text).not.toContain('virtual_server');
+  });
+
+  it('refuses a director in two pairs', () => {
+    // GIVEN lb1 already in one pair WHEN it joins a second THEN the second pair's construction throws
+    const { stack } = app();
+    const lb1 = new Director(stack, 'lb1', { ssh: { host: '203.0.113.2' } });
+    const lb2 = new Director(stack, 'lb2', { ssh: { host: '203.0.113.6' } });
+    const lb3 = new Director(stack, 'lb3', { ssh: { host: '203.0.113.10' } });
+    new DirectorPair(stack, 'a', { directors: [lb1, lb2], vrrp: { interface: 'eth1', virtualRouterId: 1 } });
+    expect(() => new DirectorPair(stack, 'b', { directors: [lb1, lb3], vrrp: { interface: 'eth1', virtualRouterId: 2 } })).toThrow(
+      /web\/b: director web\/lb1 is already in director pair web\/a; a director belongs to one pair/,
+    );
+  });
+});
