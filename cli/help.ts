@@ -36,6 +36,8 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'lvsform lab': ['lvsform lab up --directors 2', 'lvsform lab down'],
   'lvsform lab up': ['lvsform lab up --directors 2 --persistent', 'lvsform lab up --cluster --real-servers 2'],
   'lvsform lab reboot': ['lvsform lab reboot lab-director-1'],
+  'lvsform lab stop': ['lvsform lab stop cluster-director-1'],
+  'lvsform lab start': ['lvsform lab start cluster-director-1'],
   'lvsform lab down': ['lvsform lab down'],
   'lvsform lab status': ['lvsform lab status --json'],
   'lvsform lab exec': ['lvsform lab exec lab-director-1 -- ipvsadm -L -n', 'lvsform lab exec cluster-rs-1 -- ip -br addr'],

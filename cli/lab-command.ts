@@ -30,6 +30,8 @@ export interface Lab {
     director: string,
     opts: { dir: string | undefined; options: { persistent?: boolean; ipForward?: boolean }; onProgress: Progress },
   ) => Promise<unknown>;
+  readonly labStop: (vm: string, opts: { dir: string | undefined; onProgress: Progress }) => Promise<unknown>;
+  readonly labStart: (vm: string, opts: { dir: string | undefined; onProgress: Progress }) => Promise<unknown>;
   readonly labDown: (opts: { dir: string | undefined }) => Promise<void>;
   readonly labStatus: (opts: { dir: string | undefined }) => Promise<{
     readonly dir: string;
@@ -58,6 +60,7 @@ interface LabVmStatus {
   readonly alias: string;
   readonly guestAddress: string;
   readonly kernelRunning: boolean;
+  readonly stopped: boolean;
   readonly controlMasterRunning: boolean;
 }
 
@@ -89,7 +92,7 @@ async function loadLab(): Promise<Lab> {
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
-/** Adds `lvsform lab up|down|status|exec|traffic`: the throwaway real-kernel lab. */
+/** Adds `lvsform lab up|reboot|stop|start|down|status|exec|traffic`: the throwaway real-kernel lab. */
 export function registerLabCommands(program: Command): void {
   // Hidden where it cannot run (an installed package ships no lab/): still there, to say why, but not offered by
   // --help or completion.
@@ -176,8 +179,26 @@ export function registerLabCommands(program: Command): void {
     });
 
   lab
+    .command('stop <vm>')
+    .description('power one VM off as a power failure would (its QEMU killed, no shutdown); `lab start` boots it again')
+    .addOption(dirOption())
+    .action(async (vm: string, o: { labDir?: string }) => {
+      await (await loadLab()).labStop(vm, { dir: o.labDir, onProgress: say });
+    });
+
+  lab
+    .command('start <vm>')
+    .description('boot a stopped VM again from its disk (same taps and keys; /etc kept, its enabled units run)')
+    .addOption(dirOption())
+    .action(async (vm: string, o: { labDir?: string }) => {
+      await (await loadLab()).labStart(vm, { dir: o.labDir, onProgress: say });
+    });
+
+  lab
     .command('down')
-    .description("stop every virtual machine and ssh master of the lab, delete its taps (a cluster's bridges and client namespace too) and its state directory")
+    .description(
+      "stop every virtual machine and ssh master of the lab, delete its taps (a stopped VM's too, a cluster's bridges and client namespace) and its state directory",
+    )
     .addOption(dirOption())
     .action(async (o: { labDir?: string }) => {
       await (await loadLab()).labDown({ dir: o.labDir });
@@ -186,7 +207,7 @@ export function registerLabCommands(program: Command): void {
 
   lab
     .command('status')
-    .description("show which virtual machines of the lab run (and whether a cluster's network is there)")
+    .description("show which virtual machines of the lab run or were stopped (and whether a cluster's network is there)")
     .option('--json', 'print JSON')
     .addOption(dirOption())
     .action(async (o: { json?: boolean; labDir?: string }) => {
@@ -196,11 +217,13 @@ export function registerLabCommands(program: Command): void {
       } else if (!status.state) {
         say(`no lab in ${status.dir}`);
       } else {
-        say(`lab in ${status.dir}: ${status.running ? 'running' : 'NOT running'} (ssh -F ${status.state.sshConfig} ALIAS)`);
-        for (const d of [...status.directors, ...status.realServers]) {
-          say(
-            `  ${d.alias.padEnd(20)} ${d.guestAddress.padEnd(15)} kernel ${d.kernelRunning ? 'up' : 'down'}, ssh master ${d.controlMasterRunning ? 'up' : 'down'}`,
-          );
+        const vms = [...status.directors, ...status.realServers];
+        const stopped = vms.filter((d) => d.stopped && !d.kernelRunning).map((d) => d.alias);
+        const how = status.running ? 'running' : stopped.length > 0 ? `NOT running (stopped: ${stopped.join(', ')}; lab start VM)` : 'NOT running';
+        say(`lab in ${status.dir}: ${how} (ssh -F ${status.state.sshConfig} ALIAS)`);
+        for (const d of vms) {
+          const kernel = d.kernelRunning ? 'up' : d.stopped ? 'stopped' : 'down';
+          say(`  ${d.alias.padEnd(20)} ${d.guestAddress.padEnd(15)} kernel ${kernel}, ssh master ${d.controlMasterRunning ? 'up' : 'down'}`);
         }
         if (status.network) {
           say(

@@ -33,10 +33,14 @@ export const LAB_REQUIREMENTS: ReadonlyArray<{ readonly path: string; readonly p
 
 /**
  * What a cluster lab needs besides: the real servers' UDP echo, which answers from the address each datagram was sent
- * to whatever addresses the host gains later (Python's socket module has IP_PKTINFO; Perl's core has no sendmsg), and
- * the client namespace's tools (curl, arping and busybox's ping are in LAB_REQUIREMENTS).
+ * to whatever addresses the host gains later (Python's socket module has IP_PKTINFO; Perl's core has no sendmsg),
+ * keepalived for the VRRP of its director pairs (the guests run from this machine's root), and the client namespace's
+ * tools (curl, arping and busybox's ping are in LAB_REQUIREMENTS).
  */
-export const CLUSTER_REQUIREMENTS: ReadonlyArray<{ readonly path: string; readonly pkg: string }> = [{ path: '/usr/bin/python3', pkg: 'python3-minimal' }];
+export const CLUSTER_REQUIREMENTS: ReadonlyArray<{ readonly path: string; readonly pkg: string }> = [
+  { path: '/usr/bin/python3', pkg: 'python3-minimal' },
+  { path: '/usr/sbin/keepalived', pkg: 'keepalived' },
+];
 
 /** Whether a path exists (any kind of file). */
 export async function exists(path: string): Promise<boolean> {

@@ -22,6 +22,7 @@ export { type LabDownOptions, labDown, labLeftovers } from './lab-down.ts';
 export { type LabStatus, type LabDirectorStatus, labStatus } from './lab-status.ts';
 export { type LabTrafficOptions, type LabTrafficResult, labTraffic, parseTarget } from './lab-traffic.ts';
 export { type LabRebootOptions, type LabRebootResult, labReboot } from './lab-reboot.ts';
+export { type LabStartOptions, type LabStartResult, type LabStopOptions, type LabStopResult, labStart, labStop } from './lab-power.ts';
 export { type LabUpOptions, labUp } from './lab-up.ts';
 export { shQuote as shellQuote, shJoin as shellJoin } from '../providers/ipvs/host/shell-quote.ts';
 export {

@@ -1,10 +1,9 @@
-import { rename } from 'node:fs/promises';
 import { execa } from 'execa';
 import { LvsError } from '../providers/ipvs/model/errors.ts';
-import { ensureDisk, startDirector, vmMarker, waitForDirector } from './boot-director.ts';
-import { closeControlMaster, openControlMaster } from './control-master.ts';
-import { isProcessWith, signal, waitGone } from './processes.ts';
-import { CLUSTER_FORWARDING_HINT, type DirectorBootOptions, defaultInit, findDirector, labDir, labPaths, readLabState, writeLabState } from './state.ts';
+import { ensureDisk, vmMarker } from './boot-director.ts';
+import { bootAgain, powerOff, requireState } from './lab-power.ts';
+import { isProcessWith, waitGone } from './processes.ts';
+import { CLUSTER_FORWARDING_HINT, type DirectorBootOptions, defaultInit, findDirector, labDir, labPaths } from './state.ts';
 
 export interface LabRebootOptions {
   /** @default $LVSFORM_LAB_DIR or /tmp/lvsform-lab */
@@ -35,8 +34,7 @@ export async function labReboot(director: string | number, opts: LabRebootOption
   const progress = opts.onProgress ?? (() => {});
   const dir = labDir(opts.dir);
   const paths = labPaths(dir);
-  const state = await readLabState(dir);
-  if (!state) throw new LvsError('LVS_LAB_NOT_RUNNING', `no lab in ${dir}`, { hint: 'boot one first: lvsform lab up' });
+  const state = await requireState(dir);
   const d = findDirector(state, director);
   const o = opts.options ?? {};
   if (d.role && o.ipForward !== undefined) {
@@ -53,8 +51,7 @@ export async function labReboot(director: string | number, opts: LabRebootOption
   if (d.persistent) await ensureDisk(paths, d);
 
   progress(`${d.alias}: sync and power off`);
-  const marker = vmMarker(paths);
-  if (await isProcessWith(d.vmPid, marker)) {
+  if (await isProcessWith(d.vmPid, vmMarker(paths))) {
     // The command returns before the power-off, so ssh does not wait on a connection that dies.
     await execa('ssh', ['-F', state.sshConfig, d.alias, 'sync; (sleep 0.3; busybox poweroff -f) </dev/null >/dev/null 2>&1 &'], {
       reject: false,
@@ -64,26 +61,11 @@ export async function labReboot(director: string | number, opts: LabRebootOption
     const left = await waitGone([d.vmPid as number], 15_000);
     if (left.length > 0) {
       progress(`${d.alias}: no clean power-off; killing its virtual machine`);
-      signal(-(d.vmPid as number), 'SIGKILL');
-      await waitGone([d.vmPid as number], 5_000);
+      await powerOff(paths, d);
     }
   }
-  const masterPid = await closeControlMaster(d);
-  if (masterPid) await waitGone([masterPid], 5_000);
-  d.controlMasterPid = null;
-  d.vmPid = null;
-  // The new boot gets a fresh console log (its ready line is what the wait looks for); the old one is kept.
-  await rename(d.consoleLog, d.consoleLog.replace(/\.log$/, `.before-reboot-${Date.now()}.log`)).catch(() => undefined);
-  await writeLabState(state);
-
-  const how = [d.persistent ? 'persistent disk' : '', d.init === 'systemd' ? 'systemd' : ''].filter(Boolean).join(', ');
-  progress(`${d.alias}: booting again${how ? ` (${how})` : ''}`);
-  d.vmPid = startDirector(paths, d, opts.memoryMb ?? 512, state.boot);
-  await writeLabState(state);
-  await waitForDirector(paths, d, opts.bootTimeoutMs ?? 120_000, (w) => progress(`warning: ${w}`));
-  d.controlMasterPid = await openControlMaster(state, d);
-  await writeLabState(state);
+  const vmPid = await bootAgain(state, d, { ...opts, onProgress: progress });
   const ms = Date.now() - started;
   progress(`${d.alias}: back after ${(ms / 1000).toFixed(1)} s`);
-  return { ms, vmPid: d.vmPid };
+  return { ms, vmPid };
 }

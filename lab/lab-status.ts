@@ -8,12 +8,17 @@ export interface LabDirectorStatus {
   readonly alias: string;
   readonly guestAddress: string;
   readonly kernelRunning: boolean;
+  /** Powered off on purpose (`lab stop`) and not booted since: `lab start` boots it. */
+  readonly stopped: boolean;
   readonly controlMasterRunning: boolean;
 }
 
 export interface LabStatus {
   readonly dir: string;
-  /** True when a state file exists, every VM's kernel runs and, in a cluster lab, its network is all there. */
+  /**
+   * True when a state file exists, every VM's kernel runs and, in a cluster lab, its network is all there. A VM stopped
+   * on purpose (`lab stop`) counts as not running: a lab with one is not the lab the tests expect.
+   */
   readonly running: boolean;
   readonly state: LabState | undefined;
   readonly directors: LabDirectorStatus[];
@@ -35,6 +40,7 @@ export async function labStatus(opts: { dir?: string } = {}): Promise<LabStatus>
         alias: d.alias,
         guestAddress: d.guestAddress,
         kernelRunning: await isProcessWith(d.vmPid, marker),
+        stopped: d.stopped === true,
         controlMasterRunning: await isProcessWith(d.controlMasterPid, d.alias),
       })),
     );

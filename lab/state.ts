@@ -47,6 +47,8 @@ export interface LabVm extends DirectorAddresses {
   vmPid: number | null;
   /** PID of the OpenSSH ControlMaster, once open. */
   controlMasterPid: number | null;
+  /** True from `labStop` (powered off on purpose) until `labStart` or `labReboot` boots it again. */
+  stopped?: boolean;
   readonly controlPath: string;
   readonly consoleLog: string;
   /** Cluster VMs only: what the VM is, and its cards on the shared (none for a private real server) and private segments. */

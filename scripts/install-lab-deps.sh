@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the lvsform lab needs, only those missing (apt-get update once, then install), and
 # those the unit tests of the pictures draw with: graphviz (`dot -Tsvg`) and chromium (mermaid.js, headless).
-# Quiet when everything is present. keepalived is the director pairs' VRRP (test/lab/director-pair.test.ts). Extra package
+# Quiet when everything is present. keepalived is the director pairs' VRRP (test/lab/director-pair.test.ts,
+# test/lab/cluster-failover.test.ts): the guests run from this machine's root, so it comes from here. Extra package
 # names may be given as arguments.
 set -euo pipefail
 

@@ -165,9 +165,9 @@ function pollUntil(condition: string, every: number, deadline: number, what: str
   );
 }
 
-/** keepalived runs in the guest from this machine's root: install Debian's package here when it is missing. */
+/** keepalived runs in the guest from this machine's root: the lab's packages (keepalived among them) when missing. */
 async function ensureKeepalived(): Promise<void> {
-  await execa('bash', [fileURLToPath(new URL('../../scripts/install-lab-deps.sh', import.meta.url)), 'keepalived'], { stdio: 'inherit' });
+  await execa('bash', [fileURLToPath(new URL('../../scripts/install-lab-deps.sh', import.meta.url))], { stdio: 'inherit' });
 }
 
 async function keepalivedPhase(n: number, table: Table): Promise<{ load: number; reloads: number[] }> {

@@ -106,9 +106,11 @@ early() {
 systemd_units() {
   u=/etc/systemd/system
   # This machine's own enabled services (a database, its sshd, apt's timers, a getty, time sync, …): not a director's.
+  # keepalived is a director's own (Debian enables it on install): left as this machine has it, it starts only once
+  # /etc/keepalived/keepalived.conf is not empty (its unit's condition), as on a director where it is installed.
   for f in "$u"/*.wants/*; do
     n=${f##*/}
-    case "$n" in *.target | "*") ;; *) : > "$u/$n" ;; esac
+    case "$n" in *.target | keepalived.service | "*") ;; *) : > "$u/$n" ;; esac
   done
   # systemd-tmpfiles-setup: /tmp is this machine's /tmp under the overlay, which --boot --remove would walk over 9p.
   for n in systemd-udevd.service systemd-udevd-control.socket systemd-udevd-kernel.socket systemd-udev-trigger.service \

@@ -17,6 +17,7 @@ import { labExec } from '../../lab/index.ts';
 import { Director, Forwarding, LvsStack, RealServerPool, Scheduler } from '../../lib/index.ts';
 import { shQuote } from '../../providers/ipvs/host/shell-quote.ts';
 import type { LoadedStack } from '../../providers/ipvs/read/synth.ts';
+import { DOWNLOAD_WRITE_OUT, type Download, parseDownloads } from './downloads.ts';
 import { lab, resetDirector, sh, traffic } from './helpers.ts';
 import { labSsh, synthApp } from './ops-harness.ts';
 import { alias, apply, liveTable, plan } from './stack-harness.ts';
@@ -113,13 +114,6 @@ async function setExpireNodestConn(director: string, value: string): Promise<str
   return (await sh(director, `cat ${file} && echo ${shQuote(value)} > ${file}`)).stdout.trim();
 }
 
-interface Download {
-  readonly port: number;
-  readonly exitCode: number;
-  readonly bytes: number;
-  readonly seconds: number;
-}
-
 const complete = (d: Download): boolean => d.exitCode === 0 && d.bytes === FILE_BYTES;
 
 /** Where the guest keeps the downloads' process ids, to pause and resume them. */
@@ -127,19 +121,9 @@ const PIDS = '/run/lvsform-downloads';
 
 /** Starts the downloads from the client namespace, at once, one curl each; resolves when all have ended. */
 async function runDownloads(director: string): Promise<Download[]> {
-  const curl =
-    `curl --silent --output /dev/null --max-time 240 --speed-limit 1 --speed-time ${STALL_SECONDS} ` +
-    `--write-out 'dl %{local_port} %{exitcode} %{size_download} %{time_total}\\n' http://${VIP}/big.bin`;
+  const curl = `curl --silent --output /dev/null --max-time 240 --speed-limit 1 --speed-time ${STALL_SECONDS} ${DOWNLOAD_WRITE_OUT} http://${VIP}/big.bin`;
   const script = `ip netns exec client sh -c ${shQuote(`: > ${PIDS}; i=0; while [ $i -lt ${DOWNLOADS} ]; do ${curl} & echo $! >> ${PIDS}; i=$((i + 1)); done; wait`)}`;
-  const r = await labExec(director, script, { state: lab(), timeoutMs: 300_000 });
-  const downloads = [...r.stdout.matchAll(/^dl (\d+) (\d+) (\d+) ([\d.]+)$/gm)].map((m) => ({
-    port: Number(m[1]),
-    exitCode: Number(m[2]),
-    bytes: Number(m[3]),
-    seconds: Number(m[4]),
-  }));
-  if (downloads.length !== DOWNLOADS) throw new Error(`expected ${DOWNLOADS} downloads, got:\n${r.stdout}${r.stderr}`);
-  return downloads;
+  return parseDownloads(await labExec(director, script, { state: lab(), timeoutMs: 300_000 }), DOWNLOADS);
 }
 
 /** The director's entries for the client's connections to the VIP: client port → state and real server. */

@@ -12,6 +12,7 @@ describe('the lab as the CLI sees it', () => {
     // GIVEN the lab's module WHEN it is taken as the CLI's view of it (checked by the compiler)
     const view: Lab = lab;
     // THEN every function the CLI calls is there
-    for (const name of ['labUp', 'labReboot', 'labDown', 'labStatus', 'labExec', 'labTraffic'] as const) expect(typeof view[name]).toBe('function');
+    for (const name of ['labUp', 'labReboot', 'labStop', 'labStart', 'labDown', 'labStatus', 'labExec', 'labTraffic'] as const)
+      expect(typeof view[name]).toBe('function');
   });
 });

@@ -72,7 +72,8 @@ describe('bash completes', () => {
     ['a command after a global flag and its value', ['lvsform', '-C', 'infra', 'sy'], ['synth']],
     ['the choices of a flag', ['lvsform', 'init', '--template', ''], ['nat', 'direct-routing', 'tunnel']],
     ['the choices of an argument', ['lvsform', 'completion', ''], ['bash', 'zsh', 'fish']],
-    ['a subcommand', ['lvsform', 'lab', 'st'], ['status']],
+    ['a subcommand', ['lvsform', 'lab', 'sto'], ['stop']],
+    ['subcommands sharing a prefix', ['lvsform', 'lab', 'st'], ['stop', 'start', 'status']],
     ['a global flag on a subcommand', ['lvsform', 'status', '--no-c'], ['--no-color']],
   ];
   it.each(cases)('%s', (_name, words, expected) => {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { directorAddresses } from '../../../lab/addresses.ts';
-import { type LabBoot, kernelArgs, qemuArgs } from '../../../lab/boot-director.ts';
+import { kernelArgs, qemuArgs } from '../../../lab/boot-director.ts';
 import { CLUSTER_TOPOLOGY, clusterNetworkNames, clusterVmAddresses } from '../../../lab/cluster-addresses.ts';
 import { clusterFactsOf } from '../../../lab/cluster-facts.ts';
 import { clusterDevices } from '../../../lab/cluster-network.ts';
@@ -9,30 +9,14 @@ import { planCluster } from '../../../lab/cluster-plan.ts';
 import { renderSshConfig } from '../../../lab/ssh-files.ts';
 import { labUp } from '../../../lab/lab-up.ts';
 import { type LabState, type LabVm, findDirector, labPaths, labVms } from '../../../lab/state.ts';
+import { labStateOf, UNIT_BOOT } from './lab-state.ts';
 
 const paths = labPaths('/tmp/lvsform-lab-unit-cluster');
-const boot: LabBoot = {
-  kernel: { release: '6.1.0-57-amd64', packageName: 'linux-image-6.1.0-57-amd64', packageVersion: '6.1.192-3', image: '/k/vmlinux', moduleDir: '/k/modules' },
-  initramfs: '/k/initramfs.cpio',
-  accel: 'tcg',
-};
+const boot = UNIT_BOOT;
 const options = { first: 31, directors: 1, realServers: 2, skipModules: [] };
 
 function state(directors: LabVm[], cluster?: LabState['cluster']): LabState {
-  return {
-    version: 1,
-    dir: paths.dir,
-    status: 'up',
-    createdAt: '2026-12-02T00:00:00.000Z',
-    bootMs: 1,
-    sshConfig: paths.sshConfig,
-    knownHosts: paths.knownHosts,
-    identityFile: paths.identityFile,
-    logDir: paths.logs,
-    boot,
-    directors,
-    ...(cluster ? { cluster } : {}),
-  };
+  return labStateOf(paths, directors, cluster);
 }
 
 describe("the cluster lab's address plan", () => {
