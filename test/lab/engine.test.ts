@@ -3,7 +3,7 @@
  * second plans; ownership (unmanaged services survive apply and destroy); drift; stale saved plans; destroy; two
  * directors in parallel.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -132,13 +132,30 @@ describe('drift', () => {
 });
 
 describe('saved plans (CLI)', () => {
+  /**
+   * The CLI in a project of its own whose app is examples/nat-web (the repository's own cdktf.json runs the demo's
+   * cluster app, which needs the cluster lab).
+   */
+  const project = (): string => {
+    const root = join(import.meta.dirname, '../..');
+    const dir = mkdtempSync(join(tmpdir(), 'lvsform-nat-web-'));
+    const app = `${join(root, 'node_modules/.bin/tsx')} ${join(root, 'examples/nat-web/main.ts')}`;
+    writeFileSync(join(dir, 'cdktf.json'), JSON.stringify({ language: 'typescript', app, output: 'cdktf.out' }));
+    return dir;
+  };
+  let dir = '';
+  const natWeb = (args: readonly string[]) => cli(['-C', dir, ...args]);
+  beforeEach(() => {
+    dir = project();
+  });
+
   it('plan --detailed-exitcode says 2 for changes, 0 after apply', async () => {
-    const first = await cli(['plan', '--detailed-exitcode']);
+    const first = await natWeb(['plan', '--detailed-exitcode']);
     expect(first.exitCode, first.stderr).toBe(2);
     expect(first.stdout).toContain('Plan: 4 to add, 0 to change, 0 to destroy.');
-    const applied = await cli(['apply', '--auto-approve', '--no-synth']);
+    const applied = await natWeb(['apply', '--auto-approve', '--no-synth']);
     expect(applied.exitCode, applied.stdout + applied.stderr).toBe(0);
-    const second = await cli(['plan', '--detailed-exitcode', '--no-synth']);
+    const second = await natWeb(['plan', '--detailed-exitcode', '--no-synth']);
     expect(second.exitCode).toBe(0);
     expect(second.stdout).toContain('No changes.');
   });
@@ -146,12 +163,12 @@ describe('saved plans (CLI)', () => {
   it('refuses a saved plan after the table changed, and changes nothing', async () => {
     // GIVEN a saved plan
     const file = join(mkdtempSync(join(tmpdir(), 'lvsform-plan-')), 'web.plan');
-    expect((await cli(['plan', '--out', file])).exitCode).toBe(0);
+    expect((await natWeb(['plan', '--out', file])).exitCode).toBe(0);
     // AND someone changes the table afterwards
     await sh(alias(1), 'ipvsadm -A -u 198.51.100.11:53 -s rr');
     const before = await hostSnapshot(1);
     // WHEN the saved plan is applied
-    const res = await cli(['apply', file]);
+    const res = await natWeb(['apply', file]);
     // THEN it is refused as stale, and the director is byte-identical
     expect(res.exitCode).toBe(1);
     expect(res.stdout + res.stderr).toContain('table changed since the plan was made');
@@ -160,8 +177,8 @@ describe('saved plans (CLI)', () => {
 
   it('applies a saved plan exactly when nothing changed', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'lvsform-plan-')), 'web.plan');
-    expect((await cli(['plan', '--out', file])).exitCode).toBe(0);
-    const res = await cli(['apply', file]);
+    expect((await natWeb(['plan', '--out', file])).exitCode).toBe(0);
+    const res = await natWeb(['apply', file]);
     expect(res.exitCode, res.stdout + res.stderr).toBe(0);
     expect(res.stdout).toContain('applied and verified');
   });
