@@ -79,8 +79,10 @@ export function setupChunk(tag: string, items: readonly SetupItem[]): string {
         ]),
       );
     } else if (it.kind === 'boot-service') {
-      // systemctl enable and disable work on the unit files whether or not systemd runs (a chroot, an image).
-      lines.push(step(name, [`systemctl ${it.action === 'delete' ? 'disable' : 'enable'} ${shQuote(it.name)} 2>&1`]));
+      // systemctl enable and disable work on the unit files whether or not systemd runs (a chroot, an image). They
+      // are for the next boot, so the manager is not reloaded (`--no-reload`): the reload is most of their cost (≈ 2 s of
+      // a ≈ 2.4 s enable under emulation) and changes nothing at boot, where systemd reads the links afresh.
+      lines.push(step(name, [`systemctl --no-reload ${it.action === 'delete' ? 'disable' : 'enable'} ${shQuote(it.name)} 2>&1`]));
     }
   }
   lines.push(section(tag, 'end'), 'true');
