@@ -156,10 +156,10 @@ function gateway(address: string): string {
 }
 
 /**
- * One phase of a real server's changes, then the read-back. Order within the phase: modules, then one `ip -b` for
- * tunnels, fou ports and addresses (a tunnel device exists once its module is loaded, and its sysctls with it), then
- * the sysctls, then the default routes. A failed step prints `@@rs fail <what>` and the rest carries on; the read-back
- * says what holds.
+ * One phase of a real server's changes, then the read-back. Order within the phase: modules (a tunnel device exists
+ * once its module is loaded, and its sysctls with it), then in `before` the sysctls and one `ip -b` for tunnels, fou
+ * ports and addresses, in `after` the `ip -b` and then the sysctls put back, then the default routes. A failed step
+ * prints `@@rs fail <what>` and the rest carries on; the read-back says what holds.
  */
 export function realServerApplyChunk(tag: string, changes: readonly RealServerChange[], phase: 'before' | 'after'): string {
   const mine = changes.filter((c) => realServerPhase(c) === phase);
@@ -188,19 +188,24 @@ export function realServerApplyChunk(tag: string, changes: readonly RealServerCh
       }
     }
   }
-  if (modules.size > 0) out.push(`modprobe -a ${[...modules].sort().join(' ')} 2>&1 9>&- || echo '@@rs fail modprobe'`);
-  if (ip.length > 0) out.push(`ip -force -b - 2>&1 9>&- ${hereDoc(ip.join('\n'))}`, `[ $? = 0 ] || echo '@@rs fail ip'`);
+  const sysctls: string[] = [];
+  const routes: string[] = [];
   for (const c of mine) {
     if (c.kind === 'sysctl') {
       if (!/^[0-9]{1,10}$/.test(c.after)) throw new LvsError('LVS_UNSAFE_VALUE', `not a sysctl value: ${JSON.stringify(c.after)}`);
-      out.push(`printf '%s\\n' ${shQuote(c.after)} > ${shQuote(sysctlFile(c.name))} || echo ${shQuote(`@@rs fail sysctl ${c.name}`)}`);
+      sysctls.push(`printf '%s\\n' ${shQuote(c.after)} > ${shQuote(sysctlFile(c.name))} || echo ${shQuote(`@@rs fail sysctl ${c.name}`)}`);
     } else if (c.kind === 'route') {
       const fam = c.family === 'inet6' ? '-6' : '-4';
       const gw = gateway(c.after);
       const cmd = gw === '' ? `ip ${fam} route del default` : `ip ${fam} route replace default via ${shQuote(gw)}`;
-      out.push(`${cmd} 2>&1 9>&- || echo ${shQuote(`@@rs fail route ${c.family}`)}`);
+      routes.push(`${cmd} 2>&1 9>&- || echo ${shQuote(`@@rs fail route ${c.family}`)}`);
     }
   }
+  const batch = ip.length > 0 ? [`ip -force -b - 2>&1 9>&- ${hereDoc(ip.join('\n'))}`, `[ $? = 0 ] || echo '@@rs fail ip'`] : [];
+  // The module load creates the tunnel devices (their rp_filter exists from then on). The ARP settings go before the
+  // VIPs are added to lo and are put back after they are removed: a VIP on lo without them answers ARP for it.
+  if (modules.size > 0) out.push(`modprobe -a ${[...modules].sort().join(' ')} 2>&1 9>&- || echo '@@rs fail modprobe'`);
+  out.push(...(phase === 'before' ? [...sysctls, ...batch] : [...batch, ...sysctls]), ...routes);
   out.push(realServerReadChunk(tag, 'rs-after-'));
   return out.join('\n');
 }
