@@ -199,7 +199,7 @@ describe('real servers prepared by lvsform', () => {
     const repair = await applyStack(stack.directors, { stack: stack.stack, drain: false, targets: ['rsprep/lb1/dr4'], realServers: targeted });
     const rsLines = (repair.plan.realServers ?? []).map((r) => [r.host, r.changes.map((c) => realServerChangeText(c).text)]);
     expect(rsLines).toEqual([
-      [rs1.name, [`address ${DR4}/32 on lo`, 'sysctl net.ipv4.conf.all.arp_ignore 0 -> 1', `sysctl net.ipv4.conf.${dev}.arp_ignore 0 -> 1`]],
+      [rs1.name, ['sysctl net.ipv4.conf.all.arp_ignore 0 -> 1', `sysctl net.ipv4.conf.${dev}.arp_ignore 0 -> 1`, `address ${DR4}/32 on lo`]],
       [facts.realServers[1]!.name, []],
     ]);
     expect(repair.realServerOutcomes?.map((o) => [o.host, o.status])).toEqual([

@@ -19,9 +19,9 @@ export async function sh(director: string | number, script: string, opts: { inpu
   return r;
 }
 
-/** Empties the director's IPVS table and lvsform's records on it. */
-export async function resetDirector(director: string | number): Promise<void> {
-  await sh(director, 'ipvsadm -C && rm -rf /var/lib/lvsform');
+/** Empties the director's IPVS table and lvsform's records on it; then runs `more` (a script) in the same round trip. */
+export async function resetDirector(director: string | number, more = ''): Promise<LabExecResult> {
+  return sh(director, `ipvsadm -C && rm -rf /var/lib/lvsform${more ? ` && ${more}` : ''}`);
 }
 
 /** Real traffic from the director's client namespace (see labTraffic). */

@@ -78,12 +78,15 @@ export async function liveTable(director: number): Promise<Table> {
   return mergeThresholds(parseSave(save ?? ''), thresholds ?? '');
 }
 
-/** The table plus lvsform's records on the director (not its lock file), to compare before and after. */
-export async function hostSnapshot(director: number): Promise<string> {
+/**
+ * The table plus lvsform's records on the director (not its lock file), to compare before and after; `more` is a
+ * script whose output is appended, read in the same round trip.
+ */
+export async function hostSnapshot(director: number, more = ''): Promise<string> {
   return (
     await sh(
       alias(director),
-      'ipvsadm -S -n; ipvsadm -L -n --thresholds | sed "s/ *[0-9]* *[0-9]*$//"; ls -la --time-style=+ /var/lib/lvsform/*.json 2>/dev/null; cat /var/lib/lvsform/*.json 2>/dev/null; true',
+      `ipvsadm -S -n; ipvsadm -L -n --thresholds | sed "s/ *[0-9]* *[0-9]*$//"; ls -la --time-style=+ /var/lib/lvsform/*.json 2>/dev/null; cat /var/lib/lvsform/*.json 2>/dev/null; ${more}${more ? '; ' : ''}true`,
     )
   ).stdout;
 }

@@ -2,11 +2,12 @@
  * Real servers in a run (model/real-server.ts): each gets one session for the whole run, as a director does. Plan is
  * one round trip (the lock and the read); an apply at most three: the read, the `before` phase (tunnels, fou ports,
  * VIPs on lo, sysctls, a managed route; with the pending record), and the `after` phase (removals, values put back)
- * with the record rewritten from the read-backs. run-stack.ts runs the `before` phases of every real server before the
- * directors' batches, and the `after` phases once the batches are done: a real server is ready before a service sends
- * to it, and unprepared only once none does.
+ * with the record rewritten from the read-backs. run-stack.ts runs the `before` phases of every real server before
+ * a director's batch sends a live service to it (`waitsForRealServers`), and the `after` phases once the batches are
+ * done: a real server is ready before a service with connections sends to it, and unprepared only once none does.
  */
 import type { DesiredRealServer } from '../model/desired-real-server.ts';
+import type { DirectorPlan } from '../plan/plan.ts';
 import { errorInfo, isErrorCode, LvsError } from '../model/errors.ts';
 import { describeTarget } from '../model/host-target.ts';
 import {
@@ -177,6 +178,18 @@ export interface RealServerRun {
   readonly replies: HostReply[];
   /** Set when a round trip failed (the transport, or an answer that ended early). */
   failure?: unknown;
+}
+
+/**
+ * Whether a director's batch must wait for the real servers' `before` phases: it must when it adds or changes a
+ * real server of a service that exists before the batch (a live service's clients would be sent to a host not yet
+ * ready: in direct routing without the VIP on its lo, it drops them). A service the batch creates has no connection
+ * yet, and before the batch its VIP:port answered nobody, so a batch that only creates services (a fresh cluster)
+ * runs beside the preparation instead of after it. A service replaced (deleted and created again) was live: it waits.
+ */
+export function waitsForRealServers(plan: Pick<DirectorPlan, 'changes'>): boolean {
+  const created = new Set(plan.changes.flatMap((c) => (c.kind === 'service' && c.action === 'create' && !c.replace ? [c.serviceId] : [])));
+  return plan.changes.some((c) => c.kind === 'destination' && c.action !== 'delete' && !created.has(c.serviceId));
 }
 
 /** The real server's boot files written, then synced to its disk (setup-steps.ts `writesBootFiles`); none without items. */

@@ -51,6 +51,7 @@ import {
   type RealServerReach,
   type RealServerOutcome,
   type RealServerRun,
+  waitsForRealServers,
 } from './run-real-servers.ts';
 
 export interface RunOptions extends PlanOptions, SessionOptions {
@@ -599,12 +600,20 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
         ...(rsPlans ? { realServerOutcomes: rsPlans.map((p) => ({ host: p.host, status: 'skipped' as const })) } : {}),
       };
     }
-    // Real servers first: what a service will send to is ready before the directors' batches.
+    // Real servers first: what a live service will send to is ready before a director's batch sends to it; a batch
+    // that only creates services runs beside the preparation (waitsForRealServers).
     const runs: RealServerRun[] = (rsPlans ?? []).flatMap((p) => {
       const open = openedRs.get(p.host);
       return open && !p.error ? [{ open, plan: p, replies: [] }] : [];
     });
-    await eachDirector(runs, { parallelism: opts.parallelism }, (r) => realServerBefore(r, opts.stack));
+    const prepared = eachDirector(
+      runs,
+      { parallelism: opts.parallelism },
+      (r) => realServerBefore(r, opts.stack),
+      (r, e) => {
+        r.failure = e;
+      },
+    );
     const outcomes = await eachDirector(
       plans,
       fanOut(opts, (p) => p.director),
@@ -619,10 +628,12 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
             hint: 'Nothing was changed here. Run with --adopt to take them over (their configuration is then made to match the app).',
           });
         }
+        if (waitsForRealServers(p)) await prepared;
         return executeDirector(open, p, opts);
       },
       (p, e) => failedOutcome(p.director, errorInfo(e)),
     );
+    await prepared;
     // And last: what no service sends to any more goes, and every real server's record says what it holds.
     const rsDone = await eachDirector(runs, { parallelism: opts.parallelism }, (r) => realServerAfter(r, opts.stack));
     const realServerOutcomes = rsPlans?.map(

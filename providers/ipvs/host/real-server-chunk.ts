@@ -3,8 +3,9 @@
  * that changes it and reads it back, the record's path, and the parsers of their replies. Pure functions; the request
  * kinds `real-server-read`, `real-server-apply` and `real-server-record` (requests/) carry them.
  *
- * The read is the same on every real server and costs four processes (`ip -o addr show`, `ip fou show` and the two
- * main route tables: the default routes, and the more specific routes NAT's replies could take around the director); the sysctls come from `/proc` with the shell's own `read` (every device's ARP and rp_filter values,
+ * The read is the same on every real server and costs three or four processes (`ip -o addr show`, the two main route
+ * tables: the default routes, and the more specific routes NAT's replies could take around the director; and
+ * `ip fou show` once the fou module is loaded); the sysctls come from `/proc` with the shell's own `read` (every device's ARP and rp_filter values,
  * so that a record naming an interface the app no longer names is still read), the tunnel devices from
  * `/sys/class/net/<dev>/flags`. Address lines and changes reuse the director settings' own (settings-chunk.ts).
  */
@@ -36,8 +37,12 @@ export function realServerRecordFile(stack: string): string {
   return `"$lvs_dir"/real-server/${stackFile(stack)}`;
 }
 
-/** The read: sections `<prefix>kernel`, `addresses`, `links`, `sysctls`, `fou`, `routes4`, `routes6`, `end`. */
-export function realServerReadChunk(tag: string, prefix = 'rs-'): string {
+/**
+ * The read: sections `<prefix>kernel`, `addresses`, `links`, `sysctls`, `fou`, `routes4`, `routes6`, `end`. Without
+ * `routes` (a read-back after a phase that changed no route: two processes fewer) the route sections are left out and
+ * parse as no route.
+ */
+export function realServerReadChunk(tag: string, prefix = 'rs-', routes = true): string {
   return [
     section(tag, `${prefix}kernel`),
     'read -r lvs_kr < /proc/sys/kernel/osrelease; printf \'%s\\n\' "$lvs_kr"',
@@ -54,12 +59,13 @@ export function realServerReadChunk(tag: string, prefix = 'rs-'): string {
     '  printf \'net.ipv4.conf.%s.%s=%s\\n\' "${lvs_n%/*}" "${lvs_n##*/}" "$lvs_v"',
     'done',
     section(tag, `${prefix}fou`),
-    // Without the fou module, `ip fou show` fails ("No such file or directory"): no port is open.
-    'ip fou show 2>/dev/null 9>&-',
-    section(tag, `${prefix}routes4`),
-    'ip -4 route show 2>&1 9>&-',
-    section(tag, `${prefix}routes6`),
-    'ip -6 route show 2>&1 9>&-',
+    // Without the fou module, `ip fou show` fails ("No such file or directory"): no port is open. A module that is
+    // shipped but not loaded has no port either, which the shell tells without starting `ip` (≈ 0.2 s under emulation);
+    // a kernel with fou built in has no module file, and is asked.
+    'lvs_fou=1',
+    'if [ ! -d /sys/module/fou ]; then for lvs_m in /lib/modules/"$lvs_kr"/kernel/net/ipv4/fou.ko*; do [ -e "$lvs_m" ] && lvs_fou=; done; fi',
+    'if [ -n "$lvs_fou" ]; then ip fou show 2>/dev/null 9>&-; fi',
+    ...(routes ? [section(tag, `${prefix}routes4`), 'ip -4 route show 2>&1 9>&-', section(tag, `${prefix}routes6`), 'ip -6 route show 2>&1 9>&-'] : []),
     section(tag, `${prefix}end`),
     'true',
   ].join('\n');
@@ -156,10 +162,10 @@ function gateway(address: string): string {
 }
 
 /**
- * One phase of a real server's changes, then the read-back. Order within the phase: modules, then one `ip -b` for
- * tunnels, fou ports and addresses (a tunnel device exists once its module is loaded, and its sysctls with it), then
- * the sysctls, then the default routes. A failed step prints `@@rs fail <what>` and the rest carries on; the read-back
- * says what holds.
+ * One phase of a real server's changes, then the read-back. Order within the phase: modules (a tunnel device exists
+ * once its module is loaded, and its sysctls with it), then in `before` the sysctls and one `ip -b` for tunnels, fou
+ * ports and addresses, in `after` the `ip -b` and then the sysctls put back, then the default routes. A failed step
+ * prints `@@rs fail <what>` and the rest carries on; the read-back says what holds.
  */
 export function realServerApplyChunk(tag: string, changes: readonly RealServerChange[], phase: 'before' | 'after'): string {
   const mine = changes.filter((c) => realServerPhase(c) === phase);
@@ -188,20 +194,26 @@ export function realServerApplyChunk(tag: string, changes: readonly RealServerCh
       }
     }
   }
-  if (modules.size > 0) out.push(`modprobe -a ${[...modules].sort().join(' ')} 2>&1 9>&- || echo '@@rs fail modprobe'`);
-  if (ip.length > 0) out.push(`ip -force -b - 2>&1 9>&- ${hereDoc(ip.join('\n'))}`, `[ $? = 0 ] || echo '@@rs fail ip'`);
+  const sysctls: string[] = [];
+  const routes: string[] = [];
   for (const c of mine) {
     if (c.kind === 'sysctl') {
       if (!/^[0-9]{1,10}$/.test(c.after)) throw new LvsError('LVS_UNSAFE_VALUE', `not a sysctl value: ${JSON.stringify(c.after)}`);
-      out.push(`printf '%s\\n' ${shQuote(c.after)} > ${shQuote(sysctlFile(c.name))} || echo ${shQuote(`@@rs fail sysctl ${c.name}`)}`);
+      sysctls.push(`printf '%s\\n' ${shQuote(c.after)} > ${shQuote(sysctlFile(c.name))} || echo ${shQuote(`@@rs fail sysctl ${c.name}`)}`);
     } else if (c.kind === 'route') {
       const fam = c.family === 'inet6' ? '-6' : '-4';
       const gw = gateway(c.after);
       const cmd = gw === '' ? `ip ${fam} route del default` : `ip ${fam} route replace default via ${shQuote(gw)}`;
-      out.push(`${cmd} 2>&1 9>&- || echo ${shQuote(`@@rs fail route ${c.family}`)}`);
+      routes.push(`${cmd} 2>&1 9>&- || echo ${shQuote(`@@rs fail route ${c.family}`)}`);
     }
   }
-  out.push(realServerReadChunk(tag, 'rs-after-'));
+  const batch = ip.length > 0 ? [`ip -force -b - 2>&1 9>&- ${hereDoc(ip.join('\n'))}`, `[ $? = 0 ] || echo '@@rs fail ip'`] : [];
+  // The module load creates the tunnel devices (their rp_filter exists from then on). The ARP settings go before the
+  // VIPs are added to lo and are put back after they are removed: a VIP on lo without them answers ARP for it.
+  if (modules.size > 0) out.push(`modprobe -a ${[...modules].sort().join(' ')} 2>&1 9>&- || echo '@@rs fail modprobe'`);
+  out.push(...(phase === 'before' ? [...sysctls, ...batch] : [...batch, ...sysctls]), ...routes);
+  // The read-back: the routes only when this phase changed one (nothing else reads them from it).
+  out.push(realServerReadChunk(tag, 'rs-after-', mine.some((c) => c.kind === 'route')));
   return out.join('\n');
 }
 

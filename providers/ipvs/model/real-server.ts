@@ -275,8 +275,9 @@ export type RealServerChange =
     };
 
 /**
- * Additions and updates go before the directors' batches (a real server is ready before traffic is sent to it);
- * removals after them (no service sends to it any more). Sysctls that put a value back go after too.
+ * Additions and updates go before the directors' batches send a live service to it (a real server is ready before
+ * traffic is sent to it; apply/run-real-servers.ts `waitsForRealServers`); removals after them (no service sends to it
+ * any more). Sysctls that put a value back go after too.
  */
 export function realServerPhase(c: RealServerChange): 'before' | 'after' {
   if (c.action === 'delete') return 'after';

@@ -47,7 +47,7 @@ export interface RealServerPlanInput {
 }
 
 export interface RealServerPlanData {
-  /** Ordered: tunnels, fou ports, addresses, sysctls, routes (before the directors); removals and restores after. */
+  /** Ordered: tunnels, fou ports, sysctls, addresses, routes (before the directors); removals and restores after. */
   readonly changes: RealServerChange[];
   readonly drift: string[];
   readonly notes: string[];
@@ -218,7 +218,12 @@ function routeCheckOf(
   };
 }
 
-const ORDER: Record<RealServerChange['kind'], number> = { tunnel: 0, fou: 1, address: 2, sysctl: 3, route: 4 };
+/**
+ * The order of the `before` phase (the `after` phase runs it backwards): a tunnel device before its rp_filter, and the
+ * ARP settings before the VIPs on lo, since a VIP on lo without them answers the segment's ARP for the director's
+ * address; the route last. Removals: the VIPs go before the ARP settings are put back, for the same reason.
+ */
+const ORDER: Record<RealServerChange['kind'], number> = { tunnel: 0, fou: 1, sysctl: 2, address: 3, route: 4 };
 
 /** Plans one real server. */
 export function planRealServer(input: RealServerPlanInput): RealServerPlanData {

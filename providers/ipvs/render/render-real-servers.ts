@@ -26,7 +26,7 @@ export function renderRealServerPlan(r: RealServerPlan, p: Paint, opts: { errors
   if (r.drift.length) out.push(p.warn(`Drift on real server ${where}: ${r.drift.length} setting(s) changed outside lvsform: ${r.drift.join(', ')}`));
   if (r.changes.length === 0) out.push(`Real server ${p.bold(where)}${methods(r)}: no changes.`);
   else {
-    out.push(`Real server ${p.bold(where)}${methods(r)} (additions before the directors' batches, removals after them):`);
+    out.push(`Real server ${p.bold(where)}${methods(r)} (additions before a live service sends to it, removals after the directors' batches):`);
     for (const c of r.changes) {
       const { sign, text } = realServerChangeText(c);
       out.push(`  ${sign === '+' ? p.add(sign) : sign === '-' ? p.remove(sign) : p.change(sign)} ${text}`);

@@ -75,7 +75,7 @@ describe('director settings at boot', () => {
       '# Written by lvsform (stack web): forwarding its NAT services need and its IPVS sysctls, set at boot.\nnet.ipv4.vs.conntrack = 1\nnet.ipv4.vs.expire_nodest_conn = 1\n',
     );
     // AND the set-up enables the unit with systemctl
-    expect(setupChunk('t', items)).toContain("systemctl enable 'lvsform-web.service'");
+    expect(setupChunk('t', items)).toContain("systemctl --no-reload enable 'lvsform-web.service'");
   });
 
   it('on destroy disables and removes the unit and drops the IPVS sysctls from the file, keeping forwarding', () => {
@@ -104,6 +104,6 @@ describe('director settings at boot', () => {
       'file delete /etc/systemd/system/lvsform-web.service',
     ]);
     expect(items[0]!.after).toBe(sysctlFileContent('web', ['net.ipv4.ip_forward']));
-    expect(setupChunk('t', items)).toContain("systemctl disable 'lvsform-web.service'");
+    expect(setupChunk('t', items)).toContain("systemctl --no-reload disable 'lvsform-web.service'");
   });
 });

@@ -89,6 +89,11 @@ export class FakeDirector {
   onCounters: () => void = () => undefined;
   /** Set: the connection drops right after the next batch is applied. */
   dropAfterBatch = false;
+  /**
+   * Awaited before a round trip is answered, with its request kinds: holds one host's answer (a slow host) while
+   * others go on, so that a test can see what waits for what.
+   */
+  beforeAnswer: (kinds: readonly string[]) => Promise<void> = async () => undefined;
   /** Holders of the lock: one exclusive, or any number of shared. */
   readonly holders = new Map<FakeDirectorHost, { exclusive: boolean; holder: string }>();
   /** The director settings (addresses, interfaces, timeouts, net.ipv4.vs sysctls), as the kernel keeps them. */
@@ -416,6 +421,7 @@ export class FakeDirectorHost implements DirectorHost {
     if (this.roundTrips++ === 0) this.opts.onConnected?.();
     this.sent.push(requests.map((r) => r.kind));
     opts.onSent?.();
+    await this.director.beforeAnswer(requests.map((r) => r.kind));
     const replies: HostReply[] = [];
     for (const req of requests) {
       if (this.closed) throw this.lost();

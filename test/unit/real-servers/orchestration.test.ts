@@ -70,14 +70,14 @@ describe('real servers through the seam', () => {
     expect(lines).toEqual([
       '+ tunnel tunl0 up  (modprobe ipip)',
       '+ fou port 6080 gue',
-      '+ address 198.51.100.27/32 on lo',
-      '+ address 198.51.100.37/32 on lo',
-      '+ address 198.51.100.47/32 on lo',
       '~ sysctl net.ipv4.conf.all.arp_ignore 0 -> 1',
       '~ sysctl net.ipv4.conf.all.arp_announce 0 -> 2',
       '~ sysctl net.ipv4.conf.eth0.arp_ignore 0 -> 1',
       '~ sysctl net.ipv4.conf.eth0.arp_announce 0 -> 2',
       '~ sysctl net.ipv4.conf.tunl0.rp_filter 1 -> 2',
+      '+ address 198.51.100.27/32 on lo',
+      '+ address 198.51.100.37/32 on lo',
+      '+ address 198.51.100.47/32 on lo',
     ]);
     // AND every rendering shows it
     expect(renderPlan(plan)).toContain('Real server rs1 (rs1.example.net) for direct routing, tunnel gue, tunnel ipip');
@@ -85,21 +85,28 @@ describe('real servers through the seam', () => {
     expect(renderMarkdown(plan)).toContain('+ tunnel tunl0 up');
   });
 
-  it('prepares the real server before the director batch, records it, and a second plan is empty', async () => {
-    // GIVEN a bare real server
+  it('prepares the real server beside a batch that only creates services, records it, and a second plan is empty', async () => {
+    // GIVEN a bare real server whose preparation is answered only once the director's batch has run (or after 2 s)
     const lb1 = new FakeDirector();
     const rs1 = new FakeDirector();
     const fleet = fakeFleet({ lb1, rs1 });
     const d = director(DR + TUN);
-    let rsReadyAtBatch = false;
-    lb1.afterBatch = () => {
-      rsReadyAtBatch = rs1.settings.addresses.some((a) => a.address === '198.51.100.27' && a.device === 'lo');
+    let batchRan: () => void = () => undefined;
+    const batch = new Promise<'batch'>((resolve) => {
+      batchRan = () => resolve('batch');
+    });
+    lb1.afterBatch = () => batchRan();
+    let released: 'batch' | 'timeout' | undefined;
+    rs1.beforeAnswer = async (kinds) => {
+      if (!kinds.includes('real-server-apply')) return;
+      released = await Promise.race([batch, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 2000).unref())]);
     };
-    // WHEN applied
+    // WHEN applied (every service is new: no connection can reach an unprepared host)
     const report = await applyStack([d], { stack: 'web', openHost: fleet.openHost, realServers: [realServer(d)] });
-    // THEN the real server is prepared, in two round trips (the read, the additions with the pending record)
+    // THEN the director's batch did not wait for the real server's preparation
+    expect(released).toBe('batch');
+    // AND the real server is prepared, in two round trips (the read, the additions with the pending record)
     expect(report.realServerOutcomes).toEqual([{ host: 'rs1', status: 'applied' }]);
-    expect(rsReadyAtBatch).toBe(true);
     expect(fleet.opened.find((h) => h.target.name === 'rs1')!.roundTrips).toBe(2);
     expect(rs1.rs.up).toEqual(['tunl0']);
     expect(rs1.rs.fou).toEqual([{ port: 6080, family: 'inet' }]);
@@ -122,6 +129,29 @@ describe('real servers through the seam', () => {
     const again = await planStack([d], { stack: 'web', openHost: fleet.openHost, realServers: [realServer(d)] });
     expect(again.realServers![0]!.changes).toEqual([]);
     expect(again.realServers![0]!.setup).toBeUndefined();
+  });
+
+  it('a batch that adds a real server to a live service waits for its preparation', async () => {
+    // GIVEN a live DR service on lb1 with 192.0.2.12 only, and 192.0.2.11 (rs1, bare, slow to answer) to be added
+    const lb1 = new FakeDirector();
+    const rs1 = new FakeDirector();
+    const fleet = fakeFleet({ lb1, rs1 });
+    const before = director('-A -t 198.51.100.27:80 -s rr\n-a -t 198.51.100.27:80 -r 192.0.2.12:80 -g -w 1\n');
+    await applyStack([before], { stack: 'web', openHost: fleet.openHost });
+    const d = director(`${DR}-a -t 198.51.100.27:80 -r 192.0.2.12:80 -g -w 1\n`);
+    rs1.beforeAnswer = async (kinds) => {
+      if (kinds.includes('real-server-apply')) await new Promise((r) => setTimeout(r, 50));
+    };
+    let rsReadyAtBatch: boolean | undefined;
+    lb1.afterBatch = () => {
+      rsReadyAtBatch = rs1.settings.addresses.some((a) => a.address === '198.51.100.27' && a.device === 'lo');
+    };
+    // WHEN applied
+    const report = await applyStack([d], { stack: 'web', openHost: fleet.openHost, realServers: [realServer(d)] });
+    // THEN the batch ran only once rs1 held the VIP on lo
+    expect(report.outcomes[0]?.status).toBe('applied');
+    expect(rsReadyAtBatch).toBe(true);
+    expect(lb1.batches.at(-1)).toEqual(['-a -t 198.51.100.27:80 -r 192.0.2.11:80 -g -w 1']);
   });
 
   it('destroy removes the services first, then exactly what lvsform added, and puts the sysctls back', async () => {

@@ -30,7 +30,8 @@ export type FactsReply = { readonly kind: 'facts' } & HostFacts;
 export function factsChunk(tag: string, query: FactsQuery): string {
   const lines = [
     section(tag, 'os-release'),
-    'cat /etc/os-release 2>/dev/null',
+    // The shell's own read: a `cat` is a process (≈ 0.06 s under emulation) for a dozen lines.
+    'if [ -r /etc/os-release ]; then while IFS= read -r lvs_l || [ -n "$lvs_l" ]; do printf \'%s\\n\' "$lvs_l"; done < /etc/os-release; fi',
     section(tag, 'commands'),
     'for lvs_c in apt-get dnf yum systemctl ipvsadm keepalived; do command -v "$lvs_c" >/dev/null 2>&1 && echo "$lvs_c"; done',
     section(tag, 'modules'),
@@ -38,11 +39,13 @@ export function factsChunk(tag: string, query: FactsQuery): string {
   for (const m of query.modules) lines.push(`[ -d /sys/module/${shQuote(moduleName(m))} ] && echo ${shQuote(m)}`);
   lines.push(section(tag, 'sysctls'));
   for (const k of query.sysctls) {
-    lines.push(`if [ -r ${shQuote(procPath(k))} ]; then printf '%s=%s\\n' ${shQuote(k)} "$(cat ${shQuote(procPath(k))})"; fi`);
+    lines.push(`if [ -r ${shQuote(procPath(k))} ]; then read -r lvs_v < ${shQuote(procPath(k))}; printf '%s=%s\\n' ${shQuote(k)} "$lvs_v"; fi`);
   }
   lines.push(
     section(tag, 'service'),
-    `if command -v systemctl >/dev/null 2>&1; then systemctl is-enabled ${RHEL_SERVICE} 2>/dev/null || true; else echo '@@none'; fi`,
+    // Only a RHEL-like host restores the table through this unit (plan/host-setup.ts): a Debian-like one (its
+    // /etc/debian_version) is not asked, since `systemctl is-enabled` costs ≈ 0.5 s under emulation.
+    `if [ ! -f /etc/debian_version ] && command -v systemctl >/dev/null 2>&1; then systemctl is-enabled ${RHEL_SERVICE} 2>/dev/null || true; else echo '@@none'; fi`,
   );
   query.files.forEach((f, i) => {
     lines.push(section(tag, `file ${i}`), `if [ -f ${shQuote(f)} ]; then echo '@@present'; cat ${shQuote(f)}; printf '\\n@@eof\\n'; else echo '@@absent'; fi`);
