@@ -66,6 +66,22 @@ export interface VrrpProps {
    */
   readonly garpMasterDelay?: number;
   /**
+   * keepalived's `nopreempt`: a director that comes up while another holds the VIPs leaves them there, even with a
+   * higher priority. A pair wants it: the director that failed and comes back would otherwise take the VIPs again,
+   * a second failover for nothing (another few seconds in which clients' packets go to a director just booted, its
+   * sync daemon still catching up) while the other serves well. Every director then starts as BACKUP; the first to
+   * time out (the highest priority, whose wait is shortest) takes the VIPs.
+   * @default false - the director of the highest priority takes the VIPs whenever it is up
+   */
+  readonly nopreempt?: boolean;
+  /**
+   * keepalived's `preempt_delay`, 1..1000 seconds: a director of higher priority that comes up waits this long before
+   * taking the VIPs from a lower one (time for its table, sync daemon and real servers to settle). Not with `nopreempt`,
+   * which never takes them back. Every director then starts as BACKUP.
+   * @default - no delay
+   */
+  readonly preemptDelay?: number;
+  /**
    * Addresses that move with the VIPs besides the VIPs of the pair's services (which move always): a NAT pair's
    * inside gateway, e.g. `{ address: '192.0.2.1', prefixLength: 24, interface: 'eth2' }`, or a plain address string.
    * @default - the services' VIPs only
@@ -95,7 +111,17 @@ export interface DirectorPairProps {
   readonly sync?: Omit<SyncDaemonProps, 'roles'>;
 }
 
-const VRRP_KEYS = ['interface', 'virtualRouterId', 'authPass', 'advertInterval', 'garpMasterDelay', 'addresses', 'instance'] as const;
+const VRRP_KEYS = [
+  'interface',
+  'virtualRouterId',
+  'authPass',
+  'advertInterval',
+  'garpMasterDelay',
+  'nopreempt',
+  'preemptDelay',
+  'addresses',
+  'instance',
+] as const;
 
 /**
  * Directors that serve the same services and hand the VIPs over to each other: each is a normal Director (same table,
@@ -109,6 +135,8 @@ export class DirectorPair extends Construct {
   private readonly priorities: readonly number[];
   private readonly vrrp: Readonly<Record<string, unknown>>;
   private readonly extra: readonly { address: string; prefix: number; interface?: string }[];
+  /** `nopreempt` or `preemptDelay`: every director starts as BACKUP. */
+  private readonly waits: boolean;
 
   constructor(scope: LvsStack, id: string, props: DirectorPairProps) {
     super(scope, id);
@@ -136,7 +164,11 @@ export class DirectorPair extends Construct {
       advert_int: v.advertInterval ?? 1,
       ...(v.authPass === undefined ? {} : { auth_pass: v.authPass }),
       ...(v.garpMasterDelay === undefined ? {} : { garp_master_delay: v.garpMasterDelay }),
+      ...(v.nopreempt === undefined || v.nopreempt === false ? {} : { nopreempt: v.nopreempt }),
+      ...(v.preemptDelay === undefined ? {} : { preempt_delay: v.preemptDelay }),
     };
+    // With either, keepalived wants every director to start as BACKUP: the highest priority still times out first.
+    this.waits = this.vrrp.nopreempt !== undefined || this.vrrp.preempt_delay !== undefined;
     // The VRRP props alone, checked now with a stand-in priority, state and address (the real ones come at synth).
     const early = vrrpProblems({ ...this.vrrp, priority: 100, state: 'BACKUP', addresses: [{ address: '192.0.2.1', prefix: 32 }] })[0];
     if (early) fail(early.message.replace(/vrrp\.([a-z_]+)/, (_m, k: string) => `vrrp.${camel(k)}`));
@@ -197,7 +229,7 @@ export class DirectorPair extends Construct {
   }
 
   private renderVrrp(priority: number, master: boolean): Record<string, unknown> {
-    return { ...this.vrrp, priority, state: master ? 'MASTER' : 'BACKUP', addresses: this.movedAddresses() };
+    return { ...this.vrrp, priority, state: master && !this.waits ? 'MASTER' : 'BACKUP', addresses: this.movedAddresses() };
   }
 
   private validatePair(): string[] {
@@ -221,7 +253,15 @@ export class DirectorPair extends Construct {
 }
 
 function camel(k: string): string {
-  return { virtual_router_id: 'virtualRouterId', advert_int: 'advertInterval', auth_pass: 'authPass', garp_master_delay: 'garpMasterDelay' }[k] ?? k;
+  return (
+    {
+      virtual_router_id: 'virtualRouterId',
+      advert_int: 'advertInterval',
+      auth_pass: 'authPass',
+      garp_master_delay: 'garpMasterDelay',
+      preempt_delay: 'preemptDelay',
+    }[k] ?? k
+  );
 }
 
 function extraAddress(a: unknown, fail: (m: string) => never): { address: string; prefix: number; interface?: string } {

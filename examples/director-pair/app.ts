@@ -2,9 +2,10 @@ import { type App, DirectorPair, Forwarding, LvsStack, RealServerPool, Scheduler
 import { reach } from '../reach.ts';
 
 /**
- * A director pair: lb1 (MASTER) and lb2 (BACKUP) serve the same NAT web service. keepalived's VRRP moves the VIP and
- * the inside gateway the real servers route back through; both IPVS sync daemons on each director copy the connection
- * table, so established connections survive the move.
+ * A director pair: lb1 (priority 150) and lb2 (100) serve the same NAT web service. keepalived's VRRP moves the VIP
+ * and the inside gateway the real servers route back through; both IPVS sync daemons on each director copy the
+ * connection table, so established connections survive the move. `nopreempt`: lb1, back after a failure, leaves the
+ * VIPs on lb2 rather than moving them a second time.
  */
 export function build(app: App): LvsStack {
   const stack = new LvsStack(app, 'director-pair');
@@ -21,6 +22,7 @@ export function build(app: App): LvsStack {
       interface: 'eth0',
       virtualRouterId: 51,
       authPass: 'lvsform',
+      nopreempt: true,
       addresses: [{ address: '192.0.2.1', prefixLength: 24, interface: 'eth1' }],
     },
     sync: { interface: 'eth1', syncId: 51 },

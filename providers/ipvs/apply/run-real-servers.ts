@@ -25,7 +25,8 @@ import type { DirectorHost, OpenDirectorHost } from '../host/director-host.ts';
 import type { HostReply, HostRequest, RealServerApplyReply } from '../host/requests/index.ts';
 import { eachDirector } from '../host/fan-out.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
-import type { HostFacts } from '../model/host-setup.ts';
+import type { HostFacts, SetupItem } from '../model/host-setup.ts';
+import { writesBootFiles } from './setup-steps.ts';
 import { realServerBootPaths } from '../plan/real-server-boot.ts';
 import type { SessionOptions } from '../host/transport.ts';
 
@@ -191,13 +192,19 @@ export function waitsForRealServers(plan: Pick<DirectorPlan, 'changes'>): boolea
   return plan.changes.some((c) => c.kind === 'destination' && c.action !== 'delete' && !created.has(c.serviceId));
 }
 
+/** The real server's boot files written, then synced to its disk (setup-steps.ts `writesBootFiles`); none without items. */
+function bootFileRequests(items: readonly SetupItem[] | undefined): HostRequest[] {
+  if (!items?.length) return [];
+  return [{ kind: 'setup', items }, ...(writesBootFiles(items) ? [{ kind: 'sync' as const }] : [])];
+}
+
 /** The `before` phase: the pending record and the additions, one round trip (none when nothing is added). */
 export async function realServerBefore(run: RealServerRun, stack: string): Promise<void> {
   const { open, plan } = run;
   if (!plan.changes.some((c) => realServerPhase(c) === 'before')) return;
   const pending = newRealServerRecord(stack, plan.host, pendingRealServerRecord(open.record?.prep, plan.record));
   // The boot files ride with the last round trip of the real server: this one, when no removal follows.
-  const setup: HostRequest[] = plan.setup?.length && !plan.changes.some((c) => realServerPhase(c) === 'after') ? [{ kind: 'setup', items: plan.setup }] : [];
+  const setup = plan.changes.some((c) => realServerPhase(c) === 'after') ? [] : bootFileRequests(plan.setup);
   try {
     run.replies.push(
       ...(await open.host.exchange(
@@ -242,7 +249,7 @@ export async function realServerAfter(run: RealServerRun, stack: string): Promis
   const pending = plan.changes.some((c) => realServerPhase(c) === 'before') ? pendingRealServerRecord(open.record?.prep, plan.record) : undefined;
   let written: RealServerRecordPrep | undefined = pendingSent?.kind === 'real-server-record' && pendingSent.confirmed ? pending : open.record?.prep;
   const setupSent = run.replies.some((r) => r.kind === 'setup');
-  const setup: HostRequest[] = plan.setup?.length && !setupSent ? [{ kind: 'setup', items: plan.setup }] : [];
+  const setup = setupSent ? [] : bootFileRequests(plan.setup);
   if (plan.changes.length === 0 && setup.length === 0 && prepText(plan.record) === prepText(written)) return { host, status: 'unchanged' };
   try {
     const replies = [...run.replies];

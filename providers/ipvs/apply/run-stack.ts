@@ -19,7 +19,7 @@ import { residualAfter, sendProc, verifyApply, type Send } from './verify.ts';
 import { workAhead, type WorkAhead } from './work-ahead.ts';
 import { capabilitiesRequest, capabilityError, missingCapabilities } from '../host/capabilities.ts';
 import { fastStateOf, isLarge, ownedTable, readProcFingerprint, sha256, storedTableText, trustFastRead, type FastContext } from './fast-path.ts';
-import { checkSaveRules, checkSetup, factsRequest, itemsBeforeBatch } from './setup-steps.ts';
+import { checkSaveRules, checkSetup, factsRequest, itemsBeforeBatch, writesBootFiles } from './setup-steps.ts';
 import type { DirectorHost, OpenDirectorHost } from '../host/director-host.ts';
 import {
   lockRequest,
@@ -476,6 +476,9 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
   // A verified table is saved (the whole of it) where the distribution restores it at boot: same round trip.
   const rules = residual.length === 0 ? setup.find((i) => i.kind === 'rules') : undefined;
   if (rules) last.push({ kind: 'save-rules', item: rules });
+  // Whatever the next boot reads is on the disk before the apply reports it done: a pair member is the director that
+  // is expected to lose power, and ext4 holds a fresh write in memory for seconds.
+  if (writesBootFiles(setup, settings)) last.push({ kind: 'sync' });
   // The stored table and the record travel together: one round trip (none when nothing is left to say).
   const sentBefore = trips.carriedReplies.length;
   const replies: HostReply[] = last.length > 0 || trips.carrying() > 0 ? await trips.send(last) : [];

@@ -23,6 +23,15 @@ export function itemsBeforeBatch(items: readonly SetupItem[]): SetupItem[] {
 }
 
 /**
+ * Whether an apply writes (or removes) a file the next boot reads: a set-up file, a unit enabled or disabled, the
+ * saved table, lvsform's keepalived file. Such an apply ends with `sync` (requests/sync.ts), so that a power failure
+ * right after it does not boot the host with the files of before.
+ */
+export function writesBootFiles(items: readonly SetupItem[], settings: readonly { readonly kind: string }[] = []): boolean {
+  return items.some((i) => i.kind === 'file' || i.kind === 'boot-service' || i.kind === 'rules') || settings.some((c) => c.kind === 'keepalived');
+}
+
+/**
  * What a `setup` answer means.
  * @throws LvsError `LVS_SETUP_FAILED` naming the steps that failed and what the host said.
  */

@@ -25,6 +25,7 @@ const REFUSED: Partial<Record<HostRequest['kind'], readonly [string, boolean]>> 
   'settings-apply': ['changing director settings', true],
   setup: ['host set-up', true],
   'save-rules': ['saving the table', true],
+  sync: ['apply', true],
   batch: ['apply', true],
   counters: ['draining', true],
   'write-record': ['writing the ownership record', true],

@@ -357,6 +357,9 @@ function pairProps(d: GeneratedDirector, pair: ImportedPair, table: Table): stri
     ['virtualRouterId', String(pair.virtualRouterId)],
     ...(pair.authPass !== undefined ? [['authPass', quote(pair.authPass)] as [string, string]] : []),
     ...(pair.advertInterval !== undefined && pair.advertInterval !== 1 ? [['advertInterval', String(pair.advertInterval)] as [string, string]] : []),
+    ...(pair.garpMasterDelay !== undefined ? [['garpMasterDelay', String(pair.garpMasterDelay)] as [string, string]] : []),
+    ...(pair.nopreempt ? [['nopreempt', 'true'] as [string, string]] : []),
+    ...(pair.preemptDelay !== undefined ? [['preemptDelay', String(pair.preemptDelay)] as [string, string]] : []),
     ...(extra.length > 0 ? [['addresses', `[${extra.join(', ')}]`] as [string, string]] : []),
   ];
   const props: [string, string][] = [

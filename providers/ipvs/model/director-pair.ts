@@ -74,6 +74,13 @@ export interface VrrpSpec {
   readonly authPass?: string;
   /** Seconds after becoming master before the second round of gratuitous ARPs. */
   readonly garpMasterDelay?: number;
+  /**
+   * `nopreempt`: a director that comes up (back) while another holds the VIPs leaves them there, whatever its
+   * priority. Every member then starts as BACKUP (keepalived ignores it on one that starts as MASTER).
+   */
+  readonly nopreempt?: true;
+  /** `preempt_delay`: seconds a director of higher priority waits before taking the VIPs from a lower one. */
+  readonly preemptDelay?: number;
   /** The pair's VIPs and the other addresses that move with them (a NAT inside gateway). */
   readonly addresses: readonly VrrpAddress[];
 }

@@ -241,6 +241,8 @@ export interface RuleVrrp {
   readonly advert_int?: unknown;
   readonly auth_pass?: unknown;
   readonly garp_master_delay?: unknown;
+  readonly nopreempt?: unknown;
+  readonly preempt_delay?: unknown;
   readonly addresses?: unknown;
 }
 
@@ -279,6 +281,15 @@ export function vrrpProblems(v: RuleVrrp): RuleProblem[] {
   if (v.state !== 'MASTER' && v.state !== 'BACKUP') add('state', `vrrp.state is MASTER or BACKUP; got ${shown(v.state)}`);
   add('advert_int', intOutOf('vrrp.advert_int', v.advert_int, 1, 255, ' seconds'));
   if (v.garp_master_delay !== undefined) add('garp_master_delay', intOutOf('vrrp.garp_master_delay', v.garp_master_delay, 0, 255, ' seconds'));
+  if (v.nopreempt !== undefined && typeof v.nopreempt !== 'boolean') add('nopreempt', `vrrp.nopreempt is true or false; got ${shown(v.nopreempt)}`);
+  if (v.preempt_delay !== undefined) add('preempt_delay', intOutOf('vrrp.preempt_delay', v.preempt_delay, 1, 1000, ' seconds'));
+  if (v.nopreempt === true && v.preempt_delay !== undefined) {
+    add('preempt_delay', 'vrrp.preempt_delay delays a preemption that vrrp.nopreempt turns off (keepalived drops it): give one of them');
+  }
+  // keepalived clears both, with a warning, on an instance that starts as MASTER: every member starts as BACKUP.
+  const waits = v.nopreempt === true ? 'nopreempt' : v.preempt_delay !== undefined ? 'preempt_delay' : undefined;
+  if (waits && v.state === 'MASTER')
+    add('state', `vrrp.${waits} needs state BACKUP on every director (keepalived ignores it on one that starts as MASTER); got MASTER`);
   if (v.auth_pass !== undefined && (typeof v.auth_pass !== 'string' || !AUTH_PASS.test(v.auth_pass))) {
     add('auth_pass', `vrrp.auth_pass is 1 to 8 characters (keepalived keeps 8) without spaces, quotes, #, !, { or }; got ${shown(v.auth_pass)}`);
   }

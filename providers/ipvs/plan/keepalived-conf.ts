@@ -29,6 +29,8 @@ export function keepalivedContent(v: VrrpSpec): string {
     `    advert_int ${v.advertInterval}`,
   ];
   if (v.garpMasterDelay !== undefined) lines.push(`    garp_master_delay ${v.garpMasterDelay}`);
+  if (v.nopreempt) lines.push('    nopreempt');
+  if (v.preemptDelay !== undefined) lines.push(`    preempt_delay ${v.preemptDelay}`);
   if (v.authPass !== undefined) lines.push('    authentication {', '        auth_type PASS', `        auth_pass ${v.authPass}`, '    }');
   lines.push('    virtual_ipaddress {', ...main.map((a) => addressLine(a, v.interface)), '    }');
   if (excluded.length > 0) lines.push('    virtual_ipaddress_excluded {', ...excluded.map((a) => addressLine(a, v.interface)), '    }');

@@ -128,6 +128,8 @@ const directorSchema = z
         advert_int: z.number(),
         auth_pass: text.optional(),
         garp_master_delay: z.number().optional(),
+        nopreempt: z.boolean().optional(),
+        preempt_delay: z.number().optional(),
         addresses: z.array(z.object({ address: text, prefix: z.number(), interface: text.optional() }).strict()),
       })
       .strict()
@@ -441,7 +443,7 @@ function knownKeysAt(path: readonly (string | number)[]): string[] {
   if (last === 'sysctls') return Object.keys(IPVS_SYSCTL_MAX);
   if (last === 'nat') return ['gateways', 'manage'];
   if (last === 'sync_daemon') return ['interface', 'sync_id', 'roles'];
-  if (last === 'vrrp') return ['instance', 'interface', 'virtual_router_id', 'priority', 'state', 'advert_int', 'auth_pass', 'garp_master_delay', 'addresses'];
+  if (last === 'vrrp') return Object.keys(directorSchema.shape.vrrp.unwrap().shape);
   if (inResource === 'lvsform_director') return Object.keys(directorSchema.shape);
   if (inResource === 'lvsform_real_server_host') return Object.keys(realServerHostSchema.shape);
   if (inResource === 'lvsform_virtual_service') return Object.keys(serviceSchema.shape);
@@ -486,6 +488,8 @@ function readVrrp(v: NonNullable<z.infer<typeof directorSchema>['vrrp']>): VrrpS
     advertInterval: v.advert_int,
     ...(v.auth_pass === undefined ? {} : { authPass: v.auth_pass }),
     ...(v.garp_master_delay === undefined ? {} : { garpMasterDelay: v.garp_master_delay }),
+    ...(v.nopreempt === true ? { nopreempt: true as const } : {}),
+    ...(v.preempt_delay === undefined ? {} : { preemptDelay: v.preempt_delay }),
     addresses: v.addresses.map((a) => ({
       address: canonicalAddress(a.address) ?? a.address,
       prefix: a.prefix,

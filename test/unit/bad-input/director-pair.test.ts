@@ -98,6 +98,25 @@ describe('director pairs: refused at synth and in a hand-edited cdk.tf.json', ()
       message: /web\/edge: vrrp has no prop "virtualRouterID" \(did you mean virtualRouterId\?\)/,
     },
     {
+      name: 'nopreempt with a preemptDelay',
+      given: () => appProject(pair(`{ interface: 'eth1', virtualRouterId: 51, nopreempt: true, preemptDelay: 30 }`)),
+      code: 'LVS_VALIDATION',
+      message: /web\/edge: vrrp\.preemptDelay delays a preemption that vrrp\.nopreempt turns off \(keepalived drops it\): give one of them/,
+    },
+    {
+      name: "a preemptDelay beyond keepalived's range",
+      given: () => appProject(pair(`{ interface: 'eth1', virtualRouterId: 51, preemptDelay: 1001 }`)),
+      code: 'LVS_VALIDATION',
+      message: /web\/edge: vrrp\.preemptDelay must be an integer 1\.\.1000 seconds; got 1001/,
+    },
+    {
+      name: 'hand-edited: nopreempt on an instance that starts as MASTER',
+      given: () => edited((d) => void (d.vrrp = { ...GOOD_VRRP, nopreempt: true })),
+      code: 'LVS_SYNTH_INVALID',
+      message:
+        /lvsform_director\.[A-Za-z0-9_]+\.vrrp\.state: vrrp\.nopreempt needs state BACKUP on every director \(keepalived ignores it on one that starts as MASTER\); got MASTER/,
+    },
+    {
       name: 'hand-edited: a priority of 255',
       given: () => edited((d) => void (d.vrrp = { ...GOOD_VRRP, priority: 255 })),
       code: 'LVS_SYNTH_INVALID',

@@ -137,6 +137,49 @@ describe('DirectorPair', () => {
     expect(text).not.toContain('virtual_server');
   });
 
+  it("starts every director as BACKUP with nopreempt or preemptDelay, and writes them into keepalived's file", () => {
+    // GIVEN a pair with nopreempt, and another with a preemption delay
+    const { app: a, stack, pool, outdir } = app();
+    const members = (n: number) => [
+      { id: `lb${n}`, ssh: { host: `203.0.113.${n}` } },
+      { id: `lb${n + 1}`, ssh: { host: `203.0.113.${n + 1}` } },
+    ];
+    new DirectorPair(stack, 'edge', { directors: members(1), vrrp: { interface: 'eth1', virtualRouterId: 51, nopreempt: true } }).addVirtualService('http', {
+      address: '198.51.100.20',
+      port: 80,
+      pools: [pool],
+    });
+    new DirectorPair(stack, 'core', { directors: members(3), vrrp: { interface: 'eth1', virtualRouterId: 52, preemptDelay: 30 } }).addVirtualService('http', {
+      address: '198.51.100.21',
+      port: 80,
+      pools: [pool],
+    });
+    // WHEN synthesized
+    const byName: Record<string, { state: string; priority: number; nopreempt?: boolean; preempt_delay?: number }> = Object.fromEntries(
+      directors(synthJson(a, outdir)).map((d) => [d.name, d.vrrp]),
+    );
+    // THEN no director starts as MASTER: the priorities still say who takes the VIPs first
+    expect(Object.entries(byName).map(([n, v]) => [n, v.state, v.priority, v.nopreempt, v.preempt_delay])).toEqual([
+      ['lb1', 'BACKUP', 150, true, undefined],
+      ['lb2', 'BACKUP', 100, true, undefined],
+      ['lb3', 'BACKUP', 150, undefined, 30],
+      ['lb4', 'BACKUP', 100, undefined, 30],
+    ]);
+    // AND keepalived's file says so after advert_int
+    const base = { instance: 'x', interface: 'eth1', virtualRouterId: 51, priority: 150, state: 'BACKUP' as const, advertInterval: 1 };
+    const addresses = [{ address: '198.51.100.20', prefix: 32 }];
+    expect(
+      keepalivedContent({ ...base, nopreempt: true, addresses })
+        .split('\n')
+        .slice(6, 8),
+    ).toEqual(['    advert_int 1', '    nopreempt']);
+    expect(
+      keepalivedContent({ ...base, preemptDelay: 30, addresses })
+        .split('\n')
+        .slice(6, 8),
+    ).toEqual(['    advert_int 1', '    preempt_delay 30']);
+  });
+
   it('refuses a director in two pairs', () => {
     // GIVEN lb1 already in one pair WHEN it joins a second THEN the second pair's construction throws
     const { stack } = app();

@@ -239,6 +239,29 @@ describe('a pair member through the seam', () => {
     expect(after[0]).toMatchObject({ status: 'fail', fix: 'lvsform apply starts it again' });
   });
 
+  it('puts what the next boot reads on the disk before the apply ends: a power failure right after it keeps all of it', async () => {
+    // GIVEN an empty director whose disk holds nothing of lvsform's, and a pair member that saves its table
+    const lb1 = new FakeDirector();
+    lb1.sync();
+    const fleet = fakeFleet({ lb1 });
+    const member = { ...desired(PAIR), setup: { installIpvsadm: false, loadModules: false, ipForward: false, saveRules: true } };
+    // WHEN applied
+    expect((await applyStack([member], { stack: 'web', openHost: fleet.openHost })).outcomes[0]!.status).toBe('applied');
+    // THEN the last round trip ends with one sync, after the saved table and the record
+    expect(fleet.opened[0]!.sent.at(-1)).toEqual(['write-record', 'save-rules', 'sync']);
+    expect(lb1.syncs).toBe(1);
+    // AND after a power failure the boot unit (with the daemons), the saved table, keepalived's files and the record are there
+    const written = () => [...lb1.files.keys(), ...lb1.keepalived.files.keys(), ...lb1.records.keys()].sort();
+    const before = written();
+    expect(before).toEqual(expect.arrayContaining(['/etc/ipvsadm.rules', '/etc/systemd/system/lvsform-web.service', FILE, KEEPALIVED_MAIN, 'web']));
+    lb1.powerFail();
+    expect(written()).toEqual(before);
+    // AND an apply that writes nothing for the boot sends no sync
+    await applyStack([member], { stack: 'web', openHost: fleet.openHost });
+    expect(fleet.opened[1]!.sent.flat()).not.toContain('sync');
+    expect(lb1.syncs).toBe(1);
+  });
+
   it('starts the daemons again at boot through the boot unit', () => {
     // GIVEN a record owning both daemons WHEN the boot unit is written THEN it starts each
     const unit = bootUnitContent('web', {

@@ -114,6 +114,33 @@ export class FakeDirector {
   /** Deleted real servers kept with their connections, as the kernel's dest trash keeps them. */
   private readonly trash = new Map<string, number>();
 
+  /** How many times `sync` ran. */
+  syncs = 0;
+  /** Every file as of the last `sync` (or of `settle()`): what a power failure leaves on the disk. */
+  private durable: Map<string, string>[] | undefined;
+
+  /** The file maps a power failure can set back: set-up files, keepalived's, the records and stored tables. */
+  private fileMaps(): Map<string, string>[] {
+    return [this.files, this.keepalived.files, this.records, this.tables, this.rs.records];
+  }
+
+  /** `sync`: every file written so far is on the disk. */
+  sync(): void {
+    this.durable = this.fileMaps().map((m) => new Map(m));
+  }
+
+  /**
+   * A power failure: the files written since the last `sync` are lost, as ext4 loses what its page cache held (the
+   * kernel's state is not modelled here; the tests that use this read files).
+   */
+  powerFail(): void {
+    const durable = this.durable ?? this.fileMaps().map(() => new Map<string, string>());
+    this.fileMaps().forEach((m, i) => {
+      m.clear();
+      for (const [k, v] of durable[i]!) m.set(k, v);
+    });
+  }
+
   constructor(table = '') {
     this.table = parseSave(table, 'fake table');
   }
@@ -600,6 +627,10 @@ export class FakeDirectorHost implements DirectorHost {
           ]),
           ...(req.settings ? { settings: d.doctorSettings(req.settings, where) } : {}),
         };
+      case 'sync':
+        d.syncs++;
+        d.sync();
+        return { kind: 'sync' };
       case 'real-server-read': {
         const text = d.rs.records.get(req.stack);
         return { kind: 'real-server-read', live: d.readRealServer(), record: parseRealServerRecord(text, req.stack, where) };

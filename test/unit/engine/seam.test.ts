@@ -52,7 +52,7 @@ describe('round trips: one exchange is one round trip', () => {
       trips: [['lock', 'capabilities', 'fast-read'], ['read-table'], ['write-record', 'batch', 'proc'], ['store-table', 'write-record']],
     },
     {
-      name: 'apply with set-up: lock and facts; capabilities and read; set-up with the pending record; batch; record and saved rules',
+      name: 'apply with set-up: lock and facts; capabilities and read; set-up with the pending record; batch; record, saved rules and the sync to disk',
       run: (f) =>
         applyStack([desired('lb1', WEB, { installIpvsadm: true, loadModules: true, ipForward: true, saveRules: true })], {
           stack: 'web',
@@ -63,7 +63,7 @@ describe('round trips: one exchange is one round trip', () => {
         ['capabilities', 'read-table'],
         ['write-record', 'setup'],
         ['batch', 'proc'],
-        ['write-record', 'save-rules'],
+        ['write-record', 'save-rules', 'sync'],
       ],
     },
   ];

@@ -83,8 +83,9 @@ describe('importApp', () => {
     expect(code.split('\n').slice(0, 4).join('\n')).toMatch(
       /^\/\/ Imported by `lvsform import` from the keepalived configuration .*\n\/\/ Not imported or changed on the way:\n\/\/ .*nat-health-checks\.conf:35: sorry_server.*\n\/\/ .*nat-health-checks\.conf:42: health checks/,
     );
-    // AND its one vrrp_instance is a DirectorPair, with what the pair leaves named
-    expect(code).toMatch(/\/\/ .*nat-health-checks\.conf:19: nopreempt in vrrp_instance "VI_NAT" is not imported/);
+    // AND its one vrrp_instance is a DirectorPair (its nopreempt carried over), with what the pair leaves named
+    expect(code).toMatch(/\/\/ .*nat-health-checks\.conf:23: track_script in vrrp_instance "VI_NAT" is not imported/);
+    expect(code).toContain("vrrp: { interface: 'eth1', virtualRouterId: 61, nopreempt: true },");
     expect(code).toContain("const director = new DirectorPair(stack, 'pair', {");
   });
 });

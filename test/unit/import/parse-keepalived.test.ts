@@ -331,7 +331,46 @@ describe('parseKeepalived follows keepalived 2.2.7', () => {
       ],
       sync: { interface: 'eth1', syncId: 7 },
     });
-    expect(read.warnings).toContain('k.conf:10: nopreempt in vrrp_instance "VI_1" is not imported: a DirectorPair has no such setting');
+    // AND nopreempt on an instance that starts as MASTER is reported, as keepalived drops it there too
+    expect(read.warnings).toContain('k.conf:10: nopreempt in vrrp_instance "VI_1" is not imported: keepalived ignores it with state MASTER');
+  });
+
+  it('carries nopreempt, preempt_delay and garp_master_delay of a BACKUP instance; reports what keepalived would drop', () => {
+    const instance = (lines: string[]) =>
+      parseKeepalived(
+        [
+          'vrrp_instance VI_1 {',
+          ' state BACKUP',
+          ' interface eth1',
+          ' virtual_router_id 51',
+          ...lines,
+          ' virtual_ipaddress {',
+          '  198.51.100.10',
+          ' }',
+          '}',
+        ].join('\n'),
+        'k.conf',
+      );
+    // GIVEN a BACKUP instance with nopreempt and garp_master_delay WHEN parsed THEN both are carried, without a warning
+    const a = instance([' nopreempt', ' garp_master_delay 3']);
+    expect([a.pair?.nopreempt, a.pair?.garpMasterDelay, a.pair?.preemptDelay, a.warnings]).toEqual([true, 3, undefined, []]);
+    // GIVEN preempt_delay alone THEN it is carried
+    const b = instance([' preempt_delay 30']);
+    expect([b.pair?.nopreempt, b.pair?.preemptDelay, b.warnings]).toEqual([undefined, 30, []]);
+    // GIVEN both THEN nopreempt is carried and preempt_delay reported (keepalived resets it with nopreempt)
+    const c = instance([' nopreempt', ' preempt_delay 30']);
+    expect([c.pair?.nopreempt, c.pair?.preemptDelay, c.warnings]).toEqual([
+      true,
+      undefined,
+      ['k.conf:6: preempt_delay in vrrp_instance "VI_1" is not imported: keepalived ignores it with nopreempt'],
+    ]);
+    // GIVEN a fraction of a second, keepalived's default 0, or the old `preempt` keyword
+    const d = instance([' preempt_delay 4.5', ' preempt']);
+    expect([d.pair?.preemptDelay, d.warnings]).toEqual([
+      undefined,
+      ['k.conf:5: preempt_delay "4.5" in vrrp_instance "VI_1" is not imported: lvsform takes whole seconds 1..1000'],
+    ]);
+    expect(instance([' preempt_delay 0']).warnings).toEqual([]);
   });
 
   it('reads comments, quoted strings with braces and one-line blocks', () => {

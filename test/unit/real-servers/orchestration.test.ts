@@ -123,6 +123,8 @@ describe('real servers through the seam', () => {
     expect(unit).toContain('ExecStart=-ip fou add port 6080 gue');
     expect(unit).toContain('ExecStart=ip addr replace 198.51.100.27/32 dev lo label lo:lvs');
     expect(rs1.files.has('/etc/systemd/system/multi-user.target.wants/lvsform-web-real-server.service')).toBe(true);
+    // AND they are on its disk before the round trip that wrote them ends (a sync after them)
+    expect(fleet.opened.find((h) => h.target.name === 'rs1')!.sent.at(-1)).toEqual(['real-server-record', 'real-server-apply', 'setup', 'sync']);
     // WHEN planned again THEN nothing to do
     const again = await planStack([d], { stack: 'web', openHost: fleet.openHost, realServers: [realServer(d)] });
     expect(again.realServers![0]!.changes).toEqual([]);

@@ -23,6 +23,7 @@ import { type SettingsReadReply, type SettingsReadRequest, settingsRead } from '
 import { type SetupReply, type SetupRequest, setup } from './setup.ts';
 import { type StatusReply, type StatusRequest, status } from './status.ts';
 import { type StoreTableReply, type StoreTableRequest, storeTable } from './store-table.ts';
+import { type SyncReply, type SyncRequest, sync } from './sync.ts';
 import { type UnlockReply, type UnlockRequest, unlock } from './unlock.ts';
 import { type WriteRecordReply, type WriteRecordRequest, writeRecord } from './write-record.ts';
 
@@ -41,6 +42,7 @@ export type HostRequest =
   | WriteRecordRequest
   | StoreTableRequest
   | SaveRulesRequest
+  | SyncRequest
   | StatusRequest
   | DoctorFactsRequest
   | ForceUnlockRequest
@@ -64,6 +66,7 @@ export type HostReply =
   | WriteRecordReply
   | StoreTableReply
   | SaveRulesReply
+  | SyncReply
   | StatusReply
   | DoctorFactsReply
   | ForceUnlockReply
@@ -101,6 +104,7 @@ export const KINDS: { readonly [K in RequestKindName]: RequestKind<Extract<HostR
   'write-record': writeRecord,
   'store-table': storeTable,
   'save-rules': saveRules,
+  sync,
   status,
   'doctor-facts': doctorFacts,
   'force-unlock': forceUnlock,

@@ -1,9 +1,11 @@
 /**
  * The director-pair part of a keepalived configuration, for `import --keepalived`: one `vrrp_instance` (its interface,
- * `virtual_router_id`, priority, state, `advert_int`, PASS authentication, addresses) and the connection sync daemon
- * (`lvs_sync_daemon IF [INSTANCE] [id N]` in `global_defs`, or the older `lvs_sync_daemon_interface` in the instance;
- * the sync id defaults to the instance's `virtual_router_id`, as keepalived's does). What lvsform's DirectorPair cannot
- * carry (a second instance, unicast peers, scripts, notify hooks, `nopreempt`, …) is reported line by line.
+ * `virtual_router_id`, priority, state, `advert_int`, `garp_master_delay`, `nopreempt`, `preempt_delay`, PASS
+ * authentication, addresses) and the connection sync daemon (`lvs_sync_daemon IF [INSTANCE] [id N]` in `global_defs`,
+ * or the older `lvs_sync_daemon_interface` in the instance; the sync id defaults to the instance's
+ * `virtual_router_id`, as keepalived's does). What lvsform's DirectorPair cannot carry (a second instance, unicast
+ * peers, scripts, notify hooks, …) is reported line by line, and so is what keepalived itself would ignore
+ * (`nopreempt` or `preempt_delay` with state MASTER, `preempt_delay` with `nopreempt`).
  */
 import { canonicalAddress } from '../../model/canonical.ts';
 import { shown, type Stmt } from './structure.ts';
@@ -16,6 +18,9 @@ export interface ImportedPair {
   readonly state: 'MASTER' | 'BACKUP';
   readonly advertInterval?: number;
   readonly authPass?: string;
+  readonly garpMasterDelay?: number;
+  readonly nopreempt?: true;
+  readonly preemptDelay?: number;
   /** Every address the instance moves (`virtual_ipaddress` and `virtual_ipaddress_excluded`). */
   readonly addresses: readonly { readonly address: string; readonly prefix: number; readonly device?: string }[];
   readonly sync?: { readonly interface: string; readonly syncId: number };
@@ -33,6 +38,9 @@ const CARRIED = new Set([
   'virtual_ipaddress_excluded',
   'lvs_sync_daemon_interface',
   'garp_master_delay',
+  'nopreempt',
+  'preempt',
+  'preempt_delay',
 ]);
 
 type Warn = (line: number, message: string) => void;
@@ -92,6 +100,19 @@ export function readPair(instances: readonly Stmt[], globals: readonly Stmt[], w
   const priority = Number(one('priority')?.words[1] ?? 100);
   const advert = one('advert_int')?.words[1];
   const state = one('state')?.words[1] === 'MASTER' ? 'MASTER' : 'BACKUP';
+  const garp = wholeSeconds(one('garp_master_delay'), 0, 255, name, warn);
+  const delay = wholeSeconds(one('preempt_delay'), 1, 1000, name, warn);
+  // keepalived itself drops both with an initial state MASTER, and preempt_delay with nopreempt: so does the import.
+  const nopreempt = one('nopreempt');
+  if (nopreempt && state === 'MASTER')
+    warn(nopreempt.line, `nopreempt in vrrp_instance ${shown(name)} is not imported: keepalived ignores it with state MASTER`);
+  const carriesNopreempt = nopreempt !== undefined && state === 'BACKUP';
+  if (delay !== undefined && (state === 'MASTER' || carriesNopreempt)) {
+    warn(
+      one('preempt_delay')!.line,
+      `preempt_delay in vrrp_instance ${shown(name)} is not imported: keepalived ignores it ${state === 'MASTER' ? 'with state MASTER' : 'with nopreempt'}`,
+    );
+  }
   let syncd: ImportedPair['sync'];
   const g = sync[0];
   if (g !== undefined) {
@@ -108,7 +129,20 @@ export function readPair(instances: readonly Stmt[], globals: readonly Stmt[], w
     state,
     ...(advert !== undefined && Number.isInteger(Number(advert)) ? { advertInterval: Number(advert) } : {}),
     ...(authType === 'PASS' && authPass !== undefined ? { authPass } : {}),
+    ...(garp !== undefined ? { garpMasterDelay: garp } : {}),
+    ...(carriesNopreempt ? { nopreempt: true as const } : {}),
+    ...(delay !== undefined && state === 'BACKUP' && !carriesNopreempt ? { preemptDelay: delay } : {}),
     addresses,
     ...(syncd ? { sync: syncd } : {}),
   };
+}
+
+/** A statement's whole seconds in min..max, or undefined with a warning naming its line (keepalived takes decimals). */
+function wholeSeconds(c: Stmt | undefined, min: number, max: number, instance: string, warn: Warn): number | undefined {
+  if (c === undefined) return undefined;
+  const n = Number(c.words[1]);
+  if (Number.isInteger(n) && n >= min && n <= max) return n;
+  if (n === 0 && min === 1) return undefined; // preempt_delay 0 is keepalived's default: no delay
+  warn(c.line, `${c.words[0]} ${shown(c.words[1] ?? '')} in vrrp_instance ${shown(instance)} is not imported: lvsform takes whole seconds ${min}..${max}`);
+  return undefined;
 }
