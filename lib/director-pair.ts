@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { describe } from './private/address.ts';
 import { unknownKey } from './private/keys.ts';
-import { isLvsStack } from './private/stacks.ts';
+import { stackMemberProblem } from './private/stacks.ts';
 import { settingsProblems, vrrpProblems } from './private/rules.ts';
 import { Director, DIRECTOR_KEYS, type DirectorProps, type SyncDaemonProps, syncDaemonJson } from './director.ts';
 import type { LvsStack } from './lvs-stack.ts';
@@ -142,10 +142,8 @@ export class DirectorPair extends Construct {
     super(scope, id);
     const path = this.node.path;
     const fail = (message: string): never => ValidationError.fail(path, message);
-    if (!isLvsStack(scope)) fail('a DirectorPair belongs directly to an LvsStack');
-    if (props === null || typeof props !== 'object' || Array.isArray(props)) fail(`props must be an object with directors and vrrp; got ${describe(props)}`);
-    const unknown = unknownKey('a DirectorPair', props, ['directors', 'vrrp', 'sync']);
-    if (unknown) fail(unknown);
+    const problem = stackMemberProblem('a DirectorPair', scope, props, 'directors and vrrp', ['directors', 'vrrp', 'sync']);
+    if (problem) fail(problem);
     if (!Array.isArray(props.directors) || props.directors.length < 2) {
       fail(`directors lists the pair's two (or more) directors; got ${describe(props.directors)}`);
     }

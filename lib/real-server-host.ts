@@ -3,7 +3,7 @@ import { describe, parseAddress } from './private/address.ts';
 import { unknownKey } from './private/keys.ts';
 import { LvsResource } from './private/lvs-resource.ts';
 import { nameProblem, realServerHostProblems } from './private/rules.ts';
-import { isLvsStack } from './private/stacks.ts';
+import { stackMemberProblem } from './private/stacks.ts';
 import { checkSsh, hostReachKey, renderSsh, type SshProps } from './director.ts';
 import { FORMAT_VERSION } from './format-version.ts';
 import type { LvsStack } from './lvs-stack.ts';
@@ -87,11 +87,8 @@ export class RealServerHost extends Construct {
     super(scope, id);
     const path = this.node.path;
     const fail = (message: string): never => ValidationError.fail(path, message);
-    if (!isLvsStack(scope)) fail('a RealServerHost belongs directly to an LvsStack');
-    if (props === null || typeof props !== 'object' || Array.isArray(props))
-      fail(`props must be an object with ssh or local and addresses; got ${describe(props)}`);
-    const unknown = unknownKey('a RealServerHost', props, ['ssh', 'local', 'addresses', 'interface', 'nat', 'name']);
-    if (unknown) fail(unknown);
+    const wrong = stackMemberProblem('a RealServerHost', scope, props, 'ssh or local and addresses', ['ssh', 'local', 'addresses', 'interface', 'nat', 'name']);
+    if (wrong) fail(wrong);
     this.name = props.name ?? id;
     const badName = nameProblem('real server', this.name);
     if (badName) fail(badName);
