@@ -7,6 +7,7 @@ import { LvsError } from '../model/errors.ts';
 import type { Table } from '../model/model.ts';
 import { factsQuery } from '../plan/host-setup.ts';
 import type { SetupItem } from '../model/host-setup.ts';
+import type { SettingChange } from '../model/director-settings.ts';
 import { describeTarget, type HostTarget } from '../model/host-target.ts';
 import type { FactsRequest, SaveRulesReply, SetupReply } from '../host/requests/index.ts';
 
@@ -27,7 +28,7 @@ export function itemsBeforeBatch(items: readonly SetupItem[]): SetupItem[] {
  * saved table, lvsform's keepalived file. Such an apply ends with `sync` (requests/sync.ts), so that a power failure
  * right after it does not boot the host with the files of before.
  */
-export function writesBootFiles(items: readonly SetupItem[], settings: readonly { readonly kind: string }[] = []): boolean {
+export function writesBootFiles(items: readonly SetupItem[], settings: readonly SettingChange[] = []): boolean {
   return items.some((i) => i.kind === 'file' || i.kind === 'boot-service' || i.kind === 'rules') || settings.some((c) => c.kind === 'keepalived');
 }
 
