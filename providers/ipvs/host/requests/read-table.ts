@@ -68,23 +68,24 @@ export const EMPTY_TABLE_TEST = [
 ].join('\n');
 
 /**
- * Reads the live table: `ipvsadm -S -n`, then `ipvsadm -L -n --thresholds`, then the stack's ownership record. The
- * thresholds listing is skipped when /proc shows the table empty after the save (a fresh director: one process
- * fewer); the merge still holds the two reads to each other, so a table that changed between them is reported as
- * before. The record is followed by a newline of its own, so that a record damaged to lack its last newline still
- * ends before the next marker (and is then reported as corrupt, not as a broken read).
+ * Reads the live table: `ipvsadm -S -n`, then `ipvsadm -L -n --thresholds`, then the stack's ownership record. When
+ * /proc shows the table empty (read by the shell, no process) neither dump runs: on a fresh director the read starts
+ * no process at all. Otherwise the merge holds the two dumps to each other, so a table that changed between them is
+ * reported as before. The record is followed by a newline of its own, so that a record damaged to lack its last newline
+ * still ends before the next marker (and is then reported as corrupt, not as a broken read).
  */
 export function readChunk(req: Omit<ReadTableRequest, 'kind'> & { readonly tag: string }): string {
   const lines = [
     section(req.tag, 'ipvsadm-version'),
     'command -v ipvsadm >/dev/null 2>&1 || echo "@@missing ipvsadm"',
+    EMPTY_TABLE_TEST,
     section(req.tag, 'save'),
-    'ipvsadm -S -n 2>&1 9>&-; lvs_rc=$?',
+    'if [ "$lvs_empty" = 1 ]; then lvs_rc=0; else ipvsadm -S -n 2>&1 9>&-; lvs_rc=$?; fi',
     section(req.tag, 'save-status'),
     'echo "$lvs_rc"',
   ];
   if (req.thresholds) {
-    lines.push(section(req.tag, 'thresholds'), EMPTY_TABLE_TEST, 'if [ "$lvs_empty" != 1 ]; then ipvsadm -L -n --thresholds 2>&1 9>&-; fi');
+    lines.push(section(req.tag, 'thresholds'), 'if [ "$lvs_empty" != 1 ]; then ipvsadm -L -n --thresholds 2>&1 9>&-; fi');
   }
   if (req.record) {
     lines.push(
