@@ -9,6 +9,7 @@ import type { Service } from '../model/model.ts';
 import type { HostFacts } from '../model/host-setup.ts';
 import { ownedElsewhereError, pathIsTargeted, planDirector, PLAN_FORMAT, type DirectorPlan, type Plan, type PlanOptions } from '../plan/plan.ts';
 import type { DesiredDirector } from '../model/desired-director.ts';
+import type { OwnershipRecord } from '../model/record.ts';
 import { tableFingerprint, type LiveState } from '../model/live-state.ts';
 import type { SessionOptions } from '../host/transport.ts';
 import { describeTarget } from '../model/host-target.ts';
@@ -24,6 +25,7 @@ import type { DirectorHost, OpenDirectorHost } from '../host/director-host.ts';
 import {
   lockRequest,
   replyOf,
+  type BatchRecord,
   type FastReadRequest,
   type HostReply,
   type HostRequest,
@@ -343,7 +345,14 @@ interface Changed {
 }
 
 /** Host set-up (if any), then the batch (drained when the plan says) and its verification. */
-async function setUpAndBatch(open: OpenDirector, plan: DirectorPlan, opts: RunOptions, trips: Trips, ahead: WorkAhead): Promise<Changed> {
+async function setUpAndBatch(
+  open: OpenDirector,
+  plan: DirectorPlan,
+  opts: RunOptions,
+  trips: Trips,
+  ahead: WorkAhead,
+  record: BatchRecord | undefined,
+): Promise<Changed> {
   const { send } = trips;
   const setup = plan.hostSetup ?? [];
   let live = open.live;
@@ -394,7 +403,7 @@ async function setUpAndBatch(open: OpenDirector, plan: DirectorPlan, opts: RunOp
   } else {
     opts.onProgress?.(plan.director, `applying ${plan.changes.length} change(s)`);
     // The batch travels with the verification read that follows it: one round trip for both.
-    trips.carry({ kind: 'batch', batch: plan.batch });
+    trips.carry({ kind: 'batch', batch: plan.batch, ...(record ? { record } : {}) });
   }
   carrySettings('after');
   const verified = await verifyApply(send, opts.stack, plan, open.live, open.fast, opts.onProgress, ahead);
@@ -424,6 +433,32 @@ function unconfirmedWrites(replies: readonly HostReply[]): string[] {
   );
 }
 
+/**
+ * Whether the ownership record rides with the batch (batch.ts): a plan that changes the table alone, in one batch (no
+ * host set-up, no director settings, no drain), and not with --refresh=false, whose record holds the /proc fingerprint
+ * read after the batch.
+ */
+function recordRidesWithBatch(plan: DirectorPlan, opts: RunOptions): boolean {
+  return (
+    plan.batch.trim() !== '' && (plan.hostSetup?.length ?? 0) === 0 && (plan.settings?.length ?? 0) === 0 && plan.drain.length === 0 && opts.refresh !== false
+  );
+}
+
+/** The record the director holds after the batch's round trip, by what it confirmed writing. */
+function writtenRecord(
+  replies: readonly HostReply[],
+  withBatch: BatchRecord | undefined,
+  pending: OwnershipRecord | undefined,
+  previous: OwnershipRecord | undefined,
+): OwnershipRecord | undefined {
+  if (withBatch) {
+    const r = replyOf(replies, 'batch')?.record;
+    if (!r?.confirmed) return previous;
+    return r.wrote === 'expected' ? withBatch.expected : (withBatch.otherwise ?? previous);
+  }
+  return pending && replyOf(replies, 'write-record')?.confirmed ? pending : previous;
+}
+
 /** Carries out one director's plan in its open session: set-up, batch, read-back, verification, ownership record. */
 async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: RunOptions): Promise<DirectorOutcome> {
   const started = performance.now();
@@ -442,16 +477,35 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
     () => lap('director'),
   );
   // Before anything is created, record it as pending: if the connection is lost mid-batch, the next run owns what this
-  // one created (no --adopt needed), and the rewrite after verification says what is really there. It travels with
-  // the next round trip (the set-up, or the batch).
+  // one created (no --adopt needed), and the rewrite after verification says what is really there.
   const pending = pendingRecord(opts.stack, plan, open.live.record);
-  if (pending) trips.carry({ kind: 'write-record', stack: opts.stack, record: pending, gzip });
-  const { live, restoreOutput, ...changed } = await setUpAndBatch(open, plan, opts, trips, ahead);
+  // A plan that changes the table alone, in one batch: the record the apply expects travels with the batch and is
+  // written right after it on the director, the pending one instead when ipvsadm complained (batch.ts); no round trip
+  // of its own, and a verified apply rewrites nothing.
+  const withBatch: BatchRecord | undefined = recordRidesWithBatch(plan, opts)
+    ? {
+        stack: opts.stack,
+        expected: recordAfter(
+          opts.stack,
+          plan,
+          { ...open.live, table: ahead.expected() },
+          open.live.record,
+          open.live.others,
+          plan.settingsRecord,
+          ahead.hashFor,
+        ),
+        otherwise: pending ?? null,
+        gzip,
+      }
+    : undefined;
+  // Else the pending record travels with the next round trip (the set-up, or the batch).
+  if (pending && !withBatch) trips.carry({ kind: 'write-record', stack: opts.stack, record: pending, gzip });
+  const { live, restoreOutput, ...changed } = await setUpAndBatch(open, plan, opts, trips, ahead, withBatch);
   lap('verify');
   // Verify: every service the stack owns must now be exactly as desired, and every owned service it dropped gone.
   const residual = ahead.residualOf(live.table) ?? residualAfter(plan, open.live, live.table);
-  // What the director holds as written: the pending record only if the host confirmed it.
-  const written = pending && replyOf(trips.carriedReplies, 'write-record')?.confirmed ? pending : open.live.record;
+  // What the director holds as written: a record only if the host confirmed it.
+  const written = writtenRecord(trips.carriedReplies, withBatch, pending, open.live.record);
   const settings = plan.settings ?? [];
   const settingsOutcome = settledSettings(trips.carriedReplies);
   const settingsRecord = settings.length === 0 ? plan.settingsRecord : settingsAfter(plan, open.live.record?.settings, settingsOutcome);

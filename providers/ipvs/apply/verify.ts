@@ -53,14 +53,17 @@ export interface VerifyAhead {
   work(): Promise<{ readonly table: Table; readonly proc: ReadonlyMap<Service, ExpectedProc> } | undefined>;
 }
 
+/** Whether verifyApply reads /proc back (its second strategy): every attribute of the owned services shows there. */
+export function verifiesByProc(plan: DirectorPlan, before: LiveState, fast: FastContext | undefined): boolean {
+  if (fast && plan.drain.length === 0) return false;
+  return procShowsAll(plan.desired.services) && procShowsAll(ownedBefore(plan, before));
+}
+
 /**
- * The table a /proc verification reports when it succeeds, when that is the strategy verifyApply takes (undefined
- * otherwise): the owned services as desired, the others as they were. It depends on the plan and the table before the
- * batch only, so it can be worked out while the batch runs.
+ * The table the batch is meant to leave: the owned services as desired, the others as they were. It depends on the
+ * plan and the table before the batch only, so it can be worked out before the batch or while it runs.
  */
-export function procExpectation(plan: DirectorPlan, before: LiveState, fast: FastContext | undefined): Table | undefined {
-  if (fast && plan.drain.length === 0) return undefined;
-  if (!procShowsAll(plan.desired.services) || !procShowsAll(ownedBefore(plan, before))) return undefined;
+export function expectedTable(plan: DirectorPlan, before: LiveState): Table {
   const desiredIds = new Set(plan.desired.services.map((s) => serviceId(s.key)));
   const dropped = ownedBefore(plan, before)
     .map((s) => serviceId(s.key))
@@ -107,7 +110,7 @@ export async function verifyApply(
     const check = await verifyByProc(sendProc(send), plan.desired, dropped, live, async () => (await ahead?.work())?.proc);
     if (check.ok) {
       // The owned services as desired, the others as they were: worked out while the batch ran, or now.
-      const table = (await ahead?.work())?.table ?? procExpectation(plan, before, undefined)!;
+      const table = (await ahead?.work())?.table ?? expectedTable(plan, before);
       return { live: { ...before, table }, procAfter: () => digestFingerprint(check.proc) };
     }
     onProgress?.(plan.director, `reading the whole table to report it exactly (${check.reason})`);

@@ -16,7 +16,7 @@ import { serviceId, type Service, type Table } from '../model/model.ts';
 import type { DirectorPlan } from '../plan/plan.ts';
 import { expectedProc, type ExpectedProc, type FastContext } from './fast-path.ts';
 import { recordHash } from './ownership.ts';
-import { procExpectation, residualAfter, type VerifyAhead } from './verify.ts';
+import { expectedTable, residualAfter, verifiesByProc, type VerifyAhead } from './verify.ts';
 
 /** Services worked on between two turns of the event loop (a few milliseconds). */
 const SLICE = 250;
@@ -28,15 +28,32 @@ export interface WorkAhead extends VerifyAhead {
   hashOf(svc: Service): string | undefined;
   /** The residual diff of that table (by identity), if it was worked out. */
   residualOf(table: Table): readonly Change[] | undefined;
+  /** The table the batch is meant to leave (`expectedTable`), worked out once: the table /proc verification returns. */
+  expected(): Table;
+  /** The record hash of a service, worked out now unless it was already, and kept for `hashOf`. */
+  hashFor(svc: Service): string;
 }
 
 export function workAhead(plan: DirectorPlan, before: LiveState, fast: FastContext | undefined): WorkAhead {
   const hashes = new WeakMap<Service, string>();
   let residual: { readonly table: Table; readonly changes: readonly Change[] } | undefined;
   let work: ReturnType<VerifyAhead['work']> | undefined;
+  let table: Table | undefined;
+  const expected = (): Table => {
+    table ??= expectedTable(plan, before);
+    return table;
+  };
+  const hashFor = (svc: Service): string => {
+    let h = hashes.get(svc);
+    if (h === undefined) {
+      h = recordHash(svc, plan);
+      hashes.set(svc, h);
+    }
+    return h;
+  };
   const run = async (): ReturnType<VerifyAhead['work']> => {
-    const table = procExpectation(plan, before, fast);
-    if (!table) return undefined;
+    if (!verifiesByProc(plan, before, fast)) return undefined;
+    const table = expected();
     const proc = new Map<Service, ExpectedProc>();
     await inSlices(plan.desired.services, (s) => proc.set(s, expectedProc(s)));
     await turn();
@@ -45,7 +62,7 @@ export function workAhead(plan: DirectorPlan, before: LiveState, fast: FastConte
     const owned = new Set([...Object.keys(plan.paths), ...Object.keys(before.record?.services ?? {})]);
     await inSlices(
       table.services.filter((s) => owned.has(serviceId(s.key))),
-      (s) => hashes.set(s, recordHash(s, plan)),
+      (s) => void hashFor(s),
     );
     return { table, proc };
   };
@@ -59,6 +76,8 @@ export function workAhead(plan: DirectorPlan, before: LiveState, fast: FastConte
     work: started,
     hashOf: (svc) => hashes.get(svc),
     residualOf: (table) => (residual?.table === table ? residual.changes : undefined),
+    expected,
+    hashFor,
   };
 }
 

@@ -17,7 +17,7 @@ import type { ProcDigest, ProcService } from '../../../providers/ipvs/read/parse
 import { tableFingerprint } from '../../../providers/ipvs/model/live-state.ts';
 import { foreignOwnership, parseRecord, serializeRecord } from '../../../providers/ipvs/model/record.ts';
 import { renderServiceKey, renderTable } from '../../../providers/ipvs/model/render-restore.ts';
-import type { HostReply, HostRequest, RepliesOf } from '../../../providers/ipvs/host/requests/index.ts';
+import type { BatchRecord, BatchReply, HostReply, HostRequest, RepliesOf } from '../../../providers/ipvs/host/requests/index.ts';
 import type { SessionOptions } from '../../../providers/ipvs/host/transport.ts';
 import { hostKind, type HostTarget } from '../../../providers/ipvs/model/host-target.ts';
 import {
@@ -122,6 +122,16 @@ export class FakeDirector {
   /** The file maps a power failure can set back: set-up files, keepalived's, the records and stored tables. */
   private fileMaps(): Map<string, string>[] {
     return [this.files, this.keepalived.files, this.records, this.tables, this.rs.records];
+  }
+
+  /** The record that rides with a batch (batch.ts): the expected one after a silent batch, else the pending one, if any. */
+  writeAfterBatch(r: BatchRecord, silent: boolean): NonNullable<BatchReply['record']> {
+    const chosen = silent ? r.expected : r.otherwise;
+    if (!silent && chosen === null) return { wrote: 'none', confirmed: false, said: '' };
+    if (this.stateReadOnly) return { wrote: silent ? 'expected' : 'otherwise', confirmed: false, said: 'the write after the batch failed' };
+    if (chosen) this.records.set(r.stack, serializeRecord(chosen));
+    else this.records.delete(r.stack);
+    return { wrote: silent ? 'expected' : 'otherwise', confirmed: true, said: '' };
   }
 
   /** `sync`: every file written so far is on the disk. */
@@ -571,12 +581,15 @@ export class FakeDirectorHost implements DirectorHost {
         d.batches.push(lines);
         const said = lines.map((l) => d.applyLine(l)).filter((m): m is string => m !== undefined);
         d.afterBatch();
+        // The record that rides with the batch is chosen and written on the host, before anything is printed: a
+        // connection lost after the batch does not stop it (batch.ts).
+        const record = req.record && d.writeAfterBatch(req.record, said.length === 0);
         if (d.dropAfterBatch) {
           d.dropAfterBatch = false;
           this.kill();
           throw this.lost();
         }
-        return { kind: 'batch', said: said.join('\n'), status: 0 };
+        return { kind: 'batch', said: said.join('\n'), status: 0, ...(record ? { record } : {}) };
       }
       case 'counters': {
         d.onCounters();

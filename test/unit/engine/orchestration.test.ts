@@ -44,18 +44,19 @@ describe('plan and apply through the director seam', () => {
     expect(lb1.batches).toEqual([]);
   });
 
-  it('applies a new service in three round trips and records it as owned', async () => {
+  it('applies a new service in two round trips and records it as owned', async () => {
     // GIVEN an empty director
     const lb1 = new FakeDirector();
     const fleet = fakeFleet({ lb1 });
     // WHEN the stack is applied
     const report = await applyStack([desired('lb1', WEB)], { stack: 'web', openHost: fleet.openHost });
-    // THEN the kernel holds the service, the record owns it with its path, and the host answered three times
+    // THEN the kernel holds the service, the record owns it with its path, and the host answered twice (the read; the
+    // batch with the record and the read-back)
     expect(report.outcomes[0]!.status).toBe('applied');
     expect(lb1.table).toEqual(parseSave(WEB, 'test'));
     expect(recordOf(lb1)?.services[WEB_ID]).toMatchObject({ path: 'web/lb1/tcp' });
     expect(recordOf(lb1)?.services[WEB_ID]?.['pending']).toBeUndefined();
-    expect(fleet.opened[0]!.roundTrips).toBe(3);
+    expect(fleet.opened[0]!.roundTrips).toBe(2);
   });
 
   it('refuses a director locked by another run and changes nothing there', async () => {
@@ -156,20 +157,54 @@ describe('drain', () => {
 });
 
 describe('ownership record', () => {
-  it('owns what a lost connection left behind, and rebuilds the record on the next apply', async () => {
+  it('writes the record with the batch, so a connection lost right after it leaves the record as expected', async () => {
     // GIVEN an apply whose connection drops right after the batch
     const lb1 = new FakeDirector();
     lb1.dropAfterBatch = true;
     const first = await applyStack([desired('lb1', WEB)], { stack: 'web', openHost: fakeFleet({ lb1 }).openHost });
     expect(first.outcomes[0]!.error).toMatchObject({ code: 'LVS_CONNECTION_LOST' });
-    // THEN the service it created is recorded as pending
+    // THEN the batch was silent, so the director wrote the record the apply expected: the service, with its hash
+    expect(recordOf(lb1)?.services[WEB_ID]?.['pending']).toBeUndefined();
+    expect(recordOf(lb1)?.services[WEB_ID]?.['h']).toMatch(/^[0-9a-f]{16}$/);
+    // AND the next apply finds nothing to do
+    const second = await applyStack([desired('lb1', WEB)], { stack: 'web', openHost: fakeFleet({ lb1 }).openHost });
+    expect(second.outcomes[0]!.status).toBe('unchanged');
+  });
+
+  it('owns what a lost connection left behind after a rejected line, and rebuilds the record on the next apply', async () => {
+    // GIVEN an apply whose batch has a line the kernel rejects, and whose connection drops right after it
+    const lb1 = new FakeDirector();
+    lb1.dropAfterBatch = true;
+    let rejected = false;
+    lb1.reject = (line) => (!rejected && line.startsWith('-a') ? ((rejected = true), 'Memory allocation problem') : undefined);
+    const first = await applyStack([desired('lb1', WEB)], { stack: 'web', openHost: fakeFleet({ lb1 }).openHost });
+    expect(first.outcomes[0]!.error).toMatchObject({ code: 'LVS_CONNECTION_LOST' });
+    // THEN the director wrote the pending record instead: the service it created is owned, as pending
     expect(recordOf(lb1)?.services[WEB_ID]?.['pending']).toBe(true);
     // WHEN the stack is applied again, without --adopt
     const second = await applyStack([desired('lb1', WEB)], { stack: 'web', openHost: fakeFleet({ lb1 }).openHost });
-    // THEN nothing conflicts, nothing changes, and the record owns the service with its hash
-    expect(second.outcomes[0]!.status).toBe('unchanged');
+    // THEN nothing conflicts, the missing real server is added, and the record owns the service with its hash
+    expect(second.outcomes[0]!.status).toBe('applied');
     expect(recordOf(lb1)?.services[WEB_ID]?.['pending']).toBeUndefined();
     expect(recordOf(lb1)?.services[WEB_ID]?.['h']).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('rewrites a record written with the batch when the read-back is not what the apply expected', async () => {
+    // GIVEN a director that loses a real server between the batch and the read-back (a silent batch)
+    const lb1 = new FakeDirector();
+    lb1.afterBatch = () => {
+      const svc = lb1.table.services[0];
+      if (svc && svc.destinations.length > 1) lb1.table = { services: [{ ...svc, destinations: svc.destinations.slice(1) }] };
+    };
+    // WHEN the stack is applied
+    const report = await applyStack([desired('lb1', WEB)], { stack: 'web', openHost: fakeFleet({ lb1 }).openHost });
+    // THEN verification fails, and the record is rewritten from what is really there: the next plan sees no drift,
+    // only the real server still to add (the record written with the batch would have made the service drifted)
+    expect(report.outcomes[0]!.error).toMatchObject({ code: 'LVS_VERIFY_FAILED' });
+    lb1.afterBatch = () => undefined;
+    const plan = await planStack([desired('lb1', WEB)], { stack: 'web', openHost: fakeFleet({ lb1 }).openHost });
+    expect(plan.directors[0]!.drift).toEqual([]);
+    expect(plan.directors[0]!.changes.map((c) => `${c.kind} ${c.action}`)).toEqual(['destination create']);
   });
 
   it('leaves a service the stack does not own alone and reports it as a conflict', async () => {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { expectedProc, verifyByProc, type SendProc } from '../../../providers/ipvs/apply/fast-path.ts';
 import { recordAfter } from '../../../providers/ipvs/apply/ownership.ts';
 import { workAhead } from '../../../providers/ipvs/apply/work-ahead.ts';
-import { procExpectation } from '../../../providers/ipvs/apply/verify.ts';
+import { expectedTable } from '../../../providers/ipvs/apply/verify.ts';
 import { tableFingerprint, type LiveState } from '../../../providers/ipvs/model/live-state.ts';
 import { normalizeTable, serviceId, type Service, type Table } from '../../../providers/ipvs/model/model.ts';
 import { planDirector } from '../../../providers/ipvs/plan/plan.ts';
@@ -75,7 +75,7 @@ describe('work ahead of the read-back', () => {
     ahead.start();
     const work = await ahead.work();
     const table = work!.table;
-    expect(table).toEqual(procExpectation(plan, before, undefined));
+    expect(table).toEqual(expectedTable(plan, before));
     const live = { ...before, table };
     const withAhead = recordAfter('web', plan, live, undefined, undefined, undefined, ahead.hashOf);
     const plain = recordAfter('web', plan, live, undefined, undefined, undefined);

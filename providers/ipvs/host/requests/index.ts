@@ -3,7 +3,7 @@
  * this folder (its request, its reply, its script and parser, as `lock.ts`), one member in each union below and one
  * line in `KINDS` (the compiler asks for it), then an answer in the test fake (its `answer` switch asks too).
  */
-import { type BatchReply, type BatchRequest, batch } from './batch.ts';
+import { type BatchRecord, type BatchReply, type BatchRequest, batch } from './batch.ts';
 import { type CapabilitiesReply, type CapabilitiesRequest, capabilities } from './capabilities.ts';
 import { type CountersReply, type CountersRequest, counters } from './counters.ts';
 import { type DoctorFactsReply, type DoctorFactsRequest, doctorFacts } from './doctor-facts.ts';
@@ -122,6 +122,7 @@ export function replyOf<K extends RequestKindName>(replies: readonly HostReply[]
 }
 
 export type {
+  BatchRecord,
   BatchRequest,
   CapabilitiesRequest,
   CountersRequest,
