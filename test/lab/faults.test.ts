@@ -266,15 +266,16 @@ describe('two applies at once against one director', () => {
   });
 
   it('a lvsform killed with SIGKILL mid-apply leaves no held lock: the kernel frees it with the shell; force-unlock clears the holder line', async () => {
-    // GIVEN an apply of 600 services run by the real command line
+    // GIVEN an apply of 600 services run by the real command line, and a watcher inside the director that returns as
+    // soon as its batch runs (`ipvsadm -R` exactly: the capability read's `ipvsadm -h` runs under the lock too, before
+    // the batch); polled there, not over SSH, so that a batch of a second or less is not missed between two probes
     const { dir } = await buildStack('killed', [1], ({ lbs, pool }) => manyServices(lbs[0]!, pool, 600));
+    const batchSeen = sh(alias(1), 'i=0; while [ $i -lt 3000 ]; do pgrep -xf "ipvsadm -R" >/dev/null && exit 0; i=$((i + 1)); done; exit 1', {
+      allowFailure: true,
+    });
     const run = lvsform(dir, ['apply', '--no-synth', '--auto-approve']);
     // WHEN the lvsform process is killed with SIGKILL while its batch runs on the director
-    // (`ipvsadm -R` exactly: the capability read's `ipvsadm -h` runs under the lock too, before the batch)
-    await waitFor(
-      'the batch to start',
-      async () => (await sh(alias(1), 'pgrep -xf "ipvsadm -R" >/dev/null && cat /var/lib/lvsform/lock.holder', { allowFailure: true })).exitCode === 0,
-    );
+    expect((await batchSeen).exitCode).toBe(0);
     run.kill('SIGKILL');
     await run;
     // THEN the director's shell finishes the chunk it had read, sees the end of its input and exits, and the kernel
