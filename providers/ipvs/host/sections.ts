@@ -70,3 +70,36 @@ export function splitRoundTrip(tag: string, stdout: string, sub = '-'): { readon
   flush();
   return { lead: lead ?? '', parts };
 }
+
+/**
+ * Reads a round trip's sections as its output arrives: feed it the output so far, each time more has come, and it calls
+ * `done(part, name, text)` for each section whose end is known (the next marker line has arrived), with the text
+ * `splitRoundTrip` gives that section. The last section is never reported: only the whole output says where it ends.
+ */
+export function sectionWatcher(tag: string, done: (part: string, name: string, text: string) => void): (soFar: string) => void {
+  const prefix = `${SECTION_MARK} ${tag}-`;
+  let from = 0;
+  let open: { part: string; name: string; start: number } | undefined;
+  return (soFar) => {
+    for (;;) {
+      let at = soFar.indexOf(prefix, from);
+      // A marker is a whole line: one inside a line is data.
+      while (at > 0 && soFar[at - 1] !== '\n') at = soFar.indexOf(prefix, at + 1);
+      if (at < 0) {
+        // The next marker may have begun to arrive: search again from where it could start.
+        from = Math.max(from, soFar.length - prefix.length);
+        return;
+      }
+      const eol = soFar.indexOf('\n', at);
+      if (eol < 0) {
+        from = at;
+        return;
+      }
+      if (open) done(open.part, open.name, soFar.slice(open.start, Math.max(open.start, at - 1)));
+      const rest = soFar.slice(at + prefix.length, eol);
+      const space = rest.indexOf(' ');
+      open = space < 0 ? undefined : { part: rest.slice(0, space), name: rest.slice(space + 1), start: eol + 1 };
+      from = eol + 1;
+    }
+  };
+}

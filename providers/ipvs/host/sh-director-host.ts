@@ -8,9 +8,9 @@ import { preludeChunk } from './host-script.ts';
 import { describeTarget, type HostTarget } from '../model/host-target.ts';
 import type { DirectorHost, ExchangeOptions } from './director-host.ts';
 import { type HostReply, type HostRequest, KINDS, type RepliesOf } from './requests/index.ts';
-import type { ReplyContext, RequestKind } from './requests/kind.ts';
+import type { EarlyWork, ReplyContext, RequestKind } from './requests/kind.ts';
 import { unlockChunk } from './requests/unlock.ts';
-import { newTag, partTag, splitRoundTrip } from './sections.ts';
+import { newTag, partTag, sectionWatcher, splitRoundTrip } from './sections.ts';
 import { HostSession, type SessionOptions } from './transport.ts';
 
 /** A script that runs only while the lock is held (`lockChunk` sets `lvs_lock_ok` when it takes it). */
@@ -32,11 +32,43 @@ export function roundTripScript(requests: readonly HostRequest[], tag: string, u
   return [...free, ...(guarded.length > 0 ? [whenLocked(guarded.join('\n'))] : [])].join('\n');
 }
 
+/** Early work by request (its part in the round trip), then by section name. */
+type EarlyByPart = ReadonlyMap<string, EarlyWork>;
+
 /** Parses a round trip's output into its replies, in request order; throws the first error an answer carries. */
-export function parseRoundTrip(requests: readonly HostRequest[], tag: string, stdout: string, target: HostTarget): HostReply[] {
+export function parseRoundTrip(requests: readonly HostRequest[], tag: string, stdout: string, target: HostTarget, early?: EarlyByPart): HostReply[] {
   const { parts } = splitRoundTrip(tag, stdout);
   const ctx: ReplyContext = { target, where: describeTarget(target), stdout };
-  return requests.map((r, i) => kindOf(r).parse(r, parts.get(String(i)) ?? new Map(), ctx));
+  return requests.map((r, i) => kindOf(r).parse(r, parts.get(String(i)) ?? new Map(), ctx, early?.get(String(i))));
+}
+
+/**
+ * Runs the requests' `early` work on each section as soon as it is complete, while the answer is still coming (a
+ * request kind with none costs nothing). Undefined when no request has any.
+ */
+export function earlyWatcher(
+  requests: readonly HostRequest[],
+  tag: string,
+  target: HostTarget,
+): { readonly onData: (soFar: string) => void; readonly results: EarlyByPart } | undefined {
+  const kinds = requests.map((r) => kindOf(r));
+  if (!kinds.some((k) => k.early)) return undefined;
+  const results = new Map<string, Map<string, { text: string; value: unknown }>>();
+  const ctx = { target, where: describeTarget(target) };
+  const onData = sectionWatcher(tag, (part, name, text) => {
+    const i = Number(part);
+    const work = Number.isInteger(i) ? kinds[i]?.early?.[name] : undefined;
+    if (!work) return;
+    try {
+      const value = work(requests[i]!, text, ctx);
+      const mine = results.get(part) ?? new Map<string, { text: string; value: unknown }>();
+      mine.set(name, { text, value });
+      results.set(part, mine);
+    } catch {
+      // The parse meets the same text and reports it, in its order.
+    }
+  });
+  return { onData, results };
 }
 
 export class ShDirectorHost implements DirectorHost {
@@ -60,9 +92,10 @@ export class ShDirectorHost implements DirectorHost {
       script = `${preludeChunk()}\n${script}`;
     }
     if (requests.some((r) => r.kind === 'lock')) this.locked = true;
-    const { stdout } = await this.session.run(script, opts.onSent);
+    const early = earlyWatcher(requests, tag, this.target);
+    const { stdout } = await this.session.run(script, opts.onSent, early?.onData);
     opts.onAnswer?.();
-    return parseRoundTrip(requests, tag, stdout, this.target) as RepliesOf<R>;
+    return parseRoundTrip(requests, tag, stdout, this.target, early?.results) as RepliesOf<R>;
   }
 
   /** The unlock is the shell's last input: no round trip is waited for (the kernel frees the lock with the shell anyway). */

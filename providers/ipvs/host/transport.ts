@@ -141,6 +141,8 @@ export class HostSession {
   private stderr = '';
   private exited: { code: number | undefined; signal: string | undefined; spawnCode: string | undefined } | undefined;
   private waiter: ((r: ChunkResult | Error) => void) | undefined;
+  /** Called with the running chunk's output so far, each time more of it arrives. */
+  private onData: ((soFar: string) => void) | undefined;
   /** Set when the shell's first line (`hello`) arrived: the connection, the login and sudo are done. */
   private connected = false;
   private readonly hello: string;
@@ -165,6 +167,13 @@ export class HostSession {
         this.buffer = this.buffer.slice(at + this.hello.length);
         this.connected = true;
         onConnected?.();
+      }
+      if (this.waiter && this.onData) {
+        try {
+          this.onData(this.buffer);
+        } catch {
+          // Work on a partial answer is an optimisation: the whole answer is read and parsed all the same.
+        }
       }
       this.pump();
     });
@@ -229,12 +238,20 @@ export class HostSession {
     w({ stdout, status });
   }
 
-  /** Sends one chunk of POSIX sh and waits for it. Rejects with LVS_HOST_UNREACHABLE / LVS_CONNECTION_LOST. */
-  run(script: string, onSent?: () => void): Promise<ChunkResult> {
+  /**
+   * Sends one chunk of POSIX sh and waits for it. Rejects with LVS_HOST_UNREACHABLE / LVS_CONNECTION_LOST. `onData`
+   * sees the chunk's output so far each time more arrives (work that can start before the end).
+   */
+  run(script: string, onSent?: () => void, onData?: (soFar: string) => void): Promise<ChunkResult> {
     if (this.waiter) throw new Error('HostSession.run: a chunk is already running');
     if (this.exited) return Promise.reject(this.connectionError());
     return new Promise<ChunkResult>((resolve, reject) => {
-      this.waiter = (r) => (r instanceof Error ? reject(r) : resolve(r));
+      this.onData = onData;
+      this.waiter = (r) => {
+        this.onData = undefined;
+        if (r instanceof Error) reject(r);
+        else resolve(r);
+      };
       // The chunk runs in a subshell-free group so that its `exit` would end the session: chunks never call exit.
       const text = `${script}\nprintf '\\n@@lvsform-end %s %s\\n' '${this.nonce}' "$?"\n`;
       this.child.stdin!.write(text, (e) => {

@@ -18,8 +18,26 @@ export interface ReplyContext {
 export interface RequestKind<Req, Rep> {
   /** The script; `tag` is the request's own (the round trip's tag and the request's place in it). */
   script(req: Req, tag: string): string;
-  /** The typed reply, from the request's sections; throws LvsError when the answer says the request failed. */
-  parse(req: Req, sections: Sections, ctx: ReplyContext): Rep;
+  /**
+   * The typed reply, from the request's sections; throws LvsError when the answer says the request failed. `early`
+   * holds what `early` worked out from a section while the rest of the answer was still coming.
+   */
+  parse(req: Req, sections: Sections, ctx: ReplyContext, early?: EarlyWork): Rep;
+  /**
+   * Work on one section that can start as soon as that section is complete, while the host still works on the
+   * following ones (parsing a large dump): by section name. What it returns reaches `parse` through `early`, and only
+   * for the very text `parse` is given; a throw is dropped (`parse` meets the same input and reports it in its order).
+   */
+  readonly early?: Readonly<Record<string, (req: Req, text: string, ctx: Pick<ReplyContext, 'target' | 'where'>) => unknown>>;
+}
+
+/** What a request kind's `early` work returned, by section name, with the text it was given. */
+export type EarlyWork = ReadonlyMap<string, { readonly text: string; readonly value: unknown }>;
+
+/** The result of `early` work on a section, if it was done on exactly `text`. */
+export function earlyResult<T>(early: EarlyWork | undefined, section: string, text: string | undefined): T | undefined {
+  const done = early?.get(section);
+  return done !== undefined && done.text === text ? (done.value as T) : undefined;
 }
 
 /** The error for an answer whose sections stop before their end (the host's shell or its output broke off). */

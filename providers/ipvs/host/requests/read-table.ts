@@ -7,10 +7,11 @@ import { mergeThresholds } from '../../read/parse-list.ts';
 import { parseSave } from '../../read/parse-save.ts';
 import { stackFile } from '../host-script.ts';
 import { tableFingerprint, type LiveState } from '../../model/live-state.ts';
-import { foreignOwnership, parseRecord } from '../../model/record.ts';
+import { foreignOwnership, parseRecord, type OwnershipRecord } from '../../model/record.ts';
+import type { Table } from '../../model/model.ts';
 import { section, sectionLine, splitSections, type Sections } from '../sections.ts';
 import { shQuote } from '../shell-quote.ts';
-import { endedEarly, type RequestKind } from './kind.ts';
+import { earlyResult, endedEarly, type EarlyWork, type RequestKind } from './kind.ts';
 
 export interface ReadTableRequest {
   readonly kind: 'read-table';
@@ -68,25 +69,16 @@ export const EMPTY_TABLE_TEST = [
 ].join('\n');
 
 /**
- * Reads the live table: `ipvsadm -S -n`, then `ipvsadm -L -n --thresholds`, then the stack's ownership record. When
- * /proc shows the table empty (read by the shell, no process) neither dump runs: on a fresh director the read starts
- * no process at all. Otherwise the merge holds the two dumps to each other, so a table that changed between them is
- * reported as before. The record is followed by a newline of its own, so that a record damaged to lack its last newline
- * still ends before the next marker (and is then reported as corrupt, not as a broken read).
+ * Reads the live table: the stack's ownership record and the other stacks' records, then `ipvsadm -S -n`, then
+ * `ipvsadm -L -n --thresholds`. The record comes first so that lvsform parses it (and then the save) while the
+ * director still dumps the table (`early` below). When /proc shows the table empty (read by the shell, no process)
+ * neither dump runs: on a fresh director the read starts no process at all. Otherwise the merge holds the two dumps to
+ * each other, so a table that changed between them is reported as before. The record is followed by a newline of its
+ * own, so that a record damaged to lack its last newline still ends before the next marker (and is then reported as
+ * corrupt, not as a broken read).
  */
 export function readChunk(req: Omit<ReadTableRequest, 'kind'> & { readonly tag: string }): string {
-  const lines = [
-    section(req.tag, 'ipvsadm-version'),
-    'command -v ipvsadm >/dev/null 2>&1 || echo "@@missing ipvsadm"',
-    EMPTY_TABLE_TEST,
-    section(req.tag, 'save'),
-    'if [ "$lvs_empty" = 1 ]; then lvs_rc=0; else ipvsadm -S -n 2>&1 9>&-; lvs_rc=$?; fi',
-    section(req.tag, 'save-status'),
-    'echo "$lvs_rc"',
-  ];
-  if (req.thresholds) {
-    lines.push(section(req.tag, 'thresholds'), 'if [ "$lvs_empty" != 1 ]; then ipvsadm -L -n --thresholds 2>&1 9>&-; fi');
-  }
+  const lines = [section(req.tag, 'ipvsadm-version'), 'command -v ipvsadm >/dev/null 2>&1 || echo "@@missing ipvsadm"'];
   if (req.record) {
     lines.push(
       section(req.tag, 'record'),
@@ -94,11 +86,26 @@ export function readChunk(req: Omit<ReadTableRequest, 'kind'> & { readonly tag: 
       otherRecordsChunk(req.tag, req.stack),
     );
   }
+  lines.push(
+    EMPTY_TABLE_TEST,
+    section(req.tag, 'save'),
+    'if [ "$lvs_empty" = 1 ]; then lvs_rc=0; else ipvsadm -S -n 2>&1 9>&-; lvs_rc=$?; fi',
+    section(req.tag, 'save-status'),
+    'echo "$lvs_rc"',
+  );
+  if (req.thresholds) {
+    lines.push(section(req.tag, 'thresholds'), 'if [ "$lvs_empty" != 1 ]; then ipvsadm -L -n --thresholds 2>&1 9>&-; fi');
+  }
   lines.push(section(req.tag, 'end'));
   return lines.join('\n');
 }
 
-function fromSections(sections: Sections, stdout: string, stack: string, where: string, thresholds: boolean): LiveState {
+/** The stack's own record as its section holds it (`@@none`: there is none). */
+function recordOf(text: string, stack: string, where: string): OwnershipRecord | undefined {
+  return text.trim() === '@@none' ? undefined : parseRecord(text.trim(), stack, where);
+}
+
+function fromSections(sections: Sections, stdout: string, stack: string, where: string, thresholds: boolean, early?: EarlyWork): LiveState {
   if (!sections.has('end')) throw endedEarly({ where, stdout }, 'the read', 400);
   const version = (sections.get('ipvsadm-version') ?? '').trim();
   if (version.includes('@@missing ipvsadm')) {
@@ -114,10 +121,10 @@ function fromSections(sections: Sections, stdout: string, stack: string, where: 
       hint: 'Run `lvsform doctor` on this director: the kernel may lack IPVS or the ip_vs module may not load.',
     });
   }
-  const saved = parseSave(save, `ipvsadm -S -n on ${where}`);
+  const saved = earlyResult<Table>(early, 'save', save) ?? parseSave(save, `ipvsadm -S -n on ${where}`);
   const table = !thresholds ? saved : mergeThresholds(saved, sections.get('thresholds') ?? '', `ipvsadm -L -n --thresholds on ${where}`);
   const recordText = sections.get('record');
-  const record = recordText === undefined || recordText.trim() === '@@none' ? undefined : parseRecord(recordText.trim(), stack, where);
+  const record = recordText === undefined ? undefined : (earlyResult<OwnershipRecord>(early, 'record', recordText) ?? recordOf(recordText, stack, where));
   const others = recordText === undefined ? undefined : othersFrom(sections, where);
   return {
     table,
@@ -135,5 +142,10 @@ export function parseLive(tag: string, stdout: string, stack: string, where: str
 
 export const readTable: RequestKind<ReadTableRequest, ReadTableReply> = {
   script: (req, tag) => readChunk({ ...req, tag }),
-  parse: (req, sections, ctx) => ({ kind: 'read-table', live: fromSections(sections, ctx.stdout, req.stack, ctx.where, req.thresholds) }),
+  parse: (req, sections, ctx, early) => ({ kind: 'read-table', live: fromSections(sections, ctx.stdout, req.stack, ctx.where, req.thresholds, early) }),
+  // Parsed while the director dumps the table: the record (it comes first), then the save (during the thresholds).
+  early: {
+    record: (req, text, ctx) => recordOf(text, req.stack, ctx.where),
+    save: (_req, text, ctx) => parseSave(text, `ipvsadm -S -n on ${ctx.where}`),
+  },
 };
