@@ -3,11 +3,28 @@
 //   npx tsx bench/fleet/main.ts [--directors 1,5,10] [--services 1000] [--reps 2]
 // Every measurement of either side starts from freshly booted directors (no IPVS dest trash); sides alternate.
 // Also prints lvsform's own CPU time (process.cpuUsage) and peak RSS (process.memoryUsage, sampled every 20 ms).
+// Then, on the directors of the last apply: the exact no-op plan (planStack) against the raw reads it needs
+// (`ipvsadm -S -n` + `ipvsadm -L -n --thresholds`, one connection per director), on all N at once, interleaved.
 import { readFileSync, readdirSync } from 'node:fs';
 import { renderTable } from '../../providers/ipvs/model/render-restore.ts';
-import { applyStack } from '../../providers/ipvs/apply/run-stack.ts';
+import { applyStack, planStack } from '../../providers/ipvs/apply/run-stack.ts';
+import type { HostTarget } from '../../providers/ipvs/model/host-target.ts';
 import { labDown, type LabState } from '../../lab/index.ts';
-import { FIRST_INDEX, LAB_DIR, argList, argNumber, benchTable, bootLab, desiredFor, fmt, median, rawRestore, targetOf, time } from '../apply/common.ts';
+import {
+  FIRST_INDEX,
+  LAB_DIR,
+  argList,
+  argNumber,
+  benchTable,
+  bootLab,
+  desiredFor,
+  fmt,
+  median,
+  rawRestore,
+  runOnce,
+  targetOf,
+  time,
+} from '../apply/common.ts';
 
 const DIRECTORS = argList('--directors', [1, 5, 10]);
 const SERVICES = argNumber('--services', 1000);
@@ -33,6 +50,35 @@ function vmMemoryMb(lab: LabState): number[] {
   return lab.directors.map((d) => (rss.get(d.vmPid ?? -1) ?? 0) / 1024);
 }
 
+/** The exact no-op plan of N directors against the raw reads on all N at once, interleaved. */
+async function noopPhase(n: number, table: ReturnType<typeof benchTable>, targets: readonly HostTarget[]): Promise<void> {
+  const ours: number[] = [];
+  const base: number[] = [];
+  for (let rep = 0; rep < REPS; rep++) {
+    for (const side of rep % 2 === 0 ? ['raw', 'plan'] : ['plan', 'raw']) {
+      if (side === 'raw') {
+        base.push((await time(() => Promise.all(targets.map((t) => runOnce(t, 'ipvsadm -S -n; ipvsadm -L -n --thresholds')))))[0]);
+      } else {
+        const [s, plan] = await time(() =>
+          planStack(
+            targets.map((t) => desiredFor(t, table)),
+            { stack: 'fleet', drain: false, parallelism: Math.max(10, n) },
+          ),
+        );
+        const bad = plan.directors.find((d) => d.error || d.changes.length > 0);
+        if (bad) throw new Error(`no-op plan of ${n}: ${bad.director}: ${JSON.stringify(bad.error) ?? `${bad.changes.length} changes`}`);
+        ours.push(s);
+      }
+    }
+  }
+  const o = median(ours);
+  const b = median(base);
+  console.log(
+    `  ${String(n).padStart(2)} director(s): exact no-op plan ${fmt(o)} s, raw reads on all at once ${fmt(b)} s, ratio ${(o / b).toFixed(2)} (target <= 1.1)` +
+      `   [lvsform ${ours.map(fmt).join(' ')} | baseline ${base.map(fmt).join(' ')}]`,
+  );
+}
+
 async function main(): Promise<void> {
   console.log(`lvsform fleet benchmark, ${new Date().toISOString()}, ${SERVICES} services x 4 reals, directors ${DIRECTORS.join(', ')}, ${REPS} repetitions`);
   const table = benchTable(SERVICES);
@@ -46,8 +92,12 @@ async function main(): Promise<void> {
       let rssBefore = 0;
       let boots: number[] = [];
       let mem: number[] = [];
+      let applied: HostTarget[] = [];
       for (let rep = 0; rep < REPS; rep++) {
-        for (const side of rep % 2 === 0 ? ['raw', 'lvsform'] : ['lvsform', 'raw']) {
+        const order = rep % 2 === 0 ? ['raw', 'lvsform'] : ['lvsform', 'raw'];
+        // The last measurement is lvsform's: its directors keep the table for the no-op plans.
+        if (rep === REPS - 1) order.sort((a) => (a === 'raw' ? -1 : 1));
+        for (const side of order) {
           const { lab, seconds } = await bootLab(n, false, DIR, FIRST);
           boots.push(seconds);
           const targets = lab.directors.map((_, k) => targetOf(lab, k));
@@ -73,6 +123,7 @@ async function main(): Promise<void> {
             cpu = (c.user + c.system) / 1e6;
             peak = high;
             mem = vmMemoryMb(lab);
+            applied = targets;
           }
         }
       }
@@ -87,6 +138,7 @@ async function main(): Promise<void> {
           `(+${((peak - rssBefore) / 2 ** 20 / n).toFixed(1)} MB per director over ${(rssBefore / 2 ** 20).toFixed(0)} MB); ` +
           `boot of ${n} director(s) ${fmt(median(boots))} s; host RSS per director kernel after the apply ${fmt(median(mem))} MB`,
       );
+      await noopPhase(n, table, applied);
       boots = [];
     }
   } finally {
