@@ -213,8 +213,7 @@ export function realServerApplyChunk(tag: string, changes: readonly RealServerCh
   if (modules.size > 0) out.push(`modprobe -a ${[...modules].sort().join(' ')} 2>&1 9>&- || echo '@@rs fail modprobe'`);
   out.push(...(phase === 'before' ? [...sysctls, ...batch] : [...batch, ...sysctls]), ...routes);
   // The read-back: the routes only when this phase changed one (nothing else reads them from it).
-  const routesChanged = mine.some((c) => c.kind === 'route');
-  out.push(realServerReadChunk(tag, 'rs-after-', routesChanged));
+  out.push(realServerReadChunk(tag, 'rs-after-', routes.length > 0));
   return out.join('\n');
 }
 

@@ -15,7 +15,7 @@ import { parseSave } from '../../../providers/ipvs/read/parse-save.ts';
 import type { DesiredDirector } from '../../../providers/ipvs/model/desired-director.ts';
 import type { ProcDigest, ProcService } from '../../../providers/ipvs/read/parse-proc.ts';
 import { tableFingerprint } from '../../../providers/ipvs/model/live-state.ts';
-import { foreignOwnership, parseRecord, serializeRecord } from '../../../providers/ipvs/model/record.ts';
+import { foreignOwnership, parseRecord, serializeRecord, type OwnershipRecord } from '../../../providers/ipvs/model/record.ts';
 import { renderServiceKey, renderTable } from '../../../providers/ipvs/model/render-restore.ts';
 import type { BatchRecord, BatchReply, HostReply, HostRequest, RepliesOf } from '../../../providers/ipvs/host/requests/index.ts';
 import type { SessionOptions } from '../../../providers/ipvs/host/transport.ts';
@@ -124,14 +124,20 @@ export class FakeDirector {
     return [this.files, this.keepalived.files, this.records, this.tables, this.rs.records];
   }
 
+  /** Writes a stack's record (undefined removes it); false when the state directory is read-only. */
+  writeRecord(stack: string, record: OwnershipRecord | undefined): boolean {
+    if (this.stateReadOnly) return false;
+    if (record) this.records.set(stack, serializeRecord(record));
+    else this.records.delete(stack);
+    return true;
+  }
+
   /** The record that rides with a batch (batch.ts): the expected one after a silent batch, else the pending one, if any. */
   writeAfterBatch(r: BatchRecord, silent: boolean): NonNullable<BatchReply['record']> {
     const chosen = silent ? r.expected : r.otherwise;
-    if (!silent && chosen === null) return { wrote: 'none', confirmed: false, said: '' };
-    if (this.stateReadOnly) return { wrote: silent ? 'expected' : 'otherwise', confirmed: false, said: 'the write after the batch failed' };
-    if (chosen) this.records.set(r.stack, serializeRecord(chosen));
-    else this.records.delete(r.stack);
-    return { wrote: silent ? 'expected' : 'otherwise', confirmed: true, said: '' };
+    if (chosen === null) return { wrote: 'none', confirmed: false, said: '' };
+    const wrote = silent ? 'expected' : 'otherwise';
+    return this.writeRecord(r.stack, chosen) ? { wrote, confirmed: true, said: '' } : { wrote, confirmed: false, said: 'the write after the batch failed' };
   }
 
   /** `sync`: every file written so far is on the disk. */
@@ -597,10 +603,8 @@ export class FakeDirectorHost implements DirectorHost {
         return { kind: 'counters', counters };
       }
       case 'write-record': {
-        if (d.stateReadOnly)
+        if (!d.writeRecord(req.stack, req.record))
           return { kind: 'write-record', confirmed: false, said: "mkdir: cannot create directory '/var/lib/lvsform/.web.json.tmp': Read-only file system" };
-        if (req.record) d.records.set(req.stack, serializeRecord(req.record));
-        else d.records.delete(req.stack);
         return { kind: 'write-record', confirmed: true, said: '' };
       }
       case 'store-table': {
