@@ -671,6 +671,29 @@ function reportStatic(ctx: Context, s: Stmt): void {
   if (addresses.length > 0) ctx.warn(s.line, `static_ipaddress (${listed(addresses)}) is not imported: keepalived adds those addresses`);
 }
 
+/** The shape of every keepalived keyword (`global_defs`, `SSL`, `vrrp_instance`, …): a line starting otherwise has none. */
+const KEYWORD = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+/**
+ * The two files most often given in place of a keepalived configuration, refused as what they are (keepalived would
+ * ignore every line and load nothing): saved ipvsadm rules and an `ipvsadm -L -n` listing.
+ */
+function notKeepalived(root: readonly Stmt[], origin: Origin): void {
+  const first = root[0];
+  if (first === undefined || root.some((s) => isIpvsKeyword(s.words[0]!) || s.words[0] === 'vrrp_instance' || s.words[0] === 'global_defs')) return;
+  if (/^-[AaCEeDdR]$/.test(first.words[0]!)) {
+    fail(origin, first.line, 'these are saved ipvsadm rules (`ipvsadm -S -n`), not a keepalived configuration', 'Import them with --save FILE.');
+  }
+  if (first.words.slice(0, 3).join(' ') === 'IP Virtual Server') {
+    fail(
+      origin,
+      first.line,
+      'this is an `ipvsadm -L -n` listing, not a keepalived configuration',
+      'Save the table with `ipvsadm -S -n > FILE` and import it with --save FILE; or import the live table with --director.',
+    );
+  }
+}
+
 function isIpvsKeyword(word: string): boolean {
   return word === 'virtual_server' || word === 'virtual_server_group';
 }
@@ -699,10 +722,12 @@ export function parseKeepalived(
   const ctx = new Context(source, origin);
   ctx.warnings.push(...layer.warnings);
   const root = parseStructure(layer.lines.join('\n'), origin);
+  notKeepalived(root, origin);
   const groups = new Map<string, Group>();
   const servers: VirtualServerDef[] = [];
   const instances: Stmt[] = [];
   const globals: Stmt[] = [];
+  const strays: Stmt[] = [];
   for (const s of root) {
     const key = s.words[0]!;
     if (key.startsWith('@')) {
@@ -724,7 +749,14 @@ export function parseKeepalived(
     } else if (key === 'vrrp_instance') instances.push(s);
     else if (key === 'global_defs') globals.push(s);
     else if (key === 'static_ipaddress') reportStatic(ctx, s);
+    else if (!KEYWORD.test(key)) strays.push(s);
     // Everything else (other global settings, vrrp_script, SSL, bfd_instance, ...) is not IPVS: skipped silently.
+  }
+  // keepalived logs each line it has no keyword for and goes on: said once here, with the first of them.
+  const stray = strays[0];
+  if (stray) {
+    const more = strays.length > 1 ? ` (and ${strays.length - 1} more line(s) like it)` : '';
+    ctx.warn(stray.line, `${shown(stray.words[0]!)} is no keepalived keyword${more} - ignored, as keepalived does`);
   }
 
   const byId = new Map<string, { service: Service; line: number }>();

@@ -106,6 +106,24 @@ function fail(at: Line, message: string, hint?: string): never {
   throw new LvsError('LVS_PARSE_SAVE', `${at.source}:${at.lineNo}: ${message}`, hint === undefined ? {} : { hint });
 }
 
+/**
+ * A line that starts with no option. The two files most often given in place of saved rules are named as what they
+ * are, with the command that makes the right one: an `ipvsadm -L -n` listing and a keepalived configuration.
+ */
+function notSavedRules(at: Line, line: string): never {
+  if (/^(IP Virtual Server version|Prot LocalAddress|-> RemoteAddress|(TCP|UDP|SCTP|FWM) +\S+ +\S+)/.test(line)) {
+    fail(
+      at,
+      'this is an `ipvsadm -L -n` listing, not saved rules',
+      'Save the table with `ipvsadm -S -n > FILE` and give that file; or import the live table with --director.',
+    );
+  }
+  if (/^(global_defs|virtual_server|virtual_server_group|vrrp_instance|vrrp_sync_group|include|real_server|!)(\s|\{|$)/.test(line)) {
+    fail(at, 'this is a keepalived configuration, not saved rules', 'Import it with --keepalived FILE.');
+  }
+  fail(at, `unexpected ${show(line.split(/\s+/)[0] ?? '')}: expected an option (a line of \`ipvsadm -S -n\` starts with -A or -a)`);
+}
+
 function int(at: Line, option: string, text: string, min: number, max: number): number {
   if (!/^-?[0-9]+$/.test(text)) fail(at, `${option} needs a whole number, got ${show(text)}`);
   const n = Number(text);
@@ -346,6 +364,7 @@ export function parseSave(text: string, source = 'ipvsadm -S -n', lines?: Map<st
     if (raw.includes('\0')) fail(at, 'the line contains a NUL byte: this is not ipvsadm output');
     const trimmed = raw.trim();
     if (trimmed === '' || trimmed.startsWith('#')) continue;
+    if (!trimmed.startsWith('-')) notSavedRules(at, trimmed);
     const tokens = tokenize(at, trimmed);
     const opts = readOptions(at, tokens);
     const command = ['-A', '-a', '-E', '-e', '-D', '-d', '-C'].filter((c) => opts.has(c));

@@ -413,6 +413,16 @@ describe('parseKeepalived on hostile input', () => {
       text: `virtual_server_group G {\n 2001:db8::/64 80\n}\n${vs('group G', 'protocol TCP\n real_server 2001:db8::1 80 {\n}')}`,
       message: /^bad\.conf:2: G: 2001:db8::\/64 expands to \d+ addresses/,
     },
+    {
+      name: 'saved ipvsadm rules given as a keepalived configuration',
+      text: '# saved\n-A -t 198.51.100.10:80 -s rr\n-a -t 198.51.100.10:80 -r 192.0.2.1:80 -m -w 1\n',
+      message: /^bad\.conf:2: these are saved ipvsadm rules \(`ipvsadm -S -n`\), not a keepalived configuration$/,
+    },
+    {
+      name: 'an ipvsadm -L -n listing given as a keepalived configuration',
+      text: 'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\nTCP  198.51.100.10:80 rr\n',
+      message: /^bad\.conf:1: this is an `ipvsadm -L -n` listing, not a keepalived configuration$/,
+    },
   ])('rejects $name with LVS_PARSE_KEEPALIVED, file and line', ({ text, message }) => {
     // GIVEN hostile input
     // WHEN parsed
@@ -427,6 +437,16 @@ describe('parseKeepalived on hostile input', () => {
     expect(isLvsError(caught) && caught.code).toBe('LVS_PARSE_KEEPALIVED');
     expect((caught as Error).message).toMatch(message);
     expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('says once that lines with no keepalived keyword are ignored, as keepalived logs them, and reads the rest', () => {
+    // GIVEN a configuration with two stray lines of ipvsadm rules among its blocks
+    const text = `-A -t 198.51.100.10:80\n${vs('198.51.100.10 80', 'protocol TCP\n real_server 192.0.2.1 80 {\n}')}-a -t x\n`;
+    // WHEN parsed
+    const { services, warnings } = summary(text);
+    // THEN the virtual_server is read, and one warning names the first stray line and counts the other
+    expect(Object.keys(services)).toEqual(['tcp 198.51.100.10:80']);
+    expect(warnings).toEqual(['k.conf:1: "-A" is no keepalived keyword (and 1 more line(s) like it) - ignored, as keepalived does']);
   });
 
   it('never fails with anything but LVS_PARSE_KEEPALIVED on random noise', () => {

@@ -181,12 +181,25 @@ describe('parseSave errors name the source, the line and the token', () => {
     { name: 'gue without port', text: '-A -t 198.51.100.1:80\n-a -t 198.51.100.1:80 -r 192.0.2.1 -i --tun-type gue\n', message: /needs --tun-port/ },
     { name: 'mixed families under masq', text: '-A -t 198.51.100.1:80\n-a -t 198.51.100.1:80 -r [2001:db8::1]:80 -m\n', message: /another address family/ },
     { name: 'firewall mark 0', text: '-A -f 0\n', message: /mark 0/ },
+    {
+      name: 'an ipvsadm -L -n listing given as saved rules',
+      text: 'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n',
+      message: /^lb1\.save:1: this is an `ipvsadm -L -n` listing, not saved rules$/,
+    },
+    { name: 'a listing without its header', text: 'TCP  198.51.100.1:80 rr\n', message: /:1: this is an `ipvsadm -L -n` listing/ },
+    { name: 'a keepalived configuration', text: '! keepalived\nvirtual_server 198.51.100.1 80 {\n', message: /:1: this is a keepalived configuration/ },
+    {
+      name: 'a line of prose',
+      text: 'hello world\n',
+      message: /:1: unexpected "hello": expected an option \(a line of `ipvsadm -S -n` starts with -A or -a\)/,
+    },
   ];
   for (const c of cases) {
     it(`reports ${c.name}`, () => {
       const e = parseError(c.text);
       expect(e.code).toBe('LVS_PARSE_SAVE');
       expect(e.message).toMatch(c.message);
+      if (/listing|keepalived/.test(c.name)) expect(e.hint).toMatch(/ipvsadm -S -n > FILE|--keepalived FILE/);
     });
   }
 
