@@ -84,10 +84,18 @@ export function procId(key: ServiceKey): string {
 
 const FORWARD_NAME = { masq: 'Masq', droute: 'Route', tunnel: 'Tunnel' } as const;
 
+/**
+ * The one-packet flag as /proc shows it: the kernel prints `ops` for IPv4 services and firewall marks, never for an
+ * IPv6 address (ip_vs_info_seq_show), so there /proc reads false whatever the kernel holds.
+ */
+function procOnePacket(s: Service): boolean {
+  return s.config.onePacket && !(s.key.kind === 'addr' && serviceFamily(s.key) === 'inet6');
+}
+
 /** Why a /proc entry does not show a service as the model has it (ticks aside: timeouts are checked elsewhere). */
 function procMismatch(p: ProcService, s: Service): string | undefined {
   if (p.scheduler !== s.config.scheduler) return `scheduler ${p.scheduler} ≠ ${s.config.scheduler}`;
-  if (p.onePacket !== s.config.onePacket) return 'one-packet';
+  if (p.onePacket !== procOnePacket(s)) return 'one-packet';
   if ((p.persistence === undefined) !== (s.config.persistence === undefined)) return 'persistence';
   if (p.persistence && s.config.persistence && p.persistence.netmask !== s.config.persistence.netmask) return 'persistence netmask';
   if (p.destinations.length !== s.destinations.length) return `${p.destinations.length} real servers ≠ ${s.destinations.length}`;
@@ -114,7 +122,7 @@ export interface ExpectedProc {
 export function expectedProc(s: Service): ExpectedProc {
   const id = procId(s.key);
   const destinations = s.destinations.map((d) => ({ id: destinationId(d), forward: FORWARD_NAME[d.forwarding.method], weight: d.weight }));
-  return { id, text: procServiceText({ id, scheduler: s.config.scheduler, onePacket: s.config.onePacket, destinations }) };
+  return { id, text: procServiceText({ id, scheduler: s.config.scheduler, onePacket: procOnePacket(s), destinations }) };
 }
 
 function groupProc(d: ProcDigest): Map<string, ProcService[]> {
@@ -312,12 +320,14 @@ export function parseStoredTable(text: string, where: string): Table | undefined
 /**
  * True when /proc/net/ip_vs shows every attribute of these services, so that reading it back verifies them exactly:
  * address services (a firewall mark's family is not in /proc) without scheduler flags, persistence (its timeout is in
- * kernel ticks) or a persistence engine, whose real servers are not tunnels and have no thresholds.
+ * kernel ticks), a persistence engine or, on IPv6, one-packet scheduling, whose real servers are not tunnels and have
+ * no thresholds.
  */
 export function procShowsAll(services: readonly Service[]): boolean {
   return services.every(
     (s) =>
       s.key.kind === 'addr' &&
+      procOnePacket(s) === s.config.onePacket &&
       s.config.schedFlags.length === 0 &&
       s.config.persistence === undefined &&
       s.config.persistenceEngine === undefined &&
