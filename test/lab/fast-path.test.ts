@@ -84,3 +84,71 @@ describe('apply with refresh: false', () => {
     expect((await planStack(desired(table(5)), opts)).directors[0]?.refresh).toEqual({ trusted: true });
   });
 });
+
+describe('what /proc/net/ip_vs shows, on the real kernel', () => {
+  const dest = (address: string, port: number, method: 'masq' | 'droute', weight = 1) => ({
+    address,
+    port,
+    forwarding: { method },
+    weight,
+    upperThreshold: 0,
+    lowerThreshold: 0,
+  });
+  const svc = (key: Service['key'], scheduler: string, destinations: Service['destinations'], onePacket = false): Service => ({
+    key,
+    config: { scheduler, schedFlags: [], onePacket },
+    destinations,
+  });
+  // Every attribute here shows in /proc: protocols, both families, one-packet on IPv4, schedulers, methods, weight 0.
+  const shown: Service[] = [
+    svc({ kind: 'addr', protocol: 'tcp', address: '198.51.100.10', port: 80 }, 'wrr', [
+      dest('192.0.2.11', 8080, 'masq', 3),
+      dest('192.0.2.12', 8080, 'masq', 0),
+    ]),
+    svc({ kind: 'addr', protocol: 'udp', address: '198.51.100.10', port: 53 }, 'sh', [dest('192.0.2.11', 53, 'droute')], true),
+    svc({ kind: 'addr', protocol: 'sctp', address: '198.51.100.11', port: 2905 }, 'lc', [dest('192.0.2.13', 2905, 'masq')]),
+    svc({ kind: 'addr', protocol: 'tcp', address: '2001:db8::10', port: 443 }, 'mh', [dest('2001:db8:1::11', 443, 'droute', 2)]),
+  ];
+  // One-packet scheduling on an IPv6 address: the kernel keeps it, and prints no "ops" for it in /proc.
+  const blind = (weight: number) =>
+    svc({ kind: 'addr', protocol: 'udp', address: '2001:db8::10', port: 53 }, 'rr', [dest('2001:db8:1::11', 53, 'masq', weight)], true);
+  const fallbacks = (steps: string[]) => steps.filter((m) => /not possible|whole table to report/.test(m));
+
+  it('verifies by /proc what it shows, as the kernel prints it (no "ops" on IPv6), and falls back for nothing', async () => {
+    const steps: string[] = [];
+    const onProgress = (_d: string, m: string) => steps.push(m);
+    // GIVEN services whose every attribute /proc shows, applied with refresh: false (the verified state is kept)
+    const first = await applyStack(desired(normalizeTable({ services: shown })), { ...opts, onProgress });
+    // THEN one /proc read verified them, with no fallback
+    expect(first.outcomes[0]?.status).toBe('applied');
+    expect(steps).toContain('verifying: reading /proc/net/ip_vs back');
+    expect(fallbacks(steps)).toEqual([]);
+    expect(normalizeTable(await liveTable(1))).toEqual(normalizeTable({ services: shown }));
+
+    // WHEN an IPv6 service with one-packet scheduling is added, fast (refresh: false)
+    const withBlind = (w: number) => normalizeTable({ services: [...shown, blind(w)] });
+    steps.length = 0;
+    const second = await applyStack(desired(withBlind(1)), { ...opts, onProgress });
+    // THEN the kernel prints "ops" for the IPv4 one-packet service and none for the IPv6 one
+    expect(second.outcomes[0]?.status).toBe('applied');
+    const proc = (await sh(alias(1), 'cat /proc/net/ip_vs')).stdout;
+    expect(proc).toMatch(/^UDP {2}C633640A:0035 sh ops/m);
+    expect(proc).toMatch(/^UDP {2}\[2001:0db8:0000:0000:0000:0000:0000:0010\]:0035 rr *$/m);
+    // AND the fast verification (/proc and the service's own listing, which shows the flag) accepted it as desired
+    expect(steps).toContain('verifying: /proc/net/ip_vs and the changed services');
+    expect(fallbacks(steps)).toEqual([]);
+    expect(normalizeTable(await liveTable(1))).toEqual(withBlind(1));
+    // AND the state it stored is trusted by the next fast plan, which finds nothing to do
+    const noop = await planStack(desired(withBlind(1)), opts);
+    expect(noop.directors[0]?.refresh).toEqual({ trusted: true });
+    expect(noop.directors[0]?.changes).toEqual([]);
+
+    // WHEN its weight changes with a full read (refresh: true) THEN /proc cannot show the flag: the whole table verifies
+    steps.length = 0;
+    const third = await applyStack(desired(withBlind(4)), { stack: STACK, drain: false, onProgress });
+    expect(third.outcomes[0]?.status).toBe('applied');
+    expect(steps).toContain('verifying: reading the table back');
+    expect(fallbacks(steps)).toEqual([]);
+    expect(normalizeTable(await liveTable(1))).toEqual(withBlind(4));
+  });
+});
