@@ -58,22 +58,61 @@ function decodeMask(hex: string, inet6: boolean): string {
   return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
-/** The counter-free content of /proc/net/ip_vs, addresses decoded, in a canonical order. */
+/** The words of `text[from, to)` split at blanks (what `trim().split(/\s+/)` gives, without the trimmed copy). */
+function words(text: string, from: number, to: number): string[] {
+  const out: string[] = [];
+  let i = from;
+  while (i < to) {
+    while (i < to && isBlank(text.charCodeAt(i))) i++;
+    if (i >= to) break;
+    let j = i + 1;
+    while (j < to && !isBlank(text.charCodeAt(j))) j++;
+    out.push(text.slice(i, j));
+    i = j;
+  }
+  return out;
+}
+
+/** Space, tab, carriage return, vertical tab, form feed: the blanks /proc's columns could hold. */
+function isBlank(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13);
+}
+
+/**
+ * The counter-free content of /proc/net/ip_vs, addresses decoded, in a canonical order. At 10,000 services it runs
+ * while a verification waits on it, so it reads the text in place (no line or trimmed copies) and decodes each real
+ * server's address once (real servers repeat across services).
+ */
 export function parseProcIpvs(text: string): ProcDigest {
-  const lines = text.split('\n');
-  const header = /^IP Virtual Server version ([0-9.]+) /.exec(lines[0] ?? '');
+  let eol = text.indexOf('\n');
+  if (eol < 0) eol = text.length;
+  const header = /^IP Virtual Server version ([0-9.]+) /.exec(text.slice(0, eol));
   if (header === null) fail(1, 'no "IP Virtual Server version" header: is IPVS loaded?');
   const services: { id: string; scheduler: string; onePacket: boolean; persistence?: ProcService['persistence']; destinations: ProcDestination[] }[] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const lineNo = i + 1;
-    const line = lines[i]!.trim();
-    if (line === '' || line.startsWith('Prot ') || line.startsWith('-> RemoteAddress')) continue;
-    const w = line.split(/\s+/);
+  const decoded = new Map<string, string>();
+  let lineNo = 1;
+  for (let start = eol + 1; start < text.length; start = eol + 1) {
+    lineNo++;
+    eol = text.indexOf('\n', start);
+    if (eol < 0) eol = text.length;
+    // The line without its leading and trailing blanks is text[first, last).
+    let first = start;
+    while (first < eol && isBlank(text.charCodeAt(first))) first++;
+    let last = eol;
+    while (last > first && isBlank(text.charCodeAt(last - 1))) last--;
+    if (first === last || (text.startsWith('Prot ', first) && last > first + 5) || text.startsWith('-> RemoteAddress', first)) continue;
+    const w = words(text, first, last);
     if (w[0] === '->') {
       const svc = services[services.length - 1];
       if (svc === undefined) fail(lineNo, 'a real server before any service');
       if (w.length < 6 || !/^[0-9]+$/.test(w[3] ?? '')) fail(lineNo, 'expected "-> ADDRESS:PORT Forward Weight ActiveConn InActConn"');
-      svc.destinations.push({ id: decodeHostPort(lineNo, w[1] ?? ''), forward: w[2]!, weight: Number(w[3]) });
+      const at = w[1]!;
+      let id = decoded.get(at);
+      if (id === undefined) {
+        id = decodeHostPort(lineNo, at);
+        decoded.set(at, id);
+      }
+      svc.destinations.push({ id, forward: w[2]!, weight: Number(w[3]) });
       continue;
     }
     const proto = w[0] ?? '';
@@ -87,7 +126,7 @@ export function parseProcIpvs(text: string): ProcDigest {
       inet6 = (w[1] ?? '').startsWith('[');
       id = `${proto.toLowerCase()} ${decodeHostPort(lineNo, w[1] ?? '')}`;
     } else {
-      fail(lineNo, `unexpected line ${JSON.stringify(line.slice(0, 60))}`);
+      fail(lineNo, `unexpected line ${JSON.stringify(text.slice(first, Math.min(last, first + 60)))}`);
     }
     const scheduler = w[2] ?? '';
     const rest = w.slice(3);
@@ -96,15 +135,20 @@ export function parseProcIpvs(text: string): ProcDigest {
     if (persistence !== undefined && !Number.isFinite(persistence.timeoutTicks)) fail(lineNo, 'bad persistence timeout');
     services.push({ id, scheduler, onePacket: rest.includes('ops'), ...(persistence === undefined ? {} : { persistence }), destinations: [] });
   }
-  const canonical = services.map((s) => ({ ...s, destinations: sortDestinations(s.destinations) }));
-  const keyed = canonical.map((s) => [JSON.stringify(s), s] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  // The destinations are this function's own arrays: sorted in place.
+  for (const s of services) s.destinations.sort(byId);
+  const keyed = services.map((s) => [JSON.stringify(s), s] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   // The texts were made for the sort: kept, a comparison with an expected service is then one string compare.
-  for (const [text, s] of keyed) texts.set(s, text);
+  for (const [t, s] of keyed) texts.set(s, t);
   return { version: header[1]!, services: keyed.map(([, s]) => s) };
 }
 
+function byId(a: ProcDestination, b: ProcDestination): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
 function sortDestinations(destinations: readonly ProcDestination[]): ProcDestination[] {
-  return [...destinations].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return [...destinations].sort(byId);
 }
 
 const texts = new WeakMap<ProcService, string>();
