@@ -10,6 +10,7 @@ import type { DesiredDirector } from '../../providers/ipvs/model/desired-directo
 import { applyStack, planStack } from '../../providers/ipvs/apply/run-stack.ts';
 import { lab, resetDirector, sh } from './helpers.ts';
 import { alias, liveTable } from './stack-harness.ts';
+import { dest } from '../unit/render-graph/fixtures.ts';
 
 const STACK = 'fastpath';
 
@@ -86,14 +87,6 @@ describe('apply with refresh: false', () => {
 });
 
 describe('what /proc/net/ip_vs shows, on the real kernel', () => {
-  const dest = (address: string, port: number, method: 'masq' | 'droute', weight = 1) => ({
-    address,
-    port,
-    forwarding: { method },
-    weight,
-    upperThreshold: 0,
-    lowerThreshold: 0,
-  });
   const svc = (key: Service['key'], scheduler: string, destinations: Service['destinations'], onePacket = false): Service => ({
     key,
     config: { scheduler, schedFlags: [], onePacket },
@@ -102,16 +95,16 @@ describe('what /proc/net/ip_vs shows, on the real kernel', () => {
   // Every attribute here shows in /proc: protocols, both families, one-packet on IPv4, schedulers, methods, weight 0.
   const shown: Service[] = [
     svc({ kind: 'addr', protocol: 'tcp', address: '198.51.100.10', port: 80 }, 'wrr', [
-      dest('192.0.2.11', 8080, 'masq', 3),
-      dest('192.0.2.12', 8080, 'masq', 0),
+      dest('192.0.2.11', 3, 8080, 'masq'),
+      dest('192.0.2.12', 0, 8080, 'masq'),
     ]),
-    svc({ kind: 'addr', protocol: 'udp', address: '198.51.100.10', port: 53 }, 'sh', [dest('192.0.2.11', 53, 'droute')], true),
-    svc({ kind: 'addr', protocol: 'sctp', address: '198.51.100.11', port: 2905 }, 'lc', [dest('192.0.2.13', 2905, 'masq')]),
-    svc({ kind: 'addr', protocol: 'tcp', address: '2001:db8::10', port: 443 }, 'mh', [dest('2001:db8:1::11', 443, 'droute', 2)]),
+    svc({ kind: 'addr', protocol: 'udp', address: '198.51.100.10', port: 53 }, 'sh', [dest('192.0.2.11', 1, 53, 'droute')], true),
+    svc({ kind: 'addr', protocol: 'sctp', address: '198.51.100.11', port: 2905 }, 'lc', [dest('192.0.2.13', 1, 2905, 'masq')]),
+    svc({ kind: 'addr', protocol: 'tcp', address: '2001:db8::10', port: 443 }, 'mh', [dest('2001:db8:1::11', 2, 443, 'droute')]),
   ];
   // One-packet scheduling on an IPv6 address: the kernel keeps it, and prints no "ops" for it in /proc.
   const blind = (weight: number) =>
-    svc({ kind: 'addr', protocol: 'udp', address: '2001:db8::10', port: 53 }, 'rr', [dest('2001:db8:1::11', 53, 'masq', weight)], true);
+    svc({ kind: 'addr', protocol: 'udp', address: '2001:db8::10', port: 53 }, 'rr', [dest('2001:db8:1::11', weight, 53, 'masq')], true);
   const fallbacks = (steps: string[]) => steps.filter((m) => /not possible|whole table to report/.test(m));
 
   it('verifies by /proc what it shows, as the kernel prints it (no "ops" on IPv6), and falls back for nothing', async () => {
