@@ -14,6 +14,10 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Scheduler } from '../../lib/index.ts';
 import { serviceId, tableEquals } from '../../providers/ipvs/model/model.ts';
+import type { OwnershipRecord } from '../../providers/ipvs/model/record.ts';
+import { openShDirectorHost } from '../../providers/ipvs/host/sh-director-host.ts';
+import { lockRequest } from '../../providers/ipvs/host/requests/lock.ts';
+import type { BatchReply } from '../../providers/ipvs/host/requests/batch.ts';
 import { lab, resetDirector, sh } from './helpers.ts';
 import { alias, apply, hostSnapshot, liveTable, plan } from './stack-harness.ts';
 import { buildStack, childrenMatching, lvsform, manyServices, waitFor } from './faults-harness.ts';
@@ -293,5 +297,58 @@ describe('two applies at once against one director', () => {
     const again = await lvsform(dir, ['apply', '--no-synth', '--auto-approve', '--adopt']);
     expect(again.exitCode, again.stdout).toBe(0);
     expect(ids(await liveTable(1)).length).toBe(600);
+  });
+});
+
+describe('the record a batch leaves, chosen and written by the director', () => {
+  // A record of many new services (≈ 300 KB, over what travels as one printf word), as a large first apply writes.
+  const record = (n: number, pending: boolean): OwnershipRecord => ({
+    format: 1,
+    stack: 'rides',
+    director: 'lb1',
+    updated: new Date(0).toISOString(),
+    services: Object.fromEntries(
+      Array.from({ length: n }, (_, i) => [
+        `tcp 198.51.100.${10 + (i % 50)}:${1000 + Math.floor(i / 50)}`,
+        pending ? { path: `rides/lb1/service-${i}`, pending: true } : { path: `rides/lb1/service-${i}`, h: `${i}`.padStart(64, '0') },
+      ]),
+    ),
+  });
+  const expected = record(2, false);
+  const otherwise = record(5000, true);
+
+  async function batchOn(batch: string): Promise<BatchReply> {
+    const d = lab().directors[0]!;
+    const host = openShDirectorHost({ name: d.name, transport: 'ssh', ssh: { configFile: lab().sshConfig, alias: d.alias } });
+    try {
+      const [, reply] = await host.exchange(
+        [lockRequest('apply', true), { kind: 'batch', batch, record: { stack: 'rides', expected, otherwise, gzip: true } }],
+        {
+          underLock: true,
+        },
+      );
+      return reply;
+    } finally {
+      await host.close();
+    }
+  }
+
+  it('after a batch the kernel complains about: the pending record, sent compressed and decoded by the shell', async () => {
+    // GIVEN a batch whose second line names a scheduler the kernel does not have
+    const reply = await batchOn('-A -t 198.51.100.10:80 -s rr\n-A -t 198.51.100.10:81 -s nosuch\n');
+    // THEN ipvsadm said so, and the director wrote the other record and confirmed it
+    expect(reply.said).toMatch(/Scheduler or persistence engine not found/);
+    expect(reply.record).toEqual({ wrote: 'otherwise', confirmed: true, said: '' });
+    // AND the file holds exactly that record, mode 0600
+    const file = await sh(alias(1), 'stat -c %a /var/lib/lvsform/rides.json; cat /var/lib/lvsform/rides.json');
+    const [mode, ...text] = file.stdout.split('\n');
+    expect(mode).toBe('600');
+    expect(JSON.parse(text.join('\n'))).toEqual(otherwise);
+  });
+
+  it('after a silent batch: the record the apply expects', async () => {
+    const reply = await batchOn('-A -t 198.51.100.10:80 -s rr\n');
+    expect([reply.said, reply.record]).toEqual(['', { wrote: 'expected', confirmed: true, said: '' }]);
+    expect(JSON.parse((await sh(alias(1), 'cat /var/lib/lvsform/rides.json')).stdout)).toEqual(expected);
   });
 });

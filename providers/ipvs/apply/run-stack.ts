@@ -122,6 +122,8 @@ interface OpenDirector {
   readonly fast?: FastContext;
   /** Why the fast path was not taken (when it was asked for). */
   readonly fastReason?: string;
+  /** The full read found gzip and base64 on the host. */
+  readonly gzip?: boolean;
 }
 
 function destinationCount(services: readonly Service[]): string {
@@ -207,13 +209,13 @@ async function openDirector(
       if (trusted.ok) return { desired, host, facts, live: await withRead(trusted.live), fast: trusted.context };
       fastReason = trusted.reason;
       opts.onProgress?.(desired.name, `full read: ${fastReason}`);
-      const [{ live }] = await host.exchange([fullRead], { underLock: true, onAnswer: () => lap('read') });
+      const [{ live, gzip }] = await host.exchange([fullRead], { underLock: true, onAnswer: () => lap('read') });
       lap('parse');
-      return { desired, host, facts, live: await withRead(live), fastReason };
+      return { desired, host, facts, live: await withRead(live), fastReason, ...(gzip === undefined ? {} : { gzip }) };
     }
-    const live = replyOf(replies, 'read-table')!.live;
+    const { live, gzip } = replyOf(replies, 'read-table')!;
     lap('parse');
-    return { desired, host, facts, live: await withRead(live), ...(fastReason ? { fastReason } : {}) };
+    return { desired, host, facts, live: await withRead(live), ...(fastReason ? { fastReason } : {}), ...(gzip === undefined ? {} : { gzip }) };
   });
 }
 
@@ -495,7 +497,7 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
           ahead.hashFor,
         ),
         otherwise: pending ?? null,
-        gzip,
+        gzip: open.gzip ?? gzip,
       }
     : undefined;
   // Else the pending record travels with the next round trip (the set-up, or the batch).

@@ -482,7 +482,8 @@ export class FakeDirectorHost implements DirectorHost {
         if (!d.commands.includes('ipvsadm')) throw new LvsError('LVS_NO_IPVSADM', `director ${where}: ipvsadm is not installed`);
         const table = req.thresholds ? normalizeTable(d.table) : d.saved();
         const base = { table, fingerprint: tableFingerprint(table), record: undefined, ipvsadmVersion: 'ipvsadm v1.31 (fake)' };
-        if (!req.record) return { kind: 'read-table', live: base };
+        // The fake host has gzip and base64, as its proc and fast-read answers say.
+        if (!req.record) return { kind: 'read-table', live: base, gzip: true };
         const text = d.records.get(req.stack);
         const record = text === undefined ? undefined : parseRecord(text, req.stack, where);
         // Every other stack's record travels with the read, as the real read's `other <stack>` sections do.
@@ -490,7 +491,7 @@ export class FakeDirectorHost implements DirectorHost {
           [...d.records].filter(([name]) => name !== req.stack),
           where,
         );
-        return { kind: 'read-table', live: { ...base, record, others: others.services, otherSettings: others.settings } };
+        return { kind: 'read-table', live: { ...base, record, others: others.services, otherSettings: others.settings }, gzip: true };
       }
       case 'fast-read':
         return {

@@ -12,6 +12,7 @@ import type { Table } from '../../model/model.ts';
 import { section, sectionLine, splitSections, type Sections } from '../sections.ts';
 import { shQuote } from '../shell-quote.ts';
 import { earlyResult, endedEarly, type EarlyWork, type RequestKind } from './kind.ts';
+import { GZ_TEST } from './gzip.ts';
 
 export interface ReadTableRequest {
   readonly kind: 'read-table';
@@ -28,6 +29,11 @@ export interface ReadTableRequest {
 export interface ReadTableReply {
   readonly kind: 'read-table';
   readonly live: LiveState;
+  /**
+   * Whether the host has gzip and base64 (the shell's `command -v`, no process), so that a large text written later in
+   * the run may travel compressed. Undefined when the read did not say (the read-only script's).
+   */
+  readonly gzip?: boolean;
 }
 
 /** The name of the section that holds the record of another stack: `other <stack>` . */
@@ -78,7 +84,13 @@ export const EMPTY_TABLE_TEST = [
  * corrupt, not as a broken read).
  */
 export function readChunk(req: Omit<ReadTableRequest, 'kind'> & { readonly tag: string }): string {
-  const lines = [section(req.tag, 'ipvsadm-version'), 'command -v ipvsadm >/dev/null 2>&1 || echo "@@missing ipvsadm"'];
+  const lines = [
+    section(req.tag, 'ipvsadm-version'),
+    'command -v ipvsadm >/dev/null 2>&1 || echo "@@missing ipvsadm"',
+    GZ_TEST,
+    section(req.tag, 'gzip'),
+    'echo "$lvs_gz"',
+  ];
   if (req.record) {
     lines.push(
       section(req.tag, 'record'),
@@ -142,7 +154,11 @@ export function parseLive(tag: string, stdout: string, stack: string, where: str
 
 export const readTable: RequestKind<ReadTableRequest, ReadTableReply> = {
   script: (req, tag) => readChunk({ ...req, tag }),
-  parse: (req, sections, ctx, early) => ({ kind: 'read-table', live: fromSections(sections, ctx.stdout, req.stack, ctx.where, req.thresholds, early) }),
+  parse: (req, sections, ctx, early) => {
+    const live = fromSections(sections, ctx.stdout, req.stack, ctx.where, req.thresholds, early);
+    const gzip = sections.get('gzip')?.trim();
+    return { kind: 'read-table', live, ...(gzip === undefined ? {} : { gzip: gzip === '1' }) };
+  },
   // Parsed while the director dumps the table: the record (it comes first), then the save (during the thresholds).
   early: {
     record: (req, text, ctx) => recordOf(text, req.stack, ctx.where),
