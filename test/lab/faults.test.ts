@@ -14,7 +14,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Scheduler } from '../../lib/index.ts';
 import { serviceId, tableEquals } from '../../providers/ipvs/model/model.ts';
-import type { OwnershipRecord } from '../../providers/ipvs/model/record.ts';
+import { recordOf } from '../unit/engine/records.ts';
 import { openShDirectorHost } from '../../providers/ipvs/host/sh-director-host.ts';
 import { lockRequest } from '../../providers/ipvs/host/requests/lock.ts';
 import type { BatchReply } from '../../providers/ipvs/host/requests/batch.ts';
@@ -301,21 +301,9 @@ describe('two applies at once against one director', () => {
 });
 
 describe('the record a batch leaves, chosen and written by the director', () => {
-  // A record of many new services (≈ 300 KB, over what travels as one printf word), as a large first apply writes.
-  const record = (n: number, pending: boolean): OwnershipRecord => ({
-    format: 1,
-    stack: 'rides',
-    director: 'lb1',
-    updated: new Date(0).toISOString(),
-    services: Object.fromEntries(
-      Array.from({ length: n }, (_, i) => [
-        `tcp 198.51.100.${10 + (i % 50)}:${1000 + Math.floor(i / 50)}`,
-        pending ? { path: `rides/lb1/service-${i}`, pending: true } : { path: `rides/lb1/service-${i}`, h: `${i}`.padStart(64, '0') },
-      ]),
-    ),
-  });
-  const expected = record(2, false);
-  const otherwise = record(5000, true);
+  // Records of many new services, as a large first apply writes (the fallback over what travels as one printf word).
+  const expected = recordOf('rides', 2, false);
+  const otherwise = recordOf('rides', 5000, true);
 
   async function batchOn(batch: string): Promise<BatchReply> {
     const d = lab().directors[0]!;

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { EMPTY_TABLE_TEST, otherRecordsChunk, othersFrom } from '../../../providers/ipvs/host/requests/read-table.ts';
 import { writeRecordChunk } from '../../../providers/ipvs/host/requests/write-record.ts';
 import { batchChunk } from '../../../providers/ipvs/host/requests/batch.ts';
-import { serializeRecord, type OwnershipRecord } from '../../../providers/ipvs/model/record.ts';
+import { serializeRecord } from '../../../providers/ipvs/model/record.ts';
+import { recordOf } from './records.ts';
 import { section, sectionLine, splitSections } from '../../../providers/ipvs/host/sections.ts';
 
 describe('splitSections', () => {
@@ -122,22 +123,9 @@ describe('EMPTY_TABLE_TEST', () => {
 });
 
 describe('the records that ride with a batch', () => {
-  const many = (n: number, pending: boolean): OwnershipRecord => ({
-    format: 1,
-    stack: 'web',
-    director: 'lb1',
-    updated: new Date(0).toISOString(),
-    services: Object.fromEntries(
-      Array.from({ length: n }, (_, i) => [
-        `tcp 198.51.100.10:${1000 + i}`,
-        pending ? { path: `web/s${i}`, pending: true } : { path: `web/s${i}`, h: 'f'.repeat(64) },
-      ]),
-    ),
-  });
-
   it('sends the large fallback record compressed where the host has gzip, and the expected one as it is', () => {
     // GIVEN 5,000 new services: both records are over the one-printf-word size
-    const record = { stack: 'web', expected: many(5000, false), otherwise: many(5000, true) };
+    const record = { stack: 'web', expected: recordOf('web', 5000, false), otherwise: recordOf('web', 5000, true) };
     // WHEN the batch's script is made for a host with gzip, and for one without
     const withGzip = batchChunk('t', '-A -t 198.51.100.10:1000 -s rr\n', { ...record, gzip: true });
     const without = batchChunk('t', '-A -t 198.51.100.10:1000 -s rr\n', { ...record, gzip: false });
