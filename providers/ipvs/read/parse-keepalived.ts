@@ -17,6 +17,7 @@
  * (unbalanced braces, unterminated quotes, NUL bytes, absurd nesting or size) is an `LVS_PARSE_KEEPALIVED` error
  * naming the file and line.
  */
+import { looksLikeListing, looksLikeSavedRule } from './input-kind.ts';
 import { INT_MAX, MAX_PERSISTENCE_TIMEOUT, SCHEDULERS } from '../model/limits.ts';
 import { keepalivedLines, type IncludeReader } from './keepalived/lines.ts';
 import { MAX_KEEPALIVED_BYTES, MAX_KEEPALIVED_DEPTH, fail, parseStructure, readUnsigned, shown, type Origin, type Stmt } from './keepalived/structure.ts';
@@ -681,10 +682,11 @@ const KEYWORD = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 function notKeepalived(root: readonly Stmt[], origin: Origin): void {
   const first = root[0];
   if (first === undefined || root.some((s) => isIpvsKeyword(s.words[0]!) || s.words[0] === 'vrrp_instance' || s.words[0] === 'global_defs')) return;
-  if (/^-[AaCEeDdR]$/.test(first.words[0]!)) {
+  const line = first.words.join(' ');
+  if (looksLikeSavedRule(line)) {
     fail(origin, first.line, 'these are saved ipvsadm rules (`ipvsadm -S -n`), not a keepalived configuration', 'Import them with --save FILE.');
   }
-  if (first.words.slice(0, 3).join(' ') === 'IP Virtual Server') {
+  if (looksLikeListing(line)) {
     fail(
       origin,
       first.line,

@@ -7,6 +7,7 @@
  * the default scheduler is wlc and the default forwarding method is direct routing; `ipvsadm -S` prints a
  * firewall mark above 2^31-1 as a negative number. Lines that ipvsadm or the kernel would refuse are errors here.
  */
+import { SAVE_COMMANDS, looksLikeKeepalived, looksLikeListing } from './input-kind.ts';
 import { describeValue } from '../model/describe-value.ts';
 import { INT_MAX } from '../model/limits.ts';
 import { LvsError } from '../model/errors.ts';
@@ -111,14 +112,14 @@ function fail(at: Line, message: string, hint?: string): never {
  * are, with the command that makes the right one: an `ipvsadm -L -n` listing and a keepalived configuration.
  */
 function notSavedRules(at: Line, line: string): never {
-  if (/^(IP Virtual Server version|Prot LocalAddress|-> RemoteAddress|(TCP|UDP|SCTP|FWM) +\S+ +\S+)/.test(line)) {
+  if (looksLikeListing(line)) {
     fail(
       at,
       'this is an `ipvsadm -L -n` listing, not saved rules',
       'Save the table with `ipvsadm -S -n > FILE` and give that file; or import the live table with --director.',
     );
   }
-  if (/^(global_defs|virtual_server|virtual_server_group|vrrp_instance|vrrp_sync_group|include|real_server|!)(\s|\{|$)/.test(line)) {
+  if (looksLikeKeepalived(line)) {
     fail(at, 'this is a keepalived configuration, not saved rules', 'Import it with --keepalived FILE.');
   }
   fail(at, `unexpected ${show(line.split(/\s+/)[0] ?? '')}: expected an option (a line of \`ipvsadm -S -n\` starts with -A or -a)`);
@@ -367,7 +368,7 @@ export function parseSave(text: string, source = 'ipvsadm -S -n', lines?: Map<st
     if (!trimmed.startsWith('-')) notSavedRules(at, trimmed);
     const tokens = tokenize(at, trimmed);
     const opts = readOptions(at, tokens);
-    const command = ['-A', '-a', '-E', '-e', '-D', '-d', '-C'].filter((c) => opts.has(c));
+    const command = SAVE_COMMANDS.filter((c) => opts.has(c));
     if (command.length !== 1) {
       fail(
         at,

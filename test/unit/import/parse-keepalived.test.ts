@@ -423,6 +423,11 @@ describe('parseKeepalived on hostile input', () => {
       text: 'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\nTCP  198.51.100.10:80 rr\n',
       message: /^bad\.conf:1: this is an `ipvsadm -L -n` listing, not a keepalived configuration$/,
     },
+    {
+      name: 'a listing without its header',
+      text: 'TCP  198.51.100.10:80 rr\n  -> 192.0.2.1:80 Masq 1 0 0\n',
+      message: /^bad\.conf:1: this is an `ipvsadm -L -n` listing, not a keepalived configuration$/,
+    },
   ])('rejects $name with LVS_PARSE_KEEPALIVED, file and line', ({ text, message }) => {
     // GIVEN hostile input
     // WHEN parsed
