@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { openShDirectorHost } from '../../providers/ipvs/host/sh-director-host.ts';
 import { importApp } from '../../providers/ipvs/import/import.ts';
 import { tableEquals } from '../../providers/ipvs/model/model.ts';
 import { parseKeepalived } from '../../providers/ipvs/read/parse-keepalived.ts';
@@ -78,6 +79,28 @@ describe('import on the lab', () => {
     // THEN the table read back equals the original, parsed and byte for byte
     expect(tableEquals(await liveTable(1), original)).toBe(true);
     expect(await saveText(1)).toBe(originalText);
+  });
+
+  it("reads the corpus with one ipvsadm process, exactly as the two dumps show it, through lvsform's read", async () => {
+    // GIVEN the corpus loaded by hand on director 1 (every forwarding method, tunnel option, flag and threshold)
+    await sh(alias(1), 'ipvsadm -R', { input: readFileSync(CORPUS, 'utf8') });
+    // WHEN the save and the listing are printed by one `ipvsadm -R`, as the read does, and by two commands
+    const two = (await sh(alias(1), 'ipvsadm -S -n && ipvsadm -L -n --thresholds')).stdout;
+    const one = (await sh(alias(1), "ipvsadm -R <<'E'\n-S -n\n-L -n --thresholds\nE")).stdout;
+    // THEN the texts are the same, byte for byte (the real ipvsadm takes both in -R and prints nothing else)
+    expect(two).toContain('IP Virtual Server version');
+    expect(one).toBe(two);
+    // AND lvsform's read, one round trip through the seam, gives the table the two dumps give, thresholds merged
+    const d = lab().directors[0]!;
+    const host = openShDirectorHost({ name: d.name, transport: 'ssh', ssh: { configFile: lab().sshConfig, alias: d.alias } });
+    try {
+      const [reply] = await host.exchange([{ kind: 'read-table', stack: 'corpus', thresholds: true, record: true }]);
+      const expected = await liveTable(1);
+      expect(expected.services.some((s) => s.destinations.some((x) => x.upperThreshold > 0 && x.lowerThreshold > 0))).toBe(true);
+      expect(tableEquals(reply.live.table, expected)).toBe(true);
+    } finally {
+      await host.close();
+    }
   });
 
   it("imports the director's tuned timeouts and sysctls and the VIPs lvsform labelled, and the app plans no setting changes", async () => {

@@ -72,33 +72,71 @@ export function splitRoundTrip(tag: string, stdout: string, sub = '-'): { readon
 }
 
 /**
+ * A section's head: its text before the first line that starts with `until` (without that line break), and the rest
+ * from that line on; the whole text and no rest when no line starts with it. One section can so carry two outputs of
+ * one process (`ipvsadm -R` printing a save and then a listing), and early work can start on the first.
+ */
+export function splitHead(text: string, until: string): { readonly head: string; readonly rest: string | undefined } {
+  if (until !== '' && text.startsWith(until)) return { head: '', rest: text };
+  const at = until === '' ? -1 : text.indexOf(`\n${until}`);
+  return at < 0 ? { head: text, rest: undefined } : { head: text.slice(0, at), rest: text.slice(at + 1) };
+}
+
+/**
  * Reads a round trip's sections as its output arrives: feed it the output so far, each time more has come, and it calls
  * `done(part, name, text)` for each section whose end is known (the next marker line has arrived), with the text
  * `splitRoundTrip` gives that section. The last section is never reported: only the whole output says where it ends.
+ * A section for which `headOf(part, name)` gives a line start is reported by its head instead (`splitHead`), as soon
+ * as that line has arrived, or whole at its end when no such line came.
  */
-export function sectionWatcher(tag: string, done: (part: string, name: string, text: string) => void): (soFar: string) => void {
+export function sectionWatcher(
+  tag: string,
+  done: (part: string, name: string, text: string) => void,
+  headOf?: (part: string, name: string) => string | undefined,
+): (soFar: string) => void {
   const prefix = `${SECTION_MARK} ${tag}-`;
   let from = 0;
-  let open: { part: string; name: string; start: number } | undefined;
+  let open: { part: string; name: string; start: number; until: string | undefined; searched: number; reported: boolean } | undefined;
+  /** Reports the open section's head if its closing line has arrived before `end` (the next marker, or -1). */
+  const head = (soFar: string, end: number): void => {
+    if (open?.until === undefined || open.reported) return;
+    const { until, start } = open;
+    let at = soFar.startsWith(until, start) ? start : -1;
+    if (at < 0) {
+      const nl = soFar.indexOf(`\n${until}`, Math.max(start, open.searched));
+      at = nl < 0 ? -1 : nl;
+    }
+    if (at >= 0 && (end < 0 || at < end)) {
+      done(open.part, open.name, soFar.slice(start, at));
+      open.reported = true;
+    } else if (end < 0) open.searched = Math.max(start, soFar.length - until.length - 1);
+  };
   return (soFar) => {
     for (;;) {
       let at = soFar.indexOf(prefix, from);
       // A marker is a whole line: one inside a line is data.
       while (at > 0 && soFar[at - 1] !== '\n') at = soFar.indexOf(prefix, at + 1);
+      const eol = at < 0 ? -1 : soFar.indexOf('\n', at);
+      // Only a whole marker line ends the open section.
+      head(soFar, eol < 0 ? -1 : at);
       if (at < 0) {
         // The next marker may have begun to arrive: search again from where it could start.
         from = Math.max(from, soFar.length - prefix.length);
         return;
       }
-      const eol = soFar.indexOf('\n', at);
       if (eol < 0) {
         from = at;
         return;
       }
-      if (open) done(open.part, open.name, soFar.slice(open.start, Math.max(open.start, at - 1)));
+      if (open && !open.reported) done(open.part, open.name, soFar.slice(open.start, Math.max(open.start, at - 1)));
       const rest = soFar.slice(at + prefix.length, eol);
       const space = rest.indexOf(' ');
-      open = space < 0 ? undefined : { part: rest.slice(0, space), name: rest.slice(space + 1), start: eol + 1 };
+      if (space < 0) open = undefined;
+      else {
+        const part = rest.slice(0, space);
+        const name = rest.slice(space + 1);
+        open = { part, name, start: eol + 1, until: headOf?.(part, name) || undefined, searched: eol + 1, reported: false };
+      }
       from = eol + 1;
     }
   };

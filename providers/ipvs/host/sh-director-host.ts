@@ -55,19 +55,26 @@ export function earlyWatcher(
   if (!kinds.some((k) => k.early)) return undefined;
   const results = new Map<string, Map<string, { text: string; value: unknown }>>();
   const ctx = { target, where: describeTarget(target) };
-  const onData = sectionWatcher(tag, (part, name, text) => {
-    const i = Number(part);
-    const work = Number.isInteger(i) ? kinds[i]?.early?.[name] : undefined;
-    if (!work) return;
-    try {
-      const value = work(requests[i]!, text, ctx);
-      const mine = results.get(part) ?? new Map<string, { text: string; value: unknown }>();
-      mine.set(name, { text, value });
-      results.set(part, mine);
-    } catch {
-      // The parse meets the same text and reports it, in its order.
-    }
-  });
+  const onData = sectionWatcher(
+    tag,
+    (part, name, text) => {
+      const i = Number(part);
+      const work = Number.isInteger(i) ? kinds[i]?.early?.[name] : undefined;
+      if (!work) return;
+      try {
+        const value = work(requests[i]!, text, ctx);
+        const mine = results.get(part) ?? new Map<string, { text: string; value: unknown }>();
+        mine.set(name, { text, value });
+        results.set(part, mine);
+      } catch {
+        // The parse meets the same text and reports it, in its order.
+      }
+    },
+    (part, name) => {
+      const i = Number(part);
+      return Number.isInteger(i) ? kinds[i]?.heads?.[name] : undefined;
+    },
+  );
   return { onData, results };
 }
 

@@ -113,6 +113,9 @@ function rowKey(r: Row): string {
   return r.kind === 'service' ? r.id : `${r.serviceId} -> ${r.id}`;
 }
 
+/** How every `ipvsadm -L` listing (and /proc/net/ip_vs) begins; `ipvsadm -S` never prints it. */
+export const LISTING_HEADER = 'IP Virtual Server version';
+
 /** The `IP Virtual Server version 1.2.1 (size=4096)` header of any `ipvsadm -L` listing or /proc/net/ip_vs. */
 export function parseListVersion(text: string, source = 'ipvsadm -L -n'): ListVersion {
   const m = /^IP Virtual Server version ([0-9]+\.[0-9]+\.[0-9]+) \(size=([0-9]{1,10})\)/.exec(text.slice(0, 200));

@@ -29,6 +29,11 @@ export interface RequestKind<Req, Rep> {
    * for the very text `parse` is given; a throw is dropped (`parse` meets the same input and reports it in its order).
    */
   readonly early?: Readonly<Record<string, (req: Req, text: string, ctx: Pick<ReplyContext, 'target' | 'where'>) => unknown>>;
+  /**
+   * Sections whose `early` work takes only their head (`splitHead`): by section name, the start of the line that ends
+   * the head. The work starts when that line arrives, and `parse` finds it under the head's text.
+   */
+  readonly heads?: Readonly<Record<string, string>>;
 }
 
 /** What a request kind's `early` work returned, by section name, with the text it was given. */

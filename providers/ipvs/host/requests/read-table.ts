@@ -3,14 +3,14 @@
  * fingerprint, the stack's ownership record and the other stacks' records.
  */
 import { LvsError } from '../../model/errors.ts';
-import { mergeThresholds } from '../../read/parse-list.ts';
+import { LISTING_HEADER, mergeThresholds } from '../../read/parse-list.ts';
 import { parseSave } from '../../read/parse-save.ts';
 import { stackFile } from '../host-script.ts';
 import { tableFingerprint, type LiveState } from '../../model/live-state.ts';
 import { foreignOwnership, parseRecord, type OwnershipRecord } from '../../model/record.ts';
 import type { Table } from '../../model/model.ts';
-import { section, sectionLine, splitSections, type Sections } from '../sections.ts';
-import { shQuote } from '../shell-quote.ts';
+import { section, sectionLine, splitHead, splitSections, type Sections } from '../sections.ts';
+import { hereDoc, shQuote } from '../shell-quote.ts';
 import { earlyResult, endedEarly, type EarlyWork, type RequestKind } from './kind.ts';
 import { GZ_TEST } from './gzip.ts';
 
@@ -75,13 +75,20 @@ export const EMPTY_TABLE_TEST = [
 ].join('\n');
 
 /**
- * Reads the live table: the stack's ownership record and the other stacks' records, then `ipvsadm -S -n`, then
- * `ipvsadm -L -n --thresholds`. The record comes first so that lvsform parses it (and then the save) while the
- * director still dumps the table (`early` below). When /proc shows the table empty (read by the shell, no process)
- * neither dump runs: on a fresh director the read starts no process at all. Otherwise the merge holds the two dumps to
- * each other, so a table that changed between them is reported as before. The record is followed by a newline of its
- * own, so that a record damaged to lack its last newline still ends before the next marker (and is then reported as
- * corrupt, not as a broken read).
+ * The two dumps of a read with thresholds, done by one `ipvsadm` process: `-R` takes each line of its input as the
+ * options of one invocation (ipvsadm(8)), and these two change nothing. The save comes first and the listing after it,
+ * in one section: the listing's header line (which a save never prints) is where the save ends.
+ */
+const DUMP_BOTH = `ipvsadm -R 2>&1 9>&- ${hereDoc('-S -n\n-L -n --thresholds', 'LVSFORM_DUMP')}`;
+
+/**
+ * Reads the live table: the stack's ownership record and the other stacks' records, then `ipvsadm -S -n` and
+ * `ipvsadm -L -n --thresholds`, one process for both. The record comes first so that lvsform parses it (and then the
+ * save) while the director still dumps the table (`early` below). When /proc shows the table empty (read by the shell,
+ * no process) no dump runs: on a fresh director the read starts no process at all. Otherwise the merge holds the two
+ * dumps to each other, so a table that changed between them is reported as before. The record is followed by a
+ * newline of its own, so that a record damaged to lack its last newline still ends before the next marker (and is then
+ * reported as corrupt, not as a broken read).
  */
 export function readChunk(req: Omit<ReadTableRequest, 'kind'> & { readonly tag: string }): string {
   const lines = [
@@ -101,14 +108,13 @@ export function readChunk(req: Omit<ReadTableRequest, 'kind'> & { readonly tag: 
   lines.push(
     EMPTY_TABLE_TEST,
     section(req.tag, 'save'),
-    'if [ "$lvs_empty" = 1 ]; then lvs_rc=0; else ipvsadm -S -n 2>&1 9>&-; lvs_rc=$?; fi',
+    req.thresholds
+      ? `if [ "$lvs_empty" = 1 ]; then lvs_rc=0; else ${DUMP_BOTH}\nlvs_rc=$?; fi`
+      : 'if [ "$lvs_empty" = 1 ]; then lvs_rc=0; else ipvsadm -S -n 2>&1 9>&-; lvs_rc=$?; fi',
     section(req.tag, 'save-status'),
     'echo "$lvs_rc"',
+    section(req.tag, 'end'),
   );
-  if (req.thresholds) {
-    lines.push(section(req.tag, 'thresholds'), 'if [ "$lvs_empty" != 1 ]; then ipvsadm -L -n --thresholds 2>&1 9>&-; fi');
-  }
-  lines.push(section(req.tag, 'end'));
   return lines.join('\n');
 }
 
@@ -126,15 +132,24 @@ function fromSections(sections: Sections, stdout: string, stack: string, where: 
     });
   }
   const saveStatus = (sections.get('save-status') ?? '').trim();
-  const save = sections.get('save') ?? '';
+  const dump = sections.get('save') ?? '';
   if (saveStatus !== '0') {
-    const first = save.trim().split('\n').slice(-2).join(' ');
+    const first = dump.trim().split('\n').slice(-2).join(' ');
     throw new LvsError('LVS_IPVS_UNAVAILABLE', `director ${where}: \`ipvsadm -S -n\` failed (exit ${saveStatus}): ${first}`, {
       hint: 'Run `lvsform doctor` on this director: the kernel may lack IPVS or the ip_vs module may not load.',
     });
   }
+  // The listing follows the save in its section (one process, `readChunk`), or comes in a section of its own (the
+  // read-only script's); an empty table (no dump ran) has neither, and needs none.
+  const { head: save, rest } = thresholds ? splitHead(dump, LISTING_HEADER) : { head: dump, rest: undefined };
+  const listing = sections.get('thresholds') ?? rest;
   const saved = earlyResult<Table>(early, 'save', save) ?? parseSave(save, `ipvsadm -S -n on ${where}`);
-  const table = !thresholds ? saved : mergeThresholds(saved, sections.get('thresholds') ?? '', `ipvsadm -L -n --thresholds on ${where}`);
+  if (thresholds && listing === undefined && saved.services.length > 0) {
+    throw new LvsError('LVS_HOST_OUTPUT', `director ${where}: \`ipvsadm -L -n --thresholds\` printed no listing after the save`, {
+      hint: 'Run `lvsform doctor` on this director; its ipvsadm may not be the one lvsform knows.',
+    });
+  }
+  const table = !thresholds ? saved : mergeThresholds(saved, listing ?? '', `ipvsadm -L -n --thresholds on ${where}`);
   const recordText = sections.get('record');
   const record = recordText === undefined ? undefined : (earlyResult<OwnershipRecord>(early, 'record', recordText) ?? recordOf(recordText, stack, where));
   const others = recordText === undefined ? undefined : othersFrom(sections, where);
@@ -159,7 +174,8 @@ export const readTable: RequestKind<ReadTableRequest, ReadTableReply> = {
     const gzip = sections.get('gzip')?.trim();
     return { kind: 'read-table', live, ...(gzip === undefined ? {} : { gzip: gzip === '1' }) };
   },
-  // Parsed while the director dumps the table: the record (it comes first), then the save (during the thresholds).
+  // Parsed while the director dumps the table: the record (it comes first), then the save (during the listing).
+  heads: { save: LISTING_HEADER },
   early: {
     record: (req, text, ctx) => recordOf(text, req.stack, ctx.where),
     save: (_req, text, ctx) => parseSave(text, `ipvsadm -S -n on ${ctx.where}`),
