@@ -144,19 +144,21 @@ export function mergeThresholds(table: Table, text: string, source = 'ipvsadm -L
   let used = 0;
   const services = table.services.map((svc) => {
     const sid = serviceId(svc.key);
-    return {
-      ...svc,
-      destinations: svc.destinations.map((d) => {
-        const t = thresholds.get(`${sid} -> ${destinationId(d)}`);
-        if (t === undefined) {
-          throw new LvsError('LVS_PARSE_LIST', `${source}: real server ${sid} -> ${destinationId(d)} is missing from the thresholds listing`, {
-            hint: 'the table changed between the two reads; read again',
-          });
-        }
-        used++;
-        return { ...d, upperThreshold: t.upper, lowerThreshold: t.lower };
-      }),
-    };
+    let changed = false;
+    const destinations = svc.destinations.map((d) => {
+      const t = thresholds.get(`${sid} -> ${destinationId(d)}`);
+      if (t === undefined) {
+        throw new LvsError('LVS_PARSE_LIST', `${source}: real server ${sid} -> ${destinationId(d)} is missing from the thresholds listing`, {
+          hint: 'the table changed between the two reads; read again',
+        });
+      }
+      used++;
+      if (t.upper === d.upperThreshold && t.lower === d.lowerThreshold) return d;
+      changed = true;
+      return { ...d, upperThreshold: t.upper, lowerThreshold: t.lower };
+    });
+    // What the listing does not change is kept as it is (most real servers have no thresholds).
+    return changed ? { ...svc, destinations } : svc;
   });
   if (used !== thresholds.size) {
     const known = new Set(table.services.flatMap((s) => s.destinations.map((d) => `${serviceId(s.key)} -> ${destinationId(d)}`)));
