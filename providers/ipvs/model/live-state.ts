@@ -106,16 +106,47 @@ export function canonicalJsonReference(value: unknown): string {
   );
 }
 
-/** sha256 of the canonical JSON of a table. */
+/**
+ * The canonical JSON and the record hash of each service met, by identity. Models are never changed in place, so a
+ * service's text is worked out once however often it is hashed: a read's services while the director still prints
+ * (`warmServiceHashes`), then by the fingerprint, the plan's drift check and the record.
+ */
+const SERVICE_JSON = new WeakMap<Service, string>();
+const SERVICE_HASH = new WeakMap<Service, string>();
+
+function serviceJson(service: Service): string {
+  let json = SERVICE_JSON.get(service);
+  if (json === undefined) {
+    json = canonicalJson(service);
+    SERVICE_JSON.set(service, json);
+  }
+  return json;
+}
+
+/** sha256 of the canonical JSON of a table (`canonicalJson(normalizeTable(table))`, built from each service's text). */
 export function tableFingerprint(table: Table): string {
-  return createHash('sha256')
-    .update(canonicalJson(normalizeTable(table)))
-    .digest('hex');
+  const h = createHash('sha256').update('{"services":[');
+  let first = true;
+  for (const s of normalizeTable(table).services) {
+    h.update(first ? serviceJson(s) : `,${serviceJson(s)}`);
+    first = false;
+  }
+  return h.update(']}').digest('hex');
 }
 
 /** A short hash of one service (configuration and destinations), stored in the ownership record to see drift. */
 export function serviceHash(service: Service): string {
-  return sha256Hex(canonicalJson(service)).slice(0, 16);
+  let h = SERVICE_HASH.get(service);
+  if (h === undefined) {
+    h = sha256Hex(serviceJson(service)).slice(0, 16);
+    SERVICE_HASH.set(service, h);
+  }
+  return h;
+}
+
+/** Works out the texts and hashes of a table's services ahead of the fingerprint and the plan that will ask for them. */
+export function warmServiceHashes(table: Table): void {
+  for (const s of table.services) serviceHash(s);
 }
 
 /** sha256 in hex with the one-shot `crypto.hash` (Node 20.12+): ten times cheaper than a Hash object for short texts. */

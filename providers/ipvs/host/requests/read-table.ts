@@ -6,7 +6,7 @@ import { LvsError } from '../../model/errors.ts';
 import { LISTING_HEADER, mergeThresholds } from '../../read/parse-list.ts';
 import { parseSave } from '../../read/parse-save.ts';
 import { stackFile } from '../host-script.ts';
-import { tableFingerprint, type LiveState } from '../../model/live-state.ts';
+import { tableFingerprint, warmServiceHashes, type LiveState } from '../../model/live-state.ts';
 import { foreignOwnership, parseRecord, type OwnershipRecord } from '../../model/record.ts';
 import type { Table } from '../../model/model.ts';
 import { section, sectionLine, splitHead, splitSections, type Sections } from '../sections.ts';
@@ -178,6 +178,11 @@ export const readTable: RequestKind<ReadTableRequest, ReadTableReply> = {
   heads: { save: LISTING_HEADER },
   early: {
     record: (req, text, ctx) => recordOf(text, req.stack, ctx.where),
-    save: (_req, text, ctx) => parseSave(text, `ipvsadm -S -n on ${ctx.where}`),
+    save: (_req, text, ctx) => {
+      const table = parseSave(text, `ipvsadm -S -n on ${ctx.where}`);
+      // The services the listing leaves as they are (most) keep these for the fingerprint and the plan's drift check.
+      warmServiceHashes(table);
+      return table;
+    },
   },
 };
