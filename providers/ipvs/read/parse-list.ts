@@ -51,9 +51,14 @@ function show(token: string): string {
   return describeValue(token);
 }
 
-function addrPort(source: string, lineNo: number, text: string): string {
+/** `addr:port` in canonical form; `hosts` keeps each address met in one listing (a few real servers and VIPs, many rows). */
+function addrPort(source: string, lineNo: number, text: string, hosts: Map<string, string | undefined>): string {
   const { host, port } = splitHostPort(text);
-  const addr = canonicalAddress(host);
+  let addr = hosts.get(host);
+  if (addr === undefined && !hosts.has(host)) {
+    addr = canonicalAddress(host);
+    hosts.set(host, addr);
+  }
   if (addr === undefined) fail(source, lineNo, `${show(text)} is not a numeric address (listing made without -n?)`);
   const p = port === undefined ? undefined : parsePort(port);
   if (p === undefined) fail(source, lineNo, `${show(text)} has no numeric port (listing made without -n?)`);
@@ -65,6 +70,7 @@ const PROTOCOLS: Readonly<Record<string, string>> = { TCP: 'tcp', UDP: 'udp', SC
 /** Splits a listing into service and real-server rows, skipping the three header lines. */
 function rows(text: string, source: string): Row[] {
   const out: Row[] = [];
+  const hosts = new Map<string, string | undefined>();
   let current: string | undefined;
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -76,13 +82,13 @@ function rows(text: string, source: string): Row[] {
     if (words[0] === '->') {
       if (words[1] === 'RemoteAddress:Port') continue;
       if (current === undefined) fail(source, lineNo, 'a real server row before any service row');
-      const id = addrPort(source, lineNo, words[1] ?? '');
+      const id = addrPort(source, lineNo, words[1] ?? '', hosts);
       out.push({ kind: 'dest', id, serviceId: current, rest: words.slice(2), lineNo });
       continue;
     }
     const proto = PROTOCOLS[words[0] ?? ''];
     if (proto !== undefined) {
-      current = `${proto} ${addrPort(source, lineNo, words[1] ?? '')}`;
+      current = `${proto} ${addrPort(source, lineNo, words[1] ?? '', hosts)}`;
       out.push({ kind: 'service', id: current, rest: words.slice(2), lineNo });
       continue;
     }
