@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildStatus, humanCount, renderStatus, shareBar } from '../../../providers/ipvs/ops/status.ts';
-import { statusChunk } from '../../../providers/ipvs/host/requests/status.ts';
+import { parseStatus, statusChunk } from '../../../providers/ipvs/host/requests/status.ts';
+import { sectionLine } from '../../../providers/ipvs/host/sections.ts';
 import { RECORD_FORMAT } from '../../../providers/ipvs/model/record.ts';
 
 // Captured from the lab (UML 6.1, ipvsadm 1.31) after 30 requests through nat-web, plus a hand-made UDP service.
@@ -118,6 +119,21 @@ describe('status', () => {
     [123_000_000_000, '123G'],
   ])('writes %d as %s', (n, text) => {
     expect(humanCount(n)).toBe(text);
+  });
+
+  it('reads the save and the three listings one ipvsadm process printed in one section, as four sections give them', () => {
+    // GIVEN the same reads in the sh host's layout (one section) and in the read-only script's (one section each)
+    const mark = (name: string) => sectionLine('t', name);
+    const lines = (text: string) => text.replace(/\n$/, '');
+    const one = [mark('save'), lines(SAVE), lines(LIST), lines(STATS), lines(RATE), mark('save-status'), '0', mark('record'), '@@none', mark('end'), ''];
+    const four = [mark('save'), lines(SAVE), mark('save-status'), '0', mark('list'), lines(LIST), mark('stats'), lines(STATS), mark('rate'), lines(RATE)];
+    const reply = parseStatus('t', one.join('\n'), 'web', 'lb1');
+    // THEN both give the same reply, each read as ipvsadm printed it
+    expect(reply).toEqual(parseStatus('t', [...four, mark('record'), '@@none', mark('end'), ''].join('\n'), 'web', 'lb1'));
+    expect([reply.save, reply.list, reply.stats, reply.rate]).toEqual([SAVE, LIST, STATS, RATE].map(lines));
+    // AND an answer that stops after two of the reads is refused by name, not read as empty listings
+    const cut = [mark('save'), lines(SAVE), lines(LIST), mark('save-status'), '0', mark('record'), '@@none', mark('end'), ''];
+    expect(() => parseStatus('t', cut.join('\n'), 'web', 'lb1')).toThrow('director lb1: ipvsadm printed 2 of the 4 reads of the status');
   });
 
   it('quotes the stack name in the chunk that reads the record', () => {

@@ -1,8 +1,9 @@
 /** `status`: the table, counters, totals, rates and the stack's ownership record, for `lvsform status`. */
 import { LvsError } from '../../model/errors.ts';
 import { parseRecord, type OwnershipRecord } from '../../model/record.ts';
-import { section, splitSections, type Sections } from '../sections.ts';
-import { shQuote } from '../shell-quote.ts';
+import { section, splitHead, splitSections, type Sections } from '../sections.ts';
+import { hereDoc, shQuote } from '../shell-quote.ts';
+import { LISTING_HEADER } from '../../read/parse-list.ts';
 import type { ReplyContext, RequestKind } from './kind.ts';
 import { endedEarly } from './kind.ts';
 import { daemonsReadLines, parseDaemons } from '../pair-chunk.ts';
@@ -27,21 +28,22 @@ export interface StatusReply {
   readonly daemons?: readonly SyncDaemon[];
 }
 
-/** The script: each part in its own tagged section. */
+/** The four reads, one `ipvsadm -R` input line each: one process prints them all (see read-table.ts). */
+const READS = ['-S -n', '-L -n', '-L -n --stats --exact', '-L -n --rate'];
+
+/**
+ * The script: the save and the three listings from one `ipvsadm` process, in one section (each listing begins with
+ * its header line, which a save never prints), then the record.
+ */
 export function statusChunk(tag: string, stack: string, daemons = false): string {
   const file = `"$lvs_dir"/${shQuote(`${stack}.json`)}`;
   return [
     ...(daemons ? daemonsReadLines(tag, '') : []),
     section(tag, 'save'),
-    'ipvsadm -S -n 2>&1 9>&-; lvs_rc=$?',
+    `ipvsadm -R 2>&1 9>&- ${hereDoc(READS.join('\n'), 'LVSFORM_DUMP')}`,
+    'lvs_rc=$?',
     section(tag, 'save-status'),
     'echo "$lvs_rc"',
-    section(tag, 'list'),
-    'ipvsadm -L -n 2>&1 9>&-',
-    section(tag, 'stats'),
-    'ipvsadm -L -n --stats --exact 2>&1 9>&-',
-    section(tag, 'rate'),
-    'ipvsadm -L -n --rate 2>&1 9>&-',
     section(tag, 'record'),
     `if [ -f ${file} ]; then cat ${file}; else echo "@@none"; fi`,
     section(tag, 'end'),
@@ -56,16 +58,37 @@ function fromSections(req: StatusRequest, s: Sections, ctx: Pick<ReplyContext, '
       hint: 'Run `lvsform doctor` on this director.',
     });
   }
+  // The read-only script prints each read in a section of its own; this script, all in the save's.
+  const parts = s.has('list') ? [s.get('save') ?? '', s.get('list') ?? '', s.get('stats') ?? '', s.get('rate') ?? ''] : dumpsOf(s.get('save') ?? '');
+  if (parts.length !== READS.length) {
+    throw new LvsError('LVS_HOST_OUTPUT', `director ${where}: ipvsadm printed ${parts.length} of the ${READS.length} reads of the status`, {
+      hint: 'Run `lvsform doctor` on this director; its ipvsadm may not be the one lvsform knows.',
+    });
+  }
+  const [save = '', list = '', stats = '', rate = ''] = parts;
   const recordText = (s.get('record') ?? '').trim();
   return {
     kind: 'status',
-    save: s.get('save') ?? '',
-    list: s.get('list') ?? '',
-    stats: s.get('stats') ?? '',
-    rate: s.get('rate') ?? '',
+    save,
+    list,
+    stats,
+    rate,
     record: recordText === '@@none' || recordText === '' ? undefined : parseRecord(recordText, req.stack, where),
     ...(s.has('daemons') ? { daemons: parseDaemons(s.get('daemons') ?? '') } : {}),
   };
+}
+
+/** One process's save and listings, as separate sections would hold them: the save, then each listing from its header. */
+function dumpsOf(text: string): string[] {
+  const { head, rest } = splitHead(text, LISTING_HEADER);
+  const parts = [head];
+  let left = rest;
+  while (left !== undefined) {
+    const next = left.indexOf(`\n${LISTING_HEADER}`);
+    parts.push(next < 0 ? left : left.slice(0, next));
+    left = next < 0 ? undefined : left.slice(next + 1);
+  }
+  return parts;
 }
 
 /** Parses what `statusChunk` printed under `tag`. */
