@@ -10,14 +10,14 @@ import type { HostFacts } from '../model/host-setup.ts';
 import { ownedElsewhereError, pathIsTargeted, planDirector, PLAN_FORMAT, type DirectorPlan, type Plan, type PlanOptions } from '../plan/plan.ts';
 import type { DesiredDirector } from '../model/desired-director.ts';
 import type { OwnershipRecord } from '../model/record.ts';
-import { tableFingerprint, type LiveState } from '../model/live-state.ts';
+import { serviceHash, tableFingerprint, type LiveState } from '../model/live-state.ts';
 import type { SessionOptions } from '../host/transport.ts';
 import { describeTarget } from '../model/host-target.ts';
 import { drainBatches } from '../plan/drain.ts';
 import { waitForDrain } from './drain-wait.ts';
 import { pendingRecord, recordAfter, sameRecord, settingsAfter, settledSettings } from './ownership.ts';
 import { residualAfter, sendProc, verifyApply, type Send } from './verify.ts';
-import { workAhead, type WorkAhead } from './work-ahead.ts';
+import { inSlices, workAhead, type WorkAhead } from './work-ahead.ts';
 import { capabilitiesRequest, capabilityError, missingCapabilities } from '../host/capabilities.ts';
 import { fastStateOf, isLarge, ownedTable, readProcFingerprint, sha256, storedTableText, trustFastRead, type FastContext } from './fast-path.ts';
 import { checkSaveRules, checkSetup, factsRequest, itemsBeforeBatch, writesBootFiles } from './setup-steps.ts';
@@ -173,6 +173,9 @@ async function openDirector(
     const asked = settingsRead.length > 0 ? query : undefined;
     let facts: HostFacts | undefined;
     let replies: readonly HostReply[];
+    // While the connection is made and the director reads (tenths of a second the host would wait idle): the texts and
+    // hashes of the desired services, which the diff, the expected record and verification ask for afterwards.
+    void inSlices(desired.table.services, (s) => void serviceHash(s));
     if (!desired.setup) {
       // One round trip: the connection, the environment, the lock, the capabilities and the read, everything after the
       // lock only if it was taken.

@@ -86,7 +86,8 @@ function turn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-async function inSlices<T>(items: readonly T[], each: (item: T) => void): Promise<void> {
+/** Calls `each` on the items a slice at a time, a turn of the event loop before each slice. */
+export async function inSlices<T>(items: readonly T[], each: (item: T) => void): Promise<void> {
   for (let i = 0; i < items.length; i += SLICE) {
     await turn();
     for (const item of items.slice(i, i + SLICE)) each(item);
