@@ -41,7 +41,12 @@ export function targetOf(lab: LabState, k: number): HostTarget {
   return { name: d.name, transport: 'ssh', ssh: { configFile: lab.sshConfig, alias: d.alias } };
 }
 
-export function desiredFor(target: HostTarget, table: Table): DesiredDirector {
+/**
+ * The director as an app declares it, its table a deep copy: objects of its own, as a new `lvsform` process builds
+ * them, so that nothing an earlier measurement worked out and kept by identity (service hashes) is found again.
+ */
+export function desiredFor(target: HostTarget, shared: Table): DesiredDirector {
+  const table = structuredClone(shared);
   return { name: target.name, target, table, paths: new Map(table.services.map((s, i) => [serviceId(s.key), `bench/svc-${i}`])) };
 }
 

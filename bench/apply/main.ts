@@ -5,7 +5,8 @@
 //    rebooted before every measurement of either side (IPVS dest trash: see LAB-NOTES), so each starts from a fresh
 //    kernel; sides alternate ABAB… / BABA… per repetition.
 // 2. exact no-op plan (planStack) vs the raw reads it needs (`ipvsadm -S -n` + `ipvsadm -L -n --thresholds`),
-//    interleaved; plus an in-process profile of parseSave / mergeThresholds / diff on the captured output.
+//    interleaved; also vs the same two dumps from one `ipvsadm -R` process, as lvsform makes them (no target); plus
+//    an in-process profile of parseSave / mergeThresholds / diff on the captured output.
 // 3. one changed weight, applied and verified with `refresh: false` (fast path), vs a keepalived 2.2.7 reload
 //    (SIGHUP with the edited file, timed until the kernel shows the new weight); keepalived's fresh load as the peer.
 import { fileURLToPath } from 'node:url';
@@ -62,9 +63,10 @@ async function freshPhase(n: number, table: Table): Promise<HostTarget> {
       if (side === 'raw') {
         base.push((await time(() => rawRestore(target, lines)))[0]);
       } else {
+        const desired = desiredFor(target, table);
         const c0 = process.cpuUsage();
         const [s, report] = await time(() =>
-          applyStack([desiredFor(target, table)], { stack: STACK, drain: false, onTiming: (_d, p, ms) => phases.set(p, [...(phases.get(p) ?? []), ms]) }),
+          applyStack([desired], { stack: STACK, drain: false, onTiming: (_d, p, ms) => phases.set(p, [...(phases.get(p) ?? []), ms]) }),
         );
         const c = process.cpuUsage(c0);
         cpu.push((c.user + c.system) / 1e6);
@@ -82,21 +84,27 @@ async function freshPhase(n: number, table: Table): Promise<HostTarget> {
 async function noopPhase(n: number, table: Table, target: HostTarget): Promise<void> {
   const ours: number[] = [];
   const base: number[] = [];
+  const oneProcess: number[] = [];
   let captured = '';
   for (let rep = 0; rep < REPS; rep++) {
     const raw = async () => {
       captured = await runOnce(target, 'ipvsadm -S -n; echo @@split; ipvsadm -L -n --thresholds');
     };
+    // The same two dumps as lvsform makes them: one `ipvsadm -R` given both as input lines.
+    const rawOne = () => runOnce(target, "ipvsadm -R <<'E'\n-S -n\n-L -n --thresholds\nE");
+    const desired = desiredFor(target, table);
     const plan = async () => {
-      const p = await planStack([desiredFor(target, table)], { stack: STACK, drain: false });
+      const p = await planStack([desired], { stack: STACK, drain: false });
       if (p.directors[0]?.error || (p.directors[0]?.changes.length ?? 1) !== 0) throw new Error(`no-op plan: ${JSON.stringify(p.directors[0]?.error)}`);
     };
-    for (const side of rep % 2 === 0 ? ['raw', 'plan'] : ['plan', 'raw']) {
+    for (const side of rep % 2 === 0 ? ['raw', 'plan', 'one'] : ['one', 'plan', 'raw']) {
       if (side === 'raw') base.push((await time(raw))[0]);
+      else if (side === 'one') oneProcess.push((await time(rawOne))[0]);
       else ours.push((await time(plan))[0]);
     }
   }
   line(`exact no-op plan ${n} x 4`, ours, base, '<= 1.1');
+  line(`  the same, vs both dumps from one ipvsadm -R`, ours, oneProcess, 'none');
   const [save, thresholds] = captured.split('@@split\n');
   const t0 = performance.now();
   const parsed = parseSave(save ?? '');
@@ -116,14 +124,16 @@ async function fastPhase(n: number, table: Table, target: HostTarget): Promise<n
   // Prime: the first refresh=false apply finds no fast state, reads everything, and stores it.
   const primed = await applyStack([desiredFor(target, table)], { stack: STACK, drain: false, refresh: false });
   check(primed, 'priming apply');
-  const [noop, plan] = await time(() => planStack([desiredFor(target, table)], { stack: STACK, drain: false, refresh: false }));
+  const again = desiredFor(target, table);
+  const [noop, plan] = await time(() => planStack([again], { stack: STACK, drain: false, refresh: false }));
   if (!plan.directors[0]?.refresh?.trusted) throw new Error(`fast no-op plan did not trust the record: ${plan.directors[0]?.refresh?.reason}`);
   console.log(`  fast no-op plan ${n} x 4 (refresh=false): ${fmt(noop)} s, ${plan.directors[0].changes.length} changes`);
   const times: number[] = [];
   for (let rep = 0; rep < REPS; rep++) {
     const w = rep % 2 === 0 ? 2 : 1;
     const changed = benchTable(n, (i, r) => (i === 0 && r === 0 ? w : 1));
-    const [s, report] = await time(() => applyStack([desiredFor(target, changed)], { stack: STACK, drain: false, refresh: false }));
+    const desired = desiredFor(target, changed);
+    const [s, report] = await time(() => applyStack([desired], { stack: STACK, drain: false, refresh: false }));
     check(report, 'fast apply');
     const d = report.plan.directors[0]!;
     if (!d.refresh?.trusted || d.changes.length !== 1)

