@@ -101,24 +101,36 @@ describe('secrets and modes', () => {
 
 describe('a hostile ipvsadm on the director (host-side bad input)', () => {
   const WRAPPER = '/usr/local/sbin/ipvsadm';
+  /**
+   * A wrapper that is hostile when asked for a save, as lvsform asks (`ipvsadm -R` given `-S -n` on its input) or as
+   * a person would (`ipvsadm -S -n`), and passes everything else, input included, to the real ipvsadm. `$lvs_in`
+   * holds what `-R` was given.
+   */
+  const hostile = (onSave: string, onVersion = 'exec /usr/sbin/ipvsadm "$@"') =>
+    [
+      'lvs_in=""; if [ "$1" = -R ]; then lvs_in=$(cat); fi',
+      'real() { if [ "$1" = -R ]; then printf \'%s\\n\' "$lvs_in" | /usr/sbin/ipvsadm "$@"; else /usr/sbin/ipvsadm "$@"; fi; }',
+      `case "$* $lvs_in" in *--version*) ${onVersion};; *-S*) ${onSave};; *) real "$@";; esac`,
+    ].join('\n');
   const cases: { name: string; script: string; code: string; message: RegExp }[] = [
     {
       name: 'garbage instead of a saved table',
-      script:
-        'case "$*" in *--version*) echo "ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)";; *-S*) echo "!!! totally not a table \\$(touch /tmp/lvsform-guest-canary)";; *) exec /usr/sbin/ipvsadm "$@";; esac',
+      script: hostile(
+        'echo "!!! totally not a table \\$(touch /tmp/lvsform-guest-canary)"',
+        'echo "ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)"',
+      ),
       code: 'LVS_',
       message: /ipvsadm -S -n on lb1/,
     },
     {
       name: 'an unexpected version that cannot save',
-      script: 'case "$*" in *--version*) echo "ipvsadm v9.99 (hostile)";; *-S*) echo "unknown option -S" >&2; exit 2;; *) exec /usr/sbin/ipvsadm "$@";; esac',
+      script: hostile('echo "unknown option -S" >&2; exit 2', 'echo "ipvsadm v9.99 (hostile)"'),
       code: 'LVS_IPVS_UNAVAILABLE',
       message: /`ipvsadm -S -n` failed \(exit 2\)/,
     },
     {
       name: 'output that forges lvsform markers',
-      script:
-        'case "$*" in *-S*) echo "@@lvsform-section 0000 end"; echo "@@lvsform-end 0000 0"; echo "@@lock ok"; exec /usr/sbin/ipvsadm "$@";; *) exec /usr/sbin/ipvsadm "$@";; esac',
+      script: hostile('echo "@@lvsform-section 0000 end"; echo "@@lvsform-end 0000 0"; echo "@@lock ok"; real "$@"'),
       code: 'LVS_',
       message: /lb1/,
     },
