@@ -17,7 +17,7 @@ import { serviceId, tableEquals } from '../../providers/ipvs/model/model.ts';
 import { recordOf } from '../unit/engine/records.ts';
 import { openShDirectorHost } from '../../providers/ipvs/host/sh-director-host.ts';
 import { lockRequest } from '../../providers/ipvs/host/requests/lock.ts';
-import type { BatchReply } from '../../providers/ipvs/host/requests/batch.ts';
+import type { BatchRecord, BatchReply } from '../../providers/ipvs/host/requests/batch.ts';
 import { lab, resetDirector, sh } from './helpers.ts';
 import { alias, apply, hostSnapshot, liveTable, plan } from './stack-harness.ts';
 import { buildStack, childrenMatching, lvsform, manyServices, waitFor } from './faults-harness.ts';
@@ -305,16 +305,21 @@ describe('the record a batch leaves, chosen and written by the director', () => 
   const expected = recordOf('rides', 2, false);
   const otherwise = recordOf('rides', 5000, true);
 
-  async function batchOn(batch: string): Promise<BatchReply> {
+  /** The batch as an apply sends it: with its record, and the read-back of /proc in the same round trip. */
+  async function batchOn(batch: string, records: Pick<BatchRecord, 'expected' | 'otherwise'> = { expected, otherwise }): Promise<BatchReply> {
     const d = lab().directors[0]!;
     const host = openShDirectorHost({ name: d.name, transport: 'ssh', ssh: { configFile: lab().sshConfig, alias: d.alias } });
     try {
-      const [, reply] = await host.exchange(
-        [lockRequest('apply', true), { kind: 'batch', batch, record: { stack: 'rides', expected, otherwise, gzip: true } }],
-        {
-          underLock: true,
-        },
+      const [, reply, readBack] = await host.exchange(
+        [
+          lockRequest('apply', true),
+          { kind: 'batch', batch, record: { stack: 'rides', ...records, gzip: true } },
+          { kind: 'proc', listings: [], compress: false },
+        ],
+        { underLock: true },
       );
+      // The read-back, which runs before the record's write, shows what the batch made.
+      expect(readBack.ended && readBack.proc.services.map((s) => [s.id, s.scheduler])).toContainEqual(['tcp 198.51.100.10:80', 'rr']);
       return reply;
     } finally {
       await host.close();
@@ -332,6 +337,17 @@ describe('the record a batch leaves, chosen and written by the director', () => 
     const [mode, ...text] = file.stdout.split('\n');
     expect(mode).toBe('600');
     expect(JSON.parse(text.join('\n'))).toEqual(otherwise);
+  });
+
+  it("after a first apply's batch the kernel complains about: the pending record, derived by the director from the expected one", async () => {
+    // GIVEN a first apply's records (every service new: the pending record is the expected one's services marked so)
+    const first = { expected: recordOf('rides', 40, false), otherwise: { ...recordOf('rides', 40, true), updated: '2026-01-01T00:00:01.000Z' } };
+    // WHEN its batch names a scheduler the kernel does not have
+    const reply = await batchOn('-A -t 198.51.100.10:80 -s rr\n-A -t 198.51.100.10:82 -s nosuch\n', first);
+    // THEN the director wrote the pending record, which never travelled, and confirmed it
+    expect(reply.record).toEqual({ wrote: 'otherwise', confirmed: true, said: '' });
+    const text = (await sh(alias(1), 'cat /var/lib/lvsform/rides.json')).stdout;
+    expect(JSON.parse(text)).toEqual({ ...first.otherwise, updated: first.expected.updated });
   });
 
   it('after a silent batch: the record the apply expects', async () => {

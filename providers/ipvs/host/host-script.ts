@@ -27,7 +27,8 @@ export function stackFile(stack: string, prefix = '', suffix = '.json'): string 
 
 /**
  * Sets a predictable environment: C locale, a PATH with the sbin directories, private file modes (umask 077: every
- * file and directory the session creates is 0600 / 0700 without a `chmod`).
+ * file and directory the session creates is 0600 / 0700 without a `chmod`), and SIGPIPE ignored, so that a script the
+ * shell has read runs to its end when the connection is lost.
  *
  * Under emulation, and on small hosts, each process a chunk starts costs tenths of a second, so chunks use the
  * shell's builtins wherever one does the job (`[ -d ]`, `read`, redirections) and start only the commands that matter.
@@ -37,6 +38,9 @@ export function preludeChunk(): string {
     'LC_ALL=C; export LC_ALL',
     'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH; export PATH',
     'umask 077',
+    // A lost connection must not end the shell at its next write: the rest of the script it has read (the ownership
+    // record after a batch) still runs, and the end of its input ends it. (A write then fails with EPIPE instead.)
+    "trap '' PIPE",
     `lvs_dir=${shQuote(STATE_DIR)}`,
     'true',
   ].join('\n');

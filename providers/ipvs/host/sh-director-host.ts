@@ -22,14 +22,19 @@ function kindOf<R extends HostRequest>(req: R): RequestKind<R, HostReply> {
   return KINDS[req.kind] as unknown as RequestKind<R, HostReply>;
 }
 
-/** The script of a round trip: each request's own, those after a lock (or all, without one) guarded by `underLock`. */
+/**
+ * The script of a round trip: each request's own, then their tails (`RequestKind.tail`), those after a lock (or all,
+ * without one) guarded by `underLock`. The shell reads a guarded group whole before it runs any of it.
+ */
 export function roundTripScript(requests: readonly HostRequest[], tag: string, underLock: boolean): string {
   const firstLock = requests.findIndex((r) => r.kind === 'lock');
   const parts = requests.map((r, i) => kindOf(r).script(r, partTag(tag, i)));
-  if (!underLock) return parts.join('\n');
-  const free = firstLock < 0 ? [] : parts.slice(0, firstLock + 1);
-  const guarded = parts.slice(free.length);
-  return [...free, ...(guarded.length > 0 ? [whenLocked(guarded.join('\n'))] : [])].join('\n');
+  const tails = requests.map((r, i) => kindOf(r).tail?.(r, partTag(tag, i)));
+  const some = (list: readonly (string | undefined)[]): string[] => list.filter((t): t is string => t !== undefined);
+  if (!underLock) return [...parts, ...some(tails)].join('\n');
+  const free = firstLock < 0 ? 0 : firstLock + 1;
+  const guarded = [...parts.slice(free), ...some(tails.slice(free))];
+  return [...parts.slice(0, free), ...(guarded.length > 0 ? [whenLocked(guarded.join('\n'))] : []), ...some(tails.slice(0, free))].join('\n');
 }
 
 /** Early work by request (its part in the round trip), then by section name. */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EMPTY_TABLE_TEST, otherRecordsChunk, othersFrom } from '../../../providers/ipvs/host/requests/read-table.ts';
 import { writeRecordChunk } from '../../../providers/ipvs/host/requests/write-record.ts';
-import { batchChunk } from '../../../providers/ipvs/host/requests/batch.ts';
+import { batchTail, type BatchRecord } from '../../../providers/ipvs/host/requests/batch.ts';
 import { serializeRecord } from '../../../providers/ipvs/model/record.ts';
 import { recordOf } from './records.ts';
 import { section, sectionLine, splitSections } from '../../../providers/ipvs/host/sections.ts';
@@ -124,11 +124,14 @@ describe('EMPTY_TABLE_TEST', () => {
 
 describe('the records that ride with a batch', () => {
   it('sends the large fallback record compressed where the host has gzip, and the expected one as it is', () => {
-    // GIVEN 5,000 new services: both records are over the one-printf-word size
-    const record = { stack: 'web', expected: recordOf('web', 5000, false), otherwise: recordOf('web', 5000, true) };
+    // GIVEN 5,000 new services beside one the stack owned before: both records are over the one-printf-word size, and
+    // the pending one, which keeps the service the batch deletes, is not the expected one's services marked pending
+    const kept = recordOf('web', 5000, true);
+    const otherwise = { ...kept, services: { ...kept.services, 'tcp 203.0.113.9:80': { path: 'web/lb1/old', h: '00000000000000aa' } } };
+    const record = { stack: 'web', expected: recordOf('web', 5000, false), otherwise };
     // WHEN the batch's script is made for a host with gzip, and for one without
-    const withGzip = batchChunk('t', '-A -t 198.51.100.10:1000 -s rr\n', { ...record, gzip: true });
-    const without = batchChunk('t', '-A -t 198.51.100.10:1000 -s rr\n', { ...record, gzip: false });
+    const withGzip = batchTail('t', { ...record, gzip: true });
+    const without = batchTail('t', { ...record, gzip: false });
     // THEN only the fallback branch (after `else`) decodes; the expected record is one printf word in both
     const [success, failure] = withGzip.split('\nelse\n');
     expect(success).toContain(`printf '%s' '{"format":1`);
@@ -136,5 +139,44 @@ describe('the records that ride with a batch', () => {
     expect(failure).toMatch(/^ {2}lvs_wrote=otherwise\nif \{ \[ -d "\$lvs_dir" \] \|\| mkdir -p "\$lvs_dir"\nbase64 -d <</);
     // AND what every run sends and the shell reads before the batch shrinks by the fallback record's bytes
     expect(without.length - withGzip.length).toBeGreaterThan(0.8 * serializeRecord(record.otherwise).length);
+  });
+
+  /** Runs a batch's tail in a real sh, as after a batch that was silent or not; resolves with its record's file. */
+  function tailIn(record: BatchRecord, silent: boolean): { script: string; file: string; answer: string } {
+    const dir = execFileSync('mktemp', ['-d'], { encoding: 'utf8' }).trim();
+    const script = batchTail('t', record);
+    // (What the batch's own script sets from ipvsadm's answer: ipvsadm itself runs on the lab.)
+    const answer = execFileSync('sh', ['-c', `umask 077; lvs_dir=${dir}; lvs_silent_t=${silent ? 1 : 0}\n${script}`], { encoding: 'utf8' });
+    return { script, file: execFileSync('cat', [`${dir}/web.json`], { encoding: 'utf8' }), answer };
+  }
+
+  it("a first apply's pending record does not travel: the director derives it from the expected one when the batch complains", () => {
+    // GIVEN a first apply's two records: 1,000 services, the expected one with their hashes, the pending one marking them
+    const expected = recordOf('web', 1000, false);
+    const pending = { ...recordOf('web', 1000, true), updated: '2026-01-01T00:00:01.000Z' };
+    const record = { stack: 'web', expected, otherwise: pending, gzip: false };
+    // WHEN the tail runs after a batch that complained, and after a silent one
+    const failed = tailIn(record, false);
+    const silent = tailIn(record, true);
+    // THEN the pending record's text is not in the script, which holds the expected one once
+    expect(failed.script).not.toContain('service-0","pending":true');
+    expect(failed.script.split('"h":"0').length - 1).toBe(1000);
+    // AND the director wrote exactly the pending record (at the expected one's time), or exactly the expected one
+    expect(failed.answer).toContain('otherwise 0');
+    expect(failed.file).toBe(`${serializeRecord({ ...pending, updated: expected.updated })}\n`);
+    expect(silent.answer).toContain('expected 0');
+    expect(silent.file).toBe(`${serializeRecord(expected)}\n`);
+  });
+
+  it('sends the pending record as it is when it is not the expected one marked pending', () => {
+    // GIVEN a pending record that also keeps a service the batch deletes
+    const expected = recordOf('web', 3, false);
+    const kept = recordOf('web', 3, true);
+    const otherwise = { ...kept, services: { ...kept.services, 'tcp 203.0.113.9:80': { path: 'web/lb1/old', h: '00000000000000aa' } } };
+    // WHEN the tail runs after a batch that complained
+    const failed = tailIn({ stack: 'web', expected, otherwise, gzip: false }, false);
+    // THEN the director wrote that record, sent whole
+    expect(failed.script).toContain('service-0","pending":true');
+    expect(failed.file).toBe(`${serializeRecord(otherwise)}\n`);
   });
 });

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { shQuote } from '../../../providers/ipvs/host/shell-quote.ts';
 import type { HostRequest } from '../../../providers/ipvs/host/requests/index.ts';
-import { newTag } from '../../../providers/ipvs/host/sections.ts';
+import { newTag, sectionLine } from '../../../providers/ipvs/host/sections.ts';
+import { preludeChunk } from '../../../providers/ipvs/host/host-script.ts';
 import { parseRoundTrip, roundTripScript } from '../../../providers/ipvs/host/sh-director-host.ts';
 import type { OwnershipRecord } from '../../../providers/ipvs/model/record.ts';
 
@@ -88,5 +89,44 @@ describe('a round trip in a real shell', () => {
     } finally {
       holder.kill();
     }
+  });
+
+  it('runs the whole round trip it has read when the connection is gone: the record is written after a failed write', async () => {
+    // GIVEN the session's prelude and a round trip that prints (the lock's answer) before it writes the record
+    const dir = scratch();
+    const tag = newTag();
+    const script = `${preludeChunk()}\nlvs_dir=${shQuote(dir)}\n${roundTripScript(
+      [
+        { kind: 'lock', exclusive: true, waitSeconds: 0, holder: 'apply by test' },
+        { kind: 'write-record', stack: 'web', record, gzip: false },
+      ],
+      tag,
+      true,
+    )}\n`;
+    // WHEN the shell's output is closed before it writes a byte (the connection lost)
+    const sh = spawn('sh', ['-s'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    sh.stdout.destroy();
+    const exited = new Promise<number | null>((resolve) => sh.on('exit', (code) => resolve(code)));
+    sh.stdin.end(script);
+    await exited;
+    // THEN the shell ran on to the end of what it had read: the record is there, whole
+    expect(JSON.parse(readFileSync(join(dir, 'web.json'), 'utf8'))).toEqual(record);
+  });
+
+  it("runs a batch's record write after the round trip's other requests, under the lock", () => {
+    // GIVEN a round trip of the lock, a batch with its record, and the read-back of /proc
+    const batch = { kind: 'batch', batch: '-A -t 198.51.100.10:80 -s rr\n', record: { stack: 'web', expected: record, otherwise: null, gzip: false } } as const;
+    const script = roundTripScript(
+      [{ kind: 'lock', exclusive: true, waitSeconds: 0, holder: 'x' }, batch, { kind: 'proc', listings: [], compress: false }],
+      't',
+      true,
+    );
+    // THEN the batch runs first, then the read-back, then the record's rename, all inside the lock's guard
+    const at = (text: string) => script.indexOf(text);
+    expect(at('ipvsadm -R')).toBeGreaterThan(at('if [ "$lvs_lock_ok" = 1 ]; then'));
+    expect(at('cat /proc/net/ip_vs')).toBeGreaterThan(at('ipvsadm -R'));
+    expect(at('mv -f')).toBeGreaterThan(at('cat /proc/net/ip_vs'));
+    expect(script.trimEnd().endsWith('fi')).toBe(true);
+    expect(at(sectionLine('t-1', 'end'))).toBeGreaterThan(at('mv -f'));
   });
 });

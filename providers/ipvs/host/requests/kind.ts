@@ -19,6 +19,12 @@ export interface RequestKind<Req, Rep> {
   /** The script; `tag` is the request's own (the round trip's tag and the request's place in it). */
   script(req: Req, tag: string): string;
   /**
+   * A script that runs at the end of the round trip, after every request's `script`, in the same sections: work the
+   * request's reply does not wait on, that the host can do while the round trip's other answers travel (the ownership
+   * record's rename after a batch, while its read-back is on its way and compared). Undefined: none.
+   */
+  tail?(req: Req, tag: string): string | undefined;
+  /**
    * The typed reply, from the request's sections; throws LvsError when the answer says the request failed. `early`
    * holds what `early` worked out from a section while the rest of the answer was still coming.
    */

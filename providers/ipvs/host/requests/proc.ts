@@ -10,7 +10,7 @@ import { parseProcIpvs, type ProcDigest } from '../../read/parse-proc.ts';
 import { renderServiceKey } from '../../model/render-restore.ts';
 import { section } from '../sections.ts';
 import { shQuote } from '../shell-quote.ts';
-import type { RequestKind } from './kind.ts';
+import { earlyResult, type RequestKind } from './kind.ts';
 import { compressed, decodeSection, GZ_TEST } from './gzip.ts';
 
 export interface ProcRequest {
@@ -97,14 +97,18 @@ export function parseListing(text: string): ServiceListing {
 
 export const proc: RequestKind<ProcRequest, ProcReply> = {
   script: (req, tag) => fastVerifyChunk(tag, req.listings, req.compress),
-  parse: (req, sections) => {
+  parse: (req, sections, _ctx, early) => {
     if (!sections.has('end')) return { kind: 'proc', ended: false };
+    const text = sections.get('proc') ?? '';
     return {
       kind: 'proc',
       ended: true,
-      proc: parseProcIpvs(decodeSection(sections.get('proc') ?? '')),
+      proc: earlyResult<ProcDigest>(early, 'proc', text) ?? parseProcIpvs(decodeSection(text)),
       listings: req.listings.map((_, i) => parseListing(sections.get(`svc ${i}`) ?? '')),
       gzip: (sections.get('gzip') ?? '').trim() === '1',
     };
   },
+  // Parsed as soon as it is whole, while the listings, or the round trip's tail (the record's rename after a batch),
+  // still run on the host.
+  early: { proc: (_req, text) => parseProcIpvs(decodeSection(text)) },
 };

@@ -30,13 +30,23 @@ const REMOVED = '@@record removed';
 
 /** The script for a record's JSON (`undefined`: remove it). */
 export function writeRecordChunk(stack: string, json: string | undefined, gzip = false): string {
-  const file = `"$lvs_dir"/${stackFile(stack)}`;
-  if (json === undefined) return `rm -f ${file} && echo "${REMOVED}"`;
-  const tmp = `"$lvs_dir"/${stackFile(stack, '.', '.json.tmp')}`;
-  const write = writeFileCommand(tmp, json, gzip);
+  if (json === undefined) return `rm -f ${recordPath(stack)} && echo "${REMOVED}"`;
+  return writeRecordWith(stack, (tmp) => writeFileCommand(tmp, json, gzip));
+}
+
+/** The quoted path of a stack's record, or of a temporary file beside it (`.<stack>.json.<temp>`). */
+export function recordPath(stack: string, temp?: 'tmp' | 'new'): string {
+  return `"$lvs_dir"/${temp === undefined ? stackFile(stack) : stackFile(stack, '.', `.json.${temp}`)}`;
+}
+
+/**
+ * The script that writes the record whose text `write(tmp)` puts in the file `tmp` (a quoted path in the state
+ * directory): then the rename, and the confirmation.
+ */
+export function writeRecordWith(stack: string, write: (tmp: string) => string, tmp = recordPath(stack, 'tmp')): string {
   // The temporary file is created under the session's umask 077 (0600); the directory exists once the lock is held.
   // The rename only follows a complete write: a failed one (a full or read-only file system) is never confirmed.
-  return ['[ -d "$lvs_dir" ] || mkdir -p "$lvs_dir"', write, `[ $? = 0 ] && mv -f ${tmp} ${file} && echo "${WRITTEN}"`].join('\n');
+  return ['[ -d "$lvs_dir" ] || mkdir -p "$lvs_dir"', write(tmp), `[ $? = 0 ] && mv -f ${tmp} ${recordPath(stack)} && echo "${WRITTEN}"`].join('\n');
 }
 
 export const writeRecord: RequestKind<WriteRecordRequest, WriteRecordReply> = {
