@@ -69,11 +69,37 @@ export async function rawRestore(target: HostTarget, lines: string): Promise<voi
   if (status !== '0' || said !== '') throw new Error(`raw ipvsadm -R failed (${status}): ${said.slice(0, 200)}`);
 }
 
+/** The boot under way, if any: a stop waits for it, so that it takes down what the boot has made. */
+let booting: Promise<unknown> | undefined;
+
 export async function bootLab(directors: number, progress = false, dir = LAB_DIR, firstIndex = FIRST_INDEX): Promise<{ lab: LabState; seconds: number }> {
   const t = performance.now();
   await labDown({ dir });
-  const lab = await labUp({ dir, directors, firstIndex, ...(progress ? { onProgress: (m: string) => console.log(`  lab: ${m}`) } : {}) });
+  const up = labUp({ dir, directors, firstIndex, ...(progress ? { onProgress: (m: string) => console.log(`  lab: ${m}`) } : {}) });
+  booting = up;
+  const lab = await up;
   return { lab, seconds: (performance.now() - t) / 1000 };
+}
+
+/**
+ * Takes the lab in `dir` down when the benchmark is stopped (Ctrl-C, SIGTERM) or its output is closed (`| head`):
+ * without it the directors would outlive the process. A boot under way is let finish first (the lab's own handler
+ * takes a boot stopped by a signal down). Call once, before the lab boots.
+ */
+export function downOnStop(dir: string): void {
+  let going = false;
+  const stop = (why: string, code: number): void => {
+    if (going) return;
+    going = true;
+    console.error(`${why}: taking the lab down`);
+    void Promise.resolve(booting)
+      .catch(() => undefined)
+      .then(() => labDown({ dir }))
+      .finally(() => process.exit(code));
+  };
+  process.once('SIGINT', () => stop('SIGINT', 130));
+  process.once('SIGTERM', () => stop('SIGTERM', 143));
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => stop(`standard output ${e.code ?? e.message}`, 141));
 }
 
 export async function time<T>(fn: () => Promise<T>): Promise<[number, T]> {

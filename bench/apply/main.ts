@@ -19,7 +19,22 @@ import { renderTable } from '../../providers/ipvs/model/render-restore.ts';
 import { applyStack, planStack, type ApplyReport } from '../../providers/ipvs/apply/run-stack.ts';
 import type { HostTarget } from '../../providers/ipvs/model/host-target.ts';
 import { labDown } from '../../lab/index.ts';
-import { FIRST_INDEX, LAB_DIR, argList, argNumber, benchTable, bootLab, desiredFor, fmt, median, rawRestore, runOnce, targetOf, time } from './common.ts';
+import {
+  FIRST_INDEX,
+  LAB_DIR,
+  argList,
+  argNumber,
+  benchTable,
+  bootLab,
+  desiredFor,
+  downOnStop,
+  fmt,
+  median,
+  rawRestore,
+  runOnce,
+  targetOf,
+  time,
+} from './common.ts';
 
 const SIZES = argList('--sizes', [100, 1000, 10_000]);
 const REPS = argNumber('--reps', 3);
@@ -218,6 +233,7 @@ async function main(): Promise<void> {
     `lvsform apply benchmark, ${new Date().toISOString()}, sizes ${SIZES.join(', ')}, ${REPS} repetitions, one lab director (${LAB_DIR}, number ${FIRST_INDEX})`,
   );
   await ensureKeepalived();
+  downOnStop(LAB_DIR);
   const [boot] = await time(() => bootLab(1, true));
   console.log(`  lab boot: ${fmt(boot)} s`);
   try {

@@ -18,6 +18,7 @@ import {
   benchTable,
   bootLab,
   desiredFor,
+  downOnStop,
   fmt,
   median,
   rawRestore,
@@ -79,6 +80,7 @@ async function main(): Promise<void> {
   console.log(`lvsform fleet benchmark, ${new Date().toISOString()}, ${SERVICES} services x 4 reals, directors ${DIRECTORS.join(', ')}, ${REPS} repetitions`);
   const table = benchTable(SERVICES);
   const lines = renderTable(table);
+  downOnStop(DIR);
   try {
     for (const n of DIRECTORS) {
       const ours: number[] = [];
