@@ -188,7 +188,8 @@ export interface RealServerRun {
  * runs beside the preparation instead of after it. A service replaced (deleted and created again) was live: it waits.
  */
 export function waitsForRealServers(plan: Pick<DirectorPlan, 'changes'>): boolean {
-  const created = new Set(plan.changes.flatMap((c) => (c.kind === 'service' && c.action === 'create' && !c.replace ? [c.serviceId] : [])));
+  const created = new Set<string>();
+  for (const c of plan.changes) if (c.kind === 'service' && c.action === 'create' && !c.replace) created.add(c.serviceId);
   return plan.changes.some((c) => c.kind === 'destination' && c.action !== 'delete' && !created.has(c.serviceId));
 }
 

@@ -687,7 +687,7 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
             hint: 'Nothing was changed here. Run with --adopt to take them over (their configuration is then made to match the app).',
           });
         }
-        if (waitsForRealServers(p)) await prepared;
+        if (runs.length > 0 && waitsForRealServers(p)) await prepared;
         return executeDirector(open, p, opts);
       },
       (p, e) => failedOutcome(p.director, errorInfo(e)),

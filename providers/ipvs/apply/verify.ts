@@ -17,6 +17,7 @@ import type { LiveState } from '../model/live-state.ts';
 
 /** The live services (before the batch) that the stack owned or is taking over. */
 export function ownedBefore(plan: DirectorPlan, before: LiveState): Service[] {
+  if (before.table.services.length === 0) return [];
   const owned = new Set([...Object.keys(plan.paths), ...Object.keys(before.record?.services ?? {})]);
   return before.table.services.filter((s) => owned.has(serviceId(s.key)));
 }

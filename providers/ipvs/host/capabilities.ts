@@ -164,8 +164,10 @@ function serviceNeeds(svc: Service, caps: Capabilities): { feature: string; miss
 export function missingCapabilities(table: Table, paths: ReadonlyMap<string, string>, caps: Capabilities): MissingCapability[] {
   const out: MissingCapability[] = [];
   for (const svc of table.services) {
+    const needs = serviceNeeds(svc, caps);
+    if (needs.length === 0) continue;
     const path = paths.get(serviceId(svc.key)) ?? serviceId(svc.key);
-    for (const need of serviceNeeds(svc, caps)) out.push({ ...need, path });
+    for (const need of needs) out.push({ ...need, path });
   }
   return out;
 }

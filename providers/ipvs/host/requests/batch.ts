@@ -98,16 +98,17 @@ export function pendingFromExpected(expected: string): string {
 }
 
 /**
- * The expected record's text when the pending one can be derived from it on the director (`pendingFromExpected`
+ * Whether the pending record can be derived on the director from the expected one's text (`pendingFromExpected`
  * gives exactly the pending record's text, the time of writing apart): what a first apply, whose every service is
  * new, sends. Then the pending record does not travel at all: at 1,000 new services it is 65 KB that the director
  * would receive and its shell read before the batch, for a write that happens only when the batch complains.
  */
-function derivable(record: BatchRecord): string | undefined {
-  if (!record.expected || !record.otherwise) return undefined;
-  const expected = serializeRecord(record.expected);
-  if (expected.length >= PRINTF_WRITE_MAX) return undefined;
-  return pendingFromExpected(expected) === serializeRecord({ ...record.otherwise, updated: record.expected.updated }) ? expected : undefined;
+function derivable(record: BatchRecord, expected: string): boolean {
+  const { otherwise } = record;
+  if (!record.expected || !otherwise || expected.length >= PRINTF_WRITE_MAX) return false;
+  // A pending record that keeps other entries (a service the batch deletes) is told apart without writing it out.
+  if (Object.keys(otherwise.services).length !== Object.keys(record.expected.services).length) return false;
+  return pendingFromExpected(expected) === serializeRecord({ ...otherwise, updated: record.expected.updated });
 }
 
 /**
@@ -120,16 +121,17 @@ export function batchTail(tag: string, record: BatchRecord): string {
   // The write's own words go nowhere: its exit status is what is reported (an unconfirmed record is written again
   // after verification, and that write's words are the ones reported).
   const write = (chunk: string): string => `if { ${chunk}\n} >/dev/null 2>&1; then lvs_wst=0; else lvs_wst=1; fi`;
-  const text = (r: OwnershipRecord | undefined, gzip: boolean): string => write(writeRecordChunk(record.stack, r ? serializeRecord(r) : undefined, gzip));
-  const expected = derivable(record);
+  const expected = record.expected && serializeRecord(record.expected);
+  const text = (json: string | undefined, gzip: boolean): string => write(writeRecordChunk(record.stack, json, gzip));
   // Derivable: the expected record is written once, before the choice, then renamed into place or turned into the
   // pending one (one pass of the shell over its text, as without).
   const src = recordPath(record.stack, 'new');
+  const derived = expected !== undefined && derivable(record, expected) ? expected : undefined;
   const [before, silent, otherwise] =
-    expected === undefined
-      ? ['', text(record.expected, false), record.otherwise === null ? undefined : text(record.otherwise, record.gzip)]
+    derived === undefined
+      ? ['', text(expected, false), record.otherwise === null ? undefined : text(serializeRecord(record.otherwise), record.gzip)]
       : [
-          `if { [ -d "$lvs_dir" ] || mkdir -p "$lvs_dir"\n${writeFileCommand(src, expected, false)}\n} >/dev/null 2>&1; then lvs_src=0; else lvs_src=1; fi`,
+          `if { [ -d "$lvs_dir" ] || mkdir -p "$lvs_dir"\n${writeFileCommand(src, derived, false)}\n} >/dev/null 2>&1; then lvs_src=0; else lvs_src=1; fi`,
           write(writeRecordWith(record.stack, () => '[ "$lvs_src" = 0 ]', src)),
           write(writeRecordWith(record.stack, (tmp) => `[ "$lvs_src" = 0 ] && ${PENDING_SED} ${src} > ${tmp}`)),
         ];
