@@ -241,6 +241,37 @@ describe('two applies at once against one director', () => {
     expect(ids(await liveTable(1)).length).toBe(200);
   });
 
+  it('without a confirmation, a director applies while another still waits for its lock; with one, it waits too', async () => {
+    // GIVEN two directors, and another process holding lb2's lock for 6 s from now (as a run of another team would)
+    const { stack } = await buildStack('pipelined', [1, 2], ({ lbs, pool }) => {
+      manyServices(lbs[0]!, pool, 3);
+      manyServices(lbs[1]!, pool, 3);
+    });
+    for (const confirm of [false, true]) {
+      await Promise.all([1, 2].map((n) => resetDirector(alias(n))));
+      await sh(alias(2), 'mkdir -p /var/lib/lvsform; (flock -x /var/lib/lvsform/lock sleep 6) >/dev/null 2>&1 &');
+      await waitFor('the lock held', async () => (await sh(alias(2), 'flock -n /var/lib/lvsform/lock true', { allowFailure: true })).exitCode === 1);
+      const started = performance.now();
+      let lb1Done: number | undefined;
+      // WHEN both are applied with --lock-timeout (and, the second time, a confirmation)
+      const report = await apply(stack, {
+        lockTimeout: 30,
+        onProgress: (d, m) => {
+          if (d === 'lb1' && m.startsWith('applying')) lb1Done = performance.now() - started;
+        },
+        ...(confirm ? { confirm: async () => true } : {}),
+      });
+      // THEN both are applied and verified
+      expect(report.outcomes.map((o) => [o.director, o.status])).toEqual([
+        ['lb1', 'applied'],
+        ['lb2', 'applied'],
+      ]);
+      expect(ids(await liveTable(2)).length).toBe(3);
+      // AND lb1's batch went out while lb2 was still locked, or, to be confirmed with the whole plan, only after
+      expect(lb1Done! < 3000, `lb1's batch ${lb1Done} ms after the start`).toBe(!confirm);
+    }
+  });
+
   it('force-unlock refuses while the holder is alive (a run waiting for confirmation holds the lock)', async () => {
     // GIVEN an apply that holds the director's lock while it waits for its confirmation
     const { dir, stack } = await buildStack('held', [1], ({ lbs, pool }) => manyServices(lbs[0]!, pool, 3));

@@ -565,6 +565,13 @@ async function executeDirector(open: OpenDirector, plan: DirectorPlan, opts: Run
   return { ...base, status: plan.batch.trim() === '' && setup.length === 0 && settings.length === 0 ? 'unchanged' : 'applied' };
 }
 
+/** The real servers' plans, their runs, and their preparation before the directors' batches (under way). */
+interface RealServersReady {
+  readonly rsPlans: RealServerPlan[] | undefined;
+  readonly runs: readonly RealServerRun[];
+  readonly prepared: Promise<unknown>;
+}
+
 export interface ApplyOptions extends RunOptions {
   /** A saved plan to carry out exactly; refused for a director whose table changed since. */
   readonly savedPlan?: Plan;
@@ -578,7 +585,9 @@ export interface ApplyOptions extends RunOptions {
 
 /**
  * `lvsform apply` / `destroy`: locks and reads every director, plans (or checks a saved plan's fingerprints), asks
- * for confirmation, then carries out and verifies each director's batch in parallel.
+ * for confirmation, then carries out and verifies each director's batch in parallel. Without a confirmation or a
+ * check of the whole plan (`--auto-approve`, a saved plan, no `--max-deletes`), each director goes on to its batch as
+ * soon as its own plan is made; every lock is still held until the end.
  */
 export async function applyStack(directors: readonly DesiredDirector[], opts: ApplyOptions): Promise<ApplyReport> {
   checkOneDirectorPerMachine(directors.map((d) => d.target));
@@ -603,95 +612,129 @@ export async function applyStack(directors: readonly DesiredDirector[], opts: Ap
       },
       failedRealServerPlan,
     );
-    const plans = await eachDirector(
-      directors,
-      fanOut(opts, (d) => d.name),
-      async (desired): Promise<DirectorPlan> => {
-        const open = await openDirector(desired, true, operation, opts);
-        opened.set(desired.name, open);
-        if (opts.savedPlan) {
-          const saved = opts.savedPlan.directors.find((d) => d.director === desired.name);
-          if (!saved) throw new LvsError('LVS_PLAN_MISMATCH', `the saved plan has no entry for director ${desired.name}`);
-          if (saved.error)
-            throw new LvsError(
-              isErrorCode(saved.error.code) ? saved.error.code : 'LVS_PLAN_CORRUPT',
-              saved.error.message,
-              saved.error.hint ? { hint: saved.error.hint } : {},
-            );
-          // Another stack may have taken a service since the plan was made without changing the table (an
-          // import --adopt): the saved plan may not create, change or adopt it.
-          const taken = Object.fromEntries(
-            [...Object.keys(saved.paths), ...saved.adopted].flatMap((id) => {
-              const other = open.live.others?.get(id);
-              return other === undefined ? [] : [[id, other] as const];
-            }),
+    const planOne = async (desired: DesiredDirector): Promise<DirectorPlan> => {
+      const open = await openDirector(desired, true, operation, opts);
+      opened.set(desired.name, open);
+      if (opts.savedPlan) {
+        const saved = opts.savedPlan.directors.find((d) => d.director === desired.name);
+        if (!saved) throw new LvsError('LVS_PLAN_MISMATCH', `the saved plan has no entry for director ${desired.name}`);
+        if (saved.error)
+          throw new LvsError(
+            isErrorCode(saved.error.code) ? saved.error.code : 'LVS_PLAN_CORRUPT',
+            saved.error.message,
+            saved.error.hint ? { hint: saved.error.hint } : {},
           );
-          if (Object.keys(taken).length > 0) throw ownedElsewhereError(desired.target, opts.stack, taken, false);
-          if (saved.fingerprint !== open.live.fingerprint) {
-            throw new LvsError('LVS_STALE_PLAN', `director ${describeTarget(desired.target)}: the table changed since the plan was made`, {
-              hint: 'Nothing was changed. Run `lvsform plan --out FILE` again and review the new plan.',
-            });
-          }
-          return saved;
-        }
-        const host = open.facts && { stack: opts.stack, facts: open.facts, destroy: Boolean(opts.destroy), readScript: readScriptText() };
-        const started = performance.now();
-        const plan = withRefresh(planDirector(desired, open.live, opts, host), open, opts);
-        opts.onTiming?.(desired.name, 'plan', performance.now() - started);
-        return plan;
-      },
-      failedPlan,
-    );
-    const rsPlans = rsHosts.length > 0 ? await rsPlanning : undefined;
-    const plan = makePlan(opts.stack, opts.destroy ? 'destroy' : 'apply', plans, rsPlans);
-    opts.check?.(plan);
-    const anything =
-      plans.some(
-        (p) =>
-          !p.error &&
-          p.conflicts.length === 0 &&
-          (p.changes.length > 0 || p.adopted.length > 0 || (p.hostSetup?.length ?? 0) > 0 || (p.settings?.length ?? 0) > 0),
-      ) || (rsPlans ?? []).some((p) => !p.error && (p.changes.length > 0 || (p.setup?.length ?? 0) > 0));
-    if (anything && opts.confirm && !(await opts.confirm(plan))) {
-      return {
-        plan,
-        outcomes: plans.map((p) => ({ director: p.director, status: 'skipped' as const, residual: [], restoreOutput: '', seconds: 0 })),
-        ...(rsPlans ? { realServerOutcomes: rsPlans.map((p) => ({ host: p.host, status: 'skipped' as const })) } : {}),
-      };
-    }
-    // Real servers first: what a live service will send to is ready before a director's batch sends to it; a batch
-    // that only creates services runs beside the preparation (waitsForRealServers).
-    const runs: RealServerRun[] = (rsPlans ?? []).flatMap((p) => {
-      const open = openedRs.get(p.host);
-      return open && !p.error ? [{ open, plan: p, replies: [] }] : [];
-    });
-    const prepared = eachDirector(
-      runs,
-      { parallelism: opts.parallelism },
-      (r) => realServerBefore(r, opts.stack),
-      (r, e) => {
-        r.failure = e;
-      },
-    );
-    const outcomes = await eachDirector(
-      plans,
-      fanOut(opts, (p) => p.director),
-      async (p): Promise<DirectorOutcome> => {
-        const open = opened.get(p.director);
-        if (p.error || !open) return failedOutcome(p.director, p.error ?? { code: 'LVS_INTERNAL', message: 'not opened' });
-        if (p.owners) return failedOutcome(p.director, errorInfo(ownedElsewhereError(p.target, opts.stack, p.owners, false)));
-        if (p.conflicts.length > 0) {
-          return failedOutcome(p.director, {
-            code: 'LVS_NOT_OWNED',
-            message: `director ${describeTarget(p.target)}: ${p.conflicts.length} declared service(s) already exist but are not owned by stack ${opts.stack}: ${p.conflicts.slice(0, 5).join(', ')}${p.conflicts.length > 5 ? ', …' : ''}`,
-            hint: 'Nothing was changed here. Run with --adopt to take them over (their configuration is then made to match the app).',
+        // Another stack may have taken a service since the plan was made without changing the table (an
+        // import --adopt): the saved plan may not create, change or adopt it.
+        const taken = Object.fromEntries(
+          [...Object.keys(saved.paths), ...saved.adopted].flatMap((id) => {
+            const other = open.live.others?.get(id);
+            return other === undefined ? [] : [[id, other] as const];
+          }),
+        );
+        if (Object.keys(taken).length > 0) throw ownedElsewhereError(desired.target, opts.stack, taken, false);
+        if (saved.fingerprint !== open.live.fingerprint) {
+          throw new LvsError('LVS_STALE_PLAN', `director ${describeTarget(desired.target)}: the table changed since the plan was made`, {
+            hint: 'Nothing was changed. Run `lvsform plan --out FILE` again and review the new plan.',
           });
         }
-        if (runs.length > 0 && waitsForRealServers(p)) await prepared;
-        return executeDirector(open, p, opts);
-      },
-      (p, e) => failedOutcome(p.director, errorInfo(e)),
-    );
+        return saved;
+      }
+      const host = open.facts && { stack: opts.stack, facts: open.facts, destroy: Boolean(opts.destroy), readScript: readScriptText() };
+      const started = performance.now();
+      const plan = withRefresh(planDirector(desired, open.live, opts, host), open, opts);
+      opts.onTiming?.(desired.name, 'plan', performance.now() - started);
+      return plan;
+    };
+    // Real servers first: what a live service will send to is ready before a director's batch sends to it; a batch
+    // that only creates services runs beside the preparation (waitsForRealServers).
+    const prepare = (rsPlans: RealServerPlan[] | undefined): RealServersReady => {
+      const runs: RealServerRun[] = (rsPlans ?? []).flatMap((p) => {
+        const open = openedRs.get(p.host);
+        return open && !p.error ? [{ open, plan: p, replies: [] }] : [];
+      });
+      const prepared = eachDirector(
+        runs,
+        { parallelism: opts.parallelism },
+        (r) => realServerBefore(r, opts.stack),
+        (r, e) => {
+          r.failure = e;
+        },
+      );
+      return { rsPlans, runs, prepared };
+    };
+    const executeOne = async (p: DirectorPlan, real: Promise<RealServersReady>): Promise<DirectorOutcome> => {
+      const open = opened.get(p.director);
+      if (p.error || !open) return failedOutcome(p.director, p.error ?? { code: 'LVS_INTERNAL', message: 'not opened' });
+      if (p.owners) return failedOutcome(p.director, errorInfo(ownedElsewhereError(p.target, opts.stack, p.owners, false)));
+      if (p.conflicts.length > 0) {
+        return failedOutcome(p.director, {
+          code: 'LVS_NOT_OWNED',
+          message: `director ${describeTarget(p.target)}: ${p.conflicts.length} declared service(s) already exist but are not owned by stack ${opts.stack}: ${p.conflicts.slice(0, 5).join(', ')}${p.conflicts.length > 5 ? ', …' : ''}`,
+          hint: 'Nothing was changed here. Run with --adopt to take them over (their configuration is then made to match the app).',
+        });
+      }
+      if (waitsForRealServers(p)) {
+        const { runs, prepared } = await real;
+        if (runs.length > 0) await prepared;
+      }
+      return executeDirector(open, p, opts);
+    };
+    const rsPlanned = rsHosts.length > 0 ? rsPlanning : Promise.resolve(undefined);
+    let plans: DirectorPlan[];
+    let outcomes: DirectorOutcome[];
+    let real: Promise<RealServersReady>;
+    /** The whole plan, when it was made before any batch (for the check and the confirmation). */
+    let whole: Plan | undefined;
+    if (!opts.confirm && !opts.check) {
+      // Nothing waits for the whole plan (no confirmation, no check of it): each director goes on to its batch as soon
+      // as its own plan is made, so that a director slow to answer holds no other back.
+      real = rsPlanned.then(prepare);
+      const each = await eachDirector(
+        directors,
+        fanOut(opts, (d) => d.name),
+        async (desired) => {
+          const p = await planOne(desired).catch((e: unknown) => failedPlan(desired, e));
+          return { p, outcome: await executeOne(p, real).catch((e: unknown) => failedOutcome(p.director, errorInfo(e))) };
+        },
+      );
+      plans = each.map((x) => x.p);
+      outcomes = each.map((x) => x.outcome);
+    } else {
+      plans = await eachDirector(
+        directors,
+        fanOut(opts, (d) => d.name),
+        planOne,
+        failedPlan,
+      );
+      const rsPlans = await rsPlanned;
+      const plan = makePlan(opts.stack, opts.destroy ? 'destroy' : 'apply', plans, rsPlans);
+      whole = plan;
+      opts.check?.(plan);
+      const anything =
+        plans.some(
+          (p) =>
+            !p.error &&
+            p.conflicts.length === 0 &&
+            (p.changes.length > 0 || p.adopted.length > 0 || (p.hostSetup?.length ?? 0) > 0 || (p.settings?.length ?? 0) > 0),
+        ) || (rsPlans ?? []).some((p) => !p.error && (p.changes.length > 0 || (p.setup?.length ?? 0) > 0));
+      if (anything && opts.confirm && !(await opts.confirm(plan))) {
+        return {
+          plan,
+          outcomes: plans.map((p) => ({ director: p.director, status: 'skipped' as const, residual: [], restoreOutput: '', seconds: 0 })),
+          ...(rsPlans ? { realServerOutcomes: rsPlans.map((p) => ({ host: p.host, status: 'skipped' as const })) } : {}),
+        };
+      }
+      real = Promise.resolve(prepare(rsPlans));
+      outcomes = await eachDirector(
+        plans,
+        fanOut(opts, (p) => p.director),
+        (p) => executeOne(p, real),
+        (p, e) => failedOutcome(p.director, errorInfo(e)),
+      );
+    }
+    const { rsPlans, runs, prepared } = await real;
+    const plan = whole ?? makePlan(opts.stack, opts.destroy ? 'destroy' : 'apply', plans, rsPlans);
     await prepared;
     // And last: what no service sends to any more goes, and every real server's record says what it holds.
     const rsDone = await eachDirector(runs, { parallelism: opts.parallelism }, (r) => realServerAfter(r, opts.stack));

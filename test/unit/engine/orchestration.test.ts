@@ -84,6 +84,35 @@ describe('plan and apply through the director seam', () => {
     expect(by.get('lb2')!.error).toMatchObject({ code: 'LVS_HOST_UNREACHABLE' });
   });
 
+  it('without a confirmation, a director goes on to its batch while another is still reading; with one, none does', async () => {
+    for (const confirm of [false, true]) {
+      // GIVEN two empty directors, lb2 slow to answer its read: held until lb1's batch has run (or 1 s)
+      const lb1 = new FakeDirector();
+      const lb2 = new FakeDirector();
+      const fleet = fakeFleet({ lb1, lb2 });
+      let batchRan: () => void = () => undefined;
+      const batch = new Promise<'lb1 batch'>((resolve) => {
+        batchRan = () => resolve('lb1 batch');
+      });
+      lb1.afterBatch = () => batchRan();
+      let released: string | undefined;
+      lb2.beforeAnswer = async (kinds) => {
+        if (kinds.includes('read-table')) released = await Promise.race([batch, new Promise<string>((r) => setTimeout(() => r('1 s'), 1000).unref())]);
+      };
+      // WHEN both are applied, with --auto-approve's options (no confirmation) and then with a confirmation
+      let confirmedBefore: string | undefined;
+      const report = await applyStack([desired('lb1', WEB), desired('lb2', DNS)], {
+        stack: 'web',
+        openHost: fleet.openHost,
+        ...(confirm ? { confirm: async () => ((confirmedBefore = String(lb1.batches.length)), true) } : {}),
+      });
+      // THEN both are applied; lb1's batch ran while lb2 still read, or only after the whole plan was confirmed
+      expect(report.outcomes.map((o) => o.status)).toEqual(['applied', 'applied']);
+      expect(report.plan.directors.map((d) => d.changes.length)).toEqual([3, 3]);
+      expect([released, confirmedBefore]).toEqual(confirm ? ['1 s', '0'] : ['lb1 batch', undefined]);
+    }
+  });
+
   it('reports a line the kernel rejected, keeps what it accepted, and records only what is there', async () => {
     // GIVEN a kernel that refuses every real server of the UDP service (`ipvsadm -R` carries on and exits 0)
     const lb1 = new FakeDirector();

@@ -79,4 +79,28 @@ describe('canonicalJson', () => {
     expect(tableFingerprint({ services: [...services].reverse() })).toBe(sha(canonicalJsonReference(table)));
     expect(tableFingerprint({ services: [] })).toBe(sha(canonicalJsonReference({ services: [] })));
   });
+
+  it('gives each service the hash of its own reference text, however many objects share a value or an order of keys', () => {
+    // GIVEN services as JSON values (any keys, any order), each met as several objects: copies, and copies whose every
+    // object lists its keys reversed (equal values, other JSON.stringify texts)
+    const reversed = (v: unknown): unknown =>
+      Array.isArray(v)
+        ? v.map(reversed)
+        : v !== null && typeof v === 'object'
+          ? Object.fromEntries(
+              Object.entries(v)
+                .reverse()
+                .map(([k, x]) => [k, reversed(x)]),
+            )
+          : v;
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
+    fc.assert(
+      fc.property(fc.array(fc.dictionary(fc.constantFrom('key', 'config', 'destinations', 'b', 'a'), fc.jsonValue()), { maxLength: 6 }), (values) => {
+        const objects = values.flatMap((v) => [v, structuredClone(v), reversed(v)]) as unknown as Service[];
+        // THEN every object's hash is that of its own value's reference text, in any order of asking
+        for (const s of [...objects].reverse()) expect(serviceHash(s)).toBe(sha(canonicalJsonReference(s)));
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
