@@ -13,7 +13,7 @@ import { serializeRecord } from '../../model/record.ts';
 import { section } from '../sections.ts';
 import { hereDoc } from '../shell-quote.ts';
 import { endedEarly, type RequestKind } from './kind.ts';
-import { recordPath, writeRecordChunk, writeRecordWith } from './write-record.ts';
+import { recordPath, STATE_DIR_MADE, writeRecordChunk, writeRecordWith } from './write-record.ts';
 import { PRINTF_WRITE_MAX, writeFileCommand } from '../host-script.ts';
 
 export interface BatchRecord {
@@ -131,7 +131,7 @@ export function batchTail(tag: string, record: BatchRecord): string {
     derived === undefined
       ? ['', text(expected, false), record.otherwise === null ? undefined : text(serializeRecord(record.otherwise), record.gzip)]
       : [
-          `if { [ -d "$lvs_dir" ] || mkdir -p "$lvs_dir"\n${writeFileCommand(src, derived, false)}\n} >/dev/null 2>&1; then lvs_src=0; else lvs_src=1; fi`,
+          `if { ${STATE_DIR_MADE}\n${writeFileCommand(src, derived, false)}\n} >/dev/null 2>&1; then lvs_src=0; else lvs_src=1; fi`,
           write(writeRecordWith(record.stack, () => '[ "$lvs_src" = 0 ]', src)),
           write(writeRecordWith(record.stack, (tmp) => `[ "$lvs_src" = 0 ] && ${PENDING_SED} ${src} > ${tmp}`)),
         ];

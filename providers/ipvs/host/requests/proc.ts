@@ -95,6 +95,11 @@ export function parseListing(text: string): ServiceListing {
   };
 }
 
+/** The digest of a `proc` section (compressed or not). */
+function procOf(text: string): ProcDigest {
+  return parseProcIpvs(decodeSection(text));
+}
+
 export const proc: RequestKind<ProcRequest, ProcReply> = {
   script: (req, tag) => fastVerifyChunk(tag, req.listings, req.compress),
   parse: (req, sections, _ctx, early) => {
@@ -103,12 +108,12 @@ export const proc: RequestKind<ProcRequest, ProcReply> = {
     return {
       kind: 'proc',
       ended: true,
-      proc: earlyResult<ProcDigest>(early, 'proc', text) ?? parseProcIpvs(decodeSection(text)),
+      proc: earlyResult<ProcDigest>(early, 'proc', text) ?? procOf(text),
       listings: req.listings.map((_, i) => parseListing(sections.get(`svc ${i}`) ?? '')),
       gzip: (sections.get('gzip') ?? '').trim() === '1',
     };
   },
   // Parsed as soon as it is whole, while the listings, or the round trip's tail (the record's rename after a batch),
   // still run on the host.
-  early: { proc: (_req, text) => parseProcIpvs(decodeSection(text)) },
+  early: { proc: (_req, text) => procOf(text) },
 };

@@ -7,6 +7,7 @@ import { writeFileCommand } from '../host-script.ts';
 import { section } from '../sections.ts';
 import type { RequestKind } from './kind.ts';
 import { stackPath } from './fast-read.ts';
+import { STATE_DIR_MADE } from './write-record.ts';
 
 export interface StoreTableRequest {
   readonly kind: 'store-table';
@@ -29,7 +30,7 @@ const DONE = '@@table done';
 export function writeTableChunk(stack: string, tableText: string, gzip = false): string {
   const file = stackPath(stack, '.table');
   const write = writeFileCommand(file, tableText, gzip);
-  return ['[ -d "$lvs_dir" ] || mkdir -p "$lvs_dir"', `{ ${write}\n} && echo "${DONE}"`].join('\n');
+  return [STATE_DIR_MADE, `{ ${write}\n} && echo "${DONE}"`].join('\n');
 }
 
 /** Removes `<stack>.table` (the stack owns nothing there any more). */

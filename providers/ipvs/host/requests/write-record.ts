@@ -39,6 +39,9 @@ export function recordPath(stack: string, temp?: 'tmp' | 'new'): string {
   return `"$lvs_dir"/${temp === undefined ? stackFile(stack) : stackFile(stack, '.', `.json.${temp}`)}`;
 }
 
+/** The state directory made if it is missing (the shell's own test first: no process when it is there). */
+export const STATE_DIR_MADE = '[ -d "$lvs_dir" ] || mkdir -p "$lvs_dir"';
+
 /**
  * The script that writes the record whose text `write(tmp)` puts in the file `tmp` (a quoted path in the state
  * directory): then the rename, and the confirmation.
@@ -46,7 +49,7 @@ export function recordPath(stack: string, temp?: 'tmp' | 'new'): string {
 export function writeRecordWith(stack: string, write: (tmp: string) => string, tmp = recordPath(stack, 'tmp')): string {
   // The temporary file is created under the session's umask 077 (0600); the directory exists once the lock is held.
   // The rename only follows a complete write: a failed one (a full or read-only file system) is never confirmed.
-  return ['[ -d "$lvs_dir" ] || mkdir -p "$lvs_dir"', write(tmp), `[ $? = 0 ] && mv -f ${tmp} ${recordPath(stack)} && echo "${WRITTEN}"`].join('\n');
+  return [STATE_DIR_MADE, write(tmp), `[ $? = 0 ] && mv -f ${tmp} ${recordPath(stack)} && echo "${WRITTEN}"`].join('\n');
 }
 
 export const writeRecord: RequestKind<WriteRecordRequest, WriteRecordReply> = {
