@@ -1,9 +1,10 @@
 // lvsform apply on one lab director against baselines measured in the same run, on the same director, over the same
 // SSH transport (one connection each). Run: npx tsx bench/apply/main.ts [--sizes 100,1000,10000] [--reps 3]
 //
-// 1. fresh apply (applyStack: read, diff, batch, verify) vs raw `ipvsadm -R` of the same lines. The director is
-//    rebooted before every measurement of either side (IPVS dest trash: see LAB-NOTES), so each starts from a fresh
-//    kernel; sides alternate ABAB… / BABA… per repetition.
+// 1. fresh apply (applyStack: read, diff, batch, verify) vs raw `ipvsadm -R` of the same lines, on one boot of the
+//    director. Before every measurement of either side IPVS is unloaded and loaded again and lvsform's state removed
+//    (common.ts's freshen: no table, no dest trash, see LAB-NOTES), as a boot leaves it; one warm-up of each side is
+//    not counted; sides alternate ABAB… / BABA… per repetition.
 // 2. exact no-op plan (planStack) vs the raw reads it needs (`ipvsadm -S -n` + `ipvsadm -L -n --thresholds`),
 //    interleaved; also vs the same two dumps from one `ipvsadm -R` process, as lvsform makes them (no target); plus
 //    an in-process profile of parseSave / mergeThresholds / diff on the captured output.
@@ -18,7 +19,7 @@ import { parseSave } from '../../providers/ipvs/read/parse-save.ts';
 import { renderTable } from '../../providers/ipvs/model/render-restore.ts';
 import { applyStack, planStack, type ApplyReport } from '../../providers/ipvs/apply/run-stack.ts';
 import type { HostTarget } from '../../providers/ipvs/model/host-target.ts';
-import { labDown } from '../../lab/index.ts';
+import { labDown, type LabState } from '../../lab/index.ts';
 import {
   FIRST_INDEX,
   LAB_DIR,
@@ -29,6 +30,7 @@ import {
   desiredFor,
   downOnStop,
   fmt,
+  freshen,
   median,
   rawRestore,
   runOnce,
@@ -54,46 +56,43 @@ function line(label: string, ours: number[], base: number[], ratioTarget: string
   );
 }
 
-/** A phase's times over `runs` runs, summed per run (a phase met k times a run comes k times in a row). */
-function sumPerRun(ms: readonly number[], runs: number): number[] {
-  const k = Math.max(1, Math.round(ms.length / runs));
-  return Array.from({ length: Math.ceil(ms.length / k) }, (_, i) => ms.slice(i * k, i * k + k).reduce((a, b) => a + b, 0));
-}
-
-async function freshPhase(n: number, table: Table): Promise<HostTarget> {
+async function freshPhase(n: number, table: Table, target: HostTarget): Promise<void> {
   const lines = renderTable(table);
   const ours: number[] = [];
   const base: number[] = [];
   // Where lvsform's time went, phase by phase (run-stack's onTiming; a phase met twice in one run is summed there).
   const phases = new Map<string, number[]>();
   const cpu: number[] = [];
-  let target!: HostTarget;
+  const measure = async (side: string, keep: boolean): Promise<void> => {
+    await freshen([target]);
+    if (side === 'raw') {
+      const [s] = await time(() => rawRestore(target, lines));
+      if (keep) base.push(s);
+      return;
+    }
+    const desired = desiredFor(target, table);
+    const c0 = process.cpuUsage();
+    const seen = new Map<string, number>();
+    const [s, report] = await time(() => applyStack([desired], { stack: STACK, drain: false, onTiming: (_d, p, ms) => seen.set(p, (seen.get(p) ?? 0) + ms) }));
+    const c = process.cpuUsage(c0);
+    check(report, 'fresh apply');
+    if (!keep) return;
+    for (const [p, ms] of seen) phases.set(p, [...(phases.get(p) ?? []), ms]);
+    cpu.push((c.user + c.system) / 1e6);
+    ours.push(s);
+  };
+  // One warm-up of each side (binaries and the table's text paged in on the director), not counted.
+  await measure('raw', false);
+  await measure('lvsform', false);
   for (let rep = 0; rep < REPS; rep++) {
     const order = rep % 2 === 0 ? ['raw', 'lvsform'] : ['lvsform', 'raw'];
     // The last measurement of the phase is lvsform's, so the table and its record stay for the next phases.
     if (rep === REPS - 1) order.sort((a) => (a === 'raw' ? -1 : 1));
-    for (const side of order) {
-      const { lab } = await bootLab(1);
-      target = targetOf(lab, 0);
-      if (side === 'raw') {
-        base.push((await time(() => rawRestore(target, lines)))[0]);
-      } else {
-        const desired = desiredFor(target, table);
-        const c0 = process.cpuUsage();
-        const [s, report] = await time(() =>
-          applyStack([desired], { stack: STACK, drain: false, onTiming: (_d, p, ms) => phases.set(p, [...(phases.get(p) ?? []), ms]) }),
-        );
-        const c = process.cpuUsage(c0);
-        cpu.push((c.user + c.system) / 1e6);
-        check(report, 'fresh apply');
-        ours.push(s);
-      }
-    }
+    for (const side of order) await measure(side, true);
   }
-  line(`fresh apply ${n} x 4 (fresh kernel each)`, ours, base, '<= 1.2');
-  const perRun = [...phases].map(([p, ms]) => `${p} ${fmt(median(sumPerRun(ms, REPS)) / 1000)}`);
+  line(`fresh apply ${n} x 4 (fresh IPVS each)`, ours, base, '<= 1.2');
+  const perRun = [...phases].map(([p, ms]) => `${p} ${fmt(median(ms) / 1000)}`);
   console.log(`    phases, seconds (medians): ${perRun.join(', ')}; host CPU ${fmt(median(cpu))} s (process.cpuUsage, all threads)`);
-  return target;
 }
 
 async function noopPhase(n: number, table: Table, target: HostTarget): Promise<void> {
@@ -195,8 +194,8 @@ async function ensureKeepalived(): Promise<void> {
   await execa('bash', [fileURLToPath(new URL('../../scripts/install-lab-deps.sh', import.meta.url))], { stdio: 'inherit' });
 }
 
-async function keepalivedPhase(n: number, table: Table): Promise<{ load: number; reloads: number[] }> {
-  const { lab } = await bootLab(1);
+async function keepalivedPhase(n: number, table: Table, lab: LabState): Promise<{ load: number; reloads: number[] }> {
+  await freshen([targetOf(lab, 0)]);
   const alias = lab.directors[0]!.alias;
   const ssh = (script: string, input?: string) => execa('ssh', ['-F', lab.sshConfig, alias, script], { input: input ?? '' });
   await ssh('cat > /tmp/k.conf', keepalivedConf(table, 1));
@@ -224,7 +223,10 @@ async function keepalivedPhase(n: number, table: Table): Promise<{ load: number;
     );
     reloads.push(s);
   }
-  await ssh('kill "$(cat /tmp/k.main)"; true').catch(() => undefined);
+  // keepalived gone (waited for, at most 10 s) before the next size unloads the module its table holds.
+  await ssh('p=$(cat /tmp/k.main); kill "$p"; i=0; while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done; true').catch(
+    () => undefined,
+  );
   return { load, reloads };
 }
 
@@ -234,16 +236,17 @@ async function main(): Promise<void> {
   );
   await ensureKeepalived();
   downOnStop(LAB_DIR);
-  const [boot] = await time(() => bootLab(1, true));
+  const [boot, { lab }] = await time(() => bootLab(1, true));
   console.log(`  lab boot: ${fmt(boot)} s`);
+  const target = targetOf(lab, 0);
   try {
     for (const n of SIZES) {
       console.log(`N = ${n} services x 4 NAT reals`);
       const table = benchTable(n);
-      const target = await freshPhase(n, table);
+      await freshPhase(n, table, target);
       await noopPhase(n, table, target);
       const fast = await fastPhase(n, table, target);
-      const k = await keepalivedPhase(n, table);
+      const k = await keepalivedPhase(n, table, lab);
       line(`one weight, fast apply vs keepalived reload`, fast, k.reloads, '<= 1.0');
       console.log(`  keepalived fresh load ${n} x 4 (peer figure): ${fmt(k.load)} s`);
     }

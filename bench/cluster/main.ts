@@ -31,7 +31,7 @@ import { openShDirectorHost } from '../../providers/ipvs/host/sh-director-host.t
 import type { HostTarget } from '../../providers/ipvs/model/host-target.ts';
 import { renderTable } from '../../providers/ipvs/model/render-restore.ts';
 import { type LoadedStack, loadStacks } from '../../providers/ipvs/read/synth.ts';
-import { FIRST_INDEX, LAB_DIR, argList, argNumber, fmt, median, rawRestore, runOnce, time } from '../apply/common.ts';
+import { FIRST_INDEX, LAB_DIR, UNLOAD_IPVS, argList, argNumber, fmt, median, rawRestore, runOnce, time } from '../apply/common.ts';
 
 const SIZES = argList('--services', [100, 1000]);
 const REAL_SERVERS = argNumber('--real-servers', 2);
@@ -128,9 +128,6 @@ function rawUndo(r: ClusterVmFacts, vips: readonly string[]): string {
     `systemctl disable ${RAW_UNIT} 2>&1; rm -f /etc/systemd/system/${RAW_UNIT} ${RAW_SYSCTL}`,
   ].join('\n');
 }
-
-/** The director's IPVS as at boot: no table, ip_vs and its schedulers unloaded (their dest trash goes with them). */
-const UNLOAD_IPVS = `ipvsadm -C 2>/dev/null; for m in $(awk '/^ip_vs_/ {print $1}' /proc/modules); do modprobe -r "$m"; done; modprobe -r ip_vs; ! grep -q '^ip_vs' /proc/modules`;
 
 /** What either side may change on a host, read back as text (never loading ip_vs: no `ipvsadm` here). */
 const SNAPSHOT = [

@@ -1,7 +1,9 @@
 // lvsform apply to a fleet of lab directors against the raw baseline in the same run: `ipvsadm -R` of the same lines
 // over SSH (one connection per director), to all N directors at once. Run:
 //   npx tsx bench/fleet/main.ts [--directors 1,5,10] [--services 1000] [--reps 2]
-// Every measurement of either side starts from freshly booted directors (no IPVS dest trash); sides alternate.
+// The N directors boot once; before every measurement of either side their IPVS is unloaded and loaded again and
+// lvsform's state removed (bench/apply/common.ts's freshen: the state a boot leaves, no dest trash); one warm-up of
+// each side is not counted; sides alternate.
 // Also prints lvsform's own CPU time (process.cpuUsage) and peak RSS (process.memoryUsage, sampled every 20 ms).
 // Then, on the directors of the last apply: the exact no-op plan (planStack) against the raw reads it needs
 // (`ipvsadm -S -n` + `ipvsadm -L -n --thresholds`, one connection per director), on all N at once, interleaved.
@@ -20,6 +22,7 @@ import {
   desiredFor,
   downOnStop,
   fmt,
+  freshen,
   median,
   rawRestore,
   runOnce,
@@ -88,38 +91,41 @@ async function main(): Promise<void> {
       let cpu = 0;
       let peak = 0;
       let rssBefore = 0;
-      let boots: number[] = [];
+      const { lab, seconds: boot } = await bootLab(n, false, DIR, FIRST);
+      const targets = lab.directors.map((_, k) => targetOf(lab, k));
       let mem: number[] = [];
-      let applied: HostTarget[] = [];
+      const measure = async (side: string, keep: boolean): Promise<void> => {
+        await freshen(targets);
+        if (side === 'raw') {
+          const [s] = await time(() => Promise.all(targets.map((t) => rawRestore(t, lines))));
+          if (keep) base.push(s);
+          return;
+        }
+        rssBefore = process.memoryUsage().rss;
+        let high = rssBefore;
+        const timer = setInterval(() => (high = Math.max(high, process.memoryUsage().rss)), 20);
+        const desired = targets.map((t) => desiredFor(t, table));
+        const c0 = process.cpuUsage();
+        const [s, report] = await time(() => applyStack(desired, { stack: 'fleet', drain: false, parallelism: Math.max(10, n) }));
+        const c = process.cpuUsage(c0);
+        clearInterval(timer);
+        high = Math.max(high, process.memoryUsage().rss);
+        const bad = report.outcomes.filter((o) => o.status !== 'applied');
+        if (bad.length > 0) throw new Error(`apply to ${n}: ${JSON.stringify(bad[0])}`);
+        if (!keep) return;
+        ours.push(s);
+        cpu = (c.user + c.system) / 1e6;
+        peak = high;
+        mem = vmMemoryMb(lab);
+      };
+      // One warm-up of each side, not counted.
+      await measure('raw', false);
+      await measure('lvsform', false);
       for (let rep = 0; rep < REPS; rep++) {
         const order = rep % 2 === 0 ? ['raw', 'lvsform'] : ['lvsform', 'raw'];
         // The last measurement is lvsform's: its directors keep the table for the no-op plans.
         if (rep === REPS - 1) order.sort((a) => (a === 'raw' ? -1 : 1));
-        for (const side of order) {
-          const { lab, seconds } = await bootLab(n, false, DIR, FIRST);
-          boots.push(seconds);
-          const targets = lab.directors.map((_, k) => targetOf(lab, k));
-          if (side === 'raw') {
-            base.push((await time(() => Promise.all(targets.map((t) => rawRestore(t, lines)))))[0]);
-          } else {
-            rssBefore = process.memoryUsage().rss;
-            let high = rssBefore;
-            const timer = setInterval(() => (high = Math.max(high, process.memoryUsage().rss)), 20);
-            const desired = targets.map((t) => desiredFor(t, table));
-            const c0 = process.cpuUsage();
-            const [s, report] = await time(() => applyStack(desired, { stack: 'fleet', drain: false, parallelism: Math.max(10, n) }));
-            const c = process.cpuUsage(c0);
-            clearInterval(timer);
-            high = Math.max(high, process.memoryUsage().rss);
-            const bad = report.outcomes.filter((o) => o.status !== 'applied');
-            if (bad.length > 0) throw new Error(`apply to ${n}: ${JSON.stringify(bad[0])}`);
-            ours.push(s);
-            cpu = (c.user + c.system) / 1e6;
-            peak = high;
-            mem = vmMemoryMb(lab);
-            applied = targets;
-          }
-        }
+        for (const side of order) await measure(side, true);
       }
       const o = median(ours);
       const b = median(base);
@@ -130,10 +136,9 @@ async function main(): Promise<void> {
       console.log(
         `      lvsform CPU ${fmt(cpu)} s (${fmt(cpu / n)} s per director); peak RSS ${(peak / 2 ** 20).toFixed(0)} MB ` +
           `(+${((peak - rssBefore) / 2 ** 20 / n).toFixed(1)} MB per director over ${(rssBefore / 2 ** 20).toFixed(0)} MB); ` +
-          `boot of ${n} director(s) ${fmt(median(boots))} s; host RSS per director kernel after the apply ${fmt(median(mem))} MB`,
+          `boot of ${n} director(s) ${fmt(boot)} s; host RSS per director kernel after the apply ${fmt(median(mem))} MB`,
       );
-      await noopPhase(n, table, applied);
-      boots = [];
+      await noopPhase(n, table, targets);
     }
   } finally {
     await labDown({ dir: DIR });
