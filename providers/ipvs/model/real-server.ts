@@ -25,7 +25,7 @@
 import { createHash } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
 import { canonicalJson } from './live-state.ts';
-import type { Family, Service, Table } from './model.ts';
+import { type Family, familyOf, type Service, type Table } from './model.ts';
 
 /** The decapsulating devices lvsform brings up, and the module that creates each (the kernel's fallback devices). */
 export const TUNNEL_DEVICES = {
@@ -95,10 +95,6 @@ export interface RealServerPrep {
   /** Firewall-mark services under direct routing or tunnelling: their VIPs are unknown to lvsform. */
   readonly fwmarkServices: readonly string[];
   readonly backing: readonly Backing[];
-}
-
-function familyOf(address: string): Family {
-  return address.includes(':') ? 'inet6' : 'inet';
 }
 
 function serviceName(s: Service): string {
