@@ -83,61 +83,88 @@ export function splitHead(text: string, until: string): { readonly head: string;
 }
 
 /**
- * Reads a round trip's sections as its output arrives: feed it the output so far, each time more has come, and it calls
+ * Reads a round trip's sections as its output arrives: feed it each piece of the output, in order, and it calls
  * `done(part, name, text)` for each section whose end is known (the next marker line has arrived), with the text
  * `splitRoundTrip` gives that section. The last section is never reported: only the whole output says where it ends.
  * A section for which `headOf(part, name)` gives a line start is reported by its head instead (`splitHead`), as soon
- * as that line has arrived, or whole at its end when no such line came.
+ * as that line has begun to arrive, or whole at its end when no such line came.
+ *
+ * Each piece is searched once (a large read comes in a thousand pieces; searching the output so far at each would
+ * copy it whole each time), and a section's text is joined once, when it is reported.
  */
 export function sectionWatcher(
   tag: string,
   done: (part: string, name: string, text: string) => void,
   headOf?: (part: string, name: string) => string | undefined,
-): (soFar: string) => void {
+): (piece: string) => void {
   const prefix = `${SECTION_MARK} ${tag}-`;
-  let from = 0;
-  let open: { part: string; name: string; start: number; until: string | undefined; searched: number; reported: boolean } | undefined;
-  /** Reports the open section's head if its closing line has arrived before `end` (the next marker, or -1). */
-  const head = (soFar: string, end: number): void => {
-    if (open?.until === undefined || open.reported) return;
-    const { until, start } = open;
-    let at = soFar.startsWith(until, start) ? start : -1;
-    if (at < 0) {
-      const nl = soFar.indexOf(`\n${until}`, Math.max(start, open.searched));
-      at = nl < 0 ? -1 : nl;
-    }
-    if (at >= 0 && (end < 0 || at < end)) {
-      done(open.part, open.name, soFar.slice(start, at));
-      open.reported = true;
-    } else if (end < 0) open.searched = Math.max(start, soFar.length - until.length - 1);
+  /** The section being read: its text so far, in pieces, while it may still be reported. */
+  let open: { part: string; name: string; until: string | undefined; kept: string[]; reported: boolean } | undefined;
+  /** The start of a line that may still turn out to be a marker line, or the open section's head line. */
+  let carry = '';
+  /** Whether the next piece (after `carry`) begins at a line start. */
+  let lineStart = true;
+  const keep = (text: string): void => {
+    if (open && !open.reported && text !== '') open.kept.push(text);
   };
-  return (soFar) => {
+  /** The open section's text so far and `more`, without the line break that ends it. */
+  const body = (more: string): string => {
+    const text = (open?.kept.join('') ?? '') + more;
+    return text.endsWith('\n') ? text.slice(0, -1) : text;
+  };
+  /** The first line start at or after `from` (itself a line start, or 0) where `text` has `word`, or -1. */
+  const lineWith = (text: string, word: string, from: number): number => {
+    if (from === 0 && lineStart && text.startsWith(word)) return 0;
+    const at = text.indexOf(`\n${word}`, Math.max(0, from - 1));
+    return at < 0 ? -1 : at + 1;
+  };
+  return (piece) => {
+    const text = carry + piece;
+    carry = '';
+    // Everything in `text` before `pos` is dealt with; `pos` is 0 or a line start.
+    let pos = 0;
     for (;;) {
-      let at = soFar.indexOf(prefix, from);
-      // A marker is a whole line: one inside a line is data.
-      while (at > 0 && soFar[at - 1] !== '\n') at = soFar.indexOf(prefix, at + 1);
-      const eol = at < 0 ? -1 : soFar.indexOf('\n', at);
       // Only a whole marker line ends the open section.
-      head(soFar, eol < 0 ? -1 : at);
-      if (at < 0) {
-        // The next marker may have begun to arrive: search again from where it could start.
-        from = Math.max(from, soFar.length - prefix.length);
-        return;
+      const at = lineWith(text, prefix, pos);
+      if (open?.until !== undefined && !open.reported) {
+        const head = lineWith(text, open.until, pos);
+        if (head >= 0 && (at < 0 || head < at)) {
+          done(open.part, open.name, body(text.slice(pos, head)));
+          open.reported = true;
+          open.kept = [];
+        }
       }
+      if (at < 0) break;
+      const eol = text.indexOf('\n', at);
       if (eol < 0) {
-        from = at;
+        // The marker line has begun to arrive: the next piece completes it.
+        keep(text.slice(pos, at));
+        carry = text.slice(at);
+        lineStart = true;
         return;
       }
-      if (open && !open.reported) done(open.part, open.name, soFar.slice(open.start, Math.max(open.start, at - 1)));
-      const rest = soFar.slice(at + prefix.length, eol);
+      if (open && !open.reported) done(open.part, open.name, body(text.slice(pos, at)));
+      const rest = text.slice(at + prefix.length, eol);
       const space = rest.indexOf(' ');
       if (space < 0) open = undefined;
       else {
         const part = rest.slice(0, space);
         const name = rest.slice(space + 1);
-        open = { part, name, start: eol + 1, until: headOf?.(part, name) || undefined, searched: eol + 1, reported: false };
+        open = { part, name, until: headOf?.(part, name) || undefined, kept: [], reported: false };
       }
-      from = eol + 1;
+      pos = eol + 1;
+    }
+    // The last line, if not whole, is held back while it may still become a marker line or the head's line.
+    const last = Math.max(pos, text.lastIndexOf('\n') + 1);
+    const tail = text.slice(last);
+    const pending = open?.until !== undefined && !open.reported ? open.until : undefined;
+    if ((last > 0 || lineStart) && tail.length > 0 && (prefix.startsWith(tail) || pending?.startsWith(tail))) {
+      keep(text.slice(pos, last));
+      carry = tail;
+      lineStart = true;
+    } else {
+      keep(text.slice(pos));
+      if (text !== '') lineStart = text.endsWith('\n');
     }
   };
 }

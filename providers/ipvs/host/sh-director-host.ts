@@ -55,7 +55,7 @@ export function earlyWatcher(
   requests: readonly HostRequest[],
   tag: string,
   target: HostTarget,
-): { readonly onData: (soFar: string) => void; readonly results: EarlyByPart } | undefined {
+): { readonly onData: (piece: string) => void; readonly results: EarlyByPart } | undefined {
   const kinds = requests.map((r) => kindOf(r));
   if (!kinds.some((k) => k.early)) return undefined;
   const results = new Map<string, Map<string, { text: string; value: unknown }>>();

@@ -135,14 +135,22 @@ export class HostSession {
   readonly target: HostTarget;
   private readonly child: ResultPromise;
   private readonly nonce = randomBytes(12).toString('hex');
-  private buffer = '';
-  /** How far `buffer` has been searched for the end marker (a large read arrives in hundreds of pieces). */
-  private searched = 0;
+  /** What the shell printed before its first line (`hello`): login banners, sudo's lectures. */
+  private greeting = '';
+  /**
+   * The output since the last chunk ended, in the pieces it came in. A large read arrives in a thousand pieces; a
+   * string grown piece by piece would be copied whole at every search (V8 flattens it), which at 10,000 services
+   * (6.5 MB) cost more host CPU than the read itself. The pieces are joined once, when the chunk's end has come.
+   */
+  private pieces: string[] = [];
+  /** The output's end from where the end marker may still begin (`windowAt` in the output): a line's worth. */
+  private window = '';
+  private windowAt = 0;
   private stderr = '';
   private exited: { code: number | undefined; signal: string | undefined; spawnCode: string | undefined } | undefined;
   private waiter: ((r: ChunkResult | Error) => void) | undefined;
-  /** Called with the running chunk's output so far, each time more of it arrives. */
-  private onData: ((soFar: string) => void) | undefined;
+  /** Called with each piece of the running chunk's output, in order, as it arrives. */
+  private onData: ((piece: string) => void) | undefined;
   /** Set when the shell's first line (`hello`) arrived: the connection, the login and sudo are done. */
   private connected = false;
   private readonly hello: string;
@@ -160,21 +168,20 @@ export class HostSession {
     child.stdout!.setEncoding('utf8');
     child.stderr!.setEncoding('utf8');
     child.stdout!.on('data', (d: string) => {
-      this.buffer += d;
+      let piece = d;
       if (!this.connected) {
-        const at = this.buffer.indexOf(this.hello);
+        this.greeting += d;
+        const at = this.greeting.indexOf(this.hello);
         if (at < 0) return;
-        this.buffer = this.buffer.slice(at + this.hello.length);
+        piece = this.greeting.slice(at + this.hello.length);
+        this.greeting = '';
         this.connected = true;
         onConnected?.();
+        if (piece === '') return;
       }
-      if (this.waiter && this.onData) {
-        try {
-          this.onData(this.buffer);
-        } catch {
-          // Work on a partial answer is an optimisation: the whole answer is read and parsed all the same.
-        }
-      }
+      this.pieces.push(piece);
+      this.window += piece;
+      if (this.waiter && this.onData) this.feed(piece);
       this.pump();
     });
     child.stderr!.on('data', (d: string) => {
@@ -217,22 +224,39 @@ export class HostSession {
     });
   }
 
+  /** Gives `onData` a piece of the running chunk's output. */
+  private feed(piece: string): void {
+    try {
+      this.onData?.(piece);
+    } catch {
+      // Work on a partial answer is an optimisation: the whole answer is read and parsed all the same.
+    }
+  }
+
+  /** Ends the running chunk when its end marker line has come: only the output's last line is searched. */
   private pump(): void {
     const marker = `@@lvsform-end ${this.nonce} `;
-    const at = this.buffer.indexOf(marker, this.searched);
+    const at = this.window.indexOf(marker);
     if (at < 0) {
-      this.searched = Math.max(0, this.buffer.length - marker.length);
+      // The marker may have begun to arrive: keep what could be its start.
+      const keep = Math.min(this.window.length, marker.length - 1);
+      this.windowAt += this.window.length - keep;
+      this.window = this.window.slice(this.window.length - keep);
       return;
     }
-    this.searched = at;
+    this.windowAt += at;
+    this.window = this.window.slice(at);
     if (!this.waiter) return;
-    const eol = this.buffer.indexOf('\n', at);
+    const eol = this.window.indexOf('\n');
     if (eol < 0) return;
-    const status = Number(this.buffer.slice(at + marker.length, eol));
-    let stdout = this.buffer.slice(0, at);
+    const status = Number(this.window.slice(marker.length, eol));
+    const all = this.pieces.length === 1 ? this.pieces[0]! : this.pieces.join('');
+    let stdout = all.slice(0, this.windowAt);
     if (stdout.endsWith('\n')) stdout = stdout.slice(0, -1);
-    this.buffer = this.buffer.slice(eol + 1);
-    this.searched = 0;
+    const rest = all.slice(this.windowAt + eol + 1);
+    this.pieces = rest === '' ? [] : [rest];
+    this.window = rest;
+    this.windowAt = 0;
     const w = this.waiter;
     this.waiter = undefined;
     w({ stdout, status });
@@ -240,13 +264,15 @@ export class HostSession {
 
   /**
    * Sends one chunk of POSIX sh and waits for it. Rejects with LVS_HOST_UNREACHABLE / LVS_CONNECTION_LOST. `onData`
-   * sees the chunk's output so far each time more arrives (work that can start before the end).
+   * is given each piece of the chunk's output as it arrives (work that can start before the end).
    */
-  run(script: string, onSent?: () => void, onData?: (soFar: string) => void): Promise<ChunkResult> {
+  run(script: string, onSent?: () => void, onData?: (piece: string) => void): Promise<ChunkResult> {
     if (this.waiter) throw new Error('HostSession.run: a chunk is already running');
     if (this.exited) return Promise.reject(this.connectionError());
     return new Promise<ChunkResult>((resolve, reject) => {
       this.onData = onData;
+      // Output that came before the chunk was sent (none, from a shell waiting for input) is the chunk's too.
+      if (onData && this.pieces.length > 0) this.feed(this.pieces.join(''));
       this.waiter = (r) => {
         this.onData = undefined;
         if (r instanceof Error) reject(r);
