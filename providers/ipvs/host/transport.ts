@@ -135,7 +135,7 @@ export class HostSession {
   readonly target: HostTarget;
   private readonly child: ResultPromise;
   private readonly nonce = randomBytes(12).toString('hex');
-  /** What the shell printed before its first line (`hello`): login banners, sudo's lectures. */
+  /** The end of what the shell printed before its first line (`hello`): login banners, sudo's lectures. */
   private greeting = '';
   /**
    * The output since the last chunk ended, in the pieces it came in. A large read arrives in a thousand pieces; a
@@ -172,7 +172,11 @@ export class HostSession {
       if (!this.connected) {
         this.greeting += d;
         const at = this.greeting.indexOf(this.hello);
-        if (at < 0) return;
+        if (at < 0) {
+          // Only what may be the start of the first line is kept: a banner of any length costs nothing.
+          this.greeting = this.greeting.slice(-(this.hello.length - 1));
+          return;
+        }
         piece = this.greeting.slice(at + this.hello.length);
         this.greeting = '';
         this.connected = true;
