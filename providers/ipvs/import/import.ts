@@ -115,15 +115,6 @@ export async function importTable(source: TableSource): Promise<ImportedTable> {
           `${source.file}: keepalived reads no executable configuration file (an x bit is set) - imported all the same; chmod a-x it for keepalived to read it`,
         );
       }
-      // A service VIP moves with the pair as a host address, whatever prefix keepalived gave it.
-      const vips = new Set(table.services.flatMap((s) => (s.key.kind === 'addr' ? [s.key.address] : [])));
-      for (const a of pair?.addresses ?? []) {
-        if (vips.has(a.address) && a.prefix !== (a.address.includes(':') ? 128 : 32)) {
-          warnings.push(
-            `${source.file}: ${a.address}/${a.prefix} of the vrrp_instance is a service VIP: the pair moves it as ${a.address}/${a.address.includes(':') ? 128 : 32}`,
-          );
-        }
-      }
       return {
         table,
         warnings,

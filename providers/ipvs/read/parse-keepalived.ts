@@ -165,21 +165,23 @@ interface Group {
   readonly entries: GroupEntry[];
 }
 
+/**
+ * Where the reading stands and what it has said. Every position a message gives, its own or one it refers to, is a
+ * line of the merged text turned into `file:line` by `at` (the origin map of keepalived/lines.ts): the merged text's
+ * line numbers mean nothing to a reader once an include or a multi-line definition has been expanded.
+ */
 class Context {
   readonly warnings: string[] = [];
   checkers = 0;
   checkerFirst: number | undefined;
   readonly checkerKinds = new Map<string, number>();
-  constructor(
-    readonly source: string,
-    private readonly origin: Origin = (line) => `${source}:${line}`,
-  ) {}
+  constructor(readonly at: Origin) {}
 
   private readonly seen = new Set<string>();
 
   /** Records a warning once (group ranges would otherwise repeat the same one for every address). */
   warn(line: number, message: string): void {
-    const text = `${this.origin(line)}: ${message}`;
+    const text = `${this.at(line)}: ${message}`;
     if (this.seen.has(text)) return;
     this.seen.add(text);
     this.warnings.push(text);
@@ -522,7 +524,7 @@ function destinationsFor(ctx: Context, vs: VirtualServerDef, key: ServiceKey, fa
   for (const rs of vs.reals) {
     const fwd = rs.fwd ?? vs.fwd ?? { method: 'masq', type: 'ipip', port: 0, checksum: 'nocsum' };
     if (fwd.method !== 'tunnel' && familyOf(rs.address) !== family) {
-      ctx.warn(rs.line, `real server ${rs.address} is not of the family of ${serviceId(key)} (line ${entryLine}) and is not tunnelled - skipped for it`);
+      ctx.warn(rs.line, `real server ${rs.address} is not of the family of ${serviceId(key)} (${ctx.at(entryLine)}) and is not tunnelled - skipped for it`);
       continue;
     }
     let port: number;
@@ -531,7 +533,7 @@ function destinationsFor(ctx: Context, vs: VirtualServerDef, key: ServiceKey, fa
       if (rs.port === 0 && key.kind === 'addr' && vs.kind === 'group') {
         ctx.warn(
           rs.line,
-          `NAT real server ${rs.address} has no port; keepalived would program port 0 for the group entry at line ${entryLine} - imported with its port ${servicePort}`,
+          `NAT real server ${rs.address} has no port; keepalived would program port 0 for the group entry at ${ctx.at(entryLine)} - imported with its port ${servicePort}`,
         );
       }
     } else {
@@ -539,7 +541,7 @@ function destinationsFor(ctx: Context, vs: VirtualServerDef, key: ServiceKey, fa
       if (rs.port !== 0 && rs.port !== servicePort) {
         ctx.warn(
           rs.line,
-          `real server ${rs.address} port ${rs.port} differs from the virtual port ${servicePort} (line ${entryLine}); under ${fwd.method === 'droute' ? 'direct routing' : 'tunnelling'} the kernel uses ${servicePort}`,
+          `real server ${rs.address} port ${rs.port} differs from the virtual port ${servicePort} (${ctx.at(entryLine)}); under ${fwd.method === 'droute' ? 'direct routing' : 'tunnelling'} the kernel uses ${servicePort}`,
         );
       }
     }
@@ -573,7 +575,8 @@ function destinationsFor(ctx: Context, vs: VirtualServerDef, key: ServiceKey, fa
   return out;
 }
 
-function servicesOf(ctx: Context, vs: VirtualServerDef, groups: Map<string, Group>): Service[] {
+/** The services of a virtual server, each with the line that defines its identity (the group entry, for a group). */
+function servicesOf(ctx: Context, vs: VirtualServerDef, groups: Map<string, Group>): { service: Service; line: number }[] {
   if (vs.reals.length === 0) {
     ctx.warn(vs.line, `${vs.label} has no real servers - ignored, as keepalived does`);
     return [];
@@ -633,7 +636,7 @@ function servicesOf(ctx: Context, vs: VirtualServerDef, groups: Map<string, Grou
     pe = undefined;
   }
 
-  const services: Service[] = [];
+  const services: { service: Service; line: number }[] = [];
   for (const { key, family, line } of keys) {
     let netmask = defaultNetmask(family);
     if (vs.granularity !== undefined) {
@@ -642,15 +645,18 @@ function servicesOf(ctx: Context, vs: VirtualServerDef, groups: Map<string, Grou
       else ctx.warn(line, `persistence_granularity ${vs.granularity} does not fit the family of ${serviceId(key)} - default kept`);
     }
     services.push({
-      key,
-      config: {
-        scheduler: vs.scheduler ?? 'wlc',
-        schedFlags: [...vs.flags].sort(),
-        ...(timeout !== undefined ? { persistence: { timeout, netmask } } : {}),
-        ...(pe !== undefined ? { persistenceEngine: pe } : {}),
-        onePacket: vs.onePacket && (key.kind === 'fwmark' || protocol === 'udp'),
+      line,
+      service: {
+        key,
+        config: {
+          scheduler: vs.scheduler ?? 'wlc',
+          schedFlags: [...vs.flags].sort(),
+          ...(timeout !== undefined ? { persistence: { timeout, netmask } } : {}),
+          ...(pe !== undefined ? { persistenceEngine: pe } : {}),
+          onePacket: vs.onePacket && (key.kind === 'fwmark' || protocol === 'udp'),
+        },
+        destinations: destinationsFor(ctx, vs, key, family, line),
       },
-      destinations: destinationsFor(ctx, vs, key, family, line),
     });
   }
   return services;
@@ -721,7 +727,7 @@ export function parseKeepalived(
     ...(options.configId !== undefined ? { configId: options.configId } : {}),
   });
   const origin: Origin = (line) => layer.origins[line - 1] ?? `${source}:${line}`;
-  const ctx = new Context(source, origin);
+  const ctx = new Context(origin);
   ctx.warnings.push(...layer.warnings);
   const root = parseStructure(layer.lines.join('\n'), origin);
   notKeepalived(root, origin);
@@ -742,7 +748,7 @@ export function parseKeepalived(
       const g = readGroup(ctx, s);
       if (g !== undefined) {
         if (groups.has(g.name))
-          ctx.warn(s.line, `virtual_server_group ${g.name} is defined again (first at line ${groups.get(g.name)!.line}) - the first is used`);
+          ctx.warn(s.line, `virtual_server_group ${g.name} is defined again (first at ${origin(groups.get(g.name)!.line)}) - the first is used`);
         else groups.set(g.name, g);
       }
     } else if (key === 'virtual_server') {
@@ -763,26 +769,25 @@ export function parseKeepalived(
 
   const byId = new Map<string, { service: Service; line: number }>();
   for (const vs of servers) {
-    for (const service of servicesOf(ctx, vs, groups)) {
+    for (const { service, line } of servicesOf(ctx, vs, groups)) {
       const id = serviceId(service.key);
       const previous = byId.get(id);
       if (previous !== undefined) {
-        ctx.warn(vs.line, `${id} is defined again (first at line ${previous.line}) - the first is kept; IPVS holds one service per identity`);
+        ctx.warn(line, `${id} is defined again (first at ${origin(previous.line)}) - the first is kept; IPVS holds one service per identity`);
         continue;
       }
       if (byId.size >= MAX_KEEPALIVED_SERVICES) {
-        fail(source, vs.line, `the configuration expands to more than ${MAX_KEEPALIVED_SERVICES} services`);
+        fail(origin, line, `the configuration expands to more than ${MAX_KEEPALIVED_SERVICES} services`);
       }
       byId.set(id, { service, line: vs.line });
     }
   }
   if (ctx.checkers > 0) {
     const kinds = [...ctx.checkerKinds].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, n]) => `${k} x${n}`);
-    ctx.warnings.push(
-      `${source}:${ctx.checkerFirst}: health checks are not imported (${ctx.checkers}: ${kinds.join(', ')}); every real server is imported as healthy`,
-    );
+    ctx.warn(ctx.checkerFirst!, `health checks are not imported (${ctx.checkers}: ${kinds.join(', ')}); every real server is imported as healthy`);
   }
   for (const [id, v] of byId) options.origins?.set(id, origin(v.line));
-  const pair = readPair(instances, globals, (line, message) => ctx.warn(line, message));
+  const vips = new Set([...byId.values()].flatMap(({ service: { key } }) => (key.kind === 'addr' ? [key.address] : [])));
+  const pair = readPair(instances, globals, vips, (line, message) => ctx.warn(line, message));
   return { table: normalizeTable({ services: [...byId.values()].map((v) => v.service) }), warnings: ctx.warnings, ...(pair ? { pair } : {}) };
 }

@@ -260,7 +260,7 @@ describe('parseKeepalived follows keepalived 2.2.7', () => {
     {
       name: 'a service defined twice',
       conf: vs('198.51.100.10 80', 'protocol TCP\n  real_server 192.0.2.1 80 {\n}').repeat(2),
-      warning: /tcp 198\.51\.100\.10:80 is defined again \(first at line 1\)/,
+      warning: /tcp 198\.51\.100\.10:80 is defined again \(first at k\.conf:1\)/,
     },
     {
       name: 'a gue tunnel without a port',

@@ -5,14 +5,14 @@
 import ipaddr from 'ipaddr.js';
 import { canonicalAddress, formatIpv6, parseUint } from '../../model/canonical.ts';
 import { familyOf } from '../../model/model.ts';
-import { fail, shown } from './structure.ts';
+import { type Origin, fail, shown } from './structure.ts';
 
 /** The most services a configuration may expand to (virtual server group ranges multiply quickly). */
 export const MAX_KEEPALIVED_SERVICES = 65_536;
 
-/** What a range expansion reports to: a warning once per line, and the source for errors. */
+/** What a range expansion reports to: a warning once per line, and `file:line` of a line (the origin map) for errors. */
 export interface RangeContext {
-  readonly source: string;
+  readonly at: Origin;
   warn(line: number, message: string): void;
 }
 
@@ -75,7 +75,7 @@ export function expandRange(ctx: RangeContext, line: number, group: string, text
   }
   const count = last - first + 1n;
   if (count > BigInt(MAX_KEEPALIVED_SERVICES)) {
-    fail(ctx.source, line, `${group}: ${text} expands to ${count} addresses; the import takes at most ${MAX_KEEPALIVED_SERVICES} services`);
+    fail(ctx.at, line, `${group}: ${text} expands to ${count} addresses; the import takes at most ${MAX_KEEPALIVED_SERVICES} services`);
   }
   const out: string[] = [];
   for (let v = first; v <= last; v++) out.push(bigToAddr(v, bits));

@@ -58,9 +58,10 @@ function addressOf(s: Stmt, dev: string): { address: string; prefix: number; dev
 
 /**
  * The pair of the configuration's one `vrrp_instance`, or undefined (with a warning for each instance) when there is
- * none or more than one. `globals` are the `global_defs` blocks (for `lvs_sync_daemon`).
+ * none or more than one. `globals` are the `global_defs` blocks (for `lvs_sync_daemon`); `vips` the addresses of the
+ * imported services (the pair moves each as a host address).
  */
-export function readPair(instances: readonly Stmt[], globals: readonly Stmt[], warn: Warn): ImportedPair | undefined {
+export function readPair(instances: readonly Stmt[], globals: readonly Stmt[], vips: ReadonlySet<string>, warn: Warn): ImportedPair | undefined {
   const sync = globals.flatMap((g) => (g.block ?? []).filter((c) => c.words[0] === 'lvs_sync_daemon'));
   if (instances.length !== 1) {
     for (const s of instances) {
@@ -88,8 +89,16 @@ export function readPair(instances: readonly Stmt[], globals: readonly Stmt[], w
   for (const key of ['virtual_ipaddress', 'virtual_ipaddress_excluded']) {
     for (const a of one(key)?.block ?? []) {
       const parsed = addressOf(a, iface);
-      if (parsed) addresses.push(parsed);
-      else warn(a.line, `${shown(a.words.join(' '))} in ${key} is not imported: not an address lvsform reads`);
+      if (parsed === undefined) {
+        warn(a.line, `${shown(a.words.join(' '))} in ${key} is not imported: not an address lvsform reads`);
+        continue;
+      }
+      addresses.push(parsed);
+      // A service VIP moves with the pair as a host address, whatever prefix keepalived gave it.
+      const host = parsed.address.includes(':') ? 128 : 32;
+      if (vips.has(parsed.address) && parsed.prefix !== host) {
+        warn(a.line, `${parsed.address}/${parsed.prefix} of the vrrp_instance is a service VIP: the pair moves it as ${parsed.address}/${host}`);
+      }
     }
   }
   const auth = one('authentication')?.block ?? [];
