@@ -8,7 +8,8 @@
  * port, and direct routing and tunnelling use the virtual port (0 under a firewall mark); a port-0 service becomes
  * persistent (360 s); `persistence_granularity` alone means 360 s; `sh-*`/`mh-*` flags count only after
  * `lvs_sched sh`/`mh`; `ops` is dropped on TCP and SCTP services; a virtual server without real servers is dropped;
- * a duplicate real server is dropped; a non-tunnelled real server of the other address family is dropped.
+ * a duplicate real server is dropped; a non-tunnelled real server of the other address family is dropped; a server
+ * address is read up to its first `-` or `/`, as inet_stosockaddr() reads it (`192.0.2.1/32` is 192.0.2.1).
  *
  * Health checkers, sorry servers, quorum handling, notification scripts and VRRP are keepalived's runtime behaviour
  * and are not part of the table: they are skipped, with a warning where the difference matters. Comments, `@ID`
@@ -22,10 +23,10 @@ import { INT_MAX, MAX_PERSISTENCE_TIMEOUT, SCHEDULERS } from '../model/limits.ts
 import { keepalivedLines, type IncludeReader } from './keepalived/lines.ts';
 import { MAX_KEEPALIVED_BYTES, MAX_KEEPALIVED_DEPTH, fail, parseStructure, readUnsigned, shown, type Origin, type Stmt } from './keepalived/structure.ts';
 import { type ImportedPair, readPair } from './keepalived/vrrp.ts';
-import { MAX_KEEPALIVED_SERVICES, expandRange } from './keepalived/ranges.ts';
+import { MAX_KEEPALIVED_SERVICES, expandRange, socketAddress } from './keepalived/ranges.ts';
 
 export { MAX_KEEPALIVED_BYTES, MAX_KEEPALIVED_DEPTH, MAX_KEEPALIVED_SERVICES, parseStructure };
-import { canonicalAddress, canonicalDottedMask, parseUint } from '../model/canonical.ts';
+import { canonicalDottedMask, parseUint } from '../model/canonical.ts';
 import {
   type Destination,
   type Family,
@@ -255,8 +256,23 @@ function extraWords(ctx: Context, s: Stmt): void {
   );
 }
 
+/**
+ * The address of a virtual or real server line, read as keepalived reads it (keepalived/ranges.ts `socketAddress`),
+ * with a warning when a prefix or range was cut off: keepalived programs the address before it, silently.
+ */
+function serverAddress(ctx: Context, s: Stmt, what: string): string | undefined {
+  const read = socketAddress(s.words[1] ?? '');
+  if (read !== undefined && read.dropped !== '') {
+    ctx.warn(
+      s.line,
+      `${what} ${shown(s.words[1]!)}: keepalived drops ${shown(read.dropped)} (a prefix or range means nothing here) and programs ${read.address} - imported as ${read.address}`,
+    );
+  }
+  return read?.address;
+}
+
 function readRealServer(ctx: Context, vs: VirtualServerDef, s: Stmt): void {
-  const address = canonicalAddress(s.words[1] ?? '');
+  const address = serverAddress(ctx, s, 'real_server');
   const port = parsePortWord(s.words[2]);
   if (address === undefined || port === undefined) {
     ctx.warn(s.line, `real_server ${shown(s.words.slice(1).join(' '))}: not an IP address and port - real server skipped, as keepalived does`);
@@ -348,7 +364,7 @@ function readVirtualServer(ctx: Context, s: Stmt): VirtualServerDef | undefined 
     }
     vs = { ...common, kind: 'fwmark', mark, af: undefined };
   } else {
-    const address = canonicalAddress(first ?? '');
+    const address = serverAddress(ctx, s, 'virtual_server');
     const port = parsePortWord(second);
     if (address === undefined || port === undefined) {
       ctx.warn(s.line, `${label}: not an IP address and port - skipped, as keepalived does`);

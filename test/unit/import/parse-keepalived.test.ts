@@ -646,3 +646,57 @@ describe('lines as keepalived 2.2.7 reads them (lib/parser.c)', () => {
     });
   });
 });
+
+describe('virtual and real server addresses are read as keepalived reads them (inet_stosockaddr)', () => {
+  it.each([
+    [
+      'a virtual server with a prefix',
+      'virtual_server 192.0.2.1/32 80',
+      'real_server 10.0.0.1 80',
+      'tcp 192.0.2.1:80',
+      '10.0.0.1:80',
+      /k\.conf:1: virtual_server "192\.0\.2\.1\/32": keepalived drops "\/32"/,
+    ],
+    [
+      'a real server with a prefix',
+      'virtual_server 192.0.2.2 80',
+      'real_server 10.0.0.3/24 80',
+      'tcp 192.0.2.2:80',
+      '10.0.0.3:80',
+      /k\.conf:3: real_server "10\.0\.0\.3\/24": keepalived drops "\/24"/,
+    ],
+    ['a virtual server with a range', 'virtual_server 192.0.2.3-9 80', 'real_server 10.0.0.1 80', 'tcp 192.0.2.3:80', '10.0.0.1:80', /keepalived drops "-9"/],
+    [
+      'an IPv6 real server with a prefix',
+      'virtual_server 2001:db8::1 80',
+      'real_server 2001:db8::5/64 80',
+      'tcp [2001:db8::1]:80',
+      '[2001:db8::5]:80',
+      /keepalived drops "\/64"/,
+    ],
+  ])('%s: the address before the suffix, with a warning', (_name, head, real, id, dest, warning) => {
+    // GIVEN a server line whose address carries a prefix or range
+    const conf = `${head} {\n  protocol TCP\n  ${real} {\n  }\n}\n`;
+    // WHEN it is imported
+    const { services, warnings } = summary(conf);
+    // THEN keepalived's address is imported, and the dropped suffix is said at its line
+    expect(Object.keys(services)).toEqual([id]);
+    expect(services[id]!.destinations.map((d) => destinationId(d))).toEqual([dest]);
+    expect(warnings.some((w) => warning.test(w))).toBe(true);
+  });
+
+  it('a word keepalived cannot read is still skipped', () => {
+    // GIVEN a real server whose address is not one even without its suffix
+    const { services, warnings } = summary(vs('192.0.2.1 80', 'protocol TCP\n  real_server 10.0.0/24 80 {\n  }\n  real_server 10.0.0.2 80 {\n  }'));
+    // THEN it is skipped as before; the other is imported
+    expect(dests(services['tcp 192.0.2.1:80'])).toEqual(['10.0.0.2:80 masq 1 0/0']);
+    expect(warnings.some((w) => /not an IP address and port - real server skipped/.test(w))).toBe(true);
+  });
+
+  it('virtual_server_group ranges stay ranges', () => {
+    // GIVEN a group with a range entry
+    const { services } = summary('virtual_server_group G {\n  192.0.2.1-3 80\n}\nvirtual_server group G {\n protocol TCP\n real_server 10.0.0.1 80 {\n }\n}\n');
+    // THEN every address of the range is a service
+    expect(Object.keys(services).sort()).toEqual(['tcp 192.0.2.1:80', 'tcp 192.0.2.2:80', 'tcp 192.0.2.3:80']);
+  });
+});

@@ -28,6 +28,20 @@ function bigToAddr(value: bigint, bits: number): string {
   return formatIpv6(words);
 }
 
+/**
+ * The address of a `virtual_server` or `real_server` line as keepalived's inet_stosockaddr() (lib/utils.c) reads it:
+ * the family is IPv6 when the word holds a `:`, and everything from the first `-` (else the first `/`) on, a range or a
+ * prefix, is cut off before the address is read: `192.0.2.1/32` and `192.0.2.1-10` program 192.0.2.1. Returns the
+ * address and what was cut (empty when nothing was), or undefined for a word keepalived refuses.
+ */
+export function socketAddress(word: string): { address: string; dropped: string } | undefined {
+  const cut = word.indexOf('-') >= 0 ? word.indexOf('-') : word.indexOf('/');
+  const text = cut >= 0 ? word.slice(0, cut) : word;
+  const address = canonicalAddress(text);
+  if (address === undefined || address.includes(':') !== word.includes(':')) return undefined;
+  return { address, dropped: cut >= 0 ? word.slice(cut) : '' };
+}
+
 /** Expands `A`, `A-N` (last octet / last hex word), `A-B` (full end address) and `A/len` into addresses. */
 export function expandRange(ctx: RangeContext, line: number, group: string, text: string): string[] | undefined {
   const bad = (why: string): undefined => {
