@@ -70,6 +70,21 @@ async function readText(file: string, what: string): Promise<string> {
   }
 }
 
+/** The most lines of what was skipped an LVS_IMPORT_EMPTY message repeats (the first ones say why, as a rule). */
+const MAX_EMPTY_REASONS = 12;
+
+/**
+ * Refuses a file that yields nothing to import: an app with no service, written with exit 0, would hide a wrong file
+ * (an nginx.conf, a keepalived.conf whose virtual servers keepalived would not read, an empty save). The warnings that
+ * say why travel in the message, since nothing else is printed.
+ */
+function refuseEmpty(description: string, warnings: readonly string[], hint: string): never {
+  const shown = warnings.slice(0, MAX_EMPTY_REASONS);
+  const more = warnings.length > shown.length ? [`… and ${warnings.length - shown.length} more`] : [];
+  const why = shown.length > 0 ? `; what was skipped:\n  ${[...shown, ...more].join('\n  ')}` : '';
+  throw new LvsError('LVS_IMPORT_EMPTY', `${description} holds no service to import, so nothing was written${why}`, { hint });
+}
+
 /** Reads the source into the canonical table. */
 export async function importTable(source: TableSource): Promise<ImportedTable> {
   switch (source.kind) {
@@ -95,6 +110,13 @@ export async function importTable(source: TableSource): Promise<ImportedTable> {
       const text = await readText(source.file, 'ipvsadm-save');
       const lines = new Map<string, number>();
       const table = parseSave(text, source.file, lines);
+      if (table.services.length === 0) {
+        refuseEmpty(
+          `the ipvsadm-save file ${source.file}`,
+          [],
+          'An empty table saves to an empty file: check that this is the saved table, or import the director itself with --director.',
+        );
+      }
       return {
         table,
         warnings: [],
@@ -110,6 +132,13 @@ export async function importTable(source: TableSource): Promise<ImportedTable> {
         origins,
         ...(source.configId !== undefined ? { configId: source.configId } : {}),
       });
+      if (table.services.length === 0 && !(pair && pair.addresses.length > 0)) {
+        refuseEmpty(
+          `the keepalived configuration ${source.file}`,
+          warnings,
+          'Check that this is the configuration with the virtual_server blocks (`keepalived -t -f FILE` reads it as keepalived does), and the braces above them.',
+        );
+      }
       if (((await stat(source.file)).mode & 0o111) !== 0) {
         warnings.unshift(
           `${source.file}: keepalived reads no executable configuration file (an x bit is set) - imported all the same; chmod a-x it for keepalived to read it`,

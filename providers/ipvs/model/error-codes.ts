@@ -74,6 +74,7 @@ export const ERROR_CODES = {
   // Import
   LVS_IMPORT_READ: 'The file or director to import from could not be read.',
   LVS_IMPORT_UNSUPPORTED: 'The table holds services lvsform cannot declare (each is named).',
+  LVS_IMPORT_EMPTY: 'The file to import holds no service (nor a VRRP instance to make a pair of); what was skipped is listed.',
   LVS_IMPORT_WRITE: 'The generated app could not be written.',
   LVS_PARSE_KEEPALIVED: 'A keepalived configuration has something lvsform cannot read as keepalived would.',
   // The lab (a tool of the clone)

@@ -24,6 +24,7 @@ import { keepalivedLines, type IncludeReader } from './keepalived/lines.ts';
 import { MAX_KEEPALIVED_BYTES, MAX_KEEPALIVED_DEPTH, fail, parseStructure, readUnsigned, shown, type Origin, type Stmt } from './keepalived/structure.ts';
 import { type ImportedPair, readPair } from './keepalived/vrrp.ts';
 import { MAX_KEEPALIVED_SERVICES, expandRange, socketAddress } from './keepalived/ranges.ts';
+import { IPVS_WORDS, ROOT_KEYWORDS, likelyKeyword } from './keepalived/keywords.ts';
 
 export { MAX_KEEPALIVED_BYTES, MAX_KEEPALIVED_DEPTH, MAX_KEEPALIVED_SERVICES, parseStructure };
 import { canonicalDottedMask, parseUint } from '../model/canonical.ts';
@@ -718,6 +719,50 @@ function notKeepalived(root: readonly Stmt[], origin: Origin): void {
   }
 }
 
+const SERVICE_WORDS: ReadonlySet<string> = new Set(['virtual_server', 'virtual_server_group']);
+
+/** Warnings about the first unknown top-level keywords, one each; the rest counted. */
+const MAX_UNKNOWN_SAID = 20;
+
+/**
+ * keepalived logs each word it has no keyword for (`Unknown keyword '...'`) and goes on without it: the import says
+ * each, with the keyword it most likely misspells. (keepalived then reads the lines of such a block as if they stood
+ * where the block does; a configuration that relies on that is not one to import as it is.)
+ */
+function reportUnknown(ctx: Context, unknown: readonly Stmt[]): void {
+  for (const s of unknown.slice(0, MAX_UNKNOWN_SAID)) {
+    const key = s.words[0]!;
+    const like = likelyKeyword(key);
+    const block = s.block === undefined ? '' : ` and its { } block`;
+    ctx.warn(s.line, `unknown keyword ${shown(key)}${block} ignored, as keepalived ignores it${like === undefined ? '' : ` - did you mean ${like}?`}`);
+    // Its real servers go with it (said above); a whole virtual_server in it is said on its own.
+    misplaced(ctx, s, SERVICE_WORDS);
+  }
+  if (unknown.length > MAX_UNKNOWN_SAID) {
+    const more = unknown[MAX_UNKNOWN_SAID]!;
+    ctx.warn(more.line, `${unknown.length - MAX_UNKNOWN_SAID} more unknown keyword(s) from here on ignored, as keepalived ignores them`);
+  }
+}
+
+/**
+ * Each `virtual_server`, `virtual_server_group` or `real_server` inside a block keepalived does not read them in
+ * (global_defs, a vrrp_instance, an unknown keyword's block): most often a brace out of place above it. keepalived
+ * logs it as an unknown keyword and programs nothing of it; the import says so, once per statement found.
+ */
+function misplaced(ctx: Context, owner: Stmt, words: ReadonlySet<string>): void {
+  const walk = (stmts: readonly Stmt[]): void => {
+    for (const c of stmts) {
+      if (words.has(c.words[0]!)) {
+        ctx.warn(
+          c.line,
+          `${shown(c.words.join(' '))} is inside ${owner.words[0]} (${ctx.at(owner.line)}), where keepalived does not read it - not imported; check the braces above it`,
+        );
+      } else if (c.block !== undefined) walk(c.block);
+    }
+  };
+  walk(owner.block ?? []);
+}
+
 function isIpvsKeyword(word: string): boolean {
   return word === 'virtual_server' || word === 'virtual_server_group';
 }
@@ -752,6 +797,7 @@ export function parseKeepalived(
   const instances: Stmt[] = [];
   const globals: Stmt[] = [];
   const strays: Stmt[] = [];
+  const unknown: Stmt[] = [];
   for (const s of root) {
     const key = s.words[0]!;
     if (key.startsWith('@')) {
@@ -770,12 +816,20 @@ export function parseKeepalived(
     } else if (key === 'virtual_server') {
       const vs = readVirtualServer(ctx, s);
       if (vs !== undefined) servers.push(vs);
-    } else if (key === 'vrrp_instance') instances.push(s);
-    else if (key === 'global_defs') globals.push(s);
-    else if (key === 'static_ipaddress') reportStatic(ctx, s);
-    else if (!KEYWORD.test(key)) strays.push(s);
-    // Everything else (other global settings, vrrp_script, SSL, bfd_instance, ...) is not IPVS: skipped silently.
+    } else if (key === 'real_server') {
+      ctx.warn(s.line, `${shown(s.words.join(' '))} stands outside any virtual_server - not imported (keepalived logs it as an unknown keyword)`);
+    } else if (!KEYWORD.test(key)) strays.push(s);
+    else {
+      if (key === 'vrrp_instance') instances.push(s);
+      else if (key === 'global_defs') globals.push(s);
+      else if (key === 'static_ipaddress') reportStatic(ctx, s);
+      // Other known blocks (vrrp_script, SSL, bfd_instance, ...) are not IPVS: read no further, but a virtual_server
+      // inside one (a brace out of place) is said, since keepalived does not read it there either.
+      if (ROOT_KEYWORDS.has(key)) misplaced(ctx, s, IPVS_WORDS);
+      else unknown.push(s);
+    }
   }
+  reportUnknown(ctx, unknown);
   // keepalived logs each line it has no keyword for and goes on: said once here, with the first of them.
   const stray = strays[0];
   if (stray) {

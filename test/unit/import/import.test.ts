@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -64,6 +64,51 @@ describe('importTable', () => {
   ])('refuses $name with $code', async ({ source, code }) => {
     // GIVEN a source that cannot be read WHEN imported THEN a coded error
     expect(await codeOf(importTable(source))).toBe(code);
+  });
+});
+
+describe('importTable refuses a file with nothing to import', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lvsform-import-empty-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each([
+    {
+      name: 'an empty keepalived.conf',
+      kind: 'keepalived' as const,
+      text: '',
+      message: /^the keepalived configuration .*f holds no service to import, so nothing was written$/,
+    },
+    {
+      name: 'an nginx.conf',
+      kind: 'keepalived' as const,
+      text: 'http {\n  server {\n    listen 80;\n  }\n}\n',
+      message: /holds no service to import, so nothing was written; what was skipped:\n {2}.*f:1: unknown keyword "http"/,
+    },
+    { name: 'one long word', kind: 'keepalived' as const, text: 'x'.repeat(5000), message: /holds no service to import.*\n {2}.*f:1: unknown keyword "x+/s },
+    {
+      name: 'a keepalived.conf whose only virtual_server is inside global_defs',
+      kind: 'keepalived' as const,
+      text: 'global_defs {\nvirtual_server 192.0.2.1 80 {\n protocol TCP\n real_server 10.0.0.1 80 {\n }\n}\n}\n',
+      message: /\n {2}.*f:2: "virtual_server 192\.0\.2\.1 80" is inside global_defs/,
+    },
+    { name: 'an empty save file', kind: 'save' as const, text: '', message: /^the ipvsadm-save file .*f holds no service to import/ },
+    { name: 'a save file of comments', kind: 'save' as const, text: '# nothing\n', message: /holds no service to import/ },
+  ])('$name: LVS_IMPORT_EMPTY, with what was skipped', async ({ kind, text, message }) => {
+    // GIVEN a file that yields no service
+    const file = join(dir, 'f');
+    writeFileSync(file, text);
+    // WHEN imported THEN it is refused, and the message says why
+    const error = await importTable({ kind, file }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'LVS_IMPORT_EMPTY' });
+    expect((error as LvsError).message).toMatch(message);
+  });
+
+  it('a keepalived.conf with a pair and no service is still imported', async () => {
+    // GIVEN one vrrp_instance with an address, and no virtual_server
+    const file = join(dir, 'pair.conf');
+    writeFileSync(file, 'vrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n  virtual_ipaddress {\n    192.0.2.1\n  }\n}\n');
+    // WHEN imported THEN the pair is there
+    expect((await importTable({ kind: 'keepalived', file })).pair?.virtualRouterId).toBe(1);
   });
 });
 

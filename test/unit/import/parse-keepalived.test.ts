@@ -700,3 +700,66 @@ describe('virtual and real server addresses are read as keepalived reads them (i
     expect(Object.keys(services).sort()).toEqual(['tcp 192.0.2.1:80', 'tcp 192.0.2.2:80', 'tcp 192.0.2.3:80']);
   });
 });
+
+describe('what keepalived does not read is said, never dropped in silence', () => {
+  const service = (vip: string) => `virtual_server ${vip} 80 {\n  protocol TCP\n  real_server 10.0.0.1 80 {\n  }\n}\n`;
+
+  it.each([
+    [
+      'inside global_defs (a closing brace moved down)',
+      `global_defs {\n  router_id LB1\n${service('192.0.2.1')}}\n`,
+      /k\.conf:3: "virtual_server 192\.0\.2\.1 80" is inside global_defs \(k\.conf:1\), where keepalived does not read it - not imported/,
+    ],
+    [
+      'inside one of two vrrp_instances',
+      `vrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n${service('192.0.2.1')}}\nvrrp_instance B {\n  interface eth0\n  virtual_router_id 2\n}\n`,
+      /k\.conf:4: "virtual_server 192\.0\.2\.1 80" is inside vrrp_instance \(k\.conf:1\)/,
+    ],
+    [
+      'inside the one vrrp_instance',
+      `vrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n${service('192.0.2.1')}}\n`,
+      /k\.conf:4: "virtual_server 192\.0\.2\.1 80" is inside vrrp_instance \(k\.conf:1\)/,
+    ],
+    ['inside an unknown block', `http {\n${service('192.0.2.1')}}\n`, /k\.conf:2: "virtual_server 192\.0\.2\.1 80" is inside http \(k\.conf:1\)/],
+    [
+      'a misspelt virtual_server',
+      service('192.0.2.1').replace('virtual_server', 'virtual_sever'),
+      /k\.conf:1: unknown keyword "virtual_sever" and its \{ \} block ignored, as keepalived ignores it - did you mean virtual_server\?/,
+    ],
+    [
+      'virtual_server in another case',
+      service('192.0.2.1').replace('virtual_server', 'Virtual_Server'),
+      /k\.conf:1: unknown keyword "Virtual_Server" .* did you mean virtual_server\?/,
+    ],
+    ['a real_server at the top', 'real_server 10.0.0.1 80 {\n}\n', /k\.conf:1: "real_server 10\.0\.0\.1 80" stands outside any virtual_server - not imported/],
+    ['an unknown one-word keyword', 'lvs_flush\n', /k\.conf:1: unknown keyword "lvs_flush" ignored, as keepalived ignores it$/],
+  ])('%s', (_name, conf, warning) => {
+    // GIVEN a configuration with something keepalived does not read where it stands WHEN imported
+    const { services, warnings } = summary(conf);
+    // THEN nothing of it is imported, and a warning names its line
+    expect(services).toEqual({});
+    expect(warnings.filter((w) => warning.test(w))).toHaveLength(1);
+  });
+
+  it('says a misplaced virtual_server once, not again as a setting the pair lacks', () => {
+    // GIVEN a virtual_server inside the one vrrp_instance
+    const { warnings } = summary(`vrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n${service('192.0.2.1')}}\n`);
+    // THEN one warning names line 4
+    expect(warnings.filter((w) => w.startsWith('k.conf:4:'))).toHaveLength(1);
+  });
+
+  it('says known keywords of other parts of keepalived nothing about', () => {
+    // GIVEN a configuration with a vrrp_script, SSL and a global setting, and a service
+    const { warnings } = summary(`vrrp_script chk {\n  script "/bin/true"\n}\nSSL {\n  password x\n}\nuse_pid_dir\n${service('192.0.2.1')}`);
+    // THEN nothing is said
+    expect(warnings).toEqual([]);
+  });
+
+  it('names the first unknown keywords one by one and counts the rest', () => {
+    // GIVEN 25 unknown keywords
+    const { warnings } = summary(Array.from({ length: 25 }, (_, i) => `word${i}`).join('\n'));
+    // THEN 20 are named, and the rest counted at the 21st
+    expect(warnings).toHaveLength(21);
+    expect(warnings[20]).toBe('k.conf:21: 5 more unknown keyword(s) from here on ignored, as keepalived ignores them');
+  });
+});

@@ -8,6 +8,7 @@
  * (`nopreempt` or `preempt_delay` with state MASTER, `preempt_delay` with `nopreempt`).
  */
 import { canonicalAddress } from '../../model/canonical.ts';
+import { IPVS_WORDS } from './keywords.ts';
 import { shown, type Stmt } from './structure.ts';
 
 /** A pair read from keepalived, in the DirectorPair's terms. */
@@ -83,8 +84,10 @@ export function readPair(instances: readonly Stmt[], globals: readonly Stmt[], v
     warn(s.line, `vrrp_instance ${shown(name)} is not imported: it names no interface or virtual_router_id`);
     return undefined;
   }
+  // A virtual_server here (a brace out of place) is said by the reader of the whole configuration.
   for (const c of block)
-    if (!CARRIED.has(c.words[0]!)) warn(c.line, `${c.words[0]} in vrrp_instance ${shown(name)} is not imported: a DirectorPair has no such setting`);
+    if (!CARRIED.has(c.words[0]!) && !IPVS_WORDS.has(c.words[0]!))
+      warn(c.line, `${c.words[0]} in vrrp_instance ${shown(name)} is not imported: a DirectorPair has no such setting`);
   const addresses: { address: string; prefix: number; device?: string }[] = [];
   for (const key of ['virtual_ipaddress', 'virtual_ipaddress_excluded']) {
     for (const a of one(key)?.block ?? []) {
