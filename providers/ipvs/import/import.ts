@@ -193,7 +193,13 @@ export function unsupportedServices(table: Table): string[] {
   return out;
 }
 
-function refuseUnsupported(table: Table, description: string, where?: (serviceId: string) => string | undefined): void {
+/** What to do about services lvsform cannot declare, by where they were read. */
+const UNSUPPORTED_HINT = {
+  director: 'Nothing was written or recorded. Fix or delete these services on the director (they carry no traffic as they are), then import again.',
+  file: 'Nothing was written. Fix or delete these services in the file, at the lines named, then import again.',
+} as const;
+
+function refuseUnsupported(table: Table, description: string, from: keyof typeof UNSUPPORTED_HINT, where?: (serviceId: string) => string | undefined): void {
   const bad = unsupportedServices(table).map((line) => {
     const id = line.slice(0, line.indexOf(': '));
     const at = where?.(id);
@@ -201,7 +207,7 @@ function refuseUnsupported(table: Table, description: string, where?: (serviceId
   });
   if (bad.length === 0) return;
   throw new LvsError('LVS_IMPORT_UNSUPPORTED', `${description} has ${bad.length} service(s) lvsform cannot declare:\n  ${bad.join('\n  ')}`, {
-    hint: 'Nothing was written or recorded. Fix or delete these services on the director (they carry no traffic as they are), then import again.',
+    hint: UNSUPPORTED_HINT[from],
   });
 }
 
@@ -245,7 +251,7 @@ async function importAndAdopt(target: HostTarget, opts: ImportAppOptions): Promi
       ],
       { underLock: true },
     );
-    refuseUnsupported(live.table, `the live table of director ${where}`);
+    refuseUnsupported(live.table, `the live table of director ${where}`, 'director');
     // Ownership is exclusive: a service another stack's record claims is never adopted.
     const taken = Object.fromEntries(
       live.table.services.flatMap((s) => {
@@ -335,7 +341,7 @@ export async function importApp(source: ImportSource, opts: ImportAppOptions): P
     return importAndAdopt(source.target, opts);
   }
   const imported = await importTable(source);
-  refuseUnsupported(imported.table, imported.description, imported.where);
+  refuseUnsupported(imported.table, imported.description, source.kind === 'director' ? 'director' : 'file', imported.where);
   const code = generateApp(imported.table, {
     stack: opts.stack,
     director: withSettings(opts.director, imported.settings),

@@ -584,7 +584,12 @@ function destinationsFor(ctx: Context, vs: VirtualServerDef, key: ServiceKey, fa
       continue;
     }
     if (d.lowerThreshold > d.upperThreshold) {
-      ctx.warn(rs.line, `real server ${id}: lthreshold ${d.lowerThreshold} above uthreshold ${d.upperThreshold}; the kernel refuses it (ERANGE)`);
+      // The kernel refuses this one real server (ERANGE); keepalived logs the failed add and programs the rest.
+      ctx.warn(
+        rs.line,
+        `real server ${id}: lthreshold ${d.lowerThreshold} above uthreshold ${d.upperThreshold} (0 = no limit) - the kernel refuses this real server (ERANGE) and keepalived goes on without it: skipped; give it an uthreshold above its lthreshold`,
+      );
+      continue;
     }
     seen.add(id);
     out.push(d);

@@ -174,3 +174,19 @@ describe('lvsform import (command line)', () => {
     expect([r.exitCode, /exists\n.*--force/s.test(r.stderr)]).toEqual([1, true]);
   });
 });
+
+describe('a file with services lvsform cannot declare', () => {
+  it('is refused with a hint about the file, not the director', async () => {
+    // GIVEN a save file with a multicast VIP
+    const dir = mkdtempSync(join(tmpdir(), 'lvsform-import-unsupported-'));
+    const file = join(dir, 'rules.save');
+    writeFileSync(file, '-A -u 224.0.0.1:53 -s rr\n');
+    // WHEN imported
+    const error = await importApp({ kind: 'save', file }, { stack: 'web', director: { name: 'lb1', local: true } }).catch((e: unknown) => e);
+    rmSync(dir, { recursive: true, force: true });
+    // THEN LVS_IMPORT_UNSUPPORTED names the line, and the hint says to fix the file
+    expect(error).toMatchObject({ code: 'LVS_IMPORT_UNSUPPORTED' });
+    expect((error as LvsError).message).toMatch(/rules\.save:1: udp 224\.0\.0\.1:53/);
+    expect((error as LvsError).hint).toBe('Nothing was written. Fix or delete these services in the file, at the lines named, then import again.');
+  });
+});

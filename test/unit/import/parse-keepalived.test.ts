@@ -763,3 +763,17 @@ describe('what keepalived does not read is said, never dropped in silence', () =
     expect(warnings[20]).toBe('k.conf:21: 5 more unknown keyword(s) from here on ignored, as keepalived ignores them');
   });
 });
+
+describe('a real server the kernel refuses is skipped as keepalived goes on without it', () => {
+  it('lthreshold without uthreshold: that real server skipped, the rest imported', () => {
+    // GIVEN a real server with lthreshold 50 and no uthreshold (0, no limit), beside another
+    const { services, warnings } = summary(
+      vs('192.0.2.1 80', 'protocol TCP\n  real_server 10.0.0.1 80 {\n  lthreshold 50\n  }\n  real_server 10.0.0.2 80 {\n  }'),
+    );
+    // THEN the other is imported, and the skipped one is named at its line with why
+    expect(dests(services['tcp 192.0.2.1:80'])).toEqual(['10.0.0.2:80 masq 1 0/0']);
+    expect(warnings).toContain(
+      'k.conf:3: real server 10.0.0.1:80: lthreshold 50 above uthreshold 0 (0 = no limit) - the kernel refuses this real server (ERANGE) and keepalived goes on without it: skipped; give it an uthreshold above its lthreshold',
+    );
+  });
+});
