@@ -239,12 +239,13 @@ async function headOf(path: string): Promise<string> {
  */
 export async function checkFileTarget(path: string, rule: FileRule): Promise<void> {
   const dir = dirname(resolve(path));
+  // The place, not the file: rule.hint speaks of the file (--force, another name), which would not help here.
   const info = await stat(dir).catch((e: unknown) => {
-    throw fileError(path, rule, `the directory ${dir} does not exist`, e);
+    throw fileError(path, rule, `the directory ${dir} does not exist`, e, `Create it first (mkdir -p ${dir}), or write to a file in an existing directory.`);
   });
-  if (!info.isDirectory()) throw fileError(path, rule, `${dir} is not a directory`);
+  if (!info.isDirectory()) throw fileError(path, rule, `${dir} is not a directory`, undefined, 'Write to a file in an existing directory.');
   await access(dir, constants.W_OK).catch((e: unknown) => {
-    throw fileError(path, rule, `the directory ${dir} is not writable`, e);
+    throw fileError(path, rule, `the directory ${dir} is not writable`, e, `Make ${dir} writable for this user, or write to a file in another directory.`);
   });
   const existing = await lstat(path).catch(() => undefined);
   if (existing === undefined) return;

@@ -164,6 +164,15 @@ describe('lvsform import (command line)', () => {
     expect([r.exitCode, message.test(r.stderr)]).toEqual([1, true]);
   });
 
+  it.each([[[]], [['--force']]])('--out in a missing directory (flags %j): says to create it, not to pass --force', async (flags) => {
+    // GIVEN --out in a directory that does not exist WHEN imported
+    const r = await run(['--save', IMPORTABLE, '--local', '--out', join(dir, 'nodir', 'x.ts'), ...flags]);
+    // THEN it refuses with the hint that fits
+    expect([r.exitCode, /the directory .*nodir does not exist\n {2}Create it first \(mkdir -p .*nodir\)/.test(r.stderr), r.stderr.includes('--force')]).toEqual(
+      [1, true, false],
+    );
+  });
+
   it('does not overwrite --out without --force', async () => {
     // GIVEN an existing output file
     const out = join(dir, 'exists.ts');
