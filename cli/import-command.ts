@@ -6,7 +6,7 @@
 import { type Command, Option } from 'commander';
 import { intArg } from './args.ts';
 import { LvsError } from '../providers/ipvs/model/errors.ts';
-import { checkFileTarget, type FileRule, writeFileSafely } from '../providers/ipvs/read/local-writes.ts';
+import { checkFileTarget, type FileRule, type InputFile, writeFileSafely } from '../providers/ipvs/read/local-writes.ts';
 import type { GeneratedDirector } from '../providers/ipvs/import/generate-app.ts';
 import type { ImportSource } from '../providers/ipvs/import/import.ts';
 import type { HostTarget } from '../providers/ipvs/model/host-target.ts';
@@ -34,13 +34,17 @@ interface ImportOpts {
   force?: boolean;
 }
 
-/** Where the app may be written: a new file, or with --force any regular file (never a symlink, FIFO or device). */
-function outRule(force: boolean | undefined): FileRule {
+/**
+ * Where the app may be written: a new file, or with --force any regular file (never a symlink, FIFO or device), and
+ * never a file the import read (`inputs`, known once the source is read).
+ */
+function outRule(force: boolean | undefined, inputs: readonly InputFile[] = []): FileRule {
   return {
     code: 'LVS_IMPORT_WRITE',
     verb: 'write the app to',
     hint: force ? 'Check the directory and its permissions.' : 'Pass --force to overwrite it, or choose another --out.',
     replace: force ? 'regular' : 'never',
+    inputs,
   };
 }
 
@@ -144,14 +148,14 @@ export function registerImportCommand(program: Command): void {
       if (opts.out !== undefined) await checkFileTarget(opts.out, outRule(opts.force));
       // Loaded when the command runs, so that start-up and --help stay fast.
       const [{ importApp }, { serviceId }] = await Promise.all([import('../providers/ipvs/import/import.ts'), import('../providers/ipvs/model/model.ts')]);
-      const { code, warnings, table, adopted } = await importApp(source, { stack: opts.stack, director, ...(opts.adopt ? { adopt: true } : {}) });
+      const { code, warnings, table, adopted, inputs } = await importApp(source, { stack: opts.stack, director, ...(opts.adopt ? { adopt: true } : {}) });
       if (adopted) process.stderr.write(`adopted ${adopted.length} service(s): stack ${opts.stack} owns them on director ${director.name}\n`);
       for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
       if (note) process.stderr.write(`note: ${note}\n`);
       if (opts.out === undefined) {
         process.stdout.write(code);
       } else {
-        await writeFileSafely(opts.out, code, outRule(opts.force));
+        await writeFileSafely(opts.out, code, outRule(opts.force, inputs));
         const ids = table.services.map((s) => serviceId(s.key));
         const what = source.kind === 'real-server' ? `real server ${director.name}` : `${ids.length} service(s)`;
         process.stderr.write(`wrote ${opts.out}: ${what}${warnings.length ? `, ${warnings.length} warning(s) above` : ''}\n`);

@@ -4,7 +4,9 @@
  * new one (a live director over a transport, adoption) is one more case here and one more option in the CLI.
  */
 import { SAFE_NAME } from '../model/limits.ts';
+import { readFileSync, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import { type InputFile, fileIdentity } from '../read/local-writes.ts';
 import { LvsError, isLvsError } from '../model/errors.ts';
 import { type GeneratedDirector, generateApp, generatedServiceIds } from './generate-app.ts';
 import { openShDirectorHost } from '../host/sh-director-host.ts';
@@ -47,14 +49,18 @@ export interface ImportedTable {
   readonly where?: (serviceId: string) => string | undefined;
   /** The director pair a keepalived configuration describes (its one `vrrp_instance`). */
   readonly pair?: ImportedPair;
+  /** The local files read (the source and what it includes): an output must never replace one of them. */
+  readonly inputs: readonly InputFile[];
 }
 
 /** Stack and director names: they name directories and files on each host (the construct library's rule). */
 export { SAFE_NAME };
 
-async function readText(file: string, what: string): Promise<string> {
+/** Reads a source file's text, and records which file it is in `inputs` (so that --out can never replace it). */
+async function readText(file: string, what: string, inputs: InputFile[]): Promise<string> {
   try {
     const info = await stat(file);
+    inputs.push({ path: file, id: fileIdentity(await stat(file, { bigint: true })) });
     if (!info.isFile()) throw new LvsError('LVS_IMPORT_READ', `${file} is not a file`, { hint: `Pass the ${what} file itself.` });
     if (info.size > MAX_KEEPALIVED_BYTES) {
       throw new LvsError('LVS_IMPORT_READ', `${file} is ${info.size} bytes; the import reads at most ${MAX_KEEPALIVED_BYTES}`, {
@@ -101,13 +107,15 @@ export async function importTable(source: TableSource): Promise<ImportedTable> {
           settings: importedSettings(settings, live.table),
           warnings: [],
           description: `the live table of director ${describeTarget(source.target)}`,
+          inputs: [],
         };
       } finally {
         await host.close();
       }
     }
     case 'save': {
-      const text = await readText(source.file, 'ipvsadm-save');
+      const inputs: InputFile[] = [];
+      const text = await readText(source.file, 'ipvsadm-save', inputs);
       const lines = new Map<string, number>();
       const table = parseSave(text, source.file, lines);
       if (table.services.length === 0) {
@@ -122,13 +130,20 @@ export async function importTable(source: TableSource): Promise<ImportedTable> {
         warnings: [],
         description: `the ipvsadm-save file ${source.file}`,
         where: (id) => (lines.has(id) ? `${source.file}:${lines.get(id)}` : undefined),
+        inputs,
       };
     }
     case 'keepalived': {
-      const text = await readText(source.file, 'keepalived.conf');
+      const inputs: InputFile[] = [];
+      const text = await readText(source.file, 'keepalived.conf', inputs);
       const origins = new Map<string, string>();
+      const readIncluded = (file: string): string => {
+        const read = readFileSync(file, 'utf8');
+        inputs.push({ path: file, id: fileIdentity(statSync(file, { bigint: true })) });
+        return read;
+      };
       const { table, warnings, pair } = parseKeepalived(text, source.file, {
-        include: fileIncludeReader(MAX_KEEPALIVED_BYTES),
+        include: fileIncludeReader(MAX_KEEPALIVED_BYTES, readIncluded),
         origins,
         ...(source.configId !== undefined ? { configId: source.configId } : {}),
       });
@@ -149,6 +164,7 @@ export async function importTable(source: TableSource): Promise<ImportedTable> {
         warnings,
         description: `the keepalived configuration ${source.file}`,
         where: (id) => origins.get(id),
+        inputs,
         ...(pair && (pair.addresses.length > 0 || table.services.length > 0) ? { pair } : {}),
       };
     }
@@ -176,6 +192,8 @@ export interface ImportResult {
   readonly adopted?: readonly string[];
   /** With a `real-server` source: what was found and inferred. */
   readonly realServer?: ImportedRealServer;
+  /** The local files read (the source and its includes), which an output must not replace. */
+  readonly inputs?: readonly InputFile[];
 }
 
 /**
@@ -350,5 +368,5 @@ export async function importApp(source: ImportSource, opts: ImportAppOptions): P
     ...(opts.importFrom !== undefined ? { importFrom: opts.importFrom } : {}),
     ...(imported.pair ? { pair: imported.pair } : {}),
   });
-  return { code, warnings: imported.warnings, table: imported.table };
+  return { code, warnings: imported.warnings, table: imported.table, inputs: imported.inputs };
 }

@@ -14,7 +14,7 @@
  * and the command line share it.
  */
 import { randomBytes } from 'node:crypto';
-import type { Stats } from 'node:fs';
+import type { BigIntStats, Stats } from 'node:fs';
 import { access, constants, link, lstat, mkdir, mkdtemp, open, readdir, readFile, realpath, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join, parse, resolve, sep } from 'node:path';
@@ -198,6 +198,17 @@ export async function freshDirBeside(real: string): Promise<{ fresh: string; rem
   };
 }
 
+/** A file this run read: what it was called, and which file it is (device and inode, whatever the spelling or link). */
+export interface InputFile {
+  readonly path: string;
+  readonly id: string;
+}
+
+/** The identity of a file, from its stat (bigint, so that no inode number is rounded). */
+export function fileIdentity(info: BigIntStats): string {
+  return `${info.dev}:${info.ino}`;
+}
+
 export interface FileRule {
   readonly code: ErrorCode;
   /** The message begins `cannot <verb> <path>: …`, e.g. `save the plan to`. */
@@ -215,6 +226,8 @@ export interface FileRule {
   readonly ours?: string;
   /** Why an existing file is refused under `never` (createFiles: what follows the list of files). @default 'it exists' */
   readonly exists?: string;
+  /** The files the run read: never replaced, whatever `replace` says (an import's source is often the only copy). */
+  readonly inputs?: readonly InputFile[];
 }
 
 function fileError(path: string, rule: FileRule, why: string, cause?: unknown, hint?: string): LvsError {
@@ -251,6 +264,20 @@ export async function checkFileTarget(path: string, rule: FileRule): Promise<voi
   if (existing === undefined) return;
   if (existing.isDirectory()) throw fileError(path, rule, 'it is a directory');
   if (!existing.isFile()) throw fileError(path, rule, `it is ${kindOf(existing)}; lvsform writes only regular files and replaces nothing else`);
+  if (rule.inputs !== undefined && rule.inputs.length > 0) {
+    const id = fileIdentity(await lstat(path, { bigint: true }));
+    const input = rule.inputs.find((f) => f.id === id);
+    if (input !== undefined) {
+      const same = resolve(input.path) === resolve(path) ? '' : ` (${input.path})`;
+      throw fileError(
+        path,
+        rule,
+        `it is the file this run read from${same}; nothing was written`,
+        undefined,
+        'Write to another file: the one read stays as it is.',
+      );
+    }
+  }
   if (rule.replace === 'regular') return;
   if (rule.replace === 'never') throw fileError(path, rule, rule.exists ?? 'it exists');
   if (existing.size === 0) return;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -171,6 +171,36 @@ describe('lvsform import (command line)', () => {
     expect([r.exitCode, /the directory .*nodir does not exist\n {2}Create it first \(mkdir -p .*nodir\)/.test(r.stderr), r.stderr.includes('--force')]).toEqual(
       [1, true, false],
     );
+  });
+
+  describe('never writes over a file it read, even with --force', () => {
+    const save = readFileSync(IMPORTABLE, 'utf8');
+    const keepalived = 'include inc.conf\n';
+    const inc = 'virtual_server 192.0.2.1 80 {\n  protocol TCP\n  real_server 10.0.0.1 80 {\n  }\n}\n';
+    it.each([
+      { name: 'the save file itself', source: ['--save', 'self.save'], out: 'self.save' },
+      { name: 'the save file spelt another way', source: ['--save', 'self.save'], out: './sub/../self.save' },
+      { name: 'a hard link to the save file', source: ['--save', 'self.save'], out: 'hard.save' },
+      { name: 'the keepalived.conf itself', source: ['--keepalived', 'k.conf'], out: 'k.conf' },
+      { name: 'a file the keepalived.conf includes', source: ['--keepalived', 'k.conf'], out: 'inc.conf' },
+    ])('$name', async ({ source, out }) => {
+      // GIVEN the sources in a directory of their own
+      const here = mkdtempSync(join(dir, 'self-'));
+      mkdirSync(join(here, 'sub'));
+      writeFileSync(join(here, 'self.save'), save);
+      linkSync(join(here, 'self.save'), join(here, 'hard.save'));
+      writeFileSync(join(here, 'k.conf'), keepalived);
+      writeFileSync(join(here, 'inc.conf'), inc);
+      const before = readFileSync(join(here, out), 'utf8');
+      // WHEN imported with --out naming one of the files read, and --force
+      const r = await execa('node', [BIN, 'import', ...source, '--local', '--out', out, '--force'], { reject: false, cwd: here });
+      // THEN it refuses, and the file is as it was
+      expect([r.exitCode, /LVS_IMPORT_WRITE.*it is the file this run read from/.test(r.stderr), readFileSync(join(here, out), 'utf8')]).toEqual([
+        1,
+        true,
+        before,
+      ]);
+    });
   });
 
   it('does not overwrite --out without --force', async () => {
