@@ -113,8 +113,12 @@ export function registerImportCommand(program: Command): void {
   program
     .command('import')
     .description('write an lvsform app (TypeScript) from an ipvsadm-save file, a keepalived.conf, a live director or a real server')
-    .addOption(pathOption('--save <file>', 'an `ipvsadm -S -n` / ipvsadm-save file'))
-    .addOption(pathOption('--keepalived <file>', 'a keepalived.conf (virtual_server and virtual_server_group blocks)'))
+    .addOption(pathOption('--save <file>', 'an `ipvsadm -S -n` / ipvsadm-save file, or a pipe (`-`: standard input)', { stdin: true }))
+    .addOption(
+      pathOption('--keepalived <file>', 'a keepalived.conf (virtual_server and virtual_server_group blocks), or a pipe (`-`: standard input)', {
+        stdin: true,
+      }),
+    )
     .option(
       '--config-id <id>',
       "with --keepalived: keepalived's config id (its -i, by default the director's short host name): reads the @ID lines as keepalived there does",

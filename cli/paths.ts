@@ -10,11 +10,14 @@ import { LvsError } from '../providers/ipvs/model/errors.ts';
 
 const pathOptions = new WeakSet<Option>();
 const pathArguments = new WeakSet<Argument>();
+/** Path options where `-` means standard input (left as it is, never resolved against `-C`). */
+const stdinOptions = new WeakSet<Option>();
 
-/** An option whose value is a path (resolved against `-C`). */
-export function pathOption(flags: string, description: string): Option {
+/** An option whose value is a path (resolved against `-C`); `stdin`: `-` names standard input. */
+export function pathOption(flags: string, description: string, how: { stdin?: boolean } = {}): Option {
   const option = new Option(flags, description);
   pathOptions.add(option);
+  if (how.stdin) stdinOptions.add(option);
   return option;
 }
 
@@ -64,7 +67,7 @@ export function resolvePaths(program: Command, action: Command): void {
     if (!pathOptions.has(option)) continue;
     const key = option.attributeName();
     const value = action.getOptionValue(key);
-    if (value !== undefined) action.setOptionValue(key, against(value));
+    if (value !== undefined && !(value === '-' && stdinOptions.has(option))) action.setOptionValue(key, against(value));
   }
   action.registeredArguments.forEach((argument, i) => {
     if (pathArguments.has(argument) && i < action.processedArgs.length) action.processedArgs[i] = against(action.processedArgs[i]);

@@ -4,8 +4,8 @@
  * new one (a live director over a transport, adoption) is one more case here and one more option in the CLI.
  */
 import { SAFE_NAME } from '../model/limits.ts';
-import { readFileSync, statSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { createReadStream, fstatSync, readFileSync, statSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { type InputFile, fileIdentity } from '../read/local-writes.ts';
 import { LvsError, isLvsError } from '../model/errors.ts';
 import { type GeneratedDirector, generateApp, generatedServiceIds } from './generate-app.ts';
@@ -56,23 +56,69 @@ export interface ImportedTable {
 /** Stack and director names: they name directories and files on each host (the construct library's rule). */
 export { SAFE_NAME };
 
-/** Reads a source file's text, and records which file it is in `inputs` (so that --out can never replace it). */
-async function readText(file: string, what: string, inputs: InputFile[]): Promise<string> {
+/** The file name that means standard input (`--save -`, `--keepalived -`). */
+export const STDIN = '-';
+
+/** The name a source's messages give it (`stdin:3: …` for standard input). */
+function sourceName(file: string): string {
+  return file === STDIN ? 'stdin' : file;
+}
+
+/** Which file standard input is, or undefined when it is closed. */
+function stdinIdentity(): string | undefined {
   try {
-    const info = await stat(file);
-    inputs.push({ path: file, id: fileIdentity(await stat(file, { bigint: true })) });
-    if (!info.isFile()) throw new LvsError('LVS_IMPORT_READ', `${file} is not a file`, { hint: `Pass the ${what} file itself.` });
-    if (info.size > MAX_KEEPALIVED_BYTES) {
-      throw new LvsError('LVS_IMPORT_READ', `${file} is ${info.size} bytes; the import reads at most ${MAX_KEEPALIVED_BYTES}`, {
-        hint: `Is this really a ${what} file?`,
+    return fileIdentity(fstatSync(0, { bigint: true }));
+  } catch {
+    return undefined;
+  }
+}
+
+/** A source read: its text, and whether it was a regular file (a pipe has no mode to check, no size to trust). */
+interface SourceText {
+  readonly text: string;
+  readonly regular: boolean;
+}
+
+/**
+ * Reads a source's text: a regular file, or a pipe (`-` for standard input, a FIFO, `<(ipvsadm -S -n)`), each up to
+ * MAX_KEEPALIVED_BYTES; a directory, a device (/dev/zero) or a terminal is refused. Records which file it is in `inputs`
+ * (so that --out can never replace it).
+ */
+async function readText(file: string, what: string, inputs: InputFile[]): Promise<SourceText> {
+  const name = file === STDIN ? 'standard input' : file;
+  const tooBig = (size: number | string) =>
+    new LvsError('LVS_IMPORT_READ', `${name} is ${size} bytes; the import reads at most ${MAX_KEEPALIVED_BYTES}`, { hint: `Is this really a ${what} file?` });
+  try {
+    const info = file === STDIN ? fstatSync(0, { bigint: true }) : await stat(file, { bigint: true });
+    const pipe = info.isFIFO() || info.isSocket();
+    if (!info.isFile() && !pipe) {
+      throw new LvsError('LVS_IMPORT_READ', `${name} is not a file or a pipe`, {
+        hint: file === STDIN ? `Pipe the ${what} file in (… | lvsform import … -), or name it.` : `Pass the ${what} file itself, or pipe it in with -.`,
       });
     }
+    if (info.isFile() && info.size > BigInt(MAX_KEEPALIVED_BYTES)) throw tooBig(info.size.toString());
+    inputs.push({ path: name, id: fileIdentity(info) });
+    // /dev/stdin (or /dev/fd/0) of a socket cannot be opened (ENXIO): standard input under any name is read as such.
+    const ownStdin = file === STDIN || (pipe && fileIdentity(info) === stdinIdentity());
+    let text = '';
+    let bytes = 0;
+    const decoder = new TextDecoder('utf-8');
+    const stream = ownStdin ? process.stdin : createReadStream(file);
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        bytes += chunk.length;
+        if (bytes > MAX_KEEPALIVED_BYTES) throw tooBig(`more than ${MAX_KEEPALIVED_BYTES}`);
+        text += decoder.decode(chunk, { stream: true });
+      }
+    } finally {
+      if (!ownStdin) (stream as ReturnType<typeof createReadStream>).destroy();
+    }
+    text += decoder.decode();
     // A byte-order mark (editors on Windows add one) would glue itself to the first keyword, unseen.
-    const text = await readFile(file, 'utf8');
-    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+    return { text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, regular: info.isFile() };
   } catch (e) {
     if (e instanceof LvsError) throw e;
-    throw new LvsError('LVS_IMPORT_READ', `cannot read ${file}: ${(e as Error).message}`, { cause: e, hint: `Check the path of the ${what} file.` });
+    throw new LvsError('LVS_IMPORT_READ', `cannot read ${name}: ${(e as Error).message}`, { cause: e, hint: `Check the path of the ${what} file.` });
   }
 }
 
@@ -115,12 +161,14 @@ export async function importTable(source: TableSource): Promise<ImportedTable> {
     }
     case 'save': {
       const inputs: InputFile[] = [];
-      const text = await readText(source.file, 'ipvsadm-save', inputs);
+      const { text } = await readText(source.file, 'ipvsadm-save', inputs);
+      const name = sourceName(source.file);
+      const description = source.file === STDIN ? 'the ipvsadm-save text on standard input' : `the ipvsadm-save file ${name}`;
       const lines = new Map<string, number>();
-      const table = parseSave(text, source.file, lines);
+      const table = parseSave(text, name, lines);
       if (table.services.length === 0) {
         refuseEmpty(
-          `the ipvsadm-save file ${source.file}`,
+          description,
           [],
           'An empty table saves to an empty file: check that this is the saved table, or import the director itself with --director.',
         );
@@ -128,41 +176,44 @@ export async function importTable(source: TableSource): Promise<ImportedTable> {
       return {
         table,
         warnings: [],
-        description: `the ipvsadm-save file ${source.file}`,
-        where: (id) => (lines.has(id) ? `${source.file}:${lines.get(id)}` : undefined),
+        description,
+        where: (id) => (lines.has(id) ? `${name}:${lines.get(id)}` : undefined),
         inputs,
       };
     }
     case 'keepalived': {
       const inputs: InputFile[] = [];
-      const text = await readText(source.file, 'keepalived.conf', inputs);
+      const { text, regular } = await readText(source.file, 'keepalived.conf', inputs);
+      const name = sourceName(source.file);
+      const description = source.file === STDIN ? 'the keepalived configuration on standard input' : `the keepalived configuration ${name}`;
       const origins = new Map<string, string>();
       const readIncluded = (file: string): string => {
         const read = readFileSync(file, 'utf8');
         inputs.push({ path: file, id: fileIdentity(statSync(file, { bigint: true })) });
         return read;
       };
-      const { table, warnings, pair } = parseKeepalived(text, source.file, {
+      // Includes stay files, relative to the main file's directory (the working directory for standard input).
+      const { table, warnings, pair } = parseKeepalived(text, name, {
         include: fileIncludeReader(MAX_KEEPALIVED_BYTES, readIncluded),
         origins,
         ...(source.configId !== undefined ? { configId: source.configId } : {}),
       });
       if (table.services.length === 0 && !(pair && pair.addresses.length > 0)) {
         refuseEmpty(
-          `the keepalived configuration ${source.file}`,
+          description,
           warnings,
           'Check that this is the configuration with the virtual_server blocks (`keepalived -t -f FILE` reads it as keepalived does), and the braces above them.',
         );
       }
-      if (((await stat(source.file)).mode & 0o111) !== 0) {
+      if (regular && ((await stat(source.file)).mode & 0o111) !== 0) {
         warnings.unshift(
-          `${source.file}: keepalived reads no executable configuration file (an x bit is set) - imported all the same; chmod a-x it for keepalived to read it`,
+          `${name}: keepalived reads no executable configuration file (an x bit is set) - imported all the same; chmod a-x it for keepalived to read it`,
         );
       }
       return {
         table,
         warnings,
-        description: `the keepalived configuration ${source.file}`,
+        description,
         where: (id) => origins.get(id),
         inputs,
         ...(pair && (pair.addresses.length > 0 || table.services.length > 0) ? { pair } : {}),

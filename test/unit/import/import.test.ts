@@ -203,6 +203,60 @@ describe('lvsform import (command line)', () => {
     });
   });
 
+  describe('reads the source from a pipe', () => {
+    const save = readFileSync(IMPORTABLE, 'utf8');
+    it.each([['-'], ['/dev/stdin']])('--save %s reads standard input', async (name) => {
+      // GIVEN saved rules piped in WHEN imported from standard input
+      const r = await execa('node', [BIN, 'import', '--save', name, '--local'], { reject: false, cwd: dir, input: save });
+      // THEN the app is written as from the file
+      expect([r.exitCode, r.stdout.includes("new LvsStack(app, 'imported')")]).toEqual([0, true]);
+    });
+
+    it('- stays standard input under -C', async () => {
+      // GIVEN -C naming another directory WHEN importing --save - THEN standard input is read, not DIR/-
+      const r = await execa('node', [BIN, '-C', dir, 'import', '--save', '-', '--local'], { reject: false, input: save });
+      expect([r.exitCode, r.stdout.includes('standard input')]).toEqual([0, true]);
+    });
+
+    it('--keepalived - reads standard input, its includes relative to the working directory', async () => {
+      // GIVEN an included file in the working directory, and a main file piped in
+      writeFileSync(join(dir, 'piped-inc.conf'), 'virtual_server 192.0.2.1 80 {\n  protocol TCP\n  lb_kind DR\n  real_server 10.0.0.1 8080 {\n  }\n}\n');
+      const r = await execa('node', [BIN, 'import', '--keepalived', '-', '--local'], { reject: false, cwd: dir, input: '# piped\ninclude piped-inc.conf\n' });
+      // THEN the included service is imported, and messages name the included file
+      expect([r.exitCode, r.stdout.includes("'192.0.2.1'"), /warning: .*piped-inc\.conf:4: real server 10\.0\.0\.1 port 8080/.test(r.stderr)]).toEqual([
+        0,
+        true,
+        true,
+      ]);
+    });
+
+    it('a named FIFO', async () => {
+      // GIVEN a FIFO that a writer fills WHEN imported from it
+      const fifo = join(dir, 'rules.fifo');
+      await execa('mkfifo', [fifo]);
+      const writer = execa('sh', ['-c', `cat '${IMPORTABLE}' > '${fifo}'`]);
+      const r = await run(['--save', fifo, '--local']);
+      await writer;
+      // THEN the app is written
+      expect([r.exitCode, r.stdout.includes("new LvsStack(app, 'imported')")]).toEqual([0, true]);
+    });
+
+    it.each([
+      { name: 'a device', args: ['--save', '/dev/zero'], message: /LVS_IMPORT_READ.*\/dev\/zero is not a file or a pipe/ },
+      { name: 'a directory', args: ['--keepalived', '/'], message: /LVS_IMPORT_READ.*\/ is not a file or a pipe/ },
+    ])('refuses $name', async ({ args, message }) => {
+      // GIVEN a source that is neither a file nor a pipe WHEN imported THEN refused
+      const r = await run([...args, '--local']);
+      expect([r.exitCode, message.test(r.stderr)]).toEqual([1, true]);
+    });
+
+    it('refuses standard input beyond the size limit', async () => {
+      // GIVEN more than the import reads, piped in WHEN imported THEN refused, naming the limit
+      const r = await execa('node', [BIN, 'import', '--save', '-', '--local'], { reject: false, cwd: dir, input: Buffer.alloc(17 * 1024 * 1024, 0x61) });
+      expect([r.exitCode, /standard input is more than 16777216 bytes/.test(r.stderr)]).toEqual([1, true]);
+    });
+  });
+
   it('does not overwrite --out without --force', async () => {
     // GIVEN an existing output file
     const out = join(dir, 'exists.ts');
