@@ -216,6 +216,11 @@ export interface FileRule {
   /** What to do, ending the hint. */
   readonly hint: string;
   /**
+   * What to do when the directory is missing, not a directory or not writable (`hint` speaks of the file: --force,
+   * another name, which would not help there). @default how to make the directory, or to choose another
+   */
+  readonly placeHint?: string;
+  /**
    * What may be replaced when the target exists: `never`; `ours` (a file `isOurs` recognises, or an empty one); or
    * `regular` (any regular file: the user asked, e.g. with --force).
    */
@@ -253,12 +258,25 @@ async function headOf(path: string): Promise<string> {
 export async function checkFileTarget(path: string, rule: FileRule): Promise<void> {
   const dir = dirname(resolve(path));
   // The place, not the file: rule.hint speaks of the file (--force, another name), which would not help here.
+  const place = (fallback: string) => rule.placeHint ?? fallback;
   const info = await stat(dir).catch((e: unknown) => {
-    throw fileError(path, rule, `the directory ${dir} does not exist`, e, `Create it first (mkdir -p ${dir}), or write to a file in an existing directory.`);
+    throw fileError(
+      path,
+      rule,
+      `the directory ${dir} does not exist`,
+      e,
+      place(`Create it first (mkdir -p ${dir}), or write to a file in an existing directory.`),
+    );
   });
-  if (!info.isDirectory()) throw fileError(path, rule, `${dir} is not a directory`, undefined, 'Write to a file in an existing directory.');
+  if (!info.isDirectory()) throw fileError(path, rule, `${dir} is not a directory`, undefined, place('Write to a file in an existing directory.'));
   await access(dir, constants.W_OK).catch((e: unknown) => {
-    throw fileError(path, rule, `the directory ${dir} is not writable`, e, `Make ${dir} writable for this user, or write to a file in another directory.`);
+    throw fileError(
+      path,
+      rule,
+      `the directory ${dir} is not writable`,
+      e,
+      place(`Make ${dir} writable for this user, or write to a file in another directory.`),
+    );
   });
   const existing = await lstat(path).catch(() => undefined);
   if (existing === undefined) return;
