@@ -190,10 +190,18 @@ class Context {
   }
 }
 
-/** A port as keepalived reads it: absent or all zeros means "none" (0). */
-function parsePortWord(text: string | undefined): number | undefined {
+/**
+ * A port as keepalived reads it: absent or all zeros means "none" (0); otherwise inet_stosockaddr's lenient
+ * read_unsigned(…, 1, 65535): a word with more after its digits (`80x`) is the number its digits make, with a warning
+ * at `line`, as keepalived warns and programs it.
+ */
+function parsePortWord(ctx: Context, line: number, text: string | undefined): number | undefined {
   if (text === undefined) return 0;
-  return parseUint(text, 0, 65535);
+  const strict = parseUint(text, 0, 65535);
+  if (strict !== undefined) return strict;
+  const read = readUnsigned(text, 1, 65535, true);
+  if (read?.lenient !== undefined) ctx.warn(line, `port ${read.lenient}`);
+  return read?.value;
 }
 
 function parseForwarding(ctx: Context, s: Stmt, previous: FwdSetting | undefined): FwdSetting | undefined {
@@ -274,7 +282,7 @@ function serverAddress(ctx: Context, s: Stmt, what: string): string | undefined 
 
 function readRealServer(ctx: Context, vs: VirtualServerDef, s: Stmt): void {
   const address = serverAddress(ctx, s, 'real_server');
-  const port = parsePortWord(s.words[2]);
+  const port = parsePortWord(ctx, s.line, s.words[2]);
   if (address === undefined || port === undefined) {
     ctx.warn(s.line, `real_server ${shown(s.words.slice(1).join(' '))}: not an IP address and port - real server skipped, as keepalived does`);
     return;
@@ -366,7 +374,7 @@ function readVirtualServer(ctx: Context, s: Stmt): VirtualServerDef | undefined 
     vs = { ...common, kind: 'fwmark', mark, af: undefined };
   } else {
     const address = serverAddress(ctx, s, 'virtual_server');
-    const port = parsePortWord(second);
+    const port = parsePortWord(ctx, s.line, second);
     if (address === undefined || port === undefined) {
       ctx.warn(s.line, `${label}: not an IP address and port - skipped, as keepalived does`);
       return undefined;
@@ -518,7 +526,7 @@ function readGroup(ctx: Context, s: Stmt): Group | undefined {
       group.entries.push({ line: e.line, key: { kind: 'fwmark', mark, family: third } });
       continue;
     }
-    const port = parsePortWord(second);
+    const port = parsePortWord(ctx, e.line, second);
     if (port === undefined) {
       ctx.warn(e.line, `${name}: invalid port ${shown(second ?? '')} - entry skipped`);
       continue;

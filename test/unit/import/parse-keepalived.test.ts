@@ -537,6 +537,26 @@ describe('lines as keepalived 2.2.7 reads them (lib/parser.c)', () => {
     expect(warnings).toContainEqual(expect.stringMatching(warning));
   });
 
+  it.each([
+    ['80x', ['192.0.2.1:80 masq 1 0/0', '192.0.2.2:81 masq 1 0/0'], /^k\.conf:3: port "80x" is not a number; keepalived warns and reads it as 80$/],
+    ['http', ['192.0.2.2:81 masq 1 0/0'], /^k\.conf:3: real_server "192\.0\.2\.1 http": not an IP address and port - real server skipped/],
+    ['70000x', ['192.0.2.2:81 masq 1 0/0'], /^k\.conf:3: real_server "192\.0\.2\.1 70000x": not an IP address and port/],
+  ])("reads a real server's port %s as keepalived does (its lenient read_unsigned)", (port, expected, warning) => {
+    // GIVEN a real server whose port word has more after its digits, or none, and a second real server
+    const { services, warnings } = one(`real_server 192.0.2.1 ${port} {\n}\nreal_server 192.0.2.2 81 {\n}`);
+    // WHEN read THEN the port its digits make (with the line), or the real server skipped; the other one kept
+    expect(dests(services['tcp 198.51.100.10:80'])).toEqual(expected);
+    expect(warnings).toContainEqual(expect.stringMatching(warning));
+  });
+
+  it("reads a virtual server's port 443x as 443, with a warning at its line", () => {
+    // GIVEN virtual_server 198.51.100.10 443x WHEN read
+    const { services, warnings } = summary(vs('198.51.100.10 443x', 'protocol TCP\nreal_server 192.0.2.1 443 {\n}'));
+    // THEN the service on port 443, and the warning names line 1
+    expect(Object.keys(services)).toEqual(['tcp 198.51.100.10:443']);
+    expect(warnings).toContainEqual(expect.stringMatching(/^k\.conf:1: port "443x" is not a number; keepalived warns and reads it as 443$/));
+  });
+
   it('refuses what a strict keyword refuses: persistence_timeout "60s" is ignored', () => {
     // GIVEN a persistence timeout with a unit WHEN read THEN not persistent, with the line
     const { services, warnings } = one('persistence_timeout 60s\nreal_server 192.0.2.1 80 {\n}');
