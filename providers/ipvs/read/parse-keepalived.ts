@@ -24,7 +24,7 @@ import { keepalivedLines, type IncludeReader } from './keepalived/lines.ts';
 import { MAX_KEEPALIVED_BYTES, MAX_KEEPALIVED_DEPTH, fail, parseStructure, readUnsigned, shown, type Origin, type Stmt } from './keepalived/structure.ts';
 import { type ImportedPair, readPair } from './keepalived/vrrp.ts';
 import { MAX_KEEPALIVED_SERVICES, expandRange, socketAddress } from './keepalived/ranges.ts';
-import { IPVS_WORDS, ROOT_KEYWORDS, likelyKeyword } from './keepalived/keywords.ts';
+import { IPVS_WORDS, ROOT_KEYWORDS, SERVICE_WORDS, likelyKeyword } from './keepalived/keywords.ts';
 
 export { MAX_KEEPALIVED_BYTES, MAX_KEEPALIVED_DEPTH, MAX_KEEPALIVED_SERVICES, parseStructure };
 import { canonicalDottedMask, parseUint } from '../model/canonical.ts';
@@ -717,7 +717,7 @@ const KEYWORD = /^[A-Za-z_][A-Za-z0-9_-]*$/;
  */
 function notKeepalived(root: readonly Stmt[], origin: Origin): void {
   const first = root[0];
-  if (first === undefined || root.some((s) => isIpvsKeyword(s.words[0]!) || s.words[0] === 'vrrp_instance' || s.words[0] === 'global_defs')) return;
+  if (first === undefined || root.some((s) => SERVICE_WORDS.has(s.words[0]!) || s.words[0] === 'vrrp_instance' || s.words[0] === 'global_defs')) return;
   const line = first.words.join(' ');
   if (looksLikeSavedRule(line)) {
     fail(origin, first.line, 'these are saved ipvsadm rules (`ipvsadm -S -n`), not a keepalived configuration', 'Import them with --save FILE.');
@@ -731,8 +731,6 @@ function notKeepalived(root: readonly Stmt[], origin: Origin): void {
     );
   }
 }
-
-const SERVICE_WORDS: ReadonlySet<string> = new Set(['virtual_server', 'virtual_server_group']);
 
 /** Warnings about the first unknown top-level keywords, one each; the rest counted. */
 const MAX_UNKNOWN_SAID = 20;
@@ -776,10 +774,6 @@ function misplaced(ctx: Context, owner: Stmt, words: ReadonlySet<string>): void 
   walk(owner.block ?? []);
 }
 
-function isIpvsKeyword(word: string): boolean {
-  return word === 'virtual_server' || word === 'virtual_server_group';
-}
-
 /**
  * Reads a keepalived configuration into the canonical table. Returns warnings (each `file:line: ...`) for what was
  * skipped or changed the way keepalived changes it; throws `LvsError` `LVS_PARSE_KEEPALIVED` on broken structure.
@@ -814,7 +808,7 @@ export function parseKeepalived(
   for (const s of root) {
     const key = s.words[0]!;
     if (key.startsWith('@')) {
-      if (s.words[1] !== undefined && isIpvsKeyword(s.words[1])) {
+      if (s.words[1] !== undefined && SERVICE_WORDS.has(s.words[1])) {
         ctx.warn(s.line, `conditional configuration ${key} is not evaluated - ${s.words[1]} skipped`);
       }
     } else if (INCLUDES.has(key)) {

@@ -1,3 +1,5 @@
+import { editDistance } from '../../model/closest.ts';
+
 /**
  * The keywords keepalived 2.2.7 reads at the top of a configuration: every `install_keyword_root()` of its source
  * (lib/parser.c, keepalived/core, vrrp, check, bfd), whatever the build. keepalived logs any other word there as
@@ -31,28 +33,19 @@ export const ROOT_KEYWORDS: ReadonlySet<string> = new Set([
   'vrrp_track_process',
 ]);
 
-/** The words that declare IPVS services: outside their places (the top, a virtual_server) keepalived reads none of them. */
-export const IPVS_WORDS: ReadonlySet<string> = new Set(['virtual_server', 'virtual_server_group', 'real_server']);
+/** The top-level words that declare IPVS services. */
+export const SERVICE_WORDS: ReadonlySet<string> = new Set(['virtual_server', 'virtual_server_group']);
+
+/** The words that declare IPVS services and real servers: outside their places (the top, a virtual_server) keepalived reads none of them. */
+export const IPVS_WORDS: ReadonlySet<string> = new Set([...SERVICE_WORDS, 'real_server']);
 
 /** The root keyword `word` most likely misspells (another case, or at most two letters off), if any. */
 export function likelyKeyword(word: string): string | undefined {
   const lower = word.toLowerCase();
   let best: { keyword: string; distance: number } | undefined;
   for (const keyword of ROOT_KEYWORDS) {
-    const distance = keyword.toLowerCase() === lower ? 0 : editDistance(lower, keyword.toLowerCase());
+    const distance = editDistance(lower, keyword.toLowerCase());
     if (distance <= Math.min(2, keyword.length >> 2) && (best === undefined || distance < best.distance)) best = { keyword, distance };
   }
   return best?.keyword;
-}
-
-/** Levenshtein distance, stopping early for words of very different lengths. */
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 2) return 3;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length]!;
 }
