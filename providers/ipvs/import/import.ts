@@ -73,10 +73,10 @@ function stdinIdentity(): string | undefined {
   }
 }
 
-/** A source read: its text, and whether it was a regular file (a pipe has no mode to check, no size to trust). */
+/** A source read: its text, and whether it is a regular file with an x bit set (a pipe has no mode to check). */
 interface SourceText {
   readonly text: string;
-  readonly regular: boolean;
+  readonly executable: boolean;
 }
 
 /**
@@ -115,7 +115,7 @@ async function readText(file: string, what: string, inputs: InputFile[]): Promis
     }
     text += decoder.decode();
     // A byte-order mark (editors on Windows add one) would glue itself to the first keyword, unseen.
-    return { text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, regular: info.isFile() };
+    return { text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, executable: info.isFile() && (info.mode & 0o111n) !== 0n };
   } catch (e) {
     if (e instanceof LvsError) throw e;
     throw new LvsError('LVS_IMPORT_READ', `cannot read ${name}: ${(e as Error).message}`, { cause: e, hint: `Check the path of the ${what} file.` });
@@ -183,7 +183,7 @@ export async function importTable(source: TableSource): Promise<ImportedTable> {
     }
     case 'keepalived': {
       const inputs: InputFile[] = [];
-      const { text, regular } = await readText(source.file, 'keepalived.conf', inputs);
+      const { text, executable } = await readText(source.file, 'keepalived.conf', inputs);
       const name = sourceName(source.file);
       const description = source.file === STDIN ? 'the keepalived configuration on standard input' : `the keepalived configuration ${name}`;
       const origins = new Map<string, string>();
@@ -205,7 +205,7 @@ export async function importTable(source: TableSource): Promise<ImportedTable> {
           'Check that this is the configuration with the virtual_server blocks (`keepalived -t -f FILE` reads it as keepalived does), and the braces above them.',
         );
       }
-      if (regular && ((await stat(source.file)).mode & 0o111) !== 0) {
+      if (executable) {
         warnings.unshift(
           `${name}: keepalived reads no executable configuration file (an x bit is set) - imported all the same; chmod a-x it for keepalived to read it`,
         );

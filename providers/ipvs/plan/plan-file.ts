@@ -34,11 +34,16 @@ function digestOf(plan: Plan): string {
  * Where a plan may be saved: a new file, or a regular file that holds an earlier lvsform plan (or nothing), in an
  * existing, writable directory; never a symlink, FIFO, device or directory, never a file lvsform did not write.
  */
+/** What to do about --out before planning: the file and its directory alike. */
+const BEFORE_PLANNING = 'Give --out a new file (or an earlier plan file) in an existing, writable directory; nothing was planned.';
+/** What to do about --out when the plan was made and could not be saved: the file and its directory alike. */
+const AFTER_PLANNING = 'The plan ran but was not saved; fix the place and plan again.';
+
 const PLAN_OUT: FileRule = {
   code: 'LVS_PLAN_OUT',
   verb: 'save the plan to',
-  hint: 'Give --out a new file (or an earlier plan file) in an existing, writable directory; nothing was planned.',
-  placeHint: 'Give --out a new file (or an earlier plan file) in an existing, writable directory; nothing was planned.',
+  hint: BEFORE_PLANNING,
+  placeHint: BEFORE_PLANNING,
   replace: 'ours',
   // writePlanFile writes `kind` first; any format version and digest counts (an earlier lvsform's plan is replaced).
   isOurs: (head) => /^\s*\{\s*"kind"\s*:\s*"lvsform-plan"/.test(head),
@@ -53,16 +58,7 @@ export async function checkPlanOut(path: string): Promise<void> {
 /** Saves a plan (private: 0600); a failed write leaves `path` as it was. */
 export async function writePlanFile(path: string, plan: Plan): Promise<void> {
   const body = JSON.stringify({ kind: KIND, format_version: PLAN_FORMAT, digest: digestOf(plan), plan }, null, 1);
-  await writeFileSafely(
-    path,
-    `${body}\n`,
-    {
-      ...PLAN_OUT,
-      hint: 'The plan ran but was not saved; fix the place and plan again.',
-      placeHint: 'The plan ran but was not saved; fix the place and plan again.',
-    },
-    0o600,
-  );
+  await writeFileSafely(path, `${body}\n`, { ...PLAN_OUT, hint: AFTER_PLANNING, placeHint: AFTER_PLANNING }, 0o600);
 }
 
 /** Parses a saved plan's text; `expectStack` refuses a plan made for another stack. */

@@ -22,7 +22,7 @@ import type { ErrorCode } from '../model/error-codes.ts';
 import { LvsError } from '../model/errors.ts';
 
 /** What a kind of file system entry is called in a message. */
-function kindOf(info: Stats): string {
+function kindOf(info: Stats | BigIntStats): string {
   if (info.isSymbolicLink()) return 'a symbolic link';
   if (info.isDirectory()) return 'a directory';
   if (info.isFIFO()) return 'a FIFO (named pipe)';
@@ -278,27 +278,26 @@ export async function checkFileTarget(path: string, rule: FileRule): Promise<voi
       place(`Make ${dir} writable for this user, or write to a file in another directory.`),
     );
   });
-  const existing = await lstat(path).catch(() => undefined);
+  // bigint: its inode number (fileIdentity) is not rounded.
+  const existing = await lstat(path, { bigint: true }).catch(() => undefined);
   if (existing === undefined) return;
   if (existing.isDirectory()) throw fileError(path, rule, 'it is a directory');
   if (!existing.isFile()) throw fileError(path, rule, `it is ${kindOf(existing)}; lvsform writes only regular files and replaces nothing else`);
-  if (rule.inputs !== undefined && rule.inputs.length > 0) {
-    const id = fileIdentity(await lstat(path, { bigint: true }));
-    const input = rule.inputs.find((f) => f.id === id);
-    if (input !== undefined) {
-      const same = resolve(input.path) === resolve(path) ? '' : ` (${input.path})`;
-      throw fileError(
-        path,
-        rule,
-        `it is the file this run read from${same}; nothing was written`,
-        undefined,
-        'Write to another file: the one read stays as it is.',
-      );
-    }
+  const id = fileIdentity(existing);
+  const input = rule.inputs?.find((f) => f.id === id);
+  if (input !== undefined) {
+    const same = resolve(input.path) === resolve(path) ? '' : ` (${input.path})`;
+    throw fileError(
+      path,
+      rule,
+      `it is the file this run read from${same}; nothing was written`,
+      undefined,
+      'Write to another file: the one read stays as it is.',
+    );
   }
   if (rule.replace === 'regular') return;
   if (rule.replace === 'never') throw fileError(path, rule, rule.exists ?? 'it exists');
-  if (existing.size === 0) return;
+  if (existing.size === 0n) return;
   const head = await headOf(path).catch(() => '');
   if (!rule.isOurs?.(head)) {
     throw fileError(
