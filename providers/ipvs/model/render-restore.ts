@@ -25,7 +25,8 @@ export function renderServiceKey(key: ServiceKey): string {
   return `${flag} ${hostPort(key.address, key.port)}`;
 }
 
-function flagName(scheduler: string, flag: SchedFlag): string {
+/** A scheduler flag by the name ipvsadm gives it for that scheduler (`sh-port` for sh's flag-2), as `ipvsadm -S` prints it. */
+export function flagName(scheduler: string, flag: SchedFlag): string {
   if (scheduler === 'sh' || scheduler === 'mh') {
     if (flag === 'flag-1') return `${scheduler}-fallback`;
     if (flag === 'flag-2') return `${scheduler}-port`;

@@ -11,7 +11,7 @@ import type { Change } from '../model/change.ts';
 import type { DirectorPlan, Plan } from '../plan/plan.ts';
 import { type Destination, destinationId, type Service, serviceId, type Table } from '../model/model.ts';
 import { describeTarget, type HostTarget } from '../model/host-target.ts';
-import { destinationText, serviceText } from './render-plan.ts';
+import { destinationText, fieldValue, serviceText } from './render-plan.ts';
 
 export type NodeState = 'unchanged' | 'add' | 'change' | 'replace' | 'destroy';
 export type NodeKind = 'director' | 'service' | 'pool' | 'real';
@@ -66,12 +66,6 @@ interface ServiceEntry {
 
 function pathOf(paths: GraphDirector['paths'], id: string): string | undefined {
   return paths instanceof Map ? paths.get(id) : (paths as Readonly<Record<string, string>>)[id];
-}
-
-function fieldValue(obj: unknown, field: string): string {
-  let v: unknown = obj;
-  for (const k of field.split('.')) v = (v as Record<string, unknown> | undefined)?.[k];
-  return v === undefined ? 'none' : JSON.stringify(v);
 }
 
 function changeText(c: Change, field: string): string {

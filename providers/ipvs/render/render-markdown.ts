@@ -14,7 +14,7 @@
 import type { Change } from '../model/change.ts';
 import type { Destination, Service } from '../model/model.ts';
 import { countChanges, planTotals, type DirectorPlan, type Plan } from '../plan/plan.ts';
-import { destinationText, serviceText } from './render-plan.ts';
+import { destinationText, fieldValue, serviceText } from './render-plan.ts';
 import { describeTarget } from '../model/host-target.ts';
 import { changedPart, planGraph } from './graph.ts';
 import { renderMermaid } from './render-mermaid.ts';
@@ -70,12 +70,6 @@ export function targetedText(plan: Plan): string | undefined {
   const total = scoped.reduce((a, d) => a + d.targeted!.total, 0);
   const targets = [...new Set(scoped.flatMap((d) => d.targeted!.targets))];
   return `targeted: ${matched} of ${total} services (${targets.map((t) => `--target ${t}`).join(', ')}); the other services of the stack are left exactly as they are`;
-}
-
-function fieldValue(obj: unknown, field: string): string {
-  let v: unknown = obj;
-  for (const k of field.split('.')) v = (v as Record<string, unknown> | undefined)?.[k];
-  return v === undefined ? 'none' : JSON.stringify(v);
 }
 
 /** The diff lines of one change: the marker in column 0 (so the diff highlighting colours it), then the text plan. */

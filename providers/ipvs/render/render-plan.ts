@@ -3,7 +3,8 @@
  * Colours are applied only through the `paint` functions the caller passes (none off a terminal).
  */
 import type { Change } from '../model/change.ts';
-import type { Destination, Forwarding, Service } from '../model/model.ts';
+import type { Destination, Forwarding, SchedFlag, Service } from '../model/model.ts';
+import { flagName } from '../model/render-restore.ts';
 import { countChanges, planTotals, type DirectorPlan, type Plan } from '../plan/plan.ts';
 import { aboutTarget, describeTarget, errorPointer } from '../model/host-target.ts';
 import { setupItemText } from '../plan/host-setup.ts';
@@ -39,18 +40,24 @@ export function destinationText(d: Destination): string {
 export function serviceText(s: Service): string {
   const c = s.config;
   const parts = [`scheduler=${c.scheduler}`];
-  if (c.schedFlags.length) parts.push(`flags=${c.schedFlags.join(',')}`);
+  if (c.schedFlags.length) parts.push(`flags=${c.schedFlags.map((f) => flagName(c.scheduler, f)).join(',')}`);
   if (c.persistence) parts.push(`persistent=${c.persistence.timeout}s`, `netmask=${c.persistence.netmask}`);
   if (c.persistenceEngine) parts.push(`pe=${c.persistenceEngine}`);
   if (c.onePacket) parts.push('one-packet');
   return parts.join(' ');
 }
 
-function fieldValue(obj: unknown, field: string): string {
+/** The value of one changed field (`config.scheduler`) of a change's `before` or `after`, as the plan shows it. */
+export function fieldValue(obj: unknown, field: string): string {
   let v: unknown = obj;
   for (const k of field.split('.')) v = (v as Record<string, unknown> | undefined)?.[k];
   if (v === undefined) return 'none';
-  return typeof v === 'object' ? JSON.stringify(v) : JSON.stringify(v);
+  // Scheduler flags by the names ipvsadm gives them for the service's scheduler (sh-port, not flag-2).
+  if (field === 'config.schedFlags' && Array.isArray(v)) {
+    const scheduler = (obj as Service).config.scheduler;
+    return JSON.stringify((v as SchedFlag[]).map((f) => flagName(scheduler, f)));
+  }
+  return JSON.stringify(v);
 }
 
 function changeLines(c: Change, p: Paint, drifted: ReadonlySet<string>, drained: ReadonlySet<string>, drainSeconds: number): string[] {
