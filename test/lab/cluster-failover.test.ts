@@ -7,6 +7,10 @@
  * them back after a power failure; and it prepares the real servers (the DR VIP on `lo` and the ARP settings; the NAT
  * default route through the pair's inside gateway). Nothing of the pair is written by this test.
  *
+ * UDP flows (one source port each) run beside them through a UDP service on the DR VIP (udp-flows.ts): with the sync
+ * daemon the new master holds their entries and each flow keeps its real server; without, the new master schedules
+ * them anew, and after a new flow has taken round robin's first turn there, each lands on another real server.
+ *
  * Long downloads run from the client through both VIPs on the director VRRP made master; it is powered off
  * (`labStop`: its QEMU killed, no shutdown); keepalived on the other takes the VIPs and the gateway after its
  * advertisement timeout and announces them; the client's packets, and for NAT the real servers' replies, reach the
@@ -26,15 +30,20 @@
  * route lvsform sets through the pair's gateway, so their replies cross the director that rewrites them (to the
  * client's own address on the shared segment their connected route would take them around the director).
  */
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ClusterFacts, type ClusterVmFacts, labStart, labStop } from '../../lab/index.ts';
-import { DirectorPair, Forwarding, LvsStack, RealServerHost, RealServerPool, Scheduler } from '../../lib/index.ts';
+import { DirectorPair, Forwarding, LvsStack, Protocol, RealServerHost, RealServerPool, Scheduler } from '../../lib/index.ts';
 import { applyStack, planStack } from '../../providers/ipvs/apply/run-stack.ts';
 import { planHasChanges } from '../../providers/ipvs/plan/plan.ts';
+import { shQuote } from '../../providers/ipvs/host/shell-quote.ts';
 import type { LoadedStack } from '../../providers/ipvs/read/synth.ts';
 import { cluster, onClient, onVm } from './cluster.ts';
 import { DOWNLOAD_WRITE_OUT, type Download, parseDownloads } from './downloads.ts';
 import { synthApp } from './ops-harness.ts';
+import { answeredFlow, parseUdpFlows, UDP_CLIENT, UDP_RESPONDER, type UdpFlows } from './udp-flows.ts';
 
 let facts: ClusterFacts<ClusterVmFacts>;
 const pairVms = (): ClusterVmFacts[] => [facts.directors[0]!, facts.directors[1]!];
@@ -66,10 +75,22 @@ const RATE = '1536K';
  * of it crossing the new director (one in six did so without the sync daemon). IPv6 uses IPv4's TCP buffers.
  */
 const CLIENT_RMEM = '4096 65536 262144';
+/**
+ * The UDP service on the direct-routing VIP, one port per case: each case's apply creates its service afresh on both
+ * directors, so that round robin starts from the same place on the old master and on the new one (udp-flows.ts).
+ */
+const UDP_PORT = { sync: 5301, noSync: 5302 } as const;
+/** UDP flows from the client (source ports UDP_FIRST_PORT+1…), and the probe's source port. */
+const UDP_FLOWS = 6;
+const UDP_FIRST_PORT = 41000;
+/** Where each real server's UDP responder writes its PID. */
+const UDP_RESPONDER_PID = '/run/lvsform-test-udp.pid';
 /** A VM boot beside three running VMs on two cores, under emulation. */
 const BOOT_TIMEOUT_MS = 300_000;
 
 /** The pair as lvsform declares it: both services on both directors, the sync daemons or not. */
+const udpPort = (sync: boolean): number => (sync ? UDP_PORT.sync : UDP_PORT.noSync);
+
 function pairApp(sync: boolean): Promise<LoadedStack> {
   return synthApp((app) => {
     const s = new LvsStack(app, STACK);
@@ -102,6 +123,7 @@ function pairApp(sync: boolean): Promise<LoadedStack> {
     });
     pair.addVirtualService('dr', { address: VIP, port: 80, scheduler: Scheduler.ROUND_ROBIN, pools: [dr] });
     pair.addVirtualService('nat', { address: VIP6, port: 80, scheduler: Scheduler.ROUND_ROBIN, pools: [nat] });
+    pair.addVirtualService('udp', { protocol: Protocol.UDP, address: VIP, port: udpPort(sync), scheduler: Scheduler.ROUND_ROBIN, pools: [dr] });
   });
 }
 
@@ -160,6 +182,9 @@ async function applyPair(sync: boolean): Promise<{ master: ClusterVmFacts; backu
 
 const complete = (d: Download): boolean => d.exitCode === 0 && d.bytes === FILE_BYTES;
 
+/** A real server's name from its address on the shared segment. */
+const nameOf = (address: string): string => facts.realServers.find((r) => r.shared.ipv4 === address)?.name ?? address;
+
 /**
  * The downloads of one VIP from the client, at once, one curl each; resolves when all have ended. curl's TCP
  * keepalive after 3 s without a packet (its default is 60 s): a NAT download whose connection the new master does
@@ -175,11 +200,31 @@ async function runDownloads(count: number, url: string, from: string[] = []): Pr
 const hostOf = (hostPort: string): string => hostPort.slice(0, hostPort.lastIndexOf(':')).replace(/^\[|\]$/g, '');
 const portOf = (hostPort: string): number => Number(hostPort.slice(hostPort.lastIndexOf(':') + 1));
 
-/** A director's connection entries to the pair's VIPs: `client address port` → state. */
+/** A director's TCP connection entries to the pair's VIPs: `client address port` → state. */
 async function connections(d: ClusterVmFacts): Promise<Map<string, string>> {
   const out = (await onVm(d.name, 'ipvsadm -L -n -c')).stdout;
   const entries = [...out.matchAll(/^TCP\s+\S+\s+(\S+)\s+(\S+)\s+(\S+)\s+\S+\s*$/gm)].filter((m) => [VIP, VIP6].includes(hostOf(m[3]!)));
   return new Map(entries.map((m) => [`${hostOf(m[2]!)} ${portOf(m[2]!)}`, m[1]!]));
+}
+
+/** A director's UDP entries to the VIP's `port` from the client: client port → the real server's address. */
+async function udpEntries(d: ClusterVmFacts, port: number): Promise<Map<string, string>> {
+  const out = (await onVm(d.name, 'ipvsadm -L -n -c')).stdout;
+  const entries = [...out.matchAll(/^UDP\s+\S+\s+\S+\s+(\S+)\s+(\S+)\s+(\S+)\s*$/gm)].filter(
+    (m) => m[2] === `${VIP}:${port}` && hostOf(m[1]!) === facts.client.ipv4,
+  );
+  return new Map(entries.map((m) => [String(portOf(m[1]!)), hostOf(m[3]!)]));
+}
+
+/** Polls until `d` holds an entry for each of the client's UDP flows (or `seconds` pass): client port → real server address. */
+async function waitForUdp(d: ClusterVmFacts, port: number, seconds: number): Promise<Map<string, string>> {
+  const flows = Array.from({ length: UDP_FLOWS }, (_, i) => String(UDP_FIRST_PORT + 1 + i));
+  const deadline = performance.now() + seconds * 1000;
+  for (;;) {
+    const table = await udpEntries(d, port);
+    if (flows.every((f) => table.has(f)) || performance.now() > deadline) return table;
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /** Polls until `count` connections not in `before` are ESTABLISHED on `d`; `seconds` bound. Their keys. */
@@ -268,9 +313,18 @@ interface MethodRun {
   readonly afterMove: readonly string[];
 }
 
+/** The UDP flows across the power-off. */
+interface UdpRun extends UdpFlows {
+  /** Flows whose entry the new master's table held (from the sync daemon) before the power-off. */
+  readonly known: number;
+  /** Flows the old master's table held before the power-off, and the real server (its name) it sent each to. */
+  readonly onMaster: ReadonlyMap<string, string>;
+}
+
 interface FailoverRun {
   readonly dr: MethodRun;
   readonly nat: MethodRun;
+  readonly udp: UdpRun;
   /** The director powered off (VRRP's master after the apply), and the one that took over. */
   readonly victim: ClusterVmFacts;
   readonly survivor: ClusterVmFacts;
@@ -284,18 +338,40 @@ async function failover(name: string, sync: boolean): Promise<FailoverRun> {
   const { master, backup } = await applyPair(sync);
   step(`pair up, ${master.name} master`);
   const before = new Set((await connections(master)).keys());
+  const port = udpPort(sync);
+  const flag = join(tmpdir(), `lvsform-udp-failover-${process.pid}-${port}`);
+  rmSync(flag, { force: true });
   const drRunning = runDownloads(DOWNLOADS.dr, `http://${VIP}/big`);
   const natRunning = runDownloads(DOWNLOADS.nat, `http://[${VIP6}]/big`, ['--interface', FAR]);
-  for (const p of [drRunning, natRunning]) p.catch(() => undefined); // awaited below; a failed wait must not leave one unhandled
+  const udpRunning = onClient([
+    '/usr/bin/python3',
+    '-I',
+    '-S',
+    '-c',
+    UDP_CLIENT,
+    VIP,
+    String(port),
+    String(UDP_FIRST_PORT),
+    String(UDP_FLOWS),
+    flag,
+    '90',
+  ]).then(parseUdpFlows);
+  for (const p of [drRunning, natRunning, udpRunning]) p.catch(() => undefined); // awaited below; a failed wait must not leave one unhandled
   const onMaster = await waitForEstablished(master, before, DOWNLOADS.dr + DOWNLOADS.nat, 30);
   expect(onMaster.length).toBe(DOWNLOADS.dr + DOWNLOADS.nat);
+  const udpOnMaster = await waitForUdp(master, port, 30);
+  expect(udpOnMaster.size).toBe(UDP_FLOWS);
   // With sync, the backup holds them once the master's daemon has sent them (it flushes at least every 2 s); without, never.
   const onBackup = await waitForKeys(backup, onMaster, sync ? 10 : 3);
-  step(`downloads established, ${onBackup.length} of ${onMaster.length} in ${backup.name}'s table`);
+  const udpOnBackup = await waitForUdp(backup, port, sync ? 10 : 3);
+  step(`downloads established, ${onBackup.length} of ${onMaster.length} in ${backup.name}'s table; UDP flows ${udpOnBackup.size} of ${udpOnMaster.size}`);
   const { stoppedAt } = await labStop(master.name, { dir: facts.dir });
+  // The UDP client's flows go silent until a new flow is answered through the new master (udp-flows.ts).
+  writeFileSync(flag, '');
   const watch = await watchFailover(backup);
-  const [dr, nat] = await Promise.all([drRunning, natRunning]);
-  step('downloads ended');
+  const [dr, nat, udpFlows] = await Promise.all([drRunning, natRunning, udpRunning]);
+  rmSync(flag, { force: true });
+  step('downloads and UDP flows ended');
   // The old master boots meanwhile: it answers nothing before its network is up, many seconds after these requests.
   const booting = labStart(master.name, { dir: facts.dir, bootTimeoutMs: BOOT_TIMEOUT_MS });
   booting.catch(() => undefined); // awaited below
@@ -312,6 +388,11 @@ async function failover(name: string, sync: boolean): Promise<FailoverRun> {
   const run: FailoverRun = {
     dr: method(dr, facts.client.ipv4, watch.dr, afterDr),
     nat: method(nat, FAR, watch.nat, afterNat),
+    udp: {
+      ...udpFlows,
+      known: [...udpOnMaster].filter(([flow, rs]) => udpOnBackup.get(flow) === rs).length,
+      onMaster: new Map([...udpOnMaster].map(([flow, rs]) => [flow, nameOf(rs)])),
+    },
     victim: master,
     survivor: backup,
     bootMs: boot.ms,
@@ -325,9 +406,13 @@ async function failover(name: string, sync: boolean): Promise<FailoverRun> {
       `${m.downloads.length} downloads broken (exit codes ${m.downloads.map((d) => d.exitCode).join(' ')}, ${Math.min(...times).toFixed(1)}–${Math.max(...times).toFixed(1)} s)`
     );
   };
+  const flows = Object.keys(run.udp.before)
+    .map((f) => `${f}: ${answeredFlow(run.udp.before[f]!).join('+')} -> ${answeredFlow(run.udp.after[f]!).join('+') || 'none'}`)
+    .join(', ');
   console.log(
     `failover ${name}: case ${((performance.now() - started) / 1000).toFixed(1)} s; ${master.name} powered off; ${said('DR', run.dr)}; ` +
-      `${said('NAT', run.nat)}; ${master.name} back after ${s(run.bootMs)}`,
+      `${said('NAT', run.nat)}; UDP: ${run.udp.known} of ${UDP_FLOWS} flows in ${backup.name}'s table, probe answered by ${run.udp.probe ?? 'none'}, ` +
+      `flows ${flows}; ${master.name} back after ${s(run.bootMs)}`,
   );
   return run;
 }
@@ -377,12 +462,24 @@ beforeAll(async () => {
   expect((await onClient(['sysctl', '-qw', `net.ipv4.tcp_rmem=${CLIENT_RMEM}`])).exitCode).toBe(0);
   // The NAT clients' address behind the router (see the top of this file)
   expect((await onClient(`ip -6 addr replace ${FAR}/128 dev ${facts.client.iface} nodad`)).exitCode).toBe(0);
+  // Each real server's UDP responder, bound to the VIP (before lvsform puts it on lo) on both cases' ports
+  await Promise.all(
+    facts.realServers.map((r) =>
+      onVm(
+        r.name,
+        `/usr/bin/python3 -I -S -c ${shQuote(UDP_RESPONDER)} ${shQuote(r.name)} ${VIP} ${UDP_PORT.sync} ${UDP_PORT.noSync} </dev/null >/dev/null 2>&1 & echo $! > ${UDP_RESPONDER_PID}`,
+      ),
+    ),
+  );
 }, 900_000);
 
 afterAll(async () => {
   if (!facts) return;
   if (savedRmem) await onClient(['sysctl', '-qw', `net.ipv4.tcp_rmem=${savedRmem}`]);
   await onClient(`ip -6 addr del ${FAR}/128 dev ${facts.client.iface}`);
+  await Promise.all(
+    facts.realServers.map((r) => onVm(r.name, `kill $(cat ${UDP_RESPONDER_PID}) 2>/dev/null; rm -f ${UDP_RESPONDER_PID}`, { allowFailure: true })),
+  );
   // Whatever happened: both directors running, lvsform's stack destroyed (tables, daemons, keepalived's file, the real
   // servers' preparation), then the directors as bare as the other cluster files expect them: keepalived stopped and
   // its main file gone, forwarding off, no route to the NAT clients.
@@ -409,7 +506,7 @@ afterAll(async () => {
 }, 600_000);
 
 describe('a director pair of lvsform: VRRP moves the VIPs and the NAT gateway, the sync daemon carries the connections', () => {
-  it('with the sync daemon, every DR and NAT download completes after the master loses power; it comes back as backup', async () => {
+  it('with the sync daemon, every DR and NAT download completes and every UDP flow keeps its real server after the master loses power; it comes back as backup', async () => {
     // GIVEN the pair with the sync daemon, and downloads through both VIPs on the master, each known to the backup
     // WHEN the master is powered off mid-way
     const run = await failover('with sync', true);
@@ -422,11 +519,18 @@ describe('a director pair of lvsform: VRRP moves the VIPs and the NAT gateway, t
       // AND new connections are served by the new master, over both real servers
       expect([method, m.afterMove]).toEqual([method, facts.realServers.map((r) => r.name).sort()]);
     }
+    // AND every UDP flow, known to the new master, is answered after the failover by the real server that answered it
+    // before, even after a new flow took round robin's first turn on the new master
+    expect(run.udp.known).toBe(UDP_FLOWS);
+    expect(run.udp.probe).not.toBeNull();
+    for (const [flow, rs] of run.udp.onMaster) {
+      expect([flow, answeredFlow(run.udp.before[flow]!), answeredFlow(run.udp.after[flow]!)]).toEqual([flow, [rs], [rs]]);
+    }
     // AND the director powered off, started again, is backup with what lvsform wrote, and every plan is empty
     await expectBackAsBackup(run, true);
   }, 900_000);
 
-  it('without the sync daemon, the same power-off breaks the DR and NAT downloads that were established', async () => {
+  it('without the sync daemon, the same power-off breaks the DR and NAT downloads that were established and moves the UDP flows', async () => {
     // GIVEN the pair without the sync daemon (the backup knows none of the master's connections) WHEN the master (the
     // other director this time) is powered off mid-way
     const run = await failover('without sync', false);
@@ -437,6 +541,14 @@ describe('a director pair of lvsform: VRRP moves the VIPs and the NAT gateway, t
       expect([method, m.afterMove]).toEqual([method, facts.realServers.map((r) => r.name).sort()]);
       // AND every established download breaks (the new master resets the client's next packet)
       expect([method, m.downloads.filter((d) => complete(d))]).toEqual([method, []]);
+    }
+    // AND every UDP flow, unknown to the new master, is scheduled anew there: after the new flow's turn, each lands on
+    // another real server than before the failover
+    expect(run.udp.known).toBe(0);
+    expect(run.udp.probe).not.toBeNull();
+    for (const [flow, rs] of run.udp.onMaster) {
+      const after = answeredFlow(run.udp.after[flow]!);
+      expect([flow, answeredFlow(run.udp.before[flow]!), after.length, after.includes(rs)]).toEqual([flow, [rs], 1, false]);
     }
     await expectBackAsBackup(run, false);
   }, 900_000);
