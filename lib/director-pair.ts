@@ -92,6 +92,14 @@ export interface VrrpProps {
    * @default - the pair's construct path with `/` as `-` (`web-edge`)
    */
   readonly instance?: string;
+  /**
+   * Unicast VRRP, for networks that carry no multicast (most clouds): each director's own address on the VRRP
+   * interface, one per director in the order of `directors`. Each director then sends its advertisements from its own
+   * (keepalived's `unicast_src_ip`) to the others' (`unicast_peer`) instead of to the VRRP multicast group. Of the family
+   * the pair advertises in: IPv4 when it moves an IPv4 address, else IPv6.
+   * @default - multicast advertisements
+   */
+  readonly unicastPeers?: readonly string[];
 }
 
 /** Props of a DirectorPair. */
@@ -121,6 +129,7 @@ const VRRP_KEYS = [
   'preemptDelay',
   'addresses',
   'instance',
+  'unicastPeers',
 ] as const;
 
 /**
@@ -135,6 +144,8 @@ export class DirectorPair extends Construct {
   private readonly priorities: readonly number[];
   private readonly vrrp: Readonly<Record<string, unknown>>;
   private readonly extra: readonly { address: string; prefix: number; interface?: string }[];
+  /** Unicast VRRP: each director's own address, in the directors' order (undefined: multicast). */
+  private readonly unicast: readonly string[] | undefined;
   /** `nopreempt` or `preemptDelay`: every director starts as BACKUP. */
   private readonly waits: boolean;
 
@@ -202,10 +213,10 @@ export class DirectorPair extends Construct {
     });
     if (new Set(priorities).size !== priorities.length) fail(`each director of a pair needs its own VRRP priority; got ${priorities.join(', ')}`);
     if (new Set(directors).size !== directors.length) fail('a director is listed twice in directors');
+    this.unicast = v.unicastPeers === undefined ? undefined : unicastList(v.unicastPeers, directors.length, fail);
     this.directors = directors;
     this.priorities = priorities;
-    const top = Math.max(...priorities);
-    directors.forEach((d, i) => d.joinPair(path, sync, () => this.renderVrrp(priorities[i]!, priorities[i] === top)));
+    directors.forEach((d, i) => d.joinPair(path, sync, () => this.renderVrrp(i)));
     this.node.addValidation({ validate: () => this.validatePair() });
   }
 
@@ -226,8 +237,17 @@ export class DirectorPair extends Construct {
     return out;
   }
 
-  private renderVrrp(priority: number, master: boolean): Record<string, unknown> {
-    return { ...this.vrrp, priority, state: master && !this.waits ? 'MASTER' : 'BACKUP', addresses: this.movedAddresses() };
+  /** The VRRP instance of the pair's `i`-th director (the one of the highest priority starts as MASTER, unless the pair waits). */
+  private renderVrrp(i: number): Record<string, unknown> {
+    const priority = this.priorities[i]!;
+    const master = priority === Math.max(...this.priorities);
+    return {
+      ...this.vrrp,
+      priority,
+      state: master && !this.waits ? 'MASTER' : 'BACKUP',
+      addresses: this.movedAddresses(),
+      ...(this.unicast === undefined ? {} : { unicast_src_ip: this.unicast[i], unicast_peer: this.unicast.filter((_, j) => j !== i) }),
+    };
   }
 
   private validatePair(): string[] {
@@ -244,8 +264,16 @@ export class DirectorPair extends Construct {
         );
       }
     }
-    const first = settingsProblems({ vrrp: this.renderVrrp(this.priorities[0]!, true) })[0];
-    if (first && moved.length > 0) problems.push(first.message);
+    // The rules on the first director's instance; its unicast addresses by their place in vrrp.unicastPeers.
+    const first = settingsProblems({ vrrp: this.renderVrrp(0) })[0];
+    if (first && moved.length > 0) {
+      const peer = /^vrrp\.unicast_peer\[(\d+)\]/.exec(first.message);
+      problems.push(
+        peer
+          ? first.message.replace(peer[0], `vrrp.unicastPeers[${Number(peer[1]) + 1}]`)
+          : first.message.replace(/^vrrp\.unicast_src_ip/, 'vrrp.unicastPeers[0]'),
+      );
+    }
     return problems;
   }
 }
@@ -260,6 +288,19 @@ function camel(k: string): string {
       preempt_delay: 'preemptDelay',
     }[k] ?? k
   );
+}
+
+/** `vrrp.unicastPeers`: one address string per director, each once (the rules check each address at synth). */
+function unicastList(list: unknown, directors: number, fail: (m: string) => never): string[] {
+  if (!Array.isArray(list) || list.length !== directors || list.some((a) => typeof a !== 'string')) {
+    fail(
+      `vrrp.unicastPeers lists each director's own address on the VRRP interface, one per director in the order of directors (${directors}); got ${describe(list)}`,
+    );
+  }
+  const addresses = list as string[];
+  const twice = addresses.find((a, i) => addresses.indexOf(a) !== i);
+  if (twice !== undefined) fail(`vrrp.unicastPeers lists ${twice} twice: each director has its own address`);
+  return addresses;
 }
 
 function extraAddress(a: unknown, fail: (m: string) => never): { address: string; prefix: number; interface?: string } {

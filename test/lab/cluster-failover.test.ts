@@ -11,6 +11,10 @@
  * daemon the new master holds their entries and each flow keeps its real server; without, the new master schedules
  * them anew, and after a new flow has taken round robin's first turn there, each lands on another real server.
  *
+ * A third case drops VRRP's multicast on both directors (iptables on their output), as a network without multicast
+ * does: the multicast pair ends with both holding the VIPs. The same pair applied with `vrrp.unicastPeers` has one
+ * master again, the other takes over when it loses power, and it comes back as backup.
+ *
  * Long downloads run from the client through both VIPs on the director VRRP made master; it is powered off
  * (`labStop`: its QEMU killed, no shutdown); keepalived on the other takes the VIPs and the gateway after its
  * advertisement timeout and announces them; the client's packets, and for NAT the real servers' replies, reach the
@@ -83,6 +87,8 @@ const UDP_PORT = { sync: 5301, noSync: 5302 } as const;
 /** UDP flows from the client (source ports UDP_FIRST_PORT+1…), and the probe's source port. */
 const UDP_FLOWS = 6;
 const UDP_FIRST_PORT = 41000;
+/** Drops the director's VRRP multicast advertisements (IP protocol 112 to 224.0.0.18), as a network without multicast does. */
+const NO_VRRP_MULTICAST = 'iptables-legacy -I OUTPUT -p 112 -d 224.0.0.18 -j DROP';
 /** Where each real server's UDP responder writes its PID. */
 const UDP_RESPONDER_PID = '/run/lvsform-test-udp.pid';
 /** A VM boot beside three running VMs on two cores, under emulation. */
@@ -91,7 +97,7 @@ const BOOT_TIMEOUT_MS = 300_000;
 /** The pair as lvsform declares it: both services on both directors, the sync daemons or not. */
 const udpPort = (sync: boolean): number => (sync ? UDP_PORT.sync : UDP_PORT.noSync);
 
-function pairApp(sync: boolean): Promise<LoadedStack> {
+function pairApp(sync: boolean, unicast?: readonly string[]): Promise<LoadedStack> {
   return synthApp((app) => {
     const s = new LvsStack(app, STACK);
     const ssh = (vm: ClusterVmFacts) => ({ configFile: facts.sshConfig, alias: vm.alias });
@@ -118,6 +124,7 @@ function pairApp(sync: boolean): Promise<LoadedStack> {
         authPass: 'lvsform',
         nopreempt: true,
         addresses: [{ address: GATEWAY6, prefixLength: 64, interface: a!.private.iface }],
+        ...(unicast ? { unicastPeers: unicast } : {}),
       },
       ...(sync ? { sync: { interface: a!.shared.iface, syncId: SYNC_ID } } : {}),
     });
@@ -160,8 +167,8 @@ async function vrrpRoles(seconds: number): Promise<{ master: ClusterVmFacts; bac
 }
 
 /** lvsform applies the pair (and prepares the real servers): one apply for both directors. */
-async function applyPair(sync: boolean): Promise<{ master: ClusterVmFacts; backup: ClusterVmFacts }> {
-  stack = await pairApp(sync);
+async function applyPair(sync: boolean, unicast?: readonly string[]): Promise<{ master: ClusterVmFacts; backup: ClusterVmFacts }> {
+  stack = await pairApp(sync, unicast);
   // The NAT clients' network through the router, on each director (a route a director's default route stands for;
   // a power-off forgets it, so it is set again before each case).
   await Promise.all(pairVms().map((d) => onVm(d.name, `ip -6 route replace ${FAR_NET} via ${facts.client.ipv6} dev ${d.shared.iface}`)));
@@ -418,7 +425,7 @@ async function failover(name: string, sync: boolean): Promise<FailoverRun> {
 }
 
 /** After its restart: the victim is backup (keepalived active, never master since its boot), the VIPs stay, the plans are empty. */
-async function expectBackAsBackup(run: FailoverRun, sync: boolean): Promise<void> {
+async function expectBackAsBackup(run: Pick<FailoverRun, 'victim' | 'survivor'>, sync: boolean): Promise<void> {
   const { victim, survivor } = run;
   await waitOnVm(victim.name, "journalctl -u keepalived -b --no-pager | grep -q 'Entering BACKUP STATE'", 60, 'keepalived as backup');
   // The master's advertisements reach it every second: a preempting director of higher priority would take the VIPs
@@ -551,5 +558,38 @@ describe('a director pair of lvsform: VRRP moves the VIPs and the NAT gateway, t
       expect([flow, answeredFlow(run.udp.before[flow]!), after.length, after.includes(rs)]).toEqual([flow, [rs], 1, false]);
     }
     await expectBackAsBackup(run, false);
+  }, 900_000);
+
+  it('on a segment that carries no VRRP multicast, both directors take the VIPs; with unicast peers, one does, and the other takes over at a power-off', async () => {
+    caseStarted = performance.now();
+    const [lb1, lb2] = pairVms() as [ClusterVmFacts, ClusterVmFacts];
+    // GIVEN the pair as the last case left it (multicast VRRP, one master), and VRRP's multicast dropped on both
+    // directors as a network without multicast would (iptables on their output: VRRP is IP protocol 112)
+    await Promise.all(pairVms().map((d) => onVm(d.name, NO_VRRP_MULTICAST)));
+    try {
+      // THEN each stops hearing the other, and both take the VIPs (the contrast)
+      await Promise.all(pairVms().map((d) => waitOnVm(d.name, holdsVips(d), 15, 'the VIPs, with no advertisement heard')));
+      step('multicast dropped: both directors hold the VIPs');
+      // WHEN lvsform applies the pair with each director's address on the shared segment as its unicast peer
+      const { master, backup } = await applyPair(false, [lb1.shared.ipv4, lb2.shared.ipv4]);
+      step(`unicast peers applied: ${master.name} master`);
+      // THEN keepalived's files name them, and the director of the higher priority (lb1) is the one master
+      const conf = (await onVm(lb2.name, `cat /etc/keepalived/lvsform-${STACK}-pair.conf`)).stdout;
+      expect(conf).toContain(`unicast_src_ip ${lb2.shared.ipv4}`);
+      expect(conf).toMatch(new RegExp(`unicast_peer \\{\\s+${lb1.shared.ipv4.replaceAll('.', '\\.')}\\s+\\}`));
+      expect([master.name, backup.name]).toEqual([lb1.name, lb2.name]);
+      // AND when the master loses power, the other takes the VIPs and the client is served through it
+      const { stoppedAt } = await labStop(master.name, { dir: facts.dir });
+      const watch = await watchFailover(backup);
+      step(`${master.name} powered off: the VIPs moved after ${((watch.dr.neighbourAt ?? Number.NaN) - stoppedAt) / 1000} s`);
+      expect(watch.dr.neighbourAt! - stoppedAt).toBeLessThan(8000);
+      expect(watch.dr.servedAt! - stoppedAt).toBeLessThan(10_000);
+      // AND it comes back as backup (the multicast rule went with its power: its unicast advertisements keep it so)
+      await labStart(master.name, { dir: facts.dir, bootTimeoutMs: BOOT_TIMEOUT_MS });
+      await onVm(master.name, NO_VRRP_MULTICAST);
+      await expectBackAsBackup({ victim: master, survivor: backup }, false);
+    } finally {
+      await Promise.all(pairVms().map((d) => onVm(d.name, NO_VRRP_MULTICAST.replace(' -I ', ' -D '), { allowFailure: true })));
+    }
   }, 900_000);
 });

@@ -361,6 +361,7 @@ function pairProps(d: GeneratedDirector, pair: ImportedPair, table: Table): stri
     ...(pair.nopreempt ? [['nopreempt', 'true'] as [string, string]] : []),
     ...(pair.preemptDelay !== undefined ? [['preemptDelay', String(pair.preemptDelay)] as [string, string]] : []),
     ...(extra.length > 0 ? [['addresses', `[${extra.join(', ')}]`] as [string, string]] : []),
+    ...(pair.unicast ? [['unicastPeers', `[${quote(pair.unicast.source)}, ${quote(pair.unicast.peer)}]`] as [string, string]] : []),
   ];
   const props: [string, string][] = [
     ['directors', `[\n    ${self},\n    // The other director of the pair: its address (the imported configuration describes one side).\n    ${peer},\n  ]`],

@@ -83,6 +83,11 @@ export interface VrrpSpec {
   readonly preemptDelay?: number;
   /** The pair's VIPs and the other addresses that move with them (a NAT inside gateway). */
   readonly addresses: readonly VrrpAddress[];
+  /**
+   * Unicast VRRP, for networks without multicast: the director's own address on the VRRP interface
+   * (`unicast_src_ip`) and the other directors' (`unicast_peer`), to which it sends its advertisements.
+   */
+  readonly unicast?: { readonly source: string; readonly peers: readonly string[] };
 }
 
 export const KEEPALIVED_MAIN = '/etc/keepalived/keepalived.conf';

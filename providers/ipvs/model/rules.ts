@@ -244,6 +244,9 @@ export interface RuleVrrp {
   readonly nopreempt?: unknown;
   readonly preempt_delay?: unknown;
   readonly addresses?: unknown;
+  /** Unicast VRRP: this director's own address on the VRRP interface, and the other directors' (keepalived's `unicast_peer`). */
+  readonly unicast_src_ip?: unknown;
+  readonly unicast_peer?: unknown;
 }
 
 /** A keepalived `vrrp_instance` name, also lvsform's file name (`lvsform-<instance>.conf`). */
@@ -312,10 +315,47 @@ export function vrrpProblems(v: RuleVrrp): RuleProblem[] {
       add(`${at}.interface`, `vrrp.${at}.interface is 1 to 15 of [A-Za-z0-9_.-]; got ${shown(a!.interface)}`);
     }
   });
-  if (v.auth_pass !== undefined && addrs.every((a: { address?: unknown } | null) => typeof a?.address === 'string' && a.address.includes(':'))) {
+  const v6only = addrs.every((a: { address?: unknown } | null) => typeof a?.address === 'string' && a.address.includes(':'));
+  if (v.auth_pass !== undefined && v6only) {
     add('auth_pass', 'an instance with IPv6 addresses only speaks VRRP version 3, which has no authentication: leave authPass out');
   }
+  if (v.unicast_src_ip !== undefined || v.unicast_peer !== undefined) unicastProblems(v, v6only ? 'IPv6' : 'IPv4', add);
   return out;
+}
+
+/**
+ * Unicast VRRP (keepalived's `unicast_src_ip` and `unicast_peer`): the director's own address and its peers', each a
+ * unicast address of the family the instance advertises in (IPv4 when it moves an IPv4 address, else IPv6), the peers
+ * each once and none of them the director's own.
+ */
+function unicastProblems(v: RuleVrrp, family: 'IPv4' | 'IPv6', add: (path: string, message: string | undefined) => void): void {
+  const why = (a: unknown): string | undefined => {
+    if (typeof a !== 'string') return 'is not an address';
+    const bad = addressClassProblem(a);
+    if (bad) return bad;
+    return a.includes(':') === (family === 'IPv6')
+      ? undefined
+      : `is not ${family}, the family the instance advertises in (IPv4 when it moves an IPv4 address, else IPv6)`;
+  };
+  const src = v.unicast_src_ip;
+  if (src === undefined) add('unicast_src_ip', "vrrp.unicast_src_ip is missing: unicast VRRP needs the director's own address beside its peers'");
+  else {
+    const srcBad = why(src);
+    if (srcBad) add('unicast_src_ip', `vrrp.unicast_src_ip ${shown(src)} ${srcBad}`);
+  }
+  const peers = v.unicast_peer;
+  if (!Array.isArray(peers) || peers.length === 0) {
+    add('unicast_peer', `vrrp.unicast_peer lists the other directors' addresses for unicast VRRP; got ${shown(peers)}`);
+    return;
+  }
+  const seen = new Set<unknown>();
+  peers.forEach((p: unknown, i) => {
+    const bad = why(p);
+    if (bad) add(`unicast_peer[${i}]`, `vrrp.unicast_peer[${i}] ${shown(p)} ${bad}`);
+    else if (p === src) add(`unicast_peer[${i}]`, `vrrp.unicast_peer[${i}] ${shown(p)} is the director's own address (unicast_src_ip)`);
+    else if (seen.has(p)) add(`unicast_peer[${i}]`, `vrrp.unicast_peer[${i}] ${shown(p)} is listed twice`);
+    seen.add(p);
+  });
 }
 
 /** Every problem of a director's settings: VIP placement, timeouts, sysctls, a pair member's sync daemon and VRRP. */

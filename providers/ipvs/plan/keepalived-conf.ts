@@ -32,6 +32,7 @@ export function keepalivedContent(v: VrrpSpec): string {
   if (v.nopreempt) lines.push('    nopreempt');
   if (v.preemptDelay !== undefined) lines.push(`    preempt_delay ${v.preemptDelay}`);
   if (v.authPass !== undefined) lines.push('    authentication {', '        auth_type PASS', `        auth_pass ${v.authPass}`, '    }');
+  if (v.unicast) lines.push(`    unicast_src_ip ${v.unicast.source}`, '    unicast_peer {', ...v.unicast.peers.map((p) => `        ${p}`), '    }');
   lines.push('    virtual_ipaddress {', ...main.map((a) => addressLine(a, v.interface)), '    }');
   if (excluded.length > 0) lines.push('    virtual_ipaddress_excluded {', ...excluded.map((a) => addressLine(a, v.interface)), '    }');
   lines.push('}', '');

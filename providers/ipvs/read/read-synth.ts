@@ -131,6 +131,8 @@ const directorSchema = z
         nopreempt: z.boolean().optional(),
         preempt_delay: z.number().optional(),
         addresses: z.array(z.object({ address: text, prefix: z.number(), interface: text.optional() }).strict()),
+        unicast_src_ip: text.optional(),
+        unicast_peer: z.array(text).optional(),
       })
       .strict()
       .optional(),
@@ -495,6 +497,14 @@ function readVrrp(v: NonNullable<z.infer<typeof directorSchema>['vrrp']>): VrrpS
       prefix: a.prefix,
       ...(a.interface === undefined ? {} : { device: a.interface }),
     })),
+    ...(v.unicast_src_ip === undefined || v.unicast_peer === undefined
+      ? {}
+      : {
+          unicast: {
+            source: canonicalAddress(v.unicast_src_ip) ?? v.unicast_src_ip,
+            peers: v.unicast_peer.map((p) => canonicalAddress(p) ?? p),
+          },
+        }),
   };
 }
 

@@ -1,8 +1,8 @@
 /**
  * The bad-input catalogue, continued: director pairs. The constructs refuse at synth (with the construct path) what
  * the synthesized-JSON reader refuses in a hand-edited file (with the JSON path): a pair of one director, a VIP that
- * both `vips` and VRRP would own, keepalived's bounds (router id, priority, password), a sync id out of range, a
- * misspelt key. cdktf.out stays byte-identical.
+ * both `vips` and VRRP would own, keepalived's bounds (router id, priority, password), unicast peers that are not one
+ * unicast address of the pair's family per director, a sync id out of range, a misspelt key. cdktf.out stays byte-identical.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -121,6 +121,42 @@ describe('director pairs: refused at synth and in a hand-edited cdk.tf.json', ()
       given: () => edited((d) => void (d.vrrp = { ...GOOD_VRRP, priority: 255 })),
       code: 'LVS_SYNTH_INVALID',
       message: /lvsform_director\.[A-Za-z0-9_]+\.vrrp\.priority: vrrp\.priority must be an integer 1\.\.254/,
+    },
+    {
+      name: 'unicast peers that are not one per director',
+      given: () => appProject(pair(`{ interface: 'eth1', virtualRouterId: 51, unicastPeers: ['203.0.113.2'] }`)),
+      code: 'LVS_VALIDATION',
+      message: /web\/edge: vrrp\.unicastPeers lists each director's own address on the VRRP interface, one per director in the order of directors \(2\)/,
+    },
+    {
+      name: 'a unicast peer listed twice',
+      given: () => appProject(pair(`{ interface: 'eth1', virtualRouterId: 51, unicastPeers: ['203.0.113.2', '203.0.113.2'] }`)),
+      code: 'LVS_VALIDATION',
+      message: /web\/edge: vrrp\.unicastPeers lists 203\.0\.113\.2 twice: each director has its own address/,
+    },
+    {
+      name: 'a unicast peer of the other family',
+      given: () => appProject(pair(`{ interface: 'eth1', virtualRouterId: 51, unicastPeers: ['203.0.113.2', '2001:db8::6'] }`)),
+      code: 'LVS_VALIDATION',
+      message: /web\/edge: vrrp\.unicastPeers\[1\] "2001:db8::6" is not IPv4, the family the instance advertises in/,
+    },
+    {
+      name: 'a multicast address as a unicast peer',
+      given: () => appProject(pair(`{ interface: 'eth1', virtualRouterId: 51, unicastPeers: ['224.0.0.18', '203.0.113.6'] }`)),
+      code: 'LVS_VALIDATION',
+      message: /web\/edge: vrrp\.unicastPeers\[0\] "224\.0\.0\.18" is multicast/,
+    },
+    {
+      name: 'hand-edited: unicast peers without the own address',
+      given: () => edited((d) => void (d.vrrp = { ...GOOD_VRRP, unicast_peer: ['203.0.113.6'] })),
+      code: 'LVS_SYNTH_INVALID',
+      message: /lvsform_director\.[A-Za-z0-9_]+\.vrrp\.unicast_src_ip: vrrp\.unicast_src_ip is missing: unicast VRRP needs the director's own address/,
+    },
+    {
+      name: "hand-edited: the director's own address among its unicast peers",
+      given: () => edited((d) => void (d.vrrp = { ...GOOD_VRRP, unicast_src_ip: '203.0.113.2', unicast_peer: ['203.0.113.2'] })),
+      code: 'LVS_SYNTH_INVALID',
+      message: /vrrp\.unicast_peer\[0\]: vrrp\.unicast_peer\[0\] "203\.0\.113\.2" is the director's own address \(unicast_src_ip\)/,
     },
     {
       name: 'hand-edited: a sync daemon on no interface',

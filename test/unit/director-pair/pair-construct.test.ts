@@ -15,6 +15,7 @@ function app() {
   return { app: a, stack, pool, outdir };
 }
 
+const pool6 = (stack: LvsStack) => new RealServerPool(stack, 'pool6', { forwarding: Forwarding.NAT, members: [{ address: '2001:db8::11' }] });
 const directors = (json: any) => Object.values(json.resource.lvsform_director) as any[];
 const services = (json: any) => Object.values(json.resource.lvsform_virtual_service) as any[];
 
@@ -178,6 +179,54 @@ describe('DirectorPair', () => {
         .split('\n')
         .slice(6, 8),
     ).toEqual(['    advert_int 1', '    preempt_delay 30']);
+  });
+
+  it("gives each director its own address and the others' for unicast VRRP, and writes them into keepalived's file", () => {
+    // GIVEN a pair of three directors with unicast peers (a network without multicast)
+    const { app: a, stack, pool, outdir } = app();
+    new DirectorPair(stack, 'edge', {
+      directors: [1, 2, 3].map((n) => ({ id: `lb${n}`, ssh: { host: `203.0.113.${n}` } })),
+      vrrp: { interface: 'eth1', virtualRouterId: 51, unicastPeers: ['192.0.2.1', '192.0.2.2', '192.0.2.3'] },
+    }).addVirtualService('http', { address: '198.51.100.20', port: 80, pools: [pool] });
+    // WHEN synthesized THEN each director advertises from its own address to the two others
+    expect(directors(synthJson(a, outdir)).map((d) => [d.name, d.vrrp.unicast_src_ip, d.vrrp.unicast_peer])).toEqual([
+      ['lb1', '192.0.2.1', ['192.0.2.2', '192.0.2.3']],
+      ['lb2', '192.0.2.2', ['192.0.2.1', '192.0.2.3']],
+      ['lb3', '192.0.2.3', ['192.0.2.1', '192.0.2.2']],
+    ]);
+    // AND keepalived's file says so after the authentication, before the addresses
+    const base = { instance: 'x', interface: 'eth1', virtualRouterId: 51, priority: 150, state: 'MASTER' as const, advertInterval: 1 };
+    const text = keepalivedContent({
+      ...base,
+      addresses: [{ address: '198.51.100.20', prefix: 32 }],
+      unicast: { source: '192.0.2.1', peers: ['192.0.2.2', '192.0.2.3'] },
+    });
+    expect(text.split('\n').slice(6, 12)).toEqual([
+      '    advert_int 1',
+      '    unicast_src_ip 192.0.2.1',
+      '    unicast_peer {',
+      '        192.0.2.2',
+      '        192.0.2.3',
+      '    }',
+    ]);
+    // AND a pair that moves IPv6 addresses only takes IPv6 peers (it advertises over IPv6), and refuses IPv4 ones
+    const six = app();
+    new DirectorPair(six.stack, 'edge', {
+      directors: [1, 2].map((n) => ({ id: `lb${n}`, ssh: { host: `203.0.113.${n}` } })),
+      vrrp: { interface: 'eth1', virtualRouterId: 52, unicastPeers: ['2001:db8::1', '2001:db8::2'] },
+    }).addVirtualService('http', { address: '2001:db8:100::20', port: 80, pools: [pool6(six.stack)] });
+    expect(directors(synthJson(six.app, six.outdir)).map((d) => [d.vrrp.unicast_src_ip, d.vrrp.unicast_peer])).toEqual([
+      ['2001:db8::1', ['2001:db8::2']],
+      ['2001:db8::2', ['2001:db8::1']],
+    ]);
+    const four = app();
+    new DirectorPair(four.stack, 'edge', {
+      directors: [1, 2].map((n) => ({ id: `lb${n}`, ssh: { host: `203.0.113.${n}` } })),
+      vrrp: { interface: 'eth1', virtualRouterId: 52, unicastPeers: ['192.0.2.1', '192.0.2.2'] },
+    }).addVirtualService('http', { address: '2001:db8:100::20', port: 80, pools: [pool6(four.stack)] });
+    expect(() => synthJson(four.app, four.outdir)).toThrow(/vrrp\.unicastPeers\[0\] "192\.0\.2\.1" is not IPv6/);
+    // AND without unicastPeers there is none of it (multicast, as before)
+    expect(keepalivedContent({ ...base, addresses: [{ address: '198.51.100.20', prefix: 32 }] })).not.toContain('unicast');
   });
 
   it('refuses a director in two pairs', () => {

@@ -71,4 +71,50 @@ describe('import --keepalived of a pair member', () => {
     expect(lb2.syncDaemon).toEqual({ interface: 'eth1', syncId: 51, roles: ['master', 'backup'] });
     expect(synth.directors.find((d) => d.name === 'lb2-peer')!.settings!.vrrp).toMatchObject({ priority: 150, state: 'MASTER' });
   }, 60_000);
+
+  it('carries unicast VRRP (its own address and its one peer) to both directors of the pair', async () => {
+    // GIVEN the same director with unicast_src_ip and one unicast_peer
+    const unicast = CONF.replace('  advert_int 2', '  advert_int 2\n  unicast_src_ip 192.0.2.6\n  unicast_peer {\n    192.0.2.2\n  }');
+    const parsed = parseKeepalived(unicast, 'k.conf');
+    expect(parsed.pair?.unicast).toEqual({ source: '192.0.2.6', peer: '192.0.2.2' });
+    // WHEN the app is generated and run
+    const code = generateApp(parsed.table, { stack: 'web', director: { name: 'lb2', ssh: { host: '203.0.113.6' } }, pair: parsed.pair! });
+    expect(code).toContain("unicastPeers: ['192.0.2.6', '192.0.2.2']");
+    mkdirSync(work, { recursive: true });
+    writeFileSync(join(work, 'main.ts'), code.replace("from 'lvsform'", `from ${JSON.stringify(join(ROOT, 'lib/index.ts'))}`));
+    const run = await execa(TSX, ['main.ts'], { cwd: work, reject: false, all: true, env: { CDKTF_OUTDIR: join(work, 'out-unicast') } });
+    expect(run.exitCode, `${run.all}\n${code}`).toBe(0);
+    const synth = readSynth(JSON.parse(readFileSync(join(work, 'out-unicast/stacks/web/cdk.tf.json'), 'utf8')), 'web');
+    // THEN each director advertises from its own address to the other's
+    expect(synth.directors.map((d) => [d.name, d.settings!.vrrp!.unicast])).toEqual([
+      ['lb2', { source: '192.0.2.6', peers: ['192.0.2.2'] }],
+      ['lb2-peer', { source: '192.0.2.2', peers: ['192.0.2.6'] }],
+    ]);
+  }, 60_000);
+
+  it.each([
+    [
+      'no unicast_src_ip',
+      '  unicast_peer {\n    192.0.2.2\n  }',
+      /k\.conf:\d+: unicast_peer of vrrp_instance "VI_1" is not imported: it has no unicast_src_ip \(keepalived takes the first address of eth1\)/,
+    ],
+    [
+      'two peers',
+      '  unicast_src_ip 192.0.2.6\n  unicast_peer {\n    192.0.2.2\n    192.0.2.3\n  }',
+      /k\.conf:\d+: unicast_peer of vrrp_instance "VI_1" is not imported: it lists 2 peers, and the imported pair has two directors/,
+    ],
+    [
+      'a peer with options',
+      '  unicast_src_ip 192.0.2.6\n  unicast_peer {\n    192.0.2.2 min_ttl 255\n  }',
+      /k\.conf:\d+: unicast_peer of vrrp_instance "VI_1" is not imported: "192\.0\.2\.2 min_ttl 255" is not one address/,
+    ],
+  ])('reports unicast VRRP it cannot carry (%s), and imports the pair without it', (_name, lines, warning) => {
+    const parsed = parseKeepalived(CONF.replace('  advert_int 2', `  advert_int 2\n${lines}`), 'k.conf');
+    expect(parsed.pair).toBeDefined();
+    expect(parsed.pair!.unicast).toBeUndefined();
+    expect(
+      parsed.warnings.some((w) => warning.test(w)),
+      parsed.warnings.join('\n'),
+    ).toBe(true);
+  });
 });

@@ -3,8 +3,9 @@
  * `virtual_router_id`, priority, state, `advert_int`, `garp_master_delay`, `nopreempt`, `preempt_delay`, PASS
  * authentication, addresses) and the connection sync daemon (`lvs_sync_daemon IF [INSTANCE] [id N]` in `global_defs`,
  * or the older `lvs_sync_daemon_interface` in the instance; the sync id defaults to the instance's
- * `virtual_router_id`, as keepalived's does). What lvsform's DirectorPair cannot carry (a second instance, unicast
- * peers, scripts, notify hooks, …) is reported line by line, and so is what keepalived itself would ignore
+ * `virtual_router_id`, as keepalived's does), and unicast VRRP (`unicast_src_ip` with one `unicast_peer`: the pair's
+ * two directors). What lvsform's DirectorPair cannot carry (a second instance, more unicast peers than one, scripts,
+ * notify hooks, …) is reported line by line, and so is what keepalived itself would ignore
  * (`nopreempt` or `preempt_delay` with state MASTER, `preempt_delay` with `nopreempt`).
  */
 import { canonicalAddress } from '../../model/canonical.ts';
@@ -25,6 +26,8 @@ export interface ImportedPair {
   /** Every address the instance moves (`virtual_ipaddress` and `virtual_ipaddress_excluded`). */
   readonly addresses: readonly { readonly address: string; readonly prefix: number; readonly device?: string }[];
   readonly sync?: { readonly interface: string; readonly syncId: number };
+  /** Unicast VRRP: this director's address (`unicast_src_ip`) and its one peer's (`unicast_peer`). */
+  readonly unicast?: { readonly source: string; readonly peer: string };
 }
 
 /** What the instance may say that the pair carries; anything else is reported. */
@@ -42,6 +45,8 @@ const CARRIED = new Set([
   'nopreempt',
   'preempt',
   'preempt_delay',
+  'unicast_src_ip',
+  'unicast_peer',
 ]);
 
 type Warn = (line: number, message: string) => void;
@@ -134,6 +139,7 @@ export function readPair(instances: readonly Stmt[], globals: readonly Stmt[], v
     const legacy = one('lvs_sync_daemon_interface')?.words[1];
     if (legacy !== undefined) syncd = { interface: legacy, syncId: vrid };
   }
+  const unicast = readUnicast(one('unicast_src_ip'), one('unicast_peer'), iface, name, warn);
   return {
     interface: iface,
     virtualRouterId: vrid,
@@ -146,7 +152,42 @@ export function readPair(instances: readonly Stmt[], globals: readonly Stmt[], v
     ...(delay !== undefined && state === 'BACKUP' && !carriesNopreempt ? { preemptDelay: delay } : {}),
     addresses,
     ...(syncd ? { sync: syncd } : {}),
+    ...(unicast ? { unicast } : {}),
   };
+}
+
+/**
+ * Unicast VRRP: `unicast_src_ip` and a `unicast_peer` block of one address, as the pair's `unicastPeers` (this
+ * director's, then its peer's). Anything else is reported: no source (keepalived then takes the interface's first
+ * address, which the import cannot know), more peers than the pair's one other director, options after an address.
+ */
+function readUnicast(src: Stmt | undefined, peers: Stmt | undefined, iface: string, instance: string, warn: Warn): ImportedPair['unicast'] {
+  if (peers === undefined) {
+    if (src !== undefined) warn(src.line, `unicast_src_ip in vrrp_instance ${shown(instance)} is not imported: it names no unicast_peer`);
+    return undefined;
+  }
+  const at = `unicast_peer of vrrp_instance ${shown(instance)} is not imported`;
+  const source = canonicalAddress(src?.words[1] ?? '');
+  if (src === undefined || source === undefined) {
+    warn(
+      (src ?? peers).line,
+      src === undefined
+        ? `${at}: it has no unicast_src_ip (keepalived takes the first address of ${iface}); give the pair vrrp.unicastPeers with this director's address`
+        : `${at}: unicast_src_ip ${shown(src.words[1] ?? '')} is not an address`,
+    );
+    return undefined;
+  }
+  const entries = peers.block ?? [];
+  if (entries.length !== 1) {
+    warn(peers.line, `${at}: it lists ${entries.length} peers, and the imported pair has two directors; add the others and give vrrp.unicastPeers`);
+    return undefined;
+  }
+  const peer = canonicalAddress(entries[0]!.words[0] ?? '');
+  if (peer === undefined || entries[0]!.words.length > 1) {
+    warn(entries[0]!.line, `${at}: ${shown(entries[0]!.words.join(' '))} is not one address (lvsform writes addresses without options)`);
+    return undefined;
+  }
+  return { source, peer };
 }
 
 /** A statement's whole seconds in min..max, or undefined with a warning naming its line (keepalived takes decimals). */
