@@ -30,15 +30,15 @@ function digestOf(plan: Plan): string {
   return createHash('sha256').update(JSON.stringify(plan)).digest('hex');
 }
 
-/**
- * Where a plan may be saved: a new file, or a regular file that holds an earlier lvsform plan (or nothing), in an
- * existing, writable directory; never a symlink, FIFO, device or directory, never a file lvsform did not write.
- */
 /** What to do about --out before planning: the file and its directory alike. */
 const BEFORE_PLANNING = 'Give --out a new file (or an earlier plan file) in an existing, writable directory; nothing was planned.';
 /** What to do about --out when the plan was made and could not be saved: the file and its directory alike. */
 const AFTER_PLANNING = 'The plan ran but was not saved; fix the place and plan again.';
 
+/**
+ * Where a plan may be saved: a new file, or a regular file that holds an earlier lvsform plan (or nothing), in an
+ * existing, writable directory; never a symlink, FIFO, device or directory, never a file lvsform did not write.
+ */
 const PLAN_OUT: FileRule = {
   code: 'LVS_PLAN_OUT',
   verb: 'save the plan to',
