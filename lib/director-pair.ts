@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { describe } from './private/address.ts';
+import { describe, parseAddress } from './private/address.ts';
 import { unknownKey } from './private/keys.ts';
 import { stackMemberProblem } from './private/stacks.ts';
 import { settingsProblems, vrrpProblems } from './private/rules.ts';
@@ -290,14 +290,20 @@ function camel(k: string): string {
   );
 }
 
-/** `vrrp.unicastPeers`: one address string per director, each once (the rules check each address at synth). */
+/**
+ * `vrrp.unicastPeers`: one address per director, in canonical text (as every address of the app), each once: two
+ * spellings of one IPv6 address are one address. The rules check each address's class and family at synth.
+ */
 function unicastList(list: unknown, directors: number, fail: (m: string) => never): string[] {
   if (!Array.isArray(list) || list.length !== directors || list.some((a) => typeof a !== 'string')) {
     fail(
       `vrrp.unicastPeers lists each director's own address on the VRRP interface, one per director in the order of directors (${directors}); got ${describe(list)}`,
     );
   }
-  const addresses = list as string[];
+  const addresses = (list as string[]).map((a, i) => {
+    const parsed = parseAddress(a);
+    return 'reason' in parsed ? fail(`vrrp.unicastPeers[${i}]: ${parsed.reason}`) : parsed.text;
+  });
   const twice = addresses.find((a, i) => addresses.indexOf(a) !== i);
   if (twice !== undefined) fail(`vrrp.unicastPeers lists ${twice} twice: each director has its own address`);
   return addresses;

@@ -348,13 +348,17 @@ function unicastProblems(v: RuleVrrp, family: 'IPv4' | 'IPv6', add: (path: strin
     add('unicast_peer', `vrrp.unicast_peer lists the other directors' addresses for unicast VRRP; got ${shown(peers)}`);
     return;
   }
-  const seen = new Set<unknown>();
+  // Compared as addresses, not as text: `2001:DB8::1` and `2001:db8:0::1` are one address.
+  const same = (a: unknown): string | undefined => (why(a) === undefined ? ipaddr.parse(a as string).toString() : undefined);
+  const own = same(src);
+  const seen = new Set<string>();
   peers.forEach((p: unknown, i) => {
     const bad = why(p);
-    if (bad) add(`unicast_peer[${i}]`, `vrrp.unicast_peer[${i}] ${shown(p)} ${bad}`);
-    else if (p === src) add(`unicast_peer[${i}]`, `vrrp.unicast_peer[${i}] ${shown(p)} is the director's own address (unicast_src_ip)`);
-    else if (seen.has(p)) add(`unicast_peer[${i}]`, `vrrp.unicast_peer[${i}] ${shown(p)} is listed twice`);
-    seen.add(p);
+    if (bad) return add(`unicast_peer[${i}]`, `vrrp.unicast_peer[${i}] ${shown(p)} ${bad}`);
+    const key = same(p)!;
+    if (key === own) add(`unicast_peer[${i}]`, `vrrp.unicast_peer[${i}] ${shown(p)} is the director's own address (unicast_src_ip)`);
+    else if (seen.has(key)) add(`unicast_peer[${i}]`, `vrrp.unicast_peer[${i}] ${shown(p)} is listed twice`);
+    seen.add(key);
   });
 }
 

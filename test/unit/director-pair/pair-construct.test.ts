@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { App, Director, DirectorPair, Forwarding, LvsStack, RealServerPool } from '../../../lib/index.ts';
 import { synthJson, tempOutdir } from '../lib/helpers.ts';
 import { keepalivedContent } from '../../../providers/ipvs/plan/keepalived-conf.ts';
+import { vrrpProblems } from '../../../providers/ipvs/model/rules.ts';
 
 function app() {
   const outdir = tempOutdir();
@@ -218,6 +219,29 @@ describe('DirectorPair', () => {
     expect(directors(synthJson(six.app, six.outdir)).map((d) => [d.vrrp.unicast_src_ip, d.vrrp.unicast_peer])).toEqual([
       ['2001:db8::1', ['2001:db8::2']],
       ['2001:db8::2', ['2001:db8::1']],
+    ]);
+    // AND two spellings of one address are one address: written canonical, and refused when listed twice
+    const spelt = app();
+    new DirectorPair(spelt.stack, 'edge', {
+      directors: [1, 2].map((n) => ({ id: `lb${n}`, ssh: { host: `203.0.113.${n}` } })),
+      vrrp: { interface: 'eth1', virtualRouterId: 52, unicastPeers: ['2001:DB8:0::1', '2001:db8::2'] },
+    }).addVirtualService('http', { address: '2001:db8:100::20', port: 80, pools: [pool6(spelt.stack)] });
+    expect(directors(synthJson(spelt.app, spelt.outdir)).map((d) => d.vrrp.unicast_src_ip)).toEqual(['2001:db8::1', '2001:db8::2']);
+    expect(
+      () =>
+        new DirectorPair(app().stack, 'edge', {
+          directors: [1, 2].map((n) => ({ id: `lb${n}`, ssh: { host: `203.0.113.${n}` } })),
+          vrrp: { interface: 'eth1', virtualRouterId: 52, unicastPeers: ['2001:DB8::1', '2001:db8:0::1'] },
+        }),
+    ).toThrow(/vrrp\.unicastPeers lists 2001:db8::1 twice/);
+    // AND the rules of a hand-edited file compare addresses, not their text
+    const six6 = { instance: 'x', interface: 'eth1', virtual_router_id: 52, priority: 100, state: 'BACKUP', advert_int: 1 };
+    const addresses = [{ address: '2001:db8:100::20', prefix: 128 }];
+    expect(vrrpProblems({ ...six6, addresses, unicast_src_ip: '2001:db8::1', unicast_peer: ['2001:DB8:0::1'] }).map((p) => p.message)).toEqual([
+      'vrrp.unicast_peer[0] "2001:DB8:0::1" is the director\'s own address (unicast_src_ip)',
+    ]);
+    expect(vrrpProblems({ ...six6, addresses, unicast_src_ip: '2001:db8::1', unicast_peer: ['2001:db8::2', '2001:DB8::2'] }).map((p) => p.message)).toEqual([
+      'vrrp.unicast_peer[1] "2001:DB8::2" is listed twice',
     ]);
     const four = app();
     new DirectorPair(four.stack, 'edge', {
